@@ -1,0 +1,53 @@
+/**
+ * Every diagnostic code rsync reports, with what it means. The README's table of codes is checked against this
+ * list by test/codes.test.ts, and every code used in engine/ must be listed here.
+ */
+export const CODES: Readonly<Record<string, string>> = {
+  // Files and documents
+  'yaml-syntax': 'The file is not valid YAML (indentation, quotes, brackets).',
+  'yaml-duplicate-key': 'A key appears twice in one mapping.',
+  'document-not-object': 'A document is not a mapping with apiVersion, kind, metadata and spec.',
+  'kind-unknown': 'A document has no kind, or one rsync does not know.',
+  'document-misplaced': 'A document sits where its kind cannot be declared (e.g. a Flow in rsync.yaml, a file directly under integrations/).',
+  'workspace-missing': 'The folder has no rsync.yaml.',
+  'customer-missing': 'A customer folder has no Customer document.',
+  'customer-name-mismatch': "A Customer's metadata.name differs from its folder's name.",
+  'duplicate-name': 'Two resources of one kind share a name within a customer (or two templates a version).',
+  // Schema
+  'schema-unknown-field': 'A field the schema does not have (often a typo: the hint suggests the nearest name).',
+  'schema-required': 'A required field is missing.',
+  'schema-type': 'A value has the wrong type (a number where a string is needed, a list where a mapping is).',
+  'schema-enum': 'A value is not one of the allowed values.',
+  'schema-const': 'A value must be exactly one thing (apiVersion: rsync/v1, kind).',
+  'schema-pattern': 'A string does not have the required form (names, durations, money, colours…).',
+  'schema-choice': 'A value must take exactly one of several forms (a trigger is an event, a schedule or manual).',
+  'schema-range': 'A number, string or list is too small or too large.',
+  'schema-invalid': 'Any other schema rule.',
+  // References
+  'ref-unknown': 'A name (connection, policy, SLA, default) that is not declared.',
+  'cross-customer-ref': "A customer's resource refers to another customer's connection, policy, SLA or mapping.",
+  'mapping-missing': 'A mapping file that does not exist, or a path that leaves the workspace.',
+  'template-unknown': 'A `uses:` entry names a template or a version that does not exist.',
+  'template-params': "A template's `with:` misses a required parameter, has an unknown one, or a wrong value.",
+  'template-param-unknown': 'A template uses a ${{ placeholder }} it does not declare as a parameter.',
+  'template-parameters-invalid': "A template's spec.parameters is not a valid JSON Schema.",
+  'template-patch-unknown': "A `uses:` entry patches a flow the template does not have.",
+  'environment-unknown': 'An environment (in --env or an overlay) that rsync.yaml does not declare.',
+  // Connectors and capabilities
+  'connector-unknown': 'A connection names a connector type rsync does not have.',
+  'connection-settings': "A connection's settings do not fit its connector (unknown or missing setting, wrong value).",
+  'source-cannot-read': 'The source connection cannot read the stream the flow asks for.',
+  'target-cannot-write': 'The target connection cannot write the entity, or not from that canonical entity.',
+  'event-unknown': 'The source connector sends no webhook of that topic.',
+  'event-stream-mismatch': "The trigger's event carries records of another stream than the flow's source.",
+  // Mappings and schedules
+  'jsonata-syntax': 'A mapping or idempotency key is not valid JSONata (reported at the line and column inside it).',
+  'mapping-nondeterministic': 'A mapping calls $now(), $millis() or $random(): re-delivery would write again.',
+  'cron-invalid': 'A schedule is not a valid 5-field cron expression.',
+  'timezone-invalid': 'A time zone is not an IANA name (America/Chicago, Europe/Berlin, UTC).',
+  'sla-unreachable': "The trigger cannot meet the SLA's freshness (a daily schedule for a 15-minute SLA).",
+  // Governance
+  'ownership-violation': "A flow writes an entity or field from a system the policy says does not own it.",
+  'pii-forbidden-target': 'A mapping sends PII fields named by the policy to a target the policy forbids.',
+  'secret-literal': 'A secret written as a value instead of `{ secretRef: "env:NAME" }`.',
+};

@@ -1,0 +1,201 @@
+/**
+ * Templates: a customer's `spec.uses: [{ template: name@version, with: {...} }]` adds the template's flows to the
+ * customer, with `${{ with.x }}` substituted. Parameters are checked against the template's own JSON Schema
+ * (`spec.parameters`), whose defaults fill what `with:` leaves out.
+ */
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { Origin, Resource, Workspace } from '../model/workspace.js';
+import { deepMerge, isObject } from '../util/merge.js';
+import { suggest } from './loader.js';
+import { rangeOf, type Path } from './yaml.js';
+
+const PLACEHOLDER = /\$\{\{\s*([A-Za-z_][\w.]*)\s*\}\}/g;
+const WHOLE = /^\$\{\{\s*([A-Za-z_][\w.]*)\s*\}\}$/;
+
+let paramsAjv: Ajv2020 | undefined;
+const compiled = new WeakMap<Resource, ValidateFunction | Error>();
+
+function parameterValidator(t: Resource): ValidateFunction | Error {
+  const hit = compiled.get(t);
+  if (hit) return hit;
+  paramsAjv ??= new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
+  let v: ValidateFunction | Error;
+  try {
+    v = paramsAjv.compile(isObject(t.spec.parameters) ? t.spec.parameters : { type: 'object' });
+  } catch (e) {
+    v = e instanceof Error ? e : new Error(String(e));
+  }
+  compiled.set(t, v);
+  return v;
+}
+
+export function instantiateTemplates(ws: Workspace): void {
+  for (const c of ws.customers.values()) {
+    const cr = c.resource;
+    if (!cr || !Array.isArray(cr.spec.uses)) continue;
+    cr.spec.uses.forEach((use: unknown, j: number) => {
+      if (!isObject(use) || typeof use.template !== 'string') return; // the schema check reports it
+      const usedAt: Origin = { doc: cr.origin.doc, base: ['spec', 'uses', j] };
+      const at = (p: Path, key = false) => rangeOf(usedAt.doc, [...usedAt.base, ...p], key);
+      const t = ws.templates.get(use.template);
+      if (!t) {
+        const [name] = use.template.split('@');
+        const versions = [...ws.templates.keys()].filter((k) => k.startsWith(`${name}@`));
+        ws.diagnostics.push({
+          severity: 'error',
+          code: 'template-unknown',
+          summary: `Unknown template ${use.template}`,
+          detail: versions.length
+            ? `Template ${name} exists in versions ${versions.join(', ')}; use one of those.`
+            : `No template named ${name} in templates/.${suggest(name, new Set([...ws.templates.keys()].map((k) => k.split('@')[0])))} Templates are declared in templates/<name>/<version>/template.yaml.`,
+          range: at(['template']),
+          address: `${c.name}/customer/${c.name}`,
+        });
+        return;
+      }
+      let withValue = isObject(use.with) ? { ...use.with } : {};
+      const envOverlay = ws.env !== undefined && isObject(use.environments) ? use.environments[ws.env] : undefined;
+      if (isObject(envOverlay) && isObject(envOverlay.with)) withValue = deepMerge(withValue, envOverlay.with);
+      const params = structuredClone(withValue);
+      const validate = parameterValidator(t);
+      if (validate instanceof Error) {
+        ws.diagnostics.push({
+          severity: 'error',
+          code: 'template-parameters-invalid',
+          summary: `Template ${use.template} has an invalid parameters schema`,
+          detail: `spec.parameters must be a JSON Schema (draft 2020-12): ${validate.message}`,
+          range: rangeOf(t.origin.doc, ['spec', 'parameters']),
+        });
+        return;
+      }
+      if (!validate(params)) {
+        for (const e of validate.errors ?? []) {
+          const p = e.instancePath.split('/').filter(Boolean);
+          const extra = e.keyword === 'additionalProperties' ? String(e.params.additionalProperty) : undefined;
+          const missing = e.keyword === 'required' ? String(e.params.missingProperty) : undefined;
+          const known = isObject(t.spec.parameters) && isObject(t.spec.parameters.properties) ? Object.keys(t.spec.parameters.properties) : [];
+          ws.diagnostics.push({
+            severity: 'error',
+            code: 'template-params',
+            summary: extra
+              ? `Template ${use.template} has no parameter "${extra}"`
+              : missing
+                ? `Template ${use.template} needs parameter "${missing}"`
+                : `Parameter ${p.join('.') || 'with'} ${e.message ?? 'is invalid'}`,
+            detail: extra
+              ? `Its parameters are: ${known.join(', ') || '(none)'}.${suggest(extra, known)}`
+              : missing
+                ? `Add \`${missing}:\` under \`with:\`. Its parameters are: ${known.join(', ')}.`
+                : `Give it a value that ${e.message ?? 'fits the template'}; see ${t.origin.doc.file}.`,
+            range: extra ? at(['with', ...p, extra], true) : at(p.length ? ['with', ...p] : ['with'], !p.length),
+            address: `${c.name}/customer/${c.name}`,
+          });
+        }
+        return;
+      }
+      const flows = Array.isArray(t.spec.flows) ? t.spec.flows : [];
+      const prefix = typeof use.prefix === 'string' ? use.prefix : '';
+      const patches = isObject(use.patch) ? use.patch : {};
+      const names = new Set<string>();
+      flows.forEach((f: unknown, i: number) => {
+        if (!isObject(f)) return;
+        const base: Path = ['spec', 'flows', i];
+        const subst = substitute(f, { with: params, customer: { name: c.name } }, (p, name) =>
+          ws.diagnostics.push({
+            severity: 'error',
+            code: 'template-param-unknown',
+            summary: `Unknown placeholder \${{ ${name} }}`,
+            detail: `Template ${use.template} uses \${{ ${name} }}, but it is not a declared parameter. Declare it under spec.parameters.properties, or use one of: ${Object.keys(params).map((k) => `with.${k}`).join(', ')}, customer.name.`,
+            range: rangeOf(t.origin.doc, [...base, ...p]),
+          }),
+        ) as Record<string, unknown>;
+        const meta = isObject(subst.metadata) ? subst.metadata : {};
+        const tname: string = typeof meta.name === 'string' ? meta.name : '';
+        names.add(tname);
+        let spec = isObject(subst.spec) ? subst.spec : {};
+        if (isObject(patches[tname])) spec = deepMerge(spec, patches[tname] as Record<string, unknown>);
+        const flow: Resource = {
+          kind: 'Flow',
+          name: prefix + tname,
+          customer: c.name,
+          apiVersion: t.apiVersion,
+          metadata: {
+            ...meta,
+            name: prefix + tname,
+            labels: { ...(isObject(meta.labels) ? (meta.labels as Record<string, string>) : {}), 'rsync.dev/template': String(use.template) },
+          },
+          spec,
+          origin: { doc: t.origin.doc, base },
+          template: { template: t.name, version: Number(t.spec.version), usedAt, params },
+          dir: t.dir,
+        };
+        const existing = c.flows.get(flow.name);
+        if (existing) {
+          const first = rangeOf(existing.origin.doc, [...existing.origin.base, 'metadata', 'name']);
+          ws.diagnostics.push({
+            severity: 'error',
+            code: 'duplicate-name',
+            summary: `Duplicate Flow "${flow.name}"`,
+            detail: `Template ${use.template} adds flow "${flow.name}", which is already declared at ${first.file}:${first.start.line}:${first.start.column}. Rename one, or give this use a \`prefix:\`.`,
+            range: at(['template']),
+          });
+          return;
+        }
+        c.flows.set(flow.name, flow);
+      });
+      for (const name of Object.keys(patches)) {
+        if (!names.has(name)) {
+          ws.diagnostics.push({
+            severity: 'error',
+            code: 'template-patch-unknown',
+            summary: `Template ${use.template} has no flow "${name}" to patch`,
+            detail: `Its flows are: ${[...names].join(', ')}.${suggest(name, names)}`,
+            range: at(['patch', name], true),
+          });
+        }
+      }
+    });
+  }
+}
+
+type Scope = Record<string, unknown>;
+
+/** Replace `${{ a.b }}` placeholders in every string of `value`; report the unknown ones through `unknown`. */
+export function substitute(value: unknown, scope: Scope, unknown: (path: Path, name: string) => void, at: Path = []): unknown {
+  if (typeof value === 'string') {
+    const whole = WHOLE.exec(value);
+    if (whole) {
+      const v = lookup(scope, whole[1]);
+      if (v === undefined) {
+        unknown(at, whole[1]);
+        return value;
+      }
+      return structuredClone(v);
+    }
+    if (!value.includes('${{')) return value;
+    return value.replace(PLACEHOLDER, (m, name: string) => {
+      const v = lookup(scope, name);
+      if (v === undefined) {
+        unknown(at, name);
+        return m;
+      }
+      return typeof v === 'string' ? v : JSON.stringify(v);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, scope, unknown, [...at, i]));
+  if (isObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = substitute(v, scope, unknown, [...at, k]);
+    return out;
+  }
+  return value;
+}
+
+function lookup(scope: Scope, dotted: string): unknown {
+  let v: unknown = scope;
+  for (const part of dotted.split('.')) {
+    if (!isObject(v) || !(part in v)) return undefined;
+    v = v[part];
+  }
+  return v;
+}

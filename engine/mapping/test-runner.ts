@@ -1,0 +1,232 @@
+/**
+ * Mapping tests (`rsync test`): each MappingTest document's cases run its mapping with the real JSONata engine on
+ * an input (inline, or a fixture file) and compare with the expected output, or check the output is a valid
+ * canonical entity. Every case is also run twice (a mapping must be deterministic), and the idempotency key of
+ * every flow that uses the mapping must give a non-empty string for the case's input.
+ */
+import type { SourceRange } from '../diagnostics/diagnostic.js';
+import { locate } from '../load/locate.js';
+import { resolveRelative } from '../model/resolve.js';
+import { allResources, type Resource, type Workspace } from '../model/workspace.js';
+import { getIn, isObject } from '../util/merge.js';
+import { canonicalValidator, schemaProblems } from '../validate/schema.js';
+import { deepEqual, plain, structuralDiff } from './diff.js';
+import { compile, type Compiled } from './jsonata.js';
+
+export type CaseStatus = 'passed' | 'failed' | 'error';
+
+export interface CaseResult {
+  /** The MappingTest file and the case's line. */
+  file: string;
+  line: number;
+  column: number;
+  test: string;
+  case: string;
+  mapping: string;
+  status: CaseStatus;
+  /** What went wrong, one sentence. */
+  message?: string;
+  /** Structural differences, or schema problems, one per line. */
+  details?: string[];
+  durationMs: number;
+}
+
+export interface TestReport {
+  version: 1;
+  passed: number;
+  failed: number;
+  cases: CaseResult[];
+}
+
+interface KeyUser {
+  flow: Resource;
+  expr: Compiled;
+  text: string;
+}
+
+export interface RunOptions {
+  /** Only tests whose file or mapping is under this workspace-relative folder or is this file. */
+  scope?: string;
+  /** Only these MappingTest files (used by `rsync watch`). */
+  files?: Set<string>;
+}
+
+export async function runMappingTests(ws: Workspace, mappings: Map<string, Compiled>, opts: RunOptions = {}): Promise<TestReport> {
+  const tests = allResources(ws).filter((r) => r.kind === 'MappingTest');
+  const keyUsers = flowsByMapping(ws);
+  const cases: CaseResult[] = [];
+  for (const t of tests) {
+    const mappingFile = typeof t.spec.mapping === 'string' ? resolveRelative(t.dir, t.spec.mapping) : undefined;
+    const file = t.origin.doc.file;
+    if (opts.files && !opts.files.has(file)) continue;
+    if (opts.scope && !inScope(opts.scope, file) && !(mappingFile && inScope(opts.scope, mappingFile))) continue;
+    const list = Array.isArray(t.spec.cases) ? t.spec.cases : [];
+    for (let i = 0; i < list.length; i++) {
+      cases.push(await runCase(ws, t, i, mappingFile, mappings, keyUsers.get(mappingFile ?? '') ?? []));
+    }
+  }
+  const passed = cases.filter((c) => c.status === 'passed').length;
+  return { version: 1, passed, failed: cases.length - passed, cases };
+}
+
+function inScope(scope: string, file: string): boolean {
+  return file === scope || file.startsWith(`${scope}/`);
+}
+
+/** Flows by the mapping file they use, with their key expressions compiled once. */
+function flowsByMapping(ws: Workspace): Map<string, KeyUser[]> {
+  const out = new Map<string, KeyUser[]>();
+  const seen = new Set<string>();
+  const add = (mapping: string, flow: Resource, key: string) => {
+    const id = `${mapping}\u0000${key}`;
+    if (seen.has(id)) return; // 200 customers on one template share one key expression
+    seen.add(id);
+    const list = out.get(mapping) ?? [];
+    list.push({ flow, expr: compile(key), text: key });
+    out.set(mapping, list);
+  };
+  for (const c of ws.customers.values()) {
+    for (const f of c.flows.values()) {
+      if (typeof f.spec.mapping !== 'string' || typeof f.spec.key !== 'string') continue;
+      const m = resolveRelative(f.dir, f.spec.mapping);
+      if (m) add(m, f, f.spec.key);
+    }
+  }
+  // Template flows, even when no customer uses them yet (placeholders in the key stay as written).
+  for (const t of ws.templates.values()) {
+    const flows = Array.isArray(t.spec.flows) ? t.spec.flows : [];
+    flows.forEach((f: unknown, i: number) => {
+      if (!isObject(f) || !isObject(f.spec) || typeof f.spec.mapping !== 'string' || typeof f.spec.key !== 'string') return;
+      if (f.spec.mapping.includes('${{') || f.spec.key.includes('${{')) return;
+      const m = resolveRelative(t.dir, f.spec.mapping);
+      const name = isObject(f.metadata) && typeof f.metadata.name === 'string' ? f.metadata.name : `flow ${i}`;
+      if (m) add(m, { ...t, kind: 'Flow', name, origin: { doc: t.origin.doc, base: ['spec', 'flows', i] } }, f.spec.key);
+    });
+  }
+  return out;
+}
+
+async function runCase(
+  ws: Workspace,
+  t: Resource,
+  i: number,
+  mappingFile: string | undefined,
+  mappings: Map<string, Compiled>,
+  keyUsers: KeyUser[],
+): Promise<CaseResult> {
+  const started = performance.now();
+  const c = (t.spec.cases as unknown[])[i] as Record<string, unknown>;
+  const where: SourceRange = locate(t, ['spec', 'cases', i]);
+  const base = {
+    file: where.file,
+    line: where.start.line,
+    column: where.start.column,
+    test: t.name,
+    case: typeof c.name === 'string' ? c.name : `case ${i + 1}`,
+    mapping: mappingFile ?? String(t.spec.mapping),
+  };
+  const done = (status: CaseStatus, message?: string, details?: string[]): CaseResult => ({
+    ...base,
+    status,
+    ...(message ? { message } : {}),
+    ...(details?.length ? { details } : {}),
+    durationMs: Math.round((performance.now() - started) * 100) / 100,
+  });
+
+  const compiled = mappingFile ? mappings.get(mappingFile) : undefined;
+  if (!compiled) return done('error', `mapping ${base.mapping} does not exist`);
+  if (!compiled.ok) return done('error', `mapping ${base.mapping} does not compile: ${compiled.problem.message}`);
+
+  const input = await loadInput(ws, t, c);
+  if ('error' in input) return done('error', input.error);
+
+  const params = { ...(isObject(t.spec.params) ? t.spec.params : {}), ...(isObject(c.params) ? c.params : {}) };
+  const bindings = { params };
+  let first: unknown;
+  let second: unknown;
+  try {
+    first = plain(await compiled.expr.evaluate(structuredClone(input.value), bindings));
+    second = plain(await compiled.expr.evaluate(structuredClone(input.value), bindings));
+  } catch (e) {
+    const err = e as { message?: string; code?: string };
+    return done('failed', `the mapping failed on this input: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`);
+  }
+  if (!deepEqual(first, second)) {
+    return done('failed', 'the mapping is not deterministic: two runs on the same input differ', structuralDiff(first, second));
+  }
+
+  // Expected output.
+  if ('output' in c || 'outputFile' in c) {
+    let expected: unknown = c.output;
+    if (typeof c.outputFile === 'string') {
+      const loaded = await readJson(ws, t, c.outputFile);
+      if ('error' in loaded) return done('error', loaded.error);
+      expected = loaded.value;
+    }
+    const actual = first === undefined ? null : first;
+    const diff = structuralDiff(plain(expected) ?? null, actual);
+    if (diff.length) return done('failed', 'output differs from the expected output', diff);
+  }
+  const expect = isObject(c.expect) ? c.expect : {};
+  const entity = typeof expect.valid === 'string' ? expect.valid : undefined;
+  if (entity) {
+    if (first === undefined || first === null) return done('failed', `the mapping filtered this input; expected a valid canonical ${entity}`);
+    const records = Array.isArray(first) ? first : [first];
+    const validate = canonicalValidator(entity);
+    const problems: string[] = [];
+    records.forEach((rec, n) => {
+      if (!validate(rec)) {
+        for (const p of schemaProblems(validate.errors)) {
+          problems.push(`${records.length > 1 ? `[${n}] ` : ''}${p.summary}: ${p.detail}`);
+        }
+      }
+    });
+    if (problems.length) return done('failed', `output is not a valid canonical ${entity}`, problems);
+  }
+
+  // Idempotency keys of the flows that use this mapping.
+  for (const k of keyUsers) {
+    if (!k.expr.ok) continue; // the validator reports the syntax error
+    let key: unknown;
+    try {
+      key = plain(await k.expr.expr.evaluate(structuredClone(input.value), bindings));
+    } catch (e) {
+      return done('failed', `idempotency key of flow ${k.flow.name} fails on this input: ${(e as Error).message}`);
+    }
+    if (typeof key !== 'string' || key.length === 0) {
+      const keyAt = locate(k.flow, ['spec', 'key']);
+      return done(
+        'failed',
+        `idempotency key of flow ${k.flow.name} (${keyAt.file}:${keyAt.start.line}) gives ${key === undefined ? 'nothing' : JSON.stringify(key)} for this input; it must be a non-empty string`,
+        [`key: ${k.text}`],
+      );
+    }
+  }
+  return done('passed');
+}
+
+async function readJson(ws: Workspace, t: Resource, rel: string): Promise<{ value: unknown } | { error: string }> {
+  const file = resolveRelative(t.dir, rel);
+  if (!file) return { error: `fixture path ${rel} leaves the workspace` };
+  const text = await ws.source.read(file);
+  if (text === undefined) return { error: `fixture ${file} does not exist (the path is relative to ${t.dir}/)` };
+  try {
+    return { value: JSON.parse(text) };
+  } catch (e) {
+    return { error: `fixture ${file} is not valid JSON: ${(e as Error).message}` };
+  }
+}
+
+async function loadInput(ws: Workspace, t: Resource, c: Record<string, unknown>): Promise<{ value: unknown } | { error: string }> {
+  const input = isObject(c.input) ? c.input : {};
+  if ('value' in input) return { value: input.value };
+  if (typeof input.file !== 'string') return { error: 'the case has no input: give input.value or input.file' };
+  const loaded = await readJson(ws, t, input.file);
+  if ('error' in loaded) return loaded;
+  if (typeof input.path === 'string' && input.path.length) {
+    const v = getIn(loaded.value, input.path.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s)));
+    if (v === undefined) return { error: `fixture ${input.file} has nothing at path "${input.path}"` };
+    return { value: v };
+  }
+  return loaded;
+}

@@ -1,0 +1,599 @@
+/**
+ * The validator: every problem of a loaded workspace, in one pass, as diagnostics.
+ *
+ *   schema checks   each resource against its kind's JSON Schema, connection settings against their connector
+ *   references      connections, policies, SLAs, mappings, templates; nothing of one customer from another
+ *   capabilities    the source can read the stream, the target can write the entity from that canonical entity,
+ *                   the event exists and carries that stream
+ *   mappings        JSONata compiles (errors at the line and column inside the file), no $now()/$random()
+ *   schedules       cron and time zone; an SLA's freshness the schedule can meet
+ *   governance      source-of-truth ownership, PII kept from forbidden targets, no literal secrets
+ *
+ * It never throws for a user's mistake and never stops at the first problem.
+ */
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { sortDiagnostics } from '../diagnostics/diagnostic.js';
+import { connectorSpec, CONNECTORS, type ConnectorSpec } from '../connectors/catalog.js';
+import { suggest } from '../load/loader.js';
+import { locate, locateInScalar, templateNote } from '../load/locate.js';
+import { checkOverlayNames } from '../load/overlays.js';
+import { fileStart, type Path } from '../load/yaml.js';
+import { compile, lineColumn, nondeterministicCalls, outputFields, type Compiled } from '../mapping/jsonata.js';
+import {
+  lookupPolicy,
+  lookupSla,
+  policyNameOf,
+  resolveRelative,
+  slaNameOf,
+  systemNames,
+  timezoneOf,
+} from '../model/resolve.js';
+import { addressOf, allResources, type CustomerModel, type Resource, type Workspace } from '../model/workspace.js';
+import { isObject } from '../util/merge.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
+import { checkCron, isValidTimeZone } from './schedule.js';
+import { kindValidator, problemToDiagnostic, schemaProblems, validatorForSchema } from './schema.js';
+import { findLiteralSecrets } from './secrets.js';
+
+export interface ValidationResult {
+  diagnostics: Diagnostic[];
+  /** Compiled mappings by workspace-relative path (reused by the mapping tests). */
+  mappings: Map<string, Compiled>;
+}
+
+class Reporter {
+  readonly diags: Diagnostic[] = [];
+  private readonly seen = new Map<string, Diagnostic>();
+  private readonly repeats = new Map<Diagnostic, number>();
+  constructor(private readonly env?: string) {}
+
+  /** A problem at `path` of resource `r`. Template problems repeat per customer; they are reported once, counted. */
+  at(r: Resource, path: Path, d: Omit<Diagnostic, 'range' | 'address'>, key = false): void {
+    this.push({ ...d, detail: d.detail + templateNote(r), range: locate(r, path, key), address: addressOf(r, this.env) });
+  }
+
+  push(d: Diagnostic): void {
+    const k = `${d.range?.file}:${d.range?.start.line}:${d.range?.start.column}|${d.code}|${d.summary}`;
+    const first = this.seen.get(k);
+    if (first) {
+      this.repeats.set(first, (this.repeats.get(first) ?? 1) + 1);
+      return;
+    }
+    this.seen.set(k, d);
+    this.diags.push(d);
+  }
+
+  finish(): Diagnostic[] {
+    for (const [d, n] of this.repeats) d.detail += ` (reported for ${n} resources)`;
+    return sortDiagnostics(this.diags);
+  }
+}
+
+export function validateWorkspace(ws: Workspace): ValidationResult {
+  checkOverlayNames(ws);
+  const rep = new Reporter(ws.env);
+  for (const d of ws.diagnostics) rep.push(d);
+  const mappings = compileMappings(ws, rep);
+
+  for (const r of allResources(ws)) {
+    checkSchema(r, rep);
+    checkSecrets(r, rep);
+  }
+  checkWorkspaceDefaults(ws, rep);
+  for (const c of ws.customers.values()) {
+    checkCustomer(ws, c, rep);
+    for (const conn of c.connections.values()) checkConnection(conn, rep);
+    for (const flow of c.flows.values()) checkFlow(ws, c, flow, mappings, rep);
+    for (const t of c.mappingTests) checkMappingTest(ws, t, rep);
+  }
+  for (const t of ws.templateTests) checkMappingTest(ws, t, rep);
+  return { diagnostics: rep.finish(), mappings };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function compileMappings(ws: Workspace, rep: Reporter): Map<string, Compiled> {
+  const out = new Map<string, Compiled>();
+  for (const [file, text] of ws.files) {
+    if (!file.endsWith('.jsonata')) continue;
+    const c = compile(text);
+    out.set(file, c);
+    if (!c.ok) {
+      rep.push({
+        severity: 'error',
+        code: 'jsonata-syntax',
+        summary: 'JSONata does not compile',
+        detail: `${c.problem.message} (${c.problem.code}). Fix the expression at this position; try it at try.jsonata.org with a fixture as input.`,
+        range: { file, start: lineColumn(text, c.problem.index) },
+      });
+    } else {
+      const calls = nondeterministicCalls(c.expr);
+      if (calls.length) {
+        rep.push({
+          severity: 'warning',
+          code: 'mapping-nondeterministic',
+          summary: `Mapping calls ${calls.join(', ')}`,
+          detail: 'A mapping must give the same output for the same input, or re-delivery writes again. Take times from the record instead.',
+          range: fileStart(file),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function checkSchema(r: Resource, rep: Reporter): void {
+  const value: Record<string, unknown> = { apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec };
+  const raw = r.origin.doc.value;
+  if (!r.template && isObject(raw)) {
+    // Validate what was written (unknown top-level fields included), with the overlay's result as the spec.
+    Object.assign(value, raw, { spec: r.spec });
+    if (!('apiVersion' in raw)) delete value.apiVersion;
+    if (!('metadata' in raw)) delete value.metadata;
+    if (!('spec' in raw)) delete value.spec;
+  }
+  const validate = kindValidator(r.kind);
+  if (validate(value)) return;
+  for (const p of schemaProblems(validate.errors)) {
+    if (r.kind === 'Connection' && p.path[0] === 'spec' && p.path[1] === 'settings') continue; // the connector's schema decides
+    rep.at(r, p.path, { severity: 'error', code: p.code, summary: p.summary, detail: p.detail }, p.key);
+  }
+}
+
+function checkSecrets(r: Resource, rep: Reporter): void {
+  const raw = r.template ? { spec: r.spec } : r.origin.doc.value;
+  // A connector's own secret fields are checked (with a better message) in checkConnection.
+  const connector = r.kind === 'Connection' && typeof r.spec.connector === 'string' ? connectorSpec(r.spec.connector) : undefined;
+  const own = (p: (string | number)[]) =>
+    connector !== undefined && p[0] === 'spec' && p[1] === 'settings' && p.length === 3 && connector.settings.properties[String(p[2])]?.['x-secret'] === true;
+  for (const f of findLiteralSecrets(raw)) {
+    if (own(f.path)) continue;
+    rep.at(r, f.path, {
+      severity: 'error',
+      code: 'secret-literal',
+      summary: `Literal secret: ${f.what}`,
+      detail:
+        'Secrets are referenced, never written: replace the value with `{ secretRef: "env:NAME" }` (or "file:/path"), set NAME where rsync runs, and rotate this credential: it is in Git history now.',
+    });
+  }
+}
+
+function checkWorkspaceDefaults(ws: Workspace, rep: Reporter): void {
+  const s = ws.settings;
+  if (!s) return;
+  const d = isObject(s.spec.defaults) ? s.spec.defaults : {};
+  if (typeof d.policy === 'string' && !ws.policies.has(d.policy)) {
+    const everywhere = [...ws.customers.values()].every((c) => c.policies.has(d.policy as string));
+    if (!everywhere) {
+      rep.at(s, ['spec', 'defaults', 'policy'], {
+        severity: 'error',
+        code: 'ref-unknown',
+        summary: `Default policy "${d.policy}" is not declared`,
+        detail: `Declare a Policy named ${d.policy} in rsync.yaml (after ---), or name one that exists: ${[...ws.policies.keys()].join(', ') || '(none)'}.${suggest(d.policy, ws.policies.keys())}`,
+      });
+    }
+  }
+  if (typeof d.sla === 'string' && !ws.slas.has(d.sla)) {
+    const everywhere = [...ws.customers.values()].every((c) => c.slas.has(d.sla as string));
+    if (!everywhere) {
+      rep.at(s, ['spec', 'defaults', 'sla'], {
+        severity: 'error',
+        code: 'ref-unknown',
+        summary: `Default SLA "${d.sla}" is not declared`,
+        detail: `Declare an SLA named ${d.sla} in rsync.yaml, or name one that exists: ${[...ws.slas.keys()].join(', ') || '(none)'}.${suggest(d.sla, ws.slas.keys())}`,
+      });
+    }
+  }
+  if (typeof d.timezone === 'string' && !isValidTimeZone(d.timezone)) {
+    rep.at(s, ['spec', 'defaults', 'timezone'], {
+      severity: 'error',
+      code: 'timezone-invalid',
+      summary: `Unknown time zone "${d.timezone}"`,
+      detail: 'Use an IANA time zone name such as America/Chicago, Europe/Berlin or UTC.',
+    });
+  }
+}
+
+/** Another customer that has a resource by that name (a cross-customer reference), if any. */
+function ownerElsewhere(ws: Workspace, c: CustomerModel, pick: (o: CustomerModel) => Map<string, Resource>, name: string): string | undefined {
+  for (const o of ws.customers.values()) if (o !== c && pick(o).has(name)) return o.name;
+  return undefined;
+}
+
+function crossCustomerName(name: string): string | undefined {
+  const m = /^(?:\.\.\/)*([a-z][a-z0-9-]*)\/(.+)$/.exec(name);
+  return m ? m[1] : undefined;
+}
+
+function checkPolicyRef(ws: Workspace, c: CustomerModel, r: Resource, path: Path, name: string, rep: Reporter): void {
+  if (lookupPolicy(ws, c.name, name)) return;
+  const elsewhere = crossCustomerName(name) ?? ownerElsewhere(ws, c, (o) => o.policies, name);
+  if (elsewhere) {
+    rep.at(r, path, {
+      severity: 'error',
+      code: 'cross-customer-ref',
+      summary: `Policy "${name}" belongs to customer ${elsewhere}`,
+      detail: `Nothing of one customer may reference another's. Declare the policy in ${c.folder}/, or make it partner-wide in rsync.yaml.`,
+    });
+    return;
+  }
+  const known = [...c.policies.keys(), ...ws.policies.keys()];
+  rep.at(r, path, {
+    severity: 'error',
+    code: 'ref-unknown',
+    summary: `Unknown policy "${name}"`,
+    detail: `Known policies: ${known.join(', ') || '(none)'}.${suggest(name, known)} Declare it in ${c.folder}/ or in rsync.yaml.`,
+  });
+}
+
+function checkSlaRef(ws: Workspace, c: CustomerModel, r: Resource, path: Path, name: string, rep: Reporter): void {
+  if (lookupSla(ws, c.name, name)) return;
+  const elsewhere = crossCustomerName(name) ?? ownerElsewhere(ws, c, (o) => o.slas, name);
+  if (elsewhere) {
+    rep.at(r, path, {
+      severity: 'error',
+      code: 'cross-customer-ref',
+      summary: `SLA "${name}" belongs to customer ${elsewhere}`,
+      detail: `Nothing of one customer may reference another's. Declare the SLA in ${c.folder}/, or make it partner-wide in rsync.yaml.`,
+    });
+    return;
+  }
+  const known = [...c.slas.keys(), ...ws.slas.keys()];
+  rep.at(r, path, {
+    severity: 'error',
+    code: 'ref-unknown',
+    summary: `Unknown SLA "${name}"`,
+    detail: `Known SLAs: ${known.join(', ') || '(none)'}.${suggest(name, known)} Declare it in ${c.folder}/ or in rsync.yaml.`,
+  });
+}
+
+function checkCustomer(ws: Workspace, c: CustomerModel, rep: Reporter): void {
+  const r = c.resource;
+  if (!r) return;
+  if (typeof r.spec.policy === 'string') checkPolicyRef(ws, c, r, ['spec', 'policy'], r.spec.policy, rep);
+  if (typeof r.spec.sla === 'string') checkSlaRef(ws, c, r, ['spec', 'sla'], r.spec.sla, rep);
+  if (typeof r.spec.timezone === 'string' && !isValidTimeZone(r.spec.timezone)) {
+    rep.at(r, ['spec', 'timezone'], {
+      severity: 'error',
+      code: 'timezone-invalid',
+      summary: `Unknown time zone "${r.spec.timezone}"`,
+      detail: 'Use an IANA time zone name such as America/Chicago, Europe/Berlin or UTC.',
+    });
+  }
+}
+
+// --- connections -------------------------------------------------------------------------------------------------
+
+function checkConnection(conn: Resource, rep: Reporter): void {
+  const type = conn.spec.connector;
+  if (typeof type !== 'string') return; // schema-required reports it
+  const spec = connectorSpec(type);
+  if (!spec) {
+    rep.at(conn, ['spec', 'connector'], {
+      severity: 'error',
+      code: 'connector-unknown',
+      summary: `Unknown connector "${type}"`,
+      detail: `Available connectors: ${Object.keys(CONNECTORS).join(', ')}.${suggest(type, Object.keys(CONNECTORS))}`,
+    });
+    return;
+  }
+  const settings = isObject(conn.spec.settings) ? conn.spec.settings : {};
+  // Secret fields first: a literal there is a secret-literal error, not a type error.
+  const secretFields = new Set<string>();
+  for (const [name, prop] of Object.entries(spec.settings.properties)) {
+    if (prop['x-secret'] !== true) continue;
+    secretFields.add(name);
+    const v = settings[name];
+    if (v !== undefined && !(isObject(v) && typeof v.secretRef === 'string')) {
+      rep.at(conn, ['spec', 'settings', name], {
+        severity: 'error',
+        code: 'secret-literal',
+        summary: `Literal secret in settings.${name}`,
+        detail: `The ${type} connector marks ${name} as secret: write \`${name}: { secretRef: "env:NAME" }\` (or "file:/path") and keep the value outside Git.${typeof v === 'string' && v.length > 0 ? ' Rotate this credential: it is in Git history now.' : ''}`,
+      });
+    }
+  }
+  const validate = validatorForSchema(spec.settings);
+  if (validate(settings)) return;
+  for (const p of schemaProblems(validate.errors, ['spec', 'settings'])) {
+    if (typeof p.path[2] === 'string' && secretFields.has(p.path[2]) && p.code !== 'schema-required') continue;
+    const detail = p.code === 'schema-unknown-field' ? p.detail.replace('Remove or rename it.', `The ${type} connector has no such setting; remove or rename it.`) : p.detail;
+    rep.at(conn, p.path, { severity: 'error', code: 'connection-settings', summary: p.summary, detail }, p.key);
+  }
+}
+
+/** Streams, entities and events of a connection: the catalogue's, or the connection's own for generic connectors. */
+function capabilities(conn: Resource): { spec?: ConnectorSpec; streams: Record<string, unknown>; entities: Record<string, { accepts?: readonly string[] }>; events: Record<string, { stream?: string }> } {
+  const spec = typeof conn.spec.connector === 'string' ? connectorSpec(conn.spec.connector) : undefined;
+  if (!spec) return { streams: {}, entities: {}, events: {} };
+  if (!spec.dynamic) return { spec, streams: spec.streams, entities: spec.entities, events: spec.events };
+  const s = isObject(conn.spec.settings) ? conn.spec.settings : {};
+  return {
+    spec,
+    streams: isObject(s.streams) ? s.streams : {},
+    entities: (isObject(s.entities) ? s.entities : {}) as Record<string, { accepts?: readonly string[] }>,
+    events: (isObject(s.events) ? s.events : {}) as Record<string, { stream?: string }>,
+  };
+}
+
+// --- flows -------------------------------------------------------------------------------------------------------
+
+function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Map<string, Compiled>, rep: Reporter): void {
+  const spec = flow.spec;
+  const source = isObject(spec.source) ? spec.source : {};
+  const target = isObject(spec.target) ? spec.target : {};
+  const canonical = typeof spec.canonical === 'string' ? spec.canonical : undefined;
+
+  const conn = (side: 'source' | 'target', name: unknown): Resource | undefined => {
+    if (typeof name !== 'string') return undefined;
+    const found = c.connections.get(name);
+    if (found) return found;
+    const elsewhere = crossCustomerName(name) ?? ownerElsewhere(ws, c, (o) => o.connections, name);
+    if (elsewhere) {
+      rep.at(flow, ['spec', side, 'connection'], {
+        severity: 'error',
+        code: 'cross-customer-ref',
+        summary: `Connection "${name}" belongs to customer ${elsewhere}`,
+        detail: `Nothing of one customer may reference another's: a flow of ${c.name} can only use ${c.name}'s connections (${[...c.connections.keys()].join(', ') || 'none yet'}). Declare the connection in ${c.folder}/.`,
+      });
+    } else {
+      rep.at(flow, ['spec', side, 'connection'], {
+        severity: 'error',
+        code: 'ref-unknown',
+        summary: `Unknown connection "${name}"`,
+        detail: `Customer ${c.name} has the connections ${[...c.connections.keys()].join(', ') || '(none)'}.${suggest(name, c.connections.keys())} Declare it as a Connection in ${c.folder}/.`,
+      });
+    }
+    return undefined;
+  };
+  const src = conn('source', source.connection);
+  const dst = conn('target', target.connection);
+
+  // Capabilities: can the source read, can the target write.
+  if (src && typeof source.stream === 'string') {
+    const cap = capabilities(src);
+    if (cap.spec && !(source.stream in cap.streams)) {
+      const names = Object.keys(cap.streams);
+      rep.at(flow, ['spec', 'source', 'stream'], {
+        severity: 'error',
+        code: 'source-cannot-read',
+        summary: `${src.name} (${cap.spec.type}) cannot read "${source.stream}"`,
+        detail: names.length
+          ? `The ${cap.spec.type} connector reads: ${names.join(', ')}.${suggest(source.stream, names)}`
+          : cap.spec.dynamic
+            ? `Declare the stream under settings.streams of connection ${src.name}.`
+            : `The ${cap.spec.type} connector reads nothing; use it as a target.`,
+      });
+    }
+  }
+  if (dst && typeof target.entity === 'string') {
+    const cap = capabilities(dst);
+    const entity = cap.entities[target.entity];
+    if (cap.spec && !entity) {
+      const names = Object.keys(cap.entities);
+      rep.at(flow, ['spec', 'target', 'entity'], {
+        severity: 'error',
+        code: 'target-cannot-write',
+        summary: `${dst.name} (${cap.spec.type}) cannot write "${target.entity}"`,
+        detail: names.length
+          ? `The ${cap.spec.type} connector writes: ${names.join(', ')}.${suggest(target.entity, names)}`
+          : cap.spec.dynamic
+            ? `Declare the entity under settings.entities of connection ${dst.name}.`
+            : `The ${cap.spec.type} connector writes nothing; use it as a source.`,
+      });
+    } else if (cap.spec && entity && canonical && Array.isArray(entity.accepts) && !entity.accepts.includes(canonical)) {
+      rep.at(flow, ['spec', 'canonical'], {
+        severity: 'error',
+        code: 'target-cannot-write',
+        summary: `${dst.name} ${target.entity} cannot be written from a canonical ${canonical}`,
+        detail: `${target.entity} accepts ${entity.accepts.join(', ')}. Map the source to one of those, or choose another target entity.`,
+      });
+    }
+  }
+
+  // Trigger: event, schedule or manual.
+  const trigger = isObject(spec.trigger) ? spec.trigger : {};
+  if (typeof trigger.event === 'string' && src) {
+    const cap = capabilities(src);
+    const ev = cap.events[trigger.event];
+    if (cap.spec && !ev) {
+      const names = Object.keys(cap.events);
+      rep.at(flow, ['spec', 'trigger', 'event'], {
+        severity: 'error',
+        code: 'event-unknown',
+        summary: `${src.name} (${cap.spec.type}) sends no "${trigger.event}" event`,
+        detail: names.length
+          ? `Its webhook topics are: ${names.join(', ')}.${suggest(trigger.event, names)}`
+          : `The ${cap.spec.type} connector receives no webhooks: use a schedule trigger.`,
+      });
+    } else if (ev && typeof ev.stream === 'string' && typeof source.stream === 'string' && source.stream in cap.streams && ev.stream !== source.stream) {
+      rep.at(flow, ['spec', 'trigger', 'event'], {
+        severity: 'error',
+        code: 'event-stream-mismatch',
+        summary: `Event "${trigger.event}" carries ${ev.stream}, not ${source.stream}`,
+        detail: `Set source.stream to ${ev.stream}, or choose an event of the ${source.stream} stream.`,
+      });
+    }
+  }
+  let maxGapMs: number | undefined;
+  if (isObject(trigger.schedule) && typeof trigger.schedule.cron === 'string') {
+    const tz = timezoneOf(ws, flow);
+    if (!isValidTimeZone(tz)) {
+      const tzPath = typeof trigger.schedule.timezone === 'string' ? ['spec', 'trigger', 'schedule', 'timezone'] : ['spec', 'trigger', 'schedule'];
+      rep.at(flow, tzPath, {
+        severity: 'error',
+        code: 'timezone-invalid',
+        summary: `Unknown time zone "${tz}"`,
+        detail: 'Use an IANA time zone name such as America/Chicago, Europe/Berlin or UTC.',
+      });
+    } else {
+      const cron = checkCron(trigger.schedule.cron, tz);
+      if (!cron.ok) {
+        rep.at(flow, ['spec', 'trigger', 'schedule', 'cron'], {
+          severity: 'error',
+          code: 'cron-invalid',
+          summary: `Invalid cron expression "${trigger.schedule.cron}"`,
+          detail: `${cron.message}. Example: "*/15 * * * *" is every 15 minutes, "0 2 * * *" is 02:00 daily.`,
+        });
+      } else maxGapMs = cron.maxGapMs;
+    }
+  }
+
+  // References to policy and SLA (with the defaults chain).
+  if (typeof spec.policy === 'string') checkPolicyRef(ws, c, flow, ['spec', 'policy'], spec.policy, rep);
+  if (typeof spec.sla === 'string') checkSlaRef(ws, c, flow, ['spec', 'sla'], spec.sla, rep);
+  const policyName = policyNameOf(ws, flow).name;
+  const policy = policyName ? lookupPolicy(ws, c.name, policyName) : undefined;
+  const slaName = slaNameOf(ws, flow).name;
+  const sla = slaName ? lookupSla(ws, c.name, slaName) : undefined;
+
+  // SLA the trigger can meet.
+  if (sla) {
+    const freshness = parseDuration(sla.spec.freshness);
+    const slaPath = typeof spec.sla === 'string' ? ['spec', 'sla'] : isObject(trigger.schedule) ? ['spec', 'trigger', 'schedule', 'cron'] : ['spec', 'trigger'];
+    if (freshness !== undefined && maxGapMs !== undefined && maxGapMs > freshness) {
+      rep.at(flow, slaPath, {
+        severity: 'error',
+        code: 'sla-unreachable',
+        summary: `SLA ${sla.name} wants ${sla.spec.freshness} freshness; the schedule runs every ${formatDuration(maxGapMs)} at worst`,
+        detail: `Data can be up to ${formatDuration(maxGapMs)} old between runs. Run more often (a cron at most ${formatDuration(freshness)} apart), trigger on an event, or use an SLA with a looser freshness.`,
+      });
+    }
+    if (freshness !== undefined && trigger.manual === true) {
+      rep.at(flow, slaPath, {
+        severity: 'warning',
+        code: 'sla-unreachable',
+        summary: `SLA ${sla.name} wants ${sla.spec.freshness} freshness, but the flow only runs by hand`,
+        detail: 'A manual flow has no freshness. Give it a schedule or an event trigger, or an SLA without freshness.',
+      });
+    }
+  }
+
+  // Mapping: exists, compiles (reported per file), stays inside the customer or a template.
+  let fields: string[] | undefined;
+  if (typeof spec.mapping === 'string') {
+    const file = resolveRelative(flow.dir, spec.mapping);
+    const otherCustomer = file?.startsWith('integrations/') ? file.split('/')[1] : undefined;
+    if (!file) {
+      rep.at(flow, ['spec', 'mapping'], {
+        severity: 'error',
+        code: 'mapping-missing',
+        summary: `Mapping path "${spec.mapping}" leaves the workspace`,
+        detail: 'Write the path relative to this file, inside the workspace.',
+      });
+    } else if (otherCustomer && otherCustomer !== c.name) {
+      rep.at(flow, ['spec', 'mapping'], {
+        severity: 'error',
+        code: 'cross-customer-ref',
+        summary: `Mapping ${file} belongs to customer ${otherCustomer}`,
+        detail: `Nothing of one customer may reference another's. Copy the mapping into ${c.folder}/, or make it a template.`,
+      });
+    } else if (!ws.files.has(file)) {
+      rep.at(flow, ['spec', 'mapping'], {
+        severity: 'error',
+        code: 'mapping-missing',
+        summary: `Mapping file ${file} does not exist`,
+        detail: `The path is relative to ${flow.dir}/. ${mappingNear(ws, file)}`,
+      });
+    } else {
+      const m = mappings.get(file);
+      if (m?.ok) fields = outputFields(m.expr);
+    }
+  }
+
+  // Idempotency key: a JSONata expression over the source record.
+  if (typeof spec.key === 'string') {
+    const k = compile(spec.key);
+    if (!k.ok) {
+      rep.push({
+        severity: 'error',
+        code: 'jsonata-syntax',
+        summary: 'Idempotency key does not compile',
+        detail: `${k.problem.message} (${k.problem.code}). The key is a JSONata expression over the source record, e.g. "'order-' & id".${templateNote(flow)}`,
+        range: locateInScalar(flow, ['spec', 'key'], k.problem.index),
+        address: addressOf(flow, ws.env),
+      });
+    }
+  }
+
+  if (policy && src && dst) checkGovernance(ws, c, flow, policy, src, dst, canonical, fields, rep);
+}
+
+function mappingNear(ws: Workspace, file: string): string {
+  const base = file.split('/').pop() ?? file;
+  const same = [...ws.files.keys()].filter((f) => f.endsWith(`/${base}`));
+  return same.length ? `A file of that name exists at ${same.slice(0, 3).join(', ')}.` : 'Create it, or fix the path.';
+}
+
+// --- governance --------------------------------------------------------------------------------------------------
+
+function checkGovernance(
+  ws: Workspace,
+  c: CustomerModel,
+  flow: Resource,
+  policy: Resource,
+  src: Resource,
+  dst: Resource,
+  canonical: string | undefined,
+  fields: string[] | undefined,
+  rep: Reporter,
+): void {
+  const sourceIs = systemNames(ws, c.name, src.name);
+  const targetIs = systemNames(ws, c.name, dst.name);
+  const owns = (owner: string, names: string[]) => names.includes(owner);
+  const ownership = isObject(policy.spec.ownership) ? (policy.spec.ownership as Record<string, unknown>) : {};
+  if (canonical) {
+    const owner = ownership[canonical];
+    if (typeof owner === 'string' && !owns(owner, sourceIs)) {
+      rep.at(flow, ['spec', 'target'], {
+        severity: 'error',
+        code: 'ownership-violation',
+        summary: `Policy ${policy.name} says ${owner} owns ${canonical}; this flow writes it from ${src.name}`,
+        detail: `Writing ${canonical} into ${dst.name} from a system that does not own it would overwrite the system of record. Reverse the flow (${owner} → others), or change the ownership in policy ${policy.name}.`,
+      });
+    } else if (fields) {
+      for (const [key, fieldOwner] of Object.entries(ownership)) {
+        if (!key.startsWith(`${canonical}.`) || typeof fieldOwner !== 'string' || owns(fieldOwner, sourceIs)) continue;
+        const field = key.slice(canonical.length + 1);
+        const written = fields.find((f) => f === field || f.startsWith(`${field}.`));
+        if (written) {
+          rep.at(flow, ['spec', 'mapping'], {
+            severity: 'error',
+            code: 'ownership-violation',
+            summary: `Policy ${policy.name} says ${fieldOwner} owns ${key}; this flow's mapping writes it from ${src.name}`,
+            detail: `Leave "${field}" out of the mapping's output so ${dst.name} keeps ${fieldOwner}'s value, or change the ownership in policy ${policy.name}.`,
+          });
+        }
+      }
+    }
+  }
+  const pii = isObject(policy.spec.pii) ? policy.spec.pii : {};
+  const forbid = Array.isArray(pii.forbidTargets) ? pii.forbidTargets.filter((x): x is string => typeof x === 'string') : [];
+  const piiFields = Array.isArray(pii.fields) ? pii.fields.filter((x): x is string => typeof x === 'string') : [];
+  if (fields && forbid.some((t) => targetIs.includes(t))) {
+    const leaked = piiFields.filter((p) => fields.some((f) => f === p || f.startsWith(`${p}.`) || f.endsWith(`.${p}`) || f.includes(`.${p}.`)));
+    if (leaked.length) {
+      rep.at(flow, ['spec', 'mapping'], {
+        severity: 'error',
+        code: 'pii-forbidden-target',
+        summary: `Mapping sends PII (${leaked.join(', ')}) to ${dst.name}`,
+        detail: `Policy ${policy.name} forbids its PII fields from reaching ${dst.name}. Remove ${leaked.join(', ')} from the mapping's output.`,
+      });
+    }
+  }
+}
+
+// --- mapping tests -----------------------------------------------------------------------------------------------
+
+function checkMappingTest(ws: Workspace, t: Resource, rep: Reporter): void {
+  if (typeof t.spec.mapping !== 'string') return;
+  const file = resolveRelative(t.dir, t.spec.mapping);
+  if (!file || !ws.files.has(file)) {
+    rep.at(t, ['spec', 'mapping'], {
+      severity: 'error',
+      code: 'mapping-missing',
+      summary: `Mapping file ${file ?? t.spec.mapping} does not exist`,
+      detail: `The path is relative to ${t.dir}/. ${file ? mappingNear(ws, file) : ''}`.trim(),
+    });
+  }
+}

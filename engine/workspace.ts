@@ -1,0 +1,61 @@
+/**
+ * Opening a workspace the way every command does: find the folder with rsync.yaml from a path the user gave,
+ * read it from the working tree or from a Git ref, merge an environment's overlays, and validate.
+ */
+import path from 'node:path';
+import { RsyncError, ExitCode } from './errors.js';
+import { loadFromSource, openSource } from './load/loader.js';
+import { findWorkspaceRoot, GitRefError, WORKSPACE_FILE } from './load/source.js';
+import type { Workspace } from './model/workspace.js';
+import { validateWorkspace, type ValidationResult } from './validate/validate.js';
+import type { Diagnostic } from './diagnostics/diagnostic.js';
+
+export interface OpenOptions {
+  /** A path inside the workspace (default: the current folder). */
+  path?: string;
+  ref?: string;
+  env?: string;
+}
+
+export interface OpenedWorkspace {
+  ws: Workspace;
+  /** The workspace-relative folder the user pointed at, when narrower than the workspace (diagnostics are scoped to it). */
+  scope?: string;
+}
+
+export async function openWorkspace(opts: OpenOptions = {}): Promise<OpenedWorkspace> {
+  const given = path.resolve(opts.path ?? '.');
+  const root = await findWorkspaceRoot(given);
+  if (!root) {
+    throw new RsyncError(
+      `No ${WORKSPACE_FILE} in ${opts.path ?? '.'} or any folder above it.`,
+      ExitCode.NO_INPUT,
+      'Run the command inside a workspace, give its folder as the path, or create one with `rsync init <dir>`.',
+    );
+  }
+  let ws: Workspace;
+  try {
+    const source = await openSource({ root, ref: opts.ref, env: opts.env });
+    ws = await loadFromSource(source, opts.env);
+  } catch (e) {
+    if (e instanceof GitRefError) throw new RsyncError(e.message, ExitCode.NO_INPUT);
+    throw e;
+  }
+  const rel = path.relative(root, given).split(path.sep).join('/');
+  return { ws, scope: rel && !rel.startsWith('..') ? rel : undefined };
+}
+
+export interface Validated extends OpenedWorkspace, ValidationResult {
+  /** Diagnostics within the scope (all of them when the whole workspace was asked for). */
+  shown: Diagnostic[];
+}
+
+export async function openAndValidate(opts: OpenOptions = {}): Promise<Validated> {
+  const opened = await openWorkspace(opts);
+  const result = validateWorkspace(opened.ws);
+  const scope = opened.scope;
+  const shown = scope
+    ? result.diagnostics.filter((d) => !d.range || d.range.file === scope || d.range.file.startsWith(`${scope}/`) || d.range.file.startsWith('templates/') || d.range.file === WORKSPACE_FILE)
+    : result.diagnostics;
+  return { ...opened, ...result, shown };
+}
