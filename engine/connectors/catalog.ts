@@ -143,7 +143,7 @@ export const CONNECTORS: Readonly<Record<string, ConnectorSpec>> = {
       type: 'object',
       required: ['url', 'consumerKey', 'consumerSecret'],
       properties: {
-        url: { type: 'string', format: 'uri', description: 'the store URL' },
+        url: { type: 'string', pattern: '^https?://', description: 'the store URL (https://…)' },
         consumerKey: { ...secretRef, description: 'REST API consumer key (ck_…)' },
         consumerSecret: { ...secretRef, description: 'REST API consumer secret (cs_…)' },
         webhookSecret: { ...secretRef, description: 'secret that signs webhooks (X-WC-Webhook-Signature)' },
@@ -330,7 +330,7 @@ export const CONNECTORS: Readonly<Record<string, ConnectorSpec>> = {
       type: 'object',
       required: ['baseUrl'],
       properties: {
-        baseUrl: { type: 'string', format: 'uri', description: 'the API root' },
+        baseUrl: { type: 'string', pattern: '^https?://', description: 'the API root (https://…)' },
         auth: {
           type: 'object',
           description: 'bearer, basic, apiKey or oauth2 (client credentials)',
@@ -341,7 +341,7 @@ export const CONNECTORS: Readonly<Record<string, ConnectorSpec>> = {
             password: secretRef,
             header: { type: 'string' },
             key: secretRef,
-            tokenUrl: { type: 'string', format: 'uri' },
+            tokenUrl: { type: 'string', pattern: '^https?://' },
             clientId: { type: 'string' },
             clientSecret: secretRef,
             scope: { type: 'string' },

@@ -1,0 +1,100 @@
+/* eslint-disable */
+/**
+ * Generated from schemas/canonical/refund.schema.json (https://rsync.dev/schemas/v1/canonical/refund.schema.json)
+ * by engine/model/gen-types.ts. Do not edit: change the schema and run `npm run gen:types`.
+ */
+
+import type {Currency, Money, Timestamp} from "../defs.js";
+import type {ExternalId, Quantity, Sku} from "./defs.js";
+
+/**
+ * Canonical refund: money returned on an order, with the returned lines (and whether they are restocked).
+ */
+export interface Refund {
+  /**
+   * The refund's id in the source system.
+   */
+  externalId: ExternalId;
+  /**
+   * The refunded order's id in the source system.
+   */
+  orderExternalId: ExternalId;
+  /**
+   * When the refund was made.
+   */
+  createdAt: Timestamp;
+  /**
+   * Currency of every amount (ISO 4217).
+   */
+  currency: Currency;
+  /**
+   * Why (as entered, e.g. damaged).
+   */
+  reason?: string;
+  /**
+   * The returned or refunded lines; absent or empty for an amount-only refund.
+   */
+  lines?: RefundLine[];
+  /**
+   * Shipping refunded.
+   */
+  shipping?: Money;
+  /**
+   * Tax refunded.
+   */
+  tax?: Money;
+  /**
+   * Total refunded, a positive amount.
+   */
+  total: Money;
+  /**
+   * The payment transactions that returned the money.
+   */
+  transactions?: RefundTransaction[];
+}
+/**
+ * A refunded line.
+ */
+export interface RefundLine {
+  /**
+   * The order line's id in the source system.
+   */
+  orderLineExternalId?: ExternalId;
+  /**
+   * The SKU refunded.
+   */
+  sku?: Sku;
+  /**
+   * Units refunded.
+   */
+  quantity: Quantity;
+  /**
+   * Amount refunded for the line, tax excluded.
+   */
+  amount?: Money;
+  /**
+   * Whether the units go back to stock.
+   */
+  restock?: boolean;
+}
+/**
+ * A refund payment transaction.
+ */
+export interface RefundTransaction {
+  /**
+   * The transaction's id in the source system.
+   */
+  externalId?: ExternalId;
+  /**
+   * The payment gateway or method (e.g. shopify_payments, cash).
+   */
+  gateway?: string;
+  /**
+   * Amount returned.
+   */
+  amount: Money;
+  /**
+   * Transaction status.
+   */
+  status?: "pending" | "success" | "failure";
+}

@@ -1,0 +1,40 @@
+/* eslint-disable */
+/**
+ * Generated from schemas/connection.schema.json (https://rsync.dev/schemas/v1/connection.schema.json)
+ * by engine/model/gen-types.ts. Do not edit: change the schema and run `npm run gen:types`.
+ */
+
+import type {ApiVersion, EnvironmentOverlays, Metadata} from "./defs.js";
+
+/**
+ * A customer's instance of a connector: its type and settings, with secrets by reference only.
+ */
+export interface Connection {
+  apiVersion: ApiVersion;
+  /**
+   * The kind of document: Connection.
+   */
+  kind: "Connection";
+  metadata: Metadata;
+  spec: ConnectionSpec;
+  environments?: EnvironmentOverlays;
+}
+/**
+ * The connector type and its settings.
+ */
+export interface ConnectionSpec {
+  /**
+   * A connector type from the catalogue (engine/connectors), e.g. shopify, netsuite, http, postgres, sandbox.
+   */
+  connector: string;
+  /**
+   * The connector's settings, validated against that connector's settings schema. Secrets by reference only: { secretRef: "env:NAME" } or { secretRef: "file:/path" }.
+   */
+  settings?: {
+    [k: string]: unknown;
+  };
+  /**
+   * What this connection is (e.g. the production Shopify store).
+   */
+  description?: string;
+}

@@ -1,0 +1,117 @@
+/* eslint-disable */
+/**
+ * Generated from schemas/workspace.schema.json (https://rsync.dev/schemas/v1/workspace.schema.json)
+ * by engine/model/gen-types.ts. Do not edit: change the schema and run `npm run gen:types`.
+ */
+
+import type {ApiVersion, Metadata, ResourceName, TimeZone} from "./defs.js";
+
+/**
+ * rsync.yaml at the root of a partner's repository: the partner, its branding, its environments and the defaults of its customers' flows.
+ */
+export interface Workspace {
+  apiVersion: ApiVersion;
+  /**
+   * The kind of document: Workspace.
+   */
+  kind: "Workspace";
+  metadata: Metadata;
+  spec: WorkspaceSpec;
+}
+/**
+ * The partner, its branding, its environments and defaults.
+ */
+export interface WorkspaceSpec {
+  partner: Partner;
+  branding?: Branding;
+  environments: Environments;
+  defaults?: WorkspaceDefaults;
+}
+/**
+ * The integration partner that owns this workspace.
+ */
+export interface Partner {
+  /**
+   * The partner's display name (e.g. Acme Retail Integrations).
+   */
+  name: string;
+  /**
+   * The partner's website (http:// or https:// URL).
+   */
+  website?: string;
+  /**
+   * Where customers get support: an e-mail address or a URL.
+   */
+  support?: string;
+}
+/**
+ * How rsync presents itself to the partner's customers (reports, status pages, notifications).
+ */
+export interface Branding {
+  /**
+   * The product name shown instead of rsync (e.g. Acme Connect).
+   */
+  productName?: string;
+  /**
+   * URL of the logo (SVG or PNG).
+   */
+  logoUrl?: string;
+  /**
+   * The brand colour as #RRGGBB (quote it in YAML: "#0B5FFF").
+   */
+  primaryColor?: string;
+  /**
+   * A footer line (e.g. Managed by Acme).
+   */
+  footer?: string;
+  /**
+   * Where the customer's users get help (http(s):// or mailto: URL).
+   */
+  supportUrl?: string;
+}
+/**
+ * The environments (stages) of this workspace by name, each bound to a Git ref (e.g. staging: { ref: main }).
+ */
+export interface Environments {
+  [k: string]: Environment;
+}
+/**
+ * An environment: the Git ref it deploys from, and whether apply needs approval.
+ */
+export interface Environment {
+  /**
+   * The Git ref (branch, tag or commit) whose content this environment deploys.
+   */
+  ref: string;
+  /**
+   * What this environment is for.
+   */
+  description?: string;
+  /**
+   * True when a plan for this environment must be approved before apply.
+   */
+  requiresApproval?: boolean;
+  /**
+   * Environment-wide overrides (free-form; interpreted by the engine, e.g. endpoints and schedules).
+   */
+  overrides?: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * Defaults for every customer and flow that does not set its own.
+ */
+export interface WorkspaceDefaults {
+  /**
+   * Default time zone of schedules (IANA name, e.g. America/Chicago).
+   */
+  timezone?: TimeZone;
+  /**
+   * Name of the default Policy.
+   */
+  policy?: ResourceName;
+  /**
+   * Name of the default SLA.
+   */
+  sla?: ResourceName;
+}
