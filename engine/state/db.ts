@@ -1,0 +1,57 @@
+/**
+ * The database connection every stateful command uses: DATABASE_URL when set (any PostgreSQL 13+), else the
+ * workspace's embedded PostgreSQL (started on first use and reused). Migrations run on connect.
+ */
+import pg from 'pg';
+import { ExitCode, RsyncError } from '../errors.js';
+import { ensureEmbedded } from './embedded.js';
+import { migrate } from './migrate.js';
+
+export interface Database {
+  pool: pg.Pool;
+  /** Where it is, without the password: for messages. */
+  describe: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable DATABASE_URL)';
+  }
+}
+
+export async function connect(workspace: string, opts: { log?: (line: string) => void; url?: string } = {}): Promise<Database> {
+  const explicit = opts.url ?? process.env.DATABASE_URL;
+  let url: string;
+  let embedded = false;
+  if (explicit) url = explicit;
+  else {
+    url = (await ensureEmbedded(workspace, opts.log)).url;
+    embedded = true;
+  }
+  const pool = new pg.Pool({ connectionString: url, max: 8, application_name: 'rsync' });
+  pool.on('error', () => {}); // idle-client errors surface on the next query
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw new RsyncError(
+      `Cannot connect to PostgreSQL at ${redactUrl(url)}: ${(e as Error).message}`,
+      ExitCode.UNAVAILABLE,
+      explicit ? 'Check DATABASE_URL, or unset it to use the embedded database.' : 'Run `rsync db status`; `rsync db stop` then retry.',
+    );
+  }
+  await migrate(pool);
+  return {
+    pool,
+    describe: embedded ? `embedded PostgreSQL (${redactUrl(url)})` : redactUrl(url),
+    embedded,
+    close: () => pool.end(),
+  };
+}
