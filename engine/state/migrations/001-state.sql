@@ -32,9 +32,16 @@ CREATE TABLE rsync.revisions (
   PRIMARY KEY (env, address, revision)
 );
 
+-- Mapping texts by content hash: a flow's deployed spec names its mapping by sha256.
+CREATE TABLE rsync.blobs (
+  sha256  text PRIMARY KEY,
+  text    text NOT NULL
+);
+
 -- The apply log: append-only, each entry chained to the previous one by hash (rsync audit verify).
 CREATE TABLE rsync.apply_log (
   seq          bigserial   PRIMARY KEY,
+  n            bigint      NOT NULL UNIQUE,  -- 1, 2, 3 … with no gaps: a deleted entry shows as a gap
   env          text        NOT NULL,
   action       text        NOT NULL,      -- apply, dlq-replay, dlq-discard, promote …
   actor        text        NOT NULL,
@@ -44,6 +51,13 @@ CREATE TABLE rsync.apply_log (
   at           timestamptz NOT NULL DEFAULT now(),
   prev_hash    text        NOT NULL,
   entry_hash   text        NOT NULL
+);
+
+-- The newest entry, so that removing the last entries is detected too.
+CREATE TABLE rsync.apply_log_head (
+  id          boolean PRIMARY KEY DEFAULT true CHECK (id),
+  n           bigint  NOT NULL,
+  entry_hash  text    NOT NULL
 );
 
 CREATE FUNCTION rsync.apply_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { Args, Flags } from '@oclif/core';
+import { applyPlan, type ApplyResult } from '../../engine/apply/apply.js';
+import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
+import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { currentActor, planEnvironment } from '../../engine/plan/index.js';
+import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
+import type { Plan } from '../../engine/plan/types.js';
+import { ensureEmbedded } from '../../engine/state/embedded.js';
+import { RsyncCommand } from '../base.js';
+import { openDatabase, workspaceRoot } from '../database.js';
+import { renderDiagnostic } from '../render/diagnostics.js';
+import { progress } from '../render/progress.js';
+
+export interface ApplyOutput extends Partial<ApplyResult> {
+  version: 1;
+  done: boolean;
+  plan?: { env: string; summary: Plan['summary'] };
+  diagnostics?: Record<string, unknown>[];
+}
+
+export default class Apply extends RsyncCommand<ApplyOutput> {
+  static summary = 'Apply a plan: write deployment revisions and create, update or remove queues and schedules.';
+  static description = `Without a plan file it plans, shows the plan and asks for confirmation (on a terminal; elsewhere
+--auto-approve is required). With a plan file it applies exactly that plan, and refuses it if the deployed state moved
+since it was made. One apply per environment at a time; a second one is told who holds the lock.`;
+  static examples = ['<%= config.bin %> apply --env staging', '<%= config.bin %> apply plan.json', '<%= config.bin %> apply --env staging --auto-approve'];
+  static args = { plan: Args.string({ description: 'a plan saved with `rsync plan --out`' }) };
+  static flags = {
+    env: Flags.string({ char: 'e', description: 'the environment (default: the first in rsync.yaml)' }),
+    customer: Flags.string({ char: 'c', description: 'limit to this customer (repeatable)', multiple: true }),
+    ref: Flags.string({ description: "apply this Git ref instead of the environment's" }),
+    path: Flags.string({ description: 'the workspace (default: the current folder)', default: '.' }),
+    'auto-approve': Flags.boolean({ description: 'apply without asking' }),
+    'force-prune': Flags.boolean({ description: 'remove deleted flows even if jobs are still queued for them' }),
+  };
+
+  async run(): Promise<ApplyOutput> {
+    const { args, flags } = await this.parse(Apply);
+    const root = await workspaceRoot(flags.path);
+    const db = await openDatabase(root, this.json);
+    const actor = await currentActor(root);
+    try {
+      let plan: Plan;
+      if (args.plan) {
+        try {
+          plan = JSON.parse(readFileSync(args.plan, 'utf8')) as Plan;
+        } catch (e) {
+          throw new RsyncError(`Cannot read the plan ${args.plan}: ${(e as Error).message}`, ExitCode.NO_INPUT, 'Make one with `rsync plan --out plan.json`.');
+        }
+        if (typeof plan !== 'object' || plan === null || !Array.isArray(plan.changes) || typeof plan.env !== 'string') {
+          throw new RsyncError(`${args.plan} is not an rsync plan.`, ExitCode.NO_INPUT, 'Make one with `rsync plan --out plan.json`.');
+        }
+      } else {
+        const outcome = await planEnvironment(db, { path: root, env: flags.env, ref: flags.ref, customers: flags.customer, actor });
+        if (!outcome.ok) {
+          if (!this.json) for (const d of outcome.diagnostics) this.logToStderr(renderDiagnostic(d));
+          this.exitCode = ExitCode.FAILED;
+          return { version: 1, done: false, diagnostics: outcome.diagnostics.map(diagnosticToJSON) };
+        }
+        plan = outcome.plan;
+        if (!this.json) this.log(renderPlanText(plan));
+        if (plan.empty) {
+          return { version: 1, done: false, plan: { env: plan.env, summary: plan.summary } };
+        }
+        if (!flags['auto-approve']) {
+          if (!process.stdin.isTTY || this.json) {
+            throw new RsyncError('Refusing to apply without confirmation: this is not a terminal.', ExitCode.REFUSED, 'Review the plan, then run again with --auto-approve, or save it with `rsync plan --out` and apply the file.');
+          }
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          const answer = await rl.question(`\nApply these changes to ${plan.env}? Only "yes" is accepted: `);
+          rl.close();
+          if (answer.trim() !== 'yes') throw new RsyncError('Apply cancelled.', ExitCode.REFUSED);
+        }
+      }
+      const url = process.env.DATABASE_URL ?? (await ensureEmbedded(root)).url;
+      const bar = progress(`Applying to ${plan.env}`, !this.json);
+      const result = await applyPlan(db, plan, { actor, url, forcePrune: flags['force-prune'], onProgress: (d, t) => bar.update(d, t) });
+      bar.done();
+      if (!this.json) {
+        const a = result.applied;
+        this.log(`\nApplied to ${result.env}: ${a.create} created, ${a.update} updated, ${a.delete} deleted${result.driftHealed ? `, ${result.driftHealed} drifted objects healed` : ''} (apply log entry ${result.logEntry}).`);
+        for (const w of result.waiting) this.log(`  waiting: ${w.address} still has ${w.jobs} queued job${w.jobs === 1 ? '' : 's'}; it is removed by a later apply once they drain (or now with --force-prune).`);
+        if (args.plan) this.log(summaryLine(plan));
+      }
+      return { version: 1, done: true, ...result, plan: { env: plan.env, summary: plan.summary } };
+    } finally {
+      await db.close();
+    }
+  }
+}

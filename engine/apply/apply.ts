@@ -1,0 +1,254 @@
+/**
+ * Apply: carry out exactly a plan.
+ *
+ *   lock the environment → refuse a stale plan → write revisions in batches (each batch commits: a crash leaves a
+ *   state from which the next plan shows exactly what is left) → prune what was removed (a flow only once its
+ *   jobs drained, or with --force-prune) → make the live pg-boss queues and schedules match what is deployed
+ *   (which also heals drift) → append to the apply log → unlock.
+ *
+ * Apply reads only the plan and the deployed state; it never re-reads Git.
+ */
+import type pg from 'pg';
+import type PgBoss from 'pg-boss';
+import { ExitCode, RsyncError } from '../errors.js';
+import { stateHash } from '../plan/plan.js';
+import type { Change, Plan } from '../plan/types.js';
+import { openBoss } from '../runtime/boss.js';
+import { expectedLive, flowRouting, QUEUE_PREFIX } from '../runtime/queues.js';
+import { appendLog } from '../state/audit.js';
+import type { Database } from '../state/db.js';
+import { readDeployed, readLive } from '../state/deployed.js';
+import { acquireApplyLock } from '../state/lock.js';
+import { PLAN_FORMAT } from '../plan/types.js';
+
+export interface ApplyOptions {
+  actor: string;
+  /** The connection URL (the lock needs a session of its own). */
+  url: string;
+  forcePrune?: boolean;
+  onProgress?: (done: number, total: number) => void;
+  /** Changes per transaction. */
+  batchSize?: number;
+}
+
+export interface ApplyResult {
+  env: string;
+  commit: string | null;
+  applied: { create: number; update: number; delete: number };
+  /** Removed flows kept until their jobs drain. */
+  waiting: { address: string; jobs: number }[];
+  live: { queuesCreated: number; queuesUpdated: number; queuesDeleted: number; schedulesSet: number; schedulesRemoved: number };
+  driftHealed: number;
+  logEntry: number;
+}
+
+export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): Promise<ApplyResult> {
+  if (plan.format !== PLAN_FORMAT) {
+    throw new RsyncError(`This plan has format ${String(plan.format)}; this rsync applies format ${PLAN_FORMAT}.`, ExitCode.NO_INPUT, 'Make the plan again with this version of rsync.');
+  }
+  const lock = await acquireApplyLock(opts.url, plan.env, opts.actor);
+  let boss: PgBoss | undefined;
+  try {
+    const deployed = await readDeployed(db.pool, plan.env);
+    const now = stateHash(deployed);
+    if (now !== plan.basis.stateHash) {
+      throw new RsyncError(
+        `The plan is stale: the deployed state of ${plan.env} changed since the plan was made (${plan.createdAt}, ${plan.basis.resources} resources then, ${deployed.length} now).`,
+        ExitCode.REFUSED,
+        'Make a new plan (rsync plan --out …) and review it; nothing was applied.',
+      );
+    }
+    boss = await openBoss(db.pool);
+    await storeBlobs(db.pool, plan.blobs);
+
+    const byAddress = new Map(deployed.map((d) => [d.address, d]));
+    const total = plan.changes.length;
+    const batchSize = opts.batchSize ?? 500;
+    const applied = { create: 0, update: 0, delete: 0 };
+    const waiting: { address: string; jobs: number }[] = [];
+    let done = 0;
+    opts.onProgress?.(0, total);
+    for (let i = 0; i < total; i += batchSize) {
+      const batch = plan.changes.slice(i, i + batchSize);
+      const writes = batch.filter((c) => c.action !== 'delete');
+      const deletes: Change[] = [];
+      for (const c of batch.filter((c) => c.action === 'delete')) {
+        const d = byAddress.get(c.address);
+        if (d?.kind === 'flow' && !opts.forcePrune) {
+          const jobs = await pendingJobs(db.pool, plan.env, d);
+          if (jobs > 0) {
+            waiting.push({ address: c.address, jobs });
+            continue;
+          }
+        }
+        deletes.push(c);
+      }
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        if (writes.length) await writeRevisions(client, plan, writes, opts.actor);
+        if (deletes.length) await deleteResources(client, plan, deletes, opts.actor);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+      for (const c of writes) applied[c.action]++;
+      applied.delete += deletes.length;
+      done += batch.length;
+      opts.onProgress?.(done, total);
+    }
+
+    // Live objects now: make them match the deployed state (this also heals drift).
+    const after = await readDeployed(db.pool, plan.env);
+    const live = await syncLive(db.pool, boss, plan.env, after);
+
+    const client = await db.pool.connect();
+    let entry;
+    try {
+      await client.query('BEGIN');
+      entry = await appendLog(client, {
+        env: plan.env,
+        action: 'apply',
+        actor: opts.actor,
+        commit: plan.commit,
+        ref: plan.ref,
+        detail: {
+          planCreatedAt: plan.createdAt,
+          customers: plan.customers,
+          applied,
+          waiting,
+          driftHealed: plan.drift.length,
+          live,
+          changes: plan.changes.map((c) => `${c.action} ${c.address}`).slice(0, 1000),
+          changeCount: plan.changes.length,
+        },
+      });
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+    return { env: plan.env, commit: plan.commit, applied, waiting, live, driftHealed: plan.drift.length, logEntry: entry.n };
+  } finally {
+    await boss?.stop({ graceful: false, close: false, wait: false }).catch(() => {});
+    await lock.release();
+  }
+}
+
+async function storeBlobs(pool: pg.Pool, blobs: Record<string, string>): Promise<void> {
+  const entries = Object.entries(blobs);
+  if (!entries.length) return;
+  await pool.query(
+    `INSERT INTO rsync.blobs (sha256, text) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (sha256) DO NOTHING`,
+    [entries.map((e) => e[0]), entries.map((e) => e[1])],
+  );
+}
+
+async function writeRevisions(client: pg.PoolClient, plan: Plan, changes: Change[], actor: string): Promise<void> {
+  const rows = changes.map((c) => ({
+    address: c.address,
+    customer: c.customer,
+    kind: c.kind,
+    name: c.name,
+    action: c.action,
+    hash: c.afterHash,
+    spec: c.after!.spec,
+    template: c.after!.template,
+  }));
+  await client.query(
+    `WITH input AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(address text, customer text, kind text, name text, action text, hash text, spec jsonb, template text)
+     ), numbered AS (
+       SELECT i.*, COALESCE((SELECT max(r.revision) FROM rsync.revisions r WHERE r.env = $2 AND r.address = i.address), 0) + 1 AS revision
+         FROM input i
+     ), rev AS (
+       INSERT INTO rsync.revisions (env, address, revision, action, content_hash, spec, commit, applied_by)
+       SELECT $2, address, revision, action, hash, spec, $3, $4 FROM numbered
+     )
+     INSERT INTO rsync.resources (env, address, customer, kind, name, revision, content_hash, spec, template, commit, applied_at, applied_by)
+     SELECT $2, address, customer, kind, name, revision, hash, spec, template, $3, now(), $4 FROM numbered
+     ON CONFLICT (env, address) DO UPDATE SET revision = excluded.revision, content_hash = excluded.content_hash, spec = excluded.spec,
+       template = excluded.template, commit = excluded.commit, applied_at = excluded.applied_at, applied_by = excluded.applied_by`,
+    [JSON.stringify(rows), plan.env, plan.commit, actor],
+  );
+}
+
+async function deleteResources(client: pg.PoolClient, plan: Plan, changes: Change[], actor: string): Promise<void> {
+  const addresses = changes.map((c) => c.address);
+  await client.query(
+    `INSERT INTO rsync.revisions (env, address, revision, action, content_hash, spec, commit, applied_by)
+     SELECT $1, a, COALESCE((SELECT max(r.revision) FROM rsync.revisions r WHERE r.env = $1 AND r.address = a), 0) + 1, 'delete', NULL, NULL, $3, $4
+       FROM unnest($2::text[]) AS a`,
+    [plan.env, addresses, plan.commit, actor],
+  );
+  await client.query(`DELETE FROM rsync.resources WHERE env = $1 AND address = ANY($2)`, [plan.env, addresses]);
+}
+
+/** Jobs of a flow not yet finished in its queue. */
+async function pendingJobs(pool: pg.Pool, env: string, flow: { address: string; customer: string | null; kind: string; name: string; spec: Record<string, unknown> }): Promise<number> {
+  const { queue } = flowRouting(env, flow);
+  if (!queue) return 0;
+  const exists = await pool.query(`SELECT to_regclass('pgboss.job') IS NOT NULL AS ok`);
+  if (!exists.rows[0].ok) return 0;
+  const { rows } = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM pgboss.job WHERE name = $1 AND data->>'flow' = $2 AND state < 'completed'`,
+    [queue, flow.address],
+  );
+  return Number(rows[0].n);
+}
+
+async function syncLive(pool: pg.Pool, boss: PgBoss, env: string, deployed: Awaited<ReturnType<typeof readDeployed>>): Promise<ApplyResult['live']> {
+  const expected = expectedLive(env, deployed);
+  const live = await readLive(pool, env);
+  const haveQueues = new Map(live.queues.map((q) => [q.name, q]));
+  const haveSchedules = new Map(live.schedules.map((s) => [s.name, s]));
+  const out = { queuesCreated: 0, queuesUpdated: 0, queuesDeleted: 0, schedulesSet: 0, schedulesRemoved: 0 };
+  // Dead-letter queues first: a queue's deadLetter must name an existing queue.
+  const ordered = [...expected.queues.values()].sort((a, b) => Number(b.name.endsWith('.dead')) - Number(a.name.endsWith('.dead')));
+  for (const q of ordered) {
+    const have = haveQueues.get(q.name);
+    const { deadLetter, ...rest } = q.settings;
+    const options = { name: q.name, policy: 'standard' as const, ...rest, ...(deadLetter ? { deadLetter } : {}) };
+    if (!have) {
+      await boss.createQueue(q.name, options);
+      out.queuesCreated++;
+    } else if (
+      have.retryLimit !== q.settings.retryLimit ||
+      have.retryDelay !== q.settings.retryDelay ||
+      have.retryBackoff !== q.settings.retryBackoff ||
+      (have.deadLetter ?? null) !== q.settings.deadLetter
+    ) {
+      await boss.updateQueue(q.name, options);
+      out.queuesUpdated++;
+    }
+  }
+  for (const s of expected.schedules.values()) {
+    const have = haveSchedules.get(s.name);
+    if (!have || have.cron !== s.cron || have.timezone !== s.timezone) {
+      await boss.schedule(s.name, s.cron, { env, cron: s.cron, timezone: s.timezone }, { tz: s.timezone });
+      out.schedulesSet++;
+    }
+  }
+  for (const s of live.schedules) {
+    if (!expected.schedules.has(s.name)) {
+      await boss.unschedule(s.name);
+      out.schedulesRemoved++;
+    }
+  }
+  // Queues nobody uses any more go once they are empty (jobs in flight finish on them first).
+  const stale = [...live.queues].sort((a, b) => Number(a.name.endsWith('.dead')) - Number(b.name.endsWith('.dead')));
+  for (const q of stale) {
+    if (expected.queues.has(q.name) || !q.name.startsWith(`${QUEUE_PREFIX}${env}.`)) continue;
+    const size = await boss.getQueueSize(q.name).catch(() => 0);
+    if (size === 0) {
+      await boss.deleteQueue(q.name).catch(() => {});
+      out.queuesDeleted++;
+    }
+  }
+  return out;
+}

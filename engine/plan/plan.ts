@@ -1,0 +1,245 @@
+/**
+ * The planner: a pure function of desired state (Git), deployed state (PostgreSQL) and the live pg-boss objects.
+ * Pair by address first — no deployed row means create, no desired resource means delete — then diff.
+ */
+import { expectedLive, type DeployedLike } from '../runtime/queues.js';
+import { hashOf } from '../util/hash.js';
+import { isObject } from '../util/merge.js';
+import type { DesiredState } from './desired.js';
+import { fieldChanges, lineDiff } from './diff.js';
+import { PLAN_FORMAT, type Branding, type Change, type Drift, type Plan, type PlanSummary } from './types.js';
+
+export interface DeployedRow extends DeployedLike {
+  revision: number;
+  hash: string;
+  template: string | null;
+}
+
+export interface LiveQueue {
+  name: string;
+  retryLimit: number;
+  retryDelay: number;
+  retryBackoff: boolean;
+  expireInSeconds: number;
+  deadLetter: string | null;
+}
+
+export interface LiveSchedule {
+  name: string;
+  cron: string;
+  timezone: string;
+}
+
+export interface LiveState {
+  queues: LiveQueue[];
+  schedules: LiveSchedule[];
+}
+
+export interface PlanInput {
+  env: string;
+  ref: string | null;
+  commit: string | null;
+  createdBy: string;
+  now: Date;
+  desired: DesiredState;
+  /** Every deployed resource of the environment. */
+  deployed: DeployedRow[];
+  /** Mapping texts of deployed flows by sha256 (for line diffs of changed mappings). */
+  deployedBlobs: Map<string, string>;
+  /** The live pg-boss queues and schedules of the environment (null: not checked). */
+  live: LiveState | null;
+  /** Limit the plan to these customers. */
+  customers?: string[];
+  branding: Branding;
+}
+
+/** Fingerprint of an environment's deployed state: a saved plan is stale once it changes. */
+export function stateHash(deployed: readonly { address: string; hash: string; revision: number }[]): string {
+  return hashOf(
+    deployed
+      .map((d) => [d.address, d.hash, d.revision] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+  );
+}
+
+function inScope(customers: Set<string> | null, customer: string | null): boolean {
+  return !customers || customer === null || customers.has(customer);
+}
+
+function describeFields(fields: { path: string }[]): string {
+  const names = fields.map((f) => f.path.replace(/^spec\./, ''));
+  const shown = names.slice(0, 3).join(', ');
+  return names.length > 3 ? `${shown} and ${names.length - 3} more` : shown;
+}
+
+export function makePlan(input: PlanInput): Plan {
+  const scope = input.customers?.length ? new Set(input.customers) : null;
+  const deployedByAddress = new Map(input.deployed.map((d) => [d.address, d]));
+  const changes: Change[] = [];
+  let unchanged = 0;
+  const blobs: Record<string, string> = {};
+
+  for (const want of input.desired.resources) {
+    if (!inScope(scope, want.customer)) continue;
+    const have = deployedByAddress.get(want.address);
+    const mapping = isObject(want.spec.mapping) ? (want.spec.mapping as { sha256?: string }) : undefined;
+    if (!have) {
+      if (mapping?.sha256) blobs[mapping.sha256] = input.desired.blobs.get(mapping.sha256) ?? '';
+      changes.push({
+        address: want.address,
+        customer: want.customer,
+        kind: want.kind,
+        name: want.name,
+        action: 'create',
+        reason: `not yet deployed to ${input.env}${want.template ? ` (from template ${want.template})` : ''}`,
+        fromRevision: null,
+        beforeHash: null,
+        afterHash: want.hash,
+        after: want,
+        fields: [],
+        template: want.template,
+      });
+      continue;
+    }
+    if (have.hash === want.hash) {
+      unchanged++;
+      continue;
+    }
+    const fields = fieldChanges(have.spec, want.spec);
+    const change: Change = {
+      address: want.address,
+      customer: want.customer,
+      kind: want.kind,
+      name: want.name,
+      action: 'update',
+      reason: '',
+      fromRevision: have.revision,
+      beforeHash: have.hash,
+      afterHash: want.hash,
+      after: want,
+      fields,
+      template: want.template,
+    };
+    const reasons: string[] = [];
+    const oldMapping = isObject(have.spec.mapping) ? (have.spec.mapping as { sha256?: string }) : undefined;
+    if (mapping?.sha256 && mapping.sha256 !== oldMapping?.sha256) {
+      blobs[mapping.sha256] = input.desired.blobs.get(mapping.sha256) ?? '';
+      const before = oldMapping?.sha256 ? input.deployedBlobs.get(oldMapping.sha256) : undefined;
+      change.mappingDiff = lineDiff(before ?? '', input.desired.blobs.get(mapping.sha256) ?? '');
+      reasons.push('mapping changed');
+    }
+    if (have.template !== want.template && (have.template || want.template)) {
+      reasons.push(`template ${have.template ?? '(none)'} → ${want.template ?? '(none)'}`);
+    }
+    const other = fields.filter((f) => !f.path.startsWith('mapping.') && !f.path.startsWith('template.'));
+    if (other.length) reasons.push(`${describeFields(other)} changed`);
+    change.reason = reasons.join('; ') || 'changed';
+    changes.push(change);
+  }
+
+  const desiredAddresses = new Set(input.desired.resources.map((r) => r.address));
+  for (const have of input.deployed) {
+    if (desiredAddresses.has(have.address) || !inScope(scope, have.customer)) continue;
+    changes.push({
+      address: have.address,
+      customer: have.customer,
+      kind: have.kind,
+      name: have.name,
+      action: 'delete',
+      reason: `no longer declared at ${input.ref ?? 'the working tree'}`,
+      fromRevision: have.revision,
+      beforeHash: have.hash,
+      afterHash: null,
+      fields: [],
+      template: have.template,
+    });
+  }
+  changes.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+
+  const drift = input.live ? findDrift(input.env, input.deployed.filter((d) => inScope(scope, d.customer)), input.live, scope === null) : [];
+  const summary = summarise(changes, unchanged, drift.length);
+  return {
+    format: PLAN_FORMAT,
+    env: input.env,
+    ref: input.ref,
+    commit: input.commit,
+    createdAt: input.now.toISOString(),
+    createdBy: input.createdBy,
+    customers: scope ? [...scope].sort() : null,
+    basis: { stateHash: stateHash(input.deployed), resources: input.deployed.length },
+    changes,
+    drift,
+    summary,
+    blobs,
+    branding: input.branding,
+    empty: changes.length === 0 && drift.length === 0,
+  };
+}
+
+function summarise(changes: Change[], unchanged: number, drift: number): PlanSummary {
+  const s: PlanSummary = { create: 0, update: 0, delete: 0, unchanged, drift, byCustomer: {}, byTemplate: {} };
+  const templateCustomers = new Map<string, Set<string>>();
+  for (const c of changes) {
+    s[c.action]++;
+    const key = c.customer ?? '(partner-wide)';
+    const per = (s.byCustomer[key] ??= { create: 0, update: 0, delete: 0 });
+    per[c.action]++;
+    if (c.template && c.kind === 'flow') {
+      const t = (s.byTemplate[c.template] ??= { customers: 0, flows: 0 });
+      t.flows++;
+      const set = templateCustomers.get(c.template) ?? new Set();
+      if (c.customer) set.add(c.customer);
+      templateCustomers.set(c.template, set);
+      t.customers = set.size;
+    }
+  }
+  return s;
+}
+
+/**
+ * Live pg-boss objects against what the deployed state needs. `complete` is true when the whole environment was
+ * planned, so an rsync queue nobody needs is reported as unexpected.
+ */
+export function findDrift(env: string, deployed: DeployedLike[], live: LiveState, complete: boolean): Drift[] {
+  const expected = expectedLive(env, deployed);
+  const queues = new Map(live.queues.map((q) => [q.name, q]));
+  const schedules = new Map(live.schedules.map((s) => [s.name, s]));
+  const drift: Drift[] = [];
+  for (const q of expected.queues.values()) {
+    const have = queues.get(q.name);
+    if (!have) {
+      drift.push({ object: q.name, type: 'queue', problem: 'missing', detail: 'the pg-boss queue does not exist', addresses: q.addresses });
+      continue;
+    }
+    const diffs: string[] = [];
+    const want = q.settings;
+    if (have.retryLimit !== want.retryLimit) diffs.push(`retryLimit ${have.retryLimit} ≠ ${want.retryLimit}`);
+    if (have.retryDelay !== want.retryDelay) diffs.push(`retryDelay ${have.retryDelay} ≠ ${want.retryDelay}`);
+    if (have.retryBackoff !== want.retryBackoff) diffs.push(`retryBackoff ${have.retryBackoff} ≠ ${want.retryBackoff}`);
+    if ((have.deadLetter ?? null) !== want.deadLetter) diffs.push(`deadLetter ${have.deadLetter ?? 'none'} ≠ ${want.deadLetter ?? 'none'}`);
+    if (diffs.length) drift.push({ object: q.name, type: 'queue', problem: 'changed', detail: diffs.join(', '), addresses: q.addresses });
+  }
+  for (const s of expected.schedules.values()) {
+    const have = schedules.get(s.name);
+    if (!have) {
+      drift.push({ object: s.name, type: 'schedule', problem: 'missing', detail: `the schedule "${s.cron}" (${s.timezone}) does not exist`, addresses: s.addresses });
+    } else if (have.cron !== s.cron || have.timezone !== s.timezone) {
+      drift.push({
+        object: s.name,
+        type: 'schedule',
+        problem: 'changed',
+        detail: `"${have.cron}" (${have.timezone}) instead of "${s.cron}" (${s.timezone})`,
+        addresses: s.addresses,
+      });
+    }
+  }
+  if (complete) {
+    const prefix = `rsync.${env}.`;
+    for (const s of live.schedules) {
+      if (s.name.startsWith(prefix) && !expected.schedules.has(s.name)) {
+        drift.push({ object: s.name, type: 'schedule', problem: 'unexpected', detail: `a schedule "${s.cron}" that no deployed flow uses`, addresses: [] });
+      }
+    }
+  }
+  return drift.sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
+}

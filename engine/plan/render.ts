@@ -1,0 +1,131 @@
+/** Renderings of a plan: text for a terminal, Markdown for a pull-request comment (white-labelled). */
+import type { Change, Drift, Plan } from './types.js';
+
+const SYMBOL: Record<Change['action'], string> = { create: '+', update: '~', delete: '-' };
+const MAX_LISTED = 500;
+
+function show(v: unknown): string {
+  if (v === undefined) return '(absent)';
+  const s = JSON.stringify(v);
+  return s.length > 100 ? `${s.slice(0, 97)}...` : s;
+}
+
+export function summaryLine(plan: Plan): string {
+  const s = plan.summary;
+  if (plan.empty) return `No changes. ${plan.env} matches ${plan.ref ?? 'the workspace'}${s.unchanged ? ` (${s.unchanged} resources)` : ''}.`;
+  const parts = [`${s.create} to create`, `${s.update} to update`, `${s.delete} to delete`, `${s.unchanged} unchanged`];
+  return `Plan: ${parts.join(', ')}${s.drift ? `; ${s.drift} drifted object${s.drift === 1 ? '' : 's'} to heal` : ''}.`;
+}
+
+function blastRadius(plan: Plan): string[] {
+  return Object.entries(plan.summary.byTemplate)
+    .sort((a, b) => b[1].flows - a[1].flows)
+    .map(([t, n]) => `template ${t} → ${n.customers} customer${n.customers === 1 ? '' : 's'} (${n.flows} flow${n.flows === 1 ? '' : 's'})`);
+}
+
+function perCustomer(plan: Plan): string[] {
+  return Object.entries(plan.summary.byCustomer)
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([c, n]) => `${c}: +${n.create} ~${n.update} -${n.delete}`);
+}
+
+function driftText(d: Drift): string {
+  const who = d.addresses.length ? ` — serves ${d.addresses.length <= 3 ? d.addresses.join(', ') : `${d.addresses.slice(0, 3).join(', ')} and ${d.addresses.length - 3} more`}` : '';
+  return `${d.type} ${d.object} ${d.problem}: ${d.detail}${who}`;
+}
+
+export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): string {
+  const out: string[] = [];
+  const at = plan.ref ? ` @ ${plan.ref}${plan.commit ? ` (${plan.commit.slice(0, 7)})` : ''}` : ' (working tree)';
+  out.push(`rsync plan for ${plan.env}${at}${plan.customers ? `, customers: ${plan.customers.join(', ')}` : ''}`);
+  out.push('');
+  const listed = opts.verbose ? plan.changes : plan.changes.slice(0, MAX_LISTED);
+  for (const c of listed) {
+    out.push(`  ${SYMBOL[c.action]} ${c.address}  (${c.reason})`);
+    if (c.action === 'update') {
+      for (const f of c.fields) {
+        if (f.path.startsWith('mapping.') || f.path.startsWith('effective.')) continue;
+        out.push(`      ${f.path}: ${show(f.before)} → ${show(f.after)}`);
+      }
+      if (c.mappingDiff?.length) {
+        const file = (c.after?.spec.mapping as { file?: string } | undefined)?.file ?? 'mapping';
+        out.push(`      ${file}:`);
+        for (const l of c.mappingDiff) out.push(`        ${l}`);
+      }
+    }
+  }
+  if (listed.length < plan.changes.length) {
+    out.push(`  … and ${plan.changes.length - listed.length} more changes (see --verbose, --format json, or narrow with --customer)`);
+  }
+  if (plan.drift.length) {
+    out.push('', 'Drift (changed outside rsync; apply heals it):');
+    for (const d of plan.drift) out.push(`  ! ${driftText(d)}`);
+  }
+  if (plan.changes.length) out.push('');
+  out.push(summaryLine(plan));
+  const customers = perCustomer(plan);
+  if (customers.length > 1 && customers.length <= 20) out.push(`  ${customers.join('   ')}`);
+  else if (customers.length > 20) out.push(`  ${customers.length} customers affected`);
+  for (const b of blastRadius(plan)) out.push(`  ${b}`);
+  return out.join('\n');
+}
+
+function mdEscape(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/</g, '&lt;');
+}
+
+export function renderPlanMarkdown(plan: Plan): string {
+  const b = plan.branding;
+  const product = b.productName ?? 'rsync';
+  const out: string[] = [];
+  const logo = b.logoUrl ? `<img src="${b.logoUrl}" alt="${mdEscape(product)}" height="20"> ` : '';
+  out.push(`### ${logo}${mdEscape(product)} plan for \`${plan.env}\``);
+  out.push('');
+  out.push(
+    `${plan.ref ? `Ref \`${plan.ref}\`${plan.commit ? ` at \`${plan.commit.slice(0, 7)}\`` : ''}` : 'Working tree'}${plan.customers ? ` · customers: ${plan.customers.map((c) => `\`${c}\``).join(', ')}` : ''}`,
+  );
+  out.push('');
+  out.push(`**${summaryLine(plan)}**`);
+  const radius = blastRadius(plan);
+  if (radius.length) {
+    out.push('');
+    for (const r of radius) out.push(`- ${r}`);
+  }
+  if (Object.keys(plan.summary.byCustomer).length) {
+    out.push('', '| customer | create | update | delete |', '|---|---:|---:|---:|');
+    for (const [c, n] of Object.entries(plan.summary.byCustomer).sort((x, y) => (x[0] < y[0] ? -1 : 1)).slice(0, 100)) {
+      out.push(`| ${mdEscape(c)} | ${n.create} | ${n.update} | ${n.delete} |`);
+    }
+  }
+  const byCustomer = new Map<string, Change[]>();
+  for (const c of plan.changes) {
+    const k = c.customer ?? '(partner-wide)';
+    byCustomer.set(k, [...(byCustomer.get(k) ?? []), c]);
+  }
+  let listed = 0;
+  for (const [customer, changes] of byCustomer) {
+    if (listed >= MAX_LISTED) break;
+    out.push('', `<details><summary><b>${mdEscape(customer)}</b>: ${changes.length} change${changes.length === 1 ? '' : 's'}</summary>`, '');
+    for (const c of changes) {
+      if (listed++ >= MAX_LISTED) break;
+      out.push(`- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}`);
+      const fields = c.fields.filter((f) => !f.path.startsWith('mapping.') && !f.path.startsWith('effective.'));
+      if (c.action === 'update' && (fields.length || c.mappingDiff?.length)) {
+        out.push('', '  ```diff');
+        for (const f of fields) {
+          if (f.before !== undefined) out.push(`  - ${f.path}: ${show(f.before)}`);
+          if (f.after !== undefined) out.push(`  + ${f.path}: ${show(f.after)}`);
+        }
+        for (const l of c.mappingDiff ?? []) out.push(`  ${l.startsWith('@@') ? l : l[0] === ' ' ? `  ${l.slice(1)}` : `${l[0]} ${l.slice(1)}`}`);
+        out.push('  ```', '');
+      }
+    }
+    out.push('', '</details>');
+  }
+  if (plan.drift.length) {
+    out.push('', '#### Drift', '', 'Changed outside rsync; applying this plan heals it.', '');
+    for (const d of plan.drift) out.push(`- ${mdEscape(driftText(d))}`);
+  }
+  out.push('', '---', `<sub>${mdEscape(b.footer ?? `${b.partner ? `${b.partner} · ` : ''}planned by ${product}`)}</sub>`);
+  return out.join('\n');
+}

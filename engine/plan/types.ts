@@ -1,0 +1,101 @@
+/**
+ * The plan: a plain, versioned, serialisable value — the changes that turn what is deployed into what Git says,
+ * each with a field-level diff and a display-only reason, plus drift (the live pg-boss queues and schedules that
+ * no longer match what was applied). `rsync plan --out` writes it; `rsync apply plan.json` applies exactly it.
+ */
+
+export const PLAN_FORMAT = 1;
+
+export type Action = 'create' | 'update' | 'delete';
+
+/** A resource as rsync deploys it: its identity, the resolved value, and that value's content hash. */
+export interface DeployableResource {
+  address: string;
+  customer: string | null;
+  kind: string;
+  name: string;
+  /** The resolved value; for a flow it names its mapping by content hash (the text is in `blobs`). */
+  spec: Record<string, unknown>;
+  hash: string;
+  /** name@version of the template that produced it. */
+  template: string | null;
+  /** Where it is declared, for messages: file:line. */
+  source: string | null;
+}
+
+/** One field that changes: a dotted path, and the old and new values (undefined = absent). */
+export interface FieldChange {
+  path: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface Change {
+  address: string;
+  customer: string | null;
+  kind: string;
+  name: string;
+  action: Action;
+  /** Display only: why this change (never drives apply). */
+  reason: string;
+  /** The revision it replaces or deletes. */
+  fromRevision: number | null;
+  beforeHash: string | null;
+  afterHash: string | null;
+  /** The value apply writes (absent for delete). */
+  after?: DeployableResource;
+  fields: FieldChange[];
+  /** For a flow whose mapping changes: a unified line diff of the JSONata. */
+  mappingDiff?: string[];
+  template: string | null;
+}
+
+export interface Drift {
+  /** The queue or schedule that differs, by its pg-boss name. */
+  object: string;
+  type: 'queue' | 'schedule';
+  problem: 'missing' | 'changed' | 'unexpected';
+  detail: string;
+  /** The deployed resources it serves. */
+  addresses: string[];
+}
+
+export interface PlanSummary {
+  create: number;
+  update: number;
+  delete: number;
+  unchanged: number;
+  drift: number;
+  byCustomer: Record<string, { create: number; update: number; delete: number }>;
+  /** Template blast radius: `name@version` → how many customers and flows the plan touches through it. */
+  byTemplate: Record<string, { customers: number; flows: number }>;
+}
+
+export interface Branding {
+  productName?: string;
+  logoUrl?: string;
+  primaryColor?: string;
+  footer?: string;
+  partner?: string;
+}
+
+export interface Plan {
+  format: typeof PLAN_FORMAT;
+  env: string;
+  ref: string | null;
+  commit: string | null;
+  createdAt: string;
+  createdBy: string;
+  /** Customers the plan was limited to (`--customer`), or null for all. */
+  customers: string[] | null;
+  /** Fingerprint of the deployed state the plan was made against: apply refuses the plan when it moved. */
+  basis: { stateHash: string; resources: number };
+  changes: Change[];
+  drift: Drift[];
+  summary: PlanSummary;
+  /** Mapping texts by sha256, for the flows the plan creates or updates (apply stores them). */
+  blobs: Record<string, string>;
+  branding: Branding;
+  /** True when there is nothing to do (no changes, no drift). */
+  empty: boolean;
+}

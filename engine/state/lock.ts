@@ -1,0 +1,59 @@
+/**
+ * One apply per environment at a time: a PostgreSQL advisory lock held by a dedicated session for the whole apply
+ * (released by PostgreSQL itself if the process dies), with a row in rsync.locks saying who holds it and since when.
+ */
+import os from 'node:os';
+import pg from 'pg';
+import { ExitCode, RsyncError } from '../errors.js';
+
+export interface Lock {
+  env: string;
+  release(): Promise<void>;
+}
+
+function lockKey(env: string): string {
+  return `rsync.apply.${env}`;
+}
+
+export async function acquireApplyLock(url: string, env: string, holder: string): Promise<Lock> {
+  const client = new pg.Client({ connectionString: url, application_name: `rsync apply ${env}` });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const got = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [lockKey(env)]);
+    if (!got.rows[0].ok) {
+      const { rows } = await client.query<{ holder: string; host: string; pid: number; since: Date }>(
+        `SELECT l.holder, l.host, l.pid, l.since FROM rsync.locks l
+           JOIN pg_stat_activity a ON a.pid = l.backend WHERE l.env = $1`,
+        [env],
+      );
+      const h = rows[0];
+      throw new RsyncError(
+        h
+          ? `Another apply to ${env} is running: ${h.holder} on ${h.host} (pid ${h.pid}) since ${h.since.toISOString()}.`
+          : `Another apply to ${env} is running.`,
+        ExitCode.REFUSED,
+        'Wait for it to finish, then plan again: the deployed state will have moved.',
+      );
+    }
+    await client.query(
+      `INSERT INTO rsync.locks (env, holder, host, pid, since, backend) VALUES ($1, $2, $3, $4, now(), pg_backend_pid())
+       ON CONFLICT (env) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid, since = excluded.since, backend = excluded.backend`,
+      [env, holder, os.hostname(), process.pid],
+    );
+  } catch (e) {
+    await client.end().catch(() => {});
+    throw e;
+  }
+  return {
+    env,
+    async release() {
+      try {
+        await client.query(`DELETE FROM rsync.locks WHERE env = $1 AND backend = pg_backend_pid()`, [env]);
+        await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [lockKey(env)]);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+  };
+}
