@@ -29,6 +29,14 @@ function parameterValidator(t: Resource): ValidateFunction | Error {
   return v;
 }
 
+/** `params` with the template's parameter defaults filled in (for mapping tests of template mappings). */
+export function withParameterDefaults(t: Resource, params: Record<string, unknown>): Record<string, unknown> {
+  const copy = structuredClone(params);
+  const validate = parameterValidator(t);
+  if (!(validate instanceof Error)) validate(copy); // fills defaults even where required values are missing
+  return copy;
+}
+
 export function instantiateTemplates(ws: Workspace): void {
   for (const c of ws.customers.values()) {
     const cr = c.resource;

@@ -6,6 +6,7 @@
  */
 import type { SourceRange } from '../diagnostics/diagnostic.js';
 import { locate } from '../load/locate.js';
+import { withParameterDefaults } from '../load/templates.js';
 import { resolveRelative } from '../model/resolve.js';
 import { allResources, type Resource, type Workspace } from '../model/workspace.js';
 import { getIn, isObject } from '../util/merge.js';
@@ -140,7 +141,9 @@ async function runCase(
   const input = await loadInput(ws, t, c);
   if ('error' in input) return done('error', input.error);
 
-  const params = { ...(isObject(t.spec.params) ? t.spec.params : {}), ...(isObject(c.params) ? c.params : {}) };
+  let params: Record<string, unknown> = { ...(isObject(t.spec.params) ? t.spec.params : {}), ...(isObject(c.params) ? c.params : {}) };
+  const template = [...ws.templates.values()].find((tp) => t.dir === tp.dir || t.dir.startsWith(`${tp.dir}/`));
+  if (template) params = withParameterDefaults(template, params);
   const bindings = { params };
   let first: unknown;
   let second: unknown;

@@ -110,4 +110,20 @@ export interface CustomerTemplateUse {
       [k: string]: unknown;
     };
   };
+  /**
+   * per-environment values for this template use: environments.<env>.with is merged into with when that environment is chosen
+   */
+  environments?: {
+    /**
+     * the overlay of one environment
+     */
+    [k: string]: {
+      /**
+       * parameters that differ in this environment
+       */
+      with?: {
+        [k: string]: unknown;
+      };
+    };
+  };
 }
