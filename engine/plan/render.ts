@@ -41,7 +41,7 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): st
   out.push('');
   const listed = opts.verbose ? plan.changes : plan.changes.slice(0, MAX_LISTED);
   for (const c of listed) {
-    out.push(`  ${SYMBOL[c.action]} ${c.address}  (${c.reason})`);
+    out.push(`  ${SYMBOL[c.action]} ${c.address} — ${c.reason}`);
     if (c.action === 'update') {
       for (const f of c.fields) {
         if (f.path.startsWith('mapping.') || f.path.startsWith('effective.')) continue;
