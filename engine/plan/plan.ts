@@ -91,7 +91,7 @@ export function makePlan(input: PlanInput): Plan {
         kind: want.kind,
         name: want.name,
         action: 'create',
-        reason: `not yet deployed to ${input.env}${want.template ? ` (from template ${want.template})` : ''}`,
+        reason: `not yet deployed to ${input.env}${want.template ? `, from template ${want.template}` : ''}`,
         fromRevision: null,
         beforeHash: null,
         afterHash: want.hash,

@@ -1,0 +1,190 @@
+/**
+ * Git, read for history: the commits that touched the workspace's files (with the files each one changed), and
+ * the workspace as it was at a commit — only the files asked for, read from the object database (never the
+ * working tree). Trees and blobs are kept in memory for the life of one command (blobs by object id: consecutive
+ * commits share almost all of them); nothing is cached on disk.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import type { WorkspaceSource } from '../load/source.js';
+import { WORKSPACE_FILE } from '../load/source.js';
+
+export interface GitCommit {
+  sha: string;
+  parents: string[];
+  author: string;
+  email: string;
+  /** Author date, ISO 8601 in UTC. */
+  authorDate: string;
+  /** Committer date, ISO 8601 in UTC: when the commit entered the history (the timeline's order). */
+  date: string;
+  subject: string;
+  /** Workspace files the commit changed (against its first parent), relative to the workspace root. */
+  files: string[];
+}
+
+const LOADED = /\.(ya?ml|jsonata)$/;
+
+/** The files the loader reads (the same rule as engine/load/source.ts). */
+export function isWorkspaceFile(rel: string): boolean {
+  if (rel === WORKSPACE_FILE) return true;
+  const top = rel.split('/')[0];
+  return (top === 'integrations' || top === 'templates') && LOADED.test(rel);
+}
+
+export class GitHistory {
+  private readonly trees = new Map<string, Map<string, string>>();
+  private readonly blobCache = new Map<string, string>();
+
+  private constructor(
+    /** The workspace folder. */
+    readonly root: string,
+    private readonly git: SimpleGit,
+    /** The workspace's folder inside the repository, with a trailing slash ('' at the top). */
+    private readonly prefix: string,
+    private readonly top: string,
+  ) {}
+
+  /** The repository around `root`, or undefined when it is not in one. */
+  static async open(root: string): Promise<GitHistory | undefined> {
+    const git = simpleGit({ baseDir: root });
+    try {
+      if (!(await git.checkIsRepo())) return undefined;
+      const top = (await git.revparse(['--show-toplevel'])).trim();
+      const prefix = (await git.revparse(['--show-prefix'])).trim();
+      return new GitHistory(root, git, prefix, top);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The commit a ref names, or undefined (an unborn branch, an unknown ref). */
+  async resolve(ref: string): Promise<string | undefined> {
+    try {
+      const sha = (await this.git.raw(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
+      return sha || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A commit's subject line, or undefined when the repository does not have it (applied from another clone). */
+  async subject(sha: string): Promise<string | undefined> {
+    if (!/^[0-9a-f]{4,64}$/i.test(sha)) return undefined; // from the database: never let it reach git as an option
+    try {
+      return (await this.git.raw(['show', '-s', '--format=%s', `${sha}^{commit}`])).trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Commits reachable from `ref` that touched `paths` (workspace-relative), newest first, read in pages. */
+  async *commits(ref: string, paths: string[], pageSize = 100): AsyncGenerator<GitCommit> {
+    for (let skip = 0; ; skip += pageSize) {
+      const out = await this.git.raw([
+        '-c', 'core.quotepath=false',
+        'log', ref,
+        '--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%cI%x1f%s',
+        '--name-only', '--relative', '--diff-merges=first-parent',
+        `--skip=${skip}`, `-n`, String(pageSize),
+        '--', ...paths,
+      ]);
+      const records = out.split('\x1e').filter((r) => r.trim());
+      for (const rec of records) {
+        const [header, ...rest] = rec.split('\n');
+        const [sha, parents, author, email, authorDate, date, subject] = header.split('\x1f');
+        yield {
+          sha,
+          parents: parents ? parents.split(' ') : [],
+          author,
+          email,
+          authorDate: new Date(authorDate).toISOString(),
+          date: new Date(date).toISOString(),
+          subject,
+          files: rest.map((l) => l.trim()).filter(Boolean),
+        };
+      }
+      if (records.length < pageSize) return;
+    }
+  }
+
+  /** The workspace files at a commit: workspace-relative path → blob id. */
+  async tree(sha: string): Promise<Map<string, string>> {
+    const hit = this.trees.get(sha);
+    if (hit) return hit;
+    const paths = [WORKSPACE_FILE, 'integrations', 'templates'].map((p) => this.prefix + p);
+    const listing = await simpleGit({ baseDir: this.top }).raw(['ls-tree', '-r', '-z', '--full-tree', sha, '--', ...paths]);
+    const tree = new Map<string, string>();
+    for (const row of listing.split('\0')) {
+      if (!row) continue;
+      const tab = row.indexOf('\t');
+      const [, type, oid] = row.slice(0, tab).split(' ');
+      const rel = row.slice(tab + 1).slice(this.prefix.length);
+      if (type === 'blob' && isWorkspaceFile(rel)) tree.set(rel, oid);
+    }
+    this.trees.set(sha, tree);
+    // Walking newest first, a tree is asked for again only by the next commit or two: keep a few.
+    for (const old of this.trees.keys()) if (this.trees.size > 8) this.trees.delete(old);
+    return tree;
+  }
+
+  /** Blob texts by id (read once per command). */
+  async blobs(oids: Iterable<string>): Promise<Map<string, string>> {
+    const wanted = [...new Set(oids)];
+    const missing = wanted.filter((o) => !this.blobCache.has(o));
+    if (missing.length) {
+      const texts = await catFileBatch(this.top, missing);
+      missing.forEach((o, i) => this.blobCache.set(o, texts[i] ?? ''));
+    }
+    return new Map(wanted.map((o) => [o, this.blobCache.get(o)!]));
+  }
+
+  /** The workspace at a commit, limited to the files `keep` accepts. */
+  async source(sha: string, keep: (rel: string) => boolean): Promise<WorkspaceSource> {
+    const tree = await this.tree(sha);
+    const rels = [...tree.keys()].filter(keep).sort();
+    const texts = await this.blobs(rels.map((r) => tree.get(r)!));
+    const files = new Map(rels.map((r) => [r, texts.get(tree.get(r)!)!]));
+    const root = this.root;
+    return {
+      label: `${path.relative(process.cwd(), root) || '.'}@${sha.slice(0, 7)}`,
+      root,
+      ref: sha,
+      commit: sha,
+      files: async () => files,
+      read: async (rel: string) => files.get(path.posix.normalize(rel)),
+    };
+  }
+}
+
+/** Read many objects in one `git cat-file --batch` process; a missing object yields undefined. */
+function catFileBatch(cwd: string, names: string[]): Promise<(string | undefined)[]> {
+  if (names.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['cat-file', '--batch'], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`git cat-file exited with ${code}`));
+      const buf = Buffer.concat(chunks);
+      const out: (string | undefined)[] = [];
+      let at = 0;
+      for (let i = 0; i < names.length; i++) {
+        const nl = buf.indexOf(0x0a, at);
+        const header = buf.subarray(at, nl).toString('utf8');
+        at = nl + 1;
+        if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+          out.push(undefined);
+          continue;
+        }
+        const size = Number(header.split(' ')[2]);
+        out.push(buf.subarray(at, at + size).toString('utf8'));
+        at += size + 1;
+      }
+      resolve(out);
+    });
+    child.stdin.end(names.join('\n') + '\n');
+  });
+}
