@@ -1,0 +1,428 @@
+/**
+ * Broken workspaces (test/fixtures/broken/<case>/): every deliberate mistake is reported by `rsync validate` at the
+ * line (and, when pinned, the column) its inline marker names, with the marker's code, and nothing else is reported.
+ * The marker convention is in test/fixtures/broken/README.md and test/helpers/markers.ts.
+ *
+ * Then the same through the built CLI (exit code, the `file:line:col error CODE summary` lines, `--json`, no stack
+ * trace), the example workspace at the project root (it must validate), and `validate --ref` against a real Git
+ * repository.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CODES } from '../engine/diagnostics/codes.js';
+import { diagnosticToJSON, formatDiagnostic, type Diagnostic } from '../engine/diagnostics/diagnostic.js';
+import { loadWorkspace } from '../engine/load/loader.js';
+import { validateWorkspace } from '../engine/validate/validate.js';
+import { findLiteralSecrets } from '../engine/validate/secrets.js';
+import { openAndValidate } from '../engine/workspace.js';
+import { compare, describe as describeDiagnostic, fixtureFiles, readMarkers } from './helpers/markers.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BROKEN = path.join(ROOT, 'test', 'fixtures', 'broken');
+const BASELINE = '_baseline';
+const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
+
+/**
+ * Cases whose markers state the correct behaviour the validator does not have yet. They run as expected failures;
+ * when a fix lands the test fails with "expected to fail": remove the case from this list.
+ * RSYNC_STRICT_KNOWN_BUGS=1 runs them as ordinary tests, to see what differs.
+ */
+const KNOWN_BUGS: Record<string, string> = {
+  'yaml-unclosed':
+    'an unclosed { [ or " is reported where the parser gave up (the next line, the next document, or past the end of the file) instead of at the opening bracket or quote; the unclosed quote is also reported twice, merged as "(reported for 2 resources)"',
+  'yaml-over-indent':
+    'an over-indented line is reported on the line before (at its value) as two YAML errors at one position, merged into one with "(reported for 2 resources)"',
+  'yaml-error-cascade':
+    'a document dropped for a duplicate key cascades: customer-missing for a customer.yaml that exists, ref-unknown for a connection that is declared',
+  'jsonata-file-positions':
+    'a JSONata error on a string token points 2 columns into the string; "before end of expression" points past the last line',
+  'jsonata-key-folded':
+    'JSONata errors in a folded (>) or multi-line plain scalar, or in a quoted scalar with escapes, are placed at the wrong line/column',
+  'cron-schema-mismatch':
+    'flow.schema.json allows @daily (cron-parser and pg-boss run it) but checkCron rejects it; a 4-field cron is reported twice (schema-pattern and cron-invalid)',
+  'timezone-inherited':
+    "a customer's invalid time zone is reported again on every scheduled flow that inherits it, at a place where no time zone is written",
+  'secret-nested-setting':
+    'a literal in a nested secret setting (http auth.password, webhook signature.secret) is reported twice, and the connection-settings diagnostic prints the secret',
+  'secret-ref-malformed':
+    'a secretRef without env:/file: in a top-level secret setting passes validation (its schema error is dropped)',
+  'env-overlay-trigger':
+    'the overlay of the schemas/README.md example, `staging: { trigger: { manual: true } }` on an event flow, is deep-merged into { event, manual } and fails with schema-choice; a trigger is one of three forms, so an overlay\'s trigger should replace it (or the README should write `event: null`)',
+  'template-param-no-value':
+    'a declared optional parameter without a default, used as ${{ with.x }} and not given, is reported as "not a declared parameter" (template-param-unknown) in the template',
+  'mapping-hint-other-customer':
+    "mapping-missing suggests another customer's file of the same name, which would be a cross-customer-ref",
+  'template-param-value-location':
+    'a wrong template parameter value (with: { erp: netsuit }) is reported in the shared template file instead of at the value in customer.yaml',
+};
+const STRICT = process.env.RSYNC_STRICT_KNOWN_BUGS === '1';
+
+const CASES = readdirSync(BROKEN)
+  .filter((name) => statSync(path.join(BROKEN, name)).isDirectory())
+  .sort();
+
+/** A case's options, from its optional case.json: `{ "env": "staging" }` validates with `--env staging`. */
+function optionsOf(name: string): { env?: string } {
+  const file = path.join(BROKEN, name, 'case.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { env?: string }) : {};
+}
+
+/** The command-line flags of a case's options. */
+function flagsOf(name: string): string[] {
+  const { env } = optionsOf(name);
+  return env ? ['--env', env] : [];
+}
+
+/** What `rsync validate` reports for a case, through the same function the CLI uses. */
+async function diagnosticsOf(name: string): Promise<Diagnostic[]> {
+  return (await openAndValidate({ path: path.join(BROKEN, name), env: optionsOf(name).env })).shown;
+}
+
+/** Literal secrets written in a case's YAML files: no diagnostic may repeat them. */
+function secretsIn(dir: string): string[] {
+  const out = new Set<string>();
+  for (const file of fixtureFiles(dir)) {
+    if (!/\.ya?ml$/.test(file)) continue;
+    for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), 'utf8'))) {
+      let value: unknown;
+      try {
+        value = doc.toJS();
+      } catch {
+        continue;
+      }
+      for (const f of findLiteralSecrets(value)) {
+        let v: unknown = value;
+        for (const seg of f.path) v = (v as Record<string | number, unknown>)[seg];
+        if (typeof v !== 'string') continue;
+        const password = /:\/\/[^\s:/@]+:([^\s@/]+)@/.exec(v)?.[1];
+        if (password) out.add(password);
+        // The whole value, and a prefix (messages shorten long values to 40 characters).
+        out.add(v);
+        if (v.length > 24) out.add(v.slice(0, 24));
+      }
+    }
+  }
+  return [...out].filter((s) => s.length >= 6);
+}
+
+/** Every check of one case, as a list of problems (empty when the case passes). */
+async function problemsOf(name: string): Promise<string[]> {
+  const dir = path.join(BROKEN, name);
+  const markers = readMarkers(dir);
+  const diags = await diagnosticsOf(name);
+  const problems: string[] = [];
+
+  const { missing, extra, wrongText } = compare(markers, diags);
+  if (missing.length) problems.push(`markers with no diagnostic:\n  ${missing.join('\n  ')}`);
+  if (extra.length) problems.push(`diagnostics with no marker:\n  ${extra.join('\n  ')}`);
+  if (wrongText.length) problems.push(`diagnostics without the marker's text:\n  ${wrongText.join('\n  ')}`);
+
+  for (const m of markers) if (!(m.code in CODES)) problems.push(`marker ${m.file}:${m.line} names the unknown code ${m.code}`);
+  const secrets = secretsIn(dir);
+  for (const d of diags) {
+    const where = describeDiagnostic(d);
+    if (!d.summary?.trim()) problems.push(`${where}: empty summary`);
+    if (!d.detail?.trim()) problems.push(`${where}: no detail (the fix)`);
+    if (!d.range) problems.push(`${where}: no file position`);
+    if (!(d.code in CODES)) problems.push(`${where}: code ${d.code} is not in engine/diagnostics/codes.ts`);
+    if (/\(reported for \d+ resources\)/.test(d.detail) && !d.detail.includes('from template') && !d.range?.file.startsWith('templates/')) {
+      problems.push(`${where}: "(reported for N resources)" on a diagnostic that no template repeated: ${d.detail}`);
+    }
+    for (const s of secrets) {
+      if (`${d.summary}\n${d.detail}`.includes(s)) problems.push(`${where}: repeats the literal secret "${s}"`);
+    }
+  }
+  return problems;
+}
+
+describe('broken workspaces: every mistake at its marker, nothing else', () => {
+  it('has the cases and the README', () => {
+    expect(existsSync(path.join(BROKEN, 'README.md'))).toBe(true);
+    expect(CASES).toContain(BASELINE);
+    expect(CASES.length).toBeGreaterThan(30);
+    for (const name of Object.keys(KNOWN_BUGS)) expect(CASES, `KNOWN_BUGS names a missing case`).toContain(name);
+  });
+
+  it('the baseline is valid and has no markers', async () => {
+    expect(readMarkers(path.join(BROKEN, BASELINE))).toEqual([]);
+    expect((await diagnosticsOf(BASELINE)).map(describeDiagnostic)).toEqual([]);
+  });
+
+  for (const name of CASES.filter((c) => c !== BASELINE)) {
+    const known = KNOWN_BUGS[name];
+    const run = known && !STRICT ? it.fails : it;
+    run(`${name}${known ? ' (known validator bug)' : ''}`, async () => {
+      expect(readMarkers(path.join(BROKEN, name)).length, `${name} has no markers`).toBeGreaterThan(0);
+      const problems = await problemsOf(name);
+      expect(problems, `${name}${known ? ` (known bug: ${known})` : ''}:\n${problems.join('\n')}`).toEqual([]);
+    });
+  }
+
+  it('loadWorkspace + validateWorkspace report what openAndValidate reports', async () => {
+    for (const name of CASES) {
+      const root = path.join(BROKEN, name);
+      const direct = validateWorkspace(await loadWorkspace({ root, env: optionsOf(name).env })).diagnostics.map(diagnosticToJSON);
+      expect(direct, name).toEqual((await diagnosticsOf(name)).map(diagnosticToJSON));
+    }
+  });
+
+  // checkOverlayNames pushes into ws.diagnostics, so a second validation of one loaded workspace reports the
+  // environment-unknown diagnostics twice (merged, with "(reported for 2 resources)").
+  (STRICT ? it : it.fails)('validating one loaded workspace twice gives the same diagnostics (known bug)', async () => {
+    const ws = await loadWorkspace({ root: path.join(BROKEN, 'environment-unknown') });
+    const first = validateWorkspace(ws).diagnostics.map(diagnosticToJSON);
+    const second = validateWorkspace(ws).diagnostics.map(diagnosticToJSON);
+    expect(second).toEqual(first);
+  });
+});
+
+// --- the built CLI ------------------------------------------------------------------------------------------------
+
+/** The .js of a source file in .build/. */
+function built(rel: string): string {
+  return path.join(ROOT, '.build', rel.replace(/\.ts$/, '.js'));
+}
+
+/** The project's .ts files a module imports, transitively (relative imports only): what the CLI command runs. */
+function importClosure(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (rel: string) => {
+    if (seen.has(rel) || !existsSync(path.join(ROOT, rel))) return;
+    seen.add(rel);
+    const text = readFileSync(path.join(ROOT, rel), 'utf8');
+    for (const m of text.matchAll(/\bfrom\s+'(\.{1,2}\/[^']+)\.js'/g)) {
+      visit(path.posix.normalize(path.posix.join(path.posix.dirname(rel), `${m[1]}.ts`)));
+    }
+  };
+  visit(entry);
+  return [...seen].sort();
+}
+
+/** Why the build cannot be used (missing, or older than a source of the validate command), or undefined. */
+function buildProblem(): string | undefined {
+  if (!existsSync(built('cli/commands/validate.ts'))) {
+    return 'There is no build in .build/: run `npm run build` (or `npm test`, which builds first) before this test.';
+  }
+  const stale = importClosure('cli/commands/validate.ts').filter(
+    (f) => !existsSync(built(f)) || statSync(built(f)).mtimeMs < statSync(path.join(ROOT, f)).mtimeMs,
+  );
+  if (stale.length) {
+    return `The build in .build/ is older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ` and ${stale.length - 5} more` : ''}: run \`npm run build\` (npm test does it) before this test.`;
+  }
+  return undefined;
+}
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built CLI. */
+function rsync(args: string[], cwd = ROOT): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.DEBUG;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** No stack trace and no raw JavaScript error in what a command printed. */
+function expectNoStackTrace(r: Run): void {
+  for (const [stream, text] of [['stdout', r.stdout], ['stderr', r.stderr]] as const) {
+    expect(text, `${stream} has a stack trace:\n${text}`).not.toMatch(/^ {4}at /m);
+    expect(text, `${stream} has a raw error:\n${text}`).not.toMatch(/^\w*Error:/m);
+    expect(text, `${stream} has a raw error:\n${text}`).not.toMatch(/\b(?:TypeError|ReferenceError|SyntaxError|RangeError)\b/);
+  }
+}
+
+const CLI_CASES = ['dangling-refs', 'jsonata-key', 'secrets', 'sla-unreachable', 'env-overlay'];
+/** A CLI run takes a second or two, but several at once on a busy machine (npm test runs the files side by side) more. */
+const CLI_TIMEOUT = 120_000;
+
+describe('rsync validate (the built CLI) on broken workspaces', { timeout: CLI_TIMEOUT }, () => {
+  beforeAll(() => {
+    const problem = buildProblem();
+    if (problem) throw new Error(problem);
+  });
+
+  for (const name of CLI_CASES) {
+    it(`${name}: exit 1, file:line:col lines, --json with the same diagnostics`, async () => {
+      const dir = path.join(BROKEN, name);
+      const expected = await diagnosticsOf(name);
+      expect(expected.length).toBeGreaterThan(0);
+
+      const text = await rsync(['validate', dir, ...flagsOf(name)]);
+      expectNoStackTrace(text);
+      expect(text.status, `exit code of rsync validate ${name}\n${text.stdout}\n${text.stderr}`).toBe(1);
+      const lines = text.stdout.split('\n');
+      for (const d of expected) {
+        const head = `${d.range!.file}:${d.range!.start.line}:${d.range!.start.column} ${d.severity} ${d.code} ${d.summary}`;
+        expect(lines.some((l) => l.startsWith(head)), `no line "${head}" in:\n${text.stdout}`).toBe(true);
+        expect(text.stdout).toContain(formatDiagnostic(d));
+      }
+      const errors = expected.filter((d) => d.severity === 'error').length;
+      expect(text.stdout).toMatch(new RegExp(`✗ ${errors} errors?, `));
+      for (const s of secretsIn(dir)) expect(text.stdout + text.stderr, 'the output repeats a literal secret').not.toContain(s);
+
+      const json = await rsync(['validate', dir, ...flagsOf(name), '--json']);
+      expectNoStackTrace(json);
+      expect(json.status).toBe(1);
+      const parsed = JSON.parse(json.stdout) as { valid: boolean; diagnostics: Record<string, unknown>[]; summary: { errors: number } };
+      expect(parsed.valid).toBe(false);
+      expect(parsed.summary.errors).toBe(errors);
+      expect(parsed.diagnostics).toEqual(expected.map(diagnosticToJSON));
+    });
+  }
+
+  it('the baseline: exit 0', async () => {
+    const r = await rsync(['validate', path.join(BROKEN, BASELINE)]);
+    expectNoStackTrace(r);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('is valid');
+  });
+
+  it('a folder with no rsync.yaml: exit 66 and a message, no stack trace', async () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'rsync-empty-'));
+    try {
+      const r = await rsync(['validate', empty], empty);
+      expectNoStackTrace(r);
+      expect(r.status).toBe(66);
+      expect(r.stderr).toContain('No rsync.yaml');
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+// --- the example workspace at the project root --------------------------------------------------------------------
+
+const EXAMPLE_EMPTY = !existsSync(path.join(ROOT, 'integrations')) || readdirSync(path.join(ROOT, 'integrations')).length === 0;
+
+describe.skipIf(EXAMPLE_EMPTY)(
+  `the example workspace at the project root validates${EXAMPLE_EMPTY ? ' (skipped: integrations/ is empty, the example workspace is not written yet)' : ''}`,
+  { timeout: CLI_TIMEOUT },
+  () => {
+    it('in process: no errors', async () => {
+      const v = await openAndValidate({ path: ROOT });
+      const errors = v.shown.filter((d) => d.severity === 'error');
+      expect(errors.map((d) => `${describeDiagnostic(d)}\n    ${d.detail}`)).toEqual([]);
+    });
+
+    it('the CLI: exit 0', async () => {
+      const problem = buildProblem();
+      if (problem) throw new Error(problem);
+      const r = await rsync(['validate', ROOT]);
+      expectNoStackTrace(r);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      const json = await rsync(['validate', ROOT, '--json']);
+      expect(json.status).toBe(0);
+      expect((JSON.parse(json.stdout) as { valid: boolean }).valid).toBe(true);
+    });
+  },
+);
+
+// --- validate --ref: the workspace as committed, not the working tree ------------------------------------------------
+
+describe('rsync validate --ref', { timeout: CLI_TIMEOUT }, () => {
+  let repo: string;
+  let ws: string;
+  const git = (...args: string[]) => {
+    const r = spawnSync('git', ['-c', 'user.name=rsync test', '-c', 'user.email=test@rsync.invalid', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
+      cwd: repo,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull },
+    });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  const FLOW = 'integrations/northwind/flows/orders-to-erp.yaml';
+
+  beforeAll(() => {
+    const problem = buildProblem();
+    if (problem) throw new Error(problem);
+    repo = mkdtempSync(path.join(os.tmpdir(), 'rsync-ref-'));
+    // The workspace is a sub-folder of the repository, as in a monorepo.
+    ws = path.join(repo, 'partner');
+    cpSync(path.join(BROKEN, BASELINE), ws, { recursive: true });
+    writeFileSync(path.join(repo, 'README.md'), 'test repository\n');
+    git('init', '--quiet');
+    git('add', '-A');
+    git('commit', '--quiet', '-m', 'a valid workspace');
+    // Break the working tree without committing: a stream shopify cannot read, and an untracked broken file.
+    const flow = path.join(ws, FLOW);
+    writeFileSync(flow, readFileSync(flow, 'utf8').replace('stream: orders', 'stream: order'));
+    writeFileSync(path.join(ws, 'integrations/northwind/flows/draft.yaml'), 'apiVersion: rsync/v1\nkind: Flw\nmetadata: { name: draft }\nspec: {}\n');
+  });
+
+  afterAll(() => {
+    if (repo) rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('in process: HEAD is clean, the working tree is not', async () => {
+    expect((await openAndValidate({ path: ws, ref: 'HEAD' })).shown.map(describeDiagnostic)).toEqual([]);
+    const tree = (await openAndValidate({ path: ws })).shown;
+    expect(tree.map((d) => `${d.range?.file}:${d.range?.start.line} ${d.code}`).sort()).toEqual([
+      'integrations/northwind/flows/draft.yaml:2 kind-unknown',
+      `${FLOW}:5 source-cannot-read`,
+    ]);
+  });
+
+  it('the CLI: --ref HEAD exits 0, the working tree exits 1 with the error', async () => {
+    const atHead = await rsync(['validate', ws, '--ref', 'HEAD']);
+    expectNoStackTrace(atHead);
+    expect(atHead.status, atHead.stdout + atHead.stderr).toBe(0);
+    expect(atHead.stdout).toContain('@HEAD is valid');
+
+    const json = await rsync(['validate', ws, '--ref', 'HEAD', '--json']);
+    expect(json.status).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { valid: boolean; ref: string; commit: string };
+    expect(parsed.valid).toBe(true);
+    expect(parsed.ref).toBe('HEAD');
+    expect(parsed.commit).toBe(git('rev-parse', 'HEAD').trim());
+
+    const tree = await rsync(['validate', ws]);
+    expectNoStackTrace(tree);
+    expect(tree.status).toBe(1);
+    expect(tree.stdout).toMatch(new RegExp(`^${FLOW.replace(/[.]/g, '\\.')}:5:\\d+ error source-cannot-read `, 'm'));
+  });
+
+  it('an unknown ref: exit 66, a clear message, no stack trace', async () => {
+    const r = await rsync(['validate', ws, '--ref', 'no-such-branch']);
+    expectNoStackTrace(r);
+    expect(r.status).toBe(66);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^rsync: Git ref "no-such-branch" does not exist/);
+
+    const json = await rsync(['validate', ws, '--ref', 'no-such-branch', '--json']);
+    expectNoStackTrace(json);
+    expect(json.status).toBe(66);
+    const parsed = JSON.parse(json.stdout) as { error: { exitCode: number; message: string } };
+    expect(parsed.error.exitCode).toBe(66);
+    expect(parsed.error.message).toContain('no-such-branch');
+  });
+
+  it('--ref outside a Git repository: exit 66, no stack trace', async () => {
+    const plain = mkdtempSync(path.join(os.tmpdir(), 'rsync-nogit-'));
+    try {
+      cpSync(path.join(BROKEN, BASELINE), plain, { recursive: true });
+      const r = await rsync(['validate', plain, '--ref', 'HEAD'], plain);
+      expectNoStackTrace(r);
+      expect(r.status).toBe(66);
+      expect(r.stderr).toContain('not inside a Git repository');
+    } finally {
+      rmSync(plain, { recursive: true, force: true });
+    }
+  });
+});
