@@ -32,34 +32,7 @@ const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
  * when a fix lands the test fails with "expected to fail": remove the case from this list.
  * RSYNC_STRICT_KNOWN_BUGS=1 runs them as ordinary tests, to see what differs.
  */
-const KNOWN_BUGS: Record<string, string> = {
-  'yaml-unclosed':
-    'an unclosed { [ or " is reported where the parser gave up (the next line, the next document, or past the end of the file) instead of at the opening bracket or quote; the unclosed quote is also reported twice, merged as "(reported for 2 resources)"',
-  'yaml-over-indent':
-    'an over-indented line is reported on the line before (at its value) as two YAML errors at one position, merged into one with "(reported for 2 resources)"',
-  'yaml-error-cascade':
-    'a document dropped for a duplicate key cascades: customer-missing for a customer.yaml that exists, ref-unknown for a connection that is declared',
-  'jsonata-file-positions':
-    'a JSONata error on a string token points 2 columns into the string; "before end of expression" points past the last line',
-  'jsonata-key-folded':
-    'JSONata errors in a folded (>) or multi-line plain scalar, or in a quoted scalar with escapes, are placed at the wrong line/column',
-  'cron-schema-mismatch':
-    'flow.schema.json allows @daily (cron-parser and pg-boss run it) but checkCron rejects it; a 4-field cron is reported twice (schema-pattern and cron-invalid)',
-  'timezone-inherited':
-    "a customer's invalid time zone is reported again on every scheduled flow that inherits it, at a place where no time zone is written",
-  'secret-nested-setting':
-    'a literal in a nested secret setting (http auth.password, webhook signature.secret) is reported twice, and the connection-settings diagnostic prints the secret',
-  'secret-ref-malformed':
-    'a secretRef without env:/file: in a top-level secret setting passes validation (its schema error is dropped)',
-  'env-overlay-trigger':
-    'the overlay of the schemas/README.md example, `staging: { trigger: { manual: true } }` on an event flow, is deep-merged into { event, manual } and fails with schema-choice; a trigger is one of three forms, so an overlay\'s trigger should replace it (or the README should write `event: null`)',
-  'template-param-no-value':
-    'a declared optional parameter without a default, used as ${{ with.x }} and not given, is reported as "not a declared parameter" (template-param-unknown) in the template',
-  'mapping-hint-other-customer':
-    "mapping-missing suggests another customer's file of the same name, which would be a cross-customer-ref",
-  'template-param-value-location':
-    'a wrong template parameter value (with: { erp: netsuit }) is reported in the shared template file instead of at the value in customer.yaml',
-};
+const KNOWN_BUGS: Record<string, string> = {};
 const STRICT = process.env.RSYNC_STRICT_KNOWN_BUGS === '1';
 
 const CASES = readdirSync(BROKEN)
@@ -173,7 +146,7 @@ describe('broken workspaces: every mistake at its marker, nothing else', () => {
 
   // checkOverlayNames pushes into ws.diagnostics, so a second validation of one loaded workspace reports the
   // environment-unknown diagnostics twice (merged, with "(reported for 2 resources)").
-  (STRICT ? it : it.fails)('validating one loaded workspace twice gives the same diagnostics (known bug)', async () => {
+  it('validating one loaded workspace twice gives the same diagnostics', async () => {
     const ws = await loadWorkspace({ root: path.join(BROKEN, 'environment-unknown') });
     const first = validateWorkspace(ws).diagnostics.map(diagnosticToJSON);
     const second = validateWorkspace(ws).diagnostics.map(diagnosticToJSON);

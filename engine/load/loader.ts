@@ -111,7 +111,9 @@ export async function loadFromSource(source: WorkspaceSource, env?: string): Pro
   }
 
   for (const c of ws.customers.values()) {
-    if (!c.resource) {
+    // A customer.yaml that does not parse is reported as such; "no Customer document" would send the user looking.
+    const unparsable = diags.some((d) => d.code === 'yaml-syntax' && d.range?.file.startsWith(`${c.folder}/`));
+    if (!c.resource && !unparsable) {
       diags.push({
         severity: 'error',
         code: 'customer-missing',

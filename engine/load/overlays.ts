@@ -2,6 +2,7 @@
  * Environment overlays: a document's `environments.<env>` is deep-merged into its spec when that environment is
  * chosen (`--env staging`), so staging can point at a sandbox shop or run a flow by hand while production does not.
  */
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { WORKSPACE_FILE } from './source.js';
 import { allResources, type Workspace } from '../model/workspace.js';
 import { deepMerge, isObject } from '../util/merge.js';
@@ -33,16 +34,35 @@ export function applyOverlays(ws: Workspace, env: string): void {
     if (!isObject(overlays)) continue;
     const o = overlays[env];
     if (isObject(o)) {
-      r.spec = deepMerge(r.spec, o);
+      r.spec = mergeSpec(r.spec, o);
       r.overlay = { doc: r.origin.doc, base: [...r.origin.base, 'environments', env] };
     }
   }
 }
 
+const TRIGGER_FORMS = ['event', 'schedule', 'manual'];
+
+/**
+ * Deep-merge an overlay (or a template patch) into a spec. A flow's trigger is one of three forms: an overlay that
+ * switches to another form (`trigger: { manual: true }` over an event) replaces the trigger instead of adding a
+ * second form beside the first.
+ */
+export function mergeSpec(spec: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const merged = deepMerge(spec, patch);
+  const before = spec.trigger;
+  const after = patch.trigger;
+  if (isObject(before) && isObject(after)) {
+    const forms = TRIGGER_FORMS.filter((f) => after[f] !== undefined && after[f] !== null);
+    if (forms.length > 0 && !forms.some((f) => before[f] !== undefined)) merged.trigger = deepMerge({}, after);
+  }
+  return merged;
+}
+
 /** Overlays that name an environment rsync.yaml does not declare (checked whether or not --env is given). */
-export function checkOverlayNames(ws: Workspace): void {
+export function checkOverlayNames(ws: Workspace): Diagnostic[] {
+  const out: Diagnostic[] = [];
   const known = declaredEnvironments(ws);
-  if (!ws.settings) return;
+  if (!ws.settings) return out;
   for (const r of allResources(ws)) {
     if (r.template) continue;
     const raw = r.origin.doc.value;
@@ -50,7 +70,7 @@ export function checkOverlayNames(ws: Workspace): void {
     if (!isObject(overlays) || r.kind === 'Workspace') continue;
     for (const name of Object.keys(overlays)) {
       if (!known.includes(name)) {
-        ws.diagnostics.push({
+        out.push({
           severity: 'error',
           code: 'environment-unknown',
           summary: `Overlay for unknown environment "${name}"`,
@@ -60,4 +80,5 @@ export function checkOverlayNames(ws: Workspace): void {
       }
     }
   }
+  return out;
 }

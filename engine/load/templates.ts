@@ -7,6 +7,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Origin, Resource, Workspace } from '../model/workspace.js';
 import { deepMerge, isObject } from '../util/merge.js';
 import { suggest } from './loader.js';
+import { mergeSpec } from './overlays.js';
 import { rangeOf, type Path } from './yaml.js';
 
 const PLACEHOLDER = /\$\{\{\s*([A-Za-z_][\w.]*)\s*\}\}/g;
@@ -94,7 +95,7 @@ export function instantiateTemplates(ws: Workspace): void {
               ? `Its parameters are: ${known.join(', ') || '(none)'}.${suggest(extra, known)}`
               : missing
                 ? `Add \`${missing}:\` under \`with:\`. Its parameters are: ${known.join(', ')}.`
-                : `Give it a value that ${e.message ?? 'fits the template'}; see ${t.origin.doc.file}.`,
+                : `The value under \`with:\` ${e.message ?? 'does not fit'}: see the parameter in ${t.origin.doc.file}.`,
             range: extra ? at(['with', ...p, extra], true) : at(p.length ? ['with', ...p] : ['with'], !p.length),
             address: `${c.name}/customer/${c.name}`,
           });
@@ -108,20 +109,34 @@ export function instantiateTemplates(ws: Workspace): void {
       flows.forEach((f: unknown, i: number) => {
         if (!isObject(f)) return;
         const base: Path = ['spec', 'flows', i];
-        const subst = substitute(f, { with: params, customer: { name: c.name } }, (p, name) =>
+        const declared = isObject(t.spec.parameters) && isObject(t.spec.parameters.properties) ? Object.keys(t.spec.parameters.properties) : [];
+        const subst = substitute(f, { with: params, customer: { name: c.name } }, (p, name) => {
+          const param = name.startsWith('with.') ? name.slice(5).split('.')[0] : undefined;
+          if (param !== undefined && declared.includes(param)) {
+            // Declared, but neither given nor defaulted: the customer's `with:` (or the template's default) is missing it.
+            ws.diagnostics.push({
+              severity: 'error',
+              code: 'template-params',
+              summary: `Template ${use.template} needs a value for parameter "${param}"`,
+              detail: `Flow ${String((isObject(f.metadata) && f.metadata.name) || i)} of the template uses \${{ ${name} }}. Add \`${param}:\` under \`with:\`, or give the parameter a default in ${t.origin.doc.file}.`,
+              range: at(isObject(use.with) ? ['with'] : ['template'], isObject(use.with)),
+              address: `${c.name}/customer/${c.name}`,
+            });
+            return;
+          }
           ws.diagnostics.push({
             severity: 'error',
             code: 'template-param-unknown',
             summary: `Unknown placeholder \${{ ${name} }}`,
-            detail: `Template ${use.template} uses \${{ ${name} }}, but it is not a declared parameter. Declare it under spec.parameters.properties, or use one of: ${Object.keys(params).map((k) => `with.${k}`).join(', ')}, customer.name.`,
+            detail: `Template ${use.template} uses \${{ ${name} }}, but it is not a declared parameter. Declare it under spec.parameters.properties, or use one of: ${declared.map((k) => `with.${k}`).join(', ')}, customer.name.`,
             range: rangeOf(t.origin.doc, [...base, ...p]),
-          }),
-        ) as Record<string, unknown>;
+          });
+        }) as Record<string, unknown>;
         const meta = isObject(subst.metadata) ? subst.metadata : {};
         const tname: string = typeof meta.name === 'string' ? meta.name : '';
         names.add(tname);
         let spec = isObject(subst.spec) ? subst.spec : {};
-        if (isObject(patches[tname])) spec = deepMerge(spec, patches[tname] as Record<string, unknown>);
+        if (isObject(patches[tname])) spec = mergeSpec(spec, patches[tname] as Record<string, unknown>);
         const flow: Resource = {
           kind: 'Flow',
           name: prefix + tname,

@@ -2,7 +2,7 @@
  * YAML with source positions: every document keeps its node tree, so any path in its value can be traced back
  * to a file, line and column. Parse errors become diagnostics, never exceptions.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, Parser, parseAllDocuments, type Document, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic, Position, SourceRange } from '../diagnostics/diagnostic.js';
 
 export type Path = readonly (string | number)[];
@@ -36,9 +36,16 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
   sourceText.set(lines, text);
   const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const all = Array.isArray(parsed) ? parsed : [parsed];
+  let openers: Opener[] | undefined;
   all.forEach((doc, index) => {
     if (doc.errors.length > 0) {
+      const reported = new Set<number>();
       for (const e of doc.errors) {
+        // One diagnostic per place: a second error there (a quote that swallowed a bracket) follows from the first.
+        if (reported.has(e.pos[0])) continue;
+        const offset = errorOffset(text, e, () => (openers ??= unclosedOpeners(text)));
+        if (reported.has(offset)) continue;
+        reported.add(e.pos[0]).add(offset);
         const message = e.message.split(/ at line \d+, column \d+/)[0].trim();
         const duplicate = e.code === 'DUPLICATE_KEY';
         diagnostics.push({
@@ -48,15 +55,97 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
           detail: duplicate
             ? `${message}. A key may appear once per mapping: remove or rename the second one.`
             : `${message}. Fix the YAML at this position (check indentation, quotes and brackets).`,
-          range: { file, start: pos(lines, e.pos[0]) },
+          range: { file, start: pos(lines, offset) },
         });
       }
-      return;
+      // A duplicate key alone does not stop the document from being understood (the last value wins): keep it, so
+      // that what it declares exists and nothing else is reported because of it.
+      if (!doc.errors.every((e) => e.code === 'DUPLICATE_KEY')) return;
     }
     if (doc.contents === null) return; // an empty document (a trailing `---`, a comment-only file)
     docs.push({ file, index, doc, lines, value: doc.toJS({ maxAliasCount: 1000 }) });
   });
   return { file, docs, diagnostics };
+}
+
+/** An opening bracket or quote that is never closed. */
+interface Opener {
+  offset: number;
+  char: string;
+}
+
+/**
+ * Where to report a YAML error. The parser notices an unclosed bracket or quote where it gives up (the next line, the
+ * next document, the end of the file): report it at the opening character. It notices an over-indented line at the
+ * value before it, as a key spanning two lines: report it at the over-indented line.
+ */
+function errorOffset(text: string, e: YAMLError, openers: () => Opener[]): number {
+  const at = e.pos[0];
+  const wanted =
+    e.code === 'MISSING_CHAR' && /quote/.test(e.message)
+      ? ['"', "'"]
+      : /end with a \}/.test(e.message)
+        ? ['{']
+        : /end with a \]/.test(e.message)
+          ? ['[']
+          : undefined;
+  if (wanted) {
+    const opener = openers().filter((o) => wanted.includes(o.char) && o.offset < at).pop();
+    if (opener) return opener.offset;
+  }
+  if (e.code === 'MULTILINE_IMPLICIT_KEY' || e.code === 'BLOCK_AS_IMPLICIT_KEY') {
+    const indent = (start: number) => {
+      let i = start;
+      while (text[i] === ' ') i++;
+      return i - start;
+    };
+    const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+    let next = text.indexOf('\n', at) + 1;
+    while (next > 0 && next < text.length && /^[ ]*(#.*)?$/.test(text.slice(next, text.indexOf('\n', next) >>> 0))) {
+      next = text.indexOf('\n', next) + 1;
+    }
+    if (next > 0 && next < text.length && indent(next) > indent(lineStart)) return next + indent(next);
+  }
+  return at;
+}
+
+/** Flow collections and quoted scalars that are never closed, by offset (from the parser's concrete syntax tree). */
+function unclosedOpeners(text: string): Opener[] {
+  const out: Opener[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!v || typeof v !== 'object') return;
+    const t = v as { type?: unknown; offset?: unknown; source?: unknown; start?: unknown; end?: unknown };
+    if (t.type === 'flow-collection' && isObject(t.start) && Array.isArray(t.end)) {
+      const open = String(t.start.source);
+      const close = open === '{' ? '}' : ']';
+      if (!t.end.some((x: unknown) => isObject(x) && x.source === close)) out.push({ offset: Number(t.start.offset), char: open });
+    }
+    if ((t.type === 'double-quoted-scalar' || t.type === 'single-quoted-scalar') && typeof t.source === 'string' && typeof t.offset === 'number') {
+      if (!closedQuote(t.source)) out.push({ offset: t.offset, char: t.source[0] });
+    }
+    for (const x of Object.values(v)) if (x && typeof x === 'object') walk(x);
+  };
+  for (const token of new Parser().parse(text)) walk(token);
+  return out.sort((a, b) => a.offset - b.offset);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Does a quoted scalar's source end with its closing quote (not an escaped one)? */
+function closedQuote(source: string): boolean {
+  const q = source[0];
+  const body = source.slice(1);
+  if (!body.endsWith(q)) return false;
+  let run = 0;
+  if (q === "'") {
+    for (let i = body.length - 1; i >= 0 && body[i] === "'"; i--) run++;
+    return run % 2 === 1; // '' is an escaped quote
+  }
+  for (let i = body.length - 2; i >= 0 && body[i] === '\\'; i--) run++;
+  return run % 2 === 0; // \" is an escaped quote
 }
 
 /** The node at `path`, or the deepest node on the way there; `key` asks for the key of the last map entry. */
@@ -94,33 +183,53 @@ export function rangeOf(doc: YamlDoc, path: Path, key = false): SourceRange {
 
 /**
  * Where character `index` of a scalar's value stands in the file: for JSONata written inside YAML, so an error at
- * offset 12 of `key:` is reported at the right column. Exact for plain, quoted (without escapes) and block scalars.
+ * offset 12 of `key:` is reported at the right line and column. The value is walked beside its source, so line
+ * folding (folded `>` and multi-line plain or quoted scalars), block indentation and escapes (`\"`, `''`) are
+ * accounted for.
  */
 export function scalarIndexPosition(doc: YamlDoc, path: Path, index: number): SourceRange {
   const { node, found } = findNode(doc, path);
-  if (!found || !node || !isScalar(node) || !node.range) return rangeOf(doc, path);
-  const start = node.range[0];
+  const text = sourceText.get(doc.lines);
+  if (!found || !node || !isScalar(node) || !node.range || text === undefined) return rangeOf(doc, path);
   const value = String(node.value);
-  if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') {
-    // The header (| or >) is on the first line; content starts on the next line, indented.
-    const before = value.slice(0, index);
-    const lineInValue = before.split('\n').length - 1;
-    const col = index - (before.lastIndexOf('\n') + 1);
-    const header = doc.lines.linePos(start);
-    const firstContentLine = header.line + 1;
-    const indent = blockIndent(doc, firstContentLine);
-    return { file: doc.file, start: { line: firstContentLine + lineInValue, column: indent + col + 1 } };
+  const end = node.range[1];
+  let i = node.range[0];
+  if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') i = text.indexOf('\n', i) + 1; // after the | or > header
+  else if (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') i++;
+  const space = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
+  let v = 0;
+  while (v < index && v < value.length && i < end) {
+    const c = value[v];
+    if (node.type === 'QUOTE_DOUBLE' && text[i] === '\\') {
+      if (text[i + 1] === '\n') {
+        i += 2; // an escaped line break: nothing in the value, and the next line's indentation is dropped
+        while (text[i] === ' ' || text[i] === '\t') i++;
+        continue;
+      }
+      const len = text[i + 1] === 'x' ? 4 : text[i + 1] === 'u' ? 6 : text[i + 1] === 'U' ? 10 : 2;
+      i += len;
+      v++;
+      continue;
+    }
+    if (node.type === 'QUOTE_SINGLE' && text[i] === "'" && text[i + 1] === "'") {
+      i += 2;
+      v++;
+      continue;
+    }
+    if (text[i] === c && c !== '\n') {
+      i++;
+      v++;
+      continue;
+    }
+    if (space(c) || space(text[i])) {
+      // A line break (folded to a space, kept as a newline, or several) and the indentation after it.
+      while (i < end && space(text[i])) i++;
+      while (v < index && space(value[v])) v++;
+      continue;
+    }
+    break; // out of step (should not happen): the position reached so far is the best guess
   }
-  const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
-  return { file: doc.file, start: pos(doc.lines, start + quoted + Math.min(index, value.length)) };
-}
-
-function blockIndent(doc: YamlDoc, line: number): number {
-  const offset = doc.lines.lineStarts[line - 1];
-  const text = sourceText.get(doc.lines) ?? '';
-  let i = offset;
-  while (i < text.length && text[i] === ' ') i++;
-  return i - offset;
+  return { file: doc.file, start: pos(doc.lines, Math.min(i, end)) };
 }
 
 /** The source text behind a LineCounter, for the few look-ups that need raw characters. */

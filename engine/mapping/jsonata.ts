@@ -29,11 +29,40 @@ export function compile(text: string): Compiled {
     return { ok: true, expr: jsonata(text) };
   } catch (e) {
     const err = e as JsonataError;
-    // jsonata's `position` is the index just after the offending token.
-    const tokenLength = typeof err.token === 'string' && err.token !== '(end)' ? err.token.length : err.token === '(end)' ? 0 : 1;
-    const index = Math.max(0, Math.min(text.length, (err.position ?? 0) - tokenLength));
-    return { ok: false, problem: { index, code: err.code ?? 'S0000', message: err.message ?? String(e) } };
+    return { ok: false, problem: { index: errorIndex(text, err), code: err.code ?? 'S0000', message: err.message ?? String(e) } };
   }
+}
+
+/**
+ * The character an error points at. jsonata's `position` is the index just after the offending token, whose text
+ * is `token`, except for a string literal (`token` is its value, without the quotes) and the end of the expression
+ * (`token` is "(end)": point just after the last token, not past trailing comments and blank lines).
+ */
+function errorIndex(text: string, err: JsonataError): number {
+  const position = Math.min(text.length, err.position ?? 0);
+  if (err.token === '(end)') {
+    let end = text.length;
+    for (;;) {
+      while (end > 0 && /\s/.test(text[end - 1])) end--;
+      if (!text.slice(0, end).endsWith('*/')) break;
+      const open = text.lastIndexOf('/*', end - 2);
+      if (open < 0) break;
+      end = open;
+    }
+    return end;
+  }
+  const quote = text[position - 1];
+  if ((quote === '"' || quote === "'") && typeof err.token === 'string') {
+    // Back to the opening quote: the first unescaped quote of that kind before the closing one.
+    for (let i = position - 2; i >= 0; i--) {
+      if (text[i] !== quote) continue;
+      let backslashes = 0;
+      for (let j = i - 1; j >= 0 && text[j] === '\\'; j--) backslashes++;
+      if (backslashes % 2 === 0) return i;
+    }
+  }
+  const tokenLength = typeof err.token === 'string' ? err.token.length : 1;
+  return Math.max(0, Math.min(text.length, position - tokenLength));
 }
 
 /** `text` and an index in it → 1-based line and column. */

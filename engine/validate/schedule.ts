@@ -24,6 +24,16 @@ export type CronCheck = { ok: true; maxGapMs: number } | { ok: false; message: s
 
 const cronCache = new Map<string, CronCheck>();
 
+const ALIASES: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
+
 /**
  * Check a cron expression and compute the longest wait between two runs, which bounds how fresh a scheduled
  * flow's data can be. The gap is computed from the expression's fields over eight calendar years (two leap days), in UTC: a
@@ -35,7 +45,9 @@ export function checkCron(expr: string, tz: string): CronCheck {
   const hit = cronCache.get(key);
   if (hit) return hit;
   let result: CronCheck;
-  const fields = expr.trim().split(/\s+/);
+  // The shorthands cron-parser (and so pg-boss) accepts, as the 5 fields they stand for.
+  const expanded = ALIASES[expr.trim().toLowerCase()] ?? expr;
+  const fields = expanded.trim().split(/\s+/);
   if (fields.length !== 5) {
     result = {
       ok: false,
@@ -46,7 +58,7 @@ export function checkCron(expr: string, tz: string): CronCheck {
     };
   } else {
     try {
-      const parsed = cronParser.parseExpression(expr, { tz });
+      const parsed = cronParser.parseExpression(expanded, { tz });
       result = { ok: true, maxGapMs: maxGap(parsed.fields as unknown as CronFields) };
     } catch (e) {
       result = { ok: false, message: e instanceof Error ? e.message : String(e) };

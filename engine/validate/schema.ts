@@ -172,7 +172,7 @@ function toProblem(e: ErrorObject, p: Path, all: ErrorObject[]): SchemaProblem |
         key: p.length > 0,
         code: 'schema-required',
         summary: `Missing required field "${field}"${p.length ? ` in ${where}` : ''}`,
-        detail: `Add \`${field}:\`${propSchema?.description ? ` (${propSchema.description})` : ''}.`,
+        detail: `Add \`${field}:\`${propSchema?.description ? `: ${sentence(propSchema.description)}` : '.'}`,
       };
     }
     case 'type':
@@ -181,7 +181,7 @@ function toProblem(e: ErrorObject, p: Path, all: ErrorObject[]): SchemaProblem |
         key: false,
         code: 'schema-type',
         summary: `${where} must be ${article(String(e.params.type))}`,
-        detail: `It is ${describeType(e.data)}.${parent?.description ? ` Expected: ${parent.description}.` : ''}${
+        detail: `It is ${describeType(e.data)}.${parent?.description ? ` Expected: ${sentence(parent.description)}` : ''}${
           e.params.type === 'string' && typeof e.data === 'number' ? ' Quote the value ("…"): money and identifiers are strings.' : ''
         }`,
       };
@@ -207,8 +207,8 @@ function toProblem(e: ErrorObject, p: Path, all: ErrorObject[]): SchemaProblem |
         path: p,
         key: false,
         code: 'schema-pattern',
-        summary: `${where} is not a valid ${parent?.description ? parent.description.split(/[,;(]/)[0] : 'value'}`,
-        detail: `It is ${describeType(e.data)}; it must match ${e.keyword === 'pattern' ? `the pattern ${String(e.params.pattern)}` : `the format ${String(e.params.format)}`}${parent?.description ? ` (${parent.description})` : ''}.`,
+        summary: `${where} is not ${nounOf(parent?.description) ? `a valid ${nounOf(parent?.description)}` : 'in the required form'}`,
+        detail: `It is ${describeType(e.data)}; it must match ${e.keyword === 'pattern' ? `the pattern ${String(e.params.pattern)}` : `the format ${String(e.params.format)}`}.${parent?.description ? ` ${sentence(parent.description)}` : ''}`,
       };
     case 'oneOf':
     case 'anyOf': {
@@ -269,9 +269,23 @@ function toProblem(e: ErrorObject, p: Path, all: ErrorObject[]): SchemaProblem |
         key: false,
         code: 'schema-invalid',
         summary: `${where} ${e.message ?? 'is invalid'}`,
-        detail: parent?.description ? `Expected: ${parent.description}.` : 'See the schema in schemas/ for the expected shape.',
+        detail: parent?.description ? `Expected: ${sentence(parent.description)}` : 'See the schema in schemas/ for the expected shape.',
       };
   }
+}
+
+/** A description as a sentence: capitalised, ending with exactly one full stop. */
+function sentence(text: string): string {
+  const t = text.trim();
+  return `${t.charAt(0).toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
+}
+
+/** The noun phrase a description starts with ("Admin API version, e.g. 2026-07" → "Admin API version"), if short. */
+function nounOf(description: string | undefined): string | undefined {
+  if (!description) return undefined;
+  const phrase = description.split(/[,;(:.]/)[0].trim().replace(/^(a|an|the)\s+/i, '');
+  if (!phrase || phrase.split(/\s+/).length > 6 || /^(where|what|how|when|which|who|only|must)\b/i.test(phrase)) return undefined;
+  return phrase;
 }
 
 function article(type: string): string {

@@ -49,18 +49,23 @@ class Reporter {
 
   /** A problem at `path` of resource `r`. Template problems repeat per customer; they are reported once, counted. */
   at(r: Resource, path: Path, d: Omit<Diagnostic, 'range' | 'address'>, key = false): void {
-    this.push({ ...d, detail: d.detail + templateNote(r), range: locate(r, path, key), address: addressOf(r, this.env) });
+    this.push({ ...d, detail: d.detail + templateNote(r), range: locate(r, path, key), address: addressOf(r, this.env) }, r.template !== undefined);
   }
 
-  push(d: Diagnostic): void {
+  /**
+   * Add a diagnostic once. `counted`: a repeat is the same problem in another resource (a template's flow in each
+   * customer that uses it) and is counted in the detail; any other repeat (two YAML errors at one position) is dropped.
+   */
+  push(d: Diagnostic, counted = false): void {
     const k = `${d.range?.file}:${d.range?.start.line}:${d.range?.start.column}|${d.code}|${d.summary}`;
     const first = this.seen.get(k);
     if (first) {
-      this.repeats.set(first, (this.repeats.get(first) ?? 1) + 1);
+      if (counted) this.repeats.set(first, (this.repeats.get(first) ?? 1) + 1);
       return;
     }
-    this.seen.set(k, d);
-    this.diags.push(d);
+    const copy = { ...d }; // finish() edits the detail: never the loader's own diagnostic
+    this.seen.set(k, copy);
+    this.diags.push(copy);
   }
 
   finish(): Diagnostic[] {
@@ -70,9 +75,8 @@ class Reporter {
 }
 
 export function validateWorkspace(ws: Workspace): ValidationResult {
-  checkOverlayNames(ws);
   const rep = new Reporter(ws.env);
-  for (const d of ws.diagnostics) rep.push(d);
+  for (const d of [...ws.diagnostics, ...checkOverlayNames(ws)]) rep.push(d, d.range?.file.startsWith('templates/') === true);
   const mappings = compileMappings(ws, rep);
 
   for (const r of allResources(ws)) {
@@ -142,10 +146,13 @@ function checkSchema(r: Resource, rep: Reporter): void {
 
 function checkSecrets(r: Resource, rep: Reporter): void {
   const raw = r.template ? { spec: r.spec } : r.origin.doc.value;
-  // A connector's own secret fields are checked (with a better message) in checkConnection.
-  const connector = r.kind === 'Connection' && typeof r.spec.connector === 'string' ? connectorSpec(r.spec.connector) : undefined;
-  const own = (p: (string | number)[]) =>
-    connector !== undefined && p[0] === 'spec' && p[1] === 'settings' && p.length === 3 && connector.settings.properties[String(p[2])]?.['x-secret'] === true;
+  // A connector's own secret settings holding a literal are reported (with a better message) by checkConnection.
+  const literals = r.kind === 'Connection' ? literalSecretSettings(r) : new Set<string>();
+  const overlayEnv = r.overlay ? r.overlay.base[r.overlay.base.length - 1] : undefined;
+  const own = (p: (string | number)[]) => {
+    const rel = p[0] === 'spec' ? p.slice(1) : overlayEnv !== undefined && p[0] === 'environments' && p[1] === overlayEnv ? p.slice(2) : undefined;
+    return rel !== undefined && rel[0] === 'settings' && literals.has(rel.slice(1).join('.'));
+  };
   for (const f of findLiteralSecrets(raw)) {
     if (own(f.path)) continue;
     rep.at(r, f.path, {
@@ -278,28 +285,49 @@ function checkConnection(conn: Resource, rep: Reporter): void {
     return;
   }
   const settings = isObject(conn.spec.settings) ? conn.spec.settings : {};
-  // Secret fields first: a literal there is a secret-literal error, not a type error.
-  const secretFields = new Set<string>();
-  for (const [name, prop] of Object.entries(spec.settings.properties)) {
-    if (prop['x-secret'] !== true) continue;
-    secretFields.add(name);
-    const v = settings[name];
-    if (v !== undefined && !(isObject(v) && typeof v.secretRef === 'string')) {
-      rep.at(conn, ['spec', 'settings', name], {
-        severity: 'error',
-        code: 'secret-literal',
-        summary: `Literal secret in settings.${name}`,
-        detail: `The ${type} connector marks ${name} as secret: write \`${name}: { secretRef: "env:NAME" }\` (or "file:/path") and keep the value outside Git.${typeof v === 'string' && v.length > 0 ? ' Rotate this credential: it is in Git history now.' : ''}`,
-      });
-    }
+  // Secret settings first, at any depth: a literal there is a secret-literal error, not a type error.
+  const literals = literalSecretSettings(conn);
+  for (const name of literals) {
+    const path = name.split('.');
+    const v = path.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), settings);
+    rep.at(conn, ['spec', 'settings', ...path], {
+      severity: 'error',
+      code: 'secret-literal',
+      summary: `Literal secret in settings.${name}`,
+      detail: `The ${type} connector marks ${name} as secret: write \`${path[path.length - 1]}: { secretRef: "env:NAME" }\` (or "file:/path") and keep the value outside Git.${typeof v === 'string' && v.length > 0 ? ' Rotate this credential: it is in Git history now.' : ''}`,
+    });
   }
   const validate = validatorForSchema(spec.settings);
   if (validate(settings)) return;
   for (const p of schemaProblems(validate.errors, ['spec', 'settings'])) {
-    if (typeof p.path[2] === 'string' && secretFields.has(p.path[2]) && p.code !== 'schema-required') continue;
+    // A literal secret is reported above, and a schema message would print it ("It is the string …").
+    const under = p.path.slice(2).join('.');
+    if ([...literals].some((l) => under === l || under.startsWith(`${l}.`))) continue;
     const detail = p.code === 'schema-unknown-field' ? p.detail.replace('Remove or rename it.', `The ${type} connector has no such setting; remove or rename it.`) : p.detail;
     rep.at(conn, p.path, { severity: 'error', code: 'connection-settings', summary: p.summary, detail }, p.key);
   }
+}
+
+/**
+ * The settings of a connection (dotted paths, e.g. `accessToken`, `auth.password`) that its connector marks
+ * `x-secret` and that hold something other than `{ secretRef: "…" }`.
+ */
+function literalSecretSettings(conn: Resource): Set<string> {
+  const out = new Set<string>();
+  const spec = typeof conn.spec.connector === 'string' ? connectorSpec(conn.spec.connector) : undefined;
+  if (!spec) return out;
+  const walk = (schema: Record<string, unknown>, value: Record<string, unknown>, at: string[]) => {
+    const props = isObject(schema.properties) ? schema.properties : {};
+    for (const [name, prop] of Object.entries(props)) {
+      const v = value[name];
+      if (!isObject(prop) || v === undefined) continue;
+      if (prop['x-secret'] === true) {
+        if (!(isObject(v) && typeof v.secretRef === 'string')) out.add([...at, name].join('.'));
+      } else if (isObject(v)) walk(prop, v, [...at, name]);
+    }
+  };
+  walk(spec.settings as unknown as Record<string, unknown>, isObject(conn.spec.settings) ? conn.spec.settings : {}, []);
+  return out;
 }
 
 /** Streams, entities and events of a connection: the catalogue's, or the connection's own for generic connectors. */
@@ -418,25 +446,25 @@ function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Ma
   let maxGapMs: number | undefined;
   if (isObject(trigger.schedule) && typeof trigger.schedule.cron === 'string') {
     const tz = timezoneOf(ws, flow);
-    if (!isValidTimeZone(tz)) {
-      const tzPath = typeof trigger.schedule.timezone === 'string' ? ['spec', 'trigger', 'schedule', 'timezone'] : ['spec', 'trigger', 'schedule'];
-      rep.at(flow, tzPath, {
+    const validTz = isValidTimeZone(tz);
+    // An inherited time zone (the customer's, the workspace default) is reported where it is written, once.
+    if (!validTz && typeof trigger.schedule.timezone === 'string') {
+      rep.at(flow, ['spec', 'trigger', 'schedule', 'timezone'], {
         severity: 'error',
         code: 'timezone-invalid',
         summary: `Unknown time zone "${tz}"`,
         detail: 'Use an IANA time zone name such as America/Chicago, Europe/Berlin or UTC.',
       });
-    } else {
-      const cron = checkCron(trigger.schedule.cron, tz);
-      if (!cron.ok) {
-        rep.at(flow, ['spec', 'trigger', 'schedule', 'cron'], {
-          severity: 'error',
-          code: 'cron-invalid',
-          summary: `Invalid cron expression "${trigger.schedule.cron}"`,
-          detail: `${cron.message}. Example: "*/15 * * * *" is every 15 minutes, "0 2 * * *" is 02:00 daily.`,
-        });
-      } else maxGapMs = cron.maxGapMs;
     }
+    const cron = checkCron(trigger.schedule.cron, validTz ? tz : 'UTC');
+    if (!cron.ok) {
+      rep.at(flow, ['spec', 'trigger', 'schedule', 'cron'], {
+        severity: 'error',
+        code: 'cron-invalid',
+        summary: `Invalid cron expression "${trigger.schedule.cron}"`,
+        detail: `${cron.message}. Example: "*/15 * * * *" is every 15 minutes, "0 2 * * *" is 02:00 daily.`,
+      });
+    } else maxGapMs = cron.maxGapMs;
   }
 
   // References to policy and SLA (with the defaults chain).
@@ -493,7 +521,7 @@ function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Ma
         severity: 'error',
         code: 'mapping-missing',
         summary: `Mapping file ${file} does not exist`,
-        detail: `The path is relative to ${flow.dir}/. ${mappingNear(ws, file)}`,
+        detail: `The path is relative to ${flow.dir}/. ${mappingNear(ws, file, c.name)}`,
       });
     } else {
       const m = mappings.get(file);
@@ -519,9 +547,11 @@ function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Ma
   if (policy && src && dst) checkGovernance(ws, c, flow, policy, src, dst, canonical, fields, rep);
 }
 
-function mappingNear(ws: Workspace, file: string): string {
+function mappingNear(ws: Workspace, file: string, customer?: string): string {
   const base = file.split('/').pop() ?? file;
-  const same = [...ws.files.keys()].filter((f) => f.endsWith(`/${base}`));
+  // Only files the flow may use: its customer's and the templates' (another customer's would be cross-customer-ref).
+  const usable = (f: string) => !f.startsWith('integrations/') || (customer !== undefined && f.startsWith(`integrations/${customer}/`));
+  const same = [...ws.files.keys()].filter((f) => f.endsWith(`/${base}`) && usable(f));
   return same.length ? `A file of that name exists at ${same.slice(0, 3).join(', ')}.` : 'Create it, or fix the path.';
 }
 
@@ -593,7 +623,7 @@ function checkMappingTest(ws: Workspace, t: Resource, rep: Reporter): void {
       severity: 'error',
       code: 'mapping-missing',
       summary: `Mapping file ${file ?? t.spec.mapping} does not exist`,
-      detail: `The path is relative to ${t.dir}/. ${file ? mappingNear(ws, file) : ''}`.trim(),
+      detail: `The path is relative to ${t.dir}/. ${file ? mappingNear(ws, file, t.customer) : ''}`.trim(),
     });
   }
 }

@@ -116,7 +116,7 @@ export type FlowTrigger =
  */
 export interface Schedule {
   /**
-   * A cron expression with 5 fields (or 6 with seconds first), e.g. "* /15 * * * *", or @hourly, @daily, @weekly, @monthly, @yearly.
+   * A cron expression with 5 fields (minute hour day-of-month month day-of-week), e.g. "* /15 * * * *", or @hourly, @daily, @weekly, @monthly, @yearly; checked by rsync validate (cron-invalid).
    */
   cron: string;
   /**
