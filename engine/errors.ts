@@ -1,6 +1,6 @@
 /**
  * Errors a user can cause and fix (no workspace here, an unknown Git ref, a database that does not answer).
- * They carry the process exit code from the one table in cli/exit-codes.ts and are shown without a stack trace.
+ * They carry the process exit code from the one table below (ExitCode) and are shown without a stack trace.
  * Problems *in* a workspace's files are not errors but diagnostics (engine/diagnostics).
  */
 export class RsyncError extends Error {
@@ -22,7 +22,7 @@ export const ExitCode = {
   OK: 0,
   /** The workspace has errors, mapping tests failed, or the command could not do what was asked. */
   FAILED: 1,
-  /** `plan --detailed-exitcode`: the plan has changes. */
+  /** `plan --detailed-exitcode`: the plan has changes; `diff --detailed-exitcode`: the two sides differ. */
   CHANGES: 2,
   /** Wrong command line: an unknown flag, a missing argument, a bad value. */
   USAGE: 64,

@@ -50,12 +50,14 @@ export interface Validated extends OpenedWorkspace, ValidationResult {
   shown: Diagnostic[];
 }
 
+/** The diagnostics a user who pointed at `scope` sees: those under it, the templates' and rsync.yaml's. */
+export function inScope(diagnostics: Diagnostic[], scope: string | undefined): Diagnostic[] {
+  if (!scope) return diagnostics;
+  return diagnostics.filter((d) => !d.range || d.range.file === scope || d.range.file.startsWith(`${scope}/`) || d.range.file.startsWith('templates/') || d.range.file === WORKSPACE_FILE);
+}
+
 export async function openAndValidate(opts: OpenOptions = {}): Promise<Validated> {
   const opened = await openWorkspace(opts);
   const result = validateWorkspace(opened.ws);
-  const scope = opened.scope;
-  const shown = scope
-    ? result.diagnostics.filter((d) => !d.range || d.range.file === scope || d.range.file.startsWith(`${scope}/`) || d.range.file.startsWith('templates/') || d.range.file === WORKSPACE_FILE)
-    : result.diagnostics;
-  return { ...opened, ...result, shown };
+  return { ...opened, ...result, shown: inScope(result.diagnostics, opened.scope) };
 }

@@ -126,6 +126,11 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
           changeCount: plan.changes.length,
         },
       });
+      // Tie the revisions this apply wrote to its log entry.
+      await client.query(
+        `UPDATE rsync.revisions SET apply_seq = $1 WHERE env = $2 AND apply_seq IS NULL AND commit IS NOT DISTINCT FROM $3`,
+        [entry.n, plan.env, plan.commit],
+      );
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});

@@ -45,7 +45,13 @@ const PLACE_TEXT = {
   template: 'templates/<name>/<version>/ (Template, MappingTest)',
 };
 
-export async function loadFromSource(source: WorkspaceSource, env?: string): Promise<Workspace> {
+/**
+ * Parsed YAML files by path, reused while a file's text is unchanged (`rsync watch` keeps one across saves: parsing
+ * is most of a reload). Parsed documents are never modified by the loader or the validator, so sharing them is safe.
+ */
+export type ParseCache = Map<string, { text: string; parsed: ReturnType<typeof parseYamlFile> }>;
+
+export async function loadFromSource(source: WorkspaceSource, env?: string, cache?: ParseCache): Promise<Workspace> {
   const files = await source.files();
   const ws: Workspace = {
     source,
@@ -80,7 +86,12 @@ export async function loadFromSource(source: WorkspaceSource, env?: string): Pro
     if (!/\.ya?ml$/.test(file)) continue;
     const parts = file.split('/');
     const place = file === WORKSPACE_FILE ? 'root' : parts[0] === 'templates' ? 'template' : parts.length > 2 ? 'customer' : undefined;
-    const parsed = parseYamlFile(file, text);
+    let hit = cache?.get(file);
+    if (!hit || hit.text !== text) {
+      hit = { text, parsed: parseYamlFile(file, text) };
+      cache?.set(file, hit);
+    }
+    const parsed = hit.parsed;
     diags.push(...parsed.diagnostics);
     if (!place) {
       diags.push({

@@ -27,7 +27,8 @@ const LOADED = /\.(ya?ml|jsonata)$/;
 const SKIP_DIRS = new Set(['node_modules', '.git', '.rsync', '.build']);
 const TOP = ['integrations', 'templates'];
 
-function wanted(rel: string): boolean {
+/** A file the loader reads: rsync.yaml, and YAML and JSONata under integrations/ and templates/. */
+export function wanted(rel: string): boolean {
   if (rel === WORKSPACE_FILE) return true;
   const top = rel.split('/')[0];
   return TOP.includes(top) && LOADED.test(rel);

@@ -14,10 +14,15 @@ const PLACEHOLDER = /\$\{\{\s*([A-Za-z_][\w.]*)\s*\}\}/g;
 const WHOLE = /^\$\{\{\s*([A-Za-z_][\w.]*)\s*\}\}$/;
 
 let paramsAjv: Ajv2020 | undefined;
-const compiled = new WeakMap<Resource, ValidateFunction | Error>();
+/**
+ * By the schema's text, not by resource: every load makes new resources, and Ajv keeps each schema it compiles, so a
+ * long-running `rsync watch` would compile (tens of ms a template) and retain every template's schema on every save.
+ */
+const compiled = new Map<string, ValidateFunction | Error>();
 
 function parameterValidator(t: Resource): ValidateFunction | Error {
-  const hit = compiled.get(t);
+  const key = JSON.stringify(t.spec.parameters ?? null);
+  const hit = compiled.get(key);
   if (hit) return hit;
   paramsAjv ??= new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
   let v: ValidateFunction | Error;
@@ -26,7 +31,7 @@ function parameterValidator(t: Resource): ValidateFunction | Error {
   } catch (e) {
     v = e instanceof Error ? e : new Error(String(e));
   }
-  compiled.set(t, v);
+  compiled.set(key, v);
   return v;
 }
 

@@ -79,7 +79,7 @@ export async function verifyLog(db: Pick<pg.Pool, 'query'>): Promise<VerifyResul
   let expectN = 1;
   for (const r of rows) {
     const n = Number(r.n);
-    if (n !== expectN) problems.push({ n: expectN, problem: n > expectN ? `entries ${expectN}–${n - 1} are missing (deleted)` : `entry ${n} is out of order` });
+    if (n !== expectN) problems.push({ n: expectN, problem: n > expectN ? (n - 1 === expectN ? `entry ${expectN} is missing (deleted)` : `entries ${expectN}–${n - 1} are missing (deleted)`) : `entry ${n} is out of order` });
     if (r.prev_hash !== prev) problems.push({ n, problem: `its link to the previous entry is broken (the previous entry was edited or deleted)` });
     const at = (r.at as Date).toISOString();
     const recomputed = entryHash(r.prev_hash, { n, at, env: r.env, action: r.action, actor: r.actor, commit: r.commit, ref: r.ref, detail: r.detail });

@@ -24,13 +24,13 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { countDiagnostics } from '../diagnostics/diagnostic.js';
-import { loadFromSource } from '../load/loader.js';
-import { FolderSource, WORKSPACE_FILE } from '../load/source.js';
+import { loadFromSource, type ParseCache } from '../load/loader.js';
+import { FolderSource, wanted } from '../load/source.js';
 import type { Compiled } from '../mapping/jsonata.js';
 import { runMappingTests, type CaseResult } from '../mapping/test-runner.js';
 import type { Workspace } from '../model/workspace.js';
 import { validateWorkspace } from '../validate/validate.js';
-import { openWorkspace } from '../workspace.js';
+import { inScope, openWorkspace } from '../workspace.js';
 import { allFixtures, applyTestResults, diffDiagnostics, staleTests, type TestChanges } from './changes.js';
 
 /** One run's report: at start, everything; after a save, what changed. */
@@ -69,7 +69,6 @@ export interface WatchOptions {
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.rsync', '.build', 'coverage']);
 const WATCHED = /\.(ya?ml|jsonata|json)$/;
-const LOADED = /\.(ya?ml|jsonata)$/;
 /** chokidar reports one change of a file per 50 ms and drops the others (its `_throttle('change', path, 50)`). */
 const CHOKIDAR_THROTTLE_MS = 50;
 
@@ -96,6 +95,7 @@ export class WorkspaceWatcher {
   /** The loader's own diagnostics of `ws` (validation adds to ws.diagnostics; a re-validation starts from these). */
   private loaded: Diagnostic[] = [];
   private mappings = new Map<string, Compiled>();
+  private parsed: ParseCache = new Map();
   private diagnostics: Diagnostic[] = [];
   private cases = new Map<string, CaseResult>();
 
@@ -214,8 +214,8 @@ export class WorkspaceWatcher {
     const before = this.ws!;
     const files = [...batch];
     const dirs = files.filter((f) => f.endsWith('/'));
-    const yaml = files.some((f) => loaded(f) && !f.endsWith('.jsonata'));
-    const jsonata = files.some((f) => loaded(f) && f.endsWith('.jsonata'));
+    const yaml = files.some((f) => wanted(f) && !f.endsWith('.jsonata'));
+    const jsonata = files.some((f) => wanted(f) && f.endsWith('.jsonata'));
     if (!dirs.length && !yaml && !jsonata) {
       const fixtures = allFixtures(before);
       if (!files.some((f) => fixtures.has(f))) return undefined; // nothing rsync reads (a .json no test uses, docs/*.yaml)
@@ -251,7 +251,7 @@ export class WorkspaceWatcher {
   }
 
   private async load(): Promise<Workspace> {
-    const ws = await loadFromSource(new FolderSource(this.root));
+    const ws = await loadFromSource(new FolderSource(this.root), undefined, this.parsed);
     this.loaded = [...ws.diagnostics];
     return ws;
   }
@@ -260,7 +260,7 @@ export class WorkspaceWatcher {
   private async withMappings(ws: Workspace, batch: Set<string>): Promise<Workspace> {
     const files = new Map(ws.files);
     for (const f of batch) {
-      if (!f.endsWith('.jsonata') || !loaded(f)) continue;
+      if (!f.endsWith('.jsonata') || !wanted(f)) continue;
       const text = await readFile(path.join(this.root, f), 'utf8').catch(() => undefined);
       if (text === undefined) files.delete(f);
       else files.set(f, text);
@@ -271,11 +271,7 @@ export class WorkspaceWatcher {
 
   private validate(ws: Workspace): { diagnostics: Diagnostic[]; mappings: Map<string, Compiled> } {
     const result = validateWorkspace(ws);
-    const scope = this.scope;
-    // The same scoping as openAndValidate in engine/workspace.ts.
-    const diagnostics = scope
-      ? result.diagnostics.filter((d) => !d.range || d.range.file === scope || d.range.file.startsWith(`${scope}/`) || d.range.file.startsWith('templates/') || d.range.file === WORKSPACE_FILE)
-      : result.diagnostics;
+    const diagnostics = inScope(result.diagnostics, this.scope);
     return { diagnostics, mappings: result.mappings };
   }
 
@@ -327,11 +323,6 @@ export class WorkspaceWatcher {
       this.schedule();
     }, Math.max(0, lastAt + CHOKIDAR_THROTTLE_MS + 10 - performance.now()));
   }
-}
-
-/** A file the loader reads: the same rule as FolderSource in engine/load/source.ts (rsync.yaml, and YAML and JSONata under integrations/ and templates/). */
-function loaded(rel: string): boolean {
-  return rel === WORKSPACE_FILE || (/^(integrations|templates)\//.test(rel) && LOADED.test(rel));
 }
 
 function testFiles(ws: Workspace): string[] {
