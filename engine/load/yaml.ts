@@ -1,20 +1,80 @@
 /**
- * YAML with source positions: every document keeps its node tree, so any path in its value can be traced back
- * to a file, line and column. Parse errors become diagnostics, never exceptions.
+ * YAML with source positions: any path in a document's value can be traced back to a file, line and column.
+ * Parse errors become diagnostics, never exceptions.
+ *
+ * Two parsers, for speed: a clean file's values come from js-yaml (about ten times faster than building the
+ * `yaml` package's node tree, and far lighter to keep), and the node tree with positions is built only when a
+ * diagnostic needs a position in that file. A file js-yaml rejects, or one with anchors and aliases, goes straight
+ * to the `yaml` package, whose errors carry positions and whose alias limit guards against alias bombs.
  */
+import jsyaml from 'js-yaml';
 import { isMap, isPair, isScalar, isSeq, LineCounter, Parser, parseAllDocuments, type Document, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic, Position, SourceRange } from '../diagnostics/diagnostic.js';
 
 export type Path = readonly (string | number)[];
 
-/** One YAML document of a file, with its plain value. */
+/** One YAML document of a file, with its plain value; its node tree (`doc`) and `lines` are built on first use. */
 export interface YamlDoc {
   file: string;
-  /** 0-based index of the document in its file. */
+  /** 0-based index of the document among the file's non-empty documents. */
   index: number;
-  doc: Document.Parsed;
-  lines: LineCounter;
+  readonly doc: Document.Parsed;
+  readonly lines: LineCounter;
   value: unknown;
+}
+
+/** The `yaml` package's parse of a whole file, made once and shared by its documents. */
+class FileTree {
+  private parsed?: { lines: LineCounter; docs: Document.Parsed[] };
+  constructor(private readonly text: string) {}
+
+  get(): { lines: LineCounter; docs: Document.Parsed[] } {
+    if (!this.parsed) {
+      const lines = new LineCounter();
+      sourceText.set(lines, this.text);
+      const all = parseAllDocuments(this.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+      const docs = (Array.isArray(all) ? all : [all]).filter((d) => d.contents !== null);
+      this.parsed = { lines, docs };
+    }
+    return this.parsed;
+  }
+}
+
+class LazyDoc implements YamlDoc {
+  constructor(
+    readonly file: string,
+    readonly index: number,
+    public value: unknown,
+    private readonly tree: FileTree,
+  ) {}
+
+  get doc(): Document.Parsed {
+    return this.tree.get().docs[this.index];
+  }
+
+  get lines(): LineCounter {
+    return this.tree.get().lines;
+  }
+}
+
+/** Anchors (`&name`) and aliases (`*name`) where YAML allows them: such files take the guarded parser. */
+const ANCHOR_OR_ALIAS = /(?:^|[\s\[{,:-])[&*][^\s,\[\]{}]/m;
+
+function fastParse(file: string, text: string): ParsedFile | undefined {
+  if (ANCHOR_OR_ALIAS.test(text.replace(/(["'])(?:(?!\1).)*\1/g, '""'))) return undefined;
+  let values: unknown[];
+  try {
+    values = jsyaml.loadAll(text, undefined, { schema: jsyaml.CORE_SCHEMA, filename: file });
+  } catch {
+    return undefined; // the `yaml` package reports it, with positions
+  }
+  const tree = new FileTree(text);
+  const docs: YamlDoc[] = [];
+  for (const v of values) {
+    if (v === null || v === undefined) continue; // an empty document (a trailing `---`, a comment-only file)
+    docs.push(new LazyDoc(file, docs.length, v, tree));
+  }
+  return { file, docs, diagnostics: [] };
 }
 
 export interface ParsedFile {
@@ -30,6 +90,10 @@ function pos(lines: LineCounter, offset: number): Position {
 
 /** Parse every document of a YAML file. Documents with syntax errors are reported and left out. */
 export function parseYamlFile(file: string, text: string): ParsedFile {
+  return fastParse(file, text) ?? fullParse(file, text);
+}
+
+function fullParse(file: string, text: string): ParsedFile {
   const lines = new LineCounter();
   const diagnostics: Diagnostic[] = [];
   const docs: YamlDoc[] = [];
@@ -63,7 +127,7 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
       if (!doc.errors.every((e) => e.code === 'DUPLICATE_KEY')) return;
     }
     if (doc.contents === null) return; // an empty document (a trailing `---`, a comment-only file)
-    docs.push({ file, index, doc, lines, value: doc.toJS({ maxAliasCount: 1000 }) });
+    docs.push({ file, index: docs.length, doc, lines, value: doc.toJS({ maxAliasCount: 1000 }) });
   });
   return { file, docs, diagnostics };
 }

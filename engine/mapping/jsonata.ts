@@ -23,8 +23,25 @@ interface JsonataError {
   message?: string;
 }
 
-/** Compile an expression; a syntax error is returned, not thrown. */
+/**
+ * Compiled expressions by text: 10,000 flows share a few dozen key expressions, and customers copy mappings.
+ * Bounded, so a long `rsync watch` does not keep every version of a file it has seen.
+ */
+const compiledByText = new Map<string, Compiled>();
+const MAX_CACHED = 20_000;
+
+/** Compile an expression (once per distinct text); a syntax error is returned, not thrown. */
 export function compile(text: string): Compiled {
+  let hit = compiledByText.get(text);
+  if (!hit) {
+    if (compiledByText.size >= MAX_CACHED) compiledByText.clear();
+    hit = compileUncached(text);
+    compiledByText.set(text, hit);
+  }
+  return hit;
+}
+
+function compileUncached(text: string): Compiled {
   try {
     return { ok: true, expr: jsonata(text) };
   } catch (e) {
@@ -96,7 +113,16 @@ type Ast = {
  * The field paths an expression outputs (`customer.email`, `lines.sku`, …), read from its object constructors,
  * or undefined when the shape cannot be known without running it (keys computed at run time, $merge, …).
  */
+const fieldsCache = new WeakMap<Expression, string[] | undefined>();
+
 export function outputFields(expr: Expression): string[] | undefined {
+  if (fieldsCache.has(expr)) return fieldsCache.get(expr);
+  const result = outputFieldsUncached(expr);
+  fieldsCache.set(expr, result);
+  return result;
+}
+
+function outputFieldsUncached(expr: Expression): string[] | undefined {
   const out = new Set<string>();
   const ok = collect(expr.ast() as Ast, '', out);
   return ok ? [...out].sort() : undefined;
@@ -148,7 +174,18 @@ function collect(node: Ast | undefined, prefix: string, out: Set<string>): boole
 const NONDETERMINISTIC = ['now', 'millis', 'random', 'uuid'];
 
 /** The non-deterministic functions an expression calls ($now, $millis, $random). */
+const callsCache = new WeakMap<Expression, string[]>();
+
 export function nondeterministicCalls(expr: Expression): string[] {
+  let hit = callsCache.get(expr);
+  if (!hit) {
+    hit = nondeterministicUncached(expr);
+    callsCache.set(expr, hit);
+  }
+  return hit;
+}
+
+function nondeterministicUncached(expr: Expression): string[] {
   const found = new Set<string>();
   const walk = (n: unknown): void => {
     if (Array.isArray(n)) return n.forEach(walk);

@@ -3,7 +3,6 @@
  * what decides how it runs — its resolved spec, its mapping (by content hash), its effective policy, SLA, time
  * zone and schedule — so a change to any of them is an update of that flow.
  */
-import { locate } from '../load/locate.js';
 import { lookupPolicy, lookupSla, policyNameOf, resolveRelative, slaNameOf, timezoneOf } from '../model/resolve.js';
 import { addressOf, type Resource, type Workspace } from '../model/workspace.js';
 import { hashOf, sha256 } from '../util/hash.js';
@@ -16,9 +15,28 @@ export interface DesiredState {
   blobs: Map<string, string>;
 }
 
-function source(r: Resource): string {
-  const at = locate(r, ['metadata', 'name']);
-  return `${at.file}:${at.start.line}`;
+/**
+ * `file:line` of a resource's `name:`, found in the text (building the file's position tree for every resource
+ * would cost a plan of 10,000 flows seconds); the file alone when the name is not written plainly.
+ */
+function source(ws: Workspace, r: Resource): string {
+  const file = r.origin.doc.file;
+  const text = ws.files.get(file);
+  if (text) {
+    const escaped = (r.template ? templateName(r) : r.name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const m = new RegExp(`(^|[\\s{,])name:\\s*["']?${escaped}["']?\\s*([,}#]|$)`, 'm').exec(text);
+    if (m) return `${file}:${text.slice(0, m.index + m[1].length).split('\n').length}`;
+  }
+  return file;
+}
+
+/** The name a template gives its flow (the customer's use may add a prefix). */
+function templateName(r: Resource): string {
+  const flows = Array.isArray(r.origin.doc.value && (r.origin.doc.value as { spec?: { flows?: unknown[] } }).spec?.flows)
+    ? ((r.origin.doc.value as { spec: { flows: { metadata?: { name?: string } }[] } }).spec.flows)
+    : [];
+  const i = Number(r.origin.base[2]);
+  return flows[i]?.metadata?.name ?? r.name;
 }
 
 function base(r: Resource): Record<string, unknown> {
@@ -31,7 +49,7 @@ function base(r: Resource): Record<string, unknown> {
   };
 }
 
-function deployable(r: Resource, value: Record<string, unknown>): DeployableResource {
+function deployable(ws: Workspace, r: Resource, value: Record<string, unknown>): DeployableResource {
   return {
     address: addressOf(r),
     customer: r.customer ?? null,
@@ -40,7 +58,7 @@ function deployable(r: Resource, value: Record<string, unknown>): DeployableReso
     spec: value,
     hash: hashOf(value),
     template: r.template ? `${r.template.template}@${r.template.version}` : null,
-    source: source(r),
+    source: source(ws, r),
   };
 }
 
@@ -49,14 +67,14 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
   const resources: DeployableResource[] = [];
   const blobs = new Map<string, string>();
   const wanted = (c: string) => !customers || customers.has(c);
-  for (const p of ws.policies.values()) resources.push(deployable(p, base(p)));
-  for (const s of ws.slas.values()) resources.push(deployable(s, base(s)));
+  for (const p of ws.policies.values()) resources.push(deployable(ws, p, base(p)));
+  for (const s of ws.slas.values()) resources.push(deployable(ws, s, base(s)));
   for (const c of ws.customers.values()) {
     if (!wanted(c.name)) continue;
-    if (c.resource) resources.push(deployable(c.resource, base(c.resource)));
-    for (const r of c.connections.values()) resources.push(deployable(r, base(r)));
-    for (const r of c.policies.values()) resources.push(deployable(r, base(r)));
-    for (const r of c.slas.values()) resources.push(deployable(r, base(r)));
+    if (c.resource) resources.push(deployable(ws, c.resource, base(c.resource)));
+    for (const r of c.connections.values()) resources.push(deployable(ws, r, base(r)));
+    for (const r of c.policies.values()) resources.push(deployable(ws, r, base(r)));
+    for (const r of c.slas.values()) resources.push(deployable(ws, r, base(r)));
     for (const f of c.flows.values()) {
       const value = base(f);
       const file = typeof f.spec.mapping === 'string' ? resolveRelative(f.dir, f.spec.mapping) : undefined;
@@ -82,7 +100,7 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
           : {}),
       };
       if (f.template) value.template = { name: f.template.template, version: f.template.version, with: f.template.params };
-      resources.push(deployable(f, value));
+      resources.push(deployable(ws, f, value));
     }
   }
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));

@@ -19,7 +19,7 @@ export interface DeployableResource {
   hash: string;
   /** name@version of the template that produced it. */
   template: string | null;
-  /** Where it is declared, for messages: file:line. */
+  /** The file that declares it, for messages. */
   source: string | null;
 }
 
