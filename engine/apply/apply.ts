@@ -11,10 +11,10 @@
 import type pg from 'pg';
 import type PgBoss from 'pg-boss';
 import { ExitCode, RsyncError } from '../errors.js';
-import { stateHash } from '../plan/plan.js';
-import type { Change, Plan } from '../plan/types.js';
-import { openBoss } from '../runtime/boss.js';
-import { expectedLive, flowRouting, QUEUE_PREFIX } from '../runtime/queues.js';
+import { findDrift, stateHash } from '../plan/plan.js';
+import type { Change, Drift, Plan } from '../plan/types.js';
+import { BOSS_SCHEMA, openBoss } from '../runtime/boss.js';
+import { expectedLive, flowRouting, queueDifferences, QUEUE_PREFIX } from '../runtime/queues.js';
 import { appendLog } from '../state/audit.js';
 import type { Database } from '../state/db.js';
 import { readDeployed, readLive } from '../state/deployed.js';
@@ -39,6 +39,8 @@ export interface ApplyResult {
   waiting: { address: string; jobs: number }[];
   live: { queuesCreated: number; queuesUpdated: number; queuesDeleted: number; schedulesSet: number; schedulesRemoved: number };
   driftHealed: number;
+  /** Drift the plan listed that is still there after apply (it could not be healed). */
+  driftRemaining: Drift[];
   logEntry: number;
 }
 
@@ -101,9 +103,15 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
       opts.onProgress?.(done, total);
     }
 
-    // Live objects now: make them match the deployed state (this also heals drift).
+    // Live objects now: make them match the deployed state (this also heals drift) — within the plan's scope, so
+    // that a plan limited to some customers changes no live object of the others.
     const after = await readDeployed(db.pool, plan.env);
-    const live = await syncLive(db.pool, boss, plan.env, after);
+    const scope = plan.customers?.length ? new Set(plan.customers) : null;
+    const live = await syncLive(db.pool, boss, plan.env, deployed, after, scope);
+    const inScope = (d: { customer: string | null }) => !scope || d.customer === null || scope.has(d.customer);
+    const remaining = findDrift(plan.env, after.filter(inScope), await readLive(db.pool, plan.env), scope === null);
+    const driftRemaining = plan.drift.filter((d) => remaining.some((r) => r.object === d.object && r.type === d.type));
+    const driftHealed = plan.drift.length - driftRemaining.length;
 
     const client = await db.pool.connect();
     let entry;
@@ -120,7 +128,8 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
           customers: plan.customers,
           applied,
           waiting,
-          driftHealed: plan.drift.length,
+          driftHealed,
+          driftRemaining: driftRemaining.map((d) => `${d.type} ${d.object}: ${d.detail}`),
           live,
           changes: plan.changes.map((c) => `${c.action} ${c.address}`).slice(0, 1000),
           changeCount: plan.changes.length,
@@ -138,7 +147,7 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
     } finally {
       client.release();
     }
-    return { env: plan.env, commit: plan.commit, applied, waiting, live, driftHealed: plan.drift.length, logEntry: entry.n };
+    return { env: plan.env, commit: plan.commit, applied, waiting, live, driftHealed, driftRemaining, logEntry: entry.n };
   } finally {
     await boss?.stop({ graceful: false, close: false, wait: false }).catch(() => {});
     await lock.release();
@@ -207,8 +216,25 @@ async function pendingJobs(pool: pg.Pool, env: string, flow: { address: string; 
   return Number(rows[0].n);
 }
 
-async function syncLive(pool: pg.Pool, boss: PgBoss, env: string, deployed: Awaited<ReturnType<typeof readDeployed>>): Promise<ApplyResult['live']> {
+async function syncLive(
+  pool: pg.Pool,
+  boss: PgBoss,
+  env: string,
+  before: Awaited<ReturnType<typeof readDeployed>>,
+  deployed: Awaited<ReturnType<typeof readDeployed>>,
+  scope: Set<string> | null,
+): Promise<ApplyResult['live']> {
   const expected = expectedLive(env, deployed);
+  const previously = expectedLive(env, before);
+  const customerOf = new Map([...before, ...deployed].map((d) => [d.address, d.customer]));
+  const inScope = (address: string) => {
+    const c = customerOf.get(address);
+    return !scope || c === null || c === undefined || scope.has(c);
+  };
+  // An object the plan's scope may touch: one that serves an address in scope; to remove one, every address it
+  // served must be in scope (a plan of the whole environment may remove anything of rsync's).
+  const serves = (addresses: string[]) => !scope || addresses.some(inScope);
+  const removable = (was: { addresses: string[] } | undefined) => !scope || (was !== undefined && was.addresses.every(inScope));
   const live = await readLive(pool, env);
   const haveQueues = new Map(live.queues.map((q) => [q.name, q]));
   const haveSchedules = new Map(live.schedules.map((s) => [s.name, s]));
@@ -216,23 +242,22 @@ async function syncLive(pool: pg.Pool, boss: PgBoss, env: string, deployed: Awai
   // Dead-letter queues first: a queue's deadLetter must name an existing queue.
   const ordered = [...expected.queues.values()].sort((a, b) => Number(b.name.endsWith('.dead')) - Number(a.name.endsWith('.dead')));
   for (const q of ordered) {
+    if (!serves(q.addresses)) continue;
     const have = haveQueues.get(q.name);
     const { deadLetter, ...rest } = q.settings;
     const options = { name: q.name, policy: 'standard' as const, ...rest, ...(deadLetter ? { deadLetter } : {}) };
     if (!have) {
       await boss.createQueue(q.name, options);
       out.queuesCreated++;
-    } else if (
-      have.retryLimit !== q.settings.retryLimit ||
-      have.retryDelay !== q.settings.retryDelay ||
-      have.retryBackoff !== q.settings.retryBackoff ||
-      (have.deadLetter ?? null) !== q.settings.deadLetter
-    ) {
+    } else if (queueDifferences(have, q.settings).length) {
       await boss.updateQueue(q.name, options);
+      // pg-boss's updateQueue keeps a setting it is given no value for (COALESCE), so it cannot remove a dead letter.
+      if (have.deadLetter && !deadLetter) await pool.query(`UPDATE ${BOSS_SCHEMA}.queue SET dead_letter = NULL WHERE name = $1`, [q.name]);
       out.queuesUpdated++;
     }
   }
   for (const s of expected.schedules.values()) {
+    if (!serves(s.addresses)) continue;
     const have = haveSchedules.get(s.name);
     if (!have || have.cron !== s.cron || have.timezone !== s.timezone) {
       await boss.schedule(s.name, s.cron, { env, cron: s.cron, timezone: s.timezone }, { tz: s.timezone });
@@ -240,7 +265,7 @@ async function syncLive(pool: pg.Pool, boss: PgBoss, env: string, deployed: Awai
     }
   }
   for (const s of live.schedules) {
-    if (!expected.schedules.has(s.name)) {
+    if (!expected.schedules.has(s.name) && removable(previously.schedules.get(s.name))) {
       await boss.unschedule(s.name);
       out.schedulesRemoved++;
     }
@@ -248,7 +273,7 @@ async function syncLive(pool: pg.Pool, boss: PgBoss, env: string, deployed: Awai
   // Queues nobody uses any more go once they are empty (jobs in flight finish on them first).
   const stale = [...live.queues].sort((a, b) => Number(a.name.endsWith('.dead')) - Number(b.name.endsWith('.dead')));
   for (const q of stale) {
-    if (expected.queues.has(q.name) || !q.name.startsWith(`${QUEUE_PREFIX}${env}.`)) continue;
+    if (expected.queues.has(q.name) || !q.name.startsWith(`${QUEUE_PREFIX}${env}.`) || !removable(previously.queues.get(q.name))) continue;
     const size = await boss.getQueueSize(q.name).catch(() => 0);
     if (size === 0) {
       await boss.deleteQueue(q.name).catch(() => {});

@@ -17,7 +17,7 @@ import { desiredState } from './desired.js';
 import { makePlan } from './plan.js';
 import type { Branding, Plan } from './types.js';
 import { declaredEnvironments } from '../load/overlays.js';
-import { findWorkspaceRoot } from '../load/source.js';
+import { findWorkspaceRoot, WORKSPACE_FILE } from '../load/source.js';
 import { loadFromSource, openSource } from '../load/loader.js';
 
 export interface PlanOptions {
@@ -64,8 +64,16 @@ export async function resolveEnvironment(path: string | undefined, env: string |
   if (!root) {
     throw new RsyncError(`No rsync.yaml in ${path ?? '.'} or any folder above it.`, ExitCode.NO_INPUT, 'Run inside a workspace, or create one with `rsync init <dir>`.');
   }
-  // The environments come from the working tree's rsync.yaml (the binding of environments to refs).
-  const ws = await loadFromSource(await openSource({ root }));
+  // The environments come from the working tree's rsync.yaml (the binding of environments to refs): load that one
+  // file, not the whole tree (at 1,000 customers that parsed 20,000 files a second time, for nothing).
+  const folder = await openSource({ root });
+  const text = await folder.read(WORKSPACE_FILE);
+  const ws = await loadFromSource({
+    label: folder.label,
+    root: folder.root,
+    files: async () => new Map(text === undefined ? [] : [[WORKSPACE_FILE, text]]),
+    read: (rel) => folder.read(rel),
+  });
   const envs = declaredEnvironments(ws);
   const chosen = env ?? envs[0];
   if (!chosen || !envs.includes(chosen)) {

@@ -2,7 +2,7 @@
  * The planner: a pure function of desired state (Git), deployed state (PostgreSQL) and the live pg-boss objects.
  * Pair by address first — no deployed row means create, no desired resource means delete — then diff.
  */
-import { expectedLive, type DeployedLike } from '../runtime/queues.js';
+import { expectedLive, queueDifferences, type DeployedLike } from '../runtime/queues.js';
 import { hashOf } from '../util/hash.js';
 import { isObject } from '../util/merge.js';
 import type { DesiredState } from './desired.js';
@@ -211,12 +211,7 @@ export function findDrift(env: string, deployed: DeployedLike[], live: LiveState
       drift.push({ object: q.name, type: 'queue', problem: 'missing', detail: 'the pg-boss queue does not exist', addresses: q.addresses });
       continue;
     }
-    const diffs: string[] = [];
-    const want = q.settings;
-    if (have.retryLimit !== want.retryLimit) diffs.push(`retryLimit ${have.retryLimit} ≠ ${want.retryLimit}`);
-    if (have.retryDelay !== want.retryDelay) diffs.push(`retryDelay ${have.retryDelay} ≠ ${want.retryDelay}`);
-    if (have.retryBackoff !== want.retryBackoff) diffs.push(`retryBackoff ${have.retryBackoff} ≠ ${want.retryBackoff}`);
-    if ((have.deadLetter ?? null) !== want.deadLetter) diffs.push(`deadLetter ${have.deadLetter ?? 'none'} ≠ ${want.deadLetter ?? 'none'}`);
+    const diffs = queueDifferences(have, q.settings);
     if (diffs.length) drift.push({ object: q.name, type: 'queue', problem: 'changed', detail: diffs.join(', '), addresses: q.addresses });
   }
   for (const s of expected.schedules.values()) {
@@ -238,6 +233,12 @@ export function findDrift(env: string, deployed: DeployedLike[], live: LiveState
     for (const s of live.schedules) {
       if (s.name.startsWith(prefix) && !expected.schedules.has(s.name)) {
         drift.push({ object: s.name, type: 'schedule', problem: 'unexpected', detail: `a schedule "${s.cron}" that no deployed flow uses`, addresses: [] });
+      }
+    }
+    // Apply removes an rsync queue nobody uses once it is empty: the plan must say so.
+    for (const q of live.queues) {
+      if (q.name.startsWith(prefix) && !expected.queues.has(q.name)) {
+        drift.push({ object: q.name, type: 'queue', problem: 'unexpected', detail: 'a queue that no deployed flow uses (apply removes it once it is empty)', addresses: [] });
       }
     }
   }

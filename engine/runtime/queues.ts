@@ -81,6 +81,20 @@ export function queueSettings(policySpec: Record<string, unknown> | undefined, d
   };
 }
 
+/**
+ * How a live queue differs from the settings rsync wants, one `field have ≠ want` per setting (empty: it matches).
+ * The planner reports these as drift and apply heals exactly these, so the two cannot disagree.
+ */
+export function queueDifferences(have: QueueSettings, want: QueueSettings): string[] {
+  const out: string[] = [];
+  if (have.retryLimit !== want.retryLimit) out.push(`retryLimit ${have.retryLimit} ≠ ${want.retryLimit}`);
+  if (have.retryDelay !== want.retryDelay) out.push(`retryDelay ${have.retryDelay} ≠ ${want.retryDelay}`);
+  if (have.retryBackoff !== want.retryBackoff) out.push(`retryBackoff ${have.retryBackoff} ≠ ${want.retryBackoff}`);
+  if (have.expireInSeconds !== want.expireInSeconds) out.push(`expireInSeconds ${have.expireInSeconds} ≠ ${want.expireInSeconds}`);
+  if ((have.deadLetter ?? null) !== want.deadLetter) out.push(`deadLetter ${have.deadLetter ?? 'none'} ≠ ${want.deadLetter ?? 'none'}`);
+  return out;
+}
+
 /** Which queue and schedule a deployed flow uses (its spec carries its effective policy and schedule). */
 export function flowRouting(env: string, flow: DeployedLike): { queue: string | null; schedule: { name: string; cron: string; timezone: string } | null } {
   const eff = isObject(flow.spec.effective) ? flow.spec.effective : {};
