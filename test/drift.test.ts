@@ -181,8 +181,9 @@ describe('drift of the live pg-boss queues and schedules', { timeout: 180_000 },
   it('a schedule deleted by hand: plan reports it missing, with the flows it serves; apply re-creates it', async () => {
     const route = await routeOf('northwind/flow/payouts-to-erp');
     const name = route.schedule!.name;
-    expect(route.schedule).toMatchObject({ cron: '0 6 * * *', timezone: 'America/Chicago' });
-    expect(await schedule(name)).toEqual({ cron: '0 6 * * *', timezone: 'America/Chicago' });
+    // One per-minute tick per environment starts every scheduled flow (engine/runtime/queues.ts).
+    expect(route.schedule).toMatchObject({ name: `rsync.${ENV}.tick`, cron: '* * * * *', timezone: 'UTC' });
+    expect(await schedule(name)).toEqual({ cron: '* * * * *', timezone: 'UTC' });
 
     await pool.query(`DELETE FROM pgboss.schedule WHERE name = $1`, [name]);
 
@@ -191,15 +192,15 @@ describe('drift of the live pg-boss queues and schedules', { timeout: 180_000 },
     expect(p.changes).toEqual([]);
     expect(p.empty).toBe(false);
     expect(p.drift).toEqual([
-      { object: name, type: 'schedule', problem: 'missing', detail: 'the schedule "0 6 * * *" (America/Chicago) does not exist', addresses: route.scheduleServes },
+      { object: name, type: 'schedule', problem: 'missing', detail: 'the schedule "* * * * *" (UTC) does not exist', addresses: route.scheduleServes },
     ]);
     expect(route.scheduleServes).toContain('northwind/flow/payouts-to-erp');
     const text = await cli('plan');
-    expect(text.stdout).toContain(`! schedule ${name} missing: the schedule "0 6 * * *" (America/Chicago) does not exist — serves northwind/flow/payouts-to-erp`);
+    expect(text.stdout).toContain(`! schedule ${name} missing: the schedule "* * * * *" (UTC) does not exist — serves `);
     expect(text.stdout).toContain('1 drifted object to heal');
 
     await expectHealed(1);
-    expect(await schedule(name)).toEqual({ cron: '0 6 * * *', timezone: 'America/Chicago' });
+    expect(await schedule(name)).toEqual({ cron: '* * * * *', timezone: 'UTC' });
   });
 
   it("a queue's retry settings changed by hand: plan reports both values; apply restores the policy's", async () => {
@@ -236,7 +237,7 @@ describe('drift of the live pg-boss queues and schedules', { timeout: 180_000 },
 
     await expectHealed(2);
     expect(await queue(name)).toMatchObject({ retry_limit: 0, dead_letter: null });
-    expect(await schedule(name)).toEqual({ cron: route.schedule!.cron, timezone: 'Europe/Dublin' });
+    expect(await schedule(name)).toEqual({ cron: route.schedule!.cron, timezone: 'UTC' });
   });
 
   it('an rsync schedule that no deployed flow uses is "unexpected"; apply removes it and its empty queue', async () => {
@@ -299,10 +300,11 @@ describe('drift of the live pg-boss queues and schedules', { timeout: 180_000 },
   });
 
   bug('scoped-apply-heals-unplanned-drift')(async () => {
-    // Contoso's schedules (Europe/Dublin) serve only Contoso's flows.
+    // The tick serves every scheduled flow, Contoso's and northwind's: a northwind-scoped plan must show its drift
+    // if apply re-creates it.
     const route = await routeOf('contoso/flow/storefront-inventory-levels');
     const name = route.schedule!.name;
-    expect(route.scheduleServes.every((a) => a.startsWith('contoso/'))).toBe(true);
+    expect(route.scheduleServes.some((a) => a.startsWith('northwind/'))).toBe(true);
     await pool.query(`DELETE FROM pgboss.schedule WHERE name = $1`, [name]);
     changeConnection('integrations/northwind/connections/shopify.yaml');
     try {

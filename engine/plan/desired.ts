@@ -6,6 +6,7 @@
 import { lookupPolicy, lookupSla, policyNameOf, resolveRelative, slaNameOf, timezoneOf } from '../model/resolve.js';
 import { addressOf, type Resource, type Workspace } from '../model/workspace.js';
 import { hashOf, sha256 } from '../util/hash.js';
+import { queueSettings } from '../runtime/queues.js';
 import { isObject } from '../util/merge.js';
 import type { DeployableResource } from './types.js';
 
@@ -90,8 +91,10 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
       const sla = slaName ? lookupSla(ws, c.name, slaName) : undefined;
       const trigger = isObject(f.spec.trigger) ? f.spec.trigger : {};
       const timezone = timezoneOf(ws, f);
+      const q = queueSettings(isObject(policy?.spec) ? policy!.spec : undefined, null);
       value.effective = {
         policy: policy ? addressOf(policy) : null,
+        retry: { retryLimit: q.retryLimit, retryDelay: q.retryDelay, retryBackoff: q.retryBackoff },
         sla: sla ? addressOf(sla) : null,
         timezone,
         trigger: typeof trigger.event === 'string' ? 'event' : isObject(trigger.schedule) ? 'schedule' : 'manual',

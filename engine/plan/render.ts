@@ -44,7 +44,7 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): st
     out.push(`  ${SYMBOL[c.action]} ${c.address} — ${c.reason}`);
     if (c.action === 'update') {
       for (const f of c.fields) {
-        if (f.path.startsWith('mapping.') || f.path.startsWith('effective.')) continue;
+        if (f.path.startsWith('mapping.')) continue;
         out.push(`      ${f.path}: ${show(f.before)} → ${show(f.after)}`);
       }
       if (c.mappingDiff?.length) {
@@ -109,7 +109,7 @@ export function renderPlanMarkdown(plan: Plan): string {
     for (const c of changes) {
       if (listed++ >= MAX_LISTED) break;
       out.push(`- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}`);
-      const fields = c.fields.filter((f) => !f.path.startsWith('mapping.') && !f.path.startsWith('effective.'));
+      const fields = c.fields.filter((f) => !f.path.startsWith('mapping.'));
       if (c.action === 'update' && (fields.length || c.mappingDiff?.length)) {
         out.push('', '  ```diff');
         for (const f of fields) {

@@ -1,20 +1,19 @@
 /**
- * How deployed flows map onto pg-boss objects. This is where rsync departs from "one pg-boss queue per flow":
+ * How deployed flows map onto pg-boss objects. This is where rsync departs from "one pg-boss queue and one
+ * schedule per flow":
  *
- * pg-boss 10 gives every queue its own partition table; creating one costs ~13 ms here and slows as partitions
- * grow, so 10,000 flows would take minutes to apply (measured: 500 queues in 6.7 s). And a pg-boss 10 schedule is
- * keyed by its queue's name, so per-flow schedules would need per-flow queues. Instead:
+ * pg-boss 10 gives every queue its own partition table; creating one costs 11–20 ms here and slows as partitions
+ * grow (measured: 500 queues in 6.7 s; 1,394 queues and 1,174 schedules took 28 s of a 10,000-flow apply). And a
+ * pg-boss 10 schedule is keyed by its queue's name, so per-flow schedules would need per-flow queues. Instead:
  *
- *   - one queue per environment and policy — `rsync.<env>.<policy>` (`rsync.<env>.<customer>.<policy>` for a
- *     customer's own policy) — with that policy's retry, back-off and dead-letter settings, and a dead-letter
- *     queue `<queue>.dead`; a flow's jobs go to its policy's queue and carry the flow's address;
- *   - one schedule per environment and distinct (cron, time zone) — queue and schedule `rsync.<env>.tick.<hash>`;
- *     when it fires, the worker enqueues every flow of the environment on that cron and zone.
+ *   - flows share a queue per environment and distinct retry settings — `rsync.<env>.r<retries>-d<delay>s-<exp|fixed>`
+ *     — which carries the settings of the flows' policies (retry limit, delay, back-off) and a dead-letter queue
+ *     `<queue>.dead`; a job carries its flow's address. Two policies with the same retry settings share a queue.
+ *   - one pg-boss schedule per environment, `rsync.<env>.tick`, every minute (UTC): the worker then starts each
+ *     scheduled flow whose own cron, in its own time zone, matches that minute.
  *
- * Plans still show schedules per flow and report drift per flow: a deleted tick schedule is drift for each
- * flow it serves, and apply heals it.
+ * Plans still report drift per flow: a deleted tick schedule is drift for every scheduled flow, and apply heals it.
  */
-import { hashOf } from '../util/hash.js';
 import { parseDuration } from '../util/duration.js';
 import { isObject } from '../util/merge.js';
 
@@ -57,15 +56,24 @@ export interface DeployedLike {
 export const QUEUE_PREFIX = 'rsync.';
 const DEFAULT_EXPIRE_SECONDS = 15 * 60;
 
-export function policyQueueName(env: string, policyAddress: string): string {
-  // workspace/policy/standard → standard; northwind/policy/finance-grade → northwind.finance-grade
-  const [scope, , name] = policyAddress.split('/');
-  return `${QUEUE_PREFIX}${env}.${scope === 'workspace' ? name : `${scope}.${name}`}`;
+/** The retry settings a flow's jobs run with (from its policy), as recorded in its deployed spec. */
+export interface RetrySettings {
+  retryLimit: number;
+  retryDelay: number;
+  retryBackoff: boolean;
 }
 
-export function tickQueueName(env: string, cron: string, timezone: string): string {
-  return `${QUEUE_PREFIX}${env}.tick.${hashOf([cron, timezone]).slice(0, 12)}`;
+/** The queue of flows with these retry settings: the name says them, so equal settings share one queue. */
+export function retryQueueName(env: string, r: RetrySettings): string {
+  return `${QUEUE_PREFIX}${env}.r${r.retryLimit}-d${r.retryDelay}s-${r.retryBackoff ? 'exp' : 'fixed'}`;
 }
+
+/** The per-minute schedule of an environment's scheduled flows. */
+export function tickQueueName(env: string): string {
+  return `${QUEUE_PREFIX}${env}.tick`;
+}
+
+export const TICK_CRON = '* * * * *';
 
 /** pg-boss settings from a Policy spec: retry.maxAttempts counts the first attempt, pg-boss's retryLimit does not. */
 export function queueSettings(policySpec: Record<string, unknown> | undefined, deadLetter: string | null): QueueSettings {
@@ -95,41 +103,42 @@ export function queueDifferences(have: QueueSettings, want: QueueSettings): stri
   return out;
 }
 
-/** Which queue and schedule a deployed flow uses (its spec carries its effective policy and schedule). */
+/** A flow's retry settings from its deployed spec (`effective.retry`, written from its policy by the planner). */
+export function flowRetry(flow: DeployedLike): RetrySettings {
+  const eff = isObject(flow.spec.effective) ? flow.spec.effective : {};
+  const r = isObject(eff.retry) ? eff.retry : {};
+  const d = queueSettings(undefined, null);
+  return {
+    retryLimit: typeof r.retryLimit === 'number' ? r.retryLimit : d.retryLimit,
+    retryDelay: typeof r.retryDelay === 'number' ? r.retryDelay : d.retryDelay,
+    retryBackoff: typeof r.retryBackoff === 'boolean' ? r.retryBackoff : d.retryBackoff,
+  };
+}
+
+/** Which queue and schedule a deployed flow uses (its spec carries its effective retry settings and schedule). */
 export function flowRouting(env: string, flow: DeployedLike): { queue: string | null; schedule: { name: string; cron: string; timezone: string } | null } {
   const eff = isObject(flow.spec.effective) ? flow.spec.effective : {};
-  const policyAddress = typeof eff.policy === 'string' ? eff.policy : null;
   const sched = isObject(eff.schedule) ? eff.schedule : null;
   return {
-    queue: policyAddress ? policyQueueName(env, policyAddress) : `${QUEUE_PREFIX}${env}.default`,
-    schedule:
-      sched && typeof sched.cron === 'string' && typeof sched.timezone === 'string'
-        ? { name: tickQueueName(env, sched.cron, sched.timezone), cron: sched.cron, timezone: sched.timezone }
-        : null,
+    queue: retryQueueName(env, flowRetry(flow)),
+    schedule: sched && typeof sched.cron === 'string' ? { name: tickQueueName(env), cron: TICK_CRON, timezone: 'UTC' } : null,
   };
 }
 
 /** The queues and schedules that must exist for a set of deployed resources. */
 export function expectedLive(env: string, deployed: Iterable<DeployedLike>): ExpectedLive {
-  const policies = new Map<string, Record<string, unknown>>();
   const flows: DeployedLike[] = [];
-  for (const r of deployed) {
-    if (r.kind === 'policy') policies.set(r.address, r.spec);
-    else if (r.kind === 'flow') flows.push(r);
-  }
+  for (const r of deployed) if (r.kind === 'flow') flows.push(r);
   const queues = new Map<string, ExpectedQueue>();
   const schedules = new Map<string, ExpectedSchedule>();
   for (const f of flows) {
     if (isObject(f.spec.spec) && f.spec.spec.enabled === false) continue;
     const route = flowRouting(env, f);
-    const eff = isObject(f.spec.effective) ? f.spec.effective : {};
-    const policyAddress = typeof eff.policy === 'string' ? eff.policy : undefined;
     if (route.queue) {
       let q = queues.get(route.queue);
       if (!q) {
         const dead = `${route.queue}.dead`;
-        const policySpec = policyAddress ? policies.get(policyAddress) : undefined;
-        q = { name: route.queue, settings: queueSettings(isObject(policySpec?.spec) ? (policySpec!.spec as Record<string, unknown>) : undefined, dead), addresses: [] };
+        q = { name: route.queue, settings: { ...flowRetry(f), expireInSeconds: DEFAULT_EXPIRE_SECONDS, deadLetter: dead }, addresses: [] };
         queues.set(route.queue, q);
         queues.set(dead, { name: dead, settings: { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: DEFAULT_EXPIRE_SECONDS, deadLetter: null }, addresses: [] });
       }
