@@ -20,15 +20,29 @@ export interface DesiredState {
  * `file:line` of a resource's `name:`, found in the text (building the file's position tree for every resource
  * would cost a plan of 10,000 flows seconds); the file alone when the name is not written plainly.
  */
-function source(ws: Workspace, r: Resource): string {
+function source(ws: Workspace, r: Resource, lines: Map<string, Map<string, number>>): string {
   const file = r.origin.doc.file;
-  const text = ws.files.get(file);
-  if (text) {
-    const escaped = (r.template ? templateName(r) : r.name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const m = new RegExp(`(^|[\\s{,])name:\\s*["']?${escaped}["']?\\s*([,}#]|$)`, 'm').exec(text);
-    if (m) return `${file}:${text.slice(0, m.index + m[1].length).split('\n').length}`;
+  let names = lines.get(file);
+  if (!names) {
+    names = nameLines(ws.files.get(file) ?? '');
+    lines.set(file, names);
   }
-  return file;
+  const line = names.get(r.template ? templateName(r) : r.name);
+  return line ? `${file}:${line}` : file;
+}
+
+/** The line of the first `name: x` of each name in a file (one pass over the text). */
+function nameLines(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const re = /(^|[\s{,])name:[ \t]*["']?([A-Za-z0-9_.${}-]+)["']?[ \t]*(?=[,}#\r\n]|$)/gm;
+  let line = 1;
+  let at = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const start = m.index + m[1].length;
+    for (; at < start; at++) if (text.charCodeAt(at) === 10) line++;
+    if (!out.has(m[2])) out.set(m[2], line);
+  }
+  return out;
 }
 
 /** The name a template gives its flow (the customer's use may add a prefix). */
@@ -50,7 +64,7 @@ function base(r: Resource): Record<string, unknown> {
   };
 }
 
-function deployable(ws: Workspace, r: Resource, value: Record<string, unknown>): DeployableResource {
+function deployable(ws: Workspace, r: Resource, value: Record<string, unknown>, lines: Map<string, Map<string, number>>): DeployableResource {
   return {
     address: addressOf(r),
     customer: r.customer ?? null,
@@ -59,7 +73,7 @@ function deployable(ws: Workspace, r: Resource, value: Record<string, unknown>):
     spec: value,
     hash: hashOf(value),
     template: r.template ? `${r.template.template}@${r.template.version}` : null,
-    source: source(ws, r),
+    source: source(ws, r, lines),
   };
 }
 
@@ -67,15 +81,16 @@ function deployable(ws: Workspace, r: Resource, value: Record<string, unknown>):
 export function desiredState(ws: Workspace, customers?: Set<string>): DesiredState {
   const resources: DeployableResource[] = [];
   const blobs = new Map<string, string>();
+  const lines = new Map<string, Map<string, number>>();
   const wanted = (c: string) => !customers || customers.has(c);
-  for (const p of ws.policies.values()) resources.push(deployable(ws, p, base(p)));
-  for (const s of ws.slas.values()) resources.push(deployable(ws, s, base(s)));
+  for (const p of ws.policies.values()) resources.push(deployable(ws, p, base(p), lines));
+  for (const s of ws.slas.values()) resources.push(deployable(ws, s, base(s), lines));
   for (const c of ws.customers.values()) {
     if (!wanted(c.name)) continue;
-    if (c.resource) resources.push(deployable(ws, c.resource, base(c.resource)));
-    for (const r of c.connections.values()) resources.push(deployable(ws, r, base(r)));
-    for (const r of c.policies.values()) resources.push(deployable(ws, r, base(r)));
-    for (const r of c.slas.values()) resources.push(deployable(ws, r, base(r)));
+    if (c.resource) resources.push(deployable(ws, c.resource, base(c.resource), lines));
+    for (const r of c.connections.values()) resources.push(deployable(ws, r, base(r), lines));
+    for (const r of c.policies.values()) resources.push(deployable(ws, r, base(r), lines));
+    for (const r of c.slas.values()) resources.push(deployable(ws, r, base(r), lines));
     for (const f of c.flows.values()) {
       const value = base(f);
       const file = typeof f.spec.mapping === 'string' ? resolveRelative(f.dir, f.spec.mapping) : undefined;
@@ -103,7 +118,7 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
           : {}),
       };
       if (f.template) value.template = { name: f.template.template, version: f.template.version, with: f.template.params };
-      resources.push(deployable(ws, f, value));
+      resources.push(deployable(ws, f, value, lines));
     }
   }
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));

@@ -14,6 +14,22 @@ export async function readDeployed(db: Queryable, env: string): Promise<Deployed
   return rows as DeployedRow[];
 }
 
+/**
+ * Deployed resources without their full specs: what a plan from the desired-state cache needs (hashes for
+ * pairing, and of a flow only what decides its queue and schedule, for drift).
+ */
+export async function readDeployedSummary(db: Queryable, env: string): Promise<DeployedRow[]> {
+  const { rows } = await db.query(
+    `SELECT address, customer, kind, name, revision, content_hash AS hash, template,
+            CASE WHEN kind = 'flow'
+                 THEN jsonb_build_object('effective', spec->'effective', 'spec', jsonb_build_object('enabled', spec->'spec'->'enabled'))
+                 ELSE '{}'::jsonb END AS spec
+       FROM rsync.resources WHERE env = $1 ORDER BY address`,
+    [env],
+  );
+  return rows as DeployedRow[];
+}
+
 export async function readBlobs(db: Queryable, shas: Iterable<string>): Promise<Map<string, string>> {
   const list = [...new Set(shas)];
   if (!list.length) return new Map();
