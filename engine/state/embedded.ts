@@ -214,13 +214,35 @@ async function withLock<T>(workspace: string, fn: () => Promise<T>): Promise<T> 
 }
 
 /** Make sure the workspace's embedded PostgreSQL exists and runs; return its connection URL. */
+function binariesExist(s: EmbeddedState): boolean {
+  return existsSync(path.join(s.nativeDir, 'bin', 'pg_ctl'));
+}
+
+/** Binaries the postgres user can run: the installed package's, else a copy it can reach. */
+function runnableNativeDir(workspace: string, who: RunAs): { dir: string; reason?: string } {
+  const packaged = packagedNativeDir();
+  if (canExecute(path.join(packaged, 'bin', 'postgres'), who)) return { dir: packaged };
+  // The postgres user cannot reach node_modules (a clone under /root): use a copy of the binaries it can run.
+  const copy = path.join(fallbackRoot(workspace), 'native');
+  if (!existsSync(path.join(copy, 'bin', 'postgres'))) {
+    cpSync(packaged, copy, { recursive: true, verbatimSymlinks: true });
+    spawnSync('chmod', ['-R', 'a+rX', copy]);
+  }
+  return { dir: copy, reason: `the postgres user cannot run the binaries under ${packaged}, so it runs a copy in ${copy}` };
+}
+
 export async function ensureEmbedded(workspace: string, log: Log = () => {}): Promise<{ url: string; state: EmbeddedState; started: boolean }> {
   const existing = readState(workspace);
-  if (existing && (await isRunning(existing))) return { url: urlOf(existing), state: existing, started: false };
+  if (existing && binariesExist(existing) && (await isRunning(existing))) return { url: urlOf(existing), state: existing, started: false };
   return withLock(workspace, async () => {
     let state = readState(workspace);
-    if (state && (await isRunning(state))) return { url: urlOf(state), state, started: false };
     const who = postgresUser();
+    if (state && !binariesExist(state)) {
+      // The installation that created the database moved or was removed: run it with this one's binaries.
+      state.nativeDir = runnableNativeDir(workspace, who).dir;
+      writeState(workspace, state);
+    }
+    if (state && (await isRunning(state))) return { url: urlOf(state), state, started: false };
     if (!state || !existsSync(path.join(state.dataDir, 'PG_VERSION'))) state = await initialise(workspace, who, log);
     await start(workspace, state, who, log);
     return { url: urlOf(state), state, started: true };
@@ -228,30 +250,20 @@ export async function ensureEmbedded(workspace: string, log: Log = () => {}): Pr
 }
 
 async function initialise(workspace: string, who: RunAs, log: Log): Promise<EmbeddedState> {
-  let nativeDir = packagedNativeDir();
   let dataDir = path.join(workspace, STATE_DIR, 'pg');
   const reasons: string[] = [];
-  let reach: string | undefined;
-  if (!canExecute(path.join(nativeDir, 'bin', 'postgres'), who)) {
-    // The postgres user cannot reach node_modules (a clone under /root): use a copy of the binaries it can run.
-    reach ??= fallbackRoot(workspace);
-    const copy = path.join(reach, 'native');
-    if (!existsSync(path.join(copy, 'bin', 'postgres'))) {
-      cpSync(nativeDir, copy, { recursive: true, verbatimSymlinks: true });
-      spawnSync('chmod', ['-R', 'a+rX', copy]);
-    }
-    reasons.push(`the postgres user cannot run the binaries under ${nativeDir}`);
-    nativeDir = copy;
-  }
+  const native = runnableNativeDir(workspace, who);
+  const nativeDir = native.dir;
+  if (native.reason) reasons.push(native.reason);
   ownedFolder(dataDir, who);
   if (!reachable(dataDir, who)) {
-    reasons.push(`the postgres user cannot enter ${dataDir} (a folder above it is closed to other users)`);
+    const moved = path.join(fallbackRoot(workspace), 'pg');
+    reasons.push(`the postgres user cannot enter ${dataDir} (a folder above it is closed to other users), so the data lives in ${moved} instead`);
     rmSync(dataDir, { recursive: true, force: true });
-    reach ??= fallbackRoot(workspace);
-    dataDir = path.join(reach, 'pg');
+    dataDir = moved;
     ownedFolder(dataDir, who);
   }
-  const fallback = reasons.length ? `${reasons.join('; ')}, so the embedded database lives in ${path.dirname(dataDir)} instead` : undefined;
+  const fallback = reasons.length ? reasons.join('; ') : undefined;
   if (fallback) log(`rsync: note: ${fallback}.`);
   if (existsSync(path.join(dataDir, 'PG_VERSION'))) {
     const prev = readState(workspace);
