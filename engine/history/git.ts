@@ -4,11 +4,10 @@
  * working tree). Trees and blobs are kept in memory for the life of one command (blobs by object id: consecutive
  * commits share almost all of them); nothing is cached on disk.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { WorkspaceSource } from '../load/source.js';
-import { WORKSPACE_FILE } from '../load/source.js';
+import { catFileBatch, wanted, WORKSPACE_FILE } from '../load/source.js';
 
 export interface GitCommit {
   sha: string;
@@ -24,14 +23,8 @@ export interface GitCommit {
   files: string[];
 }
 
-const LOADED = /\.(ya?ml|jsonata)$/;
-
-/** The files the loader reads (the same rule as engine/load/source.ts). */
-export function isWorkspaceFile(rel: string): boolean {
-  if (rel === WORKSPACE_FILE) return true;
-  const top = rel.split('/')[0];
-  return (top === 'integrations' || top === 'templates') && LOADED.test(rel);
-}
+/** The files the loader reads. */
+export const isWorkspaceFile = wanted;
 
 export class GitHistory {
   private readonly trees = new Map<string, Map<string, string>>();
@@ -156,35 +149,4 @@ export class GitHistory {
       read: async (rel: string) => files.get(path.posix.normalize(rel)),
     };
   }
-}
-
-/** Read many objects in one `git cat-file --batch` process; a missing object yields undefined. */
-function catFileBatch(cwd: string, names: string[]): Promise<(string | undefined)[]> {
-  if (names.length === 0) return Promise.resolve([]);
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch'], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`git cat-file exited with ${code}`));
-      const buf = Buffer.concat(chunks);
-      const out: (string | undefined)[] = [];
-      let at = 0;
-      for (let i = 0; i < names.length; i++) {
-        const nl = buf.indexOf(0x0a, at);
-        const header = buf.subarray(at, nl).toString('utf8');
-        at = nl + 1;
-        if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
-          out.push(undefined);
-          continue;
-        }
-        const size = Number(header.split(' ')[2]);
-        out.push(buf.subarray(at, at + size).toString('utf8'));
-        at += size + 1;
-      }
-      resolve(out);
-    });
-    child.stdin.end(names.join('\n') + '\n');
-  });
 }

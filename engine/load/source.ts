@@ -179,7 +179,7 @@ async function realFolder(p: string): Promise<string> {
 }
 
 /** Read many objects in one `git cat-file --batch` process; a missing object yields undefined. */
-function catFileBatch(cwd: string, names: string[]): Promise<(string | undefined)[]> {
+export function catFileBatch(cwd: string, names: string[]): Promise<(string | undefined)[]> {
   if (names.length === 0) return Promise.resolve([]);
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['cat-file', '--batch'], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
