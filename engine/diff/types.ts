@@ -6,7 +6,7 @@
  * It is a plain, serialisable value (the `--json` output of `rsync diff`), like the plan: the plan compares Git
  * with what PostgreSQL says is deployed; the diff compares Git with Git.
  */
-import type { Action, Branding, FieldChange } from '../plan/types.js';
+import type { Action, Branding, FieldChange, PlanSummary } from '../plan/types.js';
 
 export const DIFF_FORMAT = 1;
 
@@ -68,15 +68,9 @@ export interface TemplateMove {
   flows: string[];
 }
 
-export interface DiffSummary {
-  create: number;
-  update: number;
-  delete: number;
-  unchanged: number;
-  byCustomer: Record<string, { create: number; update: number; delete: number }>;
-  /** `name@version` → how many customers and flows the diff changes through it (the head side's template; the base's for a delete). */
-  byTemplate: Record<string, { customers: number; flows: number }>;
-}
+/** The plan's summary without drift (a diff compares two sides of Git; nothing is live). `byTemplate` counts the head
+ * side's template, the base's for a delete. */
+export type DiffSummary = Omit<PlanSummary, 'drift'>;
 
 export interface WorkspaceDiff {
   format: typeof DIFF_FORMAT;
