@@ -7,7 +7,6 @@ import { ExitCode, RsyncError } from '../../engine/errors.js';
 import { currentActor, planEnvironment } from '../../engine/plan/index.js';
 import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
 import type { Plan } from '../../engine/plan/types.js';
-import { ensureEmbedded } from '../../engine/state/embedded.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
 import { renderDiagnostic } from '../render/diagnostics.js';
@@ -74,9 +73,8 @@ since it was made. One apply per environment at a time; a second one is told who
           if (answer.trim() !== 'yes') throw new RsyncError('Apply cancelled.', ExitCode.REFUSED);
         }
       }
-      const url = process.env.DATABASE_URL ?? (await ensureEmbedded(root)).url;
       const bar = progress(`Applying to ${plan.env}`, !this.json);
-      const result = await applyPlan(db, plan, { actor, url, forcePrune: flags['force-prune'], onProgress: (d, t) => bar.update(d, t) });
+      const result = await applyPlan(db, plan, { actor, url: db.url, forcePrune: flags['force-prune'], onProgress: (d, t) => bar.update(d, t) });
       bar.done();
       if (!this.json) {
         const a = result.applied;

@@ -6,7 +6,6 @@ import { runMappingTests } from '../../engine/mapping/test-runner.js';
 import { workspaceStats } from '../../engine/model/stats.js';
 import { currentActor, planEnvironment } from '../../engine/plan/index.js';
 import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
-import { ensureEmbedded } from '../../engine/state/embedded.js';
 import { projectRoot } from '../../engine/util/paths.js';
 import { openAndValidate } from '../../engine/workspace.js';
 import { RsyncCommand } from '../base.js';
@@ -64,8 +63,7 @@ DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder.`;
       const plan = outcome.plan;
       say(renderPlanText(plan).split('\n').map((l) => `   ${l}`).join('\n'));
       if (!plan.empty) {
-        const url = process.env.DATABASE_URL ?? (await ensureEmbedded(root)).url;
-        const applied = await applyPlan(db, plan, { actor, url });
+        const applied = await applyPlan(db, plan, { actor, url: db.url });
         result.applied = applied.applied;
         say(`   applied: ${applied.applied.create} created, ${applied.applied.update} updated, ${applied.applied.delete} deleted (apply log entry ${applied.logEntry})`);
       } else say(`   ${summaryLine(plan)}`);

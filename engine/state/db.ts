@@ -9,6 +9,8 @@ import { migrate } from './migrate.js';
 
 export interface Database {
   pool: pg.Pool;
+  /** The connection URL (for the few things that need a session of their own, like the apply lock). */
+  url: string;
   /** Where it is, without the password: for messages. */
   describe: string;
   embedded: boolean;
@@ -50,6 +52,7 @@ export async function connect(workspace: string, opts: { log?: (line: string) =>
   await migrate(pool);
   return {
     pool,
+    url,
     describe: embedded ? `embedded PostgreSQL (${redactUrl(url)})` : redactUrl(url),
     embedded,
     close: () => pool.end(),
