@@ -1,0 +1,136 @@
+/**
+ * The runtime side of a connector: one small interface with three capabilities — read (pages of a stream, from a
+ * cursor), write (a batch of records upserted by key) and receive (a webhook delivery, verified). What a connector
+ * *declares* it can do lives in catalog.ts and is checked at validation; what it *does* lives in the modules beside
+ * this one, one per connector type, and is opened by registry.ts.
+ *
+ * Vocabulary (DESIGN.md): a stream is read, an entity is written, an event is received. A cursor is an opaque
+ * JSON value the connector gives back with each page; the pipeline persists it only after the page's records are
+ * delivered, and hands it back on the next read. Errors are values where they concern one record (a write result),
+ * and `ConnectorError`s where they concern the call (the pipeline retries a transient one).
+ */
+
+/** A JSON value a connector uses to resume reading: an updated_at + id pair, a page token, a file offset… */
+export type Cursor = unknown;
+
+export interface ReadRequest {
+  stream: string;
+  /** Where the previous page ended (null: from the beginning, or from `since`). */
+  cursor: Cursor | null;
+  /** At most this many records. */
+  limit: number;
+  /** A backfill window: records changed at or after `since` and before `until` (ISO-8601). */
+  since?: string;
+  until?: string;
+  signal?: AbortSignal;
+}
+
+export interface Page {
+  /** The records as the source system gives them (its own shape; the mapping makes them canonical). */
+  records: unknown[];
+  /** True when each record is a JSON text: the mapping threads parse it, off the main thread. */
+  json?: boolean;
+  /** Where this page ends: pass it to the next read. */
+  cursor: Cursor | null;
+  /** False when the stream (or window) has nothing after this page, for now. */
+  more: boolean;
+  /**
+   * Called after the pipeline has committed this page (ledger and cursor): a file drop is consumed (moved aside)
+   * only then, so a crash before the commit reads the file again and the ledger makes the re-read harmless.
+   */
+  commit?: () => Promise<void>;
+}
+
+export interface WriteItem {
+  /** The idempotency key: the target upserts by it. */
+  key: string;
+  /** The canonical record. */
+  record: Record<string, unknown>;
+  /** The target's id of this record when the ledger knows it (an update), else undefined (a create). */
+  targetId?: string;
+}
+
+/** The outcome of one record of a batch: one bad record never fails its batch. */
+export type WriteResult =
+  | { ok: true; targetId: string }
+  | { ok: false; transient: boolean; error: string; retryAfterMs?: number };
+
+export interface Delivery {
+  /** The raw body, exactly as received (signatures are computed over it). */
+  body: Buffer;
+  /** Header names in lower case. */
+  headers: Record<string, string | string[] | undefined>;
+  /** The URL path and query as received, for senders that sign the URL too (Square). */
+  url: string;
+}
+
+export interface Received {
+  /** The sender's delivery id (dedupe key): X-Shopify-Webhook-Id, X-WC-Webhook-Delivery-ID, Stripe's event id… */
+  deliveryId: string;
+  /** The topic the sender names, when it names one. */
+  topic?: string;
+  /** The records the delivery carries (usually one). */
+  records: unknown[];
+}
+
+export interface SourceConnector {
+  read(req: ReadRequest): Promise<Page>;
+}
+
+export interface TargetConnector {
+  /**
+   * Upsert a batch. `tx` is given to a transactional target (one whose system lives in the state database, as the
+   * sandbox does): the write then commits with the ledger and the cursor, so even a crash between the two cannot
+   * write a record twice.
+   */
+  write(entity: string, items: WriteItem[], signal?: AbortSignal, tx?: import('pg').PoolClient): Promise<WriteResult[]>;
+  /** True when write() honours `tx`. */
+  readonly transactional?: boolean;
+}
+
+export interface ReceiveConnector {
+  /** Verify the signature and extract the delivery; throws ConnectorError (permanent) when it is not authentic. */
+  receive(delivery: Delivery): Received;
+}
+
+/** A connection opened for the runtime: whichever capabilities its connector has. */
+export interface OpenConnector extends Partial<SourceConnector>, Partial<TargetConnector>, Partial<ReceiveConnector> {
+  readonly type: string;
+  close?(): Promise<void>;
+}
+
+/**
+ * A failed call. `transient` errors (timeouts, connection resets, 5xx, 429) are retried with back-off; the others
+ * (4xx, bad settings, a bad signature) are not. `retryAfterMs` carries a 429's or 503's Retry-After.
+ * The message never carries a secret: connectors build it from status lines and field names, never from headers.
+ */
+export class ConnectorError extends Error {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly retryAfterMs?: number,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'ConnectorError';
+  }
+}
+
+/** Resolves a `{ secretRef: "env:NAME" | "file:/path" }` to its value at run time (never stored, never logged). */
+export type SecretResolver = (ref: unknown) => string;
+
+/** What a connector's factory receives. */
+export interface ConnectorContext {
+  /** The connection's resolved settings (after environment overlays), secrets still as references. */
+  settings: Record<string, unknown>;
+  secret: SecretResolver;
+  /** `<customer>/<connection>`: names the system in logs, the sandbox and rate limits. */
+  system: string;
+  /**
+   * Waits until the connection's rate limit (settings.rateLimit.perSecond) allows `cost` more requests. The runtime
+   * backs it with a token bucket in PostgreSQL, so the limit holds across every worker; absent, no limit applies.
+   */
+  throttle?: (cost: number) => Promise<void>;
+  /** The rsync state database (the sandbox's simulated systems live in it). */
+  state?: import('pg').Pool;
+}
