@@ -233,3 +233,21 @@ async function loadInput(ws: Workspace, t: Resource, c: Record<string, unknown>)
   }
   return loaded;
 }
+
+/**
+ * The input records of every mapping's test cases, by mapping file: realistic source records (the vendors' own
+ * payloads) that the sandbox copies to simulate a system (`rsync demo`, the idempotency check of `rsync test`).
+ */
+export async function mappingSamples(ws: Workspace): Promise<Map<string, unknown[]>> {
+  const out = new Map<string, unknown[]>();
+  for (const t of allResources(ws).filter((r) => r.kind === 'MappingTest')) {
+    const mappingFile = typeof t.spec.mapping === 'string' ? resolveRelative(t.dir, t.spec.mapping) : undefined;
+    if (!mappingFile) continue;
+    for (const c of Array.isArray(t.spec.cases) ? t.spec.cases : []) {
+      if (!isObject(c)) continue;
+      const input = await loadInput(ws, t, c);
+      if ('value' in input && isObject(input.value)) out.set(mappingFile, [...(out.get(mappingFile) ?? []), input.value]);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,148 @@
+/**
+ * The postgres connector: real tables. A stream reads a table incrementally by a cursor column (a timestamp or
+ * an increasing id) with the key column as tie-breaker; an entity upserts rows by a key column.
+ *
+ *   settings:
+ *     url: { secretRef: env:SHOP_DB_URL }
+ *     schema: public
+ *     streams:  { orders:  { table: shop_orders, cursor: updated_at, key: id, document: payload } }
+ *     entities: { order:   { table: erp_orders,  key: key, document: body } }
+ *
+ * `document` (optional) names a jsonb column holding the whole record: a stream then yields that column's value,
+ * and an entity stores the canonical record in it. Without it a stream yields the row as an object and an entity
+ * writes the record's fields into the columns of the same name (jsonb_populate_recordset).
+ */
+import pg from 'pg';
+import { ConnectorError, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
+import { isObject } from '../util/merge.js';
+
+const pools = new Map<string, pg.Pool>();
+
+function poolFor(url: string): pg.Pool {
+  let p = pools.get(url);
+  if (!p) {
+    p = new pg.Pool({ connectionString: url, max: 4 });
+    p.on('error', () => {});
+    pools.set(url, p);
+  }
+  return p;
+}
+
+export async function closePostgresPools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.end().catch(() => {})));
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+function ident(name: unknown, what: string): string {
+  if (typeof name !== 'string' || !IDENT.test(name)) throw new ConnectorError(`${what} must be a plain SQL identifier (letters, digits, _), not ${JSON.stringify(name)}`, false);
+  return `"${name}"`;
+}
+
+/** Connection problems are transient (the database may come back); SQL errors in a statement are not. */
+function classify(e: unknown, what: string): ConnectorError {
+  const err = e as { code?: string; message?: string };
+  const transient = !err.code || /^(08|53|57P|40)/.test(err.code);
+  return new ConnectorError(`${what}: ${err.message ?? String(e)}`, transient);
+}
+
+export function openPostgres(ctx: ConnectorContext): OpenConnector {
+  const s = ctx.settings;
+  const schema = ident(s.schema ?? 'public', 'settings.schema');
+  const streams = isObject(s.streams) ? s.streams : {};
+  const entities = isObject(s.entities) ? s.entities : {};
+  let pool: pg.Pool | undefined;
+  const db = () => (pool ??= poolFor(ctx.secret(s.url)));
+  const columns = new Map<string, string[]>();
+
+  async function columnsOf(table: string): Promise<string[]> {
+    let c = columns.get(table);
+    if (!c) {
+      const { rows } = await db().query<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+        [String(s.schema ?? 'public'), table],
+      );
+      if (!rows.length) throw new ConnectorError(`table ${String(s.schema ?? 'public')}.${table} does not exist (or has no columns)`, false);
+      c = rows.map((r) => r.column_name);
+      columns.set(table, c);
+    }
+    return c;
+  }
+
+  return {
+    type: 'postgres',
+    async read(req: ReadRequest): Promise<Page> {
+      const st = streams[req.stream];
+      if (!isObject(st)) throw new ConnectorError(`stream ${req.stream} is not declared under settings.streams`, false);
+      const table = ident(st.table, `settings.streams.${req.stream}.table`);
+      const cursorCol = ident(st.cursor ?? 'updated_at', `settings.streams.${req.stream}.cursor`);
+      const keyCol = ident(st.key ?? 'id', `settings.streams.${req.stream}.key`);
+      const doc = st.document !== undefined ? ident(st.document, `settings.streams.${req.stream}.document`) : null;
+      const params: unknown[] = [req.limit];
+      const where: string[] = [];
+      const c = req.cursor as { c?: unknown; k?: unknown } | null;
+      if (c && typeof c === 'object' && 'c' in c) {
+        params.push(c.c, c.k);
+        // Compared in the columns' own types (parameters typed from them), so an index on (cursor, key) serves it.
+        where.push(`(${cursorCol}, ${keyCol}) > ($2, $3)`);
+      }
+      if (req.since) {
+        params.push(req.since);
+        where.push(`${cursorCol} >= $${params.length}`);
+      }
+      if (req.until) {
+        params.push(req.until);
+        where.push(`${cursorCol} < $${params.length}`);
+      }
+      const sql = `SELECT ${cursorCol}::text AS "__c", ${keyCol}::text AS "__k", ${doc ? `${doc}::text` : 'row_to_json(t)::text'} AS "__r"
+                     FROM ${schema}.${table} t ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                    ORDER BY ${cursorCol}, ${keyCol} LIMIT $1`;
+      try {
+        const { rows } = await db().query<{ __c: string; __k: string; __r: string }>(sql, params);
+        const last = rows[rows.length - 1];
+        return { records: rows.map((r) => r.__r), json: true, cursor: last ? { c: last.__c, k: last.__k } : (req.cursor ?? null), more: rows.length === req.limit };
+      } catch (e) {
+        throw classify(e, `reading ${String(st.table)}`);
+      }
+    },
+    async write(entity: string, items: WriteItem[]): Promise<WriteResult[]> {
+      const en = entities[entity];
+      if (!isObject(en)) throw new ConnectorError(`entity ${entity} is not declared under settings.entities`, false);
+      const tableName = String(en.table);
+      const table = ident(en.table, `settings.entities.${entity}.table`);
+      const keyName = String(en.key ?? 'key');
+      const keyCol = ident(keyName, `settings.entities.${entity}.key`);
+      const docName = en.document !== undefined ? String(en.document) : null;
+      if (docName) ident(docName, `settings.entities.${entity}.document`);
+      if (!items.length) return [];
+      try {
+        const cols = await columnsOf(tableName);
+        const rows = items.map((i) => (docName ? { [docName]: i.record, ...pick(i.record, cols), [keyName]: i.key } : { ...i.record, [keyName]: i.key }));
+        const present = cols.filter((c) => rows.some((r) => c in r));
+        const list = present.map((c) => `"${c}"`).join(', ');
+        const updates = present.filter((c) => c !== keyName).map((c) => `"${c}" = excluded."${c}"`);
+        await db().query(
+          `INSERT INTO ${schema}.${table} (${list})
+           SELECT ${list} FROM jsonb_populate_recordset(null::${schema}.${table}, $1::jsonb)
+           ON CONFLICT (${keyCol}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
+          [JSON.stringify(rows)],
+        );
+        return items.map((i) => ({ ok: true as const, targetId: i.key }));
+      } catch (e) {
+        const err = classify(e, `writing ${tableName}`);
+        if (err.transient || items.length === 1) return items.map(() => ({ ok: false as const, transient: err.transient, error: err.message }));
+        // A permanent error fails the statement, not one record: find the bad ones one by one.
+        const out: WriteResult[] = [];
+        for (const i of items) out.push(...(await this.write!(entity, [i])));
+        return out;
+      }
+    },
+  };
+}
+
+function pick(record: Record<string, unknown>, cols: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of cols) if (c in record) out[c] = record[c];
+  return out;
+}

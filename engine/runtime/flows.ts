@@ -1,0 +1,175 @@
+/**
+ * What the runtime runs: each deployed flow of an environment, resolved from the state database into a FlowDef —
+ * its revision, mapping text, key, parameters, source and target connections (with their settings), retry
+ * settings, PII fields and SLA. A FlowDef is immutable: a running job keeps the one it started with, and a new
+ * apply only changes which FlowDef the next job gets (worker.ts reloads them when the deployed state moves).
+ */
+import type pg from 'pg';
+import { isObject } from '../util/merge.js';
+import { parseDuration } from '../util/duration.js';
+import { flowRetry, retryQueueName } from './queues.js';
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+export interface ConnectionDef {
+  name: string;
+  /** `<customer>/<connection>` */
+  system: string;
+  type: string;
+  settings: Record<string, unknown>;
+}
+
+export interface FlowDef {
+  env: string;
+  /** `<customer>/flow/<name>` */
+  address: string;
+  customer: string;
+  name: string;
+  revision: number;
+  enabled: boolean;
+  trigger: 'event' | 'schedule' | 'manual';
+  event?: string;
+  schedule?: { cron: string; timezone: string };
+  mapping: string;
+  mappingSha: string;
+  /** The mapping's path in the workspace, as applied. */
+  mappingFile: string;
+  key: string;
+  params: Record<string, unknown>;
+  canonical: string;
+  source: ConnectionDef & { stream: string };
+  target: ConnectionDef & { entity: string };
+  batchSize: number;
+  concurrency: number;
+  queue: string;
+  retry: { limit: number; delayMs: number; backoff: boolean; maxMs: number };
+  pii: string[];
+  freshnessMs?: number;
+}
+
+interface Row {
+  address: string;
+  customer: string | null;
+  kind: string;
+  name: string;
+  revision: number;
+  spec: Record<string, unknown>;
+}
+
+function connection(rows: Map<string, Row>, customer: string, name: string): ConnectionDef {
+  const r = rows.get(`${customer}/connection/${name}`);
+  const spec = r && isObject(r.spec.spec) ? r.spec.spec : {};
+  return {
+    name,
+    system: `${customer}/${name}`,
+    type: typeof spec.connector === 'string' ? spec.connector : 'unknown',
+    settings: isObject(spec.settings) ? spec.settings : {},
+  };
+}
+
+function piiOf(policy: Row | undefined): string[] {
+  const p = policy && isObject(policy.spec.spec) ? policy.spec.spec.pii : undefined;
+  const list = Array.isArray(p) ? p : isObject(p) && Array.isArray(p.fields) ? p.fields : [];
+  if (isObject(p) && p.mask === false) return [];
+  return list.filter((x): x is string => typeof x === 'string');
+}
+
+/** A FlowDef from a deployed flow's row, resolving its connections, policy and SLA among `rows`. */
+export function flowDef(env: string, flow: Row, rows: Map<string, Row>, blobs: Map<string, string>): FlowDef | undefined {
+  const s = isObject(flow.spec.spec) ? flow.spec.spec : {};
+  const eff = isObject(flow.spec.effective) ? flow.spec.effective : {};
+  const m = isObject(flow.spec.mapping) ? flow.spec.mapping : {};
+  const mapping = typeof m.sha256 === 'string' ? blobs.get(m.sha256) : undefined;
+  const customer = flow.customer;
+  if (!customer || mapping === undefined || !isObject(s.source) || !isObject(s.target)) return undefined;
+  const policy = typeof eff.policy === 'string' ? rows.get(eff.policy) : undefined;
+  const sla = typeof eff.sla === 'string' ? rows.get(eff.sla) : undefined;
+  const slaSpec = sla && isObject(sla.spec.spec) ? sla.spec.spec : {};
+  const policySpec = policy && isObject(policy.spec.spec) ? policy.spec.spec : {};
+  const retrySpec = isObject(policySpec.retry) ? policySpec.retry : {};
+  const r = flowRetry(flow);
+  const trigger = isObject(s.trigger) ? s.trigger : {};
+  const sched = isObject(eff.schedule) ? eff.schedule : undefined;
+  const tmpl = isObject(flow.spec.template) ? flow.spec.template : undefined;
+  return {
+    env,
+    address: flow.address,
+    customer,
+    name: flow.name,
+    revision: flow.revision,
+    enabled: s.enabled !== false,
+    trigger: eff.trigger === 'event' || eff.trigger === 'schedule' ? eff.trigger : 'manual',
+    event: typeof trigger.event === 'string' ? trigger.event : undefined,
+    schedule: sched && typeof sched.cron === 'string' ? { cron: sched.cron, timezone: String(sched.timezone ?? 'UTC') } : undefined,
+    mapping,
+    mappingSha: String(m.sha256),
+    mappingFile: String(m.file ?? ''),
+    key: String(s.key),
+    params: tmpl && isObject(tmpl.with) ? tmpl.with : {},
+    canonical: String(s.canonical),
+    source: { ...connection(rows, customer, String(s.source.connection)), stream: String(s.source.stream) },
+    target: { ...connection(rows, customer, String(s.target.connection)), entity: String(s.target.entity) },
+    batchSize: typeof s.batchSize === 'number' ? s.batchSize : 200,
+    concurrency: typeof s.concurrency === 'number' ? s.concurrency : 1,
+    queue: retryQueueName(env, r),
+    retry: {
+      limit: r.retryLimit,
+      delayMs: r.retryDelay * 1000,
+      backoff: r.retryBackoff,
+      maxMs: parseDuration(retrySpec.max) ?? 10 * 60_000,
+    },
+    pii: piiOf(policy),
+    freshnessMs: parseDuration(slaSpec.freshness),
+  };
+}
+
+/** Every deployed flow of an environment, by address. */
+export async function loadFlows(db: Queryable, env: string): Promise<Map<string, FlowDef>> {
+  const { rows } = await db.query<Row>(`SELECT address, customer, kind, name, revision, spec FROM rsync.resources WHERE env = $1`, [env]);
+  const byAddress = new Map(rows.map((r) => [r.address, r]));
+  const shas = rows.filter((r) => r.kind === 'flow').map((r) => (isObject(r.spec.mapping) ? String(r.spec.mapping.sha256) : ''));
+  const blobs = await readTexts(db, shas);
+  const out = new Map<string, FlowDef>();
+  for (const r of rows) {
+    if (r.kind !== 'flow') continue;
+    const f = flowDef(env, r, byAddress, blobs);
+    if (f) out.set(f.address, f);
+  }
+  return out;
+}
+
+/**
+ * One flow at a given revision (replaying a dead letter on the revision that failed, or on a fixed one). Its
+ * connections, policy and SLA are taken as deployed now: a revision names its flow's spec, not the others'.
+ */
+export async function loadFlowRevision(db: Queryable, env: string, address: string, revision?: number): Promise<FlowDef | undefined> {
+  const current = await loadFlows(db, env);
+  if (revision === undefined) return current.get(address);
+  const { rows } = await db.query<{ revision: number; spec: Record<string, unknown> | null }>(
+    `SELECT revision, spec FROM rsync.revisions WHERE env = $1 AND address = $2 AND revision = $3 AND action <> 'delete'`,
+    [env, address, revision],
+  );
+  if (!rows[0]?.spec) return undefined;
+  const all = await db.query<Row>(`SELECT address, customer, kind, name, revision, spec FROM rsync.resources WHERE env = $1`, [env]);
+  const byAddress = new Map(all.rows.map((r) => [r.address, r]));
+  const [customer, , name] = address.split('/');
+  const row: Row = { address, customer, kind: 'flow', name, revision, spec: rows[0].spec };
+  const sha = isObject(row.spec.mapping) ? String(row.spec.mapping.sha256) : '';
+  return flowDef(env, row, byAddress, await readTexts(db, [sha]));
+}
+
+async function readTexts(db: Queryable, shas: string[]): Promise<Map<string, string>> {
+  const list = [...new Set(shas.filter(Boolean))];
+  if (!list.length) return new Map();
+  const { rows } = await db.query<{ sha256: string; text: string }>(`SELECT sha256, text FROM rsync.blobs WHERE sha256 = ANY($1)`, [list]);
+  return new Map(rows.map((r) => [r.sha256, r.text]));
+}
+
+/** The deployed state's version: changes whenever an apply commits (the worker polls it to follow applies). */
+export async function deployedVersion(db: Queryable, env: string): Promise<string> {
+  const { rows } = await db.query<{ v: string }>(
+    `SELECT coalesce(max(applied_at)::text, '') || ':' || count(*) AS v FROM rsync.resources WHERE env = $1`,
+    [env],
+  );
+  return rows[0].v;
+}

@@ -1,0 +1,107 @@
+/**
+ * The mapping stage of the pipeline, for one page of records: JSONata mapping → canonical-schema check →
+ * idempotency key → content hash. Pure of I/O, so it runs the same in a mapping thread (mapper.ts) and inline.
+ *
+ * Every record comes out as exactly one outcome: mapped (with key and hash), filtered (the mapping returned
+ * nothing), or dead (with the stage that failed and why) — promise 3 starts here.
+ */
+import jsonata from 'jsonata';
+import { canonicalValidator, schemaProblems } from '../validate/schema.js';
+import { hashOf } from '../util/hash.js';
+
+export interface MapTask {
+  /** The mapping's JSONata text (compiled once per text, i.e. once per revision, and cached). */
+  mapping: string;
+  /** The idempotency key expression. */
+  key: string;
+  params: Record<string, unknown>;
+  canonical: string;
+  /** Source records; when `json` is true each is a JSON text (parsed here, off the main thread). */
+  records: unknown[];
+  json?: boolean;
+}
+
+export type MapOutcome =
+  | { kind: 'mapped'; key: string; hash: string; record: Record<string, unknown> }
+  | { kind: 'filtered'; key?: string }
+  | { kind: 'dead'; stage: 'parse' | 'map' | 'check' | 'key'; error: string; key?: string; source: unknown };
+
+type Expr = ReturnType<typeof jsonata>;
+const compiled = new Map<string, Expr>();
+
+function compileCached(text: string): Expr {
+  let e = compiled.get(text);
+  if (!e) {
+    if (compiled.size > 200) compiled.clear();
+    e = jsonata(text);
+    compiled.set(text, e);
+  }
+  return e;
+}
+
+function message(e: unknown): string {
+  const err = e as { code?: string; message?: string; position?: number };
+  const where = typeof err.position === 'number' ? ` (at character ${err.position})` : '';
+  return `${err.code ? err.code + ': ' : ''}${err.message ?? String(e)}${where}`;
+}
+
+export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
+  const mapping = compileCached(task.mapping);
+  const keyExpr = compileCached(task.key);
+  const check = canonicalValidator(task.canonical);
+  const bindings = { params: task.params };
+  const out: MapOutcome[] = [];
+  for (const raw of task.records) {
+    let source: unknown = raw;
+    if (task.json) {
+      try {
+        source = JSON.parse(raw as string);
+      } catch (e) {
+        out.push({ kind: 'dead', stage: 'parse', error: `the source record is not JSON: ${(e as Error).message}`, source: { raw: String(raw).slice(0, 200) } });
+        continue;
+      }
+    }
+    if (source && typeof source === 'object' && typeof (source as { __error?: unknown }).__error === 'string') {
+      // A connector could not read this record (a malformed line in a file drop): dead-letter it, keep the rest.
+      out.push({ kind: 'dead', stage: 'parse', error: (source as { __error: string }).__error, source });
+      continue;
+    }
+    let key: string | undefined;
+    try {
+      const k = await keyExpr.evaluate(source, bindings);
+      if ((typeof k === 'string' && k !== '') || typeof k === 'number') key = String(k);
+    } catch (e) {
+      out.push({ kind: 'dead', stage: 'key', error: `the idempotency key expression failed: ${message(e)}`, source });
+      continue;
+    }
+    if (key === undefined) {
+      out.push({ kind: 'dead', stage: 'key', error: 'the idempotency key expression gave no non-empty string for this record', source });
+      continue;
+    }
+    let mapped: unknown;
+    try {
+      const v = await mapping.evaluate(source, bindings);
+      mapped = v === undefined ? undefined : JSON.parse(JSON.stringify(v));
+    } catch (e) {
+      out.push({ kind: 'dead', stage: 'map', error: `the mapping failed: ${message(e)}`, key, source });
+      continue;
+    }
+    if (mapped === undefined || mapped === null) {
+      out.push({ kind: 'filtered', key });
+      continue;
+    }
+    if (typeof mapped !== 'object' || Array.isArray(mapped)) {
+      out.push({ kind: 'dead', stage: 'check', error: `the mapping gave ${Array.isArray(mapped) ? 'an array' : typeof mapped}, not a canonical ${task.canonical} object`, key, source });
+      continue;
+    }
+    if (!check(mapped)) {
+      const problems = schemaProblems(check.errors)
+        .slice(0, 5)
+        .map((p) => `${p.path.length ? p.path.join('.') : '(record)'}: ${p.summary}`);
+      out.push({ kind: 'dead', stage: 'check', error: `not a valid canonical ${task.canonical}: ${problems.join('; ')}`, key, source });
+      continue;
+    }
+    out.push({ kind: 'mapped', key, hash: hashOf(mapped), record: mapped as Record<string, unknown> });
+  }
+  return out;
+}

@@ -1,0 +1,85 @@
+/**
+ * The mapping pool: JSONata is CPU-bound (the Shopify order mapping costs a few hundred microseconds a record), so
+ * a page is split across worker threads, one per core, while the main thread does the I/O (reads, writes,
+ * ledger). Each thread compiles a mapping once per text, i.e. once per revision. With `threads: 0` (small jobs,
+ * tests, the CLI's replay) pages are mapped inline.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { projectRoot } from '../util/paths.js';
+import { mapRecords, type MapOutcome, type MapTask } from './map-records.js';
+
+interface Pending {
+  resolve: (o: MapOutcome[]) => void;
+  reject: (e: Error) => void;
+}
+
+interface Thread {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/** The thread's script: beside this file when built; from sources (tests via vitest) the built copy. */
+function threadScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return path.join(path.dirname(here), 'mapper-thread.js');
+  return path.join(projectRoot(), '.build', 'engine', 'runtime', 'mapper-thread.js');
+}
+
+export class Mapper {
+  private threads: Thread[] = [];
+  private next = 0;
+  private seq = 0;
+
+  /** `threads`: how many mapping threads (default: one per core); 0 maps on the calling thread. */
+  constructor(threads = os.availableParallelism()) {
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(threadScript());
+      const t: Thread = { worker, pending: new Map() };
+      worker.on('message', (m: { id: number; outcomes?: MapOutcome[]; error?: string }) => {
+        const p = t.pending.get(m.id);
+        if (!p) return;
+        t.pending.delete(m.id);
+        if (m.error !== undefined) p.reject(new Error(m.error));
+        else p.resolve(m.outcomes!);
+      });
+      worker.on('error', (e) => {
+        for (const p of t.pending.values()) p.reject(e);
+        t.pending.clear();
+      });
+      worker.unref();
+      this.threads.push(t);
+    }
+  }
+
+  get size(): number {
+    return this.threads.length;
+  }
+
+  /** Map a page; large pages are split across the threads and the outcomes come back in record order. */
+  async map(task: MapTask): Promise<MapOutcome[]> {
+    const n = task.records.length;
+    if (!this.threads.length || n === 0) return mapRecords(task);
+    const parts = Math.min(this.threads.length, Math.ceil(n / 25));
+    const size = Math.ceil(n / parts);
+    const chunks: Promise<MapOutcome[]>[] = [];
+    for (let i = 0; i < n; i += size) chunks.push(this.send({ ...task, records: task.records.slice(i, i + size) }));
+    return (await Promise.all(chunks)).flat();
+  }
+
+  private send(task: MapTask): Promise<MapOutcome[]> {
+    const t = this.threads[this.next++ % this.threads.length];
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      t.pending.set(id, { resolve, reject });
+      t.worker.postMessage({ id, task });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+    this.threads = [];
+  }
+}

@@ -1,0 +1,410 @@
+/**
+ * `rsync worker`: works every applied flow of one environment, follows new applies live, serves the webhook
+ * endpoint with /healthz and /readyz, and drains on SIGTERM.
+ *
+ * Where the work comes from:
+ *  - pg-boss jobs (manual and scheduled runs) from the environment's retry queues, fetched by an own loop instead
+ *    of `work()`: pg-boss 10's work() sleeps its polling interval after every batch, even a full one, which
+ *    would bound throughput and latency. The loop fetches while there is work and free slots, and otherwise
+ *    sleeps until a NOTIFY on channel `rsync_work` (sent with every delivery, run request and backfill) or a short
+ *    poll interval;
+ *  - the per-minute tick schedule (`rsync.<env>.tick`): each tick starts the scheduled flows whose own cron, in
+ *    their own time zone, matches that minute (a singleton key per flow and minute: one run however many workers);
+ *  - webhook deliveries and backfill windows, straight from rsync's tables (SKIP LOCKED and advisory locks).
+ * Several workers on several machines share one database: each piece of work is claimed by exactly one.
+ */
+import http from 'node:http';
+import { hostname } from 'node:os';
+import cronParser from 'cron-parser';
+import type PgBoss from 'pg-boss';
+import pg from 'pg';
+import { redact } from '../connectors/secrets.js';
+import { ConnectorError } from '../connectors/types.js';
+import { closePostgresPools } from '../connectors/postgres.js';
+import { openBoss } from './boss.js';
+import { deployedVersion, loadFlows, type FlowDef } from './flows.js';
+import { connectorFor, recordDelivery, runBackfills, runEvents, runIncremental, workerId, type RunResult, type RuntimeContext } from './jobs.js';
+import { Mapper } from './mapper.js';
+import { tickQueueName } from './queues.js';
+
+export interface WorkerOptions {
+  pool: pg.Pool;
+  /** Connection URL of the state database (for the LISTEN connection). */
+  url: string;
+  env: string;
+  /** Port of the webhook and health endpoint; 0 picks a free one; null serves none. */
+  port?: number | null;
+  host?: string;
+  sandbox?: boolean;
+  /** Runs in flight at once in this worker (default 4). */
+  concurrency?: number;
+  /** Mapping threads (default: one per core). */
+  threads?: number;
+  /** Poll interval when no NOTIFY arrives (default 1 s). */
+  pollMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface JobData {
+  flow: string;
+  trigger: 'manual' | 'schedule';
+}
+
+export class RsyncWorker {
+  readonly id = workerId();
+  private flows = new Map<string, FlowDef>();
+  private version = '';
+  private boss?: PgBoss;
+  private listener?: pg.Client;
+  private server?: http.Server;
+  private mapper: Mapper;
+  private abort = new AbortController();
+  private draining = false;
+  private ready = false;
+  private inflight = new Set<Promise<unknown>>();
+  private eventRunners = new Map<string, number>();
+  private backfillRunners = 0;
+  private wakeup: (() => void) | null = null;
+  private woken = false;
+  private loop?: Promise<void>;
+  private timers: NodeJS.Timeout[] = [];
+  readonly rt: RuntimeContext;
+  /** Totals since start, for the demo and `--json`. */
+  readonly totals = { runs: 0, read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0, failed: 0 };
+  port: number | null = null;
+
+  constructor(private o: WorkerOptions) {
+    this.mapper = new Mapper(o.threads);
+    this.rt = { db: o.pool, mapper: this.mapper, worker: this.id, sandbox: !!o.sandbox, signal: this.abort.signal, log: o.log };
+  }
+
+  private get concurrency(): number {
+    return this.o.concurrency ?? 4;
+  }
+
+  async start(): Promise<void> {
+    const db = this.o.pool;
+    await db.query(
+      `INSERT INTO rsync.workers (id, env, host, pid, backend) VALUES ($1, $2, $3, $4, pg_backend_pid())`,
+      [this.id, this.o.env, hostname(), process.pid],
+    );
+    // Runs left 'running' by workers that no longer heartbeat were interrupted (killed, or the machine died).
+    await db.query(
+      `UPDATE rsync.runs SET status = 'interrupted', finished_at = now(), error = 'the worker running it stopped'
+        WHERE status = 'running' AND env = $1 AND worker NOT IN (SELECT id FROM rsync.workers WHERE seen_at > now() - interval '30 seconds')`,
+      [this.o.env],
+    );
+    await this.reload();
+    this.boss = await openBoss(db, { worker: true });
+    this.listener = new pg.Client({ connectionString: this.o.url });
+    this.listener.on('error', () => {});
+    await this.listener.connect();
+    this.listener.on('notification', (n) => {
+      if (!n.payload || n.payload.startsWith(`${this.o.env} `)) this.wake();
+    });
+    await this.listener.query('LISTEN rsync_work');
+    if (this.o.port !== null) await this.serve();
+    this.timers.push(
+      setInterval(() => void this.heartbeat(), 5_000),
+      setInterval(() => void this.reload().catch(() => {}), 2_000),
+    );
+    this.ready = true;
+    this.loop = this.run();
+  }
+
+  private async heartbeat(): Promise<void> {
+    await this.o.pool.query(`UPDATE rsync.workers SET seen_at = now() WHERE id = $1`, [this.id]).catch(() => {});
+  }
+
+  /** Follow applies: a new revision takes over for new jobs; running jobs keep the FlowDef they started with. */
+  private async reload(): Promise<void> {
+    const v = await deployedVersion(this.o.pool, this.o.env);
+    if (v === this.version) return;
+    this.flows = await loadFlows(this.o.pool, this.o.env);
+    if (this.version) this.o.log?.(`deployed state changed: ${this.flows.size} flows`);
+    this.version = v;
+    this.wake();
+  }
+
+  flow(address: string): FlowDef | undefined {
+    return this.flows.get(address);
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.wakeup?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(t);
+        self.wakeup = null;
+        self.woken = false;
+        resolve();
+      }
+      this.wakeup = done;
+    });
+  }
+
+  private track<T>(p: Promise<T>): void {
+    const q = p.then(
+      () => {},
+      (e) => this.o.log?.(`worker: ${redact((e as Error).message ?? String(e))}`),
+    );
+    this.inflight.add(q);
+    void q.finally(() => {
+      this.inflight.delete(q);
+      this.wake();
+    });
+  }
+
+  private free(): number {
+    return this.concurrency - this.inflight.size;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.draining) {
+      let started = 0;
+      try {
+        started += await this.startEvents();
+        started += await this.startJobs();
+        started += await this.startBackfills();
+      } catch (e) {
+        this.o.log?.(`worker: ${redact((e as Error).message)}`);
+      }
+      if (!started || this.free() <= 0) await this.sleep(this.o.pollMs ?? 1000);
+    }
+  }
+
+  private count(r: RunResult): void {
+    if (r.status === 'skipped') return;
+    this.totals.runs++;
+    this.totals.read += r.counts.read;
+    this.totals.written += r.counts.written;
+    this.totals.unchanged += r.counts.unchanged;
+    this.totals.filtered += r.counts.filtered;
+    this.totals.dead += r.counts.dead;
+    if (r.status === 'failed') this.totals.failed++;
+  }
+
+  /** One event runner per flow with pending deliveries (several workers each run one: SKIP LOCKED splits them). */
+  private async startEvents(): Promise<number> {
+    if (this.free() <= 0) return 0;
+    const { rows } = await this.o.pool.query<{ address: string }>(
+      `SELECT DISTINCT address FROM rsync.deliveries WHERE env = $1 AND done_at IS NULL`,
+      [this.o.env],
+    );
+    let n = 0;
+    for (const { address } of rows) {
+      if (this.free() <= 0) break;
+      if (this.eventRunners.get(address)) continue;
+      const flow = this.flows.get(address);
+      if (!flow || !flow.enabled) continue;
+      this.eventRunners.set(address, 1);
+      n++;
+      this.track(
+        runEvents(this.rt, flow)
+          .then((r) => this.report(flow, r))
+          .finally(() => this.eventRunners.delete(address)),
+      );
+    }
+    return n;
+  }
+
+  private async startBackfills(): Promise<number> {
+    if (this.free() <= 0 || this.backfillRunners >= Math.max(1, this.concurrency - 1)) return 0;
+    const { rows } = await this.o.pool.query(
+      `SELECT 1 FROM rsync.backfill_windows w JOIN rsync.backfills b ON b.id = w.backfill_id WHERE b.env = $1 AND w.done_at IS NULL LIMIT 1`,
+      [this.o.env],
+    );
+    if (!rows.length) return 0;
+    this.backfillRunners++;
+    this.track(
+      runBackfills(this.rt, this.o.env, (a) => this.flows.get(a)).finally(() => {
+        this.backfillRunners--;
+      }),
+    );
+    return 1;
+  }
+
+  private queues(): string[] {
+    const names = new Set<string>([tickQueueName(this.o.env)]);
+    for (const f of this.flows.values()) names.add(f.queue);
+    return [...names];
+  }
+
+  private async startJobs(): Promise<number> {
+    const boss = this.boss!;
+    let n = 0;
+    for (const queue of this.queues()) {
+      const room = this.free();
+      if (room <= 0) break;
+      let jobs: PgBoss.Job<Record<string, unknown>>[];
+      try {
+        jobs = await boss.fetch<Record<string, unknown>>(queue, { batchSize: room });
+      } catch {
+        continue; // the queue does not exist (yet): apply creates it
+      }
+      for (const job of jobs ?? []) {
+        n++;
+        if (queue === tickQueueName(this.o.env)) {
+          this.track(this.tick().then(() => boss.complete(queue, job.id)));
+          continue;
+        }
+        this.track(this.runJob(queue, job));
+      }
+    }
+    return n;
+  }
+
+  private async runJob(queue: string, job: PgBoss.Job<Record<string, unknown>>): Promise<void> {
+    const boss = this.boss!;
+    const data = job.data as unknown as JobData;
+    const flow = this.flows.get(String(data.flow));
+    if (!flow || !flow.enabled) {
+      await boss.complete(queue, job.id, { skipped: flow ? 'the flow is disabled' : 'the flow is not deployed' });
+      return;
+    }
+    const r = await runIncremental(this.rt, flow, data.trigger === 'schedule' ? 'schedule' : 'manual');
+    this.report(flow, r);
+    if (r.status === 'failed') await boss.fail(queue, job.id, { run: r.run, error: r.reason ?? 'failed' });
+    else await boss.complete(queue, job.id, { run: r.run, status: r.status, ...r.counts });
+  }
+
+  private report(flow: FlowDef, r: RunResult): void {
+    this.count(r);
+    if (r.status === 'skipped') return;
+    const c = r.counts;
+    this.o.log?.(
+      `run ${r.run} ${flow.address}@${flow.revision}: ${r.status} — read ${c.read}, written ${c.written}, unchanged ${c.unchanged}, filtered ${c.filtered}, dead ${c.dead}${r.reason ? ` (${r.reason})` : ''}`,
+    );
+  }
+
+  /** Queue a manual run of a flow (what `rsync run` does from another process). */
+  async runNow(flow: FlowDef): Promise<string | null> {
+    const id = await this.boss!.send(flow.queue, { flow: flow.address, trigger: 'manual' } satisfies JobData);
+    this.wake();
+    return id;
+  }
+
+  /** The minute's scheduled flows, each started once (singleton key per flow and minute). */
+  private async tick(at = new Date()): Promise<void> {
+    const minute = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
+    for (const f of this.flows.values()) {
+      if (!f.enabled || !f.schedule) continue;
+      if (!cronMatches(f.schedule.cron, f.schedule.timezone, minute)) continue;
+      await this.boss!.send(f.queue, { flow: f.address, trigger: 'schedule' } satisfies JobData, { singletonKey: `${f.address}@${minute.toISOString()}` });
+    }
+    this.wake();
+  }
+
+  // ---------------------------------------------------------------------------------------- HTTP
+
+  private async serve(): Promise<void> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.o.port ?? 8787, this.o.host ?? '127.0.0.1', () => resolve());
+    });
+    const addr = this.server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : null;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const send = (status: number, body: Record<string, unknown>) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const url = new URL(req.url ?? '/', 'http://worker');
+    if (req.method === 'GET' && url.pathname === '/healthz') return send(200, { status: 'ok', worker: this.id });
+    if (req.method === 'GET' && url.pathname === '/readyz') {
+      return this.ready && !this.draining ? send(200, { status: 'ready', flows: this.flows.size }) : send(503, { status: this.draining ? 'draining' : 'starting' });
+    }
+    const m = /^\/hooks\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
+    if (!m) return send(404, { error: 'not found: the endpoints are POST /hooks/<customer>/<flow>, GET /healthz, GET /readyz' });
+    if (req.method !== 'POST') return send(405, { error: 'use POST' });
+    if (this.draining) return send(503, { error: 'the worker is stopping; the sender will retry' });
+    const [customer, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+    const flow = this.flows.get(`${customer}/flow/${name}`);
+    if (!flow || flow.trigger !== 'event') return send(404, { error: `no event flow ${customer}/${name} is deployed in ${this.o.env}` });
+    let body: Buffer;
+    try {
+      body = await readBody(req, 5 * 1024 * 1024);
+    } catch {
+      return send(413, { error: 'the body is larger than 5 MB' });
+    }
+    try {
+      const receive = connectorFor(this.rt, flow.source).receive;
+      if (!receive) return send(404, { error: `connection ${flow.source.name} does not receive webhooks` });
+      const got = receive({ body, headers: req.headers as Record<string, string | string[] | undefined>, url: req.url ?? '/' });
+      const fresh = await recordDelivery(this.o.pool, flow, got.deliveryId, got.topic, got.records);
+      if (fresh) this.wake();
+      return send(fresh ? 202 : 200, { accepted: true, duplicate: !fresh, delivery: got.deliveryId });
+    } catch (e) {
+      const err = e instanceof ConnectorError ? e : undefined;
+      if (err && !err.transient) return send(err.status && err.status >= 400 && err.status < 500 ? err.status : 400, { error: redact(err.message) });
+      return send(503, { error: 'the delivery could not be stored; retry' });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------- stopping
+
+  /** Drain: stop taking work, let running jobs finish until the deadline, then interrupt them (resumable). */
+  async stop(deadlineMs = 30_000): Promise<{ drained: boolean }> {
+    if (this.draining) return { drained: true };
+    this.draining = true;
+    this.wake();
+    await this.loop;
+    const all = Promise.all([...this.inflight]);
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([all.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), deadlineMs)))]);
+    clearTimeout(timer);
+    if (!drained) {
+      this.abort.abort();
+      await Promise.race([all, new Promise((r) => setTimeout(r, 5_000))]);
+    }
+    for (const t of this.timers) clearInterval(t);
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.server?.closeAllConnections?.();
+    await this.boss?.stop({ graceful: false, close: false, wait: true }).catch(() => {});
+    await this.listener?.end().catch(() => {});
+    await this.mapper.close();
+    await closePostgresPools();
+    await this.o.pool.query(`DELETE FROM rsync.workers WHERE id = $1`, [this.id]).catch(() => {});
+    return { drained };
+  }
+}
+
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        reject(new Error('too large'));
+        req.destroy();
+      } else parts.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+/** Whether a cron expression, in a time zone, fires at `minute` (a whole minute). */
+export function cronMatches(cron: string, timezone: string, minute: Date): boolean {
+  try {
+    const it = cronParser.parseExpression(cron, { currentDate: new Date(minute.getTime() - 1000), tz: timezone });
+    return it.next().getTime() === minute.getTime();
+  } catch {
+    return false;
+  }
+}
