@@ -1,16 +1,24 @@
 import { Flags } from '@oclif/core';
 import { applyPlan } from '../../engine/apply/apply.js';
 import { hasErrors } from '../../engine/diagnostics/diagnostic.js';
-import { ExitCode } from '../../engine/errors.js';
-import { runMappingTests } from '../../engine/mapping/test-runner.js';
+import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { mappingSamples, runMappingTests } from '../../engine/mapping/test-runner.js';
 import { workspaceStats } from '../../engine/model/stats.js';
 import { currentActor, planEnvironment } from '../../engine/plan/index.js';
 import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
+import { loadFlows, type FlowDef } from '../../engine/runtime/flows.js';
+import { sleep } from '../../engine/runtime/pipeline.js';
+import { flowStatus, type FlowStatus } from '../../engine/runtime/runs.js';
+import { deliverEvents, seedSources } from '../../engine/runtime/simulate.js';
+import { RsyncWorker } from '../../engine/runtime/worker.js';
+import { parseDuration } from '../../engine/util/duration.js';
 import { projectRoot } from '../../engine/util/paths.js';
 import { openAndValidate } from '../../engine/workspace.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase } from '../database.js';
 import { renderDiagnostic } from '../render/diagnostics.js';
+import { table } from '../runtime.js';
+import { renderStatus } from './status.js';
 
 export interface DemoResult {
   version: 1;
@@ -18,18 +26,27 @@ export interface DemoResult {
   tests: { passed: number; failed: number };
   applied: { create: number; update: number; delete: number } | null;
   env: string;
+  synced: { read: number; written: number; unchanged: number; filtered: number; dead: number; duplicatesRefused: number } | null;
+  status: FlowStatus[];
 }
 
 export default class Demo extends RsyncCommand<DemoResult> {
-  static summary = "Run the example workspace end to end: validate, test its mappings, plan and apply it to staging.";
+  static summary = 'Run the example workspace end to end: validate, test, apply to staging, then sync it against sandbox systems.';
   static description = `Uses this installation's example workspace (rsync.yaml, integrations/, templates/) and, with no
-DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder.`;
+DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder. After the apply it fills simulated storefronts,
+POS and ERPs (the sandbox connector) with copies of real vendor payloads, runs a worker for a bounded time
+(--for), sends it signed webhooks, and prints what was synced and the status table. Every run of the demo adds
+new records; re-sent webhooks are refused as duplicates.`;
   static flags = {
     env: Flags.string({ char: 'e', description: 'the environment to apply to', default: 'staging' }),
+    records: Flags.integer({ description: 'records per scheduled flow and webhooks per event flow', default: 20, min: 1 }),
+    for: Flags.string({ description: 'the longest the worker runs', default: '60s' }),
   };
 
   async run(): Promise<DemoResult> {
     const { flags } = await this.parse(Demo);
+    const forMs = parseDuration(flags.for);
+    if (!forMs) throw new RsyncError(`--for ${flags.for} is not a duration`, ExitCode.USAGE, 'For example 30s or 2m.');
     const root = projectRoot();
     const say = (s: string) => !this.json && this.log(s);
 
@@ -38,7 +55,7 @@ DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder.`;
     const stats = workspaceStats(v.ws);
     for (const d of v.diagnostics) say(renderDiagnostic(d));
     say(`   ${stats.customers} customers, ${stats.flows} flows, ${stats.templates} templates: ${hasErrors(v.diagnostics) ? 'ERRORS' : 'valid'}`);
-    const result: DemoResult = { version: 1, valid: !hasErrors(v.diagnostics), tests: { passed: 0, failed: 0 }, applied: null, env: flags.env };
+    const result: DemoResult = { version: 1, valid: !hasErrors(v.diagnostics), tests: { passed: 0, failed: 0 }, applied: null, env: flags.env, synced: null, status: [] };
     if (!result.valid) {
       this.exitCode = ExitCode.FAILED;
       return result;
@@ -61,16 +78,74 @@ DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder.`;
         return result;
       }
       const plan = outcome.plan;
-      say(renderPlanText(plan).split('\n').map((l) => `   ${l}`).join('\n'));
       if (!plan.empty) {
+        say(renderPlanText(plan).split('\n').map((l) => `   ${l}`).join('\n'));
         const applied = await applyPlan(db, plan, { actor, url: db.url });
         result.applied = applied.applied;
         say(`   applied: ${applied.applied.create} created, ${applied.applied.update} updated, ${applied.applied.delete} deleted (apply log entry ${applied.logEntry})`);
       } else say(`   ${summaryLine(plan)}`);
+
+      say(`4. Sync against sandbox systems (a worker for at most ${flags.for})`);
+      const flows = [...(await loadFlows(db.pool, flags.env)).values()].filter((f) => f.enabled);
+      const byFile = await mappingSamples(v.ws);
+      const samples = (f: FlowDef) => byFile.get(f.mappingFile) ?? [];
+      const seeded = await seedSources(db.pool, flows, samples, flags.records);
+      say(`   the simulated systems hold ${flags.records} new records for each of ${seeded.size} scheduled flows`);
+      const since = (await db.pool.query<{ id: string }>(`SELECT coalesce(max(id), 0) AS id FROM rsync.runs`)).rows[0].id;
+      const worker = new RsyncWorker({ pool: db.pool, url: db.url, env: flags.env, port: 0, sandbox: true, pollMs: 200 });
+      await worker.start();
+      const started = Date.now();
+      let refused = 0;
+      try {
+        for (const f of flows) if (f.trigger !== 'event') await worker.runNow(f);
+        const base = `http://127.0.0.1:${worker.port}`;
+        const first = Date.now() % 1_000_000_000;
+        const sent = await deliverEvents(base, flows, samples, flags.records, first);
+        say(`   sent ${[...sent.values()].reduce((a, b) => a + b, 0)} signed webhooks to ${base}/hooks/<customer>/<flow> (${[...sent].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')})`);
+        const again = await deliverEvents(base, flows, samples, flags.records, first);
+        refused = again.get(200) ?? 0;
+        say(`   sent them all again: ${refused} recognised as duplicates by their delivery id`);
+        // Until every flow has had its run and every delivery is worked, or --for is up.
+        for (;;) {
+          const left = await db.pool.query<{ pending: string; runs: string; running: string }>(
+            `SELECT (SELECT count(*) FROM rsync.deliveries WHERE env = $1 AND done_at IS NULL) AS pending,
+                    (SELECT count(DISTINCT address) FROM rsync.runs WHERE env = $1 AND id > $2 AND trigger <> 'event' AND status <> 'running') AS runs,
+                    (SELECT count(*) FROM rsync.runs WHERE env = $1 AND id > $2 AND status = 'running') AS running`,
+            [flags.env, since],
+          );
+          const r = left.rows[0];
+          const scheduled = flows.filter((f) => f.trigger !== 'event').length;
+          if (Number(r.pending) === 0 && Number(r.runs) >= scheduled && Number(r.running) === 0) break;
+          if (Date.now() - started > forMs) break;
+          await sleep(250);
+        }
+      } finally {
+        await worker.stop(10_000);
+      }
+      const totals = await db.pool.query<{ address: string; read: number; written: number; unchanged: number; filtered: number; dead: number }>(
+        `SELECT address, sum(read)::int AS read, sum(written)::int AS written, sum(unchanged)::int AS unchanged, sum(filtered)::int AS filtered, sum(dead)::int AS dead
+           FROM rsync.runs WHERE env = $1 AND id > $2 GROUP BY address ORDER BY address`,
+        [flags.env, since],
+      );
+      const sum = (k: 'read' | 'written' | 'unchanged' | 'filtered' | 'dead') => totals.rows.reduce((n, r) => n + r[k], 0);
+      result.synced = { read: sum('read'), written: sum('written'), unchanged: sum('unchanged'), filtered: sum('filtered'), dead: sum('dead'), duplicatesRefused: refused };
+      say(`   synced in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
+      say(
+        table(
+          ['FLOW', 'READ', 'WRITTEN', 'UNCHANGED', 'FILTERED', 'DEAD'],
+          totals.rows.map((r) => [r.address.replace('/flow/', '/'), String(r.read), String(r.written), String(r.unchanged), String(r.filtered), String(r.dead)]),
+        )
+          .split('\n')
+          .map((l) => `   ${l}`)
+          .join('\n'),
+      );
+      result.status = await flowStatus(db.pool, flags.env, flows);
+      say(`\n5. Status (rsync status --env ${flags.env})`);
+      say(renderStatus(flags.env, result.status, 0).split('\n').map((l) => `   ${l}`).join('\n'));
     } finally {
       await db.close();
     }
-    say('\nNext: rsync plan --env staging (now empty), rsync db status, and see README.md.');
+    say(`\nNext: rsync status --env ${flags.env}, rsync runs --log, rsync dlq list, rsync worker --env ${flags.env} --sandbox; see README.md.`);
     this.exitCode = report.failed ? ExitCode.FAILED : ExitCode.OK;
     return result;
   }

@@ -1,0 +1,93 @@
+import { Flags } from '@oclif/core';
+import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { parseDuration } from '../../engine/util/duration.js';
+import { RsyncWorker } from '../../engine/runtime/worker.js';
+import { RsyncCommand } from '../base.js';
+import { openRuntime, runtimeFlags } from '../runtime.js';
+
+export interface WorkerResult {
+  version: 1;
+  env: string;
+  worker: string;
+  port: number | null;
+  drained: boolean;
+  totals: RsyncWorker['totals'];
+}
+
+function duration(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new RsyncError(`--${flag} ${text} is not a duration`, ExitCode.USAGE, 'Write it as a number and a unit: 500ms, 30s, 10m, 2h.');
+  return ms;
+}
+
+export default class Worker extends RsyncCommand<WorkerResult> {
+  static summary = 'Run the applied flows of an environment: schedules, webhooks, manual runs, backfills; follows new applies live.';
+  static description = `A long-running process. It works the environment's pg-boss queues with its own fetch loop (woken by
+NOTIFY, not bound by a polling interval), starts scheduled flows on their cron in their time zone, serves
+POST /hooks/<customer>/<flow> (signature verified, de-duplicated by delivery id), GET /healthz and GET /readyz,
+and works backfill windows. Start more workers, on more machines, against the same database to scale out.
+
+SIGTERM or SIGINT drains: no new work is taken, running jobs finish until --drain-timeout, then they are
+interrupted where they stand (their cursors are committed per page, so the next worker resumes).
+
+--sandbox serves every connection with the sandbox connector (simulated systems in the state database).`;
+  static examples = [
+    '<%= config.bin %> worker --env staging',
+    '<%= config.bin %> worker --env staging --sandbox --port 8787',
+    '<%= config.bin %> worker --env production --concurrency 8 --drain-timeout 60s',
+  ];
+  static flags = {
+    ...runtimeFlags,
+    port: Flags.integer({ char: 'p', description: 'port of the webhook and health endpoints (0: any free port)', default: Number(process.env.RSYNC_PORT ?? 8787) }),
+    host: Flags.string({ description: 'address to listen on', default: process.env.RSYNC_HOST ?? '127.0.0.1' }),
+    sandbox: Flags.boolean({ description: 'serve every connection with the sandbox connector', default: process.env.RSYNC_SANDBOX === '1' }),
+    concurrency: Flags.integer({ description: 'runs in flight at once in this worker', default: 4, min: 1 }),
+    threads: Flags.integer({ description: 'mapping threads (default: one per core)', min: 0 }),
+    for: Flags.string({ description: 'stop (and drain) after this long, e.g. 30s — for demos and tests' }),
+    'drain-timeout': Flags.string({ description: 'how long running jobs may take to finish when stopping', default: '30s' }),
+  };
+
+  async run(): Promise<WorkerResult> {
+    const { flags } = await this.parse(Worker);
+    const forMs = duration('for', flags.for);
+    const drainMs = duration('drain-timeout', flags['drain-timeout'])!;
+    const { db, env } = await openRuntime(flags, this.json);
+    const worker = new RsyncWorker({
+      pool: db.pool,
+      url: db.url,
+      env,
+      port: flags.port,
+      host: flags.host,
+      sandbox: flags.sandbox,
+      concurrency: flags.concurrency,
+      threads: flags.threads,
+      log: (line) => this.note(line),
+    });
+    try {
+      await worker.start();
+    } catch (e) {
+      await db.close();
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EADDRINUSE') throw new RsyncError(`Port ${flags.port} is in use.`, ExitCode.UNAVAILABLE, 'Pass another --port (0 picks a free one), or stop what listens there.');
+      throw e;
+    }
+    this.note(
+      `worker ${worker.id} on ${env}${flags.sandbox ? ' (sandbox systems)' : ''}: database ${db.describe}` +
+        (worker.port !== null ? `; webhooks on http://${flags.host}:${worker.port}/hooks/<customer>/<flow>` : ''),
+    );
+    const stopped = new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+      if (forMs !== undefined) setTimeout(() => resolve(`--for ${flags.for}`), forMs).unref();
+    });
+    const why = await stopped;
+    this.note(`stopping (${why}): draining for up to ${flags['drain-timeout']}`);
+    const { drained } = await worker.stop(drainMs);
+    await db.close();
+    const t = worker.totals;
+    this.note(`stopped${drained ? '' : ' (running jobs interrupted; they resume on the next worker)'}: ${t.runs} runs, ${t.read} read, ${t.written} written, ${t.unchanged} unchanged, ${t.filtered} filtered, ${t.dead} dead-lettered`);
+    this.exitCode = ExitCode.OK;
+    return { version: 1, env, worker: worker.id, port: worker.port, drained, totals: t };
+  }
+}

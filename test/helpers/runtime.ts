@@ -1,0 +1,157 @@
+/**
+ * Runtime tests' workspaces: a small partner workspace in a temp folder (not a Git repository: plan and apply read
+ * the folder) with one customer, "acme", whose flows and connections each test chooses — sandbox systems, http
+ * targets on a local fake API, postgres tables — applied with the built CLI to a fresh database.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { generate } from '../../engine/connectors/sandbox.js';
+import { runCli, show, type Run } from './cli.js';
+
+export const ACTOR = 'ops-bot <ops@acme.example>';
+export const ENV = 'staging';
+
+export interface FlowSpec {
+  name: string;
+  source: { connection: string; stream: string };
+  target: { connection: string; entity: string };
+  trigger?: string; // YAML of the trigger, default { manual: true }
+  mapping: string;
+  canonical: string;
+  key: string;
+  batchSize?: number;
+  concurrency?: number;
+  policy?: string;
+}
+
+export interface WorkspaceSpec {
+  connections: { name: string; connector: string; settings: Record<string, unknown> }[];
+  flows: FlowSpec[];
+  /** Retry settings of the workspace's default policy. */
+  retry?: string;
+  pii?: string[];
+}
+
+const WORKSPACE = (retry: string, pii: string[]) => `apiVersion: rsync/v1
+kind: Workspace
+metadata: { name: runtime-test }
+spec:
+  partner: { name: Acme Retail Integrations }
+  environments:
+    staging: { ref: main }
+  defaults: { timezone: America/Chicago, policy: standard, sla: silver }
+---
+apiVersion: rsync/v1
+kind: Policy
+metadata: { name: standard }
+spec:
+  retry: ${retry}
+  pii: { fields: ${JSON.stringify(pii)}, mask: true }
+---
+apiVersion: rsync/v1
+kind: SLA
+metadata: { name: silver }
+spec: { freshness: 1h, successRate: "99%" }
+`;
+
+export function writeWorkspace(dir: string, spec: WorkspaceSpec): void {
+  const c = path.join(dir, 'integrations', 'acme');
+  mkdirSync(path.join(c, 'flows'), { recursive: true });
+  mkdirSync(path.join(c, 'mappings'), { recursive: true });
+  writeFileSync(path.join(dir, 'rsync.yaml'), WORKSPACE(spec.retry ?? '{ maxAttempts: 4, backoff: exponential, initial: 1s, max: 5s }', spec.pii ?? ['customer.email']));
+  writeFileSync(
+    path.join(c, 'customer.yaml'),
+    `apiVersion: rsync/v1\nkind: Customer\nmetadata: { name: acme }\nspec:\n  displayName: Acme Stores\n  timezone: America/Chicago\n`,
+  );
+  writeFileSync(
+    path.join(c, 'connections.yaml'),
+    spec.connections
+      .map((k) => `apiVersion: rsync/v1\nkind: Connection\nmetadata: { name: ${k.name} }\nspec:\n  connector: ${k.connector}\n  settings: ${JSON.stringify(k.settings)}\n`)
+      .join('---\n'),
+  );
+  for (const f of spec.flows) {
+    writeFileSync(path.join(c, 'mappings', `${f.name}.jsonata`), f.mapping);
+    writeFileSync(
+      path.join(c, 'flows', `${f.name}.yaml`),
+      [
+        'apiVersion: rsync/v1',
+        'kind: Flow',
+        `metadata: { name: ${f.name} }`,
+        'spec:',
+        `  source: ${JSON.stringify(f.source)}`,
+        `  trigger: ${f.trigger ?? '{ manual: true }'}`,
+        `  mapping: ../mappings/${f.name}.jsonata`,
+        `  canonical: ${f.canonical}`,
+        `  target: ${JSON.stringify(f.target)}`,
+        `  key: ${JSON.stringify(f.key)}`,
+        ...(f.batchSize ? [`  batchSize: ${f.batchSize}`] : []),
+        ...(f.concurrency ? [`  concurrency: ${f.concurrency}`] : []),
+        ...(f.policy ? [`  policy: ${f.policy}`] : []),
+        '',
+      ].join('\n'),
+    );
+  }
+}
+
+export function runtimeWorkspace(prefix: string, spec: WorkspaceSpec): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  writeWorkspace(dir, spec);
+  return dir;
+}
+
+export const cli = (dir: string, url: string, ...args: string[]): Promise<Run> => runCli(args, dir, { url, actor: ACTOR });
+
+/** Apply the workspace to staging; fails the test with the CLI's output if it does not apply. */
+export async function applyWorkspace(dir: string, url: string): Promise<void> {
+  const r = await cli(dir, url, 'apply', '--env', ENV, '--auto-approve');
+  if (r.status !== 0) throw new Error(`apply failed\n${show(r)}`);
+}
+
+/** The simple stock mapping most runtime tests use: a sandbox stock move → canonical inventory level. */
+export const STOCK_MAPPING = `{
+  "sku": sku,
+  "locationId": $string(location),
+  "available": $number(qty),
+  "updatedAt": updated_at
+}`;
+export const STOCK_KEY = "'stock-' & $string(id)";
+
+export function stockRecords(n: number, from = 0): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => ({ id: from + i + 1, sku: `SKU-${(from + i + 1) % 997}`, location: (i % 7) + 1, qty: String((i * 13) % 100), updated_at: '2026-11-01T00:00:00Z' }));
+}
+
+/** Put records in a sandbox system's stream, updated_at spread over [from, to]. */
+export async function seed(pool: pg.Pool, system: string, stream: string, records: Record<string, unknown>[], from?: Date, to?: Date): Promise<void> {
+  // Each sample used once, ids kept (count = samples, start = 0 keeps ids unique by record).
+  const rows = records.map((r, i) => ({ id: String(r.id ?? i), r }));
+  const span = from && to ? to.getTime() - from.getTime() : 0;
+  for (let i = 0; i < rows.length; i += 2000) {
+    const part = rows.slice(i, i + 2000);
+    await pool.query(
+      `INSERT INTO rsync_sandbox.records (system, stream, id, updated_at, payload)
+       SELECT $1, $2, id, at, p FROM unnest($3::text[], $4::timestamptz[], $5::jsonb[]) AS u(id, at, p)`,
+      [
+        system,
+        stream,
+        part.map((x) => x.id),
+        part.map((_, j) => new Date((from?.getTime() ?? Date.now()) + (rows.length > 1 ? Math.floor((span * (i + j)) / (rows.length - 1)) : 0)).toISOString()),
+        part.map((x) => JSON.stringify(x.r)),
+      ],
+    );
+  }
+}
+
+export { generate };
+
+/** Poll `check` until it returns a value (not undefined), or fail after `ms`. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
