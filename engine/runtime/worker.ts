@@ -45,6 +45,9 @@ export interface WorkerOptions {
   log?: (line: string) => void;
 }
 
+/** application_name prefix of a worker's LISTEN connection (its liveness). */
+const WORKER_APP = 'rsync-worker:';
+
 export interface JobData {
   flow: string;
   trigger: 'manual' | 'schedule';
@@ -84,21 +87,18 @@ export class RsyncWorker {
 
   async start(): Promise<void> {
     const db = this.o.pool;
-    await db.query(
-      `INSERT INTO rsync.workers (id, env, host, pid, backend) VALUES ($1, $2, $3, $4, pg_backend_pid())`,
-      [this.id, this.o.env, hostname(), process.pid],
-    );
-    // Runs left 'running' by workers that no longer heartbeat were interrupted (killed, or the machine died).
-    await db.query(
-      `UPDATE rsync.runs SET status = 'interrupted', finished_at = now(), error = 'the worker running it stopped'
-        WHERE status = 'running' AND env = $1 AND worker NOT IN (SELECT id FROM rsync.workers WHERE seen_at > now() - interval '30 seconds')`,
-      [this.o.env],
-    );
-    await this.reload();
-    this.boss = await openBoss(db, { worker: true });
-    this.listener = new pg.Client({ connectionString: this.o.url });
+    // The LISTEN connection lives as long as the worker and carries its id as application_name: a worker is alive
+    // exactly while that connection is (a killed process's connections close with it).
+    this.listener = new pg.Client({ connectionString: this.o.url, application_name: `${WORKER_APP}${this.id}`.slice(0, 63) });
     this.listener.on('error', () => {});
     await this.listener.connect();
+    await db.query(
+      `INSERT INTO rsync.workers (id, env, host, pid, backend) VALUES ($1, $2, $3, $4, $5)`,
+      [this.id, this.o.env, hostname(), process.pid, (this.listener as unknown as { processID: number }).processID ?? 0],
+    );
+    await this.sweep();
+    await this.reload();
+    this.boss = await openBoss(db, { worker: true });
     this.listener.on('notification', (n) => {
       if (!n.payload || n.payload.startsWith(`${this.o.env} `)) this.wake();
     });
@@ -114,6 +114,21 @@ export class RsyncWorker {
 
   private async heartbeat(): Promise<void> {
     await this.o.pool.query(`UPDATE rsync.workers SET seen_at = now() WHERE id = $1`, [this.id]).catch(() => {});
+    await this.sweep().catch(() => {});
+  }
+
+  /** Runs left 'running' by a worker that is gone (killed, or its machine died) were interrupted: say so. */
+  private async sweep(): Promise<void> {
+    await this.o.pool.query(
+      `UPDATE rsync.runs SET status = 'interrupted', finished_at = now(), error = 'the worker running it stopped'
+        WHERE status = 'running' AND env = $1 AND worker NOT LIKE 'cli:%'
+          AND left(worker, 50) NOT IN (SELECT left(substr(application_name, $2), 50) FROM pg_stat_activity WHERE application_name LIKE $3)`,
+      [this.o.env, WORKER_APP.length + 1, `${WORKER_APP}%`],
+    );
+    await this.o.pool.query(
+      `DELETE FROM rsync.workers WHERE left(id, 50) NOT IN (SELECT left(substr(application_name, $1), 50) FROM pg_stat_activity WHERE application_name LIKE $2)`,
+      [WORKER_APP.length + 1, `${WORKER_APP}%`],
+    );
   }
 
   /** Follow applies: a new revision takes over for new jobs; running jobs keep the FlowDef they started with. */

@@ -155,3 +155,21 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { CLI } from './cli.js';
+
+/** `rsync worker` in a child process (real signals: SIGTERM drains, SIGKILL kills). Its output is kept in `output`. */
+export function spawnWorker(dir: string, url: string, ...args: string[]): ChildProcess & { output: string; exited: Promise<number | null> } {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', RSYNC_ACTOR: ACTOR, DATABASE_URL: url };
+  delete env.DEBUG;
+  const child = spawn(process.execPath, [CLI, 'worker', '--env', ENV, '--port', '0', ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & {
+    output: string;
+    exited: Promise<number | null>;
+  };
+  child.output = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (child.output += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (child.output += c));
+  child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  return child;
+}
