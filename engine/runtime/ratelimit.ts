@@ -11,9 +11,9 @@ export function throttleFor(db: Pick<pg.Pool, 'query'>, system: string, perSecon
   const burst = Math.max(1, perSecond);
   return async (cost: number) => {
     const { rows } = await db.query<{ tokens: number }>(
-      `INSERT INTO rsync.rate_limits AS r (system, tokens, updated_at) VALUES ($1, $2 - $3, clock_timestamp())
+      `INSERT INTO rsync.rate_limits AS r (system, tokens, updated_at) VALUES ($1, $2::float8 - $3::float8, clock_timestamp())
        ON CONFLICT (system) DO UPDATE SET
-         tokens = least($2, r.tokens + extract(epoch FROM clock_timestamp() - r.updated_at) * $4) - $3,
+         tokens = least($2::float8, r.tokens + extract(epoch FROM clock_timestamp() - r.updated_at)::float8 * $4::float8) - $3::float8,
          updated_at = clock_timestamp()
        RETURNING tokens`,
       [system, burst, cost, perSecond],
