@@ -9,6 +9,8 @@ import { locate } from '../load/locate.js';
 import { withParameterDefaults } from '../load/templates.js';
 import { resolveRelative } from '../model/resolve.js';
 import { allResources, type Resource, type Workspace } from '../model/workspace.js';
+import { ledgerDecision } from '../runtime/ledger.js';
+import { hashOf } from '../util/hash.js';
 import { getIn, isObject } from '../util/merge.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';
 import { deepEqual, plain, structuralDiff } from './diff.js';
@@ -204,8 +206,38 @@ async function runCase(
         [`key: ${k.text}`],
       );
     }
+    // The flow's idempotency contract: the fixture delivered twice to a target through the ledger's rule (the
+    // pipeline's own) is written once. The second delivery is mapped and keyed afresh, as a re-delivery would be.
+    const again = plain(await k.expr.expr.evaluate(structuredClone(input.value), bindings));
+    const writes = deliverTwice([
+      { key, record: first },
+      { key: again, record: second },
+    ]);
+    const expected = first === undefined || first === null ? 0 : 1;
+    if (writes !== expected) {
+      return done('failed', `flow ${k.flow.name}: this fixture delivered twice is written ${writes} times, not ${expected}`, [
+        `key: ${JSON.stringify(key)} then ${JSON.stringify(again)}`,
+        'the key and the mapped content must be the same for the same source record',
+      ]);
+    }
   }
   return done('passed');
+}
+
+/** How many writes a target receives for these deliveries under the ledger's rule (an in-memory ledger). */
+function deliverTwice(deliveries: { key: unknown; record: unknown }[]): number {
+  const ledger = new Map<string, { hash: string }>();
+  let writes = 0;
+  for (const d of deliveries) {
+    if (d.record === undefined || d.record === null) continue; // filtered: nothing is written
+    const key = String(d.key);
+    const hash = hashOf(d.record);
+    if (ledgerDecision(ledger.get(key), hash, false) === 'write') {
+      writes++;
+      ledger.set(key, { hash });
+    }
+  }
+  return writes;
 }
 
 async function readJson(ws: Workspace, t: Resource, rel: string): Promise<{ value: unknown } | { error: string }> {

@@ -20,6 +20,7 @@ import { ConnectorError, type OpenConnector, type WriteItem, type WriteResult } 
 import type { FlowDef } from './flows.js';
 import type { MapOutcome } from './map-records.js';
 import type { Mapper } from './mapper.js';
+import { ledgerDecision } from './ledger.js';
 import { maskPii, piiNames } from './mask.js';
 
 export interface Counts {
@@ -167,9 +168,9 @@ export async function processPage(ctx: PipelineContext, run: RunHandle, tx: pg.P
   const toWrite: number[] = [];
   for (const i of candidates) {
     const m = mapped(i);
-    if (known.get(m.key)?.hash === m.hash) finals[i] = { outcome: 'unchanged', key: m.key, why: 'ledger' };
-    else if (echoes.has(m.hash)) finals[i] = { outcome: 'unchanged', key: m.key, why: 'echo' };
-    else toWrite.push(i);
+    const d = ledgerDecision(known.get(m.key), m.hash, echoes.has(m.hash));
+    if (d === 'write') toWrite.push(i);
+    else finals[i] = { outcome: 'unchanged', key: m.key, why: d };
   }
 
   // Write in batches; retry the records that failed transiently.
