@@ -69,8 +69,19 @@ export class Mapper {
     return (await Promise.all(chunks)).flat();
   }
 
+  /** Compile a mapping in every thread ahead of its first records (an event's first delivery then waits for no compile). */
+  async warm(task: Omit<MapTask, 'records'>): Promise<void> {
+    const t = { ...task, records: [] };
+    if (!this.threads.length) await mapRecords(t);
+    else await Promise.all(this.threads.map((_, i) => this.sendTo(i, t)));
+  }
+
   private send(task: MapTask): Promise<MapOutcome[]> {
-    const t = this.threads[this.next++ % this.threads.length];
+    return this.sendTo(this.next++ % this.threads.length, task);
+  }
+
+  private sendTo(index: number, task: MapTask): Promise<MapOutcome[]> {
+    const t = this.threads[index];
     const id = ++this.seq;
     return new Promise((resolve, reject) => {
       t.pending.set(id, { resolve, reject });

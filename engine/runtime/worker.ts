@@ -138,6 +138,13 @@ export class RsyncWorker {
     this.flows = await loadFlows(this.o.pool, this.o.env);
     if (this.version) this.o.log?.(`deployed state changed: ${this.flows.size} flows`);
     this.version = v;
+    // Compile each mapping in the threads now: the first webhook of a flow then waits for no compile.
+    const seen = new Set<string>();
+    for (const f of this.flows.values()) {
+      if (!f.enabled || seen.has(f.mappingSha + f.key)) continue;
+      seen.add(f.mappingSha + f.key);
+      void this.mapper.warm({ mapping: f.mapping, key: f.key, params: f.params, canonical: f.canonical }).catch(() => {});
+    }
     this.wake();
   }
 

@@ -7,7 +7,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The project root, from the sources (vitest) or from the build in .build/ (benchmarks). */
+export const ROOT = ((): string => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'cli', 'bin', 'run.js'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the project root (cli/bin/run.js)');
+    dir = up;
+  }
+  return dir;
+})();
 export const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 
 /** Why the built CLI cannot be used: missing, or older than a source file these commands import. */

@@ -1,0 +1,381 @@
+/**
+ * The runtime benchmark (issue "The runtime"): on a fresh PostgreSQL database (DATABASE_URL's server, else the
+ * embedded one the tests share), with the built CLI and engine.
+ *
+ *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers] [--records 100000]
+ *        [--backfill 1000000] [--rate 50] [--seconds 60]
+ *
+ *   e2e       postgres table of Shopify orders → the Shopify order mapping (shopify-orders-to-erp@2) → postgres
+ *             upsert, --records records, as a backfill worked by one worker (its mapping threads on every core):
+ *             records per second end to end.                                          target ≥ 10,000 records/s
+ *   webhook   signed Shopify order webhooks at --rate per second for --seconds into one worker; latency from the
+ *             POST to the write committed in the target (sandbox), p50 / p95 / p99.  target p95 < 500 ms
+ *   backfill  --backfill records (sandbox stock moves, the simple stock mapping) by one `rsync worker` process:
+ *             its peak RSS (VmHWM), time and rate.                                    target peak RSS < 300 MB
+ *   crash     a `rsync worker` killed with SIGKILL at random moments during a --records backfill and restarted
+ *             each time: every record in the target exactly once, the counts reconciling.
+ *   workers   three `rsync worker` processes share a --records backfill: no duplicate, no gap.
+ *
+ * Exit code: 0 when the benchmark ran (targets met or not), 1 when it could not run or a correctness check failed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { SANDBOX_WEBHOOK_SECRET, signFor } from '../../engine/connectors/receive.js';
+import { createBackfill } from '../../engine/runtime/jobs.js';
+import { loadFlows } from '../../engine/runtime/flows.js';
+import { RsyncWorker } from '../../engine/runtime/worker.js';
+import { testDatabase, type TestDatabase } from '../helpers/db.js';
+import { applyWorkspace, cli, ENV, runtimeWorkspace, STOCK_KEY, STOCK_MAPPING } from '../helpers/runtime.js';
+import { machine, projectRoot } from './validate.bench.js';
+
+interface Args {
+  only: Set<string>;
+  records: number;
+  backfill: number;
+  rate: number;
+  seconds: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { only: new Set(['e2e', 'webhook', 'backfill', 'crash', 'workers']), records: 100_000, backfill: 1_000_000, rate: 50, seconds: 60 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const num = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isFinite(v) || v <= 0) throw new Error(`${k} needs a positive number`);
+      return v;
+    };
+    if (k === '--only') a.only = new Set(argv[++i].split(','));
+    else if (k === '--records') a.records = num();
+    else if (k === '--backfill') a.backfill = num();
+    else if (k === '--rate') a.rate = num();
+    else if (k === '--seconds') a.seconds = num();
+    else throw new Error(`unknown argument ${k}`);
+  }
+  return a;
+}
+
+const say = (s = '') => process.stdout.write(s + '\n');
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const status = (ok: boolean) => (ok ? 'met' : 'MISSED');
+const root = projectRoot();
+const ORDER_MAPPING = readFileSync(path.join(root, 'templates', 'shopify-orders-to-erp', '2', 'mappings', 'shopify-order.jsonata'), 'utf8');
+const ORDER_KEY = "'shopify-order-' & (admin_graphql_api_id ? $split(admin_graphql_api_id, '/')[-1] : $string(id))";
+const ORDER = JSON.parse(readFileSync(path.join(root, 'test', 'fixtures', 'shopify-rest', 'order.json'), 'utf8')).order as Record<string, unknown>;
+const FROM = new Date('2026-01-01T00:00:00Z');
+const TO = new Date('2026-02-01T00:00:00Z');
+
+let failed = false;
+function check(ok: boolean, what: string): void {
+  say(`  check: ${what}: ${ok ? 'ok' : 'FAILED'}`);
+  if (!ok) failed = true;
+}
+
+async function waitFor<T>(check: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Peak RSS (VmHWM, KiB) of a process, polled until it exits. */
+function watchRss(pid: number): { peak: () => number; stop: () => void } {
+  let peak = 0;
+  const t = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]));
+    } catch {
+      /* exited */
+    }
+  }, 20);
+  return { peak: () => peak, stop: () => clearInterval(t) };
+}
+
+function worker(dir: string, url: string, ...args: string[]): ChildProcess & { exited: Promise<number | null>; output: string } {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', DATABASE_URL: url };
+  const child = spawn(process.execPath, [path.join(root, 'cli', 'bin', 'run.js'), 'worker', '--env', ENV, '--port', '0', ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & {
+    exited: Promise<number | null>;
+    output: string;
+  };
+  child.output = '';
+  child.stdout!.on('data', (c) => (child.output += c));
+  child.stderr!.on('data', (c) => (child.output += c));
+  child.exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  return child;
+}
+
+/** `n` Shopify orders (the REST fixture with fresh ids and times) into a table, generated in SQL. */
+async function seedOrders(pool: pg.Pool, table: string, n: number): Promise<void> {
+  await pool.query(
+    `INSERT INTO ${table} (id, updated_at, payload)
+     SELECT 1000000000 + g, $2::timestamptz + (g * ($3::float8 / $4)) * interval '1 second',
+            jsonb_set(jsonb_set(jsonb_set($1::jsonb, '{id}', to_jsonb(1000000000 + g)), '{admin_graphql_api_id}', to_jsonb('gid://shopify/Order/' || (1000000000 + g))), '{name}', to_jsonb('#' || g))
+       FROM generate_series(1, $4) AS g`,
+    [JSON.stringify(ORDER), FROM.toISOString(), (TO.getTime() - FROM.getTime()) / 1000, n],
+  );
+}
+
+async function seedStock(pool: pg.Pool, system: string, n: number): Promise<void> {
+  for (let from = 1; from <= n; from += 200_000) {
+    const to = Math.min(n, from + 199_999);
+    await pool.query(
+      `INSERT INTO rsync_sandbox.records (system, stream, id, updated_at, payload)
+       SELECT $1, 'inventory', g::text, $2::timestamptz + (g * ($3::float8 / $4)) * interval '1 second',
+              jsonb_build_object('id', g, 'sku', 'SKU-' || (g % 997), 'location', g % 7 + 1, 'qty', (g * 13 % 100)::text, 'updated_at', '2026-01-01T00:00:00Z')
+         FROM generate_series($5::int, $6::int) AS g`,
+      [system, FROM.toISOString(), (TO.getTime() - FROM.getTime()) / 1000, n, from, to],
+    );
+  }
+}
+
+async function fresh(label: string): Promise<{ db: TestDatabase; pool: pg.Pool }> {
+  const db = await testDatabase(label);
+  return { db, pool: new pg.Pool({ connectionString: db.url, max: 10 }) };
+}
+
+// ------------------------------------------------------------------------------------------------------ e2e
+
+async function e2e(a: Args): Promise<void> {
+  say(`e2e: postgres (${int(a.records)} Shopify orders) → shopify-order.jsonata (@2) → postgres upsert`);
+  const { db, pool } = await fresh('bench_e2e');
+  try {
+    process.env.RSYNC_BENCH_DB = db.url;
+    const dir = runtimeWorkspace('rsync-bench-e2e-', {
+      connections: [
+        {
+          name: 'shopdb',
+          connector: 'postgres',
+          settings: {
+            url: { secretRef: 'env:RSYNC_BENCH_DB' },
+            streams: { orders: { canonical: ['order'], incremental: true, table: 'shop_orders', cursor: 'updated_at', key: 'id', document: 'payload' } },
+            entities: { salesOrder: { accepts: ['order'], table: 'erp_orders', key: 'key', document: 'body' } },
+          },
+        },
+      ],
+      flows: [{ name: 'orders', source: { connection: 'shopdb', stream: 'orders' }, target: { connection: 'shopdb', entity: 'salesOrder' }, mapping: ORDER_MAPPING, canonical: 'order', key: ORDER_KEY, batchSize: 500, concurrency: 4 }],
+    });
+    await pool.query(`CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`);
+    await pool.query(`CREATE INDEX ON shop_orders (updated_at, id)`);
+    await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY, body jsonb NOT NULL, currency text, total text)`);
+    await seedOrders(pool, 'shop_orders', a.records);
+    await pool.query('ANALYZE shop_orders');
+    await applyWorkspace(dir, db.url);
+    const w = new RsyncWorker({ pool, url: db.url, env: ENV, port: null, concurrency: 4, pollMs: 100 });
+    await w.start();
+    const flow = (await loadFlows(pool, ENV)).get('acme/flow/orders')!;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const bf = await createBackfill(pool, flow, FROM, new Date(TO.getTime() + 1000), (TO.getTime() - FROM.getTime()) / 16, 'bench');
+    await waitFor(async () => (Number((await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [bf.id])).rows[0].count) === 0 ? true : undefined), 3_600_000, 'the backfill');
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const threads = w.rt.mapper.size;
+    await w.stop(5_000);
+    const counts = (await pool.query(`SELECT sum(read)::int AS read, sum(written)::int AS written, sum(filtered)::int AS filtered, sum(dead)::int AS dead FROM rsync.runs`)).rows[0];
+    const rows = Number((await pool.query(`SELECT count(*) FROM erp_orders`)).rows[0].count);
+    const rate = a.records / (ms / 1000);
+    say(`  ${int(a.records)} records in ${(ms / 1000).toFixed(1)} s: ${int(rate)} records/s end to end (target ≥ 10,000: ${status(rate >= 10_000)})`);
+    say(`  worker process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (main thread and ${threads} mapping threads); PostgreSQL runs on the same 2 cores`);
+    say(`  runs: read ${int(counts.read)}, written ${int(counts.written)}, filtered ${int(counts.filtered)}, dead ${int(counts.dead)}; target rows ${int(rows)}`);
+    check(counts.read === a.records && rows === counts.written && counts.dead === 0, 'every record read once and every written one upserted');
+  } finally {
+    await pool.end();
+    await db.drop();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------------ webhooks
+
+async function webhook(a: Args): Promise<void> {
+  say(`webhook: signed Shopify order webhooks at ${a.rate}/s for ${a.seconds} s → shopify-order.jsonata (@2) → sandbox ERP`);
+  const { db, pool } = await fresh('bench_webhook');
+  try {
+    const dir = runtimeWorkspace('rsync-bench-hook-', {
+      connections: [
+        { name: 'shop', connector: 'sandbox', settings: { system: 'storefront' } },
+        { name: 'erp', connector: 'sandbox', settings: { system: 'erp' } },
+      ],
+      flows: [{ name: 'orders', source: { connection: 'shop', stream: 'orders' }, target: { connection: 'erp', entity: 'salesOrder' }, trigger: '{ event: orders/create }', mapping: ORDER_MAPPING, canonical: 'order', key: ORDER_KEY }],
+    });
+    await applyWorkspace(dir, db.url);
+    const w = new RsyncWorker({ pool, url: db.url, env: ENV, port: 0, pollMs: 1000 });
+    await w.start();
+    const url = `http://127.0.0.1:${w.port}/hooks/acme/orders`;
+    const sent = new Map<string, number>();
+    const statuses = new Map<number, number>();
+    const total = Math.round(a.rate * a.seconds);
+    const t0 = Date.now();
+    const inflight: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = t0 + (i * 1000) / a.rate;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const id = 2_000_000_000 + i;
+      const body = Buffer.from(JSON.stringify({ ...ORDER, id, admin_graphql_api_id: `gid://shopify/Order/${id}`, name: `#${i}` }));
+      const headers = signFor('sandbox', SANDBOX_WEBHOOK_SECRET, body, { deliveryId: `bench-${i}`, topic: 'orders/create' });
+      sent.set(`shopify-order-${id}`, Date.now());
+      inflight.push(
+        fetch(url, { method: 'POST', headers, body }).then(async (r) => {
+          await r.arrayBuffer();
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        }),
+      );
+    }
+    await Promise.all(inflight);
+    await waitFor(async () => (Number((await pool.query(`SELECT count(*) FROM rsync_sandbox.writes`)).rows[0].count) >= total ? true : undefined), 120_000, 'every delivery written');
+    await w.stop(5_000);
+    const { rows } = await pool.query<{ key: string; at: number }>(`SELECT key, extract(epoch FROM first_written_at) * 1000 AS at FROM rsync_sandbox.writes`);
+    const byTime = rows.map((r) => [sent.get(r.key)! - t0, Number(r.at) - sent.get(r.key)!]).sort((x, y) => x[0] - y[0]);
+    if (process.env.RSYNC_BENCH_TRACE) for (const [t, l] of byTime) if (l > 200) say(`    slow: sent at +${t} ms, ${l.toFixed(0)} ms`);
+    const lat = byTime.map((x) => x[1]).sort((x, y) => x - y);
+    const p = (q: number) => `${percentile(lat, q).toFixed(0)} ms`;
+    say(`  ${int(total)} deliveries (${[...statuses].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')}); latency POST → committed in the target:`);
+    say(`  p50 ${p(50)}, p95 ${p(95)}, p99 ${p(99)}, max ${p(100)} (target p95 < 500 ms: ${status(percentile(lat, 95) < 500)})`);
+    check(rows.length === total && (statuses.get(202) ?? 0) === total, 'every delivery accepted once and written once');
+  } finally {
+    await pool.end();
+    await db.drop();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------------ backfills
+
+async function stockWorkspace(db: TestDatabase): Promise<string> {
+  const dir = runtimeWorkspace('rsync-bench-backfill-', {
+    connections: [
+      { name: 'erp', connector: 'sandbox', settings: { system: 'erp' } },
+      { name: 'shop', connector: 'sandbox', settings: { system: 'storefront' } },
+    ],
+    flows: [{ name: 'stock', source: { connection: 'erp', stream: 'inventory' }, target: { connection: 'shop', entity: 'inventoryLevel' }, mapping: STOCK_MAPPING, canonical: 'inventoryLevel', key: STOCK_KEY, batchSize: 500, concurrency: 3 }],
+  });
+  await applyWorkspace(dir, db.url);
+  return dir;
+}
+
+async function startBackfill(dir: string, db: TestDatabase): Promise<number> {
+  const r = await cli(dir, db.url, 'backfill', 'acme/stock', '--env', ENV, '--since', FROM.toISOString(), '--until', new Date(TO.getTime() + 1000).toISOString(), '--window', '2d', '--json');
+  if (r.status !== 0) throw new Error(`backfill failed: ${r.stderr}`);
+  return JSON.parse(r.stdout).backfill;
+}
+
+const left = async (pool: pg.Pool, id: number) => Number((await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [id])).rows[0].count);
+
+async function exactlyOnce(pool: pg.Pool, n: number): Promise<void> {
+  const w = (await pool.query(`SELECT count(*)::int AS rows, count(DISTINCT key)::int AS keys, coalesce(max(version), 0) AS v FROM rsync_sandbox.writes`)).rows[0];
+  const c = (await pool.query(`SELECT sum(read)::int AS read, sum(written)::int AS written FROM rsync.runs`)).rows[0];
+  say(`  target: ${int(w.rows)} rows, ${int(w.keys)} keys, highest version ${w.v}; runs: read ${int(c.read)}, written ${int(c.written)}`);
+  check(w.rows === n && w.keys === n && w.v === 1, 'every record in the target exactly once');
+  check(c.read === n && c.written === n, 'the counts reconcile (read = written = records)');
+}
+
+async function backfill(a: Args): Promise<void> {
+  say(`backfill: ${int(a.backfill)} records (sandbox stock moves → stock mapping → sandbox) by one \`rsync worker\` process`);
+  const { db, pool } = await fresh('bench_backfill');
+  try {
+    const dir = await stockWorkspace(db);
+    await seedStock(pool, 'acme/erp', a.backfill);
+    const id = await startBackfill(dir, db);
+    const t0 = performance.now();
+    const w = worker(dir, db.url);
+    const rss = watchRss(w.pid!);
+    await waitFor(async () => ((await left(pool, id)) === 0 ? true : undefined), 3_600_000, 'the backfill');
+    const ms = performance.now() - t0;
+    w.kill('SIGTERM');
+    await w.exited;
+    rss.stop();
+    const peak = rss.peak() / 1024;
+    say(`  ${(ms / 1000).toFixed(1)} s, ${int(a.backfill / (ms / 1000))} records/s; peak RSS of the worker ${peak.toFixed(0)} MB (target < 300 MB: ${status(peak < 300)})`);
+    await exactlyOnce(pool, a.backfill);
+  } finally {
+    await pool.end();
+    await db.drop();
+  }
+}
+
+async function crash(a: Args): Promise<void> {
+  say(`crash: ${int(a.records)}-record backfill, its worker killed with SIGKILL at random moments and restarted`);
+  const { db, pool } = await fresh('bench_crash');
+  try {
+    const dir = await stockWorkspace(db);
+    await seedStock(pool, 'acme/erp', a.records);
+    const id = await startBackfill(dir, db);
+    let kills = 0;
+    const t0 = performance.now();
+    while ((await left(pool, id)) > 0) {
+      const w = worker(dir, db.url);
+      const life = 1500 + Math.random() * 3000;
+      const r = await Promise.race([w.exited, new Promise<'alive'>((res) => setTimeout(() => res('alive'), life))]);
+      if (r !== 'alive') throw new Error(`worker exited: ${w.output}`);
+      w.kill('SIGKILL');
+      await w.exited;
+      kills++;
+    }
+    const last = worker(dir, db.url, '--for', '2s');
+    await last.exited;
+    say(`  ${kills} kills, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await exactlyOnce(pool, a.records);
+  } finally {
+    await pool.end();
+    await db.drop();
+  }
+}
+
+async function workers(a: Args): Promise<void> {
+  say(`workers: three \`rsync worker\` processes share a ${int(a.records)}-record backfill`);
+  const { db, pool } = await fresh('bench_workers');
+  try {
+    const dir = await stockWorkspace(db);
+    await seedStock(pool, 'acme/erp', a.records);
+    const id = await startBackfill(dir, db);
+    const t0 = performance.now();
+    const ws = [1, 2, 3].map(() => worker(dir, db.url, '--threads', '1'));
+    await waitFor(async () => ((await left(pool, id)) === 0 ? true : undefined), 3_600_000, 'the backfill');
+    const ms = performance.now() - t0;
+    for (const w of ws) w.kill('SIGTERM');
+    await Promise.all(ws.map((w) => w.exited));
+    const by = (await pool.query(`SELECT worker, sum(read)::int AS read FROM rsync.runs GROUP BY worker ORDER BY worker`)).rows;
+    say(`  ${(ms / 1000).toFixed(1)} s, ${int(a.records / (ms / 1000))} records/s; records per worker: ${by.map((r) => int(r.read)).join(', ')}`);
+    await exactlyOnce(pool, a.records);
+  } finally {
+    await pool.end();
+    await db.drop();
+  }
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  const m = machine();
+  say('rsync runtime benchmark');
+  say(`machine:   ${m.cpu}, ${m.cores} cores, ${m.memGiB.toFixed(1)} GiB RAM, ${m.os}, node ${m.node}; PostgreSQL on the same machine (${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded'})`);
+  say(`load:      load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
+  say();
+  const parts: [string, (a: Args) => Promise<void>][] = [
+    ['e2e', e2e],
+    ['webhook', webhook],
+    ['backfill', backfill],
+    ['crash', crash],
+    ['workers', workers],
+  ];
+  for (const [name, fn] of parts) {
+    if (!a.only.has(name)) continue;
+    await fn(a);
+    say();
+  }
+  if (failed) process.exit(1);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
