@@ -107,4 +107,35 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
     expect(ids.every(Boolean), workers[0].output).toBe(true);
     expect(Number((await pool.query(`SELECT count(*) FROM rsync.workers WHERE id = ANY($1)`, [ids])).rows[0].count)).toBe(0);
   });
+
+  it('rsync run --wait starts a run on a worker and shows its result; rsync status shows the flow and the worker', async () => {
+    await seed(pool, 'acme/erp', 'inventory', stockRecords(40, 500_000), new Date('2026-11-20T00:00:00Z'), new Date('2026-11-20T01:00:00Z'));
+    const w = spawnWorker(dir, db.url, '--threads', '1');
+    try {
+      await until('the worker', async () => ((await pool.query(`SELECT 1 FROM rsync.workers`)).rowCount ? true : undefined), 30_000);
+      const r = await cli(dir, db.url, 'run', 'acme/stock', '--env', ENV, '--wait', '--json');
+      expect(r.status, show(r) + w.output).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out).toMatchObject({ flow: 'acme/flow/stock', state: 'completed', run: { status: 'succeeded', trigger: 'manual' } });
+      // The cursor started at the beginning: everything the backfill delivered is unchanged, the 40 new records written.
+      expect(out.run.written).toBe(40);
+      expect(out.run.read).toBe(out.run.written + out.run.unchanged);
+
+      const st = await cli(dir, db.url, 'status', '--env', ENV, '--json');
+      expect(st.status, show(st)).toBe(0);
+      const status = JSON.parse(st.stdout);
+      expect(status.workers).toHaveLength(1);
+      expect(status.flows.find((f: { address: string }) => f.address === 'acme/flow/stock')).toMatchObject({ revision: 1, trigger: 'manual', health: 'ok', deadLetters: 0, lastRun: { status: 'succeeded' } });
+      const text = await cli(dir, db.url, 'status', '--env', ENV);
+      expect(text.stdout).toMatch(/acme\/stock\s+1\s+manual\s+succeeded/);
+
+      const missing = await cli(dir, db.url, 'run', 'acme/nope', '--env', ENV);
+      expect(missing.status).toBe(66);
+      expect(missing.stderr).toContain('No flow acme/flow/nope is deployed in staging');
+      expect(missing.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      w.kill('SIGTERM');
+      await w.exited;
+    }
+  });
 });

@@ -23,6 +23,8 @@ const SPEC: WorkspaceSpec = {
   ],
   flows: [
     { name: 'stock', source: { connection: 'erp', stream: 'inventory' }, target: { connection: 'shop', entity: 'inventoryLevel' }, mapping: STOCK_MAPPING, canonical: 'inventoryLevel', key: STOCK_KEY, batchSize: 100 },
+    // Hourly on the hour in India (UTC+5:30): at half past in UTC.
+    { name: 'hourly', source: { connection: 'erp', stream: 'prices' }, target: { connection: 'shop', entity: 'inventoryLevel' }, trigger: '{ schedule: { cron: "0 * * * *", timezone: Asia/Kolkata } }', mapping: STOCK_MAPPING, canonical: 'inventoryLevel', key: STOCK_KEY },
     // The reverse direction: what the storefront reports back to the ERP (the echo case).
     { name: 'stock-back', source: { connection: 'shop', stream: 'inventory' }, target: { connection: 'erp', entity: 'inventoryLevel' }, mapping: STOCK_MAPPING, canonical: 'inventoryLevel', key: STOCK_KEY },
     {
@@ -207,7 +209,20 @@ describe('rsync worker', { timeout: 240_000 }, () => {
     expect(deliveries.rows[0]).toEqual({ n: 1, done: 1, kept: 0 });
   });
 
-  it('starts a scheduled flow only in the minutes its cron matches, in its time zone', () => {
+  it('starts a scheduled flow on the tick of the minute its cron matches, in its time zone, once', async () => {
+    await seed(pool, 'acme/erp', 'prices', stockRecords(3, 7000));
+    const before = await lastRunId();
+    await worker.tick(new Date('2026-11-26T12:00:10Z')); // 17:30 in Kolkata: not on the hour
+    await worker.tick(new Date('2026-11-26T12:30:10Z')); // 18:00 in Kolkata
+    await worker.tick(new Date('2026-11-26T12:30:40Z')); // the same minute again (a second worker's tick)
+    const run = await runOf('acme/flow/hourly', before);
+    expect({ trigger: run.trigger, read: Number(run.read), written: Number(run.written) }).toEqual({ trigger: 'schedule', read: 3, written: 3 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const runs = await pool.query(`SELECT count(*)::int AS n FROM rsync.runs WHERE address = 'acme/flow/hourly' AND id > $1`, [before]);
+    expect(runs.rows[0].n).toBe(1);
+  });
+
+  it('matches cron expressions in their time zone', () => {
     // 06:00 in Chicago is 12:00 UTC in November (CST, UTC−6).
     expect(cronMatches('0 6 * * *', 'America/Chicago', new Date('2026-11-26T12:00:00Z'))).toBe(true);
     expect(cronMatches('0 6 * * *', 'America/Chicago', new Date('2026-11-26T06:00:00Z'))).toBe(false);

@@ -316,8 +316,8 @@ export class RsyncWorker {
     return id;
   }
 
-  /** The minute's scheduled flows, each started once (singleton key per flow and minute). */
-  private async tick(at = new Date()): Promise<void> {
+  /** The minute's scheduled flows, each started once (singleton key per flow and minute). Public for tests. */
+  async tick(at = new Date()): Promise<void> {
     const minute = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
     for (const f of this.flows.values()) {
       if (!f.enabled || !f.schedule) continue;
