@@ -287,4 +287,9 @@ process.once('beforeExit', async () => {
   process.stdout.write('\n');
   const r = spawnSync(process.execPath, [fileURLToPath(new URL('./plan-apply.bench.js', import.meta.url)), ...forwarded], { stdio: 'inherit' });
   if (r.status !== 0) process.exitCode = r.status ?? 1;
+  // Then the runtime benchmark (test/bench/runtime.bench.ts), with its own defaults; RSYNC_BENCH=plan stops before it.
+  if (process.env.RSYNC_BENCH === 'plan') return;
+  process.stdout.write('\n');
+  const rt = spawnSync(process.execPath, [fileURLToPath(new URL('./runtime.bench.js', import.meta.url))], { stdio: 'inherit' });
+  if (rt.status !== 0) process.exitCode = rt.status ?? 1;
 });
