@@ -6,7 +6,6 @@ import { sleep } from '../../engine/runtime/pipeline.js';
 import { parseDuration } from '../../engine/util/duration.js';
 import { RsyncCommand } from '../base.js';
 import { deployedFlow } from '../flows.js';
-import { progress } from '../render/progress.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface BackfillOutput {
@@ -30,7 +29,7 @@ export default class Backfill extends RsyncCommand<BackfillOutput> {
   static summary = 'Re-sync a flow over a time range, in windows that workers run in parallel and resume after a crash.';
   static description = `Cuts [--since, --until) into windows (--window, default 1d). Workers (\`rsync worker\`) claim the windows,
 each resuming from its own cursor, so a killed worker loses nothing; records already delivered with the same
-content are skipped by the ledger. With --wait a progress bar shows windows done and records read.`;
+content are skipped by the ledger. With --wait a counter shows windows done and records read (on a terminal).`;
   static examples = [
     '<%= config.bin %> backfill northwind/orders-to-erp --since 2026-01-01 --env staging --wait',
     '<%= config.bin %> backfill orders-to-erp --customer northwind --since 30d --window 6h',
@@ -59,16 +58,17 @@ content are skipped by the ledger. With --wait a progress bar shows windows done
       this.note(`backfill ${b.id} of ${flow.address}: ${since.toISOString()} → ${until.toISOString()} in ${b.windows} windows`);
       const out: BackfillOutput = { version: 1, env, flow: flow.address, backfill: b.id, windows: b.windows, done: 0, read: 0 };
       if (!flags.wait) return out;
-      const bar = progress(`backfill ${b.id}`, !this.json);
+      // A counter on a terminal (windows done, records read); nothing in --json, in CI or when piped.
+      const live = !this.json && Boolean(process.stderr.isTTY) && !process.env.CI;
       for (;;) {
         const p = await backfillProgress(db.pool, b.id);
         out.done = p.done;
         out.read = p.read;
-        bar.update(p.done, p.windows);
+        if (live) process.stderr.write(`\rbackfill ${b.id}: ${p.done}/${p.windows} windows, ${p.read.toLocaleString('en-US')} records read `);
         if (p.done === p.windows) break;
         await sleep(500);
       }
-      bar.done();
+      if (live) process.stderr.write('\n');
       if (!this.json) this.log(`backfill ${b.id} done: ${out.windows} windows, ${out.read} records read`);
       return out;
     } finally {

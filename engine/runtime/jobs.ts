@@ -25,6 +25,8 @@ export interface RuntimeContext {
   worker: string;
   sandbox: boolean;
   signal?: AbortSignal;
+  /** True once the worker drains: claim no new windows or deliveries, finish what is claimed. */
+  stopping?: () => boolean;
   log?: (line: string) => void;
   /** Pages per run before it yields (an incremental run continues on its next trigger). */
   maxPages?: number;
@@ -178,7 +180,7 @@ export async function runEvents(rt: RuntimeContext, flow: FlowDef): Promise<RunR
   try {
     const ctx = pipeline(rt, flow);
     for (;;) {
-      if (rt.signal?.aborted) break;
+      if (rt.signal?.aborted || rt.stopping?.()) break;
       const more = await inTx(client, async () => {
         const { rows } = await client.query<{ id: string; records: unknown[] }>(
           `SELECT id, records FROM rsync.deliveries WHERE env = $1 AND address = $2 AND done_at IS NULL
@@ -266,7 +268,7 @@ export async function runBackfills(rt: RuntimeContext, env: string, flows: (addr
   let worked = 0;
   try {
     for (;;) {
-      if (rt.signal?.aborted) break;
+      if (rt.signal?.aborted || rt.stopping?.()) break;
       const { rows } = await client.query<{ backfill_id: string; n: number; address: string; since: Date; until: Date; cursor: unknown; revision: number | null }>(
         `SELECT w.backfill_id, w.n, b.address, w.since, w.until, w.cursor, b.revision
            FROM rsync.backfill_windows w JOIN rsync.backfills b ON b.id = w.backfill_id

@@ -78,7 +78,7 @@ export class RsyncWorker {
 
   constructor(private o: WorkerOptions) {
     this.mapper = new Mapper(o.threads);
-    this.rt = { db: o.pool, mapper: this.mapper, worker: this.id, sandbox: !!o.sandbox, signal: this.abort.signal, log: o.log };
+    this.rt = { db: o.pool, mapper: this.mapper, worker: this.id, sandbox: !!o.sandbox, signal: this.abort.signal, stopping: () => this.draining, log: o.log };
   }
 
   private get concurrency(): number {
