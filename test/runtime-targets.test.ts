@@ -4,7 +4,10 @@
  * a cursor column, upsert by key). All records land once, back-off is in the run's log, a permanent failure is
  * dead-lettered at once while its neighbours are written, and the per-connection rate limit holds.
  */
+import { existsSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +62,7 @@ describe('runtime targets: HTTP API and PostgreSQL tables', { timeout: 180_000 }
   let dir: string;
   let worker: RsyncWorker;
   const api = fakeApi();
+  const drops = mkdtempSync(path.join(os.tmpdir(), 'rsync-drops-'));
 
   const runNow = async (name: string) => {
     const flow = (await loadFlows(pool, ENV)).get(`acme/flow/${name}`)!;
@@ -93,6 +97,7 @@ describe('runtime targets: HTTP API and PostgreSQL tables', { timeout: 180_000 }
             entities: { level: { accepts: ['inventoryLevel'], path: '/levels', method: 'PUT', idField: 'id' } },
           },
         },
+        { name: 'drops', connector: 'file', settings: { folder: drops, format: 'csv', streams: { stock: { canonical: ['inventoryLevel'], pattern: 'stock-*.csv', settleMs: 0 } } } },
         {
           name: 'shopdb',
           connector: 'postgres',
@@ -104,6 +109,7 @@ describe('runtime targets: HTTP API and PostgreSQL tables', { timeout: 180_000 }
         },
       ],
       flows: [
+        { name: 'dropstock', source: { connection: 'drops', stream: 'stock' }, target: { connection: 'erp', entity: 'inventoryLevel' }, mapping: STOCK_MAPPING, canonical: 'inventoryLevel', key: STOCK_KEY, batchSize: 50 },
         { name: 'levels', source: { connection: 'erp', stream: 'inventory' }, target: { connection: 'stockapi', entity: 'level' }, mapping: STOCK_MAPPING, canonical: 'inventoryLevel', key: STOCK_KEY, batchSize: 20 },
         {
           name: 'orders',
@@ -193,5 +199,23 @@ describe('runtime targets: HTTP API and PostgreSQL tables', { timeout: 180_000 }
     expect({ read: Number(second.read), written: Number(second.written) }).toEqual({ read: 2, written: 2 });
     expect((await pool.query(`SELECT total FROM erp_orders WHERE key = 'order-7'`)).rows[0].total).toBe('70.00');
     expect(Number((await pool.query(`SELECT count(*) FROM erp_orders`)).rows[0].count)).toBe(31);
+  });
+
+  it('consumes a CSV drop once: its records are synced, the file is moved aside, a re-drop of it is skipped', async () => {
+    const csv = ['id,sku,location,qty,updated_at', ...Array.from({ length: 120 }, (_, i) => `${i + 1},"SKU, ${i + 1}",${(i % 3) + 1},${i % 10},2026-11-20T00:00:00Z`)].join('\r\n') + '\r\n';
+    writeFileSync(path.join(drops, 'stock-001.csv'), csv);
+    const old = new Date(Date.now() - 5000);
+    utimesSync(path.join(drops, 'stock-001.csv'), old, old);
+    const run = await runNow('dropstock');
+    expect({ read: Number(run.read), written: Number(run.written), dead: Number(run.dead) }).toEqual({ read: 120, written: 120, dead: 0 });
+    expect(existsSync(path.join(drops, 'stock-001.csv'))).toBe(false);
+    expect(readdirSync(path.join(drops, '.processed'))).toContain('stock-001.csv');
+    const w = await pool.query(`SELECT record FROM rsync_sandbox.writes WHERE system = 'acme/erp' AND key = 'stock-7'`);
+    expect(w.rows[0].record).toMatchObject({ sku: 'SKU, 7', locationId: '1', available: 6 });
+    // The same file dropped again is not read again.
+    writeFileSync(path.join(drops, 'stock-001.csv'), csv);
+    utimesSync(path.join(drops, 'stock-001.csv'), old, old);
+    const again = await runNow('dropstock');
+    expect(Number(again.read)).toBe(0);
   });
 });
