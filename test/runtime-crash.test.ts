@@ -69,16 +69,20 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
     const id = await backfill('acme/stock');
     let kills = 0;
     const started = Date.now();
+    const progress = async () => Number((await pool.query(`SELECT coalesce(sum(read), 0) + count(done_at) AS p FROM rsync.backfill_windows WHERE backfill_id = $1`, [id])).rows[0].p);
     while ((await windowsLeft(id)) > 0) {
-      expect(Date.now() - started, 'the backfill did not finish in 150 s').toBeLessThan(150_000);
+      expect(Date.now() - started, 'the backfill did not finish in 240 s').toBeLessThan(240_000);
       const w = spawnWorker(dir, db.url, '--threads', '1');
-      const life = 1200 + Math.floor(Math.random() * 2000); // a worker needs about 0.9 s to start
-      const exit = await Promise.race([w.exited, new Promise<'alive'>((r) => setTimeout(() => r('alive'), life))]);
-      if (exit === 'alive') {
-        w.kill('SIGKILL');
-        await w.exited;
-        if ((await windowsLeft(id)) > 0) kills++;
-      } else throw new Error(`the worker exited by itself\n${w.output}`);
+      // Kill it at a random moment once it has committed something (so every life moves the backfill on, however
+      // slow the machine), somewhere in the next 0–1.5 s of its work.
+      const before = await progress();
+      const moved = await until('the worker to commit a page', async () => ((await progress()) > before || w.exitCode !== null ? true : undefined), 60_000);
+      expect(moved).toBe(true);
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1500)));
+      if (w.exitCode !== null) throw new Error(`the worker exited by itself\n${w.output}`);
+      w.kill('SIGKILL');
+      await w.exited;
+      if ((await windowsLeft(id)) > 0) kills++;
     }
     expect(kills, 'the worker was never killed mid-backfill: make the backfill longer').toBeGreaterThan(1);
     // A last worker sweeps the runs the killed ones left 'running'.

@@ -67,6 +67,11 @@ export class RsyncWorker {
   private inflight = new Set<Promise<unknown>>();
   private eventRunners = new Map<string, number>();
   private backfillRunners = 0;
+  /**
+   * Work another worker holds (windows claimed, deliveries locked) still shows as open: after a runner came back
+   * empty-handed, wait a poll interval before trying again instead of spinning on it.
+   */
+  private idleUntil = new Map<string, number>();
   private wakeup: (() => void) | null = null;
   private woken = false;
   private loop?: Promise<void>;
@@ -100,7 +105,11 @@ export class RsyncWorker {
     await this.reload();
     this.boss = await openBoss(db, { worker: true });
     this.listener.on('notification', (n) => {
-      if (!n.payload || n.payload.startsWith(`${this.o.env} `)) this.wake();
+      if (n.payload && !n.payload.startsWith(`${this.o.env} `)) return;
+      // New work for a flow (a delivery, a run, a backfill): whatever came back empty-handed may look again.
+      if (n.payload) this.idleUntil.delete(n.payload.slice(this.o.env.length + 1));
+      this.idleUntil.delete('backfill');
+      this.wake();
     });
     await this.listener.query('LISTEN rsync_work');
     if (this.o.port !== null) await this.serve();
@@ -226,14 +235,17 @@ export class RsyncWorker {
     let n = 0;
     for (const { address } of rows) {
       if (this.free() <= 0) break;
-      if (this.eventRunners.get(address)) continue;
+      if (this.eventRunners.get(address) || (this.idleUntil.get(address) ?? 0) > Date.now()) continue;
       const flow = this.flows.get(address);
       if (!flow || !flow.enabled) continue;
       this.eventRunners.set(address, 1);
       n++;
       this.track(
         runEvents(this.rt, flow)
-          .then((r) => this.report(flow, r))
+          .then((r) => {
+            if (r.status === 'skipped') this.idleUntil.set(address, Date.now() + (this.o.pollMs ?? 1000));
+            this.report(flow, r);
+          })
           .finally(() => this.eventRunners.delete(address)),
       );
     }
@@ -242,6 +254,7 @@ export class RsyncWorker {
 
   private async startBackfills(): Promise<number> {
     if (this.free() <= 0 || this.backfillRunners >= Math.max(1, this.concurrency - 1)) return 0;
+    if ((this.idleUntil.get('backfill') ?? 0) > Date.now()) return 0;
     const { rows } = await this.o.pool.query(
       `SELECT 1 FROM rsync.backfill_windows w JOIN rsync.backfills b ON b.id = w.backfill_id WHERE b.env = $1 AND w.done_at IS NULL LIMIT 1`,
       [this.o.env],
@@ -249,9 +262,13 @@ export class RsyncWorker {
     if (!rows.length) return 0;
     this.backfillRunners++;
     this.track(
-      runBackfills(this.rt, this.o.env, (a) => this.flows.get(a)).finally(() => {
-        this.backfillRunners--;
-      }),
+      runBackfills(this.rt, this.o.env, (a) => this.flows.get(a))
+        .then((worked) => {
+          if (!worked) this.idleUntil.set('backfill', Date.now() + (this.o.pollMs ?? 1000));
+        })
+        .finally(() => {
+          this.backfillRunners--;
+        }),
     );
     return 1;
   }
@@ -368,7 +385,10 @@ export class RsyncWorker {
       if (!receive) return send(404, { error: `connection ${flow.source.name} does not receive webhooks` });
       const got = receive({ body, headers: req.headers as Record<string, string | string[] | undefined>, url: req.url ?? '/' });
       const fresh = await recordDelivery(this.o.pool, flow, got.deliveryId, got.topic, got.records);
-      if (fresh) this.wake();
+      if (fresh) {
+        this.idleUntil.delete(flow.address);
+        this.wake();
+      }
       return send(fresh ? 202 : 200, { accepted: true, duplicate: !fresh, delivery: got.deliveryId });
     } catch (e) {
       const err = e instanceof ConnectorError ? e : undefined;
