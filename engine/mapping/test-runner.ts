@@ -15,6 +15,7 @@ import { getIn, isObject } from '../util/merge.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';
 import { deepEqual, plain, structuralDiff } from './diff.js';
 import { compile, type Compiled } from './jsonata.js';
+import { syncJsonata } from './sync-engine.js';
 
 export type CaseStatus = 'passed' | 'failed' | 'error';
 
@@ -158,6 +159,21 @@ async function runCase(
   }
   if (!deepEqual(first, second)) {
     return done('failed', 'the mapping is not deterministic: two runs on the same input differ', structuralDiff(first, second));
+  }
+  // The runtime evaluates with a synchronous engine derived from jsonata (engine/mapping/sync-engine.ts): it must
+  // give exactly what jsonata gives.
+  const sync = syncJsonata();
+  const text = mappingFile ? ws.files.get(mappingFile) : undefined;
+  if (sync && text !== undefined) {
+    let viaSync: unknown;
+    try {
+      viaSync = plain(sync(text).evaluate(structuredClone(input.value), bindings));
+    } catch (e) {
+      return done('failed', `the runtime's synchronous JSONata engine fails where jsonata does not: ${(e as Error).message}`);
+    }
+    if (!deepEqual(first, viaSync)) {
+      return done('failed', "the runtime's synchronous JSONata engine gives another output than jsonata", structuralDiff(first, viaSync));
+    }
   }
 
   // Expected output.

@@ -6,6 +6,7 @@
  * nothing), or dead (with the stage that failed and why) — promise 3 starts here.
  */
 import jsonata from 'jsonata';
+import { syncJsonata } from '../mapping/sync-engine.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';
 import { hashOf } from '../util/hash.js';
 
@@ -27,16 +28,37 @@ export type MapOutcome =
   | { kind: 'dead'; stage: 'parse' | 'map' | 'check' | 'key'; error: string; key?: string; source: unknown };
 
 type Expr = ReturnType<typeof jsonata>;
-const compiled = new Map<string, Expr>();
+/** An expression compiled by both engines: the synchronous one (engine/mapping/sync-engine.ts) when available. */
+interface Compiled {
+  async: Expr;
+  sync: Expr | null;
+}
+const compiled = new Map<string, Compiled>();
 
-function compileCached(text: string): Expr {
+function compileCached(text: string): Compiled {
   let e = compiled.get(text);
   if (!e) {
     if (compiled.size > 200) compiled.clear();
-    e = jsonata(text);
+    const sync = syncJsonata();
+    e = { async: jsonata(text), sync: sync ? sync(text) : null };
     compiled.set(text, e);
   }
   return e;
+}
+
+/**
+ * Evaluate with the synchronous engine; an error that is not a JSONata error (no code: a difference between the
+ * engines, never seen on the tested mappings) is evaluated again by jsonata itself, whose answer counts.
+ */
+async function evaluate(c: Compiled, input: unknown, bindings: Record<string, unknown>): Promise<unknown> {
+  if (c.sync) {
+    try {
+      return c.sync.evaluate(input, bindings) as unknown;
+    } catch (e) {
+      if ((e as { code?: unknown }).code) throw e;
+    }
+  }
+  return c.async.evaluate(input, bindings);
 }
 
 function message(e: unknown): string {
@@ -68,7 +90,7 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
     }
     let key: string | undefined;
     try {
-      const k = await keyExpr.evaluate(source, bindings);
+      const k = await evaluate(keyExpr, source, bindings);
       if ((typeof k === 'string' && k !== '') || typeof k === 'number') key = String(k);
     } catch (e) {
       out.push({ kind: 'dead', stage: 'key', error: `the idempotency key expression failed: ${message(e)}`, source });
@@ -80,7 +102,7 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
     }
     let mapped: unknown;
     try {
-      const v = await mapping.evaluate(source, bindings);
+      const v = await evaluate(mapping, source, bindings);
       mapped = v === undefined ? undefined : JSON.parse(JSON.stringify(v));
     } catch (e) {
       out.push({ kind: 'dead', stage: 'map', error: `the mapping failed: ${message(e)}`, key, source });
