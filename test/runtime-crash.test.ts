@@ -64,7 +64,7 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
   };
 
   it('loses and duplicates nothing when its worker is killed with SIGKILL at random moments during a backfill', async () => {
-    const N = 20_000;
+    const N = 30_000;
     await seed(pool, 'acme/erp', 'inventory', stockRecords(N), FROM, new Date(TO.getTime() - 1));
     const id = await backfill('acme/stock');
     let kills = 0;
@@ -74,11 +74,11 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
       expect(Date.now() - started, 'the backfill did not finish in 240 s').toBeLessThan(240_000);
       const w = spawnWorker(dir, db.url, '--threads', '1');
       // Kill it at a random moment once it has committed something (so every life moves the backfill on, however
-      // slow the machine), somewhere in the next 0–1.5 s of its work.
+      // slow or fast the machine), somewhere in the next 0–300 ms of its work.
       const before = await progress();
       const moved = await until('the worker to commit a page', async () => ((await progress()) > before || w.exitCode !== null ? true : undefined), 60_000);
       expect(moved).toBe(true);
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1500)));
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 300)));
       if (w.exitCode !== null) throw new Error(`the worker exited by itself\n${w.output}`);
       w.kill('SIGKILL');
       await w.exited;
@@ -94,10 +94,11 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
   });
 
   it('shares one backfill among three workers with no duplicate and no gap, and drains on SIGTERM', async () => {
-    const N = 6000;
+    const N = 30_000;
     await seed(pool, 'acme/erp2', 'inventory', stockRecords(N, 100_000), FROM, new Date(TO.getTime() - 1));
-    const id = await backfill('acme/stock2');
     const workers = [1, 2, 3].map(() => spawnWorker(dir, db.url, '--threads', '1', '--drain-timeout', '20s'));
+    await until('three live workers', async () => (Number((await pool.query(`SELECT count(*) FROM rsync.workers`)).rows[0].count) >= 3 ? true : undefined), 60_000);
+    const id = await backfill('acme/stock2');
     await until('the backfill', async () => ((await windowsLeft(id)) === 0 ? true : undefined), 150_000);
     for (const w of workers) w.kill('SIGTERM');
     const codes = await Promise.all(workers.map((w) => w.exited));

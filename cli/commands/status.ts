@@ -44,7 +44,7 @@ export function renderStatus(env: string, status: FlowStatus[], workers: number)
     String(s.revision),
     s.enabled ? s.trigger : `${s.trigger} (off)`,
     s.lastRun ? `${s.lastRun.status} ${ago(now - Date.parse(s.lastRun.at))}` : '-',
-    s.lagMs === null ? '-' : formatDuration(Math.max(0, s.lagMs)),
+    s.lagMs === null ? '-' : s.lagMs < 1000 ? '<1s' : formatDuration(s.lagMs),
     s.freshnessMs === null ? '-' : formatDuration(s.freshnessMs),
     String(s.recordsLastHour),
     String(s.deadLetters),

@@ -102,6 +102,7 @@ export class RsyncWorker {
       [this.id, this.o.env, hostname(), process.pid, (this.listener as unknown as { processID: number }).processID ?? 0],
     );
     await this.sweep();
+    await this.countWorkers();
     await this.reload();
     this.boss = await openBoss(db, { worker: true });
     this.listener.on('notification', (n) => {
@@ -124,6 +125,16 @@ export class RsyncWorker {
   private async heartbeat(): Promise<void> {
     await this.o.pool.query(`UPDATE rsync.workers SET seen_at = now() WHERE id = $1`, [this.id]).catch(() => {});
     await this.sweep().catch(() => {});
+    await this.countWorkers().catch(() => {});
+  }
+
+  /** Live workers of the environment: backfill windows are shared fairly among them (see startBackfills). */
+  private liveWorkers = 1;
+  private countedAt = 0;
+  private async countWorkers(): Promise<void> {
+    this.countedAt = Date.now();
+    const { rows } = await this.o.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM rsync.workers WHERE env = $1 AND seen_at > now() - interval '30 seconds'`, [this.o.env]);
+    this.liveWorkers = Math.max(1, rows[0].n);
   }
 
   /** Runs left 'running' by a worker that is gone (killed, or its machine died) were interrupted: say so. */
@@ -253,7 +264,11 @@ export class RsyncWorker {
   }
 
   private async startBackfills(): Promise<number> {
-    if (this.free() <= 0 || this.backfillRunners >= Math.max(1, this.concurrency - 1)) return 0;
+    // Each runner works one window at a time; a worker runs its share of them, so that one worker does not take
+    // every concurrency slot of a backfill while the others wait.
+    if (Date.now() - this.countedAt > 1000) await this.countWorkers();
+    const share = Math.max(1, Math.ceil((this.concurrency - 1) / this.liveWorkers));
+    if (this.free() <= 0 || this.backfillRunners >= share) return 0;
     if ((this.idleUntil.get('backfill') ?? 0) > Date.now()) return 0;
     const { rows } = await this.o.pool.query(
       `SELECT 1 FROM rsync.backfill_windows w JOIN rsync.backfills b ON b.id = w.backfill_id WHERE b.env = $1 AND w.done_at IS NULL LIMIT 1`,
