@@ -234,8 +234,8 @@ describe('rsync worker', { timeout: 240_000 }, () => {
     const file = path.join(dir, 'integrations', 'acme', 'mappings', 'stock.jsonata');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"sku": sku', '"sku": "NEW-" & sku'));
     await applyWorkspace(dir, db.url);
-    await until('the worker to load revision 3', async () => ((await loadFlows(pool, ENV)).get('acme/flow/stock')?.revision === 3 ? true : undefined));
-    await new Promise((r) => setTimeout(r, 2500)); // the worker polls the deployed state every 2 s
+    // The apply's NOTIFY makes the worker reload at once.
+    await until('the worker to load revision 3', async () => (worker.flow('acme/flow/stock')?.revision === 3 ? true : undefined), 1500);
     await seed(pool, 'acme/erp', 'inventory', [{ id: 9100, sku: 'Z', location: 1, qty: '1', updated_at: '2026-11-04T00:00:00Z' }]);
     const run = await runNow('stock');
     expect(Number(run.revision)).toBe(3);

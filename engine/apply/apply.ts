@@ -16,6 +16,7 @@ import type { Change, Drift, Plan } from '../plan/types.js';
 import { BOSS_SCHEMA, openBoss } from '../runtime/boss.js';
 import { expectedLive, flowRouting, queueDifferences, QUEUE_PREFIX } from '../runtime/queues.js';
 import { appendLog } from '../state/audit.js';
+import { APPLIED } from '../runtime/queues.js';
 import type { Database } from '../state/db.js';
 import { readDeployed, readLive } from '../state/deployed.js';
 import { acquireApplyLock } from '../state/lock.js';
@@ -140,6 +141,8 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
         `UPDATE rsync.revisions SET apply_seq = $1 WHERE env = $2 AND apply_seq IS NULL AND commit IS NOT DISTINCT FROM $3`,
         [entry.n, plan.env, plan.commit],
       );
+      // Workers of the environment reload their flows when this commits (NOTIFY is delivered at commit).
+      await client.query(`SELECT pg_notify('rsync_work', $1)`, [`${plan.env} ${APPLIED}`]);
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});

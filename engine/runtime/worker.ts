@@ -12,6 +12,8 @@
  *    their own time zone, matches that minute (a singleton key per flow and minute: one run however many workers);
  *  - webhook deliveries and backfill windows, straight from rsync's tables (SKIP LOCKED and advisory locks).
  * Several workers on several machines share one database: each piece of work is claimed by exactly one.
+ * Applies are followed live: apply NOTIFYs `<env> *applied*` when it commits (and the deployed state's version is
+ * polled every 2 s in case a notification was missed).
  */
 import http from 'node:http';
 import { hostname } from 'node:os';
@@ -25,7 +27,7 @@ import { openBoss } from './boss.js';
 import { deployedVersion, loadFlows, type FlowDef } from './flows.js';
 import { connectorFor, recordDelivery, runBackfills, runEvents, runIncremental, workerId, type RunResult, type RuntimeContext } from './jobs.js';
 import { Mapper } from './mapper.js';
-import { tickQueueName } from './queues.js';
+import { APPLIED, tickQueueName } from './queues.js';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -107,6 +109,10 @@ export class RsyncWorker {
     this.boss = await openBoss(db, { worker: true });
     this.listener.on('notification', (n) => {
       if (n.payload && !n.payload.startsWith(`${this.o.env} `)) return;
+      if (n.payload === `${this.o.env} ${APPLIED}`) {
+        void this.reload().catch(() => {});
+        return;
+      }
       // New work for a flow (a delivery, a run, a backfill): whatever came back empty-handed may look again.
       if (n.payload) this.idleUntil.delete(n.payload.slice(this.o.env.length + 1));
       this.idleUntil.delete('backfill');
