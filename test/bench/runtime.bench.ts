@@ -18,7 +18,6 @@
  *
  * Exit code: 0 when the benchmark ran (targets met or not), 1 when it could not run or a correctness check failed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +27,7 @@ import { createBackfill } from '../../engine/runtime/jobs.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
-import { applyWorkspace, cli, ENV, runtimeWorkspace, STOCK_KEY, STOCK_MAPPING } from '../helpers/runtime.js';
+import { applyWorkspace, cli, ENV, runtimeWorkspace, spawnWorker, STOCK_KEY, STOCK_MAPPING } from '../helpers/runtime.js';
 import { machine, projectRoot } from './validate.bench.js';
 
 interface Args {
@@ -102,18 +101,7 @@ function watchRss(pid: number): { peak: () => number; stop: () => void } {
   return { peak: () => peak, stop: () => clearInterval(t) };
 }
 
-function worker(dir: string, url: string, ...args: string[]): ChildProcess & { exited: Promise<number | null>; output: string } {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', DATABASE_URL: url };
-  const child = spawn(process.execPath, [path.join(root, 'cli', 'bin', 'run.js'), 'worker', '--env', ENV, '--port', '0', ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & {
-    exited: Promise<number | null>;
-    output: string;
-  };
-  child.output = '';
-  child.stdout!.on('data', (c) => (child.output += c));
-  child.stderr!.on('data', (c) => (child.output += c));
-  child.exited = new Promise((r) => child.on('exit', (code) => r(code)));
-  return child;
-}
+const worker = (dir: string, url: string, ...args: string[]) => spawnWorker(dir, url, ...args);
 
 /** `n` Shopify orders (the REST fixture with fresh ids and times) into a table, generated in SQL. */
 async function seedOrders(pool: pg.Pool, table: string, n: number): Promise<void> {

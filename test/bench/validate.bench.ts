@@ -17,16 +17,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ROOT } from '../helpers/cli.js';
 
 /** The project root (the folder with package.json and cli/), from .build/test/bench/ or test/bench/. */
 export function projectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'cli', 'bin', 'run.js'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find the project root (cli/bin/run.js)');
-    dir = up;
-  }
-  return dir;
+  return ROOT;
 }
 
 // --- the machine ---------------------------------------------------------------------------------------------------
