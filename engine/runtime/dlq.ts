@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { appendLog } from '../state/audit.js';
 import { RsyncError, ExitCode } from '../errors.js';
 import { loadFlowRevision, type FlowDef } from './flows.js';
-import { connectorFor, type RuntimeContext } from './jobs.js';
+import { connectorFor, inTx, type RuntimeContext } from './jobs.js';
 import { finishRun, processPage, startRun } from './pipeline.js';
 
 export interface DeadLetter {
@@ -104,36 +104,35 @@ export async function replayLetters(rt: RuntimeContext, f: LetterFilter, actor: 
       const flow: FlowDef | undefined = await loadFlowRevision(db, f.env, address, revision);
       if (!flow) throw new RsyncError(`flow ${address} has no ${revision ? `revision ${revision}` : 'deployed revision'} in ${f.env}`, ExitCode.NO_INPUT, 'See `rsync history --address` for its revisions.');
       const run = await startRun(db, flow, 'replay', rt.worker);
-      await client.query('BEGIN');
       try {
-        const { finals } = await processPage(
-          { db, mapper: rt.mapper, target: connectorFor(rt, flow.target), signal: rt.signal, log: rt.log },
-          run,
-          client,
-          { records: list.map((l) => l.replay), deadLetter: false },
-        );
-        for (let i = 0; i < list.length; i++) {
-          const fin = finals[i];
-          const o: ReplayOutcome = { id: list[i].id, address, revision: flow.revision, outcome: fin.outcome, ...(fin.outcome === 'dead' ? { error: fin.error } : {}) };
-          out.push(o);
-          if (fin.outcome === 'dead') {
-            await client.query(`UPDATE rsync.dead_letters SET error = $2, stage = $3, attempts = attempts + 1, revision = $4 WHERE id = $1`, [o.id, fin.error, fin.stage, flow.revision]);
-          } else {
-            await client.query(
-              `UPDATE rsync.dead_letters SET status = 'replayed', resolved_at = now(), resolved_by = $2, resolution = $3, replay = NULL WHERE id = $1`,
-              [o.id, actor, JSON.stringify({ outcome: fin.outcome, revision: flow.revision, run: run.id })],
-            );
+        await inTx(client, async () => {
+          const { finals } = await processPage(
+            { db, mapper: rt.mapper, target: connectorFor(rt, flow.target), signal: rt.signal, log: rt.log },
+            run,
+            client,
+            { records: list.map((l) => l.replay), deadLetter: false },
+          );
+          for (let i = 0; i < list.length; i++) {
+            const fin = finals[i];
+            const o: ReplayOutcome = { id: list[i].id, address, revision: flow.revision, outcome: fin.outcome, ...(fin.outcome === 'dead' ? { error: fin.error } : {}) };
+            out.push(o);
+            if (fin.outcome === 'dead') {
+              await client.query(`UPDATE rsync.dead_letters SET error = $2, stage = $3, attempts = attempts + 1, revision = $4 WHERE id = $1`, [o.id, fin.error, fin.stage, flow.revision]);
+            } else {
+              await client.query(
+                `UPDATE rsync.dead_letters SET status = 'replayed', resolved_at = now(), resolved_by = $2, resolution = $3, replay = NULL WHERE id = $1`,
+                [o.id, actor, JSON.stringify({ outcome: fin.outcome, revision: flow.revision, run: run.id })],
+              );
+            }
           }
-        }
-        await appendLog(client, {
-          env: f.env,
-          action: 'dlq-replay',
-          actor,
-          detail: { address, revision: flow.revision, run: run.id, letters: list.map((l) => l.id), outcomes: out.filter((o) => o.address === address).map((o) => ({ id: o.id, outcome: o.outcome })) },
+          await appendLog(client, {
+            env: f.env,
+            action: 'dlq-replay',
+            actor,
+            detail: { address, revision: flow.revision, run: run.id, letters: list.map((l) => l.id), outcomes: out.filter((o) => o.address === address).map((o) => ({ id: o.id, outcome: o.outcome })) },
+          });
         });
-        await client.query('COMMIT');
       } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
         await finishRun(db, run, 'failed', (e as Error).message);
         throw e;
       }
@@ -150,19 +149,16 @@ export async function discardLetters(db: pg.Pool, f: LetterFilter, actor: string
   const w = where({ ...f, status: 'open' });
   const client = await db.connect();
   try {
-    await client.query('BEGIN');
-    const { rows } = await client.query<{ id: number; address: string }>(
-      `UPDATE rsync.dead_letters SET status = 'discarded', resolved_at = now(), resolved_by = $${w.params.length + 1},
-              resolution = $${w.params.length + 2}, replay = NULL
-        WHERE ${w.sql} RETURNING id::int, address`,
-      [...w.params, actor, JSON.stringify({ reason: reason ?? null })],
-    );
-    if (rows.length) await appendLog(client, { env: f.env, action: 'dlq-discard', actor, detail: { letters: rows.map((r) => r.id), reason: reason ?? null } });
-    await client.query('COMMIT');
-    return rows.map((r) => r.id);
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
+    return await inTx(client, async () => {
+      const { rows } = await client.query<{ id: number; address: string }>(
+        `UPDATE rsync.dead_letters SET status = 'discarded', resolved_at = now(), resolved_by = $${w.params.length + 1},
+                resolution = $${w.params.length + 2}, replay = NULL
+          WHERE ${w.sql} RETURNING id::int, address`,
+        [...w.params, actor, JSON.stringify({ reason: reason ?? null })],
+      );
+      if (rows.length) await appendLog(client, { env: f.env, action: 'dlq-discard', actor, detail: { letters: rows.map((r) => r.id), reason: reason ?? null } });
+      return rows.map((r) => r.id);
+    });
   } finally {
     client.release();
   }

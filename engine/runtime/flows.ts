@@ -5,6 +5,7 @@
  * apply only changes which FlowDef the next job gets (worker.ts reloads them when the deployed state moves).
  */
 import type pg from 'pg';
+import { readBlobs } from '../state/deployed.js';
 import { isObject } from '../util/merge.js';
 import { parseDuration } from '../util/duration.js';
 import { flowRetry, retryQueueName } from './queues.js';
@@ -123,15 +124,20 @@ export function flowDef(env: string, flow: Row, rows: Map<string, Row>, blobs: M
   };
 }
 
+async function readRows(db: Queryable, env: string): Promise<Map<string, Row>> {
+  const { rows } = await db.query<Row>(`SELECT address, customer, kind, name, revision, spec FROM rsync.resources WHERE env = $1`, [env]);
+  return new Map(rows.map((r) => [r.address, r]));
+}
+
+const mappingSha = (r: Row) => (isObject(r.spec.mapping) ? String(r.spec.mapping.sha256) : '');
+
 /** Every deployed flow of an environment, by address. */
 export async function loadFlows(db: Queryable, env: string): Promise<Map<string, FlowDef>> {
-  const { rows } = await db.query<Row>(`SELECT address, customer, kind, name, revision, spec FROM rsync.resources WHERE env = $1`, [env]);
-  const byAddress = new Map(rows.map((r) => [r.address, r]));
-  const shas = rows.filter((r) => r.kind === 'flow').map((r) => (isObject(r.spec.mapping) ? String(r.spec.mapping.sha256) : ''));
-  const blobs = await readTexts(db, shas);
+  const byAddress = await readRows(db, env);
+  const flows = [...byAddress.values()].filter((r) => r.kind === 'flow');
+  const blobs = await readBlobs(db, flows.map(mappingSha).filter(Boolean));
   const out = new Map<string, FlowDef>();
-  for (const r of rows) {
-    if (r.kind !== 'flow') continue;
+  for (const r of flows) {
     const f = flowDef(env, r, byAddress, blobs);
     if (f) out.set(f.address, f);
   }
@@ -143,26 +149,15 @@ export async function loadFlows(db: Queryable, env: string): Promise<Map<string,
  * connections, policy and SLA are taken as deployed now: a revision names its flow's spec, not the others'.
  */
 export async function loadFlowRevision(db: Queryable, env: string, address: string, revision?: number): Promise<FlowDef | undefined> {
-  const current = await loadFlows(db, env);
-  if (revision === undefined) return current.get(address);
-  const { rows } = await db.query<{ revision: number; spec: Record<string, unknown> | null }>(
-    `SELECT revision, spec FROM rsync.revisions WHERE env = $1 AND address = $2 AND revision = $3 AND action <> 'delete'`,
+  if (revision === undefined) return (await loadFlows(db, env)).get(address);
+  const { rows } = await db.query<{ spec: Record<string, unknown> | null }>(
+    `SELECT spec FROM rsync.revisions WHERE env = $1 AND address = $2 AND revision = $3 AND action <> 'delete'`,
     [env, address, revision],
   );
   if (!rows[0]?.spec) return undefined;
-  const all = await db.query<Row>(`SELECT address, customer, kind, name, revision, spec FROM rsync.resources WHERE env = $1`, [env]);
-  const byAddress = new Map(all.rows.map((r) => [r.address, r]));
   const [customer, , name] = address.split('/');
   const row: Row = { address, customer, kind: 'flow', name, revision, spec: rows[0].spec };
-  const sha = isObject(row.spec.mapping) ? String(row.spec.mapping.sha256) : '';
-  return flowDef(env, row, byAddress, await readTexts(db, [sha]));
-}
-
-async function readTexts(db: Queryable, shas: string[]): Promise<Map<string, string>> {
-  const list = [...new Set(shas.filter(Boolean))];
-  if (!list.length) return new Map();
-  const { rows } = await db.query<{ sha256: string; text: string }>(`SELECT sha256, text FROM rsync.blobs WHERE sha256 = ANY($1)`, [list]);
-  return new Map(rows.map((r) => [r.sha256, r.text]));
+  return flowDef(env, row, await readRows(db, env), await readBlobs(db, [mappingSha(row)].filter(Boolean)));
 }
 
 /** The deployed state's version: changes whenever an apply commits (the worker polls it to follow applies). */

@@ -16,7 +16,7 @@ import { ConnectorError, type OpenConnector, type Page } from '../connectors/typ
 import { isObject } from '../util/merge.js';
 import type { FlowDef } from './flows.js';
 import type { Mapper } from './mapper.js';
-import { backoffMs, finishRun, processPage, sleep, startRun, type Counts, type PipelineContext, type RunHandle } from './pipeline.js';
+import { backoffMs, finishRun, processPage, runLog, sleep, startRun, zeroCounts, type Counts, type PipelineContext, type RunHandle } from './pipeline.js';
 import { throttleFor } from './ratelimit.js';
 
 export interface RuntimeContext {
@@ -92,10 +92,7 @@ async function readPage(rt: RuntimeContext, flow: FlowDef, run: RunHandle, read:
       const err = e instanceof ConnectorError ? e : new ConnectorError((e as Error).message ?? String(e), true);
       if (!err.transient || attempt > flow.retry.limit || rt.signal?.aborted) throw err;
       const wait = backoffMs(flow, attempt, err.retryAfterMs);
-      await rt.db.query(`UPDATE rsync.runs SET log = log || $2::jsonb, retries = retries + 1 WHERE id = $1`, [
-        run.id,
-        JSON.stringify([{ at: new Date().toISOString(), event: 'backoff', stage: 'read', attempt, waitMs: wait, reason: redact(err.message) }]),
-      ]);
+      await runLog(rt.db, run, { event: 'backoff', stage: 'read', attempt, waitMs: wait, reason: redact(err.message) }, true);
       rt.log?.(`  ${flow.address}: read failed (${redact(err.message)}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`);
       await sleep(wait, rt.signal);
     }
@@ -103,7 +100,7 @@ async function readPage(rt: RuntimeContext, flow: FlowDef, run: RunHandle, read:
 }
 
 /** Run `body` in a transaction on `client`. */
-async function inTx<T>(client: pg.PoolClient, body: () => Promise<T>): Promise<T> {
+export async function inTx<T>(client: pg.PoolClient, body: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
     const out = await body();
@@ -132,7 +129,7 @@ export async function runIncremental(rt: RuntimeContext, flow: FlowDef, trigger:
   const client = await rt.db.connect();
   const lock = `cursor:${flow.env}/${flow.address}`;
   try {
-    if (!(await tryLock(client, lock))) return { run: null, status: 'skipped', counts: zeroed(), reason: 'another run of this flow is in progress' };
+    if (!(await tryLock(client, lock))) return { run: null, status: 'skipped', counts: zeroCounts(), reason: 'another run of this flow is in progress' };
     const run = await startRun(rt.db, flow, trigger, rt.worker);
     try {
       const source = connectorFor(rt, flow.source);
@@ -169,8 +166,6 @@ function pageSize(flow: FlowDef): number {
   return Math.max(flow.batchSize, 500);
 }
 
-const zeroed = (): Counts => ({ read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0 });
-
 // ------------------------------------------------------------------------------------------ events
 
 /** Work the flow's pending deliveries until none is left (other workers take other ones meanwhile). */
@@ -198,7 +193,7 @@ export async function runEvents(rt: RuntimeContext, flow: FlowDef): Promise<RunR
       if (run) rt.onPage?.(flow, run.counts);
       if (!more) break;
     }
-    return run ? await finish(rt, run) : { run: null, status: 'skipped', counts: zeroed(), reason: 'no pending deliveries' };
+    return run ? await finish(rt, run) : { run: null, status: 'skipped', counts: zeroCounts(), reason: 'no pending deliveries' };
   } catch (e) {
     if (run) return await finish(rt, run, e);
     throw e;

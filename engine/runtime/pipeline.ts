@@ -77,7 +77,8 @@ export async function finishRun(db: Pick<pg.Pool, 'query'>, run: RunHandle, stat
   );
 }
 
-async function runLog(tx: Pick<pg.PoolClient, 'query'>, run: RunHandle, entry: Record<string, unknown>, retry = false): Promise<void> {
+/** Append an entry to a run's log (`retry` also counts a retry); on `tx` inside a page's transaction. */
+export async function runLog(tx: Pick<pg.PoolClient, 'query'>, run: RunHandle, entry: Record<string, unknown>, retry = false): Promise<void> {
   await tx.query(`UPDATE rsync.runs SET log = log || $2::jsonb, retries = retries + $3 WHERE id = $1`, [
     run.id,
     JSON.stringify([{ at: new Date().toISOString(), ...entry }]),
