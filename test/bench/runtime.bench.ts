@@ -27,7 +27,7 @@ import { createBackfill } from '../../engine/runtime/jobs.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
-import { applyWorkspace, cli, ENV, runtimeWorkspace, spawnWorker, STOCK_KEY, STOCK_MAPPING } from '../helpers/runtime.js';
+import { applyWorkspace, cli, ENV, runtimeWorkspace, spawnWorker, STOCK_KEY, STOCK_MAPPING, until } from '../helpers/runtime.js';
 import { machine, projectRoot } from './validate.bench.js';
 
 interface Args {
@@ -71,16 +71,6 @@ let failed = false;
 function check(ok: boolean, what: string): void {
   say(`  check: ${what}: ${ok ? 'ok' : 'FAILED'}`);
   if (!ok) failed = true;
-}
-
-async function waitFor<T>(check: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -165,7 +155,7 @@ async function e2e(a: Args): Promise<void> {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const bf = await createBackfill(pool, flow, FROM, new Date(TO.getTime() + 1000), (TO.getTime() - FROM.getTime()) / 16, 'bench');
-    await waitFor(async () => (Number((await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [bf.id])).rows[0].count) === 0 ? true : undefined), 3_600_000, 'the backfill');
+    await until('the backfill', async () => (Number((await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [bf.id])).rows[0].count) === 0 ? true : undefined), 3_600_000);
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const threads = w.rt.mapper.size;
@@ -221,7 +211,7 @@ async function webhook(a: Args): Promise<void> {
       );
     }
     await Promise.all(inflight);
-    await waitFor(async () => (Number((await pool.query(`SELECT count(*) FROM rsync_sandbox.writes`)).rows[0].count) >= total ? true : undefined), 120_000, 'every delivery written');
+    await until('every delivery written', async () => (Number((await pool.query(`SELECT count(*) FROM rsync_sandbox.writes`)).rows[0].count) >= total ? true : undefined), 120_000);
     await w.stop(5_000);
     const { rows } = await pool.query<{ key: string; at: number }>(`SELECT key, extract(epoch FROM first_written_at) * 1000 AS at FROM rsync_sandbox.writes`);
     const byTime = rows.map((r) => [sent.get(r.key)! - t0, Number(r.at) - sent.get(r.key)!]).sort((x, y) => x[0] - y[0]);
@@ -277,7 +267,7 @@ async function backfill(a: Args): Promise<void> {
     const t0 = performance.now();
     const w = worker(dir, db.url);
     const rss = watchRss(w.pid!);
-    await waitFor(async () => ((await left(pool, id)) === 0 ? true : undefined), 3_600_000, 'the backfill');
+    await until('the backfill', async () => ((await left(pool, id)) === 0 ? true : undefined), 3_600_000);
     const ms = performance.now() - t0;
     w.kill('SIGTERM');
     await w.exited;
@@ -328,7 +318,7 @@ async function workers(a: Args): Promise<void> {
     const id = await startBackfill(dir, db);
     const t0 = performance.now();
     const ws = [1, 2, 3].map(() => worker(dir, db.url, '--threads', '1'));
-    await waitFor(async () => ((await left(pool, id)) === 0 ? true : undefined), 3_600_000, 'the backfill');
+    await until('the backfill', async () => ((await left(pool, id)) === 0 ? true : undefined), 3_600_000);
     const ms = performance.now() - t0;
     for (const w of ws) w.kill('SIGTERM');
     await Promise.all(ws.map((w) => w.exited));
