@@ -7,8 +7,9 @@
  */
 import jsonata from 'jsonata';
 import { syncJsonata } from '../mapping/sync-engine.js';
+import { compileJsonata, type CompiledExpression } from '../mapping/compile.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';
-import { hashOf } from '../util/hash.js';
+import { canonicalJson, sha256 } from '../util/hash.js';
 
 export interface MapTask {
   /** The mapping's JSONata text (compiled once per text, i.e. once per revision, and cached). */
@@ -28,10 +29,12 @@ export type MapOutcome =
   | { kind: 'dead'; stage: 'parse' | 'map' | 'check' | 'key'; error: string; key?: string; source: unknown };
 
 type Expr = ReturnType<typeof jsonata>;
-/** An expression compiled by both engines: the synchronous one (engine/mapping/sync-engine.ts) when available. */
+/** An expression ready in each engine: compiled to JavaScript (engine/mapping/compile.ts) when the compiler covers
+ *  it, the synchronous interpreter (engine/mapping/sync-engine.ts) when available, and jsonata itself. */
 interface Compiled {
   async: Expr;
   sync: Expr | null;
+  js: CompiledExpression | null;
 }
 const compiled = new Map<string, Compiled>();
 
@@ -40,17 +43,26 @@ function compileCached(text: string): Compiled {
   if (!e) {
     if (compiled.size > 200) compiled.clear();
     const sync = syncJsonata();
-    e = { async: jsonata(text), sync: sync ? sync(text) : null };
+    e = { async: jsonata(text), sync: sync ? sync(text) : null, js: compileJsonata(text) };
     compiled.set(text, e);
   }
   return e;
 }
 
 /**
- * Evaluate with the synchronous engine; an error that is not a JSONata error (no code: a difference between the
- * engines, never seen on the tested mappings) is evaluated again by jsonata itself, whose answer counts.
+ * Evaluate with the compiled function; if it throws anything, with the synchronous interpreter (the compiler never
+ * decides an error: the interpreter's error is the one reported). An error of the synchronous engine that is not a
+ * JSONata error (no code: a difference between the engines, never seen on the tested mappings) is evaluated again by
+ * jsonata itself, whose answer counts.
  */
 async function evaluate(c: Compiled, input: unknown, bindings: Record<string, unknown>): Promise<unknown> {
+  if (c.js) {
+    try {
+      return c.js.evaluate(input, bindings);
+    } catch {
+      // the interpreter decides
+    }
+  }
   if (c.sync) {
     try {
       return c.sync.evaluate(input, bindings) as unknown;
@@ -101,9 +113,17 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
       continue;
     }
     let mapped: unknown;
+    // The record as canonical JSON (sorted keys): its hash, and parsed back, the plain record (no sequences or
+    // null-prototype objects from JSONata) that is checked and written.
+    let text = '';
     try {
       const v = await evaluate(mapping, source, bindings);
-      mapped = v === undefined ? undefined : JSON.parse(JSON.stringify(v));
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        text = canonicalJson(v);
+        mapped = JSON.parse(text);
+      } else {
+        mapped = v;
+      }
     } catch (e) {
       out.push({ kind: 'dead', stage: 'map', error: `the mapping failed: ${message(e)}`, key, source });
       continue;
@@ -123,7 +143,7 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
       out.push({ kind: 'dead', stage: 'check', error: `not a valid canonical ${task.canonical}: ${problems.join('; ')}`, key, source });
       continue;
     }
-    out.push({ kind: 'mapped', key, hash: hashOf(mapped), record: mapped as Record<string, unknown> });
+    out.push({ kind: 'mapped', key, hash: sha256(text), record: mapped as Record<string, unknown> });
   }
   return out;
 }
