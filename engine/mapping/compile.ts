@@ -118,7 +118,7 @@ interface Builtins {
 }
 
 /** Built-ins with a fast path for their common arguments (everything else goes through jsonata's implementation). */
-const FAST = new Set(['string', 'count', 'sum', 'abs', 'exists', 'type', 'not', 'number', 'keys', 'replace']);
+const FAST = new Set(['string', 'count', 'sum', 'abs', 'exists', 'type', 'not', 'number', 'keys', 'replace', 'split']);
 
 /**
  * The replacement text of jsonata's $replace (`$0`, `$n` with as many digits as the regex has groups allow, `$$`),
@@ -173,7 +173,8 @@ function makeRuntime(b: Builtins) {
 
   /** The end of jsonata's `evaluate`: a sequence of none is nothing, of one is that one (unless kept). */
   function collapse(r: any): any {
-    if (r && r.sequence === true && Array.isArray(r) && !(r as any).tupleStream) {
+    if (typeof r !== 'object' || r === null) return r;
+    if (r.sequence === true && Array.isArray(r) && !(r as any).tupleStream) {
       if (r.length === 0) return undefined;
       if (r.length === 1) return (r as any).keepSingleton ? r : r[0];
     }
@@ -487,6 +488,11 @@ function makeRuntime(b: Builtins) {
         if (typeof x === 'string') return numberImpl(x);
       }
       return call(p, [arg(x)], ctx);
+    },
+    /** $split(str, 'separator'): String.prototype.split, as jsonata's split does for a string separator. */
+    split(p: unknown, str: unknown, separator: string, ctx: unknown): unknown {
+      if (p === d.split && typeof str === 'string') return str.split(separator);
+      return call(p, [arg(str), separator], ctx);
     },
     keys(p: unknown, x: unknown, ctx: unknown): unknown {
       if (p === d.keys && x !== null && typeof x === 'object' && !Array.isArray(x) && !isFunction(x)) {
@@ -896,7 +902,9 @@ class Compiler {
     if (fast) return fast;
     const args = node.arguments.map((a: Node) => {
       if (a.type === 'operator') throw new Unsupported('partial application');
-      return `R.arg(${this.expr(a, ctx, scope)})`;
+      // evaluateFunction wraps a function argument in a closure; literals and operators never give a function
+      const never = ['string', 'number', 'value', 'binary', 'unary'].includes(a.type) && !a.predicate;
+      return never ? this.expr(a, ctx, scope) : `R.arg(${this.expr(a, ctx, scope)})`;
     });
     return `R.call(${proc}, [${args.join(', ')}], ${ctx})`;
   }
@@ -914,6 +922,10 @@ class Compiler {
       const source: RegExp = args[1].value;
       const parts = this.constant(replacementParts(args[2].value, groupCount(source)));
       return `R.fast.replace(${proc}, ${this.expr(args[0], ctx, scope)}, ${this.constant(new RegExp(source))}, ${this.constant(source)}, ${JSON.stringify(args[2].value)}, ${parts}, ${ctx})`;
+    }
+    if (p.value === 'split') {
+      if (args.length !== 2 || args[1].type !== 'string' || !simple(args[1])) return null;
+      return `R.fast.split(${proc}, ${this.expr(args[0], ctx, scope)}, ${JSON.stringify(args[1].value)}, ${ctx})`;
     }
     if (args.length !== 1 || args[0].type === 'operator') return null;
     return `R.fast.${p.value}(${proc}, ${this.expr(args[0], ctx, scope)}, ${ctx})`;

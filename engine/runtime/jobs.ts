@@ -16,7 +16,8 @@ import { ConnectorError, type OpenConnector, type Page } from '../connectors/typ
 import { isObject } from '../util/merge.js';
 import type { FlowDef } from './flows.js';
 import type { Mapper } from './mapper.js';
-import { backoffMs, finishRun, processPage, runLog, sleep, startRun, zeroCounts, type Counts, type PipelineContext, type RunHandle } from './pipeline.js';
+import type { MapOutcome } from './map-records.js';
+import { backoffMs, finishRun, mapTask, processPage, runLog, sleep, startRun, zeroCounts, type Counts, type PipelineContext, type RunHandle } from './pipeline.js';
 import { throttleFor } from './ratelimit.js';
 
 export interface RuntimeContext {
@@ -99,6 +100,39 @@ async function readPage(rt: RuntimeContext, flow: FlowDef, run: RunHandle, read:
   }
 }
 
+/**
+ * The pages of a source from `cursor`, each with its records already handed to the mapping threads, reading and
+ * mapping the next page while the caller writes the current one: reads, mapping and writes overlap instead of
+ * taking turns. Pages still commit one after the other, in order, so a crash loses nothing but the read-ahead.
+ * A source whose page must be committed before the next is read (a file drop's `commit`) is not read ahead.
+ */
+async function* pagesAhead(
+  rt: RuntimeContext,
+  flow: FlowDef,
+  run: RunHandle,
+  read: (cursor: unknown) => Promise<Page>,
+  cursor: unknown,
+): AsyncGenerator<{ page: Page; outcomes: Promise<MapOutcome[]> }> {
+  const fetch = (c: unknown): Promise<{ page: Page; outcomes: Promise<MapOutcome[]> }> => {
+    const p = readPage(rt, flow, run, () => read(c)).then((page) => {
+      const outcomes = page.records.length ? rt.mapper.map(mapTask(flow, page.records, page.json)) : Promise.resolve([]);
+      outcomes.catch(() => {}); // awaited by the caller; a page it never reaches must not be an unhandled rejection
+      return { page, outcomes };
+    });
+    p.catch(() => {});
+    return p;
+  };
+  let next: Promise<{ page: Page; outcomes: Promise<MapOutcome[]> }> | null = fetch(cursor);
+  for (;;) {
+    const ahead: { page: Page; outcomes: Promise<MapOutcome[]> } = await next!;
+    const { page, outcomes } = ahead;
+    next = page.more && !page.commit ? fetch(page.cursor) : null;
+    yield { page, outcomes };
+    if (!page.more) return;
+    next ??= fetch(page.cursor);
+  }
+}
+
 /** Run `body` in a transaction on `client`. */
 export async function inTx<T>(client: pg.PoolClient, body: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
@@ -135,12 +169,14 @@ export async function runIncremental(rt: RuntimeContext, flow: FlowDef, trigger:
       const source = connectorFor(rt, flow.source);
       if (!source.read) throw new ConnectorError(`connection ${flow.source.name} (${flow.source.type}) cannot be read`, false);
       const ctx = pipeline(rt, flow);
-      let cursor = (await rt.db.query(`SELECT cursor FROM rsync.cursors WHERE env = $1 AND address = $2`, [flow.env, flow.address])).rows[0]?.cursor ?? null;
-      for (let pages = 0; pages < (rt.maxPages ?? 1000); pages++) {
+      const cursor = (await rt.db.query(`SELECT cursor FROM rsync.cursors WHERE env = $1 AND address = $2`, [flow.env, flow.address])).rows[0]?.cursor ?? null;
+      let pages = 0;
+      const read = (c: unknown) => source.read!({ stream: flow.source.stream, cursor: c, limit: pageSize(flow), signal: rt.signal });
+      for await (const { page, outcomes } of pagesAhead(rt, flow, run, read, cursor)) {
         if (rt.signal?.aborted) throw new Error('aborted');
-        const page = await readPage(rt, flow, run, () => source.read!({ stream: flow.source.stream, cursor, limit: pageSize(flow), signal: rt.signal }));
+        const mapped = await outcomes;
         await inTx(client, async () => {
-          if (page.records.length) await processPage(ctx, run, client, { records: page.records, json: page.json });
+          if (page.records.length) await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped });
           await client.query(
             `INSERT INTO rsync.cursors (env, address, cursor) VALUES ($1, $2, $3)
              ON CONFLICT (env, address) DO UPDATE SET cursor = excluded.cursor, updated_at = now()`,
@@ -148,9 +184,8 @@ export async function runIncremental(rt: RuntimeContext, flow: FlowDef, trigger:
           );
         });
         await page.commit?.();
-        cursor = page.cursor;
         rt.onPage?.(flow, run.counts);
-        if (!page.more) break;
+        if (++pages >= (rt.maxPages ?? 1000)) break;
       }
       return await finish(rt, run);
     } catch (e) {
@@ -322,19 +357,18 @@ async function runWindow(rt: RuntimeContext, client: pg.PoolClient, flow: FlowDe
   // The window may have been finished by the previous holder just before we claimed it.
   const fresh = await client.query(`SELECT cursor, done_at FROM rsync.backfill_windows WHERE backfill_id = $1 AND n = $2`, [w.backfill, w.n]);
   if (fresh.rows[0]?.done_at) return;
-  let cursor = fresh.rows[0]?.cursor ?? null;
+  const cursor = fresh.rows[0]?.cursor ?? null;
   const run = await startRun(rt.db, flow, 'backfill', rt.worker);
   try {
     const source = connectorFor(rt, flow.source);
     if (!source.read) throw new ConnectorError(`connection ${flow.source.name} (${flow.source.type}) cannot be read`, false);
     const ctx = pipeline(rt, flow);
-    for (;;) {
+    const read = (c: unknown) => source.read!({ stream: flow.source.stream, cursor: c, limit: pageSize(flow), since: w.since, until: w.until, signal: rt.signal });
+    for await (const { page, outcomes } of pagesAhead(rt, flow, run, read, cursor)) {
       if (rt.signal?.aborted) throw new Error('aborted');
-      const page = await readPage(rt, flow, run, () =>
-        source.read!({ stream: flow.source.stream, cursor, limit: pageSize(flow), since: w.since, until: w.until, signal: rt.signal }),
-      );
+      const mapped = await outcomes;
       await inTx(client, async () => {
-        if (page.records.length) await processPage(ctx, run, client, { records: page.records, json: page.json });
+        if (page.records.length) await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped });
         await client.query(
           `UPDATE rsync.backfill_windows SET cursor = $3, read = read + $4, done_at = CASE WHEN $5 THEN now() END
             WHERE backfill_id = $1 AND n = $2`,
@@ -342,9 +376,7 @@ async function runWindow(rt: RuntimeContext, client: pg.PoolClient, flow: FlowDe
         );
       });
       await page.commit?.();
-      cursor = page.cursor;
       rt.onPage?.(flow, run.counts);
-      if (!page.more) break;
     }
     await finish(rt, run);
   } catch (e) {

@@ -18,7 +18,7 @@ import type pg from 'pg';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type WriteItem, type WriteResult } from '../connectors/types.js';
 import type { FlowDef } from './flows.js';
-import type { MapOutcome } from './map-records.js';
+import type { MapOutcome, MapTask } from './map-records.js';
 import type { Mapper } from './mapper.js';
 import { ledgerDecision } from './ledger.js';
 import { maskPii, piiNames } from './mask.js';
@@ -117,6 +117,13 @@ export interface PageInput {
   json?: boolean;
   /** Dead-letter failures (default). Replay turns it off: the letter being replayed is updated instead. */
   deadLetter?: boolean;
+  /** The records already mapped (mapRecords' outcomes, in order): a reader that maps ahead (jobs.ts) passes them. */
+  outcomes?: MapOutcome[];
+}
+
+/** The mapping task of a page of the flow's records. */
+export function mapTask(flow: FlowDef, records: unknown[], json?: boolean): MapTask {
+  return { mapping: flow.mapping, key: flow.key, params: flow.params, canonical: flow.canonical, records, json };
 }
 
 /**
@@ -126,14 +133,7 @@ export interface PageInput {
  */
 export async function processPage(ctx: PipelineContext, run: RunHandle, tx: pg.PoolClient, page: PageInput): Promise<{ finals: Final[]; counts: Counts }> {
   const flow = run.flow;
-  const outcomes: MapOutcome[] = await ctx.mapper.map({
-    mapping: flow.mapping,
-    key: flow.key,
-    params: flow.params,
-    canonical: flow.canonical,
-    records: page.records,
-    json: page.json,
-  });
+  const outcomes: MapOutcome[] = page.outcomes ?? (await ctx.mapper.map(mapTask(flow, page.records, page.json)));
   const finals: Final[] = new Array(outcomes.length);
 
   // The last copy of a key in the page wins; earlier copies are superseded (unchanged).
