@@ -18,7 +18,7 @@
  *
  * Exit code: 0 when the benchmark ran (targets met or not), 1 when it could not run or a correctness check failed.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -117,6 +117,56 @@ async function seedStock(pool: pg.Pool, system: string, n: number): Promise<void
   }
 }
 
+/** CPU seconds of each thread of this process, by thread id (Linux /proc; empty elsewhere). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    const tick = 100; // USER_HZ
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(f[11]) + Number(f[12])) / tick);
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/** CPU seconds of the PostgreSQL backends serving this database, when PostgreSQL runs on this machine (/proc). */
+async function backendCpu(pool: pg.Pool): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  const { rows } = await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  for (const { pid } of rows) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // another machine's PostgreSQL, or no permission
+    }
+  }
+  return out;
+}
+
+/** Where the CPU of a timed section went: this process's main thread, its other threads, PostgreSQL's backends. */
+function cpuReport(t0: Map<string, number>, t1: Map<string, number>, pg0: Map<number, number>, pg1: Map<number, number>, records: number, mappingThreads: number): string {
+  const main = String(process.pid);
+  const d = [...t1].map(([tid, v]) => ({ tid, s: v - (t0.get(tid) ?? 0) })).filter((x) => x.s > 0);
+  const mainS = d.find((x) => x.tid === main)?.s ?? 0;
+  const others = d.filter((x) => x.tid !== main).sort((a, b) => b.s - a.s);
+  const mapping = others.slice(0, mappingThreads).reduce((a, x) => a + x.s, 0);
+  const rest = others.slice(mappingThreads).reduce((a, x) => a + x.s, 0);
+  let pgS = 0;
+  for (const [pid, v] of pg1) pgS += v - (pg0.get(pid) ?? 0);
+  const total = mainS + mapping + rest + pgS;
+  const us = (s: number) => `${Math.round((s * 1e6) / records)} µs`;
+  return (
+    `  CPU per record: main thread ${us(mainS)}, ${mappingThreads} mapping threads ${us(mapping)}, other threads (GC, I/O) ${us(rest)}` +
+    `, PostgreSQL backends ${pg1.size ? us(pgS) : 'not measured (not on this machine)'}; total ${us(total)} (${(total).toFixed(1)} CPU s)`
+  );
+}
+
 async function fresh(label: string): Promise<{ db: TestDatabase; pool: pg.Pool }> {
   const db = await testDatabase(label);
   return { db, pool: new pg.Pool({ connectionString: db.url, max: 10 }) };
@@ -153,11 +203,15 @@ async function e2e(a: Args): Promise<void> {
     await w.start();
     const flow = (await loadFlows(pool, ENV)).get('acme/flow/orders')!;
     const cpu0 = process.cpuUsage();
+    const threads0 = threadCpu();
+    const pg0 = await backendCpu(pool);
     const t0 = performance.now();
     const bf = await createBackfill(pool, flow, FROM, new Date(TO.getTime() + 1000), (TO.getTime() - FROM.getTime()) / 16, 'bench');
     await until('the backfill', async () => (Number((await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [bf.id])).rows[0].count) === 0 ? true : undefined), 3_600_000);
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const threads1 = threadCpu();
+    const pg1 = await backendCpu(pool);
     const threads = w.rt.mapper.size;
     await w.stop(5_000);
     const counts = (await pool.query(`SELECT sum(read)::int AS read, sum(written)::int AS written, sum(filtered)::int AS filtered, sum(dead)::int AS dead FROM rsync.runs`)).rows[0];
@@ -165,6 +219,7 @@ async function e2e(a: Args): Promise<void> {
     const rate = a.records / (ms / 1000);
     say(`  ${int(a.records)} records in ${(ms / 1000).toFixed(1)} s: ${int(rate)} records/s end to end (target ≥ 10,000: ${status(rate >= 10_000)})`);
     say(`  worker process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (main thread and ${threads} mapping threads); PostgreSQL runs on the same 2 cores`);
+    say(cpuReport(threads0, threads1, pg0, pg1, a.records, threads));
     say(`  runs: read ${int(counts.read)}, written ${int(counts.written)}, filtered ${int(counts.filtered)}, dead ${int(counts.dead)}; target rows ${int(rows)}`);
     check(counts.read === a.records && rows === counts.written && counts.dead === 0, 'every record read once and every written one upserted');
   } finally {
