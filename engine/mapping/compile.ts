@@ -1060,7 +1060,14 @@ export function compileJsonata(text: string): CompiledExpression | null {
   const S: Record<string, unknown> = Object.create(null);
   for (const name of c.free.keys()) S[name] = builtin(name);
   for (const name of c.boundIn({ type: 'top', body: ast })) if (!(name in S)) S[name] = builtin(name);
-  const evaluate = new Function('R', 'K', 'S', code)(R, c.constants, S) as (input: unknown, b?: Record<string, unknown>) => unknown;
+  let evaluate: (input: unknown, b?: Record<string, unknown>) => unknown;
+  try {
+    evaluate = new Function('R', 'K', 'S', code)(R, c.constants, S) as typeof evaluate;
+  } catch (e) {
+    // A fault of this compiler, never of the mapping: the interpreter runs it.
+    lastProblem = `the generated code does not load: ${(e as Error).message}`;
+    return null;
+  }
   return { evaluate, code };
 }
 
