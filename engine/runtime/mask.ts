@@ -12,13 +12,53 @@ export function piiNames(paths: readonly string[]): Set<string> {
   return new Set(paths.map((p) => norm(p.split('.').pop() ?? p)).filter(Boolean));
 }
 
-/** A copy of `value` with every PII field's value replaced by "***" (objects and arrays wholly). */
+/** A copy of `value` with every PII field's value replaced by "***" (objects and arrays wholly), and those values
+ *  masked wherever else they appear (a vendor that copies the e-mail address into a reference or a note). */
 export function maskPii(value: unknown, names: Set<string>): unknown {
   if (!names.size || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => maskPii(v, names));
+  return maskWith(value, names, [...piiValues(value, names)].sort((a, b) => b.length - a.length));
+}
+
+function maskWith(value: unknown, names: Set<string>, values: string[]): unknown {
+  if (typeof value === 'string') return replaceAll(value, values);
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => maskWith(v, names, values));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    out[k] = names.has(norm(k)) && v !== null && v !== '' ? '***' : maskPii(v, names);
+    out[k] = names.has(norm(k)) && v !== null && v !== '' ? '***' : maskWith(v, names, values);
   }
+  return out;
+}
+
+/** The values of a record's PII fields (strings and numbers of three characters or more, at any depth). */
+export function piiValues(value: unknown, names: Set<string>, out = new Set<string>(), under = false): Set<string> {
+  if (!names.size || value === null || value === undefined) return out;
+  if (typeof value === 'string' || typeof value === 'number') {
+    const s = String(value);
+    if (under && s.length >= 3) out.add(s);
+    return out;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) piiValues(v, names, out, under);
+  } else if (typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) piiValues(v, names, out, under || names.has(norm(k)));
+  }
+  return out;
+}
+
+/**
+ * A message (an error from a mapping or a target) with every PII value of the given records replaced by "***":
+ * errors quote values ("Unable to cast value to a number: \"dana@example.com\"", a 422 body echoing a field).
+ */
+export function maskPiiText(text: string, names: Set<string>, ...records: unknown[]): string {
+  if (!names.size) return text;
+  const values = new Set<string>();
+  for (const r of records) piiValues(r, names, values);
+  return replaceAll(text, [...values].sort((a, b) => b.length - a.length));
+}
+
+function replaceAll(text: string, values: string[]): string {
+  let out = text;
+  for (const v of values) if (out.includes(v)) out = out.split(v).join('***');
   return out;
 }

@@ -21,7 +21,7 @@ import type { FlowDef } from './flows.js';
 import type { MapOutcome, MapTask } from './map-records.js';
 import type { Mapper } from './mapper.js';
 import { ledgerDecision } from './ledger.js';
-import { maskPii, piiNames } from './mask.js';
+import { maskPii, maskPiiText, piiNames } from './mask.js';
 
 export interface Counts {
   read: number;
@@ -200,17 +200,28 @@ export async function processPage(ctx: PipelineContext, run: RunHandle, tx: pg.P
       ],
     );
   }
+  // A dead record's error is kept, logged and shown: without secrets, and without the record's PII values (errors
+  // quote values: a cast that failed, a 422 body echoing a field).
+  const names = piiNames(flow.pii);
+  const sourceOf = (i: number) => {
+    const o = outcomes[i];
+    return o.kind === 'dead' ? o.source : page.json ? JSON.parse(page.records[i] as string) : page.records[i];
+  };
+  for (let i = 0; i < finals.length; i++) {
+    const f = finals[i];
+    if (f.outcome !== 'dead') continue;
+    const o = outcomes[i];
+    f.error = maskPiiText(redact(f.error), names, sourceOf(i), o.kind === 'mapped' ? o.record : undefined);
+  }
   if (page.deadLetter !== false) {
-    const names = piiNames(flow.pii);
     for (let i = 0; i < finals.length; i++) {
       const f = finals[i];
       if (f.outcome !== 'dead') continue;
-      const o = outcomes[i];
-      const source = o.kind === 'dead' ? o.source : page.json ? JSON.parse(page.records[i] as string) : page.records[i];
+      const source = sourceOf(i);
       await tx.query(
         `INSERT INTO rsync.dead_letters (env, address, customer, revision, run_id, key, stage, error, attempts, payload, replay)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [flow.env, flow.address, flow.customer, flow.revision, run.id, f.key ?? null, f.stage, redact(f.error), f.attempts, JSON.stringify(maskPii(source, names)), JSON.stringify(source)],
+        [flow.env, flow.address, flow.customer, flow.revision, run.id, f.key ?? null, f.stage, f.error, f.attempts, JSON.stringify(maskPii(source, names)), JSON.stringify(source)],
       );
     }
   }
@@ -258,16 +269,18 @@ async function writeWithRetries(
       }
     });
     if (!retry.length) return;
+    // The reason is one record's error: logged without secrets or the batch's PII values.
+    reason = maskPiiText(redact(reason), piiNames(flow.pii), ...retry.map((i) => item(i).record));
     if (attempt > flow.retry.limit || ctx.signal?.aborted) {
       const why = ctx.signal?.aborted ? 'the worker is stopping' : `gave up after ${attempt} attempts`;
       for (const i of retry) finals[i] = { outcome: 'dead', key: item(i).key, stage: 'write', error: `${why}: ${reason}`, attempts: attempt };
-      await runLog(tx, run, { event: 'gave-up', attempt, records: retry.length, reason: redact(reason) });
+      await runLog(tx, run, { event: 'gave-up', attempt, records: retry.length, reason });
       return;
     }
     const wait = backoffMs(flow, attempt, retryAfter);
     run.retries++;
-    await runLog(tx, run, { event: 'backoff', attempt, waitMs: wait, retryAfterMs: retryAfter || undefined, records: retry.length, reason: redact(reason) }, true);
-    ctx.log?.(`  ${flow.address}: ${retry.length} record(s) failed (${redact(reason)}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`);
+    await runLog(tx, run, { event: 'backoff', attempt, waitMs: wait, retryAfterMs: retryAfter || undefined, records: retry.length, reason }, true);
+    ctx.log?.(`  ${flow.address}: ${retry.length} record(s) failed (${reason}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`);
     await sleep(wait, ctx.signal).catch(() => {});
     pending = retry;
   }
