@@ -1,15 +1,33 @@
 /** Content hashes of plain data: sha256 over canonical JSON (keys sorted, no whitespace). */
 import { createHash } from 'node:crypto';
 
-/** JSON with object keys sorted at every level, so equal values always give equal text. */
+/**
+ * JSON with object keys sorted at every level, so equal values always give equal text. Written as loops appending
+ * to one string (no arrays of parts, no filtered key lists): a plan hashes every resource, 14,693 of them at 1,000
+ * customers, and the text is what deployed hashes were computed from, so it must never change.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const v: unknown = value[i];
+      out += v !== undefined ? canonicalJson(v) : i in value ? 'null' : ''; // a hole, as Array.join writes it
+    }
+    return out + ']';
+  }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+    first = false;
+  }
+  return out + '}';
 }
 
 export function sha256(text: string): string {
