@@ -38,7 +38,7 @@ import { findLiteralSecrets } from './secrets.js';
 
 export interface ValidationResult {
   diagnostics: Diagnostic[];
-  /** Compiled mappings by workspace-relative path (reused by the mapping tests). */
+  /** Compiled mappings by workspace-relative path, for the mapping tests (each compiled on first use of its `expr`). */
   mappings: Map<string, Compiled>;
 }
 
