@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { RsyncError, ExitCode } from './errors.js';
+import { ContentCache } from './load/content-cache.js';
 import { loadFromSource, openSource } from './load/loader.js';
 import { findWorkspaceRoot, GitRefError, WORKSPACE_FILE } from './load/source.js';
 import type { Workspace } from './model/workspace.js';
@@ -36,7 +37,8 @@ export async function openWorkspace(opts: OpenOptions = {}): Promise<OpenedWorks
   let ws: Workspace;
   try {
     const source = await openSource({ root, ref: opts.ref, env: opts.env });
-    ws = await loadFromSource(source, opts.env);
+    // Commands keep per-file results in the workspace's .rsync/cache/; validateWorkspace writes them back.
+    ws = await loadFromSource(source, opts.env, undefined, ContentCache.open(root));
   } catch (e) {
     if (e instanceof GitRefError) throw new RsyncError(e.message, ExitCode.NO_INPUT);
     throw e;

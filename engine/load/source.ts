@@ -3,8 +3,8 @@
  * (the working tree is never touched, so `--ref main` works with uncommitted changes or another branch checked out).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 
@@ -46,7 +46,7 @@ export class FolderSource implements WorkspaceSource {
     const rels: string[] = [];
     const top = path.join(this.root, WORKSPACE_FILE);
     if (await exists(top)) rels.push(WORKSPACE_FILE);
-    for (const dir of TOP) await walk(this.root, dir, rels);
+    for (const dir of TOP) walk(this.root, dir, rels);
     rels.sort();
     const out = new Map<string, string>();
     // Synchronous reads: each small file is one system call, where an async read costs four trips through
@@ -66,23 +66,25 @@ export class FolderSource implements WorkspaceSource {
   }
 }
 
-async function walk(root: string, rel: string, out: string[]): Promise<void> {
-  let entries;
+/**
+ * Synchronous, like the reads below: at 1,000 customers (about 3,000 folders) an async walk spent three times the
+ * CPU of this one in promises and libuv's thread pool.
+ */
+function walk(root: string, rel: string, out: string[]): void {
+  let entries: Dirent[];
   try {
-    entries = await readdir(path.join(root, rel), { withFileTypes: true });
+    entries = readdirSync(path.join(root, rel), { withFileTypes: true });
   } catch {
     return;
   }
-  await Promise.all(
-    entries.map(async (e) => {
-      const child = `${rel}/${e.name}`;
-      if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name)) await walk(root, child, out);
-      } else if (e.isFile() && wanted(child)) {
-        out.push(child);
-      }
-    }),
-  );
+  for (const e of entries) {
+    const child = `${rel}/${e.name}`;
+    if (e.isDirectory()) {
+      if (!SKIP_DIRS.has(e.name)) walk(root, child, out);
+    } else if (e.isFile() && wanted(child)) {
+      out.push(child);
+    }
+  }
 }
 
 async function exists(p: string): Promise<boolean> {

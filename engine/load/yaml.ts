@@ -10,6 +10,7 @@
 import jsyaml from 'js-yaml';
 import { isMap, isPair, isScalar, isSeq, LineCounter, Parser, parseAllDocuments, type Document, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic, Position, SourceRange } from '../diagnostics/diagnostic.js';
+import type { ContentCache } from './content-cache.js';
 
 export type Path = readonly (string | number)[];
 
@@ -68,13 +69,14 @@ function fastParse(file: string, text: string): ParsedFile | undefined {
   } catch {
     return undefined; // the `yaml` package reports it, with positions
   }
+  // An empty document (a trailing `---`, a comment-only file) is left out.
+  return fromValues(file, text, values.filter((v) => v !== null && v !== undefined));
+}
+
+/** A clean file's documents from their values; the node trees are built from `text` when a position is needed. */
+function fromValues(file: string, text: string, values: unknown[]): ParsedFile {
   const tree = new FileTree(text);
-  const docs: YamlDoc[] = [];
-  for (const v of values) {
-    if (v === null || v === undefined) continue; // an empty document (a trailing `---`, a comment-only file)
-    docs.push(new LazyDoc(file, docs.length, v, tree));
-  }
-  return { file, docs, diagnostics: [] };
+  return { file, docs: values.map((v, i) => new LazyDoc(file, i, v, tree)), diagnostics: [] };
 }
 
 export interface ParsedFile {
@@ -88,9 +90,19 @@ function pos(lines: LineCounter, offset: number): Position {
   return { line: p.line, column: p.col };
 }
 
-/** Parse every document of a YAML file. Documents with syntax errors are reported and left out. */
-export function parseYamlFile(file: string, text: string): ParsedFile {
-  return fastParse(file, text) ?? fullParse(file, text);
+/**
+ * Parse every document of a YAML file. Documents with syntax errors are reported and left out. With a content cache
+ * (engine/load/content-cache.ts), a clean file's values are kept by its text, and the same text is not parsed again.
+ */
+export function parseYamlFile(file: string, text: string, cache?: ContentCache): ParsedFile {
+  if (!cache) return fastParse(file, text) ?? fullParse(file, text);
+  const key = cache.key(text);
+  const values = cache.get('yaml', key);
+  if (Array.isArray(values)) return fromValues(file, text, values);
+  const fast = fastParse(file, text);
+  if (!fast) return fullParse(file, text);
+  cache.put('yaml', key, fast.docs.map((d) => d.value));
+  return fast;
 }
 
 function fullParse(file: string, text: string): ParsedFile {

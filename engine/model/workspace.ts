@@ -6,6 +6,7 @@
  * its *address* is `<customer>/<kind>/<name>`, prefixed by `<env>/` when an environment is chosen.
  */
 import type { Diagnostic, SourceRange } from '../diagnostics/diagnostic.js';
+import type { ContentCache } from '../load/content-cache.js';
 import type { WorkspaceSource } from '../load/source.js';
 import type { Path, YamlDoc } from '../load/yaml.js';
 
@@ -65,6 +66,8 @@ export interface Workspace {
   env?: string;
   /** Every YAML/JSONata file loaded, by workspace-relative path. */
   files: Map<string, string>;
+  /** Per-file results kept between commands (parsed YAML, JSONata facts), when the command keeps them. */
+  content?: ContentCache;
   settings?: Resource;
   /** Partner-wide Policy and SLA documents (in rsync.yaml). */
   policies: Map<string, Resource>;

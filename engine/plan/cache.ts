@@ -6,15 +6,14 @@
  * do not (plan, then apply, of the same commit), the full desired state is read from the cache instead of loading
  * and validating the workspace a second time.
  *
- * The key includes a fingerprint of this rsync build (engine code and schemas), so an upgrade never trusts a
- * cache written by an older validator. Stored under `.rsync/cache/` (git-ignored); safe to delete at any time.
+ * The key includes a fingerprint of this rsync build (engine code, schemas and library versions: engine/util/build.ts),
+ * so an upgrade never trusts a cache written by an older validator. Stored under `.rsync/cache/` (git-ignored); safe
+ * to delete at any time.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { STATE_DIR } from '../state/embedded.js';
-import { projectRoot } from '../util/paths.js';
+import { engineBuild, writeAtomically } from '../util/build.js';
 import type { Branding, DeployableResource } from './types.js';
 
 export interface CachedDesired {
@@ -26,28 +25,6 @@ export interface CachedDesired {
   branding: Branding;
   /** [address, customer, kind, name, hash, template] */
   resources: [string, string | null, string, string, string, string | null][];
-}
-
-let buildId: string | undefined;
-
-/** A fingerprint of this build: the engine's files and the schemas (path, size, modification time). */
-export function engineBuild(): string {
-  if (buildId) return buildId;
-  const h = createHash('sha256');
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.(js|ts|json|sql)$/.test(e.name)) {
-        const s = statSync(p);
-        h.update(`${p}\0${s.size}\0${s.mtimeMs}\n`);
-      }
-    }
-  };
-  walk(path.dirname(path.dirname(fileURLToPath(import.meta.url)))); // engine/ (source or build)
-  walk(path.join(projectRoot(), 'schemas'));
-  buildId = h.digest('hex').slice(0, 16);
-  return buildId;
 }
 
 function fileOf(root: string, env: string, commit: string, part: 'summary' | 'full' = 'summary'): string {
@@ -68,13 +45,6 @@ export function readDesiredFull(root: string, env: string, commit: string): Cach
   } catch {
     return undefined;
   }
-}
-
-function writeAtomically(file: string, text: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file); // readers never see half a file
 }
 
 export function readDesiredCache(root: string, env: string, commit: string): CachedDesired | undefined {

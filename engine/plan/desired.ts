@@ -82,6 +82,7 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
   const resources: DeployableResource[] = [];
   const blobs = new Map<string, string>();
   const lines = new Map<string, Map<string, number>>();
+  const mappingHashes = new Map<string, string>();
   const wanted = (c: string) => !customers || customers.has(c);
   for (const p of ws.policies.values()) resources.push(deployable(ws, p, base(p), lines));
   for (const s of ws.slas.values()) resources.push(deployable(ws, s, base(s), lines));
@@ -96,7 +97,8 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
       const file = typeof f.spec.mapping === 'string' ? resolveRelative(f.dir, f.spec.mapping) : undefined;
       const text = file ? ws.files.get(file) : undefined;
       if (file && text !== undefined) {
-        const h = sha256(text);
+        let h = mappingHashes.get(file);
+        if (h === undefined) mappingHashes.set(file, (h = sha256(text))); // a template's mapping serves hundreds of flows
         blobs.set(h, text);
         value.mapping = { file, sha256: h };
       }

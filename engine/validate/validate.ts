@@ -18,7 +18,8 @@ import { suggest } from '../load/loader.js';
 import { locate, locateInScalar, templateNote } from '../load/locate.js';
 import { checkOverlayNames } from '../load/overlays.js';
 import { fileStart, type Path } from '../load/yaml.js';
-import { compile, lineColumn, nondeterministicCalls, outputFields, type Compiled } from '../mapping/jsonata.js';
+import type { ContentCache } from '../load/content-cache.js';
+import { compile, lineColumn, nondeterministicCalls, outputFields, type Compiled, type JsonataProblem } from '../mapping/jsonata.js';
 import {
   lookupPolicy,
   lookupSla,
@@ -37,7 +38,7 @@ import { findLiteralSecrets } from './secrets.js';
 
 export interface ValidationResult {
   diagnostics: Diagnostic[];
-  /** Compiled mappings by workspace-relative path (reused by the mapping tests). */
+  /** Compiled mappings by workspace-relative path, for the mapping tests (each compiled on first use of its `expr`). */
   mappings: Map<string, Compiled>;
 }
 
@@ -87,43 +88,80 @@ export function validateWorkspace(ws: Workspace): ValidationResult {
   for (const c of ws.customers.values()) {
     checkCustomer(ws, c, rep);
     for (const conn of c.connections.values()) checkConnection(conn, rep);
-    for (const flow of c.flows.values()) checkFlow(ws, c, flow, mappings, rep);
+    for (const flow of c.flows.values()) checkFlow(ws, c, flow, mappings.facts, rep);
     for (const t of c.mappingTests) checkMappingTest(ws, t, rep);
   }
   for (const t of ws.templateTests) checkMappingTest(ws, t, rep);
-  return { diagnostics: rep.finish(), mappings };
+  ws.content?.save(); // what this validation learnt of new files, for the next command
+  return { diagnostics: rep.finish(), mappings: mappings.compiled };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function compileMappings(ws: Workspace, rep: Reporter): Map<string, Compiled> {
-  const out = new Map<string, Compiled>();
+/** What validation needs of a mapping, all facts of its text alone: kept in the content cache by that text. */
+type MappingFacts = { ok: true; fields: string[] | null; calls: string[] } | { ok: false; problem: JsonataProblem };
+
+interface Mappings {
+  /** For the mapping tests: compiled on first use of `expr`, so a cached validation compiles nothing. */
+  compiled: Map<string, Compiled>;
+  facts: Map<string, MappingFacts>;
+}
+
+function compileMappings(ws: Workspace, rep: Reporter): Mappings {
+  const out: Mappings = { compiled: new Map(), facts: new Map() };
   for (const [file, text] of ws.files) {
     if (!file.endsWith('.jsonata')) continue;
-    const c = compile(text);
-    out.set(file, c);
-    if (!c.ok) {
+    const facts = mappingFacts(text, ws.content);
+    out.facts.set(file, facts);
+    out.compiled.set(file, facts.ok ? compiledOnUse(text) : facts);
+    if (!facts.ok) {
       rep.push({
         severity: 'error',
         code: 'jsonata-syntax',
         summary: 'JSONata does not compile',
-        detail: `${c.problem.message} (${c.problem.code}). Fix the expression at this position; try it at try.jsonata.org with a fixture as input.`,
-        range: { file, start: lineColumn(text, c.problem.index) },
+        detail: `${facts.problem.message} (${facts.problem.code}). Fix the expression at this position; try it at try.jsonata.org with a fixture as input.`,
+        range: { file, start: lineColumn(text, facts.problem.index) },
       });
-    } else {
-      const calls = nondeterministicCalls(c.expr);
-      if (calls.length) {
-        rep.push({
-          severity: 'warning',
-          code: 'mapping-nondeterministic',
-          summary: `Mapping calls ${calls.join(', ')}`,
-          detail: 'A mapping must give the same output for the same input, or re-delivery writes again. Take times from the record instead.',
-          range: fileStart(file),
-        });
-      }
+    } else if (facts.calls.length) {
+      rep.push({
+        severity: 'warning',
+        code: 'mapping-nondeterministic',
+        summary: `Mapping calls ${facts.calls.join(', ')}`,
+        detail: 'A mapping must give the same output for the same input, or re-delivery writes again. Take times from the record instead.',
+        range: fileStart(file),
+      });
     }
   }
   return out;
+}
+
+function mappingFacts(text: string, cache: ContentCache | undefined): MappingFacts {
+  const key = cache?.key(text);
+  const hit = key === undefined ? undefined : cache!.get('jsonata', key);
+  if (isMappingFacts(hit)) return hit;
+  const c = compile(text);
+  const facts: MappingFacts = c.ok ? { ok: true, fields: outputFields(c.expr) ?? null, calls: nondeterministicCalls(c.expr) } : { ok: false, problem: c.problem };
+  if (key !== undefined) cache!.put('jsonata', key, facts);
+  return facts;
+}
+
+function isMappingFacts(v: unknown): v is MappingFacts {
+  if (!isObject(v)) return false;
+  if (v.ok === true) return (v.fields === null || Array.isArray(v.fields)) && Array.isArray(v.calls);
+  const p = v.problem;
+  return v.ok === false && isObject(p) && typeof p.index === 'number' && typeof p.code === 'string' && typeof p.message === 'string';
+}
+
+/** A mapping known to compile, compiled when a mapping test first evaluates it. */
+function compiledOnUse(text: string): Compiled {
+  return {
+    ok: true,
+    get expr() {
+      const c = compile(text);
+      if (!c.ok) throw new Error(`mapping no longer compiles: ${c.problem.message}`); // facts from another jsonata: the build fingerprint prevents it
+      return c.expr;
+    },
+  };
 }
 
 function checkSchema(r: Resource, rep: Reporter): void {
@@ -346,7 +384,7 @@ function capabilities(conn: Resource): { spec?: ConnectorSpec; streams: Record<s
 
 // --- flows -------------------------------------------------------------------------------------------------------
 
-function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Map<string, Compiled>, rep: Reporter): void {
+function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Map<string, MappingFacts>, rep: Reporter): void {
   const spec = flow.spec;
   const source = isObject(spec.source) ? spec.source : {};
   const target = isObject(spec.target) ? spec.target : {};
@@ -525,7 +563,7 @@ function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Ma
       });
     } else {
       const m = mappings.get(file);
-      if (m?.ok) fields = outputFields(m.expr);
+      if (m?.ok) fields = m.fields ?? undefined;
     }
   }
 
