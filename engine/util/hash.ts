@@ -1,4 +1,5 @@
 /** Content hashes of plain data: sha256 over canonical JSON (keys sorted, no whitespace). */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 
 /**
@@ -24,14 +25,28 @@ export function canonicalJson(value: unknown): string {
   for (const k of keys) {
     const v = obj[k];
     if (v === undefined) continue;
-    out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+    out += `${first ? '' : ','}${quoted(k)}:${canonicalJson(v)}`;
     first = false;
   }
   return out + '}';
 }
 
+/** Keys repeat (every record of a mapping has the same ones): their JSON text is kept, up to a bound. */
+const keyTexts = new Map<string, string>();
+function quoted(k: string): string {
+  let q = keyTexts.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (keyTexts.size < 20_000) keyTexts.set(k, q);
+  }
+  return q;
+}
+
+/** crypto.hash (Node 20.12+) hashes without a Hash object per call. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
 }
 
 export function hashOf(value: unknown): string {
