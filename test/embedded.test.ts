@@ -8,11 +8,12 @@
  * cost is one initdb and two server starts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopEmbedded } from '../engine/state/embedded.js';
+import { stopEmbedded, urlOf, type EmbeddedState } from '../engine/state/embedded.js';
 import { buildProblem as sharedBuildProblem, runCli, ROOT, show, type Run } from './helpers/cli.js';
 
 
@@ -133,5 +134,37 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     // Usually the port of last time; another one when something took it meanwhile (so not asserted).
     expect(s.port).toBeGreaterThan(0);
     expect(postmaster(dataDir)).not.toBe(pid);
+  });
+
+  it('a server left running from binaries that are gone (a deleted worktree, node_modules elsewhere) is restarted with this installation\'s', async () => {
+    // Start the server from a copy of the binaries, as another installation would have, then delete the copy.
+    expect((await cli('db', 'stop')).status).toBe(0);
+    const file = path.join(ws, '.rsync', 'db.json');
+    const state = JSON.parse(readFileSync(file, 'utf8')) as EmbeddedState;
+    const copy = mkdtempSync(path.join(os.tmpdir(), 'rsync-pgbin-'));
+    chmodSync(copy, 0o755);
+    cpSync(state.nativeDir, copy, { recursive: true, verbatimSymlinks: true });
+    spawnSync('chmod', ['-R', 'a+rX', copy]);
+    writeFileSync(file, JSON.stringify({ ...state, nativeDir: copy }));
+    const first = await cli('plan', '--detailed-exitcode');
+    expect(first.status, show(first)).toBe(0);
+    const old = postmaster(dataDir);
+    expect(readlinkSync(`/proc/${old}/exe`)).toContain(copy);
+    rmSync(copy, { recursive: true, force: true });
+
+    const r = await cli('plan', '--detailed-exitcode');
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stderr).toMatch(/started from binaries that are gone \(.*rsync-pgbin-.*\); restarting it/);
+    const now = postmaster(dataDir);
+    expect(now).not.toBe(old);
+    expect(readlinkSync(`/proc/${now}/exe`)).not.toContain(copy);
+    // Its libraries load again: PL/pgSQL, which the migrations need.
+    const client = new pg.Client({ connectionString: urlOf(JSON.parse(readFileSync(file, 'utf8')) as EmbeddedState) });
+    await client.connect();
+    try {
+      await client.query('DO $$ BEGIN PERFORM 1; END $$');
+    } finally {
+      await client.end();
+    }
   });
 });

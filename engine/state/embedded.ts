@@ -238,9 +238,17 @@ export async function ensureEmbedded(workspace: string, log: Log = () => {}): Pr
     let state = readState(workspace);
     const who = postgresUser();
     if (state && !binariesExist(state)) {
-      // The installation that created the database moved or was removed: run it with this one's binaries.
+      // The installation that created the database moved or was removed (a worktree deleted, node_modules
+      // reinstalled elsewhere): run it with this one's binaries. A server still running from the removed ones has
+      // lost its libraries with them ($libdir: plpgsql, which every migration needs), so it is restarted.
+      const gone = state.nativeDir;
       state.nativeDir = runnableNativeDir(workspace, who).dir;
       writeState(workspace, state);
+      if (await isRunning(state)) {
+        log(`rsync: the embedded PostgreSQL was started from binaries that are gone (${gone}); restarting it with ${state.nativeDir}.`);
+        const r = await run(path.join(state.nativeDir, 'bin', 'pg_ctl'), ['stop', '-D', state.dataDir, '-m', 'fast', '-w', '-t', '60'], isRoot() ? who : {});
+        if (r.code !== 0) throw new RsyncError(`pg_ctl stop failed: ${r.out.trim()}`, ExitCode.UNAVAILABLE, 'Stop the old server by hand, or set DATABASE_URL.');
+      }
     }
     if (state && (await isRunning(state))) return { url: urlOf(state), state, started: false };
     if (!state || !existsSync(path.join(state.dataDir, 'PG_VERSION'))) state = await initialise(workspace, who, log);
