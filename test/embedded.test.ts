@@ -48,6 +48,16 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
   };
   /** The server's process id, from the first line of postmaster.pid. */
   const postmaster = (dataDir: string) => Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  /** A PL/pgSQL block runs on the workspace's server (its $libdir is there). */
+  const plpgsqlRuns = async () => {
+    const client = new pg.Client({ connectionString: urlOf(JSON.parse(readFileSync(path.join(ws, '.rsync', 'db.json'), 'utf8')) as EmbeddedState) });
+    await client.connect();
+    try {
+      await client.query('DO $$ BEGIN PERFORM 1; END $$');
+    } finally {
+      await client.end();
+    }
+  };
 
   beforeAll(() => { const problem = buildProblem();
     if (problem) throw new Error(problem);
@@ -159,12 +169,33 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     expect(now).not.toBe(old);
     expect(readlinkSync(`/proc/${now}/exe`)).not.toContain(copy);
     // Its libraries load again: PL/pgSQL, which the migrations need.
-    const client = new pg.Client({ connectionString: urlOf(JSON.parse(readFileSync(file, 'utf8')) as EmbeddedState) });
-    await client.connect();
-    try {
-      await client.query('DO $$ BEGIN PERFORM 1; END $$');
-    } finally {
-      await client.end();
-    }
+    await plpgsqlRuns();
+
+    // The same with the binaries put back at the same path after the server started (npm ci in place): the files
+    // exist, but the server runs from the deleted ones.
+    expect((await cli('db', 'stop')).status).toBe(0);
+    const packaged = (JSON.parse(readFileSync(file, 'utf8')) as EmbeddedState).nativeDir;
+    const again = mkdtempSync(path.join(os.tmpdir(), 'rsync-pgbin-'));
+    chmodSync(again, 0o755);
+    const install = () => {
+      cpSync(packaged, again, { recursive: true, verbatimSymlinks: true });
+      spawnSync('chmod', ['-R', 'a+rX', again]);
+    };
+    install();
+    writeFileSync(file, JSON.stringify({ ...state, nativeDir: again }));
+    expect((await cli('plan', '--detailed-exitcode')).status).toBe(0);
+    const before = postmaster(dataDir);
+    rmSync(again, { recursive: true, force: true });
+    install();
+    expect(readlinkSync(`/proc/${before}/exe`)).toMatch(/ \(deleted\)$/);
+    const r2 = await cli('plan', '--detailed-exitcode');
+    expect(r2.status, show(r2)).toBe(0);
+    expect(r2.stderr).toMatch(/started from binaries that are gone .*; restarting it/);
+    expect(postmaster(dataDir)).not.toBe(before);
+    await plpgsqlRuns();
+    // Back to the installed binaries for the rest (and afterAll's stop).
+    expect((await cli('db', 'stop')).status).toBe(0);
+    writeFileSync(file, JSON.stringify({ ...state, nativeDir: packaged }));
+    rmSync(again, { recursive: true, force: true });
   });
 });

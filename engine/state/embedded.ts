@@ -14,7 +14,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -233,16 +233,19 @@ function runnableNativeDir(workspace: string, who: RunAs): { dir: string; reason
 
 export async function ensureEmbedded(workspace: string, log: Log = () => {}): Promise<{ url: string; state: EmbeddedState; started: boolean }> {
   const existing = readState(workspace);
-  if (existing && binariesExist(existing) && (await isRunning(existing))) return { url: urlOf(existing), state: existing, started: false };
+  if (existing && binariesExist(existing) && !runningFromGoneBinaries(existing) && (await isRunning(existing))) {
+    return { url: urlOf(existing), state: existing, started: false };
+  }
   return withLock(workspace, async () => {
     let state = readState(workspace);
     const who = postgresUser();
-    if (state && !binariesExist(state)) {
+    const goneExe = state ? runningFromGoneBinaries(state) : undefined;
+    if (state && (!binariesExist(state) || goneExe)) {
       // The installation that created the database moved or was removed (a worktree deleted, node_modules
-      // reinstalled elsewhere): run it with this one's binaries. A server still running from the removed ones has
-      // lost its libraries with them ($libdir: plpgsql, which every migration needs), so it is restarted.
-      const gone = state.nativeDir;
-      state.nativeDir = runnableNativeDir(workspace, who).dir;
+      // reinstalled): run it with this one's binaries. A server still running from the removed ones has lost its
+      // libraries with them ($libdir: plpgsql, which every migration needs), so it is restarted.
+      const gone = goneExe ?? state.nativeDir;
+      if (!binariesExist(state)) state.nativeDir = runnableNativeDir(workspace, who).dir;
       writeState(workspace, state);
       if (await isRunning(state)) {
         log(`rsync: the embedded PostgreSQL was started from binaries that are gone (${gone}); restarting it with ${state.nativeDir}.`);
@@ -337,6 +340,21 @@ function portFree(port: number): Promise<boolean> {
     srv.once('error', () => resolve(false));
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * The path of the running server's executable when that file was deleted after it started (Linux: /proc/<pid>/exe
+ * reads "<path> (deleted)"), else undefined: not running, not Linux, or still there.
+ */
+function runningFromGoneBinaries(state: EmbeddedState): string | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(state.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    return exe.endsWith(' (deleted)') ? exe.slice(0, -' (deleted)'.length) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function isRunning(state: EmbeddedState): Promise<boolean> {
