@@ -1011,8 +1011,26 @@ function getRuntime(): Runtime | null {
 
 let lastProblem = '';
 
-/** Compile a JSONata expression, or null (see `compileProblem()`) when it uses something this compiler does not. */
+const byText = new Map<string, { compiled: CompiledExpression | null; problem: string }>();
+
+/**
+ * Compile a JSONata expression, or null (see `compileProblem()`) when it uses something this compiler does not.
+ * Compiled once per text (a mapping revision): later calls with the same text get the same function.
+ */
 export function compileJsonata(text: string): CompiledExpression | null {
+  const known = byText.get(text);
+  if (known) {
+    lastProblem = known.problem;
+    return known.compiled;
+  }
+  lastProblem = '';
+  const compiled = compileText(text);
+  if (byText.size >= 500) byText.clear();
+  byText.set(text, { compiled, problem: lastProblem });
+  return compiled;
+}
+
+function compileText(text: string): CompiledExpression | null {
   const R = getRuntime();
   if (!R) {
     lastProblem = 'the synchronous jsonata engine is not available';

@@ -178,7 +178,7 @@ async function runCase(
   }
   // And first with the mapping compiled to JavaScript (engine/mapping/compile.ts), when the compiler covers it. Where
   // the compiled function throws, the runtime asks the interpreter, so only a different value is a failure.
-  const js = text !== undefined ? compiledOnce(text) : null;
+  const js = text !== undefined ? compileJsonata(text) : null;
   if (js) {
     let viaJs: unknown;
     let threw = false;
@@ -282,15 +282,6 @@ async function readJson(ws: Workspace, t: Resource, rel: string): Promise<{ valu
   } catch (e) {
     return { error: `fixture ${file} is not valid JSON: ${(e as Error).message}` };
   }
-}
-
-const compiledTexts = new Map<string, ReturnType<typeof compileJsonata>>();
-function compiledOnce(text: string): ReturnType<typeof compileJsonata> {
-  if (!compiledTexts.has(text)) {
-    if (compiledTexts.size > 500) compiledTexts.clear();
-    compiledTexts.set(text, compileJsonata(text));
-  }
-  return compiledTexts.get(text) ?? null;
 }
 
 async function loadInput(ws: Workspace, t: Resource, c: Record<string, unknown>): Promise<{ value: unknown } | { error: string }> {
