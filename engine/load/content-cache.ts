@@ -14,11 +14,11 @@
  * Entries not used by the last few commands that wrote the file are dropped, so it tracks the workspace's files
  * (the refs planned lately) instead of growing with history.
  */
-import * as crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { STATE_DIR } from '../state/embedded.js';
 import { engineBuild, writeAtomically } from '../util/build.js';
+import { sha256 } from '../util/hash.js';
 
 export type Section = 'yaml' | 'jsonata';
 
@@ -34,9 +34,6 @@ interface Stored {
   yaml: Record<string, [number, unknown]>;
   jsonata: Record<string, [number, unknown]>;
 }
-
-/** crypto.hash (Node 20.12+) skips a Hash object per call; 20,000 files make that worth having. */
-const oneShot = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
 
 export class ContentCache {
   private dirty = false;
@@ -67,7 +64,7 @@ export class ContentCache {
 
   /** The key of a text. */
   key(text: string): string {
-    return oneShot ? oneShot('sha256', text) : crypto.createHash('sha256').update(text).digest('hex');
+    return sha256(text);
   }
 
   get(section: Section, key: string): unknown {

@@ -608,7 +608,6 @@ type Runtime = ReturnType<typeof makeRuntime>;
 // --------------------------------------------------------------------------------------------------- the compiler
 
 interface Scope {
-  kind: 'top' | 'block' | 'lambda';
   vars: Map<string, string>;
   parent: Scope | null;
 }
@@ -887,12 +886,18 @@ class Compiler {
   }
 
   block(node: Node, ctx: string, scope: Scope): string {
-    const inner: Scope = { kind: 'block', vars: new Map(), parent: scope };
+    if (node.expressions.length === 0) return 'undefined';
+    return this.frame(node, ctx, scope, (last, inner) => this.expr(last, ctx, inner));
+  }
+
+  /** A block's frame (evaluateBlock): its own variables, every expression in turn, the last one's value as `value`
+   *  compiles it. */
+  frame(node: Node, ctx: string, scope: Scope, value: (last: Node, inner: Scope) => string): string {
+    const inner: Scope = { vars: new Map(), parent: scope };
     const decl = this.declare(inner, this.boundIn(node));
-    const exprs: string[] = node.expressions.map((e: Node) => this.expr(e, ctx, inner));
-    if (exprs.length === 0) return 'undefined';
-    const last = exprs.pop();
-    return `(() => { ${decl} ${exprs.map((e) => `${e};`).join(' ')} return ${last}; })()`;
+    const exprs: string[] = node.expressions.slice(0, -1).map((e: Node) => `${this.expr(e, ctx, inner)};`);
+    const last = value(node.expressions[node.expressions.length - 1], inner);
+    return `(() => { ${decl} ${exprs.join(' ')} return ${last}; })()`;
   }
 
   call(node: Node, ctx: string, scope: Scope): string {
@@ -932,7 +937,7 @@ class Compiler {
   }
 
   lambda(node: Node, ctx: string, scope: Scope): string {
-    const inner: Scope = { kind: 'lambda', vars: new Map(), parent: scope };
+    const inner: Scope = { vars: new Map(), parent: scope };
     const args = this.id('a');
     const callCtx = this.id('c');
     const params: string[] = [];
@@ -972,11 +977,7 @@ class Compiler {
       return `(R.bool(${this.expr(node.condition, ctx, scope)}) ? ${t} : ${e})`;
     }
     if (node.type === 'block' && plain && node.expressions.length > 0) {
-      const inner: Scope = { kind: 'block', vars: new Map(), parent: scope };
-      const decl = this.declare(inner, this.boundIn(node));
-      const exprs: string[] = node.expressions.slice(0, -1).map((e: Node) => `${this.expr(e, ctx, inner)};`);
-      const last = this.tail(node.expressions[node.expressions.length - 1], ctx, inner, wraps + 1);
-      return `(() => { ${decl} ${exprs.join(' ')} return ${last}; })()`;
+      return this.frame(node, ctx, scope, (last, inner) => this.tail(last, ctx, inner, wraps + 1));
     }
     let code = this.expr(node, ctx, scope);
     for (let i = 0; i < wraps; i++) code = `R.collapse(${code})`;
@@ -1046,7 +1047,7 @@ function compileText(text: string): CompiledExpression | null {
   const c = new Compiler();
   let code: string;
   try {
-    const top: Scope = { kind: 'top', vars: new Map(), parent: null };
+    const top: Scope = { vars: new Map(), parent: null };
     // The top frame is jsonata's execution frame, which also holds the bindings: its own variables start as the
     // bindings' or built-ins' values of the same names.
     const bound = [...c.boundIn({ type: 'top', body: ast })];

@@ -16,7 +16,7 @@ export function piiNames(paths: readonly string[]): Set<string> {
  *  masked wherever else they appear (a vendor that copies the e-mail address into a reference or a note). */
 export function maskPii(value: unknown, names: Set<string>): unknown {
   if (!names.size || value === null || typeof value !== 'object') return value;
-  return maskWith(value, names, [...piiValues(value, names)].sort((a, b) => b.length - a.length));
+  return maskWith(value, names, longestFirst(piiValues(value, names)));
 }
 
 function maskWith(value: unknown, names: Set<string>, values: string[]): unknown {
@@ -54,7 +54,12 @@ export function maskPiiText(text: string, names: Set<string>, ...records: unknow
   if (!names.size) return text;
   const values = new Set<string>();
   for (const r of records) piiValues(r, names, values);
-  return replaceAll(text, [...values].sort((a, b) => b.length - a.length));
+  return replaceAll(text, longestFirst(values));
+}
+
+/** Longer values first, so that a value containing another is replaced whole. */
+function longestFirst(values: Set<string>): string[] {
+  return [...values].sort((a, b) => b.length - a.length);
 }
 
 function replaceAll(text: string, values: string[]): string {

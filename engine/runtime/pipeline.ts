@@ -208,27 +208,18 @@ export async function processPage(ctx: PipelineContext, run: RunHandle, tx: pg.P
   // A dead record's error is kept, logged and shown: without secrets, and without the record's PII values (errors
   // quote values: a cast that failed, a 422 body echoing a field).
   const names = piiNames(flow.pii);
-  const sourceOf = (i: number) => {
-    const o = outcomes[i];
-    return o.kind === 'dead' ? o.source : page.json ? JSON.parse(page.records[i] as string) : page.records[i];
-  };
   for (let i = 0; i < finals.length; i++) {
     const f = finals[i];
     if (f.outcome !== 'dead') continue;
     const o = outcomes[i];
-    f.error = maskPiiText(redact(f.error), names, sourceOf(i), o.kind === 'mapped' ? o.record : undefined);
-  }
-  if (page.deadLetter !== false) {
-    for (let i = 0; i < finals.length; i++) {
-      const f = finals[i];
-      if (f.outcome !== 'dead') continue;
-      const source = sourceOf(i);
-      await tx.query(
-        `INSERT INTO rsync.dead_letters (env, address, customer, revision, run_id, key, stage, error, attempts, payload, replay)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [flow.env, flow.address, flow.customer, flow.revision, run.id, f.key ?? null, f.stage, f.error, f.attempts, JSON.stringify(maskPii(source, names)), JSON.stringify(source)],
-      );
-    }
+    const source = o.kind === 'dead' ? o.source : page.json ? JSON.parse(page.records[i] as string) : page.records[i];
+    f.error = maskPiiText(redact(f.error), names, source, o.kind === 'mapped' ? o.record : undefined);
+    if (page.deadLetter === false) continue;
+    await tx.query(
+      `INSERT INTO rsync.dead_letters (env, address, customer, revision, run_id, key, stage, error, attempts, payload, replay)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [flow.env, flow.address, flow.customer, flow.revision, run.id, f.key ?? null, f.stage, f.error, f.attempts, JSON.stringify(maskPii(source, names)), JSON.stringify(source)],
+    );
   }
   const counts = zeroCounts();
   counts.read = finals.length;

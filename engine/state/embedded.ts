@@ -247,10 +247,8 @@ export async function ensureEmbedded(workspace: string, log: Log = () => {}): Pr
       const gone = goneExe ?? state.nativeDir;
       if (!binariesExist(state)) state.nativeDir = runnableNativeDir(workspace, who).dir;
       writeState(workspace, state);
-      if (await isRunning(state)) {
+      if (await stopEmbedded(workspace)) {
         log(`rsync: the embedded PostgreSQL was started from binaries that are gone (${gone}); restarting it with ${state.nativeDir}.`);
-        const r = await run(path.join(state.nativeDir, 'bin', 'pg_ctl'), ['stop', '-D', state.dataDir, '-m', 'fast', '-w', '-t', '60'], isRoot() ? who : {});
-        if (r.code !== 0) throw new RsyncError(`pg_ctl stop failed: ${r.out.trim()}`, ExitCode.UNAVAILABLE, 'Stop the old server by hand, or set DATABASE_URL.');
       }
     }
     if (state && (await isRunning(state))) return { url: urlOf(state), state, started: false };

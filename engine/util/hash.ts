@@ -1,6 +1,5 @@
 /** Content hashes of plain data: sha256 over canonical JSON (keys sorted, no whitespace). */
 import * as crypto from 'node:crypto';
-import { createHash } from 'node:crypto';
 
 /**
  * JSON with object keys sorted at every level, so equal values always give equal text. Written as loops appending
@@ -42,11 +41,11 @@ function quoted(k: string): string {
   return q;
 }
 
-/** crypto.hash (Node 20.12+) hashes without a Hash object per call. */
+/** crypto.hash (Node 20.12+) hashes without a Hash object per call: worth it for every record and every file. */
 const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
 export function sha256(text: string): string {
-  return oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
+  return oneShot ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }
 
 export function hashOf(value: unknown): string {
