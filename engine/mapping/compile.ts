@@ -623,6 +623,18 @@ class Compiler {
   id(base: string): string {
     return `${base}${++this.n}`;
   }
+  /** How many function literals the code keeps (keep()). */
+  kept = 0;
+  /**
+   * A function literal of the generated code, its latest closure kept in Z (see compileJsonata): V8 holds optimized
+   * code only weakly, through the closures that use it, and every evaluation makes new closures of these literals
+   * that die with it. Without a live one, each full GC dropped the optimized code of the mapping's object
+   * constructors and lambdas, and TurboFan compiled them again (a third of a 2-core machine, in the e2e benchmark).
+   */
+  keep(fn: string): string {
+    return `(Z[${this.kept++}] = ${fn})`;
+  }
+
   constant(v: unknown): string {
     this.constants.push(v);
     return `K[${this.constants.length - 1}]`;
@@ -713,7 +725,7 @@ class Compiler {
     const e = p.expr;
     if (e.type === 'number') return `R.filterIndex(${code}, ${this.number(e.value)})`;
     const x = this.id('x');
-    return `R.filter(${code}, (${x}) => ${this.expr(e, x, scope)})`;
+    return `R.filter(${code}, ${this.keep(`(${x}) => ${this.expr(e, x, scope)}`)})`;
   }
 
   number(v: number): string {
@@ -787,10 +799,10 @@ class Compiler {
     }
     const fns = steps.map((s, i) => {
       const x = this.id('x');
-      if (i === 0 && s.consarray) return `(${x}) => ${this.expr(s, x, scope, true)}`;
+      if (i === 0 && s.consarray) return this.keep(`(${x}) => ${this.expr(s, x, scope, true)}`);
       let code = this.expr(s, x, scope, true);
       for (const st of s.stages ?? []) code = this.filter(code, st, scope);
-      return `(${x}) => ${code}`;
+      return this.keep(`(${x}) => ${code}`);
     });
     return `R.path(${ctx}, ${steps[0].type === 'variable'}, [${fns.join(', ')}], ${!!steps[0].consarray}, ${!!node.keepSingletonArray})`;
   }
@@ -851,9 +863,9 @@ class Compiler {
         const values: string[] = [];
         for (const [k, v] of node.lhs as [Node, Node][]) {
           const x = this.id('x');
-          keys.push(k.type === 'string' && !k.predicate && !k.stages ? JSON.stringify(k.value) : `(${x}) => ${this.expr(k, x, scope)}`);
+          keys.push(k.type === 'string' && !k.predicate && !k.stages ? JSON.stringify(k.value) : this.keep(`(${x}) => ${this.expr(k, x, scope)}`));
           const y = this.id('x');
-          values.push(`(${y}) => ${this.expr(v, y, scope)}`);
+          values.push(this.keep(`(${y}) => ${this.expr(v, y, scope)}`));
         }
         return `R.group(${ctx}, [${keys.join(', ')}], [${values.join(', ')}])`;
       }
@@ -870,19 +882,27 @@ class Compiler {
   objectLiteral(node: Node, ctx: string, scope: Scope): string | null {
     const pairs = node.lhs as [Node, Node][];
     const keys = pairs.map(([k]) => (k.type === 'string' && !k.predicate && !k.stages && !k.keepArray ? (k.value as string) : null));
-    if (keys.some((k) => k === null || /^(0|[1-9]\d*)$/.test(k) || k === '_jsonata_lambda' || k === '_jsonata_function')) return null;
+    if (keys.some((k) => k === null || /^(0|[1-9]\d*)$/.test(k) || k === '_jsonata_lambda' || k === '_jsonata_function' || k === '__proto__')) return null;
     if (new Set(keys).size !== keys.length) return null;
     const x = this.id('x');
     const o = this.id('o');
     const t = this.id('t');
-    const sets = pairs.map(([, v], i) => `${t} = ${this.expr(v, x, scope)}; if (${t} !== undefined) ${o}[${JSON.stringify(keys[i])}] = ${t};`);
+    // The members are set in sorted key order, so the record's canonical text is JSON.stringify's (canonicalOf in
+    // util/hash.ts). Values are pure, so their order only shows in which error comes first, and the compiled code
+    // never decides an error (the interpreter evaluates again); a `:=` outside a block binds in this frame, so with
+    // one the mapping's own order is kept.
+    const order = pairs.map((_, i) => i);
+    if (pairs.every(([, v]) => this.boundIn(v).size === 0)) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
+    const sets = order.map((i) => `${t} = ${this.expr(pairs[i][1], x, scope)}; if (${t} !== undefined) ${o}[${JSON.stringify(keys[i])}] = ${t};`);
     const general = `R.group(${x}, [${keys.map((k) => JSON.stringify(k)).join(', ')}], [${pairs
       .map(([, v]) => {
         const y = this.id('x');
-        return `(${y}) => ${this.expr(v, y, scope)}`;
+        return this.keep(`(${y}) => ${this.expr(v, y, scope)}`);
       })
       .join(', ')}])`;
-    return `(function ${this.id('object_')}(${x}) { if (Array.isArray(${x})) return ${general}; const ${o} = Object.create(null); let ${t}; ${sets.join(' ')} return ${o}; })(${ctx})`;
+    // A plain object ({}), not jsonata's Object.create(null): V8 keeps it in fast mode (JSON.stringify and member
+    // reads twice as fast), and reads through paths check own members anyway, as for a source record's objects.
+    return `${this.keep(`function ${this.id('object_')}(${x}) { if (Array.isArray(${x})) return ${general}; const ${o} = {}; let ${t}; ${sets.join(' ')} return ${o}; }`)}(${ctx})`;
   }
 
   block(node: Node, ctx: string, scope: Scope): string {
@@ -897,7 +917,7 @@ class Compiler {
     const decl = this.declare(inner, this.boundIn(node));
     const exprs: string[] = node.expressions.slice(0, -1).map((e: Node) => `${this.expr(e, ctx, inner)};`);
     const last = value(node.expressions[node.expressions.length - 1], inner);
-    return `(() => { ${decl} ${exprs.join(' ')} return ${last}; })()`;
+    return `${this.keep(`() => { ${decl} ${exprs.join(' ')} return ${last}; }`)}()`;
   }
 
   call(node: Node, ctx: string, scope: Scope): string {
@@ -959,7 +979,7 @@ class Compiler {
     // Named after the variable it is bound to, so profiles of the generated code read like the mapping.
     const name = `${(this.naming ?? 'lambda').replace(/[^A-Za-z0-9_$]/g, '_')}_${this.n}`;
     this.naming = undefined;
-    return `R.lambda(function ${name}(${args}, ${callCtx}) { ${validate} ${lets} ${decl} return ${body}; }, ${node.arguments.length})`;
+    return `R.lambda(${this.keep(`function ${name}(${args}, ${callCtx}) { ${validate} ${lets} ${decl} return ${body}; }`)}, ${node.arguments.length})`;
   }
 
   /**
@@ -1081,7 +1101,7 @@ function compileText(text: string): CompiledExpression | null {
   for (const name of c.boundIn({ type: 'top', body: ast })) if (!(name in S)) S[name] = builtin(name);
   let evaluate: (input: unknown, b?: Record<string, unknown>) => unknown;
   try {
-    evaluate = new Function('R', 'K', 'S', code)(R, c.constants, S) as typeof evaluate;
+    evaluate = new Function('R', 'K', 'S', 'Z', code)(R, c.constants, S, new Array(c.kept).fill(null)) as typeof evaluate;
   } catch (e) {
     // A fault of this compiler, never of the mapping: the interpreter runs it.
     lastProblem = `the generated code does not load: ${(e as Error).message}`;
