@@ -43,7 +43,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ConnectorError, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
+import { ConnectorError, itemText, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
 
 /** Above this a file is refused (see the header comment). */
 export const MAX_FILE_BYTES = 50 * 1024 * 1024;
@@ -329,7 +329,7 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
     const results: WriteResult[] = [];
     for (const item of items) {
       try {
-        lines.push(JSON.stringify({ key: item.key, record: item.record }));
+        lines.push(`{"key":${JSON.stringify(item.key)},"record":${itemText(item)}}`);
         results.push({ ok: true, targetId: item.key });
       } catch (e) {
         // A BigInt or a cycle: that record cannot be JSON, the rest of the batch still can.

@@ -13,7 +13,7 @@
  * writes the record's fields into the columns of the same name (jsonb_populate_recordset).
  */
 import pg from 'pg';
-import { ConnectorError, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
+import { ConnectorError, itemFields, itemText, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
 import { isObject } from '../util/merge.js';
 
 const pools = new Map<string, pg.Pool>();
@@ -54,17 +54,20 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
   const entities = isObject(s.entities) ? s.entities : {};
   let pool: pg.Pool | undefined;
   const db = () => (pool ??= poolFor(ctx.secret(s.url)));
-  const columns = new Map<string, string[]>();
+  const columns = new Map<string, { name: string; type: string }[]>();
 
-  async function columnsOf(table: string): Promise<string[]> {
+  /** A table's columns, in order, with their SQL types. */
+  async function columnsOf(table: string): Promise<{ name: string; type: string }[]> {
     let c = columns.get(table);
     if (!c) {
-      const { rows } = await db().query<{ column_name: string }>(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+      const { rows } = await db().query<{ name: string; type: string }>(
+        `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+           FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+          WHERE n.nspname = $1 AND t.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
         [String(s.schema ?? 'public'), table],
       );
       if (!rows.length) throw new ConnectorError(`table ${String(s.schema ?? 'public')}.${table} does not exist (or has no columns)`, false);
-      c = rows.map((r) => r.column_name);
+      c = rows;
       columns.set(table, c);
     }
     return c;
@@ -118,15 +121,31 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
       if (!items.length) return [];
       try {
         const cols = await columnsOf(tableName);
-        const rows = items.map((i) => (docName ? { [docName]: i.record, ...pick(i.record, cols), [keyName]: i.key } : { ...i.record, [keyName]: i.key }));
-        const present = cols.filter((c) => rows.some((r) => c in r));
-        const list = present.map((c) => `"${c}"`).join(', ');
-        const updates = present.filter((c) => c !== keyName).map((c) => `"${c}" = excluded."${c}"`);
+        // Columns written: the key, the document, and the record's members that are columns. Absent members are not
+        // written at all, so an update keeps what the row had.
+        const present = cols.filter((c) => c.name === keyName || c.name === docName || items.some((i) => itemFields(i).includes(c.name)));
+        const list = present.map((c) => `"${c.name}"`).join(', ');
+        const updates = present.filter((c) => c.name !== keyName).map((c) => `"${c.name}" = excluded."${c.name}"`);
+        // Each record goes as its JSON text, spliced into one array (no object is serialised here). The key and the
+        // document columns take the key and the whole record (cast to their types); the other columns take the
+        // record's members of their name, converted as jsonb_populate_record converts them.
+        let body = '[';
+        for (let n = 0; n < items.length; n++) body += `${n ? ',' : ''}{"k":${JSON.stringify(items[n].key)},"r":${itemText(items[n])}}`;
+        body += ']';
+        const value = (c: { name: string; type: string }): string =>
+          c.name === keyName
+            ? `(e->>'k')::${c.type}`
+            : c.name === docName
+              ? c.type === 'jsonb' || c.type === 'json'
+                ? `(e->'r')::${c.type}`
+                : `((e->'r')::text)::${c.type}`
+              : `r."${c.name}"`;
         await db().query(
           `INSERT INTO ${schema}.${table} (${list})
-           SELECT ${list} FROM jsonb_populate_recordset(null::${schema}.${table}, $1::jsonb)
+           SELECT ${present.map(value).join(', ')}
+             FROM jsonb_array_elements($1::jsonb) AS e, LATERAL jsonb_populate_record(null::${schema}.${table}, e->'r') AS r
            ON CONFLICT (${keyCol}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
-          [JSON.stringify(rows)],
+          [body],
         );
         return items.map((i) => ({ ok: true as const, targetId: i.key }));
       } catch (e) {
@@ -139,10 +158,4 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
       }
     },
   };
-}
-
-function pick(record: Record<string, unknown>, cols: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const c of cols) if (c in record) out[c] = record[c];
-  return out;
 }

@@ -11,7 +11,7 @@
  * sandbox — the staging set-up of the example workspace, where each system is a sandbox.
  */
 import type pg from 'pg';
-import { ConnectorError, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
+import { ConnectorError, itemText, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
 
 interface SandboxCursor {
   t: string;
@@ -63,12 +63,13 @@ export function openSandbox(ctx: ConnectorContext, type = 'sandbox'): OpenConnec
       if (!items.length) return [];
       const { rows } = await (tx ?? db).query<{ key: string; target_id: string }>(
         `INSERT INTO rsync_sandbox.writes AS w (system, entity, key, target_id, record)
-         SELECT $1, $2, k, upper(left($2, 2)) || '-' || lpad(nextval('rsync_sandbox.target_ids')::text, 8, '0'), r
-           FROM unnest($3::text[], $4::jsonb[]) AS u(k, r)
+         SELECT $1, $2, e->>'k', upper(left($2, 2)) || '-' || lpad(nextval('rsync_sandbox.target_ids')::text, 8, '0'), e->'r'
+           FROM jsonb_array_elements($3::jsonb) AS e
          ON CONFLICT (system, entity, key) DO UPDATE
            SET record = excluded.record, version = w.version + 1, written_at = now()
          RETURNING key, target_id`,
-        [system, entity, items.map((i) => i.key), items.map((i) => JSON.stringify(i.record))],
+        // The records' JSON texts spliced into one array: nothing serialised again, nothing escaped into an array literal.
+        [system, entity, `[${items.map((i) => `{"k":${JSON.stringify(i.key)},"r":${itemText(i)}}`).join(',')}]`],
       );
       const ids = new Map(rows.map((r) => [r.key, r.target_id]));
       return items.map((i) => ({ ok: true as const, targetId: ids.get(i.key)! }));

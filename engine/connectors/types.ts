@@ -44,11 +44,24 @@ export interface Page {
 export interface WriteItem {
   /** The idempotency key: the target upserts by it. */
   key: string;
-  /** The canonical record. */
+  /** The canonical record. From the pipeline it is parsed from `text` on first use: prefer `text` and `fields`. */
   record: Record<string, unknown>;
+  /**
+   * The record as canonical JSON text (keys sorted), when the pipeline has it: a connector that sends JSON sends this
+   * text (itemText) rather than serialising `record` again, and the record is then never parsed on the main thread.
+   */
+  text?: string;
+  /** The record's top-level member names, sorted, when the pipeline has them (itemFields). */
+  fields?: readonly string[];
   /** The target's id of this record when the ledger knows it (an update), else undefined (a create). */
   targetId?: string;
 }
+
+/** A write item's record as JSON text. */
+export const itemText = (i: WriteItem): string => i.text ?? JSON.stringify(i.record);
+
+/** A write item's top-level member names. */
+export const itemFields = (i: WriteItem): readonly string[] => i.fields ?? Object.keys(i.record).filter((k) => i.record[k] !== undefined);
 
 /** The outcome of one record of a batch: one bad record never fails its batch. */
 export type WriteResult =

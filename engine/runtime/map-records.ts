@@ -9,7 +9,7 @@ import jsonata from 'jsonata';
 import { syncJsonata } from '../mapping/sync-engine.js';
 import { compileJsonata, type CompiledExpression } from '../mapping/compile.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';
-import { canonicalJson, sha256 } from '../util/hash.js';
+import { canonicalOf, sha256 } from '../util/hash.js';
 
 export interface MapTask {
   /** The mapping's JSONata text (compiled once per text, i.e. once per revision, and cached). */
@@ -21,10 +21,29 @@ export interface MapTask {
   /** Source records; when `json` is true each is a JSON text (parsed here, off the main thread). */
   records: unknown[];
   json?: boolean;
+  /**
+   * JSON texts packed into one string (the mapping pool sends them so, `records` then empty): record i is
+   * text.slice(ends[i - 1] ?? 0, ends[i]). One large string is not copied by the thread's young-generation
+   * collections, as hundreds of 6 KB ones were (each twice, before they died with the page).
+   */
+  packed?: { text: string; ends: Uint32Array };
+}
+
+/** Pack a page's JSON texts for a mapping thread (MapTask.packed). */
+export function packTexts(texts: string[]): { text: string; ends: Uint32Array } {
+  const ends = new Uint32Array(texts.length);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) ends[i] = at += texts[i].length;
+  return { text: texts.join(''), ends };
 }
 
 export type MapOutcome =
-  | { kind: 'mapped'; key: string; hash: string; record: Record<string, unknown> }
+  /**
+   * `text` is the record as canonical JSON (sorted keys): what is hashed, and what the main thread hands to the target
+   * (a connector that needs the object parses it, once). `fields` names its top-level members, sorted, as a JSON array text (fieldNames() reads it). Texts cross
+   * from the mapping threads to the main thread far more cheaply than objects do.
+   */
+  | { kind: 'mapped'; key: string; hash: string; text: string; fields: string }
   | { kind: 'filtered'; key?: string }
   | { kind: 'dead'; stage: 'parse' | 'map' | 'check' | 'key'; error: string; key?: string; source: unknown };
 
@@ -79,15 +98,44 @@ function message(e: unknown): string {
   return `${err.code ? err.code + ': ' : ''}${err.message ?? String(e)}${where}`;
 }
 
+/** A record's top-level member names, sorted, as a JSON array text; records of one mapping share a few of these. */
+const fieldLists = new Map<string, string>();
+function fieldsOf(record: Record<string, unknown>): string {
+  let sig = '';
+  for (const k in record) if (record[k] !== undefined) sig += `${k.length}:${k}`; // unambiguous
+  let list = fieldLists.get(sig);
+  if (list === undefined) {
+    list = JSON.stringify(Object.keys(record).filter((k) => record[k] !== undefined).sort());
+    if (fieldLists.size > 1000) fieldLists.clear();
+    fieldLists.set(sig, list);
+  }
+  return list;
+}
+
+const fieldNameLists = new Map<string, string[]>();
+/** The member names of a mapped outcome's `fields`. */
+export function fieldNames(fields: string): string[] {
+  let list = fieldNameLists.get(fields);
+  if (!list) {
+    list = JSON.parse(fields) as string[];
+    if (fieldNameLists.size > 1000) fieldNameLists.clear();
+    fieldNameLists.set(fields, list);
+  }
+  return list;
+}
+
 export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
   const mapping = compileCached(task.mapping);
   const keyExpr = compileCached(task.key);
   const check = canonicalValidator(task.canonical);
   const bindings = { params: task.params };
   const out: MapOutcome[] = [];
-  for (const raw of task.records) {
+  const packed = task.packed;
+  const n = packed ? packed.ends.length : task.records.length;
+  for (let i = 0; i < n; i++) {
+    const raw: unknown = packed ? packed.text.slice(i ? packed.ends[i - 1] : 0, packed.ends[i]) : task.records[i];
     let source: unknown = raw;
-    if (task.json) {
+    if (task.json || packed) {
       try {
         source = JSON.parse(raw as string);
       } catch (e) {
@@ -113,14 +161,16 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
       continue;
     }
     let mapped: unknown;
-    // The record as canonical JSON (sorted keys): its hash, and parsed back, the plain record (no sequences or
-    // null-prototype objects from JSONata) that is checked and written.
+    // The record as canonical JSON (sorted keys): its hash, and the text the target is given. The check runs on the
+    // mapped value itself when that is plain JSON data (what the text parses back to); otherwise (NaN, undefined
+    // members, functions) on the parsed text, which is what the target would get.
     let text = '';
     try {
       const v = await evaluate(mapping, source, bindings);
       if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-        text = canonicalJson(v);
-        mapped = JSON.parse(text);
+        const c = canonicalOf(v);
+        text = c.text;
+        mapped = c.plain ? v : JSON.parse(text);
       } else {
         mapped = v;
       }
@@ -143,7 +193,7 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
       out.push({ kind: 'dead', stage: 'check', error: `not a valid canonical ${task.canonical}: ${problems.join('; ')}`, key, source });
       continue;
     }
-    out.push({ kind: 'mapped', key, hash: sha256(text), record: mapped as Record<string, unknown> });
+    out.push({ kind: 'mapped', key, hash: sha256(text), text, fields: fieldsOf(mapped as Record<string, unknown>) });
   }
   return out;
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../util/paths.js';
-import { mapRecords, type MapOutcome, type MapTask } from './map-records.js';
+import { mapRecords, packTexts, type MapOutcome, type MapTask } from './map-records.js';
 
 interface Pending {
   resolve: (o: MapOutcome[]) => void;
@@ -42,12 +42,19 @@ export class Mapper {
       // flat (1M records < 300 MB).
       const worker = new Worker(threadScript(), { resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 256 } });
       const t: Thread = { worker, pending: new Map() };
-      worker.on('message', (m: { id: number; outcomes?: MapOutcome[]; error?: string }) => {
+      worker.on('message', (m: { id: number; outcomes?: MapOutcome[]; texts?: { text: string; ends: Uint32Array }; error?: string }) => {
         const p = t.pending.get(m.id);
         if (!p) return;
         t.pending.delete(m.id);
-        if (m.error !== undefined) p.reject(new Error(m.error));
-        else p.resolve(m.outcomes!);
+        if (m.error !== undefined) return p.reject(new Error(m.error));
+        // The mapped texts come packed (mapper-thread.ts): each outcome gets its slice back.
+        const outcomes = m.outcomes!;
+        if (m.texts) {
+          const { text, ends } = m.texts;
+          let n = 0;
+          for (const o of outcomes) if (o.kind === 'mapped') o.text = text.slice(n ? ends[n - 1] : 0, ends[n++]);
+        }
+        p.resolve(outcomes);
       });
       worker.on('error', (e) => {
         for (const p of t.pending.values()) p.reject(e);
@@ -69,7 +76,10 @@ export class Mapper {
     const parts = Math.min(this.threads.length, Math.ceil(n / 25));
     const size = Math.ceil(n / parts);
     const chunks: Promise<MapOutcome[]>[] = [];
-    for (let i = 0; i < n; i += size) chunks.push(this.send({ ...task, records: task.records.slice(i, i + size) }));
+    for (let i = 0; i < n; i += size) {
+      const part = task.records.slice(i, i + size);
+      chunks.push(this.send(task.json && part.every((r) => typeof r === 'string') ? { ...task, records: [], packed: packTexts(part as string[]) } : { ...task, records: part }));
+    }
     return (await Promise.all(chunks)).flat();
   }
 

@@ -18,7 +18,7 @@ import type pg from 'pg';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type WriteItem, type WriteResult } from '../connectors/types.js';
 import type { FlowDef } from './flows.js';
-import type { MapOutcome, MapTask } from './map-records.js';
+import { fieldNames, type MapOutcome, type MapTask } from './map-records.js';
 import type { Mapper } from './mapper.js';
 import { ledgerDecision } from './ledger.js';
 import { maskPii, maskPiiText, piiNames } from './mask.js';
@@ -164,9 +164,11 @@ export async function processPage(ctx: PipelineContext, run: RunHandle, tx: pg.P
     for (const r of rows) known.set(r.key, { hash: r.content_hash, targetId: r.target_id });
     // Echo: content that rsync itself wrote into the source system, read back out of it (no sync loops).
     const hashes = candidates.map((i) => mapped(i).hash);
+    // The EXISTS is a one-time filter: when rsync never wrote into the source system, no hash is probed at all.
     const echo = await tx.query<{ content_hash: string }>(
       `SELECT DISTINCT u.h AS content_hash FROM unnest($3::text[]) AS u(h)
-         CROSS JOIN LATERAL (SELECT 1 FROM rsync.ledger WHERE env = $1 AND target = $2 AND content_hash = u.h LIMIT 1) l`,
+         CROSS JOIN LATERAL (SELECT 1 FROM rsync.ledger WHERE env = $1 AND target = $2 AND content_hash = u.h LIMIT 1) l
+        WHERE EXISTS (SELECT 1 FROM rsync.ledger WHERE env = $1 AND target = $2)`,
       [flow.env, flow.source.system, hashes],
     );
     for (const r of echo.rows) echoes.add(r.content_hash);
@@ -180,9 +182,15 @@ export async function processPage(ctx: PipelineContext, run: RunHandle, tx: pg.P
   }
 
   // Write in batches; retry the records that failed transiently.
+  const items = new Map<number, WriteItem>();
+  const item = (i: number): WriteItem => {
+    let it = items.get(i);
+    if (!it) items.set(i, (it = writeItem(mapped(i), known.get(mapped(i).key)?.targetId)));
+    return it;
+  };
   for (let b = 0; b < toWrite.length; b += flow.batchSize) {
     const batch = toWrite.slice(b, b + flow.batchSize);
-    await writeWithRetries(ctx, run, tx, batch, (i) => ({ key: mapped(i).key, record: mapped(i).record, targetId: known.get(mapped(i).key)?.targetId }), finals);
+    await writeWithRetries(ctx, run, tx, batch, item, finals);
   }
 
   // Ledger, dead letters, counts: in the caller's transaction, with its cursor.
@@ -213,7 +221,7 @@ export async function processPage(ctx: PipelineContext, run: RunHandle, tx: pg.P
     if (f.outcome !== 'dead') continue;
     const o = outcomes[i];
     const source = o.kind === 'dead' ? o.source : page.json ? JSON.parse(page.records[i] as string) : page.records[i];
-    f.error = maskPiiText(redact(f.error), names, source, o.kind === 'mapped' ? o.record : undefined);
+    f.error = maskPiiText(redact(f.error), names, source, o.kind === 'mapped' ? item(i).record : undefined);
     if (page.deadLetter === false) continue;
     await tx.query(
       `INSERT INTO rsync.dead_letters (env, address, customer, revision, run_id, key, stage, error, attempts, payload, replay)
@@ -230,6 +238,20 @@ export async function processPage(ctx: PipelineContext, run: RunHandle, tx: pg.P
   );
   run.counts = addCounts(run.counts, counts);
   return { finals, counts };
+}
+
+/** A mapped record as the target's write item: its text as mapped, its object only when a connector asks for it. */
+function writeItem(o: Extract<MapOutcome, { kind: 'mapped' }>, targetId: string | undefined): WriteItem {
+  let record: Record<string, unknown> | undefined;
+  return {
+    key: o.key,
+    text: o.text,
+    fields: fieldNames(o.fields),
+    targetId,
+    get record() {
+      return (record ??= JSON.parse(o.text) as Record<string, unknown>);
+    },
+  };
 }
 
 async function writeWithRetries(
