@@ -133,6 +133,14 @@ function threadCpu(): Map<string, number> {
   return out;
 }
 
+function threadName(tid: string): string {
+  try {
+    return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
 /** CPU seconds of the PostgreSQL backends serving this database, when PostgreSQL runs on this machine (/proc). */
 async function backendCpu(pool: pg.Pool): Promise<Map<number, number>> {
   const out = new Map<number, number>();
@@ -157,6 +165,7 @@ function cpuReport(t0: Map<string, number>, t1: Map<string, number>, pg0: Map<nu
   const others = d.filter((x) => x.tid !== main).sort((a, b) => b.s - a.s);
   const mapping = others.slice(0, mappingThreads).reduce((a, x) => a + x.s, 0);
   const rest = others.slice(mappingThreads).reduce((a, x) => a + x.s, 0);
+  if (process.env.RSYNC_BENCH_THREADS) for (const x of others) say(`    thread ${x.tid} ${threadName(x.tid)}: ${Math.round((x.s * 1e6) / records)} µs`);
   let pgS = 0;
   for (const [pid, v] of pg1) pgS += v - (pg0.get(pid) ?? 0);
   const total = mainS + mapping + rest + pgS;
