@@ -379,9 +379,12 @@ async function workers(a: Args): Promise<void> {
   try {
     const dir = await stockWorkspace(db);
     await seedStock(pool, 'acme/erp', a.records);
+    // The three are up before the backfill starts: a backfill this size takes a few seconds, about what a worker
+    // takes to start, so the first one up used to do it all.
+    const ws = [1, 2, 3].map(() => worker(dir, db.url, '--threads', '1'));
+    await until('three workers', async () => (Number((await pool.query(`SELECT count(*) FROM rsync.workers`)).rows[0].count) >= 3 ? true : undefined), 60_000);
     const id = await startBackfill(dir, db);
     const t0 = performance.now();
-    const ws = [1, 2, 3].map(() => worker(dir, db.url, '--threads', '1'));
     await until('the backfill', async () => ((await left(pool, id)) === 0 ? true : undefined), 3_600_000);
     const ms = performance.now() - t0;
     for (const w of ws) w.kill('SIGTERM');
