@@ -171,7 +171,7 @@ function cpuReport(t0: Map<string, number>, t1: Map<string, number>, pg0: Map<nu
   const total = mainS + mapping + rest + pgS;
   const us = (s: number) => `${Math.round((s * 1e6) / records)} µs`;
   return (
-    `  CPU per record: main thread ${us(mainS)}, ${mappingThreads} mapping threads ${us(mapping)}, other threads (GC, I/O) ${us(rest)}` +
+    `  CPU per record: main thread ${us(mainS)}, ${mappingThreads} mapping threads ${us(mapping)}, other threads (GC, compiler, I/O) ${us(rest)}` +
     `, PostgreSQL backends ${pg1.size ? us(pgS) : 'not measured (not on this machine)'}; total ${us(total)} (${(total).toFixed(1)} CPU s)`
   );
 }
