@@ -60,8 +60,11 @@ export interface WriteItem {
 /** A write item's record as JSON text. */
 export const itemText = (i: WriteItem): string => i.text ?? JSON.stringify(i.record);
 
+/** A record's top-level member names (those with a value), sorted. */
+export const memberNames = (record: Record<string, unknown>): string[] => Object.keys(record).filter((k) => record[k] !== undefined).sort();
+
 /** A write item's top-level member names. */
-export const itemFields = (i: WriteItem): readonly string[] => i.fields ?? Object.keys(i.record).filter((k) => i.record[k] !== undefined);
+export const itemFields = (i: WriteItem): readonly string[] => i.fields ?? memberNames(i.record);
 
 /** The outcome of one record of a batch: one bad record never fails its batch. */
 export type WriteResult =

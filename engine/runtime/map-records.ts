@@ -10,6 +10,7 @@ import { syncJsonata } from '../mapping/sync-engine.js';
 import { compileJsonata, type CompiledExpression } from '../mapping/compile.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';
 import { canonicalOf, sha256 } from '../util/hash.js';
+import { memberNames } from '../connectors/types.js';
 
 export interface MapTask {
   /** The mapping's JSONata text (compiled once per text, i.e. once per revision, and cached). */
@@ -39,9 +40,10 @@ export function packTexts(texts: string[]): { text: string; ends: Uint32Array } 
 
 export type MapOutcome =
   /**
-   * `text` is the record as canonical JSON (sorted keys): what is hashed, and what the main thread hands to the target
-   * (a connector that needs the object parses it, once). `fields` names its top-level members, sorted, as a JSON array text (fieldNames() reads it). Texts cross
-   * from the mapping threads to the main thread far more cheaply than objects do.
+   * `text` is the record as canonical JSON (sorted keys): what is hashed, and what the main thread hands to the
+   * target (a connector that needs the object parses it, once). `fields` names its top-level members, sorted, as a
+   * JSON array text (fieldNames() reads it). Texts cross from the mapping threads to the main thread far more
+   * cheaply than objects do.
    */
   | { kind: 'mapped'; key: string; hash: string; text: string; fields: string }
   | { kind: 'filtered'; key?: string }
@@ -105,7 +107,7 @@ function fieldsOf(record: Record<string, unknown>): string {
   for (const k in record) if (record[k] !== undefined) sig += `${k.length}:${k}`; // unambiguous
   let list = fieldLists.get(sig);
   if (list === undefined) {
-    list = JSON.stringify(Object.keys(record).filter((k) => record[k] !== undefined).sort());
+    list = JSON.stringify(memberNames(record));
     if (fieldLists.size > 1000) fieldLists.clear();
     fieldLists.set(sig, list);
   }
