@@ -199,6 +199,14 @@ describe('runtime targets: HTTP API and PostgreSQL tables', { timeout: 180_000 }
     expect({ read: Number(second.read), written: Number(second.written) }).toEqual({ read: 2, written: 2 });
     expect((await pool.query(`SELECT total FROM erp_orders WHERE key = 'order-7'`)).rows[0].total).toBe('70.00');
     expect(Number((await pool.query(`SELECT count(*) FROM erp_orders`)).rows[0].count)).toBe(31);
+
+    // A worker stopped and another started in the same process: the second opens its own connections.
+    await worker.stop(5_000);
+    worker = new RsyncWorker({ pool, url: db.url, env: ENV, port: null, threads: 1, pollMs: 100 });
+    await worker.start();
+    await pool.query(`INSERT INTO shop_orders VALUES ($1, $2, $3)`, order(32, '5.00', '2026-11-06T00:00:00Z'));
+    const third = await runNow('orders');
+    expect({ status: third.status, error: third.error, read: Number(third.read), written: Number(third.written) }).toEqual({ status: 'succeeded', error: null, read: 1, written: 1 });
   });
 
   it('consumes a CSV drop once: its records are synced, the file is moved aside, a re-drop of it is skipped', async () => {

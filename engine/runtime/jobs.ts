@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { openConnector } from '../connectors/registry.js';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type Page } from '../connectors/types.js';
+import { closePostgresPools } from '../connectors/postgres.js';
 import { isObject } from '../util/merge.js';
 import type { FlowDef } from './flows.js';
 import type { Mapper } from './mapper.js';
@@ -61,6 +62,18 @@ export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef[
     connectors.set(id, open);
   }
   return open;
+}
+
+/**
+ * Close every connector this process opened, and forget them: a stopping worker's connections go with it, and a
+ * worker started later in the same process opens its own (a cached postgres connector kept a pool that the first
+ * worker's stop had ended, and every read of the second failed with "Cannot use a pool after calling end").
+ */
+export async function closeConnectors(): Promise<void> {
+  const all = [...connectors.values()];
+  connectors.clear();
+  await Promise.all(all.map((c) => c.close?.().catch(() => {})));
+  await closePostgresPools();
 }
 
 /** Two 32-bit advisory lock keys for a name. */

@@ -22,10 +22,9 @@ import type PgBoss from 'pg-boss';
 import pg from 'pg';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError } from '../connectors/types.js';
-import { closePostgresPools } from '../connectors/postgres.js';
 import { openBoss } from './boss.js';
 import { deployedVersion, loadFlows, type FlowDef } from './flows.js';
-import { connectorFor, recordDelivery, runBackfills, runEvents, runIncremental, workerId, type RunResult, type RuntimeContext } from './jobs.js';
+import { closeConnectors, connectorFor, recordDelivery, runBackfills, runEvents, runIncremental, workerId, type RunResult, type RuntimeContext } from './jobs.js';
 import { Mapper } from './mapper.js';
 import { APPLIED, tickQueueName } from './queues.js';
 
@@ -440,7 +439,7 @@ export class RsyncWorker {
     await this.boss?.stop({ graceful: false, close: false, wait: true }).catch(() => {});
     await this.listener?.end().catch(() => {});
     await this.mapper.close();
-    await closePostgresPools();
+    await closeConnectors();
     await this.o.pool.query(`DELETE FROM rsync.workers WHERE id = $1`, [this.id]).catch(() => {});
     return { drained };
   }
