@@ -368,7 +368,10 @@ async function crash(a: Args): Promise<void> {
     const t0 = performance.now();
     while ((await left(pool, id)) > 0) {
       const w = worker(dir, db.url);
-      const life = 1500 + Math.random() * 3000;
+      // Killed at a random moment of its work, not of its start-up: the backfill now takes about as long as a
+      // worker takes to start, and a fixed 1.5-4.5 s life got one or two kills in.
+      await until('the worker to register', async () => (Number((await pool.query(`SELECT count(*) FROM rsync.workers WHERE pid = $1`, [w.pid])).rows[0].count) > 0 ? true : undefined), 60_000);
+      const life = 200 + Math.random() * 1000;
       const r = await Promise.race([w.exited, new Promise<'alive'>((res) => setTimeout(() => res('alive'), life))]);
       if (r !== 'alive') throw new Error(`worker exited: ${w.output}`);
       w.kill('SIGKILL');
