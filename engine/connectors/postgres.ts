@@ -9,8 +9,8 @@
  *     entities: { order:   { table: erp_orders,  key: key, document: body } }
  *
  * `document` (optional) names a jsonb column holding the whole record: a stream then yields that column's value,
- * and an entity stores the canonical record in it. Without it a stream yields the row as an object and an entity
- * writes the record's fields into the columns of the same name (jsonb_populate_recordset).
+ * and an entity stores the canonical record in it. Either way an entity also writes the record's fields into the
+ * columns of the same name (jsonb_populate_record), and a stream without it yields the row as an object.
  */
 import pg from 'pg';
 import { ConnectorError, itemFields, itemText, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
