@@ -14,9 +14,12 @@ import { openFile } from '../engine/connectors/file.js';
 import { ConnectorError, type Cursor, type OpenConnector, type Page } from '../engine/connectors/types.js';
 
 let dir: string;
+/** The test's "now" for file ages: files dropped with the same age get the very same mtime. */
+let now = 0;
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'rsync-file-'));
+  now = Date.now();
 });
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -26,7 +29,9 @@ afterEach(() => {
 function drop(name: string, content: string, ageS = 60): string {
   const p = path.join(dir, name);
   writeFileSync(p, content);
-  const t = new Date(Date.now() - ageS * 1000);
+  // From the test's fixed now, not Date.now(): two drops a millisecond apart had different mtimes, and a test of
+  // the order of files with equal mtimes failed now and then.
+  const t = new Date(now - ageS * 1000);
   utimesSync(p, t, t);
   return p;
 }
