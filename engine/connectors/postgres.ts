@@ -13,7 +13,7 @@
  * columns of the same name (jsonb_populate_record), and a stream without it yields the row as an object.
  */
 import pg from 'pg';
-import { ConnectorError, itemFields, itemText, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
+import { ConnectorError, itemFields, itemsJson, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
 import { isObject } from '../util/merge.js';
 
 const pools = new Map<string, pg.Pool>();
@@ -129,9 +129,6 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
         // Each record goes as its JSON text, spliced into one array (no object is serialised here). The key and the
         // document columns take the key and the whole record (cast to their types); the other columns take the
         // record's members of their name, converted as jsonb_populate_record converts them.
-        let body = '[';
-        for (let n = 0; n < items.length; n++) body += `${n ? ',' : ''}{"k":${JSON.stringify(items[n].key)},"r":${itemText(items[n])}}`;
-        body += ']';
         const value = (c: { name: string; type: string }): string =>
           c.name === keyName
             ? `(e->>'k')::${c.type}`
@@ -145,7 +142,7 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
            SELECT ${present.map(value).join(', ')}
              FROM jsonb_array_elements($1::jsonb) AS e, LATERAL jsonb_populate_record(null::${schema}.${table}, e->'r') AS r
            ON CONFLICT (${keyCol}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
-          [body],
+          [itemsJson(items)],
         );
         return items.map((i) => ({ ok: true as const, targetId: i.key }));
       } catch (e) {

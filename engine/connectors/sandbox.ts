@@ -11,7 +11,7 @@
  * sandbox — the staging set-up of the example workspace, where each system is a sandbox.
  */
 import type pg from 'pg';
-import { ConnectorError, itemText, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
+import { ConnectorError, itemsJson, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
 
 interface SandboxCursor {
   t: string;
@@ -68,8 +68,8 @@ export function openSandbox(ctx: ConnectorContext, type = 'sandbox'): OpenConnec
          ON CONFLICT (system, entity, key) DO UPDATE
            SET record = excluded.record, version = w.version + 1, written_at = now()
          RETURNING key, target_id`,
-        // The records' JSON texts spliced into one array: nothing serialised again, nothing escaped into an array literal.
-        [system, entity, `[${items.map((i) => `{"k":${JSON.stringify(i.key)},"r":${itemText(i)}}`).join(',')}]`],
+        // One JSON array (itemsJson): nothing serialised again, nothing escaped into an array literal.
+        [system, entity, itemsJson(items)],
       );
       const ids = new Map(rows.map((r) => [r.key, r.target_id]));
       return items.map((i) => ({ ok: true as const, targetId: ids.get(i.key)! }));

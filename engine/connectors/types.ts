@@ -60,6 +60,13 @@ export interface WriteItem {
 /** A write item's record as JSON text. */
 export const itemText = (i: WriteItem): string => i.text ?? JSON.stringify(i.record);
 
+/** A batch as one JSON array of `{"k": key, "r": record}`, the records' texts spliced in (nothing serialised again). */
+export function itemsJson(items: WriteItem[]): string {
+  let body = '[';
+  for (let n = 0; n < items.length; n++) body += `${n ? ',' : ''}{"k":${JSON.stringify(items[n].key)},"r":${itemText(items[n])}}`;
+  return body + ']';
+}
+
 /** A record's top-level member names (those with a value), sorted. */
 export const memberNames = (record: Record<string, unknown>): string[] => Object.keys(record).filter((k) => record[k] !== undefined).sort();
 

@@ -24,14 +24,23 @@ export interface MapTask {
   json?: boolean;
   /**
    * JSON texts packed into one string (the mapping pool sends them so, `records` then empty): record i is
-   * text.slice(ends[i - 1] ?? 0, ends[i]). One large string is not copied by the thread's young-generation
-   * collections, as hundreds of 6 KB ones were (each twice, before they died with the page).
+   * packedText(packed, i). One message string instead of hundreds; a string this large lives in V8's large-object
+   * space, which young-generation collections do not copy.
    */
-  packed?: { text: string; ends: Uint32Array };
+  packed?: Packed;
 }
 
+/** Texts packed into one string (packTexts); `ends[i]` is where text i ends. */
+export interface Packed {
+  text: string;
+  ends: Uint32Array;
+}
+
+/** Text i of a packed string. */
+export const packedText = (p: Packed, i: number): string => p.text.slice(i ? p.ends[i - 1] : 0, p.ends[i]);
+
 /** Pack a page's JSON texts for a mapping thread (MapTask.packed). */
-export function packTexts(texts: string[]): { text: string; ends: Uint32Array } {
+export function packTexts(texts: string[]): Packed {
   const ends = new Uint32Array(texts.length);
   let at = 0;
   for (let i = 0; i < texts.length; i++) ends[i] = at += texts[i].length;
@@ -135,7 +144,7 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
   const packed = task.packed;
   const n = packed ? packed.ends.length : task.records.length;
   for (let i = 0; i < n; i++) {
-    const raw: unknown = packed ? packed.text.slice(i ? packed.ends[i - 1] : 0, packed.ends[i]) : task.records[i];
+    const raw: unknown = packed ? packedText(packed, i) : task.records[i];
     let source: unknown = raw;
     if (task.json || packed) {
       try {

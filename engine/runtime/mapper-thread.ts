@@ -5,8 +5,8 @@ import { mapRecords, packTexts, type MapTask } from './map-records.js';
 parentPort!.on('message', async (msg: { id: number; task: MapTask }) => {
   try {
     const outcomes = await mapRecords(msg.task);
-    // The mapped records' texts go back packed into one string (unpackTexts in mapper.ts): one large string instead
-    // of hundreds of small ones, which the main thread's young generation would copy while the page is written.
+    // The mapped records' texts go back packed into one string (mapper.ts gives each outcome its packedText): one
+    // message string instead of hundreds.
     const texts: string[] = [];
     for (const o of outcomes) {
       if (o.kind !== 'mapped') continue;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../util/paths.js';
-import { mapRecords, packTexts, type MapOutcome, type MapTask } from './map-records.js';
+import { mapRecords, packedText, packTexts, type MapOutcome, type MapTask, type Packed } from './map-records.js';
 
 interface Pending {
   resolve: (o: MapOutcome[]) => void;
@@ -42,18 +42,15 @@ export class Mapper {
       // flat (1M records < 300 MB).
       const worker = new Worker(threadScript(), { resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 256 } });
       const t: Thread = { worker, pending: new Map() };
-      worker.on('message', (m: { id: number; outcomes?: MapOutcome[]; texts?: { text: string; ends: Uint32Array }; error?: string }) => {
+      worker.on('message', (m: { id: number; outcomes?: MapOutcome[]; texts?: Packed; error?: string }) => {
         const p = t.pending.get(m.id);
         if (!p) return;
         t.pending.delete(m.id);
         if (m.error !== undefined) return p.reject(new Error(m.error));
         // The mapped texts come packed (mapper-thread.ts): each outcome gets its slice back.
         const outcomes = m.outcomes!;
-        if (m.texts) {
-          const { text, ends } = m.texts;
-          let n = 0;
-          for (const o of outcomes) if (o.kind === 'mapped') o.text = text.slice(n ? ends[n - 1] : 0, ends[n++]);
-        }
+        let n = 0;
+        if (m.texts) for (const o of outcomes) if (o.kind === 'mapped') o.text = packedText(m.texts, n++);
         p.resolve(outcomes);
       });
       worker.on('error', (e) => {
