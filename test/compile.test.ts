@@ -10,6 +10,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import jsonata from 'jsonata';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -184,7 +185,35 @@ describe('the JSONata compiler', () => {
     const c = compileJsonata('$string(1.5) & $count([1, 2])')!;
     expect(c.evaluate({}, { string: () => 'mine' })).toBe('mine2');
   });
+
+  it('gives one-byte text for ASCII output when the mapping text has a character beyond Latin-1', () => {
+    // V8 keeps a string one byte a character when it can, but a piece cut from a two-byte text stays two-byte, and
+    // the first copy of a name to be interned is the one every object with that key gets. The names are made here
+    // at random so that nothing (this file's own literals included) has interned them before the compiler.
+    const n = (what: string) => `${what}${Math.random().toString(36).slice(2, 10)}`;
+    const [v, amount, note] = [n('discount'), n('amount'), n('note')];
+    const text = `/* order → ERP */ ( $${v} := $sum(lines.${amount}); { '${v}': $string($${v}), '${note}': 'x' & ${note} } )`;
+    expect(isOneByte(text)).toBe(false);
+    const c = compileJsonata(text)!;
+    expect(c).not.toBeNull();
+    const out = c.evaluate(JSON.parse(`{"lines":[{"${amount}":2},{"${amount}":3}],"${note}":"y"}`)) as Record<string, unknown>;
+    expect(out).toEqual({ [v]: '5', [note]: 'xy' });
+    for (const k of Object.keys(out)) expect(isOneByte(k)).toBe(true);
+    expect(isOneByte(JSON.stringify(out))).toBe(true);
+  });
 });
+
+/**
+ * Whether V8 holds a string one byte a character: its structured-clone form (after the 2-byte header and any
+ * padding bytes, 0, that align two-byte data) tags one-byte strings '"' and two-byte ones 'c'.
+ */
+function isOneByte(s: string): boolean {
+  const b = v8.serialize(s);
+  let i = 2;
+  while (b[i] === 0) i++;
+  if (b[i] !== 0x22 && b[i] !== 0x63) throw new Error(`unexpected serialisation tag ${b[i]}`);
+  return b[i] === 0x22;
+}
 
 // ------------------------------------------------------------------------------------------ the example mappings
 

@@ -1033,6 +1033,32 @@ function getRuntime(): Runtime | null {
 
 let lastProblem = '';
 
+/**
+ * The strings of an AST as one-byte strings wherever their characters allow. jsonata's tokenizer cuts names and
+ * literals out of the expression's text, and a text with one character beyond Latin-1 (a '→' in a comment) is a
+ * two-byte string in V8, and so is every piece cut from it, ASCII or not. Such a name, once used as a property key,
+ * is interned as two-byte, and then every object with that key, mapped or parsed from a source, serialises to
+ * two-byte JSON: twice the bytes to hash, copy between threads and send to the target, and slow paths on the way
+ * (seen on the Shopify order mapping: its `discount` key made every mapped record two-byte text).
+ */
+function oneByteStrings(node: unknown, seen = new Set<object>()): void {
+  if (node === null || typeof node !== 'object' || node instanceof RegExp || seen.has(node)) return;
+  seen.add(node);
+  // jsonata's nodes are plain objects or made from its symbol table (Object.create): their own members are walked
+  const o = node as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (typeof v === 'string') o[k] = oneByte(v);
+    else oneByteStrings(v, seen);
+  }
+}
+
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
+/** A string as a fresh one-byte string when its characters are all Latin-1 (V8 keeps what the bytes allow). */
+export function oneByte(s: string): string {
+  return BEYOND_LATIN1.test(s) ? s : Buffer.from(s, 'latin1').toString('latin1');
+}
+
 const byText = new Map<string, { compiled: CompiledExpression | null; problem: string }>();
 
 /**
@@ -1061,6 +1087,7 @@ function compileText(text: string): CompiledExpression | null {
   let ast: Node;
   try {
     ast = jsonata(text).ast();
+    oneByteStrings(ast);
   } catch (e) {
     lastProblem = `does not parse: ${(e as Error).message}`;
     return null;
