@@ -23,14 +23,32 @@ export interface MapTask {
   records: unknown[];
   json?: boolean;
   /**
-   * JSON texts packed into one string (the mapping pool sends them so, `records` then empty): record i is
-   * packedText(packed, i). One message string instead of hundreds; a string this large lives in V8's large-object
-   * space, which young-generation collections do not copy.
+   * JSON texts as UTF-8 bytes in shared memory (the mapping pool sends a page's source records so, `records` then
+   * empty): record i is the bytes from ends[i - 1] to ends[i]. Written once by the main thread into a buffer it reuses, read once
+   * here: no copy into a message, none out of it, and no fresh large string for each page.
    */
-  packed?: Packed;
+  shared?: SharedTexts;
 }
 
-/** Texts packed into one string (packTexts); `ends[i]` is where text i ends. */
+/** Texts as UTF-8 bytes in a SharedArrayBuffer; `ends[i]` is the byte where text i ends. */
+export interface SharedTexts {
+  bytes: SharedArrayBuffer;
+  ends: Uint32Array;
+}
+
+/** Write texts into `bytes` (grown when too small: the buffer returned is the one written). */
+export function shareTexts(texts: string[], bytes?: SharedArrayBuffer): SharedTexts {
+  let total = 0;
+  for (const t of texts) total += Buffer.byteLength(t, 'utf8');
+  if (!bytes || bytes.byteLength < total) bytes = new SharedArrayBuffer(Math.max(1 << 20, Math.ceil(total * 1.25)));
+  const view = Buffer.from(bytes);
+  const ends = new Uint32Array(texts.length);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) ends[i] = at += view.write(texts[i], at, 'utf8');
+  return { bytes, ends };
+}
+
+/** Texts packed into one string (packTexts: the mapped texts going back from a thread); `ends[i]` is where text i ends. */
 export interface Packed {
   text: string;
   ends: Uint32Array;
@@ -39,7 +57,7 @@ export interface Packed {
 /** Text i of a packed string. */
 export const packedText = (p: Packed, i: number): string => p.text.slice(i ? p.ends[i - 1] : 0, p.ends[i]);
 
-/** Pack a page's JSON texts for a mapping thread (MapTask.packed). */
+/** Pack texts into one string: one message string instead of hundreds. */
 export function packTexts(texts: string[]): Packed {
   const ends = new Uint32Array(texts.length);
   let at = 0;
@@ -141,12 +159,13 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
   const check = canonicalValidator(task.canonical);
   const bindings = { params: task.params };
   const out: MapOutcome[] = [];
-  const packed = task.packed;
-  const n = packed ? packed.ends.length : task.records.length;
+  const shared = task.shared;
+  const bytes = shared && Buffer.from(shared.bytes);
+  const n = shared ? shared.ends.length : task.records.length;
   for (let i = 0; i < n; i++) {
-    const raw: unknown = packed ? packedText(packed, i) : task.records[i];
+    const raw: unknown = bytes ? bytes.toString('utf8', i ? shared.ends[i - 1] : 0, shared.ends[i]) : task.records[i];
     let source: unknown = raw;
-    if (task.json || packed) {
+    if (task.json || shared) {
       try {
         source = JSON.parse(raw as string);
       } catch (e) {

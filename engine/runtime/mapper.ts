@@ -9,16 +9,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../util/paths.js';
-import { mapRecords, packedText, packTexts, type MapOutcome, type MapTask, type Packed } from './map-records.js';
+import { mapRecords, packedText, shareTexts, type MapOutcome, type MapTask, type Packed } from './map-records.js';
 
 interface Pending {
   resolve: (o: MapOutcome[]) => void;
   reject: (e: Error) => void;
+  /** The shared buffer the task's records were written into: free again once the thread has answered. */
+  bytes?: SharedArrayBuffer;
 }
 
 interface Thread {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Shared buffers of answered tasks, reused for the next pages (a few: the readers map a page or two ahead). */
+  free: SharedArrayBuffer[];
 }
 
 /** The thread's script: beside this file when built; from sources (tests via vitest) the built copy. */
@@ -41,11 +45,12 @@ export class Mapper {
       // threads 78-190 µs a Shopify order), at 32 MB much less; the capped old generation keeps a long backfill's RSS
       // flat (1M records < 300 MB).
       const worker = new Worker(threadScript(), { resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 256 } });
-      const t: Thread = { worker, pending: new Map() };
+      const t: Thread = { worker, pending: new Map(), free: [] };
       worker.on('message', (m: { id: number; outcomes?: MapOutcome[]; texts?: Packed; error?: string }) => {
         const p = t.pending.get(m.id);
         if (!p) return;
         t.pending.delete(m.id);
+        if (p.bytes && t.free.length < 4) t.free.push(p.bytes);
         if (m.error !== undefined) return p.reject(new Error(m.error));
         // The mapped texts come packed (mapper-thread.ts): each outcome gets its slice back.
         const outcomes = m.outcomes!;
@@ -75,7 +80,15 @@ export class Mapper {
     const chunks: Promise<MapOutcome[]>[] = [];
     for (let i = 0; i < n; i += size) {
       const part = task.records.slice(i, i + size);
-      chunks.push(this.send(task.json && part.every((r) => typeof r === 'string') ? { ...task, records: [], packed: packTexts(part as string[]) } : { ...task, records: part }));
+      const index = this.next++ % this.threads.length;
+      if (!task.json || !part.every((r) => typeof r === 'string')) {
+        chunks.push(this.sendTo(index, { ...task, records: part }));
+        continue;
+      }
+      // JSON texts go as UTF-8 bytes in a shared buffer of that thread's, reused from page to page.
+      const free = this.threads[index].free;
+      const shared = shareTexts(part as string[], free.pop());
+      chunks.push(this.sendTo(index, { ...task, records: [], shared }, shared.bytes));
     }
     return (await Promise.all(chunks)).flat();
   }
@@ -87,15 +100,11 @@ export class Mapper {
     else await Promise.all(this.threads.map((_, i) => this.sendTo(i, t)));
   }
 
-  private send(task: MapTask): Promise<MapOutcome[]> {
-    return this.sendTo(this.next++ % this.threads.length, task);
-  }
-
-  private sendTo(index: number, task: MapTask): Promise<MapOutcome[]> {
+  private sendTo(index: number, task: MapTask, bytes?: SharedArrayBuffer): Promise<MapOutcome[]> {
     const t = this.threads[index];
     const id = ++this.seq;
     return new Promise((resolve, reject) => {
-      t.pending.set(id, { resolve, reject });
+      t.pending.set(id, { resolve, reject, bytes });
       t.worker.postMessage({ id, task });
     });
   }
