@@ -118,7 +118,7 @@ interface Builtins {
 }
 
 /** Built-ins with a fast path for their common arguments (everything else goes through jsonata's implementation). */
-const FAST = new Set(['string', 'count', 'sum', 'abs', 'exists', 'type', 'not', 'number', 'keys', 'replace', 'split']);
+const FAST = new Set(['string', 'count', 'sum', 'abs', 'exists', 'type', 'not', 'number', 'keys', 'replace', 'split', 'formatBase']);
 
 /**
  * The replacement text of jsonata's $replace (`$0`, `$n` with as many digits as the regex has groups allow, `$$`),
@@ -477,10 +477,17 @@ function makeRuntime(b: Builtins) {
     string(p: unknown, x: unknown, ctx: unknown): unknown {
       if (p === d.string) {
         if (typeof x === 'string') return x;
-        // jsonata's string() writes an integer with JSON.stringify, which is String() for finite numbers
+        // jsonata's string() writes a finite number with JSON.stringify, which is String() for finite numbers, after
+        // its replacer has rounded a non-integer to 15 significant digits
         if (Number.isInteger(x)) return String(x);
+        if (finiteNumber(x)) return String(Number(x.toPrecision(15)));
       }
       return call(p, [arg(x)], ctx);
+    },
+    /** $formatBase(x, 10): jsonata rounds x (an integer stays as it is) and writes it with toString(10). */
+    formatBase10(p: unknown, x: unknown, ctx: unknown): unknown {
+      if (p === d.formatBase && Number.isSafeInteger(x)) return String(x);
+      return call(p, [arg(x), 10], ctx);
     },
     number(p: unknown, x: unknown, ctx: unknown): unknown {
       if (p === d.number) {
@@ -952,6 +959,11 @@ class Compiler {
     if (p.value === 'split') {
       if (args.length !== 2 || args[1].type !== 'string' || !simple(args[1])) return null;
       return `R.fast.split(${proc}, ${this.expr(args[0], ctx, scope)}, ${JSON.stringify(args[1].value)}, ${ctx})`;
+    }
+    if (p.value === 'formatBase') {
+      // $formatBase(n, 10): the decimal digits of an integer (an id given as a JSON number)
+      if (args.length !== 2 || args[1].type !== 'number' || args[1].value !== 10 || !simple(args[1])) return null;
+      return `R.fast.formatBase10(${proc}, ${this.expr(args[0], ctx, scope)}, ${ctx})`;
     }
     if (args.length !== 1 || args[0].type === 'operator') return null;
     return `R.fast.${p.value}(${proc}, ${this.expr(args[0], ctx, scope)}, ${ctx})`;
