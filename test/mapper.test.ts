@@ -14,13 +14,14 @@ const NAMES = ['Zoë Ångström', 'Łukasz Żółć', 'Straße €5', '東京の
 function page(from: number, n: number, pad = 0): string[] {
   return Array.from({ length: n }, (_, i) => {
     const id = from + i;
-    return JSON.stringify({ id, name: NAMES[id % NAMES.length], note: 'x'.repeat(pad) + NAMES[(id + 3) % NAMES.length] });
+    // every third record has no name: a page has two member lists
+    return JSON.stringify({ id, name: id % 3 ? NAMES[id % NAMES.length] : undefined, note: 'x'.repeat(pad) + NAMES[(id + 3) % NAMES.length] });
   });
 }
 
 const task = (records: string[]): MapTask => ({ mapping: MAPPING, key: "'customer-' & $string(id)", params: {}, canonical: 'customer', records, json: true });
 
-const summary = (outcomes: MapOutcome[]) => outcomes.map((o) => (o.kind === 'mapped' ? { key: o.key, hash: o.hash, record: JSON.parse(o.text) as unknown } : o));
+const summary = (outcomes: MapOutcome[]) => outcomes.map((o) => (o.kind === 'mapped' ? { key: o.key, hash: o.hash, fields: o.fields, record: JSON.parse(o.text) as unknown } : o));
 
 describe('the mapping pool', () => {
   let mapper: Mapper;
@@ -41,6 +42,7 @@ describe('the mapping pool', () => {
     expect(summary(threaded)).toEqual(summary(inline));
     const fourth = JSON.parse((threaded[3] as { text: string }).text) as { firstName: string; lastName: string };
     expect(fourth.firstName).toBe(NAMES[4]);
+    expect(new Set(threaded.map((o) => (o as { fields: string }).fields))).toEqual(new Set(['["externalId","firstName","lastName"]', '["externalId","lastName"]']));
     expect(fourth.lastName).toBe(NAMES[0]);
   });
 

@@ -7,13 +7,19 @@ parentPort!.on('message', async (msg: { id: number; task: MapTask }) => {
     const outcomes = await mapRecords(msg.task);
     // The mapped records' texts go back packed into one string (mapper.ts gives each outcome its packedText): one
     // message string instead of hundreds.
+    // Each record's member-name list goes as an index into the page's distinct lists (a page has one or a few): a
+    // string cloned per record would arrive as a copy of its own, to be hashed again for every lookup.
     const texts: string[] = [];
+    const lists: string[] = [];
     for (const o of outcomes) {
       if (o.kind !== 'mapped') continue;
       texts.push(o.text);
       o.text = '';
+      let n = lists.indexOf(o.fields);
+      if (n < 0) n = lists.push(o.fields) - 1;
+      o.fields = String(n);
     }
-    parentPort!.postMessage({ id: msg.id, outcomes, texts: packTexts(texts) });
+    parentPort!.postMessage({ id: msg.id, outcomes, texts: packTexts(texts), lists });
   } catch (e) {
     parentPort!.postMessage({ id: msg.id, error: (e as Error).message ?? String(e) });
   }

@@ -46,16 +46,20 @@ export class Mapper {
       // flat (1M records < 300 MB).
       const worker = new Worker(threadScript(), { resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 256 } });
       const t: Thread = { worker, pending: new Map(), free: [] };
-      worker.on('message', (m: { id: number; outcomes?: MapOutcome[]; texts?: Packed; error?: string }) => {
+      worker.on('message', (m: { id: number; outcomes?: MapOutcome[]; texts?: Packed; lists?: string[]; error?: string }) => {
         const p = t.pending.get(m.id);
         if (!p) return;
         t.pending.delete(m.id);
         if (p.bytes && t.free.length < 4) t.free.push(p.bytes);
         if (m.error !== undefined) return p.reject(new Error(m.error));
-        // The mapped texts come packed (mapper-thread.ts): each outcome gets its slice back.
+        // The mapped texts come packed, the member-name lists by index (mapper-thread.ts): each outcome gets its own.
         const outcomes = m.outcomes!;
         let n = 0;
-        if (m.texts) for (const o of outcomes) if (o.kind === 'mapped') o.text = packedText(m.texts, n++);
+        for (const o of outcomes) {
+          if (o.kind !== 'mapped') continue;
+          o.text = packedText(m.texts!, n++);
+          o.fields = m.lists![Number(o.fields)];
+        }
         p.resolve(outcomes);
       });
       worker.on('error', (e) => {
