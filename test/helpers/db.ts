@@ -45,6 +45,11 @@ export async function testDatabase(label = 'test'): Promise<TestDatabase> {
       const c = new pg.Client({ connectionString: admin });
       await c.connect();
       try {
+        // A pool's end() resolves once its clients are told to end, before their sockets close: terminated meanwhile,
+        // such a client gets FATAL 57P01 with no listener left, an uncaught error that fails the whole test run.
+        // Its connection goes by itself within milliseconds, so wait for that (2 s at most) before terminating.
+        const others = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`;
+        for (let t = 0; t < 40 && (await c.query<{ n: number }>(others, [name])).rows[0].n > 0; t++) await new Promise((r) => setTimeout(r, 50));
         await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]);
         await c.query(`DROP DATABASE IF EXISTS ${name}`);
       } finally {
