@@ -238,7 +238,10 @@ async function e2eRun(a: Args, n: number): Promise<number> {
     const rows = Number((await pool.query(`SELECT count(*) FROM erp_orders`)).rows[0].count);
     const rate = a.records / (ms / 1000);
     say(`  run ${n}: ${int(a.records)} records in ${(ms / 1000).toFixed(1)} s: ${int(rate)} records/s end to end`);
-    say(`  worker process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (main thread and ${threads} mapping threads); PostgreSQL runs on the same 2 cores`);
+    const workerUs = (cpu.user + cpu.system) / a.records;
+    const cores = os.availableParallelism();
+    say(`  worker process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (main thread and ${threads} mapping threads); PostgreSQL runs on the same ${cores} cores`);
+    say(`  worker alone: ${Math.round(workerUs)} µs of CPU a record, so about ${int((cores * 1e6) / workerUs)} records/s on ${cores} cores of its own with PostgreSQL elsewhere (inferred from CPU time, not measured)`);
     say(cpuReport(threads0, threads1, pg0, pg1, a.records, threads));
     say(`  runs: read ${int(counts.read)}, written ${int(counts.written)}, filtered ${int(counts.filtered)}, dead ${int(counts.dead)}; target rows ${int(rows)}`);
     check(counts.read === a.records && rows === counts.written && counts.dead === 0, 'every record read once and every written one upserted');
