@@ -1067,7 +1067,7 @@ function oneByteStrings(node: unknown, seen = new Set<object>()): void {
 
 const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
 /** A string as a fresh one-byte string when its characters are all Latin-1 (V8 keeps what the bytes allow). */
-export function oneByte(s: string): string {
+function oneByte(s: string): string {
   return BEYOND_LATIN1.test(s) ? s : Buffer.from(s, 'latin1').toString('latin1');
 }
 

@@ -24,8 +24,8 @@ export interface MapTask {
   json?: boolean;
   /**
    * JSON texts as UTF-8 bytes in shared memory (the mapping pool sends a page's source records so, `records` then
-   * empty): record i is the bytes from ends[i - 1] to ends[i]. Written once by the main thread into a buffer it reuses, read once
-   * here: no copy into a message, none out of it, and no fresh large string for each page.
+   * empty): record i is the bytes from ends[i - 1] to ends[i]. Written once by the main thread into a buffer it
+   * reuses, read once here: no copy into a message, none out of it, and no fresh large string for each page.
    */
   shared?: SharedTexts;
 }

@@ -6,9 +6,8 @@ parentPort!.on('message', async (msg: { id: number; task: MapTask }) => {
   try {
     const outcomes = await mapRecords(msg.task);
     // The mapped records' texts go back packed into one string (mapper.ts gives each outcome its packedText): one
-    // message string instead of hundreds.
-    // Each record's member-name list goes as an index into the page's distinct lists (a page has one or a few): a
-    // string cloned per record would arrive as a copy of its own, to be hashed again for every lookup.
+    // message string instead of hundreds. Each record's member-name list goes as an index into the page's distinct
+    // lists (one or a few): a string cloned per record would arrive as a copy of its own, hashed again at each lookup.
     const texts: string[] = [];
     const lists: string[] = [];
     for (const o of outcomes) {
