@@ -6,7 +6,11 @@ import { ExitCode, RsyncError } from '../engine/errors.js';
 export async function workspaceRoot(path: string | undefined): Promise<string> {
   const root = await findWorkspaceRoot(path ?? '.');
   if (!root) {
-    throw new RsyncError(`No rsync.yaml in ${path ?? '.'} or any folder above it.`, ExitCode.NO_INPUT, 'Run inside a workspace, or create one with `rsync init <dir>`.');
+    throw new RsyncError(
+      `No rsync.yaml in ${path ?? '.'} or any folder above it.`,
+      ExitCode.NO_INPUT,
+      'Run inside a workspace, or create one with `rsync init <dir>`.',
+    );
   }
   return root;
 }

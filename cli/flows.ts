@@ -4,7 +4,12 @@ import { flowAddress } from '../engine/runtime/dlq.js';
 import { loadFlows, type FlowDef } from '../engine/runtime/flows.js';
 import type pg from 'pg';
 
-export async function deployedFlow(db: Pick<pg.Pool, 'query'>, env: string, name: string, customer?: string): Promise<FlowDef> {
+export async function deployedFlow(
+  db: Pick<pg.Pool, 'query'>,
+  env: string,
+  name: string,
+  customer?: string,
+): Promise<FlowDef> {
   const address = flowAddress(name, customer);
   const flows = await loadFlows(db, env);
   const flow = flows.get(address);
@@ -13,7 +18,9 @@ export async function deployedFlow(db: Pick<pg.Pool, 'query'>, env: string, name
     throw new RsyncError(
       `No flow ${address} is deployed in ${env}.`,
       ExitCode.NO_INPUT,
-      near.length ? `Deployed flows of that name: ${near.map((a) => a.replace('/flow/', '/')).join(', ')}.` : `Apply it first (\`rsync apply --env ${env}\`), or see \`rsync status --env ${env}\`.`,
+      near.length
+        ? `Deployed flows of that name: ${near.map((a) => a.replace('/flow/', '/')).join(', ')}.`
+        : `Apply it first (\`rsync apply --env ${env}\`), or see \`rsync status --env ${env}\`.`,
     );
   }
   return flow;

@@ -11,7 +11,7 @@ export default class RsyncHelp extends Help {
     this.log(`USAGE\n  $ ${bin} COMMAND [--json]\n`);
     const commands = this.sortedCommands.filter((c) => !c.hidden);
     this.log(this.formatCommands(commands));
-    this.log("");
+    this.log('');
     this.log(`Run \`${bin} COMMAND --help\` for a command's flags. \`retail-sync\` is the same program.`);
   }
 }

@@ -9,7 +9,10 @@ export const runtimeFlags = {
   path: Flags.string({ description: 'the workspace (default: the current folder)', default: '.' }),
 };
 
-export async function openRuntime(flags: { env?: string; path: string }, quiet: boolean): Promise<{ db: Database; env: string; root: string }> {
+export async function openRuntime(
+  flags: { env?: string; path: string },
+  quiet: boolean,
+): Promise<{ db: Database; env: string; root: string }> {
   const target = await resolveEnvironment(flags.path, flags.env);
   const db = await openDatabase(target.root, quiet);
   return { db, env: target.env, root: target.root };
@@ -18,7 +21,11 @@ export async function openRuntime(flags: { env?: string; path: string }, quiet: 
 /** A table of rows as aligned text columns. */
 export function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }
 

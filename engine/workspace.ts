@@ -55,7 +55,14 @@ export interface Validated extends OpenedWorkspace, ValidationResult {
 /** The diagnostics a user who pointed at `scope` sees: those under it, the templates' and rsync.yaml's. */
 export function inScope(diagnostics: Diagnostic[], scope: string | undefined): Diagnostic[] {
   if (!scope) return diagnostics;
-  return diagnostics.filter((d) => !d.range || d.range.file === scope || d.range.file.startsWith(`${scope}/`) || d.range.file.startsWith('templates/') || d.range.file === WORKSPACE_FILE);
+  return diagnostics.filter(
+    (d) =>
+      !d.range ||
+      d.range.file === scope ||
+      d.range.file.startsWith(`${scope}/`) ||
+      d.range.file.startsWith('templates/') ||
+      d.range.file === WORKSPACE_FILE,
+  );
 }
 
 export async function openAndValidate(opts: OpenOptions = {}): Promise<Validated> {

@@ -74,7 +74,11 @@ async function append(i: number): Promise<LogEntry> {
       actor: 'Ann Example <ann@acme.example>',
       commit: `${i}`.repeat(40).slice(0, 40),
       ref: 'main',
-      detail: { applied: { create: i, update: 0, delete: 0 }, changes: [`create northwind/flow/f${i}`], changeCount: 1 },
+      detail: {
+        applied: { create: i, update: 0, delete: 0 },
+        changes: [`create northwind/flow/f${i}`],
+        changeCount: 1,
+      },
     });
     await c.query('COMMIT');
     return e;
@@ -116,7 +120,9 @@ describe('rsync audit verify', () => {
   }, 60_000);
 
   it('refuses edits while the append-only trigger is on', async () => {
-    await expect(database.pool.query(`UPDATE rsync.apply_log SET actor = 'someone else' WHERE n = 2`)).rejects.toThrow(/append-only/);
+    await expect(database.pool.query(`UPDATE rsync.apply_log SET actor = 'someone else' WHERE n = 2`)).rejects.toThrow(
+      /append-only/,
+    );
     await expect(database.pool.query(`DELETE FROM rsync.apply_log WHERE n = 4`)).rejects.toThrow(/append-only/);
   });
 
@@ -152,6 +158,8 @@ describe('rsync audit verify', () => {
     const out = JSON.parse(r.stdout) as VerifyJson;
     expect(out.entries).toBe(3);
     expect(out.head).toBe(entries[3].entryHash);
-    expect(out.problems).toEqual([{ n: 4, problem: expect.stringMatching(/ends at entry 3 but its head records entry 4/) }]);
+    expect(out.problems).toEqual([
+      { n: 4, problem: expect.stringMatching(/ends at entry 3 but its head records entry 4/) },
+    ]);
   }, 60_000);
 });

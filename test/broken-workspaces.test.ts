@@ -95,7 +95,8 @@ async function problemsOf(name: string): Promise<string[]> {
   if (extra.length) problems.push(`diagnostics with no marker:\n  ${extra.join('\n  ')}`);
   if (wrongText.length) problems.push(`diagnostics without the marker's text:\n  ${wrongText.join('\n  ')}`);
 
-  for (const m of markers) if (!(m.code in CODES)) problems.push(`marker ${m.file}:${m.line} names the unknown code ${m.code}`);
+  for (const m of markers)
+    if (!(m.code in CODES)) problems.push(`marker ${m.file}:${m.line} names the unknown code ${m.code}`);
   const secrets = secretsIn(dir);
   for (const d of diags) {
     const where = describeDiagnostic(d);
@@ -103,7 +104,11 @@ async function problemsOf(name: string): Promise<string[]> {
     if (!d.detail?.trim()) problems.push(`${where}: no detail (the fix)`);
     if (!d.range) problems.push(`${where}: no file position`);
     if (!(d.code in CODES)) problems.push(`${where}: code ${d.code} is not in engine/diagnostics/codes.ts`);
-    if (/\(reported for \d+ resources\)/.test(d.detail) && !d.detail.includes('from template') && !d.range?.file.startsWith('templates/')) {
+    if (
+      /\(reported for \d+ resources\)/.test(d.detail) &&
+      !d.detail.includes('from template') &&
+      !d.range?.file.startsWith('templates/')
+    ) {
       problems.push(`${where}: "(reported for N resources)" on a diagnostic that no template repeated: ${d.detail}`);
     }
     for (const s of secrets) {
@@ -139,7 +144,9 @@ describe('broken workspaces: every mistake at its marker, nothing else', () => {
   it('loadWorkspace + validateWorkspace report what openAndValidate reports', async () => {
     for (const name of CASES) {
       const root = path.join(BROKEN, name);
-      const direct = validateWorkspace(await loadWorkspace({ root, env: optionsOf(name).env })).diagnostics.map(diagnosticToJSON);
+      const direct = validateWorkspace(await loadWorkspace({ root, env: optionsOf(name).env })).diagnostics.map(
+        diagnosticToJSON,
+      );
       expect(direct, name).toEqual((await diagnosticsOf(name)).map(diagnosticToJSON));
     }
   });
@@ -213,10 +220,15 @@ function rsync(args: string[], cwd = ROOT): Promise<Run> {
 
 /** No stack trace and no raw JavaScript error in what a command printed. */
 function expectNoStackTrace(r: Run): void {
-  for (const [stream, text] of [['stdout', r.stdout], ['stderr', r.stderr]] as const) {
+  for (const [stream, text] of [
+    ['stdout', r.stdout],
+    ['stderr', r.stderr],
+  ] as const) {
     expect(text, `${stream} has a stack trace:\n${text}`).not.toMatch(/^ {4}at /m);
     expect(text, `${stream} has a raw error:\n${text}`).not.toMatch(/^\w*Error:/m);
-    expect(text, `${stream} has a raw error:\n${text}`).not.toMatch(/\b(?:TypeError|ReferenceError|SyntaxError|RangeError)\b/);
+    expect(text, `${stream} has a raw error:\n${text}`).not.toMatch(
+      /\b(?:TypeError|ReferenceError|SyntaxError|RangeError)\b/,
+    );
   }
 }
 
@@ -242,17 +254,25 @@ describe('rsync validate (the built CLI) on broken workspaces', { timeout: CLI_T
       const lines = text.stdout.split('\n');
       for (const d of expected) {
         const head = `${d.range!.file}:${d.range!.start.line}:${d.range!.start.column} ${d.severity} ${d.code} ${d.summary}`;
-        expect(lines.some((l) => l.startsWith(head)), `no line "${head}" in:\n${text.stdout}`).toBe(true);
+        expect(
+          lines.some((l) => l.startsWith(head)),
+          `no line "${head}" in:\n${text.stdout}`,
+        ).toBe(true);
         expect(text.stdout).toContain(formatDiagnostic(d));
       }
       const errors = expected.filter((d) => d.severity === 'error').length;
       expect(text.stdout).toMatch(new RegExp(`✗ ${errors} errors?, `));
-      for (const s of secretsIn(dir)) expect(text.stdout + text.stderr, 'the output repeats a literal secret').not.toContain(s);
+      for (const s of secretsIn(dir))
+        expect(text.stdout + text.stderr, 'the output repeats a literal secret').not.toContain(s);
 
       const json = await rsync(['validate', dir, ...flagsOf(name), '--json']);
       expectNoStackTrace(json);
       expect(json.status).toBe(1);
-      const parsed = JSON.parse(json.stdout) as { valid: boolean; diagnostics: Record<string, unknown>[]; summary: { errors: number } };
+      const parsed = JSON.parse(json.stdout) as {
+        valid: boolean;
+        diagnostics: Record<string, unknown>[];
+        summary: { errors: number };
+      };
       expect(parsed.valid).toBe(false);
       expect(parsed.summary.errors).toBe(errors);
       expect(parsed.diagnostics).toEqual(expected.map(diagnosticToJSON));
@@ -281,7 +301,8 @@ describe('rsync validate (the built CLI) on broken workspaces', { timeout: CLI_T
 
 // --- the example workspace at the project root --------------------------------------------------------------------
 
-const EXAMPLE_EMPTY = !existsSync(path.join(ROOT, 'integrations')) || readdirSync(path.join(ROOT, 'integrations')).length === 0;
+const EXAMPLE_EMPTY =
+  !existsSync(path.join(ROOT, 'integrations')) || readdirSync(path.join(ROOT, 'integrations')).length === 0;
 
 describe.skipIf(EXAMPLE_EMPTY)(
   `the example workspace at the project root validates${EXAMPLE_EMPTY ? ' (skipped: integrations/ is empty, the example workspace is not written yet)' : ''}`,
@@ -312,11 +333,25 @@ describe('rsync validate --ref', { timeout: CLI_TIMEOUT }, () => {
   let repo: string;
   let ws: string;
   const git = (...args: string[]) => {
-    const r = spawnSync('git', ['-c', 'user.name=rsync test', '-c', 'user.email=test@rsync.invalid', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
-      cwd: repo,
-      encoding: 'utf8',
-      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull },
-    });
+    const r = spawnSync(
+      'git',
+      [
+        '-c',
+        'user.name=rsync test',
+        '-c',
+        'user.email=test@rsync.invalid',
+        '-c',
+        'commit.gpgsign=false',
+        '-c',
+        'init.defaultBranch=main',
+        ...args,
+      ],
+      {
+        cwd: repo,
+        encoding: 'utf8',
+        env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull },
+      },
+    );
     if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   };
@@ -336,7 +371,10 @@ describe('rsync validate --ref', { timeout: CLI_TIMEOUT }, () => {
     // Break the working tree without committing: a stream shopify cannot read, and an untracked broken file.
     const flow = path.join(ws, FLOW);
     writeFileSync(flow, readFileSync(flow, 'utf8').replace('stream: orders', 'stream: order'));
-    writeFileSync(path.join(ws, 'integrations/northwind/flows/draft.yaml'), 'apiVersion: rsync/v1\nkind: Flw\nmetadata: { name: draft }\nspec: {}\n');
+    writeFileSync(
+      path.join(ws, 'integrations/northwind/flows/draft.yaml'),
+      'apiVersion: rsync/v1\nkind: Flw\nmetadata: { name: draft }\nspec: {}\n',
+    );
   });
 
   afterAll(() => {

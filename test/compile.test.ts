@@ -43,7 +43,11 @@ async function viaJsonata(text: string, input: unknown, bindings: Record<string,
   }
 }
 
-function viaCompiled(c: NonNullable<ReturnType<typeof compileJsonata>>, input: unknown, bindings: Record<string, unknown>): Outcome {
+function viaCompiled(
+  c: NonNullable<ReturnType<typeof compileJsonata>>,
+  input: unknown,
+  bindings: Record<string, unknown>,
+): Outcome {
   try {
     return { value: normal(c.evaluate(structuredClone(input), bindings)) };
   } catch (e) {
@@ -70,7 +74,14 @@ const EXPRESSIONS: [string, unknown?][] = [
   ['$$.line_items[0].sku'],
   ['line_items.{ "sku": sku, "q": quantity }'],
   ['{ "a": line_items.sku, "b": nothing, "c": null, "1": "one", "0": "zero" }'],
-  ['{ sku: quantity }', [{ sku: 'a', quantity: 1 }, { sku: 'b', quantity: 2 }, { sku: 'a', quantity: 3 }]],
+  [
+    '{ sku: quantity }',
+    [
+      { sku: 'a', quantity: 1 },
+      { sku: 'b', quantity: 2 },
+      { sku: 'a', quantity: 3 },
+    ],
+  ],
   ['{ "x": 1, "x": 2 }'],
   ['{ "k": $ }', []],
   ['line_items.{ "first": $, "n": $count($) }'],
@@ -80,15 +91,21 @@ const EXPRESSIONS: [string, unknown?][] = [
   ['$count(line_items) & "/" & $count(nothing) & "/" & $count(id)'],
   ['$string(total_price) & $string(1.1 + 2.2) & $string(100) & $string(-0) & $string(true) & $string({"a": 1})'],
   ['$string(1e21) & " " & $string(123456789012345678)'],
-  ['[$string(0.1 + 0.2), $string(-1.5e-7), $string(1/3), $string(2.5e300), $string(line_items.tax_lines[0].rate), $string(-0.0)]'],
-  ['[$formatBase(id, 10), $formatBase(-42, 10), $formatBase(1.5, 10), $formatBase(2.5, 10), $formatBase(123456789012345678, 10), $formatBase(customer.id, 10)]'],
+  [
+    '[$string(0.1 + 0.2), $string(-1.5e-7), $string(1/3), $string(2.5e300), $string(line_items.tax_lines[0].rate), $string(-0.0)]',
+  ],
+  [
+    '[$formatBase(id, 10), $formatBase(-42, 10), $formatBase(1.5, 10), $formatBase(2.5, 10), $formatBase(123456789012345678, 10), $formatBase(customer.id, 10)]',
+  ],
   ['$formatBase(nothing, 10)'],
   ['$formatBase("12", 10)'],
   ['$formatBase(255, 16) & $formatBase(7, 2)'],
   ['$number("12.50") + $number(" 1")'],
   ['$number("0x1F") + $number(true)'],
   ['$abs(-3.5) & $abs("x")'],
-  ['$type(nothing) & $type(null) & $type(1) & $type("s") & $type(true) & $type([]) & $type({}) & $type(function() {1})'],
+  [
+    '$type(nothing) & $type(null) & $type(1) & $type("s") & $type(true) & $type([]) & $type({}) & $type(function() {1})',
+  ],
   ['$exists(nothing) & $exists(null) & $not("") & $not(nothing) & $not([0])'],
   ['$keys(billing_address)'],
   ['$keys(line_items)'],
@@ -177,7 +194,9 @@ describe('the JSONata compiler', () => {
       const c = compileJsonata(text);
       if (!c) {
         // Not compiled: the runtime uses the interpreter. Only constructs the compiler leaves out may get here.
-        expect(compileProblem()).toMatch(/sort|wildcard|descendant|parent|\.\.|needs the interpreter|expression|partial|operator/);
+        expect(compileProblem()).toMatch(
+          /sort|wildcard|descendant|parent|\.\.|needs the interpreter|expression|partial|operator/,
+        );
         return;
       }
       const got = viaCompiled(c, data, { params: { channel: 'web' } });
@@ -201,7 +220,10 @@ describe('the JSONata compiler', () => {
     expect(isOneByte(text)).toBe(false);
     const c = compileJsonata(text)!;
     expect(c).not.toBeNull();
-    const out = c.evaluate(JSON.parse(`{"lines":[{"${amount}":2},{"${amount}":3}],"${note}":"y"}`)) as Record<string, unknown>;
+    const out = c.evaluate(JSON.parse(`{"lines":[{"${amount}":2},{"${amount}":3}],"${note}":"y"}`)) as Record<
+      string,
+      unknown
+    >;
     expect(out).toEqual({ [v]: '5', [note]: 'xy' });
     for (const k of Object.keys(out)) expect(isOneByte(k)).toBe(true);
     expect(isOneByte(JSON.stringify(out))).toBe(true);
@@ -244,7 +266,30 @@ function random(seed: number): () => number {
   };
 }
 
-const ODD_VALUES: unknown[] = ['', '0', '.5', '-', '-0.5', '3.', '7', '12.3456', '1e3', '  2 ', 0, -1, 2.5, 1e21, true, false, null, [], {}, [1], ['a', ''], 'x,y, ,z'];
+const ODD_VALUES: unknown[] = [
+  '',
+  '0',
+  '.5',
+  '-',
+  '-0.5',
+  '3.',
+  '7',
+  '12.3456',
+  '1e3',
+  '  2 ',
+  0,
+  -1,
+  2.5,
+  1e21,
+  true,
+  false,
+  null,
+  [],
+  {},
+  [1],
+  ['a', ''],
+  'x,y, ,z',
+];
 
 /** Paths to every value inside `v`. */
 function paths(v: unknown, at: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
@@ -300,15 +345,22 @@ function ownCases(mappingFile: string): { input: unknown; params: Record<string,
 }
 
 describe('the example mappings, compiled', () => {
-  const mappings = [...files(path.join(ROOT, 'templates'), '.jsonata'), ...files(path.join(ROOT, 'integrations'), '.jsonata')];
+  const mappings = [
+    ...files(path.join(ROOT, 'templates'), '.jsonata'),
+    ...files(path.join(ROOT, 'integrations'), '.jsonata'),
+  ];
   const inputs: unknown[] = [];
   for (const f of files(path.join(ROOT, 'test', 'fixtures'), '.json')) {
     if (f.includes(`${path.sep}broken`)) continue;
     const v = JSON.parse(readFileSync(f, 'utf8')) as unknown;
     inputs.push(v);
-    if (v && typeof v === 'object' && !Array.isArray(v)) for (const x of Object.values(v)) if (x && typeof x === 'object') inputs.push(x);
+    if (v && typeof v === 'object' && !Array.isArray(v))
+      for (const x of Object.values(v)) if (x && typeof x === 'object') inputs.push(x);
   }
-  const bindingsList = [{ params: {} }, { params: { channel: 'web', skipTestOrders: false, currency: 'EUR', location: 'store-1' } }];
+  const bindingsList = [
+    { params: {} },
+    { params: { channel: 'web', skipTestOrders: false, currency: 'EUR', location: 'store-1' } },
+  ];
   const MUTATIONS = Number(process.env.RSYNC_COMPILE_MUTATIONS ?? 12);
 
   it('finds the mappings and the payloads', () => {
@@ -327,7 +379,10 @@ describe('the example mappings, compiled', () => {
       let values = 0;
       let sortedOutputs = 0;
       const own = ownCases(file);
-      const corpus = [...own.map((c) => ({ input: c.input, params: c.params })), ...inputs.map((input) => ({ input, params: undefined }))];
+      const corpus = [
+        ...own.map((c) => ({ input: c.input, params: c.params })),
+        ...inputs.map((input) => ({ input, params: undefined })),
+      ];
       for (const { input, params } of corpus) {
         for (let m = 0; m <= MUTATIONS; m++) {
           const data = m === 0 ? input : mutate(input, rnd);
@@ -340,7 +395,14 @@ describe('the example mappings, compiled', () => {
             if (want.value !== undefined) values++;
             // The compiled object constructors set their members in sorted key order, so the runtime writes a mapped
             // record's canonical text with JSON.stringify (canonicalOf); source objects passed through keep theirs.
-            if (m === 0 && own.length && 'value' in got && got.value && typeof got.value === 'object' && input === own[0]?.input) {
+            if (
+              m === 0 &&
+              own.length &&
+              'value' in got &&
+              got.value &&
+              typeof got.value === 'object' &&
+              input === own[0]?.input
+            ) {
               expect(canonicalOf(got.value).text).toBe(canonicalJson(got.value));
               if (ownSorted(got.value)) sortedOutputs++;
             }
@@ -349,7 +411,8 @@ describe('the example mappings, compiled', () => {
         }
       }
       expect(compared).toBe(corpus.length * (MUTATIONS + 1));
-      if (own.length && SORTED_OUTPUT.has(path.basename(file))) expect(sortedOutputs, `${rel}: its first own case's output has every key in sorted order`).toBe(1);
+      if (own.length && SORTED_OUTPUT.has(path.basename(file)))
+        expect(sortedOutputs, `${rel}: its first own case's output has every key in sorted order`).toBe(1);
       // The payloads must exercise the mapping, not only its filters.
       expect(values).toBeGreaterThan(0);
     }, 120_000);

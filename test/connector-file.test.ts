@@ -131,7 +131,10 @@ describe('JSON Lines', () => {
     const longBad = page.records[2] as { __error: string; __line: string };
     expect(longBad.__error).toMatch(/^events\.jsonl:3: /);
     expect(longBad.__line).toBe(long.slice(0, 200));
-    expect(page.records[3]).toEqual({ __error: 'events.jsonl:4: expected a JSON object, found an array', __line: '[1,2]' });
+    expect(page.records[3]).toEqual({
+      __error: 'events.jsonl:4: expected a JSON object, found an array',
+      __line: '[1,2]',
+    });
     expect(page.records[4]).toEqual({ id: 4 });
   });
 });
@@ -191,7 +194,11 @@ describe('reading files in pages', () => {
     const { records } = await drain(open(), 's', null, 5);
     expect(records).toEqual([{ id: '7' }]);
     expect(readdirSync(dir)).toEqual(['.processed']);
-    expect(manifest().map((m) => m.name).sort()).toEqual(['data.csv', 'empty.csv', 'header.csv']);
+    expect(
+      manifest()
+        .map((m) => m.name)
+        .sort(),
+    ).toEqual(['data.csv', 'empty.csv', 'header.csv']);
   });
 });
 

@@ -83,7 +83,11 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
   if (path === '/oauth/token') {
     const form = Object.fromEntries(new URLSearchParams(body));
     state.tokenForms.push(form);
-    if (form.grant_type !== 'client_credentials' || form.client_id !== 'rsync-app' || form.client_secret !== SECRETS.HTTP_TEST_CLIENT_SECRET) {
+    if (
+      form.grant_type !== 'client_credentials' ||
+      form.client_id !== 'rsync-app' ||
+      form.client_secret !== SECRETS.HTTP_TEST_CLIENT_SECRET
+    ) {
       return send(res, 401, { error: 'invalid_client' });
     }
     const token = `at-${++state.tokensIssued}-${Math.random().toString(36).slice(2, 10)}`;
@@ -94,12 +98,19 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
   // Cursor pagination, bearer auth, updated_since / updated_before filters.
   if (path === '/v1/orders') {
     if (auth !== `Bearer ${SECRETS.HTTP_TEST_BEARER}`) return send(res, 401, { error: 'unauthorized' });
-    const matching = orders.filter((o) => (!query.updated_since || o.updated_at >= query.updated_since) && (!query.updated_before || o.updated_at < query.updated_before));
+    const matching = orders.filter(
+      (o) =>
+        (!query.updated_since || o.updated_at >= query.updated_since) &&
+        (!query.updated_before || o.updated_at < query.updated_before),
+    );
     const start = query.cursor ? Number(Buffer.from(query.cursor, 'base64url').toString()) : 0;
     const limit = Number(query.limit ?? 50);
     const page = matching.slice(start, start + limit);
     const end = start + page.length;
-    return send(res, 200, { data: page, meta: { next_cursor: end < matching.length ? Buffer.from(String(end)).toString('base64url') : null } });
+    return send(res, 200, {
+      data: page,
+      meta: { next_cursor: end < matching.length ? Buffer.from(String(end)).toString('base64url') : null },
+    });
   }
 
   // Shopify REST Admin-style Link pagination, basic auth. page_info URLs accept nothing but limit.
@@ -112,7 +123,8 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
     const start = query.page_info ? Number(Buffer.from(query.page_info, 'base64url').toString()) : 0;
     const page = products.slice(start, start + limit);
     const links: string[] = [];
-    const at = (n: number) => `<${state.linkHost || base}/v1/products.json?limit=${limit}&page_info=${Buffer.from(String(n)).toString('base64url')}>`;
+    const at = (n: number) =>
+      `<${state.linkHost || base}/v1/products.json?limit=${limit}&page_info=${Buffer.from(String(n)).toString('base64url')}>`;
     if (start > 0) links.push(`${at(Math.max(0, start - limit))}; rel="previous"`);
     if (start + limit < products.length) links.push(`${at(start + limit)}; rel="next"`);
     return send(res, 200, { products: page }, links.length ? { link: links.join(', ') } : {});
@@ -141,7 +153,8 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
   }
 
   // A redirect to another origin, which must not receive the API key.
-  if (path === '/v1/moved') return send(res, 301, '', { location: `${base.replace('127.0.0.1', 'localhost')}/v1/elsewhere` });
+  if (path === '/v1/moved')
+    return send(res, 301, '', { location: `${base.replace('127.0.0.1', 'localhost')}/v1/elsewhere` });
   if (path === '/v1/elsewhere') return send(res, 200, []);
 
   if (path === '/v1/slow') return void setTimeout(() => send(res, 200, []), 2000);
@@ -151,7 +164,8 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
   const item = /^\/v1\/items\/([^/]+)$/.exec(path);
   if (item && req.method === 'PUT') {
     const key = decodeURIComponent(item[1]);
-    if (key === 'echo') return send(res, 422, `invalid: you sent authorization=${auth} x-api-key=${req.headers['x-api-key'] ?? ''}`);
+    if (key === 'echo')
+      return send(res, 422, `invalid: you sent authorization=${auth} x-api-key=${req.headers['x-api-key'] ?? ''}`);
     if (!auth) return send(res, 401, { error: 'unauthorized' });
     const record = JSON.parse(body) as { sku?: string };
     if (!record.sku) return send(res, 422, { errors: { sku: ['is required'] } });
@@ -190,7 +204,12 @@ const throttled = { calls: 0 };
 
 function open(settings: Record<string, unknown>, options?: HttpOptions): OpenConnector {
   return openHttp(
-    { settings: { baseUrl: `${base}/v1`, ...settings }, secret: resolveSecret, system: 'test/api', throttle: async () => void throttled.calls++ },
+    {
+      settings: { baseUrl: `${base}/v1`, ...settings },
+      secret: resolveSecret,
+      system: 'test/api',
+      throttle: async () => void throttled.calls++,
+    },
     options,
   );
 }
@@ -296,7 +315,14 @@ describe('reading', () => {
   it('follows Link rel="next" headers verbatim (Shopify page_info), with basic auth and a records selector', async () => {
     const c = open({
       auth: { type: 'basic', username: USERNAME, password: ref('HTTP_TEST_PASSWORD') },
-      streams: { products: { path: '/products.json', records: 'products', pagination: { type: 'link' }, since: { param: 'updated_at_min' } } },
+      streams: {
+        products: {
+          path: '/products.json',
+          records: 'products',
+          pagination: { type: 'link' },
+          since: { param: 'updated_at_min' },
+        },
+      },
     });
     const { records, cursors } = await drain(c, 'products', 2, { since: '2024-01-01T00:00:00Z' });
     expect(ids(records)).toEqual([100, 101, 102, 103, 104]);
@@ -337,14 +363,23 @@ describe('reading', () => {
   it('pages by offset with an API key in a named header, ending on an empty page', async () => {
     const c = open({
       auth: { type: 'apiKey', header: 'X-Shop-Key', key: ref('HTTP_TEST_API_KEY') },
-      streams: { customers: { path: '/customers', pagination: { type: 'offset', param: 'offset', limitParam: 'per_page' } } },
+      streams: {
+        customers: { path: '/customers', pagination: { type: 'offset', param: 'offset', limitParam: 'per_page' } },
+      },
     });
     const { records, cursors } = await drain(c, 'customers', 2);
     expect(ids(records)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5']);
     expect(cursors).toEqual([2, 4, 5, null]);
     const seen = seenAt('/v1/customers');
-    expect(seen.map((s) => [s.query.offset, s.query.per_page])).toEqual([['0', '2'], ['2', '2'], ['4', '2'], ['5', '2']]);
-    expect(seen.every((s) => s.headers['x-shop-key'] === SECRETS.HTTP_TEST_API_KEY && !s.headers.authorization)).toBe(true);
+    expect(seen.map((s) => [s.query.offset, s.query.per_page])).toEqual([
+      ['0', '2'],
+      ['2', '2'],
+      ['4', '2'],
+      ['5', '2'],
+    ]);
+    expect(seen.every((s) => s.headers['x-shop-key'] === SECRETS.HTTP_TEST_API_KEY && !s.headers.authorization)).toBe(
+      true,
+    );
   });
 
   it('keeps a sync token the API hands back unchanged, so the next read gets only what is new', async () => {
@@ -414,7 +449,11 @@ describe('reading', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const c = openHttp({ settings: { baseUrl: `http://127.0.0.1:${port}`, streams: { x: { path: '/x' } } }, secret: resolveSecret, system: 'test/down' });
+    const c = openHttp({
+      settings: { baseUrl: `http://127.0.0.1:${port}`, streams: { x: { path: '/x' } } },
+      secret: resolveSecret,
+      system: 'test/down',
+    });
     const e = await failureOf(c.read!({ stream: 'x', cursor: null, limit: 1 }));
     expect(e.transient).toBe(true);
     expect(e.message).toContain('ECONNREFUSED');
@@ -427,7 +466,9 @@ describe('reading', () => {
     expect(e.message).toContain('streams.odd.records');
     // A selector giving a single value yields one record.
     expect((await c.read!({ stream: 'counted', cursor: null, limit: 1 })).records).toEqual([3]);
-    const bad = await failureOf(open({ streams: { bad: { path: '/x', records: 'data[' } } }).read!({ stream: 'bad', cursor: null, limit: 1 }));
+    const bad = await failureOf(
+      open({ streams: { bad: { path: '/x', records: 'data[' } } }).read!({ stream: 'bad', cursor: null, limit: 1 }),
+    );
     expect(bad.message).toContain('not valid JSONata');
   });
 });
@@ -448,7 +489,14 @@ describe('oauth2 client credentials', () => {
     const c = open(settings());
     await c.read!({ stream: 'orders', cursor: null, limit: 10 });
     await c.read!({ stream: 'orders', cursor: null, limit: 10 });
-    expect(state.tokenForms).toEqual([{ grant_type: 'client_credentials', client_id: 'rsync-app', client_secret: SECRETS.HTTP_TEST_CLIENT_SECRET, scope: 'orders:read' }]);
+    expect(state.tokenForms).toEqual([
+      {
+        grant_type: 'client_credentials',
+        client_id: 'rsync-app',
+        client_secret: SECRETS.HTTP_TEST_CLIENT_SECRET,
+        scope: 'orders:read',
+      },
+    ]);
     expect(seenAt('/oauth/token')[0].headers['content-type']).toBe('application/x-www-form-urlencoded');
     const [first, second] = seenAt('/v1/oauth/orders');
     expect(first.headers.authorization).toMatch(/^Bearer at-1-/);
@@ -459,7 +507,11 @@ describe('oauth2 client credentials', () => {
     const page = await c.read!({ stream: 'orders', cursor: null, limit: 10 });
     expect(ids(page.records)).toEqual(['o1', 'o2']);
     expect(state.tokensIssued).toBe(2);
-    expect(seenAt('/v1/oauth/orders').slice(2).map((s) => s.headers.authorization?.slice(0, 12))).toEqual(['Bearer at-1-', 'Bearer at-2-']);
+    expect(
+      seenAt('/v1/oauth/orders')
+        .slice(2)
+        .map((s) => s.headers.authorization?.slice(0, 12)),
+    ).toEqual(['Bearer at-1-', 'Bearer at-2-']);
   });
 
   it('renews a token 30 s before it expires', async () => {
@@ -512,7 +564,12 @@ describe('writing', () => {
       ]),
     );
     expect(results[0]).toEqual({ ok: true, targetId: 'T-a' });
-    expect(results[1]).toEqual({ ok: false, transient: false, error: 'HTTP 422 Unprocessable Entity: {"errors":{"sku":["is required"]}}', retryAfterMs: undefined });
+    expect(results[1]).toEqual({
+      ok: false,
+      transient: false,
+      error: 'HTTP 422 Unprocessable Entity: {"errors":{"sku":["is required"]}}',
+      retryAfterMs: undefined,
+    });
     expect(results[2]).toEqual({ ok: true, targetId: 'T-x/y z' });
     expect([...state.stored.keys()]).toEqual(['a', 'x/y z']);
     const seen = seenAt('/v1/items/x%2Fy%20z');
@@ -526,17 +583,30 @@ describe('writing', () => {
     state.scripted.set('/v1/items/k2', [{ status: 429, headers: { 'retry-after': '2' } }]);
     state.scripted.set('/v1/items/k3', [{ status: 500, body: 'upstream exploded' }]);
     const c = open({ auth: bearer, entities: { item: { path: '/items' } } });
-    const results = noteResults(await c.write!('item', ['k1', 'k2', 'k3', 'k4'].map((key) => ({ key, record: { sku: key } }))));
+    const results = noteResults(
+      await c.write!(
+        'item',
+        ['k1', 'k2', 'k3', 'k4'].map((key) => ({ key, record: { sku: key } })),
+      ),
+    );
     expect(results[0]).toEqual({ ok: true, targetId: 'k1' }); // no idField: the key
     expect(results[1]).toMatchObject({ ok: false, transient: true, retryAfterMs: 2000 });
-    expect(results[2]).toEqual({ ok: false, transient: true, error: 'HTTP 500 Internal Server Error: upstream exploded', retryAfterMs: undefined });
+    expect(results[2]).toEqual({
+      ok: false,
+      transient: true,
+      error: 'HTTP 500 Internal Server Error: upstream exploded',
+      retryAfterMs: undefined,
+    });
     expect(results[3]).toEqual({ ok: true, targetId: 'k4' });
     expect([...state.stored.keys()]).toEqual(['k1', 'k4']);
     expect(seenAt('/v1/items/k2')).toHaveLength(1); // reported, not retried
   });
 
   it('sends the key as Idempotency-Key and reads the target id at idField', async () => {
-    const c = open({ auth: bearer, entities: { order: { path: '/orders-in', method: 'POST', keyIn: 'header', idField: 'order.id' } } });
+    const c = open({
+      auth: bearer,
+      entities: { order: { path: '/orders-in', method: 'POST', keyIn: 'header', idField: 'order.id' } },
+    });
     const results = await c.write!('order', [{ key: 'shopify:1001', record: { total: 5 } }]);
     expect(results).toEqual([{ ok: true, targetId: 'ORD-shopify:1001' }]);
     const [seen] = seenAt('/v1/orders-in');
@@ -568,9 +638,15 @@ describe('writing', () => {
   });
 
   it('fails every item of a batch the same way when the call fails as a whole', async () => {
-    state.scripted.set('/v1/items/batch', [{ status: 503, headers: { 'retry-after': '7' } }, { status: 200, body: '[]' }]);
+    state.scripted.set('/v1/items/batch', [
+      { status: 503, headers: { 'retry-after': '7' } },
+      { status: 200, body: '[]' },
+    ]);
     const c = open({ auth: bearer, entities: { item: { path: '/items', batch: { path: '/items/batch' } } } });
-    const items = [{ key: 'q1', record: { sku: 'Q' } }, { key: 'q2', record: { sku: 'Q' } }];
+    const items = [
+      { key: 'q1', record: { sku: 'Q' } },
+      { key: 'q2', record: { sku: 'Q' } },
+    ];
     const down = noteResults(await c.write!('item', items));
     expect(down).toHaveLength(2);
     expect(down.every((r) => !r.ok && r.transient && r.retryAfterMs === 7000)).toBe(true);
@@ -584,9 +660,18 @@ describe('writing', () => {
 
 describe('secrets', () => {
   it('scrubs credentials a careless API echoes in an error body', async () => {
-    const basic = open({ auth: { type: 'basic', username: USERNAME, password: ref('HTTP_TEST_PASSWORD') }, entities: { item: { path: '/items' } } });
-    const key = open({ auth: { type: 'apiKey', key: ref('HTTP_TEST_API_KEY') }, entities: { item: { path: '/items' } } });
-    const bearer = open({ auth: { type: 'bearer', token: ref('HTTP_TEST_BEARER') }, entities: { item: { path: '/items' } } });
+    const basic = open({
+      auth: { type: 'basic', username: USERNAME, password: ref('HTTP_TEST_PASSWORD') },
+      entities: { item: { path: '/items' } },
+    });
+    const key = open({
+      auth: { type: 'apiKey', key: ref('HTTP_TEST_API_KEY') },
+      entities: { item: { path: '/items' } },
+    });
+    const bearer = open({
+      auth: { type: 'bearer', token: ref('HTTP_TEST_BEARER') },
+      entities: { item: { path: '/items' } },
+    });
     for (const c of [basic, key, bearer]) {
       const [r] = noteResults(await c.write!('item', [{ key: 'echo', record: {} }]));
       expect(r).toMatchObject({ ok: false, transient: false });
@@ -624,9 +709,18 @@ describe('header parsing', () => {
 
   it('finds rel="next" among several links and relation types, resolving relative targets', () => {
     const at = new URL('https://api.example.com/v1/items?page=2');
-    expect(nextLink('<https://api.example.com/v1/items?page=1>; rel="prev", <https://api.example.com/v1/items?page=3>; rel="next"', at)).toBe('https://api.example.com/v1/items?page=3');
-    expect(nextLink('</v1/items?page=3>; rel="next last"; title="x"', at)).toBe('https://api.example.com/v1/items?page=3');
-    expect(nextLink('<https://api.example.com/v1/items?page=9>; rel=next', at)).toBe('https://api.example.com/v1/items?page=9');
+    expect(
+      nextLink(
+        '<https://api.example.com/v1/items?page=1>; rel="prev", <https://api.example.com/v1/items?page=3>; rel="next"',
+        at,
+      ),
+    ).toBe('https://api.example.com/v1/items?page=3');
+    expect(nextLink('</v1/items?page=3>; rel="next last"; title="x"', at)).toBe(
+      'https://api.example.com/v1/items?page=3',
+    );
+    expect(nextLink('<https://api.example.com/v1/items?page=9>; rel=next', at)).toBe(
+      'https://api.example.com/v1/items?page=9',
+    );
     expect(nextLink('<https://api.example.com/v1/items?page=1>; rel="previous"', at)).toBeNull();
     expect(nextLink(null, at)).toBeNull();
   });

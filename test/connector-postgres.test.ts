@@ -18,8 +18,12 @@ beforeAll(async () => {
   db = await testDatabase('pgconn');
   pool = new pg.Pool({ connectionString: db.url, max: 2 });
   process.env.RSYNC_TEST_PGCONN_URL = db.url;
-  await pool.query(`CREATE TABLE orders_doc (id bigint PRIMARY KEY, doc json NOT NULL, currency varchar(3), total numeric(12,2), note text)`);
-  await pool.query(`CREATE TABLE orders_cols (key text PRIMARY KEY, currency text, total numeric, lines jsonb, note text DEFAULT 'kept')`);
+  await pool.query(
+    `CREATE TABLE orders_doc (id bigint PRIMARY KEY, doc json NOT NULL, currency varchar(3), total numeric(12,2), note text)`,
+  );
+  await pool.query(
+    `CREATE TABLE orders_cols (key text PRIMARY KEY, currency text, total numeric, lines jsonb, note text DEFAULT 'kept')`,
+  );
 });
 
 afterAll(async () => {
@@ -63,13 +67,18 @@ describe('postgres connector: write', () => {
     it(`upserts by key from ${form === 'text' ? 'the pipeline’s texts' : 'plain records'}: key and document in their own types, members into columns`, async () => {
       const c = connector();
       const offset = form === 'text' ? 0 : 100;
-      const items = records.map((r, i) => (form === 'text' ? asText(String(offset + i + 1), r) : { key: String(offset + i + 1), record: r }));
+      const items = records.map((r, i) =>
+        form === 'text' ? asText(String(offset + i + 1), r) : { key: String(offset + i + 1), record: r },
+      );
       const results = await c.write!('doc', items);
       expect(results).toEqual([
         { ok: true, targetId: String(offset + 1) },
         { ok: true, targetId: String(offset + 2) },
       ]);
-      const { rows } = await pool.query(`SELECT id, doc, currency, total::text AS total, note FROM orders_doc WHERE id > $1 AND id <= $2 ORDER BY id`, [offset, offset + 10]);
+      const { rows } = await pool.query(
+        `SELECT id, doc, currency, total::text AS total, note FROM orders_doc WHERE id > $1 AND id <= $2 ORDER BY id`,
+        [offset, offset + 10],
+      );
       expect(rows).toEqual([
         { id: String(offset + 1), doc: records[0], currency: 'EUR', total: '12.50', note: null },
         { id: String(offset + 2), doc: records[1], currency: 'USD', total: '7.00', note: null },
@@ -88,7 +97,11 @@ describe('postgres connector: write', () => {
 
   it('finds the bad record of a batch one by one and writes the others', async () => {
     const c = connector();
-    const results = await c.write!('doc', [asText('201', { currency: 'EUR', total: '1.00' }), asText('202', { currency: 'TOO-LONG', total: '2.00' }), asText('203', { currency: 'USD', total: '3.00' })]);
+    const results = await c.write!('doc', [
+      asText('201', { currency: 'EUR', total: '1.00' }),
+      asText('202', { currency: 'TOO-LONG', total: '2.00' }),
+      asText('203', { currency: 'USD', total: '3.00' }),
+    ]);
     expect(results.map((r) => r.ok)).toEqual([true, false, true]);
     expect(results[1]).toMatchObject({ ok: false, transient: false, error: expect.stringMatching(/too long/) });
     const { rows } = await pool.query(`SELECT id FROM orders_doc WHERE id > 200 ORDER BY id`);

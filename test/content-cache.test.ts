@@ -35,7 +35,9 @@ function copyWorkspace(from = ROOT): string {
 }
 
 const codes = async (dir: string, opts: { ref?: string; env?: string } = {}) =>
-  (await openAndValidate({ path: dir, ...opts })).diagnostics.map((d) => `${d.code} ${d.range?.file}:${d.range?.start.line}`);
+  (await openAndValidate({ path: dir, ...opts })).diagnostics.map(
+    (d) => `${d.code} ${d.range?.file}:${d.range?.start.line}`,
+  );
 
 function edit(file: string, change: (text: string) => string): void {
   writeFileSync(file, change(readFileSync(file, 'utf8')));
@@ -47,7 +49,9 @@ describe('content cache', () => {
   it('a cached validation reports exactly what an uncached one does, for every broken workspace', async () => {
     for (const name of readdirSync(BROKEN).filter((n) => statSync(path.join(BROKEN, n)).isDirectory())) {
       const dir = copyWorkspace(path.join(BROKEN, name));
-      const env = existsSync(path.join(dir, 'case.json')) ? (JSON.parse(readFileSync(path.join(dir, 'case.json'), 'utf8')) as { env?: string }).env : undefined;
+      const env = existsSync(path.join(dir, 'case.json'))
+        ? (JSON.parse(readFileSync(path.join(dir, 'case.json'), 'utf8')) as { env?: string }).env
+        : undefined;
       const uncached = validateWorkspace(await loadWorkspace({ root: dir, env })).diagnostics.map(diagnosticToJSON);
       const cold = (await openAndValidate({ path: dir, env })).diagnostics.map(diagnosticToJSON);
       const warm = (await openAndValidate({ path: dir, env })).diagnostics.map(diagnosticToJSON);
@@ -70,16 +74,25 @@ describe('content cache', () => {
   it('a file that changes after a cached valid run is checked again: YAML syntax, schema, JSONata, $now()', async () => {
     const dir = copyWorkspace();
     expect(await codes(dir)).toEqual([]);
-    edit(path.join(dir, 'integrations/northwind/flows/pos-prices.yaml'), (t) => t.replace(/^kind: Flow$/m, 'kind: Flow\nunknownField: 1'));
+    edit(path.join(dir, 'integrations/northwind/flows/pos-prices.yaml'), (t) =>
+      t.replace(/^kind: Flow$/m, 'kind: Flow\nunknownField: 1'),
+    );
     expect(await codes(dir)).toEqual(['schema-unknown-field integrations/northwind/flows/pos-prices.yaml:7']);
-    edit(path.join(dir, 'integrations/northwind/flows/pos-prices.yaml'), (t) => t.replace('unknownField: 1', 'unknownField: [1'));
+    edit(path.join(dir, 'integrations/northwind/flows/pos-prices.yaml'), (t) =>
+      t.replace('unknownField: 1', 'unknownField: [1'),
+    );
     expect((await codes(dir)).map((c) => c.split(' ')[0])).toContain('yaml-syntax');
     edit(path.join(dir, 'integrations/northwind/flows/pos-prices.yaml'), (t) => t.replace('\nunknownField: [1', ''));
     expect(await codes(dir)).toEqual([]);
     edit(path.join(dir, 'integrations/northwind/mappings/netsuite-store-price.jsonata'), (t) => `${t}\n)(`);
     expect((await codes(dir)).map((c) => c.split(' ')[0])).toEqual(['jsonata-syntax']);
-    edit(path.join(dir, 'integrations/northwind/mappings/netsuite-store-price.jsonata'), (t) => `(${t.replace(/\n\)\($/, '')}) ~> | $ | { "at": $now() } |`);
-    expect(await codes(dir)).toEqual(['mapping-nondeterministic integrations/northwind/mappings/netsuite-store-price.jsonata:1']);
+    edit(
+      path.join(dir, 'integrations/northwind/mappings/netsuite-store-price.jsonata'),
+      (t) => `(${t.replace(/\n\)\($/, '')}) ~> | $ | { "at": $now() } |`,
+    );
+    expect(await codes(dir)).toEqual([
+      'mapping-nondeterministic integrations/northwind/mappings/netsuite-store-price.jsonata:1',
+    ]);
   });
 
   it('a template change is seen by every customer that uses it', async () => {
@@ -87,14 +100,19 @@ describe('content cache', () => {
     expect(await codes(dir)).toEqual([]);
     edit(path.join(dir, ORDER_MAPPING), () => '{ "a": ');
     expect(await codes(dir)).toEqual([`jsonata-syntax ${ORDER_MAPPING}:1`]);
-    edit(path.join(dir, 'templates/shopify-orders-to-erp/2/template.yaml'), (t) => t.replace(/^kind: Template$/m, 'kind: Template\nextra: 1'));
+    edit(path.join(dir, 'templates/shopify-orders-to-erp/2/template.yaml'), (t) =>
+      t.replace(/^kind: Template$/m, 'kind: Template\nextra: 1'),
+    );
     expect(await codes(dir)).toContain('schema-unknown-field templates/shopify-orders-to-erp/2/template.yaml:4');
   });
 
   it('another Git ref is another set of texts: an invalid commit is reported after a valid one, and back', async () => {
     const dir = copyWorkspace();
     const git = (...args: string[]) => {
-      const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, encoding: 'utf8' });
+      const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'commit.gpgsign=false', ...args], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
       if (r.status !== 0) throw new Error(r.stderr || r.stdout);
       return r.stdout.trim();
     };
@@ -109,7 +127,9 @@ describe('content cache', () => {
     git('checkout', '--quiet', valid, '--', '.'); // the working tree is valid again; only the ref is broken
 
     expect(await codes(dir, { ref: valid, env: 'production' })).toEqual([]);
-    expect((await codes(dir, { ref: broken, env: 'production' })).map((c) => c.split(' ')[0])).toEqual(['jsonata-syntax']);
+    expect((await codes(dir, { ref: broken, env: 'production' })).map((c) => c.split(' ')[0])).toEqual([
+      'jsonata-syntax',
+    ]);
     expect(await codes(dir)).toEqual([]);
     expect(await codes(dir, { ref: valid, env: 'production' })).toEqual([]);
   });
@@ -118,10 +138,16 @@ describe('content cache', () => {
     const dir = copyWorkspace();
     expect(await codes(dir)).toEqual([]);
     const file = path.join(dir, CACHE);
-    const stored = JSON.parse(readFileSync(file, 'utf8')) as { build: string; jsonata: Record<string, [number, unknown]> };
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as {
+      build: string;
+      jsonata: Record<string, [number, unknown]>;
+    };
     // Claim that a broken text compiles, under another build.
     const brokenText = '{ "a": ';
-    stored.jsonata[ContentCache.inMemory().key(brokenText)] = [stored.jsonata[Object.keys(stored.jsonata)[0]][0], { ok: true, fields: [], calls: [] }];
+    stored.jsonata[ContentCache.inMemory().key(brokenText)] = [
+      stored.jsonata[Object.keys(stored.jsonata)[0]][0],
+      { ok: true, fields: [], calls: [] },
+    ];
     stored.build = 'another-build';
     writeFileSync(file, JSON.stringify(stored));
     edit(path.join(dir, ORDER_MAPPING), () => brokenText);

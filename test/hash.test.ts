@@ -4,7 +4,7 @@ import { canonicalJson, canonicalOf, hashOf } from '../engine/util/hash.js';
 // Deployed resources keep the hashes of this text: it must never change, or every resource would plan as an update.
 describe('canonicalJson', () => {
   it('sorts keys at every level and drops undefined members, exactly as before', () => {
-    const value = { b: [3, { z: 1, a: null }, undefined, 'x"y'], a: { d: true, c: undefined, 'é': -0 }, n: NaN };
+    const value = { b: [3, { z: 1, a: null }, undefined, 'x"y'], a: { d: true, c: undefined, é: -0 }, n: NaN };
     expect(canonicalJson(value)).toBe('{"a":{"d":true,"é":0},"b":[3,{"a":null,"z":1},null,"x\\"y"],"n":null}');
     // eslint-disable-next-line no-sparse-arrays
     expect(canonicalJson([1, , 3])).toBe('[1,,3]');
@@ -43,9 +43,9 @@ describe('canonicalOf', () => {
     });
   }
 
-  it('gives canonicalJson\'s text on a thousand random values', () => {
+  it("gives canonicalJson's text on a thousand random values", () => {
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const keys = ['a', 'b', 'B', '_', 'é', '1', '02', 'zz', 'a b', '"q"'];
     const gen = (depth: number): unknown => {
       const r = rnd();

@@ -16,7 +16,16 @@ async function report(key: string) {
       { name: 'shop', connector: 'sandbox', settings: { system: 'storefront' } },
       { name: 'erp', connector: 'sandbox', settings: { system: 'erp' } },
     ],
-    flows: [{ name: 'stock', source: { connection: 'erp', stream: 'inventory' }, target: { connection: 'shop', entity: 'inventoryLevel' }, mapping: STOCK_MAPPING, canonical: 'inventoryLevel', key }],
+    flows: [
+      {
+        name: 'stock',
+        source: { connection: 'erp', stream: 'inventory' },
+        target: { connection: 'shop', entity: 'inventoryLevel' },
+        mapping: STOCK_MAPPING,
+        canonical: 'inventoryLevel',
+        key,
+      },
+    ],
   });
   writeFileSync(
     path.join(dir, 'integrations', 'acme', 'mappings', 'stock.test.yaml'),

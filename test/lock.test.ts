@@ -21,24 +21,33 @@ const ACTOR = 'ci-bot <ci@acme.example>';
 // --- helpers (test/helpers/cli.ts) ----------------------------------------------------------------------------------
 
 const buildProblem = () => sharedBuildProblem(['cli/commands/plan.ts', 'cli/commands/apply.ts']);
-const rsync = (args: string[], cwd: string, url: string): Promise<Run> => runCli(args, cwd, { url, actor: ACTOR, isolateGit: true });
+const rsync = (args: string[], cwd: string, url: string): Promise<Run> =>
+  runCli(args, cwd, { url, actor: ACTOR, isolateGit: true });
 
 // --- the tests -----------------------------------------------------------------------------------------------------
 
 const CONNECTION = 'integrations/northwind/connections/shopify.yaml';
 const ADDRESS = 'northwind/connection/shopify';
 
-describe('one apply per environment at a time', { timeout: 180_000 }, () => { let db: TestDatabase;
+describe('one apply per environment at a time', { timeout: 180_000 }, () => {
+  let db: TestDatabase;
   let pool: pg.Pool;
   let repo: string;
   let version = 0;
   const cli = (...args: string[]) => rsync(args, repo, db.url);
   const revisionOf = async (address: string) =>
-    (await pool.query<{ revision: number }>(`SELECT revision FROM rsync.resources WHERE env = $1 AND address = $2`, [ENV, address])).rows[0]?.revision;
-  const logEntries = async () => Number((await pool.query(`SELECT count(*) AS n FROM rsync.apply_log WHERE env = $1`, [ENV])).rows[0].n);
+    (
+      await pool.query<{ revision: number }>(`SELECT revision FROM rsync.resources WHERE env = $1 AND address = $2`, [
+        ENV,
+        address,
+      ])
+    ).rows[0]?.revision;
+  const logEntries = async () =>
+    Number((await pool.query(`SELECT count(*) AS n FROM rsync.apply_log WHERE env = $1`, [ENV])).rows[0].n);
 
   /** Commit a change to one connection, so that the next plan has exactly one update. */
-  function changeSomething(): void { const file = path.join(repo, CONNECTION);
+  function changeSomething(): void {
+    const file = path.join(repo, CONNECTION);
     const text = readFileSync(file, 'utf8');
     const next = text.replace(/^( {2}description: .*?)( \(v\d+\))?$/m, `$1 (v${++version})`);
     if (next === text) throw new Error(`${CONNECTION}: no description to change`);
@@ -46,7 +55,8 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => { le
     git(repo, 'commit', '--quiet', '-am', `Reword the Shopify connection (v${version})`);
   }
 
-  beforeAll(async () => { const problem = buildProblem();
+  beforeAll(async () => {
+    const problem = buildProblem();
     if (problem) throw new Error(problem);
     db = await testDatabase('lock');
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -56,16 +66,24 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => { le
     if (first.status !== 0) throw new Error(`the first apply failed:\n${show(first)}`);
   });
 
-  afterAll(async () => { await pool?.end();
+  afterAll(async () => {
+    await pool?.end();
     await db?.drop();
     if (repo) rmSync(repo, { recursive: true, force: true });
   });
 
-  it('apply is refused (exit 75) while another apply holds the lock, naming who holds it and since when', async () => { changeSomething();
+  it('apply is refused (exit 75) while another apply holds the lock, naming who holds it and since when', async () => {
+    changeSomething();
     const holder = 'Priya Shah <priya@acme.example> (release 2026.11)';
     const lock = await acquireApplyLock(db.url, ENV, holder);
     const saved = path.join(repo, 'saved-plan.json'); // untracked: staging plans what main has committed
-    try { const row = (await pool.query<{ holder: string; host: string; pid: number; since: Date }>(`SELECT holder, host, pid, since FROM rsync.locks WHERE env = $1`, [ENV])).rows[0];
+    try {
+      const row = (
+        await pool.query<{ holder: string; host: string; pid: number; since: Date }>(
+          `SELECT holder, host, pid, since FROM rsync.locks WHERE env = $1`,
+          [ENV],
+        )
+      ).rows[0];
       expect(row).toMatchObject({ holder, host: os.hostname(), pid: process.pid });
       const expected = `Another apply to staging is running: ${holder} on ${os.hostname()} (pid ${process.pid}) since ${row.since.toISOString()}.`;
       const logBefore = await logEntries();
@@ -93,7 +111,8 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => { le
       const prod = await cli('apply', '--env', 'production', '--auto-approve');
       expect(prod.status, show(prod)).toBe(0);
       expect(prod.stdout).toMatch(/Applied to production: \d+ created/);
-    } finally { await lock.release();
+    } finally {
+      await lock.release();
     }
     expect((await pool.query(`SELECT * FROM rsync.locks WHERE env = $1`, [ENV])).rows).toEqual([]);
 
@@ -105,9 +124,11 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => { le
     expect((await pool.query(`SELECT * FROM rsync.locks WHERE env = $1`, [ENV])).rows).toEqual([]);
   });
 
-  it('a lock whose holder died is free again (PostgreSQL releases it with the session)', async () => { changeSomething();
+  it('a lock whose holder died is free again (PostgreSQL releases it with the session)', async () => {
+    changeSomething();
     const lock = await acquireApplyLock(db.url, ENV, 'an apply that crashed');
-    const { backend } = (await pool.query<{ backend: number }>(`SELECT backend FROM rsync.locks WHERE env = $1`, [ENV])).rows[0];
+    const { backend } = (await pool.query<{ backend: number }>(`SELECT backend FROM rsync.locks WHERE env = $1`, [ENV]))
+      .rows[0];
     await pool.query(`SELECT pg_terminate_backend($1)`, [backend]);
     await lock.release().catch(() => {}); // its session is gone
 
@@ -117,11 +138,14 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => { le
     expect(await revisionOf(ADDRESS)).toBe(3);
   });
 
-  it('two applies started together: one applies, the other is refused (lock or stale plan) or finds nothing to do', async () => { changeSomething();
+  it('two applies started together: one applies, the other is refused (lock or stale plan) or finds nothing to do', async () => {
+    changeSomething();
     const logBefore = await logEntries();
     const runs = await Promise.all([cli('apply', '--auto-approve'), cli('apply', '--auto-approve')]);
     for (const r of runs) expect([0, 75], show(r)).toContain(r.status);
-    const applied = runs.filter((r) => r.status === 0 && r.stdout.includes('Applied to staging: 0 created, 1 updated, 0 deleted'));
+    const applied = runs.filter(
+      (r) => r.status === 0 && r.stdout.includes('Applied to staging: 0 created, 1 updated, 0 deleted'),
+    );
     expect(applied, runs.map(show).join('\n\n')).toHaveLength(1);
     const other = runs.find((r) => r !== applied[0])!;
     if (other.status === 75) expect(other.stderr).toMatch(/Another apply to staging is running|The plan is stale/);
@@ -129,7 +153,12 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => { le
 
     // Applied once: one new revision, one new log entry.
     expect(await revisionOf(ADDRESS)).toBe(4);
-    expect(Number((await pool.query(`SELECT count(*) AS n FROM rsync.revisions WHERE env = $1 AND address = $2`, [ENV, ADDRESS])).rows[0].n)).toBe(4);
+    expect(
+      Number(
+        (await pool.query(`SELECT count(*) AS n FROM rsync.revisions WHERE env = $1 AND address = $2`, [ENV, ADDRESS]))
+          .rows[0].n,
+      ),
+    ).toBe(4);
     expect(await logEntries()).toBe(logBefore + 1);
     expect((await pool.query(`SELECT * FROM rsync.locks WHERE env = $1`, [ENV])).rows).toEqual([]);
   });

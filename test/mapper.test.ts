@@ -9,19 +9,41 @@ import { mapRecords, type MapOutcome, type MapTask } from '../engine/runtime/map
 import { buildProblem } from './helpers/cli.js';
 
 const MAPPING = `{ 'externalId': $string(id), 'firstName': name, 'lastName': note }`;
-const NAMES = ['Zoë Ångström', 'Łukasz Żółć', 'Straße €5', '東京の店', 'emoji 🚀🛒', 'plain ascii', 'tab\tand "quotes" and \\ and \u2028'];
+const NAMES = [
+  'Zoë Ångström',
+  'Łukasz Żółć',
+  'Straße €5',
+  '東京の店',
+  'emoji 🚀🛒',
+  'plain ascii',
+  'tab\tand "quotes" and \\ and \u2028',
+];
 
 function page(from: number, n: number, pad = 0): string[] {
   return Array.from({ length: n }, (_, i) => {
     const id = from + i;
     // every third record has no name: a page has two member lists
-    return JSON.stringify({ id, name: id % 3 ? NAMES[id % NAMES.length] : undefined, note: 'x'.repeat(pad) + NAMES[(id + 3) % NAMES.length] });
+    return JSON.stringify({
+      id,
+      name: id % 3 ? NAMES[id % NAMES.length] : undefined,
+      note: 'x'.repeat(pad) + NAMES[(id + 3) % NAMES.length],
+    });
   });
 }
 
-const task = (records: string[]): MapTask => ({ mapping: MAPPING, key: "'customer-' & $string(id)", params: {}, canonical: 'customer', records, json: true });
+const task = (records: string[]): MapTask => ({
+  mapping: MAPPING,
+  key: "'customer-' & $string(id)",
+  params: {},
+  canonical: 'customer',
+  records,
+  json: true,
+});
 
-const summary = (outcomes: MapOutcome[]) => outcomes.map((o) => (o.kind === 'mapped' ? { key: o.key, hash: o.hash, fields: o.fields, record: JSON.parse(o.text) as unknown } : o));
+const summary = (outcomes: MapOutcome[]) =>
+  outcomes.map((o) =>
+    o.kind === 'mapped' ? { key: o.key, hash: o.hash, fields: o.fields, record: JSON.parse(o.text) as unknown } : o,
+  );
 
 describe('the mapping pool', () => {
   let mapper: Mapper;
@@ -42,7 +64,9 @@ describe('the mapping pool', () => {
     expect(summary(threaded)).toEqual(summary(inline));
     const fourth = JSON.parse((threaded[3] as { text: string }).text) as { firstName: string; lastName: string };
     expect(fourth.firstName).toBe(NAMES[4]);
-    expect(new Set(threaded.map((o) => (o as { fields: string }).fields))).toEqual(new Set(['["externalId","firstName","lastName"]', '["externalId","lastName"]']));
+    expect(new Set(threaded.map((o) => (o as { fields: string }).fields))).toEqual(
+      new Set(['["externalId","firstName","lastName"]', '["externalId","lastName"]']),
+    );
     expect(fourth.lastName).toBe(NAMES[0]);
   });
 

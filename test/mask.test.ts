@@ -25,18 +25,29 @@ describe('PII masking', () => {
   });
 
   it('also masks another field that repeats a PII value', () => {
-    const masked = maskPii({ ...order, reference: 'dana@example.com', note: 'dana@example.com asked for gift wrap' }, names) as Record<string, unknown>;
+    const masked = maskPii(
+      { ...order, reference: 'dana@example.com', note: 'dana@example.com asked for gift wrap' },
+      names,
+    ) as Record<string, unknown>;
     expect(masked.reference).toBe('***');
     expect(masked.note).toBe('*** asked for gift wrap');
   });
 
   it('collects the values under PII fields, whole objects included, and nothing else', () => {
-    expect([...piiValues(order, names)].sort()).toEqual(['+1 555 0100', '1 Main St', '12345', 'Springfield', 'dana@example.com']);
+    expect([...piiValues(order, names)].sort()).toEqual([
+      '+1 555 0100',
+      '1 Main St',
+      '12345',
+      'Springfield',
+      'dana@example.com',
+    ]);
   });
 
   it('removes those values from an error text, longest first', () => {
     const text = 'Unable to cast value to a number: "dana@example.com" (ship to 1 Main St, Springfield 12345; sku A-1)';
-    expect(maskPiiText(text, names, order)).toBe('Unable to cast value to a number: "***" (ship to ***, *** ***; sku A-1)');
+    expect(maskPiiText(text, names, order)).toBe(
+      'Unable to cast value to a number: "***" (ship to ***, *** ***; sku A-1)',
+    );
   });
 
   it('leaves the text alone without a policy, and ignores values too short to mean anything', () => {

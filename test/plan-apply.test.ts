@@ -31,10 +31,20 @@ const ACTOR = 'ci-bot <ci@acme.example>';
 
 // --- helpers (test/helpers/cli.ts) ----------------------------------------------------------------------------------
 
-const buildProblem = () => sharedBuildProblem(['cli/commands/plan.ts', 'cli/commands/apply.ts', 'cli/commands/db/status.ts', 'cli/commands/db/stop.ts']);
-const rsync = (args: string[], cwd: string, url: string): Promise<Run> => runCli(args, cwd, { url, actor: ACTOR, isolateGit: true });
+const buildProblem = () =>
+  sharedBuildProblem([
+    'cli/commands/plan.ts',
+    'cli/commands/apply.ts',
+    'cli/commands/db/status.ts',
+    'cli/commands/db/stop.ts',
+  ]);
+const rsync = (args: string[], cwd: string, url: string): Promise<Run> =>
+  runCli(args, cwd, { url, actor: ACTOR, isolateGit: true });
 
-function expectNoStackTrace(r: Run): void { expect(`${r.stdout}\n${r.stderr}`, show(r)).not.toMatch(/^ {4}at |\b(?:TypeError|ReferenceError|SyntaxError|RangeError)\b/m);
+function expectNoStackTrace(r: Run): void {
+  expect(`${r.stdout}\n${r.stderr}`, show(r)).not.toMatch(
+    /^ {4}at |\b(?:TypeError|ReferenceError|SyntaxError|RangeError)\b/m,
+  );
 }
 
 const actions = (changes: Change[]) => changes.map((c) => `${c.action} ${c.address}`);
@@ -48,7 +58,8 @@ const AVALARA = 'integrations/contoso/connections/avalara.yaml';
 /** The flows made from erp-inventory-to-channel@1 with erpType netsuite: the ones that read INVENTORY_MAPPING. */
 const NETSUITE_INVENTORY_FLOWS = ['northwind/flow/pos-inventory-levels', 'northwind/flow/storefront-inventory-levels'];
 
-describe('rsync plan / apply on the example workspace (staging = main)', { timeout: 180_000 }, () => { let db: TestDatabase;
+describe('rsync plan / apply on the example workspace (staging = main)', { timeout: 180_000 }, () => {
+  let db: TestDatabase;
   let pool: pg.Pool;
   let repo: string;
   /** Saved plans go here (outside the repository). */
@@ -58,13 +69,20 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
   const cli = (...args: string[]) => rsync(args, repo, db.url);
   const count = async (sql: string, params: unknown[] = []) => Number((await pool.query(sql, params)).rows[0].n);
   const revisionOf = async (address: string) =>
-    (await pool.query<{ revision: number }>(`SELECT revision FROM rsync.resources WHERE env = $1 AND address = $2`, [ENV, address])).rows[0]?.revision;
-  const planJson = async (...args: string[]): Promise<{ run: Run; plan: Plan }> => { const run = await cli('plan', '--json', ...args);
+    (
+      await pool.query<{ revision: number }>(`SELECT revision FROM rsync.resources WHERE env = $1 AND address = $2`, [
+        ENV,
+        address,
+      ])
+    ).rows[0]?.revision;
+  const planJson = async (...args: string[]): Promise<{ run: Run; plan: Plan }> => {
+    const run = await cli('plan', '--json', ...args);
     expect([0, 2], show(run)).toContain(run.status);
     return { run, plan: JSON.parse(run.stdout) as Plan };
   };
 
-  beforeAll(async () => { const problem = buildProblem();
+  beforeAll(async () => {
+    const problem = buildProblem();
     if (problem) throw new Error(problem);
     db = await testDatabase('plan_apply');
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -72,14 +90,18 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     scratch = mkdtempSync(path.join(os.tmpdir(), 'rsync-plan-apply-plans-'));
   });
 
-  afterAll(async () => { await pool?.end();
+  afterAll(async () => {
+    await pool?.end();
     await db?.drop();
     if (repo) rmSync(repo, { recursive: true, force: true });
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('plans every resource as a create: exit 2 with --detailed-exitcode, and nothing is written', async () => { const { ws } = await openWorkspace({ path: repo, ref: 'main', env: ENV });
-    const desired = desiredState(ws).resources.map((r) => r.address).sort();
+  it('plans every resource as a create: exit 2 with --detailed-exitcode, and nothing is written', async () => {
+    const { ws } = await openWorkspace({ path: repo, ref: 'main', env: ENV });
+    const desired = desiredState(ws)
+      .resources.map((r) => r.address)
+      .sort();
     total = desired.length;
     expect(total).toBeGreaterThan(20);
 
@@ -99,35 +121,47 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(await count(`SELECT count(*) AS n FROM rsync.resources`)).toBe(0);
   });
 
-  it('apply off a terminal without --auto-approve is refused (exit 75) and applies nothing', async () => { const r = await cli('apply');
+  it('apply off a terminal without --auto-approve is refused (exit 75) and applies nothing', async () => {
+    const r = await cli('apply');
     expect(r.status, show(r)).toBe(75);
     expect(r.stderr).toContain('Refusing to apply without confirmation');
     expect(await count(`SELECT count(*) AS n FROM rsync.resources`)).toBe(0);
   });
 
-  it('apply --auto-approve applies it: revisions, queues, schedules, one log entry; the next plan has no changes (exit 0)', async () => { const r = await cli('apply', '--auto-approve');
+  it('apply --auto-approve applies it: revisions, queues, schedules, one log entry; the next plan has no changes (exit 0)', async () => {
+    const r = await cli('apply', '--auto-approve');
     expect(r.status, show(r)).toBe(0);
     expectNoStackTrace(r);
     expect(r.stdout).toContain(`Applied to staging: ${total} created, 0 updated, 0 deleted (apply log entry 1).`);
 
     const head = git(repo, 'rev-parse', 'main');
-    const rows = (await pool.query(`SELECT address, revision, commit, applied_by FROM rsync.resources WHERE env = $1`, [ENV])).rows;
+    const rows = (
+      await pool.query(`SELECT address, revision, commit, applied_by FROM rsync.resources WHERE env = $1`, [ENV])
+    ).rows;
     expect(rows).toHaveLength(total);
     for (const row of rows) expect(row).toMatchObject({ revision: 1, commit: head, applied_by: ACTOR });
-    expect(await count(`SELECT count(*) AS n FROM rsync.revisions WHERE env = $1 AND action = 'create'`, [ENV])).toBe(total);
+    expect(await count(`SELECT count(*) AS n FROM rsync.revisions WHERE env = $1 AND action = 'create'`, [ENV])).toBe(
+      total,
+    );
     const log = (await pool.query(`SELECT n, env, action, actor, commit FROM rsync.apply_log ORDER BY n`)).rows;
     expect(log).toEqual([{ n: '1', env: ENV, action: 'apply', actor: ACTOR, commit: head }]);
 
     // Every deployed flow has its policy's queue (and dead-letter queue), and its tick schedule when it has a cron.
-    const queues = new Set((await pool.query<{ name: string }>(`SELECT name FROM pgboss.queue`)).rows.map((q) => q.name));
-    const schedules = new Set((await pool.query<{ name: string }>(`SELECT name FROM pgboss.schedule`)).rows.map((s) => s.name));
+    const queues = new Set(
+      (await pool.query<{ name: string }>(`SELECT name FROM pgboss.queue`)).rows.map((q) => q.name),
+    );
+    const schedules = new Set(
+      (await pool.query<{ name: string }>(`SELECT name FROM pgboss.schedule`)).rows.map((s) => s.name),
+    );
     const flows = (await readDeployed(pool, ENV)).filter((d) => d.kind === 'flow');
     expect(flows.length).toBeGreaterThan(5);
     let scheduled = 0;
-    for (const f of flows) { const route = flowRouting(ENV, f);
+    for (const f of flows) {
+      const route = flowRouting(ENV, f);
       expect(queues, f.address).toContain(route.queue);
       expect(queues, f.address).toContain(`${route.queue}.dead`);
-      if (route.schedule) { scheduled++;
+      if (route.schedule) {
+        scheduled++;
         expect(schedules, f.address).toContain(route.schedule.name);
       }
     }
@@ -138,14 +172,18 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(again.stdout).toContain(`No changes. staging matches main (${total} resources).`);
   });
 
-  it("plans the environment's ref (main), not the working tree", async () => { edit(repo, POS_PRICES_MAPPING, `'priceList': 'in-store',`, `'priceList': 'uncommitted',`);
-    try { const r = await cli('plan', '--detailed-exitcode');
+  it("plans the environment's ref (main), not the working tree", async () => {
+    edit(repo, POS_PRICES_MAPPING, `'priceList': 'in-store',`, `'priceList': 'uncommitted',`);
+    try {
+      const r = await cli('plan', '--detailed-exitcode');
       expect(r.status, show(r)).toBe(0);
-    } finally { git(repo, 'checkout', '--', POS_PRICES_MAPPING);
+    } finally {
+      git(repo, 'checkout', '--', POS_PRICES_MAPPING);
     }
   });
 
-  it("a changed line in a customer's own mapping is exactly one update, whose mappingDiff shows the line", async () => { edit(repo, POS_PRICES_MAPPING, `'priceList': 'in-store',`, `'priceList': 'store-shelf',`);
+  it("a changed line in a customer's own mapping is exactly one update, whose mappingDiff shows the line", async () => {
+    edit(repo, POS_PRICES_MAPPING, `'priceList': 'in-store',`, `'priceList': 'store-shelf',`);
     git(repo, 'commit', '--quiet', '-am', 'Northwind: shelf prices are price list store-shelf');
 
     const { run, plan } = await planJson('--detailed-exitcode');
@@ -172,31 +210,50 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(await count(`SELECT count(*) AS n FROM rsync.resources WHERE env = $1 AND revision <> 1`, [ENV])).toBe(1);
   });
 
-  it("a changed line in a template's mapping updates exactly the flows made from it that read that mapping", async () => { edit(repo, INVENTORY_MAPPING, `$safety := $params.safetyStock ? $params.safetyStock : 0;`, `$safety := $params.safetyStock ? $params.safetyStock : 1;`);
-    edit(repo, AVALARA, 'receives paid web orders without personal data.', 'receives paid web orders, never personal data.');
+  it("a changed line in a template's mapping updates exactly the flows made from it that read that mapping", async () => {
+    edit(
+      repo,
+      INVENTORY_MAPPING,
+      `$safety := $params.safetyStock ? $params.safetyStock : 0;`,
+      `$safety := $params.safetyStock ? $params.safetyStock : 1;`,
+    );
+    edit(
+      repo,
+      AVALARA,
+      'receives paid web orders without personal data.',
+      'receives paid web orders, never personal data.',
+    );
     git(repo, 'commit', '--quiet', '-am', 'Hold one unit back by default; reword the Avalara connection');
 
     const { run, plan } = await planJson('--detailed-exitcode');
     expect(run.status).toBe(2);
     // Contoso's inventory flows come from the same template but read its business-central mapping: unchanged.
-    expect(actions(plan.changes).sort()).toEqual(['update contoso/connection/avalara', ...NETSUITE_INVENTORY_FLOWS.map((a) => `update ${a}`)].sort());
-    for (const c of plan.changes.filter((x) => x.kind === 'flow')) { expect(c.template).toBe('erp-inventory-to-channel@1');
+    expect(actions(plan.changes).sort()).toEqual(
+      ['update contoso/connection/avalara', ...NETSUITE_INVENTORY_FLOWS.map((a) => `update ${a}`)].sort(),
+    );
+    for (const c of plan.changes.filter((x) => x.kind === 'flow')) {
+      expect(c.template).toBe('erp-inventory-to-channel@1');
       expect(c.reason).toBe('mapping changed');
       expect(c.mappingDiff).toContain(`-  $safety := $params.safetyStock ? $params.safetyStock : 0;`);
       expect(c.mappingDiff).toContain(`+  $safety := $params.safetyStock ? $params.safetyStock : 1;`);
     }
     const avalara = plan.changes.find((x) => x.address === 'contoso/connection/avalara')!;
     expect(avalara.fields).toEqual([
-      { path: 'spec.description',
+      {
+        path: 'spec.description',
         before: 'Avalara AvaTax, company CONTOSOIE; receives paid web orders without personal data.',
         after: 'Avalara AvaTax, company CONTOSOIE; receives paid web orders, never personal data.',
       },
     ]);
     expect(plan.summary.byTemplate).toEqual({ 'erp-inventory-to-channel@1': { customers: 1, flows: 2 } });
-    expect(plan.summary.byCustomer).toEqual({ contoso: { create: 0, update: 1, delete: 0 }, northwind: { create: 0, update: 2, delete: 0 } });
+    expect(plan.summary.byCustomer).toEqual({
+      contoso: { create: 0, update: 1, delete: 0 },
+      northwind: { create: 0, update: 2, delete: 0 },
+    });
   });
 
-  it('--customer limits the plan to that customer; an unknown customer is a usage error (exit 64)', async () => { const northwind = await planJson('--customer', 'northwind', '--detailed-exitcode');
+  it('--customer limits the plan to that customer; an unknown customer is a usage error (exit 64)', async () => {
+    const northwind = await planJson('--customer', 'northwind', '--detailed-exitcode');
     expect(northwind.run.status).toBe(2);
     expect(northwind.plan.customers).toEqual(['northwind']);
     expect(actions(northwind.plan.changes)).toEqual(NETSUITE_INVENTORY_FLOWS.map((a) => `update ${a}`));
@@ -216,7 +273,8 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(unknown.stderr).toContain('contoso, northwind');
   });
 
-  it('a saved plan is refused (exit 75, "stale") once something else was applied, and nothing of it is applied', async () => { const saved = path.join(scratch, 'saved.json');
+  it('a saved plan is refused (exit 75, "stale") once something else was applied, and nothing of it is applied', async () => {
+    const saved = path.join(scratch, 'saved.json');
     const s = await cli('plan', '--out', saved);
     expect(s.status, show(s)).toBe(0);
     expect(s.stderr).toContain(`Saved the plan to ${saved}.`);
@@ -239,10 +297,13 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(await count(`SELECT count(*) AS n FROM rsync.apply_log`)).toBe(logBefore);
   });
 
-  it('a fresh saved plan applies exactly what it lists, and only once', async () => { const saved = path.join(scratch, 'fresh.json');
+  it('a fresh saved plan applies exactly what it lists, and only once', async () => {
+    const saved = path.join(scratch, 'fresh.json');
     const s = await cli('plan', '--out', saved);
     expect(s.status, show(s)).toBe(0);
-    expect(actions((JSON.parse(readFileSync(saved, 'utf8')) as Plan).changes)).toEqual(NETSUITE_INVENTORY_FLOWS.map((a) => `update ${a}`));
+    expect(actions((JSON.parse(readFileSync(saved, 'utf8')) as Plan).changes)).toEqual(
+      NETSUITE_INVENTORY_FLOWS.map((a) => `update ${a}`),
+    );
 
     const r = await cli('apply', saved);
     expect(r.status, show(r)).toBe(0);
@@ -258,10 +319,17 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(after.status, show(after)).toBe(0);
   });
 
-  it('an invalid workspace is refused with its diagnostics (exit 1) by plan and by apply; nothing is applied', async () => { edit(repo, POS_PRICES, 'target: { connection: pos, entity: storePrice }', 'target: { connection: pos-terminal, entity: storePrice }');
+  it('an invalid workspace is refused with its diagnostics (exit 1) by plan and by apply; nothing is applied', async () => {
+    edit(
+      repo,
+      POS_PRICES,
+      'target: { connection: pos, entity: storePrice }',
+      'target: { connection: pos-terminal, entity: storePrice }',
+    );
     git(repo, 'commit', '--quiet', '-am', 'Northwind: a connection that does not exist');
     const logBefore = await count(`SELECT count(*) AS n FROM rsync.apply_log`);
-    try { const r = await cli('plan', '--detailed-exitcode');
+    try {
+      const r = await cli('plan', '--detailed-exitcode');
       expect(r.status, show(r)).toBe(1);
       expectNoStackTrace(r);
       expect(r.stderr).toMatch(new RegExp(`^${POS_PRICES.replace(/[.]/g, '\\.')}:\\d+:\\d+ error `, 'm'));
@@ -271,40 +339,57 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
 
       const j = await cli('plan', '--json');
       expect(j.status, show(j)).toBe(1);
-      const out = JSON.parse(j.stdout) as { valid: boolean; diagnostics: { severity: string; code: string; file?: string; line?: number }[] };
+      const out = JSON.parse(j.stdout) as {
+        valid: boolean;
+        diagnostics: { severity: string; code: string; file?: string; line?: number }[];
+      };
       expect(out.valid).toBe(false);
-      expect(out.diagnostics).toContainEqual(expect.objectContaining({ severity: 'error', code: 'ref-unknown', file: POS_PRICES }));
+      expect(out.diagnostics).toContainEqual(
+        expect.objectContaining({ severity: 'error', code: 'ref-unknown', file: POS_PRICES }),
+      );
 
       const a = await cli('apply', '--auto-approve');
       expect(a.status, show(a)).toBe(1);
       expect(a.stderr).toContain(POS_PRICES);
       expect(await count(`SELECT count(*) AS n FROM rsync.apply_log`)).toBe(logBefore);
-    } finally { git(repo, 'revert', '--no-edit', 'HEAD');
+    } finally {
+      git(repo, 'revert', '--no-edit', 'HEAD');
     }
     const fixed = await cli('plan', '--detailed-exitcode');
     expect(fixed.status, show(fixed)).toBe(0);
   });
 
   /** Queue a job for a deployed flow in its policy's queue, as a trigger would. */
-  async function queueJob(address: string): Promise<{ queue: string; id: string }> { const flow = (await readDeployed(pool, ENV)).find((d) => d.address === address)!;
+  async function queueJob(address: string): Promise<{ queue: string; id: string }> {
+    const flow = (await readDeployed(pool, ENV)).find((d) => d.address === address)!;
     const queue = flowRouting(ENV, flow).queue!;
     const boss = await openBoss(pool);
-    try { const id = await boss.send(queue, { flow: address });
+    try {
+      const id = await boss.send(queue, { flow: address });
       return { queue, id: id! };
-    } finally { await boss.stop({ graceful: false, close: false, wait: false });
+    } finally {
+      await boss.stop({ graceful: false, close: false, wait: false });
     }
   }
 
   /** Take every job of a queue and complete it, as a worker would. */
-  async function drain(queue: string): Promise<number> { const boss = await openBoss(pool);
-    try { const jobs = await boss.fetch(queue, { batchSize: 100 });
-      if (jobs?.length) await boss.complete(queue, jobs.map((j) => j.id));
+  async function drain(queue: string): Promise<number> {
+    const boss = await openBoss(pool);
+    try {
+      const jobs = await boss.fetch(queue, { batchSize: 100 });
+      if (jobs?.length)
+        await boss.complete(
+          queue,
+          jobs.map((j) => j.id),
+        );
       return jobs?.length ?? 0;
-    } finally { await boss.stop({ graceful: false, close: false, wait: false });
+    } finally {
+      await boss.stop({ graceful: false, close: false, wait: false });
     }
   }
 
-  it('a removed flow with a queued job is kept, "waiting"; --force-prune removes it anyway', async () => { const address = 'northwind/flow/pos-prices';
+  it('a removed flow with a queued job is kept, "waiting"; --force-prune removes it anyway', async () => {
+    const address = 'northwind/flow/pos-prices';
     git(repo, 'rm', '--quiet', POS_PRICES);
     git(repo, 'commit', '--quiet', '-m', 'Northwind: no more shelf prices');
     const { queue, id } = await queueJob(address);
@@ -326,7 +411,12 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect(result.applied.delete).toBe(1);
     expect(result.waiting).toEqual([]);
     expect(await revisionOf(address)).toBeUndefined();
-    const last = (await pool.query(`SELECT revision, action, content_hash FROM rsync.revisions WHERE env = $1 AND address = $2 ORDER BY revision DESC LIMIT 1`, [ENV, address])).rows[0];
+    const last = (
+      await pool.query(
+        `SELECT revision, action, content_hash FROM rsync.revisions WHERE env = $1 AND address = $2 ORDER BY revision DESC LIMIT 1`,
+        [ENV, address],
+      )
+    ).rows[0];
     expect(last).toEqual({ revision: 3, action: 'delete', content_hash: null });
     // The job is left for the worker (which will find no flow for it); pruning never drops jobs.
     expect((await pool.query(`SELECT state FROM pgboss.job WHERE id = $1`, [id])).rows[0]?.state).toBe('created');
@@ -334,7 +424,8 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect((await cli('plan', '--detailed-exitcode')).status).toBe(0);
   });
 
-  it('a removed flow with a queued job is removed by the first apply after its jobs drained', async () => { const address = 'northwind/flow/pos-prices';
+  it('a removed flow with a queued job is removed by the first apply after its jobs drained', async () => {
+    const address = 'northwind/flow/pos-prices';
     git(repo, 'revert', '--no-edit', 'HEAD');
     const back = await cli('apply', '--auto-approve');
     expect(back.status, show(back)).toBe(0);
@@ -358,10 +449,12 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     expect((await cli('plan', '--detailed-exitcode')).status).toBe(0);
   });
 
-  it('an apply that fails midway leaves a state from which the next plan lists exactly what is left', async () => { // A database of its own, so the plan is every resource again; engine functions, to fail a chosen batch.
+  it('an apply that fails midway leaves a state from which the next plan lists exactly what is left', async () => {
+    // A database of its own, so the plan is every resource again; engine functions, to fail a chosen batch.
     const own = await testDatabase('plan_apply_resume');
     const state = await connect(repo, { url: own.url });
-    try { const first = await planEnvironment(state, { path: repo, env: ENV, actor: ACTOR });
+    try {
+      const first = await planEnvironment(state, { path: repo, env: ENV, actor: ACTOR });
       if (!first.ok) throw new Error('the example workspace should plan');
       const all = first.plan.changes;
       expect(all.length).toBeGreaterThan(10);
@@ -369,7 +462,9 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
       // Batches of 2: two scheduled flows first (they commit, but their queues and schedules are made only at the
       // end), then a batch whose second change the database refuses (rsync.resources.kind is NOT NULL).
       const plan = structuredClone(first.plan);
-      const scheduled = plan.changes.filter((c) => c.kind === 'flow' && flowRouting(ENV, c.after!).schedule).slice(0, 2);
+      const scheduled = plan.changes
+        .filter((c) => c.kind === 'flow' && flowRouting(ENV, c.after!).schedule)
+        .slice(0, 2);
       expect(scheduled).toHaveLength(2);
       const committed = new Set(scheduled.map((c) => c.address));
       plan.changes = [...scheduled, ...plan.changes.filter((c) => !committed.has(c.address))];
@@ -389,7 +484,8 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
       expect(next.plan.summary.unchanged).toBe(2);
       // …and the live objects the two committed flows need, which the failed apply never made.
       const expected = new Set<string>();
-      for (const c of scheduled) { const route = flowRouting(ENV, c.after!);
+      for (const c of scheduled) {
+        const route = flowRouting(ENV, c.after!);
         expected.add(`queue ${route.queue} missing`);
         expected.add(`queue ${route.queue}.dead missing`);
         expected.add(`queue ${route.schedule!.name} missing`);
@@ -402,7 +498,8 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
       expect(done.applied).toEqual({ create: all.length - 2, update: 0, delete: 0 });
       const last = await planEnvironment(state, { path: repo, env: ENV, actor: ACTOR });
       expect(last.ok && last.plan.empty).toBe(true);
-    } finally { await state.close();
+    } finally {
+      await state.close();
       await own.drop();
     }
   });

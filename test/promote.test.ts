@@ -17,7 +17,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../engine/apply/apply.js';
 import { currentActor, planEnvironment } from '../engine/plan/index.js';
-import { completePromotion, preparePromotion, type PromoteOptions, type Promotion, type Refusal } from '../engine/promote/promote.js';
+import {
+  completePromotion,
+  preparePromotion,
+  type PromoteOptions,
+  type Promotion,
+  type Refusal,
+} from '../engine/promote/promote.js';
 import { renderPromotionText } from '../engine/promote/render.js';
 import { connect, type Database } from '../engine/state/db.js';
 import { testDatabase, type TestDatabase } from './helpers/db.js';
@@ -64,7 +70,11 @@ async function edit(dir: string, file: string, change: (text: string) => string)
 }
 
 /** Commit edits on main (checked out in `dir`), with whatever else is staged. */
-async function commitOnMain(dir: string, message: string, edits: Record<string, (t: string) => string>): Promise<string> {
+async function commitOnMain(
+  dir: string,
+  message: string,
+  edits: Record<string, (t: string) => string>,
+): Promise<string> {
   for (const [file, change] of Object.entries(edits)) await edit(dir, file, change);
   await git(dir, 'add', '-A', '--', ...Object.keys(edits));
   await git(dir, 'commit', '-q', '-m', message);
@@ -72,7 +82,12 @@ async function commitOnMain(dir: string, message: string, edits: Record<string, 
 }
 
 /** Commit edits directly on a branch that is not checked out, through a temporary worktree. */
-async function commitOnBranch(dir: string, branch: string, message: string, edits: Record<string, (t: string) => string>): Promise<string> {
+async function commitOnBranch(
+  dir: string,
+  branch: string,
+  message: string,
+  edits: Record<string, (t: string) => string>,
+): Promise<string> {
   const wt = await mkdtemp(path.join(tmpdir(), 'rsync-promote-wt-'));
   await rm(wt, { recursive: true });
   await git(dir, 'worktree', 'add', '-q', wt, branch);
@@ -106,14 +121,21 @@ afterAll(async () => {
 async function applyStaging(dir: string): Promise<void> {
   const actor = await currentActor(dir);
   const outcome = await planEnvironment(db, { path: dir, env: 'staging', actor });
-  if (!outcome.ok) throw new Error(`staging does not validate: ${outcome.diagnostics.map((d) => d.summary).join('; ')}`);
+  if (!outcome.ok)
+    throw new Error(`staging does not validate: ${outcome.diagnostics.map((d) => d.summary).join('; ')}`);
   await applyPlan(db, outcome.plan, { actor, url: tdb.url });
   const again = await planEnvironment(db, { path: dir, env: 'staging', actor });
   expect(again.ok && again.plan.changes.length).toBe(0);
 }
 
 async function prepare(dir: string, extra: Partial<PromoteOptions> = {}) {
-  return preparePromotion(db, { path: dir, from: 'staging', to: 'production', actor: await currentActor(dir), ...extra });
+  return preparePromotion(db, {
+    path: dir,
+    from: 'staging',
+    to: 'production',
+    actor: await currentActor(dir),
+    ...extra,
+  });
 }
 
 function promotionOf(outcome: Awaited<ReturnType<typeof prepare>>): Promotion {
@@ -190,7 +212,7 @@ describe('rsync promote: staging → production on one repository', { timeout: S
     expect(await git(repo, 'rev-list', '--count', `${production0}..production`)).toBe('1');
     expect(await git(repo, 'rev-parse', 'production^')).toBe(production0);
     expect(await filesChanged(repo, production0, 'production')).toEqual([MAPPING, MAPPING_TEST].sort());
-    expect(await git(repo, 'show', `production:${MAPPING}`)).toBe((await git(repo, 'show', `main:${MAPPING}`)));
+    expect(await git(repo, 'show', `production:${MAPPING}`)).toBe(await git(repo, 'show', `main:${MAPPING}`));
     // Contoso's change stays on main.
     expect(await git(repo, 'show', `production:${CONTOSO_POLICY}`)).toContain('maxAttempts: 8');
 
@@ -220,38 +242,63 @@ describe('rsync promote: staging → production on one repository', { timeout: S
 
   it('promotes again after the last promotion (no false conflict), with a new template version the customer uses', async () => {
     const production1 = await git(repo, 'rev-parse', 'production');
-    await cp(path.join(repo, 'templates/erp-catalog-to-storefront/1'), path.join(repo, 'templates/erp-catalog-to-storefront/2'), { recursive: true });
-    await edit(repo, 'templates/erp-catalog-to-storefront/2/template.yaml', (t) => t.replace(/^  version: 1$/m, '  version: 2'));
+    await cp(
+      path.join(repo, 'templates/erp-catalog-to-storefront/1'),
+      path.join(repo, 'templates/erp-catalog-to-storefront/2'),
+      { recursive: true },
+    );
+    await edit(repo, 'templates/erp-catalog-to-storefront/2/template.yaml', (t) =>
+      t.replace(/^  version: 1$/m, '  version: 2'),
+    );
     await git(repo, 'add', 'templates/erp-catalog-to-storefront/2');
     await commitOnMain(repo, 'Northwind moves to erp-catalog-to-storefront@2; mapping comment', {
-      'integrations/northwind/customer.yaml': (t) => t.replace('erp-catalog-to-storefront@1', 'erp-catalog-to-storefront@2'),
+      'integrations/northwind/customer.yaml': (t) =>
+        t.replace('erp-catalog-to-storefront@1', 'erp-catalog-to-storefront@2'),
       [MAPPING]: (t) => t.replace('Northwind only:', 'Northwind only (store prices):'),
     });
     await applyStaging(repo);
 
     const p = promotionOf(await prepare(repo, { customers: ['northwind'] }));
     expect(p.templates).toEqual(['erp-catalog-to-storefront@2']);
-    expect(p.files.filter((f) => !f.template).map((f) => f.path)).toEqual(['integrations/northwind/customer.yaml', MAPPING]);
-    expect(p.files.filter((f) => f.template).every((f) => f.path.startsWith('templates/erp-catalog-to-storefront/2/') && f.status === 'added')).toBe(true);
+    expect(p.files.filter((f) => !f.template).map((f) => f.path)).toEqual([
+      'integrations/northwind/customer.yaml',
+      MAPPING,
+    ]);
+    expect(
+      p.files
+        .filter((f) => f.template)
+        .every((f) => f.path.startsWith('templates/erp-catalog-to-storefront/2/') && f.status === 'added'),
+    ).toBe(true);
     const updated = p.changes.filter((c) => c.action === 'update').map((c) => c.address);
     expect(updated).toContain('northwind/flow/products-to-storefront');
     expect(updated).toContain('northwind/flow/pos-prices');
-    expect(p.changes.find((c) => c.address === 'northwind/flow/products-to-storefront')!.reason).toContain('template erp-catalog-to-storefront@1 → erp-catalog-to-storefront@2');
+    expect(p.changes.find((c) => c.address === 'northwind/flow/products-to-storefront')!.reason).toContain(
+      'template erp-catalog-to-storefront@1 → erp-catalog-to-storefront@2',
+    );
     expect(p.changes.every((c) => c.customer === 'northwind')).toBe(true);
 
     await completePromotion(p);
     expect(await git(repo, 'rev-list', '--count', `${production1}..production`)).toBe('1');
     const changed = await filesChanged(repo, production1, 'production');
-    expect(changed.every((f) => f.startsWith('integrations/northwind/') || f.startsWith('templates/erp-catalog-to-storefront/2/'))).toBe(true);
-    expect(await git(repo, 'rev-parse', 'production:templates/erp-catalog-to-storefront/2')).toBe(await git(repo, 'rev-parse', 'main:templates/erp-catalog-to-storefront/2'));
-    expect(await git(repo, 'log', '-1', '--format=%B', 'production')).toContain('Rsync-Templates: erp-catalog-to-storefront@2');
+    expect(
+      changed.every(
+        (f) => f.startsWith('integrations/northwind/') || f.startsWith('templates/erp-catalog-to-storefront/2/'),
+      ),
+    ).toBe(true);
+    expect(await git(repo, 'rev-parse', 'production:templates/erp-catalog-to-storefront/2')).toBe(
+      await git(repo, 'rev-parse', 'main:templates/erp-catalog-to-storefront/2'),
+    );
+    expect(await git(repo, 'log', '-1', '--format=%B', 'production')).toContain(
+      'Rsync-Templates: erp-catalog-to-storefront@2',
+    );
   });
 
   it('a template version that differs on production is a conflict; nothing is written', async () => {
     const production2 = await git(repo, 'rev-parse', 'production');
     const main = await git(repo, 'rev-parse', 'main');
     await commitOnMain(repo, 'Edit a promoted template version in place', {
-      'templates/erp-catalog-to-storefront/2/template.yaml': (t) => t.replace(/^  description: >-$/m, '  description: >-\n    Edited in place.'),
+      'templates/erp-catalog-to-storefront/2/template.yaml': (t) =>
+        t.replace(/^  description: >-$/m, '  description: >-\n    Edited in place.'),
     });
     const r = refusalOf(await prepare(repo, { customers: ['northwind'] }));
     expect(r.reason).toBe('conflict');
@@ -302,7 +349,9 @@ describe('rsync promote: staging → production on one repository', { timeout: S
     expect(await git(repo, 'rev-parse', 'production^')).toBe(before);
 
     // Now a local change in the promoted folder: refused, nothing moves.
-    await commitOnMain(repo, 'Contoso: 10 attempts', { [CONTOSO_POLICY]: (t) => t.replace('maxAttempts: 9', 'maxAttempts: 10') });
+    await commitOnMain(repo, 'Contoso: 10 attempts', {
+      [CONTOSO_POLICY]: (t) => t.replace('maxAttempts: 9', 'maxAttempts: 10'),
+    });
     await applyStaging(repo);
     await edit(wt, CONTOSO_POLICY, (t) => t.replace('deadLetter: { retain: 90d }', 'deadLetter: { retain: 91d }'));
     const r = refusalOf(await prepare(repo, { customers: ['contoso'] }));
@@ -316,19 +365,41 @@ describe('rsync promote: staging → production on one repository', { timeout: S
 
   describe('the built CLI', { timeout: SLOW }, () => {
     beforeAll(() => {
-      expect(existsSync(path.join(ROOT, '.build', 'cli', 'commands', 'promote.js')), 'build first: npx tsc -p tsconfig.json').toBe(true);
+      expect(
+        existsSync(path.join(ROOT, '.build', 'cli', 'commands', 'promote.js')),
+        'build first: npx tsc -p tsconfig.json',
+      ).toBe(true);
     });
 
     it('exit 1 on a conflict, with the files and a hint on stderr, no stack trace', async () => {
       const before = await git(repo, 'rev-parse', 'production');
-      const r = await cli(repo, ['promote', '--from', 'staging', '--to', 'production', '--customer', 'northwind', '--yes']);
+      const r = await cli(repo, [
+        'promote',
+        '--from',
+        'staging',
+        '--to',
+        'production',
+        '--customer',
+        'northwind',
+        '--yes',
+      ]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('rsync: Conflict: 1 file changed on production since the last promotion');
       expect(r.stderr).toContain(MAPPING);
       expect(r.stderr).toContain('cherry-pick');
       expect(r.stderr).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
       expect(await git(repo, 'rev-parse', 'production')).toBe(before);
-      const j = await cli(repo, ['promote', '--from', 'staging', '--to', 'production', '-c', 'northwind', '--yes', '--json']);
+      const j = await cli(repo, [
+        'promote',
+        '--from',
+        'staging',
+        '--to',
+        'production',
+        '-c',
+        'northwind',
+        '--yes',
+        '--json',
+      ]);
       expect(j.code).toBe(1);
       const out = JSON.parse(j.stdout);
       expect(out).toMatchObject({ version: 1, done: false, refused: { reason: 'conflict', exitCode: 1 } });
@@ -346,12 +417,36 @@ describe('rsync promote: staging → production on one repository', { timeout: S
       expect(r.stderr).not.toContain('    at ');
       expect(await git(repo, 'rev-parse', 'production')).toBe(before);
 
-      const dry = await cli(repo, ['promote', '--from', 'staging', '--to', 'production', '--customer', 'contoso', '--dry-run', '--json']);
+      const dry = await cli(repo, [
+        'promote',
+        '--from',
+        'staging',
+        '--to',
+        'production',
+        '--customer',
+        'contoso',
+        '--dry-run',
+        '--json',
+      ]);
       expect(dry.code).toBe(0);
-      expect(JSON.parse(dry.stdout)).toMatchObject({ done: false, dryRun: true, promotion: { customers: ['contoso'] } });
+      expect(JSON.parse(dry.stdout)).toMatchObject({
+        done: false,
+        dryRun: true,
+        promotion: { customers: ['contoso'] },
+      });
       expect(await git(repo, 'rev-parse', 'production')).toBe(before);
 
-      const ok = await cli(repo, ['promote', '--from', 'staging', '--to', 'production', '--customer', 'contoso', '--yes', '--json']);
+      const ok = await cli(repo, [
+        'promote',
+        '--from',
+        'staging',
+        '--to',
+        'production',
+        '--customer',
+        'contoso',
+        '--yes',
+        '--json',
+      ]);
       expect(ok.code).toBe(0);
       const out = JSON.parse(ok.stdout);
       expect(out).toMatchObject({ version: 1, done: true, result: { branch: 'production', before } });
@@ -362,11 +457,15 @@ describe('rsync promote: staging → production on one repository', { timeout: S
 
   it('rsync.yaml is promoted only with --include-workspace', async () => {
     const before = await git(repo, 'rev-parse', 'production');
-    await commitOnMain(repo, 'Silver: 3h', { 'rsync.yaml': (t) => t.replace('spec: { freshness: 2h,', 'spec: { freshness: 3h,') });
+    await commitOnMain(repo, 'Silver: 3h', {
+      'rsync.yaml': (t) => t.replace('spec: { freshness: 2h,', 'spec: { freshness: 3h,'),
+    });
     await applyStaging(repo);
     const without = promotionOf(await prepare(repo, { customers: ['contoso'] }));
     expect(without.commit).toBeNull();
-    expect(without.notes.join('\n')).toContain('rsync.yaml differs between main and production; it is not promoted without --include-workspace');
+    expect(without.notes.join('\n')).toContain(
+      'rsync.yaml differs between main and production; it is not promoted without --include-workspace',
+    );
 
     const p = promotionOf(await prepare(repo, { customers: ['contoso'], includeWorkspace: true }));
     expect(p.workspace).toBe(true);
@@ -382,7 +481,8 @@ describe('rsync promote refuses an invalid source', { timeout: SLOW }, () => {
   it('the source workspace does not validate (exit 1, its diagnostics)', async () => {
     const repo = await makeRepo();
     await commitOnMain(repo, 'Break a flow', {
-      'integrations/northwind/flows/pos-prices.yaml': (t) => t.replace('target: { connection: pos,', 'target: { connection: pos-nope,'),
+      'integrations/northwind/flows/pos-prices.yaml': (t) =>
+        t.replace('target: { connection: pos,', 'target: { connection: pos-nope,'),
     });
     const r = refusalOf(await prepare(repo, { customers: ['northwind'] }));
     expect(r.reason).toBe('source-invalid');
@@ -413,7 +513,9 @@ describe('rsync promote refuses an invalid source', { timeout: SLOW }, () => {
     const repo = await makeRepo({ production: false });
     const c = await cli(repo, ['promote', '--from', 'staging', '--to', 'production', '--yes']);
     expect(c.code).toBe(66);
-    expect(c.stderr).toContain('The branch production (the ref of environment production in rsync.yaml) does not exist');
+    expect(c.stderr).toContain(
+      'The branch production (the ref of environment production in rsync.yaml) does not exist',
+    );
     expect(c.stderr).toContain('git branch production main');
     expect(c.stderr).not.toContain('    at ');
   });

@@ -8,7 +8,18 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProblem, show } from './helpers/cli.js';
 import { testDatabase, type TestDatabase } from './helpers/db.js';
-import { applyWorkspace, cli, ENV, runtimeWorkspace, seed, spawnWorker, STOCK_KEY, STOCK_MAPPING, stockRecords, until } from './helpers/runtime.js';
+import {
+  applyWorkspace,
+  cli,
+  ENV,
+  runtimeWorkspace,
+  seed,
+  spawnWorker,
+  STOCK_KEY,
+  STOCK_MAPPING,
+  stockRecords,
+  until,
+} from './helpers/runtime.js';
 
 const FROM = new Date('2026-10-01T00:00:00Z');
 const TO = new Date('2026-10-07T00:00:00Z');
@@ -19,7 +30,11 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
   let dir: string;
 
   beforeAll(async () => {
-    const problem = buildProblem(['cli/commands/worker.ts', 'cli/commands/backfill.ts', 'engine/runtime/mapper-thread.ts']);
+    const problem = buildProblem([
+      'cli/commands/worker.ts',
+      'cli/commands/backfill.ts',
+      'engine/runtime/mapper-thread.ts',
+    ]);
     if (problem) throw new Error(problem);
     db = await testDatabase('runtime_crash');
     dir = runtimeWorkspace('rsync-crash-', {
@@ -30,8 +45,26 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
         { name: 'shop2', connector: 'sandbox', settings: { system: 'storefront' } },
       ],
       flows: [
-        { name: 'stock', source: { connection: 'erp', stream: 'inventory' }, target: { connection: 'shop', entity: 'inventoryLevel' }, mapping: STOCK_MAPPING, canonical: 'inventoryLevel', key: STOCK_KEY, batchSize: 100, concurrency: 3 },
-        { name: 'stock2', source: { connection: 'erp2', stream: 'inventory' }, target: { connection: 'shop2', entity: 'inventoryLevel' }, mapping: STOCK_MAPPING, canonical: 'inventoryLevel', key: STOCK_KEY, batchSize: 100, concurrency: 3 },
+        {
+          name: 'stock',
+          source: { connection: 'erp', stream: 'inventory' },
+          target: { connection: 'shop', entity: 'inventoryLevel' },
+          mapping: STOCK_MAPPING,
+          canonical: 'inventoryLevel',
+          key: STOCK_KEY,
+          batchSize: 100,
+          concurrency: 3,
+        },
+        {
+          name: 'stock2',
+          source: { connection: 'erp2', stream: 'inventory' },
+          target: { connection: 'shop2', entity: 'inventoryLevel' },
+          mapping: STOCK_MAPPING,
+          canonical: 'inventoryLevel',
+          key: STOCK_KEY,
+          batchSize: 100,
+          concurrency: 3,
+        },
       ],
     });
     await applyWorkspace(dir, db.url);
@@ -44,15 +77,38 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
   });
 
   const backfill = async (flow: string) => {
-    const r = await cli(dir, db.url, 'backfill', flow, '--env', ENV, '--since', FROM.toISOString(), '--until', TO.toISOString(), '--window', '12h', '--json');
+    const r = await cli(
+      dir,
+      db.url,
+      'backfill',
+      flow,
+      '--env',
+      ENV,
+      '--since',
+      FROM.toISOString(),
+      '--until',
+      TO.toISOString(),
+      '--window',
+      '12h',
+      '--json',
+    );
     expect(r.status, show(r)).toBe(0);
     return JSON.parse(r.stdout).backfill as number;
   };
-  const windowsLeft = async (id: number) => Number((await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [id])).rows[0].count);
+  const windowsLeft = async (id: number) =>
+    Number(
+      (await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [id]))
+        .rows[0].count,
+    );
   const exactlyOnce = async (system: string, entity: string, address: string, n: number) => {
-    const w = await pool.query(`SELECT count(*)::int AS rows, count(DISTINCT key)::int AS keys, max(version) AS v FROM rsync_sandbox.writes WHERE system = $1 AND entity = $2`, [system, entity]);
+    const w = await pool.query(
+      `SELECT count(*)::int AS rows, count(DISTINCT key)::int AS keys, max(version) AS v FROM rsync_sandbox.writes WHERE system = $1 AND entity = $2`,
+      [system, entity],
+    );
     expect(w.rows[0]).toEqual({ rows: n, keys: n, v: 1 });
-    const l = await pool.query(`SELECT count(*)::int AS n, max(writes) AS w FROM rsync.ledger WHERE address = $1`, [address]);
+    const l = await pool.query(`SELECT count(*)::int AS n, max(writes) AS w FROM rsync.ledger WHERE address = $1`, [
+      address,
+    ]);
     expect(l.rows[0]).toEqual({ n, w: 1 });
     // The counts reconcile: committed with each page, so over every run (interrupted ones too) each record is read once.
     const c = await pool.query(
@@ -69,14 +125,26 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
     const id = await backfill('acme/stock');
     let kills = 0;
     const started = Date.now();
-    const progress = async () => Number((await pool.query(`SELECT coalesce(sum(read), 0) + count(done_at) AS p FROM rsync.backfill_windows WHERE backfill_id = $1`, [id])).rows[0].p);
+    const progress = async () =>
+      Number(
+        (
+          await pool.query(
+            `SELECT coalesce(sum(read), 0) + count(done_at) AS p FROM rsync.backfill_windows WHERE backfill_id = $1`,
+            [id],
+          )
+        ).rows[0].p,
+      );
     while ((await windowsLeft(id)) > 0) {
       expect(Date.now() - started, 'the backfill did not finish in 240 s').toBeLessThan(240_000);
       const w = spawnWorker(dir, db.url, '--threads', '1');
       // Kill it at a random moment once it has committed something (so every life moves the backfill on, however
       // slow or fast the machine), somewhere in the next 0–300 ms of its work.
       const before = await progress();
-      const moved = await until('the worker to commit a page', async () => ((await progress()) > before || w.exitCode !== null ? true : undefined), 60_000);
+      const moved = await until(
+        'the worker to commit a page',
+        async () => ((await progress()) > before || w.exitCode !== null ? true : undefined),
+        60_000,
+      );
       expect(moved).toBe(true);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 300)));
       if (w.exitCode !== null) throw new Error(`the worker exited by itself\n${w.output}`);
@@ -89,7 +157,10 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
     const w = spawnWorker(dir, db.url, '--for', '2s');
     expect(await w.exited, w.output).toBe(0);
     await exactlyOnce('acme/shop', 'inventoryLevel', 'acme/flow/stock', N);
-    const interrupted = Number((await pool.query(`SELECT count(*) FROM rsync.runs WHERE address = 'acme/flow/stock' AND status = 'interrupted'`)).rows[0].count);
+    const interrupted = Number(
+      (await pool.query(`SELECT count(*) FROM rsync.runs WHERE address = 'acme/flow/stock' AND status = 'interrupted'`))
+        .rows[0].count,
+    );
     expect(interrupted).toBeGreaterThan(0);
   });
 
@@ -97,7 +168,12 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
     const N = 30_000;
     await seed(pool, 'acme/erp2', 'inventory', stockRecords(N, 100_000), FROM, new Date(TO.getTime() - 1));
     const workers = [1, 2, 3].map(() => spawnWorker(dir, db.url, '--threads', '1', '--drain-timeout', '20s'));
-    await until('three live workers', async () => (Number((await pool.query(`SELECT count(*) FROM rsync.workers`)).rows[0].count) >= 3 ? true : undefined), 60_000);
+    await until(
+      'three live workers',
+      async () =>
+        Number((await pool.query(`SELECT count(*) FROM rsync.workers`)).rows[0].count) >= 3 ? true : undefined,
+      60_000,
+    );
     const id = await backfill('acme/stock2');
     await until('the backfill', async () => ((await windowsLeft(id)) === 0 ? true : undefined), 150_000);
     for (const w of workers) w.kill('SIGTERM');
@@ -105,23 +181,42 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
     expect(codes, workers.map((w) => w.output).join('\n---\n')).toEqual([0, 0, 0]);
     for (const w of workers) expect(w.output).toContain('stopping (SIGTERM)');
     await exactlyOnce('acme/shop2', 'inventoryLevel', 'acme/flow/stock2', N);
-    const by = await pool.query(`SELECT count(DISTINCT worker)::int AS n FROM rsync.runs WHERE address = 'acme/flow/stock2' AND read > 0`);
+    const by = await pool.query(
+      `SELECT count(DISTINCT worker)::int AS n FROM rsync.runs WHERE address = 'acme/flow/stock2' AND read > 0`,
+    );
     expect(by.rows[0].n).toBeGreaterThanOrEqual(2);
     // Each drained worker removed itself from the live workers.
     const ids = workers.map((w) => /worker (\S+) on staging/.exec(w.output)?.[1]);
     expect(ids.every(Boolean), workers[0].output).toBe(true);
-    expect(Number((await pool.query(`SELECT count(*) FROM rsync.workers WHERE id = ANY($1)`, [ids])).rows[0].count)).toBe(0);
+    expect(
+      Number((await pool.query(`SELECT count(*) FROM rsync.workers WHERE id = ANY($1)`, [ids])).rows[0].count),
+    ).toBe(0);
   });
 
   it('rsync run --wait starts a run on a worker and shows its result; rsync status shows the flow and the worker', async () => {
-    await seed(pool, 'acme/erp', 'inventory', stockRecords(40, 500_000), new Date('2026-11-20T00:00:00Z'), new Date('2026-11-20T01:00:00Z'));
+    await seed(
+      pool,
+      'acme/erp',
+      'inventory',
+      stockRecords(40, 500_000),
+      new Date('2026-11-20T00:00:00Z'),
+      new Date('2026-11-20T01:00:00Z'),
+    );
     const w = spawnWorker(dir, db.url, '--threads', '1');
     try {
-      await until('the worker', async () => ((await pool.query(`SELECT 1 FROM rsync.workers`)).rowCount ? true : undefined), 30_000);
+      await until(
+        'the worker',
+        async () => ((await pool.query(`SELECT 1 FROM rsync.workers`)).rowCount ? true : undefined),
+        30_000,
+      );
       const r = await cli(dir, db.url, 'run', 'acme/stock', '--env', ENV, '--wait', '--json');
       expect(r.status, show(r) + w.output).toBe(0);
       const out = JSON.parse(r.stdout);
-      expect(out).toMatchObject({ flow: 'acme/flow/stock', state: 'completed', run: { status: 'succeeded', trigger: 'manual' } });
+      expect(out).toMatchObject({
+        flow: 'acme/flow/stock',
+        state: 'completed',
+        run: { status: 'succeeded', trigger: 'manual' },
+      });
       // The cursor started at the beginning: everything the backfill delivered is unchanged, the 40 new records written.
       expect(out.run.written).toBe(40);
       expect(out.run.read).toBe(out.run.written + out.run.unchanged);
@@ -130,7 +225,13 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
       expect(st.status, show(st)).toBe(0);
       const status = JSON.parse(st.stdout);
       expect(status.workers).toHaveLength(1);
-      expect(status.flows.find((f: { address: string }) => f.address === 'acme/flow/stock')).toMatchObject({ revision: 1, trigger: 'manual', health: 'ok', deadLetters: 0, lastRun: { status: 'succeeded' } });
+      expect(status.flows.find((f: { address: string }) => f.address === 'acme/flow/stock')).toMatchObject({
+        revision: 1,
+        trigger: 'manual',
+        health: 'ok',
+        deadLetters: 0,
+        lastRun: { status: 'succeeded' },
+      });
       const text = await cli(dir, db.url, 'status', '--env', ENV);
       expect(text.stdout).toMatch(/acme\/stock\s+1\s+manual\s+succeeded/);
 

@@ -11,7 +11,15 @@ import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CANONICAL_ENTITIES, CONNECTORS } from '../engine/connectors/catalog.js';
 import { generate } from '../engine/model/gen-types.js';
-import type { canonical, Customer, Flow, MappingTest, Policy, RsyncDocument, Template } from '../engine/model/generated/index.js';
+import type {
+  canonical,
+  Customer,
+  Flow,
+  MappingTest,
+  Policy,
+  RsyncDocument,
+  Template,
+} from '../engine/model/generated/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCHEMAS = path.join(ROOT, 'schemas');
@@ -66,7 +74,10 @@ function expectError(errors: ErrorObject[], want: { keyword: string; instancePat
       e.instancePath === want.instancePath &&
       Object.entries(want.params ?? {}).every(([k, v]) => JSON.stringify(e.params[k]) === JSON.stringify(v)),
   );
-  expect(hit, `expected ${want.keyword} at ${want.instancePath || '/'}; got:\n${brief(errors).join('\n')}`).toBeDefined();
+  expect(
+    hit,
+    `expected ${want.keyword} at ${want.instancePath || '/'}; got:\n${brief(errors).join('\n')}`,
+  ).toBeDefined();
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -159,7 +170,16 @@ const order: canonical.Order = {
   billingAddress: { line1: '1 Main St', city: 'Chicago', regionCode: 'IL', postalCode: '60601', country: 'US' },
   shippingAddress: { line1: '1 Main St', city: 'Chicago', regionCode: 'IL', postalCode: '60601', country: 'US' },
   lines: [
-    { externalId: '1', sku: 'TEE-L', title: 'Tee, large', quantity: 2, unitPrice: '20.00', discount: '4.00', tax: '2.25', total: '36.00' },
+    {
+      externalId: '1',
+      sku: 'TEE-L',
+      title: 'Tee, large',
+      quantity: 2,
+      unitPrice: '20.00',
+      discount: '4.00',
+      tax: '2.25',
+      total: '36.00',
+    },
   ],
   taxes: [{ title: 'IL State Tax', rate: '0.0625', amount: '2.25' }],
   discounts: [{ code: 'SPRING', amount: '4.00', type: 'fixed' }],
@@ -183,11 +203,35 @@ const canonicalExamples: { [E in (typeof CANONICAL_ENTITIES)[number]]: unknown }
     vendor: 'Acme',
     status: 'active',
     currency: 'USD',
-    variants: [{ sku: 'TEE-L', title: 'Large', barcode: '0123456789012', price: '20.00', compareAtPrice: '25.00', weight: 0.2, weightUnit: 'kg', options: { Size: 'L' } }],
+    variants: [
+      {
+        sku: 'TEE-L',
+        title: 'Large',
+        barcode: '0123456789012',
+        price: '20.00',
+        compareAtPrice: '25.00',
+        weight: 0.2,
+        weightUnit: 'kg',
+        options: { Size: 'L' },
+      },
+    ],
     tags: ['summer'],
   } satisfies canonical.Product,
-  price: { sku: 'TEE-L', amount: '19.99', currency: 'USD', priceList: 'retail', compareAt: '25.00', effectiveFrom: '2026-04-01T00:00:00Z' } satisfies canonical.Price,
-  inventoryLevel: { sku: 'TEE-L', locationId: 'chicago-01', available: -2, onHand: 3, updatedAt: '2026-03-14T09:30:00Z' } satisfies canonical.InventoryLevel,
+  price: {
+    sku: 'TEE-L',
+    amount: '19.99',
+    currency: 'USD',
+    priceList: 'retail',
+    compareAt: '25.00',
+    effectiveFrom: '2026-04-01T00:00:00Z',
+  } satisfies canonical.Price,
+  inventoryLevel: {
+    sku: 'TEE-L',
+    locationId: 'chicago-01',
+    available: -2,
+    onHand: 3,
+    updatedAt: '2026-03-14T09:30:00Z',
+  } satisfies canonical.InventoryLevel,
   order,
   refund: {
     externalId: 'r1',
@@ -250,19 +294,33 @@ const canonicalExamples: { [E in (typeof CANONICAL_ENTITIES)[number]]: unknown }
 describe('schema files', () => {
   it('are all there', () => {
     const names = files.map((f) => f.rel);
-    for (const kind of ['defs', 'workspace', 'customer', 'connection', 'flow', 'policy', 'sla', 'template', 'mapping-test', 'document']) {
+    for (const kind of [
+      'defs',
+      'workspace',
+      'customer',
+      'connection',
+      'flow',
+      'policy',
+      'sla',
+      'template',
+      'mapping-test',
+      'document',
+    ]) {
       expect(names).toContain(`${kind}.schema.json`);
     }
     expect(names).toContain('canonical/defs.schema.json');
     for (const entity of CANONICAL_ENTITIES) expect(names).toContain(`canonical/${entity}.schema.json`);
   });
 
-  it.each(files.map((f) => [f.rel, f.schema] as const))('%s has $schema, the $id of its path and a title', (rel, schema) => {
-    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-    expect(schema.$id).toBe(BASE + rel);
-    expect(typeof schema.title).toBe('string');
-    expect(typeof schema.description).toBe('string');
-  });
+  it.each(files.map((f) => [f.rel, f.schema] as const))(
+    '%s has $schema, the $id of its path and a title',
+    (rel, schema) => {
+      expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+      expect(schema.$id).toBe(BASE + rel);
+      expect(typeof schema.title).toBe('string');
+      expect(typeof schema.description).toBe('string');
+    },
+  );
 
   it.each(files.map((f) => [f.rel, f.schema] as const))('%s compiles in strict Ajv (allErrors)', (_rel, schema) => {
     const fresh = newAjv();
@@ -339,10 +397,13 @@ describe('the examples of schemas/README.md', () => {
     MappingTest: 'mapping-test',
   };
 
-  it.each(examples.map((e) => [e.kind, e.block, e.doc] as const))('%s (yaml block %i) is valid', (kind, _block, doc) => {
-    expect(brief(errorsOf(`${file[kind]}.schema.json`, doc))).toEqual([]);
-    expect(brief(errorsOf('document.schema.json', doc))).toEqual([]);
-  });
+  it.each(examples.map((e) => [e.kind, e.block, e.doc] as const))(
+    '%s (yaml block %i) is valid',
+    (kind, _block, doc) => {
+      expect(brief(errorsOf(`${file[kind]}.schema.json`, doc))).toEqual([]);
+      expect(brief(errorsOf('document.schema.json', doc))).toEqual([]);
+    },
+  );
 
   it('the template example, once substituted, is a valid Flow', () => {
     const template = examples.find((e) => e.kind === 'Template')!.doc as unknown as Template;
@@ -354,7 +415,8 @@ describe('the examples of schemas/README.md', () => {
         return v.replace(/\$\{\{\s*with\.(\w+)\s*\}\}/g, (_m, k: string) => String(params[k]));
       }
       if (Array.isArray(v)) return v.map(substitute);
-      if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x)]));
+      if (typeof v === 'object' && v !== null)
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x)]));
       return v;
     };
     for (const f of template.spec.flows) {
@@ -376,7 +438,12 @@ describe('valid documents', () => {
   });
 
   it('every trigger form', () => {
-    for (const trigger of [{ event: 'orders/create' }, { schedule: { cron: '@hourly' } }, { schedule: { cron: '0 */5 * * * *' } }, { manual: true }]) {
+    for (const trigger of [
+      { event: 'orders/create' },
+      { schedule: { cron: '@hourly' } },
+      { schedule: { cron: '0 */5 * * * *' } },
+      { manual: true },
+    ]) {
       const doc = clone(flow);
       doc.spec.trigger = trigger as Flow['spec']['trigger'];
       expect(brief(errorsOf('flow.schema.json', doc))).toEqual([]);
@@ -404,7 +471,11 @@ describe('bad documents', () => {
     const doc = clone(flow) as unknown as Json & { spec: Json };
     doc.spec.shedule = '*/5 * * * *';
     const errors = errorsOf('flow.schema.json', doc);
-    expectError(errors, { keyword: 'additionalProperties', instancePath: '/spec', params: { additionalProperty: 'shedule' } });
+    expectError(errors, {
+      keyword: 'additionalProperties',
+      instancePath: '/spec',
+      params: { additionalProperty: 'shedule' },
+    });
     // and through document.schema.json too
     expectError(errorsOf('document.schema.json', doc), {
       keyword: 'additionalProperties',
@@ -426,7 +497,11 @@ describe('bad documents', () => {
     for (const [id, mutate, instancePath, field] of cases) {
       const doc = clone(docs[id]) as Json;
       mutate(doc);
-      expectError(errorsOf(`${id}.schema.json`, doc), { keyword: 'additionalProperties', instancePath, params: { additionalProperty: field } });
+      expectError(errorsOf(`${id}.schema.json`, doc), {
+        keyword: 'additionalProperties',
+        instancePath,
+        params: { additionalProperty: field },
+      });
     }
   });
 
@@ -450,13 +525,23 @@ describe('bad documents', () => {
     expectError(errorsOf('canonical/price.schema.json', price), { keyword: 'type', instancePath: '/amount' });
     const entry = clone(canonicalExamples.journalEntry) as { lines: Json[] };
     entry.lines[0]!.debit = 96.8;
-    expectError(errorsOf('canonical/journalEntry.schema.json', entry), { keyword: 'type', instancePath: '/lines/0/debit' });
+    expectError(errorsOf('canonical/journalEntry.schema.json', entry), {
+      keyword: 'type',
+      instancePath: '/lines/0/debit',
+    });
   });
 
   it('a trigger with both event and schedule', () => {
     const doc = clone(flow);
-    doc.spec.trigger = { event: 'orders/create', schedule: { cron: '*/5 * * * *' } } as unknown as Flow['spec']['trigger'];
-    expectError(errorsOf('flow.schema.json', doc), { keyword: 'oneOf', instancePath: '/spec/trigger', params: { passingSchemas: [0, 1] } });
+    doc.spec.trigger = {
+      event: 'orders/create',
+      schedule: { cron: '*/5 * * * *' },
+    } as unknown as Flow['spec']['trigger'];
+    expectError(errorsOf('flow.schema.json', doc), {
+      keyword: 'oneOf',
+      instancePath: '/spec/trigger',
+      params: { passingSchemas: [0, 1] },
+    });
   });
 
   it('a trigger with none, or a manual: false', () => {
@@ -472,7 +557,10 @@ describe('bad documents', () => {
       keyword: 'pattern',
       instancePath: '/secretRef',
     });
-    expectError(errorsOf('defs.schema.json#/$defs/secretRef', { secretRef: 'env:' }), { keyword: 'pattern', instancePath: '/secretRef' });
+    expectError(errorsOf('defs.schema.json#/$defs/secretRef', { secretRef: 'env:' }), {
+      keyword: 'pattern',
+      instancePath: '/secretRef',
+    });
     expectError(errorsOf('defs.schema.json#/$defs/secretRef', { secretRef: 'env:A', value: 'x' }), {
       keyword: 'additionalProperties',
       instancePath: '',
@@ -505,8 +593,15 @@ describe('bad documents', () => {
   it('a wrong kind or apiVersion', () => {
     const doc = { ...clone(flow), apiVersion: 'rsync/v2' };
     expectError(errorsOf('flow.schema.json', doc), { keyword: 'const', instancePath: '/apiVersion' });
-    expectError(errorsOf('document.schema.json', { ...clone(flow), kind: 'Flw' }), { keyword: 'enum', instancePath: '/kind' });
-    expectError(errorsOf('document.schema.json', { apiVersion: 'rsync/v1' }), { keyword: 'required', instancePath: '', params: { missingProperty: 'kind' } });
+    expectError(errorsOf('document.schema.json', { ...clone(flow), kind: 'Flw' }), {
+      keyword: 'enum',
+      instancePath: '/kind',
+    });
+    expectError(errorsOf('document.schema.json', { apiVersion: 'rsync/v1' }), {
+      keyword: 'required',
+      instancePath: '',
+      params: { missingProperty: 'kind' },
+    });
   });
 
   it('bad values of the shared definitions', () => {
@@ -526,7 +621,10 @@ describe('bad documents', () => {
     ];
     for (const [def, value, keyword] of cases) {
       const errors = errorsOf(`defs.schema.json#/$defs/${def}`, value);
-      expect(errors.map((e) => e.keyword), `${def}: ${JSON.stringify(value)}`).toContain(keyword);
+      expect(
+        errors.map((e) => e.keyword),
+        `${def}: ${JSON.stringify(value)}`,
+      ).toContain(keyword);
     }
     for (const [def, value] of [
       ['duration', '500ms'],
@@ -552,7 +650,11 @@ describe('bad documents', () => {
     expectError(errors, { keyword: 'pattern', instancePath: '/spec/mapping' });
     expectError(errors, { keyword: 'enum', instancePath: '/spec/canonical' });
     const { key: _key, ...spec } = clone(flow).spec;
-    expectError(errorsOf('flow.schema.json', { ...flow, spec }), { keyword: 'required', instancePath: '/spec', params: { missingProperty: 'key' } });
+    expectError(errorsOf('flow.schema.json', { ...flow, spec }), {
+      keyword: 'required',
+      instancePath: '/spec',
+      params: { missingProperty: 'key' },
+    });
   });
 
   it('mapping-test cases: exactly one expectation, exactly one input', () => {
@@ -579,7 +681,11 @@ describe('bad documents', () => {
     expectError(errorsOf('customer.schema.json', c), { keyword: 'pattern', instancePath: '/spec/uses/0/template' });
     expectError(errorsOf('customer.schema.json', c), { keyword: 'type', instancePath: '/spec/stores' });
     const { displayName: _d, ...spec } = clone(customer).spec;
-    expectError(errorsOf('customer.schema.json', { ...customer, spec }), { keyword: 'required', instancePath: '/spec', params: { missingProperty: 'displayName' } });
+    expectError(errorsOf('customer.schema.json', { ...customer, spec }), {
+      keyword: 'required',
+      instancePath: '/spec',
+      params: { missingProperty: 'displayName' },
+    });
 
     const p = clone(policy) as unknown as { spec: { ownership: Json; pii: unknown; retry: Json } };
     p.spec.ownership.inventory = 'netsuite';
@@ -602,8 +708,16 @@ describe('bad documents', () => {
     };
     const we = errorsOf('workspace.schema.json', w);
     expectError(we, { keyword: 'pattern', instancePath: '/spec/branding/primaryColor' });
-    expectError(we, { keyword: 'required', instancePath: '/spec/environments/production', params: { missingProperty: 'ref' } });
-    expectError(we, { keyword: 'additionalProperties', instancePath: '/spec/environments/production', params: { additionalProperty: 'branch' } });
+    expectError(we, {
+      keyword: 'required',
+      instancePath: '/spec/environments/production',
+      params: { missingProperty: 'ref' },
+    });
+    expectError(we, {
+      keyword: 'additionalProperties',
+      instancePath: '/spec/environments/production',
+      params: { additionalProperty: 'branch' },
+    });
   });
 
   it('canonical records: unknown fields, missing required fields, bad quantities', () => {
@@ -612,10 +726,17 @@ describe('bad documents', () => {
     o.lines[0]!.quantity = 1.5;
     delete o.currency;
     const errors = errorsOf('canonical/order.schema.json', o);
-    expectError(errors, { keyword: 'additionalProperties', instancePath: '', params: { additionalProperty: 'totalPrice' } });
+    expectError(errors, {
+      keyword: 'additionalProperties',
+      instancePath: '',
+      params: { additionalProperty: 'totalPrice' },
+    });
     expectError(errors, { keyword: 'type', instancePath: '/lines/0/quantity', params: { type: 'integer' } });
     expectError(errors, { keyword: 'required', instancePath: '', params: { missingProperty: 'currency' } });
-    expectError(errorsOf('canonical/order.schema.json', { ...order, lines: [] }), { keyword: 'minItems', instancePath: '/lines' });
+    expectError(errorsOf('canonical/order.schema.json', { ...order, lines: [] }), {
+      keyword: 'minItems',
+      instancePath: '/lines',
+    });
 
     const je = clone(canonicalExamples.journalEntry) as { lines: Json[] };
     je.lines = [{ account: '1010', debit: '1.00' }];

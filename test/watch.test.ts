@@ -102,7 +102,13 @@ spec:
       output: { externalId: "1", email: a@example.com }
 `,
   'test/fixtures/order.json': JSON.stringify(
-    { id: 1001, created_at: '2024-05-01T10:00:00Z', currency: 'USD', line_items: [{ quantity: 1, price: '19.99' }], total_price: '19.99' },
+    {
+      id: 1001,
+      created_at: '2024-05-01T10:00:00Z',
+      currency: 'USD',
+      line_items: [{ quantity: 1, price: '19.99' }],
+      total_price: '19.99',
+    },
     null,
     2,
   ),
@@ -191,7 +197,12 @@ describe('WorkspaceWatcher', () => {
     expect(broken.event.diagnostics.fixed).toEqual([]);
     expect(broken.event.diagnostics.added).toHaveLength(1);
     const [d] = broken.event.diagnostics.added;
-    expect(d).toMatchObject({ severity: 'error', code: 'ref-unknown', summary: 'Unknown policy "standrd"', range: { file: FLOW, start: { line: 11, column: 11 } } });
+    expect(d).toMatchObject({
+      severity: 'error',
+      code: 'ref-unknown',
+      summary: 'Unknown policy "standrd"',
+      range: { file: FLOW, start: { line: 11, column: 11 } },
+    });
     expect(d.detail).toContain('Did you mean "standard"?');
     // The flow's mapping and key did not change, so no mapping test ran again.
     expect(broken.event.tests).toEqual({ ran: 0, failing: [], passing: [], removed: [] });
@@ -210,14 +221,22 @@ describe('WorkspaceWatcher', () => {
   it('reports test cases that start and stop failing, and re-runs only the tests the change affects', async () => {
     await startWatcher();
 
-    const broken = await saveAndWait(() => edit(ORDER_MAPPING, '"total": total_price', '"total": $string($number(total_price) + 1)'));
+    const broken = await saveAndWait(() =>
+      edit(ORDER_MAPPING, '"total": total_price', '"total": $string($number(total_price) + 1)'),
+    );
     expect(broken.event.diagnostics).toEqual({ added: [], fixed: [] });
     expect(broken.event.tests.ran).toBe(2); // order.test.yaml only, not contact.test.yaml
     expect(broken.event.tests.failing.map((c) => c.case)).toEqual(['inline order']);
-    expect(broken.event.tests.failing[0]).toMatchObject({ file: ORDER_TEST, status: 'failed', message: 'output differs from the expected output' });
+    expect(broken.event.tests.failing[0]).toMatchObject({
+      file: ORDER_TEST,
+      status: 'failed',
+      message: 'output differs from the expected output',
+    });
     expect(broken.event.summary).toMatchObject({ tests: 3, failing: 1 });
 
-    const fixed = await saveAndWait(() => edit(ORDER_MAPPING, '"total": $string($number(total_price) + 1)', '"total": total_price'));
+    const fixed = await saveAndWait(() =>
+      edit(ORDER_MAPPING, '"total": $string($number(total_price) + 1)', '"total": total_price'),
+    );
     expect(fixed.event.tests.passing.map((c) => c.case)).toEqual(['inline order']);
     expect(fixed.event.tests.failing).toEqual([]);
     expect(fixed.event.summary).toMatchObject({ tests: 3, failing: 0 });
@@ -232,7 +251,9 @@ describe('WorkspaceWatcher', () => {
     expect(flow.event.tests.failing[0].message).toContain('idempotency key of flow orders-to-erp');
 
     // Pointed at another mapping: the tests of both mappings run again.
-    const moved = await saveAndWait(() => edit(FLOW, 'mapping: ../mappings/order.jsonata', 'mapping: ../mappings/contact.jsonata'));
+    const moved = await saveAndWait(() =>
+      edit(FLOW, 'mapping: ../mappings/order.jsonata', 'mapping: ../mappings/contact.jsonata'),
+    );
     expect(moved.event.tests.ran).toBe(3);
     expect(moved.event.tests.passing.map((c) => c.case).sort()).toEqual(['fixture order', 'inline order']);
     expect(moved.event.tests.failing.map((c) => c.case)).toEqual(['contact']);
@@ -245,7 +266,9 @@ describe('WorkspaceWatcher', () => {
 
   it('re-runs the tests that read a fixture when it is saved, and ignores .json files no test reads', async () => {
     await startWatcher();
-    const fixture = await saveAndWait(() => write('test/fixtures/order.json', JSON.stringify({ id: 1001, currency: 'USD' })));
+    const fixture = await saveAndWait(() =>
+      write('test/fixtures/order.json', JSON.stringify({ id: 1001, currency: 'USD' })),
+    );
     expect(fixture.event.changed).toEqual(['test/fixtures/order.json']);
     expect(fixture.event.tests.ran).toBe(2);
     expect(fixture.event.tests.failing.map((c) => c.case)).toEqual(['fixture order']);
@@ -261,7 +284,11 @@ describe('WorkspaceWatcher', () => {
     await startWatcher();
     const next = nextEvent();
     // Five writes in a row, like an editor's save (synchronous, so they land within a few ms even on a busy machine).
-    for (let i = 0; i < 5; i++) writeFileSync(path.join(dir, FLOW), FILES[FLOW].replace('policy: standard', i < 4 ? `policy: p${i}` : 'policy: standard'));
+    for (let i = 0; i < 5; i++)
+      writeFileSync(
+        path.join(dir, FLOW),
+        FILES[FLOW].replace('policy: standard', i < 4 ? `policy: p${i}` : 'policy: standard'),
+      );
     const e = await next;
     expect(e.diagnostics).toEqual({ added: [], fixed: [] });
     await new Promise((r) => setTimeout(r, 300));
@@ -283,7 +310,10 @@ describe('WorkspaceWatcher', () => {
   });
 
   it('limits problems and tests to a folder given as the path', async () => {
-    await write('integrations/other/customer.yaml', 'apiVersion: rsync/v1\nkind: Customer\nmetadata: { name: other }\nspec: { displayName: Other, sla: nope }\n');
+    await write(
+      'integrations/other/customer.yaml',
+      'apiVersion: rsync/v1\nkind: Customer\nmetadata: { name: other }\nspec: { displayName: Other, sla: nope }\n',
+    );
     const first = await startWatcher('integrations/northwind');
     expect(first.diagnostics.added).toEqual([]);
     const e = await saveAndWait(() => edit('integrations/other/customer.yaml', 'Other', 'Other Co'));
@@ -301,8 +331,14 @@ describe('WorkspaceWatcher', () => {
 
 /** The built CLI on the temp workspace; `lines()` resolves with each stdout line as it comes. */
 function spawnCli(args: string[]) {
-  expect(existsSync(path.join(ROOT, '.build', 'cli', 'commands', 'watch.js')), 'build first: npx tsc -p tsconfig.json').toBe(true);
-  const child = spawn(process.execPath, [CLI, 'watch', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  expect(
+    existsSync(path.join(ROOT, '.build', 'cli', 'commands', 'watch.js')),
+    'build first: npx tsc -p tsconfig.json',
+  ).toBe(true);
+  const child = spawn(process.execPath, [CLI, 'watch', dir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   let out = '';
   let err = '';
   const queue: string[] = [];
@@ -330,21 +366,26 @@ function spawnCli(args: string[]) {
 describe('rsync watch (built CLI)', () => {
   it('prints the summary, then only what changed, plainly when not a terminal, and exits 0 on SIGINT', async () => {
     const cli = spawnCli([]);
-    expect(await cli.line()).toMatch(/^\d\d:\d\d:\d\d ✓ 0 errors, 0 warnings; 0 of 3 test cases failing \([\d.]+ ms\)$/);
+    expect(await cli.line()).toMatch(
+      /^\d\d:\d\d:\d\d ✓ 0 errors, 0 warnings; 0 of 3 test cases failing \([\d.]+ ms\)$/,
+    );
     await edit(FLOW, 'policy: standard', 'policy: standrd');
     expect(await cli.line()).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${FLOW} \\([\\d.]+ ms\\)$`));
-    expect(await cli.line()).toBe(`  + ${FLOW}:11:11 error ref-unknown Unknown policy "standrd" [northwind/flow/orders-to-erp]`);
+    expect(await cli.line()).toBe(
+      `  + ${FLOW}:11:11 error ref-unknown Unknown policy "standrd" [northwind/flow/orders-to-erp]`,
+    );
     expect(await cli.line()).toMatch(/^ {6}Known policies: standard\. Did you mean "standard"\?/);
     expect(await cli.line()).toBe('  ✗ 1 error, 0 warnings; 0 of 3 test cases failing');
     await edit(FLOW, 'policy: standrd', 'policy: standard');
     await cli.line();
-    expect(await cli.line()).toBe(`  fixed ${FLOW}:11:11 error ref-unknown Unknown policy "standrd" [northwind/flow/orders-to-erp]`);
+    expect(await cli.line()).toBe(
+      `  fixed ${FLOW}:11:11 error ref-unknown Unknown policy "standrd" [northwind/flow/orders-to-erp]`,
+    );
     expect(await cli.line()).toBe('  ✓ 0 errors, 0 warnings; 0 of 3 test cases failing');
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);
     expect(cli.stderr()).toBe(''); // no colours, no "Ctrl-C to stop" hint, no stack trace when not a terminal
   });
-
 
   it('prints one JSON object per run and exits 0 on SIGINT', async () => {
     const cli = spawnCli(['--json']);
@@ -355,7 +396,9 @@ describe('rsync watch (built CLI)', () => {
     const second = line();
     await edit(FLOW, 'policy: standard', 'policy: standrd');
     const change = await second;
-    expect(change.diagnostics.added).toEqual([expect.objectContaining({ code: 'ref-unknown', file: FLOW, line: 11, column: 11 })]);
+    expect(change.diagnostics.added).toEqual([
+      expect.objectContaining({ code: 'ref-unknown', file: FLOW, line: 11, column: 11 }),
+    ]);
     expect(change.diagnostics.fixed).toEqual([]);
 
     const last = line();

@@ -7,7 +7,14 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SANDBOX_WEBHOOK_SECRET, STRIPE_TOLERANCE_SECONDS, parseJsonLossless, receiverFor, signFor, type ReceiverOptions } from '../engine/connectors/receive.js';
+import {
+  SANDBOX_WEBHOOK_SECRET,
+  STRIPE_TOLERANCE_SECONDS,
+  parseJsonLossless,
+  receiverFor,
+  signFor,
+  type ReceiverOptions,
+} from '../engine/connectors/receive.js';
 import { resolveSecret } from '../engine/connectors/secrets.js';
 import { ConnectorError, type ConnectorContext, type Delivery, type Received } from '../engine/connectors/types.js';
 
@@ -28,7 +35,14 @@ function ctx(settings: Record<string, unknown>): ConnectorContext {
   return { settings, secret: resolveSecret, system: 'acme/test' };
 }
 
-function receive(type: string, settings: Record<string, unknown>, body: Buffer, headers: Record<string, string>, opts: ReceiverOptions = { now: () => NOW }, url = PATH): Received {
+function receive(
+  type: string,
+  settings: Record<string, unknown>,
+  body: Buffer,
+  headers: Record<string, string>,
+  opts: ReceiverOptions = { now: () => NOW },
+  url = PATH,
+): Received {
   const receiver = receiverFor(type, ctx(settings), opts);
   if (!receiver) throw new Error(`no receiver for ${type}`);
   const delivery: Delivery = { body, headers, url };
@@ -60,7 +74,9 @@ function alterOneByte(body: Buffer): Buffer {
 
 /** JSON.parse, with integers beyond 2^53 as their text: what a lossless parse of these bodies must give. */
 const parseAsVendorMeant = (body: Buffer) =>
-  JSON.parse(body.toString('utf8'), (_k, v) => (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) ? String(v) : v));
+  JSON.parse(body.toString('utf8'), (_k, v) =>
+    typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) ? String(v) : v,
+  );
 
 // ---------------------------------------------------------------------------------------------------------------
 // The vendors' deliveries, built from their sample payloads.
@@ -72,7 +88,17 @@ const payout = fixture('stripe/payout.json');
 // Stripe posts the event pretty-printed; the payout is its data.object.
 const stripeEvent = Buffer.from(
   JSON.stringify(
-    { id: 'evt_1PgcA2B7WZ01zgkWq9fJ0sXy', object: 'event', api_version: '2024-06-20', created: T, data: { object: payout }, livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, type: 'payout.paid' },
+    {
+      id: 'evt_1PgcA2B7WZ01zgkWq9fJ0sXy',
+      object: 'event',
+      api_version: '2024-06-20',
+      created: T,
+      data: { object: payout },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type: 'payout.paid',
+    },
     null,
     2,
   ),
@@ -112,11 +138,20 @@ const cases: VendorCase[] = [
       'x-shopify-shop-domain': 'acme.myshopify.com',
     }),
     signOptions: { deliveryId: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043', topic: 'orders/create' },
-    expected: { deliveryId: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043', topic: 'orders/create', records: [parseAsVendorMeant(shopifyOrder)] },
+    expected: {
+      deliveryId: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
+      topic: 'orders/create',
+      records: [parseAsVendorMeant(shopifyOrder)],
+    },
   },
   {
     type: 'woocommerce',
-    settings: (s) => ({ url: 'https://shop.example.com', consumerKey: 'ck_x', consumerSecret: 'cs_x', webhookSecret: s }),
+    settings: (s) => ({
+      url: 'https://shop.example.com',
+      consumerKey: 'ck_x',
+      consumerSecret: 'cs_x',
+      webhookSecret: s,
+    }),
     unsigned: { url: 'https://shop.example.com', consumerKey: 'ck_x', consumerSecret: 'cs_x' },
     body: wooOrder,
     header: 'x-wc-webhook-signature',
@@ -131,7 +166,11 @@ const cases: VendorCase[] = [
       'x-wc-webhook-delivery-id': '2f6e8c1d0b9a4e7f5c3d2a1b0e9f8d7c',
     }),
     signOptions: { deliveryId: '2f6e8c1d0b9a4e7f5c3d2a1b0e9f8d7c', topic: 'order.created' },
-    expected: { deliveryId: '2f6e8c1d0b9a4e7f5c3d2a1b0e9f8d7c', topic: 'order.created', records: [JSON.parse(wooOrder.toString('utf8'))] },
+    expected: {
+      deliveryId: '2f6e8c1d0b9a4e7f5c3d2a1b0e9f8d7c',
+      topic: 'order.created',
+      records: [JSON.parse(wooOrder.toString('utf8'))],
+    },
   },
   {
     type: 'square',
@@ -168,7 +207,9 @@ const cases: VendorCase[] = [
   },
   {
     type: 'webhook',
-    settings: (s) => ({ signature: { header: 'X-Hub-Signature-256', algorithm: 'hmac-sha256', encoding: 'hex', secret: s } }),
+    settings: (s) => ({
+      signature: { header: 'X-Hub-Signature-256', algorithm: 'hmac-sha256', encoding: 'hex', secret: s },
+    }),
     unsigned: { signature: { header: 'X-Hub-Signature-256', algorithm: 'hmac-sha256', encoding: 'hex' } },
     body: refund,
     header: 'x-hub-signature-256',
@@ -178,7 +219,11 @@ const cases: VendorCase[] = [
       'x-delivery-id': 'dlv-0001',
       'x-topic': 'refund.created',
     }),
-    signOptions: { deliveryId: 'dlv-0001', topic: 'refund.created', signature: { header: 'X-Hub-Signature-256', algorithm: 'hmac-sha256', encoding: 'hex' } },
+    signOptions: {
+      deliveryId: 'dlv-0001',
+      topic: 'refund.created',
+      signature: { header: 'X-Hub-Signature-256', algorithm: 'hmac-sha256', encoding: 'hex' },
+    },
     expected: { deliveryId: 'dlv-0001', topic: 'refund.created', records: [JSON.parse(refund.toString('utf8'))] },
   },
   {
@@ -234,7 +279,9 @@ describe.each(cases)('$type webhooks', (c) => {
   });
 
   it('refuses a signature that is not a digest at all', () => {
-    const e = refusal(() => receive(c.type, c.settings(SECRET), c.body, { ...headers, [c.header]: 'not a signature!' }));
+    const e = refusal(() =>
+      receive(c.type, c.settings(SECRET), c.body, { ...headers, [c.header]: 'not a signature!' }),
+    );
     expect(e.status).toBe(401);
   });
 
@@ -261,19 +308,27 @@ describe.each(cases)('$type webhooks', (c) => {
     expect(e.status).toBe(400);
   });
 
-  it.skipIf(c.type === 'sandbox')('a connection without its signing secret is a ConnectorError (500), not a crash', () => {
-    const e = refusal(() => receive(c.type, c.unsigned, c.body, headers));
-    expect(e.status).toBe(500);
-    expect(e.transient).toBe(false);
-  });
+  it.skipIf(c.type === 'sandbox')(
+    'a connection without its signing secret is a ConnectorError (500), not a crash',
+    () => {
+      const e = refusal(() => receive(c.type, c.unsigned, c.body, headers));
+      expect(e.status).toBe(500);
+      expect(e.transient).toBe(false);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('Shopify specifics', () => {
   it('keeps 64-bit ids exact (as strings) instead of rounding them to another id', () => {
-    const body = Buffer.from('{"id":820982911946154508,"admin_graphql_api_id":"gid://shopify/Order/820982911946154508","line_items":[{"id":466157049,"product_id":-9007199254740993}],"note":"id 12345678901234567890 in \\"text\\"","rate":0.06,"big":1.5e300}');
-    const r = receive('shopify', { webhookSecret: SECRET }, body, { 'x-shopify-hmac-sha256': hmac('sha256', SECRET, body).digest('base64'), 'x-shopify-webhook-id': 'w1' });
+    const body = Buffer.from(
+      '{"id":820982911946154508,"admin_graphql_api_id":"gid://shopify/Order/820982911946154508","line_items":[{"id":466157049,"product_id":-9007199254740993}],"note":"id 12345678901234567890 in \\"text\\"","rate":0.06,"big":1.5e300}',
+    );
+    const r = receive('shopify', { webhookSecret: SECRET }, body, {
+      'x-shopify-hmac-sha256': hmac('sha256', SECRET, body).digest('base64'),
+      'x-shopify-webhook-id': 'w1',
+    });
     expect(r.records).toEqual([
       {
         id: '820982911946154508',
@@ -285,7 +340,8 @@ describe('Shopify specifics', () => {
       },
     ]);
     // The sample webhook's ids were rounded before they were published: they stay what the file says.
-    const order = receive('shopify', { webhookSecret: SECRET }, shopifyOrder, signFor('shopify', SECRET, shopifyOrder)).records[0] as Record<string, unknown>;
+    const order = receive('shopify', { webhookSecret: SECRET }, shopifyOrder, signFor('shopify', SECRET, shopifyOrder))
+      .records[0] as Record<string, unknown>;
     expect(order.id).toBe('820982911946154500');
     expect(order.admin_graphql_api_id).toBe('gid://shopify/Order/820982911946154508');
   });
@@ -324,7 +380,9 @@ describe('Shopify specifics', () => {
 describe('WooCommerce specifics', () => {
   it('answers the unsigned creation ping with no record, under one constant id', () => {
     const settings = { webhookSecret: SECRET };
-    const a = receive('woocommerce', settings, Buffer.from('webhook_id=12'), { 'content-type': 'application/x-www-form-urlencoded' });
+    const a = receive('woocommerce', settings, Buffer.from('webhook_id=12'), {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     const b = receive('woocommerce', settings, Buffer.from('webhook_id=13'), {});
     expect(a).toEqual({ deliveryId: 'woocommerce-ping', topic: 'ping', records: [] });
     expect(b.deliveryId).toBe(a.deliveryId);
@@ -332,7 +390,11 @@ describe('WooCommerce specifics', () => {
 
   it('verifies a ping-shaped body like any other when it carries a signature', () => {
     const body = Buffer.from('webhook_id=12');
-    const e = refusal(() => receive('woocommerce', { webhookSecret: SECRET }, body, { 'x-wc-webhook-signature': hmac('sha256', WRONG, body).digest('base64') }));
+    const e = refusal(() =>
+      receive('woocommerce', { webhookSecret: SECRET }, body, {
+        'x-wc-webhook-signature': hmac('sha256', WRONG, body).digest('base64'),
+      }),
+    );
     expect(e.status).toBe(401);
   });
 });
@@ -342,28 +404,46 @@ describe('Square specifics', () => {
   // @ 46347a5dde96496c18c8cc14b882aa6fd7b6e979, tests/integration/webhooks.test.ts; the same in its Go, Java,
   // PHP, Python and Ruby SDKs): a real webhooks.test_notification, signed by Square.
   const vector = {
-    body: Buffer.from('{"merchant_id":"MLEFBHHSJGVHD","type":"webhooks.test_notification","event_id":"ac3ac95b-f97d-458c-a6e6-18981597e05f","created_at":"2022-07-13T20:30:59.037339943Z","data":{"type":"webhooks","id":"bc368e64-01aa-407e-b46e-3231809b1129"}}'),
+    body: Buffer.from(
+      '{"merchant_id":"MLEFBHHSJGVHD","type":"webhooks.test_notification","event_id":"ac3ac95b-f97d-458c-a6e6-18981597e05f","created_at":"2022-07-13T20:30:59.037339943Z","data":{"type":"webhooks","id":"bc368e64-01aa-407e-b46e-3231809b1129"}}',
+    ),
     signature: 'GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=',
     key: 'Ibxx_5AKakO-3qeNVR61Dw',
     url: 'https://webhook.site/679a4f3a-dcfa-49ee-bac5-9d0edad886b9',
   };
 
   it("accepts Square's published test vector (a test notification carries no record)", () => {
-    const r = receive('square', { webhookSignatureKey: vector.key, notificationUrl: vector.url }, vector.body, { 'x-square-hmacsha256-signature': vector.signature });
-    expect(r).toEqual({ deliveryId: 'ac3ac95b-f97d-458c-a6e6-18981597e05f', topic: 'webhooks.test_notification', records: [] });
-    expect(signFor('square', vector.key, vector.body, { notificationUrl: vector.url })['x-square-hmacsha256-signature']).toBe(vector.signature);
+    const r = receive('square', { webhookSignatureKey: vector.key, notificationUrl: vector.url }, vector.body, {
+      'x-square-hmacsha256-signature': vector.signature,
+    });
+    expect(r).toEqual({
+      deliveryId: 'ac3ac95b-f97d-458c-a6e6-18981597e05f',
+      topic: 'webhooks.test_notification',
+      records: [],
+    });
+    expect(
+      signFor('square', vector.key, vector.body, { notificationUrl: vector.url })['x-square-hmacsha256-signature'],
+    ).toBe(vector.signature);
   });
 
   it("refuses Square's test vector at another URL, and says which URL it checked", () => {
     const other = 'https://webhook.site/79a4f3a-dcfa-49ee-bac5-9d0edad886b9';
-    const e = refusal(() => receive('square', { webhookSignatureKey: vector.key, notificationUrl: other }, vector.body, { 'x-square-hmacsha256-signature': vector.signature }));
+    const e = refusal(() =>
+      receive('square', { webhookSignatureKey: vector.key, notificationUrl: other }, vector.body, {
+        'x-square-hmacsha256-signature': vector.signature,
+      }),
+    );
     expect(e.status).toBe(401);
     expect(e.message).toContain(other);
     expect(e.message).not.toContain(vector.key);
   });
 
   it("refuses Square's test vector under another signature key", () => {
-    const e = refusal(() => receive('square', { webhookSignatureKey: 'MCmhFRxGX82xMwg5FsaoQA', notificationUrl: vector.url }, vector.body, { 'x-square-hmacsha256-signature': vector.signature }));
+    const e = refusal(() =>
+      receive('square', { webhookSignatureKey: 'MCmhFRxGX82xMwg5FsaoQA', notificationUrl: vector.url }, vector.body, {
+        'x-square-hmacsha256-signature': vector.signature,
+      }),
+    );
     expect(e.status).toBe(401);
   });
 
@@ -373,48 +453,104 @@ describe('Square specifics', () => {
       if (saved === undefined) delete process.env.RSYNC_PUBLIC_URL;
       else process.env.RSYNC_PUBLIC_URL = saved;
     });
-    const sign = (url: string) => ({ 'x-square-hmacsha256-signature': hmac('sha256', SECRET, url + squareRefundEvent.toString('utf8')).digest('base64') });
+    const sign = (url: string) => ({
+      'x-square-hmacsha256-signature': hmac('sha256', SECRET, url + squareRefundEvent.toString('utf8')).digest(
+        'base64',
+      ),
+    });
 
     it('builds the URL from the configured public base and the path as received', () => {
       delete process.env.RSYNC_PUBLIC_URL;
       const url = 'https://hooks.example.com/rsync/hooks/acme/square?env=prod';
-      const r = receive('square', { webhookSignatureKey: SECRET }, squareRefundEvent, sign(url), { publicUrl: 'https://hooks.example.com/rsync/' }, '/hooks/acme/square?env=prod');
+      const r = receive(
+        'square',
+        { webhookSignatureKey: SECRET },
+        squareRefundEvent,
+        sign(url),
+        { publicUrl: 'https://hooks.example.com/rsync/' },
+        '/hooks/acme/square?env=prod',
+      );
       expect(r.deliveryId).toBe('bc316346-6691-4243-88ed-6d651a0d0c47');
       process.env.RSYNC_PUBLIC_URL = 'https://hooks.example.com/rsync';
-      expect(receive('square', { webhookSignatureKey: SECRET }, squareRefundEvent, sign(url), {}, '/hooks/acme/square?env=prod').topic).toBe('refund.created');
+      expect(
+        receive(
+          'square',
+          { webhookSignatureKey: SECRET },
+          squareRefundEvent,
+          sign(url),
+          {},
+          '/hooks/acme/square?env=prod',
+        ).topic,
+      ).toBe('refund.created');
     });
 
     it('else from the forwarded host, https by default', () => {
       delete process.env.RSYNC_PUBLIC_URL;
-      const r = receive('square', { webhookSignatureKey: SECRET }, squareRefundEvent, { ...sign('https://hooks.example.com/hooks/acme/square'), host: 'hooks.example.com' }, {}, '/hooks/acme/square');
+      const r = receive(
+        'square',
+        { webhookSignatureKey: SECRET },
+        squareRefundEvent,
+        { ...sign('https://hooks.example.com/hooks/acme/square'), host: 'hooks.example.com' },
+        {},
+        '/hooks/acme/square',
+      );
       expect(r.records).toHaveLength(1);
-      const e = refusal(() => receive('square', { webhookSignatureKey: SECRET }, squareRefundEvent, { ...sign('https://hooks.example.com/hooks/acme/square'), host: 'evil.example.net' }, {}, '/hooks/acme/square'));
+      const e = refusal(() =>
+        receive(
+          'square',
+          { webhookSignatureKey: SECRET },
+          squareRefundEvent,
+          { ...sign('https://hooks.example.com/hooks/acme/square'), host: 'evil.example.net' },
+          {},
+          '/hooks/acme/square',
+        ),
+      );
       expect(e.status).toBe(401);
       expect(e.message).toContain('https://evil.example.net/hooks/acme/square');
     });
 
     it('and is a configuration error (500) when nothing names the URL', () => {
       delete process.env.RSYNC_PUBLIC_URL;
-      const e = refusal(() => receive('square', { webhookSignatureKey: SECRET }, squareRefundEvent, sign('https://x/hooks'), {}, '/hooks'));
+      const e = refusal(() =>
+        receive('square', { webhookSignatureKey: SECRET }, squareRefundEvent, sign('https://x/hooks'), {}, '/hooks'),
+      );
       expect(e.status).toBe(500);
       expect(e.message).toContain('RSYNC_PUBLIC_URL');
     });
   });
 
   it('takes the single inner object, the items of a single inner list, or the whole object', () => {
-    const event = (object: unknown) => Buffer.from(JSON.stringify({ merchant_id: 'M', type: 't', event_id: 'e1', data: { type: 'x', id: 'i', object } }));
+    const event = (object: unknown) =>
+      Buffer.from(
+        JSON.stringify({ merchant_id: 'M', type: 't', event_id: 'e1', data: { type: 'x', id: 'i', object } }),
+      );
     const records = (object: unknown) => {
       const body = event(object);
-      return receive('square', { webhookSignatureKey: SECRET, notificationUrl: SQUARE_URL }, body, signFor('square', SECRET, body, { notificationUrl: SQUARE_URL })).records;
+      return receive(
+        'square',
+        { webhookSignatureKey: SECRET, notificationUrl: SQUARE_URL },
+        body,
+        signFor('square', SECRET, body, { notificationUrl: SQUARE_URL }),
+      ).records;
     };
     expect(records({ payment: { id: 'p1' } })).toEqual([{ id: 'p1' }]);
-    expect(records({ inventory_counts: [{ catalog_object_id: 'a' }, { catalog_object_id: 'b' }] })).toEqual([{ catalog_object_id: 'a' }, { catalog_object_id: 'b' }]);
+    expect(records({ inventory_counts: [{ catalog_object_id: 'a' }, { catalog_object_id: 'b' }] })).toEqual([
+      { catalog_object_id: 'a' },
+      { catalog_object_id: 'b' },
+    ]);
     expect(records({ a: { id: 1 }, b: { id: 2 } })).toEqual([{ a: { id: 1 }, b: { id: 2 } }]);
   });
 
   it('refuses an authentic event without event_id (400)', () => {
     const body = Buffer.from('{"type":"refund.created","data":{"object":{"refund":{}}}}');
-    const e = refusal(() => receive('square', { webhookSignatureKey: SECRET, notificationUrl: SQUARE_URL }, body, signFor('square', SECRET, body, { notificationUrl: SQUARE_URL })));
+    const e = refusal(() =>
+      receive(
+        'square',
+        { webhookSignatureKey: SECRET, notificationUrl: SQUARE_URL },
+        body,
+        signFor('square', SECRET, body, { notificationUrl: SQUARE_URL }),
+      ),
+    );
     expect(e.status).toBe(400);
   });
 });
@@ -440,24 +576,42 @@ describe('Stripe specifics', () => {
   it('checks the tolerance against the real clock by default', () => {
     const old = signFor('stripe', SECRET, stripeEvent, { timestamp: Math.floor(Date.now() / 1000) - 3600 });
     expect(refusal(() => receive('stripe', settings, stripeEvent, old, {})).status).toBe(401);
-    expect(receive('stripe', settings, stripeEvent, signFor('stripe', SECRET, stripeEvent), {}).records).toEqual([payout]);
+    expect(receive('stripe', settings, stripeEvent, signFor('stripe', SECRET, stripeEvent), {}).records).toEqual([
+      payout,
+    ]);
   });
 
   it('a replayed signature cannot be moved to a fresh timestamp', () => {
     const v1 = at(T - 3600)['stripe-signature'].replace(/^t=\d+,/, '');
-    expect(refusal(() => receive('stripe', settings, stripeEvent, { 'stripe-signature': `t=${T},${v1}` })).message).toMatch(/does not match/);
+    expect(
+      refusal(() => receive('stripe', settings, stripeEvent, { 'stripe-signature': `t=${T},${v1}` })).message,
+    ).toMatch(/does not match/);
   });
 
   it('accepts any one of several v1 signatures (a secret being rolled), and ignores v0', () => {
     const good = at(T)['stripe-signature'].replace(/^t=\d+,v1=/, '');
     const bad = hmac('sha256', WRONG, `${T}.${stripeEvent.toString('utf8')}`).digest('hex');
-    expect(receive('stripe', settings, stripeEvent, { 'stripe-signature': `t=${T},v1=${bad},v1=${good},v0=${bad}` }).deliveryId).toBe('evt_1PgcA2B7WZ01zgkWq9fJ0sXy');
-    expect(refusal(() => receive('stripe', settings, stripeEvent, { 'stripe-signature': `t=${T},v0=${good}` })).status).toBe(401);
-    expect(refusal(() => receive('stripe', settings, stripeEvent, { 'stripe-signature': `v1=${good}` })).status).toBe(401);
+    expect(
+      receive('stripe', settings, stripeEvent, { 'stripe-signature': `t=${T},v1=${bad},v1=${good},v0=${bad}` })
+        .deliveryId,
+    ).toBe('evt_1PgcA2B7WZ01zgkWq9fJ0sXy');
+    expect(
+      refusal(() => receive('stripe', settings, stripeEvent, { 'stripe-signature': `t=${T},v0=${good}` })).status,
+    ).toBe(401);
+    expect(refusal(() => receive('stripe', settings, stripeEvent, { 'stripe-signature': `v1=${good}` })).status).toBe(
+      401,
+    );
   });
 
   it('refuses an authentic event without data.object (a thin event) with 400', () => {
-    const body = Buffer.from(JSON.stringify({ id: 'evt_thin', object: 'v2.core.event', type: 'v1.payout.paid', related_object: { id: 'po_1' } }));
+    const body = Buffer.from(
+      JSON.stringify({
+        id: 'evt_thin',
+        object: 'v2.core.event',
+        type: 'v1.payout.paid',
+        related_object: { id: 'po_1' },
+      }),
+    );
     const e = refusal(() => receive('stripe', settings, body, signFor('stripe', SECRET, body, { timestamp: T })));
     expect(e.status).toBe(400);
   });
@@ -465,12 +619,24 @@ describe('Stripe specifics', () => {
 
 describe('generic webhook specifics', () => {
   it('verifies HMAC-SHA1 in base64 when the connection says so', () => {
-    const settings = { signature: { header: 'X-Signature', algorithm: 'hmac-sha1', encoding: 'base64', secret: SECRET } };
-    const r = receive('webhook', settings, refund, { 'x-signature': hmac('sha1', SECRET, refund).digest('base64'), 'x-request-id': 'req-9' });
+    const settings = {
+      signature: { header: 'X-Signature', algorithm: 'hmac-sha1', encoding: 'base64', secret: SECRET },
+    };
+    const r = receive('webhook', settings, refund, {
+      'x-signature': hmac('sha1', SECRET, refund).digest('base64'),
+      'x-request-id': 'req-9',
+    });
     expect(r.deliveryId).toBe('req-9');
     // The same digest in hex, or a SHA-256 one, is refused.
-    expect(refusal(() => receive('webhook', settings, refund, { 'x-signature': hmac('sha1', SECRET, refund).digest('hex') })).status).toBe(401);
-    expect(refusal(() => receive('webhook', settings, refund, { 'x-signature': hmac('sha256', SECRET, refund).digest('base64') })).status).toBe(401);
+    expect(
+      refusal(() => receive('webhook', settings, refund, { 'x-signature': hmac('sha1', SECRET, refund).digest('hex') }))
+        .status,
+    ).toBe(401);
+    expect(
+      refusal(() =>
+        receive('webhook', settings, refund, { 'x-signature': hmac('sha256', SECRET, refund).digest('base64') }),
+      ).status,
+    ).toBe(401);
   });
 
   it('accepts a sha256= prefix (GitHub style), and uppercase hex', () => {
@@ -505,11 +671,15 @@ describe('sandbox specifics', () => {
     expect(r.deliveryId).toBe(headers['x-delivery-id']);
     expect(r.topic).toBe('order.created');
     // With a secret of its own, the demo secret no longer verifies.
-    expect(refusal(() => receive('sandbox', { system: 'storefront', webhookSecret: SECRET }, wooOrder, headers)).status).toBe(401);
+    expect(
+      refusal(() => receive('sandbox', { system: 'storefront', webhookSecret: SECRET }, wooOrder, headers)).status,
+    ).toBe(401);
   });
 
   it('gives every generated delivery its own id', () => {
-    expect(signFor('sandbox', SANDBOX_WEBHOOK_SECRET, wooOrder)['x-delivery-id']).not.toBe(signFor('sandbox', SANDBOX_WEBHOOK_SECRET, wooOrder)['x-delivery-id']);
+    expect(signFor('sandbox', SANDBOX_WEBHOOK_SECRET, wooOrder)['x-delivery-id']).not.toBe(
+      signFor('sandbox', SANDBOX_WEBHOOK_SECRET, wooOrder)['x-delivery-id'],
+    );
   });
 });
 

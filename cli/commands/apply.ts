@@ -24,7 +24,11 @@ export default class Apply extends RsyncCommand<ApplyOutput> {
   static description = `Without a plan file it plans, shows the plan and asks for confirmation (on a terminal; elsewhere
 --auto-approve is required). With a plan file it applies exactly that plan, and refuses it if the deployed state moved
 since it was made. One apply per environment at a time; a second one is told who holds the lock.`;
-  static examples = ['<%= config.bin %> apply --env staging', '<%= config.bin %> apply plan.json', '<%= config.bin %> apply --env staging --auto-approve'];
+  static examples = [
+    '<%= config.bin %> apply --env staging',
+    '<%= config.bin %> apply plan.json',
+    '<%= config.bin %> apply --env staging --auto-approve',
+  ];
   static args = { plan: Args.string({ description: 'a plan saved with `rsync plan --out`' }) };
   static flags = {
     env: Flags.string({ char: 'e', description: 'the environment (default: the first in rsync.yaml)' }),
@@ -46,13 +50,27 @@ since it was made. One apply per environment at a time; a second one is told who
         try {
           plan = JSON.parse(readFileSync(args.plan, 'utf8')) as Plan;
         } catch (e) {
-          throw new RsyncError(`Cannot read the plan ${args.plan}: ${(e as Error).message}`, ExitCode.NO_INPUT, 'Make one with `rsync plan --out plan.json`.');
+          throw new RsyncError(
+            `Cannot read the plan ${args.plan}: ${(e as Error).message}`,
+            ExitCode.NO_INPUT,
+            'Make one with `rsync plan --out plan.json`.',
+          );
         }
         if (typeof plan !== 'object' || plan === null || !Array.isArray(plan.changes) || typeof plan.env !== 'string') {
-          throw new RsyncError(`${args.plan} is not an rsync plan.`, ExitCode.NO_INPUT, 'Make one with `rsync plan --out plan.json`.');
+          throw new RsyncError(
+            `${args.plan} is not an rsync plan.`,
+            ExitCode.NO_INPUT,
+            'Make one with `rsync plan --out plan.json`.',
+          );
         }
       } else {
-        const outcome = await planEnvironment(db, { path: root, env: flags.env, ref: flags.ref, customers: flags.customer, actor });
+        const outcome = await planEnvironment(db, {
+          path: root,
+          env: flags.env,
+          ref: flags.ref,
+          customers: flags.customer,
+          actor,
+        });
         if (!outcome.ok) {
           if (!this.json) for (const d of outcome.diagnostics) this.logToStderr(renderDiagnostic(d));
           this.exitCode = ExitCode.FAILED;
@@ -65,7 +83,11 @@ since it was made. One apply per environment at a time; a second one is told who
         }
         if (!flags['auto-approve']) {
           if (!process.stdin.isTTY || this.json) {
-            throw new RsyncError('Refusing to apply without confirmation: this is not a terminal.', ExitCode.REFUSED, 'Review the plan, then run again with --auto-approve, or save it with `rsync plan --out` and apply the file.');
+            throw new RsyncError(
+              'Refusing to apply without confirmation: this is not a terminal.',
+              ExitCode.REFUSED,
+              'Review the plan, then run again with --auto-approve, or save it with `rsync plan --out` and apply the file.',
+            );
           }
           const rl = createInterface({ input: process.stdin, output: process.stderr });
           const answer = await rl.question(`\nApply these changes to ${plan.env}? Only "yes" is accepted: `);
@@ -74,12 +96,22 @@ since it was made. One apply per environment at a time; a second one is told who
         }
       }
       const bar = progress(`Applying to ${plan.env}`, !this.json);
-      const result = await applyPlan(db, plan, { actor, url: db.url, forcePrune: flags['force-prune'], onProgress: (d, t) => bar.update(d, t) });
+      const result = await applyPlan(db, plan, {
+        actor,
+        url: db.url,
+        forcePrune: flags['force-prune'],
+        onProgress: (d, t) => bar.update(d, t),
+      });
       bar.done();
       if (!this.json) {
         const a = result.applied;
-        this.log(`\nApplied to ${result.env}: ${a.create} created, ${a.update} updated, ${a.delete} deleted${result.driftHealed ? `, ${result.driftHealed} drifted objects healed` : ''} (apply log entry ${result.logEntry}).`);
-        for (const w of result.waiting) this.log(`  waiting: ${w.address} still has ${w.jobs} queued job${w.jobs === 1 ? '' : 's'}; it is removed by a later apply once they drain (or now with --force-prune).`);
+        this.log(
+          `\nApplied to ${result.env}: ${a.create} created, ${a.update} updated, ${a.delete} deleted${result.driftHealed ? `, ${result.driftHealed} drifted objects healed` : ''} (apply log entry ${result.logEntry}).`,
+        );
+        for (const w of result.waiting)
+          this.log(
+            `  waiting: ${w.address} still has ${w.jobs} queued job${w.jobs === 1 ? '' : 's'}; it is removed by a later apply once they drain (or now with --force-prune).`,
+          );
         if (args.plan) this.log(summaryLine(plan));
       }
       return { version: 1, done: true, ...result, plan: { env: plan.env, summary: plan.summary } };

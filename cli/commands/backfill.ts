@@ -21,20 +21,29 @@ export interface BackfillOutput {
 function time(flag: string, text: string): Date {
   const rel = parseDuration(text);
   const d = rel !== undefined ? new Date(Date.now() - rel) : new Date(text);
-  if (Number.isNaN(d.getTime())) throw new RsyncError(`--${flag} ${text} is not a time`, ExitCode.USAGE, 'Give an ISO-8601 time (2026-01-01, 2026-01-01T00:00:00Z) or an age (7d, 12h).');
+  if (Number.isNaN(d.getTime()))
+    throw new RsyncError(
+      `--${flag} ${text} is not a time`,
+      ExitCode.USAGE,
+      'Give an ISO-8601 time (2026-01-01, 2026-01-01T00:00:00Z) or an age (7d, 12h).',
+    );
   return d;
 }
 
 export default class Backfill extends RsyncCommand<BackfillOutput> {
-  static summary = 'Re-sync a flow over a time range, in windows that workers run in parallel and resume after a crash.';
-  static description = `Cuts [--since, --until) into windows (--window, default 1d). Workers (\`rsync worker\`) claim the windows,
+  static summary =
+    'Re-sync a flow over a time range, in windows that workers run in parallel and resume after a crash.';
+  static description =
+    `Cuts [--since, --until) into windows (--window, default 1d). Workers (\`rsync worker\`) claim the windows,
 each resuming from its own cursor, so a killed worker loses nothing; records already delivered with the same
 content are skipped by the ledger. With --wait a counter shows windows done and records read (on a terminal).`;
   static examples = [
     '<%= config.bin %> backfill northwind/orders-to-erp --since 2026-01-01 --env staging --wait',
     '<%= config.bin %> backfill orders-to-erp --customer northwind --since 30d --window 6h',
   ];
-  static args = { flow: Args.string({ description: '<customer>/<flow>, or the flow name with --customer', required: true }) };
+  static args = {
+    flow: Args.string({ description: '<customer>/<flow>, or the flow name with --customer', required: true }),
+  };
   static flags = {
     ...runtimeFlags,
     customer: Flags.string({ char: 'c', description: 'the customer, when the flow is given by name alone' }),
@@ -50,13 +59,24 @@ content are skipped by the ledger. With --wait a counter shows windows done and 
     const until = flags.until ? time('until', flags.until) : new Date();
     if (until <= since) throw new RsyncError('--until must be after --since.', ExitCode.USAGE);
     const windowMs = parseDuration(flags.window);
-    if (!windowMs) throw new RsyncError(`--window ${flags.window} is not a duration`, ExitCode.USAGE, 'For example 1d, 6h, 30m.');
+    if (!windowMs)
+      throw new RsyncError(`--window ${flags.window} is not a duration`, ExitCode.USAGE, 'For example 1d, 6h, 30m.');
     const { db, env, root } = await openRuntime(flags, this.json);
     try {
       const flow = await deployedFlow(db.pool, env, args.flow, flags.customer);
       const b = await createBackfill(db.pool, flow, since, until, windowMs, await currentActor(root));
-      this.note(`backfill ${b.id} of ${flow.address}: ${since.toISOString()} → ${until.toISOString()} in ${b.windows} windows`);
-      const out: BackfillOutput = { version: 1, env, flow: flow.address, backfill: b.id, windows: b.windows, done: 0, read: 0 };
+      this.note(
+        `backfill ${b.id} of ${flow.address}: ${since.toISOString()} → ${until.toISOString()} in ${b.windows} windows`,
+      );
+      const out: BackfillOutput = {
+        version: 1,
+        env,
+        flow: flow.address,
+        backfill: b.id,
+        windows: b.windows,
+        done: 0,
+        read: 0,
+      };
       if (!flags.wait) return out;
       // A counter on a terminal (windows done, records read); nothing in --json, in CI or when piped.
       const live = !this.json && Boolean(process.stderr.isTTY) && !process.env.CI;
@@ -64,7 +84,10 @@ content are skipped by the ledger. With --wait a counter shows windows done and 
         const p = await backfillProgress(db.pool, b.id);
         out.done = p.done;
         out.read = p.read;
-        if (live) process.stderr.write(`\rbackfill ${b.id}: ${p.done}/${p.windows} windows, ${p.read.toLocaleString('en-US')} records read `);
+        if (live)
+          process.stderr.write(
+            `\rbackfill ${b.id}: ${p.done}/${p.windows} windows, ${p.read.toLocaleString('en-US')} records read `,
+          );
         if (p.done === p.windows) break;
         await sleep(500);
       }

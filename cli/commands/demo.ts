@@ -26,12 +26,20 @@ export interface DemoResult {
   tests: { passed: number; failed: number };
   applied: { create: number; update: number; delete: number } | null;
   env: string;
-  synced: { read: number; written: number; unchanged: number; filtered: number; dead: number; duplicatesRefused: number } | null;
+  synced: {
+    read: number;
+    written: number;
+    unchanged: number;
+    filtered: number;
+    dead: number;
+    duplicatesRefused: number;
+  } | null;
   status: FlowStatus[];
 }
 
 export default class Demo extends RsyncCommand<DemoResult> {
-  static summary = 'Run the example workspace end to end: validate, test, apply to staging, then sync it against sandbox systems.';
+  static summary =
+    'Run the example workspace end to end: validate, test, apply to staging, then sync it against sandbox systems.';
   static description = `Uses this installation's example workspace (rsync.yaml, integrations/, templates/) and, with no
 DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder. After the apply it fills simulated storefronts,
 POS and ERPs (the sandbox connector) with copies of real vendor payloads, runs a worker for a bounded time
@@ -39,7 +47,11 @@ POS and ERPs (the sandbox connector) with copies of real vendor payloads, runs a
 new records; re-sent webhooks are refused as duplicates.`;
   static flags = {
     env: Flags.string({ char: 'e', description: 'the environment to apply to', default: 'staging' }),
-    records: Flags.integer({ description: 'records per scheduled flow and webhooks per event flow', default: 20, min: 1 }),
+    records: Flags.integer({
+      description: 'records per scheduled flow and webhooks per event flow',
+      default: 20,
+      min: 1,
+    }),
     for: Flags.string({ description: 'the longest the worker runs', default: '60s' }),
   };
 
@@ -54,8 +66,18 @@ new records; re-sent webhooks are refused as duplicates.`;
     const v = await openAndValidate({ path: root });
     const stats = workspaceStats(v.ws);
     for (const d of v.diagnostics) say(renderDiagnostic(d));
-    say(`   ${stats.customers} customers, ${stats.flows} flows, ${stats.templates} templates: ${hasErrors(v.diagnostics) ? 'ERRORS' : 'valid'}`);
-    const result: DemoResult = { version: 1, valid: !hasErrors(v.diagnostics), tests: { passed: 0, failed: 0 }, applied: null, env: flags.env, synced: null, status: [] };
+    say(
+      `   ${stats.customers} customers, ${stats.flows} flows, ${stats.templates} templates: ${hasErrors(v.diagnostics) ? 'ERRORS' : 'valid'}`,
+    );
+    const result: DemoResult = {
+      version: 1,
+      valid: !hasErrors(v.diagnostics),
+      tests: { passed: 0, failed: 0 },
+      applied: null,
+      env: flags.env,
+      synced: null,
+      status: [],
+    };
     if (!result.valid) {
       this.exitCode = ExitCode.FAILED;
       return result;
@@ -79,10 +101,17 @@ new records; re-sent webhooks are refused as duplicates.`;
       }
       const plan = outcome.plan;
       if (!plan.empty) {
-        say(renderPlanText(plan).split('\n').map((l) => `   ${l}`).join('\n'));
+        say(
+          renderPlanText(plan)
+            .split('\n')
+            .map((l) => `   ${l}`)
+            .join('\n'),
+        );
         const applied = await applyPlan(db, plan, { actor, url: db.url });
         result.applied = applied.applied;
-        say(`   applied: ${applied.applied.create} created, ${applied.applied.update} updated, ${applied.applied.delete} deleted (apply log entry ${applied.logEntry})`);
+        say(
+          `   applied: ${applied.applied.create} created, ${applied.applied.update} updated, ${applied.applied.delete} deleted (apply log entry ${applied.logEntry})`,
+        );
       } else say(`   ${summaryLine(plan)}`);
 
       say(`4. Sync against sandbox systems (a worker for at most ${flags.for})`);
@@ -91,8 +120,16 @@ new records; re-sent webhooks are refused as duplicates.`;
       const samples = (f: FlowDef) => byFile.get(f.mappingFile) ?? [];
       const seeded = await seedSources(db.pool, flows, samples, flags.records);
       say(`   the simulated systems hold ${flags.records} new records for each of ${seeded.size} scheduled flows`);
-      const since = (await db.pool.query<{ id: string }>(`SELECT coalesce(max(id), 0) AS id FROM rsync.runs`)).rows[0].id;
-      const worker = new RsyncWorker({ pool: db.pool, url: db.url, env: flags.env, port: 0, sandbox: true, pollMs: 200 });
+      const since = (await db.pool.query<{ id: string }>(`SELECT coalesce(max(id), 0) AS id FROM rsync.runs`)).rows[0]
+        .id;
+      const worker = new RsyncWorker({
+        pool: db.pool,
+        url: db.url,
+        env: flags.env,
+        port: 0,
+        sandbox: true,
+        pollMs: 200,
+      });
       await worker.start();
       const started = Date.now();
       let refused = 0;
@@ -101,7 +138,9 @@ new records; re-sent webhooks are refused as duplicates.`;
         const base = `http://127.0.0.1:${worker.port}`;
         const first = Date.now() % 1_000_000_000;
         const sent = await deliverEvents(base, flows, samples, flags.records, first);
-        say(`   sent ${[...sent.values()].reduce((a, b) => a + b, 0)} signed webhooks to ${base}/hooks/<customer>/<flow> (${[...sent].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')})`);
+        say(
+          `   sent ${[...sent.values()].reduce((a, b) => a + b, 0)} signed webhooks to ${base}/hooks/<customer>/<flow> (${[...sent].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')})`,
+        );
         const again = await deliverEvents(base, flows, samples, flags.records, first);
         refused = again.get(200) ?? 0;
         say(`   sent them all again: ${refused} recognised as duplicates by their delivery id`);
@@ -122,18 +161,40 @@ new records; re-sent webhooks are refused as duplicates.`;
       } finally {
         await worker.stop(10_000);
       }
-      const totals = await db.pool.query<{ address: string; read: number; written: number; unchanged: number; filtered: number; dead: number }>(
+      const totals = await db.pool.query<{
+        address: string;
+        read: number;
+        written: number;
+        unchanged: number;
+        filtered: number;
+        dead: number;
+      }>(
         `SELECT address, sum(read)::int AS read, sum(written)::int AS written, sum(unchanged)::int AS unchanged, sum(filtered)::int AS filtered, sum(dead)::int AS dead
            FROM rsync.runs WHERE env = $1 AND id > $2 GROUP BY address ORDER BY address`,
         [flags.env, since],
       );
-      const sum = (k: 'read' | 'written' | 'unchanged' | 'filtered' | 'dead') => totals.rows.reduce((n, r) => n + r[k], 0);
-      result.synced = { read: sum('read'), written: sum('written'), unchanged: sum('unchanged'), filtered: sum('filtered'), dead: sum('dead'), duplicatesRefused: refused };
+      const sum = (k: 'read' | 'written' | 'unchanged' | 'filtered' | 'dead') =>
+        totals.rows.reduce((n, r) => n + r[k], 0);
+      result.synced = {
+        read: sum('read'),
+        written: sum('written'),
+        unchanged: sum('unchanged'),
+        filtered: sum('filtered'),
+        dead: sum('dead'),
+        duplicatesRefused: refused,
+      };
       say(`   synced in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
       say(
         table(
           ['FLOW', 'READ', 'WRITTEN', 'UNCHANGED', 'FILTERED', 'DEAD'],
-          totals.rows.map((r) => [r.address.replace('/flow/', '/'), String(r.read), String(r.written), String(r.unchanged), String(r.filtered), String(r.dead)]),
+          totals.rows.map((r) => [
+            r.address.replace('/flow/', '/'),
+            String(r.read),
+            String(r.written),
+            String(r.unchanged),
+            String(r.filtered),
+            String(r.dead),
+          ]),
         )
           .split('\n')
           .map((l) => `   ${l}`)
@@ -141,11 +202,18 @@ new records; re-sent webhooks are refused as duplicates.`;
       );
       result.status = await flowStatus(db.pool, flags.env, flows);
       say(`\n5. Status (rsync status --env ${flags.env})`);
-      say(renderStatus(flags.env, result.status, 0).split('\n').map((l) => `   ${l}`).join('\n'));
+      say(
+        renderStatus(flags.env, result.status, 0)
+          .split('\n')
+          .map((l) => `   ${l}`)
+          .join('\n'),
+      );
     } finally {
       await db.close();
     }
-    say(`\nNext: rsync status --env ${flags.env}, rsync runs --log, rsync dlq list, rsync worker --env ${flags.env} --sandbox; see README.md.`);
+    say(
+      `\nNext: rsync status --env ${flags.env}, rsync runs --log, rsync dlq list, rsync worker --env ${flags.env} --sandbox; see README.md.`,
+    );
     this.exitCode = report.failed ? ExitCode.FAILED : ExitCode.OK;
     return result;
   }

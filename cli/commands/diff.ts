@@ -17,8 +17,10 @@ async function isRef(cwd: string, ref: string): Promise<boolean> {
 }
 
 export default class Diff extends RsyncCommand<WorkspaceDiff> {
-  static summary = 'Show what a change to the workspace does, as resources: per customer, what is created, updated or deleted.';
-  static description = `Compares the workspace at <refA> with <refB> (default: the working tree, uncommitted changes included) the way plan sees them: flows, mappings (with JSONata line diffs), schedules, SLAs, policies and connections, per customer, with field-level diffs; and which customers' flows change through a template (blast radius). No database is needed.
+  static summary =
+    'Show what a change to the workspace does, as resources: per customer, what is created, updated or deleted.';
+  static description =
+    `Compares the workspace at <refA> with <refB> (default: the working tree, uncommitted changes included) the way plan sees them: flows, mappings (with JSONata line diffs), schedules, SLAs, policies and connections, per customer, with field-level diffs; and which customers' flows change through a template (blast radius). No database is needed.
 
 <refA> may also be a range: A..B (A against B) or A...B (where B forked from A, against B: what a pull request shows). A second argument that is not a Git ref but an existing folder is taken as the path.
 
@@ -39,7 +41,9 @@ Without --env, resources are compared as declared and their environment overlays
     format: Flags.string({ description: 'output format', options: ['text', 'markdown', 'json'], default: 'text' }),
     env: Flags.string({ char: 'e', description: "merge this environment's overlays into both sides" }),
     customer: Flags.string({ char: 'c', description: 'limit the diff to this customer (repeatable)', multiple: true }),
-    'detailed-exitcode': Flags.boolean({ description: 'exit 0 when nothing changes, 2 when something does, 1 when a side is invalid' }),
+    'detailed-exitcode': Flags.boolean({
+      description: 'exit 0 when nothing changes, 2 when something does, 1 when a side is invalid',
+    }),
     verbose: Flags.boolean({ char: 'v', description: 'list every change, however many' }),
   };
 
@@ -59,7 +63,11 @@ Without --env, resources are compared as declared and their environment overlays
       else this.log(renderDiffText(diff, { verbose: flags.verbose }));
     }
     const invalid = !diff.base.valid || !diff.head.valid;
-    this.exitCode = invalid ? ExitCode.FAILED : flags['detailed-exitcode'] && !diff.empty ? ExitCode.CHANGES : ExitCode.OK;
+    this.exitCode = invalid
+      ? ExitCode.FAILED
+      : flags['detailed-exitcode'] && !diff.empty
+        ? ExitCode.CHANGES
+        : ExitCode.OK;
     return diff;
   }
 }

@@ -5,8 +5,10 @@ import { renderHistoryText } from '../../engine/history/render.js';
 import { RsyncCommand } from '../base.js';
 
 export default class History extends RsyncCommand<HistoryResult> {
-  static summary = 'Show what changed and what was applied: Git commits with the resources they touched, and the apply log, as one timeline.';
-  static description = `Newest first: each commit that touched rsync.yaml, integrations/ or templates/, with the resources whose desired state it changed (against its first parent), merged in time order with the apply log: who applied which commit to which environment, when, and what it did.
+  static summary =
+    'Show what changed and what was applied: Git commits with the resources they touched, and the apply log, as one timeline.';
+  static description =
+    `Newest first: each commit that touched rsync.yaml, integrations/ or templates/, with the resources whose desired state it changed (against its first parent), merged in time order with the apply log: who applied which commit to which environment, when, and what it did.
 
 The apply log comes from DATABASE_URL, else from the workspace's embedded database, started if it is stopped but never created: without one, Git history is shown with a note.
 
@@ -20,8 +22,14 @@ The apply log comes from DATABASE_URL, else from the workspace's embedded databa
   static args = { path: Args.string({ description: 'the workspace (default: the current folder)', default: '.' }) };
   static flags = {
     customer: Flags.string({ char: 'c', description: "only this customer's changes and applies" }),
-    address: Flags.string({ char: 'a', description: 'only this resource: <customer>/<kind>/<name>, optionally with <env>/ in front' }),
-    env: Flags.string({ char: 'e', description: "only this environment's applies (commits are read with its overlays)" }),
+    address: Flags.string({
+      char: 'a',
+      description: 'only this resource: <customer>/<kind>/<name>, optionally with <env>/ in front',
+    }),
+    env: Flags.string({
+      char: 'e',
+      description: "only this environment's applies (commits are read with its overlays)",
+    }),
     limit: Flags.integer({ char: 'n', description: 'how many events to show', default: 30, min: 1 }),
     ref: Flags.string({ description: 'whose history: a branch, tag or commit (default HEAD)' }),
   };

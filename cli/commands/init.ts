@@ -2,7 +2,13 @@ import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode } from '../../engine/errors.js';
-import { DEFAULT_CUSTOMER, DEFAULT_TEMPLATE, ERP_CHOICES, scaffoldWorkspace, type ScaffoldResult } from '../../engine/scaffold/scaffold.js';
+import {
+  DEFAULT_CUSTOMER,
+  DEFAULT_TEMPLATE,
+  ERP_CHOICES,
+  scaffoldWorkspace,
+  type ScaffoldResult,
+} from '../../engine/scaffold/scaffold.js';
 import { renderTree } from '../../engine/scaffold/tree.js';
 import { RsyncCommand } from '../base.js';
 import { dim, green, plural, red, renderDiagnostic } from '../render/diagnostics.js';
@@ -31,11 +37,18 @@ export default class Init extends RsyncCommand<InitResult> {
   };
   static flags = {
     partner: Flags.string({ description: "the partner's name (default: from the folder's name)" }),
-    customer: Flags.string({ description: `the first customer, a folder name or a display name (default ${DEFAULT_CUSTOMER})` }),
+    customer: Flags.string({
+      description: `the first customer, a folder name or a display name (default ${DEFAULT_CUSTOMER})`,
+    }),
     template: Flags.string({ description: 'the template the customer uses, name@version', default: DEFAULT_TEMPLATE }),
-    erp: Flags.string({ description: 'the ERP connector, when the template writes to an ERP', options: [...ERP_CHOICES], default: 'netsuite' }),
+    erp: Flags.string({
+      description: 'the ERP connector, when the template writes to an ERP',
+      options: [...ERP_CHOICES],
+      default: 'netsuite',
+    }),
     from: Flags.string({
-      description: 'take the template (and its fixtures) from this folder with templates/<name>/<version>/ instead of the rsync installation',
+      description:
+        'take the template (and its fixtures) from this folder with templates/<name>/<version>/ instead of the rsync installation',
     }),
     force: Flags.boolean({ description: 'overwrite the files init writes, even in an existing workspace' }),
   };
@@ -60,7 +73,9 @@ export default class Init extends RsyncCommand<InitResult> {
 
   private show(r: ScaffoldResult, ok: boolean): void {
     const where = path.relative(process.cwd(), r.workspace) || '.';
-    this.log(`Created the rsync workspace of ${r.partner} in ${where}, with customer ${r.customer} on template ${r.template}:\n`);
+    this.log(
+      `Created the rsync workspace of ${r.partner} in ${where}, with customer ${r.customer} on template ${r.template}:\n`,
+    );
     this.log(renderTree(`${where}/`, r.files));
     if (r.kept.length) this.log(dim(`(kept as it was: ${r.kept.join(', ')})`));
     this.log('');
@@ -69,7 +84,11 @@ export default class Init extends RsyncCommand<InitResult> {
       for (const d of c.diagnostics) this.log(renderDiagnostic(d));
       for (const f of c.failures) this.log(renderCase(f));
       const summary = `validate: ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}; test: ${c.passed} passed, ${c.failed} failed`;
-      this.log(ok ? `${green('✓')} ${summary}` : `${red('✗')} ${summary}: the template does not work as copied; please report it.`);
+      this.log(
+        ok
+          ? `${green('✓')} ${summary}`
+          : `${red('✗')} ${summary}: the template does not work as copied; please report it.`,
+      );
     }
     const git = {
       initialized: 'Git: initialised a repository (nothing committed yet).',
@@ -79,7 +98,9 @@ export default class Init extends RsyncCommand<InitResult> {
     }[r.git];
     if (git) this.log(git);
     if (r.secrets.length) {
-      this.log(`\nThe connections read these secrets from the environment when flows run (validate and test need none):`);
+      this.log(
+        `\nThe connections read these secrets from the environment when flows run (validate and test need none):`,
+      );
       for (const s of r.secrets) this.log(`  ${s}`);
     }
     if (r.notes.length) {

@@ -9,9 +9,12 @@ import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
 import { renderDiagnostic } from '../render/diagnostics.js';
 
-export default class PlanCommand extends RsyncCommand<Plan | { version: 1; valid: false; diagnostics: Record<string, unknown>[] }> {
+export default class PlanCommand extends RsyncCommand<
+  Plan | { version: 1; valid: false; diagnostics: Record<string, unknown>[] }
+> {
   static summary = 'Show what apply would change in an environment: creates, updates (with diffs), deletes and drift.';
-  static description = `Reads the workspace at the environment's Git ref (rsync.yaml binds environments to refs), validates
+  static description =
+    `Reads the workspace at the environment's Git ref (rsync.yaml binds environments to refs), validates
 it, and pairs it with what PostgreSQL records as deployed. The plan is a versioned JSON value: save it with --out and
 apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no changes, 2 changes, 1 error.`;
   static examples = [
@@ -26,7 +29,9 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
     ref: Flags.string({ description: "plan this Git ref instead of the environment's" }),
     out: Flags.string({ char: 'o', description: 'also write the plan as JSON to this file' }),
     format: Flags.string({ description: 'output format', options: ['text', 'markdown', 'json'], default: 'text' }),
-    'detailed-exitcode': Flags.boolean({ description: 'exit 0 when there are no changes, 2 when there are, 1 on error' }),
+    'detailed-exitcode': Flags.boolean({
+      description: 'exit 0 when there are no changes, 2 when there are, 1 on error',
+    }),
     verbose: Flags.boolean({ char: 'v', description: 'list every change, however many' }),
   };
 
@@ -47,7 +52,9 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
         const errors = outcome.diagnostics;
         if (!this.json) {
           for (const d of errors) this.logToStderr(renderDiagnostic(d));
-          this.logToStderr(`\nrsync: the workspace has errors; no plan was made. Fix them (rsync validate) and plan again.`);
+          this.logToStderr(
+            `\nrsync: the workspace has errors; no plan was made. Fix them (rsync validate) and plan again.`,
+          );
         }
         this.exitCode = ExitCode.FAILED;
         return { version: 1 as const, valid: false as const, diagnostics: errors.map(diagnosticToJSON) };
@@ -58,7 +65,8 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
         if (flags.format === 'json') this.log(JSON.stringify(plan, null, 2));
         else if (flags.format === 'markdown') this.log(renderPlanMarkdown(plan));
         else this.log(renderPlanText(plan, { verbose: flags.verbose }));
-        if (flags.out && flags.format !== 'json') this.logToStderr(`\nSaved the plan to ${flags.out}. Apply exactly it with: rsync apply ${flags.out}`);
+        if (flags.out && flags.format !== 'json')
+          this.logToStderr(`\nSaved the plan to ${flags.out}. Apply exactly it with: rsync apply ${flags.out}`);
       }
       this.exitCode = flags['detailed-exitcode'] && !plan.empty ? ExitCode.CHANGES : ExitCode.OK;
       return plan;

@@ -3,7 +3,13 @@ import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode, RsyncError } from '../../engine/errors.js';
 import { currentActor } from '../../engine/plan/index.js';
-import { completePromotion, preparePromotion, type Promoted, type Promotion, type Refusal } from '../../engine/promote/promote.js';
+import {
+  completePromotion,
+  preparePromotion,
+  type Promoted,
+  type Promotion,
+  type Refusal,
+} from '../../engine/promote/promote.js';
 import { renderPromotionText, renderRefusalDetails } from '../../engine/promote/render.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
@@ -23,7 +29,8 @@ export interface PromoteOutput {
 
 export default class Promote extends RsyncCommand<PromoteOutput> {
   static summary = "Promote customers' changes from one environment's Git ref to another's, as one commit.";
-  static description = `Brings each chosen customer's folder (integrations/<customer>/) as it is at the source environment's
+  static description =
+    `Brings each chosen customer's folder (integrations/<customer>/) as it is at the source environment's
 ref, and the template versions those customers use, to the target environment's branch as one commit — built
 with Git plumbing, so your working tree, index and current branch are not touched, and never pushed (push it
 yourself: it is a fast-forward). rsync.yaml is promoted only with --include-workspace.
@@ -41,7 +48,11 @@ It shows the files and how the target environment's resources change before aski
   static flags = {
     from: Flags.string({ description: 'the source environment (its ref in rsync.yaml)', required: true }),
     to: Flags.string({ description: 'the target environment (its ref must be a local branch)', required: true }),
-    customer: Flags.string({ char: 'c', description: 'promote this customer (repeatable; default: every customer)', multiple: true }),
+    customer: Flags.string({
+      char: 'c',
+      description: 'promote this customer (repeatable; default: every customer)',
+      multiple: true,
+    }),
     'include-workspace': Flags.boolean({ description: 'also promote the partner-wide rsync.yaml' }),
     yes: Flags.boolean({ char: 'y', description: 'promote without asking' }),
     'dry-run': Flags.boolean({ description: 'show what would be promoted, and stop' }),
@@ -73,7 +84,11 @@ It shows the files and how the target environment's resources change before aski
         }
         this.exitCode = r.exitCode;
         const { diagnostics, ...rest } = r;
-        return { version: 1, done: false, refused: { ...rest, ...(diagnostics ? { diagnostics: diagnostics.map(diagnosticToJSON) } : {}) } };
+        return {
+          version: 1,
+          done: false,
+          refused: { ...rest, ...(diagnostics ? { diagnostics: diagnostics.map(diagnosticToJSON) } : {}) },
+        };
       }
       const p = outcome.promotion;
       if (!this.json) this.log(renderPromotionText(p, { verbose: flags.verbose }));
@@ -91,15 +106,23 @@ It shows the files and how the target environment's resources change before aski
           );
         }
         const rl = createInterface({ input: process.stdin, output: process.stderr });
-        const answer = await rl.question(`\nPromote to ${p.to.env} (a commit on ${p.to.branch})? Only "yes" is accepted: `);
+        const answer = await rl.question(
+          `\nPromote to ${p.to.env} (a commit on ${p.to.branch})? Only "yes" is accepted: `,
+        );
         rl.close();
-        if (answer.trim() !== 'yes') throw new RsyncError('Promotion cancelled; nothing was promoted.', ExitCode.REFUSED);
+        if (answer.trim() !== 'yes')
+          throw new RsyncError('Promotion cancelled; nothing was promoted.', ExitCode.REFUSED);
       }
       const result = await completePromotion(p);
       if (!this.json) {
-        this.log(`\nPromoted to ${p.to.env}: commit ${result.after.slice(0, 7)} on ${result.branch} (was ${result.before.slice(0, 7)}).`);
-        if (result.checkedOut) this.log(`  Updated the promoted files in ${result.checkedOut}, where ${result.branch} is checked out.`);
-        this.log(`  Next: push it (\`git push origin ${result.branch}\`), then \`rsync plan --env ${p.to.env}\` and apply.`);
+        this.log(
+          `\nPromoted to ${p.to.env}: commit ${result.after.slice(0, 7)} on ${result.branch} (was ${result.before.slice(0, 7)}).`,
+        );
+        if (result.checkedOut)
+          this.log(`  Updated the promoted files in ${result.checkedOut}, where ${result.branch} is checked out.`);
+        this.log(
+          `  Next: push it (\`git push origin ${result.branch}\`), then \`rsync plan --env ${p.to.env}\` and apply.`,
+        );
       }
       return { version: 1, done: true, promotion: p, result };
     } finally {

@@ -18,10 +18,16 @@ export interface RunOutput {
 
 export default class Run extends RsyncCommand<RunOutput> {
   static summary = 'Start a run of a flow now (a manual trigger), optionally waiting for its result.';
-  static description = `The run is a job on the flow's queue: a worker (\`rsync worker\`) takes it, reads the source from the
+  static description =
+    `The run is a job on the flow's queue: a worker (\`rsync worker\`) takes it, reads the source from the
 flow's cursor and syncs what changed. With --wait the command waits for it and exits 1 if it failed.`;
-  static examples = ['<%= config.bin %> run northwind/products-to-storefront --env staging', '<%= config.bin %> run prices-to-storefront --customer northwind --wait'];
-  static args = { flow: Args.string({ description: '<customer>/<flow>, or the flow name with --customer', required: true }) };
+  static examples = [
+    '<%= config.bin %> run northwind/products-to-storefront --env staging',
+    '<%= config.bin %> run prices-to-storefront --customer northwind --wait',
+  ];
+  static args = {
+    flow: Args.string({ description: '<customer>/<flow>, or the flow name with --customer', required: true }),
+  };
   static flags = {
     ...runtimeFlags,
     customer: Flags.string({ char: 'c', description: 'the customer, when the flow is given by name alone' }),
@@ -52,7 +58,12 @@ flow's cursor and syncs what changed. With --wait the command waits for it and e
             out.run = typeof output.run === 'number' ? ((await getRun(db.pool, output.run)) ?? null) : null;
             break;
           }
-          if (Date.now() > deadline) throw new RsyncError(`The run of ${flow.address} did not finish within ${flags.timeout} s (job ${job} is ${out.state}).`, ExitCode.UNAVAILABLE, 'Is a worker running for this environment? Start one with `rsync worker --env ' + env + '`.');
+          if (Date.now() > deadline)
+            throw new RsyncError(
+              `The run of ${flow.address} did not finish within ${flags.timeout} s (job ${job} is ${out.state}).`,
+              ExitCode.UNAVAILABLE,
+              'Is a worker running for this environment? Start one with `rsync worker --env ' + env + '`.',
+            );
           await sleep(250);
         }
         const r = out.run;

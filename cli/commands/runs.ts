@@ -12,8 +12,12 @@ export interface RunsOutput {
 
 export default class Runs extends RsyncCommand<RunsOutput> {
   static summary = 'List recent runs with what became of their records (read = written + unchanged + filtered + dead).';
-  static description = `Newest first. --log shows each run's log: back-off waits (with Retry-After), give-ups and errors.`;
-  static examples = ['<%= config.bin %> runs --env staging', '<%= config.bin %> runs --flow northwind/orders-to-erp --log'];
+  static description =
+    `Newest first. --log shows each run's log: back-off waits (with Retry-After), give-ups and errors.`;
+  static examples = [
+    '<%= config.bin %> runs --env staging',
+    '<%= config.bin %> runs --flow northwind/orders-to-erp --log',
+  ];
   static flags = {
     ...runtimeFlags,
     flow: Flags.string({ char: 'f', description: 'only this flow: <customer>/<flow>' }),
@@ -37,8 +41,34 @@ export default class Runs extends RsyncCommand<RunsOutput> {
           const now = Date.now();
           this.log(
             table(
-              ['RUN', 'FLOW', 'REV', 'TRIGGER', 'STATUS', 'STARTED', 'READ', 'WRITTEN', 'UNCHANGED', 'FILTERED', 'DEAD', 'RETRIES'],
-              runs.map((r) => [String(r.id), r.address.replace('/flow/', '/'), String(r.revision), r.trigger, r.status, ago(now - Date.parse(r.startedAt)), String(r.read), String(r.written), String(r.unchanged), String(r.filtered), String(r.dead), String(r.retries)]),
+              [
+                'RUN',
+                'FLOW',
+                'REV',
+                'TRIGGER',
+                'STATUS',
+                'STARTED',
+                'READ',
+                'WRITTEN',
+                'UNCHANGED',
+                'FILTERED',
+                'DEAD',
+                'RETRIES',
+              ],
+              runs.map((r) => [
+                String(r.id),
+                r.address.replace('/flow/', '/'),
+                String(r.revision),
+                r.trigger,
+                r.status,
+                ago(now - Date.parse(r.startedAt)),
+                String(r.read),
+                String(r.written),
+                String(r.unchanged),
+                String(r.filtered),
+                String(r.dead),
+                String(r.retries),
+              ]),
             ),
           );
           if (flags.log) {
@@ -47,7 +77,12 @@ export default class Runs extends RsyncCommand<RunsOutput> {
               this.log(`\nrun ${r.id}:`);
               for (const e of r.log) {
                 const { at, event, ...rest } = e as { at: string; event: string };
-                this.log(`  ${at}  ${event}  ${Object.entries(rest).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`);
+                this.log(
+                  `  ${at}  ${event}  ${Object.entries(rest)
+                    .filter(([, v]) => v !== undefined)
+                    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+                    .join(' ')}`,
+                );
               }
             }
           }

@@ -13,8 +13,10 @@ export interface StatusOutput {
 }
 
 export default class Status extends RsyncCommand<StatusOutput> {
-  static summary = 'Show every deployed flow: revision, last run, lag against its SLA, records in the last hour, dead letters.';
-  static description = `Health per flow: ok; late (lag beyond its SLA's freshness: since the last successful run, or the oldest
+  static summary =
+    'Show every deployed flow: revision, last run, lag against its SLA, records in the last hour, dead letters.';
+  static description =
+    `Health per flow: ok; late (lag beyond its SLA's freshness: since the last successful run, or the oldest
 undelivered webhook for event flows); failing (its last run failed); idle (it never ran). Also lists live workers.`;
   static examples = ['<%= config.bin %> status --env staging', '<%= config.bin %> status --customer northwind --json'];
   static flags = { ...runtimeFlags, customer: Flags.string({ char: 'c', description: "only this customer's flows" }) };
@@ -26,7 +28,10 @@ undelivered webhook for event flows); failing (its last run failed); idle (it ne
       const flows = await loadFlows(db.pool, env);
       const status = await flowStatus(db.pool, env, flows.values(), flags.customer);
       const workers = (
-        await db.pool.query<{ id: string; host: string; seen_at: Date }>(`SELECT id, host, seen_at FROM rsync.workers WHERE env = $1 AND seen_at > now() - interval '30 seconds' ORDER BY id`, [env])
+        await db.pool.query<{ id: string; host: string; seen_at: Date }>(
+          `SELECT id, host, seen_at FROM rsync.workers WHERE env = $1 AND seen_at > now() - interval '30 seconds' ORDER BY id`,
+          [env],
+        )
       ).rows.map((w) => ({ id: w.id, host: w.host, seenAt: w.seen_at.toISOString() }));
       if (!this.json) this.log(renderStatus(env, status, workers.length));
       return { version: 1, env, workers, flows: status };

@@ -54,8 +54,14 @@ Give a path inside the workspace to see only the problems under it.`;
       for (const d of v.shown) this.log(renderDiagnostic(d));
       const what = `${plural(stats.customers, 'customer')}, ${plural(stats.flows, 'flow')}, ${plural(stats.templates, 'template')} (${plural(stats.files, 'file')})`;
       const where = v.ws.source.label + (v.scope ? ` (showing ${v.scope})` : '');
-      if (counts.errors) this.log(`${v.shown.length ? '\n' : ''}${red('✗')} ${plural(counts.errors, 'error')}, ${plural(counts.warnings, 'warning')} in ${where}: ${what}`);
-      else this.log(`${v.shown.length ? '\n' : ''}${green('✓')} ${where} is valid${counts.warnings ? ` with ${plural(counts.warnings, 'warning')}` : ''}: ${what}`);
+      if (counts.errors)
+        this.log(
+          `${v.shown.length ? '\n' : ''}${red('✗')} ${plural(counts.errors, 'error')}, ${plural(counts.warnings, 'warning')} in ${where}: ${what}`,
+        );
+      else
+        this.log(
+          `${v.shown.length ? '\n' : ''}${green('✓')} ${where} is valid${counts.warnings ? ` with ${plural(counts.warnings, 'warning')}` : ''}: ${what}`,
+        );
     }
     this.exitCode = counts.errors ? ExitCode.FAILED : ExitCode.OK;
     return result;

@@ -24,7 +24,11 @@ export default class Watch extends RsyncCommand<WatchResult> {
     'different: new problems, problems fixed, test cases that started or stopped failing, with the time and how long ',
     'it took. With --json, one JSON object per run on its own line (NDJSON). Ctrl-C stops it (exit code 0).',
   ].join('');
-  static examples = ['<%= config.bin %> watch', '<%= config.bin %> watch integrations/northwind', '<%= config.bin %> watch --json | jq .summary'];
+  static examples = [
+    '<%= config.bin %> watch',
+    '<%= config.bin %> watch integrations/northwind',
+    '<%= config.bin %> watch --json | jq .summary',
+  ];
   static args = {
     path: Args.string({ description: 'the workspace, or a folder inside it', default: '.' }),
   };
@@ -39,7 +43,8 @@ export default class Watch extends RsyncCommand<WatchResult> {
     process.once('SIGTERM', interrupt);
     try {
       await watcher.start();
-      if (process.stderr.isTTY) this.note(dim(`Watching ${path.relative(process.cwd(), watcher.workspace) || '.'} for saves; Ctrl-C to stop.`));
+      if (process.stderr.isTTY)
+        this.note(dim(`Watching ${path.relative(process.cwd(), watcher.workspace) || '.'} for saves; Ctrl-C to stop.`));
       await interrupted;
     } finally {
       process.off('SIGINT', interrupt);
@@ -58,7 +63,12 @@ export default class Watch extends RsyncCommand<WatchResult> {
   private report(e: WatchEvent): void {
     if (this.json) {
       const toJson = (ds: Diagnostic[]) => ds.map(diagnosticToJSON);
-      process.stdout.write(JSON.stringify({ ...e, diagnostics: { added: toJson(e.diagnostics.added), fixed: toJson(e.diagnostics.fixed) } }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          ...e,
+          diagnostics: { added: toJson(e.diagnostics.added), fixed: toJson(e.diagnostics.fixed) },
+        }) + '\n',
+      );
       return;
     }
     const time = dim(new Date(e.at).toLocaleTimeString('en-GB', { hour12: false }));
@@ -80,8 +90,12 @@ export default class Watch extends RsyncCommand<WatchResult> {
     for (const d of e.diagnostics.fixed) lines.push(indent(`${green('fixed')} ${formatDiagnostic(d).split('\n')[0]}`));
     for (const c of e.tests.failing) lines.push(indent(renderCase(c)));
     for (const c of e.tests.passing) lines.push(indent(`${renderCase(c)} ${dim('(was failing)')}`));
-    for (const c of e.tests.removed) lines.push(indent(`${dim('removed')} ${c.file}:${c.line} ${c.test} › ${c.case} ${dim('(was failing)')}`));
-    const files = e.changed.length > 3 ? `${e.changed.slice(0, 3).join(', ')} and ${e.changed.length - 3} more` : e.changed.join(', ');
+    for (const c of e.tests.removed)
+      lines.push(indent(`${dim('removed')} ${c.file}:${c.line} ${c.test} › ${c.case} ${dim('(was failing)')}`));
+    const files =
+      e.changed.length > 3
+        ? `${e.changed.slice(0, 3).join(', ')} and ${e.changed.length - 3} more`
+        : e.changed.join(', ');
     if (!lines.length) {
       this.log(`${time} ${files}: ${dim(`no change — ${totals}`)} ${took}`);
       return;

@@ -17,13 +17,20 @@ export interface WorkerResult {
 function duration(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const ms = parseDuration(text);
-  if (ms === undefined) throw new RsyncError(`--${flag} ${text} is not a duration`, ExitCode.USAGE, 'Write it as a number and a unit: 500ms, 30s, 10m, 2h.');
+  if (ms === undefined)
+    throw new RsyncError(
+      `--${flag} ${text} is not a duration`,
+      ExitCode.USAGE,
+      'Write it as a number and a unit: 500ms, 30s, 10m, 2h.',
+    );
   return ms;
 }
 
 export default class Worker extends RsyncCommand<WorkerResult> {
-  static summary = 'Run the applied flows of an environment: schedules, webhooks, manual runs, backfills; follows new applies live.';
-  static description = `A long-running process. It works the environment's pg-boss queues with its own fetch loop (woken by
+  static summary =
+    'Run the applied flows of an environment: schedules, webhooks, manual runs, backfills; follows new applies live.';
+  static description =
+    `A long-running process. It works the environment's pg-boss queues with its own fetch loop (woken by
 NOTIFY, not bound by a polling interval), starts scheduled flows on their cron in their time zone, serves
 POST /hooks/<customer>/<flow> (signature verified, de-duplicated by delivery id), GET /healthz and GET /readyz,
 and works backfill windows. Start more workers, on more machines, against the same database to scale out.
@@ -39,13 +46,23 @@ interrupted where they stand (their cursors are committed per page, so the next 
   ];
   static flags = {
     ...runtimeFlags,
-    port: Flags.integer({ char: 'p', description: 'port of the webhook and health endpoints (0: any free port)', default: Number(process.env.RSYNC_PORT ?? 8787) }),
+    port: Flags.integer({
+      char: 'p',
+      description: 'port of the webhook and health endpoints (0: any free port)',
+      default: Number(process.env.RSYNC_PORT ?? 8787),
+    }),
     host: Flags.string({ description: 'address to listen on', default: process.env.RSYNC_HOST ?? '127.0.0.1' }),
-    sandbox: Flags.boolean({ description: 'serve every connection with the sandbox connector', default: process.env.RSYNC_SANDBOX === '1' }),
+    sandbox: Flags.boolean({
+      description: 'serve every connection with the sandbox connector',
+      default: process.env.RSYNC_SANDBOX === '1',
+    }),
     concurrency: Flags.integer({ description: 'runs in flight at once in this worker', default: 4, min: 1 }),
     threads: Flags.integer({ description: 'mapping threads (default: one per core)', min: 0 }),
     for: Flags.string({ description: 'stop (and drain) after this long, e.g. 30s — for demos and tests' }),
-    'drain-timeout': Flags.string({ description: 'how long running jobs may take to finish when stopping', default: '30s' }),
+    'drain-timeout': Flags.string({
+      description: 'how long running jobs may take to finish when stopping',
+      default: '30s',
+    }),
   };
 
   async run(): Promise<WorkerResult> {
@@ -69,7 +86,12 @@ interrupted where they stand (their cursors are committed per page, so the next 
     } catch (e) {
       await db.close();
       const err = e as NodeJS.ErrnoException;
-      if (err.code === 'EADDRINUSE') throw new RsyncError(`Port ${flags.port} is in use.`, ExitCode.UNAVAILABLE, 'Pass another --port (0 picks a free one), or stop what listens there.');
+      if (err.code === 'EADDRINUSE')
+        throw new RsyncError(
+          `Port ${flags.port} is in use.`,
+          ExitCode.UNAVAILABLE,
+          'Pass another --port (0 picks a free one), or stop what listens there.',
+        );
       throw e;
     }
     this.note(
@@ -86,7 +108,9 @@ interrupted where they stand (their cursors are committed per page, so the next 
     const { drained } = await worker.stop(drainMs);
     await db.close();
     const t = worker.totals;
-    this.note(`stopped${drained ? '' : ' (running jobs interrupted; they resume on the next worker)'}: ${t.runs} runs, ${t.read} read, ${t.written} written, ${t.unchanged} unchanged, ${t.filtered} filtered, ${t.dead} dead-lettered`);
+    this.note(
+      `stopped${drained ? '' : ' (running jobs interrupted; they resume on the next worker)'}: ${t.runs} runs, ${t.read} read, ${t.written} written, ${t.unchanged} unchanged, ${t.filtered} filtered, ${t.dead} dead-lettered`,
+    );
     this.exitCode = ExitCode.OK;
     return { version: 1, env, worker: worker.id, port: worker.port, drained, totals: t };
   }

@@ -38,7 +38,13 @@ export interface ApplyResult {
   applied: { create: number; update: number; delete: number };
   /** Removed flows kept until their jobs drain. */
   waiting: { address: string; jobs: number }[];
-  live: { queuesCreated: number; queuesUpdated: number; queuesDeleted: number; schedulesSet: number; schedulesRemoved: number };
+  live: {
+    queuesCreated: number;
+    queuesUpdated: number;
+    queuesDeleted: number;
+    schedulesSet: number;
+    schedulesRemoved: number;
+  };
   driftHealed: number;
   /** Drift the plan listed that is still there after apply (it could not be healed). */
   driftRemaining: Drift[];
@@ -47,7 +53,11 @@ export interface ApplyResult {
 
 export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): Promise<ApplyResult> {
   if (plan.format !== PLAN_FORMAT) {
-    throw new RsyncError(`This plan has format ${String(plan.format)}; this rsync applies format ${PLAN_FORMAT}.`, ExitCode.NO_INPUT, 'Make the plan again with this version of rsync.');
+    throw new RsyncError(
+      `This plan has format ${String(plan.format)}; this rsync applies format ${PLAN_FORMAT}.`,
+      ExitCode.NO_INPUT,
+      'Make the plan again with this version of rsync.',
+    );
   }
   const lock = await acquireApplyLock(opts.url, plan.env, opts.actor);
   let boss: PgBoss | undefined;
@@ -150,7 +160,16 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
     } finally {
       client.release();
     }
-    return { env: plan.env, commit: plan.commit, applied, waiting, live, driftHealed, driftRemaining, logEntry: entry.n };
+    return {
+      env: plan.env,
+      commit: plan.commit,
+      applied,
+      waiting,
+      live,
+      driftHealed,
+      driftRemaining,
+      logEntry: entry.n,
+    };
   } finally {
     await boss?.stop({ graceful: false, close: false, wait: false }).catch(() => {});
     await lock.release();
@@ -207,7 +226,11 @@ async function deleteResources(client: pg.PoolClient, plan: Plan, changes: Chang
 }
 
 /** Jobs of a flow not yet finished in its queue. */
-async function pendingJobs(pool: pg.Pool, env: string, flow: { address: string; customer: string | null; kind: string; name: string; spec: Record<string, unknown> }): Promise<number> {
+async function pendingJobs(
+  pool: pg.Pool,
+  env: string,
+  flow: { address: string; customer: string | null; kind: string; name: string; spec: Record<string, unknown> },
+): Promise<number> {
   const { queue } = flowRouting(env, flow);
   if (!queue) return 0;
   const exists = await pool.query(`SELECT to_regclass('pgboss.job') IS NOT NULL AS ok`);
@@ -237,13 +260,16 @@ async function syncLive(
   // An object the plan's scope may touch: one that serves an address in scope; to remove one, every address it
   // served must be in scope (a plan of the whole environment may remove anything of rsync's).
   const serves = (addresses: string[]) => !scope || addresses.some(inScope);
-  const removable = (was: { addresses: string[] } | undefined) => !scope || (was !== undefined && was.addresses.every(inScope));
+  const removable = (was: { addresses: string[] } | undefined) =>
+    !scope || (was !== undefined && was.addresses.every(inScope));
   const live = await readLive(pool, env);
   const haveQueues = new Map(live.queues.map((q) => [q.name, q]));
   const haveSchedules = new Map(live.schedules.map((s) => [s.name, s]));
   const out = { queuesCreated: 0, queuesUpdated: 0, queuesDeleted: 0, schedulesSet: 0, schedulesRemoved: 0 };
   // Dead-letter queues first: a queue's deadLetter must name an existing queue.
-  const ordered = [...expected.queues.values()].sort((a, b) => Number(b.name.endsWith('.dead')) - Number(a.name.endsWith('.dead')));
+  const ordered = [...expected.queues.values()].sort(
+    (a, b) => Number(b.name.endsWith('.dead')) - Number(a.name.endsWith('.dead')),
+  );
   for (const q of ordered) {
     if (!serves(q.addresses)) continue;
     const have = haveQueues.get(q.name);
@@ -255,7 +281,8 @@ async function syncLive(
     } else if (queueDifferences(have, q.settings).length) {
       await boss.updateQueue(q.name, options);
       // pg-boss's updateQueue keeps a setting it is given no value for (COALESCE), so it cannot remove a dead letter.
-      if (have.deadLetter && !deadLetter) await pool.query(`UPDATE ${BOSS_SCHEMA}.queue SET dead_letter = NULL WHERE name = $1`, [q.name]);
+      if (have.deadLetter && !deadLetter)
+        await pool.query(`UPDATE ${BOSS_SCHEMA}.queue SET dead_letter = NULL WHERE name = $1`, [q.name]);
       out.queuesUpdated++;
     }
   }
@@ -276,7 +303,12 @@ async function syncLive(
   // Queues nobody uses any more go once they are empty (jobs in flight finish on them first).
   const stale = [...live.queues].sort((a, b) => Number(a.name.endsWith('.dead')) - Number(b.name.endsWith('.dead')));
   for (const q of stale) {
-    if (expected.queues.has(q.name) || !q.name.startsWith(`${QUEUE_PREFIX}${env}.`) || !removable(previously.queues.get(q.name))) continue;
+    if (
+      expected.queues.has(q.name) ||
+      !q.name.startsWith(`${QUEUE_PREFIX}${env}.`) ||
+      !removable(previously.queues.get(q.name))
+    )
+      continue;
     const size = await boss.getQueueSize(q.name).catch(() => 0);
     if (size === 0) {
       await boss.deleteQueue(q.name).catch(() => {});

@@ -97,8 +97,16 @@ export const CONNECTORS: Readonly<Record<string, ConnectorSpec>> = {
       type: 'object',
       required: ['shop', 'accessToken'],
       properties: {
-        shop: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*\\.myshopify\\.com$', description: 'the shop domain, <name>.myshopify.com' },
-        apiVersion: { type: 'string', pattern: '^\\d{4}-(01|04|07|10)$', description: 'Admin API version, e.g. 2026-07' },
+        shop: {
+          type: 'string',
+          pattern: '^[a-z0-9][a-z0-9-]*\\.myshopify\\.com$',
+          description: 'the shop domain, <name>.myshopify.com',
+        },
+        apiVersion: {
+          type: 'string',
+          pattern: '^\\d{4}-(01|04|07|10)$',
+          description: 'Admin API version, e.g. 2026-07',
+        },
         accessToken: { ...secretRef, description: 'Admin API access token' },
         webhookSecret: { ...secretRef, description: 'the app secret that signs webhooks (X-Shopify-Hmac-Sha256)' },
         locationId: str('default inventory location (gid://shopify/Location/…)'),
@@ -213,7 +221,11 @@ export const CONNECTORS: Readonly<Record<string, ConnectorSpec>> = {
       type: 'object',
       required: ['accountId', 'consumerKey', 'consumerSecret', 'tokenId', 'tokenSecret'],
       properties: {
-        accountId: { type: 'string', pattern: '^[0-9A-Za-z_]+$', description: 'NetSuite account id, e.g. 1234567 or 1234567_SB1' },
+        accountId: {
+          type: 'string',
+          pattern: '^[0-9A-Za-z_]+$',
+          description: 'NetSuite account id, e.g. 1234567 or 1234567_SB1',
+        },
         consumerKey: { ...secretRef, description: 'integration record consumer key (token-based authentication)' },
         consumerSecret: { ...secretRef },
         tokenId: { ...secretRef },

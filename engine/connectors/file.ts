@@ -43,7 +43,16 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ConnectorError, itemText, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
+import {
+  ConnectorError,
+  itemText,
+  type ConnectorContext,
+  type OpenConnector,
+  type Page,
+  type ReadRequest,
+  type WriteItem,
+  type WriteResult,
+} from './types.js';
 
 /** Above this a file is refused (see the header comment). */
 export const MAX_FILE_BYTES = 50 * 1024 * 1024;
@@ -115,7 +124,10 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
     let pattern = `*.${format}`;
     if (o.pattern !== undefined) {
       if (typeof o.pattern !== 'string' || o.pattern === '' || /[\\/]/.test(o.pattern)) {
-        throw new ConnectorError(`file: ${where}.pattern must be a glob on the file name (no folder), e.g. "orders-*.csv"`, false);
+        throw new ConnectorError(
+          `file: ${where}.pattern must be a glob on the file name (no folder), e.g. "orders-*.csv"`,
+          false,
+        );
       }
       pattern = o.pattern;
     }
@@ -135,7 +147,10 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
     const file = o.file ?? `${entity}.jsonl`;
     // A plain name only: an entity setting must not be able to write outside the folder or into .processed/.
     if (typeof file !== 'string' || file === '' || file !== path.basename(file) || file.startsWith('.')) {
-      throw new ConnectorError(`file: ${where}.file must be a file name inside the folder (no path, not hidden)`, false);
+      throw new ConnectorError(
+        `file: ${where}.file must be a file name inside the folder (no path, not hidden)`,
+        false,
+      );
     }
     return file;
   }
@@ -266,7 +281,13 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
       if (!(await exists(path.join(folder, f.name)))) continue;
       await mkdirp(processed);
       const storedAs = await freeProcessedName(f.name, f.sha256.slice(0, 12));
-      const entry: ManifestEntry = { name: f.name, sha256: f.sha256, at: new Date().toISOString(), stream, records: f.records.length };
+      const entry: ManifestEntry = {
+        name: f.name,
+        sha256: f.sha256,
+        at: new Date().toISOString(),
+        stream,
+        records: f.records.length,
+      };
       if (storedAs !== f.name) entry.storedAs = storedAs;
       await appendLines(path.join(processed, MANIFEST), `${JSON.stringify(entry)}\n`, true).catch((e: unknown) => {
         throw ioError(e, 'cannot append to the .processed manifest');
@@ -316,7 +337,9 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
     const lastFinished = finished.at(-1);
     return {
       records: [],
-      cursor: lastFinished ? ({ file: lastFinished.name, line: lastFinished.records.length } satisfies FileCursor) : (req.cursor ?? null),
+      cursor: lastFinished
+        ? ({ file: lastFinished.name, line: lastFinished.records.length } satisfies FileCursor)
+        : (req.cursor ?? null),
       more: false,
       ...(finished.length > 0 ? { commit: () => consume(finished, req.stream) } : {}),
     };
@@ -333,7 +356,11 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
         results.push({ ok: true, targetId: item.key });
       } catch (e) {
         // A BigInt or a cycle: that record cannot be JSON, the rest of the batch still can.
-        results.push({ ok: false, transient: false, error: `record ${item.key} cannot be written as JSON: ${message(e)}` });
+        results.push({
+          ok: false,
+          transient: false,
+          error: `record ${item.key} cannot be written as JSON: ${message(e)}`,
+        });
       }
     }
     if (lines.length > 0) {
@@ -396,7 +423,10 @@ export function parseCsv(text: string, file: string): CsvRow[] {
       for (;;) {
         const q = text.indexOf('"', j);
         if (q < 0) {
-          throw new ConnectorError(`${file}:${quoteLine}: unclosed quote (the file ends inside a quoted field; was the upload cut short?)`, false);
+          throw new ConnectorError(
+            `${file}:${quoteLine}: unclosed quote (the file ends inside a quoted field; was the upload cut short?)`,
+            false,
+          );
         }
         const chunk = text.slice(j, q);
         for (let k = chunk.indexOf('\n'); k >= 0; k = chunk.indexOf('\n', k + 1)) line++;
@@ -427,7 +457,8 @@ export function parseCsv(text: string, file: string): CsvRow[] {
     }
     // A line break or the end of the file ends the row; a line holding nothing at all is no row.
     const end = i;
-    if (!(fields.length === 1 && fields[0] === '' && end === rowStart)) rows.push({ fields, line: rowLine, start: rowStart, end });
+    if (!(fields.length === 1 && fields[0] === '' && end === rowStart))
+      rows.push({ fields, line: rowLine, start: rowStart, end });
     fields = [];
     if (i < n) {
       i += text[i] === '\r' && text[i + 1] === '\n' ? 2 : 1;
@@ -449,7 +480,8 @@ function csvRecords(text: string, file: string): unknown[] {
   if (!header) return [];
   const seen = new Set<string>();
   for (const name of header.fields) {
-    if (seen.has(name)) throw new ConnectorError(`${file}:${header.line}: the header names column "${name}" twice`, false);
+    if (seen.has(name))
+      throw new ConnectorError(`${file}:${header.line}: the header names column "${name}" twice`, false);
     seen.add(name);
   }
   const names = header.fields;
@@ -457,7 +489,10 @@ function csvRecords(text: string, file: string): unknown[] {
     row.fields.length === names.length
       ? // fromEntries defines own properties, so a column called __proto__ is data, not a prototype.
         Object.fromEntries(names.map((name, k) => [name, row.fields[k]!]))
-      : errorRecord(`${file}:${row.line}: expected ${names.length} fields as in the header, found ${row.fields.length}`, text.slice(row.start, row.end)),
+      : errorRecord(
+          `${file}:${row.line}: expected ${names.length} fields as in the header, found ${row.fields.length}`,
+          text.slice(row.start, row.end),
+        ),
   );
 }
 
@@ -582,6 +617,7 @@ function message(e: unknown): string {
 function ioError(e: unknown, what: string): ConnectorError {
   if (e instanceof ConnectorError) return e;
   const code = errno(e);
-  const permanent = code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EISDIR';
+  const permanent =
+    code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EISDIR';
   return new ConnectorError(`file: ${what}: ${code ?? message(e)}`, !permanent);
 }

@@ -137,7 +137,13 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
    * One exchange with the network, the body read within the same timeout. Network failures and timeouts become
    * transient `ConnectorError`s; a cancellation by the caller is rethrown as it is (nothing failed).
    */
-  async function exchange(method: string, url: URL, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal): Promise<Reply> {
+  async function exchange(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<Reply> {
     const timeout = AbortSignal.timeout(timeoutMs);
     try {
       const res = await fetch(url, {
@@ -150,19 +156,35 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
         redirect: 'manual',
       });
       const text = await res.text();
-      return { method, url, status: res.status, statusText: res.statusText || STATUS_CODES[res.status] || '', headers: res.headers, text };
+      return {
+        method,
+        url,
+        status: res.status,
+        statusText: res.statusText || STATUS_CODES[res.status] || '',
+        headers: res.headers,
+        text,
+      };
     } catch (e) {
       if (signal?.aborted) throw signal.reason ?? e;
-      const what = timeout.aborted ? `no response within ${Math.round(timeoutMs / 1000)} s` : `network error (${networkCode(e)})`;
+      const what = timeout.aborted
+        ? `no response within ${Math.round(timeoutMs / 1000)} s`
+        : `network error (${networkCode(e)})`;
       throw new ConnectorError(clean(`${method} ${url.pathname}: ${what}`), true);
     }
   }
 
   /** Throttled, authenticated; an oauth2 401 renews the token and tries once more. */
-  async function request(method: string, url: URL, init: { json?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Reply> {
+  async function request(
+    method: string,
+    url: URL,
+    init: { json?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<Reply> {
     // Link pagination hands us URLs from a response header: never send credentials to another origin.
     if (url.origin !== base.origin) {
-      throw new ConnectorError(clean(`${method} ${url.pathname}: refusing a URL outside ${base.origin} (from a Link header?)`), false);
+      throw new ConnectorError(
+        clean(`${method} ${url.pathname}: refusing a URL outside ${base.origin} (from a Link header?)`),
+        false,
+      );
     }
     const body = init.json === undefined ? undefined : JSON.stringify(init.json);
     for (let attempt = 0; ; attempt++) {
@@ -205,7 +227,10 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
         return { headers: { authorization: `Bearer ${token}` }, token };
       }
       default:
-        throw new ConnectorError(`http: auth.type ${String((auth as { type: unknown }).type)} is not none, bearer, basic, apiKey or oauth2`, false);
+        throw new ConnectorError(
+          `http: auth.type ${String((auth as { type: unknown }).type)} is not none, bearer, basic, apiKey or oauth2`,
+          false,
+        );
     }
   }
 
@@ -217,15 +242,30 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
   }
 
   async function fetchToken(): Promise<string> {
-    if (!auth.tokenUrl || !auth.clientId) throw new ConnectorError('http: oauth2 needs auth.tokenUrl and auth.clientId', false);
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: auth.clientId, client_secret: ctx.secret(auth.clientSecret) });
+    if (!auth.tokenUrl || !auth.clientId)
+      throw new ConnectorError('http: oauth2 needs auth.tokenUrl and auth.clientId', false);
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: auth.clientId,
+      client_secret: ctx.secret(auth.clientSecret),
+    });
     if (auth.scope) form.set('scope', auth.scope);
     await ctx.throttle?.(1);
     // Not the caller's signal: the renewal is shared, and one caller giving up must not fail the others.
-    const reply = await exchange('POST', new URL(auth.tokenUrl), { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, form.toString());
+    const reply = await exchange(
+      'POST',
+      new URL(auth.tokenUrl),
+      { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      form.toString(),
+    );
     if (!ok(reply.status)) {
       const f = failure(reply);
-      throw new ConnectorError(`oauth2 token request ${reply.url.pathname}: ${f.message}`, f.transient, f.retryAfterMs, reply.status);
+      throw new ConnectorError(
+        `oauth2 token request ${reply.url.pathname}: ${f.message}`,
+        f.transient,
+        f.retryAfterMs,
+        reply.status,
+      );
     }
     const body = parseJson(reply) as { access_token?: unknown; expires_in?: unknown } | undefined;
     if (typeof body?.access_token !== 'string' || !body.access_token) {
@@ -234,7 +274,8 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
     derived.add(body.access_token);
     const expiresIn = Number(body.expires_in);
     // Without expires_in the token is kept until the API answers 401 (then renewed, see `request`).
-    const expiresAt = Number.isFinite(expiresIn) && expiresIn > 0 ? Date.now() + expiresIn * 1000 - TOKEN_MARGIN_MS : Infinity;
+    const expiresAt =
+      Number.isFinite(expiresIn) && expiresIn > 0 ? Date.now() + expiresIn * 1000 - TOKEN_MARGIN_MS : Infinity;
     cached = { value: body.access_token, expiresAt };
     return body.access_token;
   }
@@ -259,7 +300,12 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
     try {
       return JSON.parse(reply.text);
     } catch {
-      throw new ConnectorError(clean(`${reply.method} ${reply.url.pathname}: HTTP ${reply.status}, but the body is not JSON`), false, undefined, reply.status);
+      throw new ConnectorError(
+        clean(`${reply.method} ${reply.url.pathname}: HTTP ${reply.status}, but the body is not JSON`),
+        false,
+        undefined,
+        reply.status,
+      );
     }
   }
 
@@ -271,14 +317,19 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
     let s = streams.get(name);
     if (s) return s;
     const st = streamSettings[name];
-    if (!st || typeof st.path !== 'string') throw new ConnectorError(`http: stream ${name} is not declared under settings.streams (with a path)`, false);
+    if (!st || typeof st.path !== 'string')
+      throw new ConnectorError(`http: stream ${name} is not declared under settings.streams (with a path)`, false);
     s = { name, settings: st, records: st.records ? selector(st.records, `streams.${name}.records`) : undefined };
     const p = st.pagination;
     if (p && p.type !== 'cursor' && p.type !== 'link' && p.type !== 'offset') {
       throw new ConnectorError(`http: streams.${name}.pagination.type must be cursor, link or offset`, false);
     }
     if (p?.type === 'cursor') {
-      if (typeof p.next !== 'string') throw new ConnectorError(`http: streams.${name}.pagination.next (JSONata giving the next cursor) is required`, false);
+      if (typeof p.next !== 'string')
+        throw new ConnectorError(
+          `http: streams.${name}.pagination.next (JSONata giving the next cursor) is required`,
+          false,
+        );
       s.next = selector(p.next, `streams.${name}.pagination.next`);
     }
     streams.set(name, s);
@@ -351,7 +402,12 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
         if (Array.isArray(v)) return v;
       }
     }
-    throw new ConnectorError(clean(`GET ${url.pathname}: the response has no array of records (data, items, records, results): set streams.${s.name}.records`), false);
+    throw new ConnectorError(
+      clean(
+        `GET ${url.pathname}: the response has no array of records (data, items, records, results): set streams.${s.name}.records`,
+      ),
+      false,
+    );
   }
 
   async function evaluate(expr: Expression, body: unknown, where: string): Promise<unknown> {
@@ -366,13 +422,15 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
 
   function entity(name: string): EntitySettings {
     const e = entitySettings[name];
-    if (!e || typeof e.path !== 'string') throw new ConnectorError(`http: entity ${name} is not declared under settings.entities (with a path)`, false);
+    if (!e || typeof e.path !== 'string')
+      throw new ConnectorError(`http: entity ${name} is not declared under settings.entities (with a path)`, false);
     return e;
   }
 
   /** A thrown call failure as the result of one record; a cancellation still throws. */
   const asResult = (e: unknown): WriteResult => {
-    if (e instanceof ConnectorError) return { ok: false, transient: e.transient, error: e.message, retryAfterMs: e.retryAfterMs };
+    if (e instanceof ConnectorError)
+      return { ok: false, transient: e.transient, error: e.message, retryAfterMs: e.retryAfterMs };
     throw e;
   };
 
@@ -386,7 +444,11 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
     const url = endpoint(byHeader ? e.path : `${e.path.replace(/\/+$/, '')}/${encodeURIComponent(item.key)}`);
     let reply: Reply;
     try {
-      reply = await request(e.method ?? 'PUT', url, { json: item.record, headers: byHeader ? { 'idempotency-key': item.key } : undefined, signal });
+      reply = await request(e.method ?? 'PUT', url, {
+        json: item.record,
+        headers: byHeader ? { 'idempotency-key': item.key } : undefined,
+        signal,
+      });
     } catch (err) {
       return asResult(err);
     }
@@ -409,7 +471,10 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
     const batch = e.batch!;
     let reply: Reply;
     try {
-      reply = await request(batch.method ?? 'POST', endpoint(batch.path), { json: items.map((i) => ({ key: i.key, record: i.record })), signal });
+      reply = await request(batch.method ?? 'POST', endpoint(batch.path), {
+        json: items.map((i) => ({ key: i.key, record: i.record })),
+        signal,
+      });
     } catch (err) {
       const r = asResult(err);
       return items.map(() => r);
@@ -420,17 +485,29 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
     } catch {
       body = undefined;
     }
-    const perItem = reply.status < 500 && Array.isArray(body) && body.length === items.length && body.every((r) => typeof r === 'object' && r !== null && typeof (r as { ok?: unknown }).ok === 'boolean');
+    const perItem =
+      reply.status < 500 &&
+      Array.isArray(body) &&
+      body.length === items.length &&
+      body.every((r) => typeof r === 'object' && r !== null && typeof (r as { ok?: unknown }).ok === 'boolean');
     if (!perItem) {
       const r: WriteResult = ok(reply.status)
-        ? { ok: false, transient: false, error: clean(`${reply.method} ${reply.url.pathname}: HTTP ${reply.status}, but the body is not an array of ${items.length} results { ok, id?, error? }`) }
+        ? {
+            ok: false,
+            transient: false,
+            error: clean(
+              `${reply.method} ${reply.url.pathname}: HTTP ${reply.status}, but the body is not an array of ${items.length} results { ok, id?, error? }`,
+            ),
+          }
         : rejected(reply);
       return items.map(() => r);
     }
     return (body as BatchItemResult[]).map((r, i): WriteResult => {
-      if (r.ok) return { ok: true, targetId: r.id !== undefined && r.id !== null && r.id !== '' ? String(r.id) : items[i].key };
+      if (r.ok)
+        return { ok: true, targetId: r.id !== undefined && r.id !== null && r.id !== '' ? String(r.id) : items[i].key };
       const status = typeof r.status === 'number' ? r.status : undefined;
-      const transient = r.transient === true || (status !== undefined && (status === 408 || status === 429 || status >= 500));
+      const transient =
+        r.transient === true || (status !== undefined && (status === 408 || status === 429 || status >= 500));
       const line = status !== undefined ? `HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trim() : 'rejected';
       const detail = typeof r.error === 'string' ? r.error : r.error !== undefined ? JSON.stringify(r.error) : '';
       const error = clean(detail ? `${line}: ${clean(detail).slice(0, SNIPPET)}` : line);
@@ -475,7 +552,8 @@ function offsetOf(cursor: Cursor | null): number {
 /** The target id at a dotted path of the response body (`id`, `data.id`), as a string. */
 function idAt(body: unknown, path: string): string | undefined {
   let v: unknown = body;
-  for (const part of path.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[part] : undefined;
+  for (const part of path.split('.'))
+    v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[part] : undefined;
   return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
 }
 

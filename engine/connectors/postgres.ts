@@ -13,7 +13,17 @@
  * columns of the same name (jsonb_populate_record), and a stream without it yields the row as an object.
  */
 import pg from 'pg';
-import { ConnectorError, itemFields, itemsJson, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
+import {
+  ConnectorError,
+  itemFields,
+  itemsJson,
+  type ConnectorContext,
+  type OpenConnector,
+  type Page,
+  type ReadRequest,
+  type WriteItem,
+  type WriteResult,
+} from './types.js';
 import { isObject } from '../util/merge.js';
 import { sha256 } from '../util/hash.js';
 
@@ -37,7 +47,11 @@ export async function closePostgresPools(): Promise<void> {
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 function ident(name: unknown, what: string): string {
-  if (typeof name !== 'string' || !IDENT.test(name)) throw new ConnectorError(`${what} must be a plain SQL identifier (letters, digits, _), not ${JSON.stringify(name)}`, false);
+  if (typeof name !== 'string' || !IDENT.test(name))
+    throw new ConnectorError(
+      `${what} must be a plain SQL identifier (letters, digits, _), not ${JSON.stringify(name)}`,
+      false,
+    );
   return `"${name}"`;
 }
 
@@ -67,7 +81,11 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
           WHERE n.nspname = $1 AND t.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
         [String(s.schema ?? 'public'), table],
       );
-      if (!rows.length) throw new ConnectorError(`table ${String(s.schema ?? 'public')}.${table} does not exist (or has no columns)`, false);
+      if (!rows.length)
+        throw new ConnectorError(
+          `table ${String(s.schema ?? 'public')}.${table} does not exist (or has no columns)`,
+          false,
+        );
       c = rows;
       columns.set(table, c);
     }
@@ -105,7 +123,12 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
       try {
         const { rows } = await db().query<{ __c: string; __k: string; __r: string }>(sql, params);
         const last = rows[rows.length - 1];
-        return { records: rows.map((r) => r.__r), json: true, cursor: last ? { c: last.__c, k: last.__k } : (req.cursor ?? null), more: rows.length === req.limit };
+        return {
+          records: rows.map((r) => r.__r),
+          json: true,
+          cursor: last ? { c: last.__c, k: last.__k } : (req.cursor ?? null),
+          more: rows.length === req.limit,
+        };
       } catch (e) {
         throw classify(e, `reading ${String(st.table)}`);
       }
@@ -124,7 +147,9 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
         const cols = await columnsOf(tableName);
         // Columns written: the key, the document, and the record's members that are columns. Absent members are not
         // written at all, so an update keeps what the row had.
-        const present = cols.filter((c) => c.name === keyName || c.name === docName || items.some((i) => itemFields(i).includes(c.name)));
+        const present = cols.filter(
+          (c) => c.name === keyName || c.name === docName || items.some((i) => itemFields(i).includes(c.name)),
+        );
         const list = present.map((c) => `"${c.name}"`).join(', ');
         const updates = present.filter((c) => c.name !== keyName).map((c) => `"${c.name}" = excluded."${c.name}"`);
         // Each record goes as its JSON text, spliced into one array (no object is serialised here). The key and the
@@ -148,7 +173,8 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
         return items.map((i) => ({ ok: true as const, targetId: i.key }));
       } catch (e) {
         const err = classify(e, `writing ${tableName}`);
-        if (err.transient || items.length === 1) return items.map(() => ({ ok: false as const, transient: err.transient, error: err.message }));
+        if (err.transient || items.length === 1)
+          return items.map(() => ({ ok: false as const, transient: err.transient, error: err.message }));
         // A permanent error fails the statement, not one record: find the bad ones one by one.
         const out: WriteResult[] = [];
         for (const i of items) out.push(...(await this.write!(entity, [i])));

@@ -63,15 +63,39 @@ export interface SignOptions {
   signature?: SignatureScheme;
 }
 
-const GENERIC_DEFAULTS: Required<SignatureScheme> = { header: 'X-Signature', algorithm: 'hmac-sha256', encoding: 'hex' };
-const SANDBOX_SCHEME: Required<SignatureScheme> = { header: 'X-Rsync-Signature', algorithm: 'hmac-sha256', encoding: 'hex' };
-const SHOPIFY_SCHEME: Required<SignatureScheme> = { header: 'X-Shopify-Hmac-Sha256', algorithm: 'hmac-sha256', encoding: 'base64' };
-const WOO_SCHEME: Required<SignatureScheme> = { header: 'X-WC-Webhook-Signature', algorithm: 'hmac-sha256', encoding: 'base64' };
-const SQUARE_SCHEME: Required<SignatureScheme> = { header: 'x-square-hmacsha256-signature', algorithm: 'hmac-sha256', encoding: 'base64' };
+const GENERIC_DEFAULTS: Required<SignatureScheme> = {
+  header: 'X-Signature',
+  algorithm: 'hmac-sha256',
+  encoding: 'hex',
+};
+const SANDBOX_SCHEME: Required<SignatureScheme> = {
+  header: 'X-Rsync-Signature',
+  algorithm: 'hmac-sha256',
+  encoding: 'hex',
+};
+const SHOPIFY_SCHEME: Required<SignatureScheme> = {
+  header: 'X-Shopify-Hmac-Sha256',
+  algorithm: 'hmac-sha256',
+  encoding: 'base64',
+};
+const WOO_SCHEME: Required<SignatureScheme> = {
+  header: 'X-WC-Webhook-Signature',
+  algorithm: 'hmac-sha256',
+  encoding: 'base64',
+};
+const SQUARE_SCHEME: Required<SignatureScheme> = {
+  header: 'x-square-hmacsha256-signature',
+  algorithm: 'hmac-sha256',
+  encoding: 'base64',
+};
 const STRIPE_HEADER = 'Stripe-Signature';
 
 /** The receiver of a connector type, or undefined when the type receives no webhooks. */
-export function receiverFor(type: string, ctx: ConnectorContext, opts: ReceiverOptions = {}): ReceiveConnector | undefined {
+export function receiverFor(
+  type: string,
+  ctx: ConnectorContext,
+  opts: ReceiverOptions = {},
+): ReceiveConnector | undefined {
   const now = opts.now ?? Date.now;
   switch (type) {
     case 'shopify':
@@ -94,7 +118,11 @@ export function receiverFor(type: string, ctx: ConnectorContext, opts: ReceiverO
           // WooCommerce pings a new webhook's URL once, unsigned, with the form body `webhook_id=<n>`, and only keeps
           // the webhook if the answer is 200. The ping carries no record, and one constant id makes every ping
           // (genuine or not) the same delivery, so an unsigned caller can neither inject data nor fill the table.
-          if (header(d, WOO_SCHEME.header) === undefined && d.body.length <= 64 && /^webhook_id=\d+$/.test(d.body.toString('latin1'))) {
+          if (
+            header(d, WOO_SCHEME.header) === undefined &&
+            d.body.length <= 64 &&
+            /^webhook_id=\d+$/.test(d.body.toString('latin1'))
+          ) {
             return { deliveryId: 'woocommerce-ping', topic: 'ping', records: [] };
           }
           const secret = signingSecret(type, ctx, 'webhookSecret', ctx.settings.webhookSecret);
@@ -113,7 +141,11 @@ export function receiverFor(type: string, ctx: ConnectorContext, opts: ReceiverO
           const url = squareUrl(ctx, d, opts.publicUrl);
           verifyDigest(type, d, SQUARE_SCHEME, secret, [url, d.body], ` (the signed URL was ${url})`);
           const event = payloadObject(type, d.body);
-          return { deliveryId: requiredString(type, event, 'event_id'), topic: optionalString(event.type), records: squareRecords(event) };
+          return {
+            deliveryId: requiredString(type, event, 'event_id'),
+            topic: optionalString(event.type),
+            records: squareRecords(event),
+          };
         },
       };
     case 'stripe':
@@ -126,9 +158,18 @@ export function receiverFor(type: string, ctx: ConnectorContext, opts: ReceiverO
           // Snapshot events carry the object; "thin" events (event destinations) carry only its id, which this
           // receiver cannot sync from: refuse them loudly rather than accept a delivery with nothing in it.
           if (!isObject(data) || !isObject(data.object)) {
-            throw new ConnectorError('stripe webhook: the event has no data.object (thin events are not supported: send snapshot events)', false, undefined, 400);
+            throw new ConnectorError(
+              'stripe webhook: the event has no data.object (thin events are not supported: send snapshot events)',
+              false,
+              undefined,
+              400,
+            );
           }
-          return { deliveryId: requiredString(type, event, 'id'), topic: optionalString(event.type), records: [data.object] };
+          return {
+            deliveryId: requiredString(type, event, 'id'),
+            topic: optionalString(event.type),
+            records: [data.object],
+          };
         },
       };
     case 'webhook':
@@ -136,7 +177,11 @@ export function receiverFor(type: string, ctx: ConnectorContext, opts: ReceiverO
         receive(d) {
           const sig = ctx.settings.signature;
           // No opt-out: an unsigned endpoint would let anyone on the internet feed records into the flows.
-          if (!isObject(sig)) throw notConfigured(type, 'settings.signature is not set: name the header, algorithm, encoding and secret the sender signs with');
+          if (!isObject(sig))
+            throw notConfigured(
+              type,
+              'settings.signature is not set: name the header, algorithm, encoding and secret the sender signs with',
+            );
           const scheme = genericScheme(sig);
           const secret = signingSecret(type, ctx, 'signature.secret', sig.secret);
           return receiveGeneric(type, d, scheme, secret);
@@ -164,11 +209,22 @@ export function signFor(type: string, secret: string, body: Buffer, opts: SignOp
   const topic = (name: string): Record<string, string> => (opts.topic === undefined ? {} : { [name]: opts.topic });
   switch (type) {
     case 'shopify':
-      return { ...json, 'x-shopify-hmac-sha256': digest(SHOPIFY_SCHEME, secret, [body]), 'x-shopify-webhook-id': id, ...topic('x-shopify-topic') };
+      return {
+        ...json,
+        'x-shopify-hmac-sha256': digest(SHOPIFY_SCHEME, secret, [body]),
+        'x-shopify-webhook-id': id,
+        ...topic('x-shopify-topic'),
+      };
     case 'woocommerce':
-      return { ...json, 'x-wc-webhook-signature': digest(WOO_SCHEME, secret, [body]), 'x-wc-webhook-delivery-id': id, ...topic('x-wc-webhook-topic') };
+      return {
+        ...json,
+        'x-wc-webhook-signature': digest(WOO_SCHEME, secret, [body]),
+        'x-wc-webhook-delivery-id': id,
+        ...topic('x-wc-webhook-topic'),
+      };
     case 'square':
-      if (!opts.notificationUrl) throw new TypeError('signFor square: opts.notificationUrl is required (Square signs the URL with the body)');
+      if (!opts.notificationUrl)
+        throw new TypeError('signFor square: opts.notificationUrl is required (Square signs the URL with the body)');
       return { ...json, 'x-square-hmacsha256-signature': digest(SQUARE_SCHEME, secret, [opts.notificationUrl, body]) };
     case 'stripe': {
       const t = String(Math.floor(opts.timestamp ?? Date.now() / 1000));
@@ -178,7 +234,12 @@ export function signFor(type: string, secret: string, body: Buffer, opts: SignOp
     case 'webhook':
     case 'sandbox': {
       const scheme = type === 'sandbox' ? SANDBOX_SCHEME : { ...GENERIC_DEFAULTS, ...opts.signature };
-      return { ...json, [scheme.header.toLowerCase()]: digest(scheme, secret, [body]), 'x-delivery-id': id, ...topic('x-topic') };
+      return {
+        ...json,
+        [scheme.header.toLowerCase()]: digest(scheme, secret, [body]),
+        'x-delivery-id': id,
+        ...topic('x-topic'),
+      };
     }
     default:
       throw new TypeError(`signFor: connector type ${type} receives no webhooks`);
@@ -228,7 +289,13 @@ function receiveGeneric(type: string, d: Delivery, scheme: Required<SignatureSch
   const payload = parseBody(type, d.body);
   // A generic sender may batch: a JSON array is one record per element.
   const records = Array.isArray(payload) ? payload : [payload];
-  if (!records.every(isObject)) throw new ConnectorError(`${type} webhook: the body is not a JSON object or an array of objects`, false, undefined, 400);
+  if (!records.every(isObject))
+    throw new ConnectorError(
+      `${type} webhook: the body is not a JSON object or an array of objects`,
+      false,
+      undefined,
+      400,
+    );
   return {
     deliveryId: header(d, 'x-delivery-id') ?? header(d, 'x-request-id') ?? bodyId(d.body),
     topic: header(d, 'x-topic'),
@@ -242,9 +309,12 @@ function genericScheme(sig: Record<string, unknown>): Required<SignatureScheme> 
   const algorithm = sig.algorithm ?? GENERIC_DEFAULTS.algorithm;
   const encoding = sig.encoding ?? GENERIC_DEFAULTS.encoding;
   // Validation checks these against the catalogue; a connection opened without it must still not guess.
-  if (typeof header !== 'string' || header === '') throw notConfigured('webhook', 'settings.signature.header is not a header name');
-  if (algorithm !== 'hmac-sha256' && algorithm !== 'hmac-sha1') throw notConfigured('webhook', 'settings.signature.algorithm is not hmac-sha256 or hmac-sha1');
-  if (encoding !== 'hex' && encoding !== 'base64') throw notConfigured('webhook', 'settings.signature.encoding is not hex or base64');
+  if (typeof header !== 'string' || header === '')
+    throw notConfigured('webhook', 'settings.signature.header is not a header name');
+  if (algorithm !== 'hmac-sha256' && algorithm !== 'hmac-sha1')
+    throw notConfigured('webhook', 'settings.signature.algorithm is not hmac-sha256 or hmac-sha1');
+  if (encoding !== 'hex' && encoding !== 'base64')
+    throw notConfigured('webhook', 'settings.signature.encoding is not hex or base64');
   return { header, algorithm, encoding };
 }
 
@@ -255,17 +325,24 @@ function genericScheme(sig: Record<string, unknown>): Required<SignatureScheme> 
 function signingSecret(type: string, ctx: ConnectorContext, setting: string, ref: unknown, fallback?: string): string {
   if (ref === undefined || ref === null || ref === '') {
     if (fallback !== undefined) return fallback;
-    throw notConfigured(type, `settings.${setting} is not set, so deliveries cannot be verified: add the signing secret as { secretRef: "env:NAME" }`);
+    throw notConfigured(
+      type,
+      `settings.${setting} is not set, so deliveries cannot be verified: add the signing secret as { secretRef: "env:NAME" }`,
+    );
   }
   let value: unknown;
   try {
     value = ctx.secret(ref);
   } catch (e) {
     // The resolver's own errors name the reference (env:NAME), never its value; anything else is not repeated.
-    throw notConfigured(type, `settings.${setting}: ${e instanceof ConnectorError ? e.message : 'the secret reference cannot be resolved'}`);
+    throw notConfigured(
+      type,
+      `settings.${setting}: ${e instanceof ConnectorError ? e.message : 'the secret reference cannot be resolved'}`,
+    );
   }
   // An empty key would make every signature computable by anyone who knows the scheme.
-  if (typeof value !== 'string' || value === '') throw notConfigured(type, `settings.${setting} resolves to an empty secret`);
+  if (typeof value !== 'string' || value === '')
+    throw notConfigured(type, `settings.${setting} resolves to an empty secret`);
   return value;
 }
 
@@ -308,7 +385,14 @@ function sameDigest(expected: Buffer, given: Buffer): boolean {
 }
 
 /** Throws unless the scheme's header holds the HMAC of `parts` under `secret`. */
-function verifyDigest(type: string, d: Delivery, scheme: Required<SignatureScheme>, secret: string, parts: (string | Buffer)[], hint = ''): void {
+function verifyDigest(
+  type: string,
+  d: Delivery,
+  scheme: Required<SignatureScheme>,
+  secret: string,
+  parts: (string | Buffer)[],
+  hint = '',
+): void {
   let value = header(d, scheme.header);
   if (value === undefined) throw refused(type, `the ${scheme.header} header is missing`);
   const algo = scheme.algorithm === 'hmac-sha1' ? 'HMAC-SHA1' : 'HMAC-SHA256';
@@ -317,7 +401,10 @@ function verifyDigest(type: string, d: Delivery, scheme: Required<SignatureSchem
   const given = decodeDigest(value, scheme.encoding);
   if (!given) throw refused(type, `the ${scheme.header} header is not a ${scheme.encoding} ${algo} digest`);
   if (!sameDigest(hmac(scheme.algorithm, secret, parts), given)) {
-    throw refused(type, `the ${scheme.header} signature does not match the body: the signing secret differs, or the body was altered${hint}`);
+    throw refused(
+      type,
+      `the ${scheme.header} signature does not match the body: the signing secret differs, or the body was altered${hint}`,
+    );
   }
 }
 
@@ -342,15 +429,22 @@ function verifyStripe(d: Delivery, secret: string, nowMs: number): void {
       if (bytes) v1.push(bytes);
     }
   }
-  if (t === undefined || !/^\d+$/.test(t) || v1.length === 0) throw refused('stripe', `the ${STRIPE_HEADER} header has no t= timestamp or no v1= signature`);
+  if (t === undefined || !/^\d+$/.test(t) || v1.length === 0)
+    throw refused('stripe', `the ${STRIPE_HEADER} header has no t= timestamp or no v1= signature`);
   const expected = hmac('hmac-sha256', secret, [`${t}.`, d.body]);
   if (!v1.some((given) => sameDigest(expected, given))) {
-    throw refused('stripe', `the ${STRIPE_HEADER} signature does not match the body: the signing secret differs, or the body was altered`);
+    throw refused(
+      'stripe',
+      `the ${STRIPE_HEADER} signature does not match the body: the signing secret differs, or the body was altered`,
+    );
   }
   // Both ways: a timestamp far in the future is as suspect as an old one (or this server's clock is wrong).
   const age = Math.floor(nowMs / 1000) - Number(t);
   if (Math.abs(age) > STRIPE_TOLERANCE_SECONDS) {
-    throw refused('stripe', `the ${STRIPE_HEADER} timestamp is ${Math.abs(age)} s ${age > 0 ? 'old' : 'in the future'}, beyond the ${STRIPE_TOLERANCE_SECONDS} s tolerance (a replayed delivery, or a clock is wrong)`);
+    throw refused(
+      'stripe',
+      `the ${STRIPE_HEADER} timestamp is ${Math.abs(age)} s ${age > 0 ? 'old' : 'in the future'}, beyond the ${STRIPE_TOLERANCE_SECONDS} s tolerance (a replayed delivery, or a clock is wrong)`,
+    );
   }
 }
 
@@ -369,7 +463,11 @@ function squareUrl(ctx: ConnectorContext, d: Delivery, publicUrl: string | undef
   const base = publicUrl ?? process.env.RSYNC_PUBLIC_URL;
   if (base) return base.replace(/\/+$/, '') + d.url;
   const host = header(d, 'x-forwarded-host') ?? header(d, 'host');
-  if (!host) throw notConfigured('square', 'the notification URL is unknown: set RSYNC_PUBLIC_URL to the public base URL of this server');
+  if (!host)
+    throw notConfigured(
+      'square',
+      'the notification URL is unknown: set RSYNC_PUBLIC_URL to the public base URL of this server',
+    );
   const proto = header(d, 'x-forwarded-proto')?.split(',')[0].trim() ?? 'https';
   return `${proto}://${host.split(',')[0].trim()}${d.url}`;
 }
@@ -402,13 +500,15 @@ function parseBody(type: string, body: Buffer): unknown {
 
 function payloadObject(type: string, body: Buffer): Record<string, unknown> {
   const payload = parseBody(type, body);
-  if (!isObject(payload)) throw new ConnectorError(`${type} webhook: the body is not a JSON object`, false, undefined, 400);
+  if (!isObject(payload))
+    throw new ConnectorError(`${type} webhook: the body is not a JSON object`, false, undefined, 400);
   return payload;
 }
 
 function requiredString(type: string, event: Record<string, unknown>, field: string): string {
   const v = event[field];
-  if (typeof v !== 'string' || v === '') throw new ConnectorError(`${type} webhook: the event has no ${field}`, false, undefined, 400);
+  if (typeof v !== 'string' || v === '')
+    throw new ConnectorError(`${type} webhook: the event has no ${field}`, false, undefined, 400);
   return v;
 }
 

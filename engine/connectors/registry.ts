@@ -25,7 +25,13 @@ export interface OpenOptions {
 export const RUNTIME_CONNECTORS = ['postgres', 'http', 'file', 'webhook', 'sandbox'] as const;
 
 export function openConnector(o: OpenOptions): OpenConnector {
-  const ctx: ConnectorContext = { settings: o.settings, secret: resolveSecret, system: o.system, state: o.state, throttle: o.throttle };
+  const ctx: ConnectorContext = {
+    settings: o.settings,
+    secret: resolveSecret,
+    system: o.system,
+    state: o.state,
+    throttle: o.throttle,
+  };
   if (o.sandbox || o.type === 'sandbox') {
     const c = openSandbox(ctx, o.type);
     // The simulated systems sign their deliveries with the sandbox's secret (a sandbox connection may set its own).
@@ -49,8 +55,20 @@ export function openConnector(o: OpenOptions): OpenConnector {
       return {
         type: o.type,
         receive,
-        read: () => Promise.reject(new ConnectorError(`connector ${o.type} cannot read at run time yet: run the worker with --sandbox, or use an http connection`, false)),
-        write: () => Promise.reject(new ConnectorError(`connector ${o.type} cannot write at run time yet: run the worker with --sandbox, or use an http connection`, false)),
+        read: () =>
+          Promise.reject(
+            new ConnectorError(
+              `connector ${o.type} cannot read at run time yet: run the worker with --sandbox, or use an http connection`,
+              false,
+            ),
+          ),
+        write: () =>
+          Promise.reject(
+            new ConnectorError(
+              `connector ${o.type} cannot write at run time yet: run the worker with --sandbox, or use an http connection`,
+              false,
+            ),
+          ),
       };
   }
 }

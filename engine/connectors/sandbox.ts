@@ -11,7 +11,16 @@
  * sandbox — the staging set-up of the example workspace, where each system is a sandbox.
  */
 import type pg from 'pg';
-import { ConnectorError, itemsJson, type ConnectorContext, type OpenConnector, type Page, type ReadRequest, type WriteItem, type WriteResult } from './types.js';
+import {
+  ConnectorError,
+  itemsJson,
+  type ConnectorContext,
+  type OpenConnector,
+  type Page,
+  type ReadRequest,
+  type WriteItem,
+  type WriteResult,
+} from './types.js';
 
 interface SandboxCursor {
   t: string;
@@ -19,7 +28,12 @@ interface SandboxCursor {
 }
 
 function isCursor(c: unknown): c is SandboxCursor {
-  return typeof c === 'object' && c !== null && typeof (c as SandboxCursor).t === 'string' && typeof (c as SandboxCursor).id === 'string';
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    typeof (c as SandboxCursor).t === 'string' &&
+    typeof (c as SandboxCursor).id === 'string'
+  );
 }
 
 export function openSandbox(ctx: ConnectorContext, type = 'sandbox'): OpenConnector {
@@ -80,8 +94,20 @@ export function openSandbox(ctx: ConnectorContext, type = 'sandbox'): OpenConnec
 // ------------------------------------------------------------------------------------------ generated records
 
 /** Id-like fields that must differ between generated copies of one sample. */
-const ID_FIELDS = new Set(['id', 'order_id', 'number', 'order_number', 'name', 'admin_graphql_api_id', 'externalId', 'internalId', 'No', 'number']);
-const TIME_FIELDS = /^(created_at|updated_at|processed_at|createdAt|updatedAt|date_created|date_modified|lastModifiedDateTime|lastModifiedDate|created|arrival_date|tranDate)$/;
+const ID_FIELDS = new Set([
+  'id',
+  'order_id',
+  'number',
+  'order_number',
+  'name',
+  'admin_graphql_api_id',
+  'externalId',
+  'internalId',
+  'No',
+  'number',
+]);
+const TIME_FIELDS =
+  /^(created_at|updated_at|processed_at|createdAt|updatedAt|date_created|date_modified|lastModifiedDateTime|lastModifiedDate|created|arrival_date|tranDate)$/;
 
 /** A copy of `sample` with its top-level ids made unique by `n` and its timestamps set to `at`. */
 export function varySample(sample: unknown, n: number, at: Date): Record<string, unknown> {
@@ -128,7 +154,13 @@ export async function generate(
       `INSERT INTO rsync_sandbox.records (system, stream, id, updated_at, payload)
        SELECT $1, $2, id, at, p FROM unnest($3::text[], $4::timestamptz[], $5::jsonb[]) AS u(id, at, p)
        ON CONFLICT (system, stream, id) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at`,
-      [opts.system, opts.stream, part.map((r) => r.id), part.map((r) => r.at.toISOString()), part.map((r) => JSON.stringify(r.record))],
+      [
+        opts.system,
+        opts.stream,
+        part.map((r) => r.id),
+        part.map((r) => r.at.toISOString()),
+        part.map((r) => JSON.stringify(r.record)),
+      ],
     );
   }
   return out.map(({ id, record }) => ({ id, record }));

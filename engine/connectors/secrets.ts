@@ -15,12 +15,17 @@ export function isSecretRef(v: unknown): v is { secretRef: string } {
 /** The value of a secret reference; a plain string passes through (connectors accept either where the catalogue allows). */
 export const resolveSecret: SecretResolver = (ref: unknown): string => {
   if (typeof ref === 'string') return ref;
-  if (!isSecretRef(ref)) throw new ConnectorError('a secret is missing: expected { secretRef: "env:NAME" } or { secretRef: "file:/path" }', false);
+  if (!isSecretRef(ref))
+    throw new ConnectorError(
+      'a secret is missing: expected { secretRef: "env:NAME" } or { secretRef: "file:/path" }',
+      false,
+    );
   const r = ref.secretRef;
   let value: string | undefined;
   if (r.startsWith('env:')) {
     value = process.env[r.slice(4)];
-    if (value === undefined || value === '') throw new ConnectorError(`secret ${r} is not set: export ${r.slice(4)} in the worker's environment`, false);
+    if (value === undefined || value === '')
+      throw new ConnectorError(`secret ${r} is not set: export ${r.slice(4)} in the worker's environment`, false);
   } else if (r.startsWith('file:')) {
     try {
       value = readFileSync(r.slice(5), 'utf8').replace(/\r?\n$/, '');

@@ -63,12 +63,16 @@ export const itemText = (i: WriteItem): string => i.text ?? JSON.stringify(i.rec
 /** A batch as one JSON array of `{"k": key, "r": record}`, the records' texts spliced in (nothing serialised again). */
 export function itemsJson(items: WriteItem[]): string {
   let body = '[';
-  for (let n = 0; n < items.length; n++) body += `${n ? ',' : ''}{"k":${JSON.stringify(items[n].key)},"r":${itemText(items[n])}}`;
+  for (let n = 0; n < items.length; n++)
+    body += `${n ? ',' : ''}{"k":${JSON.stringify(items[n].key)},"r":${itemText(items[n])}}`;
   return body + ']';
 }
 
 /** A record's top-level member names (those with a value), sorted. */
-export const memberNames = (record: Record<string, unknown>): string[] => Object.keys(record).filter((k) => record[k] !== undefined).sort();
+export const memberNames = (record: Record<string, unknown>): string[] =>
+  Object.keys(record)
+    .filter((k) => record[k] !== undefined)
+    .sort();
 
 /** A write item's top-level member names. */
 export const itemFields = (i: WriteItem): readonly string[] => i.fields ?? memberNames(i.record);

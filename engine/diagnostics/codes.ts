@@ -8,7 +8,8 @@ export const CODES: Readonly<Record<string, string>> = {
   'yaml-duplicate-key': 'A key appears twice in one mapping.',
   'document-not-object': 'A document is not a mapping with apiVersion, kind, metadata and spec.',
   'kind-unknown': 'A document has no kind, or one rsync does not know.',
-  'document-misplaced': 'A document sits where its kind cannot be declared (e.g. a Flow in rsync.yaml, a file directly under integrations/).',
+  'document-misplaced':
+    'A document sits where its kind cannot be declared (e.g. a Flow in rsync.yaml, a file directly under integrations/).',
   'workspace-missing': 'The folder has no rsync.yaml.',
   'customer-missing': 'A customer folder has no Customer document.',
   'customer-name-mismatch': "A Customer's metadata.name differs from its folder's name.",
@@ -31,7 +32,7 @@ export const CODES: Readonly<Record<string, string>> = {
   'template-params': "A template's `with:` misses a required parameter, has an unknown one, or a wrong value.",
   'template-param-unknown': 'A template uses a ${{ placeholder }} it does not declare as a parameter.',
   'template-parameters-invalid': "A template's spec.parameters is not a valid JSON Schema.",
-  'template-patch-unknown': "A `uses:` entry patches a flow the template does not have.",
+  'template-patch-unknown': 'A `uses:` entry patches a flow the template does not have.',
   'environment-unknown': 'An environment (in --env or an overlay) that rsync.yaml does not declare.',
   // Connectors and capabilities
   'connector-unknown': 'A connection names a connector type rsync does not have.',
@@ -47,7 +48,7 @@ export const CODES: Readonly<Record<string, string>> = {
   'timezone-invalid': 'A time zone is not an IANA name (America/Chicago, Europe/Berlin, UTC).',
   'sla-unreachable': "The trigger cannot meet the SLA's freshness (a daily schedule for a 15-minute SLA).",
   // Governance
-  'ownership-violation': "A flow writes an entity or field from a system the policy says does not own it.",
+  'ownership-violation': 'A flow writes an entity or field from a system the policy says does not own it.',
   'pii-forbidden-target': 'A mapping sends PII fields named by the policy to a target the policy forbids.',
   'secret-literal': 'A secret written as a value instead of `{ secretRef: "env:NAME" }`.',
 };

@@ -78,6 +78,6 @@ export function diagnosticToJSON(d: Diagnostic): Record<string, unknown> {
 export function countDiagnostics(diags: readonly Diagnostic[]): { errors: number; warnings: number } {
   let errors = 0;
   let warnings = 0;
-  for (const d of diags) (d.severity === 'error' ? errors++ : warnings++);
+  for (const d of diags) d.severity === 'error' ? errors++ : warnings++;
   return { errors, warnings };
 }

@@ -27,7 +27,11 @@ export interface SideState {
   settings?: Record<string, unknown>;
 }
 
-export const EMPTY_SIDE: SideState = { desired: { resources: [], blobs: new Map() }, files: new Map(), templateFolders: new Map() };
+export const EMPTY_SIDE: SideState = {
+  desired: { resources: [], blobs: new Map() },
+  files: new Map(),
+  templateFolders: new Map(),
+};
 
 /** A side from a loaded workspace (valid or not: whatever could be read is compared). */
 export function sideState(ws: Workspace, customers?: Set<string>): SideState {
@@ -48,7 +52,12 @@ export function sideState(ws: Workspace, customers?: Set<string>): SideState {
   }
   const templateFolders = new Map<string, string>();
   for (const [key, t] of ws.templates) templateFolders.set(path.posix.dirname(t.origin.doc.file), key);
-  return { desired, files: ws.files, templateFolders, settings: ws.settings ? { metadata: ws.settings.metadata, spec: ws.settings.spec } : undefined };
+  return {
+    desired,
+    files: ws.files,
+    templateFolders,
+    settings: ws.settings ? { metadata: ws.settings.metadata, spec: ws.settings.spec } : undefined,
+  };
 }
 
 export interface Comparison {
@@ -98,14 +107,20 @@ function describeFields(paths: string[]): string {
 }
 
 /** A short explanation of an update, from what changed in it. */
-function reasonOf(have: DeployableResource, want: DeployableResource, fields: FieldChange[], mappingChanged: boolean): string {
+function reasonOf(
+  have: DeployableResource,
+  want: DeployableResource,
+  fields: FieldChange[],
+  mappingChanged: boolean,
+): string {
   const reasons: string[] = [];
   const covered = new Set<string>();
   if (mappingChanged) reasons.push('mapping changed');
   if (have.template !== want.template) reasons.push(templateStep(have.template, want.template));
   const before = effective(have);
   const after = effective(want);
-  const cron = (e: Record<string, unknown>) => (isObject(e.schedule) && typeof e.schedule.cron === 'string' ? e.schedule.cron : undefined);
+  const cron = (e: Record<string, unknown>) =>
+    isObject(e.schedule) && typeof e.schedule.cron === 'string' ? e.schedule.cron : undefined;
   if (before.trigger !== after.trigger) {
     reasons.push(`trigger ${String(before.trigger ?? '(none)')} → ${String(after.trigger ?? '(none)')}`);
     fields.filter((f) => f.path.startsWith('spec.trigger')).forEach((f) => covered.add(f.path));
@@ -115,21 +130,32 @@ function reasonOf(have: DeployableResource, want: DeployableResource, fields: Fi
   }
   const tzBefore = isObject(before.schedule) ? before.schedule.timezone : undefined;
   const tzAfter = isObject(after.schedule) ? after.schedule.timezone : undefined;
-  if (cron(before) && cron(after) && tzBefore !== tzAfter) reasons.push(`time zone ${String(tzBefore)} → ${String(tzAfter)}`);
-  if (before.policy !== after.policy) reasons.push(`policy ${lastSegment(before.policy)} → ${lastSegment(after.policy)}`);
+  if (cron(before) && cron(after) && tzBefore !== tzAfter)
+    reasons.push(`time zone ${String(tzBefore)} → ${String(tzAfter)}`);
+  if (before.policy !== after.policy)
+    reasons.push(`policy ${lastSegment(before.policy)} → ${lastSegment(after.policy)}`);
   if (before.sla !== after.sla) reasons.push(`SLA ${lastSegment(before.sla)} → ${lastSegment(after.sla)}`);
-  const params = fields.filter((f) => f.path.startsWith('template.with.')).map((f) => f.path.slice('template.with.'.length).split(/[.[]/)[0]);
-  if (params.length) reasons.push(`template parameter${new Set(params).size === 1 ? '' : 's'} ${[...new Set(params)].join(', ')} changed`);
+  const params = fields
+    .filter((f) => f.path.startsWith('template.with.'))
+    .map((f) => f.path.slice('template.with.'.length).split(/[.[]/)[0]);
+  if (params.length)
+    reasons.push(
+      `template parameter${new Set(params).size === 1 ? '' : 's'} ${[...new Set(params)].join(', ')} changed`,
+    );
   // The template's own label follows the template: already said above.
-  if (have.template !== want.template) fields.filter((f) => f.path === 'metadata.labels.rsync.dev/template').forEach((f) => covered.add(f.path));
-  const other = fields.filter((f) => !/^(mapping|effective|template)\./.test(f.path) && !covered.has(f.path)).map((f) => f.path);
+  if (have.template !== want.template)
+    fields.filter((f) => f.path === 'metadata.labels.rsync.dev/template').forEach((f) => covered.add(f.path));
+  const other = fields
+    .filter((f) => !/^(mapping|effective|template)\./.test(f.path) && !covered.has(f.path))
+    .map((f) => f.path);
   if (other.length) reasons.push(`${describeFields(other)} changed`);
   return reasons.join('; ') || 'changed';
 }
 
 /** Flows that use a connection, policy or SLA (addresses), on one side. */
 function usersOf(r: DeployableResource, flows: DeployableResource[]): string[] | undefined {
-  if (r.kind === 'policy' || r.kind === 'sla') return flows.filter((f) => effective(f)[r.kind] === r.address).map((f) => f.address);
+  if (r.kind === 'policy' || r.kind === 'sla')
+    return flows.filter((f) => effective(f)[r.kind] === r.address).map((f) => f.address);
   if (r.kind === 'connection') {
     return flows
       .filter((f) => {
@@ -143,7 +169,11 @@ function usersOf(r: DeployableResource, flows: DeployableResource[]): string[] |
   return undefined;
 }
 
-export function compareSides(before: SideState, after: SideState, opts: { customers?: Set<string> | null } = {}): Comparison {
+export function compareSides(
+  before: SideState,
+  after: SideState,
+  opts: { customers?: Set<string> | null } = {},
+): Comparison {
   const scope = opts.customers?.size ? opts.customers : null;
   const have = new Map(before.desired.resources.map((r) => [r.address, r]));
   const headFlows = after.desired.resources.filter((r) => r.kind === 'flow');
@@ -154,7 +184,13 @@ export function compareSides(before: SideState, after: SideState, opts: { custom
   for (const want of after.desired.resources) {
     if (!inScope(scope, want.customer)) continue;
     const old = have.get(want.address);
-    const common = { address: want.address, customer: want.customer, kind: want.kind, name: want.name, source: want.source };
+    const common = {
+      address: want.address,
+      customer: want.customer,
+      kind: want.kind,
+      name: want.name,
+      source: want.source,
+    };
     if (!old) {
       const change: ResourceChange = {
         ...common,
@@ -186,7 +222,8 @@ export function compareSides(before: SideState, after: SideState, opts: { custom
       template: { before: old.template, after: want.template },
     };
     if (mappingChanged) {
-      const text = (side: SideState, m: MappingRef | undefined) => (m?.sha256 ? side.desired.blobs.get(m.sha256) ?? '' : '');
+      const text = (side: SideState, m: MappingRef | undefined) =>
+        m?.sha256 ? (side.desired.blobs.get(m.sha256) ?? '') : '';
       change.mapping = {
         before: oldMapping?.file ?? null,
         after: newMapping?.file ?? null,
@@ -248,16 +285,18 @@ function templateChanges(before: SideState, after: SideState, changes: ResourceC
     if (old === undefined) add(file, 'create');
     else if (old !== text) add(file, 'update');
   }
-  for (const file of before.files.keys()) if (file.startsWith('templates/') && !after.files.has(file)) add(file, 'delete');
+  for (const file of before.files.keys())
+    if (file.startsWith('templates/') && !after.files.has(file)) add(file, 'delete');
 
   const out: TemplateChange[] = [];
   for (const [folder, files] of byFolder) {
     const key = folders.get(folder) ?? folder;
-    const action: Action = !before.templateFolders.has(folder) && after.templateFolders.has(folder)
-      ? 'create'
-      : before.templateFolders.has(folder) && !after.templateFolders.has(folder)
-        ? 'delete'
-        : 'update';
+    const action: Action =
+      !before.templateFolders.has(folder) && after.templateFolders.has(folder)
+        ? 'create'
+        : before.templateFolders.has(folder) && !after.templateFolders.has(folder)
+          ? 'delete'
+          : 'update';
     const flows = changes.filter((c) => c.kind === 'flow' && (c.template.before === key || c.template.after === key));
     out.push({
       template: key,
@@ -280,7 +319,9 @@ function templateMoves(changes: ResourceChange[]): TemplateMove[] {
     m.flows.push(c.address);
     moves.set(key, m);
   }
-  return [...moves.values()].sort((a, b) => (a.customer < b.customer ? -1 : a.customer > b.customer ? 1 : a.from < b.from ? -1 : 1));
+  return [...moves.values()].sort((a, b) =>
+    a.customer < b.customer ? -1 : a.customer > b.customer ? 1 : a.from < b.from ? -1 : 1,
+  );
 }
 
 function summarise(changes: ResourceChange[], unchanged: number): DiffSummary {

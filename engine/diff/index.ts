@@ -43,7 +43,11 @@ async function git(root: string, args: string[]): Promise<string> {
   try {
     return (await simpleGit({ baseDir: root }).raw(args)).trim();
   } catch (e) {
-    throw new RsyncError(`git ${args.join(' ')} failed: ${(e as Error).message.trim()}`, ExitCode.NO_INPUT, 'Check the refs exist (`git rev-parse <ref>`), fetching them first if they are remote.');
+    throw new RsyncError(
+      `git ${args.join(' ')} failed: ${(e as Error).message.trim()}`,
+      ExitCode.NO_INPUT,
+      'Check the refs exist (`git rev-parse <ref>`), fetching them first if they are remote.',
+    );
   }
 }
 
@@ -52,20 +56,34 @@ async function resolveSides(root: string, base: string, head: string | undefined
   const range = /^(.*?)(\.\.\.?)(.*)$/.exec(base);
   if (range) {
     if (head !== undefined) {
-      throw new RsyncError(`Give either a range (${base}) or two refs, not both.`, ExitCode.USAGE, 'E.g. `rsync diff main...HEAD` or `rsync diff main HEAD`.');
+      throw new RsyncError(
+        `Give either a range (${base}) or two refs, not both.`,
+        ExitCode.USAGE,
+        'E.g. `rsync diff main...HEAD` or `rsync diff main HEAD`.',
+      );
     }
     const from = range[1] || 'HEAD';
     const to = range[3] || 'HEAD';
     if (range[2] === '...') {
       const mergeBase = await git(root, ['merge-base', from, to]);
-      return [{ ref: mergeBase, label: `${from}...${to} (where ${to} forked from ${from})` }, { ref: to, label: to }];
+      return [
+        { ref: mergeBase, label: `${from}...${to} (where ${to} forked from ${from})` },
+        { ref: to, label: to },
+      ];
     }
-    return [{ ref: from, label: from }, { ref: to, label: to }];
+    return [
+      { ref: from, label: from },
+      { ref: to, label: to },
+    ];
   }
   return [{ ref: base, label: base }, head === undefined ? { label: 'working tree' } : { ref: head, label: head }];
 }
 
-async function openSide(root: string, spec: SideSpec, env: string | undefined): Promise<{ ws: Workspace; side: DiffSide }> {
+async function openSide(
+  root: string,
+  spec: SideSpec,
+  env: string | undefined,
+): Promise<{ ws: Workspace; side: DiffSide }> {
   let ws: Workspace;
   try {
     ws = await loadFromSource(await openSource({ root, ref: spec.ref }), env);
@@ -104,7 +122,11 @@ export async function diffWorkspace(opts: DiffOptions): Promise<WorkspaceDiff> {
     const known = new Set([...base.ws.customers.keys(), ...head.ws.customers.keys()]);
     const unknown = opts.customers.filter((c) => !known.has(c));
     if (unknown.length) {
-      throw new RsyncError(`Unknown customer${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`, ExitCode.USAGE, `Customers on either side: ${[...known].sort().join(', ')}.`);
+      throw new RsyncError(
+        `Unknown customer${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`,
+        ExitCode.USAGE,
+        `Customers on either side: ${[...known].sort().join(', ')}.`,
+      );
     }
   }
   const scope = opts.customers?.length ? new Set(opts.customers) : null;

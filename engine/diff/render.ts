@@ -18,7 +18,8 @@ function sideText(s: DiffSide): string {
 
 export function diffSummaryLine(d: WorkspaceDiff): string {
   const s = d.summary;
-  if (d.empty) return `No changes: ${sideText(d.head)} deploys the same as ${sideText(d.base)}${s.unchanged ? ` (${s.unchanged} resources)` : ''}.`;
+  if (d.empty)
+    return `No changes: ${sideText(d.head)} deploys the same as ${sideText(d.base)}${s.unchanged ? ` (${s.unchanged} resources)` : ''}.`;
   const parts = [`${s.create} to create`, `${s.update} to update`, `${s.delete} to delete`, `${s.unchanged} unchanged`];
   return `Changes: ${parts.join(', ')}${d.settings.length ? `; rsync.yaml settings changed (${d.settings.length} field${d.settings.length === 1 ? '' : 's'})` : ''}.`;
 }
@@ -37,12 +38,17 @@ function mappingHeader(m: NonNullable<ResourceChange['mapping']>): string {
 function blastRadius(d: WorkspaceDiff): string[] {
   const out: string[] = [];
   for (const m of d.moves) {
-    out.push(`${m.customer}: ${m.from} → ${m.to} (${m.flows.length} flow${m.flows.length === 1 ? '' : 's'}: ${m.flows.map((f) => f.slice(f.lastIndexOf('/') + 1)).join(', ')})`);
+    out.push(
+      `${m.customer}: ${m.from} → ${m.to} (${m.flows.length} flow${m.flows.length === 1 ? '' : 's'}: ${m.flows.map((f) => f.slice(f.lastIndexOf('/') + 1)).join(', ')})`,
+    );
   }
   for (const t of d.templates) {
     const files = t.files.map((f) => `${SYMBOL[f.action]}${f.path.split('/').slice(3).join('/') || f.path}`).join(', ');
     const what = t.action === 'create' ? 'added' : t.action === 'delete' ? 'removed' : 'changed';
-    const names = t.customers.length <= 5 ? t.customers.join(', ') : `${t.customers.slice(0, 5).join(', ')} and ${t.customers.length - 5} more`;
+    const names =
+      t.customers.length <= 5
+        ? t.customers.join(', ')
+        : `${t.customers.slice(0, 5).join(', ')} and ${t.customers.length - 5} more`;
     const radius = t.flows.length
       ? `${t.customers.length} customer${t.customers.length === 1 ? '' : 's'} (${names}), ${t.flows.length} flow${t.flows.length === 1 ? '' : 's'}`
       : 'no flow changes';
@@ -53,10 +59,15 @@ function blastRadius(d: WorkspaceDiff): string[] {
 
 function errorsText(side: 'base' | 'head', s: DiffSide): string[] {
   if (s.valid) return [];
-  const out = [`✗ ${side} (${sideText(s)}) has ${s.errors.length} error${s.errors.length === 1 ? '' : 's'}; the diff shows what could be read:`];
+  const out = [
+    `✗ ${side} (${sideText(s)}) has ${s.errors.length} error${s.errors.length === 1 ? '' : 's'}; the diff shows what could be read:`,
+  ];
   for (const e of s.errors) {
     const where = e.file ? `${String(e.file)}:${String(e.line)}:${String(e.column)}` : '(workspace)';
-    out.push(`  ${where} error ${String(e.code)} ${String(e.summary)}${e.address ? ` [${String(e.address)}]` : ''}`, `      ${String(e.detail)}`);
+    out.push(
+      `  ${where} error ${String(e.code)} ${String(e.summary)}${e.address ? ` [${String(e.address)}]` : ''}`,
+      `      ${String(e.detail)}`,
+    );
   }
   out.push('');
   return out;
@@ -68,7 +79,9 @@ function grouped(changes: ResourceChange[]): Map<string, ResourceChange[]> {
     const k = c.customer ?? '(partner-wide)';
     by.set(k, [...(by.get(k) ?? []), c]);
   }
-  return new Map([...by].sort((a, b) => (a[0] === '(partner-wide)' ? -1 : b[0] === '(partner-wide)' ? 1 : a[0] < b[0] ? -1 : 1)));
+  return new Map(
+    [...by].sort((a, b) => (a[0] === '(partner-wide)' ? -1 : b[0] === '(partner-wide)' ? 1 : a[0] < b[0] ? -1 : 1)),
+  );
 }
 
 function counts(list: ResourceChange[]): string {
@@ -102,7 +115,11 @@ export function renderDiffText(d: WorkspaceDiff, opts: { verbose?: boolean } = {
     }
     out.push('');
   }
-  if (!opts.verbose && listed < d.changes.length) out.push(`… and ${d.changes.length - listed} more changes (see --verbose, --format json, or narrow with --customer)`, '');
+  if (!opts.verbose && listed < d.changes.length)
+    out.push(
+      `… and ${d.changes.length - listed} more changes (see --verbose, --format json, or narrow with --customer)`,
+      '',
+    );
   if (d.settings.length) {
     out.push('rsync.yaml (Workspace settings; not deployed)');
     for (const f of d.settings) out.push(`  ~ ${f.path}: ${show(f.before)} → ${show(f.after)}`);
@@ -134,10 +151,20 @@ export function renderDiffMarkdown(d: WorkspaceDiff): string {
   const logo = b.logoUrl ? `<img src="${b.logoUrl}" alt="${mdEscape(product)}" height="20"> ` : '';
   out.push(`### ${logo}${mdEscape(product)} changes`);
   out.push('');
-  out.push(`${mdSide(d.base)} → ${mdSide(d.head)}${d.env ? ` · as \`${d.env}\` deploys it` : ''}${d.customers ? ` · customers: ${d.customers.map((c) => `\`${c}\``).join(', ')}` : ''}`);
-  for (const [name, s] of [['base', d.base], ['head', d.head]] as const) {
+  out.push(
+    `${mdSide(d.base)} → ${mdSide(d.head)}${d.env ? ` · as \`${d.env}\` deploys it` : ''}${d.customers ? ` · customers: ${d.customers.map((c) => `\`${c}\``).join(', ')}` : ''}`,
+  );
+  for (const [name, s] of [
+    ['base', d.base],
+    ['head', d.head],
+  ] as const) {
     if (s.valid) continue;
-    out.push('', `> [!CAUTION]`, `> The ${name} (${mdSide(s)}) has ${s.errors.length} validation error${s.errors.length === 1 ? '' : 's'}; the diff shows what could be read.`, '');
+    out.push(
+      '',
+      `> [!CAUTION]`,
+      `> The ${name} (${mdSide(s)}) has ${s.errors.length} validation error${s.errors.length === 1 ? '' : 's'}; the diff shows what could be read.`,
+      '',
+    );
     for (const e of s.errors.slice(0, 50)) {
       const where = e.file ? `\`${String(e.file)}:${String(e.line)}\` ` : '';
       out.push(`- ${where}**${mdEscape(String(e.summary))}** (${String(e.code)}): ${mdEscape(String(e.detail))}`);
@@ -153,18 +180,26 @@ export function renderDiffMarkdown(d: WorkspaceDiff): string {
   const byCustomer = grouped(d.changes);
   if (byCustomer.size) {
     out.push('', '| customer | create | update | delete |', '|---|---:|---:|---:|');
-    for (const [c, n] of Object.entries(d.summary.byCustomer).sort((x, y) => (x[0] < y[0] ? -1 : 1)).slice(0, 100)) {
+    for (const [c, n] of Object.entries(d.summary.byCustomer)
+      .sort((x, y) => (x[0] < y[0] ? -1 : 1))
+      .slice(0, 100)) {
       out.push(`| ${mdEscape(c)} | ${n.create} | ${n.update} | ${n.delete} |`);
     }
   }
   let listed = 0;
   for (const [customer, changes] of byCustomer) {
     if (listed >= MAX_LISTED) break;
-    out.push('', `<details><summary><b>${mdEscape(customer)}</b>: ${changes.length} change${changes.length === 1 ? '' : 's'}</summary>`, '');
+    out.push(
+      '',
+      `<details><summary><b>${mdEscape(customer)}</b>: ${changes.length} change${changes.length === 1 ? '' : 's'}</summary>`,
+      '',
+    );
     for (const c of changes) {
       if (listed++ >= MAX_LISTED) break;
       const used = c.action !== 'create' ? usedByText(c.usedBy) : '';
-      out.push(`- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}${used ? ` (${mdEscape(used)})` : ''}`);
+      out.push(
+        `- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}${used ? ` (${mdEscape(used)})` : ''}`,
+      );
       const fields = c.fields;
       if (c.action === 'update' && (fields.length || c.mapping?.diff.length)) {
         out.push('', '  ```diff');
@@ -174,14 +209,16 @@ export function renderDiffMarkdown(d: WorkspaceDiff): string {
         }
         if (c.mapping) {
           out.push(`  @@ ${mappingHeader(c.mapping)} @@`);
-          for (const l of c.mapping.diff) out.push(`  ${l.startsWith('@@') ? l : l[0] === ' ' ? `  ${l.slice(1)}` : `${l[0]} ${l.slice(1)}`}`);
+          for (const l of c.mapping.diff)
+            out.push(`  ${l.startsWith('@@') ? l : l[0] === ' ' ? `  ${l.slice(1)}` : `${l[0]} ${l.slice(1)}`}`);
         }
         out.push('  ```', '');
       }
     }
     out.push('', '</details>');
   }
-  if (d.changes.length > MAX_LISTED) out.push('', `… and ${d.changes.length - MAX_LISTED} more changes (\`rsync diff --format json\` lists them all).`);
+  if (d.changes.length > MAX_LISTED)
+    out.push('', `… and ${d.changes.length - MAX_LISTED} more changes (\`rsync diff --format json\` lists them all).`);
   if (d.settings.length) {
     out.push('', '#### rsync.yaml', '', 'Workspace settings (not deployed):', '', '```diff');
     for (const f of d.settings) {
@@ -190,6 +227,10 @@ export function renderDiffMarkdown(d: WorkspaceDiff): string {
     }
     out.push('```');
   }
-  out.push('', '---', `<sub>${mdEscape(b.footer ?? `${b.partner ? `${b.partner} · ` : ''}compared by ${product}`)}</sub>`);
+  out.push(
+    '',
+    '---',
+    `<sub>${mdEscape(b.footer ?? `${b.partner ? `${b.partner} · ` : ''}compared by ${product}`)}</sub>`,
+  );
   return out.join('\n');
 }

@@ -51,12 +51,16 @@ async function databaseUrl(root: string, opts: ReadApplyLogOptions): Promise<{ u
   if (explicit) return { url: explicit };
   const status = await embeddedStatus(root);
   if (!status.initialised) {
-    return { note: 'No apply log: DATABASE_URL is not set and this workspace has no embedded database (nothing was applied from it yet).' };
+    return {
+      note: 'No apply log: DATABASE_URL is not set and this workspace has no embedded database (nothing was applied from it yet).',
+    };
   }
   try {
     return { url: (await ensureEmbedded(root, opts.log)).url };
   } catch (e) {
-    return { note: `No apply log: the embedded database could not be started (${(e as Error).message.split('\n')[0]}).` };
+    return {
+      note: `No apply log: the embedded database could not be started (${(e as Error).message.split('\n')[0]}).`,
+    };
   }
 }
 
@@ -64,18 +68,34 @@ export async function readApplyLog(root: string, opts: ReadApplyLogOptions): Pro
   const found = await databaseUrl(root, opts);
   if (!found.url) return { available: false, note: found.note, entries: [], more: false };
   const database = redactUrl(found.url);
-  const client = new pg.Client({ connectionString: found.url, application_name: 'rsync history', connectionTimeoutMillis: 5000 });
+  const client = new pg.Client({
+    connectionString: found.url,
+    application_name: 'rsync history',
+    connectionTimeoutMillis: 5000,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
   } catch (e) {
     await client.end().catch(() => {});
-    return { available: false, database, note: `No apply log: cannot connect to PostgreSQL at ${database} (${(e as Error).message}).`, entries: [], more: false };
+    return {
+      available: false,
+      database,
+      note: `No apply log: cannot connect to PostgreSQL at ${database} (${(e as Error).message}).`,
+      entries: [],
+      more: false,
+    };
   }
   try {
     const exists = await client.query<{ ok: boolean }>(`SELECT to_regclass('rsync.apply_log') IS NOT NULL AS ok`);
     if (!exists.rows[0].ok) {
-      return { available: false, database, note: `No apply log: the database at ${database} has no rsync state yet (nothing was applied).`, entries: [], more: false };
+      return {
+        available: false,
+        database,
+        note: `No apply log: the database at ${database} has no rsync state yet (nothing was applied).`,
+        entries: [],
+        more: false,
+      };
     }
     const entries: ApplyLogEntry[] = [];
     const page = 500;

@@ -76,12 +76,19 @@ export class GitHistory {
   async *commits(ref: string, paths: string[], pageSize = 100): AsyncGenerator<GitCommit> {
     for (let skip = 0; ; skip += pageSize) {
       const out = await this.git.raw([
-        '-c', 'core.quotepath=false',
-        'log', ref,
+        '-c',
+        'core.quotepath=false',
+        'log',
+        ref,
         '--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%cI%x1f%s',
-        '--name-only', '--relative', '--diff-merges=first-parent',
-        `--skip=${skip}`, `-n`, String(pageSize),
-        '--', ...paths,
+        '--name-only',
+        '--relative',
+        '--diff-merges=first-parent',
+        `--skip=${skip}`,
+        `-n`,
+        String(pageSize),
+        '--',
+        ...paths,
       ]);
       const records = out.split('\x1e').filter((r) => r.trim());
       for (const rec of records) {
@@ -107,7 +114,15 @@ export class GitHistory {
     const hit = this.trees.get(sha);
     if (hit) return hit;
     const paths = [WORKSPACE_FILE, 'integrations', 'templates'].map((p) => this.prefix + p);
-    const listing = await simpleGit({ baseDir: this.top }).raw(['ls-tree', '-r', '-z', '--full-tree', sha, '--', ...paths]);
+    const listing = await simpleGit({ baseDir: this.top }).raw([
+      'ls-tree',
+      '-r',
+      '-z',
+      '--full-tree',
+      sha,
+      '--',
+      ...paths,
+    ]);
     const tree = new Map<string, string>();
     for (const row of listing.split('\0')) {
       if (!row) continue;

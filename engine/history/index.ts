@@ -110,18 +110,31 @@ interface Filter {
   scope?: string | null;
 }
 
-function parseAddress(address: string, env: string | undefined, envs: string[]): { address: string; env?: string; customer: string | null } {
+function parseAddress(
+  address: string,
+  env: string | undefined,
+  envs: string[],
+): { address: string; env?: string; customer: string | null } {
   const parts = address.split('/');
   if (parts.length === 4) {
     if (env !== undefined && env !== parts[0]) {
-      throw new RsyncError(`--address ${address} is in environment ${parts[0]}, but --env is ${env}.`, ExitCode.USAGE, 'Drop one of them.');
+      throw new RsyncError(
+        `--address ${address} is in environment ${parts[0]}, but --env is ${env}.`,
+        ExitCode.USAGE,
+        'Drop one of them.',
+      );
     }
     if (!envs.includes(parts[0])) {
-      throw new RsyncError(`Unknown environment "${parts[0]}" in --address ${address}.`, ExitCode.USAGE, `rsync.yaml declares: ${envs.join(', ') || 'none'}.`);
+      throw new RsyncError(
+        `Unknown environment "${parts[0]}" in --address ${address}.`,
+        ExitCode.USAGE,
+        `rsync.yaml declares: ${envs.join(', ') || 'none'}.`,
+      );
     }
     return { address: parts.slice(1).join('/'), env: parts[0], customer: parts[1] === 'workspace' ? null : parts[1] };
   }
-  if (parts.length === 3 && parts.every(Boolean)) return { address, env, customer: parts[0] === 'workspace' ? null : parts[0] };
+  if (parts.length === 3 && parts.every(Boolean))
+    return { address, env, customer: parts[0] === 'workspace' ? null : parts[0] };
   throw new RsyncError(
     `"${address}" is not an address.`,
     ExitCode.USAGE,
@@ -146,7 +159,9 @@ async function affectedCustomers(git: GitHistory, c: GitCommit, filter: Filter):
     const uses = new RegExp(`(?<![a-z0-9-])(?:${names.join('|')})@`);
     for (const sha of [c.sha, c.parents[0]].filter(Boolean)) {
       const tree = await git.tree(sha);
-      const docs = [...tree].filter(([rel]) => rel.startsWith('integrations/') && rel.split('/').length === 3 && /\.ya?ml$/.test(rel));
+      const docs = [...tree].filter(
+        ([rel]) => rel.startsWith('integrations/') && rel.split('/').length === 3 && /\.ya?ml$/.test(rel),
+      );
       const texts = await git.blobs(docs.map(([, oid]) => oid));
       for (const [rel, oid] of docs) if (uses.test(texts.get(oid) ?? '')) customers.add(rel.split('/')[1]);
     }
@@ -157,7 +172,13 @@ async function affectedCustomers(git: GitHistory, c: GitCommit, filter: Filter):
 /** Sides already built in this command, by commit and customers: a commit is usually the parent of the next one. */
 type Sides = Map<string, Promise<SideState>>;
 
-function sideAt(git: GitHistory, sides: Sides, sha: string, customers: Set<string> | 'all', env: string | undefined): Promise<SideState> {
+function sideAt(
+  git: GitHistory,
+  sides: Sides,
+  sha: string,
+  customers: Set<string> | 'all',
+  env: string | undefined,
+): Promise<SideState> {
   const key = `${sha}|${customers === 'all' ? '*' : [...customers].sort().join(',')}`;
   let side = sides.get(key);
   if (!side) {
@@ -169,7 +190,12 @@ function sideAt(git: GitHistory, sides: Sides, sha: string, customers: Set<strin
   return side;
 }
 
-async function buildSide(git: GitHistory, sha: string, customers: Set<string> | 'all', env: string | undefined): Promise<SideState> {
+async function buildSide(
+  git: GitHistory,
+  sha: string,
+  customers: Set<string> | 'all',
+  env: string | undefined,
+): Promise<SideState> {
   const keep = (rel: string) => {
     if (rel === WORKSPACE_FILE || rel.startsWith('templates/')) return true;
     const parts = rel.split('/');
@@ -179,7 +205,13 @@ async function buildSide(git: GitHistory, sha: string, customers: Set<string> | 
   return sideState(ws);
 }
 
-async function commitEvent(git: GitHistory, sides: Sides, c: GitCommit, filter: Filter, env: string | undefined): Promise<CommitEvent> {
+async function commitEvent(
+  git: GitHistory,
+  sides: Sides,
+  c: GitCommit,
+  filter: Filter,
+  env: string | undefined,
+): Promise<CommitEvent> {
   const event: CommitEvent = {
     type: 'commit',
     at: c.date,
@@ -200,9 +232,7 @@ async function commitEvent(git: GitHistory, sides: Sides, c: GitCommit, filter: 
       sideAt(git, sides, c.sha, customers, env),
     ]);
     const compared = compareSides(before, after, { customers: filter.customer ? new Set([filter.customer]) : null });
-    const shown = filter.address
-      ? compared.changes.filter((ch) => ch.address === filter.address)
-      : compared.changes; // with --customer, compareSides already kept that customer's and the partner-wide ones
+    const shown = filter.address ? compared.changes.filter((ch) => ch.address === filter.address) : compared.changes; // with --customer, compareSides already kept that customer's and the partner-wide ones
     event.touched = shown.map((ch) => ({
       address: ch.address,
       customer: ch.customer,
@@ -221,7 +251,11 @@ async function commitEvent(git: GitHistory, sides: Sides, c: GitCommit, filter: 
 function commitMatches(e: CommitEvent, filter: Filter): boolean {
   if (filter.address) return e.touched.length > 0;
   if (filter.customer) {
-    return e.touched.length > 0 || e.files.some((f) => f.startsWith(`integrations/${filter.customer}/`)) || e.error !== undefined;
+    return (
+      e.touched.length > 0 ||
+      e.files.some((f) => f.startsWith(`integrations/${filter.customer}/`)) ||
+      e.error !== undefined
+    );
   }
   return true;
 }
@@ -253,10 +287,13 @@ function resultOf(e: ApplyLogEntry): string {
   if (e.action !== 'apply' || !applied || typeof applied !== 'object') {
     return [typeof d.result === 'string' ? d.result : '', failed].filter(Boolean).join('; ');
   }
-  const parts = [`${count(applied.create)} created, ${count(applied.update)} updated, ${count(applied.delete)} deleted`];
+  const parts = [
+    `${count(applied.create)} created, ${count(applied.update)} updated, ${count(applied.delete)} deleted`,
+  ];
   const waiting = Array.isArray(d.waiting) ? d.waiting.length : 0;
   if (waiting) parts.push(`${waiting} removal${waiting === 1 ? '' : 's'} waiting for queued jobs`);
-  if (count(d.driftHealed)) parts.push(`${count(d.driftHealed)} drifted object${count(d.driftHealed) === 1 ? '' : 's'} healed`);
+  if (count(d.driftHealed))
+    parts.push(`${count(d.driftHealed)} drifted object${count(d.driftHealed) === 1 ? '' : 's'} healed`);
   if (failed) parts.push(failed);
   return parts.join('; ');
 }
@@ -290,10 +327,15 @@ function newestFirst(a: HistoryEvent, b: HistoryEvent): number {
 export async function workspaceHistory(opts: HistoryOptions): Promise<HistoryResult> {
   const root = await findWorkspaceRoot(opts.path ?? '.');
   if (!root) {
-    throw new RsyncError(`No ${WORKSPACE_FILE} in ${opts.path ?? '.'} or any folder above it.`, ExitCode.NO_INPUT, 'Run inside a workspace, or give its folder as the path.');
+    throw new RsyncError(
+      `No ${WORKSPACE_FILE} in ${opts.path ?? '.'} or any folder above it.`,
+      ExitCode.NO_INPUT,
+      'Run inside a workspace, or give its folder as the path.',
+    );
   }
   const limit = opts.limit ?? 30;
-  if (!Number.isInteger(limit) || limit < 1) throw new RsyncError(`--limit must be a positive whole number, not ${limit}.`, ExitCode.USAGE);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RsyncError(`--limit must be a positive whole number, not ${limit}.`, ExitCode.USAGE);
   let env = opts.env;
   if (env !== undefined) env = (await resolveEnvironment(root, env)).env; // refuses an environment rsync.yaml does not declare
   const filter: Filter = {};
@@ -304,7 +346,11 @@ export async function workspaceHistory(opts: HistoryOptions): Promise<HistoryRes
     filter.address = a.address;
     filter.scope = a.customer;
     if (opts.customer && a.customer !== opts.customer) {
-      throw new RsyncError(`--address ${opts.address} is not a resource of customer ${opts.customer}.`, ExitCode.USAGE, 'Drop one of them.');
+      throw new RsyncError(
+        `--address ${opts.address} is not a resource of customer ${opts.customer}.`,
+        ExitCode.USAGE,
+        'Drop one of them.',
+      );
     }
   }
   if (opts.customer) {
@@ -322,7 +368,12 @@ export async function workspaceHistory(opts: HistoryOptions): Promise<HistoryRes
   else {
     head = await git.resolve(ref);
     if (!head) {
-      if (opts.ref) throw new RsyncError(`Git ref "${ref}" does not exist.`, ExitCode.NO_INPUT, 'Use a branch, tag or commit that `git rev-parse` knows.');
+      if (opts.ref)
+        throw new RsyncError(
+          `Git ref "${ref}" does not exist.`,
+          ExitCode.NO_INPUT,
+          'Use a branch, tag or commit that `git rev-parse` knows.',
+        );
       gitNote = 'The repository has no commits yet.';
     } else {
       const paths = [WORKSPACE_FILE, 'templates', filter.scope ? `integrations/${filter.scope}` : 'integrations'];
@@ -339,7 +390,13 @@ export async function workspaceHistory(opts: HistoryOptions): Promise<HistoryRes
     }
   }
 
-  const log = await readApplyLog(root, { url: opts.url, env, limit, match: (e) => applyMatches(e, filter), log: opts.log });
+  const log = await readApplyLog(root, {
+    url: opts.url,
+    env,
+    limit,
+    match: (e) => applyMatches(e, filter),
+    log: opts.log,
+  });
   const subjects = new Map<string, string | undefined>(commits.map((c) => [c.commit, c.subject]));
   const applies: ApplyEvent[] = [];
   for (const e of log.entries) {
@@ -357,10 +414,19 @@ export async function workspaceHistory(opts: HistoryOptions): Promise<HistoryRes
     workspace: root,
     ref,
     commit: head ?? null,
-    filters: { customer: opts.customer ?? null, address: filter.address ? (env ? `${env}/${filter.address}` : filter.address) : null, env: env ?? null, limit },
+    filters: {
+      customer: opts.customer ?? null,
+      address: filter.address ? (env ? `${env}/${filter.address}` : filter.address) : null,
+      env: env ?? null,
+      limit,
+    },
     events: merged.slice(0, limit),
     git: { available: Boolean(git && head), ...(gitNote ? { note: gitNote } : {}) },
-    applyLog: { available: log.available, ...(log.database ? { database: log.database } : {}), ...(log.note ? { note: log.note } : {}) },
+    applyLog: {
+      available: log.available,
+      ...(log.database ? { database: log.database } : {}),
+      ...(log.note ? { note: log.note } : {}),
+    },
     more: merged.length > limit || commitsMore || log.more,
   };
 }

@@ -13,15 +13,23 @@ function commitBlock(e: CommitEvent): string[] {
   const out = [`${when(e.at)}  commit ${e.commit.slice(0, 7)}  ${e.author} <${e.email}>  ${e.subject}`];
   if (e.error) out.push(`${INDENT}(resources not computed: ${e.error.split('\n')[0]})`);
   const lines = e.touched.map((t) => `${SYMBOL[t.action]} ${t.address}`);
-  if (e.settings.length) lines.push(`${e.parents.length ? '~' : '+'} rsync.yaml settings: ${e.settings.slice(0, 3).join(', ')}${e.settings.length > 3 ? ` and ${e.settings.length - 3} more` : ''}`);
+  if (e.settings.length)
+    lines.push(
+      `${e.parents.length ? '~' : '+'} rsync.yaml settings: ${e.settings.slice(0, 3).join(', ')}${e.settings.length > 3 ? ` and ${e.settings.length - 3} more` : ''}`,
+    );
   for (const l of lines.slice(0, MAX_LINES)) out.push(`${INDENT}${l}`);
   if (lines.length > MAX_LINES) out.push(`${INDENT}… and ${lines.length - MAX_LINES} more`);
-  if (!lines.length && !e.error) out.push(`${INDENT}(no resource changes; ${e.files.length} file${e.files.length === 1 ? '' : 's'}: ${e.files.slice(0, 3).join(', ')}${e.files.length > 3 ? ', …' : ''})`);
+  if (!lines.length && !e.error)
+    out.push(
+      `${INDENT}(no resource changes; ${e.files.length} file${e.files.length === 1 ? '' : 's'}: ${e.files.slice(0, 3).join(', ')}${e.files.length > 3 ? ', …' : ''})`,
+    );
   return out;
 }
 
 function applyBlock(e: ApplyEvent): string[] {
-  const commit = e.commit ? `commit ${e.commit.slice(0, 7)}${e.subject !== undefined ? ` "${e.subject}"` : ''}` : 'the working tree';
+  const commit = e.commit
+    ? `commit ${e.commit.slice(0, 7)}${e.subject !== undefined ? ` "${e.subject}"` : ''}`
+    : 'the working tree';
   const out = [`${when(e.at)}  ${e.action} #${e.n} → ${e.env}  by ${e.actor}  ${commit}${e.ref ? ` (${e.ref})` : ''}`];
   if (e.result) out.push(`${INDENT}${e.result}`);
   const shown = e.changes.slice(0, MAX_LINES).map((c) => {
@@ -40,9 +48,15 @@ export function renderHistoryText(h: HistoryResult): string {
     h.filters.address ? `address ${h.filters.address}` : '',
     h.filters.env ? `environment ${h.filters.env}` : '',
   ].filter(Boolean);
-  out.push(`History of ${h.workspace} at ${h.ref}${h.commit ? ` (${h.commit.slice(0, 7)})` : ''}${filters.length ? `, ${filters.join(', ')}` : ''}, newest first`);
-  out.push(`  Git: ${h.git.available ? 'commits that touched rsync.yaml, integrations/ or templates/' : h.git.note ?? 'not available'}`);
-  out.push(`  Applies: ${h.applyLog.available ? `the apply log in ${h.applyLog.database}` : h.applyLog.note ?? 'not available'}`);
+  out.push(
+    `History of ${h.workspace} at ${h.ref}${h.commit ? ` (${h.commit.slice(0, 7)})` : ''}${filters.length ? `, ${filters.join(', ')}` : ''}, newest first`,
+  );
+  out.push(
+    `  Git: ${h.git.available ? 'commits that touched rsync.yaml, integrations/ or templates/' : (h.git.note ?? 'not available')}`,
+  );
+  out.push(
+    `  Applies: ${h.applyLog.available ? `the apply log in ${h.applyLog.database}` : (h.applyLog.note ?? 'not available')}`,
+  );
   out.push('');
   if (!h.events.length) out.push('Nothing to show.');
   for (const e of h.events) {

@@ -49,7 +49,12 @@ export class ContentCache {
     let data: Stored | undefined;
     try {
       const c = JSON.parse(readFileSync(file, 'utf8')) as Stored;
-      const ok = c.format === FORMAT && c.build === engineBuild() && Number.isInteger(c.writes) && isRecord(c.yaml) && isRecord(c.jsonata);
+      const ok =
+        c.format === FORMAT &&
+        c.build === engineBuild() &&
+        Number.isInteger(c.writes) &&
+        isRecord(c.yaml) &&
+        isRecord(c.jsonata);
       if (ok) data = c;
     } catch {
       /* no cache yet, or a damaged one: start empty */

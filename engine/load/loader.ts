@@ -7,7 +7,14 @@
 import path from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { isObject } from '../util/merge.js';
-import { KINDS, type CustomerModel, type Kind, type Origin, type Resource, type Workspace } from '../model/workspace.js';
+import {
+  KINDS,
+  type CustomerModel,
+  type Kind,
+  type Origin,
+  type Resource,
+  type Workspace,
+} from '../model/workspace.js';
 import type { ContentCache } from './content-cache.js';
 import { FolderSource, GitRefSource, WORKSPACE_FILE, type WorkspaceSource } from './source.js';
 import { instantiateTemplates } from './templates.js';
@@ -53,7 +60,12 @@ const PLACE_TEXT = {
 export type ParseCache = Map<string, { text: string; parsed: ReturnType<typeof parseYamlFile> }>;
 
 /** `content`: results kept between commands by file content (engine/load/content-cache.ts); the validator uses it too. */
-export async function loadFromSource(source: WorkspaceSource, env?: string, cache?: ParseCache, content?: ContentCache): Promise<Workspace> {
+export async function loadFromSource(
+  source: WorkspaceSource,
+  env?: string,
+  cache?: ParseCache,
+  content?: ContentCache,
+): Promise<Workspace> {
   const files = await source.files();
   const ws: Workspace = {
     source,
@@ -88,7 +100,14 @@ export async function loadFromSource(source: WorkspaceSource, env?: string, cach
   for (const [file, text] of files) {
     if (!/\.ya?ml$/.test(file)) continue;
     const parts = file.split('/');
-    const place = file === WORKSPACE_FILE ? 'root' : parts[0] === 'templates' ? 'template' : parts.length > 2 ? 'customer' : undefined;
+    const place =
+      file === WORKSPACE_FILE
+        ? 'root'
+        : parts[0] === 'templates'
+          ? 'template'
+          : parts.length > 2
+            ? 'customer'
+            : undefined;
     let hit = cache?.get(file);
     if (!hit || hit.text !== text) {
       hit = { text, parsed: parseYamlFile(file, text, content) };

@@ -125,7 +125,9 @@ export class GitRefSource implements WorkspaceSource {
     try {
       top = (await git.revparse(['--show-toplevel'])).trim();
     } catch {
-      throw new GitRefError(`${folder} is not inside a Git repository, so --ref cannot be read. Drop --ref, or run in a clone.`);
+      throw new GitRefError(
+        `${folder} is not inside a Git repository, so --ref cannot be read. Drop --ref, or run in a clone.`,
+      );
     }
     let commit: string;
     try {
@@ -138,7 +140,10 @@ export class GitRefSource implements WorkspaceSource {
         `Git ref "${ref}" does not exist in ${top}. Use a branch, tag or commit that \`git rev-parse ${ref}\` knows (fetch it first if it is remote).`,
       );
     }
-    const prefix = path.relative(await realFolder(top), await realFolder(folder)).split(path.sep).join('/');
+    const prefix = path
+      .relative(await realFolder(top), await realFolder(folder))
+      .split(path.sep)
+      .join('/');
     return new GitRefSource(folder, ref, commit, top, prefix);
   }
 
@@ -161,7 +166,10 @@ export class GitRefSource implements WorkspaceSource {
       if (type === 'blob' && wanted(rel)) entries.push({ rel, oid });
     }
     entries.sort((a, b) => (a.rel < b.rel ? -1 : 1));
-    const blobs = await catFileBatch(this.repoTop, entries.map((e) => e.oid));
+    const blobs = await catFileBatch(
+      this.repoTop,
+      entries.map((e) => e.oid),
+    );
     const files = new Map(entries.map((e, i) => [e.rel, blobs[i] ?? '']));
     this.cache = files;
     return files;

@@ -87,7 +87,10 @@ export function instantiateTemplates(ws: Workspace): void {
           const p = e.instancePath.split('/').filter(Boolean);
           const extra = e.keyword === 'additionalProperties' ? String(e.params.additionalProperty) : undefined;
           const missing = e.keyword === 'required' ? String(e.params.missingProperty) : undefined;
-          const known = isObject(t.spec.parameters) && isObject(t.spec.parameters.properties) ? Object.keys(t.spec.parameters.properties) : [];
+          const known =
+            isObject(t.spec.parameters) && isObject(t.spec.parameters.properties)
+              ? Object.keys(t.spec.parameters.properties)
+              : [];
           ws.diagnostics.push({
             severity: 'error',
             code: 'template-params',
@@ -114,7 +117,10 @@ export function instantiateTemplates(ws: Workspace): void {
       flows.forEach((f: unknown, i: number) => {
         if (!isObject(f)) return;
         const base: Path = ['spec', 'flows', i];
-        const declared = isObject(t.spec.parameters) && isObject(t.spec.parameters.properties) ? Object.keys(t.spec.parameters.properties) : [];
+        const declared =
+          isObject(t.spec.parameters) && isObject(t.spec.parameters.properties)
+            ? Object.keys(t.spec.parameters.properties)
+            : [];
         const subst = substitute(f, { with: params, customer: { name: c.name } }, (p, name) => {
           const param = name.startsWith('with.') ? name.slice(5).split('.')[0] : undefined;
           if (param !== undefined && declared.includes(param)) {
@@ -150,7 +156,10 @@ export function instantiateTemplates(ws: Workspace): void {
           metadata: {
             ...meta,
             name: prefix + tname,
-            labels: { ...(isObject(meta.labels) ? (meta.labels as Record<string, string>) : {}), 'rsync.dev/template': String(use.template) },
+            labels: {
+              ...(isObject(meta.labels) ? (meta.labels as Record<string, string>) : {}),
+              'rsync.dev/template': String(use.template),
+            },
           },
           spec,
           origin: { doc: t.origin.doc, base },
@@ -189,7 +198,12 @@ export function instantiateTemplates(ws: Workspace): void {
 type Scope = Record<string, unknown>;
 
 /** Replace `${{ a.b }}` placeholders in every string of `value`; report the unknown ones through `unknown`. */
-export function substitute(value: unknown, scope: Scope, unknown: (path: Path, name: string) => void, at: Path = []): unknown {
+export function substitute(
+  value: unknown,
+  scope: Scope,
+  unknown: (path: Path, name: string) => void,
+  at: Path = [],
+): unknown {
   if (typeof value === 'string') {
     const whole = WHOLE.exec(value);
     if (whole) {

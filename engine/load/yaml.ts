@@ -8,7 +8,18 @@
  * to the `yaml` package, whose errors carry positions and whose alias limit guards against alias bombs.
  */
 import jsyaml from 'js-yaml';
-import { isMap, isPair, isScalar, isSeq, LineCounter, Parser, parseAllDocuments, type Document, type Node, type YAMLError } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  Parser,
+  parseAllDocuments,
+  type Document,
+  type Node,
+  type YAMLError,
+} from 'yaml';
 import type { Diagnostic, Position, SourceRange } from '../diagnostics/diagnostic.js';
 import type { ContentCache } from './content-cache.js';
 
@@ -70,7 +81,11 @@ function fastParse(file: string, text: string): ParsedFile | undefined {
     return undefined; // the `yaml` package reports it, with positions
   }
   // An empty document (a trailing `---`, a comment-only file) is left out.
-  return fromValues(file, text, values.filter((v) => v !== null && v !== undefined));
+  return fromValues(
+    file,
+    text,
+    values.filter((v) => v !== null && v !== undefined),
+  );
 }
 
 /** A clean file's documents from their values; the node trees are built from `text` when a position is needed. */
@@ -101,7 +116,11 @@ export function parseYamlFile(file: string, text: string, cache?: ContentCache):
   if (Array.isArray(values)) return fromValues(file, text, values);
   const fast = fastParse(file, text);
   if (!fast) return fullParse(file, text);
-  cache.put('yaml', key, fast.docs.map((d) => d.value));
+  cache.put(
+    'yaml',
+    key,
+    fast.docs.map((d) => d.value),
+  );
   return fast;
 }
 
@@ -166,7 +185,9 @@ function errorOffset(text: string, e: YAMLError, openers: () => Opener[]): numbe
           ? ['[']
           : undefined;
   if (wanted) {
-    const opener = openers().filter((o) => wanted.includes(o.char) && o.offset < at).pop();
+    const opener = openers()
+      .filter((o) => wanted.includes(o.char) && o.offset < at)
+      .pop();
     if (opener) return opener.offset;
   }
   if (e.code === 'MULTILINE_IMPLICIT_KEY' || e.code === 'BLOCK_AS_IMPLICIT_KEY') {
@@ -195,9 +216,14 @@ function unclosedOpeners(text: string): Opener[] {
     if (t.type === 'flow-collection' && isObject(t.start) && Array.isArray(t.end)) {
       const open = String(t.start.source);
       const close = open === '{' ? '}' : ']';
-      if (!t.end.some((x: unknown) => isObject(x) && x.source === close)) out.push({ offset: Number(t.start.offset), char: open });
+      if (!t.end.some((x: unknown) => isObject(x) && x.source === close))
+        out.push({ offset: Number(t.start.offset), char: open });
     }
-    if ((t.type === 'double-quoted-scalar' || t.type === 'single-quoted-scalar') && typeof t.source === 'string' && typeof t.offset === 'number') {
+    if (
+      (t.type === 'double-quoted-scalar' || t.type === 'single-quoted-scalar') &&
+      typeof t.source === 'string' &&
+      typeof t.offset === 'number'
+    ) {
       if (!closedQuote(t.source)) out.push({ offset: t.offset, char: t.source[0] });
     }
     for (const x of Object.values(v)) if (x && typeof x === 'object') walk(x);
@@ -270,7 +296,8 @@ export function scalarIndexPosition(doc: YamlDoc, path: Path, index: number): So
   const value = String(node.value);
   const end = node.range[1];
   let i = node.range[0];
-  if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') i = text.indexOf('\n', i) + 1; // after the | or > header
+  if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED')
+    i = text.indexOf('\n', i) + 1; // after the | or > header
   else if (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') i++;
   const space = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
   let v = 0;

@@ -78,7 +78,9 @@ function isFunction(arg: any): boolean {
   return (arg && (arg._jsonata_function === true || arg._jsonata_lambda === true)) || typeof arg === 'function';
 }
 function isIterable(arg: any): boolean {
-  return typeof arg === 'object' && arg !== null && Symbol.iterator in arg && 'next' in arg && typeof arg.next === 'function';
+  return (
+    typeof arg === 'object' && arg !== null && Symbol.iterator in arg && 'next' in arg && typeof arg.next === 'function'
+  );
 }
 function isDeepEqual(lhs: any, rhs: any): boolean {
   if (lhs === rhs) return true;
@@ -118,7 +120,20 @@ interface Builtins {
 }
 
 /** Built-ins with a fast path for their common arguments (everything else goes through jsonata's implementation). */
-const FAST = new Set(['string', 'count', 'sum', 'abs', 'exists', 'type', 'not', 'number', 'keys', 'replace', 'split', 'formatBase']);
+const FAST = new Set([
+  'string',
+  'count',
+  'sum',
+  'abs',
+  'exists',
+  'type',
+  'not',
+  'number',
+  'keys',
+  'replace',
+  'split',
+  'formatBase',
+]);
 
 /**
  * The replacement text of jsonata's $replace (`$0`, `$n` with as many digits as the regex has groups allow, `$$`),
@@ -145,7 +160,8 @@ export function replacementParts(replacement: string, groupCount: number): (stri
     } else {
       const maxDigits = groupCount === 0 ? 1 : Math.floor(Math.log(groupCount) * Math.LOG10E) + 1;
       index = parseInt(replacement.substring(position, position + maxDigits), 10);
-      if (maxDigits > 1 && index > groupCount) index = parseInt(replacement.substring(position, position + maxDigits - 1), 10);
+      if (maxDigits > 1 && index > groupCount)
+        index = parseInt(replacement.substring(position, position + maxDigits - 1), 10);
       if (!Number.isNaN(index)) {
         if (groupCount > 0) {
           parts.push(lit, index);
@@ -220,7 +236,13 @@ function makeRuntime(b: Builtins) {
     return out;
   }
   /** jsonata's evaluatePath (no tuples, no focus, no grouping: those are not compiled). */
-  function path(input: any, firstIsVariable: boolean, steps: ((x: any) => any)[], cons0: boolean, keepSingletonArray: boolean): any {
+  function path(
+    input: any,
+    firstIsVariable: boolean,
+    steps: ((x: any) => any)[],
+    cons0: boolean,
+    keepSingletonArray: boolean,
+  ): any {
     let seq = Array.isArray(input) && !firstIsVariable ? input : seq1(input);
     let result: any;
     for (let i = 0; i < steps.length; i++) {
@@ -261,7 +283,11 @@ function makeRuntime(b: Builtins) {
       // an array here is a `cons` array, one item of the sequence: lookup maps over it
       if (Array.isArray(cur)) return namesFrom(seq1(cur), keys, s);
       const v =
-        cur !== null && typeof cur === 'object' && hasOwn.call(cur, keys[s]) && cur._jsonata_function !== true && cur._jsonata_lambda !== true
+        cur !== null &&
+        typeof cur === 'object' &&
+        hasOwn.call(cur, keys[s]) &&
+        cur._jsonata_function !== true &&
+        cur._jsonata_lambda !== true
           ? collapse(cur[keys[s]])
           : undefined;
       if (v === undefined) return undefined;
@@ -387,7 +413,8 @@ function makeRuntime(b: Builtins) {
       if (r && typeof r.then === 'function') throw new Error('an asynchronous function cannot be compiled');
       return r;
     }
-    if (proc && proc._jsonata_lambda === true) throw new Error('an interpreter lambda cannot be called from compiled code');
+    if (proc && proc._jsonata_lambda === true)
+      throw new Error('an interpreter lambda cannot be called from compiled code');
     if (typeof proc === 'function') {
       const validated = proc.signature ? proc.signature.validate(args, ctx) : args;
       const r = proc.apply(ctx, validated);
@@ -524,7 +551,8 @@ function makeRuntime(b: Builtins) {
       }
       return call(p, [arg(x)], ctx);
     },
-    abs: (p: unknown, x: unknown, ctx: unknown) => (p === d.abs && finiteNumber(x) ? Math.abs(x) : call(p, [arg(x)], ctx)),
+    abs: (p: unknown, x: unknown, ctx: unknown) =>
+      p === d.abs && finiteNumber(x) ? Math.abs(x) : call(p, [arg(x)], ctx),
     exists: (p: unknown, x: unknown, ctx: unknown) => (p === d.exists ? x !== undefined : call(p, [arg(x)], ctx)),
     type(p: unknown, x: unknown, ctx: unknown): unknown {
       if (p === d.type) {
@@ -536,9 +564,18 @@ function makeRuntime(b: Builtins) {
       }
       return call(p, [arg(x)], ctx);
     },
-    not: (p: unknown, x: unknown, ctx: unknown) => (p === d.not ? (x === undefined ? undefined : !b.boolean(x)) : call(p, [arg(x)], ctx)),
+    not: (p: unknown, x: unknown, ctx: unknown) =>
+      p === d.not ? (x === undefined ? undefined : !b.boolean(x)) : call(p, [arg(x)], ctx),
     /** $replace(str, /regex/, 'text'): jsonata's loop over its regex matcher, on a RegExp made once per call site. */
-    replace(p: unknown, str: unknown, re: RegExp, source: RegExp, replacement: string, parts: (string | number)[], ctx: unknown): unknown {
+    replace(
+      p: unknown,
+      str: unknown,
+      re: RegExp,
+      source: RegExp,
+      replacement: string,
+      parts: (string | number)[],
+      ctx: unknown,
+    ): unknown {
       if (p !== d.replace || typeof str !== 'string') return call(p, [arg(str), arg(regex(source)), replacement], ctx);
       re.lastIndex = 0;
       let m = re.exec(str);
@@ -655,7 +692,8 @@ class Compiler {
       if (!n || typeof n !== 'object') return;
       if (n.type === 'block' || (n.type === 'lambda' && !n.thunk)) return;
       if (n.type === 'bind') out.add(n.lhs.value);
-      for (const [k, v] of Object.entries(n)) if (k !== 'value' && k !== 'signature' && v && typeof v === 'object') visit(v);
+      for (const [k, v] of Object.entries(n))
+        if (k !== 'value' && k !== 'signature' && v && typeof v === 'object') visit(v);
     };
     if (node.type === 'block') for (const e of node.expressions) visit(e);
     else if (node.type === 'lambda' || node.type === 'top') visit(node.body);
@@ -801,8 +839,16 @@ class Compiler {
       return `R.names(${ctx}, ${this.constant(steps.map((s) => s.value))})`;
     }
     const [first, ...rest] = steps;
-    const plainRest = rest.length > 0 && rest.every((s) => s.type === 'name' && !s.stages && !s.predicate && !s.keepArray && !s.group);
-    if (first.type === 'variable' && first.value !== '' && !first.stages && plainRest && !node.keepSingletonArray && !node.keepArray) {
+    const plainRest =
+      rest.length > 0 && rest.every((s) => s.type === 'name' && !s.stages && !s.predicate && !s.keepArray && !s.group);
+    if (
+      first.type === 'variable' &&
+      first.value !== '' &&
+      !first.stages &&
+      plainRest &&
+      !node.keepSingletonArray &&
+      !node.keepArray
+    ) {
       return `R.varNames(${this.expr(first, ctx, scope, true)}, ${this.constant(rest.map((s) => s.value))})`;
     }
     const fns = steps.map((s, i) => {
@@ -871,7 +917,11 @@ class Compiler {
         const values: string[] = [];
         for (const [k, v] of node.lhs as [Node, Node][]) {
           const x = this.id('x');
-          keys.push(k.type === 'string' && !k.predicate && !k.stages ? JSON.stringify(k.value) : this.keep(`(${x}) => ${this.expr(k, x, scope)}`));
+          keys.push(
+            k.type === 'string' && !k.predicate && !k.stages
+              ? JSON.stringify(k.value)
+              : this.keep(`(${x}) => ${this.expr(k, x, scope)}`),
+          );
           const y = this.id('x');
           values.push(this.keep(`(${y}) => ${this.expr(v, y, scope)}`));
         }
@@ -889,8 +939,20 @@ class Compiler {
    */
   objectLiteral(node: Node, ctx: string, scope: Scope): string | null {
     const pairs = node.lhs as [Node, Node][];
-    const keys = pairs.map(([k]) => (k.type === 'string' && !k.predicate && !k.stages && !k.keepArray ? (k.value as string) : null));
-    if (keys.some((k) => k === null || /^(0|[1-9]\d*)$/.test(k) || k === '_jsonata_lambda' || k === '_jsonata_function' || k === '__proto__')) return null;
+    const keys = pairs.map(([k]) =>
+      k.type === 'string' && !k.predicate && !k.stages && !k.keepArray ? (k.value as string) : null,
+    );
+    if (
+      keys.some(
+        (k) =>
+          k === null ||
+          /^(0|[1-9]\d*)$/.test(k) ||
+          k === '_jsonata_lambda' ||
+          k === '_jsonata_function' ||
+          k === '__proto__',
+      )
+    )
+      return null;
     if (new Set(keys).size !== keys.length) return null;
     const x = this.id('x');
     const o = this.id('o');
@@ -901,7 +963,10 @@ class Compiler {
     // one the mapping's own order is kept.
     const order = pairs.map((_, i) => i);
     if (pairs.every(([, v]) => this.boundIn(v).size === 0)) order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : 1));
-    const sets = order.map((i) => `${t} = ${this.expr(pairs[i][1], x, scope)}; if (${t} !== undefined) ${o}[${JSON.stringify(keys[i])}] = ${t};`);
+    const sets = order.map(
+      (i) =>
+        `${t} = ${this.expr(pairs[i][1], x, scope)}; if (${t} !== undefined) ${o}[${JSON.stringify(keys[i])}] = ${t};`,
+    );
     const general = `R.group(${x}, [${keys.map((k) => JSON.stringify(k)).join(', ')}], [${pairs
       .map(([, v]) => {
         const y = this.id('x');
@@ -951,7 +1016,14 @@ class Compiler {
     const args: Node[] = node.arguments;
     const simple = (a: Node) => a && !a.predicate && !a.stages && !a.keepArray;
     if (p.value === 'replace') {
-      if (args.length !== 3 || args[1].type !== 'regex' || args[2].type !== 'string' || !simple(args[1]) || !simple(args[2])) return null;
+      if (
+        args.length !== 3 ||
+        args[1].type !== 'regex' ||
+        args[2].type !== 'string' ||
+        !simple(args[1]) ||
+        !simple(args[2])
+      )
+        return null;
       const source: RegExp = args[1].value;
       const parts = this.constant(replacementParts(args[2].value, groupCount(source)));
       return `R.fast.replace(${proc}, ${this.expr(args[0], ctx, scope)}, ${this.constant(new RegExp(source))}, ${this.constant(source)}, ${JSON.stringify(args[2].value)}, ${parts}, ${ctx})`;
@@ -1114,11 +1186,16 @@ function compileText(text: string): CompiledExpression | null {
     const topDecl: string[] = [];
     for (const name of bound) {
       const v = c.id('v');
-      topDecl.push(`${v} = R.hasOwn(B, ${JSON.stringify(name)}) ? B[${JSON.stringify(name)}] : S[${JSON.stringify(name)}]`);
+      topDecl.push(
+        `${v} = R.hasOwn(B, ${JSON.stringify(name)}) ? B[${JSON.stringify(name)}] : S[${JSON.stringify(name)}]`,
+      );
       top.vars.set(name, v);
     }
     const body = c.expr(ast, 'input', top);
-    const globals = [...c.free].map(([name, g]) => `${g} = R.hasOwn(B, ${JSON.stringify(name)}) ? B[${JSON.stringify(name)}] : S[${JSON.stringify(name)}]`);
+    const globals = [...c.free].map(
+      ([name, g]) =>
+        `${g} = R.hasOwn(B, ${JSON.stringify(name)}) ? B[${JSON.stringify(name)}] : S[${JSON.stringify(name)}]`,
+    );
     code = [
       `return function evaluate(input, B) {`,
       `  B = B || {};`,
@@ -1141,7 +1218,12 @@ function compileText(text: string): CompiledExpression | null {
   for (const name of c.boundIn({ type: 'top', body: ast })) if (!(name in S)) S[name] = builtin(name);
   let evaluate: (input: unknown, b?: Record<string, unknown>) => unknown;
   try {
-    evaluate = new Function('R', 'K', 'S', 'Z', code)(R, c.constants, S, new Array(c.kept).fill(null)) as typeof evaluate;
+    evaluate = new Function('R', 'K', 'S', 'Z', code)(
+      R,
+      c.constants,
+      S,
+      new Array(c.kept).fill(null),
+    ) as typeof evaluate;
   } catch (e) {
     // A fault of this compiler, never of the mapping: the interpreter runs it.
     lastProblem = `the generated code does not load: ${(e as Error).message}`;

@@ -24,7 +24,13 @@ function kind(v: unknown): string {
 }
 
 /** Lines describing how `actual` differs from `expected`; empty when they are equal. */
-export function structuralDiff(expected: unknown, actual: unknown, path = '', out: string[] = [], limit = 50): string[] {
+export function structuralDiff(
+  expected: unknown,
+  actual: unknown,
+  path = '',
+  out: string[] = [],
+  limit = 50,
+): string[] {
   if (out.length >= limit) return out;
   const where = path || '(output)';
   const ke = kind(expected);

@@ -46,7 +46,10 @@ function compileUncached(text: string): Compiled {
     return { ok: true, expr: jsonata(text) };
   } catch (e) {
     const err = e as JsonataError;
-    return { ok: false, problem: { index: errorIndex(text, err), code: err.code ?? 'S0000', message: err.message ?? String(e) } };
+    return {
+      ok: false,
+      problem: { index: errorIndex(text, err), code: err.code ?? 'S0000', message: err.message ?? String(e) },
+    };
   }
 }
 
@@ -191,7 +194,11 @@ function nondeterministicUncached(expr: Expression): string[] {
     if (Array.isArray(n)) return n.forEach(walk);
     if (!n || typeof n !== 'object') return;
     const node = n as Ast;
-    if (node.type === 'function' && typeof node.procedure?.value === 'string' && NONDETERMINISTIC.includes(node.procedure.value)) {
+    if (
+      node.type === 'function' &&
+      typeof node.procedure?.value === 'string' &&
+      NONDETERMINISTIC.includes(node.procedure.value)
+    ) {
       found.add(`$${node.procedure.value}()`);
     }
     for (const v of Object.values(node)) if (v && typeof v === 'object') walk(v);

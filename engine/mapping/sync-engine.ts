@@ -32,7 +32,12 @@ const REWRITES: { name: string; from: RegExp | string; to: string; count: number
   { name: 'await', from: /\bawait\s+/g, to: '', count: 103 },
   { name: 'entry hook', from: "environment.lookup(Symbol.for('jsonata.__evaluate_entry'))", to: 'undefined', count: 1 },
   { name: 'exit hook', from: "environment.lookup(Symbol.for('jsonata.__evaluate_exit'))", to: 'undefined', count: 1 },
-  { name: 'frame hook', from: "enclosingEnvironment.lookup(Symbol.for('jsonata.__createFrame_push'))", to: 'undefined', count: 1 },
+  {
+    name: 'frame hook',
+    from: "enclosingEnvironment.lookup(Symbol.for('jsonata.__createFrame_push'))",
+    to: 'undefined',
+    count: 1,
+  },
 ];
 
 let engine: Jsonata | null | undefined;
@@ -56,9 +61,9 @@ export function syncJsonata(): Jsonata | null {
       text = typeof r.from === 'string' ? text.split(r.from).join(r.to) : text.replace(r.from, r.to);
     }
     const module = { exports: {} as unknown };
-    const wrapper = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${text}\n})`, { filename: `${file} (synchronous)` }) as (
-      ...a: unknown[]
-    ) => void;
+    const wrapper = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${text}\n})`, {
+      filename: `${file} (synchronous)`,
+    }) as (...a: unknown[]) => void;
     wrapper(module.exports, require, module, file, path.dirname(file));
     const made = module.exports as Jsonata;
     // A smoke test: the rewrite must give plain values, not promises.
@@ -78,7 +83,8 @@ export function syncEngineProblem(): string {
 
 function versionOf(file: string): string {
   try {
-    return (JSON.parse(readFileSync(path.join(path.dirname(file), 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(path.join(path.dirname(file), 'package.json'), 'utf8')) as { version: string })
+      .version;
   } catch {
     return '?';
   }

@@ -56,7 +56,11 @@ export interface RunOptions {
   files?: Set<string>;
 }
 
-export async function runMappingTests(ws: Workspace, mappings: Map<string, Compiled>, opts: RunOptions = {}): Promise<TestReport> {
+export async function runMappingTests(
+  ws: Workspace,
+  mappings: Map<string, Compiled>,
+  opts: RunOptions = {},
+): Promise<TestReport> {
   const tests = allResources(ws).filter((r) => r.kind === 'MappingTest');
   const keyUsers = flowsByMapping(ws);
   const cases: CaseResult[] = [];
@@ -101,11 +105,13 @@ function flowsByMapping(ws: Workspace): Map<string, KeyUser[]> {
   for (const t of ws.templates.values()) {
     const flows = Array.isArray(t.spec.flows) ? t.spec.flows : [];
     flows.forEach((f: unknown, i: number) => {
-      if (!isObject(f) || !isObject(f.spec) || typeof f.spec.mapping !== 'string' || typeof f.spec.key !== 'string') return;
+      if (!isObject(f) || !isObject(f.spec) || typeof f.spec.mapping !== 'string' || typeof f.spec.key !== 'string')
+        return;
       if (f.spec.mapping.includes('${{') || f.spec.key.includes('${{')) return;
       const m = resolveRelative(t.dir, f.spec.mapping);
       const name = isObject(f.metadata) && typeof f.metadata.name === 'string' ? f.metadata.name : `flow ${i}`;
-      if (m) add(m, { ...t, kind: 'Flow', name, origin: { doc: t.origin.doc, base: ['spec', 'flows', i] } }, f.spec.key);
+      if (m)
+        add(m, { ...t, kind: 'Flow', name, origin: { doc: t.origin.doc, base: ['spec', 'flows', i] } }, f.spec.key);
     });
   }
   return out;
@@ -145,7 +151,10 @@ async function runCase(
   const input = await loadInput(ws, t, c);
   if ('error' in input) return done('error', input.error);
 
-  let params: Record<string, unknown> = { ...(isObject(t.spec.params) ? t.spec.params : {}), ...(isObject(c.params) ? c.params : {}) };
+  let params: Record<string, unknown> = {
+    ...(isObject(t.spec.params) ? t.spec.params : {}),
+    ...(isObject(c.params) ? c.params : {}),
+  };
   const template = [...ws.templates.values()].find((tp) => t.dir === tp.dir || t.dir.startsWith(`${tp.dir}/`));
   if (template) params = withParameterDefaults(template, params);
   const bindings = { params };
@@ -156,10 +165,17 @@ async function runCase(
     second = plain(await compiled.expr.evaluate(structuredClone(input.value), bindings));
   } catch (e) {
     const err = e as { message?: string; code?: string };
-    return done('failed', `the mapping failed on this input: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`);
+    return done(
+      'failed',
+      `the mapping failed on this input: ${err.message ?? String(e)}${err.code ? ` (${err.code})` : ''}`,
+    );
   }
   if (!deepEqual(first, second)) {
-    return done('failed', 'the mapping is not deterministic: two runs on the same input differ', structuralDiff(first, second));
+    return done(
+      'failed',
+      'the mapping is not deterministic: two runs on the same input differ',
+      structuralDiff(first, second),
+    );
   }
   // The runtime evaluates with a synchronous engine derived from jsonata (engine/mapping/sync-engine.ts): it must
   // give exactly what jsonata gives.
@@ -170,10 +186,17 @@ async function runCase(
     try {
       viaSync = plain(sync(text).evaluate(structuredClone(input.value), bindings));
     } catch (e) {
-      return done('failed', `the runtime's synchronous JSONata engine fails where jsonata does not: ${(e as Error).message}`);
+      return done(
+        'failed',
+        `the runtime's synchronous JSONata engine fails where jsonata does not: ${(e as Error).message}`,
+      );
     }
     if (!deepEqual(first, viaSync)) {
-      return done('failed', "the runtime's synchronous JSONata engine gives another output than jsonata", structuralDiff(first, viaSync));
+      return done(
+        'failed',
+        "the runtime's synchronous JSONata engine gives another output than jsonata",
+        structuralDiff(first, viaSync),
+      );
     }
   }
   // And first with the mapping compiled to JavaScript (engine/mapping/compile.ts), when the compiler covers it. Where
@@ -188,7 +211,11 @@ async function runCase(
       threw = true;
     }
     if (!threw && !deepEqual(first, viaJs)) {
-      return done('failed', "the runtime's compiled JSONata gives another output than jsonata", structuralDiff(first, viaJs));
+      return done(
+        'failed',
+        "the runtime's compiled JSONata gives another output than jsonata",
+        structuralDiff(first, viaJs),
+      );
     }
   }
 
@@ -207,7 +234,8 @@ async function runCase(
   const expect = isObject(c.expect) ? c.expect : {};
   const entity = typeof expect.valid === 'string' ? expect.valid : undefined;
   if (entity) {
-    if (first === undefined || first === null) return done('failed', `the mapping filtered this input; expected a valid canonical ${entity}`);
+    if (first === undefined || first === null)
+      return done('failed', `the mapping filtered this input; expected a valid canonical ${entity}`);
     const records = Array.isArray(first) ? first : [first];
     const validate = canonicalValidator(entity);
     const problems: string[] = [];
@@ -247,10 +275,14 @@ async function runCase(
     ]);
     const expected = first === undefined || first === null ? 0 : 1;
     if (writes !== expected) {
-      return done('failed', `flow ${k.flow.name}: this fixture delivered twice is written ${writes} times, not ${expected}`, [
-        `key: ${JSON.stringify(key)} then ${JSON.stringify(again)}`,
-        'the key and the mapped content must be the same for the same source record',
-      ]);
+      return done(
+        'failed',
+        `flow ${k.flow.name}: this fixture delivered twice is written ${writes} times, not ${expected}`,
+        [
+          `key: ${JSON.stringify(key)} then ${JSON.stringify(again)}`,
+          'the key and the mapped content must be the same for the same source record',
+        ],
+      );
     }
   }
   return done('passed');
@@ -284,14 +316,21 @@ async function readJson(ws: Workspace, t: Resource, rel: string): Promise<{ valu
   }
 }
 
-async function loadInput(ws: Workspace, t: Resource, c: Record<string, unknown>): Promise<{ value: unknown } | { error: string }> {
+async function loadInput(
+  ws: Workspace,
+  t: Resource,
+  c: Record<string, unknown>,
+): Promise<{ value: unknown } | { error: string }> {
   const input = isObject(c.input) ? c.input : {};
   if ('value' in input) return { value: input.value };
   if (typeof input.file !== 'string') return { error: 'the case has no input: give input.value or input.file' };
   const loaded = await readJson(ws, t, input.file);
   if ('error' in loaded) return loaded;
   if (typeof input.path === 'string' && input.path.length) {
-    const v = getIn(loaded.value, input.path.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s)));
+    const v = getIn(
+      loaded.value,
+      input.path.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
+    );
     if (v === undefined) return { error: `fixture ${input.file} has nothing at path "${input.path}"` };
     return { value: v };
   }
@@ -310,7 +349,8 @@ export async function mappingSamples(ws: Workspace): Promise<Map<string, unknown
     for (const c of Array.isArray(t.spec.cases) ? t.spec.cases : []) {
       if (!isObject(c)) continue;
       const input = await loadInput(ws, t, c);
-      if ('value' in input && isObject(input.value)) out.set(mappingFile, [...(out.get(mappingFile) ?? []), input.value]);
+      if ('value' in input && isObject(input.value))
+        out.set(mappingFile, [...(out.get(mappingFile) ?? []), input.value]);
     }
   }
   return out;

@@ -33,7 +33,17 @@ const SCHEMA_SUFFIX = '.schema.json';
 const GROUPS = ['', 'canonical'] as const; // sub-folders of schemas/, each with its own index.ts
 
 /** Keywords that json-schema-to-typescript does not need (or would misread); dropped from its input. */
-const DROPPED = new Set(['$schema', '$id', '$defs', '$comment', 'propertyNames', 'dependentRequired', 'if', 'then', 'else']);
+const DROPPED = new Set([
+  '$schema',
+  '$id',
+  '$defs',
+  '$comment',
+  'propertyNames',
+  'dependentRequired',
+  'if',
+  'then',
+  'else',
+]);
 
 interface SchemaFile {
   /** Path relative to schemas/, with forward slashes (e.g. canonical/order.schema.json). */
@@ -116,13 +126,18 @@ class Registry {
     const url = new URL(ref, from.id);
     const fragment = decodeURIComponent(url.hash.replace(/^#/, ''));
     url.hash = '';
-    const file = this.byId.get(url.href) ?? fail(`${from.rel}: $ref ${ref} points to ${url.href}, which is not one of schemas/`);
+    const file =
+      this.byId.get(url.href) ?? fail(`${from.rel}: $ref ${ref} points to ${url.href}, which is not one of schemas/`);
     const key = `${file.id}#${fragment}`;
     if (seen.includes(key)) fail(`${from.rel}: $ref cycle ${[...seen, key].join(' → ')}`);
     if (fragment === '') {
-      return { file, name: file.rootName ?? fail(`${from.rel}: $ref ${ref} points to ${file.rel}, which has no root type`) };
+      return {
+        file,
+        name: file.rootName ?? fail(`${from.rel}: $ref ${ref} points to ${file.rel}, which has no root type`),
+      };
     }
-    const m = /^\/\$defs\/([^/]+)$/.exec(fragment) ?? fail(`${from.rel}: $ref ${ref}: only #/$defs/<name> is supported`);
+    const m =
+      /^\/\$defs\/([^/]+)$/.exec(fragment) ?? fail(`${from.rel}: $ref ${ref}: only #/$defs/<name> is supported`);
     const def = this.def(file, m[1]!);
     const alias = aliasRef(def);
     if (alias !== undefined) return this.resolve(alias, file, [...seen, key]);
@@ -210,7 +225,9 @@ function transformObject(node: Schema, unit: Unit): Schema {
     if (DROPPED.has(k)) continue;
     if (k === 'properties' || k === 'patternProperties') {
       out[k] = Object.fromEntries(Object.entries(v as Schema).map(([p, s]) => [p, transform(s, unit)]));
-    } else if (['items', 'additionalProperties', 'not', 'contains', 'anyOf', 'oneOf', 'allOf', 'prefixItems'].includes(k)) {
+    } else if (
+      ['items', 'additionalProperties', 'not', 'contains', 'anyOf', 'oneOf', 'allOf', 'prefixItems'].includes(k)
+    ) {
       out[k] = transform(v, unit);
     } else {
       out[k] = v; // annotations and validation keywords: copied as they are
@@ -248,7 +265,10 @@ function exclusiveUnion(node: Schema): Schema | undefined {
   const branchRequired: string[][] = [];
   for (const b of branches) {
     if (!isObject(b) || !Object.keys(b).every((k) => k === 'required' || k === 'properties')) return undefined;
-    if (b.properties !== undefined && !(isObject(b.properties) && Object.values(b.properties).every((s) => s === true))) {
+    if (
+      b.properties !== undefined &&
+      !(isObject(b.properties) && Object.values(b.properties).every((s) => s === true))
+    ) {
       return undefined;
     }
     const required = b.required;
@@ -359,7 +379,8 @@ async function generateFile(file: SchemaFile, registry: Registry): Promise<strin
 /** Exported type names of a generated file (for the index's clash check). */
 function exportedNames(source: string): string[] {
   const names = [...source.matchAll(/^export (?:interface|type) ([A-Za-z0-9_]+)/gm)].map((m) => m[1]!);
-  for (const m of source.matchAll(/^export type \{([^}]*)\} from/gm)) names.push(...m[1]!.split(',').map((s) => s.trim()));
+  for (const m of source.matchAll(/^export type \{([^}]*)\} from/gm))
+    names.push(...m[1]!.split(',').map((s) => s.trim()));
   return names;
 }
 

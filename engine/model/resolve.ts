@@ -20,7 +20,10 @@ function defaults(ws: Workspace): Record<string, unknown> {
 }
 
 /** The policy name a flow runs under, and where that name came from. */
-export function policyNameOf(ws: Workspace, flow: Resource): { name?: string; from: 'flow' | 'customer' | 'workspace' | 'none' } {
+export function policyNameOf(
+  ws: Workspace,
+  flow: Resource,
+): { name?: string; from: 'flow' | 'customer' | 'workspace' | 'none' } {
   const own = str(flow.spec.policy);
   if (own) return { name: own, from: 'flow' };
   const c = customerOf(ws, flow)?.resource;
@@ -30,7 +33,10 @@ export function policyNameOf(ws: Workspace, flow: Resource): { name?: string; fr
   return viaWs ? { name: viaWs, from: 'workspace' } : { from: 'none' };
 }
 
-export function slaNameOf(ws: Workspace, flow: Resource): { name?: string; from: 'flow' | 'customer' | 'workspace' | 'none' } {
+export function slaNameOf(
+  ws: Workspace,
+  flow: Resource,
+): { name?: string; from: 'flow' | 'customer' | 'workspace' | 'none' } {
   const own = str(flow.spec.sla);
   if (own) return { name: own, from: 'flow' };
   const c = customerOf(ws, flow)?.resource;
@@ -54,10 +60,7 @@ export function timezoneOf(ws: Workspace, flow: Resource): string {
   const trig = isObject(flow.spec.trigger) ? flow.spec.trigger : {};
   const sched = isObject(trig.schedule) ? trig.schedule : {};
   return (
-    str(sched.timezone) ??
-    str(customerOf(ws, flow)?.resource?.spec.timezone) ??
-    str(defaults(ws).timezone) ??
-    'UTC'
+    str(sched.timezone) ?? str(customerOf(ws, flow)?.resource?.spec.timezone) ?? str(defaults(ws).timezone) ?? 'UTC'
   );
 }
 

@@ -10,7 +10,16 @@ import type { ContentCache } from '../load/content-cache.js';
 import type { WorkspaceSource } from '../load/source.js';
 import type { Path, YamlDoc } from '../load/yaml.js';
 
-export const KINDS = ['Workspace', 'Customer', 'Connection', 'Flow', 'Policy', 'SLA', 'Template', 'MappingTest'] as const;
+export const KINDS = [
+  'Workspace',
+  'Customer',
+  'Connection',
+  'Flow',
+  'Policy',
+  'SLA',
+  'Template',
+  'MappingTest',
+] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** Where a resource's value was written: a document, and the path of the resource within it. */
@@ -94,7 +103,13 @@ export function allResources(ws: Workspace): Resource[] {
   out.push(...ws.policies.values(), ...ws.slas.values(), ...ws.templates.values(), ...ws.templateTests);
   for (const c of ws.customers.values()) {
     if (c.resource) out.push(c.resource);
-    out.push(...c.connections.values(), ...c.flows.values(), ...c.policies.values(), ...c.slas.values(), ...c.mappingTests);
+    out.push(
+      ...c.connections.values(),
+      ...c.flows.values(),
+      ...c.policies.values(),
+      ...c.slas.values(),
+      ...c.mappingTests,
+    );
   }
   return out;
 }

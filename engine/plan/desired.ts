@@ -47,8 +47,10 @@ function nameLines(text: string): Map<string, number> {
 
 /** The name a template gives its flow (the customer's use may add a prefix). */
 function templateName(r: Resource): string {
-  const flows = Array.isArray(r.origin.doc.value && (r.origin.doc.value as { spec?: { flows?: unknown[] } }).spec?.flows)
-    ? ((r.origin.doc.value as { spec: { flows: { metadata?: { name?: string } }[] } }).spec.flows)
+  const flows = Array.isArray(
+    r.origin.doc.value && (r.origin.doc.value as { spec?: { flows?: unknown[] } }).spec?.flows,
+  )
+    ? (r.origin.doc.value as { spec: { flows: { metadata?: { name?: string } }[] } }).spec.flows
     : [];
   const i = Number(r.origin.base[2]);
   return flows[i]?.metadata?.name ?? r.name;
@@ -64,7 +66,12 @@ function base(r: Resource): Record<string, unknown> {
   };
 }
 
-function deployable(ws: Workspace, r: Resource, value: Record<string, unknown>, lines: Map<string, Map<string, number>>): DeployableResource {
+function deployable(
+  ws: Workspace,
+  r: Resource,
+  value: Record<string, unknown>,
+  lines: Map<string, Map<string, number>>,
+): DeployableResource {
   return {
     address: addressOf(r),
     customer: r.customer ?? null,
@@ -119,7 +126,8 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
           ? { schedule: { cron: trigger.schedule.cron, timezone } }
           : {}),
       };
-      if (f.template) value.template = { name: f.template.template, version: f.template.version, with: f.template.params };
+      if (f.template)
+        value.template = { name: f.template.template, version: f.template.version, with: f.template.params };
       resources.push(deployable(ws, f, value, lines));
     }
   }

@@ -31,7 +31,9 @@ export interface PlanOptions {
 }
 
 /** `ws` is absent when the plan came from the desired-state cache (the workspace was not read). */
-export type PlanOutcome = { ok: true; plan: Plan; ws?: Workspace } | { ok: false; diagnostics: Diagnostic[]; ws: Workspace };
+export type PlanOutcome =
+  | { ok: true; plan: Plan; ws?: Workspace }
+  | { ok: false; diagnostics: Diagnostic[]; ws: Workspace };
 
 /** Who is acting: RSYNC_ACTOR, else the Git user, else user@host. */
 export async function currentActor(cwd: string): Promise<string> {
@@ -61,10 +63,17 @@ export function brandingOf(ws: Workspace): Branding {
 }
 
 /** The environment to work on: the one asked for, else the first rsync.yaml declares. */
-export async function resolveEnvironment(path: string | undefined, env: string | undefined): Promise<{ root: string; env: string; ref: string | undefined }> {
+export async function resolveEnvironment(
+  path: string | undefined,
+  env: string | undefined,
+): Promise<{ root: string; env: string; ref: string | undefined }> {
   const root = await findWorkspaceRoot(path ?? '.');
   if (!root) {
-    throw new RsyncError(`No rsync.yaml in ${path ?? '.'} or any folder above it.`, ExitCode.NO_INPUT, 'Run inside a workspace, or create one with `rsync init <dir>`.');
+    throw new RsyncError(
+      `No rsync.yaml in ${path ?? '.'} or any folder above it.`,
+      ExitCode.NO_INPUT,
+      'Run inside a workspace, or create one with `rsync init <dir>`.',
+    );
   }
   // The environments come from the working tree's rsync.yaml (the binding of environments to refs): load that one
   // file, not the whole tree (at 1,000 customers that parsed 20,000 files a second time, for nothing).
@@ -103,7 +112,11 @@ function checkCustomers(asked: string[] | undefined, known: Iterable<string>): v
   const all = new Set(known);
   const unknown = asked.filter((c) => !all.has(c));
   if (unknown.length) {
-    throw new RsyncError(`Unknown customer${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`, ExitCode.USAGE, `Customers: ${[...all].join(', ')}.`);
+    throw new RsyncError(
+      `Unknown customer${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`,
+      ExitCode.USAGE,
+      `Customers: ${[...all].join(', ')}.`,
+    );
   }
 }
 
@@ -111,7 +124,13 @@ function checkCustomers(asked: string[] | undefined, known: Iterable<string>): v
  * The fast path: this commit was planned before (engine/plan/cache.ts) and every deployed hash in scope still
  * equals the desired one, so the plan has no changes — only drift is left to check. Undefined: take the slow path.
  */
-async function planFromCache(db: Database, root: string, env: string, ref: string, opts: PlanOptions): Promise<Plan | undefined> {
+async function planFromCache(
+  db: Database,
+  root: string,
+  env: string,
+  ref: string,
+  opts: PlanOptions,
+): Promise<Plan | undefined> {
   let commit: string;
   try {
     commit = (await simpleGit({ baseDir: root }).revparse(['--verify', '--quiet', `${ref}^{commit}`])).trim();
@@ -126,10 +145,28 @@ async function planFromCache(db: Database, root: string, env: string, ref: strin
   const [summary, live] = await Promise.all([readDeployedSummary(db.pool, env), readLive(db.pool, env)]);
   const wanted = cached.resources.filter((r) => inScope(r[1]));
   const have = new Map(summary.filter((d) => inScope(d.customer)).map((d) => [d.address, d.hash]));
-  const base = { env, ref, commit, createdBy: opts.actor, now: new Date(), live, customers: opts.customers, branding: cached.branding };
+  const base = {
+    env,
+    ref,
+    commit,
+    createdBy: opts.actor,
+    now: new Date(),
+    live,
+    customers: opts.customers,
+    branding: cached.branding,
+  };
   if (have.size === wanted.length && wanted.every((r) => have.get(r[0]) === r[4])) {
     // Nothing to change: only drift is left to check, and the specs are not needed.
-    const resources: DeployableResource[] = wanted.map(([address, customer, kind, name, hash, template]) => ({ address, customer, kind, name, hash, template, spec: {}, source: null }));
+    const resources: DeployableResource[] = wanted.map(([address, customer, kind, name, hash, template]) => ({
+      address,
+      customer,
+      kind,
+      name,
+      hash,
+      template,
+      spec: {},
+      source: null,
+    }));
     return makePlan({ ...base, desired: { resources, blobs: new Map() }, deployed: summary, deployedBlobs: new Map() });
   }
   const full = readDesiredFull(root, env, commit);
@@ -140,11 +177,19 @@ async function planFromCache(db: Database, root: string, env: string, ref: strin
 }
 
 /** Mapping texts of deployed flows whose mapping the desired state changes (for line diffs). */
-async function changedMappingTexts(db: Database, desired: DesiredState, deployed: DeployedRow[]): Promise<Map<string, string>> {
-  const sha = (spec: Record<string, unknown>) => (isObject(spec.mapping) ? String((spec.mapping as { sha256?: string }).sha256) : '');
+async function changedMappingTexts(
+  db: Database,
+  desired: DesiredState,
+  deployed: DeployedRow[],
+): Promise<Map<string, string>> {
+  const sha = (spec: Record<string, unknown>) =>
+    isObject(spec.mapping) ? String((spec.mapping as { sha256?: string }).sha256) : '';
   const wanted = new Set(desired.resources.map((r) => sha(r.spec)));
   const changed = deployed.filter((d) => d.kind === 'flow' && isObject(d.spec.mapping) && !wanted.has(sha(d.spec)));
-  return readBlobs(db.pool, changed.map((d) => sha(d.spec)));
+  return readBlobs(
+    db.pool,
+    changed.map((d) => sha(d.spec)),
+  );
 }
 
 export async function planEnvironment(db: Database, opts: PlanOptions): Promise<PlanOutcome> {
@@ -159,7 +204,16 @@ export async function planEnvironment(db: Database, opts: PlanOptions): Promise<
   if (hasErrors(diagnostics)) return { ok: false, diagnostics, ws };
   checkCustomers(opts.customers, ws.customers.keys());
   const desired = desiredState(ws);
-  if (ws.source.commit) writeDesiredCache(target.root, target.env, ws.source.commit, [...ws.customers.keys()], brandingOf(ws), desired.resources, desired.blobs);
+  if (ws.source.commit)
+    writeDesiredCache(
+      target.root,
+      target.env,
+      ws.source.commit,
+      [...ws.customers.keys()],
+      brandingOf(ws),
+      desired.resources,
+      desired.blobs,
+    );
   const [deployed, live] = await Promise.all([readDeployed(db.pool, target.env), readLive(db.pool, target.env)]);
   const deployedBlobs = await changedMappingTexts(db, desired, deployed);
   const plan = makePlan({

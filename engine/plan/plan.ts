@@ -156,7 +156,14 @@ export function makePlan(input: PlanInput): Plan {
   }
   changes.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 
-  const drift = input.live ? findDrift(input.env, input.deployed.filter((d) => inScope(scope, d.customer)), input.live, scope === null) : [];
+  const drift = input.live
+    ? findDrift(
+        input.env,
+        input.deployed.filter((d) => inScope(scope, d.customer)),
+        input.live,
+        scope === null,
+      )
+    : [];
   const summary = summarise(changes, unchanged, drift.length);
   return {
     format: PLAN_FORMAT,
@@ -208,16 +215,35 @@ export function findDrift(env: string, deployed: DeployedLike[], live: LiveState
   for (const q of expected.queues.values()) {
     const have = queues.get(q.name);
     if (!have) {
-      drift.push({ object: q.name, type: 'queue', problem: 'missing', detail: 'the pg-boss queue does not exist', addresses: q.addresses });
+      drift.push({
+        object: q.name,
+        type: 'queue',
+        problem: 'missing',
+        detail: 'the pg-boss queue does not exist',
+        addresses: q.addresses,
+      });
       continue;
     }
     const diffs = queueDifferences(have, q.settings);
-    if (diffs.length) drift.push({ object: q.name, type: 'queue', problem: 'changed', detail: diffs.join(', '), addresses: q.addresses });
+    if (diffs.length)
+      drift.push({
+        object: q.name,
+        type: 'queue',
+        problem: 'changed',
+        detail: diffs.join(', '),
+        addresses: q.addresses,
+      });
   }
   for (const s of expected.schedules.values()) {
     const have = schedules.get(s.name);
     if (!have) {
-      drift.push({ object: s.name, type: 'schedule', problem: 'missing', detail: `the schedule "${s.cron}" (${s.timezone}) does not exist`, addresses: s.addresses });
+      drift.push({
+        object: s.name,
+        type: 'schedule',
+        problem: 'missing',
+        detail: `the schedule "${s.cron}" (${s.timezone}) does not exist`,
+        addresses: s.addresses,
+      });
     } else if (have.cron !== s.cron || have.timezone !== s.timezone) {
       drift.push({
         object: s.name,
@@ -232,13 +258,25 @@ export function findDrift(env: string, deployed: DeployedLike[], live: LiveState
     const prefix = `rsync.${env}.`;
     for (const s of live.schedules) {
       if (s.name.startsWith(prefix) && !expected.schedules.has(s.name)) {
-        drift.push({ object: s.name, type: 'schedule', problem: 'unexpected', detail: `a schedule "${s.cron}" that no deployed flow uses`, addresses: [] });
+        drift.push({
+          object: s.name,
+          type: 'schedule',
+          problem: 'unexpected',
+          detail: `a schedule "${s.cron}" that no deployed flow uses`,
+          addresses: [],
+        });
       }
     }
     // Apply removes an rsync queue nobody uses once it is empty: the plan must say so.
     for (const q of live.queues) {
       if (q.name.startsWith(prefix) && !expected.queues.has(q.name)) {
-        drift.push({ object: q.name, type: 'queue', problem: 'unexpected', detail: 'a queue that no deployed flow uses (apply removes it once it is empty)', addresses: [] });
+        drift.push({
+          object: q.name,
+          type: 'queue',
+          problem: 'unexpected',
+          detail: 'a queue that no deployed flow uses (apply removes it once it is empty)',
+          addresses: [],
+        });
       }
     }
   }

@@ -12,7 +12,8 @@ function show(v: unknown): string {
 
 export function summaryLine(plan: Plan): string {
   const s = plan.summary;
-  if (plan.empty) return `No changes. ${plan.env} matches ${plan.ref ?? 'the workspace'}${s.unchanged ? ` (${s.unchanged} resources)` : ''}.`;
+  if (plan.empty)
+    return `No changes. ${plan.env} matches ${plan.ref ?? 'the workspace'}${s.unchanged ? ` (${s.unchanged} resources)` : ''}.`;
   const parts = [`${s.create} to create`, `${s.update} to update`, `${s.delete} to delete`, `${s.unchanged} unchanged`];
   return `Plan: ${parts.join(', ')}${s.drift ? `; ${s.drift} drifted object${s.drift === 1 ? '' : 's'} to heal` : ''}.`;
 }
@@ -20,7 +21,10 @@ export function summaryLine(plan: Plan): string {
 function blastRadius(plan: Plan): string[] {
   return Object.entries(plan.summary.byTemplate)
     .sort((a, b) => b[1].flows - a[1].flows)
-    .map(([t, n]) => `template ${t} → ${n.customers} customer${n.customers === 1 ? '' : 's'} (${n.flows} flow${n.flows === 1 ? '' : 's'})`);
+    .map(
+      ([t, n]) =>
+        `template ${t} → ${n.customers} customer${n.customers === 1 ? '' : 's'} (${n.flows} flow${n.flows === 1 ? '' : 's'})`,
+    );
 }
 
 function perCustomer(plan: Plan): string[] {
@@ -30,7 +34,9 @@ function perCustomer(plan: Plan): string[] {
 }
 
 function driftText(d: Drift): string {
-  const who = d.addresses.length ? ` — serves ${d.addresses.length <= 3 ? d.addresses.join(', ') : `${d.addresses.slice(0, 3).join(', ')} and ${d.addresses.length - 3} more`}` : '';
+  const who = d.addresses.length
+    ? ` — serves ${d.addresses.length <= 3 ? d.addresses.join(', ') : `${d.addresses.slice(0, 3).join(', ')} and ${d.addresses.length - 3} more`}`
+    : '';
   return `${d.type} ${d.object} ${d.problem}: ${d.detail}${who}`;
 }
 
@@ -55,7 +61,9 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): st
     }
   }
   if (listed.length < plan.changes.length) {
-    out.push(`  … and ${plan.changes.length - listed.length} more changes (see --verbose, --format json, or narrow with --customer)`);
+    out.push(
+      `  … and ${plan.changes.length - listed.length} more changes (see --verbose, --format json, or narrow with --customer)`,
+    );
   }
   if (plan.drift.length) {
     out.push('', 'Drift (changed outside rsync; apply heals it):');
@@ -93,7 +101,9 @@ export function renderPlanMarkdown(plan: Plan): string {
   }
   if (Object.keys(plan.summary.byCustomer).length) {
     out.push('', '| customer | create | update | delete |', '|---|---:|---:|---:|');
-    for (const [c, n] of Object.entries(plan.summary.byCustomer).sort((x, y) => (x[0] < y[0] ? -1 : 1)).slice(0, 100)) {
+    for (const [c, n] of Object.entries(plan.summary.byCustomer)
+      .sort((x, y) => (x[0] < y[0] ? -1 : 1))
+      .slice(0, 100)) {
       out.push(`| ${mdEscape(c)} | ${n.create} | ${n.update} | ${n.delete} |`);
     }
   }
@@ -105,7 +115,11 @@ export function renderPlanMarkdown(plan: Plan): string {
   let listed = 0;
   for (const [customer, changes] of byCustomer) {
     if (listed >= MAX_LISTED) break;
-    out.push('', `<details><summary><b>${mdEscape(customer)}</b>: ${changes.length} change${changes.length === 1 ? '' : 's'}</summary>`, '');
+    out.push(
+      '',
+      `<details><summary><b>${mdEscape(customer)}</b>: ${changes.length} change${changes.length === 1 ? '' : 's'}</summary>`,
+      '',
+    );
     for (const c of changes) {
       if (listed++ >= MAX_LISTED) break;
       out.push(`- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}`);
@@ -116,7 +130,8 @@ export function renderPlanMarkdown(plan: Plan): string {
           if (f.before !== undefined) out.push(`  - ${f.path}: ${show(f.before)}`);
           if (f.after !== undefined) out.push(`  + ${f.path}: ${show(f.after)}`);
         }
-        for (const l of c.mappingDiff ?? []) out.push(`  ${l.startsWith('@@') ? l : l[0] === ' ' ? `  ${l.slice(1)}` : `${l[0]} ${l.slice(1)}`}`);
+        for (const l of c.mappingDiff ?? [])
+          out.push(`  ${l.startsWith('@@') ? l : l[0] === ' ' ? `  ${l.slice(1)}` : `${l[0]} ${l.slice(1)}`}`);
         out.push('  ```', '');
       }
     }
@@ -126,6 +141,10 @@ export function renderPlanMarkdown(plan: Plan): string {
     out.push('', '#### Drift', '', 'Changed outside rsync; applying this plan heals it.', '');
     for (const d of plan.drift) out.push(`- ${mdEscape(driftText(d))}`);
   }
-  out.push('', '---', `<sub>${mdEscape(b.footer ?? `${b.partner ? `${b.partner} · ` : ''}planned by ${product}`)}</sub>`);
+  out.push(
+    '',
+    '---',
+    `<sub>${mdEscape(b.footer ?? `${b.partner ? `${b.partner} · ` : ''}planned by ${product}`)}</sub>`,
+  );
   return out.join('\n');
 }

@@ -61,19 +61,26 @@ export async function repositoryOf(folder: string): Promise<{ top: string; prefi
   const r = await git(folder, ['rev-parse', '--show-toplevel'], { allowFail: true });
   if (r.code !== 0) return undefined;
   const top = r.stdout.trim();
-  const prefix = path.relative(await realpath(top), await realpath(folder)).split(path.sep).join('/');
+  const prefix = path
+    .relative(await realpath(top), await realpath(folder))
+    .split(path.sep)
+    .join('/');
   return { top, prefix };
 }
 
 /** The commit a name resolves to, or undefined. */
 export async function resolveCommit(top: string, name: string): Promise<string | undefined> {
-  const r = await git(top, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${name}^{commit}`], { allowFail: true });
+  const r = await git(top, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${name}^{commit}`], {
+    allowFail: true,
+  });
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
 /** The object id at `commit:path` (a tree or a blob), or undefined when the path does not exist there. */
 export async function objectAt(top: string, commit: string, p: string): Promise<string | undefined> {
-  const r = await git(top, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${commit}:${p}`], { allowFail: true });
+  const r = await git(top, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${commit}:${p}`], {
+    allowFail: true,
+  });
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
@@ -195,9 +202,13 @@ export async function worktrees(top: string): Promise<Worktree[]> {
 /** Paths under `paths` with changes in a worktree (staged, unstaged or untracked), as `git status` shows them. */
 export async function localChanges(worktree: string, paths: string[]): Promise<string[]> {
   if (!paths.length) return [];
-  const r = await git(worktree, ['status', '--porcelain', '-z', '--untracked-files=all', '--', ...paths.map((p) => `:(top,literal)${p}`)], {
-    env: { GIT_LITERAL_PATHSPECS: '0' },
-  });
+  const r = await git(
+    worktree,
+    ['status', '--porcelain', '-z', '--untracked-files=all', '--', ...paths.map((p) => `:(top,literal)${p}`)],
+    {
+      env: { GIT_LITERAL_PATHSPECS: '0' },
+    },
+  );
   const out: string[] = [];
   const rows = r.stdout.split('\0');
   for (let i = 0; i < rows.length; i++) {
@@ -218,7 +229,11 @@ export async function syncCheckedOut(worktree: string, from: string, to: string)
 }
 
 /** Commits of `ref`'s history whose message contains `marker`, newest first: hash and message. */
-export async function commitsWithMarker(top: string, ref: string, marker: string): Promise<{ hash: string; message: string }[]> {
+export async function commitsWithMarker(
+  top: string,
+  ref: string,
+  marker: string,
+): Promise<{ hash: string; message: string }[]> {
   const r = await git(top, ['log', '-z', '--format=%H%n%B', '--fixed-strings', `--grep=${marker}`, ref, '--']);
   return r.stdout
     .split('\0')
@@ -230,8 +245,13 @@ export async function commitsWithMarker(top: string, ref: string, marker: string
 }
 
 /** The upstream a local branch tracks, and how many of its commits the branch lacks. */
-export async function behindUpstream(top: string, branch: string): Promise<{ upstream: string; behind: number } | undefined> {
-  const up = await git(top, ['rev-parse', '--abbrev-ref', '--symbolic-full-name', `${branch}@{upstream}`], { allowFail: true });
+export async function behindUpstream(
+  top: string,
+  branch: string,
+): Promise<{ upstream: string; behind: number } | undefined> {
+  const up = await git(top, ['rev-parse', '--abbrev-ref', '--symbolic-full-name', `${branch}@{upstream}`], {
+    allowFail: true,
+  });
   if (up.code !== 0 || !up.stdout.trim()) return undefined;
   const upstream = up.stdout.trim();
   const n = await git(top, ['rev-list', '--count', `${branch}..${upstream}`], { allowFail: true });

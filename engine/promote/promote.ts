@@ -146,14 +146,21 @@ export interface Refusal {
   files?: string[];
 }
 
-export type PromoteOutcome = { ok: true; promotion: Promotion } | { ok: false; refusal: Refusal; from?: Side; to?: Side & { branch: string } };
+export type PromoteOutcome =
+  | { ok: true; promotion: Promotion }
+  | { ok: false; refusal: Refusal; from?: Side; to?: Side & { branch: string } };
 
 const WORKSPACE_FILE = 'rsync.yaml';
 const MARKER = 'Rsync-Source-Commit:';
 
 // --- choosing the environments and the branch ----------------------------------------------------------------------
 
-async function targetBranch(top: string, env: string, ref: string, sourceRef: string): Promise<{ branch: string; commit: string }> {
+async function targetBranch(
+  top: string,
+  env: string,
+  ref: string,
+  sourceRef: string,
+): Promise<{ branch: string; commit: string }> {
   const branch = ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref;
   const commit = await resolveCommit(top, `refs/heads/${branch}`);
   if (commit) return { branch, commit };
@@ -193,7 +200,11 @@ async function promotionRecords(top: string, targetCommit: string): Promise<Prom
   for (const c of commits) {
     if (!trailer(c.message, 'Rsync-Source-Commit')) continue;
     const customers = (trailer(c.message, 'Rsync-Customers') ?? '').split(/[\s,]+/).filter(Boolean);
-    out.push({ commit: c.hash, customers: new Set(customers), workspace: trailer(c.message, 'Rsync-Workspace') === 'yes' });
+    out.push({
+      commit: c.hash,
+      customers: new Set(customers),
+      workspace: trailer(c.message, 'Rsync-Workspace') === 'yes',
+    });
   }
   return out;
 }
@@ -215,8 +226,18 @@ interface Compared {
  * is neither the source's nor the one of any base (the last promotion, the merge-base): the target changed it on
  * its own since, and promoting would undo that change.
  */
-async function compareThreeWay(top: string, p: string, source: string, target: string, bases: string[]): Promise<Compared> {
-  const [src, tgt, ...baseFiles] = await Promise.all([filesUnder(top, source, p), filesUnder(top, target, p), ...bases.map((b) => filesUnder(top, b, p))]);
+async function compareThreeWay(
+  top: string,
+  p: string,
+  source: string,
+  target: string,
+  bases: string[],
+): Promise<Compared> {
+  const [src, tgt, ...baseFiles] = await Promise.all([
+    filesUnder(top, source, p),
+    filesUnder(top, target, p),
+    ...bases.map((b) => filesUnder(top, b, p)),
+  ]);
   const out: Compared = { edits: [], files: [], conflicts: [] };
   for (const file of [...new Set([...src.keys(), ...tgt.keys()])].sort()) {
     const s = src.get(file);
@@ -309,19 +330,31 @@ const diagKey = (d: Diagnostic) => `${d.code}|${d.range?.file ?? ''}|${d.summary
  */
 export async function preparePromotion(db: Pick<Database, 'pool'>, opts: PromoteOptions): Promise<PromoteOutcome> {
   if (opts.from === opts.to) {
-    throw new RsyncError(`Promoting ${opts.from} to itself does nothing.`, ExitCode.USAGE, 'Give two environments: --from staging --to production.');
+    throw new RsyncError(
+      `Promoting ${opts.from} to itself does nothing.`,
+      ExitCode.USAGE,
+      'Give two environments: --from staging --to production.',
+    );
   }
   const source = await resolveEnvironment(opts.path, opts.from);
   const target = await resolveEnvironment(opts.path, opts.to);
   const root = source.root;
   for (const e of [source, target]) {
     if (!e.ref) {
-      throw new RsyncError(`Environment ${e.env} is bound to no Git ref in rsync.yaml.`, ExitCode.NO_INPUT, `Set spec.environments.${e.env}.ref (a branch) in rsync.yaml.`);
+      throw new RsyncError(
+        `Environment ${e.env} is bound to no Git ref in rsync.yaml.`,
+        ExitCode.NO_INPUT,
+        `Set spec.environments.${e.env}.ref (a branch) in rsync.yaml.`,
+      );
     }
   }
   const repo = await repositoryOf(root);
   if (!repo) {
-    throw new RsyncError(`${root} is not in a Git repository; promotion moves commits between branches.`, ExitCode.NO_INPUT, 'Run it in a clone of the workspace repository.');
+    throw new RsyncError(
+      `${root} is not in a Git repository; promotion moves commits between branches.`,
+      ExitCode.NO_INPUT,
+      'Run it in a clone of the workspace repository.',
+    );
   }
   const { top, prefix } = repo;
   const g = (rel: string) => (prefix ? `${prefix}/${rel}` : rel);
@@ -380,7 +413,10 @@ export async function preparePromotion(db: Pick<Database, 'pool'>, opts: Promote
 
   // 2. Which customers.
   const integrations = g('integrations');
-  const [atSource, atTarget] = await Promise.all([foldersIn(top, sourceCommit, integrations), foldersIn(top, targetCommit, integrations)]);
+  const [atSource, atTarget] = await Promise.all([
+    foldersIn(top, sourceCommit, integrations),
+    foldersIn(top, targetCommit, integrations),
+  ]);
   const records = await promotionRecords(top, targetCommit);
   const common = await mergeBase(top, sourceCommit, targetCommit);
   const basesOf = (customer: string | null): string[] => {
@@ -478,8 +514,13 @@ export async function preparePromotion(db: Pick<Database, 'pool'>, opts: Promote
 
   let workspace = false;
   const notes: string[] = [];
-  if (!opts.includeWorkspace && (await objectAt(top, sourceCommit, g(WORKSPACE_FILE))) !== (await objectAt(top, targetCommit, g(WORKSPACE_FILE)))) {
-    notes.push(`${WORKSPACE_FILE} differs between ${source.ref} and ${branch}; it is not promoted without --include-workspace`);
+  if (
+    !opts.includeWorkspace &&
+    (await objectAt(top, sourceCommit, g(WORKSPACE_FILE))) !== (await objectAt(top, targetCommit, g(WORKSPACE_FILE)))
+  ) {
+    notes.push(
+      `${WORKSPACE_FILE} differs between ${source.ref} and ${branch}; it is not promoted without --include-workspace`,
+    );
   }
   if (opts.includeWorkspace) {
     const cmp = await compareThreeWay(top, g(WORKSPACE_FILE), sourceCommit, targetCommit, basesOf(null));
@@ -487,7 +528,12 @@ export async function preparePromotion(db: Pick<Database, 'pool'>, opts: Promote
     edits.push(...cmp.edits);
     files.push(...cmp.files.map((f) => ({ path: w(f.path), status: f.status, customer: null, template: null })));
     for (const f of cmp.conflicts) {
-      conflicts.push({ path: w(f.path), customer: null, template: null, why: `${branch} changed it since it was last promoted, differently from ${source.ref}` });
+      conflicts.push({
+        path: w(f.path),
+        customer: null,
+        template: null,
+        why: `${branch} changed it since it was last promoted, differently from ${source.ref}`,
+      });
     }
   }
 
@@ -565,11 +611,18 @@ export async function preparePromotion(db: Pick<Database, 'pool'>, opts: Promote
   const testsIn = (ws: Workspace) =>
     new Set(
       allResources(ws)
-        .filter((r) => r.kind === 'MappingTest' && promotedFolders.some((f) => r.origin.doc.file === f || r.origin.doc.file.startsWith(`${f}/`)))
+        .filter(
+          (r) =>
+            r.kind === 'MappingTest' &&
+            promotedFolders.some((f) => r.origin.doc.file === f || r.origin.doc.file.startsWith(`${f}/`)),
+        )
         .map((r) => r.origin.doc.file),
     );
   const promotedTests = testsIn(src.ws);
-  const [before, after] = await Promise.all([check(root, targetCommit, target.env, new Set()), check(root, commit, target.env, promotedTests)]);
+  const [before, after] = await Promise.all([
+    check(root, targetCommit, target.env, new Set()),
+    check(root, commit, target.env, promotedTests),
+  ]);
   const oldErrors = new Set(before.errors.map(diagKey));
   const newErrors = after.errors.filter((d) => !oldErrors.has(diagKey(d)));
   if (newErrors.length) {
@@ -615,16 +668,18 @@ export async function preparePromotion(db: Pick<Database, 'pool'>, opts: Promote
     live: null,
     branding: brandingOf(after.ws),
   });
-  const changes = diff.changes.map((c): Change => ({
-    ...c,
-    fromRevision: null,
-    reason:
-      c.action === 'create'
-        ? `new in ${target.env}${c.template ? ` (from template ${c.template})` : ''}`
-        : c.action === 'delete'
-          ? `no longer declared at ${source.ref}`
-          : c.reason,
-  }));
+  const changes = diff.changes.map(
+    (c): Change => ({
+      ...c,
+      fromRevision: null,
+      reason:
+        c.action === 'create'
+          ? `new in ${target.env}${c.template ? ` (from template ${c.template})` : ''}`
+          : c.action === 'delete'
+            ? `no longer declared at ${source.ref}`
+            : c.reason,
+    }),
+  );
 
   // 8. A worktree with the target branch checked out is updated with it, if that loses nothing.
   const checkedOut = await checkedOutAt(top, branch);

@@ -32,7 +32,10 @@ export function renderPromotionText(p: Promotion, opts: { verbose?: boolean } = 
   for (const s of p.skipped) out.push(`  skipped ${s.customer}: ${s.why}`);
   for (const n of p.notes) out.push(`  note: ${n}`);
   if (!p.commit) {
-    out.push('', `Nothing to promote: ${p.to.branch} already has ${p.from.ref}'s version of ${p.skipped.length ? 'the other customers' : 'every chosen customer'}.`);
+    out.push(
+      '',
+      `Nothing to promote: ${p.to.branch} already has ${p.from.ref}'s version of ${p.skipped.length ? 'the other customers' : 'every chosen customer'}.`,
+    );
     return out.join('\n');
   }
   if (p.customers.length) out.push(`  customers: ${p.customers.join(', ')}`);
@@ -43,7 +46,9 @@ export function renderPromotionText(p: Promotion, opts: { verbose?: boolean } = 
   for (const f of own) out.push(`  ${LETTER[f.status]} ${f.path}`);
   for (const t of p.templates) {
     const list = p.files.filter((f) => f.template === t);
-    out.push(`  A ${list[0]?.path.split('/').slice(0, 3).join('/')}/ (template ${t}, ${list.length} file${list.length === 1 ? '' : 's'})`);
+    out.push(
+      `  A ${list[0]?.path.split('/').slice(0, 3).join('/')}/ (template ${t}, ${list.length} file${list.length === 1 ? '' : 's'})`,
+    );
   }
   out.push('', `Changes in ${p.to.env}'s desired state (${p.to.branch} before → after):`);
   if (!p.changes.length) out.push('  (none: the files change, the deployed resources do not)');
@@ -61,9 +66,11 @@ export function renderPromotionText(p: Promotion, opts: { verbose?: boolean } = 
       for (const l of c.mappingDiff) out.push(`        ${l}`);
     }
   }
-  if (listed.length < p.changes.length) out.push(`  … and ${p.changes.length - listed.length} more changes (see --verbose or --json)`);
+  if (listed.length < p.changes.length)
+    out.push(`  … and ${p.changes.length - listed.length} more changes (see --verbose or --json)`);
   out.push('', promotionSummary(p));
-  if (p.checkedOut) out.push(`  ${p.to.branch} is checked out in ${p.checkedOut}: its files there are updated with it.`);
+  if (p.checkedOut)
+    out.push(`  ${p.to.branch} is checked out in ${p.checkedOut}: its files there are updated with it.`);
   return out.join('\n');
 }
 

@@ -46,7 +46,11 @@ export function flowAddress(flow: string, customer?: string): string {
   if (parts.length === 3 && parts[1] === 'flow') return flow;
   if (parts.length === 2) return `${parts[0]}/flow/${parts[1]}`;
   if (parts.length === 1 && customer) return `${customer}/flow/${flow}`;
-  throw new RsyncError(`"${flow}" does not name a flow`, ExitCode.USAGE, 'Name a flow as <customer>/<flow> (e.g. northwind/orders-to-erp), or give --customer.');
+  throw new RsyncError(
+    `"${flow}" does not name a flow`,
+    ExitCode.USAGE,
+    'Name a flow as <customer>/<flow> (e.g. northwind/orders-to-erp), or give --customer.',
+  );
 }
 
 function where(f: LetterFilter): { sql: string; params: unknown[] } {
@@ -76,8 +80,15 @@ const COLUMNS = `id::int, env, address, customer, revision, run_id::int AS "runI
 
 export async function listLetters(db: Pick<pg.Pool, 'query'>, f: LetterFilter): Promise<DeadLetter[]> {
   const w = where(f);
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM rsync.dead_letters WHERE ${w.sql} ORDER BY id LIMIT ${Math.max(1, f.limit ?? 1000)}`, w.params);
-  return rows.map((r) => ({ ...r, createdAt: iso(r.createdAt), resolvedAt: r.resolvedAt ? iso(r.resolvedAt) : null })) as DeadLetter[];
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM rsync.dead_letters WHERE ${w.sql} ORDER BY id LIMIT ${Math.max(1, f.limit ?? 1000)}`,
+    w.params,
+  );
+  return rows.map((r) => ({
+    ...r,
+    createdAt: iso(r.createdAt),
+    resolvedAt: r.resolvedAt ? iso(r.resolvedAt) : null,
+  })) as DeadLetter[];
 }
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : String(d));
@@ -91,10 +102,20 @@ export interface ReplayOutcome {
 }
 
 /** Replay letters (each on `revision`, default the flow's current one); appends one audit entry. */
-export async function replayLetters(rt: RuntimeContext, f: LetterFilter, actor: string, revision?: number): Promise<ReplayOutcome[]> {
+export async function replayLetters(
+  rt: RuntimeContext,
+  f: LetterFilter,
+  actor: string,
+  revision?: number,
+): Promise<ReplayOutcome[]> {
   const db = rt.db;
   const w = where({ ...f, status: 'open' });
-  const letters = (await db.query<{ id: number; address: string; replay: unknown }>(`SELECT id::int, address, replay FROM rsync.dead_letters WHERE ${w.sql} ORDER BY id`, w.params)).rows;
+  const letters = (
+    await db.query<{ id: number; address: string; replay: unknown }>(
+      `SELECT id::int, address, replay FROM rsync.dead_letters WHERE ${w.sql} ORDER BY id`,
+      w.params,
+    )
+  ).rows;
   const byFlow = new Map<string, typeof letters>();
   for (const l of letters) byFlow.set(l.address, [...(byFlow.get(l.address) ?? []), l]);
   const out: ReplayOutcome[] = [];
@@ -102,7 +123,12 @@ export async function replayLetters(rt: RuntimeContext, f: LetterFilter, actor: 
   try {
     for (const [address, list] of byFlow) {
       const flow: FlowDef | undefined = await loadFlowRevision(db, f.env, address, revision);
-      if (!flow) throw new RsyncError(`flow ${address} has no ${revision ? `revision ${revision}` : 'deployed revision'} in ${f.env}`, ExitCode.NO_INPUT, 'See `rsync history --address` for its revisions.');
+      if (!flow)
+        throw new RsyncError(
+          `flow ${address} has no ${revision ? `revision ${revision}` : 'deployed revision'} in ${f.env}`,
+          ExitCode.NO_INPUT,
+          'See `rsync history --address` for its revisions.',
+        );
       const run = await startRun(db, flow, 'replay', rt.worker);
       try {
         await inTx(client, async () => {
@@ -114,10 +140,19 @@ export async function replayLetters(rt: RuntimeContext, f: LetterFilter, actor: 
           );
           for (let i = 0; i < list.length; i++) {
             const fin = finals[i];
-            const o: ReplayOutcome = { id: list[i].id, address, revision: flow.revision, outcome: fin.outcome, ...(fin.outcome === 'dead' ? { error: fin.error } : {}) };
+            const o: ReplayOutcome = {
+              id: list[i].id,
+              address,
+              revision: flow.revision,
+              outcome: fin.outcome,
+              ...(fin.outcome === 'dead' ? { error: fin.error } : {}),
+            };
             out.push(o);
             if (fin.outcome === 'dead') {
-              await client.query(`UPDATE rsync.dead_letters SET error = $2, stage = $3, attempts = attempts + 1, revision = $4 WHERE id = $1`, [o.id, fin.error, fin.stage, flow.revision]);
+              await client.query(
+                `UPDATE rsync.dead_letters SET error = $2, stage = $3, attempts = attempts + 1, revision = $4 WHERE id = $1`,
+                [o.id, fin.error, fin.stage, flow.revision],
+              );
             } else {
               await client.query(
                 `UPDATE rsync.dead_letters SET status = 'replayed', resolved_at = now(), resolved_by = $2, resolution = $3, replay = NULL WHERE id = $1`,
@@ -129,7 +164,13 @@ export async function replayLetters(rt: RuntimeContext, f: LetterFilter, actor: 
             env: f.env,
             action: 'dlq-replay',
             actor,
-            detail: { address, revision: flow.revision, run: run.id, letters: list.map((l) => l.id), outcomes: out.filter((o) => o.address === address).map((o) => ({ id: o.id, outcome: o.outcome })) },
+            detail: {
+              address,
+              revision: flow.revision,
+              run: run.id,
+              letters: list.map((l) => l.id),
+              outcomes: out.filter((o) => o.address === address).map((o) => ({ id: o.id, outcome: o.outcome })),
+            },
           });
         });
       } catch (e) {
@@ -156,7 +197,13 @@ export async function discardLetters(db: pg.Pool, f: LetterFilter, actor: string
           WHERE ${w.sql} RETURNING id::int, address`,
         [...w.params, actor, JSON.stringify({ reason: reason ?? null })],
       );
-      if (rows.length) await appendLog(client, { env: f.env, action: 'dlq-discard', actor, detail: { letters: rows.map((r) => r.id), reason: reason ?? null } });
+      if (rows.length)
+        await appendLog(client, {
+          env: f.env,
+          action: 'dlq-discard',
+          actor,
+          detail: { letters: rows.map((r) => r.id), reason: reason ?? null },
+        });
       return rows.map((r) => r.id);
     });
   } finally {

@@ -76,7 +76,12 @@ function piiOf(policy: Row | undefined): string[] {
 }
 
 /** A FlowDef from a deployed flow's row, resolving its connections, policy and SLA among `rows`. */
-export function flowDef(env: string, flow: Row, rows: Map<string, Row>, blobs: Map<string, string>): FlowDef | undefined {
+export function flowDef(
+  env: string,
+  flow: Row,
+  rows: Map<string, Row>,
+  blobs: Map<string, string>,
+): FlowDef | undefined {
   const s = isObject(flow.spec.spec) ? flow.spec.spec : {};
   const eff = isObject(flow.spec.effective) ? flow.spec.effective : {};
   const m = isObject(flow.spec.mapping) ? flow.spec.mapping : {};
@@ -101,7 +106,10 @@ export function flowDef(env: string, flow: Row, rows: Map<string, Row>, blobs: M
     enabled: s.enabled !== false,
     trigger: eff.trigger === 'event' || eff.trigger === 'schedule' ? eff.trigger : 'manual',
     event: typeof trigger.event === 'string' ? trigger.event : undefined,
-    schedule: sched && typeof sched.cron === 'string' ? { cron: sched.cron, timezone: String(sched.timezone ?? 'UTC') } : undefined,
+    schedule:
+      sched && typeof sched.cron === 'string'
+        ? { cron: sched.cron, timezone: String(sched.timezone ?? 'UTC') }
+        : undefined,
     mapping,
     mappingSha: String(m.sha256),
     mappingFile: String(m.file ?? ''),
@@ -125,7 +133,10 @@ export function flowDef(env: string, flow: Row, rows: Map<string, Row>, blobs: M
 }
 
 async function readRows(db: Queryable, env: string): Promise<Map<string, Row>> {
-  const { rows } = await db.query<Row>(`SELECT address, customer, kind, name, revision, spec FROM rsync.resources WHERE env = $1`, [env]);
+  const { rows } = await db.query<Row>(
+    `SELECT address, customer, kind, name, revision, spec FROM rsync.resources WHERE env = $1`,
+    [env],
+  );
   return new Map(rows.map((r) => [r.address, r]));
 }
 
@@ -148,7 +159,12 @@ export async function loadFlows(db: Queryable, env: string): Promise<Map<string,
  * One flow at a given revision (replaying a dead letter on the revision that failed, or on a fixed one). Its
  * connections, policy and SLA are taken as deployed now: a revision names its flow's spec, not the others'.
  */
-export async function loadFlowRevision(db: Queryable, env: string, address: string, revision?: number): Promise<FlowDef | undefined> {
+export async function loadFlowRevision(
+  db: Queryable,
+  env: string,
+  address: string,
+  revision?: number,
+): Promise<FlowDef | undefined> {
   if (revision === undefined) return (await loadFlows(db, env)).get(address);
   const { rows } = await db.query<{ spec: Record<string, unknown> | null }>(
     `SELECT spec FROM rsync.revisions WHERE env = $1 AND address = $2 AND revision = $3 AND action <> 'delete'`,

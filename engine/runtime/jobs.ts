@@ -18,7 +18,19 @@ import { isObject } from '../util/merge.js';
 import type { FlowDef } from './flows.js';
 import type { Mapper } from './mapper.js';
 import type { MapOutcome } from './map-records.js';
-import { backoffMs, finishRun, mapTask, processPage, runLog, sleep, startRun, zeroCounts, type Counts, type PipelineContext, type RunHandle } from './pipeline.js';
+import {
+  backoffMs,
+  finishRun,
+  mapTask,
+  processPage,
+  runLog,
+  sleep,
+  startRun,
+  zeroCounts,
+  type Counts,
+  type PipelineContext,
+  type RunHandle,
+} from './pipeline.js';
 import { throttleFor } from './ratelimit.js';
 
 export interface RuntimeContext {
@@ -50,7 +62,10 @@ export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef[
   const id = `${rt.sandbox ? 'sandbox:' : ''}${c.system}:${c.type}:${JSON.stringify(c.settings)}`;
   let open = connectors.get(id);
   if (!open) {
-    const rate = isObject(c.settings.rateLimit) && typeof c.settings.rateLimit.perSecond === 'number' ? c.settings.rateLimit.perSecond : undefined;
+    const rate =
+      isObject(c.settings.rateLimit) && typeof c.settings.rateLimit.perSecond === 'number'
+        ? c.settings.rateLimit.perSecond
+        : undefined;
     open = openConnector({
       system: c.system,
       type: c.type,
@@ -106,8 +121,15 @@ async function readPage(rt: RuntimeContext, flow: FlowDef, run: RunHandle, read:
       const err = e instanceof ConnectorError ? e : new ConnectorError((e as Error).message ?? String(e), true);
       if (!err.transient || attempt > flow.retry.limit || rt.signal?.aborted) throw err;
       const wait = backoffMs(flow, attempt, err.retryAfterMs);
-      await runLog(rt.db, run, { event: 'backoff', stage: 'read', attempt, waitMs: wait, reason: redact(err.message) }, true);
-      rt.log?.(`  ${flow.address}: read failed (${redact(err.message)}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`);
+      await runLog(
+        rt.db,
+        run,
+        { event: 'backoff', stage: 'read', attempt, waitMs: wait, reason: redact(err.message) },
+        true,
+      );
+      rt.log?.(
+        `  ${flow.address}: read failed (${redact(err.message)}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`,
+      );
       await sleep(wait, rt.signal);
     }
   }
@@ -128,7 +150,9 @@ async function* pagesAhead(
 ): AsyncGenerator<{ page: Page; outcomes: Promise<MapOutcome[]> }> {
   const fetch = (c: unknown): Promise<{ page: Page; outcomes: Promise<MapOutcome[]> }> => {
     const p = readPage(rt, flow, run, () => read(c)).then((page) => {
-      const outcomes = page.records.length ? rt.mapper.map(mapTask(flow, page.records, page.json)) : Promise.resolve([]);
+      const outcomes = page.records.length
+        ? rt.mapper.map(mapTask(flow, page.records, page.json))
+        : Promise.resolve([]);
       outcomes.catch(() => {}); // awaited by the caller; a page it never reaches must not be an unhandled rejection
       return { page, outcomes };
     });
@@ -166,30 +190,49 @@ async function finish(rt: RuntimeContext, run: RunHandle, e?: unknown): Promise<
   }
   const aborted = rt.signal?.aborted;
   const message = (e as Error).message ?? String(e);
-  await finishRun(rt.db, run, aborted ? 'interrupted' : 'failed', aborted ? 'the worker stopped before the run ended' : message).catch(() => {});
+  await finishRun(
+    rt.db,
+    run,
+    aborted ? 'interrupted' : 'failed',
+    aborted ? 'the worker stopped before the run ended' : message,
+  ).catch(() => {});
   return { run: run.id, status: aborted ? 'interrupted' : 'failed', counts: run.counts, reason: redact(message) };
 }
 
 // ------------------------------------------------------------------------------------------ incremental
 
-export async function runIncremental(rt: RuntimeContext, flow: FlowDef, trigger: 'schedule' | 'manual'): Promise<RunResult> {
+export async function runIncremental(
+  rt: RuntimeContext,
+  flow: FlowDef,
+  trigger: 'schedule' | 'manual',
+): Promise<RunResult> {
   const client = await rt.db.connect();
   const lock = `cursor:${flow.env}/${flow.address}`;
   try {
-    if (!(await tryLock(client, lock))) return { run: null, status: 'skipped', counts: zeroCounts(), reason: 'another run of this flow is in progress' };
+    if (!(await tryLock(client, lock)))
+      return { run: null, status: 'skipped', counts: zeroCounts(), reason: 'another run of this flow is in progress' };
     const run = await startRun(rt.db, flow, trigger, rt.worker);
     try {
       const source = connectorFor(rt, flow.source);
-      if (!source.read) throw new ConnectorError(`connection ${flow.source.name} (${flow.source.type}) cannot be read`, false);
+      if (!source.read)
+        throw new ConnectorError(`connection ${flow.source.name} (${flow.source.type}) cannot be read`, false);
       const ctx = pipeline(rt, flow);
-      const cursor = (await rt.db.query(`SELECT cursor FROM rsync.cursors WHERE env = $1 AND address = $2`, [flow.env, flow.address])).rows[0]?.cursor ?? null;
+      const cursor =
+        (
+          await rt.db.query(`SELECT cursor FROM rsync.cursors WHERE env = $1 AND address = $2`, [
+            flow.env,
+            flow.address,
+          ])
+        ).rows[0]?.cursor ?? null;
       let pages = 0;
-      const read = (c: unknown) => source.read!({ stream: flow.source.stream, cursor: c, limit: pageSize(flow), signal: rt.signal });
+      const read = (c: unknown) =>
+        source.read!({ stream: flow.source.stream, cursor: c, limit: pageSize(flow), signal: rt.signal });
       for await (const { page, outcomes } of pagesAhead(rt, flow, run, read, cursor)) {
         if (rt.signal?.aborted) throw new Error('aborted');
         const mapped = await outcomes;
         await inTx(client, async () => {
-          if (page.records.length) await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped });
+          if (page.records.length)
+            await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped });
           await client.query(
             `INSERT INTO rsync.cursors (env, address, cursor) VALUES ($1, $2, $3)
              ON CONFLICT (env, address) DO UPDATE SET cursor = excluded.cursor, updated_at = now()`,
@@ -235,13 +278,17 @@ export async function runEvents(rt: RuntimeContext, flow: FlowDef): Promise<RunR
         const records = rows.flatMap((r) => r.records);
         await processPage(ctx, run, client, { records });
         // The payload is not kept once delivered (it may hold personal data); the id stays for de-duplication.
-        await client.query(`UPDATE rsync.deliveries SET done_at = now(), records = '[]' WHERE id = ANY($1)`, [rows.map((r) => r.id)]);
+        await client.query(`UPDATE rsync.deliveries SET done_at = now(), records = '[]' WHERE id = ANY($1)`, [
+          rows.map((r) => r.id),
+        ]);
         return true;
       });
       if (run) rt.onPage?.(flow, run.counts);
       if (!more) break;
     }
-    return run ? await finish(rt, run) : { run: null, status: 'skipped', counts: zeroCounts(), reason: 'no pending deliveries' };
+    return run
+      ? await finish(rt, run)
+      : { run: null, status: 'skipped', counts: zeroCounts(), reason: 'no pending deliveries' };
   } catch (e) {
     if (run) return await finish(rt, run, e);
     throw e;
@@ -251,7 +298,13 @@ export async function runEvents(rt: RuntimeContext, flow: FlowDef): Promise<RunR
 }
 
 /** Record a verified webhook delivery once (by its delivery id); false when it was a duplicate. */
-export async function recordDelivery(db: Pick<pg.Pool, 'query'>, flow: FlowDef, deliveryId: string, topic: string | undefined, records: unknown[]): Promise<boolean> {
+export async function recordDelivery(
+  db: Pick<pg.Pool, 'query'>,
+  flow: FlowDef,
+  deliveryId: string,
+  topic: string | undefined,
+  records: unknown[],
+): Promise<boolean> {
   const { rowCount } = await db.query(
     `INSERT INTO rsync.deliveries (env, address, delivery_id, topic, records) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (env, address, delivery_id) DO NOTHING`,
@@ -272,7 +325,14 @@ export interface BackfillWindow {
 }
 
 /** Cut [since, until) into windows of `windowMs` and record the backfill. */
-export async function createBackfill(db: pg.Pool, flow: FlowDef, since: Date, until: Date, windowMs: number, actor: string): Promise<{ id: number; windows: number }> {
+export async function createBackfill(
+  db: pg.Pool,
+  flow: FlowDef,
+  since: Date,
+  until: Date,
+  windowMs: number,
+  actor: string,
+): Promise<{ id: number; windows: number }> {
   const client = await db.connect();
   try {
     return await inTx(client, async () => {
@@ -306,13 +366,25 @@ export async function createBackfill(db: pg.Pool, flow: FlowDef, since: Date, un
  * next claimant resumes from the window's cursor. Per-flow concurrency: at most `concurrency` windows of a flow
  * run at once, across all workers (slot locks).
  */
-export async function runBackfills(rt: RuntimeContext, env: string, flows: (address: string) => FlowDef | undefined): Promise<number> {
+export async function runBackfills(
+  rt: RuntimeContext,
+  env: string,
+  flows: (address: string) => FlowDef | undefined,
+): Promise<number> {
   const client = await rt.db.connect();
   let worked = 0;
   try {
     for (;;) {
       if (rt.signal?.aborted || rt.stopping?.()) break;
-      const { rows } = await client.query<{ backfill_id: string; n: number; address: string; since: Date; until: Date; cursor: unknown; revision: number | null }>(
+      const { rows } = await client.query<{
+        backfill_id: string;
+        n: number;
+        address: string;
+        since: Date;
+        until: Date;
+        cursor: unknown;
+        revision: number | null;
+      }>(
         `SELECT w.backfill_id, w.n, b.address, w.since, w.until, w.cursor, b.revision
            FROM rsync.backfill_windows w JOIN rsync.backfills b ON b.id = w.backfill_id
           WHERE b.env = $1 AND w.done_at IS NULL ORDER BY w.backfill_id, w.n LIMIT 200`,
@@ -368,20 +440,33 @@ export async function runBackfills(rt: RuntimeContext, env: string, flows: (addr
 
 async function runWindow(rt: RuntimeContext, client: pg.PoolClient, flow: FlowDef, w: BackfillWindow): Promise<void> {
   // The window may have been finished by the previous holder just before we claimed it.
-  const fresh = await client.query(`SELECT cursor, done_at FROM rsync.backfill_windows WHERE backfill_id = $1 AND n = $2`, [w.backfill, w.n]);
+  const fresh = await client.query(
+    `SELECT cursor, done_at FROM rsync.backfill_windows WHERE backfill_id = $1 AND n = $2`,
+    [w.backfill, w.n],
+  );
   if (fresh.rows[0]?.done_at) return;
   const cursor = fresh.rows[0]?.cursor ?? null;
   const run = await startRun(rt.db, flow, 'backfill', rt.worker);
   try {
     const source = connectorFor(rt, flow.source);
-    if (!source.read) throw new ConnectorError(`connection ${flow.source.name} (${flow.source.type}) cannot be read`, false);
+    if (!source.read)
+      throw new ConnectorError(`connection ${flow.source.name} (${flow.source.type}) cannot be read`, false);
     const ctx = pipeline(rt, flow);
-    const read = (c: unknown) => source.read!({ stream: flow.source.stream, cursor: c, limit: pageSize(flow), since: w.since, until: w.until, signal: rt.signal });
+    const read = (c: unknown) =>
+      source.read!({
+        stream: flow.source.stream,
+        cursor: c,
+        limit: pageSize(flow),
+        since: w.since,
+        until: w.until,
+        signal: rt.signal,
+      });
     for await (const { page, outcomes } of pagesAhead(rt, flow, run, read, cursor)) {
       if (rt.signal?.aborted) throw new Error('aborted');
       const mapped = await outcomes;
       await inTx(client, async () => {
-        if (page.records.length) await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped });
+        if (page.records.length)
+          await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped });
         await client.query(
           `UPDATE rsync.backfill_windows SET cursor = $3, read = read + $4, done_at = CASE WHEN $5 THEN now() END
             WHERE backfill_id = $1 AND n = $2`,
@@ -398,7 +483,10 @@ async function runWindow(rt: RuntimeContext, client: pg.PoolClient, flow: FlowDe
   }
 }
 
-export async function backfillProgress(db: Pick<pg.Pool, 'query'>, id: number): Promise<{ windows: number; done: number; read: number }> {
+export async function backfillProgress(
+  db: Pick<pg.Pool, 'query'>,
+  id: number,
+): Promise<{ windows: number; done: number; read: number }> {
   const { rows } = await db.query<{ windows: string; done: string; read: string }>(
     `SELECT count(*) AS windows, count(done_at) AS done, coalesce(sum(read), 0) AS read FROM rsync.backfill_windows WHERE backfill_id = $1`,
     [id],

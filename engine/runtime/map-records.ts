@@ -169,7 +169,12 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
       try {
         source = JSON.parse(raw as string);
       } catch (e) {
-        out.push({ kind: 'dead', stage: 'parse', error: `the source record is not JSON: ${(e as Error).message}`, source: { raw: String(raw).slice(0, 200) } });
+        out.push({
+          kind: 'dead',
+          stage: 'parse',
+          error: `the source record is not JSON: ${(e as Error).message}`,
+          source: { raw: String(raw).slice(0, 200) },
+        });
         continue;
       }
     }
@@ -187,7 +192,12 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
       continue;
     }
     if (key === undefined) {
-      out.push({ kind: 'dead', stage: 'key', error: 'the idempotency key expression gave no non-empty string for this record', source });
+      out.push({
+        kind: 'dead',
+        stage: 'key',
+        error: 'the idempotency key expression gave no non-empty string for this record',
+        source,
+      });
       continue;
     }
     let mapped: unknown;
@@ -213,14 +223,26 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
       continue;
     }
     if (typeof mapped !== 'object' || Array.isArray(mapped)) {
-      out.push({ kind: 'dead', stage: 'check', error: `the mapping gave ${Array.isArray(mapped) ? 'an array' : typeof mapped}, not a canonical ${task.canonical} object`, key, source });
+      out.push({
+        kind: 'dead',
+        stage: 'check',
+        error: `the mapping gave ${Array.isArray(mapped) ? 'an array' : typeof mapped}, not a canonical ${task.canonical} object`,
+        key,
+        source,
+      });
       continue;
     }
     if (!check(mapped)) {
       const problems = schemaProblems(check.errors)
         .slice(0, 5)
         .map((p) => `${p.path.length ? p.path.join('.') : '(record)'}: ${p.summary}`);
-      out.push({ kind: 'dead', stage: 'check', error: `not a valid canonical ${task.canonical}: ${problems.join('; ')}`, key, source });
+      out.push({
+        kind: 'dead',
+        stage: 'check',
+        error: `not a valid canonical ${task.canonical}: ${problems.join('; ')}`,
+        key,
+        source,
+      });
       continue;
     }
     out.push({ kind: 'mapped', key, hash: sha256(text), text, fields: fieldsOf(mapped as Record<string, unknown>) });

@@ -44,24 +44,29 @@ export class Mapper {
       // generation is where a record's garbage dies: at 8 MB the scavenges cost as much CPU as the mapping (GC
       // threads 78-190 µs a Shopify order), at 32 MB much less; the capped old generation keeps a long backfill's RSS
       // flat (1M records < 300 MB).
-      const worker = new Worker(threadScript(), { resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 256 } });
-      const t: Thread = { worker, pending: new Map(), free: [] };
-      worker.on('message', (m: { id: number; outcomes?: MapOutcome[]; texts?: Packed; lists?: string[]; error?: string }) => {
-        const p = t.pending.get(m.id);
-        if (!p) return;
-        t.pending.delete(m.id);
-        if (p.bytes && t.free.length < 4) t.free.push(p.bytes);
-        if (m.error !== undefined) return p.reject(new Error(m.error));
-        // The mapped texts come packed, the member-name lists by index (mapper-thread.ts): each outcome gets its own.
-        const outcomes = m.outcomes!;
-        let n = 0;
-        for (const o of outcomes) {
-          if (o.kind !== 'mapped') continue;
-          o.text = packedText(m.texts!, n++);
-          o.fields = m.lists![Number(o.fields)];
-        }
-        p.resolve(outcomes);
+      const worker = new Worker(threadScript(), {
+        resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 256 },
       });
+      const t: Thread = { worker, pending: new Map(), free: [] };
+      worker.on(
+        'message',
+        (m: { id: number; outcomes?: MapOutcome[]; texts?: Packed; lists?: string[]; error?: string }) => {
+          const p = t.pending.get(m.id);
+          if (!p) return;
+          t.pending.delete(m.id);
+          if (p.bytes && t.free.length < 4) t.free.push(p.bytes);
+          if (m.error !== undefined) return p.reject(new Error(m.error));
+          // The mapped texts come packed, the member-name lists by index (mapper-thread.ts): each outcome gets its own.
+          const outcomes = m.outcomes!;
+          let n = 0;
+          for (const o of outcomes) {
+            if (o.kind !== 'mapped') continue;
+            o.text = packedText(m.texts!, n++);
+            o.fields = m.lists![Number(o.fields)];
+          }
+          p.resolve(outcomes);
+        },
+      );
       worker.on('error', (e) => {
         for (const p of t.pending.values()) p.reject(e);
         t.pending.clear();

@@ -41,7 +41,8 @@ export function piiValues(value: unknown, names: Set<string>, out = new Set<stri
   if (Array.isArray(value)) {
     for (const v of value) piiValues(v, names, out, under);
   } else if (typeof value === 'object') {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) piiValues(v, names, out, under || names.has(norm(k)));
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      piiValues(v, names, out, under || names.has(norm(k)));
   }
   return out;
 }

@@ -34,7 +34,13 @@ export interface Counts {
 export const zeroCounts = (): Counts => ({ read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0 });
 
 export function addCounts(a: Counts, b: Counts): Counts {
-  return { read: a.read + b.read, written: a.written + b.written, unchanged: a.unchanged + b.unchanged, filtered: a.filtered + b.filtered, dead: a.dead + b.dead };
+  return {
+    read: a.read + b.read,
+    written: a.written + b.written,
+    unchanged: a.unchanged + b.unchanged,
+    filtered: a.filtered + b.filtered,
+    dead: a.dead + b.dead,
+  };
 }
 
 export type Final =
@@ -61,7 +67,12 @@ export interface PipelineContext {
 
 // ------------------------------------------------------------------------------------------ runs
 
-export async function startRun(db: Pick<pg.Pool, 'query'>, flow: FlowDef, trigger: string, worker: string): Promise<RunHandle> {
+export async function startRun(
+  db: Pick<pg.Pool, 'query'>,
+  flow: FlowDef,
+  trigger: string,
+  worker: string,
+): Promise<RunHandle> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO rsync.runs (env, address, revision, trigger, worker) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
     [flow.env, flow.address, flow.revision, trigger, worker],
@@ -69,7 +80,12 @@ export async function startRun(db: Pick<pg.Pool, 'query'>, flow: FlowDef, trigge
   return { id: Number(rows[0].id), flow, counts: zeroCounts(), retries: 0 };
 }
 
-export async function finishRun(db: Pick<pg.Pool, 'query'>, run: RunHandle, status: 'succeeded' | 'failed' | 'interrupted', error?: string): Promise<void> {
+export async function finishRun(
+  db: Pick<pg.Pool, 'query'>,
+  run: RunHandle,
+  status: 'succeeded' | 'failed' | 'interrupted',
+  error?: string,
+): Promise<void> {
   const entry = error ? [{ at: new Date().toISOString(), event: 'error', message: redact(error) }] : [];
   await db.query(
     `UPDATE rsync.runs SET status = $2, finished_at = now(), error = $3, log = log || $4::jsonb WHERE id = $1`,
@@ -78,7 +94,12 @@ export async function finishRun(db: Pick<pg.Pool, 'query'>, run: RunHandle, stat
 }
 
 /** Append an entry to a run's log (`retry` also counts a retry); on `tx` inside a page's transaction. */
-export async function runLog(tx: Pick<pg.PoolClient, 'query'>, run: RunHandle, entry: Record<string, unknown>, retry = false): Promise<void> {
+export async function runLog(
+  tx: Pick<pg.PoolClient, 'query'>,
+  run: RunHandle,
+  entry: Record<string, unknown>,
+  retry = false,
+): Promise<void> {
   await tx.query(`UPDATE rsync.runs SET log = log || $2::jsonb, retries = retries + $3 WHERE id = $1`, [
     run.id,
     JSON.stringify([{ at: new Date().toISOString(), ...entry }]),
@@ -131,7 +152,12 @@ export function mapTask(flow: FlowDef, records: unknown[], json?: boolean): MapT
  * update and commits). Returns each record's final outcome, in order, and the page's counts (already added to
  * the run's row in `tx`).
  */
-export async function processPage(ctx: PipelineContext, run: RunHandle, tx: pg.PoolClient, page: PageInput): Promise<{ finals: Final[]; counts: Counts }> {
+export async function processPage(
+  ctx: PipelineContext,
+  run: RunHandle,
+  tx: pg.PoolClient,
+  page: PageInput,
+): Promise<{ finals: Final[]; counts: Counts }> {
   const flow = run.flow;
   const outcomes: MapOutcome[] = page.outcomes ?? (await ctx.mapper.map(mapTask(flow, page.records, page.json)));
   const finals: Final[] = new Array(outcomes.length);
@@ -142,7 +168,8 @@ export async function processPage(ctx: PipelineContext, run: RunHandle, tx: pg.P
   const candidates: number[] = [];
   outcomes.forEach((o, i) => {
     if (o.kind === 'filtered') finals[i] = { outcome: 'filtered', key: o.key };
-    else if (o.kind === 'dead') finals[i] = { outcome: 'dead', key: o.key, stage: o.stage, error: o.error, attempts: 1 };
+    else if (o.kind === 'dead')
+      finals[i] = { outcome: 'dead', key: o.key, stage: o.stage, error: o.error, attempts: 1 };
     else if (lastOf.get(o.key) !== i) finals[i] = { outcome: 'unchanged', key: o.key, why: 'page' };
     else candidates.push(i);
   });
@@ -226,7 +253,19 @@ export async function processPage(ctx: PipelineContext, run: RunHandle, tx: pg.P
     await tx.query(
       `INSERT INTO rsync.dead_letters (env, address, customer, revision, run_id, key, stage, error, attempts, payload, replay)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [flow.env, flow.address, flow.customer, flow.revision, run.id, f.key ?? null, f.stage, f.error, f.attempts, JSON.stringify(maskPii(source, names)), JSON.stringify(source)],
+      [
+        flow.env,
+        flow.address,
+        flow.customer,
+        flow.revision,
+        run.id,
+        f.key ?? null,
+        f.stage,
+        f.error,
+        f.attempts,
+        JSON.stringify(maskPii(source, names)),
+        JSON.stringify(source),
+      ],
     );
   }
   const counts = zeroCounts();
@@ -267,11 +306,21 @@ async function writeWithRetries(
   for (let attempt = 1; ; attempt++) {
     let results: WriteResult[];
     try {
-      results = await ctx.target.write!(flow.target.entity, pending.map(item), ctx.signal, ctx.target.transactional ? tx : undefined);
+      results = await ctx.target.write!(
+        flow.target.entity,
+        pending.map(item),
+        ctx.signal,
+        ctx.target.transactional ? tx : undefined,
+      );
     } catch (e) {
       // The whole call failed (connection refused, bad settings): every record of the batch shares the outcome.
       const err = e instanceof ConnectorError ? e : new ConnectorError((e as Error).message ?? String(e), true);
-      results = pending.map(() => ({ ok: false as const, transient: err.transient, error: err.message, retryAfterMs: err.retryAfterMs }));
+      results = pending.map(() => ({
+        ok: false as const,
+        transient: err.transient,
+        error: err.message,
+        retryAfterMs: err.retryAfterMs,
+      }));
     }
     const retry: number[] = [];
     let retryAfter = 0;
@@ -279,7 +328,8 @@ async function writeWithRetries(
     pending.forEach((i, n) => {
       const r = results[n] ?? { ok: false, transient: false, error: 'the target gave no result for this record' };
       if (r.ok) finals[i] = { outcome: 'written', key: item(i).key, targetId: r.targetId };
-      else if (!r.transient) finals[i] = { outcome: 'dead', key: item(i).key, stage: 'write', error: r.error, attempts: attempt };
+      else if (!r.transient)
+        finals[i] = { outcome: 'dead', key: item(i).key, stage: 'write', error: r.error, attempts: attempt };
       else {
         retry.push(i);
         retryAfter = Math.max(retryAfter, r.retryAfterMs ?? 0);
@@ -291,14 +341,28 @@ async function writeWithRetries(
     reason = maskPiiText(redact(reason), piiNames(flow.pii), ...retry.map((i) => item(i).record));
     if (attempt > flow.retry.limit || ctx.signal?.aborted) {
       const why = ctx.signal?.aborted ? 'the worker is stopping' : `gave up after ${attempt} attempts`;
-      for (const i of retry) finals[i] = { outcome: 'dead', key: item(i).key, stage: 'write', error: `${why}: ${reason}`, attempts: attempt };
+      for (const i of retry)
+        finals[i] = {
+          outcome: 'dead',
+          key: item(i).key,
+          stage: 'write',
+          error: `${why}: ${reason}`,
+          attempts: attempt,
+        };
       await runLog(tx, run, { event: 'gave-up', attempt, records: retry.length, reason });
       return;
     }
     const wait = backoffMs(flow, attempt, retryAfter);
     run.retries++;
-    await runLog(tx, run, { event: 'backoff', attempt, waitMs: wait, retryAfterMs: retryAfter || undefined, records: retry.length, reason }, true);
-    ctx.log?.(`  ${flow.address}: ${retry.length} record(s) failed (${reason}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`);
+    await runLog(
+      tx,
+      run,
+      { event: 'backoff', attempt, waitMs: wait, retryAfterMs: retryAfter || undefined, records: retry.length, reason },
+      true,
+    );
+    ctx.log?.(
+      `  ${flow.address}: ${retry.length} record(s) failed (${reason}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`,
+    );
     await sleep(wait, ctx.signal).catch(() => {});
     pending = retry;
   }

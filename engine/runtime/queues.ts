@@ -79,7 +79,10 @@ export const TICK_CRON = '* * * * *';
 export const APPLIED = '*applied*';
 
 /** pg-boss settings from a Policy spec: retry.maxAttempts counts the first attempt, pg-boss's retryLimit does not. */
-export function queueSettings(policySpec: Record<string, unknown> | undefined, deadLetter: string | null): QueueSettings {
+export function queueSettings(
+  policySpec: Record<string, unknown> | undefined,
+  deadLetter: string | null,
+): QueueSettings {
   const retry = isObject(policySpec?.retry) ? policySpec!.retry : {};
   const attempts = typeof retry.maxAttempts === 'number' ? retry.maxAttempts : 3;
   const initialMs = parseDuration(retry.initial) ?? 30_000;
@@ -101,8 +104,10 @@ export function queueDifferences(have: QueueSettings, want: QueueSettings): stri
   if (have.retryLimit !== want.retryLimit) out.push(`retryLimit ${have.retryLimit} ≠ ${want.retryLimit}`);
   if (have.retryDelay !== want.retryDelay) out.push(`retryDelay ${have.retryDelay} ≠ ${want.retryDelay}`);
   if (have.retryBackoff !== want.retryBackoff) out.push(`retryBackoff ${have.retryBackoff} ≠ ${want.retryBackoff}`);
-  if (have.expireInSeconds !== want.expireInSeconds) out.push(`expireInSeconds ${have.expireInSeconds} ≠ ${want.expireInSeconds}`);
-  if ((have.deadLetter ?? null) !== want.deadLetter) out.push(`deadLetter ${have.deadLetter ?? 'none'} ≠ ${want.deadLetter ?? 'none'}`);
+  if (have.expireInSeconds !== want.expireInSeconds)
+    out.push(`expireInSeconds ${have.expireInSeconds} ≠ ${want.expireInSeconds}`);
+  if ((have.deadLetter ?? null) !== want.deadLetter)
+    out.push(`deadLetter ${have.deadLetter ?? 'none'} ≠ ${want.deadLetter ?? 'none'}`);
   return out;
 }
 
@@ -119,12 +124,16 @@ export function flowRetry(flow: DeployedLike): RetrySettings {
 }
 
 /** Which queue and schedule a deployed flow uses (its spec carries its effective retry settings and schedule). */
-export function flowRouting(env: string, flow: DeployedLike): { queue: string | null; schedule: { name: string; cron: string; timezone: string } | null } {
+export function flowRouting(
+  env: string,
+  flow: DeployedLike,
+): { queue: string | null; schedule: { name: string; cron: string; timezone: string } | null } {
   const eff = isObject(flow.spec.effective) ? flow.spec.effective : {};
   const sched = isObject(eff.schedule) ? eff.schedule : null;
   return {
     queue: retryQueueName(env, flowRetry(flow)),
-    schedule: sched && typeof sched.cron === 'string' ? { name: tickQueueName(env), cron: TICK_CRON, timezone: 'UTC' } : null,
+    schedule:
+      sched && typeof sched.cron === 'string' ? { name: tickQueueName(env), cron: TICK_CRON, timezone: 'UTC' } : null,
   };
 }
 
@@ -141,9 +150,23 @@ export function expectedLive(env: string, deployed: Iterable<DeployedLike>): Exp
       let q = queues.get(route.queue);
       if (!q) {
         const dead = `${route.queue}.dead`;
-        q = { name: route.queue, settings: { ...flowRetry(f), expireInSeconds: DEFAULT_EXPIRE_SECONDS, deadLetter: dead }, addresses: [] };
+        q = {
+          name: route.queue,
+          settings: { ...flowRetry(f), expireInSeconds: DEFAULT_EXPIRE_SECONDS, deadLetter: dead },
+          addresses: [],
+        };
         queues.set(route.queue, q);
-        queues.set(dead, { name: dead, settings: { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: DEFAULT_EXPIRE_SECONDS, deadLetter: null }, addresses: [] });
+        queues.set(dead, {
+          name: dead,
+          settings: {
+            retryLimit: 0,
+            retryDelay: 1,
+            retryBackoff: false,
+            expireInSeconds: DEFAULT_EXPIRE_SECONDS,
+            deadLetter: null,
+          },
+          addresses: [],
+        });
       }
       q.addresses.push(f.address);
       queues.get(`${route.queue}.dead`)!.addresses.push(f.address);

@@ -7,7 +7,12 @@
 import type pg from 'pg';
 import { sleep } from './pipeline.js';
 
-export function throttleFor(db: Pick<pg.Pool, 'query'>, system: string, perSecond: number, signal?: AbortSignal): (cost: number) => Promise<void> {
+export function throttleFor(
+  db: Pick<pg.Pool, 'query'>,
+  system: string,
+  perSecond: number,
+  signal?: AbortSignal,
+): (cost: number) => Promise<void> {
   const burst = Math.max(1, perSecond);
   return async (cost: number) => {
     const { rows } = await db.query<{ tokens: number }>(

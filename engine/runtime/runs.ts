@@ -28,7 +28,11 @@ function toRun(r: Record<string, unknown>): RunRow {
   return { ...(r as unknown as RunRow), startedAt: iso(r.startedAt)!, finishedAt: iso(r.finishedAt) };
 }
 
-export async function listRuns(db: Queryable, env: string, opts: { address?: string; customer?: string; limit?: number } = {}): Promise<RunRow[]> {
+export async function listRuns(
+  db: Queryable,
+  env: string,
+  opts: { address?: string; customer?: string; limit?: number } = {},
+): Promise<RunRow[]> {
   const params: unknown[] = [env];
   const w = ['env = $1'];
   if (opts.address) {
@@ -40,7 +44,10 @@ export async function listRuns(db: Queryable, env: string, opts: { address?: str
     w.push(`address LIKE $${params.length}`);
   }
   params.push(opts.limit ?? 20);
-  const { rows } = await db.query(`SELECT ${RUN_COLUMNS} FROM rsync.runs WHERE ${w.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`, params);
+  const { rows } = await db.query(
+    `SELECT ${RUN_COLUMNS} FROM rsync.runs WHERE ${w.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
+    params,
+  );
   return rows.map(toRun);
 }
 
@@ -67,8 +74,15 @@ export interface FlowStatus {
   pendingDeliveries: number;
 }
 
-export async function flowStatus(db: Queryable, env: string, flows: Iterable<FlowDef>, customer?: string): Promise<FlowStatus[]> {
-  const list = [...flows].filter((f) => !customer || f.customer === customer).sort((a, b) => a.address.localeCompare(b.address));
+export async function flowStatus(
+  db: Queryable,
+  env: string,
+  flows: Iterable<FlowDef>,
+  customer?: string,
+): Promise<FlowStatus[]> {
+  const list = [...flows]
+    .filter((f) => !customer || f.customer === customer)
+    .sort((a, b) => a.address.localeCompare(b.address));
   const addresses = list.map((f) => f.address);
   const [last, ok, hour, dead, pending] = await Promise.all([
     db.query(
@@ -76,10 +90,22 @@ export async function flowStatus(db: Queryable, env: string, flows: Iterable<Flo
          FROM rsync.runs WHERE env = $1 AND address = ANY($2) ORDER BY address, id DESC`,
       [env, addresses],
     ),
-    db.query(`SELECT address, max(finished_at) AS at FROM rsync.runs WHERE env = $1 AND address = ANY($2) AND status = 'succeeded' GROUP BY address`, [env, addresses]),
-    db.query(`SELECT address, sum(read)::int AS n FROM rsync.runs WHERE env = $1 AND address = ANY($2) AND started_at > now() - interval '1 hour' GROUP BY address`, [env, addresses]),
-    db.query(`SELECT address, count(*)::int AS n FROM rsync.dead_letters WHERE env = $1 AND address = ANY($2) AND status = 'open' GROUP BY address`, [env, addresses]),
-    db.query(`SELECT address, count(*)::int AS n, min(received_at) AS oldest FROM rsync.deliveries WHERE env = $1 AND address = ANY($2) AND done_at IS NULL GROUP BY address`, [env, addresses]),
+    db.query(
+      `SELECT address, max(finished_at) AS at FROM rsync.runs WHERE env = $1 AND address = ANY($2) AND status = 'succeeded' GROUP BY address`,
+      [env, addresses],
+    ),
+    db.query(
+      `SELECT address, sum(read)::int AS n FROM rsync.runs WHERE env = $1 AND address = ANY($2) AND started_at > now() - interval '1 hour' GROUP BY address`,
+      [env, addresses],
+    ),
+    db.query(
+      `SELECT address, count(*)::int AS n FROM rsync.dead_letters WHERE env = $1 AND address = ANY($2) AND status = 'open' GROUP BY address`,
+      [env, addresses],
+    ),
+    db.query(
+      `SELECT address, count(*)::int AS n, min(received_at) AS oldest FROM rsync.deliveries WHERE env = $1 AND address = ANY($2) AND done_at IS NULL GROUP BY address`,
+      [env, addresses],
+    ),
   ]);
   const by = <T>(rows: Record<string, unknown>[]) => new Map(rows.map((r) => [String(r.address), r as T]));
   const lastBy = by<{ id: number; status: string; at: Date; read: number; written: number; dead: number }>(last.rows);
@@ -92,10 +118,25 @@ export async function flowStatus(db: Queryable, env: string, flows: Iterable<Flo
     const l = lastBy.get(f.address);
     const p = pendingBy.get(f.address);
     const okAt = okBy.get(f.address)?.at;
-    const lagMs = f.trigger === 'event' ? (p ? now - new Date(p.oldest).getTime() : l ? 0 : null) : okAt ? now - new Date(okAt).getTime() : null;
+    const lagMs =
+      f.trigger === 'event'
+        ? p
+          ? now - new Date(p.oldest).getTime()
+          : l
+            ? 0
+            : null
+        : okAt
+          ? now - new Date(okAt).getTime()
+          : null;
     const freshnessMs = f.freshnessMs ?? null;
     const health: FlowStatus['health'] =
-      l?.status === 'failed' ? 'failing' : !l ? 'idle' : freshnessMs !== null && lagMs !== null && lagMs > freshnessMs ? 'late' : 'ok';
+      l?.status === 'failed'
+        ? 'failing'
+        : !l
+          ? 'idle'
+          : freshnessMs !== null && lagMs !== null && lagMs > freshnessMs
+            ? 'late'
+            : 'ok';
     return {
       address: f.address,
       customer: f.customer,
@@ -103,7 +144,16 @@ export async function flowStatus(db: Queryable, env: string, flows: Iterable<Flo
       revision: f.revision,
       trigger: f.trigger,
       enabled: f.enabled,
-      lastRun: l ? { id: l.id, status: l.status, at: new Date(l.at).toISOString(), read: l.read, written: l.written, dead: l.dead } : null,
+      lastRun: l
+        ? {
+            id: l.id,
+            status: l.status,
+            at: new Date(l.at).toISOString(),
+            read: l.read,
+            written: l.written,
+            dead: l.dead,
+          }
+        : null,
       lagMs,
       freshnessMs,
       health,

@@ -9,7 +9,12 @@ import { SANDBOX_WEBHOOK_SECRET, signFor } from '../connectors/receive.js';
 import type { FlowDef } from './flows.js';
 
 /** Add `count` source records for each non-event flow; returns how many went to each flow's source. */
-export async function seedSources(db: pg.Pool, flows: FlowDef[], samples: (f: FlowDef) => unknown[], count: number): Promise<Map<string, number>> {
+export async function seedSources(
+  db: pg.Pool,
+  flows: FlowDef[],
+  samples: (f: FlowDef) => unknown[],
+  count: number,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const done = new Set<string>();
   for (const f of flows) {
@@ -26,7 +31,13 @@ export async function seedSources(db: pg.Pool, flows: FlowDef[], samples: (f: Fl
 }
 
 /** POST `count` signed deliveries to each event flow's hook; returns the HTTP statuses seen. */
-export async function deliverEvents(baseUrl: string, flows: FlowDef[], samples: (f: FlowDef) => unknown[], count: number, start = Date.now() % 1_000_000_000): Promise<Map<number, number>> {
+export async function deliverEvents(
+  baseUrl: string,
+  flows: FlowDef[],
+  samples: (f: FlowDef) => unknown[],
+  count: number,
+  start = Date.now() % 1_000_000_000,
+): Promise<Map<number, number>> {
   const statuses = new Map<number, number>();
   let n = start;
   for (const f of flows) {
@@ -37,8 +48,15 @@ export async function deliverEvents(baseUrl: string, flows: FlowDef[], samples: 
       const id = n++;
       const body = Buffer.from(JSON.stringify(varySample(s[i % s.length], id, new Date())));
       // The delivery id is the sender's: the same record sent again carries the same id (a sender's retry).
-      const headers = signFor('sandbox', SANDBOX_WEBHOOK_SECRET, body, { topic: f.event, deliveryId: `${f.address}#${id}` });
-      const res = await fetch(`${baseUrl}/hooks/${encodeURIComponent(f.customer)}/${encodeURIComponent(f.name)}`, { method: 'POST', headers, body });
+      const headers = signFor('sandbox', SANDBOX_WEBHOOK_SECRET, body, {
+        topic: f.event,
+        deliveryId: `${f.address}#${id}`,
+      });
+      const res = await fetch(`${baseUrl}/hooks/${encodeURIComponent(f.customer)}/${encodeURIComponent(f.name)}`, {
+        method: 'POST',
+        headers,
+        body,
+      });
       await res.arrayBuffer();
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
     }

@@ -24,7 +24,17 @@ import { redact } from '../connectors/secrets.js';
 import { ConnectorError } from '../connectors/types.js';
 import { openBoss } from './boss.js';
 import { deployedVersion, loadFlows, type FlowDef } from './flows.js';
-import { closeConnectors, connectorFor, recordDelivery, runBackfills, runEvents, runIncremental, workerId, type RunResult, type RuntimeContext } from './jobs.js';
+import {
+  closeConnectors,
+  connectorFor,
+  recordDelivery,
+  runBackfills,
+  runEvents,
+  runIncremental,
+  workerId,
+  type RunResult,
+  type RuntimeContext,
+} from './jobs.js';
 import { Mapper } from './mapper.js';
 import { APPLIED, tickQueueName } from './queues.js';
 
@@ -84,7 +94,15 @@ export class RsyncWorker {
 
   constructor(private o: WorkerOptions) {
     this.mapper = new Mapper(o.threads);
-    this.rt = { db: o.pool, mapper: this.mapper, worker: this.id, sandbox: !!o.sandbox, signal: this.abort.signal, stopping: () => this.draining, log: o.log };
+    this.rt = {
+      db: o.pool,
+      mapper: this.mapper,
+      worker: this.id,
+      sandbox: !!o.sandbox,
+      signal: this.abort.signal,
+      stopping: () => this.draining,
+      log: o.log,
+    };
   }
 
   private get concurrency(): number {
@@ -95,13 +113,19 @@ export class RsyncWorker {
     const db = this.o.pool;
     // The LISTEN connection lives as long as the worker and carries its id as application_name: a worker is alive
     // exactly while that connection is (a killed process's connections close with it).
-    this.listener = new pg.Client({ connectionString: this.o.url, application_name: `${WORKER_APP}${this.id}`.slice(0, 63) });
+    this.listener = new pg.Client({
+      connectionString: this.o.url,
+      application_name: `${WORKER_APP}${this.id}`.slice(0, 63),
+    });
     this.listener.on('error', () => {});
     await this.listener.connect();
-    await db.query(
-      `INSERT INTO rsync.workers (id, env, host, pid, backend) VALUES ($1, $2, $3, $4, $5)`,
-      [this.id, this.o.env, hostname(), process.pid, (this.listener as unknown as { processID: number }).processID ?? 0],
-    );
+    await db.query(`INSERT INTO rsync.workers (id, env, host, pid, backend) VALUES ($1, $2, $3, $4, $5)`, [
+      this.id,
+      this.o.env,
+      hostname(),
+      process.pid,
+      (this.listener as unknown as { processID: number }).processID ?? 0,
+    ]);
     await this.sweep();
     await this.countWorkers();
     await this.reload();
@@ -138,7 +162,10 @@ export class RsyncWorker {
   private countedAt = 0;
   private async countWorkers(): Promise<void> {
     this.countedAt = Date.now();
-    const { rows } = await this.o.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM rsync.workers WHERE env = $1 AND seen_at > now() - interval '30 seconds'`, [this.o.env]);
+    const { rows } = await this.o.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM rsync.workers WHERE env = $1 AND seen_at > now() - interval '30 seconds'`,
+      [this.o.env],
+    );
     this.liveWorkers = Math.max(1, rows[0].n);
   }
 
@@ -168,7 +195,9 @@ export class RsyncWorker {
     for (const f of this.flows.values()) {
       if (!f.enabled || seen.has(f.mappingSha + f.key)) continue;
       seen.add(f.mappingSha + f.key);
-      void this.mapper.warm({ mapping: f.mapping, key: f.key, params: f.params, canonical: f.canonical }).catch(() => {});
+      void this.mapper
+        .warm({ mapping: f.mapping, key: f.key, params: f.params, canonical: f.canonical })
+        .catch(() => {});
     }
     this.wake();
   }
@@ -359,7 +388,9 @@ export class RsyncWorker {
     for (const f of this.flows.values()) {
       if (!f.enabled || !f.schedule) continue;
       if (!cronMatches(f.schedule.cron, f.schedule.timezone, minute)) continue;
-      await this.boss!.send(f.queue, { flow: f.address, trigger: 'schedule' } satisfies JobData, { singletonKey: `${f.address}@${minute.toISOString()}` });
+      await this.boss!.send(f.queue, { flow: f.address, trigger: 'schedule' } satisfies JobData, {
+        singletonKey: `${f.address}@${minute.toISOString()}`,
+      });
     }
     this.wake();
   }
@@ -385,15 +416,21 @@ export class RsyncWorker {
     const url = new URL(req.url ?? '/', 'http://worker');
     if (req.method === 'GET' && url.pathname === '/healthz') return send(200, { status: 'ok', worker: this.id });
     if (req.method === 'GET' && url.pathname === '/readyz') {
-      return this.ready && !this.draining ? send(200, { status: 'ready', flows: this.flows.size }) : send(503, { status: this.draining ? 'draining' : 'starting' });
+      return this.ready && !this.draining
+        ? send(200, { status: 'ready', flows: this.flows.size })
+        : send(503, { status: this.draining ? 'draining' : 'starting' });
     }
     const m = /^\/hooks\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
-    if (!m) return send(404, { error: 'not found: the endpoints are POST /hooks/<customer>/<flow>, GET /healthz, GET /readyz' });
+    if (!m)
+      return send(404, {
+        error: 'not found: the endpoints are POST /hooks/<customer>/<flow>, GET /healthz, GET /readyz',
+      });
     if (req.method !== 'POST') return send(405, { error: 'use POST' });
     if (this.draining) return send(503, { error: 'the worker is stopping; the sender will retry' });
     const [customer, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
     const flow = this.flows.get(`${customer}/flow/${name}`);
-    if (!flow || flow.trigger !== 'event') return send(404, { error: `no event flow ${customer}/${name} is deployed in ${this.o.env}` });
+    if (!flow || flow.trigger !== 'event')
+      return send(404, { error: `no event flow ${customer}/${name} is deployed in ${this.o.env}` });
     let body: Buffer;
     try {
       body = await readBody(req, 5 * 1024 * 1024);
@@ -403,7 +440,11 @@ export class RsyncWorker {
     try {
       const receive = connectorFor(this.rt, flow.source).receive;
       if (!receive) return send(404, { error: `connection ${flow.source.name} does not receive webhooks` });
-      const got = receive({ body, headers: req.headers as Record<string, string | string[] | undefined>, url: req.url ?? '/' });
+      const got = receive({
+        body,
+        headers: req.headers as Record<string, string | string[] | undefined>,
+        url: req.url ?? '/',
+      });
       const fresh = await recordDelivery(this.o.pool, flow, got.deliveryId, got.topic, got.records);
       if (fresh) {
         this.idleUntil.delete(flow.address);
@@ -412,7 +453,10 @@ export class RsyncWorker {
       return send(fresh ? 202 : 200, { accepted: true, duplicate: !fresh, delivery: got.deliveryId });
     } catch (e) {
       const err = e instanceof ConnectorError ? e : undefined;
-      if (err && !err.transient) return send(err.status && err.status >= 400 && err.status < 500 ? err.status : 400, { error: redact(err.message) });
+      if (err && !err.transient)
+        return send(err.status && err.status >= 400 && err.status < 500 ? err.status : 400, {
+          error: redact(err.message),
+        });
       return send(503, { error: 'the delivery could not be stored; retry' });
     }
   }
@@ -427,7 +471,10 @@ export class RsyncWorker {
     await this.loop;
     const all = Promise.all([...this.inflight]);
     let timer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([all.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), deadlineMs)))]);
+    const drained = await Promise.race([
+      all.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), deadlineMs))),
+    ]);
     clearTimeout(timer);
     if (!drained) {
       this.abort.abort();

@@ -29,7 +29,10 @@ export function toYaml(value: unknown): string {
     Map(_, node, path) {
       if (path.length === 0) return;
       const leaf = node.items.every((p) => isPair(p) && isScalar(p.value));
-      const width = node.items.reduce((n, p) => n + String((p.key as Scalar).value).length + String((p.value as Scalar).value).length + 4, 4);
+      const width = node.items.reduce(
+        (n, p) => n + String((p.key as Scalar).value).length + String((p.value as Scalar).value).length + 4,
+        4,
+      );
       if (leaf && node.items.length <= 4 && width < 72) node.flow = true;
     },
     Seq(_, node) {
@@ -38,7 +41,8 @@ export function toYaml(value: unknown): string {
       if (scalars && width < 72) node.flow = true;
     },
     Pair(_, pair) {
-      if (isScalar(pair.key) && pair.key.value === 'secretRef' && isScalar(pair.value)) pair.value.type = Scalar.QUOTE_DOUBLE;
+      if (isScalar(pair.key) && pair.key.value === 'secretRef' && isScalar(pair.value))
+        pair.value.type = Scalar.QUOTE_DOUBLE;
     },
   });
   return doc.toString({ indent: 2, lineWidth: 0 });
@@ -46,7 +50,12 @@ export function toYaml(value: unknown): string {
 
 /** A document: apiVersion, kind, metadata, then the rest, with a comment line above. */
 function document(kind: string, name: string, rest: Record<string, unknown>, comment?: string): string {
-  const head = comment ? comment.split('\n').map((l) => `# ${l}`.trimEnd()).join('\n') + '\n' : '';
+  const head = comment
+    ? comment
+        .split('\n')
+        .map((l) => `# ${l}`.trimEnd())
+        .join('\n') + '\n'
+    : '';
   return `${head}apiVersion: ${API_VERSION}\nkind: ${kind}\n${toYaml({ metadata: { name }, ...rest })}`;
 }
 
@@ -69,8 +78,14 @@ export function workspaceFile(n: Names, plan: TemplatePlan): string {
   );
   // Optional fields with formats the schema checks: left as comments for the partner to fill in.
   const withOptional = ws
-    .replace(/^(\s+)(partner: .*)$/m, '$1# partner also takes website: https://… and support: an e-mail address or a URL\n$1$2')
-    .replace(/^(\s+)(branding: .*)$/m, '$1# branding also takes logoUrl: https://…/logo.svg, primaryColor: "#RRGGBB" and supportUrl\n$1$2');
+    .replace(
+      /^(\s+)(partner: .*)$/m,
+      '$1# partner also takes website: https://… and support: an e-mail address or a URL\n$1$2',
+    )
+    .replace(
+      /^(\s+)(branding: .*)$/m,
+      '$1# branding also takes logoUrl: https://…/logo.svg, primaryColor: "#RRGGBB" and supportUrl\n$1$2',
+    );
 
   const ownership: Record<string, string> = { ...defaultOwnership(plan), ...plan.owners };
   const policy = document(
@@ -91,10 +106,20 @@ export function workspaceFile(n: Names, plan: TemplatePlan): string {
   const sla = document(
     'SLA',
     n.sla,
-    { spec: { freshness: freshness(plan.maxScheduleGapMs), latencyP95: '60s', successRate: '99.5%', supportTier: 'standard' } },
+    {
+      spec: {
+        freshness: freshness(plan.maxScheduleGapMs),
+        latencyP95: '60s',
+        successRate: '99.5%',
+        supportTier: 'standard',
+      },
+    },
     'The default service level of every flow (defaults.sla above).',
   );
-  const policyWithHint = policy.replace(/^(\s+)(mask: .*)$/m, '$1$2\n$1# forbidTargets: [avalara]   # connection names or connector types these fields must never reach');
+  const policyWithHint = policy.replace(
+    /^(\s+)(mask: .*)$/m,
+    '$1$2\n$1# forbidTargets: [avalara]   # connection names or connector types these fields must never reach',
+  );
   return `${withOptional}---\n${policyWithHint}---\n${sla}`;
 }
 
@@ -110,8 +135,12 @@ function freshness(gapMs: number | undefined): string {
 
 /** Storefront-owned and ERP-owned entities, when the template moves data between a source and an ERP. */
 function defaultOwnership(plan: TemplatePlan): Record<string, string> {
-  const source = plan.connections.find((c) => c.role === 'source' && ['storefront', 'marketplace', 'pos'].includes(c.connector.category));
-  const erp = plan.connections.find((c) => c.connector.category === 'erp' || (c.connector.category === 'sandbox' && c.role === 'target'));
+  const source = plan.connections.find(
+    (c) => c.role === 'source' && ['storefront', 'marketplace', 'pos'].includes(c.connector.category),
+  );
+  const erp = plan.connections.find(
+    (c) => c.connector.category === 'erp' || (c.connector.category === 'sandbox' && c.role === 'target'),
+  );
   const out: Record<string, string> = {};
   if (source) for (const e of ['order', 'refund', 'customer']) out[e] = source.connector.type;
   if (erp) for (const e of ['product', 'price', 'inventoryLevel']) out[e] = erp.connector.type;
@@ -157,9 +186,17 @@ function sampleSettings(c: ConnectionPlan, n: Names): Sample | undefined {
         description: `${who} Shopify store; staging uses a development store.`,
       };
     case 'woocommerce':
-      return { settings: { url: `https://shop.${id}.example` }, staging: { url: `https://staging.shop.${id}.example` }, description: `${who} WooCommerce store: set its URL.` };
+      return {
+        settings: { url: `https://shop.${id}.example` },
+        staging: { url: `https://staging.shop.${id}.example` },
+        description: `${who} WooCommerce store: set its URL.`,
+      };
     case 'square':
-      return { settings: { environment: 'production' }, staging: { environment: 'sandbox' }, description: `${who} Square POS; staging uses Square's sandbox.` };
+      return {
+        settings: { environment: 'production' },
+        staging: { environment: 'sandbox' },
+        description: `${who} Square POS; staging uses Square's sandbox.`,
+      };
     case 'netsuite':
       return {
         settings: { accountId: '1234567' },
@@ -174,7 +211,11 @@ function sampleSettings(c: ConnectionPlan, n: Names): Sample | undefined {
       };
     case 'avalara':
       return {
-        settings: { environment: 'production', accountId: '1100000000', companyCode: id.replace(/-/g, '').toUpperCase().slice(0, 25) },
+        settings: {
+          environment: 'production',
+          accountId: '1100000000',
+          companyCode: id.replace(/-/g, '').toUpperCase().slice(0, 25),
+        },
         staging: { environment: 'sandbox' },
         description: `${who} AvaTax company (replace the account id); staging uses the AvaTax sandbox.`,
       };
@@ -195,15 +236,23 @@ function sampleSettings(c: ConnectionPlan, n: Names): Sample | undefined {
  * secrets (and the webhook signing secret of an event source) as env references, with their own references for
  * staging, which runs against other accounts.
  */
-export function connectionSettings(c: ConnectionPlan, n: Names): { settings: Record<string, unknown>; staging?: Record<string, unknown>; description: string; secrets: string[] } {
+export function connectionSettings(
+  c: ConnectionPlan,
+  n: Names,
+): { settings: Record<string, unknown>; staging?: Record<string, unknown>; description: string; secrets: string[] } {
   const spec = c.connector;
   const props = spec.settings.properties;
   const sample = sampleSettings(c, n) ?? genericSample(c, n);
   const secretNames = Object.keys(props).filter(
-    (k) => props[k]['x-secret'] === true && ((spec.settings.required ?? []).includes(k) || (c.events && /webhook|signature/i.test(k))),
+    (k) =>
+      props[k]['x-secret'] === true &&
+      ((spec.settings.required ?? []).includes(k) || (c.events && /webhook|signature/i.test(k))),
   );
   const env = (prop: string, staging: boolean) =>
-    [n.customer, ...(staging ? ['staging'] : []), c.name, prop.replace(/([a-z0-9])([A-Z])/g, '$1_$2')].join('_').replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
+    [n.customer, ...(staging ? ['staging'] : []), c.name, prop.replace(/([a-z0-9])([A-Z])/g, '$1_$2')]
+      .join('_')
+      .replace(/[^A-Za-z0-9]+/g, '_')
+      .toUpperCase();
   const ordered = (values: Record<string, unknown>, staging: boolean) => {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(props)) {
@@ -214,8 +263,16 @@ export function connectionSettings(c: ConnectionPlan, n: Names): { settings: Rec
   };
   const settings = ordered(sample.settings, false);
   const staging = sample.staging ? ordered(sample.staging, true) : undefined;
-  const secrets = [settings, staging ?? {}].flatMap((o) => Object.values(o)).filter(isSecretRef).map((v) => v.secretRef.slice(4));
-  return { settings, ...(staging && Object.keys(staging).length ? { staging } : {}), description: sample.description, secrets };
+  const secrets = [settings, staging ?? {}]
+    .flatMap((o) => Object.values(o))
+    .filter(isSecretRef)
+    .map((v) => v.secretRef.slice(4));
+  return {
+    settings,
+    ...(staging && Object.keys(staging).length ? { staging } : {}),
+    description: sample.description,
+    secrets,
+  };
 }
 
 function genericSample(c: ConnectionPlan, n: Names): Sample {
@@ -224,7 +281,8 @@ function genericSample(c: ConnectionPlan, n: Names): Sample {
     const p = c.connector.settings.properties[key] ?? {};
     if (p['x-secret'] === true) continue;
     if (Array.isArray(p.enum)) settings[key] = p.default ?? p.enum[0];
-    else if (p.format === 'uri' || String(p.pattern ?? '').includes('https?')) settings[key] = `https://${n.customer}.example`;
+    else if (p.format === 'uri' || String(p.pattern ?? '').includes('https?'))
+      settings[key] = `https://${n.customer}.example`;
     else settings[key] = 'CHANGE-ME';
   }
   return { settings, description: `${possessive(n.customerDisplay)} ${c.connector.title}: replace the placeholders.` };
@@ -239,7 +297,10 @@ function isSecretRef(v: unknown): v is { secretRef: string } {
 }
 
 /** One file per connection, like the example workspace: connections/<name>.yaml. */
-export function connectionFiles(n: Names, plan: TemplatePlan): { files: { name: string; text: string }[]; secrets: string[] } {
+export function connectionFiles(
+  n: Names,
+  plan: TemplatePlan,
+): { files: { name: string; text: string }[]; secrets: string[] } {
   const secrets: string[] = [];
   const files = plan.connections.map((c) => {
     const s = connectionSettings(c, n);
@@ -387,7 +448,9 @@ function layout(n: Names, plan: TemplatePlan, fixtures: boolean): string {
     ['  customer.yaml', `the customer, and the templates it uses (${t.name}@${t.version})`],
     ['  connections/', `its systems, one file each: ${plan.connections.map((c) => c.name).join(', ')}`],
     [`templates/${t.name}/${t.version}/`, 'the template: flows, mappings and their mapping tests'],
-    ...(fixtures ? [['test/fixtures/', 'sample payloads the mapping tests read (see SOURCES.md there)'] as [string, string]] : []),
+    ...(fixtures
+      ? [['test/fixtures/', 'sample payloads the mapping tests read (see SOURCES.md there)'] as [string, string]]
+      : []),
     ['.github/workflows/rsync.yml', 'validate and run the mapping tests on every pull request'],
   ];
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;

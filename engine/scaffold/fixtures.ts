@@ -18,7 +18,12 @@ export function sourcesFor(copied: string[], installed: string | undefined, temp
   for (const file of copied) {
     const folder = file.includes('/') ? `${file.slice(0, file.lastIndexOf('/'))}/` : undefined;
     const base = file.slice(file.lastIndexOf('/') + 1);
-    const hit = lines.find((l) => l.includes(file) || (folder !== undefined && l.replace(/`/g, '').match(new RegExp(`^\\|?\\s*${escape(folder)}\\s*\\|`))) || (l.includes(base) && /^\s*[-|*]/.test(l)));
+    const hit = lines.find(
+      (l) =>
+        l.includes(file) ||
+        (folder !== undefined && l.replace(/`/g, '').match(new RegExp(`^\\|?\\s*${escape(folder)}\\s*\\|`))) ||
+        (l.includes(base) && /^\s*[-|*]/.test(l)),
+    );
     if (!hit) {
       unattributed.push(file);
       continue;
@@ -47,10 +52,15 @@ export function sourcesFor(copied: string[], installed: string | undefined, temp
   ];
   if (rows.length) out.push('Origin and license:', '', ...tableHead, ...rows, '');
   if (others.length) out.push(...others, '');
-  const quirks = bullets(lines).filter((b) => copied.some((f) => b.includes(f) || b.includes(f.slice(0, f.lastIndexOf('/') + 1) || f)));
+  const quirks = bullets(lines).filter((b) =>
+    copied.some((f) => b.includes(f) || b.includes(f.slice(0, f.lastIndexOf('/') + 1) || f)),
+  );
   if (quirks.length) out.push("Known quirks (from rsync's SOURCES.md):", ...quirks, '');
   if (unattributed.length) {
-    out.push(`rsync's SOURCES.md names no origin for: ${unattributed.join(', ')}. Find it before you publish them.`, '');
+    out.push(
+      `rsync's SOURCES.md names no origin for: ${unattributed.join(', ')}. Find it before you publish them.`,
+      '',
+    );
   }
   return out.join('\n');
 }

@@ -24,7 +24,15 @@ import { runMappingTests, type CaseResult } from '../mapping/test-runner.js';
 import { projectRoot } from '../util/paths.js';
 import { isValidTimeZone } from '../validate/schedule.js';
 import { openAndValidate } from '../workspace.js';
-import { ciWorkflow, connectionFiles, customerFile, gitignoreLines, readme, workspaceFile, type Names } from './documents.js';
+import {
+  ciWorkflow,
+  connectionFiles,
+  customerFile,
+  gitignoreLines,
+  readme,
+  workspaceFile,
+  type Names,
+} from './documents.js';
 import { sourcesFor } from './fixtures.js';
 import { fixtureFiles, planTemplate, readTemplate } from './template.js';
 
@@ -92,7 +100,12 @@ export async function scaffoldWorkspace(opts: ScaffoldOptions): Promise<Scaffold
   const dir = path.resolve(opts.dir);
   const from = opts.from ?? projectRoot();
   const info = await stat(dir).catch(() => undefined);
-  if (info && !info.isDirectory()) throw new RsyncError(`${opts.dir} is a file, not a folder.`, ExitCode.USAGE, 'Give a folder to create the workspace in.');
+  if (info && !info.isDirectory())
+    throw new RsyncError(
+      `${opts.dir} is a file, not a folder.`,
+      ExitCode.USAGE,
+      'Give a folder to create the workspace in.',
+    );
   if (!opts.force && (await exists(path.join(dir, WORKSPACE_FILE)))) {
     throw new RsyncError(
       `${opts.dir} is already an rsync workspace: it has ${WORKSPACE_FILE}.`,
@@ -106,7 +119,8 @@ export async function scaffoldWorkspace(opts: ScaffoldOptions): Promise<Scaffold
   const plan = planTemplate(template, names.customer, opts.erp ?? 'netsuite');
   const fixtures = fixtureFiles(from, template);
   const notes = [...plan.notes];
-  for (const o of fixtures.outside) notes.push(`A mapping test of the template reads ${o}, outside the rsync installation; copy it in by hand.`);
+  for (const o of fixtures.outside)
+    notes.push(`A mapping test of the template reads ${o}, outside the rsync installation; copy it in by hand.`);
 
   // Everything to write: path → text, or a file to copy.
   const conns = connectionFiles(names, plan);
@@ -123,10 +137,18 @@ export async function scaffoldWorkspace(opts: ScaffoldOptions): Promise<Scaffold
       copied.push(f);
     } else notes.push(`Fixture ${f}, read by the template's mapping tests, is missing from the rsync installation.`);
   }
-  const underFixtures = copied.filter((f) => f.startsWith('test/fixtures/')).map((f) => f.slice('test/fixtures/'.length));
+  const underFixtures = copied
+    .filter((f) => f.startsWith('test/fixtures/'))
+    .map((f) => f.slice('test/fixtures/'.length));
   if (copied.length) {
     const installed = await readFile(path.join(from, 'test', 'fixtures', 'SOURCES.md'), 'utf8').catch(() => undefined);
-    out.set('test/fixtures/SOURCES.md', { text: sourcesFor(underFixtures.length === copied.length ? underFixtures : copied, installed, `${template.name}@${template.version}`) });
+    out.set('test/fixtures/SOURCES.md', {
+      text: sourcesFor(
+        underFixtures.length === copied.length ? underFixtures : copied,
+        installed,
+        `${template.name}@${template.version}`,
+      ),
+    });
   }
   out.set('README.md', { text: readme(names, plan, conns.secrets, copied.length > 0) });
   out.set('.github/workflows/rsync.yml', { text: ciWorkflow() });
@@ -190,7 +212,11 @@ function chooseNames(dir: string, opts: ScaffoldOptions): Names {
   const given = opts.customer?.trim() || DEFAULT_CUSTOMER;
   const customer = NAME.test(given) ? given : slug(given);
   if (!NAME.test(customer)) {
-    throw new RsyncError(`"${given}" cannot be a customer name.`, ExitCode.USAGE, 'Give a name with letters, e.g. --customer northwind or --customer "Northwind Traders".');
+    throw new RsyncError(
+      `"${given}" cannot be a customer name.`,
+      ExitCode.USAGE,
+      'Give a name with letters, e.g. --customer northwind or --customer "Northwind Traders".',
+    );
   }
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   return {
@@ -198,7 +224,8 @@ function chooseNames(dir: string, opts: ScaffoldOptions): Names {
     workspace: slug(partner) || 'integrations',
     customer,
     customerDisplay: NAME.test(given) ? humanize(given) : given,
-    timezone: zone && isValidTimeZone(zone) && /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone) ? zone : 'UTC',
+    timezone:
+      zone && isValidTimeZone(zone) && /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone) ? zone : 'UTC',
     policy: 'standard',
     sla: 'standard',
   };
@@ -230,7 +257,9 @@ async function mergeGitignore(dir: string): Promise<boolean> {
   const file = path.join(dir, '.gitignore');
   const have = await readFile(file, 'utf8').catch(() => '');
   const present = new Set(have.split('\n').map((l) => l.trim()));
-  const missing = gitignoreLines().filter((l) => !l.startsWith('#') && !present.has(l) && !present.has(l.replace(/\/$/, '')));
+  const missing = gitignoreLines().filter(
+    (l) => !l.startsWith('#') && !present.has(l) && !present.has(l.replace(/\/$/, '')),
+  );
   if (!missing.length) return false;
   const lines = gitignoreLines().filter((l) => l.startsWith('#') || missing.includes(l));
   await writeFile(file, `${have}${have && !have.endsWith('\n') ? '\n' : ''}${have ? '\n' : ''}${lines.join('\n')}\n`);

@@ -68,13 +68,20 @@ export async function readTemplate(root: string, ref: string): Promise<TemplateS
   const m = REF.exec(ref);
   const available = await listTemplates(root);
   const list = available.length ? available.join(', ') : '(none)';
-  if (!m) throw new RsyncError(`"${ref}" is not a template reference.`, ExitCode.USAGE, `Write name@version, e.g. shopify-orders-to-erp@1. Available: ${list}.`);
+  if (!m)
+    throw new RsyncError(
+      `"${ref}" is not a template reference.`,
+      ExitCode.USAGE,
+      `Write name@version, e.g. shopify-orders-to-erp@1. Available: ${list}.`,
+    );
   const name = m[1];
   const versions = available.filter((t) => t.startsWith(`${name}@`)).map((t) => Number(t.split('@')[1]));
   const version = m[2] !== undefined ? Number(m[2]) : Math.max(...versions);
   if (!versions.includes(version)) {
     throw new RsyncError(
-      versions.length ? `Template ${name} has no version ${m[2]}.` : `No template named ${name} in ${path.join(root, 'templates')}.`,
+      versions.length
+        ? `Template ${name} has no version ${m[2]}.`
+        : `No template named ${name} in ${path.join(root, 'templates')}.`,
       ExitCode.USAGE,
       `Choose one of: ${list}.`,
     );
@@ -92,7 +99,12 @@ export async function readTemplate(root: string, ref: string): Promise<TemplateS
       else if (v.kind === 'MappingTest') tests.push({ file, spec: v.spec });
     }
   }
-  if (!spec) throw new RsyncError(`${path.join(dir, 'template.yaml')} holds no Template document.`, ExitCode.NO_INPUT, 'Choose another template.');
+  if (!spec)
+    throw new RsyncError(
+      `${path.join(dir, 'template.yaml')} holds no Template document.`,
+      ExitCode.NO_INPUT,
+      'Choose another template.',
+    );
   return { name, version, dir, files, spec, tests };
 }
 
@@ -106,7 +118,9 @@ export async function readTemplate(root: string, ref: string): Promise<TemplateS
 export function planTemplate(t: TemplateSource, customer: string, erp: string | undefined): TemplatePlan {
   const schema = isObject(t.spec.parameters) ? t.spec.parameters : {};
   const props = isObject(schema.properties) ? (schema.properties as Record<string, Record<string, unknown>>) : {};
-  const required = new Set(Array.isArray(schema.required) ? schema.required.filter((x): x is string => typeof x === 'string') : []);
+  const required = new Set(
+    Array.isArray(schema.required) ? schema.required.filter((x): x is string => typeof x === 'string') : [],
+  );
   const defaults: Record<string, unknown> = {};
   for (const [k, p] of Object.entries(props)) if (isObject(p) && 'default' in p) defaults[k] = p.default;
 
@@ -142,7 +156,11 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
     const trigger = isObject(f.trigger) ? f.trigger : {};
     const canonical = concrete(f.canonical);
     const s = use(source.connection);
-    s?.streams.push({ stream: concrete(source.stream), event: concrete(trigger.event), eventParam: paramOf(trigger.event) });
+    s?.streams.push({
+      stream: concrete(source.stream),
+      event: concrete(trigger.event),
+      eventParam: paramOf(trigger.event),
+    });
     const d = use(target.connection);
     d?.entities.push({ entity: concrete(target.entity), entityParam: paramOf(target.entity), canonical });
     if (s && canonical) sourceOf.push({ canonical, id: s.param ? `param:${s.param}` : String(source.connection) });
@@ -154,10 +172,12 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
   const notes: string[] = [];
   const label = `${t.name}@${t.version}`;
   const hints = t.name.split('-');
-  const typeParam = (p?: string) => (p ? Object.keys(props).find((k) => k === `${p}Type` || k === `${p}Connector`) : undefined);
+  const typeParam = (p?: string) =>
+    p ? Object.keys(props).find((k) => k === `${p}Type` || k === `${p}Connector`) : undefined;
   const accepts = (c: ConnectorSpec, canonical?: string) =>
     Object.keys(c.entities).filter((e) => !canonical || c.entities[e].accepts.includes(canonical as never));
-  const eventsOf = (c: ConnectorSpec, stream?: string) => Object.keys(c.events).filter((e) => !stream || c.events[e].stream === stream);
+  const eventsOf = (c: ConnectorSpec, stream?: string) =>
+    Object.keys(c.events).filter((e) => !stream || c.events[e].stream === stream);
   const connections: ConnectionPlan[] = [];
   const byId = new Map<string, ConnectionPlan>();
   const withValue: Record<string, unknown> = {};
@@ -168,25 +188,47 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
         !c.dynamic &&
         (!Array.isArray(typeEnum) || typeEnum.includes(c.type)) &&
         u.streams.every(
-          (s) => (!s.stream || s.stream in c.streams) && (s.event ? s.event in c.events : !s.eventParam || eventsOf(c, s.stream).length > 0),
+          (s) =>
+            (!s.stream || s.stream in c.streams) &&
+            (s.event ? s.event in c.events : !s.eventParam || eventsOf(c, s.stream).length > 0),
         ) &&
-        u.entities.every((e) => (e.entity ? e.entity in c.entities && accepts(c, e.canonical).includes(e.entity) : accepts(c, e.canonical).length > 0)),
+        u.entities.every((e) =>
+          e.entity
+            ? e.entity in c.entities && accepts(c, e.canonical).includes(e.entity)
+            : accepts(c, e.canonical).length > 0,
+        ),
     );
     // --erp is about the connection the template calls its ERP (a parameter named so), or a target only ERPs fit.
-    const wantsErp = Boolean(erp) && (/erp/i.test(u.param ?? id) || (u.entities.length > 0 && fits.every((c) => c.category === 'erp' || c.category === 'sandbox')));
-    const rank = (c: ConnectorSpec) => (wantsErp && c.type === erp ? 0 : 10) + (hints.includes(c.type) ? 0 : 5) + (c.category === 'sandbox' ? 2 : 0);
+    const wantsErp =
+      Boolean(erp) &&
+      (/erp/i.test(u.param ?? id) ||
+        (u.entities.length > 0 && fits.every((c) => c.category === 'erp' || c.category === 'sandbox')));
+    const rank = (c: ConnectorSpec) =>
+      (wantsErp && c.type === erp ? 0 : 10) + (hints.includes(c.type) ? 0 : 5) + (c.category === 'sandbox' ? 2 : 0);
     const connector = fits.sort((a, b) => rank(a) - rank(b))[0];
     const what = u.param ? `parameter "${u.param}"` : `"${id}"`;
     if (!connector) {
-      notes.push(`No connector in the catalogue can serve connection ${what} of template ${label}; declare its Connection by hand.`);
+      notes.push(
+        `No connector in the catalogue can serve connection ${what} of template ${label}; declare its Connection by hand.`,
+      );
       continue;
     }
     if (wantsErp && connector.type !== erp) {
       notes.push(`Template ${label} cannot use a ${erp} connection for ${what}; it uses ${connector.type}.`);
     }
-    let name = !u.param ? id : connector.category === 'sandbox' ? `sandbox-${u.streams.length ? 'source' : 'erp'}` : connector.type;
-    if (u.param && connections.some((c) => c.name === name)) name = `${name}-${u.param.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`; // two stores of one kind
-    const plan: ConnectionPlan = { name, connector, role: u.streams.length ? 'source' : 'target', events: u.streams.some((s) => s.event || s.eventParam) };
+    let name = !u.param
+      ? id
+      : connector.category === 'sandbox'
+        ? `sandbox-${u.streams.length ? 'source' : 'erp'}`
+        : connector.type;
+    if (u.param && connections.some((c) => c.name === name))
+      name = `${name}-${u.param.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`; // two stores of one kind
+    const plan: ConnectionPlan = {
+      name,
+      connector,
+      role: u.streams.length ? 'source' : 'target',
+      events: u.streams.some((s) => s.event || s.eventParam),
+    };
     if (!connections.some((c) => c.name === name)) connections.push(plan); // a name the template fixes may come twice
     byId.set(id, plan);
     if (u.param) withValue[u.param] = name;
@@ -216,7 +258,9 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
         continue;
       }
       withValue[k] = value;
-      notes.push(`Parameter "${k}" of template ${label} is a placeholder (CHANGE-ME): set the real value under \`with:\` in customer.yaml.`);
+      notes.push(
+        `Parameter "${k}" of template ${label} is a placeholder (CHANGE-ME): set the real value under \`with:\` in customer.yaml.`,
+      );
     }
   }
   const left: Record<string, unknown> = {};
@@ -251,9 +295,13 @@ export function fixtureFiles(root: string, t: TemplateSource): { files: string[]
     const cases = Array.isArray(test.spec.cases) ? test.spec.cases : [];
     for (const c of cases) {
       if (!isObject(c)) continue;
-      const refs = [isObject(c.input) ? c.input.file : undefined, c.outputFile].filter((x): x is string => typeof x === 'string');
+      const refs = [isObject(c.input) ? c.input.file : undefined, c.outputFile].filter(
+        (x): x is string => typeof x === 'string',
+      );
       for (const ref of refs) {
-        const rel = path.posix.normalize(path.posix.join(templateRel.split(path.sep).join('/'), path.posix.dirname(test.file), ref));
+        const rel = path.posix.normalize(
+          path.posix.join(templateRel.split(path.sep).join('/'), path.posix.dirname(test.file), ref),
+        );
         if (rel.startsWith('../') || path.posix.isAbsolute(ref)) outside.add(ref);
         else if (!rel.startsWith(`${templateRel.split(path.sep).join('/')}/`)) files.add(rel); // inside the template folder it is copied with it
       }

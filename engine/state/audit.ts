@@ -30,7 +30,16 @@ const LOG_LOCK = 7_275_002;
 function entryHash(prevHash: string, e: Omit<LogEntry, 'entryHash' | 'prevHash'>): string {
   return sha256(
     prevHash +
-      canonicalJson({ n: e.n, at: e.at, env: e.env, action: e.action, actor: e.actor, commit: e.commit ?? null, ref: e.ref ?? null, detail: e.detail }),
+      canonicalJson({
+        n: e.n,
+        at: e.at,
+        env: e.env,
+        action: e.action,
+        actor: e.actor,
+        commit: e.commit ?? null,
+        ref: e.ref ?? null,
+        detail: e.detail,
+      }),
   );
 }
 
@@ -42,7 +51,16 @@ export async function appendLog(client: pg.PoolClient | pg.Client, input: LogEnt
   const prevHash = head.rows[0]?.entry_hash ?? GENESIS;
   const n = Number(head.rows[0]?.n ?? 0) + 1;
   const at = new Date().toISOString();
-  const base = { n, at, env: input.env, action: input.action, actor: input.actor, commit: input.commit ?? null, ref: input.ref ?? null, detail: input.detail };
+  const base = {
+    n,
+    at,
+    env: input.env,
+    action: input.action,
+    actor: input.actor,
+    commit: input.commit ?? null,
+    ref: input.ref ?? null,
+    detail: input.detail,
+  };
   const hash = entryHash(prevHash, base);
   await client.query(
     `INSERT INTO rsync.apply_log (n, env, action, actor, commit, ref, detail, at, prev_hash, entry_hash)
@@ -73,23 +91,50 @@ export async function verifyLog(db: Pick<pg.Pool, 'query'>): Promise<VerifyResul
   const { rows } = await db.query(
     `SELECT n, env, action, actor, commit, ref, detail, at, prev_hash, entry_hash FROM rsync.apply_log ORDER BY n`,
   );
-  const head = (await db.query<{ n: string; entry_hash: string }>(`SELECT n, entry_hash FROM rsync.apply_log_head`)).rows[0];
+  const head = (await db.query<{ n: string; entry_hash: string }>(`SELECT n, entry_hash FROM rsync.apply_log_head`))
+    .rows[0];
   const problems: VerifyProblem[] = [];
   let prev = GENESIS;
   let expectN = 1;
   for (const r of rows) {
     const n = Number(r.n);
-    if (n !== expectN) problems.push({ n: expectN, problem: n > expectN ? (n - 1 === expectN ? `entry ${expectN} is missing (deleted)` : `entries ${expectN}–${n - 1} are missing (deleted)`) : `entry ${n} is out of order` });
-    if (r.prev_hash !== prev) problems.push({ n, problem: `its link to the previous entry is broken (the previous entry was edited or deleted)` });
+    if (n !== expectN)
+      problems.push({
+        n: expectN,
+        problem:
+          n > expectN
+            ? n - 1 === expectN
+              ? `entry ${expectN} is missing (deleted)`
+              : `entries ${expectN}–${n - 1} are missing (deleted)`
+            : `entry ${n} is out of order`,
+      });
+    if (r.prev_hash !== prev)
+      problems.push({
+        n,
+        problem: `its link to the previous entry is broken (the previous entry was edited or deleted)`,
+      });
     const at = (r.at as Date).toISOString();
-    const recomputed = entryHash(r.prev_hash, { n, at, env: r.env, action: r.action, actor: r.actor, commit: r.commit, ref: r.ref, detail: r.detail });
-    if (recomputed !== r.entry_hash) problems.push({ n, problem: `its content does not match its hash (the entry was edited)` });
+    const recomputed = entryHash(r.prev_hash, {
+      n,
+      at,
+      env: r.env,
+      action: r.action,
+      actor: r.actor,
+      commit: r.commit,
+      ref: r.ref,
+      detail: r.detail,
+    });
+    if (recomputed !== r.entry_hash)
+      problems.push({ n, problem: `its content does not match its hash (the entry was edited)` });
     prev = r.entry_hash;
     expectN = n + 1;
   }
   const last = rows[rows.length - 1];
   if (head && (!last || Number(head.n) !== Number(last.n) || head.entry_hash !== last.entry_hash)) {
-    problems.push({ n: Number(head.n), problem: `the log ends at entry ${last ? Number(last.n) : 0} but its head records entry ${Number(head.n)} (the newest entries were deleted)` });
+    problems.push({
+      n: Number(head.n),
+      problem: `the log ends at entry ${last ? Number(last.n) : 0} but its head records entry ${Number(head.n)} (the newest entries were deleted)`,
+    });
   }
   if (!head && rows.length) problems.push({ n: null, problem: 'the log has entries but no head record' });
   return { ok: problems.length === 0, entries: rows.length, head: head?.entry_hash ?? null, problems };

@@ -27,7 +27,10 @@ export function redactUrl(url: string): string {
   }
 }
 
-export async function connect(workspace: string, opts: { log?: (line: string) => void; url?: string } = {}): Promise<Database> {
+export async function connect(
+  workspace: string,
+  opts: { log?: (line: string) => void; url?: string } = {},
+): Promise<Database> {
   const explicit = opts.url ?? process.env.DATABASE_URL;
   let url: string;
   let embedded = false;
@@ -46,7 +49,9 @@ export async function connect(workspace: string, opts: { log?: (line: string) =>
     throw new RsyncError(
       `Cannot connect to PostgreSQL at ${redactUrl(url)}: ${(e as Error).message}`,
       ExitCode.UNAVAILABLE,
-      explicit ? 'Check DATABASE_URL, or unset it to use the embedded database.' : 'Run `rsync db status`; `rsync db stop` then retry.',
+      explicit
+        ? 'Check DATABASE_URL, or unset it to use the embedded database.'
+        : 'Run `rsync db status`; `rsync db stop` then retry.',
     );
   }
   await migrate(pool);

@@ -33,13 +33,18 @@ export async function readDeployedSummary(db: Queryable, env: string): Promise<D
 export async function readBlobs(db: Queryable, shas: Iterable<string>): Promise<Map<string, string>> {
   const list = [...new Set(shas)];
   if (!list.length) return new Map();
-  const { rows } = await db.query<{ sha256: string; text: string }>(`SELECT sha256, text FROM rsync.blobs WHERE sha256 = ANY($1)`, [list]);
+  const { rows } = await db.query<{ sha256: string; text: string }>(
+    `SELECT sha256, text FROM rsync.blobs WHERE sha256 = ANY($1)`,
+    [list],
+  );
   return new Map(rows.map((r) => [r.sha256, r.text]));
 }
 
 /** The environment's rsync queues and schedules as pg-boss has them (empty when pg-boss is not installed yet). */
 export async function readLive(db: Queryable, env: string): Promise<LiveState> {
-  const exists = await db.query(`SELECT to_regclass('pgboss.queue') IS NOT NULL AS q, to_regclass('pgboss.schedule') IS NOT NULL AS s`);
+  const exists = await db.query(
+    `SELECT to_regclass('pgboss.queue') IS NOT NULL AS q, to_regclass('pgboss.schedule') IS NOT NULL AS s`,
+  );
   const prefix = `${QUEUE_PREFIX}${env}.%`;
   const queues = exists.rows[0].q
     ? (

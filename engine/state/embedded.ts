@@ -14,7 +14,17 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -147,7 +157,11 @@ function fallbackRoot(workspace: string): string {
       /* next */
     }
   }
-  throw new RsyncError('No folder the postgres user can reach could be created for the embedded database.', ExitCode.UNAVAILABLE, 'Set DATABASE_URL.');
+  throw new RsyncError(
+    'No folder the postgres user can reach could be created for the embedded database.',
+    ExitCode.UNAVAILABLE,
+    'Set DATABASE_URL.',
+  );
 }
 
 function canExecute(bin: string, who: RunAs): boolean {
@@ -173,7 +187,12 @@ function freePort(): Promise<number> {
   });
 }
 
-function run(bin: string, args: string[], who: RunAs, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
+function run(
+  bin: string,
+  args: string[],
+  who: RunAs,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(bin, args, {
       uid: who.uid,
@@ -201,7 +220,11 @@ async function withLock<T>(workspace: string, fn: () => Promise<T>): Promise<T> 
       break;
     } catch {
       if (Date.now() > deadline) {
-        throw new RsyncError(`Timed out waiting for ${lock}.`, ExitCode.UNAVAILABLE, 'If no other rsync command is starting the database, remove that folder.');
+        throw new RsyncError(
+          `Timed out waiting for ${lock}.`,
+          ExitCode.UNAVAILABLE,
+          'If no other rsync command is starting the database, remove that folder.',
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -228,10 +251,16 @@ function runnableNativeDir(workspace: string, who: RunAs): { dir: string; reason
     cpSync(packaged, copy, { recursive: true, verbatimSymlinks: true });
     spawnSync('chmod', ['-R', 'a+rX', copy]);
   }
-  return { dir: copy, reason: `the postgres user cannot run the binaries under ${packaged}, so it runs a copy in ${copy}` };
+  return {
+    dir: copy,
+    reason: `the postgres user cannot run the binaries under ${packaged}, so it runs a copy in ${copy}`,
+  };
 }
 
-export async function ensureEmbedded(workspace: string, log: Log = () => {}): Promise<{ url: string; state: EmbeddedState; started: boolean }> {
+export async function ensureEmbedded(
+  workspace: string,
+  log: Log = () => {},
+): Promise<{ url: string; state: EmbeddedState; started: boolean }> {
   const existing = readState(workspace);
   if (existing && binariesExist(existing) && !runningFromGoneBinaries(existing) && (await isRunning(existing))) {
     return { url: urlOf(existing), state: existing, started: false };
@@ -248,7 +277,9 @@ export async function ensureEmbedded(workspace: string, log: Log = () => {}): Pr
       if (!binariesExist(state)) state.nativeDir = runnableNativeDir(workspace, who).dir;
       writeState(workspace, state);
       if (await stopEmbedded(workspace)) {
-        log(`rsync: the embedded PostgreSQL was started from binaries that are gone (${gone}); restarting it with ${state.nativeDir}.`);
+        log(
+          `rsync: the embedded PostgreSQL was started from binaries that are gone (${gone}); restarting it with ${state.nativeDir}.`,
+        );
       }
     }
     if (state && (await isRunning(state))) return { url: urlOf(state), state, started: false };
@@ -267,7 +298,9 @@ async function initialise(workspace: string, who: RunAs, log: Log): Promise<Embe
   ownedFolder(dataDir, who);
   if (!reachable(dataDir, who)) {
     const moved = path.join(fallbackRoot(workspace), 'pg');
-    reasons.push(`the postgres user cannot enter ${dataDir} (a folder above it is closed to other users), so the data lives in ${moved} instead`);
+    reasons.push(
+      `the postgres user cannot enter ${dataDir} (a folder above it is closed to other users), so the data lives in ${moved} instead`,
+    );
     rmSync(dataDir, { recursive: true, force: true });
     dataDir = moved;
     ownedFolder(dataDir, who);
@@ -288,14 +321,33 @@ async function initialise(workspace: string, who: RunAs, log: Log): Promise<Embe
   log('rsync: creating the embedded PostgreSQL (first run only)…');
   const r = await run(
     path.join(nativeDir, 'bin', 'initdb'),
-    [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=rsync', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+    [
+      `--pgdata=${dataDir}`,
+      '--auth=scram-sha-256',
+      '--username=rsync',
+      `--pwfile=${pwfile}`,
+      '--encoding=UTF8',
+      '--locale=C',
+    ],
     who,
   );
   rmSync(pwfile, { force: true });
   if (r.code !== 0) {
-    throw new RsyncError(`initdb failed for the embedded PostgreSQL in ${dataDir}:\n${r.out.trim()}`, ExitCode.UNAVAILABLE, 'Set DATABASE_URL to a PostgreSQL 13+ server instead.');
+    throw new RsyncError(
+      `initdb failed for the embedded PostgreSQL in ${dataDir}:\n${r.out.trim()}`,
+      ExitCode.UNAVAILABLE,
+      'Set DATABASE_URL to a PostgreSQL 13+ server instead.',
+    );
   }
-  const state: EmbeddedState = { version: 1, port: 0, user: 'rsync', password, dataDir, nativeDir, ...(fallback ? { fallback } : {}) };
+  const state: EmbeddedState = {
+    version: 1,
+    port: 0,
+    user: 'rsync',
+    password,
+    dataDir,
+    nativeDir,
+    ...(fallback ? { fallback } : {}),
+  };
   writeState(workspace, state);
   return state;
 }
@@ -309,10 +361,15 @@ async function start(workspace: string, state: EmbeddedState, who: RunAs, log: L
     path.join(state.nativeDir, 'bin', 'pg_ctl'),
     [
       'start',
-      '-D', state.dataDir,
-      '-l', logFile,
-      '-w', '-t', '60',
-      '-o', `-p ${state.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200 -c fsync=on`,
+      '-D',
+      state.dataDir,
+      '-l',
+      logFile,
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-p ${state.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200 -c fsync=on`,
     ],
     who,
   );
@@ -357,7 +414,11 @@ function runningFromGoneBinaries(state: EmbeddedState): string | undefined {
 
 async function isRunning(state: EmbeddedState): Promise<boolean> {
   if (!existsSync(path.join(state.dataDir, 'postmaster.pid'))) return false;
-  const r = await run(path.join(state.nativeDir, 'bin', 'pg_ctl'), ['status', '-D', state.dataDir], isRoot() ? postgresUser() : {});
+  const r = await run(
+    path.join(state.nativeDir, 'bin', 'pg_ctl'),
+    ['status', '-D', state.dataDir],
+    isRoot() ? postgresUser() : {},
+  );
   return r.code === 0;
 }
 
@@ -373,7 +434,11 @@ export async function embeddedStatus(workspace: string): Promise<EmbeddedStatus>
 export async function stopEmbedded(workspace: string): Promise<boolean> {
   const state = readState(workspace);
   if (!state || !(await isRunning(state))) return false;
-  const r = await run(path.join(state.nativeDir, 'bin', 'pg_ctl'), ['stop', '-D', state.dataDir, '-m', 'fast', '-w', '-t', '60'], isRoot() ? postgresUser() : {});
+  const r = await run(
+    path.join(state.nativeDir, 'bin', 'pg_ctl'),
+    ['stop', '-D', state.dataDir, '-m', 'fast', '-w', '-t', '60'],
+    isRoot() ? postgresUser() : {},
+  );
   if (r.code !== 0) throw new RsyncError(`pg_ctl stop failed: ${r.out.trim()}`, ExitCode.UNAVAILABLE);
   return true;
 }

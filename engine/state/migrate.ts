@@ -28,7 +28,11 @@ export function migrationFiles(): { id: number; name: string; sql: string }[] {
   return readdirSync(dir)
     .filter((f) => /^\d{3}-[a-z0-9-]+\.sql$/.test(f))
     .sort()
-    .map((f) => ({ id: Number(f.slice(0, 3)), name: f.replace(/\.sql$/, ''), sql: readFileSync(path.join(dir, f), 'utf8') }));
+    .map((f) => ({
+      id: Number(f.slice(0, 3)),
+      name: f.replace(/\.sql$/, ''),
+      sql: readFileSync(path.join(dir, f), 'utf8'),
+    }));
 }
 
 export async function migrate(pool: pg.Pool): Promise<number> {
@@ -44,8 +48,12 @@ export async function migrate(pool: pg.Pool): Promise<number> {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await client.query(`CREATE SCHEMA IF NOT EXISTS rsync`);
-      await client.query(`CREATE TABLE IF NOT EXISTS rsync.migrations (id int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      const done = new Set((await client.query<{ id: number }>('SELECT id FROM rsync.migrations')).rows.map((r) => r.id));
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS rsync.migrations (id int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const done = new Set(
+        (await client.query<{ id: number }>('SELECT id FROM rsync.migrations')).rows.map((r) => r.id),
+      );
       let applied = 0;
       for (const m of files) {
         if (done.has(m.id)) continue;

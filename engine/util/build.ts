@@ -41,7 +41,10 @@ function libraryVersion(name: string): string {
     let dir = path.dirname(createRequire(import.meta.url).resolve(name));
     for (;;) {
       try {
-        const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+        const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+          name?: string;
+          version?: string;
+        };
         if (pkg.name === name) return pkg.version ?? '?';
       } catch {
         /* no package.json here: look further up */

@@ -61,7 +61,8 @@ function shape(v: unknown): number {
     return worst;
   }
   const proto: unknown = Object.getPrototypeOf(v);
-  if ((proto !== objectProto && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return OTHER;
+  if ((proto !== objectProto && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    return OTHER;
   let prev: string | undefined;
   const o = v as Record<string, unknown>;
   for (const k in o) {

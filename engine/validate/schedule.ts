@@ -88,7 +88,8 @@ function maxGap(f: CronFields): number {
   const domAll = f.dayOfMonth.length >= 31;
   const dowAll = new Set(f.dayOfWeek.map((d) => d % 7)).size === 7;
   // Every day runs (the common case): the longest wait is within a day or across midnight.
-  if (domAll && dowAll && f.month.length === 12) return Math.max(intra, 1440 - times[times.length - 1] + times[0]) * 60_000;
+  if (domAll && dowAll && f.month.length === 12)
+    return Math.max(intra, 1440 - times[times.length - 1] + times[0]) * 60_000;
   const doms = new Set(f.dayOfMonth);
   const dows = new Set(f.dayOfWeek.map((d) => d % 7));
   const months = new Set(f.month);

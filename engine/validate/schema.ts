@@ -92,7 +92,12 @@ function toPath(pointer: string): Path {
 }
 
 function show(p: Path): string {
-  return p.length ? p.map((s) => (typeof s === 'number' ? `[${s}]` : s)).join('.').replace(/\.\[/g, '[') : '(document)';
+  return p.length
+    ? p
+        .map((s) => (typeof s === 'number' ? `[${s}]` : s))
+        .join('.')
+        .replace(/\.\[/g, '[')
+    : '(document)';
 }
 
 function describeType(v: unknown): string {
@@ -122,7 +127,9 @@ export function schemaProblems(errors: ErrorObject[] | null | undefined, pathPre
   if (!errors?.length) return [];
   const choices = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
   const insideChoice = (e: ErrorObject) =>
-    choices.some((c) => c !== e && e.schemaPath.startsWith(c.schemaPath + '/') && e.instancePath.startsWith(c.instancePath));
+    choices.some(
+      (c) => c !== e && e.schemaPath.startsWith(c.schemaPath + '/') && e.instancePath.startsWith(c.instancePath),
+    );
   const out: SchemaProblem[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
@@ -141,7 +148,9 @@ export function schemaProblems(errors: ErrorObject[] | null | undefined, pathPre
 
 function toProblem(e: ErrorObject, p: Path, all: ErrorObject[]): SchemaProblem | undefined {
   const where = show(p);
-  const parent = e.parentSchema as { description?: string; properties?: Record<string, unknown>; enum?: unknown[] } | undefined;
+  const parent = e.parentSchema as
+    | { description?: string; properties?: Record<string, unknown>; enum?: unknown[] }
+    | undefined;
   switch (e.keyword) {
     case 'additionalProperties': {
       const field = String(e.params.additionalProperty);
@@ -182,7 +191,9 @@ function toProblem(e: ErrorObject, p: Path, all: ErrorObject[]): SchemaProblem |
         code: 'schema-type',
         summary: `${where} must be ${article(String(e.params.type))}`,
         detail: `It is ${describeType(e.data)}.${parent?.description ? ` Expected: ${sentence(parent.description)}` : ''}${
-          e.params.type === 'string' && typeof e.data === 'number' ? ' Quote the value ("…"): money and identifiers are strings.' : ''
+          e.params.type === 'string' && typeof e.data === 'number'
+            ? ' Quote the value ("…"): money and identifiers are strings.'
+            : ''
         }`,
       };
     case 'enum':
@@ -227,11 +238,15 @@ function toProblem(e: ErrorObject, p: Path, all: ErrorObject[]): SchemaProblem |
       const data = e.data as Record<string, unknown> | undefined;
       const fitting = branches
         .map((b, i) => ({ i, b }))
-        .filter(({ b }) => b.required?.length && data && typeof data === 'object' && b.required.every((k) => k in data));
+        .filter(
+          ({ b }) => b.required?.length && data && typeof data === 'object' && b.required.every((k) => k in data),
+        );
       if (fitting.length === 1) {
         const prefix = `${e.schemaPath}/${fitting[0].i}/`;
         const inner = all.filter((x) => x.schemaPath.startsWith(prefix));
-        const problems = inner.map((x) => toProblem(x, [...p.slice(0, p.length - toPath(e.instancePath).length), ...toPath(x.instancePath)], all));
+        const problems = inner.map((x) =>
+          toProblem(x, [...p.slice(0, p.length - toPath(e.instancePath).length), ...toPath(x.instancePath)], all),
+        );
         const first = problems.find((x): x is SchemaProblem => x !== undefined);
         if (first) return first;
       }
@@ -241,7 +256,9 @@ function toProblem(e: ErrorObject, p: Path, all: ErrorObject[]): SchemaProblem |
         key: false,
         code: 'schema-choice',
         summary: `${where} must be ${branchShapes(e.schema)}`,
-        detail: keys.length ? `It has ${keys.join(', ')}. Write exactly one of the forms.` : `It is ${describeType(e.data)}.`,
+        detail: keys.length
+          ? `It has ${keys.join(', ')}. Write exactly one of the forms.`
+          : `It is ${describeType(e.data)}.`,
       };
     }
     case 'minItems':
@@ -269,7 +286,9 @@ function toProblem(e: ErrorObject, p: Path, all: ErrorObject[]): SchemaProblem |
         key: false,
         code: 'schema-invalid',
         summary: `${where} ${e.message ?? 'is invalid'}`,
-        detail: parent?.description ? `Expected: ${sentence(parent.description)}` : 'See the schema in schemas/ for the expected shape.',
+        detail: parent?.description
+          ? `Expected: ${sentence(parent.description)}`
+          : 'See the schema in schemas/ for the expected shape.',
       };
   }
 }
@@ -283,8 +302,12 @@ function sentence(text: string): string {
 /** The noun phrase a description starts with ("Admin API version, e.g. 2026-07" → "Admin API version"), if short. */
 function nounOf(description: string | undefined): string | undefined {
   if (!description) return undefined;
-  const phrase = description.split(/[,;(:.]/)[0].trim().replace(/^(a|an|the)\s+/i, '');
-  if (!phrase || phrase.split(/\s+/).length > 6 || /^(where|what|how|when|which|who|only|must)\b/i.test(phrase)) return undefined;
+  const phrase = description
+    .split(/[,;(:.]/)[0]
+    .trim()
+    .replace(/^(a|an|the)\s+/i, '');
+  if (!phrase || phrase.split(/\s+/).length > 6 || /^(where|what|how|when|which|who|only|must)\b/i.test(phrase))
+    return undefined;
   return phrase;
 }
 
@@ -296,6 +319,18 @@ function article(type: string): string {
 }
 
 /** A schema problem as a diagnostic, placed by `where`. */
-export function problemToDiagnostic(p: SchemaProblem, where: (path: Path, key: boolean) => SourceRange, address?: string, note = ''): Diagnostic {
-  return { severity: 'error', code: p.code, summary: p.summary, detail: p.detail + note, range: where(p.path, p.key), address };
+export function problemToDiagnostic(
+  p: SchemaProblem,
+  where: (path: Path, key: boolean) => SourceRange,
+  address?: string,
+  note = '',
+): Diagnostic {
+  return {
+    severity: 'error',
+    code: p.code,
+    summary: p.summary,
+    detail: p.detail + note,
+    range: where(p.path, p.key),
+    address,
+  };
 }

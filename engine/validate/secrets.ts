@@ -28,7 +28,8 @@ const TOKENS: TokenPattern[] = [
 const ANY_TOKEN = new RegExp(TOKENS.map((t) => `(?:${t.re.source})`).join('|'));
 
 /** Field names that hold secrets whatever their value looks like. */
-const SECRET_FIELD = /^(password|passwd|secret|clientSecret|client_secret|apiKey|api_key|apiSecret|accessToken|access_token|refreshToken|token|privateKey|licenseKey|consumerSecret|consumerKey|tokenSecret|webhookSecret|signingSecret|signatureKey|webhookSignatureKey)$/i;
+const SECRET_FIELD =
+  /^(password|passwd|secret|clientSecret|client_secret|apiKey|api_key|apiSecret|accessToken|access_token|refreshToken|token|privateKey|licenseKey|consumerSecret|consumerKey|tokenSecret|webhookSecret|signingSecret|signatureKey|webhookSignatureKey)$/i;
 
 export interface SecretFinding {
   path: (string | number)[];
@@ -36,7 +37,11 @@ export interface SecretFinding {
 }
 
 /** Walk plain data and report literal secrets; `{ secretRef: … }` objects are references and are skipped. */
-export function findLiteralSecrets(value: unknown, at: (string | number)[] = [], out: SecretFinding[] = []): SecretFinding[] {
+export function findLiteralSecrets(
+  value: unknown,
+  at: (string | number)[] = [],
+  out: SecretFinding[] = [],
+): SecretFinding[] {
   if (typeof value === 'string') {
     const field = at[at.length - 1];
     if (typeof field === 'string' && SECRET_FIELD.test(field) && value.length > 0 && !looksLikeReference(value)) {

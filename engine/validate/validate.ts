@@ -19,7 +19,14 @@ import { locate, locateInScalar, templateNote } from '../load/locate.js';
 import { checkOverlayNames } from '../load/overlays.js';
 import { fileStart, type Path } from '../load/yaml.js';
 import type { ContentCache } from '../load/content-cache.js';
-import { compile, lineColumn, nondeterministicCalls, outputFields, type Compiled, type JsonataProblem } from '../mapping/jsonata.js';
+import {
+  compile,
+  lineColumn,
+  nondeterministicCalls,
+  outputFields,
+  type Compiled,
+  type JsonataProblem,
+} from '../mapping/jsonata.js';
 import {
   lookupPolicy,
   lookupSla,
@@ -50,7 +57,10 @@ class Reporter {
 
   /** A problem at `path` of resource `r`. Template problems repeat per customer; they are reported once, counted. */
   at(r: Resource, path: Path, d: Omit<Diagnostic, 'range' | 'address'>, key = false): void {
-    this.push({ ...d, detail: d.detail + templateNote(r), range: locate(r, path, key), address: addressOf(r, this.env) }, r.template !== undefined);
+    this.push(
+      { ...d, detail: d.detail + templateNote(r), range: locate(r, path, key), address: addressOf(r, this.env) },
+      r.template !== undefined,
+    );
   }
 
   /**
@@ -77,7 +87,8 @@ class Reporter {
 
 export function validateWorkspace(ws: Workspace): ValidationResult {
   const rep = new Reporter(ws.env);
-  for (const d of [...ws.diagnostics, ...checkOverlayNames(ws)]) rep.push(d, d.range?.file.startsWith('templates/') === true);
+  for (const d of [...ws.diagnostics, ...checkOverlayNames(ws)])
+    rep.push(d, d.range?.file.startsWith('templates/') === true);
   const mappings = compileMappings(ws, rep);
 
   for (const r of allResources(ws)) {
@@ -127,7 +138,8 @@ function compileMappings(ws: Workspace, rep: Reporter): Mappings {
         severity: 'warning',
         code: 'mapping-nondeterministic',
         summary: `Mapping calls ${facts.calls.join(', ')}`,
-        detail: 'A mapping must give the same output for the same input, or re-delivery writes again. Take times from the record instead.',
+        detail:
+          'A mapping must give the same output for the same input, or re-delivery writes again. Take times from the record instead.',
         range: fileStart(file),
       });
     }
@@ -140,7 +152,9 @@ function mappingFacts(text: string, cache: ContentCache | undefined): MappingFac
   const hit = key === undefined ? undefined : cache!.get('jsonata', key);
   if (isMappingFacts(hit)) return hit;
   const c = compile(text);
-  const facts: MappingFacts = c.ok ? { ok: true, fields: outputFields(c.expr) ?? null, calls: nondeterministicCalls(c.expr) } : { ok: false, problem: c.problem };
+  const facts: MappingFacts = c.ok
+    ? { ok: true, fields: outputFields(c.expr) ?? null, calls: nondeterministicCalls(c.expr) }
+    : { ok: false, problem: c.problem };
   if (key !== undefined) cache!.put('jsonata', key, facts);
   return facts;
 }
@@ -149,7 +163,13 @@ function isMappingFacts(v: unknown): v is MappingFacts {
   if (!isObject(v)) return false;
   if (v.ok === true) return (v.fields === null || Array.isArray(v.fields)) && Array.isArray(v.calls);
   const p = v.problem;
-  return v.ok === false && isObject(p) && typeof p.index === 'number' && typeof p.code === 'string' && typeof p.message === 'string';
+  return (
+    v.ok === false &&
+    isObject(p) &&
+    typeof p.index === 'number' &&
+    typeof p.code === 'string' &&
+    typeof p.message === 'string'
+  );
 }
 
 /** A mapping known to compile, compiled when a mapping test first evaluates it. */
@@ -188,7 +208,12 @@ function checkSecrets(r: Resource, rep: Reporter): void {
   const literals = r.kind === 'Connection' ? literalSecretSettings(r) : new Set<string>();
   const overlayEnv = r.overlay ? r.overlay.base[r.overlay.base.length - 1] : undefined;
   const own = (p: (string | number)[]) => {
-    const rel = p[0] === 'spec' ? p.slice(1) : overlayEnv !== undefined && p[0] === 'environments' && p[1] === overlayEnv ? p.slice(2) : undefined;
+    const rel =
+      p[0] === 'spec'
+        ? p.slice(1)
+        : overlayEnv !== undefined && p[0] === 'environments' && p[1] === overlayEnv
+          ? p.slice(2)
+          : undefined;
     return rel !== undefined && rel[0] === 'settings' && literals.has(rel.slice(1).join('.'));
   };
   for (const f of findLiteralSecrets(raw)) {
@@ -240,7 +265,12 @@ function checkWorkspaceDefaults(ws: Workspace, rep: Reporter): void {
 }
 
 /** Another customer that has a resource by that name (a cross-customer reference), if any. */
-function ownerElsewhere(ws: Workspace, c: CustomerModel, pick: (o: CustomerModel) => Map<string, Resource>, name: string): string | undefined {
+function ownerElsewhere(
+  ws: Workspace,
+  c: CustomerModel,
+  pick: (o: CustomerModel) => Map<string, Resource>,
+  name: string,
+): string | undefined {
   for (const o of ws.customers.values()) if (o !== c && pick(o).has(name)) return o.name;
   return undefined;
 }
@@ -341,7 +371,10 @@ function checkConnection(conn: Resource, rep: Reporter): void {
     // A literal secret is reported above, and a schema message would print it ("It is the string …").
     const under = p.path.slice(2).join('.');
     if ([...literals].some((l) => under === l || under.startsWith(`${l}.`))) continue;
-    const detail = p.code === 'schema-unknown-field' ? p.detail.replace('Remove or rename it.', `The ${type} connector has no such setting; remove or rename it.`) : p.detail;
+    const detail =
+      p.code === 'schema-unknown-field'
+        ? p.detail.replace('Remove or rename it.', `The ${type} connector has no such setting; remove or rename it.`)
+        : p.detail;
     rep.at(conn, p.path, { severity: 'error', code: 'connection-settings', summary: p.summary, detail }, p.key);
   }
 }
@@ -369,7 +402,12 @@ function literalSecretSettings(conn: Resource): Set<string> {
 }
 
 /** Streams, entities and events of a connection: the catalogue's, or the connection's own for generic connectors. */
-function capabilities(conn: Resource): { spec?: ConnectorSpec; streams: Record<string, unknown>; entities: Record<string, { accepts?: readonly string[] }>; events: Record<string, { stream?: string }> } {
+function capabilities(conn: Resource): {
+  spec?: ConnectorSpec;
+  streams: Record<string, unknown>;
+  entities: Record<string, { accepts?: readonly string[] }>;
+  events: Record<string, { stream?: string }>;
+} {
   const spec = typeof conn.spec.connector === 'string' ? connectorSpec(conn.spec.connector) : undefined;
   if (!spec) return { streams: {}, entities: {}, events: {} };
   if (!spec.dynamic) return { spec, streams: spec.streams, entities: spec.entities, events: spec.events };
@@ -384,7 +422,13 @@ function capabilities(conn: Resource): { spec?: ConnectorSpec; streams: Record<s
 
 // --- flows -------------------------------------------------------------------------------------------------------
 
-function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Map<string, MappingFacts>, rep: Reporter): void {
+function checkFlow(
+  ws: Workspace,
+  c: CustomerModel,
+  flow: Resource,
+  mappings: Map<string, MappingFacts>,
+  rep: Reporter,
+): void {
   const spec = flow.spec;
   const source = isObject(spec.source) ? spec.source : {};
   const target = isObject(spec.target) ? spec.target : {};
@@ -447,7 +491,13 @@ function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Ma
             ? `Declare the entity under settings.entities of connection ${dst.name}.`
             : `The ${cap.spec.type} connector writes nothing; use it as a source.`,
       });
-    } else if (cap.spec && entity && canonical && Array.isArray(entity.accepts) && !entity.accepts.includes(canonical)) {
+    } else if (
+      cap.spec &&
+      entity &&
+      canonical &&
+      Array.isArray(entity.accepts) &&
+      !entity.accepts.includes(canonical)
+    ) {
       rep.at(flow, ['spec', 'canonical'], {
         severity: 'error',
         code: 'target-cannot-write',
@@ -472,7 +522,13 @@ function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Ma
           ? `Its webhook topics are: ${names.join(', ')}.${suggest(trigger.event, names)}`
           : `The ${cap.spec.type} connector receives no webhooks: use a schedule trigger.`,
       });
-    } else if (ev && typeof ev.stream === 'string' && typeof source.stream === 'string' && source.stream in cap.streams && ev.stream !== source.stream) {
+    } else if (
+      ev &&
+      typeof ev.stream === 'string' &&
+      typeof source.stream === 'string' &&
+      source.stream in cap.streams &&
+      ev.stream !== source.stream
+    ) {
       rep.at(flow, ['spec', 'trigger', 'event'], {
         severity: 'error',
         code: 'event-stream-mismatch',
@@ -516,7 +572,12 @@ function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Ma
   // SLA the trigger can meet.
   if (sla) {
     const freshness = parseDuration(sla.spec.freshness);
-    const slaPath = typeof spec.sla === 'string' ? ['spec', 'sla'] : isObject(trigger.schedule) ? ['spec', 'trigger', 'schedule', 'cron'] : ['spec', 'trigger'];
+    const slaPath =
+      typeof spec.sla === 'string'
+        ? ['spec', 'sla']
+        : isObject(trigger.schedule)
+          ? ['spec', 'trigger', 'schedule', 'cron']
+          : ['spec', 'trigger'];
     if (freshness !== undefined && maxGapMs !== undefined && maxGapMs > freshness) {
       rep.at(flow, slaPath, {
         severity: 'error',
@@ -588,7 +649,8 @@ function checkFlow(ws: Workspace, c: CustomerModel, flow: Resource, mappings: Ma
 function mappingNear(ws: Workspace, file: string, customer?: string): string {
   const base = file.split('/').pop() ?? file;
   // Only files the flow may use: its customer's and the templates' (another customer's would be cross-customer-ref).
-  const usable = (f: string) => !f.startsWith('integrations/') || (customer !== undefined && f.startsWith(`integrations/${customer}/`));
+  const usable = (f: string) =>
+    !f.startsWith('integrations/') || (customer !== undefined && f.startsWith(`integrations/${customer}/`));
   const same = [...ws.files.keys()].filter((f) => f.endsWith(`/${base}`) && usable(f));
   return same.length ? `A file of that name exists at ${same.slice(0, 3).join(', ')}.` : 'Create it, or fix the path.';
 }
@@ -636,10 +698,14 @@ function checkGovernance(
     }
   }
   const pii = isObject(policy.spec.pii) ? policy.spec.pii : {};
-  const forbid = Array.isArray(pii.forbidTargets) ? pii.forbidTargets.filter((x): x is string => typeof x === 'string') : [];
+  const forbid = Array.isArray(pii.forbidTargets)
+    ? pii.forbidTargets.filter((x): x is string => typeof x === 'string')
+    : [];
   const piiFields = Array.isArray(pii.fields) ? pii.fields.filter((x): x is string => typeof x === 'string') : [];
   if (fields && forbid.some((t) => targetIs.includes(t))) {
-    const leaked = piiFields.filter((p) => fields.some((f) => f === p || f.startsWith(`${p}.`) || f.endsWith(`.${p}`) || f.includes(`.${p}.`)));
+    const leaked = piiFields.filter((p) =>
+      fields.some((f) => f === p || f.startsWith(`${p}.`) || f.endsWith(`.${p}`) || f.includes(`.${p}.`)),
+    );
     if (leaked.length) {
       rep.at(flow, ['spec', 'mapping'], {
         severity: 'error',

@@ -34,7 +34,11 @@ export function staleTests(changed: ReadonlySet<string>, now: Workspace, before?
       if (t.kind !== 'MappingTest') continue;
       const file = t.origin.doc.file;
       const mapping = typeof t.spec.mapping === 'string' ? resolveRelative(t.dir, t.spec.mapping) : undefined;
-      if (changed.has(file) || (mapping && (changed.has(mapping) || mappings.has(mapping))) || fixturesOf(t).some((x) => changed.has(x))) {
+      if (
+        changed.has(file) ||
+        (mapping && (changed.has(mapping) || mappings.has(mapping))) ||
+        fixturesOf(t).some((x) => changed.has(x))
+      ) {
         out.add(file);
       }
     }
@@ -76,12 +80,14 @@ function keyUsers(ws: Workspace): Map<string, string> {
     list.push(`${name}\u0000${typeof key === 'string' ? key : ''}`);
     lists.set(m, list);
   };
-  for (const c of ws.customers.values()) for (const f of c.flows.values()) add(f.dir, f.spec.mapping, `${c.name}/${f.name}`, f.spec.key);
+  for (const c of ws.customers.values())
+    for (const f of c.flows.values()) add(f.dir, f.spec.mapping, `${c.name}/${f.name}`, f.spec.key);
   for (const t of ws.templates.values()) {
     (Array.isArray(t.spec.flows) ? t.spec.flows : []).forEach((f: unknown, i: number) => {
       if (!isObject(f) || !isObject(f.spec)) return;
       const name = isObject(f.metadata) && typeof f.metadata.name === 'string' ? f.metadata.name : `flow ${i}`;
-      if (typeof f.spec.mapping === 'string' && !f.spec.mapping.includes('${{')) add(t.dir, f.spec.mapping, `${t.name}@${String(t.spec.version)}/${name}`, f.spec.key);
+      if (typeof f.spec.mapping === 'string' && !f.spec.mapping.includes('${{'))
+        add(t.dir, f.spec.mapping, `${t.name}@${String(t.spec.version)}/${name}`, f.spec.key);
     });
   }
   return new Map([...lists].map(([m, l]) => [m, l.sort().join('\n')]));
@@ -96,7 +102,10 @@ export function diagnosticKey(d: Diagnostic): string {
 }
 
 /** Problems in `now` and not in `before`, and the other way round (as multisets, so a second copy counts). */
-export function diffDiagnostics(before: readonly Diagnostic[], now: readonly Diagnostic[]): { added: Diagnostic[]; fixed: Diagnostic[] } {
+export function diffDiagnostics(
+  before: readonly Diagnostic[],
+  now: readonly Diagnostic[],
+): { added: Diagnostic[]; fixed: Diagnostic[] } {
   const count = new Map<string, number>();
   for (const d of before) count.set(diagnosticKey(d), (count.get(diagnosticKey(d)) ?? 0) + 1);
   const added: Diagnostic[] = [];
@@ -136,7 +145,11 @@ export interface TestChanges {
  * Fold the results of re-run test files into `state` (case key → last result) and say what changed. Cases of
  * `rerun` files that did not come back were removed.
  */
-export function applyTestResults(state: Map<string, CaseResult>, rerun: ReadonlySet<string>, results: readonly CaseResult[]): TestChanges {
+export function applyTestResults(
+  state: Map<string, CaseResult>,
+  rerun: ReadonlySet<string>,
+  results: readonly CaseResult[],
+): TestChanges {
   const changes: TestChanges = { failing: [], passing: [], removed: [] };
   const seen = new Set<string>();
   for (const c of results) {

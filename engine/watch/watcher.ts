@@ -199,7 +199,13 @@ export class WorkspaceWatcher {
     this.diagnostics = diagnostics;
     const all = new Set(report.cases.map((c) => c.file));
     const changes = applyTestResults(this.cases, all, report.cases);
-    return this.event('start', [], started, { added: diagnostics, fixed: [] }, { ran: report.cases.length, ...changes });
+    return this.event(
+      'start',
+      [],
+      started,
+      { added: diagnostics, fixed: [] },
+      { ran: report.cases.length, ...changes },
+    );
   }
 
   private async next(): Promise<WatchEvent | undefined> {
@@ -232,8 +238,12 @@ export class WorkspaceWatcher {
         ({ diagnostics, mappings } = this.validate(ws));
       }
       // A folder added, removed or renamed: every test may have moved; run them all.
-      const stale = dirs.length ? new Set([...this.cases.values()].map((c) => c.file).concat(testFiles(ws))) : staleTests(batch, ws, before);
-      const report = stale.size ? await runMappingTests(ws, mappings, { scope: this.scope, files: stale }) : { cases: [] };
+      const stale = dirs.length
+        ? new Set([...this.cases.values()].map((c) => c.file).concat(testFiles(ws)))
+        : staleTests(batch, ws, before);
+      const report = stale.size
+        ? await runMappingTests(ws, mappings, { scope: this.scope, files: stale })
+        : { cases: [] };
       const diff = diffDiagnostics(this.diagnostics, diagnostics);
       const changes = applyTestResults(this.cases, stale, report.cases);
       this.ws = ws;
@@ -246,7 +256,16 @@ export class WorkspaceWatcher {
     } catch (e) {
       // Typically a file deleted between listing and reading: the next save runs these files again.
       this.carry = batch;
-      return { ...this.event('change', [...batch].sort(), started, { added: [], fixed: [] }, { ran: 0, failing: [], passing: [], removed: [] }), error: (e as Error).message };
+      return {
+        ...this.event(
+          'change',
+          [...batch].sort(),
+          started,
+          { added: [], fixed: [] },
+          { ran: 0, failing: [], passing: [], removed: [] },
+        ),
+        error: (e as Error).message,
+      };
     }
   }
 
@@ -275,7 +294,13 @@ export class WorkspaceWatcher {
     return { diagnostics, mappings: result.mappings };
   }
 
-  private event(trigger: WatchEvent['trigger'], changed: string[], started: number, diagnostics: WatchEvent['diagnostics'], tests: WatchEvent['tests']): WatchEvent {
+  private event(
+    trigger: WatchEvent['trigger'],
+    changed: string[],
+    started: number,
+    diagnostics: WatchEvent['diagnostics'],
+    tests: WatchEvent['tests'],
+  ): WatchEvent {
     const counts = countDiagnostics(this.diagnostics);
     let failing = 0;
     for (const c of this.cases.values()) if (c.status !== 'passed') failing++;
@@ -310,18 +335,21 @@ export class WorkspaceWatcher {
   private checkLater(read: Map<string, string>, lastAt: number): void {
     for (const [f, m] of read) this.toCheck.set(f, m);
     if (this.settle) clearTimeout(this.settle);
-    this.settle = setTimeout(async () => {
-      this.settle = undefined;
-      const read = new Map(this.toCheck);
-      this.toCheck.clear();
-      const now = await this.mtimes(new Set(read.keys()));
-      if (this.stopped) return;
-      const moved = [...now].filter(([f, m]) => m !== read.get(f) && !this.pending.has(f));
-      if (!moved.length) return;
-      for (const [f] of moved) this.pending.add(f);
-      this.firstEventAt ??= performance.now();
-      this.schedule();
-    }, Math.max(0, lastAt + CHOKIDAR_THROTTLE_MS + 10 - performance.now()));
+    this.settle = setTimeout(
+      async () => {
+        this.settle = undefined;
+        const read = new Map(this.toCheck);
+        this.toCheck.clear();
+        const now = await this.mtimes(new Set(read.keys()));
+        if (this.stopped) return;
+        const moved = [...now].filter(([f, m]) => m !== read.get(f) && !this.pending.has(f));
+        if (!moved.length) return;
+        for (const [f] of moved) this.pending.add(f);
+        this.firstEventAt ??= performance.now();
+        this.schedule();
+      },
+      Math.max(0, lastAt + CHOKIDAR_THROTTLE_MS + 10 - performance.now()),
+    );
   }
 }
 

@@ -71,10 +71,12 @@ export function summarise(file: string, root: string, top = 25): ProfileSummary 
   const ts: number[] = [];
   let t = p.startTime;
   for (const d of p.timeDeltas) ts.push((t += d));
-  const dur = (i: number) => (i + 1 < ts.length ? ts[i + 1] - ts[i] : (p.endTime - p.startTime) / Math.max(1, ts.length));
+  const dur = (i: number) =>
+    i + 1 < ts.length ? ts[i + 1] - ts[i] : (p.endTime - p.startTime) / Math.max(1, ts.length);
   const totalUs = p.endTime - p.startTime;
 
-  const key = (cf: CallFrame) => `${cf.functionName || '(anonymous)'}\u0000${shortUrl(cf.url, root)}${cf.url ? `:${cf.lineNumber + 1}` : ''}`;
+  const key = (cf: CallFrame) =>
+    `${cf.functionName || '(anonymous)'}\u0000${shortUrl(cf.url, root)}${cf.url ? `:${cf.lineNumber + 1}` : ''}`;
   const self = new Map<string, number>();
   const files = new Map<string, number>();
   const incl = new Map<string, number>();
@@ -111,9 +113,14 @@ export function summarise(file: string, root: string, top = 25): ProfileSummary 
 
 export function formatSummary(s: ProfileSummary): string {
   const table = (title: string, rows: Row[], withWhere: boolean) => {
-    const lines = [`${title}`, `  ${'ms'.padStart(8)} ${'share'.padStart(6)}  ${withWhere ? 'function  (file:line)' : 'file or package'}`];
+    const lines = [
+      `${title}`,
+      `  ${'ms'.padStart(8)} ${'share'.padStart(6)}  ${withWhere ? 'function  (file:line)' : 'file or package'}`,
+    ];
     for (const r of rows) {
-      lines.push(`  ${r.ms.toFixed(0).padStart(8)} ${(r.share * 100).toFixed(1).padStart(5)}%  ${r.name}${withWhere && r.where ? `  (${r.where})` : ''}`);
+      lines.push(
+        `  ${r.ms.toFixed(0).padStart(8)} ${(r.share * 100).toFixed(1).padStart(5)}%  ${r.name}${withWhere && r.where ? `  (${r.where})` : ''}`,
+      );
     }
     return lines.join('\n');
   };

@@ -98,7 +98,8 @@ export function ensureWorkspace(dir: string, opts: GenerateOptions = {}): { reus
   if (existsSync(metaPath)) {
     try {
       const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as GeneratedMeta;
-      if (meta.generator === want.generator && JSON.stringify(meta.options) === JSON.stringify(want.options)) return { reused: true, meta };
+      if (meta.generator === want.generator && JSON.stringify(meta.options) === JSON.stringify(want.options))
+        return { reused: true, meta };
     } catch {
       // unreadable: regenerate
     }
@@ -145,7 +146,10 @@ export function generateWorkspace(dir: string, opts: GenerateOptions = {}): Gene
     bytes: w.bytes,
   };
   // Written last: a generation cut short is never reused.
-  writeFileSync(path.join(dir, META_FILE), JSON.stringify({ generator: generatorId(), options: o, stats }, null, 2) + '\n');
+  writeFileSync(
+    path.join(dir, META_FILE),
+    JSON.stringify({ generator: generatorId(), options: o, stats }, null, 2) + '\n',
+  );
   return stats;
 }
 
@@ -223,10 +227,22 @@ const q = (s: string) => JSON.stringify(s);
 // --- the partner workspace -----------------------------------------------------------------------------------------
 
 const SLAS: Record<string, { freshnessMs?: number; yaml: string }> = {
-  platinum: { freshnessMs: 5 * 60_000, yaml: `{ freshness: 5m, latencyP95: 30s, successRate: "99.95%", supportTier: platinum }` },
-  gold: { freshnessMs: 15 * 60_000, yaml: `{ freshness: 15m, latencyP95: 60s, successRate: "99.9%", supportTier: gold }` },
-  silver: { freshnessMs: 30 * 60_000, yaml: `{ freshness: 30m, latencyP95: 5m, successRate: "99.5%", supportTier: silver }` },
-  bronze: { freshnessMs: 3 * 3_600_000, yaml: `{ freshness: 3h, latencyP95: 15m, successRate: "99%", supportTier: bronze }` },
+  platinum: {
+    freshnessMs: 5 * 60_000,
+    yaml: `{ freshness: 5m, latencyP95: 30s, successRate: "99.95%", supportTier: platinum }`,
+  },
+  gold: {
+    freshnessMs: 15 * 60_000,
+    yaml: `{ freshness: 15m, latencyP95: 60s, successRate: "99.9%", supportTier: gold }`,
+  },
+  silver: {
+    freshnessMs: 30 * 60_000,
+    yaml: `{ freshness: 30m, latencyP95: 5m, successRate: "99.5%", supportTier: silver }`,
+  },
+  bronze: {
+    freshnessMs: 3 * 3_600_000,
+    yaml: `{ freshness: 3h, latencyP95: 15m, successRate: "99%", supportTier: bronze }`,
+  },
   'best-effort': { yaml: `{ successRate: "98%", supportTier: standard }` },
 };
 
@@ -355,7 +371,10 @@ ${COMMON_PARAMS}
         target: { connection: "\${{ with.erp }}", entity: "\${{ with.refundEntity }}" }
         key: "'shopify-refund-' & $string(id)"
 `,
-    mappings: { 'shopify-order.jsonata': M.shopifyOrder('params'), 'shopify-refund.jsonata': M.shopifyRefund('params') },
+    mappings: {
+      'shopify-order.jsonata': M.shopifyOrder('params'),
+      'shopify-refund.jsonata': M.shopifyRefund('params'),
+    },
     tests: {
       'shopify-order.test.yaml': `apiVersion: rsync/v1
 kind: MappingTest
@@ -439,7 +458,10 @@ ${
         'netsuite-inventory.jsonata': M.erpInventory('netsuite', 'params'),
         'business-central-inventory.jsonata': M.erpInventory('business-central', 'params'),
         ...(version === 2
-          ? { 'netsuite-price.jsonata': M.erpPrice('netsuite', 'params'), 'business-central-price.jsonata': M.erpPrice('business-central', 'params') }
+          ? {
+              'netsuite-price.jsonata': M.erpPrice('netsuite', 'params'),
+              'business-central-price.jsonata': M.erpPrice('business-central', 'params'),
+            }
           : {}),
       },
       tests: {},
@@ -511,7 +533,10 @@ ${COMMON_PARAMS}
         sla: bronze
         batchSize: 100
 `,
-    mappings: { 'netsuite-product.jsonata': M.erpProduct('netsuite', 'params'), 'business-central-product.jsonata': M.erpProduct('business-central', 'params') },
+    mappings: {
+      'netsuite-product.jsonata': M.erpProduct('netsuite', 'params'),
+      'business-central-product.jsonata': M.erpProduct('business-central', 'params'),
+    },
     tests: {},
   },
 ];
@@ -525,18 +550,111 @@ function writeTemplate(w: Writer, t: TemplateDef): void {
 
 // --- customers -----------------------------------------------------------------------------------------------------
 
-const ADJ = ['blue', 'north', 'golden', 'urban', 'coastal', 'maple', 'summit', 'silver', 'red', 'green', 'bright', 'quiet', 'wild', 'harbor', 'prairie', 'alpine', 'copper', 'sunny', 'iron', 'velvet'];
-const NOUN = ['wind', 'river', 'fox', 'oak', 'peak', 'stone', 'bay', 'field', 'pine', 'lake', 'ridge', 'meadow', 'cedar', 'falcon', 'harvest', 'lantern', 'anchor', 'willow', 'bison', 'comet'];
-const TRADE = ['outfitters', 'goods', 'traders', 'supply', 'market', 'apparel', 'home', 'outdoors', 'pets', 'beauty', 'books', 'toys', 'coffee', 'cycles', 'garden'];
+const ADJ = [
+  'blue',
+  'north',
+  'golden',
+  'urban',
+  'coastal',
+  'maple',
+  'summit',
+  'silver',
+  'red',
+  'green',
+  'bright',
+  'quiet',
+  'wild',
+  'harbor',
+  'prairie',
+  'alpine',
+  'copper',
+  'sunny',
+  'iron',
+  'velvet',
+];
+const NOUN = [
+  'wind',
+  'river',
+  'fox',
+  'oak',
+  'peak',
+  'stone',
+  'bay',
+  'field',
+  'pine',
+  'lake',
+  'ridge',
+  'meadow',
+  'cedar',
+  'falcon',
+  'harvest',
+  'lantern',
+  'anchor',
+  'willow',
+  'bison',
+  'comet',
+];
+const TRADE = [
+  'outfitters',
+  'goods',
+  'traders',
+  'supply',
+  'market',
+  'apparel',
+  'home',
+  'outdoors',
+  'pets',
+  'beauty',
+  'books',
+  'toys',
+  'coffee',
+  'cycles',
+  'garden',
+];
 const REGIONS = [
-  { country: 'US', currency: 'USD', timezones: ['America/New_York', 'America/Chicago', 'America/Denver', 'America/Los_Angeles'], weight: 6 },
+  {
+    country: 'US',
+    currency: 'USD',
+    timezones: ['America/New_York', 'America/Chicago', 'America/Denver', 'America/Los_Angeles'],
+    weight: 6,
+  },
   { country: 'CA', currency: 'CAD', timezones: ['America/Toronto', 'America/Vancouver'], weight: 1 },
   { country: 'GB', currency: 'GBP', timezones: ['Europe/London'], weight: 1 },
   { country: 'DE', currency: 'EUR', timezones: ['Europe/Berlin'], weight: 1 },
   { country: 'AU', currency: 'AUD', timezones: ['Australia/Sydney'], weight: 1 },
 ];
-const FIRST = ['Ana', 'Ben', 'Chloe', 'Dev', 'Elif', 'Farah', 'Gus', 'Hana', 'Ivan', 'Jo', 'Kai', 'Lena', 'Marco', 'Nia', 'Omar', 'Priya'];
-const LAST = ['Nguyen', 'Smith', 'Garcia', 'Kowalski', 'Okafor', 'Tanaka', 'Muller', 'Rossi', 'Haddad', 'Larsen', 'Silva', 'Chen'];
+const FIRST = [
+  'Ana',
+  'Ben',
+  'Chloe',
+  'Dev',
+  'Elif',
+  'Farah',
+  'Gus',
+  'Hana',
+  'Ivan',
+  'Jo',
+  'Kai',
+  'Lena',
+  'Marco',
+  'Nia',
+  'Omar',
+  'Priya',
+];
+const LAST = [
+  'Nguyen',
+  'Smith',
+  'Garcia',
+  'Kowalski',
+  'Okafor',
+  'Tanaka',
+  'Muller',
+  'Rossi',
+  'Haddad',
+  'Larsen',
+  'Silva',
+  'Chen',
+];
 
 interface Systems {
   storefront: Storefront;
@@ -627,7 +745,9 @@ function candidateFlows(c: Customer, rng: Rng): FlowDef[] {
   const sfName = shop ? 'Shopify' : 'WooCommerce';
   const erpName = ns ? 'NetSuite' : 'Business Central';
   const orderKey = shop ? "'shopify-order-' & admin_graphql_api_id" : "'woo-order-' & $string(id)";
-  const itemKey = ns ? "'ns-item-' & $string(id) & '@' & lastmodifieddate" : "'bc-item-' & id & '@' & lastModifiedDateTime";
+  const itemKey = ns
+    ? "'ns-item-' & $string(id) & '@' & lastmodifieddate"
+    : "'bc-item-' & id & '@' & lastModifiedDateTime";
   const out: FlowDef[] = [
     {
       name: 'orders-to-erp',
@@ -711,7 +831,9 @@ function candidateFlows(c: Customer, rng: Rng): FlowDef[] {
       mapping: `${erp}-price.jsonata`,
       canonical: 'price',
       target: { connection: 'storefront', entity: shop ? 'variantPrice' : 'price' },
-      key: ns ? "'price-' & item.refName & '@' & lastmodifieddate" : "'price-' & itemNumber & '@' & lastModifiedDateTime",
+      key: ns
+        ? "'price-' & item.refName & '@' & lastmodifieddate"
+        : "'price-' & itemNumber & '@' & lastModifiedDateTime",
     },
     {
       name: 'order-updates-to-erp',
@@ -722,7 +844,9 @@ function candidateFlows(c: Customer, rng: Rng): FlowDef[] {
       mapping: `${sf}-order.jsonata`,
       canonical: 'order',
       target: { connection: 'erp', entity: 'salesOrder' },
-      key: shop ? "'shopify-order-' & admin_graphql_api_id & '@' & updated_at" : "'woo-order-' & $string(id) & '@' & date_modified_gmt",
+      key: shop
+        ? "'shopify-order-' & admin_graphql_api_id & '@' & updated_at"
+        : "'woo-order-' & $string(id) & '@' & date_modified_gmt",
       concurrency: 2,
     },
     {
@@ -953,7 +1077,8 @@ function newCustomer(i: number, rng: Rng, storefronts: Storefront[]): Customer {
   const total = REGIONS.reduce((n, r) => n + r.weight, 0);
   let roll = rng.next() * total;
   const region = REGIONS.find((r) => (roll -= r.weight) < 0) ?? REGIONS[0];
-  const storefront = storefronts.length > 1 ? (rng.chance(0.65) ? storefronts[0] : rng.pick(storefronts.slice(1))) : storefronts[0];
+  const storefront =
+    storefronts.length > 1 ? (rng.chance(0.65) ? storefronts[0] : rng.pick(storefronts.slice(1))) : storefronts[0];
   const extra = rng.next();
   const sys: Systems = {
     storefront,
@@ -980,7 +1105,8 @@ function newCustomer(i: number, rng: Rng, storefronts: Storefront[]): Customer {
     tweaks: {
       channel: rng.chance(0.5) ? 'web' : `${adj}-${noun}-web`,
       tagPrefix: rng.chance(0.5) ? '' : `${adj}:`,
-      locationId: storefront === 'shopify' ? `gid://shopify/Location/${rng.int(10_000_000, 99_999_999)}` : `wh-${rng.int(1, 9)}`,
+      locationId:
+        storefront === 'shopify' ? `gid://shopify/Location/${rng.int(10_000_000, 99_999_999)}` : `wh-${rng.int(1, 9)}`,
       priceList: rng.pick(['BASE', 'RETAIL', 'MSRP', `${region.country}-RETAIL`]),
       subsidiary: String(rng.int(1, 12)),
       currency: region.currency,
@@ -989,7 +1115,11 @@ function newCustomer(i: number, rng: Rng, storefronts: Storefront[]): Customer {
   };
 }
 
-function writeCustomer(w: Writer, i: number, o: Required<GenerateOptions>): { localFlows: number; templateFlows: number; connections: number } {
+function writeCustomer(
+  w: Writer,
+  i: number,
+  o: Required<GenerateOptions>,
+): { localFlows: number; templateFlows: number; connections: number } {
   const rng = new Rng(customerSeed(o.seed, i));
   const c = newCustomer(i, rng, o.storefronts);
   const dir = `integrations/${c.name}`;
@@ -1014,7 +1144,11 @@ function writeCustomer(w: Writer, i: number, o: Required<GenerateOptions>): { lo
     const base = pool[k % pool.length];
     const round = Math.floor(k / pool.length);
     // More flows than distinct kinds: repeat kinds as regional variants (orders-to-erp-2, …).
-    flows.push(round === 0 ? base : { ...base, name: `${base.name}-${round + 1}`, description: `${base.description} (variant ${round + 1})` });
+    flows.push(
+      round === 0
+        ? base
+        : { ...base, name: `${base.name}-${round + 1}`, description: `${base.description} (variant ${round + 1})` },
+    );
   }
 
   // customer.yaml
@@ -1075,7 +1209,10 @@ spec: { freshness: 10m, latencyP95: 45s, successRate: "99.95%", supportTier: ent
 
   // Connections.
   const conns: [string, string][] = [];
-  const secret = (what: string) => (rng.chance(0.8) ? `{ secretRef: "env:${c.env}_${what}" }` : `{ secretRef: "file:/run/secrets/${c.name}/${what.toLowerCase().replace(/_/g, '-')}" }`);
+  const secret = (what: string) =>
+    rng.chance(0.8)
+      ? `{ secretRef: "env:${c.env}_${what}" }`
+      : `{ secretRef: "file:/run/secrets/${c.name}/${what.toLowerCase().replace(/_/g, '-')}" }`;
   if (c.sys.storefront === 'shopify') {
     conns.push([
       'storefront',
@@ -1188,7 +1325,10 @@ environments:
     ]);
   }
   for (const [name, body] of conns) {
-    w.file(`${dir}/connections/${name}.yaml`, `apiVersion: rsync/v1\nkind: Connection\nmetadata: { name: ${name} }\n${body}`);
+    w.file(
+      `${dir}/connections/${name}.yaml`,
+      `apiVersion: rsync/v1\nkind: Connection\nmetadata: { name: ${name} }\n${body}`,
+    );
   }
 
   // Flows and the mappings they use.

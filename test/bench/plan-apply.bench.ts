@@ -87,7 +87,14 @@ interface Measured {
 }
 
 /** `node [nodeArgs] <script> <args>` in `cwd`, in a fresh process: wall time from spawn to exit, and peak RSS. */
-function measure(script: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, method: RssMethod, nodeArgs: string[] = []): Promise<Measured> {
+function measure(
+  script: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  method: RssMethod,
+  nodeArgs: string[] = [],
+): Promise<Measured> {
   const argv = [...nodeArgs, script, ...args];
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'rsync-bench-time-'));
   const timeFile = path.join(tmp, 'time.txt');
@@ -95,7 +102,11 @@ function measure(script: string, args: string[], cwd: string, env: NodeJS.Proces
     const start = performance.now();
     const child =
       method === 'gnu-time'
-        ? spawn('/usr/bin/time', ['-v', '-o', timeFile, process.execPath, ...argv], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+        ? spawn('/usr/bin/time', ['-v', '-o', timeFile, process.execPath, ...argv], {
+            cwd,
+            env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          })
         : spawn(process.execPath, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -131,7 +142,14 @@ function measure(script: string, args: string[], cwd: string, env: NodeJS.Proces
         if (/Command terminated by signal/.test(t)) exitCode = null;
       }
       rmSync(tmp, { recursive: true, force: true });
-      resolve({ wallMs, maxRssKiB, cpuMs, exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        wallMs,
+        maxRssKiB,
+        cpuMs,
+        exitCode,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
   });
 }
@@ -139,19 +157,35 @@ function measure(script: string, args: string[], cwd: string, env: NodeJS.Proces
 // --- the workspace -------------------------------------------------------------------------------------------------
 
 function git(cwd: string, ...args: string[]): string {
-  const r = spawnSync('git', ['-c', 'user.name=rsync bench', '-c', 'user.email=bench@rsync.invalid', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    encoding: 'utf8',
-    maxBuffer: 64 * 2 ** 20,
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull },
-  });
+  const r = spawnSync(
+    'git',
+    [
+      '-c',
+      'user.name=rsync bench',
+      '-c',
+      'user.email=bench@rsync.invalid',
+      '-c',
+      'commit.gpgsign=false',
+      '-c',
+      'init.defaultBranch=main',
+      ...args,
+    ],
+    {
+      cwd,
+      encoding: 'utf8',
+      maxBuffer: 64 * 2 ** 20,
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull },
+    },
+  );
   if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout.trim();
 }
 
 /** The Git ref rsync.yaml binds the environment to. */
 function envRef(ws: string, env: string): string {
-  const doc = parseAllDocuments(readFileSync(path.join(ws, 'rsync.yaml'), 'utf8'))[0]?.toJS() as { spec?: { environments?: Record<string, { ref?: string }> } };
+  const doc = parseAllDocuments(readFileSync(path.join(ws, 'rsync.yaml'), 'utf8'))[0]?.toJS() as {
+    spec?: { environments?: Record<string, { ref?: string }> };
+  };
   const ref = doc?.spec?.environments?.[env]?.ref;
   if (!ref) throw new Error(`rsync.yaml binds no Git ref to the environment ${env}`);
   return ref;
@@ -184,10 +218,14 @@ function pickTemplateChange(ws: string): TemplateChange {
     const [name, version] = template.split('@');
     const text = readFileSync(path.join(ws, 'templates', name, version, 'template.yaml'), 'utf8');
     const reads = new Map<string, number>();
-    for (const m of text.matchAll(/^\s*mapping:\s*"?(mappings\/[\w.-]+\.jsonata)"?\s*$/gm)) reads.set(m[1], (reads.get(m[1]) ?? 0) + 1);
-    for (const [mapping, perCustomer] of reads) candidates.push({ template, file: `templates/${name}/${version}/${mapping}`, customers, perCustomer });
+    for (const m of text.matchAll(/^\s*mapping:\s*"?(mappings\/[\w.-]+\.jsonata)"?\s*$/gm))
+      reads.set(m[1], (reads.get(m[1]) ?? 0) + 1);
+    for (const [mapping, perCustomer] of reads)
+      candidates.push({ template, file: `templates/${name}/${version}/${mapping}`, customers, perCustomer });
   }
-  const best = candidates.sort((a, b) => b.customers * b.perCustomer - a.customers * a.perCustomer || (a.file < b.file ? -1 : 1))[0];
+  const best = candidates.sort(
+    (a, b) => b.customers * b.perCustomer - a.customers * a.perCustomer || (a.file < b.file ? -1 : 1),
+  )[0];
   if (!best) throw new Error('no customer uses a template with a mapping of a fixed path');
   return best;
 }
@@ -239,10 +277,16 @@ async function planPhases(ws: string, env: string, apply: boolean): Promise<Phas
     const desired = desiredState(workspace);
     lap(`desiredState (${desired.resources.length} resources, hashed)`);
     const [deployed, live] = await Promise.all([readDeployed(db.pool, target.env), readLive(db.pool, target.env)]);
-    const wanted = new Set(desired.resources.map((r) => String((r.spec.mapping as { sha256?: string } | undefined)?.sha256 ?? '')));
-    const shas = deployed.map((d) => String((d.spec.mapping as { sha256?: string } | undefined)?.sha256 ?? '')).filter((s) => s && !wanted.has(s));
+    const wanted = new Set(
+      desired.resources.map((r) => String((r.spec.mapping as { sha256?: string } | undefined)?.sha256 ?? '')),
+    );
+    const shas = deployed
+      .map((d) => String((d.spec.mapping as { sha256?: string } | undefined)?.sha256 ?? ''))
+      .filter((s) => s && !wanted.has(s));
     const deployedBlobs = await readBlobs(db.pool, shas);
-    lap(`read deployed state (${deployed.length} rows, ${live.queues.length} queues, ${live.schedules.length} schedules, ${deployedBlobs.size} old mappings)`);
+    lap(
+      `read deployed state (${deployed.length} rows, ${live.queues.length} queues, ${live.schedules.length} schedules, ${deployedBlobs.size} old mappings)`,
+    );
     const plan = makePlan({
       env: target.env,
       ref: workspace.source.ref ?? null,
@@ -255,7 +299,9 @@ async function planPhases(ws: string, env: string, apply: boolean): Promise<Phas
       live,
       branding: brandingOf(workspace),
     });
-    lap(`makePlan (${plan.summary.create} create, ${plan.summary.update} update, ${plan.summary.delete} delete, ${plan.drift.length} drift)`);
+    lap(
+      `makePlan (${plan.summary.create} create, ${plan.summary.update} update, ${plan.summary.delete} delete, ${plan.drift.length} drift)`,
+    );
     renderPlanText(plan);
     lap('renderPlanText');
     if (apply) {
@@ -270,10 +316,20 @@ async function planPhases(ws: string, env: string, apply: boolean): Promise<Phas
       });
       const end = performance.now();
       const rssMiB = process.memoryUsage().rss / 2 ** 20;
-      phases.push({ step: `applyPlan: lock, stale check, blobs, revisions (${plan.changes.length} changes, batches of 500)`, ms: writesDone - start, rssMiB });
-      phases.push({ step: `applyPlan: live pg-boss objects (${r.live.queuesCreated} queues created, ${r.live.schedulesSet} schedules set) + apply log`, ms: end - writesDone, rssMiB });
+      phases.push({
+        step: `applyPlan: lock, stale check, blobs, revisions (${plan.changes.length} changes, batches of 500)`,
+        ms: writesDone - start,
+        rssMiB,
+      });
+      phases.push({
+        step: `applyPlan: live pg-boss objects (${r.live.queuesCreated} queues created, ${r.live.schedulesSet} schedules set) + apply log`,
+        ms: end - writesDone,
+        rssMiB,
+      });
       t = end;
-      notes.push(`pg-boss: ${r.live.queuesCreated} queues created (each one a partition table of pgboss.job), ${r.live.schedulesSet} schedules set`);
+      notes.push(
+        `pg-boss: ${r.live.queuesCreated} queues created (each one a partition table of pgboss.job), ${r.live.schedulesSet} schedules set`,
+      );
     }
   } finally {
     await db.close();
@@ -289,8 +345,13 @@ const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function table(head: string[], rows: string[][], leftCols = 1): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => '| ' + r.map((c, i) => (i < leftCols ? (c ?? '').padEnd(w[i]) : (c ?? '').padStart(w[i]))).join(' | ') + ' |';
-  return [line(head), '|' + w.map((n, i) => (i < leftCols ? ':' + '-'.repeat(n + 1) : '-'.repeat(n + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
+  const line = (r: string[]) =>
+    '| ' + r.map((c, i) => (i < leftCols ? (c ?? '').padEnd(w[i]) : (c ?? '').padStart(w[i]))).join(' | ') + ' |';
+  return [
+    line(head),
+    '|' + w.map((n, i) => (i < leftCols ? ':' + '-'.repeat(n + 1) : '-'.repeat(n + 1) + ':')).join('|') + '|',
+    ...rows.map(line),
+  ].join('\n');
 }
 
 function fail(message: string): never {
@@ -326,11 +387,19 @@ async function main(): Promise<void> {
     db = await testDatabase('bench_plan_apply');
     const dbUrl = db.url;
     const childEnv = (url: string): NodeJS.ProcessEnv => {
-      const e: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url, NO_COLOR: '1', RSYNC_ACTOR: 'bench', GIT_CONFIG_GLOBAL: os.devNull, GIT_CONFIG_NOSYSTEM: '1' };
+      const e: NodeJS.ProcessEnv = {
+        ...process.env,
+        DATABASE_URL: url,
+        NO_COLOR: '1',
+        RSYNC_ACTOR: 'bench',
+        GIT_CONFIG_GLOBAL: os.devNull,
+        GIT_CONFIG_NOSYSTEM: '1',
+      };
       delete e.DEBUG;
       return e;
     };
-    const rsync = (cliArgs: string[], url = dbUrl, nodeArgs: string[] = []) => measure(cli, cliArgs, ws, childEnv(url), method, nodeArgs);
+    const rsync = (cliArgs: string[], url = dbUrl, nodeArgs: string[] = []) =>
+      measure(cli, cliArgs, ws, childEnv(url), method, nodeArgs);
 
     say('rsync plan/apply benchmark');
     say(`machine:   ${m.cpu}, ${m.cores} cores, ${m.memGiB.toFixed(1)} GiB RAM, ${m.os}, node ${m.node}`);
@@ -339,41 +408,64 @@ async function main(): Promise<void> {
       `           generated in ${secs(genMs)} (seed ${args.seed}) and committed in ${secs(gitMs)}: ${int(st.customers)} customers, ${int(st.flows)} flows ` +
         `(${int(st.localFlows)} Flow files + ${int(st.templateFlows)} from templates), ${int(st.connections)} connections, ${st.templates} templates; ${int(st.files)} files, ${(st.bytes / 2 ** 20).toFixed(1)} MB`,
     );
-    say(`env:       ${args.env} (Git ref ${ref}); database: ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'the embedded server of test/helpers/db.ts'}, a fresh database (${db.name})`);
+    say(
+      `env:       ${args.env} (Git ref ${ref}); database: ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'the embedded server of test/helpers/db.ts'}, a fresh database (${db.name})`,
+    );
     say(`command:   node cli/bin/run.js <step> --env ${args.env} …   (cwd the workspace, a fresh process per step)`);
-    say(`peak RSS:  ${method === 'gnu-time' ? '/usr/bin/time -v, "Maximum resident set size"' : 'polling /proc/<pid>/status VmHWM every 5 ms'}`);
+    say(
+      `peak RSS:  ${method === 'gnu-time' ? '/usr/bin/time -v, "Maximum resident set size"' : 'polling /proc/<pid>/status VmHWM every 5 ms'}`,
+    );
     const busy = () => os.loadavg()[0] > m.cores * 0.5;
     if (args.waitIdle && busy()) {
       const until = Date.now() + args.waitIdle * 1000;
-      process.stderr.write(`bench: waiting up to ${args.waitIdle} s for the load average (${os.loadavg()[0].toFixed(2)}) to drop below ${m.cores * 0.5}…\n`);
+      process.stderr.write(
+        `bench: waiting up to ${args.waitIdle} s for the load average (${os.loadavg()[0].toFixed(2)}) to drop below ${m.cores * 0.5}…\n`,
+      );
       while (busy() && Date.now() < until) await new Promise((r) => setTimeout(r, 2000));
     }
-    say(`load:      1/5/15-minute load average before the steps: ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}${busy() ? `  WARNING: the machine is busy (> ${m.cores * 0.5} on ${m.cores} cores); wall times are inflated` : ''}`);
+    say(
+      `load:      1/5/15-minute load average before the steps: ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(
+          ' / ',
+        )}${busy() ? `  WARNING: the machine is busy (> ${m.cores * 0.5} on ${m.cores} cores); wall times are inflated` : ''}`,
+    );
     say();
 
     const results: { step: StepName; command: string; r: Measured; note: string }[] = [];
     const plan = ['plan', '--env', args.env, '--detailed-exitcode'];
     const summaryOf = (out: string) => {
       const s = /Plan: (\d+) to create, (\d+) to update, (\d+) to delete, (\d+) unchanged/.exec(out);
-      return s ? { create: Number(s[1]), update: Number(s[2]), delete: Number(s[3]), unchanged: Number(s[4]) } : undefined;
+      return s
+        ? { create: Number(s[1]), update: Number(s[2]), delete: Number(s[3]), unchanged: Number(s[4]) }
+        : undefined;
     };
     const check = (step: string, r: Measured, code: number) => {
-      if (r.exitCode !== code) fail(`${step}: exit ${r.exitCode ?? 'by a signal'}, expected ${code}\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-1500)}`);
+      if (r.exitCode !== code)
+        fail(
+          `${step}: exit ${r.exitCode ?? 'by a signal'}, expected ${code}\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-1500)}`,
+        );
     };
 
     // 1. The first plan: everything is a create.
     const p1 = await rsync(plan);
     check('first plan', p1, 2);
     const s1 = summaryOf(p1.stdout);
-    if (!s1 || s1.update + s1.delete + s1.unchanged !== 0) fail(`first plan: expected only creates:\n${p1.stdout.slice(-1500)}`);
+    if (!s1 || s1.update + s1.delete + s1.unchanged !== 0)
+      fail(`first plan: expected only creates:\n${p1.stdout.slice(-1500)}`);
     results.push({ step: 'first plan', command: plan.join(' '), r: p1, note: `${int(s1.create)} to create` });
 
     // 2. The first apply (plans again, then applies).
     const applyArgs = ['apply', '--env', args.env, '--auto-approve', '--json'];
     const a1 = await rsync(applyArgs);
     check('first apply', a1, 0);
-    const applied = JSON.parse(a1.stdout) as { applied: { create: number }; live: { queuesCreated: number; schedulesSet: number } };
-    if (applied.applied.create !== s1.create) fail(`first apply created ${applied.applied.create}, the plan had ${s1.create}`);
+    const applied = JSON.parse(a1.stdout) as {
+      applied: { create: number };
+      live: { queuesCreated: number; schedulesSet: number };
+    };
+    if (applied.applied.create !== s1.create)
+      fail(`first apply created ${applied.applied.create}, the plan had ${s1.create}`);
     results.push({
       step: 'first apply',
       command: applyArgs.join(' '),
@@ -390,18 +482,30 @@ async function main(): Promise<void> {
     // 4. One commit changes the mapping of the most used template.
     const change = pickTemplateChange(ws);
     const file = path.join(ws, change.file);
-    writeFileSync(file, `/* changed by the plan/apply benchmark: every flow that reads this mapping is updated */\n${readFileSync(file, 'utf8')}`);
+    writeFileSync(
+      file,
+      `/* changed by the plan/apply benchmark: every flow that reads this mapping is updated */\n${readFileSync(file, 'utf8')}`,
+    );
     git(ws, 'commit', '--quiet', '-am', `bench: change ${change.file}`);
     if (ref !== 'main') git(ws, 'branch', '-f', ref, 'main');
     const p3 = await rsync(plan);
     check('template change', p3, 2);
     const s3 = summaryOf(p3.stdout);
     const want = change.customers * change.perCustomer;
-    const radius = new RegExp(`template ${change.template.replace(/[.@]/g, '\\$&')} → (\\d+) customers? \\((\\d+) flows?\\)`).exec(p3.stdout);
+    const radius = new RegExp(
+      `template ${change.template.replace(/[.@]/g, '\\$&')} → (\\d+) customers? \\((\\d+) flows?\\)`,
+    ).exec(p3.stdout);
     if (!s3 || s3.create + s3.delete !== 0 || s3.update !== want || !radius || Number(radius[1]) !== change.customers) {
-      fail(`template change: expected ${want} updates (${change.customers} customers × ${change.perCustomer}) through ${change.template}:\n${p3.stdout.slice(-1500)}`);
+      fail(
+        `template change: expected ${want} updates (${change.customers} customers × ${change.perCustomer}) through ${change.template}:\n${p3.stdout.slice(-1500)}`,
+      );
     }
-    results.push({ step: 'template change', command: plan.join(' '), r: p3, note: `${change.template} (${change.file.split('/').pop()}): ${int(s3.update)} updates in ${int(change.customers)} customers` });
+    results.push({
+      step: 'template change',
+      command: plan.join(' '),
+      r: p3,
+      note: `${change.template} (${change.file.split('/').pop()}): ${int(s3.update)} updates in ${int(change.customers)} customers`,
+    });
 
     const missed = (x: (typeof results)[number]) => x.r.wallMs >= TARGETS[x.step];
     say(
@@ -419,7 +523,12 @@ async function main(): Promise<void> {
         1,
       ),
     );
-    say(`MB = 2^20 bytes. One run per step. Load average after the steps: ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}.`);
+    say(
+      `MB = 2^20 bytes. One run per step. Load average after the steps: ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' / ')}.`,
+    );
     say(`Commands: ${[...new Set(results.map((x) => `rsync ${x.command}`))].join('; ')}.`);
     say();
 
@@ -430,7 +539,9 @@ async function main(): Promise<void> {
       const r = await measure(script, scriptArgs, ws, childEnv(url), method, ['--cpu-prof', '--cpu-prof-dir', dir]);
       const f = readdirSync(dir).find((x) => x.endsWith('.cpuprofile'));
       if (!f) fail(`${label}: no .cpuprofile in ${dir} (exit ${r.exitCode})\n${r.stderr.slice(-2000)}`);
-      say(`CPU profile of ${label} (node --cpu-prof; ${secs(r.wallMs)} wall under the profiler, exit ${r.exitCode}): ${path.join(dir, f)}`);
+      say(
+        `CPU profile of ${label} (node --cpu-prof; ${secs(r.wallMs)} wall under the profiler, exit ${r.exitCode}): ${path.join(dir, f)}`,
+      );
       say(`(re-summarise with: node .build/test/bench/cpuprofile.js ${path.join(dir, f)} 40)`);
       say(formatSummary(summarise(path.join(dir, f), root, 20)));
       say();
@@ -441,7 +552,17 @@ async function main(): Promise<void> {
       const res = JSON.parse(out.stdout) as PhasesResult;
       const total = res.phases.reduce((n, p) => n + p.ms, 0);
       say(title);
-      say(table(['step', 'wall', 'share', 'RSS after'], res.phases.map((p) => [p.step, `${int(p.ms)} ms`, `${((p.ms / total) * 100).toFixed(0)}%`, `${p.rssMiB.toFixed(0)} MB`])));
+      say(
+        table(
+          ['step', 'wall', 'share', 'RSS after'],
+          res.phases.map((p) => [
+            p.step,
+            `${int(p.ms)} ms`,
+            `${((p.ms / total) * 100).toFixed(0)}%`,
+            `${p.rssMiB.toFixed(0)} MB`,
+          ]),
+        ),
+      );
       for (const n of res.notes) say(n);
       say();
     };
@@ -452,7 +573,10 @@ async function main(): Promise<void> {
     if (planSteps.includes('template change')) {
       await profile('the template-change plan', plan, dbUrl);
       const ph = await measure(self, ['--plan-phases', ws, args.env], ws, childEnv(dbUrl), method);
-      phasesTable('In-process breakdown of the template-change plan (planEnvironment step by step; this file --plan-phases):', ph);
+      phasesTable(
+        'In-process breakdown of the template-change plan (planEnvironment step by step; this file --plan-phases):',
+        ph,
+      );
     }
     if (planSteps.includes('no-change plan')) {
       git(ws, 'revert', '--no-edit', 'HEAD');
@@ -467,8 +591,13 @@ async function main(): Promise<void> {
     if (toProfile.some((x) => x.step === 'first apply')) {
       const fresh = await testDatabase('bench_plan_apply_a');
       extra.push(fresh);
-      const r = await profile('the first apply, in-process (this file --apply-phases, on another fresh database)', ['--apply-phases', ws, args.env], fresh.url, self);
-      phasesTable('In-process breakdown of the first apply (planEnvironment\'s steps, then applyPlan):', r);
+      const r = await profile(
+        'the first apply, in-process (this file --apply-phases, on another fresh database)',
+        ['--apply-phases', ws, args.env],
+        fresh.url,
+        self,
+      );
+      phasesTable("In-process breakdown of the first apply (planEnvironment's steps, then applyPlan):", r);
     }
   } finally {
     for (const d of extra) await d.drop().catch(() => {});
@@ -490,4 +619,3 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     main().catch((e: unknown) => fail(e instanceof Error ? (e.stack ?? e.message) : String(e)));
   }
 }
-

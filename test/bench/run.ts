@@ -28,7 +28,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureWorkspace, META_FILE } from './generate.js';
 import { formatSummary, summarise } from './cpuprofile.js';
-import { breakdownInChild, machine, measureCli, projectRoot, rssMethod, type Breakdown, type CliRun } from './validate.bench.js';
+import {
+  breakdownInChild,
+  machine,
+  measureCli,
+  projectRoot,
+  rssMethod,
+  type Breakdown,
+  type CliRun,
+} from './validate.bench.js';
 
 const TARGET_MS = 3000;
 const TARGET_MIB = 500;
@@ -82,8 +90,13 @@ const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MB`;
 /** A plain-text table with aligned columns (first column left, the rest right). */
 function table(head: string[], rows: string[][], leftCols = 1): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => '| ' + r.map((c, i) => (i < leftCols ? c.padEnd(w[i]) : c.padStart(w[i]))).join(' | ') + ' |';
-  return [line(head), '|' + w.map((n, i) => (i < leftCols ? ':' + '-'.repeat(n + 1) : '-'.repeat(n + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
+  const line = (r: string[]) =>
+    '| ' + r.map((c, i) => (i < leftCols ? c.padEnd(w[i]) : c.padStart(w[i]))).join(' | ') + ' |';
+  return [
+    line(head),
+    '|' + w.map((n, i) => (i < leftCols ? ':' + '-'.repeat(n + 1) : '-'.repeat(n + 1) + ':')).join('|') + '|',
+    ...rows.map(line),
+  ].join('\n');
 }
 
 /** The share of CPU time the whole machine spent busy over the next `ms` (from /proc/stat), or undefined off Linux. */
@@ -116,12 +129,17 @@ async function main(): Promise<void> {
   const m = machine();
   const method = rssMethod();
 
-  const dir = args.dir ?? path.join(os.tmpdir(), 'rsync-bench', `validate-c${args.customers}-f${args.flows}-s${args.seed}`);
+  const dir =
+    args.dir ?? path.join(os.tmpdir(), 'rsync-bench', `validate-c${args.customers}-f${args.flows}-s${args.seed}`);
   mkdirSync(path.dirname(dir), { recursive: true });
   const genStart = performance.now();
   // Without the marker, ensureWorkspace regenerates.
   if (args.regenerate) rmSync(path.join(dir, META_FILE), { force: true });
-  const { reused, meta } = ensureWorkspace(dir, { customers: args.customers, flowsPerCustomer: args.flows, seed: args.seed });
+  const { reused, meta } = ensureWorkspace(dir, {
+    customers: args.customers,
+    flowsPerCustomer: args.flows,
+    seed: args.seed,
+  });
   const genMs = performance.now() - genStart;
   const st = meta.stats;
 
@@ -134,7 +152,9 @@ async function main(): Promise<void> {
       `${int(st.customers)} customers, ${int(st.flows)} flows (${int(st.localFlows)} Flow files + ${int(st.templateFlows)} from templates), ` +
       `${int(st.connections)} connections, ${st.templates} templates`,
   );
-  say(`           ${int(st.files)} files (${int(st.yamlFiles)} YAML, ${int(st.jsonataFiles)} JSONata), ${(st.bytes / 2 ** 20).toFixed(1)} MB; files are in the page cache (warm)`);
+  say(
+    `           ${int(st.files)} files (${int(st.yamlFiles)} YAML, ${int(st.jsonataFiles)} JSONata), ${(st.bytes / 2 ** 20).toFixed(1)} MB; files are in the page cache (warm)`,
+  );
   say(`command:   node cli/bin/run.js validate <workspace> --json   (cwd ${root}, a fresh process per run)`);
   // Other work on the machine inflates wall times: say how busy it was, and optionally wait for it to calm down.
   const busyBefore = await cpuBusy(3000);
@@ -142,7 +162,9 @@ async function main(): Promise<void> {
   let waited = 0;
   if (args.waitIdle && busy(busyBefore)) {
     const until = Date.now() + args.waitIdle * 1000;
-    process.stderr.write(`bench: waiting up to ${args.waitIdle} s for the CPUs to be < 15% busy (now ${pct(busyBefore)})…\n`);
+    process.stderr.write(
+      `bench: waiting up to ${args.waitIdle} s for the CPUs to be < 15% busy (now ${pct(busyBefore)})…\n`,
+    );
     const t0 = Date.now();
     let f = busyBefore;
     while (busy(f) && Date.now() < until) f = await cpuBusy(5000);
@@ -155,7 +177,9 @@ async function main(): Promise<void> {
       `load average ${loadBefore.map((x) => x.toFixed(2)).join(' / ')}` +
       (busy(busyNow) ? `  WARNING: the machine is busy; wall times are inflated` : ''),
   );
-  say(`peak RSS:  ${method === 'gnu-time' ? '/usr/bin/time -v, "Maximum resident set size" (ru_maxrss of the node process)' : 'polling /proc/<pid>/status VmHWM every 5 ms (GNU time not available)'}`);
+  say(
+    `peak RSS:  ${method === 'gnu-time' ? '/usr/bin/time -v, "Maximum resident set size" (ru_maxrss of the node process)' : 'polling /proc/<pid>/status VmHWM every 5 ms (GNU time not available)'}`,
+  );
   say();
 
   // The CLI runs. The first starts without the workspace's content cache (engine/load/content-cache.ts), as after an
@@ -164,14 +188,17 @@ async function main(): Promise<void> {
   const runs: CliRun[] = [];
   for (let i = 0; i < args.runs; i++) {
     const r = await measureCli(root, dir, method);
-    if (r.exitCode !== 0 && r.exitCode !== 1) fail(`run ${i + 1}: validate exited with ${r.exitCode ?? 'a signal'}\n${r.stderr.slice(-2000)}`);
+    if (r.exitCode !== 0 && r.exitCode !== 1)
+      fail(`run ${i + 1}: validate exited with ${r.exitCode ?? 'a signal'}\n${r.stderr.slice(-2000)}`);
     if (!r.result?.summary) fail(`run ${i + 1}: no JSON result on stdout\n${r.stderr.slice(-2000)}`);
     runs.push(r);
   }
   const res = runs[0].result!;
   const errors = res.summary.errors ?? 0;
   const warnings = res.summary.warnings ?? 0;
-  say(`result:    ${res.valid ? 'valid' : 'INVALID'}: ${errors} errors, ${warnings} warnings; ${int(res.summary.customers)} customers, ${int(res.summary.flows)} flows, ${int(res.summary.files)} files loaded`);
+  say(
+    `result:    ${res.valid ? 'valid' : 'INVALID'}: ${errors} errors, ${warnings} warnings; ${int(res.summary.customers)} customers, ${int(res.summary.flows)} flows, ${int(res.summary.files)} files loaded`,
+  );
   say();
 
   const wall = runs.map((r) => r.wallMs);
@@ -182,7 +209,14 @@ async function main(): Promise<void> {
   const rssOk = median(rss) / 1024 < TARGET_MIB;
   const head = ['metric', ...runs.map((_, i) => `run ${i + 1}`), 'min', 'median', 'target', 'status'];
   const rows = [
-    ['wall time (spawn → exit)', ...wall.map(secs), secs(Math.min(...wall)), secs(median(wall)), `< ${secs(TARGET_MS)}`, status(wallOk)],
+    [
+      'wall time (spawn → exit)',
+      ...wall.map(secs),
+      secs(Math.min(...wall)),
+      secs(median(wall)),
+      `< ${secs(TARGET_MS)}`,
+      status(wallOk),
+    ],
     ['peak RSS', ...rss.map(mib), mib(Math.min(...rss)), mib(median(rss)), `< ${TARGET_MIB} MB`, status(rssOk)],
   ];
   if (cpu.every((c) => Number.isFinite(c))) {
@@ -191,11 +225,22 @@ async function main(): Promise<void> {
   say(table(head, rows));
   const busyAfter = await cpuBusy(2000);
   const busyDuring = busy(busyNow) || busy(busyAfter);
-  say('Run 1 has no content cache (.rsync/cache/content.json: parsed YAML and JSONata facts by text hash) and writes it: the cold figure. Later runs read it.');
-  say(`MB = 2^20 bytes. Status is judged on the median. After the runs: CPUs ${pct(busyAfter)} busy with other work, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}.`);
+  say(
+    'Run 1 has no content cache (.rsync/cache/content.json: parsed YAML and JSONata facts by text hash) and writes it: the cold figure. Later runs read it.',
+  );
+  say(
+    `MB = 2^20 bytes. Status is judged on the median. After the runs: CPUs ${pct(busyAfter)} busy with other work, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' / ')}.`,
+  );
   if (busyDuring) {
-    say('The machine was busy: wall times are inflated by other processes; CPU time (user + sys) is the figure to trust.');
-    say('On an idle machine the wall time would be about the CPU time (validate runs on one thread; GC helper threads add a little CPU in parallel).');
+    say(
+      'The machine was busy: wall times are inflated by other processes; CPU time (user + sys) is the figure to trust.',
+    );
+    say(
+      'On an idle machine the wall time would be about the CPU time (validate runs on one thread; GC helper threads add a little CPU in parallel).',
+    );
   }
   say();
 
@@ -205,7 +250,8 @@ async function main(): Promise<void> {
   const tiny: CliRun[] = [];
   for (let i = 0; i < 3; i++) {
     const r = await measureCli(root, tinyDir, method);
-    if (r.exitCode !== 0) fail(`the 1-customer workspace did not validate (exit ${r.exitCode}): ${r.stderr.slice(-1000)}`);
+    if (r.exitCode !== 0)
+      fail(`the 1-customer workspace did not validate (exit ${r.exitCode}): ${r.stderr.slice(-1000)}`);
     tiny.push(r);
   }
   say(
@@ -222,9 +268,15 @@ async function main(): Promise<void> {
     } catch (e) {
       fail(e instanceof Error ? e.message : String(e));
     }
-    say('in-process breakdown (node --expose-gc .build/test/bench/validate.bench.js --breakdown <workspace>, a fresh process):');
-    say('"cold" = the engine functions in the CLI\'s order, first call; "alone" = each part called by itself over the whole workspace afterwards.');
-    say('Without the content cache (loadFromSource with none): every file parsed, every mapping compiled, as in run 1.');
+    say(
+      'in-process breakdown (node --expose-gc .build/test/bench/validate.bench.js --breakdown <workspace>, a fresh process):',
+    );
+    say(
+      '"cold" = the engine functions in the CLI\'s order, first call; "alone" = each part called by itself over the whole workspace afterwards.',
+    );
+    say(
+      'Without the content cache (loadFromSource with none): every file parsed, every mapping compiled, as in run 1.',
+    );
     const total = b.steps.find((s) => s.step === 'in-process total')!.cold!;
     const n = (t: { ms: number; cpuMs: number } | undefined, k: 'ms' | 'cpuMs') => (t ? int(t[k]) : '');
     say(
@@ -232,16 +284,36 @@ async function main(): Promise<void> {
         ['step', 'engine function(s)', 'cold wall ms', 'cold CPU ms', 'alone wall ms', 'alone CPU ms', 'share (CPU)'],
         b.steps.map((s) => {
           const t = s.cold ?? s.alone;
-          const share = t && s.step !== 'node start → benchmark script' && s.step !== 'in-process total' ? `${((t.cpuMs / total.cpuMs) * 100).toFixed(0)}%` : '';
-          return [(s.part ? '  ' : '') + s.step + (s.derived ? ' *' : ''), s.how, n(s.cold, 'ms'), n(s.cold, 'cpuMs'), n(s.alone, 'ms'), n(s.alone, 'cpuMs'), share];
+          const share =
+            t && s.step !== 'node start → benchmark script' && s.step !== 'in-process total'
+              ? `${((t.cpuMs / total.cpuMs) * 100).toFixed(0)}%`
+              : '';
+          return [
+            (s.part ? '  ' : '') + s.step + (s.derived ? ' *' : ''),
+            s.how,
+            n(s.cold, 'ms'),
+            n(s.cold, 'cpuMs'),
+            n(s.alone, 'ms'),
+            n(s.alone, 'cpuMs'),
+            share,
+          ];
         }),
         2,
       ),
     );
-    say('Indented rows are the parts of the row below them; * = derived (cold total − the parts measured alone), so it includes JIT and GC warm-up.');
-    say('CPU time counts every thread of the process (GC helpers, the libuv pool), so it can exceed wall time; compare CPU on a busy machine.');
+    say(
+      'Indented rows are the parts of the row below them; * = derived (cold total − the parts measured alone), so it includes JIT and GC warm-up.',
+    );
+    say(
+      'CPU time counts every thread of the process (GC helpers, the libuv pool), so it can exceed wall time; compare CPU on a busy machine.',
+    );
     say();
-    say(table(['memory (after a forced GC)', 'heap used', 'RSS'], b.memory.map((x) => [x.at, `${x.heapMiB.toFixed(0)} MB`, `${x.rssMiB.toFixed(0)} MB`])));
+    say(
+      table(
+        ['memory (after a forced GC)', 'heap used', 'RSS'],
+        b.memory.map((x) => [x.at, `${x.heapMiB.toFixed(0)} MB`, `${x.rssMiB.toFixed(0)} MB`]),
+      ),
+    );
     say(
       `checks: ${b.counts.schemaFailures} schema failures, ${b.counts.jsonataFailures} JSONata failures, ${b.counts.secretFindings} secret findings; ` +
         `validateWorkspace: ${b.diagnostics.errors} errors, ${b.diagnostics.warnings} warnings; ` +
@@ -259,7 +331,9 @@ async function main(): Promise<void> {
     if (r.exitCode !== 0 && r.exitCode !== 1) fail(`profiled run exited with ${r.exitCode}`);
     if (!file) fail(`no .cpuprofile written in ${profDir}`);
     const full = path.join(profDir, file);
-    say(`${missed ? 'A target was missed, so: ' : ''}CPU profile of one CLI run (node --cpu-prof; ${secs(r.wallMs)} wall under the profiler): ${full}`);
+    say(
+      `${missed ? 'A target was missed, so: ' : ''}CPU profile of one CLI run (node --cpu-prof; ${secs(r.wallMs)} wall under the profiler): ${full}`,
+    );
     say(`(re-summarise with: node .build/test/bench/cpuprofile.js ${full} 40)`);
     say(formatSummary(summarise(full, root, 25)));
     say();
@@ -290,11 +364,17 @@ process.once('beforeExit', async () => {
     else if (argv[i] === '--profile' || argv[i] === '--no-profile') forwarded.push(argv[i]);
   }
   process.stdout.write('\n');
-  const r = spawnSync(process.execPath, [fileURLToPath(new URL('./plan-apply.bench.js', import.meta.url)), ...forwarded], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [fileURLToPath(new URL('./plan-apply.bench.js', import.meta.url)), ...forwarded],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) process.exitCode = r.status ?? 1;
   // Then the runtime benchmark (test/bench/runtime.bench.ts), with its own defaults; RSYNC_BENCH=plan stops before it.
   if (process.env.RSYNC_BENCH === 'plan') return;
   process.stdout.write('\n');
-  const rt = spawnSync(process.execPath, [fileURLToPath(new URL('./runtime.bench.js', import.meta.url))], { stdio: 'inherit' });
+  const rt = spawnSync(process.execPath, [fileURLToPath(new URL('./runtime.bench.js', import.meta.url))], {
+    stdio: 'inherit',
+  });
   if (rt.status !== 0) process.exitCode = rt.status ?? 1;
 });

@@ -27,7 +27,16 @@ import { createBackfill } from '../../engine/runtime/jobs.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
-import { applyWorkspace, cli, ENV, runtimeWorkspace, spawnWorker, STOCK_KEY, STOCK_MAPPING, until } from '../helpers/runtime.js';
+import {
+  applyWorkspace,
+  cli,
+  ENV,
+  runtimeWorkspace,
+  spawnWorker,
+  STOCK_KEY,
+  STOCK_MAPPING,
+  until,
+} from '../helpers/runtime.js';
 import { machine, projectRoot } from './validate.bench.js';
 
 interface Args {
@@ -41,7 +50,14 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { only: new Set(['e2e', 'webhook', 'backfill', 'crash', 'workers']), records: 100_000, backfill: 1_000_000, rate: 50, seconds: 60, runs: 3 };
+  const a: Args = {
+    only: new Set(['e2e', 'webhook', 'backfill', 'crash', 'workers']),
+    records: 100_000,
+    backfill: 1_000_000,
+    rate: 50,
+    seconds: 60,
+    runs: 3,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const num = () => {
@@ -64,9 +80,13 @@ const say = (s = '') => process.stdout.write(s + '\n');
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const status = (ok: boolean) => (ok ? 'met' : 'MISSED');
 const root = projectRoot();
-const ORDER_MAPPING = readFileSync(path.join(root, 'templates', 'shopify-orders-to-erp', '2', 'mappings', 'shopify-order.jsonata'), 'utf8');
+const ORDER_MAPPING = readFileSync(
+  path.join(root, 'templates', 'shopify-orders-to-erp', '2', 'mappings', 'shopify-order.jsonata'),
+  'utf8',
+);
 const ORDER_KEY = "'shopify-order-' & (admin_graphql_api_id ? $split(admin_graphql_api_id, '/')[-1] : $string(id))";
-const ORDER = JSON.parse(readFileSync(path.join(root, 'test', 'fixtures', 'shopify-rest', 'order.json'), 'utf8')).order as Record<string, unknown>;
+const ORDER = JSON.parse(readFileSync(path.join(root, 'test', 'fixtures', 'shopify-rest', 'order.json'), 'utf8'))
+  .order as Record<string, unknown>;
 const FROM = new Date('2026-01-01T00:00:00Z');
 const TO = new Date('2026-02-01T00:00:00Z');
 
@@ -147,7 +167,9 @@ function threadName(tid: string): string {
 /** CPU seconds of the PostgreSQL backends serving this database, when PostgreSQL runs on this machine (/proc). */
 async function backendCpu(pool: pg.Pool): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  const { rows } = await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  const { rows } = await pool.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`,
+  );
   for (const { pid } of rows) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -161,14 +183,22 @@ async function backendCpu(pool: pg.Pool): Promise<Map<number, number>> {
 }
 
 /** Where the CPU of a timed section went: this process's main thread, its other threads, PostgreSQL's backends. */
-function cpuReport(t0: Map<string, number>, t1: Map<string, number>, pg0: Map<number, number>, pg1: Map<number, number>, records: number, mappingThreads: number): string {
+function cpuReport(
+  t0: Map<string, number>,
+  t1: Map<string, number>,
+  pg0: Map<number, number>,
+  pg1: Map<number, number>,
+  records: number,
+  mappingThreads: number,
+): string {
   const main = String(process.pid);
   const d = [...t1].map(([tid, v]) => ({ tid, s: v - (t0.get(tid) ?? 0) })).filter((x) => x.s > 0);
   const mainS = d.find((x) => x.tid === main)?.s ?? 0;
   const others = d.filter((x) => x.tid !== main).sort((a, b) => b.s - a.s);
   const mapping = others.slice(0, mappingThreads).reduce((a, x) => a + x.s, 0);
   const rest = others.slice(mappingThreads).reduce((a, x) => a + x.s, 0);
-  if (process.env.RSYNC_BENCH_THREADS) for (const x of others) say(`    thread ${x.tid} ${threadName(x.tid)}: ${Math.round((x.s * 1e6) / records)} µs`);
+  if (process.env.RSYNC_BENCH_THREADS)
+    for (const x of others) say(`    thread ${x.tid} ${threadName(x.tid)}: ${Math.round((x.s * 1e6) / records)} µs`);
   let pgS = 0;
   for (const [pid, v] of pg1) pgS += v - (pg0.get(pid) ?? 0);
   const total = mainS + mapping + rest + pgS;
@@ -187,12 +217,16 @@ async function fresh(label: string): Promise<{ db: TestDatabase; pool: pg.Pool }
 // ------------------------------------------------------------------------------------------------------ e2e
 
 async function e2e(a: Args): Promise<void> {
-  say(`e2e: postgres (${int(a.records)} Shopify orders) → shopify-order.jsonata (@2) → postgres upsert; ${a.runs} run(s), each on a fresh database`);
+  say(
+    `e2e: postgres (${int(a.records)} Shopify orders) → shopify-order.jsonata (@2) → postgres upsert; ${a.runs} run(s), each on a fresh database`,
+  );
   const rates: number[] = [];
   for (let n = 1; n <= a.runs; n++) rates.push(await e2eRun(a, n));
   const sorted = [...rates].sort((x, y) => x - y);
   const median = sorted[Math.floor((sorted.length - 1) / 2)];
-  say(`  median ${int(median)} records/s end to end, runs ${sorted.map(int).join(' / ')} (target ≥ 10,000: ${status(median >= 10_000)})`);
+  say(
+    `  median ${int(median)} records/s end to end, runs ${sorted.map(int).join(' / ')} (target ≥ 10,000: ${status(median >= 10_000)})`,
+  );
 }
 
 async function e2eRun(a: Args, n: number): Promise<number> {
@@ -206,14 +240,36 @@ async function e2eRun(a: Args, n: number): Promise<number> {
           connector: 'postgres',
           settings: {
             url: { secretRef: 'env:RSYNC_BENCH_DB' },
-            streams: { orders: { canonical: ['order'], incremental: true, table: 'shop_orders', cursor: 'updated_at', key: 'id', document: 'payload' } },
+            streams: {
+              orders: {
+                canonical: ['order'],
+                incremental: true,
+                table: 'shop_orders',
+                cursor: 'updated_at',
+                key: 'id',
+                document: 'payload',
+              },
+            },
             entities: { salesOrder: { accepts: ['order'], table: 'erp_orders', key: 'key', document: 'body' } },
           },
         },
       ],
-      flows: [{ name: 'orders', source: { connection: 'shopdb', stream: 'orders' }, target: { connection: 'shopdb', entity: 'salesOrder' }, mapping: ORDER_MAPPING, canonical: 'order', key: ORDER_KEY, batchSize: 500, concurrency: 4 }],
+      flows: [
+        {
+          name: 'orders',
+          source: { connection: 'shopdb', stream: 'orders' },
+          target: { connection: 'shopdb', entity: 'salesOrder' },
+          mapping: ORDER_MAPPING,
+          canonical: 'order',
+          key: ORDER_KEY,
+          batchSize: 500,
+          concurrency: 4,
+        },
+      ],
     });
-    await pool.query(`CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`);
+    await pool.query(
+      `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
+    );
     await pool.query(`CREATE INDEX ON shop_orders (updated_at, id)`);
     await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY, body jsonb NOT NULL, currency text, total text)`);
     await seedOrders(pool, 'shop_orders', a.records);
@@ -226,25 +282,58 @@ async function e2eRun(a: Args, n: number): Promise<number> {
     const threads0 = threadCpu();
     const pg0 = await backendCpu(pool);
     const t0 = performance.now();
-    const bf = await createBackfill(pool, flow, FROM, new Date(TO.getTime() + 1000), (TO.getTime() - FROM.getTime()) / 16, 'bench');
-    await until('the backfill', async () => (Number((await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [bf.id])).rows[0].count) === 0 ? true : undefined), 3_600_000);
+    const bf = await createBackfill(
+      pool,
+      flow,
+      FROM,
+      new Date(TO.getTime() + 1000),
+      (TO.getTime() - FROM.getTime()) / 16,
+      'bench',
+    );
+    await until(
+      'the backfill',
+      async () =>
+        Number(
+          (
+            await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [
+              bf.id,
+            ])
+          ).rows[0].count,
+        ) === 0
+          ? true
+          : undefined,
+      3_600_000,
+    );
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const threads1 = threadCpu();
     const pg1 = await backendCpu(pool);
     const threads = w.rt.mapper.size;
     await w.stop(5_000);
-    const counts = (await pool.query(`SELECT sum(read)::int AS read, sum(written)::int AS written, sum(filtered)::int AS filtered, sum(dead)::int AS dead FROM rsync.runs`)).rows[0];
+    const counts = (
+      await pool.query(
+        `SELECT sum(read)::int AS read, sum(written)::int AS written, sum(filtered)::int AS filtered, sum(dead)::int AS dead FROM rsync.runs`,
+      )
+    ).rows[0];
     const rows = Number((await pool.query(`SELECT count(*) FROM erp_orders`)).rows[0].count);
     const rate = a.records / (ms / 1000);
     say(`  run ${n}: ${int(a.records)} records in ${(ms / 1000).toFixed(1)} s: ${int(rate)} records/s end to end`);
     const workerUs = (cpu.user + cpu.system) / a.records;
     const cores = os.availableParallelism();
-    say(`  worker process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (main thread and ${threads} mapping threads); PostgreSQL runs on the same ${cores} cores`);
-    say(`  worker alone: ${Math.round(workerUs)} µs of CPU a record, so about ${int((cores * 1e6) / workerUs)} records/s on ${cores} cores of its own with PostgreSQL elsewhere (inferred from CPU time, not measured)`);
+    say(
+      `  worker process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (main thread and ${threads} mapping threads); PostgreSQL runs on the same ${cores} cores`,
+    );
+    say(
+      `  worker alone: ${Math.round(workerUs)} µs of CPU a record, so about ${int((cores * 1e6) / workerUs)} records/s on ${cores} cores of its own with PostgreSQL elsewhere (inferred from CPU time, not measured)`,
+    );
     say(cpuReport(threads0, threads1, pg0, pg1, a.records, threads));
-    say(`  runs: read ${int(counts.read)}, written ${int(counts.written)}, filtered ${int(counts.filtered)}, dead ${int(counts.dead)}; target rows ${int(rows)}`);
-    check(counts.read === a.records && rows === counts.written && counts.dead === 0, 'every record read once and every written one upserted');
+    say(
+      `  runs: read ${int(counts.read)}, written ${int(counts.written)}, filtered ${int(counts.filtered)}, dead ${int(counts.dead)}; target rows ${int(rows)}`,
+    );
+    check(
+      counts.read === a.records && rows === counts.written && counts.dead === 0,
+      'every record read once and every written one upserted',
+    );
     return rate;
   } finally {
     await pool.end();
@@ -255,7 +344,9 @@ async function e2eRun(a: Args, n: number): Promise<number> {
 // ------------------------------------------------------------------------------------------------------ webhooks
 
 async function webhook(a: Args): Promise<void> {
-  say(`webhook: signed Shopify order webhooks at ${a.rate}/s for ${a.seconds} s → shopify-order.jsonata (@2) → sandbox ERP`);
+  say(
+    `webhook: signed Shopify order webhooks at ${a.rate}/s for ${a.seconds} s → shopify-order.jsonata (@2) → sandbox ERP`,
+  );
   const { db, pool } = await fresh('bench_webhook');
   try {
     const dir = runtimeWorkspace('rsync-bench-hook-', {
@@ -263,7 +354,17 @@ async function webhook(a: Args): Promise<void> {
         { name: 'shop', connector: 'sandbox', settings: { system: 'storefront' } },
         { name: 'erp', connector: 'sandbox', settings: { system: 'erp' } },
       ],
-      flows: [{ name: 'orders', source: { connection: 'shop', stream: 'orders' }, target: { connection: 'erp', entity: 'salesOrder' }, trigger: '{ event: orders/create }', mapping: ORDER_MAPPING, canonical: 'order', key: ORDER_KEY }],
+      flows: [
+        {
+          name: 'orders',
+          source: { connection: 'shop', stream: 'orders' },
+          target: { connection: 'erp', entity: 'salesOrder' },
+          trigger: '{ event: orders/create }',
+          mapping: ORDER_MAPPING,
+          canonical: 'order',
+          key: ORDER_KEY,
+        },
+      ],
     });
     await applyWorkspace(dir, db.url);
     const w = new RsyncWorker({ pool, url: db.url, env: ENV, port: 0, pollMs: 1000 });
@@ -279,8 +380,13 @@ async function webhook(a: Args): Promise<void> {
       const wait = due - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const id = 2_000_000_000 + i;
-      const body = Buffer.from(JSON.stringify({ ...ORDER, id, admin_graphql_api_id: `gid://shopify/Order/${id}`, name: `#${i}` }));
-      const headers = signFor('sandbox', SANDBOX_WEBHOOK_SECRET, body, { deliveryId: `bench-${i}`, topic: 'orders/create' });
+      const body = Buffer.from(
+        JSON.stringify({ ...ORDER, id, admin_graphql_api_id: `gid://shopify/Order/${id}`, name: `#${i}` }),
+      );
+      const headers = signFor('sandbox', SANDBOX_WEBHOOK_SECRET, body, {
+        deliveryId: `bench-${i}`,
+        topic: 'orders/create',
+      });
       sent.set(`shopify-order-${id}`, Date.now());
       inflight.push(
         fetch(url, { method: 'POST', headers, body }).then(async (r) => {
@@ -290,15 +396,31 @@ async function webhook(a: Args): Promise<void> {
       );
     }
     await Promise.all(inflight);
-    await until('every delivery written', async () => (Number((await pool.query(`SELECT count(*) FROM rsync_sandbox.writes`)).rows[0].count) >= total ? true : undefined), 120_000);
+    await until(
+      'every delivery written',
+      async () =>
+        Number((await pool.query(`SELECT count(*) FROM rsync_sandbox.writes`)).rows[0].count) >= total
+          ? true
+          : undefined,
+      120_000,
+    );
     await w.stop(5_000);
-    const { rows } = await pool.query<{ key: string; at: number }>(`SELECT key, extract(epoch FROM first_written_at) * 1000 AS at FROM rsync_sandbox.writes`);
-    const byTime = rows.map((r) => [sent.get(r.key)! - t0, Number(r.at) - sent.get(r.key)!]).sort((x, y) => x[0] - y[0]);
-    if (process.env.RSYNC_BENCH_TRACE) for (const [t, l] of byTime) if (l > 200) say(`    slow: sent at +${t} ms, ${l.toFixed(0)} ms`);
+    const { rows } = await pool.query<{ key: string; at: number }>(
+      `SELECT key, extract(epoch FROM first_written_at) * 1000 AS at FROM rsync_sandbox.writes`,
+    );
+    const byTime = rows
+      .map((r) => [sent.get(r.key)! - t0, Number(r.at) - sent.get(r.key)!])
+      .sort((x, y) => x[0] - y[0]);
+    if (process.env.RSYNC_BENCH_TRACE)
+      for (const [t, l] of byTime) if (l > 200) say(`    slow: sent at +${t} ms, ${l.toFixed(0)} ms`);
     const lat = byTime.map((x) => x[1]).sort((x, y) => x - y);
     const p = (q: number) => `${percentile(lat, q).toFixed(0)} ms`;
-    say(`  ${int(total)} deliveries (${[...statuses].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')}); latency POST → committed in the target:`);
-    say(`  p50 ${p(50)}, p95 ${p(95)}, p99 ${p(99)}, max ${p(100)} (target p95 < 500 ms: ${status(percentile(lat, 95) < 500)})`);
+    say(
+      `  ${int(total)} deliveries (${[...statuses].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')}); latency POST → committed in the target:`,
+    );
+    say(
+      `  p50 ${p(50)}, p95 ${p(95)}, p99 ${p(99)}, max ${p(100)} (target p95 < 500 ms: ${status(percentile(lat, 95) < 500)})`,
+    );
     check(rows.length === total && (statuses.get(202) ?? 0) === total, 'every delivery accepted once and written once');
   } finally {
     await pool.end();
@@ -314,30 +436,67 @@ async function stockWorkspace(db: TestDatabase): Promise<string> {
       { name: 'erp', connector: 'sandbox', settings: { system: 'erp' } },
       { name: 'shop', connector: 'sandbox', settings: { system: 'storefront' } },
     ],
-    flows: [{ name: 'stock', source: { connection: 'erp', stream: 'inventory' }, target: { connection: 'shop', entity: 'inventoryLevel' }, mapping: STOCK_MAPPING, canonical: 'inventoryLevel', key: STOCK_KEY, batchSize: 500, concurrency: 3 }],
+    flows: [
+      {
+        name: 'stock',
+        source: { connection: 'erp', stream: 'inventory' },
+        target: { connection: 'shop', entity: 'inventoryLevel' },
+        mapping: STOCK_MAPPING,
+        canonical: 'inventoryLevel',
+        key: STOCK_KEY,
+        batchSize: 500,
+        concurrency: 3,
+      },
+    ],
   });
   await applyWorkspace(dir, db.url);
   return dir;
 }
 
 async function startBackfill(dir: string, db: TestDatabase): Promise<number> {
-  const r = await cli(dir, db.url, 'backfill', 'acme/stock', '--env', ENV, '--since', FROM.toISOString(), '--until', new Date(TO.getTime() + 1000).toISOString(), '--window', '2d', '--json');
+  const r = await cli(
+    dir,
+    db.url,
+    'backfill',
+    'acme/stock',
+    '--env',
+    ENV,
+    '--since',
+    FROM.toISOString(),
+    '--until',
+    new Date(TO.getTime() + 1000).toISOString(),
+    '--window',
+    '2d',
+    '--json',
+  );
   if (r.status !== 0) throw new Error(`backfill failed: ${r.stderr}`);
   return JSON.parse(r.stdout).backfill;
 }
 
-const left = async (pool: pg.Pool, id: number) => Number((await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [id])).rows[0].count);
+const left = async (pool: pg.Pool, id: number) =>
+  Number(
+    (await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [id]))
+      .rows[0].count,
+  );
 
 async function exactlyOnce(pool: pg.Pool, n: number): Promise<void> {
-  const w = (await pool.query(`SELECT count(*)::int AS rows, count(DISTINCT key)::int AS keys, coalesce(max(version), 0) AS v FROM rsync_sandbox.writes`)).rows[0];
+  const w = (
+    await pool.query(
+      `SELECT count(*)::int AS rows, count(DISTINCT key)::int AS keys, coalesce(max(version), 0) AS v FROM rsync_sandbox.writes`,
+    )
+  ).rows[0];
   const c = (await pool.query(`SELECT sum(read)::int AS read, sum(written)::int AS written FROM rsync.runs`)).rows[0];
-  say(`  target: ${int(w.rows)} rows, ${int(w.keys)} keys, highest version ${w.v}; runs: read ${int(c.read)}, written ${int(c.written)}`);
+  say(
+    `  target: ${int(w.rows)} rows, ${int(w.keys)} keys, highest version ${w.v}; runs: read ${int(c.read)}, written ${int(c.written)}`,
+  );
   check(w.rows === n && w.keys === n && w.v === 1, 'every record in the target exactly once');
   check(c.read === n && c.written === n, 'the counts reconcile (read = written = records)');
 }
 
 async function backfill(a: Args): Promise<void> {
-  say(`backfill: ${int(a.backfill)} records (sandbox stock moves → stock mapping → sandbox) by one \`rsync worker\` process`);
+  say(
+    `backfill: ${int(a.backfill)} records (sandbox stock moves → stock mapping → sandbox) by one \`rsync worker\` process`,
+  );
   const { db, pool } = await fresh('bench_backfill');
   try {
     const dir = await stockWorkspace(db);
@@ -352,7 +511,9 @@ async function backfill(a: Args): Promise<void> {
     await w.exited;
     rss.stop();
     const peak = rss.peak() / 1024;
-    say(`  ${(ms / 1000).toFixed(1)} s, ${int(a.backfill / (ms / 1000))} records/s; peak RSS of the worker ${peak.toFixed(0)} MB (target < 300 MB: ${status(peak < 300)})`);
+    say(
+      `  ${(ms / 1000).toFixed(1)} s, ${int(a.backfill / (ms / 1000))} records/s; peak RSS of the worker ${peak.toFixed(0)} MB (target < 300 MB: ${status(peak < 300)})`,
+    );
     await exactlyOnce(pool, a.backfill);
   } finally {
     await pool.end();
@@ -373,7 +534,14 @@ async function crash(a: Args): Promise<void> {
       const w = worker(dir, db.url);
       // Killed at a random moment of its work, not of its start-up: the backfill now takes about as long as a
       // worker takes to start, and a fixed 1.5-4.5 s life got one or two kills in.
-      await until('the worker to register', async () => (Number((await pool.query(`SELECT count(*) FROM rsync.workers WHERE pid = $1`, [w.pid])).rows[0].count) > 0 ? true : undefined), 60_000);
+      await until(
+        'the worker to register',
+        async () =>
+          Number((await pool.query(`SELECT count(*) FROM rsync.workers WHERE pid = $1`, [w.pid])).rows[0].count) > 0
+            ? true
+            : undefined,
+        60_000,
+      );
       const life = 200 + Math.random() * 1000;
       const r = await Promise.race([w.exited, new Promise<'alive'>((res) => setTimeout(() => res('alive'), life))]);
       if (r !== 'alive') throw new Error(`worker exited: ${w.output}`);
@@ -400,15 +568,24 @@ async function workers(a: Args): Promise<void> {
     // The three are up before the backfill starts: a backfill this size takes a few seconds, about what a worker
     // takes to start, so the first one up used to do it all.
     const ws = [1, 2, 3].map(() => worker(dir, db.url, '--threads', '1'));
-    await until('three workers', async () => (Number((await pool.query(`SELECT count(*) FROM rsync.workers`)).rows[0].count) >= 3 ? true : undefined), 60_000);
+    await until(
+      'three workers',
+      async () =>
+        Number((await pool.query(`SELECT count(*) FROM rsync.workers`)).rows[0].count) >= 3 ? true : undefined,
+      60_000,
+    );
     const id = await startBackfill(dir, db);
     const t0 = performance.now();
     await until('the backfill', async () => ((await left(pool, id)) === 0 ? true : undefined), 3_600_000);
     const ms = performance.now() - t0;
     for (const w of ws) w.kill('SIGTERM');
     await Promise.all(ws.map((w) => w.exited));
-    const by = (await pool.query(`SELECT worker, sum(read)::int AS read FROM rsync.runs GROUP BY worker ORDER BY worker`)).rows;
-    say(`  ${(ms / 1000).toFixed(1)} s, ${int(a.records / (ms / 1000))} records/s; records per worker: ${by.map((r) => int(r.read)).join(', ')}`);
+    const by = (
+      await pool.query(`SELECT worker, sum(read)::int AS read FROM rsync.runs GROUP BY worker ORDER BY worker`)
+    ).rows;
+    say(
+      `  ${(ms / 1000).toFixed(1)} s, ${int(a.records / (ms / 1000))} records/s; records per worker: ${by.map((r) => int(r.read)).join(', ')}`,
+    );
     await exactlyOnce(pool, a.records);
   } finally {
     await pool.end();
@@ -420,8 +597,15 @@ async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const m = machine();
   say('rsync runtime benchmark');
-  say(`machine:   ${m.cpu}, ${m.cores} cores, ${m.memGiB.toFixed(1)} GiB RAM, ${m.os}, node ${m.node}; PostgreSQL on the same machine (${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded'})`);
-  say(`load:      load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
+  say(
+    `machine:   ${m.cpu}, ${m.cores} cores, ${m.memGiB.toFixed(1)} GiB RAM, ${m.os}, node ${m.node}; PostgreSQL on the same machine (${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded'})`,
+  );
+  say(
+    `load:      load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' / ')}`,
+  );
   say();
   const parts: [string, (a: Args) => Promise<void>][] = [
     ['e2e', e2e],

@@ -43,7 +43,13 @@ export function machine(): Machine {
     // not Linux
   }
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return { cpu, cores, memGiB: os.totalmem() / 2 ** 30, os: `${os.type()} ${os.release()} ${os.arch()}`, node: process.version };
+  return {
+    cpu,
+    cores,
+    memGiB: os.totalmem() / 2 ** 30,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+  };
 }
 
 // --- the CLI run ---------------------------------------------------------------------------------------------------
@@ -66,7 +72,11 @@ export interface CliRun {
   userS?: number;
   sysS?: number;
   exitCode: number | null;
-  result?: { valid: boolean; summary: Record<string, number>; diagnostics: { code?: string; summary?: string; severity?: string; range?: unknown }[] };
+  result?: {
+    valid: boolean;
+    summary: Record<string, number>;
+    diagnostics: { code?: string; summary?: string; severity?: string; range?: unknown }[];
+  };
   stderr: string;
 }
 
@@ -82,7 +92,10 @@ export function measureCli(root: string, dir: string, method: RssMethod, nodeArg
     const start = performance.now();
     const child =
       method === 'gnu-time'
-        ? spawn('/usr/bin/time', ['-v', '-o', timeFile, process.execPath, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+        ? spawn('/usr/bin/time', ['-v', '-o', timeFile, process.execPath, ...args], {
+            cwd: root,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          })
         : spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -156,8 +169,13 @@ export interface Breakdown {
 /** Run `this file --breakdown <dir>` in a fresh node (with --expose-gc, for retained-heap figures). */
 export function breakdownInChild(root: string, dir: string): Breakdown {
   const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ['--expose-gc', self, '--breakdown', dir], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-  if (r.status !== 0) throw new Error(`breakdown failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`);
+  const r = spawnSync(process.execPath, ['--expose-gc', self, '--breakdown', dir], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+  if (r.status !== 0)
+    throw new Error(`breakdown failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`);
   return JSON.parse(r.stdout) as Breakdown;
 }
 
@@ -187,7 +205,10 @@ async function breakdown(dir: string): Promise<Breakdown> {
     const v = await fn();
     return [v, { ms: performance.now() - t, cpuMs: cpuNow() - c }];
   };
-  const minus = (a: T, ...bs: T[]): T => ({ ms: a.ms - bs.reduce((n, b) => n + b.ms, 0), cpuMs: a.cpuMs - bs.reduce((n, b) => n + b.cpuMs, 0) });
+  const minus = (a: T, ...bs: T[]): T => ({
+    ms: a.ms - bs.reduce((n, b) => n + b.ms, 0),
+    cpuMs: a.cpuMs - bs.reduce((n, b) => n + b.cpuMs, 0),
+  });
 
   const startT: T = { ms: performance.now(), cpuMs: cpuNow() };
   const [mods, importT] = await time(async () => ({
@@ -208,7 +229,9 @@ async function breakdown(dir: string): Promise<Breakdown> {
   // --- the cold pass, as the CLI runs it ---------------------------------------------------------------------------
   const folder = new mods.source.FolderSource(path.resolve(dir));
   const [files, readT] = await time(() => folder.files());
-  const cached: typeof folder = Object.assign(Object.create(Object.getPrototypeOf(folder)), folder, { files: async () => files });
+  const cached: typeof folder = Object.assign(Object.create(Object.getPrototypeOf(folder)), folder, {
+    files: async () => files,
+  });
   mem('after reading the files');
   const [ws, loadT] = await time(() => mods.loader.loadFromSource(cached));
   mem('after loadFromSource (workspace retained)');
@@ -245,14 +268,21 @@ async function breakdown(dir: string): Promise<Breakdown> {
   const [, templatesT] = await time(() => mods.templates.instantiateTemplates(ws));
   let templateFlowsAfter = 0;
   for (const c of ws.customers.values()) for (const r of c.flows.values()) if (r.template) templateFlowsAfter++;
-  if (templateFlowsAfter !== templateFlows || ws.diagnostics.length !== diagsBefore) throw new Error('re-instantiating the templates did not give the same flows');
+  if (templateFlowsAfter !== templateFlows || ws.diagnostics.length !== diagsBefore)
+    throw new Error('re-instantiating the templates did not give the same flows');
 
   const resources = mods.model.allResources(ws);
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
   const [schemaFailures, schemaT] = await time(() => {
     let bad = 0;
     for (const r of resources) {
-      const value: Record<string, unknown> = { apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec };
+      const value: Record<string, unknown> = {
+        apiVersion: r.apiVersion,
+        kind: r.kind,
+        metadata: r.metadata,
+        spec: r.spec,
+      };
       const raw = r.origin.doc.value;
       if (!r.template && isObject(raw)) {
         Object.assign(value, raw, { spec: r.spec });
@@ -263,14 +293,16 @@ async function breakdown(dir: string): Promise<Breakdown> {
       if (!mods.schema.kindValidator(r.kind)(value)) bad++;
       if (r.kind === 'Connection' && typeof r.spec.connector === 'string') {
         const spec = mods.catalog.connectorSpec(r.spec.connector);
-        if (spec && !mods.schema.validatorForSchema(spec.settings)(isObject(r.spec.settings) ? r.spec.settings : {})) bad++;
+        if (spec && !mods.schema.validatorForSchema(spec.settings)(isObject(r.spec.settings) ? r.spec.settings : {}))
+          bad++;
       }
     }
     return bad;
   });
   const [secretFindings, secretsT] = await time(() => {
     let n = 0;
-    for (const r of resources) n += mods.secrets.findLiteralSecrets(r.template ? { spec: r.spec } : r.origin.doc.value).length;
+    for (const r of resources)
+      n += mods.secrets.findLiteralSecrets(r.template ? { spec: r.spec } : r.origin.doc.value).length;
     return n;
   });
   const jsonataFiles = [...files].filter(([f]) => f.endsWith('.jsonata'));
@@ -298,10 +330,14 @@ async function breakdown(dir: string): Promise<Breakdown> {
     return bad;
   });
   // checkCron caches by (expression, time zone) in its module; a second instance of the module starts empty.
-  const fresh = (await import(`../../engine/validate/schedule.js?alone=${Date.now()}`)) as typeof import('../../engine/validate/schedule.js');
+  const fresh = (await import(
+    `../../engine/validate/schedule.js?alone=${Date.now()}`
+  )) as typeof import('../../engine/validate/schedule.js');
   const schedules = flows.flatMap((f) => {
     const t = f.spec.trigger as { schedule?: { cron?: unknown } } | undefined;
-    return t && isObject(t.schedule) && typeof t.schedule.cron === 'string' ? [[t.schedule.cron, mods.resolve.timezoneOf(ws, f)] as const] : [];
+    return t && isObject(t.schedule) && typeof t.schedule.cron === 'string'
+      ? [[t.schedule.cron, mods.resolve.timezoneOf(ws, f)] as const]
+      : [];
   });
   const distinctCron = new Set(schedules.map(([c, z]) => `${c}\u0000${z}`)).size;
   const [, cronT] = await time(() => {
@@ -314,21 +350,41 @@ async function breakdown(dir: string): Promise<Breakdown> {
   add('read files', `FolderSource.files(): ${files.size} files`, { cold: readT });
   add('parse YAML', `parseYamlFile × ${yamlFiles.length} (documents kept)`, { alone: parseT, part: true });
   add('instantiate templates', `instantiateTemplates: ${templateFlows} flows`, { alone: templatesT, part: true });
-  add('rest: classify, register, warm-up', 'loadFromSource cold − the parts above', { cold: minus(loadT, parseT, templatesT), part: true, derived: true });
+  add('rest: classify, register, warm-up', 'loadFromSource cold − the parts above', {
+    cold: minus(loadT, parseT, templatesT),
+    part: true,
+    derived: true,
+  });
   add('loadFromSource', 'the files already read', { cold: loadT });
   add('compile JSON Schemas (Ajv)', 'kindValidator × 8 + connector settings × 12, first use', { cold: ajvT });
-  add('schema checks', `kind schema × ${resources.length} + connector settings × ${resources.filter((r) => r.kind === 'Connection').length}`, { alone: schemaT, part: true });
+  add(
+    'schema checks',
+    `kind schema × ${resources.length} + connector settings × ${resources.filter((r) => r.kind === 'Connection').length}`,
+    { alone: schemaT, part: true },
+  );
   add('secret scan', `findLiteralSecrets × ${resources.length}`, { alone: secretsT, part: true });
-  add('JSONata: compile mappings', `compile + outputFields + nondeterministicCalls × ${jsonataFiles.length} (kept)`, { alone: mappingsT, part: true });
-  add('JSONata: compile flow keys', `compile × ${flows.length} keys (${distinctKeys} distinct)`, { alone: keysT, part: true });
-  add('cron checks', `checkCron × ${schedules.length} schedules (${distinctCron} distinct with zone), empty cache`, { alone: cronT, part: true });
+  add('JSONata: compile mappings', `compile + outputFields + nondeterministicCalls × ${jsonataFiles.length} (kept)`, {
+    alone: mappingsT,
+    part: true,
+  });
+  add('JSONata: compile flow keys', `compile × ${flows.length} keys (${distinctKeys} distinct)`, {
+    alone: keysT,
+    part: true,
+  });
+  add('cron checks', `checkCron × ${schedules.length} schedules (${distinctCron} distinct with zone), empty cache`, {
+    alone: cronT,
+    part: true,
+  });
   add('rest: refs, capabilities, SLA, governance, warm-up', 'validateWorkspace cold − the parts above', {
     cold: minus(validateT, schemaT, secretsT, mappingsT, keysT, cronT),
     part: true,
     derived: true,
   });
   add('validateWorkspace', 'with Ajv already compiled', { cold: validateT });
-  const totalT: T = { ms: importT.ms + readT.ms + loadT.ms + ajvT.ms + validateT.ms, cpuMs: importT.cpuMs + readT.cpuMs + loadT.cpuMs + ajvT.cpuMs + validateT.cpuMs };
+  const totalT: T = {
+    ms: importT.ms + readT.ms + loadT.ms + ajvT.ms + validateT.ms,
+    cpuMs: importT.cpuMs + readT.cpuMs + loadT.cpuMs + ajvT.cpuMs + validateT.cpuMs,
+  };
   add('in-process total', 'imports + read + loadFromSource + Ajv + validateWorkspace', { cold: totalT });
 
   return {

@@ -29,7 +29,12 @@ export function buildProblem(commands: string[]): string | undefined {
     seen.add(f);
     const text = readFileSync(path.join(ROOT, f), 'utf8');
     for (const m of text.matchAll(/(?:from\s+|import\(\s*)'(\.{1,2}\/[^']+)\.js'/g)) {
-      todo.push(path.relative(ROOT, path.resolve(ROOT, path.dirname(f), `${m[1]}.ts`)).split(path.sep).join('/'));
+      todo.push(
+        path
+          .relative(ROOT, path.resolve(ROOT, path.dirname(f), `${m[1]}.ts`))
+          .split(path.sep)
+          .join('/'),
+      );
     }
   }
   const stale = [...seen].filter((f) => {
@@ -73,15 +78,30 @@ export function runCli(args: string[], cwd: string, opts: RunOptions): Promise<R
   });
 }
 
-export const show = (r: Run) => `exit ${r.status}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
+export const show = (r: Run) =>
+  `exit ${r.status}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
 
 /** git with a fixed identity and none of the machine's configuration. */
 export function git(repo: string, ...args: string[]): string {
-  const r = spawnSync('git', ['-c', 'user.name=Dana Partner', '-c', 'user.email=dana@acme.example', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
-    cwd: repo,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull },
-  });
+  const r = spawnSync(
+    'git',
+    [
+      '-c',
+      'user.name=Dana Partner',
+      '-c',
+      'user.email=dana@acme.example',
+      '-c',
+      'commit.gpgsign=false',
+      '-c',
+      'init.defaultBranch=main',
+      ...args,
+    ],
+    {
+      cwd: repo,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull },
+    },
+  );
   if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout.trim();
 }
@@ -89,7 +109,8 @@ export function git(repo: string, ...args: string[]): string {
 /** A Git repository with a copy of the example workspace, committed on main. */
 export function exampleRepo(prefix: string): string {
   const repo = mkdtempSync(path.join(os.tmpdir(), prefix));
-  for (const p of ['rsync.yaml', 'integrations', 'templates', path.join('test', 'fixtures')]) cpSync(path.join(ROOT, p), path.join(repo, p), { recursive: true });
+  for (const p of ['rsync.yaml', 'integrations', 'templates', path.join('test', 'fixtures')])
+    cpSync(path.join(ROOT, p), path.join(repo, p), { recursive: true });
   git(repo, 'init', '--quiet');
   git(repo, 'add', '-A');
   git(repo, 'commit', '--quiet', '-m', 'The example workspace');

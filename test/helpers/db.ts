@@ -28,7 +28,10 @@ async function serverUrl(): Promise<string> {
 
 export async function testDatabase(label = 'test'): Promise<TestDatabase> {
   const admin = await serverUrl();
-  const name = `rsync_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const name = `rsync_${label
+    .replace(/[^a-z0-9]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {
@@ -49,8 +52,12 @@ export async function testDatabase(label = 'test'): Promise<TestDatabase> {
         // such a client gets FATAL 57P01 with no listener left, an uncaught error that fails the whole test run.
         // Its connection goes by itself within milliseconds, so wait for that (2 s at most) before terminating.
         const others = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`;
-        for (let t = 0; t < 40 && (await c.query<{ n: number }>(others, [name])).rows[0].n > 0; t++) await new Promise((r) => setTimeout(r, 50));
-        await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]);
+        for (let t = 0; t < 40 && (await c.query<{ n: number }>(others, [name])).rows[0].n > 0; t++)
+          await new Promise((r) => setTimeout(r, 50));
+        await c.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+          [name],
+        );
         await c.query(`DROP DATABASE IF EXISTS ${name}`);
       } finally {
         await c.end();

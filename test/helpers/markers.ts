@@ -86,31 +86,35 @@ export function compare(markers: Marker[], diags: Diagnostic[]): Comparison {
   // Pinned markers first, so an unpinned one cannot take the diagnostic a pinned one needs.
   const ordered = [...markers].sort((a, b) => Number(b.column !== undefined) - Number(a.column !== undefined));
   for (const m of ordered) {
-    const hit = left.find(
-      ({ d, used }) =>
-        !used &&
-        d.range?.file === m.file &&
-        d.range.start.line === m.line &&
-        d.code === m.code &&
-        d.severity === m.severity &&
-        (m.column === undefined || d.range.start.column === m.column) &&
-        (m.text === undefined || `${d.summary}\n${d.detail}`.includes(m.text)),
-    ) ?? left.find(
-      ({ d, used }) =>
-        !used &&
-        d.range?.file === m.file &&
-        d.range.start.line === m.line &&
-        d.code === m.code &&
-        d.severity === m.severity &&
-        (m.column === undefined || d.range.start.column === m.column),
-    );
+    const hit =
+      left.find(
+        ({ d, used }) =>
+          !used &&
+          d.range?.file === m.file &&
+          d.range.start.line === m.line &&
+          d.code === m.code &&
+          d.severity === m.severity &&
+          (m.column === undefined || d.range.start.column === m.column) &&
+          (m.text === undefined || `${d.summary}\n${d.detail}`.includes(m.text)),
+      ) ??
+      left.find(
+        ({ d, used }) =>
+          !used &&
+          d.range?.file === m.file &&
+          d.range.start.line === m.line &&
+          d.code === m.code &&
+          d.severity === m.severity &&
+          (m.column === undefined || d.range.start.column === m.column),
+      );
     if (!hit) {
       missing.push(`${m.file}:${m.line}${m.column !== undefined ? `:${m.column}` : ''} ${m.severity} ${m.code}`);
       continue;
     }
     hit.used = true;
     if (m.text !== undefined && !`${hit.d.summary}\n${hit.d.detail}`.includes(m.text)) {
-      wrongText.push(`${m.file}:${m.line} ${m.code}: expected the text "${m.text}" in: ${hit.d.summary} / ${hit.d.detail}`);
+      wrongText.push(
+        `${m.file}:${m.line} ${m.code}: expected the text "${m.text}" in: ${hit.d.summary} / ${hit.d.detail}`,
+      );
     }
   }
   const extra = left.filter((x) => !x.used).map(({ d }) => describe(d));

@@ -60,7 +60,13 @@ export function writeWorkspace(dir: string, spec: WorkspaceSpec): void {
   const c = path.join(dir, 'integrations', 'acme');
   mkdirSync(path.join(c, 'flows'), { recursive: true });
   mkdirSync(path.join(c, 'mappings'), { recursive: true });
-  writeFileSync(path.join(dir, 'rsync.yaml'), WORKSPACE(spec.retry ?? '{ maxAttempts: 4, backoff: exponential, initial: 1s, max: 5s }', spec.pii ?? ['customer.email']));
+  writeFileSync(
+    path.join(dir, 'rsync.yaml'),
+    WORKSPACE(
+      spec.retry ?? '{ maxAttempts: 4, backoff: exponential, initial: 1s, max: 5s }',
+      spec.pii ?? ['customer.email'],
+    ),
+  );
   writeFileSync(
     path.join(c, 'customer.yaml'),
     `apiVersion: rsync/v1\nkind: Customer\nmetadata: { name: acme }\nspec:\n  displayName: Acme Stores\n  timezone: America/Chicago\n`,
@@ -68,7 +74,10 @@ export function writeWorkspace(dir: string, spec: WorkspaceSpec): void {
   writeFileSync(
     path.join(c, 'connections.yaml'),
     spec.connections
-      .map((k) => `apiVersion: rsync/v1\nkind: Connection\nmetadata: { name: ${k.name} }\nspec:\n  connector: ${k.connector}\n  settings: ${JSON.stringify(k.settings)}\n`)
+      .map(
+        (k) =>
+          `apiVersion: rsync/v1\nkind: Connection\nmetadata: { name: ${k.name} }\nspec:\n  connector: ${k.connector}\n  settings: ${JSON.stringify(k.settings)}\n`,
+      )
       .join('---\n'),
   );
   for (const f of spec.flows) {
@@ -101,7 +110,8 @@ export function runtimeWorkspace(prefix: string, spec: WorkspaceSpec): string {
   return dir;
 }
 
-export const cli = (dir: string, url: string, ...args: string[]): Promise<Run> => runCli(args, dir, { url, actor: ACTOR });
+export const cli = (dir: string, url: string, ...args: string[]): Promise<Run> =>
+  runCli(args, dir, { url, actor: ACTOR });
 
 /** Apply the workspace to staging; fails the test with the CLI's output if it does not apply. */
 export async function applyWorkspace(dir: string, url: string): Promise<void> {
@@ -119,11 +129,24 @@ export const STOCK_MAPPING = `{
 export const STOCK_KEY = "'stock-' & $string(id)";
 
 export function stockRecords(n: number, from = 0): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, i) => ({ id: from + i + 1, sku: `SKU-${(from + i + 1) % 997}`, location: (i % 7) + 1, qty: String((i * 13) % 100), updated_at: '2026-11-01T00:00:00Z' }));
+  return Array.from({ length: n }, (_, i) => ({
+    id: from + i + 1,
+    sku: `SKU-${(from + i + 1) % 997}`,
+    location: (i % 7) + 1,
+    qty: String((i * 13) % 100),
+    updated_at: '2026-11-01T00:00:00Z',
+  }));
 }
 
 /** Put records in a sandbox system's stream, updated_at spread over [from, to]. */
-export async function seed(pool: pg.Pool, system: string, stream: string, records: Record<string, unknown>[], from?: Date, to?: Date): Promise<void> {
+export async function seed(
+  pool: pg.Pool,
+  system: string,
+  stream: string,
+  records: Record<string, unknown>[],
+  from?: Date,
+  to?: Date,
+): Promise<void> {
   // Each sample used once, ids kept (count = samples, start = 0 keeps ids unique by record).
   const rows = records.map((r, i) => ({ id: String(r.id ?? i), r }));
   const span = from && to ? to.getTime() - from.getTime() : 0;
@@ -136,7 +159,11 @@ export async function seed(pool: pg.Pool, system: string, stream: string, record
         system,
         stream,
         part.map((x) => x.id),
-        part.map((_, j) => new Date((from?.getTime() ?? Date.now()) + (rows.length > 1 ? Math.floor((span * (i + j)) / (rows.length - 1)) : 0)).toISOString()),
+        part.map((_, j) =>
+          new Date(
+            (from?.getTime() ?? Date.now()) + (rows.length > 1 ? Math.floor((span * (i + j)) / (rows.length - 1)) : 0),
+          ).toISOString(),
+        ),
         part.map((x) => JSON.stringify(x.r)),
       ],
     );
@@ -160,10 +187,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI } from './cli.js';
 
 /** `rsync worker` in a child process (real signals: SIGTERM drains, SIGKILL kills). Its output is kept in `output`. */
-export function spawnWorker(dir: string, url: string, ...args: string[]): ChildProcess & { output: string; exited: Promise<number | null> } {
+export function spawnWorker(
+  dir: string,
+  url: string,
+  ...args: string[]
+): ChildProcess & { output: string; exited: Promise<number | null> } {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', RSYNC_ACTOR: ACTOR, DATABASE_URL: url };
   delete env.DEBUG;
-  const child = spawn(process.execPath, [CLI, 'worker', '--env', ENV, '--port', '0', ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & {
+  const child = spawn(process.execPath, [CLI, 'worker', '--env', ENV, '--port', '0', ...args], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }) as ChildProcess & {
     output: string;
     exited: Promise<number | null>;
   };

@@ -13,27 +13,38 @@ export interface AuditVerifyResult extends VerifyResult {
 }
 
 export default class AuditVerify extends RsyncCommand<AuditVerifyResult> {
-  static summary = 'Check the apply log is intact: every entry unedited, none missing, the newest one where the head says.';
-  static description = `Recomputes the hash chain of rsync.apply_log: an edited entry no longer matches its hash, a deleted one leaves a gap and a broken link, and deleting the newest entries disagrees with the recorded head. Exit 0 when intact, 1 when not.
+  static summary =
+    'Check the apply log is intact: every entry unedited, none missing, the newest one where the head says.';
+  static description =
+    `Recomputes the hash chain of rsync.apply_log: an edited entry no longer matches its hash, a deleted one leaves a gap and a broken link, and deleting the newest entries disagrees with the recorded head. Exit 0 when intact, 1 when not.
 
 Prints OK with the number of entries and the head hash, or each problem. Keep a copy of the head hash elsewhere: someone able to rewrite every row and the head consistently can only be caught by comparing it.
 
 Uses DATABASE_URL (then no workspace is needed), else the workspace's embedded database.`;
-  static examples = ['<%= config.bin %> audit verify', 'DATABASE_URL=postgres://… <%= config.bin %> audit verify --json'];
+  static examples = [
+    '<%= config.bin %> audit verify',
+    'DATABASE_URL=postgres://… <%= config.bin %> audit verify --json',
+  ];
   static args = { path: Args.string({ description: 'the workspace (default: the current folder)', default: '.' }) };
 
   async run(): Promise<AuditVerifyResult> {
     const { args } = await this.parse(AuditVerify);
     // With DATABASE_URL the log does not need a workspace (an auditor may run this anywhere); without, it is the workspace's.
-    const root = process.env.DATABASE_URL ? ((await findWorkspaceRoot(args.path)) ?? args.path) : await workspaceRoot(args.path);
+    const root = process.env.DATABASE_URL
+      ? ((await findWorkspaceRoot(args.path)) ?? args.path)
+      : await workspaceRoot(args.path);
     const db = await openDatabase(root, this.json);
     try {
       const result = await verifyLog(db.pool);
       if (!this.json) {
         if (result.ok) {
-          this.log(`${green('OK')}: the apply log is intact — ${result.entries} entr${result.entries === 1 ? 'y' : 'ies'}${result.head ? `, head ${result.head}` : ''} (${db.describe}).`);
+          this.log(
+            `${green('OK')}: the apply log is intact — ${result.entries} entr${result.entries === 1 ? 'y' : 'ies'}${result.head ? `, head ${result.head}` : ''} (${db.describe}).`,
+          );
         } else {
-          this.log(`${red('NOT INTACT')}: the apply log (${result.entries} entr${result.entries === 1 ? 'y' : 'ies'}, ${db.describe}) has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}:`);
+          this.log(
+            `${red('NOT INTACT')}: the apply log (${result.entries} entr${result.entries === 1 ? 'y' : 'ies'}, ${db.describe}) has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}:`,
+          );
           for (const p of result.problems) this.log(`  ${p.n === null ? 'log' : `entry ${p.n}`}: ${p.problem}`);
           if (result.head) this.log(`  recorded head: ${result.head}`);
         }

@@ -22,7 +22,16 @@ export default class DbStatusCommand extends RsyncCommand<DbStatus> {
   async run(): Promise<DbStatus> {
     const { args } = await this.parse(DbStatusCommand);
     if (process.env.DATABASE_URL) {
-      const out: DbStatus = { version: 1, mode: 'external', url: redactUrl(process.env.DATABASE_URL), initialised: true, running: true, dataDir: null, port: null, note: 'DATABASE_URL is set; the embedded database is not used.' };
+      const out: DbStatus = {
+        version: 1,
+        mode: 'external',
+        url: redactUrl(process.env.DATABASE_URL),
+        initialised: true,
+        running: true,
+        dataDir: null,
+        port: null,
+        note: 'DATABASE_URL is set; the embedded database is not used.',
+      };
       if (!this.json) this.log(`Database: ${out.url} (from DATABASE_URL)`);
       return out;
     }
@@ -38,9 +47,12 @@ export default class DbStatusCommand extends RsyncCommand<DbStatus> {
       note: s.state?.fallback ?? null,
     };
     if (!this.json) {
-      if (!s.initialised) this.log('Embedded PostgreSQL: not created yet (the first command that needs it creates it).');
+      if (!s.initialised)
+        this.log('Embedded PostgreSQL: not created yet (the first command that needs it creates it).');
       else {
-        this.log(`Embedded PostgreSQL: ${s.running ? `running on 127.0.0.1:${s.state!.port}` : 'stopped (the next command starts it)'}`);
+        this.log(
+          `Embedded PostgreSQL: ${s.running ? `running on 127.0.0.1:${s.state!.port}` : 'stopped (the next command starts it)'}`,
+        );
         this.log(`Data: ${s.state!.dataDir}`);
         if (s.state!.fallback) this.log(`Note: ${s.state!.fallback}.`);
       }

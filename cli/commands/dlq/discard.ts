@@ -7,22 +7,43 @@ import { dlqFlags, filterOf, idsArg, parseIds } from '../../dlq.js';
 import { openRuntime } from '../../runtime.js';
 
 export default class DlqDiscard extends RsyncCommand<{ version: 1; env: string; discarded: number[] }> {
-  static summary = 'Discard dead letters that must not be replayed; they stay listed as discarded, with who and why (audited).';
-  static examples = ['<%= config.bin %> dlq discard 42 --reason "test order"', '<%= config.bin %> dlq discard --flow northwind/orders-to-erp --reason "duplicates of #1001"'];
+  static summary =
+    'Discard dead letters that must not be replayed; they stay listed as discarded, with who and why (audited).';
+  static examples = [
+    '<%= config.bin %> dlq discard 42 --reason "test order"',
+    '<%= config.bin %> dlq discard --flow northwind/orders-to-erp --reason "duplicates of #1001"',
+  ];
   static strict = false;
   static args = idsArg;
-  static flags = { ...dlqFlags, reason: Flags.string({ description: 'why (kept with the letter and in the audit log)' }) };
+  static flags = {
+    ...dlqFlags,
+    reason: Flags.string({ description: 'why (kept with the letter and in the audit log)' }),
+  };
 
   async run() {
     const { argv, flags } = await this.parse(DlqDiscard);
     const ids = parseIds(argv as string[]);
     if (!ids.length && !flags.flow && !flags.customer) {
-      throw new RsyncError('Name the letters to discard.', ExitCode.USAGE, 'Give their ids, or --flow / --customer to discard every open letter of a flow or customer.');
+      throw new RsyncError(
+        'Name the letters to discard.',
+        ExitCode.USAGE,
+        'Give their ids, or --flow / --customer to discard every open letter of a flow or customer.',
+      );
     }
     const { db, env, root } = await openRuntime(flags, this.json);
     try {
-      const discarded = await discardLetters(db.pool, filterOf(env, flags, ids), await currentActor(root), flags.reason);
-      if (!this.json) this.log(discarded.length ? `discarded ${discarded.length} dead letter(s): ${discarded.join(', ')}` : 'No open dead letters match.');
+      const discarded = await discardLetters(
+        db.pool,
+        filterOf(env, flags, ids),
+        await currentActor(root),
+        flags.reason,
+      );
+      if (!this.json)
+        this.log(
+          discarded.length
+            ? `discarded ${discarded.length} dead letter(s): ${discarded.join(', ')}`
+            : 'No open dead letters match.',
+        );
       return { version: 1 as const, env, discarded };
     } finally {
       await db.close();

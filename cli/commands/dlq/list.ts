@@ -6,10 +6,17 @@ import { openRuntime } from '../../runtime.js';
 
 export default class DlqList extends RsyncCommand<{ version: 1; env: string; letters: DeadLetter[] }> {
   static summary = 'List dead letters (open ones by default) with their flow, revision, key, stage and error.';
-  static examples = ['<%= config.bin %> dlq list --env staging', '<%= config.bin %> dlq list --flow northwind/orders-to-erp --status all'];
+  static examples = [
+    '<%= config.bin %> dlq list --env staging',
+    '<%= config.bin %> dlq list --flow northwind/orders-to-erp --status all',
+  ];
   static flags = {
     ...dlqFlags,
-    status: Flags.string({ description: 'which letters', options: ['open', 'replayed', 'discarded', 'all'], default: 'open' }),
+    status: Flags.string({
+      description: 'which letters',
+      options: ['open', 'replayed', 'discarded', 'all'],
+      default: 'open',
+    }),
     limit: Flags.integer({ char: 'n', description: 'at most this many', default: 100, min: 1 }),
   };
 
@@ -17,8 +24,17 @@ export default class DlqList extends RsyncCommand<{ version: 1; env: string; let
     const { flags } = await this.parse(DlqList);
     const { db, env } = await openRuntime(flags, this.json);
     try {
-      const letters = await listLetters(db.pool, { ...filterOf(env, flags, []), status: flags.status as 'open', limit: flags.limit });
-      if (!this.json) this.log(letters.length ? renderLetters(letters) : `No ${flags.status === 'all' ? '' : flags.status + ' '}dead letters in ${env}.`);
+      const letters = await listLetters(db.pool, {
+        ...filterOf(env, flags, []),
+        status: flags.status as 'open',
+        limit: flags.limit,
+      });
+      if (!this.json)
+        this.log(
+          letters.length
+            ? renderLetters(letters)
+            : `No ${flags.status === 'all' ? '' : flags.status + ' '}dead letters in ${env}.`,
+        );
       return { version: 1 as const, env, letters };
     } finally {
       await db.close();

@@ -9,17 +9,29 @@ import { dlqFlags, filterOf, idsArg, parseIds } from '../../dlq.js';
 import { openRuntime, table } from '../../runtime.js';
 
 export default class DlqReplay extends RsyncCommand<{ version: 1; env: string; replayed: ReplayOutcome[] }> {
-  static summary = "Replay dead letters through their flow on the current revision (or --revision), recorded in the audit log.";
-  static description = `A mapping fixed in Git and applied repairs old failures: the kept source record runs through the pipeline
+  static summary =
+    'Replay dead letters through their flow on the current revision (or --revision), recorded in the audit log.';
+  static description =
+    `A mapping fixed in Git and applied repairs old failures: the kept source record runs through the pipeline
 again, and the ledger lands it exactly once. A letter that fails again stays open with the new error. Each replay
 is an entry of the hash-chained apply log (\`rsync history\`, \`rsync audit verify\`) naming who did it.`;
-  static examples = ['<%= config.bin %> dlq replay 42 43 --env staging', '<%= config.bin %> dlq replay --flow northwind/orders-to-erp', '<%= config.bin %> dlq replay 42 --revision 3'];
+  static examples = [
+    '<%= config.bin %> dlq replay 42 43 --env staging',
+    '<%= config.bin %> dlq replay --flow northwind/orders-to-erp',
+    '<%= config.bin %> dlq replay 42 --revision 3',
+  ];
   static strict = false;
   static args = idsArg;
   static flags = {
     ...dlqFlags,
-    revision: Flags.integer({ description: "the flow revision to replay on (default: the flow's current one)", min: 1 }),
-    sandbox: Flags.boolean({ description: 'write to the sandbox systems (as `rsync worker --sandbox` does)', default: process.env.RSYNC_SANDBOX === '1' }),
+    revision: Flags.integer({
+      description: "the flow revision to replay on (default: the flow's current one)",
+      min: 1,
+    }),
+    sandbox: Flags.boolean({
+      description: 'write to the sandbox systems (as `rsync worker --sandbox` does)',
+      default: process.env.RSYNC_SANDBOX === '1',
+    }),
   };
 
   async run() {
@@ -35,7 +47,20 @@ is an entry of the hash-chained apply log (\`rsync history\`, \`rsync audit veri
         flags.revision,
       );
       if (!this.json) {
-        this.log(out.length ? table(['ID', 'FLOW', 'REV', 'OUTCOME', 'ERROR'], out.map((o) => [String(o.id), o.address.replace('/flow/', '/'), String(o.revision), o.outcome, o.error ?? ''])) : 'No open dead letters match.');
+        this.log(
+          out.length
+            ? table(
+                ['ID', 'FLOW', 'REV', 'OUTCOME', 'ERROR'],
+                out.map((o) => [
+                  String(o.id),
+                  o.address.replace('/flow/', '/'),
+                  String(o.revision),
+                  o.outcome,
+                  o.error ?? '',
+                ]),
+              )
+            : 'No open dead letters match.',
+        );
       }
       this.exitCode = out.some((o) => o.outcome === 'dead') ? ExitCode.FAILED : ExitCode.OK;
       return { version: 1 as const, env, replayed: out };

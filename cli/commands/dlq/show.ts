@@ -16,14 +16,20 @@ export default class DlqShow extends RsyncCommand<{ version: 1; letter: DeadLett
     const { db, env } = await openRuntime(flags, this.json);
     try {
       const [letter] = await listLetters(db.pool, { env, ids: [args.id], status: 'all' });
-      if (!letter) throw new RsyncError(`No dead letter ${args.id} in ${env}.`, ExitCode.NO_INPUT, 'See `rsync dlq list --status all`.');
+      if (!letter)
+        throw new RsyncError(
+          `No dead letter ${args.id} in ${env}.`,
+          ExitCode.NO_INPUT,
+          'See `rsync dlq list --status all`.',
+        );
       if (!this.json) {
         this.log(`dead letter ${letter.id} — ${letter.status}`);
         this.log(`  flow      ${letter.address} (revision ${letter.revision}, run ${letter.runId ?? '-'})`);
         this.log(`  key       ${letter.key ?? '-'}`);
         this.log(`  failed    at ${letter.stage} after ${letter.attempts} attempt(s), ${letter.createdAt}`);
         this.log(`  error     ${letter.error}`);
-        if (letter.resolvedAt) this.log(`  resolved  ${letter.resolvedAt} by ${letter.resolvedBy}: ${JSON.stringify(letter.resolution)}`);
+        if (letter.resolvedAt)
+          this.log(`  resolved  ${letter.resolvedAt} by ${letter.resolvedBy}: ${JSON.stringify(letter.resolution)}`);
         this.log(`  record (PII masked):\n${JSON.stringify(letter.payload, null, 2).replace(/^/gm, '    ')}`);
       }
       return { version: 1 as const, letter };
