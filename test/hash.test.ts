@@ -7,6 +7,7 @@ describe('canonicalJson', () => {
     const value = { b: [3, { z: 1, a: null }, undefined, 'x"y'], a: { d: true, c: undefined, é: -0 }, n: NaN };
     expect(canonicalJson(value)).toBe('{"a":{"d":true,"é":0},"b":[3,{"a":null,"z":1},null,"x\\"y"],"n":null}');
     // eslint-disable-next-line no-sparse-arrays
+    // biome-ignore lint/suspicious/noSparseArray: a hole is the case under test
     expect(canonicalJson([1, , 3])).toBe('[1,,3]');
     expect(canonicalJson(undefined)).toBe('null');
     expect(canonicalJson({})).toBe('{}');
@@ -26,6 +27,7 @@ describe('canonicalOf', () => {
     ['a function member', { a: () => 1, b: 1 }, false],
     ['an undefined array item', { a: [1, undefined] }, false],
     // eslint-disable-next-line no-sparse-arrays
+    // biome-ignore lint/suspicious/noSparseArray: a hole is the case under test
     ['a hole', { a: [1, , 3] }, false],
     ['a class instance', { a: new Date(0) }, false],
     ['a null-prototype object', Object.assign(Object.create(null), { b: 1, a: 2 }), true],

@@ -248,7 +248,7 @@ describe('rsync promote: staging → production on one repository', { timeout: S
       { recursive: true },
     );
     await edit(repo, 'templates/erp-catalog-to-storefront/2/template.yaml', (t) =>
-      t.replace(/^  version: 1$/m, '  version: 2'),
+      t.replace(/^ {2}version: 1$/m, '  version: 2'),
     );
     await git(repo, 'add', 'templates/erp-catalog-to-storefront/2');
     await commitOnMain(repo, 'Northwind moves to erp-catalog-to-storefront@2; mapping comment', {
@@ -298,7 +298,7 @@ describe('rsync promote: staging → production on one repository', { timeout: S
     const main = await git(repo, 'rev-parse', 'main');
     await commitOnMain(repo, 'Edit a promoted template version in place', {
       'templates/erp-catalog-to-storefront/2/template.yaml': (t) =>
-        t.replace(/^  description: >-$/m, '  description: >-\n    Edited in place.'),
+        t.replace(/^ {2}description: >-$/m, '  description: >-\n    Edited in place.'),
     });
     const r = refusalOf(await prepare(repo, { customers: ['northwind'] }));
     expect(r.reason).toBe('conflict');

@@ -389,6 +389,7 @@ describe('rsync watch (built CLI)', () => {
 
   it('prints one JSON object per run and exits 0 on SIGINT', async () => {
     const cli = spawnCli(['--json']);
+    // biome-ignore lint/suspicious/noExplicitAny: NDJSON records of several shapes, read field by field
     const line = async () => JSON.parse(await cli.line()) as Record<string, any>;
 
     const first = await line();

@@ -20,6 +20,7 @@ import { ConnectorError, type ConnectorContext, type Delivery, type Received } f
 
 const FIXTURES = path.resolve(import.meta.dirname, 'fixtures');
 const raw = (file: string): Buffer => readFileSync(path.join(FIXTURES, file));
+// biome-ignore lint/suspicious/noExplicitAny: vendor payloads, read field by field
 const fixture = (file: string): Record<string, any> => JSON.parse(raw(file).toString('utf8'));
 
 /** Distinctive, so that a message quoting it is caught. */

@@ -17,7 +17,7 @@ export function renderDiagnostic(d: Diagnostic): string {
   const text = formatDiagnostic(d);
   if (!useColour()) return text;
   const sev = d.severity === 'error' ? red('error') : yellow('warning');
-  return text.replace(` ${d.severity} `, ` ${sev} `).replace(/\n    /, `\n    ${dim('')}`);
+  return text.replace(` ${d.severity} `, ` ${sev} `).replace(/\n {4}/, `\n    ${dim('')}`);
 }
 
 export function plural(n: number, word: string): string {

@@ -125,7 +125,7 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
     const driftHealed = plan.drift.length - driftRemaining.length;
 
     const client = await db.pool.connect();
-    let entry;
+    let entry: Awaited<ReturnType<typeof appendLog>>;
     try {
       await client.query('BEGIN');
       entry = await appendLog(client, {
@@ -260,8 +260,7 @@ async function syncLive(
   // An object the plan's scope may touch: one that serves an address in scope; to remove one, every address it
   // served must be in scope (a plan of the whole environment may remove anything of rsync's).
   const serves = (addresses: string[]) => !scope || addresses.some(inScope);
-  const removable = (was: { addresses: string[] } | undefined) =>
-    !scope || (was !== undefined && was.addresses.every(inScope));
+  const removable = (was: { addresses: string[] } | undefined) => !scope || was?.addresses.every(inScope);
   const live = await readLive(pool, env);
   const haveQueues = new Map(live.queues.map((q) => [q.name, q]));
   const haveSchedules = new Map(live.schedules.map((s) => [s.name, s]));

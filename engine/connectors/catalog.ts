@@ -474,5 +474,5 @@ export const CONNECTORS: Readonly<Record<string, ConnectorSpec>> = {
 
 /** The catalogue entry of a connector type, or undefined. */
 export function connectorSpec(type: string): ConnectorSpec | undefined {
-  return Object.prototype.hasOwnProperty.call(CONNECTORS, type) ? CONNECTORS[type] : undefined;
+  return Object.hasOwn(CONNECTORS, type) ? CONNECTORS[type] : undefined;
 }

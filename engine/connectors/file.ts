@@ -182,7 +182,7 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
 
   /** The stream's readable files, oldest first; duplicates of consumed files are moved aside on the way. */
   async function candidates(cfg: StreamConfig, manifest: Map<string, Set<string>>): Promise<Candidate[]> {
-    let entries;
+    let entries: import('node:fs').Dirent[];
     try {
       entries = await fs.readdir(folder, { withFileTypes: true });
     } catch (e) {
@@ -194,7 +194,7 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
     for (const entry of entries) {
       const name = entry.name;
       if (!entry.isFile() || name.startsWith('.') || /\.(tmp|part)$/i.test(name) || !cfg.pattern.test(name)) continue;
-      let stat;
+      let stat: import('node:fs').Stats;
       try {
         stat = await fs.stat(path.join(folder, name));
       } catch (e) {

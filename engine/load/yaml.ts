@@ -70,7 +70,7 @@ class LazyDoc implements YamlDoc {
 }
 
 /** Anchors (`&name`) and aliases (`*name`) where YAML allows them: such files take the guarded parser. */
-const ANCHOR_OR_ALIAS = /(?:^|[\s\[{,:-])[&*][^\s,\[\]{}]/m;
+const ANCHOR_OR_ALIAS = /(?:^|[\s[{,:-])[&*][^\s,[\]{}]/m;
 
 function fastParse(file: string, text: string): ParsedFile | undefined {
   if (ANCHOR_OR_ALIAS.test(text.replace(/(["'])(?:(?!\1).)*\1/g, '""'))) return undefined;
@@ -132,7 +132,7 @@ function fullParse(file: string, text: string): ParsedFile {
   const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const all = Array.isArray(parsed) ? parsed : [parsed];
   let openers: Opener[] | undefined;
-  all.forEach((doc, index) => {
+  all.forEach((doc, _index) => {
     if (doc.errors.length > 0) {
       const reported = new Set<number>();
       for (const e of doc.errors) {

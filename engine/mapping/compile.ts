@@ -337,8 +337,8 @@ function makeRuntime(b: Builtins) {
   }
   /** jsonata's evaluateFilter with a predicate expression. */
   function filter(input: any, pred: (x: any) => any): any {
-    let results = seq0();
-    if (input && input.tupleStream) (results as any).tupleStream = true;
+    const results = seq0();
+    if (input?.tupleStream) (results as any).tupleStream = true;
     if (!Array.isArray(input)) input = seq1(input);
     for (let index = 0; index < input.length; index++) {
       const item = input[index];
@@ -359,7 +359,7 @@ function makeRuntime(b: Builtins) {
   /** jsonata's evaluateFilter with a number literal as the predicate. */
   function filterIndex(input: any, value: number): any {
     let results: any = seq0();
-    if (input && input.tupleStream) results.tupleStream = true;
+    if (input?.tupleStream) results.tupleStream = true;
     if (!Array.isArray(input)) input = seq1(input);
     let index = Math.floor(value);
     if (index < 0) index = input.length + index;
@@ -432,7 +432,7 @@ function makeRuntime(b: Builtins) {
   }
   /** The array constructor of evaluateUnary. */
   function array(values: any[], nested: boolean[], cons: boolean): any {
-    let result: any = [];
+    const result: any = [];
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
       if (value !== undefined) {
@@ -1137,6 +1137,7 @@ function oneByteStrings(node: unknown, seen = new Set<object>()): void {
   }
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range starts at U+0000 on purpose (every Latin-1 character)
 const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
 /** A string as a fresh one-byte string when its characters are all Latin-1 (V8 keeps what the bytes allow). */
 function oneByte(s: string): string {

@@ -424,7 +424,7 @@ export async function generate(): Promise<Map<string, string>> {
 }
 
 async function existing(dir: string, prefix = ''): Promise<string[]> {
-  let entries;
+  let entries: import('node:fs').Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch {

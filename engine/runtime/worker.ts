@@ -282,7 +282,7 @@ export class RsyncWorker {
       if (this.free() <= 0) break;
       if (this.eventRunners.get(address) || (this.idleUntil.get(address) ?? 0) > Date.now()) continue;
       const flow = this.flows.get(address);
-      if (!flow || !flow.enabled) continue;
+      if (!flow?.enabled) continue;
       this.eventRunners.set(address, 1);
       n++;
       this.track(
@@ -356,7 +356,7 @@ export class RsyncWorker {
     const boss = this.boss!;
     const data = job.data as unknown as JobData;
     const flow = this.flows.get(String(data.flow));
-    if (!flow || !flow.enabled) {
+    if (!flow?.enabled) {
       await boss.complete(queue, job.id, { skipped: flow ? 'the flow is disabled' : 'the flow is not deployed' });
       return;
     }
@@ -429,7 +429,7 @@ export class RsyncWorker {
     if (this.draining) return send(503, { error: 'the worker is stopping; the sender will retry' });
     const [customer, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
     const flow = this.flows.get(`${customer}/flow/${name}`);
-    if (!flow || flow.trigger !== 'event')
+    if (flow?.trigger !== 'event')
       return send(404, { error: `no event flow ${customer}/${name} is deployed in ${this.o.env}` });
     let body: Buffer;
     try {

@@ -392,7 +392,7 @@ jobs:
 }
 
 export function readme(n: Names, plan: TemplatePlan, secrets: string[], fixtures: boolean): string {
-  const t = plan.template;
+  const _t = plan.template;
   const conns = plan.connections.map((c) => `\`${c.name}\``).join(', ');
   return `# ${n.partner} — integrations
 

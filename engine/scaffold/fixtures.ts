@@ -21,7 +21,7 @@ export function sourcesFor(copied: string[], installed: string | undefined, temp
     const hit = lines.find(
       (l) =>
         l.includes(file) ||
-        (folder !== undefined && l.replace(/`/g, '').match(new RegExp(`^\\|?\\s*${escape(folder)}\\s*\\|`))) ||
+        (folder !== undefined && l.replace(/`/g, '').match(new RegExp(`^\\|?\\s*${escapeRegExp(folder)}\\s*\\|`))) ||
         (l.includes(base) && /^\s*[-|*]/.test(l)),
     );
     if (!hit) {
@@ -76,6 +76,6 @@ function bullets(lines: string[]): string[] {
   return out.filter((b) => b !== '\u0000');
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

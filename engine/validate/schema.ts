@@ -278,8 +278,6 @@ function toProblem(e: ErrorObject, p: Path, all: ErrorObject[]): SchemaProblem |
         summary: `${where} ${e.message}`,
         detail: `It is ${describeType(e.data)}.`,
       };
-    case 'not':
-    case 'dependentRequired':
     default:
       return {
         path: p,

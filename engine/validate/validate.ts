@@ -40,7 +40,7 @@ import { addressOf, allResources, type CustomerModel, type Resource, type Worksp
 import { isObject } from '../util/merge.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { checkCron, isValidTimeZone } from './schedule.js';
-import { kindValidator, problemToDiagnostic, schemaProblems, validatorForSchema } from './schema.js';
+import { kindValidator, schemaProblems, validatorForSchema } from './schema.js';
 import { findLiteralSecrets } from './secrets.js';
 
 export interface ValidationResult {

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { generate } from '../../engine/connectors/sandbox.js';
 import { runCli, show, type Run } from './cli.js';
 
