@@ -14,9 +14,9 @@ import { hashOf } from '../util/hash.js';
 import { getIn, isObject } from '../util/merge.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';
 import { deepEqual, plain, structuralDiff } from './diff.js';
-import { compile, type Compiled } from './jsonata.js';
-import { syncJsonata } from './sync-engine.js';
-import { compileJsonata } from './compile.js';
+import { compile, type Compiled } from '../jsonata/expression.js';
+import { syncJsonata } from '../jsonata/sync-engine.js';
+import { compileJsonata } from '../jsonata/compile.js';
 
 export type CaseStatus = 'passed' | 'failed' | 'error';
 

@@ -6,8 +6,8 @@
  * nothing), or dead (with the stage that failed and why) — promise 3 starts here.
  */
 import jsonata from 'jsonata';
-import { syncJsonata } from '../mapping/sync-engine.js';
-import { compileJsonata, type CompiledExpression } from '../mapping/compile.js';
+import { syncJsonata } from '../jsonata/sync-engine.js';
+import { compileJsonata, type CompiledExpression } from '../jsonata/compile.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';
 import { canonicalOf, sha256 } from '../util/hash.js';
 import { memberNames } from '../connectors/types.js';

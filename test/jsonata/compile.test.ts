@@ -14,8 +14,8 @@ import v8 from 'node:v8';
 import jsonata from 'jsonata';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { compileJsonata, compileProblem } from '../engine/mapping/compile.js';
-import { canonicalJson, canonicalOf } from '../engine/util/hash.js';
+import { compileJsonata, compileProblem } from '../../engine/jsonata/compile.js';
+import { canonicalJson, canonicalOf } from '../../engine/util/hash.js';
 
 /** Mappings whose whole output is built by object constructors: the compiled output's keys are all in sorted order. */
 const SORTED_OUTPUT = new Set(['shopify-order.jsonata']);
@@ -27,7 +27,7 @@ function ownSorted(v: unknown): boolean {
   const keys = Object.keys(v);
   return keys.every((k, i) => i === 0 || keys[i - 1] < k) && Object.values(v).every(ownSorted);
 }
-import { ROOT } from './helpers/cli.js';
+import { ROOT } from '../helpers/cli.js';
 
 const order = JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'shopify-rest', 'order.json'), 'utf8')).order;
 

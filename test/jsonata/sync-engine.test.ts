@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
-import { syncJsonata, syncEngineProblem } from '../engine/mapping/sync-engine.js';
-import { ROOT } from './helpers/cli.js';
+import { syncJsonata, syncEngineProblem } from '../../engine/jsonata/sync-engine.js';
+import { ROOT } from '../helpers/cli.js';
 
 const order = JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'shopify-rest', 'order.json'), 'utf8')).order;
 
