@@ -26,7 +26,7 @@ import {
   outputFields,
   type Compiled,
   type JsonataProblem,
-} from '../jsonata/expression.js';
+} from '../jsonata/index.js';
 import {
   lookupPolicy,
   lookupSla,
