@@ -13,4 +13,6 @@
  * Callers import this file, not the modules behind it.
  */
 export { nondeterministicCalls, outputFields } from './analyse.js';
+export { type CompiledExpression, type CompiledToJavaScript, compileToJavaScript } from './compile.js';
 export { type Compiled, compile, type Expression, type JsonataProblem, lineColumn } from './expression.js';
+export { type Jsonata, type SyncEngine, syncJsonata } from './sync-engine.js';
