@@ -24,7 +24,7 @@
  * `redact` cannot know because they were never resolved as secrets.
  */
 import { STATUS_CODES } from 'node:http';
-import { compile, type Expression } from '../mapping/jsonata.js';
+import { compile, type Expression } from '../jsonata/index.js';
 import { redact } from './secrets.js';
 import {
   ConnectorError,

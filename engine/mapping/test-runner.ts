@@ -14,9 +14,7 @@ import { hashOf } from '../util/hash.js';
 import { getIn, isObject } from '../util/merge.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';
 import { deepEqual, plain, structuralDiff } from './diff.js';
-import { compile, type Compiled } from './jsonata.js';
-import { syncJsonata } from './sync-engine.js';
-import { compileJsonata } from './compile.js';
+import { type Compiled, compile, compileToJavaScript, syncJsonata } from '../jsonata/index.js';
 
 export type CaseStatus = 'passed' | 'failed' | 'error';
 
@@ -177,14 +175,14 @@ async function runCase(
       structuralDiff(first, second),
     );
   }
-  // The runtime evaluates with a synchronous engine derived from jsonata (engine/mapping/sync-engine.ts): it must
-  // give exactly what jsonata gives.
+  // The runtime evaluates with a synchronous engine derived from jsonata (syncJsonata): it must give exactly what
+  // jsonata gives.
   const sync = syncJsonata();
   const text = mappingFile ? ws.files.get(mappingFile) : undefined;
-  if (sync && text !== undefined) {
+  if (sync.ok && text !== undefined) {
     let viaSync: unknown;
     try {
-      viaSync = plain(sync(text).evaluate(structuredClone(input.value), bindings));
+      viaSync = plain(sync.jsonata(text).evaluate(structuredClone(input.value), bindings));
     } catch (e) {
       return done(
         'failed',
@@ -199,14 +197,14 @@ async function runCase(
       );
     }
   }
-  // And first with the mapping compiled to JavaScript (engine/mapping/compile.ts), when the compiler covers it. Where
-  // the compiled function throws, the runtime asks the interpreter, so only a different value is a failure.
-  const js = text !== undefined ? compileJsonata(text) : null;
-  if (js) {
+  // And first with the mapping compiled to JavaScript (compileToJavaScript), when the compiler covers it. Where the
+  // compiled function throws, the runtime asks the interpreter, so only a different value is a failure.
+  const js = text !== undefined ? compileToJavaScript(text) : undefined;
+  if (js?.ok) {
     let viaJs: unknown;
     let threw = false;
     try {
-      viaJs = plain(js.evaluate(structuredClone(input.value), bindings));
+      viaJs = plain(js.expr.evaluate(structuredClone(input.value), bindings));
     } catch {
       threw = true;
     }

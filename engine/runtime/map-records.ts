@@ -6,8 +6,7 @@
  * nothing), or dead (with the stage that failed and why) — promise 3 starts here.
  */
 import jsonata from 'jsonata';
-import { syncJsonata } from '../mapping/sync-engine.js';
-import { compileJsonata, type CompiledExpression } from '../mapping/compile.js';
+import { type CompiledExpression, compileToJavaScript, syncJsonata } from '../jsonata/index.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';
 import { canonicalOf, sha256 } from '../util/hash.js';
 import { memberNames } from '../connectors/types.js';
@@ -77,8 +76,8 @@ export type MapOutcome =
   | { kind: 'dead'; stage: 'parse' | 'map' | 'check' | 'key'; error: string; key?: string; source: unknown };
 
 type Expr = ReturnType<typeof jsonata>;
-/** An expression ready in each engine: compiled to JavaScript (engine/mapping/compile.ts) when the compiler covers
- *  it, the synchronous interpreter (engine/mapping/sync-engine.ts) when available, and jsonata itself. */
+/** An expression ready in each engine (engine/jsonata/): compiled to JavaScript when the compiler covers it, the
+ *  synchronous interpreter when available, and jsonata itself. */
 interface Compiled {
   async: Expr;
   sync: Expr | null;
@@ -91,7 +90,8 @@ function compileCached(text: string): Compiled {
   if (!e) {
     if (compiled.size > 200) compiled.clear();
     const sync = syncJsonata();
-    e = { async: jsonata(text), sync: sync ? sync(text) : null, js: compileJsonata(text) };
+    const js = compileToJavaScript(text);
+    e = { async: jsonata(text), sync: sync.ok ? sync.jsonata(text) : null, js: js.ok ? js.expr : null };
     compiled.set(text, e);
   }
   return e;

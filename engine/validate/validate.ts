@@ -26,7 +26,7 @@ import {
   outputFields,
   type Compiled,
   type JsonataProblem,
-} from '../mapping/jsonata.js';
+} from '../jsonata/index.js';
 import {
   lookupPolicy,
   lookupSla,

@@ -26,7 +26,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { countDiagnostics } from '../diagnostics/diagnostic.js';
 import { loadFromSource, type ParseCache } from '../load/loader.js';
 import { FolderSource, wanted } from '../load/source.js';
-import type { Compiled } from '../mapping/jsonata.js';
+import type { Compiled } from '../jsonata/index.js';
 import { runMappingTests, type CaseResult } from '../mapping/test-runner.js';
 import type { Workspace } from '../model/workspace.js';
 import { validateWorkspace } from '../validate/validate.js';

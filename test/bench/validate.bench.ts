@@ -219,7 +219,7 @@ async function breakdown(dir: string): Promise<Breakdown> {
     validate: await import('../../engine/validate/validate.js'),
     schema: await import('../../engine/validate/schema.js'),
     secrets: await import('../../engine/validate/secrets.js'),
-    jsonata: await import('../../engine/mapping/jsonata.js'),
+    jsonata: await import('../../engine/jsonata/index.js'),
     model: await import('../../engine/model/workspace.js'),
     resolve: await import('../../engine/model/resolve.js'),
     catalog: await import('../../engine/connectors/catalog.js'),

@@ -22,7 +22,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 import type jsonataType from 'jsonata';
 
-type Jsonata = typeof jsonataType;
+export type Jsonata = typeof jsonataType;
 
 /** The rewrites, each with how many times it must apply to jsonata 2.2.x's jsonata.js. */
 const REWRITES: { name: string; from: RegExp | string; to: string; count: number }[] = [
@@ -40,17 +40,23 @@ const REWRITES: { name: string; from: RegExp | string; to: string; count: number
   },
 ];
 
-let engine: Jsonata | null | undefined;
-let why = '';
+/** The engine, or why there is none; made once (the installed jsonata does not change while running). */
+export type SyncEngine = { ok: true; jsonata: Jsonata } | { ok: false; problem: string };
+
+let made: SyncEngine | undefined;
 
 function count(text: string, from: RegExp | string): number {
   if (typeof from === 'string') return text.split(from).length - 1;
   return (text.match(from) ?? []).length;
 }
 
-/** The synchronous engine, or null (with `syncEngineProblem()` saying why) when this jsonata cannot be derived. */
-export function syncJsonata(): Jsonata | null {
-  if (engine !== undefined) return engine;
+/** The synchronous engine, or the reason this jsonata cannot be derived. */
+export function syncJsonata(): SyncEngine {
+  made ??= derive();
+  return made;
+}
+
+function derive(): SyncEngine {
   try {
     const require = createRequire(import.meta.url);
     const file = require.resolve('jsonata');
@@ -65,20 +71,14 @@ export function syncJsonata(): Jsonata | null {
       filename: `${file} (synchronous)`,
     }) as (...a: unknown[]) => void;
     wrapper(module.exports, require, module, file, path.dirname(file));
-    const made = module.exports as Jsonata;
+    const engine = module.exports as Jsonata;
     // A smoke test: the rewrite must give plain values, not promises.
-    const probe = made('$sum([1, 2]) & "-" & $join(["a", "b"])').evaluate({}) as unknown;
+    const probe = engine('$sum([1, 2]) & "-" & $join(["a", "b"])').evaluate({}) as unknown;
     if (probe !== '3-ab') throw new Error(`the synchronous engine gave ${String(probe)} for a probe`);
-    engine = made;
+    return { ok: true, jsonata: engine };
   } catch (e) {
-    why = (e as Error).message;
-    engine = null;
+    return { ok: false, problem: (e as Error).message };
   }
-  return engine;
-}
-
-export function syncEngineProblem(): string {
-  return why;
 }
 
 function versionOf(file: string): string {

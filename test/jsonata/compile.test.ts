@@ -1,5 +1,5 @@
 /**
- * The runtime's JSONata compiler (engine/mapping/compile.ts) must give what jsonata gives: the same value, or an
+ * The runtime's JSONata compiler (engine/jsonata/compile.ts) must give what jsonata gives: the same value, or an
  * error where jsonata has one (the pipeline then asks the interpreter, whose error counts).
  *
  * 1. Expressions chosen for JSONata's sequence rules (singletons, flattening, `[]`, predicates, grouping), lambdas and
@@ -14,8 +14,8 @@ import v8 from 'node:v8';
 import jsonata from 'jsonata';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { compileJsonata, compileProblem } from '../engine/mapping/compile.js';
-import { canonicalJson, canonicalOf } from '../engine/util/hash.js';
+import { type CompiledExpression, compileToJavaScript } from '../../engine/jsonata/index.js';
+import { canonicalJson, canonicalOf } from '../../engine/util/hash.js';
 
 /** Mappings whose whole output is built by object constructors: the compiled output's keys are all in sorted order. */
 const SORTED_OUTPUT = new Set(['shopify-order.jsonata']);
@@ -27,7 +27,7 @@ function ownSorted(v: unknown): boolean {
   const keys = Object.keys(v);
   return keys.every((k, i) => i === 0 || keys[i - 1] < k) && Object.values(v).every(ownSorted);
 }
-import { ROOT } from './helpers/cli.js';
+import { ROOT } from '../helpers/cli.js';
 
 const order = JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'shopify-rest', 'order.json'), 'utf8')).order;
 
@@ -43,11 +43,14 @@ async function viaJsonata(text: string, input: unknown, bindings: Record<string,
   }
 }
 
-function viaCompiled(
-  c: NonNullable<ReturnType<typeof compileJsonata>>,
-  input: unknown,
-  bindings: Record<string, unknown>,
-): Outcome {
+/** The expression compiled to JavaScript; the test fails (with the compiler's reason) when it does not compile. */
+function compiled(text: string, what = 'the expression'): CompiledExpression {
+  const c = compileToJavaScript(text);
+  expect(c.ok, `${what} does not compile: ${c.ok ? '' : c.problem}`).toBe(true);
+  return (c as { expr: CompiledExpression }).expr;
+}
+
+function viaCompiled(c: CompiledExpression, input: unknown, bindings: Record<string, unknown>): Outcome {
   try {
     return { value: normal(c.evaluate(structuredClone(input), bindings)) };
   } catch (e) {
@@ -191,22 +194,22 @@ describe('the JSONata compiler', () => {
     it(`agrees with jsonata: ${text}`, async () => {
       const data = input === undefined ? order : input;
       const want = await viaJsonata(text, data, { params: { channel: 'web' } });
-      const c = compileJsonata(text);
-      if (!c) {
+      const c = compileToJavaScript(text);
+      if (!c.ok) {
         // Not compiled: the runtime uses the interpreter. Only constructs the compiler leaves out may get here.
-        expect(compileProblem()).toMatch(
+        expect(c.problem).toMatch(
           /sort|wildcard|descendant|parent|\.\.|needs the interpreter|expression|partial|operator/,
         );
         return;
       }
-      const got = viaCompiled(c, data, { params: { channel: 'web' } });
+      const got = viaCompiled(c.expr, data, { params: { channel: 'web' } });
       if ('error' in want) expect(got).toHaveProperty('error');
       else expect(got).toEqual(want);
     });
   }
 
   it('sees through a binding that shadows a built-in with a fast path', () => {
-    const c = compileJsonata('$string(1.5) & $count([1, 2])')!;
+    const c = compiled('$string(1.5) & $count([1, 2])');
     expect(c.evaluate({}, { string: () => 'mine' })).toBe('mine2');
   });
 
@@ -218,8 +221,7 @@ describe('the JSONata compiler', () => {
     const [v, amount, note] = [n('discount'), n('amount'), n('note')];
     const text = `/* order → ERP */ ( $${v} := $sum(lines.${amount}); { '${v}': $string($${v}), '${note}': 'x' & ${note} } )`;
     expect(isOneByte(text)).toBe(false);
-    const c = compileJsonata(text)!;
-    expect(c).not.toBeNull();
+    const c = compiled(text);
     const out = c.evaluate(JSON.parse(`{"lines":[{"${amount}":2},{"${amount}":3}],"${note}":"y"}`)) as Record<
       string,
       unknown
@@ -372,8 +374,7 @@ describe('the example mappings, compiled', () => {
     const rel = path.relative(ROOT, file);
     it(`${rel} compiles and agrees with jsonata on the payloads and ${MUTATIONS} mutations of each`, async () => {
       const text = readFileSync(file, 'utf8');
-      const c = compileJsonata(text);
-      expect(c, `${rel} does not compile: ${compileProblem()}`).not.toBeNull();
+      const c = compiled(text, rel);
       const rnd = random(rel.length * 7919);
       let compared = 0;
       let values = 0;
@@ -388,7 +389,7 @@ describe('the example mappings, compiled', () => {
           const data = m === 0 ? input : mutate(input, rnd);
           const bindings = params ? { params } : bindingsList[m % bindingsList.length];
           const want = await viaJsonata(text, data, bindings);
-          const got = viaCompiled(c!, data, bindings);
+          const got = viaCompiled(c, data, bindings);
           if ('error' in want) expect(got, `${rel} on ${JSON.stringify(data).slice(0, 300)}`).toHaveProperty('error');
           else {
             expect(got, `${rel} on ${JSON.stringify(data).slice(0, 300)}`).toEqual(want);
