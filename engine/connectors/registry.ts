@@ -4,11 +4,11 @@
  * example workspace runs against simulated systems, and webhooks are signed with the sandbox's scheme.
  */
 import type pg from 'pg';
-import { openFile } from './file.js';
-import { openHttp } from './http.js';
-import { openPostgres } from './postgres.js';
+import { openFile } from './file/connector.js';
+import { openHttp } from './http/connector.js';
+import { openPostgres } from './postgres/connector.js';
 import { receiverFor } from './receive.js';
-import { openSandbox } from './sandbox.js';
+import { openSandbox } from './sandbox/connector.js';
 import { resolveSecret } from './secrets.js';
 import { ConnectorError, type ConnectorContext, type OpenConnector } from './types.js';
 

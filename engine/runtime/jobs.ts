@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { openConnector } from '../connectors/registry.js';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type Page } from '../connectors/types.js';
-import { closePostgresPools } from '../connectors/postgres.js';
+import { closePostgresPools } from '../connectors/postgres/connector.js';
 import { isObject } from '../util/merge.js';
 import type { FlowDef } from './flows.js';
 import type { Mapper } from './mapper.js';

@@ -4,7 +4,7 @@
  * payload (the mapping tests' fixtures) with fresh ids.
  */
 import type pg from 'pg';
-import { generate, varySample } from '../connectors/sandbox.js';
+import { generate, varySample } from '../connectors/sandbox/connector.js';
 import { SANDBOX_WEBHOOK_SECRET, signFor } from '../connectors/receive.js';
 import type { FlowDef } from './flows.js';
 

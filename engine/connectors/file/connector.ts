@@ -52,7 +52,7 @@ import {
   type ReadRequest,
   type WriteItem,
   type WriteResult,
-} from './types.js';
+} from '../types.js';
 
 /** Above this a file is refused (see the header comment). */
 export const MAX_FILE_BYTES = 50 * 1024 * 1024;

@@ -20,7 +20,7 @@ import {
   type ReadRequest,
   type WriteItem,
   type WriteResult,
-} from './types.js';
+} from '../types.js';
 
 interface SandboxCursor {
   t: string;

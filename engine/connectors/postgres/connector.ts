@@ -23,9 +23,9 @@ import {
   type ReadRequest,
   type WriteItem,
   type WriteResult,
-} from './types.js';
-import { isObject } from '../util/merge.js';
-import { sha256 } from '../util/hash.js';
+} from '../types.js';
+import { isObject } from '../../util/merge.js';
+import { sha256 } from '../../util/hash.js';
 
 const pools = new Map<string, pg.Pool>();
 

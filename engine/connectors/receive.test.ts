@@ -14,11 +14,11 @@ import {
   receiverFor,
   signFor,
   type ReceiverOptions,
-} from '../engine/connectors/receive.js';
-import { resolveSecret } from '../engine/connectors/secrets.js';
-import { ConnectorError, type ConnectorContext, type Delivery, type Received } from '../engine/connectors/types.js';
+} from './receive.js';
+import { resolveSecret } from './secrets.js';
+import { ConnectorError, type ConnectorContext, type Delivery, type Received } from './types.js';
 
-const FIXTURES = path.resolve(import.meta.dirname, 'fixtures');
+const FIXTURES = path.resolve(import.meta.dirname, '../../test/fixtures');
 const raw = (file: string): Buffer => readFileSync(path.join(FIXTURES, file));
 // biome-ignore lint/suspicious/noExplicitAny: vendor payloads, read field by field
 const fixture = (file: string): Record<string, any> => JSON.parse(raw(file).toString('utf8'));
