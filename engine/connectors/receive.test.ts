@@ -1,5 +1,5 @@
 /**
- * Webhook receivers (engine/connectors/receive.ts) against the vendors' real sample payloads (test/fixtures, see
+ * Webhook receivers (each sender's receive.ts) against the vendors' real sample payloads (test/fixtures, see
  * SOURCES.md). Each vendor's signature is computed here straight from its documentation with node:crypto, not
  * with `signFor`, so a receiver and `signFor` that agreed on a wrong scheme would still fail.
  */
@@ -7,16 +7,12 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  SANDBOX_WEBHOOK_SECRET,
-  STRIPE_TOLERANCE_SECONDS,
-  parseJsonLossless,
-  receiverFor,
-  signFor,
-  type ReceiverOptions,
-} from './receive.js';
+import { parseJsonLossless } from './receive.js';
+import { receiverFor, signFor } from './registry.js';
+import { SANDBOX_WEBHOOK_SECRET } from './sandbox/receive.js';
 import { resolveSecret } from './secrets.js';
-import { ConnectorError, type ConnectorContext, type Delivery, type Received } from './types.js';
+import { STRIPE_TOLERANCE_SECONDS } from './stripe/receive.js';
+import { ConnectorError, type ConnectorContext, type Delivery, type Received, type ReceiverOptions } from './types.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../test/fixtures');
 const raw = (file: string): Buffer => readFileSync(path.join(FIXTURES, file));

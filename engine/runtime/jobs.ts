@@ -68,7 +68,7 @@ export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef[
         : undefined;
     open = openConnector({
       system: c.system,
-      type: c.type,
+      connector: c.type,
       settings: c.settings,
       state: rt.db,
       sandbox: rt.sandbox,

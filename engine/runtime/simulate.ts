@@ -5,7 +5,8 @@
  */
 import type pg from 'pg';
 import { generate, varySample } from '../connectors/sandbox/connector.js';
-import { SANDBOX_WEBHOOK_SECRET, signFor } from '../connectors/receive.js';
+import { signFor } from '../connectors/registry.js';
+import { SANDBOX_WEBHOOK_SECRET } from '../connectors/sandbox/receive.js';
 import type { FlowDef } from './flows.js';
 
 /** Add `count` source records for each non-event flow; returns how many went to each flow's source. */

@@ -142,8 +142,8 @@ function defaultOwnership(plan: TemplatePlan): Record<string, string> {
     (c) => c.connector.category === 'erp' || (c.connector.category === 'sandbox' && c.role === 'target'),
   );
   const out: Record<string, string> = {};
-  if (source) for (const e of ['order', 'refund', 'customer']) out[e] = source.connector.type;
-  if (erp) for (const e of ['product', 'price', 'inventoryLevel']) out[e] = erp.connector.type;
+  if (source) for (const e of ['order', 'refund', 'customer']) out[e] = source.connector.name;
+  if (erp) for (const e of ['product', 'price', 'inventoryLevel']) out[e] = erp.connector.name;
   return out;
 }
 
@@ -178,7 +178,7 @@ function sampleSettings(c: ConnectionPlan, n: Names): Sample | undefined {
   const id = n.customer;
   const who = possessive(n.customerDisplay);
   const zeros = '00000000-0000-0000-0000-000000000000';
-  switch (c.connector.type) {
+  switch (c.connector.name) {
     case 'shopify':
       return {
         settings: { shop: `${id}.myshopify.com`, apiVersion: '2026-07' },
@@ -313,7 +313,7 @@ export function connectionFiles(
       'Connection',
       c.name,
       {
-        spec: { connector: c.connector.type, description: s.description, settings: s.settings },
+        spec: { connector: c.connector.name, description: s.description, settings: s.settings },
         ...(s.staging ? { environments: { staging: { settings: s.staging } } } : {}),
       },
       comment,

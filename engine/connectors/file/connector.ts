@@ -2,7 +2,7 @@
  * The `file` connector: the legacy file-transfer case — CSV and JSON Lines files dropped in a folder (an SFTP
  * landing directory, a mounted share) are read as streams, and entities are written as JSON Lines files.
  *
- * Settings (see the `file` entry of catalog.ts):
+ * Settings (see spec.ts beside this file):
  *
  *   folder: /srv/drops/acme          # absolute, or relative to the worker's working directory
  *   format: csv                      # csv (default) | jsonl — the default for every stream
@@ -375,7 +375,7 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
     return results;
   }
 
-  return { type: 'file', read, write };
+  return { connector: 'file', read, write };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

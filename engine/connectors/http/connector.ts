@@ -524,7 +524,7 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
     return results;
   }
 
-  return { type: 'http', read, write };
+  return { connector: 'http', read, write };
 }
 
 /** One entry of a batch endpoint's answer. `status` and `transient` are optional refinements of `ok: false`. */
