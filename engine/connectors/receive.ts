@@ -64,14 +64,19 @@ export function parseJsonLossless(text: string): unknown {
  * A generic sender's delivery (the webhook connector's, and the sandbox's): the scheme's digest of the raw body;
  * the delivery id from X-Delivery-Id or X-Request-Id, else the body's hash; the topic from X-Topic.
  */
-export function receiveGeneric(type: string, d: Delivery, scheme: Required<SignatureScheme>, secret: string): Received {
-  verifyDigest(type, d, scheme, secret, [d.body]);
-  const payload = parseBody(type, d.body);
+export function receiveGeneric(
+  connector: string,
+  d: Delivery,
+  scheme: Required<SignatureScheme>,
+  secret: string,
+): Received {
+  verifyDigest(connector, d, scheme, secret, [d.body]);
+  const payload = parseBody(connector, d.body);
   // A generic sender may batch: a JSON array is one record per element.
   const records = Array.isArray(payload) ? payload : [payload];
   if (!records.every(isObject))
     throw new ConnectorError(
-      `${type} webhook: the body is not a JSON object or an array of objects`,
+      `${connector} webhook: the body is not a JSON object or an array of objects`,
       false,
       undefined,
       400,
@@ -107,7 +112,7 @@ export const topicHeader = (name: string, opts: SignOptions): Record<string, str
  * connection opens, so that a secret set or rotated later is picked up by the next delivery.
  */
 export function signingSecret(
-  type: string,
+  connector: string,
   ctx: ConnectorContext,
   setting: string,
   ref: unknown,
@@ -116,7 +121,7 @@ export function signingSecret(
   if (ref === undefined || ref === null || ref === '') {
     if (fallback !== undefined) return fallback;
     throw notConfigured(
-      type,
+      connector,
       `settings.${setting} is not set, so deliveries cannot be verified: add the signing secret as { secretRef: "env:NAME" }`,
     );
   }
@@ -126,22 +131,22 @@ export function signingSecret(
   } catch (e) {
     // The resolver's own errors name the reference (env:NAME), never its value; anything else is not repeated.
     throw notConfigured(
-      type,
+      connector,
       `settings.${setting}: ${e instanceof ConnectorError ? e.message : 'the secret reference cannot be resolved'}`,
     );
   }
   // An empty key would make every signature computable by anyone who knows the scheme.
   if (typeof value !== 'string' || value === '')
-    throw notConfigured(type, `settings.${setting} resolves to an empty secret`);
+    throw notConfigured(connector, `settings.${setting} resolves to an empty secret`);
   return value;
 }
 
-export function notConfigured(type: string, why: string): ConnectorError {
-  return new ConnectorError(`${type} webhook: ${why}`, false, undefined, 500);
+export function notConfigured(connector: string, why: string): ConnectorError {
+  return new ConnectorError(`${connector} webhook: ${why}`, false, undefined, 500);
 }
 
-export function refused(type: string, why: string): ConnectorError {
-  return new ConnectorError(`${type} webhook: ${why}`, false, undefined, 401);
+export function refused(connector: string, why: string): ConnectorError {
+  return new ConnectorError(`${connector} webhook: ${why}`, false, undefined, 401);
 }
 
 /** A header's value; a repeated header counts by its first value. */
@@ -176,7 +181,7 @@ export function sameDigest(expected: Buffer, given: Buffer): boolean {
 
 /** Throws unless the scheme's header holds the HMAC of `parts` under `secret`. */
 export function verifyDigest(
-  type: string,
+  connector: string,
   d: Delivery,
   scheme: Required<SignatureScheme>,
   secret: string,
@@ -184,39 +189,39 @@ export function verifyDigest(
   hint = '',
 ): void {
   let value = header(d, scheme.header);
-  if (value === undefined) throw refused(type, `the ${scheme.header} header is missing`);
+  if (value === undefined) throw refused(connector, `the ${scheme.header} header is missing`);
   const algo = scheme.algorithm === 'hmac-sha1' ? 'HMAC-SHA1' : 'HMAC-SHA256';
   // GitHub-style senders prefix the digest with its algorithm (sha256=…); the prefix carries nothing to verify.
   value = value.trim().replace(scheme.algorithm === 'hmac-sha1' ? /^sha1=/i : /^sha256=/i, '');
   const given = decodeDigest(value, scheme.encoding);
-  if (!given) throw refused(type, `the ${scheme.header} header is not a ${scheme.encoding} ${algo} digest`);
+  if (!given) throw refused(connector, `the ${scheme.header} header is not a ${scheme.encoding} ${algo} digest`);
   if (!sameDigest(hmac(scheme.algorithm, secret, parts), given)) {
     throw refused(
-      type,
+      connector,
       `the ${scheme.header} signature does not match the body: the signing secret differs, or the body was altered${hint}`,
     );
   }
 }
 
-export function parseBody(type: string, body: Buffer): unknown {
+function parseBody(connector: string, body: Buffer): unknown {
   try {
     return parseJsonLossless(body.toString('utf8'));
   } catch {
-    throw new ConnectorError(`${type} webhook: the body is not JSON`, false, undefined, 400);
+    throw new ConnectorError(`${connector} webhook: the body is not JSON`, false, undefined, 400);
   }
 }
 
-export function payloadObject(type: string, body: Buffer): Record<string, unknown> {
-  const payload = parseBody(type, body);
+export function payloadObject(connector: string, body: Buffer): Record<string, unknown> {
+  const payload = parseBody(connector, body);
   if (!isObject(payload))
-    throw new ConnectorError(`${type} webhook: the body is not a JSON object`, false, undefined, 400);
+    throw new ConnectorError(`${connector} webhook: the body is not a JSON object`, false, undefined, 400);
   return payload;
 }
 
-export function requiredString(type: string, event: Record<string, unknown>, field: string): string {
+export function requiredString(connector: string, event: Record<string, unknown>, field: string): string {
   const v = event[field];
   if (typeof v !== 'string' || v === '')
-    throw new ConnectorError(`${type} webhook: the event has no ${field}`, false, undefined, 400);
+    throw new ConnectorError(`${connector} webhook: the event has no ${field}`, false, undefined, 400);
   return v;
 }
 
