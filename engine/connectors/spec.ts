@@ -63,6 +63,24 @@ export interface ConnectorSpec {
    * `settings.events.<topic>: { stream }`.
    */
   readonly dynamic?: boolean;
+  /** What `rsync init` writes into a new connection of this connector; absent, placeholders from the schema. */
+  readonly sample?: (c: SampleFor) => ConnectionSample;
+}
+
+/** The new connection a sample is for. */
+export interface SampleFor {
+  /** The customer's name (a folder name: lower case, dashes). */
+  customer: string;
+  /** The customer's display name, possessive: "Northwind's". */
+  who: string;
+  role: 'source' | 'target';
+}
+
+/** Non-secret settings of a new connection (secrets are added as references), and what staging changes. */
+export interface ConnectionSample {
+  settings: Record<string, unknown>;
+  staging?: Record<string, unknown>;
+  description: string;
 }
 
 /** A setting that holds a secret: only ever `{ secretRef: … }` in Git. */

@@ -20,4 +20,13 @@ export const spec: ConnectorSpec = {
     transaction: { accepts: ['order', 'refund'] },
   },
   events: {},
+  sample: ({ customer, who }) => ({
+    settings: {
+      environment: 'production',
+      accountId: '1100000000',
+      companyCode: customer.replace(/-/g, '').toUpperCase().slice(0, 25),
+    },
+    staging: { environment: 'sandbox' },
+    description: `${who} AvaTax company (replace the account id); staging uses the AvaTax sandbox.`,
+  }),
 };

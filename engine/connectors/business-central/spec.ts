@@ -1,5 +1,7 @@
 import { type ConnectorSpec, secretRef, str } from '../spec.js';
 
+const zeros = '00000000-0000-0000-0000-000000000000';
+
 export const spec: ConnectorSpec = {
   name: 'business-central',
   title: 'Microsoft Dynamics 365 Business Central (API v2.0)',
@@ -30,4 +32,9 @@ export const spec: ConnectorSpec = {
     journal: { accepts: ['journalEntry', 'settlement'] },
   },
   events: {},
+  sample: ({ who }) => ({
+    settings: { tenantId: zeros, environment: 'Production', companyId: zeros, clientId: zeros },
+    staging: { environment: 'Sandbox' },
+    description: `${who} Business Central company (replace the zero ids); staging uses the Sandbox environment.`,
+  }),
 };

@@ -39,4 +39,9 @@ export const spec: ConnectorSpec = {
     deposit: { accepts: ['settlement'] },
   },
   events: {},
+  sample: ({ who }) => ({
+    settings: { accountId: '1234567' },
+    staging: { accountId: '1234567_SB1' },
+    description: `${who} NetSuite account (replace 1234567 with its account id); staging posts to the sandbox account.`,
+  }),
 };

@@ -39,4 +39,8 @@ export const spec: ConnectorSpec = {
     ...all(['orders/create', 'order.created'], { stream: 'orders' }),
     ...all(['refunds/create', 'refund.created'], { stream: 'refunds' }),
   },
+  sample: ({ role }) => ({
+    settings: { system: role === 'source' ? 'storefront' : 'erp', seed: 1 },
+    description: `A simulated ${role === 'source' ? 'storefront' : 'ERP'} on rsync's own database, to try the flows before the real system is connected.`,
+  }),
 };

@@ -53,4 +53,9 @@ export const spec: ConnectorSpec = {
     'customers/update': { stream: 'customers' },
     'fulfillments/create': { stream: 'fulfillments' },
   },
+  sample: ({ customer, who }) => ({
+    settings: { shop: `${customer}.myshopify.com`, apiVersion: '2026-07' },
+    staging: { shop: `${customer}-staging.myshopify.com` },
+    description: `${who} Shopify store; staging uses a development store.`,
+  }),
 };

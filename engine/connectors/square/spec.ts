@@ -34,4 +34,9 @@ export const spec: ConnectorSpec = {
     'payment.updated': { stream: 'payments' },
     'inventory.count.updated': { stream: 'inventoryCounts' },
   },
+  sample: ({ who }) => ({
+    settings: { environment: 'production' },
+    staging: { environment: 'sandbox' },
+    description: `${who} Square POS; staging uses Square's sandbox.`,
+  }),
 };

@@ -27,4 +27,9 @@ export const spec: ConnectorSpec = {
     'charge.succeeded': { stream: 'charges' },
     'charge.refunded': { stream: 'refunds' },
   },
+  sample: ({ who }) => ({
+    settings: {},
+    staging: {},
+    description: `${who} Stripe account; staging uses test-mode keys.`,
+  }),
 };

@@ -34,4 +34,9 @@ export const spec: ConnectorSpec = {
     'product.updated': { stream: 'products' },
     'customer.created': { stream: 'customers' },
   },
+  sample: ({ customer, who }) => ({
+    settings: { url: `https://shop.${customer}.example` },
+    staging: { url: `https://staging.shop.${customer}.example` },
+    description: `${who} WooCommerce store: set its URL.`,
+  }),
 };
