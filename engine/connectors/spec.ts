@@ -1,7 +1,8 @@
 /**
  * What a catalogue entry is: the shape of a connector's `spec.ts`, and the pieces of settings schema that several
- * entries share. An entry is data — what validation checks connections and flows against before anything runs —
- * so this module, and every `<system>/spec.ts`, imports no runtime code.
+ * entries share. An entry is data — what validation checks connections and flows against before anything runs,
+ * and what `rsync init` writes for a new connection — so this module, and every `<system>/spec.ts`, imports no
+ * runtime code.
  *
  * Vocabulary: a *stream* is something a connector can read (in pages, optionally incrementally by a cursor);
  * an *entity* is something it can write (upsert by key) and the canonical entities it accepts; an *event* is a
