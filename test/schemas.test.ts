@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CANONICAL_ENTITIES, CONNECTORS } from '../engine/connectors/catalog.js';
+import { CONNECTORS } from '../engine/connectors/catalog.js';
+import { CANONICAL_ENTITIES } from '../engine/model/canonical.js';
 import { generate } from '../engine/model/gen-types.js';
 import type {
   canonical,

@@ -1,28 +1,36 @@
 /**
- * Opening a deployed connection for the runtime: its connector type picks the implementation. In sandbox mode
- * (`rsync worker --sandbox`) every connection is served by the sandbox connector, whatever its type, so the
- * example workspace runs against simulated systems, and webhooks are signed with the sandbox's scheme.
+ * Opening a deployed connection for the runtime: its connector's plugin opens it, and gives it its receiver. In
+ * sandbox mode (`rsync worker --sandbox`) every connection is served by the sandbox connector, whatever its
+ * connector, so the example workspace runs against simulated systems, and webhooks are signed with the sandbox's
+ * scheme.
  */
 import type pg from 'pg';
-import { openFile } from './file.js';
-import { openHttp } from './http.js';
-import { openPostgres } from './postgres.js';
-import { receiverFor } from './receive.js';
-import { openSandbox } from './sandbox.js';
+import { PLUGINS } from './plugins.js';
+import { openSandbox } from './sandbox/connector.js';
+import { receiver as sandboxReceiver } from './sandbox/receive.js';
 import { resolveSecret } from './secrets.js';
-import { ConnectorError, type ConnectorContext, type OpenConnector } from './types.js';
+import {
+  ConnectorError,
+  type ConnectorContext,
+  type ConnectorPlugin,
+  type OpenConnector,
+  type ReceiveConnector,
+  type ReceiverOptions,
+  type SignOptions,
+} from './types.js';
+
+const PLUGIN = new Map<string, ConnectorPlugin>(PLUGINS.map((p) => [p.spec.name, p]));
 
 export interface OpenOptions {
   /** `<customer>/<connection>` */
   system: string;
-  type: string;
+  /** The connection's connector (its `connector:`). */
+  connector: string;
   settings: Record<string, unknown>;
   state: pg.Pool;
   sandbox?: boolean;
   throttle?: (cost: number) => Promise<void>;
 }
-
-export const RUNTIME_CONNECTORS = ['postgres', 'http', 'file', 'webhook', 'sandbox'] as const;
 
 export function openConnector(o: OpenOptions): OpenConnector {
   const ctx: ConnectorContext = {
@@ -32,43 +40,55 @@ export function openConnector(o: OpenOptions): OpenConnector {
     state: o.state,
     throttle: o.throttle,
   };
-  if (o.sandbox || o.type === 'sandbox') {
-    const c = openSandbox(ctx, o.type);
-    // The simulated systems sign their deliveries with the sandbox's secret (a sandbox connection may set its own).
-    const receiver = receiverFor('sandbox', o.type === 'sandbox' ? ctx : { ...ctx, settings: {} });
-    return { ...c, receive: receiver?.receive.bind(receiver) };
+  if (o.sandbox && o.connector !== 'sandbox') {
+    const c = openSandbox(ctx, o.connector);
+    // The simulated systems sign their deliveries with the sandbox's secret, not with the connection's settings.
+    const receiver = sandboxReceiver.open({ ...ctx, settings: {} }, {});
+    return { ...c, receive: receiver.receive.bind(receiver) };
   }
-  const receiver = receiverFor(o.type, ctx);
+  const plugin = PLUGIN.get(o.connector);
+  const receiver = plugin?.receiver?.open(ctx, {});
   const receive = receiver ? receiver.receive.bind(receiver) : undefined;
-  switch (o.type) {
-    case 'postgres':
-      return { ...openPostgres(ctx), receive };
-    case 'http':
-      return { ...openHttp(ctx), receive };
-    case 'file':
-      return { ...openFile(ctx), receive };
-    case 'webhook':
-      return { type: 'webhook', receive };
-    default:
-      // Vendor connectors (shopify, netsuite…) receive webhooks here; reading and writing their APIs is not built
-      // yet: run them against the sandbox, or describe the API with an http connection.
-      return {
-        type: o.type,
-        receive,
-        read: () =>
-          Promise.reject(
-            new ConnectorError(
-              `connector ${o.type} cannot read at run time yet: run the worker with --sandbox, or use an http connection`,
-              false,
-            ),
-          ),
-        write: () =>
-          Promise.reject(
-            new ConnectorError(
-              `connector ${o.type} cannot write at run time yet: run the worker with --sandbox, or use an http connection`,
-              false,
-            ),
-          ),
-      };
-  }
+  if (plugin?.open) return { ...plugin.open(ctx), receive };
+  // Vendor connectors (shopify, netsuite…) receive webhooks here; reading and writing their APIs is not built
+  // yet: run them against the sandbox, or describe the API with an http connection.
+  return {
+    connector: o.connector,
+    receive,
+    read: () =>
+      Promise.reject(
+        new ConnectorError(
+          `connector ${o.connector} cannot read at run time yet: run the worker with --sandbox, or use an http connection`,
+          false,
+        ),
+      ),
+    write: () =>
+      Promise.reject(
+        new ConnectorError(
+          `connector ${o.connector} cannot write at run time yet: run the worker with --sandbox, or use an http connection`,
+          false,
+        ),
+      ),
+  };
+}
+
+/** The receiver of a connector, or undefined when the connector receives no webhooks. */
+export function receiverFor(
+  connector: string,
+  ctx: ConnectorContext,
+  opts: ReceiverOptions = {},
+): ReceiveConnector | undefined {
+  return PLUGIN.get(connector)?.receiver?.open(ctx, opts);
+}
+
+/** The headers a sender of `connector` sends with `body`, signed with `secret` (see Receiver.sign). */
+export function signFor(
+  connector: string,
+  secret: string,
+  body: Buffer,
+  opts: SignOptions = {},
+): Record<string, string> {
+  const receiver = PLUGIN.get(connector)?.receiver;
+  if (!receiver) throw new TypeError(`signFor: connector ${connector} receives no webhooks`);
+  return receiver.sign(secret, body, opts);
 }

@@ -1,14 +1,18 @@
 /**
- * The runtime side of a connector: one small interface with three capabilities — read (pages of a stream, from a
- * cursor), write (a batch of records upserted by key) and receive (a webhook delivery, verified). What a connector
- * *declares* it can do lives in catalog.ts and is checked at validation; what it *does* lives in the modules beside
- * this one, one per connector type, and is opened by registry.ts.
+ * What a connector is, for the engine: a plugin (one folder, engine/connectors/<system>/) that exports its
+ * catalogue entry and, when it has them, its runtime capabilities — read (pages of a stream, from a cursor), write
+ * (a batch of records upserted by key) and receive (a webhook delivery, verified). What a connector *declares* it
+ * can do is its `spec.ts`, checked at validation (catalog.ts); what it *does* is its `connector.ts` and
+ * `receive.ts`, opened by registry.ts. plugins.ts lists the plugins; nothing else names one.
+ *
+ * This folder must not import from plan/, apply/, runtime/ or cli/: the runtime calls connectors, never the reverse.
  *
  * Vocabulary (DESIGN.md): a stream is read, an entity is written, an event is received. A cursor is an opaque
  * JSON value the connector gives back with each page; the pipeline persists it only after the page's records are
  * delivered, and hands it back on the next read. Errors are values where they concern one record (a write result),
  * and `ConnectorError`s where they concern the call (the pipeline retries a transient one).
  */
+import type { ConnectorSpec } from './spec.js';
 
 /** A JSON value a connector uses to resume reading: an updated_at + id pair, a page token, a file offset… */
 export type Cursor = unknown;
@@ -122,8 +126,66 @@ export interface ReceiveConnector {
 
 /** A connection opened for the runtime: whichever capabilities its connector has. */
 export interface OpenConnector extends Partial<SourceConnector>, Partial<TargetConnector>, Partial<ReceiveConnector> {
-  readonly type: string;
+  /** The connector's name (`connector:` of the connection), or the one the sandbox stands in for. */
+  readonly connector: string;
   close?(): Promise<void>;
+}
+
+export type SignatureAlgorithm = 'hmac-sha256' | 'hmac-sha1';
+export type SignatureEncoding = 'hex' | 'base64';
+
+/** A generic webhook connection's `settings.signature`, without the secret. */
+export interface SignatureScheme {
+  header?: string;
+  algorithm?: SignatureAlgorithm;
+  encoding?: SignatureEncoding;
+}
+
+export interface ReceiverOptions {
+  /**
+   * Where this server is reached from the internet (`https://hooks.example.com`, or with the path prefix a proxy
+   * strips). Square signs the notification URL, so its receiver needs the URL as Square knows it; see `squareUrl`.
+   */
+  publicUrl?: string;
+  /** The clock in milliseconds (tests replace it to check the Stripe tolerance). */
+  now?: () => number;
+}
+
+export interface SignOptions {
+  /** Stripe: the signing time in seconds since the epoch (default now); an old one makes a replayed delivery. */
+  timestamp?: number;
+  /** Square: the notification URL of the subscription (required: Square signs it with the body). */
+  notificationUrl?: string;
+  /** Shopify, WooCommerce, webhook, sandbox: the delivery id header (default a random UUID, as each sender does). */
+  deliveryId?: string;
+  /** Shopify, WooCommerce, webhook, sandbox: the topic header. */
+  topic?: string;
+  /** webhook: the connection's `settings.signature` (header, algorithm, encoding); the secret is the argument. */
+  signature?: SignatureScheme;
+}
+
+/** A sender's webhook scheme, both ways: verifying its deliveries, and signing deliveries as it does. */
+export interface Receiver {
+  /** The receiver of one connection's deliveries. */
+  open(ctx: ConnectorContext, opts: ReceiverOptions): ReceiveConnector;
+  /**
+   * The headers this sender sends with `body`, signed with `secret` — for tests, benchmarks and the sandbox's
+   * event generator. Header names are lower case, as `Delivery.headers` has them (HTTP ignores their case).
+   */
+  sign(secret: string, body: Buffer, opts: SignOptions): Record<string, string>;
+}
+
+/** What the index of a connector's folder exports: everything the engine knows of one system. */
+export interface ConnectorPlugin {
+  /** Its catalogue entry. */
+  readonly spec: ConnectorSpec;
+  /**
+   * Opens a connection to read and write. Absent: the system is served at run time only by the sandbox
+   * (`rsync worker --sandbox`), or through an http connection that describes its API.
+   */
+  readonly open?: (ctx: ConnectorContext) => OpenConnector;
+  /** Present when the system sends webhooks. */
+  readonly receiver?: Receiver;
 }
 
 /**

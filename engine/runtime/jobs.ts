@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { openConnector } from '../connectors/registry.js';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type Page } from '../connectors/types.js';
-import { closePostgresPools } from '../connectors/postgres.js';
+import { closePostgresPools } from '../connectors/postgres/connector.js';
 import { isObject } from '../util/merge.js';
 import type { FlowDef } from './flows.js';
 import type { Mapper } from './mapper.js';
@@ -68,7 +68,7 @@ export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef[
         : undefined;
     open = openConnector({
       system: c.system,
-      type: c.type,
+      connector: c.type,
       settings: c.settings,
       state: rt.db,
       sandbox: rt.sandbox,

@@ -4,8 +4,9 @@
  * payload (the mapping tests' fixtures) with fresh ids.
  */
 import type pg from 'pg';
-import { generate, varySample } from '../connectors/sandbox.js';
-import { SANDBOX_WEBHOOK_SECRET, signFor } from '../connectors/receive.js';
+import { generate, varySample } from '../connectors/sandbox/connector.js';
+import { signFor } from '../connectors/registry.js';
+import { SANDBOX_WEBHOOK_SECRET } from '../connectors/sandbox/receive.js';
 import type { FlowDef } from './flows.js';
 
 /** Add `count` source records for each non-event flow; returns how many went to each flow's source. */

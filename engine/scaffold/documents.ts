@@ -6,6 +6,7 @@
  * schemas/README.md: block mappings, short leaf mappings on one line, a comment where the partner edits.
  */
 import { Document, isPair, isScalar, Scalar, visit } from 'yaml';
+import type { ConnectionSample } from '../connectors/spec.js';
 import type { ConnectionPlan, TemplatePlan } from './template.js';
 
 export const API_VERSION = 'rsync/v1';
@@ -142,8 +143,8 @@ function defaultOwnership(plan: TemplatePlan): Record<string, string> {
     (c) => c.connector.category === 'erp' || (c.connector.category === 'sandbox' && c.role === 'target'),
   );
   const out: Record<string, string> = {};
-  if (source) for (const e of ['order', 'refund', 'customer']) out[e] = source.connector.type;
-  if (erp) for (const e of ['product', 'price', 'inventoryLevel']) out[e] = erp.connector.type;
+  if (source) for (const e of ['order', 'refund', 'customer']) out[e] = source.connector.name;
+  if (erp) for (const e of ['product', 'price', 'inventoryLevel']) out[e] = erp.connector.name;
   return out;
 }
 
@@ -167,68 +168,9 @@ export function customerFile(n: Names, plan: TemplatePlan): string {
   return body.replace(/^(\s+with: .*)$/m, `$1\n${note}`).replace(/^(\s+with:)$/m, `$1\n${note}`);
 }
 
-/** Non-secret settings of a new connection, and what the staging environment changes. */
-interface Sample {
-  settings: Record<string, unknown>;
-  staging?: Record<string, unknown>;
-  description: string;
-}
-
-function sampleSettings(c: ConnectionPlan, n: Names): Sample | undefined {
-  const id = n.customer;
-  const who = possessive(n.customerDisplay);
-  const zeros = '00000000-0000-0000-0000-000000000000';
-  switch (c.connector.type) {
-    case 'shopify':
-      return {
-        settings: { shop: `${id}.myshopify.com`, apiVersion: '2026-07' },
-        staging: { shop: `${id}-staging.myshopify.com` },
-        description: `${who} Shopify store; staging uses a development store.`,
-      };
-    case 'woocommerce':
-      return {
-        settings: { url: `https://shop.${id}.example` },
-        staging: { url: `https://staging.shop.${id}.example` },
-        description: `${who} WooCommerce store: set its URL.`,
-      };
-    case 'square':
-      return {
-        settings: { environment: 'production' },
-        staging: { environment: 'sandbox' },
-        description: `${who} Square POS; staging uses Square's sandbox.`,
-      };
-    case 'netsuite':
-      return {
-        settings: { accountId: '1234567' },
-        staging: { accountId: '1234567_SB1' },
-        description: `${who} NetSuite account (replace 1234567 with its account id); staging posts to the sandbox account.`,
-      };
-    case 'business-central':
-      return {
-        settings: { tenantId: zeros, environment: 'Production', companyId: zeros, clientId: zeros },
-        staging: { environment: 'Sandbox' },
-        description: `${who} Business Central company (replace the zero ids); staging uses the Sandbox environment.`,
-      };
-    case 'avalara':
-      return {
-        settings: {
-          environment: 'production',
-          accountId: '1100000000',
-          companyCode: id.replace(/-/g, '').toUpperCase().slice(0, 25),
-        },
-        staging: { environment: 'sandbox' },
-        description: `${who} AvaTax company (replace the account id); staging uses the AvaTax sandbox.`,
-      };
-    case 'stripe':
-      return { settings: {}, staging: {}, description: `${who} Stripe account; staging uses test-mode keys.` };
-    case 'sandbox':
-      return {
-        settings: { system: c.role === 'source' ? 'storefront' : 'erp', seed: 1 },
-        description: `A simulated ${c.role === 'source' ? 'storefront' : 'ERP'} on rsync's own database, to try the flows before the real system is connected.`,
-      };
-    default:
-      return undefined;
-  }
+/** Non-secret settings of a new connection, and what the staging environment changes: the connector's sample. */
+function sampleSettings(c: ConnectionPlan, n: Names): ConnectionSample | undefined {
+  return c.connector.sample?.({ customer: n.customer, who: possessive(n.customerDisplay), role: c.role });
 }
 
 /**
@@ -275,7 +217,7 @@ export function connectionSettings(
   };
 }
 
-function genericSample(c: ConnectionPlan, n: Names): Sample {
+function genericSample(c: ConnectionPlan, n: Names): ConnectionSample {
   const settings: Record<string, unknown> = {};
   for (const key of c.connector.settings.required ?? []) {
     const p = c.connector.settings.properties[key] ?? {};
@@ -313,7 +255,7 @@ export function connectionFiles(
       'Connection',
       c.name,
       {
-        spec: { connector: c.connector.type, description: s.description, settings: s.settings },
+        spec: { connector: c.connector.name, description: s.description, settings: s.settings },
         ...(s.staging ? { environments: { staging: { settings: s.staging } } } : {}),
       },
       comment,

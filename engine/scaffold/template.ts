@@ -8,7 +8,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CONNECTORS, type ConnectorSpec } from '../connectors/catalog.js';
+import { CONNECTORS } from '../connectors/catalog.js';
+import type { ConnectorSpec } from '../connectors/spec.js';
 import { ExitCode, RsyncError } from '../errors.js';
 import { substitute } from '../load/templates.js';
 import { isObject } from '../util/merge.js';
@@ -186,7 +187,7 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
     const fits = Object.values(CONNECTORS).filter(
       (c) =>
         !c.dynamic &&
-        (!Array.isArray(typeEnum) || typeEnum.includes(c.type)) &&
+        (!Array.isArray(typeEnum) || typeEnum.includes(c.name)) &&
         u.streams.every(
           (s) =>
             (!s.stream || s.stream in c.streams) &&
@@ -204,7 +205,7 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
       (/erp/i.test(u.param ?? id) ||
         (u.entities.length > 0 && fits.every((c) => c.category === 'erp' || c.category === 'sandbox')));
     const rank = (c: ConnectorSpec) =>
-      (wantsErp && c.type === erp ? 0 : 10) + (hints.includes(c.type) ? 0 : 5) + (c.category === 'sandbox' ? 2 : 0);
+      (wantsErp && c.name === erp ? 0 : 10) + (hints.includes(c.name) ? 0 : 5) + (c.category === 'sandbox' ? 2 : 0);
     const connector = fits.sort((a, b) => rank(a) - rank(b))[0];
     const what = u.param ? `parameter "${u.param}"` : `"${id}"`;
     if (!connector) {
@@ -213,14 +214,14 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
       );
       continue;
     }
-    if (wantsErp && connector.type !== erp) {
-      notes.push(`Template ${label} cannot use a ${erp} connection for ${what}; it uses ${connector.type}.`);
+    if (wantsErp && connector.name !== erp) {
+      notes.push(`Template ${label} cannot use a ${erp} connection for ${what}; it uses ${connector.name}.`);
     }
     let name = !u.param
       ? id
       : connector.category === 'sandbox'
         ? `sandbox-${u.streams.length ? 'source' : 'erp'}`
-        : connector.type;
+        : connector.name;
     if (u.param && connections.some((c) => c.name === name))
       name = `${name}-${u.param.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`; // two stores of one kind
     const plan: ConnectionPlan = {
@@ -233,7 +234,7 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
     byId.set(id, plan);
     if (u.param) withValue[u.param] = name;
     const tp = typeParam(u.param);
-    if (tp && !(tp in defaults)) withValue[tp] = connector.type;
+    if (tp && !(tp in defaults)) withValue[tp] = connector.name;
     for (const e of u.entities) if (e.entityParam) withValue[e.entityParam] ??= accepts(connector, e.canonical)[0];
     for (const s of u.streams) if (s.eventParam) withValue[s.eventParam] ??= eventsOf(connector, s.stream)[0];
   }
@@ -242,7 +243,7 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
   const owners: Record<string, string> = {};
   for (const o of sourceOf) {
     const c = byId.get(o.id);
-    if (c) owners[o.canonical] = c.connector.type;
+    if (c) owners[o.canonical] = c.connector.name;
   }
 
   // The other parameters without a default.

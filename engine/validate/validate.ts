@@ -13,7 +13,8 @@
  */
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { sortDiagnostics } from '../diagnostics/diagnostic.js';
-import { connectorSpec, CONNECTORS, type ConnectorSpec } from '../connectors/catalog.js';
+import { connectorSpec, CONNECTORS } from '../connectors/catalog.js';
+import type { ConnectorSpec } from '../connectors/spec.js';
 import { suggest } from '../load/loader.js';
 import { locate, locateInScalar, templateNote } from '../load/locate.js';
 import { checkOverlayNames } from '../load/overlays.js';
@@ -467,12 +468,12 @@ function checkFlow(
       rep.at(flow, ['spec', 'source', 'stream'], {
         severity: 'error',
         code: 'source-cannot-read',
-        summary: `${src.name} (${cap.spec.type}) cannot read "${source.stream}"`,
+        summary: `${src.name} (${cap.spec.name}) cannot read "${source.stream}"`,
         detail: names.length
-          ? `The ${cap.spec.type} connector reads: ${names.join(', ')}.${suggest(source.stream, names)}`
+          ? `The ${cap.spec.name} connector reads: ${names.join(', ')}.${suggest(source.stream, names)}`
           : cap.spec.dynamic
             ? `Declare the stream under settings.streams of connection ${src.name}.`
-            : `The ${cap.spec.type} connector reads nothing; use it as a target.`,
+            : `The ${cap.spec.name} connector reads nothing; use it as a target.`,
       });
     }
   }
@@ -484,12 +485,12 @@ function checkFlow(
       rep.at(flow, ['spec', 'target', 'entity'], {
         severity: 'error',
         code: 'target-cannot-write',
-        summary: `${dst.name} (${cap.spec.type}) cannot write "${target.entity}"`,
+        summary: `${dst.name} (${cap.spec.name}) cannot write "${target.entity}"`,
         detail: names.length
-          ? `The ${cap.spec.type} connector writes: ${names.join(', ')}.${suggest(target.entity, names)}`
+          ? `The ${cap.spec.name} connector writes: ${names.join(', ')}.${suggest(target.entity, names)}`
           : cap.spec.dynamic
             ? `Declare the entity under settings.entities of connection ${dst.name}.`
-            : `The ${cap.spec.type} connector writes nothing; use it as a source.`,
+            : `The ${cap.spec.name} connector writes nothing; use it as a source.`,
       });
     } else if (
       cap.spec &&
@@ -517,10 +518,10 @@ function checkFlow(
       rep.at(flow, ['spec', 'trigger', 'event'], {
         severity: 'error',
         code: 'event-unknown',
-        summary: `${src.name} (${cap.spec.type}) sends no "${trigger.event}" event`,
+        summary: `${src.name} (${cap.spec.name}) sends no "${trigger.event}" event`,
         detail: names.length
           ? `Its webhook topics are: ${names.join(', ')}.${suggest(trigger.event, names)}`
-          : `The ${cap.spec.type} connector receives no webhooks: use a schedule trigger.`,
+          : `The ${cap.spec.name} connector receives no webhooks: use a schedule trigger.`,
       });
     } else if (
       ev &&

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
-import { generate } from '../../engine/connectors/sandbox.js';
+import { generate } from '../../engine/connectors/sandbox/connector.js';
 import { runCli, show, type Run } from './cli.js';
 
 export const ACTOR = 'ops-bot <ops@acme.example>';

@@ -24,8 +24,8 @@
  * `redact` cannot know because they were never resolved as secrets.
  */
 import { STATUS_CODES } from 'node:http';
-import { compile, type Expression } from '../jsonata/index.js';
-import { redact } from './secrets.js';
+import { compile, type Expression } from '../../jsonata/index.js';
+import { redact } from '../secrets.js';
 import {
   ConnectorError,
   type ConnectorContext,
@@ -35,7 +35,7 @@ import {
   type ReadRequest,
   type WriteItem,
   type WriteResult,
-} from './types.js';
+} from '../types.js';
 
 /** Per request, including reading the body. */
 const TIMEOUT_MS = 30_000;
@@ -524,7 +524,7 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
     return results;
   }
 
-  return { type: 'http', read, write };
+  return { connector: 'http', read, write };
 }
 
 /** One entry of a batch endpoint's answer. `status` and `transient` are optional refinements of `ok: false`. */

@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openFile } from '../engine/connectors/file.js';
-import { ConnectorError, type Cursor, type OpenConnector, type Page } from '../engine/connectors/types.js';
+import { openFile } from './connector.js';
+import { ConnectorError, type Cursor, type OpenConnector, type Page } from '../types.js';
 
 let dir: string;
 /** The test's "now" for file ages: files dropped with the same age get the very same mtime. */

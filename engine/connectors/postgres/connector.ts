@@ -12,7 +12,7 @@
  * and an entity stores the canonical record in it. Either way an entity also writes the record's fields into the
  * columns of the same name (jsonb_populate_record), and a stream without it yields the row as an object.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import {
   ConnectorError,
   itemFields,
@@ -23,16 +23,23 @@ import {
   type ReadRequest,
   type WriteItem,
   type WriteResult,
-} from './types.js';
-import { isObject } from '../util/merge.js';
-import { sha256 } from '../util/hash.js';
+} from '../types.js';
+import { isObject } from '../../util/merge.js';
+import { sha256 } from '../../util/hash.js';
 
 const pools = new Map<string, pg.Pool>();
 
-function poolFor(url: string): pg.Pool {
+/**
+ * The driver, loaded on the first connection: the catalogue imports every plugin, and validation, which reads
+ * only the catalogue, should not pay for loading a database driver it never uses.
+ */
+let driver: Promise<typeof pg> | undefined;
+
+async function poolFor(url: string): Promise<pg.Pool> {
+  const { Pool } = await (driver ??= import('pg').then((m) => m.default));
   let p = pools.get(url);
   if (!p) {
-    p = new pg.Pool({ connectionString: url, max: 4 });
+    p = new Pool({ connectionString: url, max: 4 });
     p.on('error', () => {});
     pools.set(url, p);
   }
@@ -68,14 +75,14 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
   const streams = isObject(s.streams) ? s.streams : {};
   const entities = isObject(s.entities) ? s.entities : {};
   let pool: pg.Pool | undefined;
-  const db = () => (pool ??= poolFor(ctx.secret(s.url)));
+  const db = async () => (pool ??= await poolFor(ctx.secret(s.url)));
   const columns = new Map<string, { name: string; type: string }[]>();
 
   /** A table's columns, in order, with their SQL types. */
   async function columnsOf(table: string): Promise<{ name: string; type: string }[]> {
     let c = columns.get(table);
     if (!c) {
-      const { rows } = await db().query<{ name: string; type: string }>(
+      const { rows } = await (await db()).query<{ name: string; type: string }>(
         `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
            FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid JOIN pg_namespace n ON n.oid = t.relnamespace
           WHERE n.nspname = $1 AND t.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
@@ -93,7 +100,7 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
   }
 
   return {
-    type: 'postgres',
+    connector: 'postgres',
     async read(req: ReadRequest): Promise<Page> {
       const st = streams[req.stream];
       if (!isObject(st)) throw new ConnectorError(`stream ${req.stream} is not declared under settings.streams`, false);
@@ -121,7 +128,7 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
                      FROM ${schema}.${table} t ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                     ORDER BY ${cursorCol}, ${keyCol} LIMIT $1`;
       try {
-        const { rows } = await db().query<{ __c: string; __k: string; __r: string }>(sql, params);
+        const { rows } = await (await db()).query<{ __c: string; __k: string; __r: string }>(sql, params);
         const last = rows[rows.length - 1];
         return {
           records: rows.map((r) => r.__r),
@@ -169,7 +176,7 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
            ON CONFLICT (${keyCol}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
         // A named (prepared) statement: planning it took PostgreSQL more time than executing the ledger lookups
         // (3.6 µs a record, pg_stat_statements, 500-record batches); prepared, its plan is kept per connection.
-        await db().query({ name: `rsync_${sha256(text).slice(0, 24)}`, text, values: [itemsJson(items)] });
+        await (await db()).query({ name: `rsync_${sha256(text).slice(0, 24)}`, text, values: [itemsJson(items)] });
         return items.map((i) => ({ ok: true as const, targetId: i.key }));
       } catch (e) {
         const err = classify(e, `writing ${tableName}`);

@@ -6,10 +6,10 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closePostgresPools, openPostgres } from '../engine/connectors/postgres.js';
-import type { WriteItem } from '../engine/connectors/types.js';
-import { canonicalJson } from '../engine/util/hash.js';
-import { testDatabase, type TestDatabase } from './helpers/db.js';
+import { closePostgresPools, openPostgres } from './connector.js';
+import type { WriteItem } from '../types.js';
+import { canonicalJson } from '../../util/hash.js';
+import { testDatabase, type TestDatabase } from '../../../test/helpers/db.js';
 
 let db: TestDatabase;
 let pool: pg.Pool;

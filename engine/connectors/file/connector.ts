@@ -2,7 +2,7 @@
  * The `file` connector: the legacy file-transfer case — CSV and JSON Lines files dropped in a folder (an SFTP
  * landing directory, a mounted share) are read as streams, and entities are written as JSON Lines files.
  *
- * Settings (see the `file` entry of catalog.ts):
+ * Settings (see spec.ts beside this file):
  *
  *   folder: /srv/drops/acme          # absolute, or relative to the worker's working directory
  *   format: csv                      # csv (default) | jsonl — the default for every stream
@@ -52,7 +52,7 @@ import {
   type ReadRequest,
   type WriteItem,
   type WriteResult,
-} from './types.js';
+} from '../types.js';
 
 /** Above this a file is refused (see the header comment). */
 export const MAX_FILE_BYTES = 50 * 1024 * 1024;
@@ -375,7 +375,7 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
     return results;
   }
 
-  return { type: 'file', read, write };
+  return { connector: 'file', read, write };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import {
   type ReadRequest,
   type WriteItem,
   type WriteResult,
-} from './types.js';
+} from '../types.js';
 
 interface SandboxCursor {
   t: string;
@@ -36,12 +36,12 @@ function isCursor(c: unknown): c is SandboxCursor {
   );
 }
 
-export function openSandbox(ctx: ConnectorContext, type = 'sandbox'): OpenConnector {
+export function openSandbox(ctx: ConnectorContext, connector = 'sandbox'): OpenConnector {
   const db = ctx.state;
   if (!db) throw new ConnectorError('the sandbox connector needs the state database', false);
   const system = ctx.system;
   return {
-    type,
+    connector,
     async read(req: ReadRequest): Promise<Page> {
       const params: unknown[] = [system, req.stream, req.limit];
       const where: string[] = ['system = $1', 'stream = $2'];

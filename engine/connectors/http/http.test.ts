@@ -9,9 +9,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { nextLink, openHttp, parseRetryAfter, type HttpOptions } from '../engine/connectors/http.js';
-import { resolveSecret } from '../engine/connectors/secrets.js';
-import { ConnectorError, type OpenConnector, type WriteResult } from '../engine/connectors/types.js';
+import { nextLink, openHttp, parseRetryAfter, type HttpOptions } from './connector.js';
+import { resolveSecret } from '../secrets.js';
+import { ConnectorError, type OpenConnector, type WriteResult } from '../types.js';
 
 // ---- secrets ------------------------------------------------------------------------------------------------------
 

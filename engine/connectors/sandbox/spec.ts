@@ -1,0 +1,46 @@
+import type { ConnectorSpec } from '../spec.js';
+
+const all = <T>(names: readonly string[], value: T): Record<string, T> =>
+  Object.fromEntries(names.map((n) => [n, value]));
+
+export const spec: ConnectorSpec = {
+  name: 'sandbox',
+  title: 'Sandbox (simulated storefront or ERP on PostgreSQL)',
+  category: 'sandbox',
+  settings: {
+    type: 'object',
+    required: ['system'],
+    properties: {
+      system: { enum: ['storefront', 'erp', 'pos'], description: 'which kind of system to simulate' },
+      seed: { type: 'integer', description: 'seed for generated data' },
+      ordersPerMinute: { type: 'number', minimum: 0 },
+    },
+    additionalProperties: false,
+  },
+  streams: {
+    orders: { canonical: ['order'], incremental: true },
+    refunds: { canonical: ['refund'], incremental: true },
+    products: { canonical: ['product'], incremental: true },
+    prices: { canonical: ['price'], incremental: true },
+    inventory: { canonical: ['inventoryLevel'], incremental: true },
+    payouts: { canonical: ['settlement'], incremental: true },
+  },
+  entities: {
+    salesOrder: { accepts: ['order'] },
+    creditMemo: { accepts: ['refund'] },
+    product: { accepts: ['product'] },
+    price: { accepts: ['price'] },
+    inventoryLevel: { accepts: ['inventoryLevel'] },
+    journalEntry: { accepts: ['journalEntry', 'settlement'] },
+    customer: { accepts: ['customer'] },
+  },
+  // Shopify's topic names and WooCommerce's alike: a flow written for either storefront runs against the sandbox.
+  events: {
+    ...all(['orders/create', 'order.created'], { stream: 'orders' }),
+    ...all(['refunds/create', 'refund.created'], { stream: 'refunds' }),
+  },
+  sample: ({ role }) => ({
+    settings: { system: role === 'source' ? 'storefront' : 'erp', seed: 1 },
+    description: `A simulated ${role === 'source' ? 'storefront' : 'ERP'} on rsync's own database, to try the flows before the real system is connected.`,
+  }),
+};

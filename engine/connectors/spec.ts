@@ -1,0 +1,98 @@
+/**
+ * What a catalogue entry is: the shape of a connector's `spec.ts`, and the pieces of settings schema that several
+ * entries share. An entry is data — what validation checks connections and flows against before anything runs,
+ * and what `rsync init` writes for a new connection — so this module, and every `<system>/spec.ts`, imports no
+ * runtime code.
+ *
+ * Vocabulary: a *stream* is something a connector can read (in pages, optionally incrementally by a cursor);
+ * an *entity* is something it can write (upsert by key) and the canonical entities it accepts; an *event* is a
+ * webhook topic it can receive, whose payload is one record of a stream.
+ *
+ * Generic connectors (http, postgres, file, webhook) have no fixed streams or entities: a connection declares its
+ * own under `settings.streams` and `settings.entities` (see `dynamic`).
+ */
+import type { CanonicalEntity } from '../model/canonical.js';
+
+export type ConnectorCategory =
+  | 'storefront'
+  | 'marketplace'
+  | 'pos'
+  | 'erp'
+  | 'wms'
+  | 'tax'
+  | 'payment'
+  | 'generic'
+  | 'sandbox';
+
+export interface StreamSpec {
+  /** The canonical entities a record of this stream is usually mapped to (informative, used in hints). */
+  readonly canonical: readonly CanonicalEntity[];
+  /** True when the stream can be read from a cursor (only what changed since); false means full reads only. */
+  readonly incremental: boolean;
+}
+
+export interface EntitySpec {
+  /** The canonical entities this entity can be written from. */
+  readonly accepts: readonly CanonicalEntity[];
+}
+
+export interface EventSpec {
+  /** The stream whose record a delivery of this topic carries. */
+  readonly stream: string;
+}
+
+/** A JSON Schema (draft 2020-12) for a connection's `settings`; `x-secret: true` marks a property that must be a secretRef. */
+export interface SettingsSchema {
+  readonly type: 'object';
+  readonly required?: readonly string[];
+  readonly properties: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly additionalProperties?: boolean;
+}
+
+export interface ConnectorSpec {
+  /** The connector's name, as a connection's `connector:` names it; its folder under engine/connectors/ too. */
+  readonly name: string;
+  readonly title: string;
+  readonly category: ConnectorCategory;
+  readonly settings: SettingsSchema;
+  readonly streams: Readonly<Record<string, StreamSpec>>;
+  readonly entities: Readonly<Record<string, EntitySpec>>;
+  readonly events: Readonly<Record<string, EventSpec>>;
+  /**
+   * Generic connectors: streams, entities and events are declared by each connection under
+   * `settings.streams.<name>: { canonical?, incremental? }`, `settings.entities.<name>: { accepts: [...] }` and
+   * `settings.events.<topic>: { stream }`.
+   */
+  readonly dynamic?: boolean;
+  /** What `rsync init` writes into a new connection of this connector; absent, placeholders from the schema. */
+  readonly sample?: (c: SampleFor) => ConnectionSample;
+}
+
+/** The new connection a sample is for. */
+export interface SampleFor {
+  /** The customer's name (a folder name: lower case, dashes). */
+  customer: string;
+  /** The customer's display name, possessive: "Northwind's". */
+  who: string;
+  role: 'source' | 'target';
+}
+
+/** Non-secret settings of a new connection (secrets are added as references), and what staging changes. */
+export interface ConnectionSample {
+  settings: Record<string, unknown>;
+  staging?: Record<string, unknown>;
+  description: string;
+}
+
+/** A setting that holds a secret: only ever `{ secretRef: … }` in Git. */
+export const secretRef = { 'x-secret': true, $ref: 'https://rsync.dev/schemas/v1/defs.schema.json#/$defs/secretRef' };
+
+/** A string setting that may not be empty. */
+export const str = (description: string) => ({ type: 'string', minLength: 1, description });
+
+/** The settings by which a generic connector's connection declares its own streams, entities and events. */
+export const dynamicSettings = {
+  streams: { type: 'object', description: 'streams this connection can read, by name' },
+  entities: { type: 'object', description: 'entities this connection can write, by name' },
+  events: { type: 'object', description: 'webhook topics this connection receives, by name' },
+};
