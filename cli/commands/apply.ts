@@ -9,8 +9,8 @@ import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
-import { renderDiagnostic } from '../render/diagnostics.js';
-import { progress } from '../render/progress.js';
+import { renderDiagnostic } from '../views/diagnostics.js';
+import { progress } from '../views/progress.js';
 
 export interface ApplyOutput extends Partial<ApplyResult> {
   version: 1;

@@ -13,10 +13,10 @@ import { deliverEvents, seedSources } from '../../engine/runtime/simulate.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { parseDuration } from '../../engine/util/duration.js';
 import { projectRoot } from '../../engine/util/paths.js';
-import { openAndValidate } from '../../engine/workspace.js';
+import { openAndValidate } from '../../engine/workspace/open.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase } from '../database.js';
-import { renderDiagnostic } from '../render/diagnostics.js';
+import { renderDiagnostic } from '../views/diagnostics.js';
 import { table } from '../runtime.js';
 import { renderStatus } from './status.js';
 

@@ -11,7 +11,7 @@ import {
 } from '../../engine/scaffold/scaffold.js';
 import { renderTree } from '../../engine/scaffold/tree.js';
 import { RsyncCommand } from '../base.js';
-import { dim, green, plural, red, renderDiagnostic } from '../render/diagnostics.js';
+import { dim, green, plural, red, renderDiagnostic } from '../views/diagnostics.js';
 import { renderCase } from './test.js';
 
 export interface InitResult extends Omit<ScaffoldResult, 'check'> {

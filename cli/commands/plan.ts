@@ -7,7 +7,7 @@ import { renderPlanMarkdown, renderPlanText } from '../../engine/plan/render.js'
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
-import { renderDiagnostic } from '../render/diagnostics.js';
+import { renderDiagnostic } from '../views/diagnostics.js';
 
 export default class PlanCommand extends RsyncCommand<
   Plan | { version: 1; valid: false; diagnostics: Record<string, unknown>[] }

@@ -13,7 +13,7 @@ import {
 import { renderPromotionText, renderRefusalDetails } from '../../engine/promote/render.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
-import { renderDiagnostic } from '../render/diagnostics.js';
+import { renderDiagnostic } from '../views/diagnostics.js';
 import { renderCase } from './test.js';
 
 export interface PromoteOutput {

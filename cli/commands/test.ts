@@ -2,9 +2,9 @@ import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode } from '../../engine/errors.js';
 import { runMappingTests, type CaseResult, type TestReport } from '../../engine/mapping/test-runner.js';
-import { openAndValidate } from '../../engine/workspace.js';
+import { openAndValidate } from '../../engine/workspace/open.js';
 import { RsyncCommand } from '../base.js';
-import { dim, green, red, renderDiagnostic } from '../render/diagnostics.js';
+import { dim, green, red, renderDiagnostic } from '../views/diagnostics.js';
 
 export interface TestResult extends TestReport {
   /** Mapping files that do not compile (their cases are counted as failed too). */

@@ -4,7 +4,7 @@ import { diagnosticToJSON, formatDiagnostic, type Diagnostic } from '../../engin
 import { ExitCode } from '../../engine/errors.js';
 import { WorkspaceWatcher, type WatchEvent } from '../../engine/watch/watcher.js';
 import { RsyncCommand } from '../base.js';
-import { dim, green, plural, red, renderDiagnostic } from '../render/diagnostics.js';
+import { dim, green, plural, red, renderDiagnostic } from '../views/diagnostics.js';
 import { renderCase } from './test.js';
 
 /** The last line of `--json` output, after Ctrl-C. */

@@ -18,7 +18,7 @@ import { compareSides, EMPTY_SIDE, sideState, type SideState } from '../diff/com
 import type { Action } from '../plan/types.js';
 import { resolveEnvironment } from '../plan/index.js';
 import { readApplyLog, type ApplyLogEntry } from './applies.js';
-import { GitHistory, type GitCommit } from './git.js';
+import { GitHistory, type GitCommit } from '../git/history.js';
 
 export interface HistoryOptions {
   /** A path inside the workspace (default: the current folder). */

@@ -12,7 +12,7 @@ import type { Database } from '../state/db.js';
 import { readBlobs, readDeployed, readDeployedSummary, readLive } from '../state/deployed.js';
 import { readDesiredCache, readDesiredFull, writeDesiredCache } from './cache.js';
 import { isObject } from '../util/merge.js';
-import { openWorkspace } from '../workspace.js';
+import { openWorkspace } from '../workspace/open.js';
 import { validateWorkspace } from '../validate/validate.js';
 import { desiredState, type DesiredState } from './desired.js';
 import { makePlan, type DeployedRow } from './plan.js';

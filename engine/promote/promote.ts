@@ -31,7 +31,7 @@ import type { Change, PlanSummary } from '../plan/types.js';
 import type { Database } from '../state/db.js';
 import { readDeployed } from '../state/deployed.js';
 import { isObject } from '../util/merge.js';
-import { openAndValidate } from '../workspace.js';
+import { openAndValidate } from '../workspace/open.js';
 import {
   authorIdent,
   behindUpstream,
@@ -50,7 +50,7 @@ import {
   worktrees,
   type IndexEdit,
   type TreeEntry,
-} from './git.js';
+} from '../git/plumbing.js';
 
 export interface PromoteOptions {
   /** A path inside the workspace (default: the current folder). */

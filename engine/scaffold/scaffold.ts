@@ -23,7 +23,7 @@ import { WORKSPACE_FILE } from '../load/source.js';
 import { runMappingTests, type CaseResult } from '../mapping/test-runner.js';
 import { projectRoot } from '../util/paths.js';
 import { isValidTimeZone } from '../validate/schedule.js';
-import { openAndValidate } from '../workspace.js';
+import { openAndValidate } from '../workspace/open.js';
 import {
   ciWorkflow,
   connectionFiles,

@@ -256,7 +256,7 @@ async function planPhases(ws: string, env: string, apply: boolean): Promise<Phas
   t = performance.now();
   const { connect } = await import('../../engine/state/db.js');
   const { resolveEnvironment, brandingOf } = await import('../../engine/plan/index.js');
-  const { openWorkspace } = await import('../../engine/workspace.js');
+  const { openWorkspace } = await import('../../engine/workspace/open.js');
   const { validateWorkspace } = await import('../../engine/validate/validate.js');
   const { desiredState } = await import('../../engine/plan/desired.js');
   const { makePlan } = await import('../../engine/plan/plan.js');

@@ -4,7 +4,7 @@ import { findWorkspaceRoot } from '../../../engine/load/source.js';
 import { verifyLog, type VerifyResult } from '../../../engine/state/audit.js';
 import { RsyncCommand } from '../../base.js';
 import { openDatabase, workspaceRoot } from '../../database.js';
-import { green, red } from '../../render/diagnostics.js';
+import { green, red } from '../../views/diagnostics.js';
 
 export interface AuditVerifyResult extends VerifyResult {
   version: 1;

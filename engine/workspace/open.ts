@@ -3,13 +3,13 @@
  * read it from the working tree or from a Git ref, merge an environment's overlays, and validate.
  */
 import path from 'node:path';
-import { RsyncError, ExitCode } from './errors.js';
-import { ContentCache } from './load/content-cache.js';
-import { loadFromSource, openSource } from './load/loader.js';
-import { findWorkspaceRoot, GitRefError, WORKSPACE_FILE } from './load/source.js';
-import type { Workspace } from './model/workspace.js';
-import { validateWorkspace, type ValidationResult } from './validate/validate.js';
-import type { Diagnostic } from './diagnostics/diagnostic.js';
+import { RsyncError, ExitCode } from '../errors.js';
+import { ContentCache } from '../load/content-cache.js';
+import { loadFromSource, openSource } from '../load/loader.js';
+import { findWorkspaceRoot, GitRefError, WORKSPACE_FILE } from '../load/source.js';
+import type { Workspace } from '../model/workspace.js';
+import { validateWorkspace, type ValidationResult } from '../validate/validate.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
 
 export interface OpenOptions {
   /** A path inside the workspace (default: the current folder). */
