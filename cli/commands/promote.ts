@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode, RsyncError } from '../../engine/errors.js';
-import { currentActor } from '../../engine/plan/index.js';
+import { currentActor } from '../../engine/workspace/index.js';
 import {
   completePromotion,
   preparePromotion,

@@ -7,7 +7,8 @@ import { hashOf } from '../util/hash.js';
 import { isObject } from '../util/merge.js';
 import type { DesiredState } from './desired.js';
 import { fieldChanges, lineDiff } from './diff.js';
-import { PLAN_FORMAT, type Branding, type Change, type Drift, type Plan, type PlanSummary } from './types.js';
+import type { Branding } from '../workspace/branding.js';
+import { PLAN_FORMAT, type Change, type Drift, type Plan, type PlanSummary } from './types.js';
 
 export interface DeployedRow extends DeployedLike {
   revision: number;

@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../../engine/apply/apply.js';
-import { currentActor, planEnvironment } from '../../engine/plan/index.js';
+import { planEnvironment } from '../../engine/plan/index.js';
+import { currentActor } from '../../engine/workspace/index.js';
 import {
   completePromotion,
   preparePromotion,

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { ExitCode } from '../../../engine/errors.js';
-import { findWorkspaceRoot } from '../../../engine/load/source.js';
+import { findWorkspaceRoot } from '../../../engine/workspace/index.js';
 import { verifyLog, type VerifyResult } from '../../../engine/state/audit.js';
 import { RsyncCommand } from '../../base.js';
 import { openDatabase, workspaceRoot } from '../../database.js';
