@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
 import { applyPlan, type ApplyResult } from '../../engine/apply/apply.js';
@@ -7,6 +6,7 @@ import { ExitCode, RsyncError } from '../../engine/errors.js';
 import { planEnvironment } from '../../engine/plan/index.js';
 import { currentActor } from '../../engine/workspace/index.js';
 import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
+import { readPlanFile } from '../../engine/plan/file.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
@@ -48,22 +48,7 @@ since it was made. One apply per environment at a time; a second one is told who
     try {
       let plan: Plan;
       if (args.plan) {
-        try {
-          plan = JSON.parse(readFileSync(args.plan, 'utf8')) as Plan;
-        } catch (e) {
-          throw new RsyncError(
-            `Cannot read the plan ${args.plan}: ${(e as Error).message}`,
-            ExitCode.NO_INPUT,
-            'Make one with `rsync plan --out plan.json`.',
-          );
-        }
-        if (typeof plan !== 'object' || plan === null || !Array.isArray(plan.changes) || typeof plan.env !== 'string') {
-          throw new RsyncError(
-            `${args.plan} is not an rsync plan.`,
-            ExitCode.NO_INPUT,
-            'Make one with `rsync plan --out plan.json`.',
-          );
-        }
+        plan = readPlanFile(args.plan);
       } else {
         const outcome = await planEnvironment(db, {
           path: root,
