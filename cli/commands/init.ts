@@ -12,7 +12,7 @@ import {
 import { renderTree } from '../../engine/scaffold/tree.js';
 import { RsyncCommand } from '../base.js';
 import { dim, green, plural, red, renderDiagnostic } from '../views/diagnostics.js';
-import { renderCase } from './test.js';
+import { renderCase } from '../views/mapping-tests.js';
 
 export interface InitResult extends Omit<ScaffoldResult, 'check'> {
   check?: Omit<NonNullable<ScaffoldResult['check']>, 'diagnostics'> & { diagnostics: Record<string, unknown>[] };

@@ -14,7 +14,7 @@ import { renderPromotionText, renderRefusalDetails } from '../../engine/promote/
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
 import { renderDiagnostic } from '../views/diagnostics.js';
-import { renderCase } from './test.js';
+import { renderCase } from '../views/mapping-tests.js';
 
 export interface PromoteOutput {
   version: 1;

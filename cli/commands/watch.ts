@@ -5,7 +5,7 @@ import { ExitCode } from '../../engine/errors.js';
 import { WorkspaceWatcher, type WatchEvent } from '../../engine/watch/watcher.js';
 import { RsyncCommand } from '../base.js';
 import { dim, green, plural, red, renderDiagnostic } from '../views/diagnostics.js';
-import { renderCase } from './test.js';
+import { renderCase } from '../views/mapping-tests.js';
 
 /** The last line of `--json` output, after Ctrl-C. */
 export interface WatchResult {
