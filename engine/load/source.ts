@@ -86,7 +86,8 @@ function walk(root: string, rel: string, out: string[]): void {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
+/** Does a file or folder exist at `p`? */
+export async function exists(p: string): Promise<boolean> {
   try {
     await stat(p);
     return true;

@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, RsyncError } from '../errors.js';
-import { WORKSPACE_FILE } from '../load/source.js';
+import { exists, WORKSPACE_FILE } from '../load/source.js';
 
 /**
  * Find the workspace root from a path the user gave: the folder with rsync.yaml, looking in the path itself and
@@ -32,13 +32,4 @@ export async function workspaceRoot(start?: string): Promise<string> {
     ExitCode.NO_INPUT,
     'Run the command inside a workspace, give its folder as the path, or create one with `rsync init <dir>`.',
   );
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
