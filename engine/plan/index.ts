@@ -1,6 +1,12 @@
 /**
  * Planning as the commands do it: the workspace at the environment's Git ref (validated first: an invalid
  * workspace gets its diagnostics, not a plan), paired with what PostgreSQL says is deployed there.
+ *
+ * plan/ has two halves. The pure one — desired.ts (desired state from a workspace), pair.ts (pairing by
+ * address, shared with diff/), diff.ts (field and line diffs), plan.ts (makePlan, drift), types.ts (the plan
+ * value) — reads nothing and writes nothing. This module and cache.ts (the desired-state cache) are the other:
+ * they read Git, the database and .rsync/cache/, then call the pure half; file.ts reads and writes plan.json.
+ * Nothing in plan/ changes the deployed state or pg-boss: that is apply's.
  */
 import { inRepository, resolveCommit } from '../git/index.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
