@@ -1,6 +1,6 @@
 /** What the runtime commands share: the environment (from rsync.yaml) and the state database. */
 import { Flags } from '@oclif/core';
-import { resolveEnvironment } from '../engine/plan/index.js';
+import { resolveEnvironment } from '../engine/workspace/index.js';
 import type { Database } from '../engine/state/db.js';
 import { openDatabase } from './database.js';
 

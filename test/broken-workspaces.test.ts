@@ -19,7 +19,7 @@ import { diagnosticToJSON, formatDiagnostic, type Diagnostic } from '../engine/d
 import { loadWorkspace } from '../engine/load/loader.js';
 import { validateWorkspace } from '../engine/validate/validate.js';
 import { findLiteralSecrets } from '../engine/validate/secrets.js';
-import { openAndValidate } from '../engine/workspace.js';
+import { openAndValidate } from '../engine/workspace/open.js';
 import { compare, describe as describeDiagnostic, fixtureFiles, readMarkers } from './helpers/markers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -13,7 +13,7 @@ import { diagnosticToJSON } from '../engine/diagnostics/diagnostic.js';
 import { ContentCache } from '../engine/load/content-cache.js';
 import { loadWorkspace } from '../engine/load/loader.js';
 import { validateWorkspace } from '../engine/validate/validate.js';
-import { openAndValidate } from '../engine/workspace.js';
+import { openAndValidate } from '../engine/workspace/open.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BROKEN = path.join(ROOT, 'test', 'fixtures', 'broken');

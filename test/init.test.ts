@@ -22,7 +22,7 @@ import { runMappingTests } from '../engine/mapping/test-runner.js';
 import { DEFAULT_TEMPLATE, scaffoldWorkspace } from '../engine/scaffold/scaffold.js';
 import { sourcesFor } from '../engine/scaffold/fixtures.js';
 import { renderTree } from '../engine/scaffold/tree.js';
-import { openAndValidate } from '../engine/workspace.js';
+import { openAndValidate } from '../engine/workspace/open.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');

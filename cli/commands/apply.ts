@@ -1,16 +1,17 @@
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
 import { applyPlan, type ApplyResult } from '../../engine/apply/apply.js';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode, RsyncError } from '../../engine/errors.js';
-import { currentActor, planEnvironment } from '../../engine/plan/index.js';
+import { planEnvironment } from '../../engine/plan/index.js';
+import { currentActor } from '../../engine/workspace/index.js';
 import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
+import { readPlanFile } from '../../engine/plan/file.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
-import { renderDiagnostic } from '../render/diagnostics.js';
-import { progress } from '../render/progress.js';
+import { renderDiagnostic } from '../views/diagnostics.js';
+import { progress } from '../views/progress.js';
 
 export interface ApplyOutput extends Partial<ApplyResult> {
   version: 1;
@@ -47,22 +48,7 @@ since it was made. One apply per environment at a time; a second one is told who
     try {
       let plan: Plan;
       if (args.plan) {
-        try {
-          plan = JSON.parse(readFileSync(args.plan, 'utf8')) as Plan;
-        } catch (e) {
-          throw new RsyncError(
-            `Cannot read the plan ${args.plan}: ${(e as Error).message}`,
-            ExitCode.NO_INPUT,
-            'Make one with `rsync plan --out plan.json`.',
-          );
-        }
-        if (typeof plan !== 'object' || plan === null || !Array.isArray(plan.changes) || typeof plan.env !== 'string') {
-          throw new RsyncError(
-            `${args.plan} is not an rsync plan.`,
-            ExitCode.NO_INPUT,
-            'Make one with `rsync plan --out plan.json`.',
-          );
-        }
+        plan = readPlanFile(args.plan);
       } else {
         const outcome = await planEnvironment(db, {
           path: root,

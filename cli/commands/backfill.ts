@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/errors.js';
-import { currentActor } from '../../engine/plan/index.js';
+import { currentActor } from '../../engine/workspace/index.js';
 import { backfillProgress, createBackfill } from '../../engine/runtime/jobs.js';
 import { sleep } from '../../engine/runtime/pipeline.js';
 import { parseDuration } from '../../engine/util/duration.js';

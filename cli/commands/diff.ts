@@ -1,20 +1,8 @@
-import { existsSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
-import { simpleGit } from 'simple-git';
 import { renderDiffMarkdown, renderDiffText } from '../../engine/diff/render.js';
 import { diffWorkspace, type WorkspaceDiff } from '../../engine/diff/index.js';
 import { ExitCode } from '../../engine/errors.js';
 import { RsyncCommand } from '../base.js';
-
-/** Is `ref` a commit-ish in the repository around `cwd`? */
-async function isRef(cwd: string, ref: string): Promise<boolean> {
-  try {
-    const out = await simpleGit({ baseDir: cwd }).raw(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
-    return out.trim().length > 0;
-  } catch {
-    return false;
-  }
-}
 
 export default class Diff extends RsyncCommand<WorkspaceDiff> {
   static summary =
@@ -49,14 +37,13 @@ Without --env, resources are compared as declared and their environment overlays
 
   async run(): Promise<WorkspaceDiff> {
     const { args, flags } = await this.parse(Diff);
-    let head = args.refB;
-    let path = args.path;
-    // `rsync diff main integrations/`: a second argument that is no ref but an existing folder is the path.
-    if (head !== undefined && path === undefined && existsSync(head) && !(await isRef('.', head))) {
-      path = head;
-      head = undefined;
-    }
-    const diff = await diffWorkspace({ path, base: args.refA, head, env: flags.env, customers: flags.customer });
+    const diff = await diffWorkspace({
+      path: args.path,
+      base: args.refA,
+      head: args.refB,
+      env: flags.env,
+      customers: flags.customer,
+    });
     if (!this.json) {
       if (flags.format === 'json') this.log(JSON.stringify(diff, null, 2));
       else if (flags.format === 'markdown') this.log(renderDiffMarkdown(diff));

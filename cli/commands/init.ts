@@ -11,8 +11,8 @@ import {
 } from '../../engine/scaffold/scaffold.js';
 import { renderTree } from '../../engine/scaffold/tree.js';
 import { RsyncCommand } from '../base.js';
-import { dim, green, plural, red, renderDiagnostic } from '../render/diagnostics.js';
-import { renderCase } from './test.js';
+import { dim, green, plural, red, renderDiagnostic } from '../views/diagnostics.js';
+import { renderCase } from '../views/mapping-tests.js';
 
 export interface InitResult extends Omit<ScaffoldResult, 'check'> {
   check?: Omit<NonNullable<ScaffoldResult['check']>, 'diagnostics'> & { diagnostics: Record<string, unknown>[] };

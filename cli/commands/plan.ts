@@ -1,13 +1,14 @@
-import { writeFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode } from '../../engine/errors.js';
-import { currentActor, planEnvironment } from '../../engine/plan/index.js';
+import { planEnvironment } from '../../engine/plan/index.js';
+import { currentActor } from '../../engine/workspace/index.js';
 import { renderPlanMarkdown, renderPlanText } from '../../engine/plan/render.js';
+import { writePlanFile } from '../../engine/plan/file.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
-import { renderDiagnostic } from '../render/diagnostics.js';
+import { renderDiagnostic } from '../views/diagnostics.js';
 
 export default class PlanCommand extends RsyncCommand<
   Plan | { version: 1; valid: false; diagnostics: Record<string, unknown>[] }
@@ -60,7 +61,7 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
         return { version: 1 as const, valid: false as const, diagnostics: errors.map(diagnosticToJSON) };
       }
       const plan = outcome.plan;
-      if (flags.out) writeFileSync(flags.out, JSON.stringify(plan, null, 2) + '\n');
+      if (flags.out) writePlanFile(flags.out, plan);
       if (!this.json) {
         if (flags.format === 'json') this.log(JSON.stringify(plan, null, 2));
         else if (flags.format === 'markdown') this.log(renderPlanMarkdown(plan));

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode, RsyncError } from '../../engine/errors.js';
-import { currentActor } from '../../engine/plan/index.js';
+import { currentActor } from '../../engine/workspace/index.js';
 import {
   completePromotion,
   preparePromotion,
@@ -13,8 +13,8 @@ import {
 import { renderPromotionText, renderRefusalDetails } from '../../engine/promote/render.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
-import { renderDiagnostic } from '../render/diagnostics.js';
-import { renderCase } from './test.js';
+import { renderDiagnostic } from '../views/diagnostics.js';
+import { renderCase } from '../views/mapping-tests.js';
 
 export interface PromoteOutput {
   version: 1;

@@ -2,21 +2,14 @@ import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode } from '../../engine/errors.js';
 import { runMappingTests, type CaseResult, type TestReport } from '../../engine/mapping/test-runner.js';
-import { openAndValidate } from '../../engine/workspace.js';
+import { openAndValidate } from '../../engine/workspace/open.js';
 import { RsyncCommand } from '../base.js';
-import { dim, green, red, renderDiagnostic } from '../render/diagnostics.js';
+import { renderDiagnostic } from '../views/diagnostics.js';
+import { renderCase } from '../views/mapping-tests.js';
 
 export interface TestResult extends TestReport {
   /** Mapping files that do not compile (their cases are counted as failed too). */
   diagnostics: Record<string, unknown>[];
-}
-
-export function renderCase(c: CaseResult): string {
-  const head = `${c.status === 'passed' ? green('PASS') : red(c.status === 'error' ? 'ERROR' : 'FAIL')} ${c.file}:${c.line} ${c.test} › ${c.case}`;
-  if (c.status === 'passed') return `${head} ${dim(`(${c.durationMs} ms)`)}`;
-  const lines = [head, `    ${c.message}`];
-  for (const d of c.details ?? []) lines.push(`      ${d}`);
-  return lines.join('\n');
 }
 
 export default class Test extends RsyncCommand<TestResult> {

@@ -2,9 +2,9 @@ import { Args, Flags } from '@oclif/core';
 import { countDiagnostics, diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode } from '../../engine/errors.js';
 import { workspaceStats } from '../../engine/model/stats.js';
-import { openAndValidate } from '../../engine/workspace.js';
+import { openAndValidate } from '../../engine/workspace/open.js';
 import { RsyncCommand } from '../base.js';
-import { green, plural, red, renderDiagnostic } from '../render/diagnostics.js';
+import { green, plural, red, renderDiagnostic } from '../views/diagnostics.js';
 
 export interface ValidateResult {
   version: 1;

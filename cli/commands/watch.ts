@@ -4,8 +4,8 @@ import { diagnosticToJSON, formatDiagnostic, type Diagnostic } from '../../engin
 import { ExitCode } from '../../engine/errors.js';
 import { WorkspaceWatcher, type WatchEvent } from '../../engine/watch/watcher.js';
 import { RsyncCommand } from '../base.js';
-import { dim, green, plural, red, renderDiagnostic } from '../render/diagnostics.js';
-import { renderCase } from './test.js';
+import { dim, green, plural, red, renderDiagnostic } from '../views/diagnostics.js';
+import { renderCase } from '../views/mapping-tests.js';
 
 /** The last line of `--json` output, after Ctrl-C. */
 export interface WatchResult {

@@ -1,10 +1,10 @@
 /**
- * Apply: carry out exactly a plan.
+ * Apply: carry out exactly a plan. `applyPlan` is the list of its steps:
  *
- *   lock the environment → refuse a stale plan → write revisions in batches (each batch commits: a crash leaves a
- *   state from which the next plan shows exactly what is left) → prune what was removed (a flow only once its
- *   jobs drained, or with --force-prune) → make the live pg-boss queues and schedules match what is deployed
- *   (which also heals drift) → append to the apply log → unlock.
+ *   lock the environment → refuse a stale plan → write revisions and prune what was removed, in batches (each
+ *   batch commits: a crash leaves a state from which the next plan shows exactly what is left; a removed flow
+ *   goes only once its jobs drained, or with --force-prune) → heal the live pg-boss queues and schedules (make
+ *   them match what is deployed, removing the unused ones) → append to the apply log → unlock.
  *
  * Apply reads only the plan and the deployed state; it never re-reads Git.
  */
@@ -20,7 +20,7 @@ import { APPLIED } from '../runtime/queues.js';
 import type { Database } from '../state/db.js';
 import { readDeployed, readLive } from '../state/deployed.js';
 import { acquireApplyLock } from '../state/lock.js';
-import { PLAN_FORMAT } from '../plan/types.js';
+import { assertPlanFormat } from '../plan/file.js';
 
 export interface ApplyOptions {
   actor: string;
@@ -52,107 +52,73 @@ export interface ApplyResult {
 }
 
 export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): Promise<ApplyResult> {
-  if (plan.format !== PLAN_FORMAT) {
-    throw new RsyncError(
-      `This plan has format ${String(plan.format)}; this rsync applies format ${PLAN_FORMAT}.`,
-      ExitCode.NO_INPUT,
-      'Make the plan again with this version of rsync.',
-    );
-  }
+  assertPlanFormat(plan);
   const lock = await acquireApplyLock(opts.url, plan.env, opts.actor);
   let boss: PgBoss | undefined;
   try {
-    const deployed = await readDeployed(db.pool, plan.env);
-    const now = stateHash(deployed);
-    if (now !== plan.basis.stateHash) {
-      throw new RsyncError(
-        `The plan is stale: the deployed state of ${plan.env} changed since the plan was made (${plan.createdAt}, ${plan.basis.resources} resources then, ${deployed.length} now).`,
-        ExitCode.REFUSED,
-        'Make a new plan (rsync plan --out …) and review it; nothing was applied.',
-      );
-    }
+    const deployed = await refuseStale(db, plan);
     boss = await openBoss(db.pool);
-    await storeBlobs(db.pool, plan.blobs);
+    const { applied, waiting } = await writeAndPrune(db, plan, deployed, opts);
+    const { live, driftHealed, driftRemaining } = await healLive(db, boss, plan, deployed);
+    const logEntry = await appendToLog(db, plan, opts.actor, { applied, waiting, live, driftHealed, driftRemaining });
+    return { env: plan.env, commit: plan.commit, applied, waiting, live, driftHealed, driftRemaining, logEntry };
+  } finally {
+    await boss?.stop({ graceful: false, close: false, wait: false }).catch(() => {});
+    await lock.release();
+  }
+}
 
-    const byAddress = new Map(deployed.map((d) => [d.address, d]));
-    const total = plan.changes.length;
-    const batchSize = opts.batchSize ?? 500;
-    const applied = { create: 0, update: 0, delete: 0 };
-    const waiting: { address: string; jobs: number }[] = [];
-    let done = 0;
-    opts.onProgress?.(0, total);
-    for (let i = 0; i < total; i += batchSize) {
-      const batch = plan.changes.slice(i, i + batchSize);
-      const writes = batch.filter((c) => c.action !== 'delete');
-      const deletes: Change[] = [];
-      for (const c of batch.filter((c) => c.action === 'delete')) {
-        const d = byAddress.get(c.address);
-        if (d?.kind === 'flow' && !opts.forcePrune) {
-          const jobs = await pendingJobs(db.pool, plan.env, d);
-          if (jobs > 0) {
-            waiting.push({ address: c.address, jobs });
-            continue;
-          }
+type Deployed = Awaited<ReturnType<typeof readDeployed>>;
+type Written = Pick<ApplyResult, 'applied' | 'waiting'>;
+type Healed = Pick<ApplyResult, 'live' | 'driftHealed' | 'driftRemaining'>;
+
+/** The deployed state the plan was made against, or a refusal when it moved since (under the lock). */
+async function refuseStale(db: Database, plan: Plan): Promise<Deployed> {
+  const deployed = await readDeployed(db.pool, plan.env);
+  const now = stateHash(deployed);
+  if (now !== plan.basis.stateHash) {
+    throw new RsyncError(
+      `The plan is stale: the deployed state of ${plan.env} changed since the plan was made (${plan.createdAt}, ${plan.basis.resources} resources then, ${deployed.length} now).`,
+      ExitCode.REFUSED,
+      'Make a new plan (rsync plan --out …) and review it; nothing was applied.',
+    );
+  }
+  return deployed;
+}
+
+/**
+ * Revisions for what is created or updated, and the removal of what was deleted (a flow only once its jobs
+ * drained, or with --force-prune), in batches that each commit.
+ */
+async function writeAndPrune(db: Database, plan: Plan, deployed: Deployed, opts: ApplyOptions): Promise<Written> {
+  await storeBlobs(db.pool, plan.blobs);
+  const byAddress = new Map(deployed.map((d) => [d.address, d]));
+  const total = plan.changes.length;
+  const batchSize = opts.batchSize ?? 500;
+  const applied = { create: 0, update: 0, delete: 0 };
+  const waiting: { address: string; jobs: number }[] = [];
+  let done = 0;
+  opts.onProgress?.(0, total);
+  for (let i = 0; i < total; i += batchSize) {
+    const batch = plan.changes.slice(i, i + batchSize);
+    const writes = batch.filter((c) => c.action !== 'delete');
+    const deletes: Change[] = [];
+    for (const c of batch.filter((c) => c.action === 'delete')) {
+      const d = byAddress.get(c.address);
+      if (d?.kind === 'flow' && !opts.forcePrune) {
+        const jobs = await pendingJobs(db.pool, plan.env, d);
+        if (jobs > 0) {
+          waiting.push({ address: c.address, jobs });
+          continue;
         }
-        deletes.push(c);
       }
-      const client = await db.pool.connect();
-      try {
-        await client.query('BEGIN');
-        if (writes.length) await writeRevisions(client, plan, writes, opts.actor);
-        if (deletes.length) await deleteResources(client, plan, deletes, opts.actor);
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw e;
-      } finally {
-        client.release();
-      }
-      for (const c of writes) applied[c.action]++;
-      applied.delete += deletes.length;
-      done += batch.length;
-      opts.onProgress?.(done, total);
+      deletes.push(c);
     }
-
-    // Live objects now: make them match the deployed state (this also heals drift) — within the plan's scope, so
-    // that a plan limited to some customers changes no live object of the others.
-    const after = await readDeployed(db.pool, plan.env);
-    const scope = plan.customers?.length ? new Set(plan.customers) : null;
-    const live = await syncLive(db.pool, boss, plan.env, deployed, after, scope);
-    const inScope = (d: { customer: string | null }) => !scope || d.customer === null || scope.has(d.customer);
-    const remaining = findDrift(plan.env, after.filter(inScope), await readLive(db.pool, plan.env), scope === null);
-    const driftRemaining = plan.drift.filter((d) => remaining.some((r) => r.object === d.object && r.type === d.type));
-    const driftHealed = plan.drift.length - driftRemaining.length;
-
     const client = await db.pool.connect();
-    let entry: Awaited<ReturnType<typeof appendLog>>;
     try {
       await client.query('BEGIN');
-      entry = await appendLog(client, {
-        env: plan.env,
-        action: 'apply',
-        actor: opts.actor,
-        commit: plan.commit,
-        ref: plan.ref,
-        detail: {
-          planCreatedAt: plan.createdAt,
-          customers: plan.customers,
-          applied,
-          waiting,
-          driftHealed,
-          driftRemaining: driftRemaining.map((d) => `${d.type} ${d.object}: ${d.detail}`),
-          live,
-          changes: plan.changes.map((c) => `${c.action} ${c.address}`).slice(0, 1000),
-          changeCount: plan.changes.length,
-        },
-      });
-      // Tie the revisions this apply wrote to its log entry.
-      await client.query(
-        `UPDATE rsync.revisions SET apply_seq = $1 WHERE env = $2 AND apply_seq IS NULL AND commit IS NOT DISTINCT FROM $3`,
-        [entry.n, plan.env, plan.commit],
-      );
-      // Workers of the environment reload their flows when this commits (NOTIFY is delivered at commit).
-      await client.query(`SELECT pg_notify('rsync_work', $1)`, [`${plan.env} ${APPLIED}`]);
+      if (writes.length) await writeRevisions(client, plan, writes, opts.actor);
+      if (deletes.length) await deleteResources(client, plan, deletes, opts.actor);
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
@@ -160,19 +126,65 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
     } finally {
       client.release();
     }
-    return {
+    for (const c of writes) applied[c.action]++;
+    applied.delete += deletes.length;
+    done += batch.length;
+    opts.onProgress?.(done, total);
+  }
+  return { applied, waiting };
+}
+
+/**
+ * Make the live objects match the deployed state now (which also heals drift) — within the plan's scope, so that
+ * a plan limited to some customers changes no live object of the others.
+ */
+async function healLive(db: Database, boss: PgBoss, plan: Plan, before: Deployed): Promise<Healed> {
+  const after = await readDeployed(db.pool, plan.env);
+  const scope = plan.customers?.length ? new Set(plan.customers) : null;
+  const live = await syncLive(db.pool, boss, plan.env, before, after, scope);
+  const inScope = (d: { customer: string | null }) => !scope || d.customer === null || scope.has(d.customer);
+  const remaining = findDrift(plan.env, after.filter(inScope), await readLive(db.pool, plan.env), scope === null);
+  const driftRemaining = plan.drift.filter((d) => remaining.some((r) => r.object === d.object && r.type === d.type));
+  return { live, driftHealed: plan.drift.length - driftRemaining.length, driftRemaining };
+}
+
+/** The apply log entry (its number), tied to the revisions this apply wrote; workers are told at commit. */
+async function appendToLog(db: Database, plan: Plan, actor: string, done: Written & Healed): Promise<number> {
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    const entry = await appendLog(client, {
       env: plan.env,
+      action: 'apply',
+      actor,
       commit: plan.commit,
-      applied,
-      waiting,
-      live,
-      driftHealed,
-      driftRemaining,
-      logEntry: entry.n,
-    };
+      ref: plan.ref,
+      detail: {
+        planCreatedAt: plan.createdAt,
+        customers: plan.customers,
+        applied: done.applied,
+        waiting: done.waiting,
+        driftHealed: done.driftHealed,
+        driftRemaining: done.driftRemaining.map((d) => `${d.type} ${d.object}: ${d.detail}`),
+        live: done.live,
+        changes: plan.changes.map((c) => `${c.action} ${c.address}`).slice(0, 1000),
+        changeCount: plan.changes.length,
+      },
+    });
+    // Tie the revisions this apply wrote to its log entry.
+    await client.query(
+      `UPDATE rsync.revisions SET apply_seq = $1 WHERE env = $2 AND apply_seq IS NULL AND commit IS NOT DISTINCT FROM $3`,
+      [entry.n, plan.env, plan.commit],
+    );
+    // Workers of the environment reload their flows when this commits (NOTIFY is delivered at commit).
+    await client.query(`SELECT pg_notify('rsync_work', $1)`, [`${plan.env} ${APPLIED}`]);
+    await client.query('COMMIT');
+    return entry.n;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
   } finally {
-    await boss?.stop({ graceful: false, close: false, wait: false }).catch(() => {});
-    await lock.release();
+    client.release();
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * Comparing two desired states: a pure function, like the planner's pairing (engine/plan/plan.ts) but with Git on
- * both sides. Pair by address first — only on the head side means create, only on the base side means delete —
- * then diff the pairs field by field (engine/plan/diff.ts) and their mappings line by line.
+ * Comparing two desired states: a pure function, like the planner but with Git on both sides. Pair by address
+ * first with the planner's own step (engine/plan/pair.ts: head is the new side, base the old), then diff the
+ * pairs field by field (engine/plan/diff.ts) and their mappings line by line.
  *
  * Without an environment, resources are compared as declared and each document's `environments:` overlays are
  * compared as a field of their own (`environments.staging.trigger…`), so a change to a staging overlay is not
@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { desiredState, type DesiredState } from '../plan/desired.js';
 import { fieldChanges, lineDiff } from '../plan/diff.js';
+import { pairByAddress } from '../plan/pair.js';
 import type { Action, DeployableResource, FieldChange } from '../plan/types.js';
 import { addressOf, allResources, type Workspace } from '../model/workspace.js';
 import { hashOf } from '../util/hash.js';
@@ -66,10 +67,6 @@ export interface Comparison {
   templates: TemplateChange[];
   moves: TemplateMove[];
   summary: DiffSummary;
-}
-
-function inScope(scope: Set<string> | null | undefined, customer: string | null): boolean {
-  return !scope || customer === null || scope.has(customer);
 }
 
 function byAddress(a: { address: string }, b: { address: string }): number {
@@ -175,15 +172,31 @@ export function compareSides(
   opts: { customers?: Set<string> | null } = {},
 ): Comparison {
   const scope = opts.customers?.size ? opts.customers : null;
-  const have = new Map(before.desired.resources.map((r) => [r.address, r]));
   const headFlows = after.desired.resources.filter((r) => r.kind === 'flow');
   const baseFlows = before.desired.resources.filter((r) => r.kind === 'flow');
   const changes: ResourceChange[] = [];
   let unchanged = 0;
 
-  for (const want of after.desired.resources) {
-    if (!inScope(scope, want.customer)) continue;
-    const old = have.get(want.address);
+  for (const pair of pairByAddress(after.desired.resources, before.desired.resources, scope)) {
+    if (pair.action === 'delete') {
+      const old = pair.have;
+      const change: ResourceChange = {
+        address: old.address,
+        customer: old.customer,
+        kind: old.kind,
+        name: old.name,
+        action: 'delete',
+        reason: `removed${old.template ? ` (was from template ${old.template})` : ''}`,
+        fields: [],
+        template: { before: old.template, after: null },
+        source: old.source,
+      };
+      const used = usersOf(old, baseFlows);
+      if (used) change.usedBy = used;
+      changes.push(change);
+      continue;
+    }
+    const { want } = pair;
     const common = {
       address: want.address,
       customer: want.customer,
@@ -191,7 +204,7 @@ export function compareSides(
       name: want.name,
       source: want.source,
     };
-    if (!old) {
+    if (pair.action === 'create') {
       const change: ResourceChange = {
         ...common,
         action: 'create',
@@ -204,6 +217,7 @@ export function compareSides(
       changes.push(change);
       continue;
     }
+    const old = pair.have;
     if (old.hash === want.hash) {
       unchanged++;
       continue;
@@ -231,25 +245,6 @@ export function compareSides(
       };
     }
     const used = usersOf(want, headFlows);
-    if (used) change.usedBy = used;
-    changes.push(change);
-  }
-
-  const wanted = new Set(after.desired.resources.map((r) => r.address));
-  for (const old of before.desired.resources) {
-    if (wanted.has(old.address) || !inScope(scope, old.customer)) continue;
-    const change: ResourceChange = {
-      address: old.address,
-      customer: old.customer,
-      kind: old.kind,
-      name: old.name,
-      action: 'delete',
-      reason: `removed${old.template ? ` (was from template ${old.template})` : ''}`,
-      fields: [],
-      template: { before: old.template, after: null },
-      source: old.source,
-    };
-    const used = usersOf(old, baseFlows);
     if (used) change.usedBy = used;
     changes.push(change);
   }

@@ -6,13 +6,13 @@
  * It owns reading the two sides and resolving `A..B` / `A...B`; it must not touch Git's working tree or index,
  * nor PostgreSQL.
  */
-import { simpleGit } from 'simple-git';
+import { existsSync } from 'node:fs';
+import { GitRefError, mergeBase, resolveCommit } from '../git/index.js';
 import { diagnosticToJSON, sortDiagnostics } from '../diagnostics/diagnostic.js';
 import { ExitCode, RsyncError } from '../errors.js';
 import { loadFromSource, openSource } from '../load/loader.js';
-import { findWorkspaceRoot, GitRefError, WORKSPACE_FILE } from '../load/source.js';
 import type { Workspace } from '../model/workspace.js';
-import { brandingOf } from '../plan/index.js';
+import { brandingOf, workspaceRoot } from '../workspace/index.js';
 import { validateWorkspace } from '../validate/validate.js';
 import { compareSides, sideState } from './compare.js';
 import { DIFF_FORMAT, type DiffSide, type WorkspaceDiff } from './types.js';
@@ -25,7 +25,10 @@ export interface DiffOptions {
   path?: string;
   /** The base: a ref, or `A..B` (base A, head B), or `A...B` (base: where B forked from A, head B). */
   base: string;
-  /** The head: a ref; absent means the working tree (uncommitted changes included). */
+  /**
+   * The head: a ref; absent means the working tree (uncommitted changes included). Without `path`, a head that is
+   * no ref but an existing folder is taken as the path (`rsync diff main integrations/`).
+   */
   head?: string;
   /** Merge this environment's overlays into both sides. */
   env?: string;
@@ -39,16 +42,14 @@ interface SideSpec {
   label: string;
 }
 
-async function git(root: string, args: string[]): Promise<string> {
-  try {
-    return (await simpleGit({ baseDir: root }).raw(args)).trim();
-  } catch (e) {
-    throw new RsyncError(
-      `git ${args.join(' ')} failed: ${(e as Error).message.trim()}`,
-      ExitCode.NO_INPUT,
-      'Check the refs exist (`git rev-parse <ref>`), fetching them first if they are remote.',
-    );
-  }
+async function forkPoint(root: string, from: string, to: string): Promise<string> {
+  const base = await mergeBase(root, from, to);
+  if (base) return base;
+  throw new RsyncError(
+    `${from} and ${to} have no commit in common (or one of them is not a Git ref).`,
+    ExitCode.NO_INPUT,
+    'Check the refs exist (`git rev-parse <ref>`), fetching them first if they are remote.',
+  );
 }
 
 /** The two sides from the refs as given. */
@@ -65,9 +66,9 @@ async function resolveSides(root: string, base: string, head: string | undefined
     const from = range[1] || 'HEAD';
     const to = range[3] || 'HEAD';
     if (range[2] === '...') {
-      const mergeBase = await git(root, ['merge-base', from, to]);
+      const fork = await forkPoint(root, from, to);
       return [
-        { ref: mergeBase, label: `${from}...${to} (where ${to} forked from ${from})` },
+        { ref: fork, label: `${from}...${to} (where ${to} forked from ${from})` },
         { ref: to, label: to },
       ];
     }
@@ -107,15 +108,18 @@ async function openSide(
   };
 }
 
-export async function diffWorkspace(opts: DiffOptions): Promise<WorkspaceDiff> {
-  const root = await findWorkspaceRoot(opts.path ?? '.');
-  if (!root) {
-    throw new RsyncError(
-      `No ${WORKSPACE_FILE} in ${opts.path ?? '.'} or any folder above it.`,
-      ExitCode.NO_INPUT,
-      'Run inside a workspace, or give its folder as the path.',
-    );
+export async function diffWorkspace(asked: DiffOptions): Promise<WorkspaceDiff> {
+  const opts = { ...asked };
+  if (
+    opts.head !== undefined &&
+    opts.path === undefined &&
+    existsSync(opts.head) &&
+    !(await resolveCommit('.', opts.head))
+  ) {
+    opts.path = opts.head;
+    opts.head = undefined;
   }
+  const root = await workspaceRoot(opts.path);
   const [baseSpec, headSpec] = await resolveSides(root, opts.base, opts.head);
   const [base, head] = await Promise.all([openSide(root, baseSpec, opts.env), openSide(root, headSpec, opts.env)]);
   if (opts.customers?.length) {

@@ -6,7 +6,8 @@
  * It is a plain, serialisable value (the `--json` output of `rsync diff`), like the plan: the plan compares Git
  * with what PostgreSQL says is deployed; the diff compares Git with Git.
  */
-import type { Action, Branding, FieldChange, PlanSummary } from '../plan/types.js';
+import type { Action, FieldChange, PlanSummary } from '../plan/types.js';
+import type { Branding } from '../workspace/branding.js';
 
 export const DIFF_FORMAT = 1;
 

@@ -10,15 +10,16 @@
  * Filters (customer, address, environment) narrow both; `limit` bounds the timeline, and so the work: commits are
  * diffed one by one, newest first, only until enough of them match. Nothing is cached on disk.
  */
+import path from 'node:path';
 import { ExitCode, RsyncError } from '../errors.js';
 import { loadFromSource, openSource } from '../load/loader.js';
 import { declaredEnvironments } from '../load/overlays.js';
-import { findWorkspaceRoot, WORKSPACE_FILE } from '../load/source.js';
+import { wanted as isWorkspaceFile, WORKSPACE_FILE, type WorkspaceSource } from '../load/source.js';
 import { compareSides, EMPTY_SIDE, sideState, type SideState } from '../diff/compare.js';
 import type { Action } from '../plan/types.js';
-import { resolveEnvironment } from '../plan/index.js';
+import { resolveEnvironment, workspaceRoot } from '../workspace/index.js';
 import { readApplyLog, type ApplyLogEntry } from './applies.js';
-import { GitHistory, type GitCommit } from './git.js';
+import { GitHistory, type GitCommit } from '../git/index.js';
 
 export interface HistoryOptions {
   /** A path inside the workspace (default: the current folder). */
@@ -143,6 +144,19 @@ function parseAddress(
 }
 
 /** The customers a commit can affect, or 'all'. */
+/** The workspace at a commit, limited to the files `keep` accepts. */
+async function sourceAt(git: GitHistory, sha: string, keep: (rel: string) => boolean): Promise<WorkspaceSource> {
+  const files = await git.files(sha, keep);
+  return {
+    label: `${path.relative(process.cwd(), git.root) || '.'}@${sha.slice(0, 7)}`,
+    root: git.root,
+    ref: sha,
+    commit: sha,
+    files: async () => files,
+    read: async (rel: string) => files.get(path.posix.normalize(rel)),
+  };
+}
+
 async function affectedCustomers(git: GitHistory, c: GitCommit, filter: Filter): Promise<Set<string> | 'all'> {
   if (filter.scope !== undefined) return new Set(filter.scope === null ? [] : [filter.scope]);
   if (c.files.includes(WORKSPACE_FILE)) return 'all';
@@ -201,7 +215,7 @@ async function buildSide(
     const parts = rel.split('/');
     return parts[0] === 'integrations' && (customers === 'all' || customers.has(parts[1]));
   };
-  const ws = await loadFromSource(await git.source(sha, keep), env);
+  const ws = await loadFromSource(await sourceAt(git, sha, keep), env);
   return sideState(ws);
 }
 
@@ -325,14 +339,7 @@ function newestFirst(a: HistoryEvent, b: HistoryEvent): number {
 }
 
 export async function workspaceHistory(opts: HistoryOptions): Promise<HistoryResult> {
-  const root = await findWorkspaceRoot(opts.path ?? '.');
-  if (!root) {
-    throw new RsyncError(
-      `No ${WORKSPACE_FILE} in ${opts.path ?? '.'} or any folder above it.`,
-      ExitCode.NO_INPUT,
-      'Run inside a workspace, or give its folder as the path.',
-    );
-  }
+  const root = await workspaceRoot(opts.path);
   const limit = opts.limit ?? 30;
   if (!Number.isInteger(limit) || limit < 1)
     throw new RsyncError(`--limit must be a positive whole number, not ${limit}.`, ExitCode.USAGE);
@@ -359,7 +366,10 @@ export async function workspaceHistory(opts: HistoryOptions): Promise<HistoryRes
   }
 
   const ref = opts.ref ?? 'HEAD';
-  const git = await GitHistory.open(root);
+  const git = await GitHistory.open(root, {
+    paths: [WORKSPACE_FILE, 'integrations', 'templates'],
+    keep: isWorkspaceFile,
+  });
   const commits: CommitEvent[] = [];
   let commitsMore = false;
   let head: string | undefined;

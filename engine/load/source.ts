@@ -1,12 +1,11 @@
 /**
- * Where a workspace's files come from: a folder on disk, or a Git ref read straight from the object database
- * (the working tree is never touched, so `--ref main` works with uncommitted changes or another branch checked out).
+ * Where a workspace's files come from: a folder on disk, or a Git ref (read by engine/git/, which never touches
+ * the working tree).
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { simpleGit } from 'simple-git';
+import { RefTree } from '../git/tree.js';
 
 /** Files of a workspace, by path relative to its root with forward slashes. */
 export interface WorkspaceSource {
@@ -87,7 +86,8 @@ function walk(root: string, rel: string, out: string[]): void {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
+/** Does a file or folder exist at `p`? */
+export async function exists(p: string): Promise<boolean> {
   try {
     await stat(p);
     return true;
@@ -101,139 +101,33 @@ function inside(root: string, abs: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
-export class GitRefError extends Error {}
-
-/** A workspace as it is at a Git ref (branch, tag, commit), read with `git ls-tree` and `git cat-file --batch`. */
+/** A workspace as it is at a Git ref (branch, tag, commit). */
 export class GitRefSource implements WorkspaceSource {
   readonly label: string;
+  readonly ref: string;
+  readonly commit: string;
   private cache?: Map<string, string>;
 
   private constructor(
     readonly root: string,
-    readonly ref: string,
-    readonly commit: string,
-    private readonly repoTop: string,
-    private readonly prefix: string,
+    private readonly tree: RefTree,
   ) {
-    this.label = `${path.relative(process.cwd(), root) || '.'}@${ref}`;
+    this.ref = tree.ref;
+    this.commit = tree.commit;
+    this.label = `${path.relative(process.cwd(), root) || '.'}@${tree.ref}`;
   }
 
   /** Resolve `ref` in the repository that holds `folder`; the workspace is that folder within the ref's tree. */
   static async open(folder: string, ref: string): Promise<GitRefSource> {
-    const git = simpleGit({ baseDir: folder });
-    let top: string;
-    try {
-      top = (await git.revparse(['--show-toplevel'])).trim();
-    } catch {
-      throw new GitRefError(
-        `${folder} is not inside a Git repository, so --ref cannot be read. Drop --ref, or run in a clone.`,
-      );
-    }
-    let commit: string;
-    try {
-      commit = (await git.revparse(['--verify', '--quiet', `${ref}^{commit}`])).trim();
-    } catch {
-      commit = '';
-    }
-    if (!commit) {
-      throw new GitRefError(
-        `Git ref "${ref}" does not exist in ${top}. Use a branch, tag or commit that \`git rev-parse ${ref}\` knows (fetch it first if it is remote).`,
-      );
-    }
-    const prefix = path
-      .relative(await realFolder(top), await realFolder(folder))
-      .split(path.sep)
-      .join('/');
-    return new GitRefSource(folder, ref, commit, top, prefix);
-  }
-
-  private full(rel: string): string {
-    return this.prefix ? `${this.prefix}/${rel}` : rel;
+    return new GitRefSource(folder, await RefTree.open(folder, ref));
   }
 
   async files(): Promise<Map<string, string>> {
-    if (this.cache) return this.cache;
-    const git = simpleGit({ baseDir: this.repoTop });
-    const paths = [WORKSPACE_FILE, ...TOP].map((p) => this.full(p));
-    const listing = await git.raw(['ls-tree', '-r', '-z', '--full-tree', this.commit, '--', ...paths]);
-    const entries: { rel: string; oid: string }[] = [];
-    for (const row of listing.split('\0')) {
-      if (!row) continue;
-      const tab = row.indexOf('\t');
-      const [, type, oid] = row.slice(0, tab).split(' ');
-      const full = row.slice(tab + 1);
-      const rel = this.prefix ? full.slice(this.prefix.length + 1) : full;
-      if (type === 'blob' && wanted(rel)) entries.push({ rel, oid });
-    }
-    entries.sort((a, b) => (a.rel < b.rel ? -1 : 1));
-    const blobs = await catFileBatch(
-      this.repoTop,
-      entries.map((e) => e.oid),
-    );
-    const files = new Map(entries.map((e, i) => [e.rel, blobs[i] ?? '']));
-    this.cache = files;
-    return files;
+    this.cache ??= await this.tree.files([WORKSPACE_FILE, ...TOP], wanted);
+    return this.cache;
   }
 
-  async read(rel: string): Promise<string | undefined> {
-    const norm = path.posix.normalize(rel);
-    if (norm.startsWith('..')) return undefined;
-    const [blob] = await catFileBatch(this.repoTop, [`${this.commit}:${this.full(norm)}`]);
-    return blob;
-  }
-}
-
-async function realFolder(p: string): Promise<string> {
-  const { realpath } = await import('node:fs/promises');
-  return realpath(p);
-}
-
-/** Read many objects in one `git cat-file --batch` process; a missing object yields undefined. */
-export function catFileBatch(cwd: string, names: string[]): Promise<(string | undefined)[]> {
-  if (names.length === 0) return Promise.resolve([]);
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch'], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new GitRefError(`git cat-file exited with ${code}`));
-      const buf = Buffer.concat(chunks);
-      const out: (string | undefined)[] = [];
-      let at = 0;
-      for (let i = 0; i < names.length; i++) {
-        const nl = buf.indexOf(0x0a, at);
-        const header = buf.subarray(at, nl).toString('utf8');
-        at = nl + 1;
-        if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
-          out.push(undefined);
-          continue;
-        }
-        const size = Number(header.split(' ')[2]);
-        out.push(buf.subarray(at, at + size).toString('utf8'));
-        at += size + 1; // contents, then a newline
-      }
-      resolve(out);
-    });
-    child.stdin.end(names.join('\n') + '\n');
-  });
-}
-
-/**
- * Find the workspace root from a path the user gave: the folder with rsync.yaml, looking in the path itself and
- * then upwards (like git does), so `rsync validate integrations/northwind` works from anywhere inside.
- */
-export async function findWorkspaceRoot(start: string): Promise<string | undefined> {
-  let dir = path.resolve(start);
-  try {
-    if (!(await stat(dir)).isDirectory()) dir = path.dirname(dir);
-  } catch {
-    return undefined;
-  }
-  for (;;) {
-    if (await exists(path.join(dir, WORKSPACE_FILE))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
+  read(rel: string): Promise<string | undefined> {
+    return this.tree.read(rel);
   }
 }

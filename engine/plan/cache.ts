@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { STATE_DIR } from '../state/embedded.js';
 import { engineBuild, writeAtomically } from '../util/build.js';
-import type { Branding, DeployableResource } from './types.js';
+import type { Branding } from '../workspace/branding.js';
+import type { DeployableResource } from './types.js';
 
 export interface CachedDesired {
   version: 1;

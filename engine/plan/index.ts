@@ -1,9 +1,14 @@
 /**
  * Planning as the commands do it: the workspace at the environment's Git ref (validated first: an invalid
  * workspace gets its diagnostics, not a plan), paired with what PostgreSQL says is deployed there.
+ *
+ * plan/ has two halves. The pure one — desired.ts (desired state from a workspace), pair.ts (pairing by
+ * address, shared with diff/), diff.ts (field and line diffs), plan.ts (makePlan, drift), types.ts (the plan
+ * value) — reads nothing and writes nothing. This module and cache.ts (the desired-state cache) are the other:
+ * they read Git, the database and .rsync/cache/, then call the pure half; file.ts reads and writes plan.json.
+ * Nothing in plan/ changes the deployed state or pg-boss: that is apply's.
  */
-import os from 'node:os';
-import { simpleGit } from 'simple-git';
+import { inRepository, resolveCommit } from '../git/index.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
 import { ExitCode, RsyncError } from '../errors.js';
@@ -12,14 +17,11 @@ import type { Database } from '../state/db.js';
 import { readBlobs, readDeployed, readDeployedSummary, readLive } from '../state/deployed.js';
 import { readDesiredCache, readDesiredFull, writeDesiredCache } from './cache.js';
 import { isObject } from '../util/merge.js';
-import { openWorkspace } from '../workspace.js';
+import { brandingOf, openWorkspace, resolveEnvironment } from '../workspace/index.js';
 import { validateWorkspace } from '../validate/validate.js';
 import { desiredState, type DesiredState } from './desired.js';
 import { makePlan, type DeployedRow } from './plan.js';
-import type { Branding, DeployableResource, Plan } from './types.js';
-import { declaredEnvironments } from '../load/overlays.js';
-import { findWorkspaceRoot, WORKSPACE_FILE } from '../load/source.js';
-import { loadFromSource, openSource } from '../load/loader.js';
+import type { DeployableResource, Plan } from './types.js';
 
 export interface PlanOptions {
   path?: string;
@@ -34,78 +36,6 @@ export interface PlanOptions {
 export type PlanOutcome =
   | { ok: true; plan: Plan; ws?: Workspace }
   | { ok: false; diagnostics: Diagnostic[]; ws: Workspace };
-
-/** Who is acting: RSYNC_ACTOR, else the Git user, else user@host. */
-export async function currentActor(cwd: string): Promise<string> {
-  if (process.env.RSYNC_ACTOR) return process.env.RSYNC_ACTOR;
-  try {
-    const git = simpleGit({ baseDir: cwd });
-    const [name, email] = await Promise.all([git.raw(['config', 'user.name']), git.raw(['config', 'user.email'])]);
-    if (name.trim() || email.trim()) return `${name.trim()}${email.trim() ? ` <${email.trim()}>` : ''}`.trim();
-  } catch {
-    /* not a repository, or no user configured */
-  }
-  return `${os.userInfo().username}@${os.hostname()}`;
-}
-
-export function brandingOf(ws: Workspace): Branding {
-  const spec = ws.settings?.spec ?? {};
-  const b = isObject(spec.branding) ? spec.branding : {};
-  const p = isObject(spec.partner) ? spec.partner : {};
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  return {
-    productName: str(b.productName),
-    logoUrl: str(b.logoUrl),
-    primaryColor: str(b.primaryColor),
-    footer: str(b.footer),
-    partner: str(p.name),
-  };
-}
-
-/** The environment to work on: the one asked for, else the first rsync.yaml declares. */
-export async function resolveEnvironment(
-  path: string | undefined,
-  env: string | undefined,
-): Promise<{ root: string; env: string; ref: string | undefined }> {
-  const root = await findWorkspaceRoot(path ?? '.');
-  if (!root) {
-    throw new RsyncError(
-      `No rsync.yaml in ${path ?? '.'} or any folder above it.`,
-      ExitCode.NO_INPUT,
-      'Run inside a workspace, or create one with `rsync init <dir>`.',
-    );
-  }
-  // The environments come from the working tree's rsync.yaml (the binding of environments to refs): load that one
-  // file, not the whole tree (at 1,000 customers that parsed 20,000 files a second time, for nothing).
-  const folder = await openSource({ root });
-  const text = await folder.read(WORKSPACE_FILE);
-  const ws = await loadFromSource({
-    label: folder.label,
-    root: folder.root,
-    files: async () => new Map(text === undefined ? [] : [[WORKSPACE_FILE, text]]),
-    read: (rel) => folder.read(rel),
-  });
-  const envs = declaredEnvironments(ws);
-  const chosen = env ?? envs[0];
-  if (!chosen || !envs.includes(chosen)) {
-    throw new RsyncError(
-      env ? `Unknown environment "${env}".` : 'rsync.yaml declares no environments.',
-      ExitCode.USAGE,
-      `Declare it under spec.environments in rsync.yaml${envs.length ? `; known: ${envs.join(', ')}` : ''}.`,
-    );
-  }
-  const e = (ws.settings!.spec.environments as Record<string, { ref?: string }>)[chosen];
-  return { root, env: chosen, ref: typeof e?.ref === 'string' ? e.ref : undefined };
-}
-
-/** Is `root` inside a Git repository? */
-async function inGit(root: string): Promise<boolean> {
-  try {
-    return await simpleGit({ baseDir: root }).checkIsRepo();
-  } catch {
-    return false;
-  }
-}
 
 function checkCustomers(asked: string[] | undefined, known: Iterable<string>): void {
   if (!asked?.length) return;
@@ -131,14 +61,9 @@ async function planFromCache(
   ref: string,
   opts: PlanOptions,
 ): Promise<Plan | undefined> {
-  let commit: string;
-  try {
-    commit = (await simpleGit({ baseDir: root }).revparse(['--verify', '--quiet', `${ref}^{commit}`])).trim();
-  } catch {
-    return undefined;
-  }
-  const cached = commit ? readDesiredCache(root, env, commit) : undefined;
-  if (!cached) return undefined;
+  const commit = await resolveCommit(root, ref);
+  const cached = commit && readDesiredCache(root, env, commit);
+  if (!commit || !cached) return undefined;
   checkCustomers(opts.customers, cached.customers);
   const scope = opts.customers?.length ? new Set(opts.customers) : null;
   const inScope = (c: string | null) => !scope || c === null || scope.has(c);
@@ -194,7 +119,7 @@ async function changedMappingTexts(
 
 export async function planEnvironment(db: Database, opts: PlanOptions): Promise<PlanOutcome> {
   const target = await resolveEnvironment(opts.path, opts.env);
-  const ref = opts.ref ?? ((await inGit(target.root)) ? target.ref : undefined);
+  const ref = opts.ref ?? ((await inRepository(target.root)) ? target.ref : undefined);
   if (ref) {
     const fast = await planFromCache(db, target.root, target.env, ref, opts);
     if (fast) return { ok: true, plan: fast };

@@ -1,13 +1,15 @@
 /**
  * The planner: a pure function of desired state (Git), deployed state (PostgreSQL) and the live pg-boss objects.
- * Pair by address first — no deployed row means create, no desired resource means delete — then diff.
+ * Pair by address first (pair.ts), then diff each pair. No I/O here: plan/index.ts reads Git and the database.
  */
 import { expectedLive, queueDifferences, type DeployedLike } from '../runtime/queues.js';
 import { hashOf } from '../util/hash.js';
 import { isObject } from '../util/merge.js';
 import type { DesiredState } from './desired.js';
+import { inScope, pairByAddress } from './pair.js';
 import { fieldChanges, lineDiff } from './diff.js';
-import { PLAN_FORMAT, type Branding, type Change, type Drift, type Plan, type PlanSummary } from './types.js';
+import type { Branding } from '../workspace/branding.js';
+import { PLAN_FORMAT, type Change, type Drift, type Plan, type PlanSummary } from './types.js';
 
 export interface DeployedRow extends DeployedLike {
   revision: number;
@@ -62,10 +64,6 @@ export function stateHash(deployed: readonly { address: string; hash: string; re
   );
 }
 
-function inScope(customers: Set<string> | null, customer: string | null): boolean {
-  return !customers || customer === null || customers.has(customer);
-}
-
 function describeFields(fields: { path: string }[]): string {
   const names = fields.map((f) => f.path.replace(/^spec\./, ''));
   const shown = names.slice(0, 3).join(', ');
@@ -74,16 +72,31 @@ function describeFields(fields: { path: string }[]): string {
 
 export function makePlan(input: PlanInput): Plan {
   const scope = input.customers?.length ? new Set(input.customers) : null;
-  const deployedByAddress = new Map(input.deployed.map((d) => [d.address, d]));
   const changes: Change[] = [];
   let unchanged = 0;
   const blobs: Record<string, string> = {};
 
-  for (const want of input.desired.resources) {
-    if (!inScope(scope, want.customer)) continue;
-    const have = deployedByAddress.get(want.address);
+  for (const pair of pairByAddress(input.desired.resources, input.deployed, scope)) {
+    if (pair.action === 'delete') {
+      const { have } = pair;
+      changes.push({
+        address: have.address,
+        customer: have.customer,
+        kind: have.kind,
+        name: have.name,
+        action: 'delete',
+        reason: `no longer declared at ${input.ref ?? 'the working tree'}`,
+        fromRevision: have.revision,
+        beforeHash: have.hash,
+        afterHash: null,
+        fields: [],
+        template: have.template,
+      });
+      continue;
+    }
+    const { want } = pair;
     const mapping = isObject(want.spec.mapping) ? (want.spec.mapping as { sha256?: string }) : undefined;
-    if (!have) {
+    if (pair.action === 'create') {
       if (mapping?.sha256) blobs[mapping.sha256] = input.desired.blobs.get(mapping.sha256) ?? '';
       changes.push({
         address: want.address,
@@ -101,6 +114,7 @@ export function makePlan(input: PlanInput): Plan {
       });
       continue;
     }
+    const { have } = pair;
     if (have.hash === want.hash) {
       unchanged++;
       continue;
@@ -135,24 +149,6 @@ export function makePlan(input: PlanInput): Plan {
     if (other.length) reasons.push(`${describeFields(other)} changed`);
     change.reason = reasons.join('; ') || 'changed';
     changes.push(change);
-  }
-
-  const desiredAddresses = new Set(input.desired.resources.map((r) => r.address));
-  for (const have of input.deployed) {
-    if (desiredAddresses.has(have.address) || !inScope(scope, have.customer)) continue;
-    changes.push({
-      address: have.address,
-      customer: have.customer,
-      kind: have.kind,
-      name: have.name,
-      action: 'delete',
-      reason: `no longer declared at ${input.ref ?? 'the working tree'}`,
-      fromRevision: have.revision,
-      beforeHash: have.hash,
-      afterHash: null,
-      fields: [],
-      template: have.template,
-    });
   }
   changes.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 

@@ -4,6 +4,8 @@
  * no longer match what was applied). `rsync plan --out` writes it; `rsync apply plan.json` applies exactly it.
  */
 
+import type { Branding } from '../workspace/branding.js';
+
 export const PLAN_FORMAT = 1;
 
 export type Action = 'create' | 'update' | 'delete';
@@ -69,14 +71,6 @@ export interface PlanSummary {
   byCustomer: Record<string, { create: number; update: number; delete: number }>;
   /** Template blast radius: `name@version` → how many customers and flows the plan touches through it. */
   byTemplate: Record<string, { customers: number; flows: number }>;
-}
-
-export interface Branding {
-  productName?: string;
-  logoUrl?: string;
-  primaryColor?: string;
-  footer?: string;
-  partner?: string;
 }
 
 export interface Plan {

@@ -25,13 +25,12 @@ import { ExitCode, RsyncError } from '../errors.js';
 import { runMappingTests, type CaseResult } from '../mapping/test-runner.js';
 import { allResources, type Workspace } from '../model/workspace.js';
 import { desiredState } from '../plan/desired.js';
-import { brandingOf, resolveEnvironment } from '../plan/index.js';
 import { makePlan, type DeployedRow } from '../plan/plan.js';
 import type { Change, PlanSummary } from '../plan/types.js';
 import type { Database } from '../state/db.js';
 import { readDeployed } from '../state/deployed.js';
 import { isObject } from '../util/merge.js';
-import { openAndValidate } from '../workspace.js';
+import { brandingOf, openAndValidate, resolveEnvironment } from '../workspace/index.js';
 import {
   authorIdent,
   behindUpstream,
@@ -50,7 +49,7 @@ import {
   worktrees,
   type IndexEdit,
   type TreeEntry,
-} from './git.js';
+} from '../git/index.js';
 
 export interface PromoteOptions {
   /** A path inside the workspace (default: the current folder). */

@@ -16,14 +16,14 @@
  */
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { simpleGit } from 'simple-git';
+import { initRepository } from '../git/index.js';
 import { countDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { ExitCode, RsyncError } from '../errors.js';
 import { WORKSPACE_FILE } from '../load/source.js';
 import { runMappingTests, type CaseResult } from '../mapping/test-runner.js';
 import { projectRoot } from '../util/paths.js';
 import { isValidTimeZone } from '../validate/schedule.js';
-import { openAndValidate } from '../workspace.js';
+import { openAndValidate } from '../workspace/open.js';
 import {
   ciWorkflow,
   connectionFiles,
@@ -179,7 +179,7 @@ export async function scaffoldWorkspace(opts: ScaffoldOptions): Promise<Scaffold
   const files = [...out.keys()];
   if (await mergeGitignore(dir)) files.push('.gitignore');
 
-  const git = opts.git === false ? 'skipped' : await gitInit(dir);
+  const git = opts.git === false ? 'skipped' : await initRepository(dir);
   if (git === 'unavailable') notes.push('git is not installed or failed: run `git init` in the folder yourself.');
 
   const check = opts.check === false ? undefined : await checkWorkspace(dir);
@@ -264,21 +264,6 @@ async function mergeGitignore(dir: string): Promise<boolean> {
   const lines = gitignoreLines().filter((l) => l.startsWith('#') || missing.includes(l));
   await writeFile(file, `${have}${have && !have.endsWith('\n') ? '\n' : ''}${have ? '\n' : ''}${lines.join('\n')}\n`);
   return true;
-}
-
-async function gitInit(dir: string): Promise<'initialized' | 'existing' | 'unavailable'> {
-  try {
-    const git = simpleGit({ baseDir: dir });
-    if (await git.checkIsRepo()) return 'existing';
-    try {
-      await git.init(['--initial-branch=main']);
-    } catch {
-      await git.init(); // git before 2.28 has no --initial-branch
-    }
-    return 'initialized';
-  } catch {
-    return 'unavailable';
-  }
 }
 
 async function checkWorkspace(dir: string): Promise<ScaffoldCheck> {

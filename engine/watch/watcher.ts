@@ -30,7 +30,7 @@ import type { Compiled } from '../jsonata/index.js';
 import { runMappingTests, type CaseResult } from '../mapping/test-runner.js';
 import type { Workspace } from '../model/workspace.js';
 import { validateWorkspace } from '../validate/validate.js';
-import { inScope, openWorkspace } from '../workspace.js';
+import { inScope, openWorkspace } from '../workspace/open.js';
 import { allFixtures, applyTestResults, diffDiagnostics, staleTests, type TestChanges } from './changes.js';
 
 /** One run's report: at start, everything; after a save, what changed. */

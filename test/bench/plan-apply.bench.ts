@@ -255,8 +255,8 @@ async function planPhases(ws: string, env: string, apply: boolean): Promise<Phas
   phases.push({ step: 'node start → this script', ms: performance.now(), rssMiB: process.memoryUsage().rss / 2 ** 20 });
   t = performance.now();
   const { connect } = await import('../../engine/state/db.js');
-  const { resolveEnvironment, brandingOf } = await import('../../engine/plan/index.js');
-  const { openWorkspace } = await import('../../engine/workspace.js');
+  const { resolveEnvironment, brandingOf } = await import('../../engine/workspace/index.js');
+  const { openWorkspace } = await import('../../engine/workspace/open.js');
   const { validateWorkspace } = await import('../../engine/validate/validate.js');
   const { desiredState } = await import('../../engine/plan/desired.js');
   const { makePlan } = await import('../../engine/plan/plan.js');

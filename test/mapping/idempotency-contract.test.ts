@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMappingTests } from '../../engine/mapping/test-runner.js';
-import { openAndValidate } from '../../engine/workspace.js';
+import { openAndValidate } from '../../engine/workspace/open.js';
 import { runtimeWorkspace, STOCK_MAPPING } from '../helpers/runtime.js';
 
 async function report(key: string) {

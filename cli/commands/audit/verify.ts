@@ -1,10 +1,10 @@
 import { Args } from '@oclif/core';
 import { ExitCode } from '../../../engine/errors.js';
-import { findWorkspaceRoot } from '../../../engine/load/source.js';
+import { findWorkspaceRoot } from '../../../engine/workspace/index.js';
 import { verifyLog, type VerifyResult } from '../../../engine/state/audit.js';
 import { RsyncCommand } from '../../base.js';
 import { openDatabase, workspaceRoot } from '../../database.js';
-import { green, red } from '../../render/diagnostics.js';
+import { green, red } from '../../views/diagnostics.js';
 
 export interface AuditVerifyResult extends VerifyResult {
   version: 1;

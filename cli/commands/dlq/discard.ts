@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../../engine/errors.js';
-import { currentActor } from '../../../engine/plan/index.js';
+import { currentActor } from '../../../engine/workspace/index.js';
 import { discardLetters } from '../../../engine/runtime/dlq.js';
 import { RsyncCommand } from '../../base.js';
 import { dlqFlags, filterOf, idsArg, parseIds } from '../../dlq.js';

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { ExitCode } from '../../../engine/errors.js';
-import { currentActor } from '../../../engine/plan/index.js';
+import { currentActor } from '../../../engine/workspace/index.js';
 import { replayLetters, type ReplayOutcome } from '../../../engine/runtime/dlq.js';
 import { workerId } from '../../../engine/runtime/jobs.js';
 import { Mapper } from '../../../engine/runtime/mapper.js';

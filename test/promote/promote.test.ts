@@ -15,20 +15,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyPlan } from '../engine/apply/apply.js';
-import { currentActor, planEnvironment } from '../engine/plan/index.js';
+import { applyPlan } from '../../engine/apply/apply.js';
+import { planEnvironment } from '../../engine/plan/index.js';
+import { currentActor } from '../../engine/workspace/index.js';
 import {
   completePromotion,
   preparePromotion,
   type PromoteOptions,
   type Promotion,
   type Refusal,
-} from '../engine/promote/promote.js';
-import { renderPromotionText } from '../engine/promote/render.js';
-import { connect, type Database } from '../engine/state/db.js';
-import { testDatabase, type TestDatabase } from './helpers/db.js';
+} from '../../engine/promote/promote.js';
+import { renderPromotionText } from '../../engine/promote/render.js';
+import { connect, type Database } from '../../engine/state/db.js';
+import { testDatabase, type TestDatabase } from '../helpers/db.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 const exec = promisify(execFile);
 

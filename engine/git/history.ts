@@ -4,10 +4,8 @@
  * working tree). Trees and blobs are kept in memory for the life of one command (blobs by object id: consecutive
  * commits share almost all of them); nothing is cached on disk.
  */
-import path from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
-import type { WorkspaceSource } from '../load/source.js';
-import { catFileBatch, wanted, WORKSPACE_FILE } from '../load/source.js';
+import { resolveCommit } from './refs.js';
+import { catFileBatch, git } from './run.js';
 
 export interface GitCommit {
   sha: string;
@@ -23,8 +21,11 @@ export interface GitCommit {
   files: string[];
 }
 
-/** The files the loader reads. */
-export const isWorkspaceFile = wanted;
+/** Which files of a commit's tree history reads: the folders to list, and the files among them to keep. */
+export interface TrackedFiles {
+  paths: string[];
+  keep: (rel: string) => boolean;
+}
 
 export class GitHistory {
   private readonly trees = new Map<string, Map<string, string>>();
@@ -33,49 +34,39 @@ export class GitHistory {
   private constructor(
     /** The workspace folder. */
     readonly root: string,
-    private readonly git: SimpleGit,
     /** The workspace's folder inside the repository, with a trailing slash ('' at the top). */
     private readonly prefix: string,
     private readonly top: string,
+    private readonly tracked: TrackedFiles,
   ) {}
 
   /** The repository around `root`, or undefined when it is not in one. */
-  static async open(root: string): Promise<GitHistory | undefined> {
-    const git = simpleGit({ baseDir: root });
-    try {
-      if (!(await git.checkIsRepo())) return undefined;
-      const top = (await git.revparse(['--show-toplevel'])).trim();
-      const prefix = (await git.revparse(['--show-prefix'])).trim();
-      return new GitHistory(root, git, prefix, top);
-    } catch {
-      return undefined;
-    }
+  static async open(root: string, tracked: TrackedFiles): Promise<GitHistory | undefined> {
+    const r = await git(root, ['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--show-prefix'], {
+      allowFail: true,
+    }).catch(() => undefined);
+    if (r?.code !== 0) return undefined;
+    const [inside, top, prefix = ''] = r.stdout.split('\n');
+    if (inside !== 'true') return undefined;
+    return new GitHistory(root, prefix, top, tracked);
   }
 
   /** The commit a ref names, or undefined (an unborn branch, an unknown ref). */
-  async resolve(ref: string): Promise<string | undefined> {
-    try {
-      const sha = (await this.git.raw(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
-      return sha || undefined;
-    } catch {
-      return undefined;
-    }
+  resolve(ref: string): Promise<string | undefined> {
+    return resolveCommit(this.root, ref);
   }
 
   /** A commit's subject line, or undefined when the repository does not have it (applied from another clone). */
   async subject(sha: string): Promise<string | undefined> {
     if (!/^[0-9a-f]{4,64}$/i.test(sha)) return undefined; // from the database: never let it reach git as an option
-    try {
-      return (await this.git.raw(['show', '-s', '--format=%s', `${sha}^{commit}`])).trim();
-    } catch {
-      return undefined;
-    }
+    const r = await git(this.root, ['show', '-s', '--format=%s', `${sha}^{commit}`], { allowFail: true });
+    return r.code === 0 ? r.stdout.trim() : undefined;
   }
 
   /** Commits reachable from `ref` that touched `paths` (workspace-relative), newest first, read in pages. */
   async *commits(ref: string, paths: string[], pageSize = 100): AsyncGenerator<GitCommit> {
     for (let skip = 0; ; skip += pageSize) {
-      const out = await this.git.raw([
+      const { stdout: out } = await git(this.root, [
         '-c',
         'core.quotepath=false',
         'log',
@@ -109,27 +100,19 @@ export class GitHistory {
     }
   }
 
-  /** The workspace files at a commit: workspace-relative path → blob id. */
+  /** The tracked files at a commit: workspace-relative path → blob id. */
   async tree(sha: string): Promise<Map<string, string>> {
     const hit = this.trees.get(sha);
     if (hit) return hit;
-    const paths = [WORKSPACE_FILE, 'integrations', 'templates'].map((p) => this.prefix + p);
-    const listing = await simpleGit({ baseDir: this.top }).raw([
-      'ls-tree',
-      '-r',
-      '-z',
-      '--full-tree',
-      sha,
-      '--',
-      ...paths,
-    ]);
+    const paths = this.tracked.paths.map((p) => this.prefix + p);
+    const { stdout: listing } = await git(this.top, ['ls-tree', '-r', '-z', '--full-tree', sha, '--', ...paths]);
     const tree = new Map<string, string>();
     for (const row of listing.split('\0')) {
       if (!row) continue;
       const tab = row.indexOf('\t');
       const [, type, oid] = row.slice(0, tab).split(' ');
       const rel = row.slice(tab + 1).slice(this.prefix.length);
-      if (type === 'blob' && isWorkspaceFile(rel)) tree.set(rel, oid);
+      if (type === 'blob' && this.tracked.keep(rel)) tree.set(rel, oid);
     }
     this.trees.set(sha, tree);
     // Walking newest first, a tree is asked for again only by the next commit or two: keep a few.
@@ -148,20 +131,11 @@ export class GitHistory {
     return new Map(wanted.map((o) => [o, this.blobCache.get(o)!]));
   }
 
-  /** The workspace at a commit, limited to the files `keep` accepts. */
-  async source(sha: string, keep: (rel: string) => boolean): Promise<WorkspaceSource> {
+  /** The texts of the tracked files at a commit that `keep` accepts, sorted by path. */
+  async files(sha: string, keep: (rel: string) => boolean): Promise<Map<string, string>> {
     const tree = await this.tree(sha);
     const rels = [...tree.keys()].filter(keep).sort();
     const texts = await this.blobs(rels.map((r) => tree.get(r)!));
-    const files = new Map(rels.map((r) => [r, texts.get(tree.get(r)!)!]));
-    const root = this.root;
-    return {
-      label: `${path.relative(process.cwd(), root) || '.'}@${sha.slice(0, 7)}`,
-      root,
-      ref: sha,
-      commit: sha,
-      files: async () => files,
-      read: async (rel: string) => files.get(path.posix.normalize(rel)),
-    };
+    return new Map(rels.map((r) => [r, texts.get(tree.get(r)!)!]));
   }
 }

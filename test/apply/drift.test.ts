@@ -13,12 +13,12 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Plan } from '../engine/plan/types.js';
-import { openBoss } from '../engine/runtime/boss.js';
-import { flowRouting } from '../engine/runtime/queues.js';
-import { readDeployed } from '../engine/state/deployed.js';
-import { buildProblem as sharedBuildProblem, runCli, show, git, exampleRepo, type Run } from './helpers/cli.js';
-import { testDatabase, type TestDatabase } from './helpers/db.js';
+import type { Plan } from '../../engine/plan/types.js';
+import { openBoss } from '../../engine/runtime/boss.js';
+import { flowRouting } from '../../engine/runtime/queues.js';
+import { readDeployed } from '../../engine/state/deployed.js';
+import { buildProblem as sharedBuildProblem, runCli, show, git, exampleRepo, type Run } from '../helpers/cli.js';
+import { testDatabase, type TestDatabase } from '../helpers/db.js';
 
 const ENV = 'staging';
 const ACTOR = 'ci-bot <ci@acme.example>';

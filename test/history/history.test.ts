@@ -18,20 +18,20 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyPlan } from '../engine/apply/apply.js';
+import { applyPlan } from '../../engine/apply/apply.js';
 import {
   workspaceHistory,
   type ApplyEvent,
   type CommitEvent,
   type HistoryEvent,
   type HistoryResult,
-} from '../engine/history/index.js';
-import { planEnvironment } from '../engine/plan/index.js';
-import type { Plan } from '../engine/plan/types.js';
-import { connect, type Database } from '../engine/state/db.js';
-import { testDatabase, type TestDatabase } from './helpers/db.js';
+} from '../../engine/history/index.js';
+import { planEnvironment } from '../../engine/plan/index.js';
+import type { Plan } from '../../engine/plan/types.js';
+import { connect, type Database } from '../../engine/state/db.js';
+import { testDatabase, type TestDatabase } from '../helpers/db.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 const execFileP = promisify(execFile);
 const ACTOR = 'Release Bot <bot@acme.example>';

@@ -4,77 +4,10 @@
  * user's index or working tree (the one exception, a worktree that has the target branch checked out, is
  * handled by the caller with `syncCheckedOut`).
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { git, type GitResult } from './run.js';
 import os from 'node:os';
 import path from 'node:path';
-
-export class GitFailure extends Error {
-  constructor(
-    readonly args: string[],
-    readonly code: number | null,
-    readonly stderr: string,
-  ) {
-    super(`git ${args.join(' ')} failed (${code ?? 'signal'}): ${stderr.trim().split('\n').slice(-3).join(' ')}`);
-    this.name = 'GitFailure';
-  }
-}
-
-export interface GitResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface RunOptions {
-  env?: Record<string, string>;
-  input?: string;
-  /** Resolve with the exit code instead of throwing when git fails. */
-  allowFail?: boolean;
-}
-
-/** Run git in `cwd`: literal pathspecs (a customer folder is a path, never a glob), no prompts, C locale. */
-export function git(cwd: string, args: string[], opts: RunOptions = {}): Promise<GitResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, {
-      cwd,
-      env: { ...process.env, GIT_LITERAL_PATHSPECS: '1', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const result = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-      if (code !== 0 && !opts.allowFail) reject(new GitFailure(args, code, result.stderr));
-      else resolve(result);
-    });
-    child.stdin.on('error', () => {}); // git may exit before reading all of its input; the exit code says why
-    child.stdin.end(opts.input ?? '');
-  });
-}
-
-/** The repository's top folder and the workspace's folder within it ('' when the workspace is the top). */
-export async function repositoryOf(folder: string): Promise<{ top: string; prefix: string } | undefined> {
-  const r = await git(folder, ['rev-parse', '--show-toplevel'], { allowFail: true });
-  if (r.code !== 0) return undefined;
-  const top = r.stdout.trim();
-  const prefix = path
-    .relative(await realpath(top), await realpath(folder))
-    .split(path.sep)
-    .join('/');
-  return { top, prefix };
-}
-
-/** The commit a name resolves to, or undefined. */
-export async function resolveCommit(top: string, name: string): Promise<string | undefined> {
-  const r = await git(top, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${name}^{commit}`], {
-    allowFail: true,
-  });
-  return r.code === 0 ? r.stdout.trim() : undefined;
-}
 
 /** The object id at `commit:path` (a tree or a blob), or undefined when the path does not exist there. */
 export async function objectAt(top: string, commit: string, p: string): Promise<string | undefined> {
@@ -119,16 +52,6 @@ export async function foldersIn(top: string, commit: string, p: string): Promise
   return out.sort();
 }
 
-export async function isAncestor(top: string, a: string, b: string): Promise<boolean> {
-  const r = await git(top, ['merge-base', '--is-ancestor', a, b], { allowFail: true });
-  return r.code === 0;
-}
-
-export async function mergeBase(top: string, a: string, b: string): Promise<string | undefined> {
-  const r = await git(top, ['merge-base', a, b], { allowFail: true });
-  return r.code === 0 ? r.stdout.trim() || undefined : undefined;
-}
-
 /** One edit of the index: set `path` to a blob (or other entry), or remove it (entry undefined). */
 export interface IndexEdit {
   path: string;
@@ -155,14 +78,6 @@ export async function treeWithEdits(top: string, base: string, edits: IndexEdit[
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** The identity Git would record as author, or undefined when none is configured. */
-export async function authorIdent(top: string): Promise<string | undefined> {
-  const r = await git(top, ['var', 'GIT_AUTHOR_IDENT'], { allowFail: true });
-  if (r.code !== 0) return undefined;
-  // "Name <email> 1700000000 +0100": drop the time stamp.
-  return r.stdout.trim().replace(/\s+\d+\s+[+-]\d{4}$/, '');
 }
 
 /** Write a commit object (hooks do not run; nothing points at it until a ref is moved to it). */

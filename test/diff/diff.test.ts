@@ -17,10 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diffWorkspace, type WorkspaceDiff } from '../engine/diff/index.js';
-import { renderDiffMarkdown, renderDiffText } from '../engine/diff/render.js';
+import { diffWorkspace, type WorkspaceDiff } from '../../engine/diff/index.js';
+import { renderDiffMarkdown, renderDiffText } from '../../engine/diff/render.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 const execFileP = promisify(execFile);
 

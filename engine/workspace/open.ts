@@ -3,13 +3,15 @@
  * read it from the working tree or from a Git ref, merge an environment's overlays, and validate.
  */
 import path from 'node:path';
-import { RsyncError, ExitCode } from './errors.js';
-import { ContentCache } from './load/content-cache.js';
-import { loadFromSource, openSource } from './load/loader.js';
-import { findWorkspaceRoot, GitRefError, WORKSPACE_FILE } from './load/source.js';
-import type { Workspace } from './model/workspace.js';
-import { validateWorkspace, type ValidationResult } from './validate/validate.js';
-import type { Diagnostic } from './diagnostics/diagnostic.js';
+import { ExitCode, RsyncError } from '../errors.js';
+import { ContentCache } from '../load/content-cache.js';
+import { loadFromSource, openSource } from '../load/loader.js';
+import { GitRefError } from '../git/index.js';
+import { WORKSPACE_FILE } from '../load/source.js';
+import { workspaceRoot } from './root.js';
+import type { Workspace } from '../model/workspace.js';
+import { validateWorkspace, type ValidationResult } from '../validate/validate.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
 
 export interface OpenOptions {
   /** A path inside the workspace (default: the current folder). */
@@ -26,14 +28,7 @@ export interface OpenedWorkspace {
 
 export async function openWorkspace(opts: OpenOptions = {}): Promise<OpenedWorkspace> {
   const given = path.resolve(opts.path ?? '.');
-  const root = await findWorkspaceRoot(given);
-  if (!root) {
-    throw new RsyncError(
-      `No ${WORKSPACE_FILE} in ${opts.path ?? '.'} or any folder above it.`,
-      ExitCode.NO_INPUT,
-      'Run the command inside a workspace, give its folder as the path, or create one with `rsync init <dir>`.',
-    );
-  }
+  const root = await workspaceRoot(opts.path);
   let ws: Workspace;
   try {
     const source = await openSource({ root, ref: opts.ref, env: opts.env });

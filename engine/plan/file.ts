@@ -1,0 +1,39 @@
+/**
+ * The plan file: `rsync plan --out` writes the plan value as JSON, `rsync apply plan.json` reads it back. Reading
+ * refuses, with a message that says how to get a good one, a file that cannot be read, is not JSON, is not a
+ * plan, or is a plan of another format.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ExitCode, RsyncError } from '../errors.js';
+import { PLAN_FORMAT, type Plan } from './types.js';
+
+const REMAKE = 'Make one with `rsync plan --out plan.json`.';
+
+export function writePlanFile(file: string, plan: Plan): void {
+  writeFileSync(file, `${JSON.stringify(plan, null, 2)}\n`);
+}
+
+export function readPlanFile(file: string): Plan {
+  let plan: Plan;
+  try {
+    plan = JSON.parse(readFileSync(file, 'utf8')) as Plan;
+  } catch (e) {
+    throw new RsyncError(`Cannot read the plan ${file}: ${(e as Error).message}`, ExitCode.NO_INPUT, REMAKE);
+  }
+  if (typeof plan !== 'object' || plan === null || !Array.isArray(plan.changes) || typeof plan.env !== 'string') {
+    throw new RsyncError(`${file} is not an rsync plan.`, ExitCode.NO_INPUT, REMAKE);
+  }
+  assertPlanFormat(plan);
+  return plan;
+}
+
+/** Refuse a plan of another format (made by another version of rsync): its fields may mean something else. */
+export function assertPlanFormat(plan: Plan): void {
+  if (plan.format !== PLAN_FORMAT) {
+    throw new RsyncError(
+      `This plan has format ${String(plan.format)}; this rsync applies format ${PLAN_FORMAT}.`,
+      ExitCode.NO_INPUT,
+      'Make the plan again with this version of rsync.',
+    );
+  }
+}

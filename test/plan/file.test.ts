@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { readPlanFile, writePlanFile } from '../../engine/plan/file.js';
+import { PLAN_FORMAT, type Plan } from '../../engine/plan/types.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'rsync-plan-file-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const plan = {
+  format: PLAN_FORMAT,
+  env: 'staging',
+  ref: 'main',
+  commit: 'abc',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  createdBy: 'test',
+  customers: null,
+  basis: { stateHash: 'h', resources: 0 },
+  changes: [],
+  drift: [],
+  summary: { create: 0, update: 0, delete: 0, unchanged: 0, drift: 0, byCustomer: {}, byTemplate: {} },
+  blobs: {},
+  branding: {},
+  empty: true,
+} satisfies Plan;
+
+function refusal(file: string): RsyncError {
+  try {
+    readPlanFile(file);
+  } catch (e) {
+    if (e instanceof RsyncError) return e;
+    throw e;
+  }
+  throw new Error(`${file} was read as a plan`);
+}
+
+function fileWith(name: string, text: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('the plan file', () => {
+  it('reads back exactly what was written, as indented JSON ending in a newline', () => {
+    const file = path.join(dir, 'plan.json');
+    writePlanFile(file, plan);
+    expect(readPlanFile(file)).toEqual(plan);
+  });
+
+  it('refuses a file that cannot be read', () => {
+    const e = refusal(path.join(dir, 'missing.json'));
+    expect(e.message).toMatch(/^Cannot read the plan .*missing\.json: ENOENT/);
+    expect(e.exitCode).toBe(ExitCode.NO_INPUT);
+    expect(e.hint).toBe('Make one with `rsync plan --out plan.json`.');
+  });
+
+  it('refuses a file that is not JSON', () => {
+    const e = refusal(fileWith('broken.json', '{ "format": 1,'));
+    expect(e.message).toMatch(/^Cannot read the plan .*broken\.json: /);
+    expect(e.exitCode).toBe(ExitCode.NO_INPUT);
+  });
+
+  it('refuses JSON that is not a plan', () => {
+    for (const [name, text] of [
+      ['array.json', '[]'],
+      ['null.json', 'null'],
+      ['no-env.json', '{ "changes": [] }'],
+    ]) {
+      const e = refusal(fileWith(name, text));
+      expect(e.message).toBe(`${path.join(dir, name)} is not an rsync plan.`);
+      expect(e.exitCode).toBe(ExitCode.NO_INPUT);
+    }
+  });
+
+  it('refuses a plan of another format', () => {
+    const e = refusal(fileWith('v2.json', JSON.stringify({ ...plan, format: 2 })));
+    expect(e.message).toBe(`This plan has format 2; this rsync applies format ${PLAN_FORMAT}.`);
+    expect(e.exitCode).toBe(ExitCode.NO_INPUT);
+    expect(e.hint).toBe('Make the plan again with this version of rsync.');
+  });
+});
