@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CANONICAL_ENTITIES, CONNECTORS } from '../engine/connectors/catalog.js';
-import { generate } from '../engine/model/gen-types.js';
+import { CANONICAL_ENTITIES, CONNECTORS } from '../../engine/connectors/catalog.js';
+import { generate } from '../../engine/model/gen-types.js';
 import type {
   canonical,
   Customer,
@@ -19,9 +19,9 @@ import type {
   Policy,
   RsyncDocument,
   Template,
-} from '../engine/model/generated/index.js';
+} from '../../engine/model/generated/index.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCHEMAS = path.join(ROOT, 'schemas');
 const BASE = 'https://rsync.dev/schemas/v1/';
 

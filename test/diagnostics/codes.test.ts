@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CODES } from '../engine/diagnostics/codes.js';
+import { CODES } from '../../engine/diagnostics/codes.js';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = path.resolve(import.meta.dirname, '../..');
 
 function sources(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir)) {
