@@ -1,14 +1,15 @@
 /**
- * Broken workspaces (test/fixtures/broken/<case>/): every deliberate mistake is reported by `rsync validate` at the
- * line (and, when pinned, the column) its inline marker names, with the marker's code, and nothing else is reported.
- * The marker convention is in test/fixtures/broken/README.md and test/helpers/markers.ts.
+ * Broken workspaces (test/fixtures/broken/<case>/, each an overlay on _baseline/ made whole in a temp folder by
+ * test/helpers/broken.ts): every deliberate mistake is reported by `rsync validate` at the line (and, when pinned,
+ * the column) its inline marker names, with the marker's code, and nothing else is reported. The format of a case
+ * and of its markers is in test/fixtures/broken/README.md and test/helpers/markers.ts.
  *
  * Then the same through the built CLI (exit code, the `file:line:col error CODE summary` lines, `--json`, no stack
  * trace), the example workspace at the project root (it must validate), and `validate --ref` against a real Git
  * repository.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,40 +21,37 @@ import { loadWorkspace } from '../../engine/load/loader.js';
 import { validateWorkspace } from '../../engine/validate/validate.js';
 import { findLiteralSecrets } from '../../engine/validate/secrets.js';
 import { openAndValidate } from '../../engine/workspace.js';
+import { BASELINE, BROKEN, brokenCases, caseOptions, materialise } from '../helpers/broken.js';
 import { compare, describe as describeDiagnostic, fixtureFiles, readMarkers } from '../helpers/markers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BROKEN = path.join(ROOT, 'test', 'fixtures', 'broken');
-const BASELINE = '_baseline';
 const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 
-/**
- * Cases whose markers state the correct behaviour the validator does not have yet. They run as expected failures;
- * when a fix lands the test fails with "expected to fail": remove the case from this list.
- * RSYNC_STRICT_KNOWN_BUGS=1 runs them as ordinary tests, to see what differs.
- */
-const KNOWN_BUGS: Record<string, string> = {};
-const STRICT = process.env.RSYNC_STRICT_KNOWN_BUGS === '1';
+const CASES = brokenCases();
 
-const CASES = readdirSync(BROKEN)
-  .filter((name) => statSync(path.join(BROKEN, name)).isDirectory())
-  .sort();
-
-/** A case's options, from its optional case.json: `{ "env": "staging" }` validates with `--env staging`. */
-function optionsOf(name: string): { env?: string } {
-  const file = path.join(BROKEN, name, 'case.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { env?: string }) : {};
+/** Each case's materialised workspace (baseline + overlay), made once for the file and removed in afterAll. */
+const workspaces = new Map<string, string>();
+function workspaceOf(name: string): string {
+  let dir = workspaces.get(name);
+  if (!dir) {
+    dir = materialise(name);
+    workspaces.set(name, dir);
+  }
+  return dir;
 }
+afterAll(() => {
+  for (const dir of workspaces.values()) rmSync(dir, { recursive: true, force: true });
+});
 
 /** The command-line flags of a case's options. */
 function flagsOf(name: string): string[] {
-  const { env } = optionsOf(name);
+  const { env } = caseOptions(name);
   return env ? ['--env', env] : [];
 }
 
 /** What `rsync validate` reports for a case, through the same function the CLI uses. */
 async function diagnosticsOf(name: string): Promise<Diagnostic[]> {
-  return (await openAndValidate({ path: path.join(BROKEN, name), env: optionsOf(name).env })).shown;
+  return (await openAndValidate({ path: workspaceOf(name), env: caseOptions(name).env })).shown;
 }
 
 /** Literal secrets written in a case's YAML files: no diagnostic may repeat them. */
@@ -85,7 +83,7 @@ function secretsIn(dir: string): string[] {
 
 /** Every check of one case, as a list of problems (empty when the case passes). */
 async function problemsOf(name: string): Promise<string[]> {
-  const dir = path.join(BROKEN, name);
+  const dir = workspaceOf(name);
   const markers = readMarkers(dir);
   const diags = await diagnosticsOf(name);
   const problems: string[] = [];
@@ -123,28 +121,25 @@ describe('broken workspaces: every mistake at its marker, nothing else', () => {
     expect(existsSync(path.join(BROKEN, 'README.md'))).toBe(true);
     expect(CASES).toContain(BASELINE);
     expect(CASES.length).toBeGreaterThan(30);
-    for (const name of Object.keys(KNOWN_BUGS)) expect(CASES, `KNOWN_BUGS names a missing case`).toContain(name);
   });
 
   it('the baseline is valid and has no markers', async () => {
-    expect(readMarkers(path.join(BROKEN, BASELINE))).toEqual([]);
+    expect(readMarkers(workspaceOf(BASELINE))).toEqual([]);
     expect((await diagnosticsOf(BASELINE)).map(describeDiagnostic)).toEqual([]);
   });
 
   for (const name of CASES.filter((c) => c !== BASELINE)) {
-    const known = KNOWN_BUGS[name];
-    const run = known && !STRICT ? it.fails : it;
-    run(`${name}${known ? ' (known validator bug)' : ''}`, async () => {
-      expect(readMarkers(path.join(BROKEN, name)).length, `${name} has no markers`).toBeGreaterThan(0);
+    it(name, async () => {
+      expect(readMarkers(workspaceOf(name)).length, `${name} has no markers`).toBeGreaterThan(0);
       const problems = await problemsOf(name);
-      expect(problems, `${name}${known ? ` (known bug: ${known})` : ''}:\n${problems.join('\n')}`).toEqual([]);
+      expect(problems, `${name}:\n${problems.join('\n')}`).toEqual([]);
     });
   }
 
   it('loadWorkspace + validateWorkspace report what openAndValidate reports', async () => {
     for (const name of CASES) {
-      const root = path.join(BROKEN, name);
-      const direct = validateWorkspace(await loadWorkspace({ root, env: optionsOf(name).env })).diagnostics.map(
+      const root = workspaceOf(name);
+      const direct = validateWorkspace(await loadWorkspace({ root, env: caseOptions(name).env })).diagnostics.map(
         diagnosticToJSON,
       );
       expect(direct, name).toEqual((await diagnosticsOf(name)).map(diagnosticToJSON));
@@ -154,7 +149,7 @@ describe('broken workspaces: every mistake at its marker, nothing else', () => {
   // checkOverlayNames pushes into ws.diagnostics, so a second validation of one loaded workspace reports the
   // environment-unknown diagnostics twice (merged, with "(reported for 2 resources)").
   it('validating one loaded workspace twice gives the same diagnostics', async () => {
-    const ws = await loadWorkspace({ root: path.join(BROKEN, 'environment-unknown') });
+    const ws = await loadWorkspace({ root: workspaceOf('environment-unknown') });
     const first = validateWorkspace(ws).diagnostics.map(diagnosticToJSON);
     const second = validateWorkspace(ws).diagnostics.map(diagnosticToJSON);
     expect(second).toEqual(first);
@@ -244,7 +239,7 @@ describe('rsync validate (the built CLI) on broken workspaces', { timeout: CLI_T
 
   for (const name of CLI_CASES) {
     it(`${name}: exit 1, file:line:col lines, --json with the same diagnostics`, async () => {
-      const dir = path.join(BROKEN, name);
+      const dir = workspaceOf(name);
       const expected = await diagnosticsOf(name);
       expect(expected.length).toBeGreaterThan(0);
 
@@ -280,7 +275,7 @@ describe('rsync validate (the built CLI) on broken workspaces', { timeout: CLI_T
   }
 
   it('the baseline: exit 0', async () => {
-    const r = await rsync(['validate', path.join(BROKEN, BASELINE)]);
+    const r = await rsync(['validate', workspaceOf(BASELINE)]);
     expectNoStackTrace(r);
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('is valid');
@@ -363,7 +358,7 @@ describe('rsync validate --ref', { timeout: CLI_TIMEOUT }, () => {
     repo = mkdtempSync(path.join(os.tmpdir(), 'rsync-ref-'));
     // The workspace is a sub-folder of the repository, as in a monorepo.
     ws = path.join(repo, 'partner');
-    cpSync(path.join(BROKEN, BASELINE), ws, { recursive: true });
+    materialise(BASELINE, ws);
     writeFileSync(path.join(repo, 'README.md'), 'test repository\n');
     git('init', '--quiet');
     git('add', '-A');
@@ -427,7 +422,7 @@ describe('rsync validate --ref', { timeout: CLI_TIMEOUT }, () => {
   it('--ref outside a Git repository: exit 66, no stack trace', async () => {
     const plain = mkdtempSync(path.join(os.tmpdir(), 'rsync-nogit-'));
     try {
-      cpSync(path.join(BROKEN, BASELINE), plain, { recursive: true });
+      materialise(BASELINE, plain);
       const r = await rsync(['validate', plain, '--ref', 'HEAD'], plain);
       expectNoStackTrace(r);
       expect(r.status).toBe(66);
