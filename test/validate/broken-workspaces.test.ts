@@ -8,11 +8,9 @@
  * trace), the example workspace at the project root (it must validate), and `validate --ref` against a real Git
  * repository.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODES } from '../../engine/diagnostics/codes.js';
@@ -21,11 +19,9 @@ import { loadWorkspace } from '../../engine/load/loader.js';
 import { validateWorkspace } from '../../engine/validate/validate.js';
 import { findLiteralSecrets } from '../../engine/validate/secrets.js';
 import { openAndValidate } from '../../engine/workspace.js';
+import { buildProblem as sharedBuildProblem, git as gitIn, ROOT, runCli, type Run } from '../helpers/cli.js';
 import { BASELINE, BROKEN, brokenCases, caseOptions, materialise } from '../helpers/broken.js';
 import { compare, describe as describeDiagnostic, fixtureFiles, readMarkers } from '../helpers/markers.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 
 const CASES = brokenCases();
 
@@ -158,60 +154,11 @@ describe('broken workspaces: every mistake at its marker, nothing else', () => {
 
 // --- the built CLI ------------------------------------------------------------------------------------------------
 
-/** The .js of a source file in .build/. */
-function built(rel: string): string {
-  return path.join(ROOT, '.build', rel.replace(/\.ts$/, '.js'));
-}
-
-/** The project's .ts files a module imports, transitively (relative imports only): what the CLI command runs. */
-function importClosure(entry: string): string[] {
-  const seen = new Set<string>();
-  const visit = (rel: string) => {
-    if (seen.has(rel) || !existsSync(path.join(ROOT, rel))) return;
-    seen.add(rel);
-    const text = readFileSync(path.join(ROOT, rel), 'utf8');
-    for (const m of text.matchAll(/\bfrom\s+'(\.{1,2}\/[^']+)\.js'/g)) {
-      visit(path.posix.normalize(path.posix.join(path.posix.dirname(rel), `${m[1]}.ts`)));
-    }
-  };
-  visit(entry);
-  return [...seen].sort();
-}
-
 /** Why the build cannot be used (missing, or older than a source of the validate command), or undefined. */
-function buildProblem(): string | undefined {
-  if (!existsSync(built('cli/commands/validate.ts'))) {
-    return 'There is no build in .build/: run `npm run build` (or `npm test`, which builds first) before this test.';
-  }
-  const stale = importClosure('cli/commands/validate.ts').filter(
-    (f) => !existsSync(built(f)) || statSync(built(f)).mtimeMs < statSync(path.join(ROOT, f)).mtimeMs,
-  );
-  if (stale.length) {
-    return `The build in .build/ is older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ` and ${stale.length - 5} more` : ''}: run \`npm run build\` (npm test does it) before this test.`;
-  }
-  return undefined;
-}
+const buildProblem = () => sharedBuildProblem(['cli/commands/validate.ts']);
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the built CLI. */
-function rsync(args: string[], cwd = ROOT): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  delete env.DEBUG;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** Run the built CLI (validate reads no database: none is passed). */
+const rsync = (args: string[], cwd = ROOT): Promise<Run> => runCli(args, cwd, { actor: 'rsync test' });
 
 /** No stack trace and no raw JavaScript error in what a command printed. */
 function expectNoStackTrace(r: Run): void {
@@ -327,29 +274,7 @@ describe.skipIf(EXAMPLE_EMPTY)(
 describe('rsync validate --ref', { timeout: CLI_TIMEOUT }, () => {
   let repo: string;
   let ws: string;
-  const git = (...args: string[]) => {
-    const r = spawnSync(
-      'git',
-      [
-        '-c',
-        'user.name=rsync test',
-        '-c',
-        'user.email=test@rsync.invalid',
-        '-c',
-        'commit.gpgsign=false',
-        '-c',
-        'init.defaultBranch=main',
-        ...args,
-      ],
-      {
-        cwd: repo,
-        encoding: 'utf8',
-        env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull },
-      },
-    );
-    if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
-  };
+  const git = (...args: string[]) => gitIn(repo, ...args);
   const FLOW = 'integrations/northwind/flows/orders-to-erp.yaml';
 
   beforeAll(() => {
