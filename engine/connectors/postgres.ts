@@ -32,7 +32,7 @@ const pools = new Map<string, pg.Pool>();
 function poolFor(url: string): pg.Pool {
   let p = pools.get(url);
   if (!p) {
-    p = new pg.Pool({ connectionString: url, max: 4 });
+    p = new pg.Pool({ connectionString: url, max: 4, application_name: 'rsync connector postgres' });
     p.on('error', () => {});
     pools.set(url, p);
   }
