@@ -4,7 +4,7 @@
  * template, at another Git ref) must be parsed and checked again: a cache never lets an invalid workspace pass.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,9 +14,9 @@ import { ContentCache } from '../engine/load/content-cache.js';
 import { loadWorkspace } from '../engine/load/loader.js';
 import { validateWorkspace } from '../engine/validate/validate.js';
 import { openAndValidate } from '../engine/workspace/open.js';
+import { brokenCases, caseOptions, materialise } from './helpers/broken.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BROKEN = path.join(ROOT, 'test', 'fixtures', 'broken');
 const CACHE = path.join('.rsync', 'cache', 'content.json');
 
 const made: string[] = [];
@@ -24,12 +24,12 @@ afterEach(() => {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** A copy of the example workspace at the project root (or of `from`), in a temp folder. */
-function copyWorkspace(from = ROOT): string {
+/** A copy of the example workspace at the project root, in a temp folder. */
+function copyWorkspace(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rsync-content-cache-'));
   made.push(dir);
-  for (const p of ['rsync.yaml', 'integrations', 'templates', 'case.json']) {
-    if (existsSync(path.join(from, p))) cpSync(path.join(from, p), path.join(dir, p), { recursive: true });
+  for (const p of ['rsync.yaml', 'integrations', 'templates']) {
+    if (existsSync(path.join(ROOT, p))) cpSync(path.join(ROOT, p), path.join(dir, p), { recursive: true });
   }
   return dir;
 }
@@ -47,11 +47,10 @@ const ORDER_MAPPING = 'templates/shopify-orders-to-erp/2/mappings/shopify-order.
 
 describe('content cache', () => {
   it('a cached validation reports exactly what an uncached one does, for every broken workspace', async () => {
-    for (const name of readdirSync(BROKEN).filter((n) => statSync(path.join(BROKEN, n)).isDirectory())) {
-      const dir = copyWorkspace(path.join(BROKEN, name));
-      const env = existsSync(path.join(dir, 'case.json'))
-        ? (JSON.parse(readFileSync(path.join(dir, 'case.json'), 'utf8')) as { env?: string }).env
-        : undefined;
+    for (const name of brokenCases()) {
+      const dir = materialise(name);
+      made.push(dir);
+      const { env } = caseOptions(name);
       const uncached = validateWorkspace(await loadWorkspace({ root: dir, env })).diagnostics.map(diagnosticToJSON);
       const cold = (await openAndValidate({ path: dir, env })).diagnostics.map(diagnosticToJSON);
       const warm = (await openAndValidate({ path: dir, env })).diagnostics.map(diagnosticToJSON);

@@ -59,7 +59,7 @@ describe('one apply per environment at a time', { timeout: 180_000 }, () => {
     const problem = buildProblem();
     if (problem) throw new Error(problem);
     db = await testDatabase('lock');
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'test lock' });
     repo = exampleRepo('rsync-lock-');
     git(repo, 'branch', 'production');
     const first = await cli('apply', '--auto-approve');

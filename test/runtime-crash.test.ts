@@ -68,7 +68,7 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
       ],
     });
     await applyWorkspace(dir, db.url);
-    pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'test runtime-crash' });
   });
 
   afterAll(async () => {

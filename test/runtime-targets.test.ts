@@ -98,7 +98,7 @@ describe('runtime targets: HTTP API and PostgreSQL tables', { timeout: 180_000 }
     const port = (api.server.address() as AddressInfo).port;
     process.env.RSYNC_TEST_API_TOKEN = 's3cret-token-value';
     process.env.RSYNC_TEST_SHOP_DB = db.url;
-    pool = new pg.Pool({ connectionString: db.url, max: 8 });
+    pool = new pg.Pool({ connectionString: db.url, max: 8, application_name: 'test runtime-targets' });
     await pool.query(
       `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
     );

@@ -110,7 +110,7 @@ describe('rsync worker', { timeout: 240_000 }, () => {
     db = await testDatabase('runtime');
     dir = runtimeWorkspace('rsync-runtime-', SPEC);
     await applyWorkspace(dir, db.url);
-    pool = new pg.Pool({ connectionString: db.url, max: 12 });
+    pool = new pg.Pool({ connectionString: db.url, max: 12, application_name: 'test runtime' });
     worker = new RsyncWorker({ pool, url: db.url, env: ENV, port: 0, sandbox: true, threads: 2, pollMs: 100 });
     await worker.start();
   });

@@ -1,6 +1,6 @@
 /**
  * Every diagnostic code rsync reports, with what it means. The README's table of codes is checked against this
- * list by test/codes.test.ts, and every code used in engine/ must be listed here.
+ * list by test/diagnostics/codes.test.ts, and every code used in engine/ must be listed here.
  */
 export const CODES: Readonly<Record<string, string>> = {
   // Files and documents

@@ -115,7 +115,7 @@ describe('drift of the live pg-boss queues and schedules', { timeout: 180_000 },
     const problem = buildProblem();
     if (problem) throw new Error(problem);
     db = await testDatabase('drift');
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'test drift' });
     repo = exampleRepo('rsync-drift-');
     const first = await cli('apply', '--auto-approve');
     if (first.status !== 0) throw new Error(`the first apply failed:\n${show(first)}`);

@@ -212,7 +212,7 @@ function cpuReport(
 
 async function fresh(label: string): Promise<{ db: TestDatabase; pool: pg.Pool }> {
   const db = await testDatabase(label);
-  return { db, pool: new pg.Pool({ connectionString: db.url, max: 10 }) };
+  return { db, pool: new pg.Pool({ connectionString: db.url, max: 10, application_name: 'bench runtime' }) };
 }
 
 // ------------------------------------------------------------------------------------------------------ e2e

@@ -1,8 +1,8 @@
 /**
  * Expected diagnostics written inline in a fixture workspace, the way terraform's error-files do it.
  *
- *   YAML      `... # ERROR <code>` at the end of the offending line (`# WARNING <code>` for a warning)
- *   JSONata   `... /* ERROR <code> *\/` at the end of the offending line (also inside a YAML block scalar that
+ *   YAML      `... # ERROR: <code>` at the end of the offending line (`# WARNING: <code>` for a warning)
+ *   JSONata   `... /* ERROR: <code> *\/` at the end of the offending line (also inside a YAML block scalar that
  *             holds JSONata, where `#` would be part of the expression)
  *
  * Options after the code, in this order, both optional:
@@ -10,7 +10,7 @@
  *   `"<text>"`    a piece of text the diagnostic's summary or detail must contain, in double or single quotes
  *                 (e.g. `'Did you mean "policy"'`); the text cannot contain the quote that delimits it
  *
- * Several markers may share a line: `# ERROR secret-literal # ERROR connection-settings`.
+ * Several markers may share a line: `# ERROR: secret-literal # ERROR: connection-settings`.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -25,9 +25,9 @@ export interface Marker {
   text?: string;
 }
 
-const MARKER = /(?:#|\/\*)\s*(ERROR|WARNING)\s+([a-z][a-z0-9-]*)(?:\s+@(\d+))?(?:\s+(?:"([^"]*)"|'([^']*)'))?/g;
+const MARKER = /(?:#|\/\*)\s*(ERROR|WARNING):\s*([a-z][a-z0-9-]*)(?:\s+@(\d+))?(?:\s+(?:"([^"]*)"|'([^']*)'))?/g;
 
-/** Every file of a fixture workspace, relative to it with forward slashes (README.md files excluded). */
+/** Every file of a fixture workspace, relative to it with forward slashes. */
 export function fixtureFiles(root: string): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {

@@ -185,8 +185,12 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI } from './cli.js';
+import { track } from './db.js';
 
-/** `rsync worker` in a child process (real signals: SIGTERM drains, SIGKILL kills). Its output is kept in `output`. */
+/**
+ * `rsync worker` in a child process (real signals: SIGTERM drains, SIGKILL kills). Its output is kept in `output`.
+ * The test database's drop() fails the test if it is still running then.
+ */
 export function spawnWorker(
   dir: string,
   url: string,
@@ -206,5 +210,14 @@ export function spawnWorker(
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (child.output += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (child.output += c));
   child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  track({
+    what: `rsync worker ${args.join(' ')}`.trim(),
+    pid: child.pid,
+    running: () => child.exitCode === null && child.signalCode === null,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await child.exited;
+    },
+  });
   return child;
 }

@@ -85,7 +85,7 @@ describe('rsync plan / apply on the example workspace (staging = main)', { timeo
     const problem = buildProblem();
     if (problem) throw new Error(problem);
     db = await testDatabase('plan_apply');
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'test plan-apply' });
     repo = exampleRepo('rsync-plan-apply-');
     scratch = mkdtempSync(path.join(os.tmpdir(), 'rsync-plan-apply-plans-'));
   });

@@ -39,7 +39,7 @@ async function poolFor(url: string): Promise<pg.Pool> {
   const { Pool } = await (driver ??= import('pg').then((m) => m.default));
   let p = pools.get(url);
   if (!p) {
-    p = new Pool({ connectionString: url, max: 4 });
+    p = new Pool({ connectionString: url, max: 4, application_name: 'rsync connector postgres' });
     p.on('error', () => {});
     pools.set(url, p);
   }

@@ -16,7 +16,7 @@ let pool: pg.Pool;
 
 beforeAll(async () => {
   db = await testDatabase('pgconn');
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  pool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'test connector-postgres' });
   process.env.RSYNC_TEST_PGCONN_URL = db.url;
   await pool.query(
     `CREATE TABLE orders_doc (id bigint PRIMARY KEY, doc json NOT NULL, currency varchar(3), total numeric(12,2), note text)`,
