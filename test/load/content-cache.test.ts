@@ -9,13 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { diagnosticToJSON } from '../engine/diagnostics/diagnostic.js';
-import { ContentCache } from '../engine/load/content-cache.js';
-import { loadWorkspace } from '../engine/load/loader.js';
-import { validateWorkspace } from '../engine/validate/validate.js';
-import { openAndValidate } from '../engine/workspace.js';
+import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
+import { ContentCache } from '../../engine/load/content-cache.js';
+import { loadWorkspace } from '../../engine/load/loader.js';
+import { validateWorkspace } from '../../engine/validate/validate.js';
+import { openAndValidate } from '../../engine/workspace.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BROKEN = path.join(ROOT, 'test', 'fixtures', 'broken');
 const CACHE = path.join('.rsync', 'cache', 'content.json');
 
