@@ -6,8 +6,10 @@
  */
 import path from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { text } from '../model/guards.js';
 import { isObject } from '../util/merge.js';
 import {
+  isKind,
   KINDS,
   type CustomerModel,
   type Kind,
@@ -187,24 +189,24 @@ function toResource(doc: YamlDoc, diags: Diagnostic[]): Resource | undefined {
     });
     return undefined;
   }
-  const kind = v.kind;
-  if (typeof kind !== 'string' || !(KINDS as readonly string[]).includes(kind)) {
+  const kind = text(v.kind);
+  if (!isKind(kind)) {
     diags.push({
       severity: 'error',
       code: 'kind-unknown',
-      summary: typeof kind === 'string' ? `Unknown kind "${kind}"` : 'Document has no kind',
-      detail: `Set \`kind:\` to one of ${KINDS.join(', ')}.${typeof kind === 'string' ? suggest(kind, KINDS) : ''}`,
-      range: rangeOf(doc, ['kind'], typeof kind !== 'string'),
+      summary: kind !== undefined ? `Unknown kind "${kind}"` : 'Document has no kind',
+      detail: `Set \`kind:\` to one of ${KINDS.join(', ')}.${kind !== undefined ? suggest(kind, KINDS) : ''}`,
+      range: rangeOf(doc, ['kind'], kind === undefined),
     });
     return undefined;
   }
   const metadata = isObject(v.metadata) ? v.metadata : {};
-  const name = typeof metadata.name === 'string' ? metadata.name : '';
+  const name = text(metadata.name) ?? '';
   const origin: Origin = { doc, base: [] };
   return {
-    kind: kind as Kind,
+    kind,
     name,
-    apiVersion: typeof v.apiVersion === 'string' ? v.apiVersion : '',
+    apiVersion: text(v.apiVersion) ?? '',
     metadata: { ...metadata, name },
     spec: isObject(v.spec) ? v.spec : {},
     origin,
@@ -225,6 +227,7 @@ function register(ws: Workspace, r: Resource, place: 'root' | 'customer' | 'temp
     });
     return true;
   };
+  // PLACES (checked by the caller) decides which kinds reach each place; a kind that cannot be there is ignored.
   if (place === 'root') {
     if (r.kind === 'Workspace') {
       if (ws.settings) {
@@ -236,9 +239,10 @@ function register(ws: Workspace, r: Resource, place: 'root' | 'customer' | 'temp
           range: rangeOf(r.origin.doc, ['kind']),
         });
       } else ws.settings = r;
-    } else {
-      const map = r.kind === 'Policy' ? ws.policies : ws.slas;
-      if (!dup(map.get(r.name))) map.set(r.name, r);
+    } else if (r.kind === 'Policy') {
+      if (!dup(ws.policies.get(r.name))) ws.policies.set(r.name, r);
+    } else if (r.kind === 'SLA') {
+      if (!dup(ws.slas.get(r.name))) ws.slas.set(r.name, r);
     }
     return;
   }
@@ -247,6 +251,7 @@ function register(ws: Workspace, r: Resource, place: 'root' | 'customer' | 'temp
       ws.templateTests.push(r);
       return;
     }
+    if (r.kind !== 'Template') return;
     const version = r.spec.version;
     const key = `${r.name}@${typeof version === 'number' ? version : '?'}`;
     const existing = ws.templates.get(key);

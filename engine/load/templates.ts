@@ -4,6 +4,8 @@
  * (`spec.parameters`), whose defaults fill what `with:` leaves out.
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { CustomerTemplateUse } from '../model/generated/index.js';
+import { fields, items, text } from '../model/guards.js';
 import type { Origin, Resource, Workspace } from '../model/workspace.js';
 import { deepMerge, isObject } from '../util/merge.js';
 import { suggest } from './loader.js';
@@ -20,7 +22,7 @@ let paramsAjv: Ajv2020 | undefined;
  */
 const compiled = new Map<string, ValidateFunction | Error>();
 
-function parameterValidator(t: Resource): ValidateFunction | Error {
+function parameterValidator(t: Resource<'Template'>): ValidateFunction | Error {
   const key = JSON.stringify(t.spec.parameters ?? null);
   const hit = compiled.get(key);
   if (hit) return hit;
@@ -36,7 +38,10 @@ function parameterValidator(t: Resource): ValidateFunction | Error {
 }
 
 /** `params` with the template's parameter defaults filled in (for mapping tests of template mappings). */
-export function withParameterDefaults(t: Resource, params: Record<string, unknown>): Record<string, unknown> {
+export function withParameterDefaults(
+  t: Resource<'Template'>,
+  params: Record<string, unknown>,
+): Record<string, unknown> {
   const copy = structuredClone(params);
   const validate = parameterValidator(t);
   if (!(validate instanceof Error)) validate(copy); // fills defaults even where required values are missing
@@ -47,18 +52,20 @@ export function instantiateTemplates(ws: Workspace): void {
   for (const c of ws.customers.values()) {
     const cr = c.resource;
     if (!cr || !Array.isArray(cr.spec.uses)) continue;
-    cr.spec.uses.forEach((use: unknown, j: number) => {
-      if (!isObject(use) || typeof use.template !== 'string') return; // the schema check reports it
+    cr.spec.uses.forEach((entry: unknown, j: number) => {
+      const use = fields<CustomerTemplateUse>(entry);
+      const template = text(use.template);
+      if (!template) return; // the schema check reports it
       const usedAt: Origin = { doc: cr.origin.doc, base: ['spec', 'uses', j] };
       const at = (p: Path, key = false) => rangeOf(usedAt.doc, [...usedAt.base, ...p], key);
-      const t = ws.templates.get(use.template);
+      const t = ws.templates.get(template);
       if (!t) {
-        const [name] = use.template.split('@');
+        const [name] = template.split('@');
         const versions = [...ws.templates.keys()].filter((k) => k.startsWith(`${name}@`));
         ws.diagnostics.push({
           severity: 'error',
           code: 'template-unknown',
-          summary: `Unknown template ${use.template}`,
+          summary: `Unknown template ${template}`,
           detail: versions.length
             ? `Template ${name} exists in versions ${versions.join(', ')}; use one of those.`
             : `No template named ${name} in templates/.${suggest(name, new Set([...ws.templates.keys()].map((k) => k.split('@')[0])))} Templates are declared in templates/<name>/<version>/template.yaml.`,
@@ -76,7 +83,7 @@ export function instantiateTemplates(ws: Workspace): void {
         ws.diagnostics.push({
           severity: 'error',
           code: 'template-parameters-invalid',
-          summary: `Template ${use.template} has an invalid parameters schema`,
+          summary: `Template ${template} has an invalid parameters schema`,
           detail: `spec.parameters must be a JSON Schema (draft 2020-12): ${validate.message}`,
           range: rangeOf(t.origin.doc, ['spec', 'parameters']),
         });
@@ -95,9 +102,9 @@ export function instantiateTemplates(ws: Workspace): void {
             severity: 'error',
             code: 'template-params',
             summary: extra
-              ? `Template ${use.template} has no parameter "${extra}"`
+              ? `Template ${template} has no parameter "${extra}"`
               : missing
-                ? `Template ${use.template} needs parameter "${missing}"`
+                ? `Template ${template} needs parameter "${missing}"`
                 : `Parameter ${p.join('.') || 'with'} ${e.message ?? 'is invalid'}`,
             detail: extra
               ? `Its parameters are: ${known.join(', ') || '(none)'}.${suggest(extra, known)}`
@@ -110,9 +117,9 @@ export function instantiateTemplates(ws: Workspace): void {
         }
         return;
       }
-      const flows = Array.isArray(t.spec.flows) ? t.spec.flows : [];
-      const prefix = typeof use.prefix === 'string' ? use.prefix : '';
-      const patches = isObject(use.patch) ? use.patch : {};
+      const flows = items(t.spec.flows);
+      const prefix = text(use.prefix) ?? '';
+      const patches = fields<Record<string, unknown>>(use.patch);
       const names = new Set<string>();
       flows.forEach((f: unknown, i: number) => {
         if (!isObject(f)) return;
@@ -128,7 +135,7 @@ export function instantiateTemplates(ws: Workspace): void {
             ws.diagnostics.push({
               severity: 'error',
               code: 'template-params',
-              summary: `Template ${use.template} needs a value for parameter "${param}"`,
+              summary: `Template ${template} needs a value for parameter "${param}"`,
               detail: `Flow ${String((isObject(f.metadata) && f.metadata.name) || i)} of the template uses \${{ ${name} }}. Add \`${param}:\` under \`with:\`, or give the parameter a default in ${t.origin.doc.file}.`,
               range: at(isObject(use.with) ? ['with'] : ['template'], isObject(use.with)),
               address: `${c.name}/customer/${c.name}`,
@@ -139,16 +146,17 @@ export function instantiateTemplates(ws: Workspace): void {
             severity: 'error',
             code: 'template-param-unknown',
             summary: `Unknown placeholder \${{ ${name} }}`,
-            detail: `Template ${use.template} uses \${{ ${name} }}, but it is not a declared parameter. Declare it under spec.parameters.properties, or use one of: ${declared.map((k) => `with.${k}`).join(', ')}, customer.name.`,
+            detail: `Template ${template} uses \${{ ${name} }}, but it is not a declared parameter. Declare it under spec.parameters.properties, or use one of: ${declared.map((k) => `with.${k}`).join(', ')}, customer.name.`,
             range: rangeOf(t.origin.doc, [...base, ...p]),
           });
         }) as Record<string, unknown>;
         const meta = isObject(subst.metadata) ? subst.metadata : {};
-        const tname: string = typeof meta.name === 'string' ? meta.name : '';
+        const tname = text(meta.name) ?? '';
         names.add(tname);
         let spec = isObject(subst.spec) ? subst.spec : {};
-        if (isObject(patches[tname])) spec = mergeSpec(spec, patches[tname] as Record<string, unknown>);
-        const flow: Resource = {
+        const patch = patches[tname];
+        if (isObject(patch)) spec = mergeSpec(spec, patch);
+        const flow: Resource<'Flow'> = {
           kind: 'Flow',
           name: prefix + tname,
           customer: c.name,
@@ -158,7 +166,7 @@ export function instantiateTemplates(ws: Workspace): void {
             name: prefix + tname,
             labels: {
               ...(isObject(meta.labels) ? (meta.labels as Record<string, string>) : {}),
-              'rsync.dev/template': String(use.template),
+              'rsync.dev/template': template,
             },
           },
           spec,
@@ -173,7 +181,7 @@ export function instantiateTemplates(ws: Workspace): void {
             severity: 'error',
             code: 'duplicate-name',
             summary: `Duplicate Flow "${flow.name}"`,
-            detail: `Template ${use.template} adds flow "${flow.name}", which is already declared at ${first.file}:${first.start.line}:${first.start.column}. Rename one, or give this use a \`prefix:\`.`,
+            detail: `Template ${template} adds flow "${flow.name}", which is already declared at ${first.file}:${first.start.line}:${first.start.column}. Rename one, or give this use a \`prefix:\`.`,
             range: at(['template']),
           });
           return;
@@ -185,7 +193,7 @@ export function instantiateTemplates(ws: Workspace): void {
           ws.diagnostics.push({
             severity: 'error',
             code: 'template-patch-unknown',
-            summary: `Template ${use.template} has no flow "${name}" to patch`,
+            summary: `Template ${template} has no flow "${name}" to patch`,
             detail: `Its flows are: ${[...names].join(', ')}.${suggest(name, names)}`,
             range: at(['patch', name], true),
           });

@@ -7,8 +7,15 @@
 import type { SourceRange } from '../diagnostics/diagnostic.js';
 import { locate } from '../load/locate.js';
 import { withParameterDefaults } from '../load/templates.js';
-import { resolveRelative } from '../model/resolve.js';
-import { allResources, type Resource, type Workspace } from '../model/workspace.js';
+import type {
+  MappingTestCase,
+  MappingTestExpectation,
+  MappingTestInput,
+  TemplateFlow,
+} from '../model/generated/index.js';
+import { fields, items, named, text } from '../model/guards.js';
+import { mappingFileOf, resolveRelative } from '../model/resolve.js';
+import { mappingTests, type Resource, type Unchecked, type Workspace } from '../model/workspace.js';
 import { ledgerDecision } from '../runtime/ledger.js';
 import { hashOf } from '../util/hash.js';
 import { getIn, isObject } from '../util/merge.js';
@@ -42,7 +49,7 @@ export interface TestReport {
 }
 
 interface KeyUser {
-  flow: Resource;
+  flow: Resource<'Flow'>;
   expr: Compiled;
   text: string;
 }
@@ -59,15 +66,14 @@ export async function runMappingTests(
   mappings: Map<string, Compiled>,
   opts: RunOptions = {},
 ): Promise<TestReport> {
-  const tests = allResources(ws).filter((r) => r.kind === 'MappingTest');
   const keyUsers = flowsByMapping(ws);
   const cases: CaseResult[] = [];
-  for (const t of tests) {
-    const mappingFile = typeof t.spec.mapping === 'string' ? resolveRelative(t.dir, t.spec.mapping) : undefined;
+  for (const t of mappingTests(ws)) {
+    const mappingFile = mappingFileOf(t);
     const file = t.origin.doc.file;
     if (opts.files && !opts.files.has(file)) continue;
     if (opts.scope && !inScope(opts.scope, file) && !(mappingFile && inScope(opts.scope, mappingFile))) continue;
-    const list = Array.isArray(t.spec.cases) ? t.spec.cases : [];
+    const list = items(t.spec.cases);
     for (let i = 0; i < list.length; i++) {
       cases.push(await runCase(ws, t, i, mappingFile, mappings, keyUsers.get(mappingFile ?? '') ?? []));
     }
@@ -84,7 +90,7 @@ function inScope(scope: string, file: string): boolean {
 function flowsByMapping(ws: Workspace): Map<string, KeyUser[]> {
   const out = new Map<string, KeyUser[]>();
   const seen = new Set<string>();
-  const add = (mapping: string, flow: Resource, key: string) => {
+  const add = (mapping: string, flow: Resource<'Flow'>, key: string) => {
     const id = `${mapping}\u0000${key}`;
     if (seen.has(id)) return; // 200 customers on one template share one key expression
     seen.add(id);
@@ -94,22 +100,25 @@ function flowsByMapping(ws: Workspace): Map<string, KeyUser[]> {
   };
   for (const c of ws.customers.values()) {
     for (const f of c.flows.values()) {
-      if (typeof f.spec.mapping !== 'string' || typeof f.spec.key !== 'string') continue;
-      const m = resolveRelative(f.dir, f.spec.mapping);
-      if (m) add(m, f, f.spec.key);
+      const mapping = text(f.spec.mapping);
+      const key = text(f.spec.key);
+      if (mapping === undefined || key === undefined) continue;
+      const m = resolveRelative(f.dir, mapping);
+      if (m) add(m, f, key);
     }
   }
   // Template flows, even when no customer uses them yet (placeholders in the key stay as written).
   for (const t of ws.templates.values()) {
-    const flows = Array.isArray(t.spec.flows) ? t.spec.flows : [];
-    flows.forEach((f: unknown, i: number) => {
-      if (!isObject(f) || !isObject(f.spec) || typeof f.spec.mapping !== 'string' || typeof f.spec.key !== 'string')
-        return;
-      if (f.spec.mapping.includes('${{') || f.spec.key.includes('${{')) return;
-      const m = resolveRelative(t.dir, f.spec.mapping);
-      const name = isObject(f.metadata) && typeof f.metadata.name === 'string' ? f.metadata.name : `flow ${i}`;
-      if (m)
-        add(m, { ...t, kind: 'Flow', name, origin: { doc: t.origin.doc, base: ['spec', 'flows', i] } }, f.spec.key);
+    items(t.spec.flows).forEach((entry: unknown, i: number) => {
+      const f = fields<TemplateFlow>(entry);
+      if (!isObject(f.spec)) return;
+      const mapping = text(f.spec.mapping);
+      const key = text(f.spec.key);
+      if (mapping === undefined || key === undefined) return;
+      if (mapping.includes('${{') || key.includes('${{')) return;
+      const m = resolveRelative(t.dir, mapping);
+      const name = text(fields<TemplateFlow['metadata']>(f.metadata).name) ?? `flow ${i}`;
+      if (m) add(m, { ...t, kind: 'Flow', name, origin: { doc: t.origin.doc, base: ['spec', 'flows', i] } }, key);
     });
   }
   return out;
@@ -117,21 +126,21 @@ function flowsByMapping(ws: Workspace): Map<string, KeyUser[]> {
 
 async function runCase(
   ws: Workspace,
-  t: Resource,
+  t: Resource<'MappingTest'>,
   i: number,
   mappingFile: string | undefined,
   mappings: Map<string, Compiled>,
   keyUsers: KeyUser[],
 ): Promise<CaseResult> {
   const started = performance.now();
-  const c = (t.spec.cases as unknown[])[i] as Record<string, unknown>;
+  const c = fields<MappingTestCase>(items(t.spec.cases)[i]);
   const where: SourceRange = locate(t, ['spec', 'cases', i]);
   const base = {
     file: where.file,
     line: where.start.line,
     column: where.start.column,
     test: t.name,
-    case: typeof c.name === 'string' ? c.name : `case ${i + 1}`,
+    case: text(c.name) ?? `case ${i + 1}`,
     mapping: mappingFile ?? String(t.spec.mapping),
   };
   const done = (status: CaseStatus, message?: string, details?: string[]): CaseResult => ({
@@ -150,8 +159,8 @@ async function runCase(
   if ('error' in input) return done('error', input.error);
 
   let params: Record<string, unknown> = {
-    ...(isObject(t.spec.params) ? t.spec.params : {}),
-    ...(isObject(c.params) ? c.params : {}),
+    ...fields<Record<string, unknown>>(t.spec.params),
+    ...fields<Record<string, unknown>>(c.params),
   };
   const template = [...ws.templates.values()].find((tp) => t.dir === tp.dir || t.dir.startsWith(`${tp.dir}/`));
   if (template) params = withParameterDefaults(template, params);
@@ -178,11 +187,11 @@ async function runCase(
   // The runtime evaluates with a synchronous engine derived from jsonata (syncJsonata): it must give exactly what
   // jsonata gives.
   const sync = syncJsonata();
-  const text = mappingFile ? ws.files.get(mappingFile) : undefined;
-  if (sync.ok && text !== undefined) {
+  const source = mappingFile ? ws.files.get(mappingFile) : undefined;
+  if (sync.ok && source !== undefined) {
     let viaSync: unknown;
     try {
-      viaSync = plain(sync.jsonata(text).evaluate(structuredClone(input.value), bindings));
+      viaSync = plain(sync.jsonata(source).evaluate(structuredClone(input.value), bindings));
     } catch (e) {
       return done(
         'failed',
@@ -199,7 +208,7 @@ async function runCase(
   }
   // And first with the mapping compiled to JavaScript (compileToJavaScript), when the compiler covers it. Where the
   // compiled function throws, the runtime asks the interpreter, so only a different value is a failure.
-  const js = text !== undefined ? compileToJavaScript(text) : undefined;
+  const js = source !== undefined ? compileToJavaScript(source) : undefined;
   if (js?.ok) {
     let viaJs: unknown;
     let threw = false;
@@ -220,8 +229,9 @@ async function runCase(
   // Expected output.
   if ('output' in c || 'outputFile' in c) {
     let expected: unknown = c.output;
-    if (typeof c.outputFile === 'string') {
-      const loaded = await readJson(ws, t, c.outputFile);
+    const outputFile = text(c.outputFile);
+    if (outputFile !== undefined) {
+      const loaded = await readJson(ws, t, outputFile);
       if ('error' in loaded) return done('error', loaded.error);
       expected = loaded.value;
     }
@@ -229,8 +239,7 @@ async function runCase(
     const diff = structuralDiff(plain(expected) ?? null, actual);
     if (diff.length) return done('failed', 'output differs from the expected output', diff);
   }
-  const expect = isObject(c.expect) ? c.expect : {};
-  const entity = typeof expect.valid === 'string' ? expect.valid : undefined;
+  const entity = text(fields<MappingTestExpectation>(c.expect).valid);
   if (entity) {
     if (first === undefined || first === null)
       return done('failed', `the mapping filtered this input; expected a valid canonical ${entity}`);
@@ -302,13 +311,17 @@ function deliverTwice(deliveries: { key: unknown; record: unknown }[]): number {
   return writes;
 }
 
-async function readJson(ws: Workspace, t: Resource, rel: string): Promise<{ value: unknown } | { error: string }> {
+async function readJson(
+  ws: Workspace,
+  t: Resource<'MappingTest'>,
+  rel: string,
+): Promise<{ value: unknown } | { error: string }> {
   const file = resolveRelative(t.dir, rel);
   if (!file) return { error: `fixture path ${rel} leaves the workspace` };
-  const text = await ws.source.read(file);
-  if (text === undefined) return { error: `fixture ${file} does not exist (the path is relative to ${t.dir}/)` };
+  const json = await ws.source.read(file);
+  if (json === undefined) return { error: `fixture ${file} does not exist (the path is relative to ${t.dir}/)` };
   try {
-    return { value: JSON.parse(text) };
+    return { value: JSON.parse(json) };
   } catch (e) {
     return { error: `fixture ${file} is not valid JSON: ${(e as Error).message}` };
   }
@@ -316,20 +329,22 @@ async function readJson(ws: Workspace, t: Resource, rel: string): Promise<{ valu
 
 async function loadInput(
   ws: Workspace,
-  t: Resource,
-  c: Record<string, unknown>,
+  t: Resource<'MappingTest'>,
+  c: Unchecked<MappingTestCase>,
 ): Promise<{ value: unknown } | { error: string }> {
-  const input = isObject(c.input) ? c.input : {};
+  const input = fields<MappingTestInput>(c.input);
   if ('value' in input) return { value: input.value };
-  if (typeof input.file !== 'string') return { error: 'the case has no input: give input.value or input.file' };
-  const loaded = await readJson(ws, t, input.file);
+  const file = text(input.file);
+  if (file === undefined) return { error: 'the case has no input: give input.value or input.file' };
+  const loaded = await readJson(ws, t, file);
   if ('error' in loaded) return loaded;
-  if (typeof input.path === 'string' && input.path.length) {
+  const at = named(input.path);
+  if (at) {
     const v = getIn(
       loaded.value,
-      input.path.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
+      at.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
     );
-    if (v === undefined) return { error: `fixture ${input.file} has nothing at path "${input.path}"` };
+    if (v === undefined) return { error: `fixture ${file} has nothing at path "${at}"` };
     return { value: v };
   }
   return loaded;
@@ -341,12 +356,12 @@ async function loadInput(
  */
 export async function mappingSamples(ws: Workspace): Promise<Map<string, unknown[]>> {
   const out = new Map<string, unknown[]>();
-  for (const t of allResources(ws).filter((r) => r.kind === 'MappingTest')) {
-    const mappingFile = typeof t.spec.mapping === 'string' ? resolveRelative(t.dir, t.spec.mapping) : undefined;
+  for (const t of mappingTests(ws)) {
+    const mappingFile = mappingFileOf(t);
     if (!mappingFile) continue;
-    for (const c of Array.isArray(t.spec.cases) ? t.spec.cases : []) {
+    for (const c of items(t.spec.cases)) {
       if (!isObject(c)) continue;
-      const input = await loadInput(ws, t, c);
+      const input = await loadInput(ws, t, fields<MappingTestCase>(c));
       if ('value' in input && isObject(input.value))
         out.set(mappingFile, [...(out.get(mappingFile) ?? []), input.value]);
     }

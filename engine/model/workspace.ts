@@ -9,6 +9,16 @@ import type { Diagnostic, SourceRange } from '../diagnostics/diagnostic.js';
 import type { ContentCache } from '../load/content-cache.js';
 import type { WorkspaceSource } from '../load/source.js';
 import type { Path, YamlDoc } from '../load/yaml.js';
+import type {
+  ConnectionSpec,
+  CustomerSpec,
+  FlowSpec,
+  MappingTestSpec,
+  PolicySpec,
+  SLASpec,
+  TemplateSpec,
+  WorkspaceSpec,
+} from './generated/index.js';
 
 export const KINDS = [
   'Workspace',
@@ -21,6 +31,10 @@ export const KINDS = [
   'MappingTest',
 ] as const;
 export type Kind = (typeof KINDS)[number];
+
+export function isKind(v: unknown): v is Kind {
+  return (KINDS as readonly unknown[]).includes(v);
+}
 
 /** Where a resource's value was written: a document, and the path of the resource within it. */
 export interface Origin {
@@ -38,15 +52,39 @@ export interface TemplateUse {
   params: Record<string, unknown>;
 }
 
-export interface Resource {
-  kind: Kind;
+/** The spec of each kind, as its schema in schemas/ declares it (the generated types). */
+export interface SpecOf {
+  Workspace: WorkspaceSpec;
+  Customer: CustomerSpec;
+  Connection: ConnectionSpec;
+  Flow: FlowSpec;
+  Policy: PolicySpec;
+  SLA: SLASpec;
+  Template: TemplateSpec;
+  MappingTest: MappingTestSpec;
+}
+
+/**
+ * A spec as loaded: the fields its schema declares, each of unknown value. The loaded workspace is what was written,
+ * schema errors included (the validator and the mapping tests run on it), so a field is read through the guards
+ * of model/guards.ts; a misspelt field name is still a type error.
+ */
+export type Unchecked<S> = { [P in KeysOf<S>]?: unknown };
+/** Every key of every member of a union (a trigger's event, schedule and manual). */
+type KeysOf<S> = S extends unknown ? keyof S : never;
+
+/** A resource of kind K. `Resource` alone is any kind, discriminated by `kind`. */
+export type Resource<K extends Kind = Kind> = { [P in K]: ResourceOf<P> }[K];
+
+export interface ResourceOf<K extends Kind> {
+  kind: K;
   name: string;
   /** The customer folder it belongs to; undefined for workspace-level resources (rsync.yaml, templates). */
   customer?: string;
   apiVersion: string;
   metadata: Record<string, unknown> & { name: string; labels?: Record<string, string> };
   /** The resolved spec: template parameters substituted, the chosen environment's overlay merged in. */
-  spec: Record<string, unknown>;
+  spec: Unchecked<SpecOf[K]>;
   /** The file the resource's own fields were written in. */
   origin: Origin;
   /** When produced by a template: the instance. `origin` then points into the template file. */
@@ -61,12 +99,12 @@ export interface CustomerModel {
   name: string;
   /** integrations/<name> */
   folder: string;
-  resource?: Resource;
-  connections: Map<string, Resource>;
-  flows: Map<string, Resource>;
-  policies: Map<string, Resource>;
-  slas: Map<string, Resource>;
-  mappingTests: Resource[];
+  resource?: Resource<'Customer'>;
+  connections: Map<string, Resource<'Connection'>>;
+  flows: Map<string, Resource<'Flow'>>;
+  policies: Map<string, Resource<'Policy'>>;
+  slas: Map<string, Resource<'SLA'>>;
+  mappingTests: Resource<'MappingTest'>[];
 }
 
 export interface Workspace {
@@ -77,14 +115,14 @@ export interface Workspace {
   files: Map<string, string>;
   /** Per-file results kept between commands (parsed YAML, JSONata facts), when the command keeps them. */
   content?: ContentCache;
-  settings?: Resource;
+  settings?: Resource<'Workspace'>;
   /** Partner-wide Policy and SLA documents (in rsync.yaml). */
-  policies: Map<string, Resource>;
-  slas: Map<string, Resource>;
+  policies: Map<string, Resource<'Policy'>>;
+  slas: Map<string, Resource<'SLA'>>;
   /** Templates by `name@version`. */
-  templates: Map<string, Resource>;
+  templates: Map<string, Resource<'Template'>>;
   /** Mapping tests that live in templates/. */
-  templateTests: Resource[];
+  templateTests: Resource<'MappingTest'>[];
   customers: Map<string, CustomerModel>;
   diagnostics: Diagnostic[];
 }
@@ -112,6 +150,11 @@ export function allResources(ws: Workspace): Resource[] {
     );
   }
   return out;
+}
+
+/** Every MappingTest: the customers' and the templates'. */
+export function mappingTests(ws: Workspace): Resource<'MappingTest'>[] {
+  return allResources(ws).filter((r): r is Resource<'MappingTest'> => r.kind === 'MappingTest');
 }
 
 /** A range for a problem at `path` (relative to the resource) — see load/locate.ts for the implementation. */

@@ -12,6 +12,19 @@ import { CONNECTORS } from '../connectors/catalog.js';
 import type { ConnectorSpec } from '../connectors/spec.js';
 import { ExitCode, RsyncError } from '../errors.js';
 import { substitute } from '../load/templates.js';
+import type {
+  FlowSource,
+  FlowTarget,
+  FlowTrigger,
+  MappingTestCase,
+  MappingTestInput,
+  MappingTestSpec,
+  Schedule,
+  TemplateFlow,
+  TemplateSpec,
+} from '../model/generated/index.js';
+import { fields, items, strings, text } from '../model/guards.js';
+import type { Unchecked } from '../model/workspace.js';
 import { isObject } from '../util/merge.js';
 import { checkCron } from '../validate/schedule.js';
 
@@ -23,9 +36,9 @@ export interface TemplateSource {
   dir: string;
   /** Files of the folder, relative to it, with forward slashes. */
   files: string[];
-  spec: Record<string, unknown>;
+  spec: Unchecked<TemplateSpec>;
   /** Every MappingTest document of the folder, with the folder-relative file it is in. */
-  tests: { file: string; spec: Record<string, unknown> }[];
+  tests: { file: string; spec: Unchecked<MappingTestSpec> }[];
 }
 
 /** What the customer's connections are: one per connection name the template's flows use. */
@@ -89,7 +102,7 @@ export async function readTemplate(root: string, ref: string): Promise<TemplateS
   }
   const dir = path.join(root, 'templates', name, String(version));
   const files = (await walk(dir)).sort();
-  let spec: Record<string, unknown> | undefined;
+  let spec: Unchecked<TemplateSpec> | undefined;
   const tests: TemplateSource['tests'] = [];
   for (const file of files.filter((f) => /\.ya?ml$/.test(f))) {
     for (const doc of parseAllDocuments(await readFile(path.join(dir, file), 'utf8'))) {
@@ -117,23 +130,25 @@ export async function readTemplate(root: string, ref: string): Promise<TemplateS
  * chosen connector a flow needs, the connector type, the first enum value, placeholders for the rest.
  */
 export function planTemplate(t: TemplateSource, customer: string, erp: string | undefined): TemplatePlan {
-  const schema = isObject(t.spec.parameters) ? t.spec.parameters : {};
-  const props = isObject(schema.properties) ? (schema.properties as Record<string, Record<string, unknown>>) : {};
-  const required = new Set(
-    Array.isArray(schema.required) ? schema.required.filter((x): x is string => typeof x === 'string') : [],
-  );
+  // The parameters are a JSON Schema of their own: its object keywords are the ones read here.
+  const schema = fields<{ properties: unknown; required: unknown }>(t.spec.parameters);
+  const props = fields(schema.properties) as Record<string, Record<string, unknown>>;
+  const required = new Set(strings(schema.required));
   const defaults: Record<string, unknown> = {};
   for (const [k, p] of Object.entries(props)) if (isObject(p) && 'default' in p) defaults[k] = p.default;
 
   const marker = (k: string) => `\u0000param:${k}\u0000`;
   const paramOf = (v: unknown) => (typeof v === 'string' ? Object.keys(props).find((k) => v === marker(k)) : undefined);
-  const concrete = (v: unknown) => (typeof v === 'string' && !v.includes('\u0000') ? v : undefined);
+  const concrete = (v: unknown) => {
+    const s = text(v);
+    return s?.includes('\u0000') ? undefined : s;
+  };
   const trial: Record<string, unknown> = { ...defaults };
   for (const k of Object.keys(props)) if (!(k in defaults)) trial[k] = marker(k);
-  const flows = (Array.isArray(t.spec.flows) ? t.spec.flows : [])
+  const flows = items(t.spec.flows)
     .map((f) => substitute(f, { with: trial, customer: { name: customer } }, () => {}))
     .filter(isObject)
-    .map((f) => (isObject(f.spec) ? f.spec : {}));
+    .map((f) => fields<TemplateFlow['spec']>(fields<TemplateFlow>(f).spec));
 
   // Each connection (a parameter, or a name the template fixes) and what the flows ask of it.
   interface Use {
@@ -152,9 +167,9 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
   const sourceOf: { canonical: string; id: string }[] = [];
   let maxScheduleGapMs: number | undefined;
   for (const f of flows) {
-    const source = isObject(f.source) ? f.source : {};
-    const target = isObject(f.target) ? f.target : {};
-    const trigger = isObject(f.trigger) ? f.trigger : {};
+    const source = fields<FlowSource>(f.source);
+    const target = fields<FlowTarget>(f.target);
+    const trigger = fields<FlowTrigger>(f.trigger);
     const canonical = concrete(f.canonical);
     const s = use(source.connection);
     s?.streams.push({
@@ -165,7 +180,7 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
     const d = use(target.connection);
     d?.entities.push({ entity: concrete(target.entity), entityParam: paramOf(target.entity), canonical });
     if (s && canonical) sourceOf.push({ canonical, id: s.param ? `param:${s.param}` : String(source.connection) });
-    const cron = isObject(trigger.schedule) ? concrete(trigger.schedule.cron) : undefined;
+    const cron = concrete(fields<Schedule>(trigger.schedule).cron);
     const checked = cron ? checkCron(cron, 'UTC') : undefined;
     if (checked?.ok) maxScheduleGapMs = Math.max(maxScheduleGapMs ?? 0, checked.maxGapMs);
   }
@@ -293,13 +308,8 @@ export function fixtureFiles(root: string, t: TemplateSource): { files: string[]
   const outside = new Set<string>();
   const templateRel = path.relative(root, t.dir);
   for (const test of t.tests) {
-    const cases = Array.isArray(test.spec.cases) ? test.spec.cases : [];
-    for (const c of cases) {
-      if (!isObject(c)) continue;
-      const refs = [isObject(c.input) ? c.input.file : undefined, c.outputFile].filter(
-        (x): x is string => typeof x === 'string',
-      );
-      for (const ref of refs) {
+    for (const c of items(test.spec.cases).map(fields<MappingTestCase>)) {
+      for (const ref of strings([fields<MappingTestInput>(c.input).file, c.outputFile])) {
         const rel = path.posix.normalize(
           path.posix.join(templateRel.split(path.sep).join('/'), path.posix.dirname(test.file), ref),
         );

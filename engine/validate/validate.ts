@@ -28,14 +28,19 @@ import {
   type Compiled,
   type JsonataProblem,
 } from '../jsonata/index.js';
+import { DEFAULTS } from '../model/generated/defaults.js';
+import type { FlowSource, FlowTarget, FlowTrigger, PiiPolicy, SecretRef } from '../model/generated/index.js';
+import { fields, named, strings, text } from '../model/guards.js';
 import {
   lookupPolicy,
   lookupSla,
   policyNameOf,
   resolveRelative,
+  scheduleOf,
   slaNameOf,
   systemNames,
   timezoneOf,
+  workspaceDefaults,
 } from '../model/resolve.js';
 import { addressOf, allResources, type CustomerModel, type Resource, type Workspace } from '../model/workspace.js';
 import { isObject } from '../util/merge.js';
@@ -168,8 +173,8 @@ function isMappingFacts(v: unknown): v is MappingFacts {
     v.ok === false &&
     isObject(p) &&
     typeof p.index === 'number' &&
-    typeof p.code === 'string' &&
-    typeof p.message === 'string'
+    text(p.code) !== undefined &&
+    text(p.message) !== undefined
   );
 }
 
@@ -232,34 +237,37 @@ function checkSecrets(r: Resource, rep: Reporter): void {
 function checkWorkspaceDefaults(ws: Workspace, rep: Reporter): void {
   const s = ws.settings;
   if (!s) return;
-  const d = isObject(s.spec.defaults) ? s.spec.defaults : {};
-  if (typeof d.policy === 'string' && !ws.policies.has(d.policy)) {
-    const everywhere = [...ws.customers.values()].every((c) => c.policies.has(d.policy as string));
+  const d = workspaceDefaults(ws);
+  const policy = text(d.policy);
+  if (policy !== undefined && !ws.policies.has(policy)) {
+    const everywhere = [...ws.customers.values()].every((c) => c.policies.has(policy));
     if (!everywhere) {
       rep.at(s, ['spec', 'defaults', 'policy'], {
         severity: 'error',
         code: 'ref-unknown',
-        summary: `Default policy "${d.policy}" is not declared`,
-        detail: `Declare a Policy named ${d.policy} in rsync.yaml (after ---), or name one that exists: ${[...ws.policies.keys()].join(', ') || '(none)'}.${suggest(d.policy, ws.policies.keys())}`,
+        summary: `Default policy "${policy}" is not declared`,
+        detail: `Declare a Policy named ${policy} in rsync.yaml (after ---), or name one that exists: ${[...ws.policies.keys()].join(', ') || '(none)'}.${suggest(policy, ws.policies.keys())}`,
       });
     }
   }
-  if (typeof d.sla === 'string' && !ws.slas.has(d.sla)) {
-    const everywhere = [...ws.customers.values()].every((c) => c.slas.has(d.sla as string));
+  const sla = text(d.sla);
+  if (sla !== undefined && !ws.slas.has(sla)) {
+    const everywhere = [...ws.customers.values()].every((c) => c.slas.has(sla));
     if (!everywhere) {
       rep.at(s, ['spec', 'defaults', 'sla'], {
         severity: 'error',
         code: 'ref-unknown',
-        summary: `Default SLA "${d.sla}" is not declared`,
-        detail: `Declare an SLA named ${d.sla} in rsync.yaml, or name one that exists: ${[...ws.slas.keys()].join(', ') || '(none)'}.${suggest(d.sla, ws.slas.keys())}`,
+        summary: `Default SLA "${sla}" is not declared`,
+        detail: `Declare an SLA named ${sla} in rsync.yaml, or name one that exists: ${[...ws.slas.keys()].join(', ') || '(none)'}.${suggest(sla, ws.slas.keys())}`,
       });
     }
   }
-  if (typeof d.timezone === 'string' && !isValidTimeZone(d.timezone)) {
+  const timezone = text(d.timezone);
+  if (timezone !== undefined && !isValidTimeZone(timezone)) {
     rep.at(s, ['spec', 'defaults', 'timezone'], {
       severity: 'error',
       code: 'timezone-invalid',
-      summary: `Unknown time zone "${d.timezone}"`,
+      summary: `Unknown time zone "${timezone}"`,
       detail: 'Use an IANA time zone name such as America/Chicago, Europe/Berlin or UTC.',
     });
   }
@@ -326,13 +334,16 @@ function checkSlaRef(ws: Workspace, c: CustomerModel, r: Resource, path: Path, n
 function checkCustomer(ws: Workspace, c: CustomerModel, rep: Reporter): void {
   const r = c.resource;
   if (!r) return;
-  if (typeof r.spec.policy === 'string') checkPolicyRef(ws, c, r, ['spec', 'policy'], r.spec.policy, rep);
-  if (typeof r.spec.sla === 'string') checkSlaRef(ws, c, r, ['spec', 'sla'], r.spec.sla, rep);
-  if (typeof r.spec.timezone === 'string' && !isValidTimeZone(r.spec.timezone)) {
+  const policy = text(r.spec.policy);
+  if (policy !== undefined) checkPolicyRef(ws, c, r, ['spec', 'policy'], policy, rep);
+  const sla = text(r.spec.sla);
+  if (sla !== undefined) checkSlaRef(ws, c, r, ['spec', 'sla'], sla, rep);
+  const timezone = text(r.spec.timezone);
+  if (timezone !== undefined && !isValidTimeZone(timezone)) {
     rep.at(r, ['spec', 'timezone'], {
       severity: 'error',
       code: 'timezone-invalid',
-      summary: `Unknown time zone "${r.spec.timezone}"`,
+      summary: `Unknown time zone "${timezone}"`,
       detail: 'Use an IANA time zone name such as America/Chicago, Europe/Berlin or UTC.',
     });
   }
@@ -340,9 +351,9 @@ function checkCustomer(ws: Workspace, c: CustomerModel, rep: Reporter): void {
 
 // --- connections -------------------------------------------------------------------------------------------------
 
-function checkConnection(conn: Resource, rep: Reporter): void {
-  const type = conn.spec.connector;
-  if (typeof type !== 'string') return; // schema-required reports it
+function checkConnection(conn: Resource<'Connection'>, rep: Reporter): void {
+  const type = text(conn.spec.connector);
+  if (type === undefined) return; // schema-required reports it
   const spec = connectorSpec(type);
   if (!spec) {
     rep.at(conn, ['spec', 'connector'], {
@@ -363,7 +374,7 @@ function checkConnection(conn: Resource, rep: Reporter): void {
       severity: 'error',
       code: 'secret-literal',
       summary: `Literal secret in settings.${name}`,
-      detail: `The ${type} connector marks ${name} as secret: write \`${path[path.length - 1]}: { secretRef: "env:NAME" }\` (or "file:/path") and keep the value outside Git.${typeof v === 'string' && v.length > 0 ? ' Rotate this credential: it is in Git history now.' : ''}`,
+      detail: `The ${type} connector marks ${name} as secret: write \`${path[path.length - 1]}: { secretRef: "env:NAME" }\` (or "file:/path") and keep the value outside Git.${named(v) ? ' Rotate this credential: it is in Git history now.' : ''}`,
     });
   }
   const validate = validatorForSchema(spec.settings);
@@ -384,9 +395,10 @@ function checkConnection(conn: Resource, rep: Reporter): void {
  * The settings of a connection (dotted paths, e.g. `accessToken`, `auth.password`) that its connector marks
  * `x-secret` and that hold something other than `{ secretRef: "…" }`.
  */
-function literalSecretSettings(conn: Resource): Set<string> {
+function literalSecretSettings(conn: Resource<'Connection'>): Set<string> {
   const out = new Set<string>();
-  const spec = typeof conn.spec.connector === 'string' ? connectorSpec(conn.spec.connector) : undefined;
+  const type = text(conn.spec.connector);
+  const spec = type === undefined ? undefined : connectorSpec(type);
   if (!spec) return out;
   const walk = (schema: Record<string, unknown>, value: Record<string, unknown>, at: string[]) => {
     const props = isObject(schema.properties) ? schema.properties : {};
@@ -394,7 +406,7 @@ function literalSecretSettings(conn: Resource): Set<string> {
       const v = value[name];
       if (!isObject(prop) || v === undefined) continue;
       if (prop['x-secret'] === true) {
-        if (!(isObject(v) && typeof v.secretRef === 'string')) out.add([...at, name].join('.'));
+        if (text(fields<SecretRef>(v).secretRef) === undefined) out.add([...at, name].join('.'));
       } else if (isObject(v)) walk(prop, v, [...at, name]);
     }
   };
@@ -403,13 +415,14 @@ function literalSecretSettings(conn: Resource): Set<string> {
 }
 
 /** Streams, entities and events of a connection: the catalogue's, or the connection's own for generic connectors. */
-function capabilities(conn: Resource): {
+function capabilities(conn: Resource<'Connection'>): {
   spec?: ConnectorSpec;
   streams: Record<string, unknown>;
   entities: Record<string, { accepts?: readonly string[] }>;
   events: Record<string, { stream?: string }>;
 } {
-  const spec = typeof conn.spec.connector === 'string' ? connectorSpec(conn.spec.connector) : undefined;
+  const type = text(conn.spec.connector);
+  const spec = type === undefined ? undefined : connectorSpec(type);
   if (!spec) return { streams: {}, entities: {}, events: {} };
   if (!spec.dynamic) return { spec, streams: spec.streams, entities: spec.entities, events: spec.events };
   const s = isObject(conn.spec.settings) ? conn.spec.settings : {};
@@ -426,17 +439,20 @@ function capabilities(conn: Resource): {
 function checkFlow(
   ws: Workspace,
   c: CustomerModel,
-  flow: Resource,
+  flow: Resource<'Flow'>,
   mappings: Map<string, MappingFacts>,
   rep: Reporter,
 ): void {
   const spec = flow.spec;
-  const source = isObject(spec.source) ? spec.source : {};
-  const target = isObject(spec.target) ? spec.target : {};
-  const canonical = typeof spec.canonical === 'string' ? spec.canonical : undefined;
+  const source = fields<FlowSource>(spec.source);
+  const target = fields<FlowTarget>(spec.target);
+  const stream = text(source.stream);
+  const entityName = text(target.entity);
+  const canonical = text(spec.canonical);
 
-  const conn = (side: 'source' | 'target', name: unknown): Resource | undefined => {
-    if (typeof name !== 'string') return undefined;
+  const conn = (side: 'source' | 'target', ref: unknown): Resource<'Connection'> | undefined => {
+    const name = text(ref);
+    if (name === undefined) return undefined;
     const found = c.connections.get(name);
     if (found) return found;
     const elsewhere = crossCustomerName(name) ?? ownerElsewhere(ws, c, (o) => o.connections, name);
@@ -461,33 +477,33 @@ function checkFlow(
   const dst = conn('target', target.connection);
 
   // Capabilities: can the source read, can the target write.
-  if (src && typeof source.stream === 'string') {
+  if (src && stream !== undefined) {
     const cap = capabilities(src);
-    if (cap.spec && !(source.stream in cap.streams)) {
+    if (cap.spec && !(stream in cap.streams)) {
       const names = Object.keys(cap.streams);
       rep.at(flow, ['spec', 'source', 'stream'], {
         severity: 'error',
         code: 'source-cannot-read',
-        summary: `${src.name} (${cap.spec.name}) cannot read "${source.stream}"`,
+        summary: `${src.name} (${cap.spec.name}) cannot read "${stream}"`,
         detail: names.length
-          ? `The ${cap.spec.name} connector reads: ${names.join(', ')}.${suggest(source.stream, names)}`
+          ? `The ${cap.spec.name} connector reads: ${names.join(', ')}.${suggest(stream, names)}`
           : cap.spec.dynamic
             ? `Declare the stream under settings.streams of connection ${src.name}.`
             : `The ${cap.spec.name} connector reads nothing; use it as a target.`,
       });
     }
   }
-  if (dst && typeof target.entity === 'string') {
+  if (dst && entityName !== undefined) {
     const cap = capabilities(dst);
-    const entity = cap.entities[target.entity];
+    const entity = cap.entities[entityName];
     if (cap.spec && !entity) {
       const names = Object.keys(cap.entities);
       rep.at(flow, ['spec', 'target', 'entity'], {
         severity: 'error',
         code: 'target-cannot-write',
-        summary: `${dst.name} (${cap.spec.name}) cannot write "${target.entity}"`,
+        summary: `${dst.name} (${cap.spec.name}) cannot write "${entityName}"`,
         detail: names.length
-          ? `The ${cap.spec.name} connector writes: ${names.join(', ')}.${suggest(target.entity, names)}`
+          ? `The ${cap.spec.name} connector writes: ${names.join(', ')}.${suggest(entityName, names)}`
           : cap.spec.dynamic
             ? `Declare the entity under settings.entities of connection ${dst.name}.`
             : `The ${cap.spec.name} connector writes nothing; use it as a source.`,
@@ -502,48 +518,46 @@ function checkFlow(
       rep.at(flow, ['spec', 'canonical'], {
         severity: 'error',
         code: 'target-cannot-write',
-        summary: `${dst.name} ${target.entity} cannot be written from a canonical ${canonical}`,
-        detail: `${target.entity} accepts ${entity.accepts.join(', ')}. Map the source to one of those, or choose another target entity.`,
+        summary: `${dst.name} ${entityName} cannot be written from a canonical ${canonical}`,
+        detail: `${entityName} accepts ${entity.accepts.join(', ')}. Map the source to one of those, or choose another target entity.`,
       });
     }
   }
 
   // Trigger: event, schedule or manual.
-  const trigger = isObject(spec.trigger) ? spec.trigger : {};
-  if (typeof trigger.event === 'string' && src) {
+  const trigger = fields<FlowTrigger>(spec.trigger);
+  const event = text(trigger.event);
+  if (event !== undefined && src) {
     const cap = capabilities(src);
-    const ev = cap.events[trigger.event];
+    const ev = cap.events[event];
+    const carries = text(ev?.stream);
     if (cap.spec && !ev) {
       const names = Object.keys(cap.events);
       rep.at(flow, ['spec', 'trigger', 'event'], {
         severity: 'error',
         code: 'event-unknown',
-        summary: `${src.name} (${cap.spec.name}) sends no "${trigger.event}" event`,
+        summary: `${src.name} (${cap.spec.name}) sends no "${event}" event`,
         detail: names.length
-          ? `Its webhook topics are: ${names.join(', ')}.${suggest(trigger.event, names)}`
+          ? `Its webhook topics are: ${names.join(', ')}.${suggest(event, names)}`
           : `The ${cap.spec.name} connector receives no webhooks: use a schedule trigger.`,
       });
-    } else if (
-      ev &&
-      typeof ev.stream === 'string' &&
-      typeof source.stream === 'string' &&
-      source.stream in cap.streams &&
-      ev.stream !== source.stream
-    ) {
+    } else if (carries !== undefined && stream !== undefined && stream in cap.streams && carries !== stream) {
       rep.at(flow, ['spec', 'trigger', 'event'], {
         severity: 'error',
         code: 'event-stream-mismatch',
-        summary: `Event "${trigger.event}" carries ${ev.stream}, not ${source.stream}`,
-        detail: `Set source.stream to ${ev.stream}, or choose an event of the ${source.stream} stream.`,
+        summary: `Event "${event}" carries ${carries}, not ${stream}`,
+        detail: `Set source.stream to ${carries}, or choose an event of the ${stream} stream.`,
       });
     }
   }
   let maxGapMs: number | undefined;
-  if (isObject(trigger.schedule) && typeof trigger.schedule.cron === 'string') {
+  const schedule = isObject(trigger.schedule) ? scheduleOf(flow) : undefined;
+  const cronText = text(schedule?.cron);
+  if (cronText !== undefined) {
     const tz = timezoneOf(ws, flow);
     const validTz = isValidTimeZone(tz);
     // An inherited time zone (the customer's, the workspace default) is reported where it is written, once.
-    if (!validTz && typeof trigger.schedule.timezone === 'string') {
+    if (!validTz && text(schedule?.timezone) !== undefined) {
       rep.at(flow, ['spec', 'trigger', 'schedule', 'timezone'], {
         severity: 'error',
         code: 'timezone-invalid',
@@ -551,20 +565,23 @@ function checkFlow(
         detail: 'Use an IANA time zone name such as America/Chicago, Europe/Berlin or UTC.',
       });
     }
-    const cron = checkCron(trigger.schedule.cron, validTz ? tz : 'UTC');
+    // An unknown zone is reported above; the cron is still checked, in the zone a flow without one runs in.
+    const cron = checkCron(cronText, validTz ? tz : DEFAULTS.WorkspaceDefaults.timezone);
     if (!cron.ok) {
       rep.at(flow, ['spec', 'trigger', 'schedule', 'cron'], {
         severity: 'error',
         code: 'cron-invalid',
-        summary: `Invalid cron expression "${trigger.schedule.cron}"`,
+        summary: `Invalid cron expression "${cronText}"`,
         detail: `${cron.message}. Example: "*/15 * * * *" is every 15 minutes, "0 2 * * *" is 02:00 daily.`,
       });
     } else maxGapMs = cron.maxGapMs;
   }
 
   // References to policy and SLA (with the defaults chain).
-  if (typeof spec.policy === 'string') checkPolicyRef(ws, c, flow, ['spec', 'policy'], spec.policy, rep);
-  if (typeof spec.sla === 'string') checkSlaRef(ws, c, flow, ['spec', 'sla'], spec.sla, rep);
+  const ownPolicy = text(spec.policy);
+  if (ownPolicy !== undefined) checkPolicyRef(ws, c, flow, ['spec', 'policy'], ownPolicy, rep);
+  const ownSla = text(spec.sla);
+  if (ownSla !== undefined) checkSlaRef(ws, c, flow, ['spec', 'sla'], ownSla, rep);
   const policyName = policyNameOf(ws, flow).name;
   const policy = policyName ? lookupPolicy(ws, c.name, policyName) : undefined;
   const slaName = slaNameOf(ws, flow).name;
@@ -574,7 +591,7 @@ function checkFlow(
   if (sla) {
     const freshness = parseDuration(sla.spec.freshness);
     const slaPath =
-      typeof spec.sla === 'string'
+      ownSla !== undefined
         ? ['spec', 'sla']
         : isObject(trigger.schedule)
           ? ['spec', 'trigger', 'schedule', 'cron']
@@ -598,15 +615,16 @@ function checkFlow(
   }
 
   // Mapping: exists, compiles (reported per file), stays inside the customer or a template.
-  let fields: string[] | undefined;
-  if (typeof spec.mapping === 'string') {
-    const file = resolveRelative(flow.dir, spec.mapping);
+  let written: string[] | undefined;
+  const mapping = text(spec.mapping);
+  if (mapping !== undefined) {
+    const file = resolveRelative(flow.dir, mapping);
     const otherCustomer = file?.startsWith('integrations/') ? file.split('/')[1] : undefined;
     if (!file) {
       rep.at(flow, ['spec', 'mapping'], {
         severity: 'error',
         code: 'mapping-missing',
-        summary: `Mapping path "${spec.mapping}" leaves the workspace`,
+        summary: `Mapping path "${mapping}" leaves the workspace`,
         detail: 'Write the path relative to this file, inside the workspace.',
       });
     } else if (otherCustomer && otherCustomer !== c.name) {
@@ -625,13 +643,14 @@ function checkFlow(
       });
     } else {
       const m = mappings.get(file);
-      if (m?.ok) fields = m.fields ?? undefined;
+      if (m?.ok) written = m.fields ?? undefined;
     }
   }
 
   // Idempotency key: a JSONata expression over the source record.
-  if (typeof spec.key === 'string') {
-    const k = compile(spec.key);
+  const key = text(spec.key);
+  if (key !== undefined) {
+    const k = compile(key);
     if (!k.ok) {
       rep.push({
         severity: 'error',
@@ -644,7 +663,7 @@ function checkFlow(
     }
   }
 
-  if (policy && src && dst) checkGovernance(ws, c, flow, policy, src, dst, canonical, fields, rep);
+  if (policy && src && dst) checkGovernance(ws, c, flow, policy, src, dst, canonical, written, rep);
 }
 
 function mappingNear(ws: Workspace, file: string, customer?: string): string {
@@ -661,33 +680,33 @@ function mappingNear(ws: Workspace, file: string, customer?: string): string {
 function checkGovernance(
   ws: Workspace,
   c: CustomerModel,
-  flow: Resource,
-  policy: Resource,
-  src: Resource,
-  dst: Resource,
+  flow: Resource<'Flow'>,
+  policy: Resource<'Policy'>,
+  src: Resource<'Connection'>,
+  dst: Resource<'Connection'>,
   canonical: string | undefined,
-  fields: string[] | undefined,
+  written: string[] | undefined,
   rep: Reporter,
 ): void {
   const sourceIs = systemNames(ws, c.name, src.name);
   const targetIs = systemNames(ws, c.name, dst.name);
   const owns = (owner: string, names: string[]) => names.includes(owner);
-  const ownership = isObject(policy.spec.ownership) ? (policy.spec.ownership as Record<string, unknown>) : {};
+  const ownership = fields<Record<string, unknown>>(policy.spec.ownership);
   if (canonical) {
-    const owner = ownership[canonical];
-    if (typeof owner === 'string' && !owns(owner, sourceIs)) {
+    const owner = text(ownership[canonical]);
+    if (owner !== undefined && !owns(owner, sourceIs)) {
       rep.at(flow, ['spec', 'target'], {
         severity: 'error',
         code: 'ownership-violation',
         summary: `Policy ${policy.name} says ${owner} owns ${canonical}; this flow writes it from ${src.name}`,
         detail: `Writing ${canonical} into ${dst.name} from a system that does not own it would overwrite the system of record. Reverse the flow (${owner} → others), or change the ownership in policy ${policy.name}.`,
       });
-    } else if (fields) {
-      for (const [key, fieldOwner] of Object.entries(ownership)) {
-        if (!key.startsWith(`${canonical}.`) || typeof fieldOwner !== 'string' || owns(fieldOwner, sourceIs)) continue;
+    } else if (written) {
+      for (const [key, ownerOf] of Object.entries(ownership)) {
+        const fieldOwner = text(ownerOf);
+        if (!key.startsWith(`${canonical}.`) || fieldOwner === undefined || owns(fieldOwner, sourceIs)) continue;
         const field = key.slice(canonical.length + 1);
-        const written = fields.find((f) => f === field || f.startsWith(`${field}.`));
-        if (written) {
+        if (written.find((f) => f === field || f.startsWith(`${field}.`))) {
           rep.at(flow, ['spec', 'mapping'], {
             severity: 'error',
             code: 'ownership-violation',
@@ -698,14 +717,12 @@ function checkGovernance(
       }
     }
   }
-  const pii = isObject(policy.spec.pii) ? policy.spec.pii : {};
-  const forbid = Array.isArray(pii.forbidTargets)
-    ? pii.forbidTargets.filter((x): x is string => typeof x === 'string')
-    : [];
-  const piiFields = Array.isArray(pii.fields) ? pii.fields.filter((x): x is string => typeof x === 'string') : [];
-  if (fields && forbid.some((t) => targetIs.includes(t))) {
+  const pii = fields<PiiPolicy>(policy.spec.pii);
+  const forbid = strings(pii.forbidTargets);
+  const piiFields = strings(pii.fields);
+  if (written && forbid.some((t) => targetIs.includes(t))) {
     const leaked = piiFields.filter((p) =>
-      fields.some((f) => f === p || f.startsWith(`${p}.`) || f.endsWith(`.${p}`) || f.includes(`.${p}.`)),
+      written.some((f) => f === p || f.startsWith(`${p}.`) || f.endsWith(`.${p}`) || f.includes(`.${p}.`)),
     );
     if (leaked.length) {
       rep.at(flow, ['spec', 'mapping'], {
@@ -720,14 +737,15 @@ function checkGovernance(
 
 // --- mapping tests -----------------------------------------------------------------------------------------------
 
-function checkMappingTest(ws: Workspace, t: Resource, rep: Reporter): void {
-  if (typeof t.spec.mapping !== 'string') return;
-  const file = resolveRelative(t.dir, t.spec.mapping);
+function checkMappingTest(ws: Workspace, t: Resource<'MappingTest'>, rep: Reporter): void {
+  const mapping = text(t.spec.mapping);
+  if (mapping === undefined) return;
+  const file = resolveRelative(t.dir, mapping);
   if (!file || !ws.files.has(file)) {
     rep.at(t, ['spec', 'mapping'], {
       severity: 'error',
       code: 'mapping-missing',
-      summary: `Mapping file ${file ?? t.spec.mapping} does not exist`,
+      summary: `Mapping file ${file ?? mapping} does not exist`,
       detail: `The path is relative to ${t.dir}/. ${file ? mappingNear(ws, file, t.customer) : ''}`.trim(),
     });
   }

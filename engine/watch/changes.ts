@@ -4,8 +4,10 @@
  */
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { CaseResult } from '../mapping/test-runner.js';
-import { resolveRelative } from '../model/resolve.js';
-import { allResources, type Resource, type Workspace } from '../model/workspace.js';
+import type { MappingTestCase, MappingTestInput, TemplateFlow } from '../model/generated/index.js';
+import { fields, items, text } from '../model/guards.js';
+import { mappingFileOf, resolveRelative } from '../model/resolve.js';
+import { mappingTests, type Resource, type Workspace } from '../model/workspace.js';
 import { isObject } from '../util/merge.js';
 
 /**
@@ -30,10 +32,9 @@ export function staleTests(changed: ReadonlySet<string>, now: Workspace, before?
   const mappings = new Set<string>();
   for (const m of new Set([...users.keys(), ...old.keys()])) if (users.get(m) !== old.get(m)) mappings.add(m);
   for (const ws of before ? [now, before] : [now]) {
-    for (const t of allResources(ws)) {
-      if (t.kind !== 'MappingTest') continue;
+    for (const t of mappingTests(ws)) {
       const file = t.origin.doc.file;
-      const mapping = typeof t.spec.mapping === 'string' ? resolveRelative(t.dir, t.spec.mapping) : undefined;
+      const mapping = mappingFileOf(t);
       if (
         changed.has(file) ||
         (mapping && (changed.has(mapping) || mappings.has(mapping))) ||
@@ -49,17 +50,16 @@ export function staleTests(changed: ReadonlySet<string>, now: Workspace, before?
 /** The files every mapping test reads besides its own and its mapping (to know whether a saved .json matters). */
 export function allFixtures(ws: Workspace): Set<string> {
   const out = new Set<string>();
-  for (const t of allResources(ws)) if (t.kind === 'MappingTest') for (const f of fixturesOf(t)) out.add(f);
+  for (const t of mappingTests(ws)) for (const f of fixturesOf(t)) out.add(f);
   return out;
 }
 
-function fixturesOf(t: Resource): string[] {
-  const cases = Array.isArray(t.spec.cases) ? t.spec.cases : [];
+function fixturesOf(t: Resource<'MappingTest'>): string[] {
   const out: string[] = [];
-  for (const c of cases) {
-    if (!isObject(c)) continue;
-    for (const ref of [isObject(c.input) ? c.input.file : undefined, c.outputFile]) {
-      const file = typeof ref === 'string' ? resolveRelative(t.dir, ref) : undefined;
+  for (const c of items(t.spec.cases).map(fields<MappingTestCase>)) {
+    for (const ref of [fields<MappingTestInput>(c.input).file, c.outputFile]) {
+      const rel = text(ref);
+      const file = rel === undefined ? undefined : resolveRelative(t.dir, rel);
       if (file) out.push(file);
     }
   }
@@ -72,22 +72,24 @@ function fixturesOf(t: Resource): string[] {
  */
 function keyUsers(ws: Workspace): Map<string, string> {
   const lists = new Map<string, string[]>();
-  const add = (dir: string, mapping: unknown, name: string, key: unknown) => {
-    if (typeof mapping !== 'string') return;
+  const add = (dir: string, mapping: string | undefined, name: string, key: unknown) => {
+    if (mapping === undefined) return;
     const m = resolveRelative(dir, mapping);
     if (!m) return;
     const list = lists.get(m) ?? [];
-    list.push(`${name}\u0000${typeof key === 'string' ? key : ''}`);
+    list.push(`${name}\u0000${text(key) ?? ''}`);
     lists.set(m, list);
   };
   for (const c of ws.customers.values())
-    for (const f of c.flows.values()) add(f.dir, f.spec.mapping, `${c.name}/${f.name}`, f.spec.key);
+    for (const f of c.flows.values()) add(f.dir, text(f.spec.mapping), `${c.name}/${f.name}`, f.spec.key);
   for (const t of ws.templates.values()) {
-    (Array.isArray(t.spec.flows) ? t.spec.flows : []).forEach((f: unknown, i: number) => {
-      if (!isObject(f) || !isObject(f.spec)) return;
-      const name = isObject(f.metadata) && typeof f.metadata.name === 'string' ? f.metadata.name : `flow ${i}`;
-      if (typeof f.spec.mapping === 'string' && !f.spec.mapping.includes('${{'))
-        add(t.dir, f.spec.mapping, `${t.name}@${String(t.spec.version)}/${name}`, f.spec.key);
+    items(t.spec.flows).forEach((entry: unknown, i: number) => {
+      const f = fields<TemplateFlow>(entry);
+      if (!isObject(f.spec)) return;
+      const name = text(fields<TemplateFlow['metadata']>(f.metadata).name) ?? `flow ${i}`;
+      const mapping = text(f.spec.mapping);
+      if (mapping !== undefined && !mapping.includes('${{'))
+        add(t.dir, mapping, `${t.name}@${String(t.spec.version)}/${name}`, f.spec.key);
     });
   }
   return new Map([...lists].map(([m, l]) => [m, l.sort().join('\n')]));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalOf, hashOf } from '../engine/util/hash.js';
+import { canonicalJson, canonicalOf, hashOf } from '../../engine/util/hash.js';
 
 // Deployed resources keep the hashes of this text: it must never change, or every resource would plan as an update.
 describe('canonicalJson', () => {

@@ -17,14 +17,14 @@ import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, RsyncError } from '../engine/errors.js';
-import { runMappingTests } from '../engine/mapping/test-runner.js';
-import { DEFAULT_TEMPLATE, scaffoldWorkspace } from '../engine/scaffold/scaffold.js';
-import { sourcesFor } from '../engine/scaffold/fixtures.js';
-import { renderTree } from '../engine/scaffold/tree.js';
-import { openAndValidate } from '../engine/workspace/open.js';
+import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { runMappingTests } from '../../engine/mapping/test-runner.js';
+import { DEFAULT_TEMPLATE, scaffoldWorkspace } from '../../engine/scaffold/scaffold.js';
+import { sourcesFor } from '../../engine/scaffold/fixtures.js';
+import { renderTree } from '../../engine/scaffold/tree.js';
+import { openAndValidate } from '../../engine/workspace/open.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 const run = promisify(execFile);
 

@@ -9,14 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { diagnosticToJSON } from '../engine/diagnostics/diagnostic.js';
-import { ContentCache } from '../engine/load/content-cache.js';
-import { loadWorkspace } from '../engine/load/loader.js';
-import { validateWorkspace } from '../engine/validate/validate.js';
-import { openAndValidate } from '../engine/workspace/open.js';
-import { brokenCases, caseOptions, materialise } from './helpers/broken.js';
+import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
+import { ContentCache } from '../../engine/load/content-cache.js';
+import { loadWorkspace } from '../../engine/load/loader.js';
+import { validateWorkspace } from '../../engine/validate/validate.js';
+import { openAndValidate } from '../../engine/workspace/open.js';
+import { brokenCases, caseOptions, materialise } from '../helpers/broken.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CACHE = path.join('.rsync', 'cache', 'content.json');
 
 const made: string[] = [];

@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WorkspaceWatcher, type WatchEvent } from '../engine/watch/watcher.js';
+import { WorkspaceWatcher, type WatchEvent } from '../../engine/watch/watcher.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 
 const FILES: Record<string, string> = {
