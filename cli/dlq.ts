@@ -1,6 +1,6 @@
 /** Flags and rendering shared by the `rsync dlq` commands. */
 import { Args, Flags } from '@oclif/core';
-import type { DeadLetter, LetterFilter } from '../engine/runtime/dlq.js';
+import type { DeadLetter, LetterFilter } from '../engine/state/dead-letters.js';
 import { ExitCode, RsyncError } from '../engine/errors.js';
 import { runtimeFlags, table } from './runtime.js';
 

@@ -1,6 +1,6 @@
 /** Naming flows on the command line: `<customer>/<flow>`, or a flow name with --customer. */
 import { ExitCode, RsyncError } from '../engine/errors.js';
-import { flowAddress } from '../engine/runtime/dlq.js';
+import { flowAddress } from '../engine/state/dead-letters.js';
 import { loadFlows, type FlowDef } from '../engine/runtime/flows.js';
 import type pg from 'pg';
 

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/errors.js';
 import { currentActor } from '../../engine/plan/index.js';
-import { backfillProgress, createBackfill } from '../../engine/runtime/jobs.js';
+import { backfillProgress, createBackfill } from '../../engine/runtime/page-loop.js';
 import { sleep } from '../../engine/runtime/pipeline.js';
 import { parseDuration } from '../../engine/util/duration.js';
 import { RsyncCommand } from '../base.js';

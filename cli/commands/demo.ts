@@ -8,7 +8,7 @@ import { currentActor, planEnvironment } from '../../engine/plan/index.js';
 import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
 import { loadFlows, type FlowDef } from '../../engine/runtime/flows.js';
 import { sleep } from '../../engine/runtime/pipeline.js';
-import { flowStatus, type FlowStatus } from '../../engine/runtime/runs.js';
+import { flowStatus, type FlowStatus } from '../../engine/state/runs.js';
 import { deliverEvents, seedSources } from '../../engine/runtime/simulate.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { parseDuration } from '../../engine/util/duration.js';

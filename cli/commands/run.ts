@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/errors.js';
-import { openBoss } from '../../engine/runtime/boss.js';
-import { getRun, type RunRow } from '../../engine/runtime/runs.js';
+import { openBoss } from '../../engine/live/boss.js';
+import { getRun, type RunRow } from '../../engine/state/runs.js';
 import { sleep } from '../../engine/runtime/pipeline.js';
 import { RsyncCommand } from '../base.js';
 import { deployedFlow } from '../flows.js';

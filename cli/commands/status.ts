@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { loadFlows } from '../../engine/runtime/flows.js';
-import { flowStatus, type FlowStatus } from '../../engine/runtime/runs.js';
+import { flowStatus, type FlowStatus } from '../../engine/state/runs.js';
 import { formatDuration } from '../../engine/util/duration.js';
 import { RsyncCommand } from '../base.js';
 import { ago, openRuntime, runtimeFlags, table } from '../runtime.js';

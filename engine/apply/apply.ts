@@ -13,13 +13,13 @@ import type PgBoss from 'pg-boss';
 import { ExitCode, RsyncError } from '../errors.js';
 import { findDrift, stateHash } from '../plan/plan.js';
 import type { Change, Drift, Plan } from '../plan/types.js';
-import { BOSS_SCHEMA, openBoss } from '../runtime/boss.js';
-import { expectedLive, flowRouting, queueDifferences, QUEUE_PREFIX } from '../runtime/queues.js';
-import { appendLog } from '../state/audit.js';
-import { APPLIED } from '../runtime/queues.js';
+import { BOSS_SCHEMA, openBoss } from '../live/boss.js';
+import { expectedLive, flowRouting, queueDifferences, QUEUE_PREFIX } from '../live/layout.js';
+import { appendLog } from '../state/apply-log.js';
+import { APPLIED } from '../live/layout.js';
 import type { Database } from '../state/db.js';
-import { readDeployed, readLive } from '../state/deployed.js';
-import { acquireApplyLock } from '../state/lock.js';
+import { readDeployed, readLive } from '../state/deployments.js';
+import { acquireApplyLock } from '../state/locks.js';
 import { PLAN_FORMAT } from '../plan/types.js';
 
 export interface ApplyOptions {

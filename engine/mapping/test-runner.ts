@@ -9,7 +9,7 @@ import { locate } from '../load/locate.js';
 import { withParameterDefaults } from '../load/templates.js';
 import { resolveRelative } from '../model/resolve.js';
 import { allResources, type Resource, type Workspace } from '../model/workspace.js';
-import { ledgerDecision } from '../runtime/ledger.js';
+import { ledgerDecision } from '../state/ledger.js';
 import { hashOf } from '../util/hash.js';
 import { getIn, isObject } from '../util/merge.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';

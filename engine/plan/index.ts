@@ -9,7 +9,7 @@ import { hasErrors } from '../diagnostics/diagnostic.js';
 import { ExitCode, RsyncError } from '../errors.js';
 import type { Workspace } from '../model/workspace.js';
 import type { Database } from '../state/db.js';
-import { readBlobs, readDeployed, readDeployedSummary, readLive } from '../state/deployed.js';
+import { readBlobs, readDeployed, readDeployedSummary, readLive } from '../state/deployments.js';
 import { readDesiredCache, readDesiredFull, writeDesiredCache } from './cache.js';
 import { isObject } from '../util/merge.js';
 import { openWorkspace } from '../workspace.js';

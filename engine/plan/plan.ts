@@ -2,7 +2,7 @@
  * The planner: a pure function of desired state (Git), deployed state (PostgreSQL) and the live pg-boss objects.
  * Pair by address first — no deployed row means create, no desired resource means delete — then diff.
  */
-import { expectedLive, queueDifferences, type DeployedLike } from '../runtime/queues.js';
+import { expectedLive, queueDifferences, type DeployedLike } from '../live/layout.js';
 import { hashOf } from '../util/hash.js';
 import { isObject } from '../util/merge.js';
 import type { DesiredState } from './desired.js';

@@ -29,7 +29,7 @@ import { brandingOf, resolveEnvironment } from '../plan/index.js';
 import { makePlan, type DeployedRow } from '../plan/plan.js';
 import type { Change, PlanSummary } from '../plan/types.js';
 import type { Database } from '../state/db.js';
-import { readDeployed } from '../state/deployed.js';
+import { readDeployed } from '../state/deployments.js';
 import { isObject } from '../util/merge.js';
 import { openAndValidate } from '../workspace.js';
 import {

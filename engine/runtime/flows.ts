@@ -5,10 +5,10 @@
  * apply only changes which FlowDef the next job gets (worker.ts reloads them when the deployed state moves).
  */
 import type pg from 'pg';
-import { readBlobs } from '../state/deployed.js';
+import { readBlobs } from '../state/deployments.js';
 import { isObject } from '../util/merge.js';
 import { parseDuration } from '../util/duration.js';
-import { flowRetry, retryQueueName } from './queues.js';
+import { flowRetry, retryQueueName } from '../live/layout.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 

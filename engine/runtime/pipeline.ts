@@ -18,9 +18,9 @@ import type pg from 'pg';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type WriteItem, type WriteResult } from '../connectors/types.js';
 import type { FlowDef } from './flows.js';
-import { fieldNames, type MapOutcome, type MapTask } from './map-records.js';
-import type { Mapper } from './mapper.js';
-import { ledgerDecision } from './ledger.js';
+import { fieldNames, type MapOutcome, type MapTask } from './mapping/map-records.js';
+import type { Mapper } from './mapping/mapper.js';
+import { ledgerDecision } from '../state/ledger.js';
 import { maskPii, maskPiiText, piiNames } from './mask.js';
 
 export interface Counts {
@@ -138,7 +138,7 @@ export interface PageInput {
   json?: boolean;
   /** Dead-letter failures (default). Replay turns it off: the letter being replayed is updated instead. */
   deadLetter?: boolean;
-  /** The records already mapped (mapRecords' outcomes, in order): a reader that maps ahead (jobs.ts) passes them. */
+  /** The records already mapped (mapRecords' outcomes, in order): a reader that maps ahead (page-loop.ts) passes them. */
   outcomes?: MapOutcome[];
 }
 

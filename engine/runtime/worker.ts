@@ -22,7 +22,7 @@ import type PgBoss from 'pg-boss';
 import pg from 'pg';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError } from '../connectors/types.js';
-import { openBoss } from './boss.js';
+import { openBoss } from '../live/boss.js';
 import { deployedVersion, loadFlows, type FlowDef } from './flows.js';
 import {
   closeConnectors,
@@ -34,9 +34,9 @@ import {
   workerId,
   type RunResult,
   type RuntimeContext,
-} from './jobs.js';
-import { Mapper } from './mapper.js';
-import { APPLIED, tickQueueName } from './queues.js';
+} from './page-loop.js';
+import { Mapper } from './mapping/mapper.js';
+import { APPLIED, tickQueueName } from '../live/layout.js';
 
 export interface WorkerOptions {
   pool: pg.Pool;

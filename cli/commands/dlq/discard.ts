@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../../engine/errors.js';
 import { currentActor } from '../../../engine/plan/index.js';
-import { discardLetters } from '../../../engine/runtime/dlq.js';
+import { discardLetters } from '../../../engine/state/dead-letters.js';
 import { RsyncCommand } from '../../base.js';
 import { dlqFlags, filterOf, idsArg, parseIds } from '../../dlq.js';
 import { openRuntime } from '../../runtime.js';

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { listLetters, type DeadLetter } from '../../../engine/runtime/dlq.js';
+import { listLetters, type DeadLetter } from '../../../engine/state/dead-letters.js';
 import { RsyncCommand } from '../../base.js';
 import { dlqFlags, filterOf, renderLetters } from '../../dlq.js';
 import { openRuntime } from '../../runtime.js';

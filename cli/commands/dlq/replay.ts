@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { ExitCode } from '../../../engine/errors.js';
 import { currentActor } from '../../../engine/plan/index.js';
-import { replayLetters, type ReplayOutcome } from '../../../engine/runtime/dlq.js';
-import { workerId } from '../../../engine/runtime/jobs.js';
-import { Mapper } from '../../../engine/runtime/mapper.js';
+import { replayLetters, type ReplayOutcome } from '../../../engine/state/dead-letters.js';
+import { workerId } from '../../../engine/runtime/page-loop.js';
+import { Mapper } from '../../../engine/runtime/mapping/mapper.js';
 import { RsyncCommand } from '../../base.js';
 import { dlqFlags, filterOf, idsArg, parseIds } from '../../dlq.js';
 import { openRuntime, table } from '../../runtime.js';

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../../engine/errors.js';
-import { listLetters, type DeadLetter } from '../../../engine/runtime/dlq.js';
+import { listLetters, type DeadLetter } from '../../../engine/state/dead-letters.js';
 import { RsyncCommand } from '../../base.js';
 import { dlqFlags } from '../../dlq.js';
 import { openRuntime } from '../../runtime.js';

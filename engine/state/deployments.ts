@@ -1,7 +1,7 @@
 /** Reading deployed state: the resources applied to an environment, mapping texts, and the live pg-boss objects. */
 import type pg from 'pg';
 import type { DeployedRow, LiveState } from '../plan/plan.js';
-import { QUEUE_PREFIX } from '../runtime/queues.js';
+import { QUEUE_PREFIX } from '../live/layout.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 

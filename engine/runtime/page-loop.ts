@@ -16,8 +16,8 @@ import { ConnectorError, type OpenConnector, type Page } from '../connectors/typ
 import { closePostgresPools } from '../connectors/postgres.js';
 import { isObject } from '../util/merge.js';
 import type { FlowDef } from './flows.js';
-import type { Mapper } from './mapper.js';
-import type { MapOutcome } from './map-records.js';
+import type { Mapper } from './mapping/mapper.js';
+import type { MapOutcome } from './mapping/map-records.js';
 import {
   backoffMs,
   finishRun,
@@ -31,7 +31,7 @@ import {
   type PipelineContext,
   type RunHandle,
 } from './pipeline.js';
-import { throttleFor } from './ratelimit.js';
+import { throttleFor } from '../state/rate-limits.js';
 
 export interface RuntimeContext {
   db: pg.Pool;

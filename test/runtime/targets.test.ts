@@ -11,10 +11,10 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFlows } from '../engine/runtime/flows.js';
-import { RsyncWorker } from '../engine/runtime/worker.js';
-import { buildProblem, show } from './helpers/cli.js';
-import { testDatabase, type TestDatabase } from './helpers/db.js';
+import { loadFlows } from '../../engine/runtime/flows.js';
+import { RsyncWorker } from '../../engine/runtime/worker.js';
+import { buildProblem, show } from '../helpers/cli.js';
+import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   applyWorkspace,
   cli,
@@ -25,7 +25,7 @@ import {
   STOCK_MAPPING,
   stockRecords,
   until,
-} from './helpers/runtime.js';
+} from '../helpers/runtime.js';
 
 /** A stock API: PUT /levels/<key>. stock-1 is answered 429 (Retry-After: 1), then 500, then taken; stock-13 is invalid (422). */
 function fakeApi() {
@@ -91,7 +91,7 @@ describe('runtime targets: HTTP API and PostgreSQL tables', { timeout: 180_000 }
   };
 
   beforeAll(async () => {
-    const problem = buildProblem(['cli/commands/apply.ts', 'engine/runtime/mapper-thread.ts']);
+    const problem = buildProblem(['cli/commands/apply.ts', 'engine/runtime/mapping/mapper-thread.ts']);
     if (problem) throw new Error(problem);
     db = await testDatabase('runtime_targets');
     await new Promise<void>((r) => api.server.listen(0, '127.0.0.1', r));

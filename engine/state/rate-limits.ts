@@ -5,7 +5,7 @@
  * reservation is covered. Reserving first keeps callers in order and never over the rate.
  */
 import type pg from 'pg';
-import { sleep } from './pipeline.js';
+import { sleep } from '../runtime/pipeline.js';
 
 export function throttleFor(
   db: Pick<pg.Pool, 'query'>,

@@ -1,7 +1,7 @@
 /** Reading runs and status: `rsync runs`, `rsync status`, and what `rsync run --wait` shows. */
 import type pg from 'pg';
-import type { Counts } from './pipeline.js';
-import type { FlowDef } from './flows.js';
+import type { Counts } from '../runtime/pipeline.js';
+import type { FlowDef } from '../runtime/flows.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 

@@ -6,11 +6,11 @@
  * dropped once the letter is resolved.
  */
 import type pg from 'pg';
-import { appendLog } from '../state/audit.js';
+import { appendLog } from './apply-log.js';
 import { RsyncError, ExitCode } from '../errors.js';
-import { loadFlowRevision, type FlowDef } from './flows.js';
-import { connectorFor, inTx, type RuntimeContext } from './jobs.js';
-import { finishRun, processPage, startRun } from './pipeline.js';
+import { loadFlowRevision, type FlowDef } from '../runtime/flows.js';
+import { connectorFor, inTx, type RuntimeContext } from '../runtime/page-loop.js';
+import { finishRun, processPage, startRun } from '../runtime/pipeline.js';
 
 export interface DeadLetter {
   id: number;

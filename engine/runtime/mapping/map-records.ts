@@ -6,11 +6,11 @@
  * nothing), or dead (with the stage that failed and why) — promise 3 starts here.
  */
 import jsonata from 'jsonata';
-import { syncJsonata } from '../mapping/sync-engine.js';
-import { compileJsonata, type CompiledExpression } from '../mapping/compile.js';
-import { canonicalValidator, schemaProblems } from '../validate/schema.js';
-import { canonicalOf, sha256 } from '../util/hash.js';
-import { memberNames } from '../connectors/types.js';
+import { syncJsonata } from '../../mapping/sync-engine.js';
+import { compileJsonata, type CompiledExpression } from '../../mapping/compile.js';
+import { canonicalValidator, schemaProblems } from '../../validate/schema.js';
+import { canonicalOf, sha256 } from '../../util/hash.js';
+import { memberNames } from '../../connectors/types.js';
 
 export interface MapTask {
   /** The mapping's JSONata text (compiled once per text, i.e. once per revision, and cached). */

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { projectRoot } from '../util/paths.js';
+import { projectRoot } from '../../util/paths.js';
 import { mapRecords, packedText, shareTexts, type MapOutcome, type MapTask, type Packed } from './map-records.js';
 
 interface Pending {
@@ -29,7 +29,7 @@ interface Thread {
 function threadScript(): string {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.js')) return path.join(path.dirname(here), 'mapper-thread.js');
-  return path.join(projectRoot(), '.build', 'engine', 'runtime', 'mapper-thread.js');
+  return path.join(projectRoot(), '.build', 'engine', 'runtime', 'mapping', 'mapper-thread.js');
 }
 
 export class Mapper {
