@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/errors.js';
 import { openBoss } from '../../engine/live/boss.js';
+import { notifyWork } from '../../engine/live/notify.js';
 import { getRun, type RunRow } from '../../engine/state/runs.js';
 import { sleep } from '../../engine/runtime/pipeline.js';
 import { RsyncCommand } from '../base.js';
@@ -44,7 +45,7 @@ flow's cursor and syncs what changed. With --wait the command waits for it and e
       let job: string | null;
       try {
         job = await boss.send(flow.queue, { flow: flow.address, trigger: 'manual' });
-        await db.pool.query(`SELECT pg_notify('rsync_work', $1)`, [`${env} ${flow.address}`]);
+        await notifyWork(db.pool, env, flow.address);
         if (!job) throw new RsyncError(`The run of ${flow.address} was not queued.`, ExitCode.FAILED);
         const out: RunOutput = { version: 1, env, flow: flow.address, job, run: null, state: 'created' };
         this.note(`queued a run of ${flow.address} (revision ${flow.revision}) as job ${job}`);

@@ -16,7 +16,7 @@ import type { Change, Drift, Plan } from '../plan/types.js';
 import { BOSS_SCHEMA, openBoss } from '../live/boss.js';
 import { expectedLive, flowRouting, queueDifferences, QUEUE_PREFIX } from '../live/layout.js';
 import { appendLog } from '../state/apply-log.js';
-import { APPLIED } from '../live/layout.js';
+import { APPLIED, notifyWork } from '../live/notify.js';
 import type { Database } from '../state/db.js';
 import { readDeployed, readLive } from '../state/deployments.js';
 import { acquireApplyLock } from '../state/locks.js';
@@ -152,7 +152,7 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
         [entry.n, plan.env, plan.commit],
       );
       // Workers of the environment reload their flows when this commits (NOTIFY is delivered at commit).
-      await client.query(`SELECT pg_notify('rsync_work', $1)`, [`${plan.env} ${APPLIED}`]);
+      await notifyWork(client, plan.env, APPLIED);
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});

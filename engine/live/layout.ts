@@ -75,9 +75,6 @@ export function tickQueueName(env: string): string {
 
 export const TICK_CRON = '* * * * *';
 
-/** The payload word of the `rsync_work` NOTIFY that an apply sends (`<env> <APPLIED>`): workers reload their flows. */
-export const APPLIED = '*applied*';
-
 /** pg-boss settings from a Policy spec: retry.maxAttempts counts the first attempt, pg-boss's retryLimit does not. */
 export function queueSettings(
   policySpec: Record<string, unknown> | undefined,

@@ -14,6 +14,7 @@ import { openConnector } from '../connectors/registry.js';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type Page } from '../connectors/types.js';
 import { closePostgresPools } from '../connectors/postgres.js';
+import { notifyWork } from '../live/notify.js';
 import { isObject } from '../util/merge.js';
 import type { FlowDef } from './flows.js';
 import type { Mapper } from './mapping/mapper.js';
@@ -310,7 +311,7 @@ export async function recordDelivery(
      ON CONFLICT (env, address, delivery_id) DO NOTHING`,
     [flow.env, flow.address, deliveryId, topic ?? null, JSON.stringify(records)],
   );
-  if (rowCount) await db.query(`SELECT pg_notify('rsync_work', $1)`, [`${flow.env} ${flow.address}`]);
+  if (rowCount) await notifyWork(db, flow.env, flow.address);
   return (rowCount ?? 0) > 0;
 }
 
@@ -352,7 +353,7 @@ export async function createBackfill(
          SELECT $1, n, s, u FROM unnest($2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS x(s, u, n)`,
         [id, starts, ends],
       );
-      await client.query(`SELECT pg_notify('rsync_work', $1)`, [`${flow.env} ${flow.address}`]);
+      await notifyWork(client, flow.env, flow.address);
       return { id, windows: starts.length };
     });
   } finally {

@@ -6,7 +6,7 @@
  *  - pg-boss jobs (manual and scheduled runs) from the environment's retry queues, fetched by an own loop instead
  *    of `work()`: pg-boss 10's work() sleeps its polling interval after every batch, even a full one, which
  *    would bound throughput and latency. The loop fetches while there is work and free slots, and otherwise
- *    sleeps until a NOTIFY on channel `rsync_work` (sent with every delivery, run request and backfill) or a short
+ *    sleeps until a notification of new work (live/notify.ts: sent with every delivery, run request and backfill) or a short
  *    poll interval;
  *  - the per-minute tick schedule (`rsync.<env>.tick`): each tick starts the scheduled flows whose own cron, in
  *    their own time zone, matches that minute (a singleton key per flow and minute: one run however many workers);
@@ -36,7 +36,8 @@ import {
   type RuntimeContext,
 } from './page-loop.js';
 import { Mapper } from './mapping/mapper.js';
-import { APPLIED, tickQueueName } from '../live/layout.js';
+import { tickQueueName } from '../live/layout.js';
+import { APPLIED, listenForWork } from '../live/notify.js';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -130,18 +131,16 @@ export class RsyncWorker {
     await this.countWorkers();
     await this.reload();
     this.boss = await openBoss(db, { worker: true });
-    this.listener.on('notification', (n) => {
-      if (n.payload && !n.payload.startsWith(`${this.o.env} `)) return;
-      if (n.payload === `${this.o.env} ${APPLIED}`) {
+    await listenForWork(this.listener, this.o.env, (what) => {
+      if (what === APPLIED) {
         void this.reload().catch(() => {});
         return;
       }
       // New work for a flow (a delivery, a run, a backfill): whatever came back empty-handed may look again.
-      if (n.payload) this.idleUntil.delete(n.payload.slice(this.o.env.length + 1));
+      if (what) this.idleUntil.delete(what);
       this.idleUntil.delete('backfill');
       this.wake();
     });
-    await this.listener.query('LISTEN rsync_work');
     if (this.o.port !== null) await this.serve();
     this.timers.push(
       setInterval(() => void this.heartbeat(), 5_000),
