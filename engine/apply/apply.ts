@@ -20,6 +20,7 @@ import { APPLIED, notifyWork } from '../live/notify.js';
 import type { Database } from '../state/db.js';
 import { readDeployed, readLive } from '../state/deployments.js';
 import { acquireApplyLock } from '../state/locks.js';
+import { withTransaction } from '../state/tx.js';
 import { PLAN_FORMAT } from '../plan/types.js';
 
 export interface ApplyOptions {
@@ -96,18 +97,10 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
         }
         deletes.push(c);
       }
-      const client = await db.pool.connect();
-      try {
-        await client.query('BEGIN');
-        if (writes.length) await writeRevisions(client, plan, writes, opts.actor);
-        if (deletes.length) await deleteResources(client, plan, deletes, opts.actor);
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw e;
-      } finally {
-        client.release();
-      }
+      await withTransaction(db.pool, async (tx) => {
+        if (writes.length) await writeRevisions(tx, plan, writes, opts.actor);
+        if (deletes.length) await deleteResources(tx, plan, deletes, opts.actor);
+      });
       for (const c of writes) applied[c.action]++;
       applied.delete += deletes.length;
       done += batch.length;
@@ -124,11 +117,8 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
     const driftRemaining = plan.drift.filter((d) => remaining.some((r) => r.object === d.object && r.type === d.type));
     const driftHealed = plan.drift.length - driftRemaining.length;
 
-    const client = await db.pool.connect();
-    let entry: Awaited<ReturnType<typeof appendLog>>;
-    try {
-      await client.query('BEGIN');
-      entry = await appendLog(client, {
+    const entry = await withTransaction(db.pool, async (client) => {
+      const entry = await appendLog(client, {
         env: plan.env,
         action: 'apply',
         actor: opts.actor,
@@ -153,13 +143,8 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
       );
       // Workers of the environment reload their flows when this commits (NOTIFY is delivered at commit).
       await notifyWork(client, plan.env, APPLIED);
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
+      return entry;
+    });
     return {
       env: plan.env,
       commit: plan.commit,

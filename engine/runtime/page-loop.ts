@@ -9,12 +9,13 @@
  */
 import type pg from 'pg';
 import { hostname } from 'node:os';
-import { createHash } from 'node:crypto';
 import { openConnector } from '../connectors/registry.js';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type Page } from '../connectors/types.js';
 import { closePostgresPools } from '../connectors/postgres.js';
 import { notifyWork } from '../live/notify.js';
+import { releaseClaim, tryClaim } from '../state/locks.js';
+import { withTransaction } from '../state/tx.js';
 import { isObject } from '../util/merge.js';
 import type { FlowDef } from './flows.js';
 import type { Mapper } from './mapping/mapper.js';
@@ -92,23 +93,6 @@ export async function closeConnectors(): Promise<void> {
   await closePostgresPools();
 }
 
-/** Two 32-bit advisory lock keys for a name. */
-export function lockKeys(name: string, slot = 0): [number, number] {
-  const h = createHash('sha256').update(name).digest();
-  return [h.readInt32BE(0), (h.readInt32BE(4) ^ slot) | 0];
-}
-
-async function tryLock(client: pg.PoolClient, name: string, slot = 0): Promise<boolean> {
-  const [a, b] = lockKeys(name, slot);
-  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [a, b]);
-  return rows[0].ok;
-}
-
-async function unlock(client: pg.PoolClient, name: string, slot = 0): Promise<void> {
-  const [a, b] = lockKeys(name, slot);
-  await client.query('SELECT pg_advisory_unlock($1, $2)', [a, b]).catch(() => {});
-}
-
 function pipeline(rt: RuntimeContext, flow: FlowDef): PipelineContext {
   return { db: rt.db, mapper: rt.mapper, target: connectorFor(rt, flow.target), signal: rt.signal, log: rt.log };
 }
@@ -171,19 +155,6 @@ async function* pagesAhead(
   }
 }
 
-/** Run `body` in a transaction on `client`. */
-export async function inTx<T>(client: pg.PoolClient, body: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
-  try {
-    const out = await body();
-    await client.query('COMMIT');
-    return out;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  }
-}
-
 async function finish(rt: RuntimeContext, run: RunHandle, e?: unknown): Promise<RunResult> {
   if (e === undefined) {
     await finishRun(rt.db, run, 'succeeded');
@@ -210,7 +181,7 @@ export async function runIncremental(
   const client = await rt.db.connect();
   const lock = `cursor:${flow.env}/${flow.address}`;
   try {
-    if (!(await tryLock(client, lock)))
+    if (!(await tryClaim(client, lock)))
       return { run: null, status: 'skipped', counts: zeroCounts(), reason: 'another run of this flow is in progress' };
     const run = await startRun(rt.db, flow, trigger, rt.worker);
     try {
@@ -231,7 +202,7 @@ export async function runIncremental(
       for await (const { page, outcomes } of pagesAhead(rt, flow, run, read, cursor)) {
         if (rt.signal?.aborted) throw new Error('aborted');
         const mapped = await outcomes;
-        await inTx(client, async () => {
+        await withTransaction(client, async () => {
           if (page.records.length)
             await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped });
           await client.query(
@@ -249,7 +220,7 @@ export async function runIncremental(
       return await finish(rt, run, e);
     }
   } finally {
-    await unlock(client, lock);
+    await releaseClaim(client, lock);
     client.release();
   }
 }
@@ -268,7 +239,7 @@ export async function runEvents(rt: RuntimeContext, flow: FlowDef): Promise<RunR
     const ctx = pipeline(rt, flow);
     for (;;) {
       if (rt.signal?.aborted || rt.stopping?.()) break;
-      const more = await inTx(client, async () => {
+      const more = await withTransaction(client, async () => {
         const { rows } = await client.query<{ id: string; records: unknown[] }>(
           `SELECT id, records FROM rsync.deliveries WHERE env = $1 AND address = $2 AND done_at IS NULL
             ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
@@ -334,31 +305,26 @@ export async function createBackfill(
   windowMs: number,
   actor: string,
 ): Promise<{ id: number; windows: number }> {
-  const client = await db.connect();
-  try {
-    return await inTx(client, async () => {
-      const { rows } = await client.query<{ id: string }>(
-        `INSERT INTO rsync.backfills (env, address, since, until, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-        [flow.env, flow.address, since.toISOString(), until.toISOString(), actor],
-      );
-      const id = Number(rows[0].id);
-      const starts: string[] = [];
-      const ends: string[] = [];
-      for (let t = since.getTime(); t < until.getTime(); t += windowMs) {
-        starts.push(new Date(t).toISOString());
-        ends.push(new Date(Math.min(t + windowMs, until.getTime())).toISOString());
-      }
-      await client.query(
-        `INSERT INTO rsync.backfill_windows (backfill_id, n, since, until)
+  return withTransaction(db, async (client) => {
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO rsync.backfills (env, address, since, until, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+      [flow.env, flow.address, since.toISOString(), until.toISOString(), actor],
+    );
+    const id = Number(rows[0].id);
+    const starts: string[] = [];
+    const ends: string[] = [];
+    for (let t = since.getTime(); t < until.getTime(); t += windowMs) {
+      starts.push(new Date(t).toISOString());
+      ends.push(new Date(Math.min(t + windowMs, until.getTime())).toISOString());
+    }
+    await client.query(
+      `INSERT INTO rsync.backfill_windows (backfill_id, n, since, until)
          SELECT $1, n, s, u FROM unnest($2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS x(s, u, n)`,
-        [id, starts, ends],
-      );
-      await notifyWork(client, flow.env, flow.address);
-      return { id, windows: starts.length };
-    });
-  } finally {
-    client.release();
-  }
+      [id, starts, ends],
+    );
+    await notifyWork(client, flow.env, flow.address);
+    return { id, windows: starts.length };
+  });
 }
 
 /**
@@ -400,17 +366,17 @@ export async function runBackfills(
         slotName = `flow:${env}/${w.address}`;
         slot = -1;
         for (let s = 0; s < flow.concurrency; s++) {
-          if (await tryLock(client, slotName, s)) {
+          if (await tryClaim(client, slotName, s)) {
             slot = s;
             break;
           }
         }
         if (slot < 0) continue;
-        if (await tryLock(client, `window:${w.backfill_id}`, w.n)) {
+        if (await tryClaim(client, `window:${w.backfill_id}`, w.n)) {
           claimed = w;
           break;
         }
-        await unlock(client, slotName, slot);
+        await releaseClaim(client, slotName, slot);
       }
       if (!claimed) break;
       try {
@@ -424,8 +390,8 @@ export async function runBackfills(
         });
         worked++;
       } finally {
-        await unlock(client, `window:${claimed.backfill_id}`, claimed.n);
-        await unlock(client, slotName, slot);
+        await releaseClaim(client, `window:${claimed.backfill_id}`, claimed.n);
+        await releaseClaim(client, slotName, slot);
       }
     }
     await client.query(
@@ -465,7 +431,7 @@ async function runWindow(rt: RuntimeContext, client: pg.PoolClient, flow: FlowDe
     for await (const { page, outcomes } of pagesAhead(rt, flow, run, read, cursor)) {
       if (rt.signal?.aborted) throw new Error('aborted');
       const mapped = await outcomes;
-      await inTx(client, async () => {
+      await withTransaction(client, async () => {
         if (page.records.length)
           await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped });
         await client.query(

@@ -9,7 +9,8 @@ import type pg from 'pg';
 import { appendLog } from './apply-log.js';
 import { RsyncError, ExitCode } from '../errors.js';
 import { loadFlowRevision, type FlowDef } from '../runtime/flows.js';
-import { connectorFor, inTx, type RuntimeContext } from '../runtime/page-loop.js';
+import { connectorFor, type RuntimeContext } from '../runtime/page-loop.js';
+import { withTransaction } from './tx.js';
 import { finishRun, processPage, startRun } from '../runtime/pipeline.js';
 
 export interface DeadLetter {
@@ -131,7 +132,7 @@ export async function replayLetters(
         );
       const run = await startRun(db, flow, 'replay', rt.worker);
       try {
-        await inTx(client, async () => {
+        await withTransaction(client, async () => {
           const { finals } = await processPage(
             { db, mapper: rt.mapper, target: connectorFor(rt, flow.target), signal: rt.signal, log: rt.log },
             run,
@@ -188,25 +189,20 @@ export async function replayLetters(
 /** Discard letters (they stay, marked discarded, with who and why); appends one audit entry. */
 export async function discardLetters(db: pg.Pool, f: LetterFilter, actor: string, reason?: string): Promise<number[]> {
   const w = where({ ...f, status: 'open' });
-  const client = await db.connect();
-  try {
-    return await inTx(client, async () => {
-      const { rows } = await client.query<{ id: number; address: string }>(
-        `UPDATE rsync.dead_letters SET status = 'discarded', resolved_at = now(), resolved_by = $${w.params.length + 1},
+  return withTransaction(db, async (client) => {
+    const { rows } = await client.query<{ id: number; address: string }>(
+      `UPDATE rsync.dead_letters SET status = 'discarded', resolved_at = now(), resolved_by = $${w.params.length + 1},
                 resolution = $${w.params.length + 2}, replay = NULL
           WHERE ${w.sql} RETURNING id::int, address`,
-        [...w.params, actor, JSON.stringify({ reason: reason ?? null })],
-      );
-      if (rows.length)
-        await appendLog(client, {
-          env: f.env,
-          action: 'dlq-discard',
-          actor,
-          detail: { letters: rows.map((r) => r.id), reason: reason ?? null },
-        });
-      return rows.map((r) => r.id);
-    });
-  } finally {
-    client.release();
-  }
+      [...w.params, actor, JSON.stringify({ reason: reason ?? null })],
+    );
+    if (rows.length)
+      await appendLog(client, {
+        env: f.env,
+        action: 'dlq-discard',
+        actor,
+        detail: { letters: rows.map((r) => r.id), reason: reason ?? null },
+      });
+    return rows.map((r) => r.id);
+  });
 }

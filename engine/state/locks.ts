@@ -1,7 +1,11 @@
 /**
- * One apply per environment at a time: a PostgreSQL advisory lock held by a dedicated session for the whole apply
- * (released by PostgreSQL itself if the process dies), with a row in rsync.locks saying who holds it and since when.
+ * The advisory locks of rsync, all session locks (PostgreSQL releases them itself when a process dies):
+ *  - the apply lock: one apply per environment at a time, held by a dedicated session for the whole apply, with a
+ *    row in rsync.locks saying who holds it and since when;
+ *  - claims (`tryClaim`/`releaseClaim`): a flow's run lock, a backfill window, a flow's backfill slots and a
+ *    webhook delivery, each held on the connection that commits the claimed work's pages.
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
 import { ExitCode, RsyncError } from '../errors.js';
@@ -56,4 +60,22 @@ export async function acquireApplyLock(url: string, env: string, holder: string)
       }
     },
   };
+}
+
+/** Two 32-bit advisory lock keys for a name (and a slot of it: a flow's backfill slots, a window's number). */
+export function lockKeys(name: string, slot = 0): [number, number] {
+  const h = createHash('sha256').update(name).digest();
+  return [h.readInt32BE(0), (h.readInt32BE(4) ^ slot) | 0];
+}
+
+/** Claim `name` (and `slot`) for this session; false when another session holds it. */
+export async function tryClaim(client: Pick<pg.PoolClient, 'query'>, name: string, slot = 0): Promise<boolean> {
+  const [a, b] = lockKeys(name, slot);
+  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [a, b]);
+  return rows[0].ok;
+}
+
+export async function releaseClaim(client: Pick<pg.PoolClient, 'query'>, name: string, slot = 0): Promise<void> {
+  const [a, b] = lockKeys(name, slot);
+  await client.query('SELECT pg_advisory_unlock($1, $2)', [a, b]).catch(() => {});
 }
