@@ -18,7 +18,8 @@ import { expectedLive, flowRouting, queueDifferences, QUEUE_PREFIX } from '../li
 import { appendLog } from '../state/apply-log.js';
 import { APPLIED, notifyWork } from '../live/notify.js';
 import type { Database } from '../state/db.js';
-import { readDeployed, readLive } from '../state/deployments.js';
+import { readLive } from '../live/read.js';
+import { readDeployed } from '../state/deployments.js';
 import { acquireApplyLock } from '../state/locks.js';
 import { withTransaction } from '../state/tx.js';
 import { PLAN_FORMAT } from '../plan/types.js';

@@ -2,38 +2,13 @@
  * The planner: a pure function of desired state (Git), deployed state (PostgreSQL) and the live pg-boss objects.
  * Pair by address first — no deployed row means create, no desired resource means delete — then diff.
  */
-import { expectedLive, queueDifferences, type DeployedLike } from '../live/layout.js';
+import { expectedLive, queueDifferences, type DeployedLike, type LiveState } from '../live/layout.js';
+import type { DeployedRow } from '../state/deployments.js';
 import { hashOf } from '../util/hash.js';
 import { isObject } from '../util/merge.js';
 import type { DesiredState } from './desired.js';
 import { fieldChanges, lineDiff } from './diff.js';
 import { PLAN_FORMAT, type Branding, type Change, type Drift, type Plan, type PlanSummary } from './types.js';
-
-export interface DeployedRow extends DeployedLike {
-  revision: number;
-  hash: string;
-  template: string | null;
-}
-
-export interface LiveQueue {
-  name: string;
-  retryLimit: number;
-  retryDelay: number;
-  retryBackoff: boolean;
-  expireInSeconds: number;
-  deadLetter: string | null;
-}
-
-export interface LiveSchedule {
-  name: string;
-  cron: string;
-  timezone: string;
-}
-
-export interface LiveState {
-  queues: LiveQueue[];
-  schedules: LiveSchedule[];
-}
 
 export interface PlanInput {
   env: string;

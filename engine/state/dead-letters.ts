@@ -1,17 +1,15 @@
 /**
- * Dead letters: list, show, replay, discard. A replay runs the kept source record through the pipeline again on
- * the revision asked for — by default the flow's current one, so a mapping fixed in Git and applied repairs the old
- * failures — and lands it exactly once (the ledger). Every replay and discard is appended to the audit log (the
- * hash-chained apply log) with who did it. What is shown is the masked payload; the record kept for replay is
- * dropped once the letter is resolved.
+ * rsync.dead_letters (DESIGN: dead letter): a record that failed permanently or ran out of retries, kept with its
+ * error, its payload with PII masked (what is shown) and the record as read (what a replay sends again, dropped
+ * once the letter is resolved). Replays (runtime/replay.ts) and discards are appended to the apply log with who did
+ * it.
  */
 import type pg from 'pg';
+import { ExitCode, RsyncError } from '../errors.js';
 import { appendLog } from './apply-log.js';
-import { RsyncError, ExitCode } from '../errors.js';
-import { loadFlowRevision, type FlowDef } from '../runtime/flows.js';
-import { connectorFor, type RuntimeContext } from '../runtime/page-loop.js';
 import { withTransaction } from './tx.js';
-import { finishRun, processPage, startRun } from '../runtime/pipeline.js';
+
+type Queryable = Pick<pg.Pool, 'query'>;
 
 export interface DeadLetter {
   id: number;
@@ -32,7 +30,7 @@ export interface DeadLetter {
   resolution: unknown;
 }
 
-export interface LetterFilter {
+export interface DeadLetterFilter {
   env: string;
   flow?: string;
   customer?: string;
@@ -54,7 +52,7 @@ export function flowAddress(flow: string, customer?: string): string {
   );
 }
 
-function where(f: LetterFilter): { sql: string; params: unknown[] } {
+function where(f: DeadLetterFilter): { sql: string; params: unknown[] } {
   const params: unknown[] = [f.env];
   const w = ['env = $1'];
   if (f.flow) {
@@ -79,7 +77,7 @@ function where(f: LetterFilter): { sql: string; params: unknown[] } {
 const COLUMNS = `id::int, env, address, customer, revision, run_id::int AS "runId", key, stage, error, attempts, payload, status,
   created_at AS "createdAt", resolved_at AS "resolvedAt", resolved_by AS "resolvedBy", resolution`;
 
-export async function listLetters(db: Pick<pg.Pool, 'query'>, f: LetterFilter): Promise<DeadLetter[]> {
+export async function listDeadLetters(db: Queryable, f: DeadLetterFilter): Promise<DeadLetter[]> {
   const w = where(f);
   const { rows } = await db.query(
     `SELECT ${COLUMNS} FROM rsync.dead_letters WHERE ${w.sql} ORDER BY id LIMIT ${Math.max(1, f.limit ?? 1000)}`,
@@ -94,100 +92,98 @@ export async function listLetters(db: Pick<pg.Pool, 'query'>, f: LetterFilter): 
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : String(d));
 
-export interface ReplayOutcome {
-  id: number;
+export interface NewDeadLetter {
+  env: string;
   address: string;
+  customer: string;
   revision: number;
-  outcome: 'written' | 'unchanged' | 'filtered' | 'dead';
-  error?: string;
+  runId: number;
+  key: string | null;
+  stage: string;
+  /** Already without secrets and PII values. */
+  error: string;
+  attempts: number;
+  /** The record with its PII fields masked: what is shown. */
+  payload: unknown;
+  /** The record as read: what a replay sends again. */
+  replay: unknown;
 }
 
-/** Replay letters (each on `revision`, default the flow's current one); appends one audit entry. */
-export async function replayLetters(
-  rt: RuntimeContext,
-  f: LetterFilter,
-  actor: string,
-  revision?: number,
-): Promise<ReplayOutcome[]> {
-  const db = rt.db;
+/** Keep a page's dead letters, in the transaction that commits the page. */
+export async function addDeadLetters(tx: Queryable, letters: NewDeadLetter[]): Promise<void> {
+  for (const l of letters)
+    await tx.query(
+      `INSERT INTO rsync.dead_letters (env, address, customer, revision, run_id, key, stage, error, attempts, payload, replay)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        l.env,
+        l.address,
+        l.customer,
+        l.revision,
+        l.runId,
+        l.key,
+        l.stage,
+        l.error,
+        l.attempts,
+        JSON.stringify(l.payload),
+        JSON.stringify(l.replay),
+      ],
+    );
+}
+
+/** The open dead letters a filter selects, with the record each replay sends again. */
+export async function deadLettersToReplay(
+  db: Queryable,
+  f: DeadLetterFilter,
+): Promise<{ id: number; address: string; replay: unknown }[]> {
   const w = where({ ...f, status: 'open' });
-  const letters = (
-    await db.query<{ id: number; address: string; replay: unknown }>(
-      `SELECT id::int, address, replay FROM rsync.dead_letters WHERE ${w.sql} ORDER BY id`,
-      w.params,
-    )
-  ).rows;
-  const byFlow = new Map<string, typeof letters>();
-  for (const l of letters) byFlow.set(l.address, [...(byFlow.get(l.address) ?? []), l]);
-  const out: ReplayOutcome[] = [];
-  const client = await db.connect();
-  try {
-    for (const [address, list] of byFlow) {
-      const flow: FlowDef | undefined = await loadFlowRevision(db, f.env, address, revision);
-      if (!flow)
-        throw new RsyncError(
-          `flow ${address} has no ${revision ? `revision ${revision}` : 'deployed revision'} in ${f.env}`,
-          ExitCode.NO_INPUT,
-          'See `rsync history --address` for its revisions.',
-        );
-      const run = await startRun(db, flow, 'replay', rt.worker);
-      try {
-        await withTransaction(client, async () => {
-          const { finals } = await processPage(
-            { db, mapper: rt.mapper, target: connectorFor(rt, flow.target), signal: rt.signal, log: rt.log },
-            run,
-            client,
-            { records: list.map((l) => l.replay), deadLetter: false },
-          );
-          for (let i = 0; i < list.length; i++) {
-            const fin = finals[i];
-            const o: ReplayOutcome = {
-              id: list[i].id,
-              address,
-              revision: flow.revision,
-              outcome: fin.outcome,
-              ...(fin.outcome === 'dead' ? { error: fin.error } : {}),
-            };
-            out.push(o);
-            if (fin.outcome === 'dead') {
-              await client.query(
-                `UPDATE rsync.dead_letters SET error = $2, stage = $3, attempts = attempts + 1, revision = $4 WHERE id = $1`,
-                [o.id, fin.error, fin.stage, flow.revision],
-              );
-            } else {
-              await client.query(
-                `UPDATE rsync.dead_letters SET status = 'replayed', resolved_at = now(), resolved_by = $2, resolution = $3, replay = NULL WHERE id = $1`,
-                [o.id, actor, JSON.stringify({ outcome: fin.outcome, revision: flow.revision, run: run.id })],
-              );
-            }
-          }
-          await appendLog(client, {
-            env: f.env,
-            action: 'dlq-replay',
-            actor,
-            detail: {
-              address,
-              revision: flow.revision,
-              run: run.id,
-              letters: list.map((l) => l.id),
-              outcomes: out.filter((o) => o.address === address).map((o) => ({ id: o.id, outcome: o.outcome })),
-            },
-          });
-        });
-      } catch (e) {
-        await finishRun(db, run, 'failed', (e as Error).message);
-        throw e;
-      }
-      await finishRun(db, run, 'succeeded');
-    }
-  } finally {
-    client.release();
-  }
-  return out;
+  const { rows } = await db.query<{ id: number; address: string; replay: unknown }>(
+    `SELECT id::int, address, replay FROM rsync.dead_letters WHERE ${w.sql} ORDER BY id`,
+    w.params,
+  );
+  return rows;
 }
 
-/** Discard letters (they stay, marked discarded, with who and why); appends one audit entry. */
-export async function discardLetters(db: pg.Pool, f: LetterFilter, actor: string, reason?: string): Promise<number[]> {
+/** A replayed dead letter that landed (written, unchanged or filtered): resolved, its record dropped. */
+export async function resolveReplayed(tx: Queryable, id: number, actor: string, resolution: unknown): Promise<void> {
+  await tx.query(
+    `UPDATE rsync.dead_letters SET status = 'replayed', resolved_at = now(), resolved_by = $2, resolution = $3, replay = NULL WHERE id = $1`,
+    [id, actor, JSON.stringify(resolution)],
+  );
+}
+
+/** A replayed dead letter that failed again: it stays open, with the new error and revision. */
+export async function failedAgain(
+  tx: Queryable,
+  id: number,
+  f: { error: string; stage: string; revision: number },
+): Promise<void> {
+  await tx.query(
+    `UPDATE rsync.dead_letters SET error = $2, stage = $3, attempts = attempts + 1, revision = $4 WHERE id = $1`,
+    [id, f.error, f.stage, f.revision],
+  );
+}
+
+/** Per flow: its open dead letters. */
+export async function openDeadLetterCounts(
+  db: Queryable,
+  env: string,
+  addresses: string[],
+): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ address: string; n: number }>(
+    `SELECT address, count(*)::int AS n FROM rsync.dead_letters WHERE env = $1 AND address = ANY($2) AND status = 'open' GROUP BY address`,
+    [env, addresses],
+  );
+  return new Map(rows.map((r) => [r.address, r.n]));
+}
+
+/** Discard dead letters (they stay, marked discarded, with who and why); appends one apply-log entry. */
+export async function discardDeadLetters(
+  db: pg.Pool,
+  f: DeadLetterFilter,
+  actor: string,
+  reason?: string,
+): Promise<number[]> {
   const w = where({ ...f, status: 'open' });
   return withTransaction(db, async (client) => {
     const { rows } = await client.query<{ id: number; address: string }>(

@@ -1,9 +1,29 @@
-/** Reading deployed state: the resources applied to an environment, mapping texts, and the live pg-boss objects. */
+/**
+ * rsync.resources, rsync.revisions and rsync.blobs: the deployed state of each environment (DESIGN: deployed) —
+ * the resources applied, their revisions, and the mapping texts by hash. Apply writes them (apply/), plan and the
+ * runtime read them here.
+ */
 import type pg from 'pg';
-import type { DeployedRow, LiveState } from '../plan/plan.js';
-import { QUEUE_PREFIX } from '../live/layout.js';
+import type { DeployedLike } from '../live/layout.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
+
+/** A deployed resource as plan pairs it: its address, revision, content hash and spec. */
+export interface DeployedRow extends DeployedLike {
+  revision: number;
+  hash: string;
+  template: string | null;
+}
+
+/** A deployed resource with its full spec, as the runtime resolves flows from it. */
+export interface ResourceRow {
+  address: string;
+  customer: string | null;
+  kind: string;
+  name: string;
+  revision: number;
+  spec: Record<string, unknown>;
+}
 
 export async function readDeployed(db: Queryable, env: string): Promise<DeployedRow[]> {
   const { rows } = await db.query(
@@ -40,24 +60,33 @@ export async function readBlobs(db: Queryable, shas: Iterable<string>): Promise<
   return new Map(rows.map((r) => [r.sha256, r.text]));
 }
 
-/** The environment's rsync queues and schedules as pg-boss has them (empty when pg-boss is not installed yet). */
-export async function readLive(db: Queryable, env: string): Promise<LiveState> {
-  const exists = await db.query(
-    `SELECT to_regclass('pgboss.queue') IS NOT NULL AS q, to_regclass('pgboss.schedule') IS NOT NULL AS s`,
+export async function readResourceRows(db: Queryable, env: string): Promise<ResourceRow[]> {
+  const { rows } = await db.query<ResourceRow>(
+    `SELECT address, customer, kind, name, revision, spec FROM rsync.resources WHERE env = $1`,
+    [env],
   );
-  const prefix = `${QUEUE_PREFIX}${env}.%`;
-  const queues = exists.rows[0].q
-    ? (
-        await db.query(
-          `SELECT name, retry_limit AS "retryLimit", retry_delay AS "retryDelay", retry_backoff AS "retryBackoff",
-                  expire_seconds AS "expireInSeconds", dead_letter AS "deadLetter"
-             FROM pgboss.queue WHERE name LIKE $1`,
-          [prefix],
-        )
-      ).rows
-    : [];
-  const schedules = exists.rows[0].s
-    ? (await db.query(`SELECT name, cron, timezone FROM pgboss.schedule WHERE name LIKE $1`, [prefix])).rows
-    : [];
-  return { queues, schedules };
+  return rows;
+}
+
+/** The spec of one revision of a resource (undefined: no such revision, or it was the delete). */
+export async function readRevisionSpec(
+  db: Queryable,
+  env: string,
+  address: string,
+  revision: number,
+): Promise<Record<string, unknown> | undefined> {
+  const { rows } = await db.query<{ spec: Record<string, unknown> | null }>(
+    `SELECT spec FROM rsync.revisions WHERE env = $1 AND address = $2 AND revision = $3 AND action <> 'delete'`,
+    [env, address, revision],
+  );
+  return rows[0]?.spec ?? undefined;
+}
+
+/** The deployed state's version: changes whenever an apply commits (the worker polls it to follow applies). */
+export async function deployedVersion(db: Queryable, env: string): Promise<string> {
+  const { rows } = await db.query<{ v: string }>(
+    `SELECT coalesce(max(applied_at)::text, '') || ':' || count(*) AS v FROM rsync.resources WHERE env = $1`,
+    [env],
+  );
+  return rows[0].v;
 }

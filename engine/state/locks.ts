@@ -79,3 +79,40 @@ export async function releaseClaim(client: Pick<pg.PoolClient, 'query'>, name: s
   const [a, b] = lockKeys(name, slot);
   await client.query('SELECT pg_advisory_unlock($1, $2)', [a, b]).catch(() => {});
 }
+
+/**
+ * Claim up to `max` of the slots of `name` in one round trip, in the order given; returns the slots claimed. The
+ * claims beyond `max` that the statement took are released at once.
+ */
+export async function tryClaims(
+  client: Pick<pg.PoolClient, 'query'>,
+  name: string,
+  slots: number[],
+  max: number,
+): Promise<number[]> {
+  if (!slots.length) return [];
+  const [a] = lockKeys(name);
+  const { rows } = await client.query<{ s: number }>(
+    `SELECT u.s FROM unnest($2::int[], $3::bigint[]) WITH ORDINALITY AS u(b, s, n)
+      WHERE pg_try_advisory_lock($1, u.b) ORDER BY u.n`,
+    [a, slots.map((s) => lockKeys(name, s)[1]), slots],
+  );
+  const got = rows.map((r) => Number(r.s));
+  await releaseClaims(client, name, got.slice(max));
+  return got.slice(0, max);
+}
+
+export async function releaseClaims(
+  client: Pick<pg.PoolClient, 'query'>,
+  name: string,
+  slots: number[],
+): Promise<void> {
+  if (!slots.length) return;
+  const [a] = lockKeys(name);
+  await client
+    .query('SELECT pg_advisory_unlock($1, b) FROM unnest($2::int[]) AS u(b)', [
+      a,
+      slots.map((s) => lockKeys(name, s)[1]),
+    ])
+    .catch(() => {});
+}

@@ -1,9 +1,35 @@
-/** Reading runs and status: `rsync runs`, `rsync status`, and what `rsync run --wait` shows. */
+/**
+ * rsync.runs: one row per run of a flow revision (DESIGN: run), with its counts (read = written + unchanged +
+ * filtered + dead), its retries and its log (back-off waits, Retry-After, errors). `rsync runs`, `rsync status`
+ * and `rsync run --wait` read it here.
+ */
 import type pg from 'pg';
-import type { Counts } from '../runtime/pipeline.js';
-import type { FlowDef } from '../runtime/flows.js';
+import { WORKER_APP } from './workers.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
+
+/** What became of a run's records (promise 3: every record is exactly one of the four). */
+export interface Counts {
+  read: number;
+  written: number;
+  unchanged: number;
+  filtered: number;
+  dead: number;
+}
+
+export const zeroCounts = (): Counts => ({ read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0 });
+
+export function addCounts(a: Counts, b: Counts): Counts {
+  return {
+    read: a.read + b.read,
+    written: a.written + b.written,
+    unchanged: a.unchanged + b.unchanged,
+    filtered: a.filtered + b.filtered,
+    dead: a.dead + b.dead,
+  };
+}
+
+export type RunStatus = 'succeeded' | 'failed' | 'interrupted';
 
 export interface RunRow extends Counts {
   id: number;
@@ -17,6 +43,58 @@ export interface RunRow extends Counts {
   retries: number;
   error: string | null;
   log: Record<string, unknown>[];
+}
+
+export async function insertRun(
+  db: Queryable,
+  r: { env: string; address: string; revision: number; trigger: string; worker: string },
+): Promise<number> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO rsync.runs (env, address, revision, trigger, worker) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+    [r.env, r.address, r.revision, r.trigger, r.worker],
+  );
+  return Number(rows[0].id);
+}
+
+/** Close a run; `error` (already without secrets) is kept and logged. */
+export async function closeRun(db: Queryable, id: number, status: RunStatus, error?: string): Promise<void> {
+  const entry = error ? [{ at: new Date().toISOString(), event: 'error', message: error }] : [];
+  await db.query(
+    `UPDATE rsync.runs SET status = $2, finished_at = now(), error = $3, log = log || $4::jsonb WHERE id = $1`,
+    [id, status, error ?? null, JSON.stringify(entry)],
+  );
+}
+
+/** Append an entry to a run's log; `retry` also counts a retry. */
+export async function appendRunLog(
+  db: Queryable,
+  id: number,
+  entry: Record<string, unknown>,
+  retry = false,
+): Promise<void> {
+  await db.query(`UPDATE rsync.runs SET log = log || $2::jsonb, retries = retries + $3 WHERE id = $1`, [
+    id,
+    JSON.stringify([{ at: new Date().toISOString(), ...entry }]),
+    retry ? 1 : 0,
+  ]);
+}
+
+/** Add a page's counts to its run, in the transaction that commits the page. */
+export async function addRunCounts(tx: Queryable, id: number, c: Counts): Promise<void> {
+  await tx.query(
+    `UPDATE rsync.runs SET read = read + $2, written = written + $3, unchanged = unchanged + $4, filtered = filtered + $5, dead = dead + $6 WHERE id = $1`,
+    [id, c.read, c.written, c.unchanged, c.filtered, c.dead],
+  );
+}
+
+/** Runs left 'running' by a worker that is gone (killed, or its machine died) were interrupted: say so. */
+export async function interruptOrphanedRuns(db: Queryable, env: string): Promise<void> {
+  await db.query(
+    `UPDATE rsync.runs SET status = 'interrupted', finished_at = now(), error = 'the worker running it stopped'
+      WHERE status = 'running' AND env = $1 AND worker NOT LIKE 'cli:%'
+        AND left(worker, 50) NOT IN (SELECT left(substr(application_name, $2), 50) FROM pg_stat_activity WHERE application_name LIKE $3)`,
+    [env, WORKER_APP.length + 1, `${WORKER_APP}%`],
+  );
 }
 
 const RUN_COLUMNS = `id::int, address, revision, trigger, status, worker, started_at AS "startedAt", finished_at AS "finishedAt",
@@ -56,35 +134,22 @@ export async function getRun(db: Queryable, id: number): Promise<RunRow | undefi
   return rows[0] ? toRun(rows[0]) : undefined;
 }
 
-export interface FlowStatus {
-  address: string;
-  customer: string;
-  flow: string;
-  revision: number;
-  trigger: string;
-  enabled: boolean;
-  lastRun: { id: number; status: string; at: string; read: number; written: number; dead: number } | null;
-  /** How far the target is behind: since the last successful run (schedule, manual), or the oldest pending delivery (event). */
-  lagMs: number | null;
-  freshnessMs: number | null;
-  /** ok, late (lag beyond the SLA's freshness), failing (the last run failed), idle (never ran). */
-  health: 'ok' | 'late' | 'failing' | 'idle';
-  recordsLastHour: number;
-  deadLetters: number;
-  pendingDeliveries: number;
+export interface LastRun {
+  id: number;
+  status: string;
+  at: Date;
+  read: number;
+  written: number;
+  dead: number;
 }
 
-export async function flowStatus(
+/** Per flow: its last run, when it last succeeded, and the records it read in the last hour. */
+export async function runSummaries(
   db: Queryable,
   env: string,
-  flows: Iterable<FlowDef>,
-  customer?: string,
-): Promise<FlowStatus[]> {
-  const list = [...flows]
-    .filter((f) => !customer || f.customer === customer)
-    .sort((a, b) => a.address.localeCompare(b.address));
-  const addresses = list.map((f) => f.address);
-  const [last, ok, hour, dead, pending] = await Promise.all([
+  addresses: string[],
+): Promise<{ last: Map<string, LastRun>; succeededAt: Map<string, Date>; readLastHour: Map<string, number> }> {
+  const [last, ok, hour] = await Promise.all([
     db.query(
       `SELECT DISTINCT ON (address) address, id::int, status, coalesce(finished_at, started_at) AS at, read::int, written::int, dead::int
          FROM rsync.runs WHERE env = $1 AND address = ANY($2) ORDER BY address, id DESC`,
@@ -98,68 +163,44 @@ export async function flowStatus(
       `SELECT address, sum(read)::int AS n FROM rsync.runs WHERE env = $1 AND address = ANY($2) AND started_at > now() - interval '1 hour' GROUP BY address`,
       [env, addresses],
     ),
-    db.query(
-      `SELECT address, count(*)::int AS n FROM rsync.dead_letters WHERE env = $1 AND address = ANY($2) AND status = 'open' GROUP BY address`,
-      [env, addresses],
-    ),
-    db.query(
-      `SELECT address, count(*)::int AS n, min(received_at) AS oldest FROM rsync.deliveries WHERE env = $1 AND address = ANY($2) AND done_at IS NULL GROUP BY address`,
-      [env, addresses],
-    ),
   ]);
-  const by = <T>(rows: Record<string, unknown>[]) => new Map(rows.map((r) => [String(r.address), r as T]));
-  const lastBy = by<{ id: number; status: string; at: Date; read: number; written: number; dead: number }>(last.rows);
-  const okBy = by<{ at: Date }>(ok.rows);
-  const hourBy = by<{ n: number }>(hour.rows);
-  const deadBy = by<{ n: number }>(dead.rows);
-  const pendingBy = by<{ n: number; oldest: Date }>(pending.rows);
-  const now = Date.now();
-  return list.map((f) => {
-    const l = lastBy.get(f.address);
-    const p = pendingBy.get(f.address);
-    const okAt = okBy.get(f.address)?.at;
-    const lagMs =
-      f.trigger === 'event'
-        ? p
-          ? now - new Date(p.oldest).getTime()
-          : l
-            ? 0
-            : null
-        : okAt
-          ? now - new Date(okAt).getTime()
-          : null;
-    const freshnessMs = f.freshnessMs ?? null;
-    const health: FlowStatus['health'] =
-      l?.status === 'failed'
-        ? 'failing'
-        : !l
-          ? 'idle'
-          : freshnessMs !== null && lagMs !== null && lagMs > freshnessMs
-            ? 'late'
-            : 'ok';
-    return {
-      address: f.address,
-      customer: f.customer,
-      flow: f.name,
-      revision: f.revision,
-      trigger: f.trigger,
-      enabled: f.enabled,
-      lastRun: l
-        ? {
-            id: l.id,
-            status: l.status,
-            at: new Date(l.at).toISOString(),
-            read: l.read,
-            written: l.written,
-            dead: l.dead,
-          }
-        : null,
-      lagMs,
-      freshnessMs,
-      health,
-      recordsLastHour: hourBy.get(f.address)?.n ?? 0,
-      deadLetters: deadBy.get(f.address)?.n ?? 0,
-      pendingDeliveries: p?.n ?? 0,
-    };
-  });
+  return {
+    last: new Map(last.rows.map((r) => [String(r.address), r as LastRun])),
+    succeededAt: new Map(ok.rows.map((r) => [String(r.address), r.at as Date])),
+    readLastHour: new Map(hour.rows.map((r) => [String(r.address), r.n as number])),
+  };
+}
+
+/** The newest run's id (0: none yet): a mark to count the runs after it. */
+export async function lastRunId(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ id: string }>(`SELECT coalesce(max(id), 0) AS id FROM rsync.runs`);
+  return Number(rows[0].id);
+}
+
+/** Runs after the mark `since`: the flows whose non-event run finished, and how many still run. */
+export async function runsSince(
+  db: Queryable,
+  env: string,
+  since: number,
+): Promise<{ finished: number; running: number }> {
+  const { rows } = await db.query<{ finished: string; running: string }>(
+    `SELECT (SELECT count(DISTINCT address) FROM rsync.runs WHERE env = $1 AND id > $2 AND trigger <> 'event' AND status <> 'running') AS finished,
+            (SELECT count(*) FROM rsync.runs WHERE env = $1 AND id > $2 AND status = 'running') AS running`,
+    [env, since],
+  );
+  return { finished: Number(rows[0].finished), running: Number(rows[0].running) };
+}
+
+/** Per flow, the counts of its runs after the mark `since`. */
+export async function countsSince(
+  db: Queryable,
+  env: string,
+  since: number,
+): Promise<({ address: string } & Counts)[]> {
+  const { rows } = await db.query<{ address: string } & Counts>(
+    `SELECT address, sum(read)::int AS read, sum(written)::int AS written, sum(unchanged)::int AS unchanged, sum(filtered)::int AS filtered, sum(dead)::int AS dead
+       FROM rsync.runs WHERE env = $1 AND id > $2 GROUP BY address ORDER BY address`,
+    [env, since],
+  );
+  return rows;
 }

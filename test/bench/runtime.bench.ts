@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { SANDBOX_WEBHOOK_SECRET, signFor } from '../../engine/connectors/receive.js';
-import { createBackfill } from '../../engine/runtime/page-loop.js';
+import { createBackfill } from '../../engine/runtime/backfill.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
