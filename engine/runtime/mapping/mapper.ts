@@ -1,5 +1,8 @@
 /**
- * The mapping pool: mapping is CPU-bound (a Shopify order costs about 150 µs in a thread: parsing the 6 KB source,
+ * runtime/mapping/ is the mapping pool: records in, mapped outcomes out, with no I/O of its own (no database, no
+ * connector), so the same code runs in a thread and inline.
+ *
+ * Mapping is CPU-bound (a Shopify order costs about 150 µs in a thread: parsing the 6 KB source,
  * the compiled mapping, the canonical check and hash), so a page is split across worker threads, one per core,
  * while the main thread does the I/O (reads, writes, ledger). Each thread compiles a mapping once per text, i.e. once per revision. With `threads: 0` (small jobs,
  * tests, the CLI's replay) pages are mapped inline.
