@@ -1,11 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/errors.js';
 import { currentActor } from '../../engine/workspace/index.js';
-import { backfillProgress, createBackfill } from '../../engine/runtime/jobs.js';
-import { sleep } from '../../engine/runtime/pipeline.js';
+import { awaitBackfill, createBackfill } from '../../engine/runtime/backfill.js';
 import { parseDuration } from '../../engine/util/duration.js';
+import { deployedFlow } from '../../engine/runtime/flows.js';
 import { RsyncCommand } from '../base.js';
-import { deployedFlow } from '../flows.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface BackfillOutput {
@@ -80,17 +79,14 @@ content are skipped by the ledger. With --wait a counter shows windows done and 
       if (!flags.wait) return out;
       // A counter on a terminal (windows done, records read); nothing in --json, in CI or when piped.
       const live = !this.json && Boolean(process.stderr.isTTY) && !process.env.CI;
-      for (;;) {
-        const p = await backfillProgress(db.pool, b.id);
-        out.done = p.done;
-        out.read = p.read;
+      const p = await awaitBackfill(db.pool, b.id, (p) => {
         if (live)
           process.stderr.write(
             `\rbackfill ${b.id}: ${p.done}/${p.windows} windows, ${p.read.toLocaleString('en-US')} records read `,
           );
-        if (p.done === p.windows) break;
-        await sleep(500);
-      }
+      });
+      out.done = p.done;
+      out.read = p.read;
       if (live) process.stderr.write('\n');
       if (!this.json) this.log(`backfill ${b.id} done: ${out.windows} windows, ${out.read} records read`);
       return out;

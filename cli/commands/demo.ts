@@ -8,10 +8,8 @@ import { planEnvironment } from '../../engine/plan/index.js';
 import { currentActor } from '../../engine/workspace/index.js';
 import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
 import { loadFlows, type FlowDef } from '../../engine/runtime/flows.js';
-import { sleep } from '../../engine/runtime/pipeline.js';
-import { flowStatus, type FlowStatus } from '../../engine/runtime/runs.js';
-import { deliverEvents, seedSources } from '../../engine/runtime/simulate.js';
-import { RsyncWorker } from '../../engine/runtime/worker.js';
+import { flowStatus, type FlowStatus } from '../../engine/runtime/status.js';
+import { syncSandbox } from '../../engine/runtime/simulate.js';
 import { parseDuration } from '../../engine/util/duration.js';
 import { projectRoot } from '../../engine/util/paths.js';
 import { openAndValidate } from '../../engine/workspace/open.js';
@@ -19,7 +17,7 @@ import { RsyncCommand } from '../base.js';
 import { openDatabase } from '../database.js';
 import { renderDiagnostic } from '../views/diagnostics.js';
 import { table } from '../runtime.js';
-import { renderStatus } from './status.js';
+import { renderStatus } from '../views/status.js';
 
 export interface DemoResult {
   version: 1;
@@ -119,76 +117,34 @@ new records; re-sent webhooks are refused as duplicates.`;
       const flows = [...(await loadFlows(db.pool, flags.env)).values()].filter((f) => f.enabled);
       const byFile = await mappingSamples(v.ws);
       const samples = (f: FlowDef) => byFile.get(f.mappingFile) ?? [];
-      const seeded = await seedSources(db.pool, flows, samples, flags.records);
-      say(`   the simulated systems hold ${flags.records} new records for each of ${seeded.size} scheduled flows`);
-      const since = (await db.pool.query<{ id: string }>(`SELECT coalesce(max(id), 0) AS id FROM rsync.runs`)).rows[0]
-        .id;
-      const worker = new RsyncWorker({
-        pool: db.pool,
-        url: db.url,
-        env: flags.env,
-        port: 0,
-        sandbox: true,
-        pollMs: 200,
+      const sync = await syncSandbox(db, flags.env, flows, samples, {
+        records: flags.records,
+        forMs,
+        progress: (p) => {
+          if (p.step === 'seeded')
+            say(`   the simulated systems hold ${p.records} new records for each of ${p.flows} scheduled flows`);
+          else if (p.step === 'sent')
+            say(
+              `   sent ${[...p.statuses.values()].reduce((a, b) => a + b, 0)} signed webhooks to ${p.url}/hooks/<customer>/<flow> (${[...p.statuses].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')})`,
+            );
+          else say(`   sent them all again: ${p.duplicates} recognised as duplicates by their delivery id`);
+        },
       });
-      await worker.start();
-      const started = Date.now();
-      let refused = 0;
-      try {
-        for (const f of flows) if (f.trigger !== 'event') await worker.runNow(f);
-        const base = `http://127.0.0.1:${worker.port}`;
-        const first = Date.now() % 1_000_000_000;
-        const sent = await deliverEvents(base, flows, samples, flags.records, first);
-        say(
-          `   sent ${[...sent.values()].reduce((a, b) => a + b, 0)} signed webhooks to ${base}/hooks/<customer>/<flow> (${[...sent].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')})`,
-        );
-        const again = await deliverEvents(base, flows, samples, flags.records, first);
-        refused = again.get(200) ?? 0;
-        say(`   sent them all again: ${refused} recognised as duplicates by their delivery id`);
-        // Until every flow has had its run and every delivery is worked, or --for is up.
-        for (;;) {
-          const left = await db.pool.query<{ pending: string; runs: string; running: string }>(
-            `SELECT (SELECT count(*) FROM rsync.deliveries WHERE env = $1 AND done_at IS NULL) AS pending,
-                    (SELECT count(DISTINCT address) FROM rsync.runs WHERE env = $1 AND id > $2 AND trigger <> 'event' AND status <> 'running') AS runs,
-                    (SELECT count(*) FROM rsync.runs WHERE env = $1 AND id > $2 AND status = 'running') AS running`,
-            [flags.env, since],
-          );
-          const r = left.rows[0];
-          const scheduled = flows.filter((f) => f.trigger !== 'event').length;
-          if (Number(r.pending) === 0 && Number(r.runs) >= scheduled && Number(r.running) === 0) break;
-          if (Date.now() - started > forMs) break;
-          await sleep(250);
-        }
-      } finally {
-        await worker.stop(10_000);
-      }
-      const totals = await db.pool.query<{
-        address: string;
-        read: number;
-        written: number;
-        unchanged: number;
-        filtered: number;
-        dead: number;
-      }>(
-        `SELECT address, sum(read)::int AS read, sum(written)::int AS written, sum(unchanged)::int AS unchanged, sum(filtered)::int AS filtered, sum(dead)::int AS dead
-           FROM rsync.runs WHERE env = $1 AND id > $2 GROUP BY address ORDER BY address`,
-        [flags.env, since],
-      );
       const sum = (k: 'read' | 'written' | 'unchanged' | 'filtered' | 'dead') =>
-        totals.rows.reduce((n, r) => n + r[k], 0);
+        sync.flows.reduce((n, r) => n + r[k], 0);
       result.synced = {
         read: sum('read'),
         written: sum('written'),
         unchanged: sum('unchanged'),
         filtered: sum('filtered'),
         dead: sum('dead'),
-        duplicatesRefused: refused,
+        duplicatesRefused: sync.duplicatesRefused,
       };
-      say(`   synced in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
+      say(`   synced in ${(sync.elapsedMs / 1000).toFixed(1)} s:`);
       say(
         table(
           ['FLOW', 'READ', 'WRITTEN', 'UNCHANGED', 'FILTERED', 'DEAD'],
-          totals.rows.map((r) => [
+          sync.flows.map((r) => [
             r.address.replace('/flow/', '/'),
             String(r.read),
             String(r.written),

@@ -1,10 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/errors.js';
-import { openBoss } from '../../engine/runtime/boss.js';
-import { getRun, type RunRow } from '../../engine/runtime/runs.js';
-import { sleep } from '../../engine/runtime/pipeline.js';
+import { awaitRun, queueRun } from '../../engine/runtime/manual.js';
+import type { RunRow } from '../../engine/state/runs.js';
+import { deployedFlow } from '../../engine/runtime/flows.js';
 import { RsyncCommand } from '../base.js';
-import { deployedFlow } from '../flows.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface RunOutput {
@@ -40,45 +39,30 @@ flow's cursor and syncs what changed. With --wait the command waits for it and e
     const { db, env } = await openRuntime(flags, this.json);
     try {
       const flow = await deployedFlow(db.pool, env, args.flow, flags.customer);
-      const boss = await openBoss(db.pool);
-      let job: string | null;
-      try {
-        job = await boss.send(flow.queue, { flow: flow.address, trigger: 'manual' });
-        await db.pool.query(`SELECT pg_notify('rsync_work', $1)`, [`${env} ${flow.address}`]);
-        if (!job) throw new RsyncError(`The run of ${flow.address} was not queued.`, ExitCode.FAILED);
-        const out: RunOutput = { version: 1, env, flow: flow.address, job, run: null, state: 'created' };
-        this.note(`queued a run of ${flow.address} (revision ${flow.revision}) as job ${job}`);
-        if (!flags.wait) return out;
-        const deadline = Date.now() + flags.timeout * 1000;
-        for (;;) {
-          const j = await boss.getJobById<Record<string, unknown>>(flow.queue, job, { includeArchive: true });
-          out.state = j?.state ?? 'unknown';
-          const output = (j?.output ?? {}) as { run?: number };
-          if (j && ['completed', 'failed', 'cancelled'].includes(j.state)) {
-            out.run = typeof output.run === 'number' ? ((await getRun(db.pool, output.run)) ?? null) : null;
-            break;
-          }
-          if (Date.now() > deadline)
-            throw new RsyncError(
-              `The run of ${flow.address} did not finish within ${flags.timeout} s (job ${job} is ${out.state}).`,
-              ExitCode.UNAVAILABLE,
-              'Is a worker running for this environment? Start one with `rsync worker --env ' + env + '`.',
-            );
-          await sleep(250);
-        }
-        const r = out.run;
-        if (!this.json) {
-          this.log(
-            r
-              ? `run ${r.id} ${r.status}: read ${r.read}, written ${r.written}, unchanged ${r.unchanged}, filtered ${r.filtered}, dead-lettered ${r.dead}${r.error ? `\n  ${r.error}` : ''}`
-              : `job ${job} ${out.state} (${JSON.stringify((await boss.getJobById(flow.queue, job, { includeArchive: true }))?.output ?? {})})`,
-          );
-        }
-        this.exitCode = out.state === 'completed' && r?.status !== 'failed' ? ExitCode.OK : ExitCode.FAILED;
-        return out;
-      } finally {
-        await boss.stop({ graceful: false, close: false }).catch(() => {});
+      const job = await queueRun(db.pool, flow);
+      if (!job) throw new RsyncError(`The run of ${flow.address} was not queued.`, ExitCode.FAILED);
+      const out: RunOutput = { version: 1, env, flow: flow.address, job, run: null, state: 'created' };
+      this.note(`queued a run of ${flow.address} (revision ${flow.revision}) as job ${job}`);
+      if (!flags.wait) return out;
+      const done = await awaitRun(db.pool, flow, job, flags.timeout * 1000);
+      out.state = done.state;
+      out.run = done.run;
+      if (!done.finished)
+        throw new RsyncError(
+          `The run of ${flow.address} did not finish within ${flags.timeout} s (job ${job} is ${out.state}).`,
+          ExitCode.UNAVAILABLE,
+          'Is a worker running for this environment? Start one with `rsync worker --env ' + env + '`.',
+        );
+      const r = out.run;
+      if (!this.json) {
+        this.log(
+          r
+            ? `run ${r.id} ${r.status}: read ${r.read}, written ${r.written}, unchanged ${r.unchanged}, filtered ${r.filtered}, dead-lettered ${r.dead}${r.error ? `\n  ${r.error}` : ''}`
+            : `job ${job} ${out.state} (${JSON.stringify(done.output ?? {})})`,
+        );
       }
+      this.exitCode = out.state === 'completed' && r?.status !== 'failed' ? ExitCode.OK : ExitCode.FAILED;
+      return out;
     } finally {
       await db.close();
     }

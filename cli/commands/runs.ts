@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
-import { flowAddress } from '../../engine/runtime/dlq.js';
-import { listRuns, type RunRow } from '../../engine/runtime/runs.js';
+import { flowAddress } from '../../engine/state/dead-letters.js';
+import { listRuns, type RunRow } from '../../engine/state/runs.js';
 import { RsyncCommand } from '../base.js';
 import { ago, openRuntime, runtimeFlags, table } from '../runtime.js';
 

@@ -1,9 +1,8 @@
 import { Flags } from '@oclif/core';
-import { loadFlows } from '../../engine/runtime/flows.js';
-import { flowStatus, type FlowStatus } from '../../engine/runtime/runs.js';
-import { formatDuration } from '../../engine/util/duration.js';
+import { environmentStatus, type FlowStatus } from '../../engine/runtime/status.js';
 import { RsyncCommand } from '../base.js';
-import { ago, openRuntime, runtimeFlags, table } from '../runtime.js';
+import { openRuntime, runtimeFlags } from '../runtime.js';
+import { renderStatus } from '../views/status.js';
 
 export interface StatusOutput {
   version: 1;
@@ -25,40 +24,11 @@ undelivered webhook for event flows); failing (its last run failed); idle (it ne
     const { flags } = await this.parse(Status);
     const { db, env } = await openRuntime(flags, this.json);
     try {
-      const flows = await loadFlows(db.pool, env);
-      const status = await flowStatus(db.pool, env, flows.values(), flags.customer);
-      const workers = (
-        await db.pool.query<{ id: string; host: string; seen_at: Date }>(
-          `SELECT id, host, seen_at FROM rsync.workers WHERE env = $1 AND seen_at > now() - interval '30 seconds' ORDER BY id`,
-          [env],
-        )
-      ).rows.map((w) => ({ id: w.id, host: w.host, seenAt: w.seen_at.toISOString() }));
+      const { workers, flows: status } = await environmentStatus(db.pool, env, flags.customer);
       if (!this.json) this.log(renderStatus(env, status, workers.length));
       return { version: 1, env, workers, flows: status };
     } finally {
       await db.close();
     }
   }
-}
-
-export function renderStatus(env: string, status: FlowStatus[], workers: number): string {
-  if (!status.length) return `No flows are deployed in ${env}. Apply them with \`rsync apply --env ${env}\`.`;
-  const now = Date.now();
-  const rows = status.map((s) => [
-    `${s.customer}/${s.flow}`,
-    String(s.revision),
-    s.enabled ? s.trigger : `${s.trigger} (off)`,
-    s.lastRun ? `${s.lastRun.status} ${ago(now - Date.parse(s.lastRun.at))}` : '-',
-    s.lagMs === null ? '-' : s.lagMs < 1000 ? '<1s' : formatDuration(s.lagMs),
-    s.freshnessMs === null ? '-' : formatDuration(s.freshnessMs),
-    String(s.recordsLastHour),
-    String(s.deadLetters),
-    s.health,
-  ]);
-  const late = status.filter((s) => s.health === 'late' || s.health === 'failing').length;
-  return [
-    table(['FLOW', 'REV', 'TRIGGER', 'LAST RUN', 'LAG', 'SLA', 'LAST HOUR', 'DEAD', 'HEALTH'], rows),
-    '',
-    `${env}: ${status.length} flows, ${workers} live worker${workers === 1 ? '' : 's'}, ${late} late or failing, ${status.reduce((n, s) => n + s.deadLetters, 0)} open dead letters`,
-  ].join('\n');
 }

@@ -13,13 +13,15 @@ import type PgBoss from 'pg-boss';
 import { ExitCode, RsyncError } from '../errors.js';
 import { findDrift, stateHash } from '../plan/plan.js';
 import type { Change, Drift, Plan } from '../plan/types.js';
-import { BOSS_SCHEMA, openBoss } from '../runtime/boss.js';
-import { expectedLive, flowRouting, queueDifferences, QUEUE_PREFIX } from '../runtime/queues.js';
-import { appendLog } from '../state/audit.js';
-import { APPLIED } from '../runtime/queues.js';
+import { BOSS_SCHEMA, openBoss } from '../live/boss.js';
+import { expectedLive, flowRouting, queueDifferences, QUEUE_PREFIX } from '../live/layout.js';
+import { appendLog } from '../state/apply-log.js';
+import { APPLIED, notifyWork } from '../live/notify.js';
 import type { Database } from '../state/db.js';
-import { readDeployed, readLive } from '../state/deployed.js';
-import { acquireApplyLock } from '../state/lock.js';
+import { readLive } from '../live/read.js';
+import { readDeployed } from '../state/deployments.js';
+import { acquireApplyLock } from '../state/locks.js';
+import { withTransaction } from '../state/tx.js';
 import { assertPlanFormat } from '../plan/file.js';
 
 export interface ApplyOptions {
@@ -114,18 +116,10 @@ async function writeAndPrune(db: Database, plan: Plan, deployed: Deployed, opts:
       }
       deletes.push(c);
     }
-    const client = await db.pool.connect();
-    try {
-      await client.query('BEGIN');
-      if (writes.length) await writeRevisions(client, plan, writes, opts.actor);
-      if (deletes.length) await deleteResources(client, plan, deletes, opts.actor);
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
+    await withTransaction(db.pool, async (tx) => {
+      if (writes.length) await writeRevisions(tx, plan, writes, opts.actor);
+      if (deletes.length) await deleteResources(tx, plan, deletes, opts.actor);
+    });
     for (const c of writes) applied[c.action]++;
     applied.delete += deletes.length;
     done += batch.length;
@@ -150,9 +144,7 @@ async function healLive(db: Database, boss: PgBoss, plan: Plan, before: Deployed
 
 /** The apply log entry (its number), tied to the revisions this apply wrote; workers are told at commit. */
 async function appendToLog(db: Database, plan: Plan, actor: string, done: Written & Healed): Promise<number> {
-  const client = await db.pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(db.pool, async (client) => {
     const entry = await appendLog(client, {
       env: plan.env,
       action: 'apply',
@@ -177,15 +169,9 @@ async function appendToLog(db: Database, plan: Plan, actor: string, done: Writte
       [entry.n, plan.env, plan.commit],
     );
     // Workers of the environment reload their flows when this commits (NOTIFY is delivered at commit).
-    await client.query(`SELECT pg_notify('rsync_work', $1)`, [`${plan.env} ${APPLIED}`]);
-    await client.query('COMMIT');
+    await notifyWork(client, plan.env, APPLIED);
     return entry.n;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function storeBlobs(pool: pg.Pool, blobs: Record<string, string>): Promise<void> {

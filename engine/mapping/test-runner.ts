@@ -16,7 +16,7 @@ import type {
 import { fields, items, named, text } from '../model/guards.js';
 import { mappingFileOf, resolveRelative } from '../model/resolve.js';
 import { mappingTests, type Resource, type Unchecked, type Workspace } from '../model/workspace.js';
-import { ledgerDecision } from '../runtime/ledger.js';
+import { ledgerDecision } from '../state/ledger.js';
 import { hashOf } from '../util/hash.js';
 import { getIn, isObject } from '../util/merge.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';

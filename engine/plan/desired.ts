@@ -6,7 +6,7 @@
 import { lookupPolicy, lookupSla, policyNameOf, resolveRelative, slaNameOf, timezoneOf } from '../model/resolve.js';
 import { addressOf, type Resource, type Workspace } from '../model/workspace.js';
 import { hashOf, sha256 } from '../util/hash.js';
-import { queueSettings } from '../runtime/queues.js';
+import { queueSettings } from '../live/layout.js';
 import { isObject } from '../util/merge.js';
 import type { DeployableResource } from './types.js';
 

@@ -14,13 +14,14 @@ import { hasErrors } from '../diagnostics/diagnostic.js';
 import { ExitCode, RsyncError } from '../errors.js';
 import type { Workspace } from '../model/workspace.js';
 import type { Database } from '../state/db.js';
-import { readBlobs, readDeployed, readDeployedSummary, readLive } from '../state/deployed.js';
+import { readLive } from '../live/read.js';
+import { readBlobs, readDeployed, readDeployedSummary, type DeployedRow } from '../state/deployments.js';
 import { readDesiredCache, readDesiredFull, writeDesiredCache } from './cache.js';
 import { isObject } from '../util/merge.js';
 import { brandingOf, openWorkspace, resolveEnvironment } from '../workspace/index.js';
 import { validateWorkspace } from '../validate/validate.js';
 import { desiredState, type DesiredState } from './desired.js';
-import { makePlan, type DeployedRow } from './plan.js';
+import { makePlan } from './plan.js';
 import type { DeployableResource, Plan } from './types.js';
 
 export interface PlanOptions {

@@ -2,7 +2,8 @@
  * The planner: a pure function of desired state (Git), deployed state (PostgreSQL) and the live pg-boss objects.
  * Pair by address first (pair.ts), then diff each pair. No I/O here: plan/index.ts reads Git and the database.
  */
-import { expectedLive, queueDifferences, type DeployedLike } from '../runtime/queues.js';
+import { expectedLive, queueDifferences, type DeployedLike, type LiveState } from '../live/layout.js';
+import type { DeployedRow } from '../state/deployments.js';
 import { hashOf } from '../util/hash.js';
 import { isObject } from '../util/merge.js';
 import type { DesiredState } from './desired.js';
@@ -10,32 +11,6 @@ import { inScope, pairByAddress } from './pair.js';
 import { fieldChanges, lineDiff } from './diff.js';
 import type { Branding } from '../workspace/branding.js';
 import { PLAN_FORMAT, type Change, type Drift, type Plan, type PlanSummary } from './types.js';
-
-export interface DeployedRow extends DeployedLike {
-  revision: number;
-  hash: string;
-  template: string | null;
-}
-
-export interface LiveQueue {
-  name: string;
-  retryLimit: number;
-  retryDelay: number;
-  retryBackoff: boolean;
-  expireInSeconds: number;
-  deadLetter: string | null;
-}
-
-export interface LiveSchedule {
-  name: string;
-  cron: string;
-  timezone: string;
-}
-
-export interface LiveState {
-  queues: LiveQueue[];
-  schedules: LiveSchedule[];
-}
 
 export interface PlanInput {
   env: string;

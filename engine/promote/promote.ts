@@ -25,10 +25,11 @@ import { ExitCode, RsyncError } from '../errors.js';
 import { runMappingTests, type CaseResult } from '../mapping/test-runner.js';
 import { allResources, type Workspace } from '../model/workspace.js';
 import { desiredState } from '../plan/desired.js';
-import { makePlan, type DeployedRow } from '../plan/plan.js';
+import { makePlan } from '../plan/plan.js';
+import type { DeployedRow } from '../state/deployments.js';
 import type { Change, PlanSummary } from '../plan/types.js';
 import type { Database } from '../state/db.js';
-import { readDeployed } from '../state/deployed.js';
+import { readDeployed } from '../state/deployments.js';
 import { isObject } from '../util/merge.js';
 import { brandingOf, openAndValidate, resolveEnvironment } from '../workspace/index.js';
 import {

@@ -5,10 +5,12 @@
  * apply only changes which FlowDef the next job gets (worker.ts reloads them when the deployed state moves).
  */
 import type pg from 'pg';
-import { readBlobs } from '../state/deployed.js';
+import { ExitCode, RsyncError } from '../errors.js';
+import { flowAddress } from '../state/dead-letters.js';
+import { readBlobs, readResourceRows, readRevisionSpec, type ResourceRow } from '../state/deployments.js';
 import { isObject } from '../util/merge.js';
 import { parseDuration } from '../util/duration.js';
-import { flowRetry, retryQueueName } from './queues.js';
+import { flowRetry, retryQueueName } from '../live/layout.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -48,14 +50,7 @@ export interface FlowDef {
   freshnessMs?: number;
 }
 
-interface Row {
-  address: string;
-  customer: string | null;
-  kind: string;
-  name: string;
-  revision: number;
-  spec: Record<string, unknown>;
-}
+type Row = ResourceRow;
 
 function connection(rows: Map<string, Row>, customer: string, name: string): ConnectionDef {
   const r = rows.get(`${customer}/connection/${name}`);
@@ -133,11 +128,7 @@ export function flowDef(
 }
 
 async function readRows(db: Queryable, env: string): Promise<Map<string, Row>> {
-  const { rows } = await db.query<Row>(
-    `SELECT address, customer, kind, name, revision, spec FROM rsync.resources WHERE env = $1`,
-    [env],
-  );
-  return new Map(rows.map((r) => [r.address, r]));
+  return new Map((await readResourceRows(db, env)).map((r) => [r.address, r]));
 }
 
 const mappingSha = (r: Row) => (isObject(r.spec.mapping) ? String(r.spec.mapping.sha256) : '');
@@ -166,21 +157,32 @@ export async function loadFlowRevision(
   revision?: number,
 ): Promise<FlowDef | undefined> {
   if (revision === undefined) return (await loadFlows(db, env)).get(address);
-  const { rows } = await db.query<{ spec: Record<string, unknown> | null }>(
-    `SELECT spec FROM rsync.revisions WHERE env = $1 AND address = $2 AND revision = $3 AND action <> 'delete'`,
-    [env, address, revision],
-  );
-  if (!rows[0]?.spec) return undefined;
+  const spec = await readRevisionSpec(db, env, address, revision);
+  if (!spec) return undefined;
   const [customer, , name] = address.split('/');
-  const row: Row = { address, customer, kind: 'flow', name, revision, spec: rows[0].spec };
+  const row: Row = { address, customer, kind: 'flow', name, revision, spec };
   return flowDef(env, row, await readRows(db, env), await readBlobs(db, [mappingSha(row)].filter(Boolean)));
 }
 
-/** The deployed state's version: changes whenever an apply commits (the worker polls it to follow applies). */
-export async function deployedVersion(db: Queryable, env: string): Promise<string> {
-  const { rows } = await db.query<{ v: string }>(
-    `SELECT coalesce(max(applied_at)::text, '') || ':' || count(*) AS v FROM rsync.resources WHERE env = $1`,
-    [env],
-  );
-  return rows[0].v;
+/** A deployed flow named on a command line (`<customer>/<flow>`, or a name with `customer`), or a usage hint. */
+export async function deployedFlow(
+  db: Pick<pg.Pool, 'query'>,
+  env: string,
+  name: string,
+  customer?: string,
+): Promise<FlowDef> {
+  const address = flowAddress(name, customer);
+  const flows = await loadFlows(db, env);
+  const flow = flows.get(address);
+  if (!flow) {
+    const near = [...flows.keys()].filter((a) => a.endsWith(`/flow/${address.split('/').pop()}`)).slice(0, 5);
+    throw new RsyncError(
+      `No flow ${address} is deployed in ${env}.`,
+      ExitCode.NO_INPUT,
+      near.length
+        ? `Deployed flows of that name: ${near.map((a) => a.replace('/flow/', '/')).join(', ')}.`
+        : `Apply it first (\`rsync apply --env ${env}\`), or see \`rsync status --env ${env}\`.`,
+    );
+  }
+  return flow;
 }

@@ -1,6 +1,6 @@
 /**
- * The pipeline of one run: pages of source records → mapping (threads) → canonical check → ledger → batched,
- * idempotent write to the target → ledger, cursor and counts committed together, after the target confirmed.
+ * The pipeline of one page: mapping (threads) → canonical check → ledger → batched, idempotent write to the target
+ * → ledger, dead letters, counts and the caller's cursor committed together, after the target confirmed.
  *
  * How the promises of DESIGN.md hold here:
  *  - Every record ends as exactly one of written, unchanged (same key and content hash in the ledger, an earlier
@@ -13,35 +13,31 @@
  *  - Transient write failures (timeouts, 5xx, 429) are retried for the records that failed, with exponential
  *    back-off and jitter, honouring Retry-After, as the flow's policy says; each wait is in the run's log. A
  *    permanent failure dead-letters its record at once; its neighbours in the batch are written.
+ *  - No transaction is open while a retry waits (a wait can be minutes: an open transaction would hold its
+ *    connection and its locks, and keep vacuum from the ledger, that long). The writes to a target of its own
+ *    happen before the page's transaction opens; a transactional target's attempt is a transaction of its own,
+ *    rolled back before the wait and written again after it.
  */
 import type pg from 'pg';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type WriteItem, type WriteResult } from '../connectors/types.js';
+import { addDeadLetters, type NewDeadLetter } from '../state/dead-letters.js';
+import { echoedHashes, ledgerDecision, ledgerEntries, recordWrites } from '../state/ledger.js';
+import {
+  addCounts,
+  addRunCounts,
+  appendRunLog,
+  closeRun,
+  insertRun,
+  type Counts,
+  type RunStatus,
+  zeroCounts,
+} from '../state/runs.js';
+import { withTransaction } from '../state/tx.js';
 import type { FlowDef } from './flows.js';
-import { fieldNames, type MapOutcome, type MapTask } from './map-records.js';
-import type { Mapper } from './mapper.js';
-import { ledgerDecision } from './ledger.js';
+import { fieldNames, type MapOutcome, type MapTask } from './mapping/map-records.js';
+import type { Mapper } from './mapping/mapper.js';
 import { maskPii, maskPiiText, piiNames } from './mask.js';
-
-export interface Counts {
-  read: number;
-  written: number;
-  unchanged: number;
-  filtered: number;
-  dead: number;
-}
-
-export const zeroCounts = (): Counts => ({ read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0 });
-
-export function addCounts(a: Counts, b: Counts): Counts {
-  return {
-    read: a.read + b.read,
-    written: a.written + b.written,
-    unchanged: a.unchanged + b.unchanged,
-    filtered: a.filtered + b.filtered,
-    dead: a.dead + b.dead,
-  };
-}
 
 export type Final =
   | { outcome: 'written'; key: string; targetId: string }
@@ -73,38 +69,17 @@ export async function startRun(
   trigger: string,
   worker: string,
 ): Promise<RunHandle> {
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO rsync.runs (env, address, revision, trigger, worker) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-    [flow.env, flow.address, flow.revision, trigger, worker],
-  );
-  return { id: Number(rows[0].id), flow, counts: zeroCounts(), retries: 0 };
+  const id = await insertRun(db, { env: flow.env, address: flow.address, revision: flow.revision, trigger, worker });
+  return { id, flow, counts: zeroCounts(), retries: 0 };
 }
 
 export async function finishRun(
   db: Pick<pg.Pool, 'query'>,
   run: RunHandle,
-  status: 'succeeded' | 'failed' | 'interrupted',
+  status: RunStatus,
   error?: string,
 ): Promise<void> {
-  const entry = error ? [{ at: new Date().toISOString(), event: 'error', message: redact(error) }] : [];
-  await db.query(
-    `UPDATE rsync.runs SET status = $2, finished_at = now(), error = $3, log = log || $4::jsonb WHERE id = $1`,
-    [run.id, status, error ? redact(error) : null, JSON.stringify(entry)],
-  );
-}
-
-/** Append an entry to a run's log (`retry` also counts a retry); on `tx` inside a page's transaction. */
-export async function runLog(
-  tx: Pick<pg.PoolClient, 'query'>,
-  run: RunHandle,
-  entry: Record<string, unknown>,
-  retry = false,
-): Promise<void> {
-  await tx.query(`UPDATE rsync.runs SET log = log || $2::jsonb, retries = retries + $3 WHERE id = $1`, [
-    run.id,
-    JSON.stringify([{ at: new Date().toISOString(), ...entry }]),
-    retry ? 1 : 0,
-  ]);
+  await closeRun(db, run.id, status, error ? redact(error) : undefined);
 }
 
 // ------------------------------------------------------------------------------------------ back-off
@@ -138,7 +113,7 @@ export interface PageInput {
   json?: boolean;
   /** Dead-letter failures (default). Replay turns it off: the letter being replayed is updated instead. */
   deadLetter?: boolean;
-  /** The records already mapped (mapRecords' outcomes, in order): a reader that maps ahead (jobs.ts) passes them. */
+  /** The records already mapped (mapRecords' outcomes, in order): a reader that maps ahead (page-loop.ts) passes them. */
   outcomes?: MapOutcome[];
 }
 
@@ -148,15 +123,22 @@ export function mapTask(flow: FlowDef, records: unknown[], json?: boolean): MapT
 }
 
 /**
- * Process one page inside the caller's open transaction `tx` (the caller adds its cursor, delivery or window
- * update and commits). Returns each record's final outcome, in order, and the page's counts (already added to
- * the run's row in `tx`).
+ * What the caller commits with a page, in the page's transaction: its cursor, its deliveries' done marks or its
+ * window's cursor; it gets each record's final outcome.
+ */
+export type CommitPage = (tx: pg.PoolClient, finals: Final[]) => Promise<void>;
+
+/**
+ * Process one page on `client` (a connection whose session the caller holds, with its claims) and commit it with
+ * the caller's `commit`. Returns each record's final outcome, in order, and the page's counts (added to the run's
+ * row in the page's transaction).
  */
 export async function processPage(
   ctx: PipelineContext,
   run: RunHandle,
-  tx: pg.PoolClient,
+  client: pg.PoolClient,
   page: PageInput,
+  commit: CommitPage = async () => {},
 ): Promise<{ finals: Final[]; counts: Counts }> {
   const flow = run.flow;
   const outcomes: MapOutcome[] = page.outcomes ?? (await ctx.mapper.map(mapTask(flow, page.records, page.json)));
@@ -176,29 +158,21 @@ export async function processPage(
 
   // Ledger: same key and same content → unchanged; a known key with other content → an update of its target id.
   const mapped = (i: number) => outcomes[i] as Extract<MapOutcome, { kind: 'mapped' }>;
-  const known = new Map<string, { hash: string; targetId: string }>();
-  const echoes = new Set<string>();
+  let known = new Map<string, { hash: string; targetId: string }>();
+  let echoes = new Set<string>();
   if (candidates.length) {
-    const keys = candidates.map((i) => mapped(i).key);
-    const { rows } = await tx.query<{ key: string; content_hash: string; target_id: string }>(
-      // One index probe per key (a LATERAL with LIMIT is never flattened into a join): `key = ANY($3)` let the
-      // planner scan the flow's whole ledger whenever its statistics were stale, as they are while a backfill
-      // grows it (7 ms a page at 30,000 rows, linear beyond; 2 ms at any size this way).
-      `SELECT l.key, l.content_hash, l.target_id FROM unnest($3::text[]) AS u(k)
-         CROSS JOIN LATERAL (SELECT key, content_hash, target_id FROM rsync.ledger WHERE env = $1 AND address = $2 AND key = u.k LIMIT 1) l`,
-      [flow.env, flow.address, keys],
+    known = await ledgerEntries(
+      client,
+      flow.env,
+      flow.address,
+      candidates.map((i) => mapped(i).key),
     );
-    for (const r of rows) known.set(r.key, { hash: r.content_hash, targetId: r.target_id });
-    // Echo: content that rsync itself wrote into the source system, read back out of it (no sync loops).
-    const hashes = candidates.map((i) => mapped(i).hash);
-    // The EXISTS is a one-time filter: when rsync never wrote into the source system, no hash is probed at all.
-    const echo = await tx.query<{ content_hash: string }>(
-      `SELECT DISTINCT u.h AS content_hash FROM unnest($3::text[]) AS u(h)
-         CROSS JOIN LATERAL (SELECT 1 FROM rsync.ledger WHERE env = $1 AND target = $2 AND content_hash = u.h LIMIT 1) l
-        WHERE EXISTS (SELECT 1 FROM rsync.ledger WHERE env = $1 AND target = $2)`,
-      [flow.env, flow.source.system, hashes],
+    echoes = await echoedHashes(
+      client,
+      flow.env,
+      flow.source.system,
+      candidates.map((i) => mapped(i).hash),
     );
-    for (const r of echo.rows) echoes.add(r.content_hash);
   }
   const toWrite: number[] = [];
   for (const i of candidates) {
@@ -208,75 +182,82 @@ export async function processPage(
     else finals[i] = { outcome: 'unchanged', key: m.key, why: d };
   }
 
-  // Write in batches; retry the records that failed transiently.
   const items = new Map<number, WriteItem>();
   const item = (i: number): WriteItem => {
     let it = items.get(i);
     if (!it) items.set(i, (it = writeItem(mapped(i), known.get(mapped(i).key)?.targetId)));
     return it;
   };
-  for (let b = 0; b < toWrite.length; b += flow.batchSize) {
-    const batch = toWrite.slice(b, b + flow.batchSize);
-    await writeWithRetries(ctx, run, tx, batch, item, finals);
-  }
 
-  // Ledger, dead letters, counts: in the caller's transaction, with its cursor.
-  const written = toWrite.filter((i) => finals[i].outcome === 'written');
-  if (written.length) {
-    await tx.query(
-      `INSERT INTO rsync.ledger AS l (env, address, key, target, target_id, content_hash, revision)
-       SELECT $1, $2, k, $3, t, h, $4 FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, t, h)
-       ON CONFLICT (env, address, key) DO UPDATE
-         SET target_id = excluded.target_id, content_hash = excluded.content_hash, revision = excluded.revision,
-             writes = l.writes + 1, updated_at = now()`,
-      [
-        flow.env,
-        flow.address,
-        flow.target.system,
-        flow.revision,
-        written.map((i) => mapped(i).key),
-        written.map((i) => (finals[i] as { targetId: string }).targetId),
-        written.map((i) => mapped(i).hash),
-      ],
+  // Ledger, dead letters, counts and the caller's cursor: one transaction, after the target confirmed.
+  const persist = async (tx: pg.PoolClient): Promise<Counts> => {
+    const written = toWrite.filter((i) => finals[i].outcome === 'written');
+    await recordWrites(
+      tx,
+      { env: flow.env, address: flow.address, target: flow.target.system, revision: flow.revision },
+      written.map((i) => ({
+        key: mapped(i).key,
+        targetId: (finals[i] as { targetId: string }).targetId,
+        hash: mapped(i).hash,
+      })),
     );
+    const letters = deadLetters(run, page, outcomes, finals, item);
+    if (page.deadLetter !== false) await addDeadLetters(tx, letters);
+    const counts = zeroCounts();
+    counts.read = finals.length;
+    for (const f of finals) counts[f.outcome === 'dead' ? 'dead' : f.outcome]++;
+    await addRunCounts(tx, run.id, counts);
+    await commit(tx, finals);
+    return counts;
+  };
+
+  const writes: Writes = { ctx, run, item, finals };
+  let counts: Counts;
+  if (ctx.target.transactional && toWrite.length) counts = await writeInTransactions(writes, client, toWrite, persist);
+  else {
+    for (let b = 0; b < toWrite.length; b += flow.batchSize)
+      await writeWithRetries(writes, client, toWrite.slice(b, b + flow.batchSize));
+    counts = await withTransaction(client, persist);
   }
-  // A dead record's error is kept, logged and shown: without secrets, and without the record's PII values (errors
-  // quote values: a cast that failed, a 422 body echoing a field).
+  run.counts = addCounts(run.counts, counts);
+  return { finals, counts };
+}
+
+/**
+ * A dead record's error is kept, logged and shown: without secrets, and without the record's PII values (errors
+ * quote values: a cast that failed, a 422 body echoing a field). Also masks the errors in `finals`.
+ */
+function deadLetters(
+  run: RunHandle,
+  page: PageInput,
+  outcomes: MapOutcome[],
+  finals: Final[],
+  item: (i: number) => WriteItem,
+): NewDeadLetter[] {
+  const flow = run.flow;
   const names = piiNames(flow.pii);
+  const out: NewDeadLetter[] = [];
   for (let i = 0; i < finals.length; i++) {
     const f = finals[i];
     if (f.outcome !== 'dead') continue;
     const o = outcomes[i];
     const source = o.kind === 'dead' ? o.source : page.json ? JSON.parse(page.records[i] as string) : page.records[i];
     f.error = maskPiiText(redact(f.error), names, source, o.kind === 'mapped' ? item(i).record : undefined);
-    if (page.deadLetter === false) continue;
-    await tx.query(
-      `INSERT INTO rsync.dead_letters (env, address, customer, revision, run_id, key, stage, error, attempts, payload, replay)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        flow.env,
-        flow.address,
-        flow.customer,
-        flow.revision,
-        run.id,
-        f.key ?? null,
-        f.stage,
-        f.error,
-        f.attempts,
-        JSON.stringify(maskPii(source, names)),
-        JSON.stringify(source),
-      ],
-    );
+    out.push({
+      env: flow.env,
+      address: flow.address,
+      customer: flow.customer,
+      revision: flow.revision,
+      runId: run.id,
+      key: f.key ?? null,
+      stage: f.stage,
+      error: f.error,
+      attempts: f.attempts,
+      payload: maskPii(source, names),
+      replay: source,
+    });
   }
-  const counts = zeroCounts();
-  counts.read = finals.length;
-  for (const f of finals) counts[f.outcome === 'dead' ? 'dead' : f.outcome]++;
-  await tx.query(
-    `UPDATE rsync.runs SET read = read + $2, written = written + $3, unchanged = unchanged + $4, filtered = filtered + $5, dead = dead + $6 WHERE id = $1`,
-    [run.id, counts.read, counts.written, counts.unchanged, counts.filtered, counts.dead],
-  );
-  run.counts = addCounts(run.counts, counts);
-  return { finals, counts };
+  return out;
 }
 
 /** A mapped record as the target's write item: its text as mapped, its object only when a connector asks for it. */
@@ -293,77 +274,164 @@ function writeItem(o: Extract<MapOutcome, { kind: 'mapped' }>, targetId: string 
   };
 }
 
-async function writeWithRetries(
-  ctx: PipelineContext,
-  run: RunHandle,
-  tx: pg.PoolClient,
-  indexes: number[],
-  item: (i: number) => WriteItem,
-  finals: Final[],
-): Promise<void> {
+/** A page's writes: the run, each record's write item, and the final outcomes they settle. */
+interface Writes {
+  ctx: PipelineContext;
+  run: RunHandle;
+  item: (i: number) => WriteItem;
+  finals: Final[];
+}
+
+/** The records of an attempt that failed transiently, and why (one record's error, and the longest Retry-After). */
+interface Failed {
+  retry: number[];
+  retryAfter: number;
+  reason: string;
+}
+
+/** One write of `pending` (in batches); settles each record's final outcome unless it failed transiently. */
+async function writeOnce(
+  { ctx, run, item, finals }: Writes,
+  pending: number[],
+  attempt: number,
+  tx?: pg.PoolClient,
+): Promise<Failed> {
   const flow = run.flow;
-  let pending = indexes;
-  for (let attempt = 1; ; attempt++) {
+  const failed: Failed = { retry: [], retryAfter: 0, reason: '' };
+  for (let b = 0; b < pending.length; b += flow.batchSize) {
+    const batch = pending.slice(b, b + flow.batchSize);
     let results: WriteResult[];
     try {
-      results = await ctx.target.write!(
-        flow.target.entity,
-        pending.map(item),
-        ctx.signal,
-        ctx.target.transactional ? tx : undefined,
-      );
+      results = await ctx.target.write!(flow.target.entity, batch.map(item), ctx.signal, tx);
     } catch (e) {
+      // A transactional target's failed statement aborted the transaction: its attempt is over.
+      if (tx) throw e;
       // The whole call failed (connection refused, bad settings): every record of the batch shares the outcome.
       const err = e instanceof ConnectorError ? e : new ConnectorError((e as Error).message ?? String(e), true);
-      results = pending.map(() => ({
+      results = batch.map(() => ({
         ok: false as const,
         transient: err.transient,
         error: err.message,
         retryAfterMs: err.retryAfterMs,
       }));
     }
-    const retry: number[] = [];
-    let retryAfter = 0;
-    let reason = '';
-    pending.forEach((i, n) => {
+    batch.forEach((i, n) => {
       const r = results[n] ?? { ok: false, transient: false, error: 'the target gave no result for this record' };
       if (r.ok) finals[i] = { outcome: 'written', key: item(i).key, targetId: r.targetId };
       else if (!r.transient)
         finals[i] = { outcome: 'dead', key: item(i).key, stage: 'write', error: r.error, attempts: attempt };
       else {
-        retry.push(i);
-        retryAfter = Math.max(retryAfter, r.retryAfterMs ?? 0);
-        reason ||= r.error;
+        failed.retry.push(i);
+        failed.retryAfter = Math.max(failed.retryAfter, r.retryAfterMs ?? 0);
+        failed.reason ||= r.error;
       }
     });
-    if (!retry.length) return;
+  }
+  if (failed.retry.length)
     // The reason is one record's error: logged without secrets or the batch's PII values.
-    reason = maskPiiText(redact(reason), piiNames(flow.pii), ...retry.map((i) => item(i).record));
-    if (attempt > flow.retry.limit || ctx.signal?.aborted) {
-      const why = ctx.signal?.aborted ? 'the worker is stopping' : `gave up after ${attempt} attempts`;
-      for (const i of retry)
-        finals[i] = {
-          outcome: 'dead',
-          key: item(i).key,
-          stage: 'write',
-          error: `${why}: ${reason}`,
-          attempts: attempt,
-        };
-      await runLog(tx, run, { event: 'gave-up', attempt, records: retry.length, reason });
-      return;
+    failed.reason = maskPiiText(redact(failed.reason), piiNames(flow.pii), ...failed.retry.map((i) => item(i).record));
+  return failed;
+}
+
+/** Whether the failed records get no further attempt; if so they are dead, and the run's log says why. */
+async function givesUp(
+  { ctx, run, item, finals }: Writes,
+  db: Pick<pg.Pool, 'query'>,
+  attempt: number,
+  failed: Failed,
+): Promise<boolean> {
+  if (attempt <= run.flow.retry.limit && !ctx.signal?.aborted) return false;
+  const why = ctx.signal?.aborted ? 'the worker is stopping' : `gave up after ${attempt} attempts`;
+  for (const i of failed.retry)
+    finals[i] = {
+      outcome: 'dead',
+      key: item(i).key,
+      stage: 'write',
+      error: `${why}: ${failed.reason}`,
+      attempts: attempt,
+    };
+  await appendRunLog(db, run.id, { event: 'gave-up', attempt, records: failed.retry.length, reason: failed.reason });
+  return true;
+}
+
+/** The back-off before the next attempt, in the run's log; called with no transaction open. */
+async function waitToRetry({ ctx, run }: Writes, db: Pick<pg.Pool, 'query'>, attempt: number, failed: Failed) {
+  const flow = run.flow;
+  const wait = backoffMs(flow, attempt, failed.retryAfter);
+  run.retries++;
+  await appendRunLog(
+    db,
+    run.id,
+    {
+      event: 'backoff',
+      attempt,
+      waitMs: wait,
+      retryAfterMs: failed.retryAfter || undefined,
+      records: failed.retry.length,
+      reason: failed.reason,
+    },
+    true,
+  );
+  ctx.log?.(
+    `  ${flow.address}: ${failed.retry.length} record(s) failed (${failed.reason}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`,
+  );
+  await sleep(wait, ctx.signal).catch(() => {});
+}
+
+/** Write to a target of its own (not in rsync's database), retrying what failed transiently; outside any transaction. */
+async function writeWithRetries(w: Writes, client: pg.PoolClient, indexes: number[]): Promise<void> {
+  let pending = indexes;
+  for (let attempt = 1; ; attempt++) {
+    const failed = await writeOnce(w, pending, attempt);
+    if (!failed.retry.length) return;
+    if (await givesUp(w, client, attempt, failed)) return;
+    await waitToRetry(w, client, attempt, failed);
+    pending = failed.retry;
+  }
+}
+
+/** Thrown out of a transactional target's attempt to roll it back before the wait. */
+class Retry {
+  /** `error`: the write itself threw, which aborted the transaction (nothing of the attempt can be kept). */
+  constructor(
+    readonly failed: Failed,
+    readonly error?: unknown,
+  ) {}
+}
+
+/**
+ * Write to a transactional target inside the page's transaction. An attempt with transient failures is rolled
+ * back (the records it did write with it), and after the wait every record not dead yet is written again.
+ */
+async function writeInTransactions(
+  w: Writes,
+  client: pg.PoolClient,
+  indexes: number[],
+  persist: (tx: pg.PoolClient) => Promise<Counts>,
+): Promise<Counts> {
+  const { ctx, run, finals } = w;
+  let pending = indexes;
+  for (let attempt = 1; ; attempt++) {
+    let failed: Failed;
+    try {
+      return await withTransaction(client, async (tx) => {
+        let f: Failed;
+        try {
+          f = await writeOnce(w, pending, attempt, tx);
+        } catch (e) {
+          const err = e instanceof ConnectorError ? e : new ConnectorError((e as Error).message ?? String(e), true);
+          if (!err.transient) throw e;
+          throw new Retry({ retry: pending, retryAfter: err.retryAfterMs ?? 0, reason: redact(err.message) }, e);
+        }
+        if (f.retry.length && !(await givesUp(w, tx, attempt, f))) throw new Retry(f);
+        return persist(tx);
+      });
+    } catch (e) {
+      if (!(e instanceof Retry)) throw e;
+      if (e.error !== undefined && (attempt > run.flow.retry.limit || ctx.signal?.aborted)) throw e.error;
+      failed = e.failed;
     }
-    const wait = backoffMs(flow, attempt, retryAfter);
-    run.retries++;
-    await runLog(
-      tx,
-      run,
-      { event: 'backoff', attempt, waitMs: wait, retryAfterMs: retryAfter || undefined, records: retry.length, reason },
-      true,
-    );
-    ctx.log?.(
-      `  ${flow.address}: ${retry.length} record(s) failed (${reason}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`,
-    );
-    await sleep(wait, ctx.signal).catch(() => {});
-    pending = retry;
+    await waitToRetry(w, client, attempt, failed);
+    pending = pending.filter((i) => finals[i]?.outcome !== 'dead');
   }
 }

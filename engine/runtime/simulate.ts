@@ -7,7 +7,11 @@ import type pg from 'pg';
 import { generate, varySample } from '../connectors/sandbox/connector.js';
 import { signFor } from '../connectors/registry.js';
 import { SANDBOX_WEBHOOK_SECRET } from '../connectors/sandbox/receive.js';
+import { pendingDeliveryTotal } from '../state/deliveries.js';
+import { type Counts, countsSince, lastRunId, runsSince } from '../state/runs.js';
 import type { FlowDef } from './flows.js';
+import { sleep } from './pipeline.js';
+import { RsyncWorker } from './worker.js';
 
 /** Add `count` source records for each non-event flow; returns how many went to each flow's source. */
 export async function seedSources(
@@ -63,4 +67,59 @@ export async function deliverEvents(
     }
   }
   return statuses;
+}
+
+export type SandboxProgress =
+  | { step: 'seeded'; records: number; flows: number }
+  | { step: 'sent'; url: string; statuses: Map<number, number> }
+  | { step: 'resent'; duplicates: number };
+
+export interface SandboxSync {
+  /** The records each flow's runs counted. */
+  flows: ({ address: string } & Counts)[];
+  /** Webhooks sent again that the worker recognised as duplicates. */
+  duplicatesRefused: number;
+  elapsedMs: number;
+}
+
+/**
+ * The demo's sync: seed the sandbox sources of `flows`, run a sandbox worker, start each scheduled flow, send
+ * every event flow its webhooks (twice: the second time all are duplicates), and wait until every flow has had
+ * its run and every delivery is worked, or `forMs` is up.
+ */
+export async function syncSandbox(
+  db: { pool: pg.Pool; url: string },
+  env: string,
+  flows: FlowDef[],
+  samples: (f: FlowDef) => unknown[],
+  opts: { records: number; forMs: number; progress?: (p: SandboxProgress) => void },
+): Promise<SandboxSync> {
+  const seeded = await seedSources(db.pool, flows, samples, opts.records);
+  opts.progress?.({ step: 'seeded', records: opts.records, flows: seeded.size });
+  const since = await lastRunId(db.pool);
+  const worker = new RsyncWorker({ pool: db.pool, url: db.url, env, port: 0, sandbox: true, pollMs: 200 });
+  await worker.start();
+  const started = Date.now();
+  let duplicatesRefused = 0;
+  try {
+    for (const f of flows) if (f.trigger !== 'event') await worker.runNow(f);
+    const base = `http://127.0.0.1:${worker.port}`;
+    const first = Date.now() % 1_000_000_000;
+    const sent = await deliverEvents(base, flows, samples, opts.records, first);
+    opts.progress?.({ step: 'sent', url: base, statuses: sent });
+    const again = await deliverEvents(base, flows, samples, opts.records, first);
+    duplicatesRefused = again.get(200) ?? 0;
+    opts.progress?.({ step: 'resent', duplicates: duplicatesRefused });
+    const scheduled = flows.filter((f) => f.trigger !== 'event').length;
+    for (;;) {
+      const pending = await pendingDeliveryTotal(db.pool, env);
+      const runs = await runsSince(db.pool, env, since);
+      if (pending === 0 && runs.finished >= scheduled && runs.running === 0) break;
+      if (Date.now() - started > opts.forMs) break;
+      await sleep(250);
+    }
+  } finally {
+    await worker.stop(10_000);
+  }
+  return { flows: await countsSince(db.pool, env, since), duplicatesRefused, elapsedMs: Date.now() - started };
 }

@@ -1,13 +1,14 @@
 /**
  * `rsync worker`: works every applied flow of one environment, follows new applies live, serves the webhook
- * endpoint with /healthz and /readyz, and drains on SIGTERM.
+ * endpoint with /healthz and /readyz (server.ts), and drains on SIGTERM. This is the fetch/claim loop; the run
+ * kinds it starts are page-loop.ts's.
  *
  * Where the work comes from:
  *  - pg-boss jobs (manual and scheduled runs) from the environment's retry queues, fetched by an own loop instead
  *    of `work()`: pg-boss 10's work() sleeps its polling interval after every batch, even a full one, which
  *    would bound throughput and latency. The loop fetches while there is work and free slots, and otherwise
- *    sleeps until a NOTIFY on channel `rsync_work` (sent with every delivery, run request and backfill) or a short
- *    poll interval;
+ *    sleeps until a notification of new work (live/notify.ts: sent with every delivery, run request and
+ *    backfill) or a short poll interval;
  *  - the per-minute tick schedule (`rsync.<env>.tick`): each tick starts the scheduled flows whose own cron, in
  *    their own time zone, matches that minute (a singleton key per flow and minute: one run however many workers);
  *  - webhook deliveries and backfill windows, straight from rsync's tables (SKIP LOCKED and advisory locks).
@@ -15,28 +16,35 @@
  * Applies are followed live: apply NOTIFYs `<env> *applied*` when it commits (and the deployed state's version is
  * polled every 2 s in case a notification was missed).
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { hostname } from 'node:os';
 import cronParser from 'cron-parser';
 import type PgBoss from 'pg-boss';
 import pg from 'pg';
 import { redact } from '../connectors/secrets.js';
-import { ConnectorError } from '../connectors/types.js';
-import { openBoss } from './boss.js';
-import { deployedVersion, loadFlows, type FlowDef } from './flows.js';
+import { openBoss } from '../live/boss.js';
+import { hasOpenWindows } from '../state/backfills.js';
+import { deployedVersion } from '../state/deployments.js';
+import { runBackfills } from './backfill.js';
+import { loadFlows, type FlowDef } from './flows.js';
+import { runEvents } from './events.js';
+import { runIncremental } from './incremental.js';
+import type { JobData } from './manual.js';
+import { closeConnectors, type RunResult, type RuntimeContext, workerId } from './page-loop.js';
+import { closeServer, serve } from './server.js';
+import { flowsWithDeliveries } from '../state/deliveries.js';
+import { interruptOrphanedRuns } from '../state/runs.js';
 import {
-  closeConnectors,
-  connectorFor,
-  recordDelivery,
-  runBackfills,
-  runEvents,
-  runIncremental,
-  workerId,
-  type RunResult,
-  type RuntimeContext,
-} from './jobs.js';
-import { Mapper } from './mapper.js';
-import { APPLIED, tickQueueName } from './queues.js';
+  forgetGoneWorkers,
+  liveWorkerCount,
+  registerWorker,
+  removeWorker,
+  WORKER_APP,
+  workerSeen,
+} from '../state/workers.js';
+import { Mapper } from './mapping/mapper.js';
+import { tickQueueName } from '../live/layout.js';
+import { APPLIED, listenForWork } from '../live/notify.js';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -54,14 +62,6 @@ export interface WorkerOptions {
   /** Poll interval when no NOTIFY arrives (default 1 s). */
   pollMs?: number;
   log?: (line: string) => void;
-}
-
-/** application_name prefix of a worker's LISTEN connection (its liveness). */
-const WORKER_APP = 'rsync-worker:';
-
-export interface JobData {
-  flow: string;
-  trigger: 'manual' | 'schedule';
 }
 
 export class RsyncWorker {
@@ -119,30 +119,47 @@ export class RsyncWorker {
     });
     this.listener.on('error', () => {});
     await this.listener.connect();
-    await db.query(`INSERT INTO rsync.workers (id, env, host, pid, backend) VALUES ($1, $2, $3, $4, $5)`, [
-      this.id,
-      this.o.env,
-      hostname(),
-      process.pid,
-      (this.listener as unknown as { processID: number }).processID ?? 0,
-    ]);
+    await registerWorker(db, {
+      id: this.id,
+      env: this.o.env,
+      host: hostname(),
+      pid: process.pid,
+      backend: (this.listener as unknown as { processID: number }).processID ?? 0,
+    });
     await this.sweep();
     await this.countWorkers();
     await this.reload();
     this.boss = await openBoss(db, { worker: true });
-    this.listener.on('notification', (n) => {
-      if (n.payload && !n.payload.startsWith(`${this.o.env} `)) return;
-      if (n.payload === `${this.o.env} ${APPLIED}`) {
+    await listenForWork(this.listener, this.o.env, (what) => {
+      if (what === APPLIED) {
         void this.reload().catch(() => {});
         return;
       }
       // New work for a flow (a delivery, a run, a backfill): whatever came back empty-handed may look again.
-      if (n.payload) this.idleUntil.delete(n.payload.slice(this.o.env.length + 1));
+      if (what) this.idleUntil.delete(what);
       this.idleUntil.delete('backfill');
       this.wake();
     });
-    await this.listener.query('LISTEN rsync_work');
-    if (this.o.port !== null) await this.serve();
+    if (this.o.port !== null) {
+      const served = await serve(
+        {
+          id: this.id,
+          env: this.o.env,
+          rt: this.rt,
+          flow: (a) => this.flows.get(a),
+          flowCount: () => this.flows.size,
+          state: () => (this.draining ? 'draining' : this.ready ? 'ready' : 'starting'),
+          delivered: (flow) => {
+            this.idleUntil.delete(flow.address);
+            this.wake();
+          },
+        },
+        this.o.port ?? 8787,
+        this.o.host ?? '127.0.0.1',
+      );
+      this.server = served.server;
+      this.port = served.port;
+    }
     this.timers.push(
       setInterval(() => void this.heartbeat(), 5_000),
       setInterval(() => void this.reload().catch(() => {}), 2_000),
@@ -152,7 +169,7 @@ export class RsyncWorker {
   }
 
   private async heartbeat(): Promise<void> {
-    await this.o.pool.query(`UPDATE rsync.workers SET seen_at = now() WHERE id = $1`, [this.id]).catch(() => {});
+    await workerSeen(this.o.pool, this.id).catch(() => {});
     await this.sweep().catch(() => {});
     await this.countWorkers().catch(() => {});
   }
@@ -162,25 +179,13 @@ export class RsyncWorker {
   private countedAt = 0;
   private async countWorkers(): Promise<void> {
     this.countedAt = Date.now();
-    const { rows } = await this.o.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM rsync.workers WHERE env = $1 AND seen_at > now() - interval '30 seconds'`,
-      [this.o.env],
-    );
-    this.liveWorkers = Math.max(1, rows[0].n);
+    this.liveWorkers = await liveWorkerCount(this.o.pool, this.o.env);
   }
 
-  /** Runs left 'running' by a worker that is gone (killed, or its machine died) were interrupted: say so. */
+  /** Runs and rows of workers that are gone (killed, or their machine died). */
   private async sweep(): Promise<void> {
-    await this.o.pool.query(
-      `UPDATE rsync.runs SET status = 'interrupted', finished_at = now(), error = 'the worker running it stopped'
-        WHERE status = 'running' AND env = $1 AND worker NOT LIKE 'cli:%'
-          AND left(worker, 50) NOT IN (SELECT left(substr(application_name, $2), 50) FROM pg_stat_activity WHERE application_name LIKE $3)`,
-      [this.o.env, WORKER_APP.length + 1, `${WORKER_APP}%`],
-    );
-    await this.o.pool.query(
-      `DELETE FROM rsync.workers WHERE left(id, 50) NOT IN (SELECT left(substr(application_name, $1), 50) FROM pg_stat_activity WHERE application_name LIKE $2)`,
-      [WORKER_APP.length + 1, `${WORKER_APP}%`],
-    );
+    await interruptOrphanedRuns(this.o.pool, this.o.env);
+    await forgetGoneWorkers(this.o.pool);
   }
 
   /** Follow applies: a new revision takes over for new jobs; running jobs keep the FlowDef they started with. */
@@ -273,12 +278,8 @@ export class RsyncWorker {
   /** One event runner per flow with pending deliveries (several workers each run one: SKIP LOCKED splits them). */
   private async startEvents(): Promise<number> {
     if (this.free() <= 0) return 0;
-    const { rows } = await this.o.pool.query<{ address: string }>(
-      `SELECT DISTINCT address FROM rsync.deliveries WHERE env = $1 AND done_at IS NULL`,
-      [this.o.env],
-    );
     let n = 0;
-    for (const { address } of rows) {
+    for (const address of await flowsWithDeliveries(this.o.pool, this.o.env)) {
       if (this.free() <= 0) break;
       if (this.eventRunners.get(address) || (this.idleUntil.get(address) ?? 0) > Date.now()) continue;
       const flow = this.flows.get(address);
@@ -304,11 +305,7 @@ export class RsyncWorker {
     const share = Math.max(1, Math.ceil((this.concurrency - 1) / this.liveWorkers));
     if (this.free() <= 0 || this.backfillRunners >= share) return 0;
     if ((this.idleUntil.get('backfill') ?? 0) > Date.now()) return 0;
-    const { rows } = await this.o.pool.query(
-      `SELECT 1 FROM rsync.backfill_windows w JOIN rsync.backfills b ON b.id = w.backfill_id WHERE b.env = $1 AND w.done_at IS NULL LIMIT 1`,
-      [this.o.env],
-    );
-    if (!rows.length) return 0;
+    if (!(await hasOpenWindows(this.o.pool, this.o.env))) return 0;
     this.backfillRunners++;
     this.track(
       runBackfills(this.rt, this.o.env, (a) => this.flows.get(a))
@@ -395,72 +392,6 @@ export class RsyncWorker {
     this.wake();
   }
 
-  // ---------------------------------------------------------------------------------------- HTTP
-
-  private async serve(): Promise<void> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.o.port ?? 8787, this.o.host ?? '127.0.0.1', () => resolve());
-    });
-    const addr = this.server.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : null;
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const send = (status: number, body: Record<string, unknown>) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    const url = new URL(req.url ?? '/', 'http://worker');
-    if (req.method === 'GET' && url.pathname === '/healthz') return send(200, { status: 'ok', worker: this.id });
-    if (req.method === 'GET' && url.pathname === '/readyz') {
-      return this.ready && !this.draining
-        ? send(200, { status: 'ready', flows: this.flows.size })
-        : send(503, { status: this.draining ? 'draining' : 'starting' });
-    }
-    const m = /^\/hooks\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
-    if (!m)
-      return send(404, {
-        error: 'not found: the endpoints are POST /hooks/<customer>/<flow>, GET /healthz, GET /readyz',
-      });
-    if (req.method !== 'POST') return send(405, { error: 'use POST' });
-    if (this.draining) return send(503, { error: 'the worker is stopping; the sender will retry' });
-    const [customer, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
-    const flow = this.flows.get(`${customer}/flow/${name}`);
-    if (flow?.trigger !== 'event')
-      return send(404, { error: `no event flow ${customer}/${name} is deployed in ${this.o.env}` });
-    let body: Buffer;
-    try {
-      body = await readBody(req, 5 * 1024 * 1024);
-    } catch {
-      return send(413, { error: 'the body is larger than 5 MB' });
-    }
-    try {
-      const receive = connectorFor(this.rt, flow.source).receive;
-      if (!receive) return send(404, { error: `connection ${flow.source.name} does not receive webhooks` });
-      const got = receive({
-        body,
-        headers: req.headers as Record<string, string | string[] | undefined>,
-        url: req.url ?? '/',
-      });
-      const fresh = await recordDelivery(this.o.pool, flow, got.deliveryId, got.topic, got.records);
-      if (fresh) {
-        this.idleUntil.delete(flow.address);
-        this.wake();
-      }
-      return send(fresh ? 202 : 200, { accepted: true, duplicate: !fresh, delivery: got.deliveryId });
-    } catch (e) {
-      const err = e instanceof ConnectorError ? e : undefined;
-      if (err && !err.transient)
-        return send(err.status && err.status >= 400 && err.status < 500 ? err.status : 400, {
-          error: redact(err.message),
-        });
-      return send(503, { error: 'the delivery could not be stored; retry' });
-    }
-  }
-
   // ---------------------------------------------------------------------------------------- stopping
 
   /** Drain: stop taking work, let running jobs finish until the deadline, then interrupt them (resumable). */
@@ -481,31 +412,14 @@ export class RsyncWorker {
       await Promise.race([all, new Promise((r) => setTimeout(r, 5_000))]);
     }
     for (const t of this.timers) clearInterval(t);
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server?.closeAllConnections?.();
+    await closeServer(this.server);
     await this.boss?.stop({ graceful: false, close: false, wait: true }).catch(() => {});
     await this.listener?.end().catch(() => {});
     await this.mapper.close();
     await closeConnectors();
-    await this.o.pool.query(`DELETE FROM rsync.workers WHERE id = $1`, [this.id]).catch(() => {});
+    await removeWorker(this.o.pool, this.id).catch(() => {});
     return { drained };
   }
-}
-
-function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        reject(new Error('too large'));
-        req.destroy();
-      } else parts.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(parts)));
-    req.on('error', reject);
-  });
 }
 
 /** Whether a cron expression, in a time zone, fires at `minute` (a whole minute). */

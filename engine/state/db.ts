@@ -1,4 +1,9 @@
 /**
+ * state/ owns rsync's tables in PostgreSQL (schema `rsync`): one module per table, each with that table's SQL
+ * (deployments, apply-log, runs, cursors, ledger, dead-letters, deliveries, backfills, workers, rate-limits,
+ * locks), the one transaction helper (tx.ts), the migrations and the embedded server. It imports nothing from
+ * plan/, apply/ or runtime/, and never touches pg-boss's schema (live/ does).
+ *
  * The database connection every stateful command uses: DATABASE_URL when set (any PostgreSQL 13+), else the
  * workspace's embedded PostgreSQL (started on first use and reused). Migrations run on connect.
  */

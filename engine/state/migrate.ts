@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { projectRoot } from '../util/paths.js';
+import { withTransaction } from './tx.js';
 
 /** An arbitrary constant: the advisory lock key for migrations. */
 const MIGRATION_LOCK = 7_275_001;
@@ -57,16 +58,13 @@ export async function migrate(pool: pg.Pool): Promise<number> {
       let applied = 0;
       for (const m of files) {
         if (done.has(m.id)) continue;
-        await client.query('BEGIN');
-        try {
-          await client.query(m.sql);
-          await client.query('INSERT INTO rsync.migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
-          await client.query('COMMIT');
-          applied++;
-        } catch (e) {
-          await client.query('ROLLBACK');
+        await withTransaction(client, async (tx) => {
+          await tx.query(m.sql);
+          await tx.query('INSERT INTO rsync.migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+        }).catch((e) => {
           throw new Error(`migration ${m.name} failed: ${(e as Error).message}`);
-        }
+        });
+        applied++;
       }
       return applied;
     } finally {

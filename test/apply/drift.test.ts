@@ -14,9 +14,9 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../engine/plan/types.js';
-import { openBoss } from '../../engine/runtime/boss.js';
-import { flowRouting } from '../../engine/runtime/queues.js';
-import { readDeployed } from '../../engine/state/deployed.js';
+import { openBoss } from '../../engine/live/boss.js';
+import { flowRouting } from '../../engine/live/layout.js';
+import { readDeployed } from '../../engine/state/deployments.js';
 import { buildProblem as sharedBuildProblem, runCli, show, git, exampleRepo, type Run } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -136,7 +136,7 @@ describe('drift of the live pg-boss queues and schedules', { timeout: 180_000 },
   it('a schedule deleted by hand: plan reports it missing, with the flows it serves; apply re-creates it', async () => {
     const route = await routeOf('northwind/flow/payouts-to-erp');
     const name = route.schedule!.name;
-    // One per-minute tick per environment starts every scheduled flow (engine/runtime/queues.ts).
+    // One per-minute tick per environment starts every scheduled flow (engine/live/layout.ts).
     expect(route.schedule).toMatchObject({ name: `rsync.${ENV}.tick`, cron: '* * * * *', timezone: 'UTC' });
     expect(await schedule(name)).toEqual({ cron: '* * * * *', timezone: 'UTC' });
 

@@ -261,7 +261,8 @@ async function planPhases(ws: string, env: string, apply: boolean): Promise<Phas
   const { desiredState } = await import('../../engine/plan/desired.js');
   const { makePlan } = await import('../../engine/plan/plan.js');
   const { renderPlanText } = await import('../../engine/plan/render.js');
-  const { readBlobs, readDeployed, readLive } = await import('../../engine/state/deployed.js');
+  const { readBlobs, readDeployed } = await import('../../engine/state/deployments.js');
+  const { readLive } = await import('../../engine/live/read.js');
   const { applyPlan } = await import('../../engine/apply/apply.js');
   lap('import engine modules');
   const db = await connect(ws, { url: process.env.DATABASE_URL });

@@ -24,7 +24,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { signFor } from '../../engine/connectors/registry.js';
 import { SANDBOX_WEBHOOK_SECRET } from '../../engine/connectors/sandbox/receive.js';
-import { createBackfill } from '../../engine/runtime/jobs.js';
+import { createBackfill } from '../../engine/runtime/backfill.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { ExitCode } from '../../../engine/errors.js';
 import { findWorkspaceRoot } from '../../../engine/workspace/index.js';
-import { verifyLog, type VerifyResult } from '../../../engine/state/audit.js';
+import { verifyLog, type VerifyResult } from '../../../engine/state/apply-log.js';
 import { RsyncCommand } from '../../base.js';
 import { openDatabase, workspaceRoot } from '../../database.js';
 import { green, red } from '../../views/diagnostics.js';

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../../engine/errors.js';
 import { currentActor } from '../../../engine/workspace/index.js';
-import { discardLetters } from '../../../engine/runtime/dlq.js';
+import { discardDeadLetters } from '../../../engine/state/dead-letters.js';
 import { RsyncCommand } from '../../base.js';
-import { dlqFlags, filterOf, idsArg, parseIds } from '../../dlq.js';
+import { deadLetterFlags, filterOf, idsArg, parseIds } from '../../dead-letters.js';
 import { openRuntime } from '../../runtime.js';
 
 export default class DlqDiscard extends RsyncCommand<{ version: 1; env: string; discarded: number[] }> {
@@ -16,7 +16,7 @@ export default class DlqDiscard extends RsyncCommand<{ version: 1; env: string; 
   static strict = false;
   static args = idsArg;
   static flags = {
-    ...dlqFlags,
+    ...deadLetterFlags,
     reason: Flags.string({ description: 'why (kept with the letter and in the audit log)' }),
   };
 
@@ -32,7 +32,7 @@ export default class DlqDiscard extends RsyncCommand<{ version: 1; env: string; 
     }
     const { db, env, root } = await openRuntime(flags, this.json);
     try {
-      const discarded = await discardLetters(
+      const discarded = await discardDeadLetters(
         db.pool,
         filterOf(env, flags, ids),
         await currentActor(root),

@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
-import { listLetters, type DeadLetter } from '../../../engine/runtime/dlq.js';
+import { listDeadLetters, type DeadLetter } from '../../../engine/state/dead-letters.js';
 import { RsyncCommand } from '../../base.js';
-import { dlqFlags, filterOf, renderLetters } from '../../dlq.js';
+import { renderDeadLetters } from '../../views/dead-letters.js';
+import { deadLetterFlags, filterOf } from '../../dead-letters.js';
 import { openRuntime } from '../../runtime.js';
 
 export default class DlqList extends RsyncCommand<{ version: 1; env: string; letters: DeadLetter[] }> {
@@ -11,7 +12,7 @@ export default class DlqList extends RsyncCommand<{ version: 1; env: string; let
     '<%= config.bin %> dlq list --flow northwind/orders-to-erp --status all',
   ];
   static flags = {
-    ...dlqFlags,
+    ...deadLetterFlags,
     status: Flags.string({
       description: 'which letters',
       options: ['open', 'replayed', 'discarded', 'all'],
@@ -24,7 +25,7 @@ export default class DlqList extends RsyncCommand<{ version: 1; env: string; let
     const { flags } = await this.parse(DlqList);
     const { db, env } = await openRuntime(flags, this.json);
     try {
-      const letters = await listLetters(db.pool, {
+      const letters = await listDeadLetters(db.pool, {
         ...filterOf(env, flags, []),
         status: flags.status as 'open',
         limit: flags.limit,
@@ -32,7 +33,7 @@ export default class DlqList extends RsyncCommand<{ version: 1; env: string; let
       if (!this.json)
         this.log(
           letters.length
-            ? renderLetters(letters)
+            ? renderDeadLetters(letters)
             : `No ${flags.status === 'all' ? '' : flags.status + ' '}dead letters in ${env}.`,
         );
       return { version: 1 as const, env, letters };

@@ -1,11 +1,9 @@
 import { Flags } from '@oclif/core';
 import { ExitCode } from '../../../engine/errors.js';
 import { currentActor } from '../../../engine/workspace/index.js';
-import { replayLetters, type ReplayOutcome } from '../../../engine/runtime/dlq.js';
-import { workerId } from '../../../engine/runtime/jobs.js';
-import { Mapper } from '../../../engine/runtime/mapper.js';
+import { replayHere, type ReplayOutcome } from '../../../engine/runtime/replay.js';
 import { RsyncCommand } from '../../base.js';
-import { dlqFlags, filterOf, idsArg, parseIds } from '../../dlq.js';
+import { deadLetterFlags, filterOf, idsArg, parseIds } from '../../dead-letters.js';
 import { openRuntime, table } from '../../runtime.js';
 
 export default class DlqReplay extends RsyncCommand<{ version: 1; env: string; replayed: ReplayOutcome[] }> {
@@ -23,7 +21,7 @@ is an entry of the hash-chained apply log (\`rsync history\`, \`rsync audit veri
   static strict = false;
   static args = idsArg;
   static flags = {
-    ...dlqFlags,
+    ...deadLetterFlags,
     revision: Flags.integer({
       description: "the flow revision to replay on (default: the flow's current one)",
       min: 1,
@@ -38,14 +36,12 @@ is an entry of the hash-chained apply log (\`rsync history\`, \`rsync audit veri
     const { argv, flags } = await this.parse(DlqReplay);
     const ids = parseIds(argv as string[]);
     const { db, env, root } = await openRuntime(flags, this.json);
-    const mapper = new Mapper(0);
     try {
-      const out = await replayLetters(
-        { db: db.pool, mapper, worker: `cli:${workerId()}`, sandbox: flags.sandbox, log: (l) => this.note(l) },
-        filterOf(env, flags, ids),
-        await currentActor(root),
-        flags.revision,
-      );
+      const out = await replayHere(db.pool, filterOf(env, flags, ids), await currentActor(root), {
+        revision: flags.revision,
+        sandbox: flags.sandbox,
+        log: (l) => this.note(l),
+      });
       if (!this.json) {
         this.log(
           out.length
@@ -65,7 +61,6 @@ is an entry of the hash-chained apply log (\`rsync history\`, \`rsync audit veri
       this.exitCode = out.some((o) => o.outcome === 'dead') ? ExitCode.FAILED : ExitCode.OK;
       return { version: 1 as const, env, replayed: out };
     } finally {
-      await mapper.close();
       await db.close();
     }
   }

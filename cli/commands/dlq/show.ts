@@ -1,21 +1,21 @@
 import { Args } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../../engine/errors.js';
-import { listLetters, type DeadLetter } from '../../../engine/runtime/dlq.js';
+import { listDeadLetters, type DeadLetter } from '../../../engine/state/dead-letters.js';
 import { RsyncCommand } from '../../base.js';
-import { dlqFlags } from '../../dlq.js';
+import { deadLetterFlags } from '../../dead-letters.js';
 import { openRuntime } from '../../runtime.js';
 
 export default class DlqShow extends RsyncCommand<{ version: 1; letter: DeadLetter }> {
   static summary = 'Show one dead letter: its error, the revision that failed, and the source record (PII masked).';
   static examples = ['<%= config.bin %> dlq show 42 --env staging'];
   static args = { id: Args.integer({ description: 'the dead letter id', required: true }) };
-  static flags = dlqFlags;
+  static flags = deadLetterFlags;
 
   async run() {
     const { args, flags } = await this.parse(DlqShow);
     const { db, env } = await openRuntime(flags, this.json);
     try {
-      const [letter] = await listLetters(db.pool, { env, ids: [args.id], status: 'all' });
+      const [letter] = await listDeadLetters(db.pool, { env, ids: [args.id], status: 'all' });
       if (!letter)
         throw new RsyncError(
           `No dead letter ${args.id} in ${env}.`,

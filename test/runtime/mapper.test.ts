@@ -1,12 +1,12 @@
 /**
- * The mapping pool (engine/runtime/mapper.ts): pages of JSON texts go to the threads as UTF-8 bytes in shared
+ * The mapping pool (engine/runtime/mapping/mapper.ts): pages of JSON texts go to the threads as UTF-8 bytes in shared
  * buffers that are reused from page to page. Mapped in threads, a page must give what it gives mapped inline: every
  * character intact (beyond ASCII too), every record in its order, and no page seeing another's bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Mapper } from '../engine/runtime/mapper.js';
-import { mapRecords, type MapOutcome, type MapTask } from '../engine/runtime/map-records.js';
-import { buildProblem } from './helpers/cli.js';
+import { Mapper } from '../../engine/runtime/mapping/mapper.js';
+import { mapRecords, type MapOutcome, type MapTask } from '../../engine/runtime/mapping/map-records.js';
+import { buildProblem } from '../helpers/cli.js';
 
 const MAPPING = `{ 'externalId': $string(id), 'firstName': name, 'lastName': note }`;
 const NAMES = [
@@ -48,7 +48,7 @@ const summary = (outcomes: MapOutcome[]) =>
 describe('the mapping pool', () => {
   let mapper: Mapper;
   beforeAll(() => {
-    const problem = buildProblem(['engine/runtime/mapper-thread.ts']);
+    const problem = buildProblem(['engine/runtime/mapping/mapper-thread.ts']);
     if (problem) throw new Error(problem);
     mapper = new Mapper(2);
   });

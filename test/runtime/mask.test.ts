@@ -3,7 +3,7 @@
  * of the record's PII fields, which errors quote).
  */
 import { describe, expect, it } from 'vitest';
-import { maskPii, maskPiiText, piiNames, piiValues } from '../engine/runtime/mask.js';
+import { maskPii, maskPiiText, piiNames, piiValues } from '../../engine/runtime/mask.js';
 
 const names = piiNames(['customer.email', 'shippingAddress', 'customer.phone']);
 const order = {

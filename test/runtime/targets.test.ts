@@ -11,10 +11,10 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFlows } from '../engine/runtime/flows.js';
-import { RsyncWorker } from '../engine/runtime/worker.js';
-import { buildProblem, show } from './helpers/cli.js';
-import { testDatabase, type TestDatabase } from './helpers/db.js';
+import { loadFlows } from '../../engine/runtime/flows.js';
+import { RsyncWorker } from '../../engine/runtime/worker.js';
+import { buildProblem, show } from '../helpers/cli.js';
+import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   applyWorkspace,
   cli,
@@ -25,13 +25,22 @@ import {
   STOCK_MAPPING,
   stockRecords,
   until,
-} from './helpers/runtime.js';
+} from '../helpers/runtime.js';
 
-/** A stock API: PUT /levels/<key>. stock-1 is answered 429 (Retry-After: 1), then 500, then taken; stock-13 is invalid (422). */
+/**
+ * A stock API: PUT /levels/<key>. stock-1 is answered 429 (Retry-After: 1), then 500, then taken; stock-13 is
+ * invalid (422). `probe`, once set, runs 300 ms after each transient answer, while the runtime waits to retry.
+ */
 function fakeApi() {
   const stored = new Map<string, { body: unknown; puts: number }>();
   const times: number[] = [];
   const attempts = new Map<string, number>();
+  const probes: Promise<unknown>[] = [];
+  const api = { probe: undefined as (() => Promise<unknown>) | undefined };
+  const later = () => {
+    const probe = api.probe;
+    if (probe) probes.push(new Promise((r) => setTimeout(r, 300)).then(probe));
+  };
   let requests = 0;
   const server = http.createServer((req, res) => {
     let body = '';
@@ -48,10 +57,12 @@ function fakeApi() {
       }
       if (key === 'stock-1' && tries === 1) {
         res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"error":"slow down"}');
+        later();
         return;
       }
       if (key === 'stock-1' && tries === 2) {
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"database unavailable"}');
+        later();
         return;
       }
       if (key === 'stock-13') {
@@ -63,7 +74,7 @@ function fakeApi() {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `L-${key}` }));
     });
   });
-  return { server, stored, times, requests: () => requests };
+  return Object.assign(api, { server, stored, times, probes, requests: () => requests });
 }
 
 describe('runtime targets: HTTP API and PostgreSQL tables', { timeout: 180_000 }, () => {
@@ -91,7 +102,7 @@ describe('runtime targets: HTTP API and PostgreSQL tables', { timeout: 180_000 }
   };
 
   beforeAll(async () => {
-    const problem = buildProblem(['cli/commands/apply.ts', 'engine/runtime/mapper-thread.ts']);
+    const problem = buildProblem(['cli/commands/apply.ts', 'engine/runtime/mapping/mapper-thread.ts']);
     if (problem) throw new Error(problem);
     db = await testDatabase('runtime_targets');
     await new Promise<void>((r) => api.server.listen(0, '127.0.0.1', r));
@@ -190,7 +201,18 @@ describe('runtime targets: HTTP API and PostgreSQL tables', { timeout: 180_000 }
 
   it('lands every record through 429 and 500, with the back-off in the run log; a 422 is dead-lettered at once', async () => {
     await seed(pool, 'acme/erp', 'inventory', stockRecords(60));
+    // While a retry waits, no session of the state database is inside a transaction: the page's transaction opens
+    // only once the target confirmed the writes.
+    api.probe = async () =>
+      (
+        await pool.query(
+          `SELECT application_name, state, query FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`,
+        )
+      ).rows;
     const run = await runNow('levels');
+    api.probe = undefined;
+    expect(await Promise.all(api.probes)).toEqual([[], []]);
     expect(run.status).toBe('succeeded');
     expect({ read: Number(run.read), written: Number(run.written), dead: Number(run.dead) }).toEqual({
       read: 60,

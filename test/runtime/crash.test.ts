@@ -6,8 +6,8 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProblem, show } from './helpers/cli.js';
-import { testDatabase, type TestDatabase } from './helpers/db.js';
+import { buildProblem, show } from '../helpers/cli.js';
+import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   applyWorkspace,
   cli,
@@ -19,7 +19,7 @@ import {
   STOCK_MAPPING,
   stockRecords,
   until,
-} from './helpers/runtime.js';
+} from '../helpers/runtime.js';
 
 const FROM = new Date('2026-10-01T00:00:00Z');
 const TO = new Date('2026-10-07T00:00:00Z');
@@ -33,7 +33,7 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
     const problem = buildProblem([
       'cli/commands/worker.ts',
       'cli/commands/backfill.ts',
-      'engine/runtime/mapper-thread.ts',
+      'engine/runtime/mapping/mapper-thread.ts',
     ]);
     if (problem) throw new Error(problem);
     db = await testDatabase('runtime_crash');

@@ -1,10 +1,10 @@
-/** Flags and rendering shared by the `rsync dlq` commands. */
+/** Flags and arguments shared by the `rsync dlq` commands (the dead letters). */
 import { Args, Flags } from '@oclif/core';
-import type { DeadLetter, LetterFilter } from '../engine/runtime/dlq.js';
+import type { DeadLetterFilter } from '../engine/state/dead-letters.js';
 import { ExitCode, RsyncError } from '../engine/errors.js';
-import { runtimeFlags, table } from './runtime.js';
+import { runtimeFlags } from './runtime.js';
 
-export const dlqFlags = {
+export const deadLetterFlags = {
   ...runtimeFlags,
   flow: Flags.string({ char: 'f', description: 'only this flow: <customer>/<flow>' }),
   customer: Flags.string({ char: 'c', description: "only this customer's dead letters" }),
@@ -29,22 +29,6 @@ export function parseIds(argv: string[]): number[] {
   return ids;
 }
 
-export function filterOf(env: string, flags: { flow?: string; customer?: string }, ids: number[]): LetterFilter {
+export function filterOf(env: string, flags: { flow?: string; customer?: string }, ids: number[]): DeadLetterFilter {
   return { env, flow: flags.flow, customer: flags.customer, ids };
-}
-
-export function renderLetters(letters: DeadLetter[]): string {
-  return table(
-    ['ID', 'FLOW', 'REV', 'KEY', 'STAGE', 'ATTEMPTS', 'STATUS', 'ERROR'],
-    letters.map((l) => [
-      String(l.id),
-      l.address.replace('/flow/', '/'),
-      String(l.revision),
-      l.key ?? '-',
-      l.stage,
-      String(l.attempts),
-      l.status,
-      l.error.length > 100 ? l.error.slice(0, 97) + '...' : l.error,
-    ]),
-  );
 }

@@ -1,5 +1,8 @@
 /**
- * The mapping pool: mapping is CPU-bound (a Shopify order costs about 150 µs in a thread: parsing the 6 KB source,
+ * runtime/mapping/ is the mapping pool: records in, mapped outcomes out, with no I/O of its own (no database, no
+ * connector), so the same code runs in a thread and inline.
+ *
+ * Mapping is CPU-bound (a Shopify order costs about 150 µs in a thread: parsing the 6 KB source,
  * the compiled mapping, the canonical check and hash), so a page is split across worker threads, one per core,
  * while the main thread does the I/O (reads, writes, ledger). Each thread compiles a mapping once per text, i.e. once per revision. With `threads: 0` (small jobs,
  * tests, the CLI's replay) pages are mapped inline.
@@ -8,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { projectRoot } from '../util/paths.js';
+import { projectRoot } from '../../util/paths.js';
 import { mapRecords, packedText, shareTexts, type MapOutcome, type MapTask, type Packed } from './map-records.js';
 
 interface Pending {
@@ -29,7 +32,7 @@ interface Thread {
 function threadScript(): string {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.js')) return path.join(path.dirname(here), 'mapper-thread.js');
-  return path.join(projectRoot(), '.build', 'engine', 'runtime', 'mapper-thread.js');
+  return path.join(projectRoot(), '.build', 'engine', 'runtime', 'mapping', 'mapper-thread.js');
 }
 
 export class Mapper {

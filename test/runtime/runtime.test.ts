@@ -9,12 +9,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signFor } from '../engine/connectors/registry.js';
-import { SANDBOX_WEBHOOK_SECRET } from '../engine/connectors/sandbox/receive.js';
-import { loadFlows } from '../engine/runtime/flows.js';
-import { cronMatches, RsyncWorker } from '../engine/runtime/worker.js';
-import { buildProblem, show } from './helpers/cli.js';
-import { testDatabase, type TestDatabase } from './helpers/db.js';
+import { signFor } from '../../engine/connectors/registry.js';
+import { SANDBOX_WEBHOOK_SECRET } from '../../engine/connectors/sandbox/receive.js';
+import { loadFlows } from '../../engine/runtime/flows.js';
+import { cronMatches, RsyncWorker } from '../../engine/runtime/worker.js';
+import { buildProblem, show } from '../helpers/cli.js';
+import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   applyWorkspace,
   cli,
@@ -27,7 +27,7 @@ import {
   until,
   writeWorkspace,
   type WorkspaceSpec,
-} from './helpers/runtime.js';
+} from '../helpers/runtime.js';
 
 const SPEC: WorkspaceSpec = {
   connections: [
@@ -104,7 +104,7 @@ describe('rsync worker', { timeout: 240_000 }, () => {
     const problem = buildProblem([
       'cli/commands/apply.ts',
       'cli/commands/dlq/replay.ts',
-      'engine/runtime/mapper-thread.ts',
+      'engine/runtime/mapping/mapper-thread.ts',
     ]);
     if (problem) throw new Error(problem);
     db = await testDatabase('runtime');

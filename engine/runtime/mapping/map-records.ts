@@ -6,10 +6,10 @@
  * nothing), or dead (with the stage that failed and why) — promise 3 starts here.
  */
 import jsonata from 'jsonata';
-import { type CompiledExpression, compileToJavaScript, syncJsonata } from '../jsonata/index.js';
-import { canonicalValidator, schemaProblems } from '../validate/schema.js';
-import { canonicalOf, sha256 } from '../util/hash.js';
-import { memberNames } from '../connectors/types.js';
+import { type CompiledExpression, compileToJavaScript, syncJsonata } from '../../jsonata/index.js';
+import { canonicalValidator, schemaProblems } from '../../validate/schema.js';
+import { canonicalOf, sha256 } from '../../util/hash.js';
+import { memberNames } from '../../connectors/types.js';
 
 export interface MapTask {
   /** The mapping's JSONata text (compiled once per text, i.e. once per revision, and cached). */

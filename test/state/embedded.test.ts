@@ -23,8 +23,8 @@ import pg from 'pg';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopEmbedded, urlOf, type EmbeddedState } from '../engine/state/embedded.js';
-import { buildProblem as sharedBuildProblem, runCli, ROOT, show, type Run } from './helpers/cli.js';
+import { stopEmbedded, urlOf, type EmbeddedState } from '../../engine/state/embedded.js';
+import { buildProblem as sharedBuildProblem, runCli, ROOT, show, type Run } from '../helpers/cli.js';
 
 const buildProblem = () =>
   sharedBuildProblem([

@@ -1,5 +1,5 @@
 /**
- * One apply per environment at a time (engine/state/lock.ts): while another apply holds an environment's lock,
+ * One apply per environment at a time (engine/state/locks.ts): while another apply holds an environment's lock,
  * `rsync apply` is refused with exit 75 and told who holds it and since when; another environment is not blocked;
  * a lock whose holder died is free again; and two applies started together never apply the same plan twice.
  *
@@ -11,9 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireApplyLock } from '../engine/state/lock.js';
-import { buildProblem as sharedBuildProblem, runCli, show, git, exampleRepo, type Run } from './helpers/cli.js';
-import { testDatabase, type TestDatabase } from './helpers/db.js';
+import { acquireApplyLock } from '../../engine/state/locks.js';
+import { buildProblem as sharedBuildProblem, runCli, show, git, exampleRepo, type Run } from '../helpers/cli.js';
+import { testDatabase, type TestDatabase } from '../helpers/db.js';
 
 const ENV = 'staging';
 const ACTOR = 'ci-bot <ci@acme.example>';

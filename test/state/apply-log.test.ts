@@ -1,5 +1,5 @@
 /**
- * `rsync audit verify` (engine/state/audit.ts verifyLog, through the built CLI) on a fresh PostgreSQL database:
+ * `rsync audit verify` (engine/state/apply-log.ts verifyLog, through the built CLI) on a fresh PostgreSQL database:
  * an intact log passes with its entry count and head hash (exit 0); a hand-edited entry, a deleted middle entry
  * and a deleted newest entry each fail with the entry named (exit 1). The table's append-only trigger refuses
  * those edits, so the test disables it around each one, as someone with the table owner's rights could.
@@ -11,11 +11,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { appendLog, type LogEntry } from '../engine/state/audit.js';
-import { connect, type Database } from '../engine/state/db.js';
-import { testDatabase, type TestDatabase } from './helpers/db.js';
+import { appendLog, type LogEntry } from '../../engine/state/apply-log.js';
+import { connect, type Database } from '../../engine/state/db.js';
+import { testDatabase, type TestDatabase } from '../helpers/db.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'cli', 'bin', 'run.js');
 const execFileP = promisify(execFile);
 

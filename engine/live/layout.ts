@@ -1,4 +1,8 @@
 /**
+ * live/ owns what rsync keeps in pg-boss: this layout (what plan compares and apply heals), reading the live
+ * objects (read.ts), pg-boss itself (boss.ts) and the rsync_work channel (notify.ts). It imports nothing of rsync
+ * above util/ and the layout's own types, and never touches rsync's tables (state/ does).
+ *
  * How deployed flows map onto pg-boss objects. This is where rsync departs from "one pg-boss queue and one
  * schedule per flow":
  *
@@ -53,6 +57,26 @@ export interface DeployedLike {
   spec: Record<string, unknown>;
 }
 
+export interface LiveQueue {
+  name: string;
+  retryLimit: number;
+  retryDelay: number;
+  retryBackoff: boolean;
+  expireInSeconds: number;
+  deadLetter: string | null;
+}
+
+export interface LiveSchedule {
+  name: string;
+  cron: string;
+  timezone: string;
+}
+
+export interface LiveState {
+  queues: LiveQueue[];
+  schedules: LiveSchedule[];
+}
+
 export const QUEUE_PREFIX = 'rsync.';
 const DEFAULT_EXPIRE_SECONDS = 15 * 60;
 
@@ -74,9 +98,6 @@ export function tickQueueName(env: string): string {
 }
 
 export const TICK_CRON = '* * * * *';
-
-/** The payload word of the `rsync_work` NOTIFY that an apply sends (`<env> <APPLIED>`): workers reload their flows. */
-export const APPLIED = '*applied*';
 
 /** pg-boss settings from a Policy spec: retry.maxAttempts counts the first attempt, pg-boss's retryLimit does not. */
 export function queueSettings(

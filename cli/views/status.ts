@@ -1,0 +1,26 @@
+/** `rsync status` as text: one line per flow, then the environment's totals (also the demo's last step). */
+import type { FlowStatus } from '../../engine/runtime/status.js';
+import { formatDuration } from '../../engine/util/duration.js';
+import { ago, table } from '../runtime.js';
+
+export function renderStatus(env: string, status: FlowStatus[], workers: number): string {
+  if (!status.length) return `No flows are deployed in ${env}. Apply them with \`rsync apply --env ${env}\`.`;
+  const now = Date.now();
+  const rows = status.map((s) => [
+    `${s.customer}/${s.flow}`,
+    String(s.revision),
+    s.enabled ? s.trigger : `${s.trigger} (off)`,
+    s.lastRun ? `${s.lastRun.status} ${ago(now - Date.parse(s.lastRun.at))}` : '-',
+    s.lagMs === null ? '-' : s.lagMs < 1000 ? '<1s' : formatDuration(s.lagMs),
+    s.freshnessMs === null ? '-' : formatDuration(s.freshnessMs),
+    String(s.recordsLastHour),
+    String(s.deadLetters),
+    s.health,
+  ]);
+  const late = status.filter((s) => s.health === 'late' || s.health === 'failing').length;
+  return [
+    table(['FLOW', 'REV', 'TRIGGER', 'LAST RUN', 'LAG', 'SLA', 'LAST HOUR', 'DEAD', 'HEALTH'], rows),
+    '',
+    `${env}: ${status.length} flows, ${workers} live worker${workers === 1 ? '' : 's'}, ${late} late or failing, ${status.reduce((n, s) => n + s.deadLetters, 0)} open dead letters`,
+  ].join('\n');
+}

@@ -1,0 +1,45 @@
+/**
+ * An incremental run (schedule, manual): the source from the flow's persisted cursor, one run of a flow at a time
+ * (a claim on the flow's cursor), each page committed with the cursor moved past it.
+ */
+import { readCursor, saveCursor } from '../state/cursors.js';
+import { releaseClaim, tryClaim } from '../state/locks.js';
+import { zeroCounts } from '../state/runs.js';
+import type { FlowDef } from './flows.js';
+import { finish, pageSize, readableSource, runPages, type RunResult, type RuntimeContext } from './page-loop.js';
+import { startRun } from './pipeline.js';
+
+export async function runIncremental(
+  rt: RuntimeContext,
+  flow: FlowDef,
+  trigger: 'schedule' | 'manual',
+): Promise<RunResult> {
+  const client = await rt.db.connect();
+  const claim = `cursor:${flow.env}/${flow.address}`;
+  try {
+    if (!(await tryClaim(client, claim)))
+      return { run: null, status: 'skipped', counts: zeroCounts(), reason: 'another run of this flow is in progress' };
+    const run = await startRun(rt.db, flow, trigger, rt.worker);
+    try {
+      const source = readableSource(rt, flow);
+      const cursor = await readCursor(rt.db, flow.env, flow.address);
+      const read = (c: unknown) =>
+        source.read!({ stream: flow.source.stream, cursor: c, limit: pageSize(flow), signal: rt.signal });
+      await runPages(
+        rt,
+        client,
+        run,
+        read,
+        cursor,
+        (tx, page) => saveCursor(tx, flow.env, flow.address, page.cursor),
+        rt.maxPages ?? 1000,
+      );
+      return await finish(rt, run);
+    } catch (e) {
+      return await finish(rt, run, e);
+    }
+  } finally {
+    await releaseClaim(client, claim);
+    client.release();
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * What every kind of run shares: the runtime's context, the open connectors, and the one page loop that reads a
+ * source from a cursor, maps ahead, and hands each page to the pipeline with the run kind's own commit.
+ *
+ * The kinds of run, each a module of its own over this loop or the pipeline:
+ *  - incremental.ts (schedule, manual): the source from the flow's persisted cursor, one run of a flow at a time;
+ *  - events.ts: the flow's pending webhook deliveries, several workers sharing them without taking one twice;
+ *  - backfill.ts: the windows of a backfill, each claimed and resumed from its own cursor;
+ *  - replay.ts: dead letters, on the revision asked for.
+ * Claims are session advisory locks (state/locks.ts) on the connection that commits the claimed work's pages: a
+ * killed worker's claims go with its connection.
+ */
+import type pg from 'pg';
+import { hostname } from 'node:os';
+import { openConnector } from '../connectors/registry.js';
+import { redact } from '../connectors/secrets.js';
+import { closePostgresPools } from '../connectors/postgres/connector.js';
+import { ConnectorError, type OpenConnector, type Page } from '../connectors/types.js';
+import { appendRunLog, type Counts } from '../state/runs.js';
+import { withTransaction } from '../state/tx.js';
+import { isObject } from '../util/merge.js';
+import type { FlowDef } from './flows.js';
+import type { MapOutcome } from './mapping/map-records.js';
+import type { Mapper } from './mapping/mapper.js';
+import { backoffMs, finishRun, mapTask, type PipelineContext, processPage, type RunHandle, sleep } from './pipeline.js';
+import { throttleFor } from './throttle.js';
+
+export interface RuntimeContext {
+  db: pg.Pool;
+  mapper: Mapper;
+  worker: string;
+  sandbox: boolean;
+  signal?: AbortSignal;
+  /** True once the worker drains: claim no new windows or deliveries, finish what is claimed. */
+  stopping?: () => boolean;
+  log?: (line: string) => void;
+  /** Pages per run before it yields (an incremental run continues on its next trigger). */
+  maxPages?: number;
+  /** Called after each committed page (progress). */
+  onPage?: (flow: FlowDef, counts: Counts) => void;
+}
+
+export interface RunResult {
+  run: number | null;
+  status: 'succeeded' | 'failed' | 'interrupted' | 'skipped';
+  counts: Counts;
+  reason?: string;
+}
+
+const connectors = new Map<string, OpenConnector>();
+
+/** The open connector of a flow's source or target connection (shared per worker, by settings). */
+export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef['target']): OpenConnector {
+  const id = `${rt.sandbox ? 'sandbox:' : ''}${c.system}:${c.type}:${JSON.stringify(c.settings)}`;
+  let open = connectors.get(id);
+  if (!open) {
+    const rate =
+      isObject(c.settings.rateLimit) && typeof c.settings.rateLimit.perSecond === 'number'
+        ? c.settings.rateLimit.perSecond
+        : undefined;
+    open = openConnector({
+      system: c.system,
+      connector: c.type,
+      settings: c.settings,
+      state: rt.db,
+      sandbox: rt.sandbox,
+      throttle: rate && !rt.sandbox ? throttleFor(rt.db, c.system, rate, rt.signal) : undefined,
+    });
+    connectors.set(id, open);
+  }
+  return open;
+}
+
+/**
+ * Close every connector this process opened, and forget them: a stopping worker's connections go with it, and a
+ * worker started later in the same process opens its own (a cached postgres connector kept a pool that the first
+ * worker's stop had ended, and every read of the second failed with "Cannot use a pool after calling end").
+ */
+export async function closeConnectors(): Promise<void> {
+  const all = [...connectors.values()];
+  connectors.clear();
+  await Promise.all(all.map((c) => c.close?.().catch(() => {})));
+  await closePostgresPools();
+}
+
+export function pipeline(rt: RuntimeContext, flow: FlowDef): PipelineContext {
+  return { db: rt.db, mapper: rt.mapper, target: connectorFor(rt, flow.target), signal: rt.signal, log: rt.log };
+}
+
+/** The flow's source connector, which must be able to read. */
+export function readableSource(rt: RuntimeContext, flow: FlowDef): OpenConnector {
+  const source = connectorFor(rt, flow.source);
+  if (!source.read)
+    throw new ConnectorError(`connection ${flow.source.name} (${flow.source.type}) cannot be read`, false);
+  return source;
+}
+
+/** Records per page read from a source. */
+export function pageSize(flow: FlowDef): number {
+  return Math.max(flow.batchSize, 500);
+}
+
+/** Read a page, retrying transient failures as the flow's policy says (each wait in the run's log). */
+async function readPage(rt: RuntimeContext, flow: FlowDef, run: RunHandle, read: () => Promise<Page>): Promise<Page> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (e) {
+      const err = e instanceof ConnectorError ? e : new ConnectorError((e as Error).message ?? String(e), true);
+      if (!err.transient || attempt > flow.retry.limit || rt.signal?.aborted) throw err;
+      const wait = backoffMs(flow, attempt, err.retryAfterMs);
+      await appendRunLog(
+        rt.db,
+        run.id,
+        { event: 'backoff', stage: 'read', attempt, waitMs: wait, reason: redact(err.message) },
+        true,
+      );
+      rt.log?.(
+        `  ${flow.address}: read failed (${redact(err.message)}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`,
+      );
+      await sleep(wait, rt.signal);
+    }
+  }
+}
+
+/**
+ * The pages of a source from `cursor`, each with its records already handed to the mapping threads, reading and
+ * mapping the next page while the caller writes the current one: reads, mapping and writes overlap instead of
+ * taking turns. Pages still commit one after the other, in order, so a crash loses nothing but the read-ahead.
+ * A source whose page must be committed before the next is read (a file drop's `commit`) is not read ahead.
+ */
+async function* pagesAhead(
+  rt: RuntimeContext,
+  flow: FlowDef,
+  run: RunHandle,
+  read: (cursor: unknown) => Promise<Page>,
+  cursor: unknown,
+): AsyncGenerator<{ page: Page; outcomes: Promise<MapOutcome[]> }> {
+  const fetch = (c: unknown): Promise<{ page: Page; outcomes: Promise<MapOutcome[]> }> => {
+    const p = readPage(rt, flow, run, () => read(c)).then((page) => {
+      const outcomes = page.records.length
+        ? rt.mapper.map(mapTask(flow, page.records, page.json))
+        : Promise.resolve([]);
+      outcomes.catch(() => {}); // awaited by the caller; a page it never reaches must not be an unhandled rejection
+      return { page, outcomes };
+    });
+    p.catch(() => {});
+    return p;
+  };
+  let next: Promise<{ page: Page; outcomes: Promise<MapOutcome[]> }> | null = fetch(cursor);
+  for (;;) {
+    const ahead: { page: Page; outcomes: Promise<MapOutcome[]> } = await next!;
+    const { page, outcomes } = ahead;
+    next = page.more && !page.commit ? fetch(page.cursor) : null;
+    yield { page, outcomes };
+    if (!page.more) return;
+    next ??= fetch(page.cursor);
+  }
+}
+
+/**
+ * The page loop: every page of `read` from `cursor` through the pipeline on `client`, each committed with the run
+ * kind's `commit` (its cursor), then acknowledged to the source; at most `maxPages` pages.
+ */
+export async function runPages(
+  rt: RuntimeContext,
+  client: pg.PoolClient,
+  run: RunHandle,
+  read: (cursor: unknown) => Promise<Page>,
+  cursor: unknown,
+  commit: (tx: pg.PoolClient, page: Page) => Promise<void>,
+  maxPages = Number.POSITIVE_INFINITY,
+): Promise<void> {
+  const flow = run.flow;
+  const ctx = pipeline(rt, flow);
+  let pages = 0;
+  for await (const { page, outcomes } of pagesAhead(rt, flow, run, read, cursor)) {
+    if (rt.signal?.aborted) throw new Error('aborted');
+    const mapped = await outcomes;
+    if (page.records.length)
+      await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped }, (tx) =>
+        commit(tx, page),
+      );
+    else await withTransaction(client, (tx) => commit(tx, page));
+    await page.commit?.();
+    rt.onPage?.(flow, run.counts);
+    if (++pages >= maxPages) break;
+  }
+}
+
+/** Close a run: succeeded without `e`; with it, failed — or interrupted, when the worker is stopping. */
+export async function finish(rt: RuntimeContext, run: RunHandle, e?: unknown): Promise<RunResult> {
+  if (e === undefined) {
+    await finishRun(rt.db, run, 'succeeded');
+    return { run: run.id, status: 'succeeded', counts: run.counts };
+  }
+  const aborted = rt.signal?.aborted;
+  const message = (e as Error).message ?? String(e);
+  await finishRun(
+    rt.db,
+    run,
+    aborted ? 'interrupted' : 'failed',
+    aborted ? 'the worker stopped before the run ended' : message,
+  ).catch(() => {});
+  return { run: run.id, status: aborted ? 'interrupted' : 'failed', counts: run.counts, reason: redact(message) };
+}
+
+export function workerId(): string {
+  return `${hostname()}:${process.pid}:${Date.now().toString(36)}`;
+}

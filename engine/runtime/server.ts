@@ -1,0 +1,109 @@
+/**
+ * The worker's HTTP server: webhooks (`POST /hooks/<customer>/<flow>`: verified with the source connector's
+ * scheme, stored once by delivery id, then worked by the worker loop), `/healthz` and `/readyz`. It owns no work of
+ * its own: what it stores, the loop runs.
+ */
+import http from 'node:http';
+import { redact } from '../connectors/secrets.js';
+import { ConnectorError } from '../connectors/types.js';
+import { recordDelivery } from './events.js';
+import type { FlowDef } from './flows.js';
+import { connectorFor, type RuntimeContext } from './page-loop.js';
+
+/** What the server asks of its worker. */
+export interface ServedWorker {
+  id: string;
+  env: string;
+  rt: RuntimeContext;
+  flow(address: string): FlowDef | undefined;
+  flowCount(): number;
+  state(): 'starting' | 'ready' | 'draining';
+  /** A fresh delivery of `flow` was stored: the loop may look for work again. */
+  delivered(flow: FlowDef): void;
+}
+
+/** Listen on `port` (0: a free one); resolves once listening, with the port. */
+export async function serve(
+  w: ServedWorker,
+  port: number,
+  host: string,
+): Promise<{ server: http.Server; port: number | null }> {
+  const server = http.createServer((req, res) => void handle(w, req, res));
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address();
+  return { server, port: typeof addr === 'object' && addr ? addr.port : null };
+}
+
+export async function closeServer(server: http.Server | undefined): Promise<void> {
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  server?.closeAllConnections?.();
+}
+
+async function handle(w: ServedWorker, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const send = (status: number, body: Record<string, unknown>) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const url = new URL(req.url ?? '/', 'http://worker');
+  const state = w.state();
+  if (req.method === 'GET' && url.pathname === '/healthz') return send(200, { status: 'ok', worker: w.id });
+  if (req.method === 'GET' && url.pathname === '/readyz') {
+    return state === 'ready' ? send(200, { status: 'ready', flows: w.flowCount() }) : send(503, { status: state });
+  }
+  const m = /^\/hooks\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
+  if (!m)
+    return send(404, {
+      error: 'not found: the endpoints are POST /hooks/<customer>/<flow>, GET /healthz, GET /readyz',
+    });
+  if (req.method !== 'POST') return send(405, { error: 'use POST' });
+  if (state === 'draining') return send(503, { error: 'the worker is stopping; the sender will retry' });
+  const [customer, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+  const flow = w.flow(`${customer}/flow/${name}`);
+  if (flow?.trigger !== 'event')
+    return send(404, { error: `no event flow ${customer}/${name} is deployed in ${w.env}` });
+  let body: Buffer;
+  try {
+    body = await readBody(req, 5 * 1024 * 1024);
+  } catch {
+    return send(413, { error: 'the body is larger than 5 MB' });
+  }
+  try {
+    const receive = connectorFor(w.rt, flow.source).receive;
+    if (!receive) return send(404, { error: `connection ${flow.source.name} does not receive webhooks` });
+    const got = receive({
+      body,
+      headers: req.headers as Record<string, string | string[] | undefined>,
+      url: req.url ?? '/',
+    });
+    const fresh = await recordDelivery(w.rt.db, flow, got.deliveryId, got.topic, got.records);
+    if (fresh) w.delivered(flow);
+    return send(fresh ? 202 : 200, { accepted: true, duplicate: !fresh, delivery: got.deliveryId });
+  } catch (e) {
+    const err = e instanceof ConnectorError ? e : undefined;
+    if (err && !err.transient)
+      return send(err.status && err.status >= 400 && err.status < 500 ? err.status : 400, {
+        error: redact(err.message),
+      });
+    return send(503, { error: 'the delivery could not be stored; retry' });
+  }
+}
+
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        reject(new Error('too large'));
+        req.destroy();
+      } else parts.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,104 @@
+/** `rsync status`: per flow, its last run, lag against its SLA, records in the last hour and dead letters. */
+import type pg from 'pg';
+import { openDeadLetterCounts } from '../state/dead-letters.js';
+import { pendingDeliveryCounts } from '../state/deliveries.js';
+import { runSummaries } from '../state/runs.js';
+import { liveWorkers } from '../state/workers.js';
+import { type FlowDef, loadFlows } from './flows.js';
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+export interface FlowStatus {
+  address: string;
+  customer: string;
+  flow: string;
+  revision: number;
+  trigger: string;
+  enabled: boolean;
+  lastRun: { id: number; status: string; at: string; read: number; written: number; dead: number } | null;
+  /** How far the target is behind: since the last successful run (schedule, manual), or the oldest pending delivery (event). */
+  lagMs: number | null;
+  freshnessMs: number | null;
+  /** ok, late (lag beyond the SLA's freshness), failing (the last run failed), idle (never ran). */
+  health: 'ok' | 'late' | 'failing' | 'idle';
+  recordsLastHour: number;
+  deadLetters: number;
+  pendingDeliveries: number;
+}
+
+export async function flowStatus(
+  db: Queryable,
+  env: string,
+  flows: Iterable<FlowDef>,
+  customer?: string,
+): Promise<FlowStatus[]> {
+  const list = [...flows]
+    .filter((f) => !customer || f.customer === customer)
+    .sort((a, b) => a.address.localeCompare(b.address));
+  const addresses = list.map((f) => f.address);
+  const [runs, deadBy, pendingBy] = await Promise.all([
+    runSummaries(db, env, addresses),
+    openDeadLetterCounts(db, env, addresses),
+    pendingDeliveryCounts(db, env, addresses),
+  ]);
+  const now = Date.now();
+  return list.map((f) => {
+    const l = runs.last.get(f.address);
+    const p = pendingBy.get(f.address);
+    const okAt = runs.succeededAt.get(f.address);
+    const lagMs =
+      f.trigger === 'event'
+        ? p
+          ? now - new Date(p.oldest).getTime()
+          : l
+            ? 0
+            : null
+        : okAt
+          ? now - new Date(okAt).getTime()
+          : null;
+    const freshnessMs = f.freshnessMs ?? null;
+    const health: FlowStatus['health'] =
+      l?.status === 'failed'
+        ? 'failing'
+        : !l
+          ? 'idle'
+          : freshnessMs !== null && lagMs !== null && lagMs > freshnessMs
+            ? 'late'
+            : 'ok';
+    return {
+      address: f.address,
+      customer: f.customer,
+      flow: f.name,
+      revision: f.revision,
+      trigger: f.trigger,
+      enabled: f.enabled,
+      lastRun: l
+        ? {
+            id: l.id,
+            status: l.status,
+            at: new Date(l.at).toISOString(),
+            read: l.read,
+            written: l.written,
+            dead: l.dead,
+          }
+        : null,
+      lagMs,
+      freshnessMs,
+      health,
+      recordsLastHour: runs.readLastHour.get(f.address) ?? 0,
+      deadLetters: deadBy.get(f.address) ?? 0,
+      pendingDeliveries: p?.n ?? 0,
+    };
+  });
+}
+
+/** `rsync status`: the environment's deployed flows' status and its live workers. */
+export async function environmentStatus(
+  db: Queryable,
+  env: string,
+  customer?: string,
+): Promise<{ workers: { id: string; host: string; seenAt: string }[]; flows: FlowStatus[] }> {
+  const flows = await loadFlows(db, env);
+  const [status, workers] = await Promise.all([flowStatus(db, env, flows.values(), customer), liveWorkers(db, env)]);
+  return { workers, flows: status };
+}

@@ -1,0 +1,77 @@
+/**
+ * rsync.ledger (DESIGN: ledger): per flow and idempotency key, the target id, content hash and revision of what was
+ * written. Its rule (ledgerDecision) has no I/O of its own: the pipeline and `rsync test` share it.
+ */
+import type pg from 'pg';
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+/**
+ * The ledger's rule for one mapped record (promise 4): the same key with the same content hash is unchanged, a
+ * record whose content rsync itself wrote into the source system is an echo (unchanged), anything else is written.
+ * `rsync test` proves each flow's idempotency contract with this same rule (engine/mapping/test-runner.ts).
+ */
+export function ledgerDecision(
+  known: { hash: string } | undefined,
+  hash: string,
+  echo: boolean,
+): 'write' | 'ledger' | 'echo' {
+  if (known?.hash === hash) return 'ledger';
+  if (echo) return 'echo';
+  return 'write';
+}
+
+/** What the ledger knows of these keys of a flow. */
+export async function ledgerEntries(
+  db: Queryable,
+  env: string,
+  address: string,
+  keys: string[],
+): Promise<Map<string, { hash: string; targetId: string }>> {
+  const { rows } = await db.query<{ key: string; content_hash: string; target_id: string }>(
+    // One index probe per key (a LATERAL with LIMIT is never flattened into a join): `key = ANY($3)` let the
+    // planner scan the flow's whole ledger whenever its statistics were stale, as they are while a backfill
+    // grows it (7 ms a page at 30,000 rows, linear beyond; 2 ms at any size this way).
+    `SELECT l.key, l.content_hash, l.target_id FROM unnest($3::text[]) AS u(k)
+       CROSS JOIN LATERAL (SELECT key, content_hash, target_id FROM rsync.ledger WHERE env = $1 AND address = $2 AND key = u.k LIMIT 1) l`,
+    [env, address, keys],
+  );
+  return new Map(rows.map((r) => [r.key, { hash: r.content_hash, targetId: r.target_id }]));
+}
+
+/** Echoes: which of these content hashes rsync itself wrote into `system` (read back out of it: no sync loops). */
+export async function echoedHashes(db: Queryable, env: string, system: string, hashes: string[]): Promise<Set<string>> {
+  // The EXISTS is a one-time filter: when rsync never wrote into the source system, no hash is probed at all.
+  const { rows } = await db.query<{ content_hash: string }>(
+    `SELECT DISTINCT u.h AS content_hash FROM unnest($3::text[]) AS u(h)
+       CROSS JOIN LATERAL (SELECT 1 FROM rsync.ledger WHERE env = $1 AND target = $2 AND content_hash = u.h LIMIT 1) l
+      WHERE EXISTS (SELECT 1 FROM rsync.ledger WHERE env = $1 AND target = $2)`,
+    [env, system, hashes],
+  );
+  return new Set(rows.map((r) => r.content_hash));
+}
+
+/** Record what a page wrote, in the transaction that commits the page. */
+export async function recordWrites(
+  tx: Queryable,
+  flow: { env: string; address: string; target: string; revision: number },
+  written: { key: string; targetId: string; hash: string }[],
+): Promise<void> {
+  if (!written.length) return;
+  await tx.query(
+    `INSERT INTO rsync.ledger AS l (env, address, key, target, target_id, content_hash, revision)
+     SELECT $1, $2, k, $3, t, h, $4 FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, t, h)
+     ON CONFLICT (env, address, key) DO UPDATE
+       SET target_id = excluded.target_id, content_hash = excluded.content_hash, revision = excluded.revision,
+           writes = l.writes + 1, updated_at = now()`,
+    [
+      flow.env,
+      flow.address,
+      flow.target,
+      flow.revision,
+      written.map((w) => w.key),
+      written.map((w) => w.targetId),
+      written.map((w) => w.hash),
+    ],
+  );
+}
