@@ -1,9 +1,9 @@
 /**
- * What every rsync command shares: `--json`, one exit-code table (engine/errors.ts), and errors shown as a message
+ * What every rsync command shares: `--json`, one exit-code table (engine/diagnostics/errors.ts), and errors shown as a message
  * and a hint, never a stack trace (set DEBUG=rsync to see one for a bug report).
  */
 import { Command, Errors } from '@oclif/core';
-import { ExitCode, RsyncError } from '../engine/errors.js';
+import { ExitCode, RsyncError } from '../engine/diagnostics/errors.js';
 
 export abstract class RsyncCommand<T> extends Command {
   static enableJsonFlag = true;

@@ -1,7 +1,7 @@
 /** Flags and arguments shared by the `rsync dlq` commands (the dead letters). */
 import { Args, Flags } from '@oclif/core';
 import type { DeadLetterFilter } from '../engine/state/dead-letters.js';
-import { ExitCode, RsyncError } from '../engine/errors.js';
+import { ExitCode, RsyncError } from '../engine/diagnostics/errors.js';
 import { runtimeFlags } from './runtime.js';
 
 export const deadLetterFlags = {

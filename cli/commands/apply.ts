@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
 import { applyPlan, type ApplyResult } from '../../engine/apply/apply.js';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
-import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { planEnvironment } from '../../engine/plan/index.js';
 import { currentActor } from '../../engine/workspace/index.js';
 import { renderPlanText, summaryLine } from '../../engine/plan/render.js';

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { currentActor } from '../../engine/workspace/index.js';
 import { awaitBackfill, createBackfill } from '../../engine/runtime/backfill.js';
 import { parseDuration } from '../../engine/util/duration.js';

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { applyPlan } from '../../engine/apply/apply.js';
 import { hasErrors } from '../../engine/diagnostics/diagnostic.js';
-import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { mappingSamples, runMappingTests } from '../../engine/mapping/test-runner.js';
 import { workspaceStats } from '../../engine/model/stats.js';
 import { planEnvironment } from '../../engine/plan/index.js';

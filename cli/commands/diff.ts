@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { renderDiffMarkdown, renderDiffText } from '../../engine/diff/render.js';
 import { diffWorkspace, type WorkspaceDiff } from '../../engine/diff/index.js';
-import { ExitCode } from '../../engine/errors.js';
+import { ExitCode } from '../../engine/diagnostics/errors.js';
 import { RsyncCommand } from '../base.js';
 
 export default class Diff extends RsyncCommand<WorkspaceDiff> {

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { ExitCode } from '../../engine/errors.js';
+import { ExitCode } from '../../engine/diagnostics/errors.js';
 import { workspaceHistory, type HistoryResult } from '../../engine/history/index.js';
 import { renderHistoryText } from '../../engine/history/render.js';
 import { RsyncCommand } from '../base.js';

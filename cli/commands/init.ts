@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
-import { ExitCode } from '../../engine/errors.js';
+import { ExitCode } from '../../engine/diagnostics/errors.js';
 import {
   DEFAULT_CUSTOMER,
   DEFAULT_TEMPLATE,

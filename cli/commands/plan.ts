@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
-import { ExitCode } from '../../engine/errors.js';
+import { ExitCode } from '../../engine/diagnostics/errors.js';
 import { planEnvironment } from '../../engine/plan/index.js';
 import { currentActor } from '../../engine/workspace/index.js';
 import { renderPlanMarkdown, renderPlanText } from '../../engine/plan/render.js';

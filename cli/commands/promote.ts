@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
-import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { currentActor } from '../../engine/workspace/index.js';
 import {
   completePromotion,

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { awaitRun, queueRun } from '../../engine/runtime/manual.js';
 import type { RunRow } from '../../engine/state/runs.js';
 import { deployedFlow } from '../../engine/runtime/flows.js';

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
-import { ExitCode } from '../../engine/errors.js';
+import { ExitCode } from '../../engine/diagnostics/errors.js';
 import { runMappingTests, type CaseResult, type TestReport } from '../../engine/mapping/test-runner.js';
 import { openAndValidate } from '../../engine/workspace/open.js';
 import { RsyncCommand } from '../base.js';

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { countDiagnostics, diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
-import { ExitCode } from '../../engine/errors.js';
+import { ExitCode } from '../../engine/diagnostics/errors.js';
 import { workspaceStats } from '../../engine/model/stats.js';
 import { openAndValidate } from '../../engine/workspace/open.js';
 import { RsyncCommand } from '../base.js';

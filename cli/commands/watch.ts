@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Args } from '@oclif/core';
 import { diagnosticToJSON, formatDiagnostic, type Diagnostic } from '../../engine/diagnostics/diagnostic.js';
-import { ExitCode } from '../../engine/errors.js';
+import { ExitCode } from '../../engine/diagnostics/errors.js';
 import { WorkspaceWatcher, type WatchEvent } from '../../engine/watch/watcher.js';
 import { RsyncCommand } from '../base.js';
 import { dim, green, plural, red, renderDiagnostic } from '../views/diagnostics.js';

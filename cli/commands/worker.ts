@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { parseDuration } from '../../engine/util/duration.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { RsyncCommand } from '../base.js';

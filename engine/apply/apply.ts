@@ -10,7 +10,7 @@
  */
 import type pg from 'pg';
 import type PgBoss from 'pg-boss';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { findDrift, stateHash } from '../plan/plan.js';
 import type { Change, Drift, Plan } from '../plan/types.js';
 import { BOSS_SCHEMA, openBoss } from '../live/boss.js';

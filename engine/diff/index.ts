@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { GitRefError, mergeBase, resolveCommit } from '../git/index.js';
 import { diagnosticToJSON, sortDiagnostics } from '../diagnostics/diagnostic.js';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { loadFromSource, openSource } from '../load/loader.js';
 import type { Workspace } from '../model/workspace.js';
 import { brandingOf, workspaceRoot } from '../workspace/index.js';

@@ -11,7 +11,7 @@
  * diffed one by one, newest first, only until enough of them match. Nothing is cached on disk.
  */
 import path from 'node:path';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { loadFromSource, openSource } from '../load/loader.js';
 import { declaredEnvironments } from '../load/overlays.js';
 import { wanted as isWorkspaceFile, WORKSPACE_FILE, type WorkspaceSource } from '../load/source.js';

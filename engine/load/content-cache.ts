@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { STATE_DIR } from '../state/embedded.js';
+import { STATE_DIR } from '../util/paths.js';
 import { engineBuild, writeAtomically } from '../util/build.js';
 import { sha256 } from '../util/hash.js';
 

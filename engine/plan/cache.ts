@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { STATE_DIR } from '../state/embedded.js';
+import { STATE_DIR } from '../util/paths.js';
 import { engineBuild, writeAtomically } from '../util/build.js';
 import type { Branding } from '../workspace/branding.js';
 import type { DeployableResource } from './types.js';

@@ -4,7 +4,7 @@
  * plan, or is a plan of another format.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { PLAN_FORMAT, type Plan } from './types.js';
 
 const REMAKE = 'Make one with `rsync plan --out plan.json`.';

@@ -11,7 +11,7 @@
 import { inRepository, resolveCommit } from '../git/index.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { hasErrors } from '../diagnostics/diagnostic.js';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import type { Workspace } from '../model/workspace.js';
 import type { Database } from '../state/db.js';
 import { readLive } from '../live/read.js';

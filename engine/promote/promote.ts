@@ -21,7 +21,7 @@
  * so without them the second promotion of a customer would look like a conflict.
  */
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { runMappingTests, type CaseResult } from '../mapping/test-runner.js';
 import { allResources, type Workspace } from '../model/workspace.js';
 import { desiredState } from '../plan/desired.js';

@@ -5,7 +5,7 @@
  * apply only changes which FlowDef the next job gets (worker.ts reloads them when the deployed state moves).
  */
 import type pg from 'pg';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { flowAddress } from '../state/dead-letters.js';
 import { readBlobs, readResourceRows, readRevisionSpec, type ResourceRow } from '../state/deployments.js';
 import { isObject } from '../util/merge.js';

@@ -5,7 +5,7 @@
  * transaction with its apply-log entry, saying who did it.
  */
 import type pg from 'pg';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { appendLog } from '../state/apply-log.js';
 import { type DeadLetterFilter, deadLettersToReplay, failedAgain, resolveReplayed } from '../state/dead-letters.js';
 import { type FlowDef, loadFlowRevision } from './flows.js';

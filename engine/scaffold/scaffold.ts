@@ -18,7 +18,7 @@ import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { initRepository } from '../git/index.js';
 import { countDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { WORKSPACE_FILE } from '../load/source.js';
 import { runMappingTests, type CaseResult } from '../mapping/test-runner.js';
 import { projectRoot } from '../util/paths.js';

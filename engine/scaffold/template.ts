@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CONNECTORS } from '../connectors/catalog.js';
 import type { ConnectorSpec } from '../connectors/spec.js';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { substitute } from '../load/templates.js';
 import type {
   FlowSource,

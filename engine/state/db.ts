@@ -8,7 +8,7 @@
  * workspace's embedded PostgreSQL (started on first use and reused). Migrations run on connect.
  */
 import pg from 'pg';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { ensureEmbedded } from './embedded.js';
 import { migrate } from './migrate.js';
 

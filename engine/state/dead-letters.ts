@@ -5,7 +5,7 @@
  * it.
  */
 import type pg from 'pg';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { appendLog } from './apply-log.js';
 import { withTransaction } from './tx.js';
 

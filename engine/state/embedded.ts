@@ -29,9 +29,9 @@ import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
+import { STATE_DIR } from '../util/paths.js';
 
-export const STATE_DIR = '.rsync';
 const STATE_FILE = 'db.json';
 
 export interface EmbeddedState {

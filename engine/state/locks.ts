@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 
 export interface Lock {
   env: string;

@@ -3,6 +3,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The workspace's own folder for what rsync keeps beside it (the embedded database, caches); git-ignored. */
+export const STATE_DIR = '.rsync';
+
 let root: string | undefined;
 
 /** The folder with this project's package.json (the one that ships schemas/ and templates/). */

@@ -1,5 +1,5 @@
 /** Environment → ref: which environment a command works on, and the Git ref rsync.yaml binds it to. */
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { loadFromSource, openSource } from '../load/loader.js';
 import { declaredEnvironments } from '../load/overlays.js';
 import { WORKSPACE_FILE } from '../load/source.js';

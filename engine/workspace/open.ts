@@ -3,7 +3,7 @@
  * read it from the working tree or from a Git ref, merge an environment's overlays, and validate.
  */
 import path from 'node:path';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { ContentCache } from '../load/content-cache.js';
 import { loadFromSource, openSource } from '../load/loader.js';
 import { GitRefError } from '../git/index.js';

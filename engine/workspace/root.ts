@@ -1,7 +1,7 @@
 /** Finding the workspace: the folder with rsync.yaml, from any path inside it. */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ExitCode, RsyncError } from '../errors.js';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { exists, WORKSPACE_FILE } from '../load/source.js';
 
 /**

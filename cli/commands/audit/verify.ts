@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { ExitCode } from '../../../engine/errors.js';
+import { ExitCode } from '../../../engine/diagnostics/errors.js';
 import { findWorkspaceRoot } from '../../../engine/workspace/index.js';
 import { verifyLog, type VerifyResult } from '../../../engine/state/apply-log.js';
 import { RsyncCommand } from '../../base.js';

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { ExitCode, RsyncError } from '../../../engine/errors.js';
+import { ExitCode, RsyncError } from '../../../engine/diagnostics/errors.js';
 import { currentActor } from '../../../engine/workspace/index.js';
 import { discardDeadLetters } from '../../../engine/state/dead-letters.js';
 import { RsyncCommand } from '../../base.js';

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { ExitCode } from '../../../engine/errors.js';
+import { ExitCode } from '../../../engine/diagnostics/errors.js';
 import { currentActor } from '../../../engine/workspace/index.js';
 import { replayHere, type ReplayOutcome } from '../../../engine/runtime/replay.js';
 import { RsyncCommand } from '../../base.js';

@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { ExitCode, RsyncError } from '../../../engine/errors.js';
+import { ExitCode, RsyncError } from '../../../engine/diagnostics/errors.js';
 import { listDeadLetters, type DeadLetter } from '../../../engine/state/dead-letters.js';
 import { RsyncCommand } from '../../base.js';
 import { deadLetterFlags } from '../../dead-letters.js';
