@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, RsyncError } from '../../engine/errors.js';
+import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { runMappingTests } from '../../engine/mapping/test-runner.js';
 import { DEFAULT_TEMPLATE, scaffoldWorkspace } from '../../engine/scaffold/scaffold.js';
 import { sourcesFor } from '../../engine/scaffold/fixtures.js';

@@ -1,5 +1,5 @@
 /**
- * The `file` connector (engine/connectors/file.ts), in temp folders: RFC 4180 CSV (quotes, commas and line breaks
+ * The `file` connector (engine/connectors/file/connector.ts), in temp folders: RFC 4180 CSV (quotes, commas and line breaks
  * inside quotes, CRLF), values kept as strings; pages that cross a file boundary; commit() moving a file into
  * .processed/ with a manifest line; a crash before commit re-reading the same records from the persisted cursor,
  * the file consumed once; a re-dropped file skipped; an unsettled file left alone; malformed JSON Lines and

@@ -1,5 +1,5 @@
 /**
- * The `http` connector (engine/connectors/http.ts) against a real `node:http` server on 127.0.0.1 that behaves like
+ * The `http` connector (engine/connectors/http/connector.ts) against a real `node:http` server on 127.0.0.1 that behaves like
  * documented REST APIs: cursor pagination (meta.next_cursor), Shopify-style Link headers (page_info, which rejects
  * any other filter), offset pagination, bearer / basic / API-key checks, an oauth2 client-credentials token
  * endpoint, scripted 429s (Retry-After) and 500s, a PUT that answers 422 to an invalid record, and a batch endpoint
