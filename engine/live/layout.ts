@@ -18,6 +18,7 @@
  *
  * Plans still report drift per flow: a deleted tick schedule is drift for every scheduled flow, and apply heals it.
  */
+import { DEFAULTS } from '../model/generated/defaults.js';
 import { parseDuration } from '../util/duration.js';
 import { isObject } from '../util/merge.js';
 
@@ -105,12 +106,13 @@ export function queueSettings(
   deadLetter: string | null,
 ): QueueSettings {
   const retry = isObject(policySpec?.retry) ? policySpec!.retry : {};
-  const attempts = typeof retry.maxAttempts === 'number' ? retry.maxAttempts : 3;
-  const initialMs = parseDuration(retry.initial) ?? 30_000;
+  const d = DEFAULTS.RetryPolicy;
+  const attempts = typeof retry.maxAttempts === 'number' ? retry.maxAttempts : d.maxAttempts;
+  const initialMs = parseDuration(retry.initial) ?? parseDuration(d.initial)!;
   return {
     retryLimit: Math.max(0, attempts - 1),
     retryDelay: Math.max(1, Math.round(initialMs / 1000)),
-    retryBackoff: retry.backoff !== 'fixed',
+    retryBackoff: (typeof retry.backoff === 'string' ? retry.backoff : d.backoff) !== 'fixed',
     expireInSeconds: DEFAULT_EXPIRE_SECONDS,
     deadLetter,
   };

@@ -11,6 +11,7 @@ import { readBlobs, readResourceRows, readRevisionSpec, type ResourceRow } from 
 import { isObject } from '../util/merge.js';
 import { parseDuration } from '../util/duration.js';
 import { flowRetry, retryQueueName } from '../live/layout.js';
+import { DEFAULTS } from '../model/generated/defaults.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -45,7 +46,11 @@ export interface FlowDef {
   batchSize: number;
   concurrency: number;
   queue: string;
-  retry: { limit: number; delayMs: number; backoff: boolean; maxMs: number };
+  /**
+   * The policy's retry (Policy `spec.retry`), by its own names: attempts in all (the first one included), the
+   * back-off, the first wait and the longest. pg-boss's names (retryLimit, retryDelay…) stay in live/layout.ts.
+   */
+  retry: { maxAttempts: number; backoff: 'exponential' | 'fixed'; initialMs: number; maxMs: number };
   pii: string[];
   freshnessMs?: number;
 }
@@ -63,10 +68,13 @@ function connection(rows: Map<string, Row>, customer: string, name: string): Con
   };
 }
 
+/** The schema's longest wait between attempts (Policy spec.retry.max). */
+const DEFAULT_MAX_WAIT_MS = parseDuration(DEFAULTS.RetryPolicy.max)!;
+
 function piiOf(policy: Row | undefined): string[] {
   const p = policy && isObject(policy.spec.spec) ? policy.spec.spec.pii : undefined;
   const list = Array.isArray(p) ? p : isObject(p) && Array.isArray(p.fields) ? p.fields : [];
-  if (isObject(p) && p.mask === false) return [];
+  if (isObject(p) && !(typeof p.mask === 'boolean' ? p.mask : DEFAULTS.PiiPolicy.mask)) return [];
   return list.filter((x): x is string => typeof x === 'string');
 }
 
@@ -98,12 +106,12 @@ export function flowDef(
     customer,
     name: flow.name,
     revision: flow.revision,
-    enabled: s.enabled !== false,
+    enabled: typeof s.enabled === 'boolean' ? s.enabled : DEFAULTS.FlowSpec.enabled,
     trigger: eff.trigger === 'event' || eff.trigger === 'schedule' ? eff.trigger : 'manual',
     event: typeof trigger.event === 'string' ? trigger.event : undefined,
     schedule:
       sched && typeof sched.cron === 'string'
-        ? { cron: sched.cron, timezone: String(sched.timezone ?? 'UTC') }
+        ? { cron: sched.cron, timezone: String(sched.timezone ?? DEFAULTS.WorkspaceDefaults.timezone) }
         : undefined,
     mapping,
     mappingSha: String(m.sha256),
@@ -113,14 +121,14 @@ export function flowDef(
     canonical: String(s.canonical),
     source: { ...connection(rows, customer, String(s.source.connection)), stream: String(s.source.stream) },
     target: { ...connection(rows, customer, String(s.target.connection)), entity: String(s.target.entity) },
-    batchSize: typeof s.batchSize === 'number' ? s.batchSize : 200,
-    concurrency: typeof s.concurrency === 'number' ? s.concurrency : 1,
+    batchSize: typeof s.batchSize === 'number' ? s.batchSize : DEFAULTS.FlowSpec.batchSize,
+    concurrency: typeof s.concurrency === 'number' ? s.concurrency : DEFAULTS.FlowSpec.concurrency,
     queue: retryQueueName(env, r),
     retry: {
-      limit: r.retryLimit,
-      delayMs: r.retryDelay * 1000,
-      backoff: r.retryBackoff,
-      maxMs: parseDuration(retrySpec.max) ?? 10 * 60_000,
+      maxAttempts: r.retryLimit + 1,
+      backoff: r.retryBackoff ? 'exponential' : 'fixed',
+      initialMs: r.retryDelay * 1000,
+      maxMs: parseDuration(retrySpec.max) ?? DEFAULT_MAX_WAIT_MS,
     },
     pii: piiOf(policy),
     freshnessMs: parseDuration(slaSpec.freshness),

@@ -107,7 +107,7 @@ async function readPage(rt: RuntimeContext, flow: FlowDef, run: RunHandle, read:
       return await read();
     } catch (e) {
       const err = e instanceof ConnectorError ? e : new ConnectorError((e as Error).message ?? String(e), true);
-      if (!err.transient || attempt > flow.retry.limit || rt.signal?.aborted) throw err;
+      if (!err.transient || attempt >= flow.retry.maxAttempts || rt.signal?.aborted) throw err;
       const wait = backoffMs(flow, attempt, err.retryAfterMs);
       await appendRunLog(
         rt.db,
@@ -116,7 +116,7 @@ async function readPage(rt: RuntimeContext, flow: FlowDef, run: RunHandle, read:
         true,
       );
       rt.log?.(
-        `  ${flow.address}: read failed (${redact(err.message)}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`,
+        `  ${flow.address}: read failed (${redact(err.message)}); retry ${attempt}/${flow.retry.maxAttempts - 1} in ${(wait / 1000).toFixed(1)} s`,
       );
       await sleep(wait, rt.signal);
     }

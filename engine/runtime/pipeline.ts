@@ -84,9 +84,10 @@ export async function finishRun(
 
 // ------------------------------------------------------------------------------------------ back-off
 
-/** Exponential back-off with jitter: delay·2^(attempt−1), capped, times a random factor in [0.5, 1). */
+/** Exponential back-off with jitter: initial·2^(attempt−1), capped at max, times a random factor in [0.5, 1). */
 export function backoffMs(flow: FlowDef, attempt: number, retryAfterMs = 0): number {
-  const base = flow.retry.backoff ? flow.retry.delayMs * 2 ** (attempt - 1) : flow.retry.delayMs;
+  const { initialMs } = flow.retry;
+  const base = flow.retry.backoff === 'exponential' ? initialMs * 2 ** (attempt - 1) : initialMs;
   const jittered = Math.min(base, flow.retry.maxMs) * (0.5 + Math.random() / 2);
   return Math.max(Math.round(jittered), retryAfterMs);
 }
@@ -340,7 +341,7 @@ async function givesUp(
   attempt: number,
   failed: Failed,
 ): Promise<boolean> {
-  if (attempt <= run.flow.retry.limit && !ctx.signal?.aborted) return false;
+  if (attempt < run.flow.retry.maxAttempts && !ctx.signal?.aborted) return false;
   const why = ctx.signal?.aborted ? 'the worker is stopping' : `gave up after ${attempt} attempts`;
   for (const i of failed.retry)
     finals[i] = {
@@ -373,7 +374,7 @@ async function waitToRetry({ ctx, run }: Writes, db: Pick<pg.Pool, 'query'>, att
     true,
   );
   ctx.log?.(
-    `  ${flow.address}: ${failed.retry.length} record(s) failed (${failed.reason}); retry ${attempt}/${flow.retry.limit} in ${(wait / 1000).toFixed(1)} s`,
+    `  ${flow.address}: ${failed.retry.length} record(s) failed (${failed.reason}); retry ${attempt}/${flow.retry.maxAttempts - 1} in ${(wait / 1000).toFixed(1)} s`,
   );
   await sleep(wait, ctx.signal).catch(() => {});
 }
@@ -428,7 +429,7 @@ async function writeInTransactions(
       });
     } catch (e) {
       if (!(e instanceof Retry)) throw e;
-      if (e.error !== undefined && (attempt > run.flow.retry.limit || ctx.signal?.aborted)) throw e.error;
+      if (e.error !== undefined && (attempt >= run.flow.retry.maxAttempts || ctx.signal?.aborted)) throw e.error;
       failed = e.failed;
     }
     await waitToRetry(w, client, attempt, failed);
