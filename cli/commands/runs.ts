@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { flowAddress } from '../../engine/state/dead-letters.js';
+import { flowAddress } from '../../engine/model/address.js';
 import { listRuns, type RunRow } from '../../engine/state/runs.js';
 import { RsyncCommand } from '../base.js';
 import { ago, openRuntime, runtimeFlags, table } from '../runtime.js';

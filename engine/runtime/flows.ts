@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { ExitCode, RsyncError } from '../diagnostics/errors.js';
-import { flowAddress } from '../state/dead-letters.js';
+import { flowAddress } from '../model/address.js';
 import { readBlobs, readResourceRows, readRevisionSpec, type ResourceRow } from '../state/deployments.js';
 import { isObject } from '../util/merge.js';
 import { parseDuration } from '../util/duration.js';

@@ -5,7 +5,7 @@
  * it.
  */
 import type pg from 'pg';
-import { ExitCode, RsyncError } from '../diagnostics/errors.js';
+import { flowAddress } from '../model/address.js';
 import { appendLog } from './apply-log.js';
 import { withTransaction } from './tx.js';
 
@@ -37,19 +37,6 @@ export interface DeadLetterFilter {
   ids?: number[];
   status?: 'open' | 'replayed' | 'discarded' | 'all';
   limit?: number;
-}
-
-/** A flow given as `customer/name`, `customer/flow/name`, or `name` with a customer filter → its address. */
-export function flowAddress(flow: string, customer?: string): string {
-  const parts = flow.split('/');
-  if (parts.length === 3 && parts[1] === 'flow') return flow;
-  if (parts.length === 2) return `${parts[0]}/flow/${parts[1]}`;
-  if (parts.length === 1 && customer) return `${customer}/flow/${flow}`;
-  throw new RsyncError(
-    `"${flow}" does not name a flow`,
-    ExitCode.USAGE,
-    'Name a flow as <customer>/<flow> (e.g. northwind/orders-to-erp), or give --customer.',
-  );
 }
 
 function where(f: DeadLetterFilter): { sql: string; params: unknown[] } {
