@@ -90,6 +90,17 @@ export const secretRef = { 'x-secret': true, $ref: 'https://rsync.dev/schemas/v1
 /** A string setting that may not be empty. */
 export const str = (description: string) => ({ type: 'string', minLength: 1, description });
 
+/**
+ * The master data every ERP connector reads, each stream incrementally (by last-modified): items, their prices,
+ * inventory levels and customers. An ERP entry spreads it into its `streams` and adds what is its own.
+ */
+export const erpMasterDataStreams = {
+  items: { canonical: ['product'], incremental: true },
+  prices: { canonical: ['price'], incremental: true },
+  inventory: { canonical: ['inventoryLevel'], incremental: true },
+  customers: { canonical: ['customer'], incremental: true },
+} as const satisfies Record<string, StreamSpec>;
+
 /** The settings by which a generic connector's connection declares its own streams, entities and events. */
 export const dynamicSettings = {
   streams: { type: 'object', description: 'streams this connection can read, by name' },

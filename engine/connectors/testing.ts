@@ -170,3 +170,43 @@ export function describeReceiver(c: VendorCase): void {
     );
   });
 }
+
+/**
+ * A sender that signs the raw body with HMAC-SHA256 in one header and names its delivery id and topic: the case
+ * `describeReceiver` takes, from what is that sender's own. The documented headers are content-type, the signature,
+ * then `headers`; the expected delivery carries `records` (default: the body, parsed).
+ */
+export function bodySigned(c: {
+  connector: string;
+  settings: VendorCase['settings'];
+  unsigned: VendorCase['unsigned'];
+  body: Buffer;
+  header: string;
+  encoding: 'hex' | 'base64';
+  /** The sender's other headers, as it sends them. */
+  headers: Record<string, string>;
+  deliveryId: string;
+  topic: string;
+  /** What else signFor needs besides the delivery id and the topic. */
+  signOptions?: VendorCase['signOptions'];
+  records?: unknown[];
+}): VendorCase {
+  return {
+    connector: c.connector,
+    settings: c.settings,
+    unsigned: c.unsigned,
+    body: c.body,
+    header: c.header,
+    documented: (s, b) => ({
+      'content-type': 'application/json',
+      [c.header]: hmac('sha256', s, b).digest(c.encoding),
+      ...c.headers,
+    }),
+    signOptions: { deliveryId: c.deliveryId, topic: c.topic, ...c.signOptions },
+    expected: {
+      deliveryId: c.deliveryId,
+      topic: c.topic,
+      records: c.records ?? [JSON.parse(c.body.toString('utf8'))],
+    },
+  };
+}

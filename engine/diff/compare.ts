@@ -11,7 +11,7 @@ import path from 'node:path';
 import { desiredState, type DesiredState } from '../plan/desired.js';
 import { fieldChanges, lineDiff } from '../plan/diff.js';
 import { pairByAddress } from '../plan/pair.js';
-import type { Action, DeployableResource, FieldChange } from '../plan/types.js';
+import { identityOf, type Action, type DeployableResource, type FieldChange } from '../plan/types.js';
 import { addressOf, allResources, type Workspace } from '../model/workspace.js';
 import { hashOf } from '../util/hash.js';
 import { isObject } from '../util/merge.js';
@@ -181,10 +181,7 @@ export function compareSides(
     if (pair.action === 'delete') {
       const old = pair.have;
       const change: ResourceChange = {
-        address: old.address,
-        customer: old.customer,
-        kind: old.kind,
-        name: old.name,
+        ...identityOf(old),
         action: 'delete',
         reason: `removed${old.template ? ` (was from template ${old.template})` : ''}`,
         fields: [],
@@ -197,13 +194,7 @@ export function compareSides(
       continue;
     }
     const { want } = pair;
-    const common = {
-      address: want.address,
-      customer: want.customer,
-      kind: want.kind,
-      name: want.name,
-      source: want.source,
-    };
+    const common = { ...identityOf(want), source: want.source };
     if (pair.action === 'create') {
       const change: ResourceChange = {
         ...common,

@@ -1,14 +1,6 @@
 /** Renderings of a workspace diff: text for a terminal, Markdown for a pull-request comment (white-labelled). */
+import { customerSections, customerTable, updateBlock, MAX_LISTED, mdEscape, show, SYMBOL } from '../plan/markdown.js';
 import type { DiffSide, ResourceChange, WorkspaceDiff } from './types.js';
-
-const SYMBOL: Record<ResourceChange['action'], string> = { create: '+', update: '~', delete: '-' };
-const MAX_LISTED = 500;
-
-function show(v: unknown): string {
-  if (v === undefined) return '(absent)';
-  const s = JSON.stringify(v);
-  return s.length > 100 ? `${s.slice(0, 97)}...` : s;
-}
 
 function sideText(s: DiffSide): string {
   if (s.workingTree) return 'the working tree';
@@ -135,10 +127,6 @@ export function renderDiffText(d: WorkspaceDiff, opts: { verbose?: boolean } = {
   return out.join('\n');
 }
 
-function mdEscape(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/</g, '&lt;');
-}
-
 function mdSide(s: DiffSide): string {
   if (s.workingTree) return 'the working tree';
   return `\`${s.label}\`${s.commit && !s.label.startsWith(s.commit.slice(0, 7)) ? ` at \`${s.commit.slice(0, 7)}\`` : ''}`;
@@ -179,44 +167,21 @@ export function renderDiffMarkdown(d: WorkspaceDiff): string {
   }
   const byCustomer = grouped(d.changes);
   if (byCustomer.size) {
-    out.push('', '| customer | create | update | delete |', '|---|---:|---:|---:|');
-    for (const [c, n] of Object.entries(d.summary.byCustomer)
-      .sort((x, y) => (x[0] < y[0] ? -1 : 1))
-      .slice(0, 100)) {
-      out.push(`| ${mdEscape(c)} | ${n.create} | ${n.update} | ${n.delete} |`);
-    }
+    out.push(...customerTable(d.summary.byCustomer));
   }
-  let listed = 0;
-  for (const [customer, changes] of byCustomer) {
-    if (listed >= MAX_LISTED) break;
-    out.push(
-      '',
-      `<details><summary><b>${mdEscape(customer)}</b>: ${changes.length} change${changes.length === 1 ? '' : 's'}</summary>`,
-      '',
-    );
-    for (const c of changes) {
-      if (listed++ >= MAX_LISTED) break;
+  out.push(
+    ...customerSections(byCustomer, (c) => {
       const used = c.action !== 'create' ? usedByText(c.usedBy) : '';
-      out.push(
+      const lines = [
         `- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}${used ? ` (${mdEscape(used)})` : ''}`,
-      );
+      ];
       const fields = c.fields;
       if (c.action === 'update' && (fields.length || c.mapping?.diff.length)) {
-        out.push('', '  ```diff');
-        for (const f of fields) {
-          if (f.before !== undefined) out.push(`  - ${f.path}: ${show(f.before)}`);
-          if (f.after !== undefined) out.push(`  + ${f.path}: ${show(f.after)}`);
-        }
-        if (c.mapping) {
-          out.push(`  @@ ${mappingHeader(c.mapping)} @@`);
-          for (const l of c.mapping.diff)
-            out.push(`  ${l.startsWith('@@') ? l : l[0] === ' ' ? `  ${l.slice(1)}` : `${l[0]} ${l.slice(1)}`}`);
-        }
-        out.push('  ```', '');
+        lines.push(...updateBlock(fields, c.mapping && { header: mappingHeader(c.mapping), diff: c.mapping.diff }));
       }
-    }
-    out.push('', '</details>');
-  }
+      return lines;
+    }),
+  );
   if (d.changes.length > MAX_LISTED)
     out.push('', `… and ${d.changes.length - MAX_LISTED} more changes (\`rsync diff --format json\` lists them all).`);
   if (d.settings.length) {

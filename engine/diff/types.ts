@@ -6,7 +6,7 @@
  * It is a plain, serialisable value (the `--json` output of `rsync diff`), like the plan: the plan compares Git
  * with what PostgreSQL says is deployed; the diff compares Git with Git.
  */
-import type { Action, FieldChange, PlanSummary } from '../plan/types.js';
+import type { Action, FieldChange, PlanSummary, ResourceAction } from '../plan/types.js';
 import type { Branding } from '../workspace/branding.js';
 
 export const DIFF_FORMAT = 1;
@@ -28,14 +28,7 @@ export interface DiffSide {
 }
 
 /** A resource that differs between the two sides, found by pairing them by address. */
-export interface ResourceChange {
-  address: string;
-  customer: string | null;
-  kind: string;
-  name: string;
-  action: Action;
-  /** Display only: a short explanation (`mapping changed; schedule "0 6 * * *" → "30 5 * * *"`). */
-  reason: string;
+export interface ResourceChange extends ResourceAction {
   /** For an update: the fields that differ (dotted paths of the resolved value; the mapping's hash left out). */
   fields: FieldChange[];
   /** For a flow whose mapping text changes: the files on each side and a unified line diff of the JSONata. */

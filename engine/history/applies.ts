@@ -12,6 +12,7 @@ import { redactUrl } from '../state/db.js';
 import { embeddedStatus, ensureEmbedded } from '../state/embedded.js';
 
 export interface ApplyLogEntry {
+  /** The apply log entry's number. */
   n: number;
   env: string;
   action: string;

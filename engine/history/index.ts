@@ -67,16 +67,9 @@ export interface CommitEvent {
   error?: string;
 }
 
-export interface ApplyEvent {
+/** An apply log entry on the timeline, with what it did in a line and the changes it made. */
+export interface ApplyEvent extends ApplyLogEntry {
   type: 'apply';
-  at: string;
-  /** The apply log entry's number. */
-  n: number;
-  env: string;
-  action: string;
-  actor: string;
-  commit: string | null;
-  ref: string | null;
   /** One line: `2 created, 1 updated, 0 deleted` for an apply. */
   result: string;
   /** The changes it made (`update northwind/flow/x`), narrowed by --customer / --address. */
@@ -85,7 +78,6 @@ export interface ApplyEvent {
   changeCount: number;
   /** The commit's subject, when the repository has that commit. */
   subject?: string;
-  detail: Record<string, unknown>;
 }
 
 export type HistoryEvent = CommitEvent | ApplyEvent;

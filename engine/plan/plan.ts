@@ -10,7 +10,15 @@ import type { DesiredState } from './desired.js';
 import { inScope, pairByAddress } from './pair.js';
 import { fieldChanges, lineDiff } from './diff.js';
 import type { Branding } from '../workspace/branding.js';
-import { PLAN_FORMAT, type Change, type Drift, type Plan, type PlanSummary } from './types.js';
+import {
+  identityOf,
+  PLAN_FORMAT,
+  type Change,
+  type DeployableResource,
+  type Drift,
+  type Plan,
+  type PlanSummary,
+} from './types.js';
 
 export interface PlanInput {
   env: string;
@@ -28,6 +36,31 @@ export interface PlanInput {
   /** Limit the plan to these customers. */
   customers?: string[];
   branding: Branding;
+}
+
+/**
+ * One change to a resource: `have` is what is deployed (absent for a create), `want` what Git says (absent for a
+ * delete). The resource's identity and template are `want`'s, or `have`'s for a delete.
+ */
+function changeOf(
+  action: Change['action'],
+  reason: string,
+  have: DeployedRow | undefined,
+  want: DeployableResource | undefined,
+  fields: Change['fields'] = [],
+): Change {
+  const r = (want ?? have) as DeployableResource | DeployedRow;
+  return {
+    ...identityOf(r),
+    action,
+    reason,
+    fromRevision: have ? have.revision : null,
+    beforeHash: have ? have.hash : null,
+    afterHash: want ? want.hash : null,
+    ...(want ? { after: want } : {}),
+    fields,
+    template: r.template,
+  };
 }
 
 /** Fingerprint of an environment's deployed state: a saved plan is stale once it changes. */
@@ -54,39 +87,21 @@ export function makePlan(input: PlanInput): Plan {
   for (const pair of pairByAddress(input.desired.resources, input.deployed, scope)) {
     if (pair.action === 'delete') {
       const { have } = pair;
-      changes.push({
-        address: have.address,
-        customer: have.customer,
-        kind: have.kind,
-        name: have.name,
-        action: 'delete',
-        reason: `no longer declared at ${input.ref ?? 'the working tree'}`,
-        fromRevision: have.revision,
-        beforeHash: have.hash,
-        afterHash: null,
-        fields: [],
-        template: have.template,
-      });
+      changes.push(changeOf('delete', `no longer declared at ${input.ref ?? 'the working tree'}`, have, undefined));
       continue;
     }
     const { want } = pair;
     const mapping = isObject(want.spec.mapping) ? (want.spec.mapping as { sha256?: string }) : undefined;
     if (pair.action === 'create') {
       if (mapping?.sha256) blobs[mapping.sha256] = input.desired.blobs.get(mapping.sha256) ?? '';
-      changes.push({
-        address: want.address,
-        customer: want.customer,
-        kind: want.kind,
-        name: want.name,
-        action: 'create',
-        reason: `not yet deployed to ${input.env}${want.template ? `, from template ${want.template}` : ''}`,
-        fromRevision: null,
-        beforeHash: null,
-        afterHash: want.hash,
-        after: want,
-        fields: [],
-        template: want.template,
-      });
+      changes.push(
+        changeOf(
+          'create',
+          `not yet deployed to ${input.env}${want.template ? `, from template ${want.template}` : ''}`,
+          undefined,
+          want,
+        ),
+      );
       continue;
     }
     const { have } = pair;
@@ -95,20 +110,7 @@ export function makePlan(input: PlanInput): Plan {
       continue;
     }
     const fields = fieldChanges(have.spec, want.spec);
-    const change: Change = {
-      address: want.address,
-      customer: want.customer,
-      kind: want.kind,
-      name: want.name,
-      action: 'update',
-      reason: '',
-      fromRevision: have.revision,
-      beforeHash: have.hash,
-      afterHash: want.hash,
-      after: want,
-      fields,
-      template: want.template,
-    };
+    const change = changeOf('update', '', have, want, fields);
     const reasons: string[] = [];
     const oldMapping = isObject(have.spec.mapping) ? (have.spec.mapping as { sha256?: string }) : undefined;
     if (mapping?.sha256 && mapping.sha256 !== oldMapping?.sha256) {
@@ -174,6 +176,17 @@ function summarise(changes: Change[], unchanged: number, drift: number): PlanSum
   return s;
 }
 
+/** One drifted pg-boss object, listed under the deployed resources it serves. */
+function driftOf(
+  object: string,
+  type: Drift['type'],
+  problem: Drift['problem'],
+  detail: string,
+  addresses: string[],
+): Drift {
+  return { object, type, problem, detail, addresses };
+}
+
 /**
  * Live pg-boss objects against what the deployed state needs. `complete` is true when the whole environment was
  * planned, so an rsync queue nobody needs is reported as unexpected.
@@ -186,68 +199,49 @@ export function findDrift(env: string, deployed: DeployedLike[], live: LiveState
   for (const q of expected.queues.values()) {
     const have = queues.get(q.name);
     if (!have) {
-      drift.push({
-        object: q.name,
-        type: 'queue',
-        problem: 'missing',
-        detail: 'the pg-boss queue does not exist',
-        addresses: q.addresses,
-      });
+      drift.push(driftOf(q.name, 'queue', 'missing', 'the pg-boss queue does not exist', q.addresses));
       continue;
     }
     const diffs = queueDifferences(have, q.settings);
-    if (diffs.length)
-      drift.push({
-        object: q.name,
-        type: 'queue',
-        problem: 'changed',
-        detail: diffs.join(', '),
-        addresses: q.addresses,
-      });
+    if (diffs.length) drift.push(driftOf(q.name, 'queue', 'changed', diffs.join(', '), q.addresses));
   }
   for (const s of expected.schedules.values()) {
     const have = schedules.get(s.name);
     if (!have) {
-      drift.push({
-        object: s.name,
-        type: 'schedule',
-        problem: 'missing',
-        detail: `the schedule "${s.cron}" (${s.timezone}) does not exist`,
-        addresses: s.addresses,
-      });
+      drift.push(
+        driftOf(s.name, 'schedule', 'missing', `the schedule "${s.cron}" (${s.timezone}) does not exist`, s.addresses),
+      );
     } else if (have.cron !== s.cron || have.timezone !== s.timezone) {
-      drift.push({
-        object: s.name,
-        type: 'schedule',
-        problem: 'changed',
-        detail: `"${have.cron}" (${have.timezone}) instead of "${s.cron}" (${s.timezone})`,
-        addresses: s.addresses,
-      });
+      drift.push(
+        driftOf(
+          s.name,
+          'schedule',
+          'changed',
+          `"${have.cron}" (${have.timezone}) instead of "${s.cron}" (${s.timezone})`,
+          s.addresses,
+        ),
+      );
     }
   }
   if (complete) {
     const prefix = `rsync.${env}.`;
     for (const s of live.schedules) {
       if (s.name.startsWith(prefix) && !expected.schedules.has(s.name)) {
-        drift.push({
-          object: s.name,
-          type: 'schedule',
-          problem: 'unexpected',
-          detail: `a schedule "${s.cron}" that no deployed flow uses`,
-          addresses: [],
-        });
+        drift.push(driftOf(s.name, 'schedule', 'unexpected', `a schedule "${s.cron}" that no deployed flow uses`, []));
       }
     }
     // Apply removes an rsync queue nobody uses once it is empty: the plan must say so.
     for (const q of live.queues) {
       if (q.name.startsWith(prefix) && !expected.queues.has(q.name)) {
-        drift.push({
-          object: q.name,
-          type: 'queue',
-          problem: 'unexpected',
-          detail: 'a queue that no deployed flow uses (apply removes it once it is empty)',
-          addresses: [],
-        });
+        drift.push(
+          driftOf(
+            q.name,
+            'queue',
+            'unexpected',
+            'a queue that no deployed flow uses (apply removes it once it is empty)',
+            [],
+          ),
+        );
       }
     }
   }

@@ -1,14 +1,6 @@
 /** Renderings of a plan: text for a terminal, Markdown for a pull-request comment (white-labelled). */
+import { customerSections, customerTable, updateBlock, MAX_LISTED, mdEscape, show, SYMBOL } from './markdown.js';
 import type { Change, Drift, Plan } from './types.js';
-
-const SYMBOL: Record<Change['action'], string> = { create: '+', update: '~', delete: '-' };
-const MAX_LISTED = 500;
-
-function show(v: unknown): string {
-  if (v === undefined) return '(absent)';
-  const s = JSON.stringify(v);
-  return s.length > 100 ? `${s.slice(0, 97)}...` : s;
-}
 
 export function summaryLine(plan: Plan): string {
   const s = plan.summary;
@@ -78,10 +70,6 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): st
   return out.join('\n');
 }
 
-function mdEscape(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/</g, '&lt;');
-}
-
 export function renderPlanMarkdown(plan: Plan): string {
   const b = plan.branding;
   const product = b.productName ?? 'rsync';
@@ -100,43 +88,23 @@ export function renderPlanMarkdown(plan: Plan): string {
     for (const r of radius) out.push(`- ${r}`);
   }
   if (Object.keys(plan.summary.byCustomer).length) {
-    out.push('', '| customer | create | update | delete |', '|---|---:|---:|---:|');
-    for (const [c, n] of Object.entries(plan.summary.byCustomer)
-      .sort((x, y) => (x[0] < y[0] ? -1 : 1))
-      .slice(0, 100)) {
-      out.push(`| ${mdEscape(c)} | ${n.create} | ${n.update} | ${n.delete} |`);
-    }
+    out.push(...customerTable(plan.summary.byCustomer));
   }
   const byCustomer = new Map<string, Change[]>();
   for (const c of plan.changes) {
     const k = c.customer ?? '(partner-wide)';
     byCustomer.set(k, [...(byCustomer.get(k) ?? []), c]);
   }
-  let listed = 0;
-  for (const [customer, changes] of byCustomer) {
-    if (listed >= MAX_LISTED) break;
-    out.push(
-      '',
-      `<details><summary><b>${mdEscape(customer)}</b>: ${changes.length} change${changes.length === 1 ? '' : 's'}</summary>`,
-      '',
-    );
-    for (const c of changes) {
-      if (listed++ >= MAX_LISTED) break;
-      out.push(`- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}`);
+  out.push(
+    ...customerSections(byCustomer, (c) => {
+      const lines = [`- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}`];
       const fields = c.fields.filter((f) => !f.path.startsWith('mapping.'));
       if (c.action === 'update' && (fields.length || c.mappingDiff?.length)) {
-        out.push('', '  ```diff');
-        for (const f of fields) {
-          if (f.before !== undefined) out.push(`  - ${f.path}: ${show(f.before)}`);
-          if (f.after !== undefined) out.push(`  + ${f.path}: ${show(f.after)}`);
-        }
-        for (const l of c.mappingDiff ?? [])
-          out.push(`  ${l.startsWith('@@') ? l : l[0] === ' ' ? `  ${l.slice(1)}` : `${l[0]} ${l.slice(1)}`}`);
-        out.push('  ```', '');
+        lines.push(...updateBlock(fields, { diff: c.mappingDiff ?? [] }));
       }
-    }
-    out.push('', '</details>');
-  }
+      return lines;
+    }),
+  );
   if (plan.drift.length) {
     out.push('', '#### Drift', '', 'Changed outside rsync; applying this plan heals it.', '');
     for (const d of plan.drift) out.push(`- ${mdEscape(driftText(d))}`);

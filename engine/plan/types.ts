@@ -32,14 +32,30 @@ export interface FieldChange {
   after?: unknown;
 }
 
-export interface Change {
+/** A resource by its address and the parts of it (customer null: partner-wide). */
+export interface ResourceIdentity {
   address: string;
   customer: string | null;
   kind: string;
   name: string;
+}
+
+/** The identity of `r` alone, in the order a change (and its JSON) lists it. */
+export const identityOf = (r: ResourceIdentity): ResourceIdentity => ({
+  address: r.address,
+  customer: r.customer,
+  kind: r.kind,
+  name: r.name,
+});
+
+/** What happens to one resource, as the plan and the workspace diff both say it. */
+export interface ResourceAction extends ResourceIdentity {
   action: Action;
-  /** Display only: why this change (never drives apply). */
+  /** Display only: why this change, e.g. `mapping changed; schedule "0 6 * * *" → "30 5 * * *"` (never drives apply). */
   reason: string;
+}
+
+export interface Change extends ResourceAction {
   /** The revision it replaces or deletes. */
   fromRevision: number | null;
   beforeHash: string | null;

@@ -255,15 +255,9 @@ async function compareThreeWay(
 
 const LETTER: Record<FileStatus, string> = { added: 'A', modified: 'M', deleted: 'D' };
 
-function commitMessage(p: {
-  from: Side;
-  to: Side & { branch: string };
-  customers: string[];
-  templates: string[];
-  workspace: boolean;
-  files: PromotedFile[];
-  promoter: string;
-}): string {
+function commitMessage(
+  p: Pick<Promotion, 'from' | 'to' | 'customers' | 'templates' | 'workspace' | 'files'> & { promoter: string },
+): string {
   const what = p.customers.length
     ? p.customers.length <= 3
       ? p.customers.join(', ')

@@ -27,20 +27,24 @@ export interface LogEntry extends LogEntryInput {
 const GENESIS = '0'.repeat(64);
 const LOG_LOCK = 7_275_002;
 
-function entryHash(prevHash: string, e: Omit<LogEntry, 'entryHash' | 'prevHash'>): string {
-  return sha256(
-    prevHash +
-      canonicalJson({
-        n: e.n,
-        at: e.at,
-        env: e.env,
-        action: e.action,
-        actor: e.actor,
-        commit: e.commit ?? null,
-        ref: e.ref ?? null,
-        detail: e.detail,
-      }),
-  );
+/** What an entry's hash covers: its number, its time and its input as recorded (an absent commit or ref is null). */
+type Hashed = Omit<LogEntry, 'entryHash' | 'prevHash'>;
+
+function hashedFields(e: LogEntryInput & { n: number; at: string }): Hashed {
+  return {
+    n: e.n,
+    at: e.at,
+    env: e.env,
+    action: e.action,
+    actor: e.actor,
+    commit: e.commit ?? null,
+    ref: e.ref ?? null,
+    detail: e.detail,
+  };
+}
+
+function entryHash(prevHash: string, e: LogEntryInput & { n: number; at: string }): string {
+  return sha256(prevHash + canonicalJson(hashedFields(e)));
 }
 
 /** Append an entry. Call it inside a transaction (BEGIN … COMMIT): the entry commits with it, and appends queue up. */
@@ -51,16 +55,7 @@ export async function appendLog(client: pg.PoolClient | pg.Client, input: LogEnt
   const prevHash = head.rows[0]?.entry_hash ?? GENESIS;
   const n = Number(head.rows[0]?.n ?? 0) + 1;
   const at = new Date().toISOString();
-  const base = {
-    n,
-    at,
-    env: input.env,
-    action: input.action,
-    actor: input.actor,
-    commit: input.commit ?? null,
-    ref: input.ref ?? null,
-    detail: input.detail,
-  };
+  const base = hashedFields({ ...input, n, at });
   const hash = entryHash(prevHash, base);
   await client.query(
     `INSERT INTO rsync.apply_log (n, env, action, actor, commit, ref, detail, at, prev_hash, entry_hash)
@@ -114,16 +109,7 @@ export async function verifyLog(db: Pick<pg.Pool, 'query'>): Promise<VerifyResul
         problem: `its link to the previous entry is broken (the previous entry was edited or deleted)`,
       });
     const at = (r.at as Date).toISOString();
-    const recomputed = entryHash(r.prev_hash, {
-      n,
-      at,
-      env: r.env,
-      action: r.action,
-      actor: r.actor,
-      commit: r.commit,
-      ref: r.ref,
-      detail: r.detail,
-    });
+    const recomputed = entryHash(r.prev_hash, { ...r, n, at });
     if (recomputed !== r.entry_hash)
       problems.push({ n, problem: `its content does not match its hash (the entry was edited)` });
     prev = r.entry_hash;

@@ -289,45 +289,63 @@ function crossCustomerName(name: string): string | undefined {
   return m ? m[1] : undefined;
 }
 
-function checkPolicyRef(ws: Workspace, c: CustomerModel, r: Resource, path: Path, name: string, rep: Reporter): void {
-  if (lookupPolicy(ws, c.name, name)) return;
-  const elsewhere = crossCustomerName(name) ?? ownerElsewhere(ws, c, (o) => o.policies, name);
-  if (elsewhere) {
-    rep.at(r, path, {
-      severity: 'error',
-      code: 'cross-customer-ref',
-      summary: `Policy "${name}" belongs to customer ${elsewhere}`,
-      detail: `Nothing of one customer may reference another's. Declare the policy in ${c.folder}/, or make it partner-wide in rsync.yaml.`,
-    });
-    return;
-  }
-  const known = [...c.policies.keys(), ...ws.policies.keys()];
-  rep.at(r, path, {
-    severity: 'error',
-    code: 'ref-unknown',
-    summary: `Unknown policy "${name}"`,
-    detail: `Known policies: ${known.join(', ') || '(none)'}.${suggest(name, known)} Declare it in ${c.folder}/ or in rsync.yaml.`,
-  });
+/** A reference a customer or flow makes by name to a policy or an SLA: the customer's own, or a partner-wide one. */
+interface SharedRefKind {
+  /** As a summary starts: `Policy "x"`, `SLA "x"`. */
+  title: string;
+  /** Within a sentence: `Unknown policy "x"`, `Declare the SLA in …`. */
+  noun: string;
+  /** In `Known …:`. */
+  plural: string;
+  lookup: (ws: Workspace, customer: string, name: string) => Resource | undefined;
+  own: (c: CustomerModel) => Map<string, Resource>;
+  partnerWide: (ws: Workspace) => Map<string, Resource>;
 }
 
-function checkSlaRef(ws: Workspace, c: CustomerModel, r: Resource, path: Path, name: string, rep: Reporter): void {
-  if (lookupSla(ws, c.name, name)) return;
-  const elsewhere = crossCustomerName(name) ?? ownerElsewhere(ws, c, (o) => o.slas, name);
+const POLICY_REF: SharedRefKind = {
+  title: 'Policy',
+  noun: 'policy',
+  plural: 'policies',
+  lookup: lookupPolicy,
+  own: (c) => c.policies,
+  partnerWide: (ws) => ws.policies,
+};
+
+const SLA_REF: SharedRefKind = {
+  title: 'SLA',
+  noun: 'SLA',
+  plural: 'SLAs',
+  lookup: lookupSla,
+  own: (c) => c.slas,
+  partnerWide: (ws) => ws.slas,
+};
+
+function checkSharedRef(
+  kind: SharedRefKind,
+  ws: Workspace,
+  c: CustomerModel,
+  r: Resource,
+  path: Path,
+  name: string,
+  rep: Reporter,
+): void {
+  if (kind.lookup(ws, c.name, name)) return;
+  const elsewhere = crossCustomerName(name) ?? ownerElsewhere(ws, c, kind.own, name);
   if (elsewhere) {
     rep.at(r, path, {
       severity: 'error',
       code: 'cross-customer-ref',
-      summary: `SLA "${name}" belongs to customer ${elsewhere}`,
-      detail: `Nothing of one customer may reference another's. Declare the SLA in ${c.folder}/, or make it partner-wide in rsync.yaml.`,
+      summary: `${kind.title} "${name}" belongs to customer ${elsewhere}`,
+      detail: `Nothing of one customer may reference another's. Declare the ${kind.noun} in ${c.folder}/, or make it partner-wide in rsync.yaml.`,
     });
     return;
   }
-  const known = [...c.slas.keys(), ...ws.slas.keys()];
+  const known = [...kind.own(c).keys(), ...kind.partnerWide(ws).keys()];
   rep.at(r, path, {
     severity: 'error',
     code: 'ref-unknown',
-    summary: `Unknown SLA "${name}"`,
-    detail: `Known SLAs: ${known.join(', ') || '(none)'}.${suggest(name, known)} Declare it in ${c.folder}/ or in rsync.yaml.`,
+    summary: `Unknown ${kind.noun} "${name}"`,
+    detail: `Known ${kind.plural}: ${known.join(', ') || '(none)'}.${suggest(name, known)} Declare it in ${c.folder}/ or in rsync.yaml.`,
   });
 }
 
@@ -335,9 +353,9 @@ function checkCustomer(ws: Workspace, c: CustomerModel, rep: Reporter): void {
   const r = c.resource;
   if (!r) return;
   const policy = text(r.spec.policy);
-  if (policy !== undefined) checkPolicyRef(ws, c, r, ['spec', 'policy'], policy, rep);
+  if (policy !== undefined) checkSharedRef(POLICY_REF, ws, c, r, ['spec', 'policy'], policy, rep);
   const sla = text(r.spec.sla);
-  if (sla !== undefined) checkSlaRef(ws, c, r, ['spec', 'sla'], sla, rep);
+  if (sla !== undefined) checkSharedRef(SLA_REF, ws, c, r, ['spec', 'sla'], sla, rep);
   const timezone = text(r.spec.timezone);
   if (timezone !== undefined && !isValidTimeZone(timezone)) {
     rep.at(r, ['spec', 'timezone'], {
@@ -414,6 +432,35 @@ function literalSecretSettings(conn: Resource<'Connection'>): Set<string> {
   return out;
 }
 
+/** What a flow's source reads and its target writes, by side: the field that names it and how messages say it. */
+const CAPABILITY = {
+  source: { field: 'stream', code: 'source-cannot-read', verb: 'read', declared: 'streams', instead: 'target' },
+  target: { field: 'entity', code: 'target-cannot-write', verb: 'write', declared: 'entities', instead: 'source' },
+} as const;
+
+/** A flow names a stream its source cannot read, or an entity its target cannot write (`names`: what it can). */
+function cannotDo(
+  rep: Reporter,
+  flow: Resource<'Flow'>,
+  side: keyof typeof CAPABILITY,
+  conn: Resource<'Connection'>,
+  spec: ConnectorSpec,
+  name: string,
+  names: string[],
+): void {
+  const k = CAPABILITY[side];
+  rep.at(flow, ['spec', side, k.field], {
+    severity: 'error',
+    code: k.code,
+    summary: `${conn.name} (${spec.name}) cannot ${k.verb} "${name}"`,
+    detail: names.length
+      ? `The ${spec.name} connector ${k.verb}s: ${names.join(', ')}.${suggest(name, names)}`
+      : spec.dynamic
+        ? `Declare the ${k.field} under settings.${k.declared} of connection ${conn.name}.`
+        : `The ${spec.name} connector ${k.verb}s nothing; use it as a ${k.instead}.`,
+  });
+}
+
 /** Streams, entities and events of a connection: the catalogue's, or the connection's own for generic connectors. */
 function capabilities(conn: Resource<'Connection'>): {
   spec?: ConnectorSpec;
@@ -480,34 +527,14 @@ function checkFlow(
   if (src && stream !== undefined) {
     const cap = capabilities(src);
     if (cap.spec && !(stream in cap.streams)) {
-      const names = Object.keys(cap.streams);
-      rep.at(flow, ['spec', 'source', 'stream'], {
-        severity: 'error',
-        code: 'source-cannot-read',
-        summary: `${src.name} (${cap.spec.name}) cannot read "${stream}"`,
-        detail: names.length
-          ? `The ${cap.spec.name} connector reads: ${names.join(', ')}.${suggest(stream, names)}`
-          : cap.spec.dynamic
-            ? `Declare the stream under settings.streams of connection ${src.name}.`
-            : `The ${cap.spec.name} connector reads nothing; use it as a target.`,
-      });
+      cannotDo(rep, flow, 'source', src, cap.spec, stream, Object.keys(cap.streams));
     }
   }
   if (dst && entityName !== undefined) {
     const cap = capabilities(dst);
     const entity = cap.entities[entityName];
     if (cap.spec && !entity) {
-      const names = Object.keys(cap.entities);
-      rep.at(flow, ['spec', 'target', 'entity'], {
-        severity: 'error',
-        code: 'target-cannot-write',
-        summary: `${dst.name} (${cap.spec.name}) cannot write "${entityName}"`,
-        detail: names.length
-          ? `The ${cap.spec.name} connector writes: ${names.join(', ')}.${suggest(entityName, names)}`
-          : cap.spec.dynamic
-            ? `Declare the entity under settings.entities of connection ${dst.name}.`
-            : `The ${cap.spec.name} connector writes nothing; use it as a source.`,
-      });
+      cannotDo(rep, flow, 'target', dst, cap.spec, entityName, Object.keys(cap.entities));
     } else if (
       cap.spec &&
       entity &&
@@ -579,9 +606,9 @@ function checkFlow(
 
   // References to policy and SLA (with the defaults chain).
   const ownPolicy = text(spec.policy);
-  if (ownPolicy !== undefined) checkPolicyRef(ws, c, flow, ['spec', 'policy'], ownPolicy, rep);
+  if (ownPolicy !== undefined) checkSharedRef(POLICY_REF, ws, c, flow, ['spec', 'policy'], ownPolicy, rep);
   const ownSla = text(spec.sla);
-  if (ownSla !== undefined) checkSlaRef(ws, c, flow, ['spec', 'sla'], ownSla, rep);
+  if (ownSla !== undefined) checkSharedRef(SLA_REF, ws, c, flow, ['spec', 'sla'], ownSla, rep);
   const policyName = policyNameOf(ws, flow).name;
   const policy = policyName ? lookupPolicy(ws, c.name, policyName) : undefined;
   const slaName = slaNameOf(ws, flow).name;

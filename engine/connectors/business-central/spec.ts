@@ -1,4 +1,4 @@
-import { type ConnectorSpec, secretRef, str } from '../spec.js';
+import { type ConnectorSpec, erpMasterDataStreams, secretRef, str } from '../spec.js';
 
 const zeros = '00000000-0000-0000-0000-000000000000';
 
@@ -18,12 +18,7 @@ export const spec: ConnectorSpec = {
     },
     additionalProperties: false,
   },
-  streams: {
-    items: { canonical: ['product'], incremental: true },
-    prices: { canonical: ['price'], incremental: true },
-    inventory: { canonical: ['inventoryLevel'], incremental: true },
-    customers: { canonical: ['customer'], incremental: true },
-  },
+  streams: erpMasterDataStreams,
   entities: {
     salesOrder: { accepts: ['order'] },
     salesInvoice: { accepts: ['order'] },

@@ -43,16 +43,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import {
-  ConnectorError,
-  itemText,
-  type ConnectorContext,
-  type OpenConnector,
-  type Page,
-  type ReadRequest,
-  type WriteItem,
-  type WriteResult,
-} from '../types.js';
+import { ConnectorError, itemText } from '../types.js';
+import type * as io from '../types.js';
 
 /** Above this a file is refused (see the header comment). */
 export const MAX_FILE_BYTES = 50 * 1024 * 1024;
@@ -101,7 +93,7 @@ interface Loaded {
   records: unknown[];
 }
 
-export function openFile(ctx: ConnectorContext): OpenConnector {
+export function openFile(ctx: io.ConnectorContext): io.OpenConnector {
   const settings = ctx.settings;
   if (typeof settings.folder !== 'string' || settings.folder === '') {
     throw new ConnectorError('file: settings.folder is required (the drop folder)', false);
@@ -301,7 +293,7 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
     }
   }
 
-  async function read(req: ReadRequest): Promise<Page> {
+  async function read(req: io.ReadRequest): Promise<io.Page> {
     req.signal?.throwIfAborted();
     const cfg = streamConfig(req.stream);
     const cursor = parseCursor(req.cursor);
@@ -345,11 +337,11 @@ export function openFile(ctx: ConnectorContext): OpenConnector {
     };
   }
 
-  async function write(entity: string, items: WriteItem[], signal?: AbortSignal): Promise<WriteResult[]> {
+  async function write(entity: string, items: io.WriteItem[], signal?: AbortSignal): Promise<io.WriteResult[]> {
     signal?.throwIfAborted();
     const file = entityFile(entity);
     const lines: string[] = [];
-    const results: WriteResult[] = [];
+    const results: io.WriteResult[] = [];
     for (const item of items) {
       try {
         lines.push(`{"key":${JSON.stringify(item.key)},"record":${itemText(item)}}`);

@@ -26,16 +26,8 @@
 import { STATUS_CODES } from 'node:http';
 import { compile, type Expression } from '../../jsonata/index.js';
 import { redact } from '../secrets.js';
-import {
-  ConnectorError,
-  type ConnectorContext,
-  type Cursor,
-  type OpenConnector,
-  type Page,
-  type ReadRequest,
-  type WriteItem,
-  type WriteResult,
-} from '../types.js';
+import { ConnectorError } from '../types.js';
+import type * as io from '../types.js';
 
 /** Per request, including reading the body. */
 const TIMEOUT_MS = 30_000;
@@ -105,7 +97,7 @@ export interface HttpOptions {
   timeoutMs?: number;
 }
 
-export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): OpenConnector {
+export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): io.OpenConnector {
   const timeoutMs = options.timeoutMs ?? TIMEOUT_MS;
   const settings = ctx.settings;
   if (typeof settings.baseUrl !== 'string' || !/^https?:\/\//.test(settings.baseUrl)) {
@@ -336,7 +328,7 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
     return s;
   }
 
-  async function read(req: ReadRequest): Promise<Page> {
+  async function read(req: io.ReadRequest): Promise<io.Page> {
     const s = stream(req.stream);
     const st = s.settings;
     const p = st.pagination;
@@ -365,7 +357,7 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
 
     // On the last page the cursor is null: the next read starts over (or from `since`), as a generic API gives
     // no position that is safe to keep (Shopify's page_info, for one, expires) — with one exception below.
-    let next: Cursor | null = null;
+    let next: io.Cursor | null = null;
     if (p?.type === 'link') {
       next = nextLink(reply.headers.get('link'), url);
     } else if (p?.type === 'cursor') {
@@ -428,18 +420,18 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
   }
 
   /** A thrown call failure as the result of one record; a cancellation still throws. */
-  const asResult = (e: unknown): WriteResult => {
+  const asResult = (e: unknown): io.WriteResult => {
     if (e instanceof ConnectorError)
       return { ok: false, transient: e.transient, error: e.message, retryAfterMs: e.retryAfterMs };
     throw e;
   };
 
-  const rejected = (reply: Reply): WriteResult => {
+  const rejected = (reply: Reply): io.WriteResult => {
     const f = failure(reply);
     return { ok: false, transient: f.transient, error: f.message, retryAfterMs: f.retryAfterMs };
   };
 
-  async function writeOne(e: EntitySettings, item: WriteItem, signal?: AbortSignal): Promise<WriteResult> {
+  async function writeOne(e: EntitySettings, item: io.WriteItem, signal?: AbortSignal): Promise<io.WriteResult> {
     const byHeader = e.keyIn === 'header';
     const url = endpoint(byHeader ? e.path : `${e.path.replace(/\/+$/, '')}/${encodeURIComponent(item.key)}`);
     let reply: Reply;
@@ -466,7 +458,7 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
    * One request for the whole batch, answered with one result per item in order. A call that fails as a whole
    * fails every item the same way; per-item results are trusted on a 2xx or 4xx (a 207, or a 422 that says which).
    */
-  async function writeBatch(e: EntitySettings, items: WriteItem[], signal?: AbortSignal): Promise<WriteResult[]> {
+  async function writeBatch(e: EntitySettings, items: io.WriteItem[], signal?: AbortSignal): Promise<io.WriteResult[]> {
     if (!items.length) return [];
     const batch = e.batch!;
     let reply: Reply;
@@ -491,7 +483,7 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
       body.length === items.length &&
       body.every((r) => typeof r === 'object' && r !== null && typeof (r as { ok?: unknown }).ok === 'boolean');
     if (!perItem) {
-      const r: WriteResult = ok(reply.status)
+      const r: io.WriteResult = ok(reply.status)
         ? {
             ok: false,
             transient: false,
@@ -502,7 +494,7 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
         : rejected(reply);
       return items.map(() => r);
     }
-    return (body as BatchItemResult[]).map((r, i): WriteResult => {
+    return (body as BatchItemResult[]).map((r, i): io.WriteResult => {
       if (r.ok)
         return { ok: true, targetId: r.id !== undefined && r.id !== null && r.id !== '' ? String(r.id) : items[i].key };
       const status = typeof r.status === 'number' ? r.status : undefined;
@@ -515,11 +507,11 @@ export function openHttp(ctx: ConnectorContext, options: HttpOptions = {}): Open
     });
   }
 
-  async function write(name: string, items: WriteItem[], signal?: AbortSignal): Promise<WriteResult[]> {
+  async function write(name: string, items: io.WriteItem[], signal?: AbortSignal): Promise<io.WriteResult[]> {
     const e = entity(name);
     if (e.batch) return writeBatch(e, items, signal);
     // One at a time: the rate limit spaces them anyway, and the target sees the batch's order.
-    const results: WriteResult[] = [];
+    const results: io.WriteResult[] = [];
     for (const item of items) results.push(await writeOne(e, item, signal));
     return results;
   }
@@ -544,7 +536,7 @@ function selector(text: string, where: string): Expression {
   return c.expr;
 }
 
-function offsetOf(cursor: Cursor | null): number {
+function offsetOf(cursor: io.Cursor | null): number {
   const n = Number(cursor ?? 0);
   return Number.isInteger(n) && n >= 0 ? n : 0;
 }

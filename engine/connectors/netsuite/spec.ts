@@ -1,4 +1,4 @@
-import { type ConnectorSpec, secretRef } from '../spec.js';
+import { type ConnectorSpec, erpMasterDataStreams, secretRef } from '../spec.js';
 
 export const spec: ConnectorSpec = {
   name: 'netsuite',
@@ -22,10 +22,7 @@ export const spec: ConnectorSpec = {
     additionalProperties: false,
   },
   streams: {
-    items: { canonical: ['product'], incremental: true },
-    prices: { canonical: ['price'], incremental: true },
-    inventory: { canonical: ['inventoryLevel'], incremental: true },
-    customers: { canonical: ['customer'], incremental: true },
+    ...erpMasterDataStreams,
     salesOrders: { canonical: ['order'], incremental: true },
   },
   entities: {

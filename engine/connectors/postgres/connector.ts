@@ -13,17 +13,8 @@
  * columns of the same name (jsonb_populate_record), and a stream without it yields the row as an object.
  */
 import type pg from 'pg';
-import {
-  ConnectorError,
-  itemFields,
-  itemsJson,
-  type ConnectorContext,
-  type OpenConnector,
-  type Page,
-  type ReadRequest,
-  type WriteItem,
-  type WriteResult,
-} from '../types.js';
+import { ConnectorError, itemFields, itemsJson } from '../types.js';
+import type * as io from '../types.js';
 import { isObject } from '../../util/merge.js';
 import { sha256 } from '../../util/hash.js';
 
@@ -69,7 +60,7 @@ function classify(e: unknown, what: string): ConnectorError {
   return new ConnectorError(`${what}: ${err.message ?? String(e)}`, transient);
 }
 
-export function openPostgres(ctx: ConnectorContext): OpenConnector {
+export function openPostgres(ctx: io.ConnectorContext): io.OpenConnector {
   const s = ctx.settings;
   const schema = ident(s.schema ?? 'public', 'settings.schema');
   const streams = isObject(s.streams) ? s.streams : {};
@@ -101,7 +92,7 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
 
   return {
     connector: 'postgres',
-    async read(req: ReadRequest): Promise<Page> {
+    async read(req: io.ReadRequest): Promise<io.Page> {
       const st = streams[req.stream];
       if (!isObject(st)) throw new ConnectorError(`stream ${req.stream} is not declared under settings.streams`, false);
       const table = ident(st.table, `settings.streams.${req.stream}.table`);
@@ -140,7 +131,7 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
         throw classify(e, `reading ${String(st.table)}`);
       }
     },
-    async write(entity: string, items: WriteItem[]): Promise<WriteResult[]> {
+    async write(entity: string, items: io.WriteItem[]): Promise<io.WriteResult[]> {
       const en = entities[entity];
       if (!isObject(en)) throw new ConnectorError(`entity ${entity} is not declared under settings.entities`, false);
       const tableName = String(en.table);
@@ -183,7 +174,7 @@ export function openPostgres(ctx: ConnectorContext): OpenConnector {
         if (err.transient || items.length === 1)
           return items.map(() => ({ ok: false as const, transient: err.transient, error: err.message }));
         // A permanent error fails the statement, not one record: find the bad ones one by one.
-        const out: WriteResult[] = [];
+        const out: io.WriteResult[] = [];
         for (const i of items) out.push(...(await this.write!(entity, [i])));
         return out;
       }

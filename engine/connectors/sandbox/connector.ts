@@ -11,16 +11,8 @@
  * sandbox — the staging set-up of the example workspace, where each system is a sandbox.
  */
 import type pg from 'pg';
-import {
-  ConnectorError,
-  itemsJson,
-  type ConnectorContext,
-  type OpenConnector,
-  type Page,
-  type ReadRequest,
-  type WriteItem,
-  type WriteResult,
-} from '../types.js';
+import { ConnectorError, itemsJson } from '../types.js';
+import type * as io from '../types.js';
 
 interface SandboxCursor {
   t: string;
@@ -36,13 +28,13 @@ function isCursor(c: unknown): c is SandboxCursor {
   );
 }
 
-export function openSandbox(ctx: ConnectorContext, connector = 'sandbox'): OpenConnector {
+export function openSandbox(ctx: io.ConnectorContext, connector = 'sandbox'): io.OpenConnector {
   const db = ctx.state;
   if (!db) throw new ConnectorError('the sandbox connector needs the state database', false);
   const system = ctx.system;
   return {
     connector,
-    async read(req: ReadRequest): Promise<Page> {
+    async read(req: io.ReadRequest): Promise<io.Page> {
       const params: unknown[] = [system, req.stream, req.limit];
       const where: string[] = ['system = $1', 'stream = $2'];
       if (isCursor(req.cursor)) {
@@ -73,7 +65,12 @@ export function openSandbox(ctx: ConnectorContext, connector = 'sandbox'): OpenC
       };
     },
     transactional: true,
-    async write(entity: string, items: WriteItem[], _signal?: AbortSignal, tx?: pg.PoolClient): Promise<WriteResult[]> {
+    async write(
+      entity: string,
+      items: io.WriteItem[],
+      _signal?: AbortSignal,
+      tx?: pg.PoolClient,
+    ): Promise<io.WriteResult[]> {
       if (!items.length) return [];
       const { rows } = await (tx ?? db).query<{ key: string; target_id: string }>(
         `INSERT INTO rsync_sandbox.writes AS w (system, entity, key, target_id, record)

@@ -5,23 +5,21 @@
 import { describe, expect, it } from 'vitest';
 import { signFor } from '../registry.js';
 import { SANDBOX_WEBHOOK_SECRET } from './receive.js';
-import { SECRET, hmac, receive, refusal, wooOrder, describeReceiver } from '../testing.js';
+import { SECRET, hmac, receive, refusal, wooOrder, describeReceiver, bodySigned } from '../testing.js';
 
-describeReceiver({
-  connector: 'sandbox',
-  settings: (s) => ({ system: 'storefront', webhookSecret: s }),
-  unsigned: { system: 'storefront' }, // the sandbox then uses its demo secret: see its own tests
-  body: wooOrder,
-  header: 'x-rsync-signature',
-  documented: (s, b) => ({
-    'content-type': 'application/json',
-    'x-rsync-signature': hmac('sha256', s, b).digest('hex'),
-    'x-delivery-id': 'sbx-42',
-    'x-topic': 'order.created',
+describeReceiver(
+  bodySigned({
+    connector: 'sandbox',
+    settings: (s) => ({ system: 'storefront', webhookSecret: s }),
+    unsigned: { system: 'storefront' }, // the sandbox then uses its demo secret: see its own tests
+    body: wooOrder,
+    header: 'x-rsync-signature',
+    encoding: 'hex',
+    headers: { 'x-delivery-id': 'sbx-42', 'x-topic': 'order.created' },
+    deliveryId: 'sbx-42',
+    topic: 'order.created',
   }),
-  signOptions: { deliveryId: 'sbx-42', topic: 'order.created' },
-  expected: { deliveryId: 'sbx-42', topic: 'order.created', records: [JSON.parse(wooOrder.toString('utf8'))] },
-});
+);
 
 describe('sandbox specifics', () => {
   it('signs with the demo secret when the connection names none', () => {

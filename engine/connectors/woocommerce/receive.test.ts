@@ -3,36 +3,33 @@
  * sender's sample delivery, then what is particular to the sender.
  */
 import { describe, expect, it } from 'vitest';
-import { SECRET, WRONG, hmac, receive, refusal, wooOrder, describeReceiver } from '../testing.js';
+import { SECRET, WRONG, hmac, receive, refusal, wooOrder, describeReceiver, bodySigned } from '../testing.js';
 
-describeReceiver({
-  connector: 'woocommerce',
-  settings: (s) => ({
-    url: 'https://shop.example.com',
-    consumerKey: 'ck_x',
-    consumerSecret: 'cs_x',
-    webhookSecret: s,
-  }),
-  unsigned: { url: 'https://shop.example.com', consumerKey: 'ck_x', consumerSecret: 'cs_x' },
-  body: wooOrder,
-  header: 'x-wc-webhook-signature',
-  // WooCommerce: X-WC-Webhook-Signature = base64(hash_hmac('sha256', payload, secret, true)).
-  documented: (s, b) => ({
-    'content-type': 'application/json',
-    'x-wc-webhook-signature': hmac('sha256', s, b).digest('base64'),
-    'x-wc-webhook-topic': 'order.created',
-    'x-wc-webhook-resource': 'order',
-    'x-wc-webhook-event': 'created',
-    'x-wc-webhook-id': '12',
-    'x-wc-webhook-delivery-id': '2f6e8c1d0b9a4e7f5c3d2a1b0e9f8d7c',
-  }),
-  signOptions: { deliveryId: '2f6e8c1d0b9a4e7f5c3d2a1b0e9f8d7c', topic: 'order.created' },
-  expected: {
+describeReceiver(
+  bodySigned({
+    connector: 'woocommerce',
+    settings: (s) => ({
+      url: 'https://shop.example.com',
+      consumerKey: 'ck_x',
+      consumerSecret: 'cs_x',
+      webhookSecret: s,
+    }),
+    unsigned: { url: 'https://shop.example.com', consumerKey: 'ck_x', consumerSecret: 'cs_x' },
+    body: wooOrder,
+    // WooCommerce: X-WC-Webhook-Signature = base64(hash_hmac('sha256', payload, secret, true)).
+    header: 'x-wc-webhook-signature',
+    encoding: 'base64',
+    headers: {
+      'x-wc-webhook-topic': 'order.created',
+      'x-wc-webhook-resource': 'order',
+      'x-wc-webhook-event': 'created',
+      'x-wc-webhook-id': '12',
+      'x-wc-webhook-delivery-id': '2f6e8c1d0b9a4e7f5c3d2a1b0e9f8d7c',
+    },
     deliveryId: '2f6e8c1d0b9a4e7f5c3d2a1b0e9f8d7c',
     topic: 'order.created',
-    records: [JSON.parse(wooOrder.toString('utf8'))],
-  },
-});
+  }),
+);
 
 describe('WooCommerce specifics', () => {
   it('answers the unsigned creation ping with no record, under one constant id', () => {

@@ -57,12 +57,7 @@ export type MappingTestCase =
        * What the case checks.
        */
       description?: string;
-      /**
-       * $params for this case, merged over spec.params.
-       */
-      params?: {
-        [k: string]: unknown;
-      };
+      params?: MappingTestCaseParams;
       input: MappingTestInput;
       /**
        * The exact expected output (any JSON value); null means the mapping filters this record (returns nothing).
@@ -78,12 +73,7 @@ export type MappingTestCase =
        * What the case checks.
        */
       description?: string;
-      /**
-       * $params for this case, merged over spec.params.
-       */
-      params?: {
-        [k: string]: unknown;
-      };
+      params?: MappingTestCaseParams;
       input: MappingTestInput;
       /**
        * A JSON file holding the exact expected output, relative to this file.
@@ -99,12 +89,7 @@ export type MappingTestCase =
        * What the case checks.
        */
       description?: string;
-      /**
-       * $params for this case, merged over spec.params.
-       */
-      params?: {
-        [k: string]: unknown;
-      };
+      params?: MappingTestCaseParams;
       input: MappingTestInput;
       expect: MappingTestExpectation;
     };
@@ -117,6 +102,13 @@ export interface MappingTestExpectation {
    * The output must be a valid canonical entity of this kind.
    */
   valid: CanonicalEntityName;
+}
+
+/**
+ * $params for this case, merged over spec.params.
+ */
+export interface MappingTestCaseParams {
+  [k: string]: unknown;
 }
 
 /**
