@@ -64,6 +64,12 @@ export interface ConnectorSpec {
    * `settings.events.<topic>: { stream }`.
    */
   readonly dynamic?: boolean;
+  /**
+   * What a write's effect is when a worker dies between the target's commit and the ledger's (the page is read
+   * again and written again): `exactly-once`, or `at-least-once` (the repeat lands again), and how. Every connector
+   * that writes at run time says it (README, "What each target guarantees"; test/connectors/catalog.test.ts).
+   */
+  readonly writes?: { readonly effect: 'exactly-once' | 'at-least-once'; readonly how: string };
   /** What `rsync init` writes into a new connection of this connector; absent, placeholders from the schema. */
   readonly sample?: (c: SampleFor) => ConnectionSample;
 }

@@ -59,16 +59,30 @@ export interface WriteItem {
   fields?: readonly string[];
   /** The target's id of this record when the ledger knows it (an update), else undefined (a create). */
   targetId?: string;
+  /**
+   * This write's idempotency key (ledger.ts `writeId`): the same for every attempt of this write, across retries
+   * and crashes (a page re-read after a crash writes it again with the same id), and new for the key's next write.
+   * A target that can remember it makes the repeat harmless: the http connector sends it as Idempotency-Key, the
+   * postgres connector records it with the row in the target's own transaction, the file connector puts it on the
+   * line. Absent only outside the pipeline (tests, `rsync test`).
+   */
+  writeId?: string;
 }
 
 /** A write item's record as JSON text. */
 export const itemText = (i: WriteItem): string => i.text ?? JSON.stringify(i.record);
 
-/** A batch as one JSON array of `{"k": key, "r": record}`, the records' texts spliced in (nothing serialised again). */
+/**
+ * A batch as one JSON array of `{"k": key, "w": writeId, "r": record}`, the records' texts spliced in (nothing
+ * serialised again); `w` only for items that have a write id.
+ */
 export function itemsJson(items: WriteItem[]): string {
   let body = '[';
-  for (let n = 0; n < items.length; n++)
-    body += `${n ? ',' : ''}{"k":${JSON.stringify(items[n].key)},"r":${itemText(items[n])}}`;
+  for (let n = 0; n < items.length; n++) {
+    const i = items[n];
+    const w = i.writeId === undefined ? '' : `"w":${JSON.stringify(i.writeId)},`;
+    body += `${n ? ',' : ''}{"k":${JSON.stringify(i.key)},${w}"r":${itemText(i)}}`;
+  }
   return body + ']';
 }
 
@@ -115,8 +129,11 @@ export interface TargetConnector {
    * write a record twice.
    */
   write(entity: string, items: WriteItem[], signal?: AbortSignal, tx?: import('pg').PoolClient): Promise<WriteResult[]>;
-  /** True when write() honours `tx`. */
-  readonly transactional?: boolean;
+  /**
+   * True when write() honours `tx`. A function when the connector must look first (the postgres connector is
+   * transactional when its database is the state database): the pipeline awaits it before a page's first write.
+   */
+  readonly transactional?: boolean | (() => Promise<boolean>);
 }
 
 export interface ReceiveConnector {

@@ -9,7 +9,10 @@
  *  - A page's ledger entries, dead letters, counts and cursor (or its deliveries' done marks, or its backfill
  *    window's cursor) commit in one transaction, after the target confirmed the writes; a crash before the commit
  *    re-reads the page, and the ledger and the target's upsert by key make the re-read harmless. A transactional
- *    target (the sandbox) writes inside that same transaction: then not even the target sees a record twice.
+ *    target (the sandbox, a postgres connection to the state database) writes inside that same transaction: then
+ *    not even the target sees a record twice. Any other target gets each write's id (ledger.ts `writeId`), the
+ *    same for the re-read's write as for the one the crash cut off, and applies it once if it can remember it
+ *    (an Idempotency-Key, a marker committed with the row): README, "What each target guarantees".
  *  - Transient write failures (timeouts, 5xx, 429) are retried for the records that failed, with exponential
  *    back-off and jitter, honouring Retry-After, as the flow's policy says; each wait is in the run's log. A
  *    permanent failure dead-letters its record at once; its neighbours in the batch are written.
@@ -22,7 +25,14 @@ import type pg from 'pg';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type WriteItem, type WriteResult } from '../connectors/types.js';
 import { addDeadLetters, type NewDeadLetter } from '../state/dead-letters.js';
-import { echoedHashes, ledgerDecision, ledgerEntries, recordWrites } from '../state/ledger.js';
+import {
+  echoedHashes,
+  type LedgerEntry,
+  ledgerDecision,
+  ledgerEntries,
+  recordWrites,
+  writeId,
+} from '../state/ledger.js';
 import {
   addCounts,
   addRunCounts,
@@ -159,7 +169,7 @@ export async function processPage(
 
   // Ledger: same key and same content → unchanged; a known key with other content → an update of its target id.
   const mapped = (i: number) => outcomes[i] as Extract<MapOutcome, { kind: 'mapped' }>;
-  let known = new Map<string, { hash: string; targetId: string }>();
+  let known = new Map<string, LedgerEntry>();
   let echoes = new Set<string>();
   if (candidates.length) {
     known = await ledgerEntries(
@@ -186,7 +196,12 @@ export async function processPage(
   const items = new Map<number, WriteItem>();
   const item = (i: number): WriteItem => {
     let it = items.get(i);
-    if (!it) items.set(i, (it = writeItem(mapped(i), known.get(mapped(i).key)?.targetId)));
+    if (!it) {
+      const m = mapped(i);
+      const entry = known.get(m.key);
+      it = writeItem(m, entry?.targetId, writeId(flow.env, flow.address, m.key, entry?.writes ?? 0, m.hash));
+      items.set(i, it);
+    }
     return it;
   };
 
@@ -214,7 +229,8 @@ export async function processPage(
 
   const writes: Writes = { ctx, run, item, finals };
   let counts: Counts;
-  if (ctx.target.transactional && toWrite.length) counts = await writeInTransactions(writes, client, toWrite, persist);
+  if (toWrite.length && (await isTransactional(ctx.target)))
+    counts = await writeInTransactions(writes, client, toWrite, persist);
   else {
     for (let b = 0; b < toWrite.length; b += flow.batchSize)
       await writeWithRetries(writes, client, toWrite.slice(b, b + flow.batchSize));
@@ -261,14 +277,21 @@ function deadLetters(
   return out;
 }
 
+/** Whether the target writes in the page's transaction (a connector may have to look first: see TargetConnector). */
+async function isTransactional(target: OpenConnector): Promise<boolean> {
+  const t = target.transactional;
+  return typeof t === 'function' ? t() : !!t;
+}
+
 /** A mapped record as the target's write item: its text as mapped, its object only when a connector asks for it. */
-function writeItem(o: Extract<MapOutcome, { kind: 'mapped' }>, targetId: string | undefined): WriteItem {
+function writeItem(o: Extract<MapOutcome, { kind: 'mapped' }>, targetId: string | undefined, id: string): WriteItem {
   let record: Record<string, unknown> | undefined;
   return {
     key: o.key,
     text: o.text,
     fields: fieldNames(o.fields),
     targetId,
+    writeId: id,
     get record() {
       return (record ??= JSON.parse(o.text) as Record<string, unknown>);
     },

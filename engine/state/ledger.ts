@@ -3,6 +3,7 @@
  * written. Its rule (ledgerDecision) has no I/O of its own: the pipeline and `rsync test` share it.
  */
 import type pg from 'pg';
+import { sha256 } from '../util/hash.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -21,22 +22,39 @@ export function ledgerDecision(
   return 'write';
 }
 
+/** What the ledger knows of one key of a flow: what was last written, and how many writes it has had. */
+export interface LedgerEntry {
+  hash: string;
+  targetId: string;
+  writes: number;
+}
+
+/**
+ * The idempotency key of a flow's next write of `key` with content `hash`, after `writes` committed writes: the same
+ * for every attempt of that write — its retries, and its re-read after a crash, since the ledger's count moves only
+ * when the page commits — and another for the key's next write (even back to an earlier content: A, B, A are
+ * three writes). A target that remembers it applies the write once (connectors/types.ts `WriteItem.writeId`).
+ */
+export function writeId(env: string, address: string, key: string, writes: number, hash: string): string {
+  return sha256(`${env}\n${address}\n${key}\n${writes}\n${hash}`).slice(0, 40);
+}
+
 /** What the ledger knows of these keys of a flow. */
 export async function ledgerEntries(
   db: Queryable,
   env: string,
   address: string,
   keys: string[],
-): Promise<Map<string, { hash: string; targetId: string }>> {
-  const { rows } = await db.query<{ key: string; content_hash: string; target_id: string }>(
+): Promise<Map<string, LedgerEntry>> {
+  const { rows } = await db.query<{ key: string; content_hash: string; target_id: string; writes: number }>(
     // One index probe per key (a LATERAL with LIMIT is never flattened into a join): `key = ANY($3)` let the
     // planner scan the flow's whole ledger whenever its statistics were stale, as they are while a backfill
     // grows it (7 ms a page at 30,000 rows, linear beyond; 2 ms at any size this way).
-    `SELECT l.key, l.content_hash, l.target_id FROM unnest($3::text[]) AS u(k)
-       CROSS JOIN LATERAL (SELECT key, content_hash, target_id FROM rsync.ledger WHERE env = $1 AND address = $2 AND key = u.k LIMIT 1) l`,
+    `SELECT l.key, l.content_hash, l.target_id, l.writes FROM unnest($3::text[]) AS u(k)
+       CROSS JOIN LATERAL (SELECT key, content_hash, target_id, writes FROM rsync.ledger WHERE env = $1 AND address = $2 AND key = u.k LIMIT 1) l`,
     [env, address, keys],
   );
-  return new Map(rows.map((r) => [r.key, { hash: r.content_hash, targetId: r.target_id }]));
+  return new Map(rows.map((r) => [r.key, { hash: r.content_hash, targetId: r.target_id, writes: r.writes }]));
 }
 
 /** Echoes: which of these content hashes rsync itself wrote into `system` (read back out of it: no sync loops). */

@@ -344,7 +344,10 @@ export function openFile(ctx: io.ConnectorContext): io.OpenConnector {
     const results: io.WriteResult[] = [];
     for (const item of items) {
       try {
-        lines.push(`{"key":${JSON.stringify(item.key)},"record":${itemText(item)}}`);
+        // The write id lets whoever reads the file drop a line that a crash made rsync append twice (the append
+        // landed, the ledger's commit did not): a file cannot tell rsync which lines it already holds.
+        const id = item.writeId === undefined ? '' : `"write":${JSON.stringify(item.writeId)},`;
+        lines.push(`{"key":${JSON.stringify(item.key)},${id}"record":${itemText(item)}}`);
         results.push({ ok: true, targetId: item.key });
       } catch (e) {
         // A BigInt or a cycle: that record cannot be JSON, the rest of the batch still can.

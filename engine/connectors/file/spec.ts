@@ -5,6 +5,10 @@ export const spec: ConnectorSpec = {
   title: 'File drops (CSV, JSON Lines)',
   category: 'generic',
   dynamic: true,
+  writes: {
+    effect: 'at-least-once',
+    how: 'a batch appended before a crash is appended again; each line carries its write id ("write") for the reader to drop the repeat',
+  },
   settings: {
     type: 'object',
     required: ['folder'],

@@ -11,7 +11,13 @@
  *         pagination: { type: cursor, param: cursor, next: meta.next_cursor }   # or { type: link } / { type: offset }
  *         since: { param: updated_since }
  *     entities:
- *       order: { path: /orders, method: PUT, keyIn: path, idField: id }
+ *       order: { path: /orders, method: PUT, keyIn: path, idField: id }   # keyIn: header → no key in the path
+ *
+ * Writes carry their write id (`WriteItem.writeId`) as an `Idempotency-Key` header (draft-ietf-httpapi-idempotency-
+ * key-header; Stripe's and Square's APIs keep them for 24 hours or more): the same for a write's retries and for its
+ * repeat after a crash, new for the key's next write. An API that keeps them applies each write once; one that
+ * ignores them gets an upsert by key again, harmless for a PUT. A batch sends one per item (`idempotencyKey`) and
+ * one for the request.
  *
  * Reads throw a `ConnectorError` for a failed call; writes return one result per record. The connector reports
  * 429s and 5xx with their Retry-After and never sleeps or retries itself: the pipeline owns back-off, so that a
@@ -25,6 +31,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { compile, type Expression } from '../../jsonata/index.js';
+import { sha256 } from '../../util/hash.js';
 import { redact } from '../secrets.js';
 import { ConnectorError } from '../types.js';
 import type * as io from '../types.js';
@@ -436,9 +443,12 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
     const url = endpoint(byHeader ? e.path : `${e.path.replace(/\/+$/, '')}/${encodeURIComponent(item.key)}`);
     let reply: Reply;
     try {
+      // The write's id, the same for its retries and its repeat after a crash: an API that keeps idempotency keys
+      // answers the repeat with the first answer instead of applying it again.
+      const id = item.writeId ?? (byHeader ? item.key : undefined);
       reply = await request(e.method ?? 'PUT', url, {
         json: item.record,
-        headers: byHeader ? { 'idempotency-key': item.key } : undefined,
+        headers: id === undefined ? undefined : { 'idempotency-key': id },
         signal,
       });
     } catch (err) {
@@ -463,8 +473,18 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
     const batch = e.batch!;
     let reply: Reply;
     try {
+      // Each item carries its write id, and the request the ids of all: a batch repeated whole is answered from the
+      // API's idempotency keys, one re-read in other batches from its items' ids (the API's to honour).
+      const ids = items.map((i) => i.writeId);
       reply = await request(batch.method ?? 'POST', endpoint(batch.path), {
-        json: items.map((i) => ({ key: i.key, record: i.record })),
+        json: items.map((i) =>
+          i.writeId === undefined
+            ? { key: i.key, record: i.record }
+            : { key: i.key, idempotencyKey: i.writeId, record: i.record },
+        ),
+        headers: ids.every((i) => i !== undefined)
+          ? { 'idempotency-key': sha256(ids.join('\n')).slice(0, 40) }
+          : undefined,
         signal,
       });
     } catch (err) {

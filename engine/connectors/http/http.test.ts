@@ -637,6 +637,35 @@ describe('writing', () => {
     ]);
   });
 
+  it('sends each write id as Idempotency-Key: a single write in its header, a batch per item and for the request', async () => {
+    const c = open({ auth: bearer, entities: { item: { path: '/items', batch: { path: '/items/batch' } } } });
+    await c.write!('item', [
+      { key: 'i1', record: { sku: 'I1' }, writeId: 'w-i1' },
+      { key: 'i2', record: { sku: 'I2' }, writeId: 'w-i2' },
+    ]);
+    const [batch] = seenAt('/v1/items/batch').slice(-1);
+    expect(JSON.parse(batch.body)).toEqual([
+      { key: 'i1', idempotencyKey: 'w-i1', record: { sku: 'I1' } },
+      { key: 'i2', idempotencyKey: 'w-i2', record: { sku: 'I2' } },
+    ]);
+    // The request's key is made of its items' ids: the same batch again has the same key, another batch another.
+    expect(batch.headers['idempotency-key']).toMatch(/^[0-9a-f]{40}$/);
+    await c.write!('item', [
+      { key: 'i1', record: { sku: 'I1' }, writeId: 'w-i1' },
+      { key: 'i2', record: { sku: 'I2' }, writeId: 'w-i2' },
+    ]);
+    await c.write!('item', [{ key: 'i1', record: { sku: 'I1' }, writeId: 'w-i1b' }]);
+    const keys = seenAt('/v1/items/batch')
+      .slice(-3)
+      .map((s) => s.headers['idempotency-key']);
+    expect(keys[1]).toBe(keys[0]);
+    expect(keys[2]).not.toBe(keys[0]);
+
+    const one = open({ auth: bearer, entities: { item: { path: '/items' } } });
+    await one.write!('item', [{ key: 'i3', record: { sku: 'I3' }, writeId: 'w-i3' }]);
+    expect(seenAt('/v1/items/i3')[0].headers['idempotency-key']).toBe('w-i3');
+  });
+
   it('fails every item of a batch the same way when the call fails as a whole', async () => {
     state.scripted.set('/v1/items/batch', [
       { status: 503, headers: { 'retry-after': '7' } },

@@ -5,6 +5,10 @@ export const spec: ConnectorSpec = {
   title: 'HTTP (declarative REST)',
   category: 'generic',
   dynamic: true,
+  writes: {
+    effect: 'exactly-once',
+    how: 'each write carries its write id as Idempotency-Key; exactly once where the API keeps idempotency keys, else a repeated upsert by key',
+  },
   settings: {
     type: 'object',
     required: ['baseUrl'],

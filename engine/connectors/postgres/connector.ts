@@ -11,6 +11,13 @@
  * `document` (optional) names a jsonb column holding the whole record: a stream then yields that column's value,
  * and an entity stores the canonical record in it. Either way an entity also writes the record's fields into the
  * columns of the same name (jsonb_populate_record), and a stream without it yields the row as an object.
+ *
+ * Each write's effect happens once, even when a worker dies between the target's commit and the ledger's:
+ *  - a connection to rsync's own state database (same cluster and database: `transactional`) writes in the page's
+ *    transaction, so the rows commit with the ledger, or not at all;
+ *  - any other database gets the write ids (`WriteItem.writeId`) in a table of its own (settings.writeIds, default
+ *    rsync_write_ids), written in the upsert's own statement: the write the crash cut off already holds its id
+ *    there, and its repeat after the re-read changes no row (no update, no trigger fired).
  */
 import type pg from 'pg';
 import { ConnectorError, itemFields, itemsJson } from '../types.js';
@@ -55,9 +62,74 @@ function ident(name: unknown, what: string): string {
 
 /** Connection problems are transient (the database may come back); SQL errors in a statement are not. */
 function classify(e: unknown, what: string): ConnectorError {
+  // The connector's own errors know what they are ("table … does not exist" is no reason to retry).
+  if (e instanceof ConnectorError) return new ConnectorError(`${what}: ${e.message}`, e.transient, e.retryAfterMs);
   const err = e as { code?: string; message?: string };
   const transient = !err.code || /^(08|53|57P|40)/.test(err.code);
   return new ConnectorError(`${what}: ${err.message ?? String(e)}`, transient);
+}
+
+/** Where a pool's database is: its cluster's system identifier and the database's name (null: unknown). */
+async function whereIs(q: Pick<pg.Pool, 'query'>): Promise<string | null> {
+  try {
+    const { rows } = await q.query<{ id: string }>(
+      `SELECT (SELECT system_identifier::text FROM pg_control_system()) || '/' || current_database() AS id`,
+    );
+    return rows[0]?.id ?? null;
+  } catch (e) {
+    // A server that hides pg_control_system (some managed services): then it cannot be known to be the same one.
+    if ((e as { code?: string }).code === '42501' || (e as { code?: string }).code === '42883') return null;
+    throw e;
+  }
+}
+
+/**
+ * The upsert of a batch. Each record goes as its JSON text, spliced into one array (no object is serialised
+ * here); the key and the document columns take the key and the whole record (cast to their types), the other
+ * columns the record's members of their name, converted as jsonb_populate_record converts them. Columns written:
+ * the key, the document, and the record's members that are columns; absent members are not written at all, so an
+ * update keeps what the row had.
+ *
+ * With `marks`, the statement first records each item's write id in that table, and writes only the rows whose
+ * write id is new: a write repeated after a crash (the ledger did not commit, the target did) changes nothing. The
+ * mark and the row commit together, in the one statement; $2 is then the target table's name.
+ */
+function upsert(
+  table: string,
+  keyName: string,
+  docName: string | null,
+  cols: { name: string; type: string }[],
+  items: io.WriteItem[],
+  marks: string | null,
+): string {
+  const present = cols.filter(
+    (c) => c.name === keyName || c.name === docName || items.some((i) => itemFields(i).includes(c.name)),
+  );
+  const list = present.map((c) => `"${c.name}"`).join(', ');
+  const updates = present.filter((c) => c.name !== keyName).map((c) => `"${c.name}" = excluded."${c.name}"`);
+  const value = (c: { name: string; type: string }): string =>
+    c.name === keyName
+      ? `(e->>'k')::${c.type}`
+      : c.name === docName
+        ? c.type === 'jsonb' || c.type === 'json'
+          ? `(e->'r')::${c.type}`
+          : `((e->'r')::text)::${c.type}`
+        : `r."${c.name}"`;
+  const fresh = marks
+    ? `WITH batch AS (SELECT e FROM jsonb_array_elements($1::jsonb) AS e),
+       fresh AS (
+         INSERT INTO ${marks} AS m (target, key, write_id)
+         SELECT $2::text, e->>'k', coalesce(e->>'w', gen_random_uuid()::text) FROM batch
+         ON CONFLICT (target, key) DO UPDATE SET write_id = excluded.write_id, applied_at = now()
+           WHERE m.write_id <> excluded.write_id
+         RETURNING key)
+     `
+    : '';
+  const from = marks ? `batch JOIN fresh ON fresh.key = batch.e->>'k'` : 'jsonb_array_elements($1::jsonb) AS e';
+  return `${fresh}INSERT INTO ${table} (${list})
+     SELECT ${present.map(value).join(', ')}
+       FROM ${from}, LATERAL jsonb_populate_record(null::${table}, e->'r') AS r
+     ON CONFLICT ("${keyName}") DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
 }
 
 export function openPostgres(ctx: io.ConnectorContext): io.OpenConnector {
@@ -89,6 +161,50 @@ export function openPostgres(ctx: io.ConnectorContext): io.OpenConnector {
     }
     return c;
   }
+
+  /**
+   * Whether this connection's database is rsync's state database (the same cluster, by its system identifier,
+   * and the same database): then writes commit in the page's transaction, with the ledger.
+   */
+  let sameDatabase: Promise<boolean> | undefined;
+  async function inStateDatabase(): Promise<boolean> {
+    if (!ctx.state) return false;
+    const [here, state] = await Promise.all([whereIs(await db()), whereIs(ctx.state)]);
+    return here !== null && here === state;
+  }
+
+  /**
+   * The table that remembers, per target table and key, the id of the last write applied (null: none is kept,
+   * settings.writeIds: false). Created on first use; a role that may not create it is told how.
+   */
+  let marks: Promise<string | null> | undefined;
+  const marksTable = () =>
+    (marks ??= (async () => {
+      if (s.writeIds === false) return null;
+      const name = String(s.writeIds ?? 'rsync_write_ids');
+      const qualified = `${schema}.${ident(name, 'settings.writeIds')}`;
+      const pool = await db();
+      const found = await pool.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [
+        `${schema}."${name}"`,
+      ]);
+      if (found.rows[0]?.t) return qualified;
+      const ddl = `CREATE TABLE IF NOT EXISTS ${qualified} (target text NOT NULL, key text NOT NULL, write_id text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (target, key))`;
+      try {
+        await pool.query(ddl);
+      } catch (e) {
+        const err = e as { code?: string };
+        if (err.code === '42501')
+          throw new ConnectorError(
+            `the role cannot create ${String(s.schema ?? 'public')}.${name}, where each row's write id is kept so that a write repeated after a crash is applied once; have an owner run: ${ddl}; or set writeIds: false to accept repeated writes`,
+            false,
+          );
+        throw e;
+      }
+      return qualified;
+    })().catch((e: unknown) => {
+      marks = undefined;
+      throw e instanceof ConnectorError ? e : classify(e, 'preparing the write ids table');
+    }));
 
   return {
     connector: 'postgres',
@@ -131,43 +247,54 @@ export function openPostgres(ctx: io.ConnectorContext): io.OpenConnector {
         throw classify(e, `reading ${String(st.table)}`);
       }
     },
-    async write(entity: string, items: io.WriteItem[]): Promise<io.WriteResult[]> {
+    transactional: () =>
+      (sameDatabase ??= inStateDatabase().catch((e: unknown) => {
+        sameDatabase = undefined; // asked again on the next page: the database may be back
+        throw classify(e, 'finding where the connection points');
+      })),
+    async write(
+      entity: string,
+      items: io.WriteItem[],
+      _signal?: AbortSignal,
+      tx?: pg.PoolClient,
+    ): Promise<io.WriteResult[]> {
       const en = entities[entity];
       if (!isObject(en)) throw new ConnectorError(`entity ${entity} is not declared under settings.entities`, false);
       const tableName = String(en.table);
-      const table = ident(en.table, `settings.entities.${entity}.table`);
+      const table = `${schema}.${ident(en.table, `settings.entities.${entity}.table`)}`;
       const keyName = String(en.key ?? 'key');
-      const keyCol = ident(keyName, `settings.entities.${entity}.key`);
+      ident(keyName, `settings.entities.${entity}.key`);
       const docName = en.document !== undefined ? String(en.document) : null;
       if (docName) ident(docName, `settings.entities.${entity}.document`);
       if (!items.length) return [];
-      try {
-        const cols = await columnsOf(tableName);
-        // Columns written: the key, the document, and the record's members that are columns. Absent members are not
-        // written at all, so an update keeps what the row had.
-        const present = cols.filter(
-          (c) => c.name === keyName || c.name === docName || items.some((i) => itemFields(i).includes(c.name)),
-        );
-        const list = present.map((c) => `"${c.name}"`).join(', ');
-        const updates = present.filter((c) => c.name !== keyName).map((c) => `"${c.name}" = excluded."${c.name}"`);
-        // Each record goes as its JSON text, spliced into one array (no object is serialised here). The key and the
-        // document columns take the key and the whole record (cast to their types); the other columns take the
-        // record's members of their name, converted as jsonb_populate_record converts them.
-        const value = (c: { name: string; type: string }): string =>
-          c.name === keyName
-            ? `(e->>'k')::${c.type}`
-            : c.name === docName
-              ? c.type === 'jsonb' || c.type === 'json'
-                ? `(e->'r')::${c.type}`
-                : `((e->'r')::text)::${c.type}`
-              : `r."${c.name}"`;
-        const text = `INSERT INTO ${schema}.${table} (${list})
-           SELECT ${present.map(value).join(', ')}
-             FROM jsonb_array_elements($1::jsonb) AS e, LATERAL jsonb_populate_record(null::${schema}.${table}, e->'r') AS r
-           ON CONFLICT (${keyCol}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
+      // In the state database the write commits with the ledger (tx); elsewhere each row commits with its write id.
+      const marks = tx ? null : await marksTable();
+      const run = async (batch: io.WriteItem[]): Promise<void> => {
+        const text = upsert(table, keyName, docName, await columnsOf(tableName), batch, marks);
         // A named (prepared) statement: planning it took PostgreSQL more time than executing the ledger lookups
         // (3.6 µs a record, pg_stat_statements, 500-record batches); prepared, its plan is kept per connection.
-        await (await db()).query({ name: `rsync_${sha256(text).slice(0, 24)}`, text, values: [itemsJson(items)] });
+        const query = {
+          name: `rsync_${sha256(text).slice(0, 24)}`,
+          text,
+          values: marks ? [itemsJson(batch), tableName] : [itemsJson(batch)],
+        };
+        if (!tx) {
+          await (await db()).query(query);
+          return;
+        }
+        // Inside the page's transaction a failed statement would abort it: a savepoint keeps the page's other work.
+        await tx.query('SAVEPOINT rsync_write');
+        try {
+          await tx.query(query);
+        } catch (e) {
+          await tx.query('ROLLBACK TO SAVEPOINT rsync_write');
+          throw e;
+        } finally {
+          await tx.query('RELEASE SAVEPOINT rsync_write').catch(() => {});
+        }
+      };
+      try {
+        await run(items);
         return items.map((i) => ({ ok: true as const, targetId: i.key }));
       } catch (e) {
         const err = classify(e, `writing ${tableName}`);
@@ -175,7 +302,7 @@ export function openPostgres(ctx: io.ConnectorContext): io.OpenConnector {
           return items.map(() => ({ ok: false as const, transient: err.transient, error: err.message }));
         // A permanent error fails the statement, not one record: find the bad ones one by one.
         const out: io.WriteResult[] = [];
-        for (const i of items) out.push(...(await this.write!(entity, [i])));
+        for (const i of items) out.push(...(await this.write!(entity, [i], undefined, tx)));
         return out;
       }
     },

@@ -108,3 +108,65 @@ describe('postgres connector: write', () => {
     expect(rows.map((r) => r.id)).toEqual(['201', '203']);
   });
 });
+
+describe('postgres connector: a write repeated after a crash', () => {
+  it('applies each write id once in another database: the repeat changes no row and fires no trigger', async () => {
+    await pool.query(`CREATE TABLE stock (key text PRIMARY KEY, qty numeric)`);
+    await pool.query(`CREATE TABLE stock_effects (key text, qty numeric)`);
+    await pool.query(`CREATE FUNCTION stock_effect() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO stock_effects VALUES (NEW.key, NEW.qty); RETURN NEW; END $$`);
+    await pool.query(
+      `CREATE TRIGGER stock_effect AFTER INSERT OR UPDATE ON stock FOR EACH ROW EXECUTE FUNCTION stock_effect()`,
+    );
+    const c = openPostgres({
+      system: 'acme/wms',
+      secret: () => db.url,
+      settings: { url: 'x', entities: { stock: { table: 'stock', key: 'key' } } },
+    });
+    const write = (key: string, qty: number, writeId: string) =>
+      c.write!('stock', [Object.assign(asText(key, { qty }), { writeId })]);
+    expect(await write('s-1', 5, 'w-1')).toEqual([{ ok: true, targetId: 's-1' }]);
+    // The crash's repeat: the same write id, answered as written, applied no second time.
+    expect(await write('s-1', 5, 'w-1')).toEqual([{ ok: true, targetId: 's-1' }]);
+    // The key's next write (even to the same content) has a new id, and lands.
+    await write('s-1', 7, 'w-2');
+    await write('s-1', 5, 'w-3');
+    const effects = await pool.query(`SELECT key, qty::int FROM stock_effects`);
+    expect(effects.rows).toEqual([
+      { key: 's-1', qty: 5 },
+      { key: 's-1', qty: 7 },
+      { key: 's-1', qty: 5 },
+    ]);
+    const ids = await pool.query(`SELECT target, key, write_id FROM rsync_write_ids WHERE target = 'stock'`);
+    expect(ids.rows).toEqual([{ target: 'stock', key: 's-1', write_id: 'w-3' }]);
+    // Not the state database: no pool of it was given, so it is not transactional.
+    expect(await (c.transactional as () => Promise<boolean>)()).toBe(false);
+  });
+
+  it('is transactional on the state database itself, and a bad record there does not abort the transaction', async () => {
+    const c = openPostgres({
+      system: 'acme/erpdb',
+      secret: () => db.url,
+      state: pool,
+      settings: { url: 'x', entities: { doc: { table: 'orders_doc', key: 'id', document: 'doc' } } },
+    });
+    expect(await (c.transactional as () => Promise<boolean>)()).toBe(true);
+    const tx = await pool.connect();
+    try {
+      await tx.query('BEGIN');
+      const results = await c.write!(
+        'doc',
+        [asText('301', { currency: 'EUR' }), asText('302', { currency: 'TOO-LONG' })],
+        undefined,
+        tx,
+      );
+      expect(results.map((r) => r.ok)).toEqual([true, false]);
+      // Not committed yet: another session does not see it; a rollback takes it back with the page.
+      expect((await pool.query(`SELECT id FROM orders_doc WHERE id > 300`)).rows).toEqual([]);
+      await tx.query('ROLLBACK');
+    } finally {
+      tx.release();
+    }
+    expect((await pool.query(`SELECT id FROM orders_doc WHERE id > 300`)).rows).toEqual([]);
+  });
+});

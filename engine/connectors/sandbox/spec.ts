@@ -7,6 +7,7 @@ export const spec: ConnectorSpec = {
   name: 'sandbox',
   title: 'Sandbox (simulated storefront or ERP on PostgreSQL)',
   category: 'sandbox',
+  writes: { effect: 'exactly-once', how: 'its systems live in the state database: writes commit with the ledger' },
   settings: {
     type: 'object',
     required: ['system'],
