@@ -16,7 +16,7 @@ import {
   windowCursor,
 } from '../state/backfills.js';
 import { releaseClaim, tryClaim } from '../state/locks.js';
-import { withTransaction } from '../state/tx.js';
+import { withClient, withTransaction } from '../state/tx.js';
 import type { FlowDef } from './flows.js';
 import { finish, pageSize, readableSource, runPages, type RuntimeContext } from './page-loop.js';
 import { sleep, startRun } from './pipeline.js';
@@ -43,9 +43,8 @@ export async function runBackfills(
   env: string,
   flows: (address: string) => FlowDef | undefined,
 ): Promise<number> {
-  const client = await rt.db.connect();
   let worked = 0;
-  try {
+  await withClient(rt.db, async (client) => {
     for (;;) {
       if (rt.signal?.aborted || rt.stopping?.()) break;
       const claimed = await claimWindow(client, env, flows);
@@ -60,9 +59,7 @@ export async function runBackfills(
       }
     }
     await closeFinishedBackfills(client, env);
-  } finally {
-    client.release();
-  }
+  });
   return worked;
 }
 

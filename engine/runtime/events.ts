@@ -9,6 +9,7 @@ import { notifyWork } from '../live/notify.js';
 import { insertDelivery, markDelivered, pendingDeliveries, pendingDeliveryIds } from '../state/deliveries.js';
 import { releaseClaims, tryClaims } from '../state/locks.js';
 import { zeroCounts } from '../state/runs.js';
+import { withClient } from '../state/tx.js';
 import type { FlowDef } from './flows.js';
 import { finish, pipeline, type RunResult, type RuntimeContext } from './page-loop.js';
 import { processPage, type RunHandle, startRun } from './pipeline.js';
@@ -28,42 +29,41 @@ export async function recordDelivery(
 
 /** Work the flow's pending deliveries until none is left (other workers take other ones meanwhile). */
 export async function runEvents(rt: RuntimeContext, flow: FlowDef): Promise<RunResult> {
-  const client = await rt.db.connect();
   const claim = `delivery:${flow.env}/${flow.address}`;
   let run: RunHandle | undefined;
-  try {
-    const ctx = pipeline(rt, flow);
-    for (;;) {
-      if (rt.signal?.aborted || rt.stopping?.()) break;
-      // Candidates beyond one page: the first ones may be another worker's.
-      const candidates = await pendingDeliveryIds(client, flow.env, flow.address, flow.batchSize * 4);
-      if (!candidates.length) break;
-      const ids = await tryClaims(client, claim, candidates.map(Number), flow.batchSize);
-      if (!ids.length) break;
-      try {
-        // Claimed now: only those still pending (another worker may have finished one before we claimed it).
-        const rows = await pendingDeliveries(client, ids.map(String));
-        if (!rows.length) continue;
-        run ??= await startRun(rt.db, flow, 'event', rt.worker);
-        const records = rows.flatMap((r) => r.records);
-        await processPage(ctx, run, client, { records }, (tx) =>
-          markDelivered(
-            tx,
-            rows.map((r) => r.id),
-          ),
-        );
-      } finally {
-        await releaseClaims(client, claim, ids);
+  return withClient(rt.db, async (client) => {
+    try {
+      const ctx = pipeline(rt, flow);
+      for (;;) {
+        if (rt.signal?.aborted || rt.stopping?.()) break;
+        // Candidates beyond one page: the first ones may be another worker's.
+        const candidates = await pendingDeliveryIds(client, flow.env, flow.address, flow.batchSize * 4);
+        if (!candidates.length) break;
+        const ids = await tryClaims(client, claim, candidates.map(Number), flow.batchSize);
+        if (!ids.length) break;
+        try {
+          // Claimed now: only those still pending (another worker may have finished one before we claimed it).
+          const rows = await pendingDeliveries(client, ids.map(String));
+          if (!rows.length) continue;
+          run ??= await startRun(rt.db, flow, 'event', rt.worker);
+          const records = rows.flatMap((r) => r.records);
+          await processPage(ctx, run, client, { records }, (tx) =>
+            markDelivered(
+              tx,
+              rows.map((r) => r.id),
+            ),
+          );
+        } finally {
+          await releaseClaims(client, claim, ids);
+        }
+        if (run) rt.onPage?.(flow, run.counts);
       }
-      if (run) rt.onPage?.(flow, run.counts);
+      return run
+        ? await finish(rt, run)
+        : { run: null, status: 'skipped', counts: zeroCounts(), reason: 'no pending deliveries' };
+    } catch (e) {
+      if (run) return await finish(rt, run, e);
+      throw e;
     }
-    return run
-      ? await finish(rt, run)
-      : { run: null, status: 'skipped', counts: zeroCounts(), reason: 'no pending deliveries' };
-  } catch (e) {
-    if (run) return await finish(rt, run, e);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }

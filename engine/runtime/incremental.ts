@@ -5,6 +5,7 @@
 import { readCursor, saveCursor } from '../state/cursors.js';
 import { releaseClaim, tryClaim } from '../state/locks.js';
 import { zeroCounts } from '../state/runs.js';
+import { withClient } from '../state/tx.js';
 import type { FlowDef } from './flows.js';
 import { finish, pageSize, readableSource, runPages, type RunResult, type RuntimeContext } from './page-loop.js';
 import { startRun } from './pipeline.js';
@@ -14,32 +15,32 @@ export async function runIncremental(
   flow: FlowDef,
   trigger: 'schedule' | 'manual',
 ): Promise<RunResult> {
-  const client = await rt.db.connect();
   const claim = `cursor:${flow.env}/${flow.address}`;
-  try {
+  return withClient(rt.db, async (client) => {
     if (!(await tryClaim(client, claim)))
       return { run: null, status: 'skipped', counts: zeroCounts(), reason: 'another run of this flow is in progress' };
-    const run = await startRun(rt.db, flow, trigger, rt.worker);
     try {
-      const source = readableSource(rt, flow);
-      const cursor = await readCursor(rt.db, flow.env, flow.address);
-      const read = (c: unknown) =>
-        source.read!({ stream: flow.source.stream, cursor: c, limit: pageSize(flow), signal: rt.signal });
-      await runPages(
-        rt,
-        client,
-        run,
-        read,
-        cursor,
-        (tx, page) => saveCursor(tx, flow.env, flow.address, page.cursor),
-        rt.maxPages ?? 1000,
-      );
-      return await finish(rt, run);
-    } catch (e) {
-      return await finish(rt, run, e);
+      const run = await startRun(rt.db, flow, trigger, rt.worker);
+      try {
+        const source = readableSource(rt, flow);
+        const cursor = await readCursor(rt.db, flow.env, flow.address);
+        const read = (c: unknown) =>
+          source.read!({ stream: flow.source.stream, cursor: c, limit: pageSize(flow), signal: rt.signal });
+        await runPages(
+          rt,
+          client,
+          run,
+          read,
+          cursor,
+          (tx, page) => saveCursor(tx, flow.env, flow.address, page.cursor),
+          rt.maxPages ?? 1000,
+        );
+        return await finish(rt, run);
+      } catch (e) {
+        return await finish(rt, run, e);
+      }
+    } finally {
+      await releaseClaim(client, claim);
     }
-  } finally {
-    await releaseClaim(client, claim);
-    client.release();
-  }
+  });
 }

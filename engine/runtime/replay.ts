@@ -12,6 +12,7 @@ import { type FlowDef, loadFlowRevision } from './flows.js';
 import { Mapper } from './mapping/mapper.js';
 import { pipeline, type RuntimeContext, workerId } from './page-loop.js';
 import { finishRun, processPage, startRun } from './pipeline.js';
+import { withClient } from '../state/tx.js';
 
 export interface ReplayOutcome {
   id: number;
@@ -33,8 +34,7 @@ export async function replayDeadLetters(
   const byFlow = new Map<string, typeof letters>();
   for (const l of letters) byFlow.set(l.address, [...(byFlow.get(l.address) ?? []), l]);
   const out: ReplayOutcome[] = [];
-  const client = await db.connect();
-  try {
+  await withClient(db, async (client) => {
     for (const [address, list] of byFlow) {
       const flow: FlowDef | undefined = await loadFlowRevision(db, f.env, address, revision);
       if (!flow)
@@ -88,9 +88,7 @@ export async function replayDeadLetters(
       }
       await finishRun(db, run, 'succeeded');
     }
-  } finally {
-    client.release();
-  }
+  });
   return out;
 }
 

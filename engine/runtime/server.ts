@@ -17,7 +17,8 @@ export interface ServedWorker {
   rt: RuntimeContext;
   flow(address: string): FlowDef | undefined;
   flowCount(): number;
-  state(): 'starting' | 'ready' | 'draining';
+  /** `reconnecting`: PostgreSQL went away and the worker is connecting again (not ready, takes no deliveries). */
+  state(): 'starting' | 'ready' | 'draining' | 'reconnecting';
   /** A fresh delivery of `flow` was stored: the loop may look for work again. */
   delivered(flow: FlowDef): void;
 }

@@ -33,12 +33,12 @@ import type { JobData } from './manual.js';
 import { closeConnectors, type RunResult, type RuntimeContext, workerId } from './page-loop.js';
 import { closeServer, serve } from './server.js';
 import { flowsWithDeliveries } from '../state/deliveries.js';
-import { interruptOrphanedRuns } from '../state/runs.js';
+import { interruptOrphanedRuns, interruptRunsOf } from '../state/runs.js';
 import {
   forgetGoneWorkers,
   liveWorkerCount,
-  registerWorker,
   removeWorker,
+  upsertWorker,
   WORKER_APP,
   workerSeen,
 } from '../state/workers.js';
@@ -111,35 +111,11 @@ export class RsyncWorker {
 
   async start(): Promise<void> {
     const db = this.o.pool;
-    // The LISTEN connection lives as long as the worker and carries its id as application_name: a worker is alive
-    // exactly while that connection is (a killed process's connections close with it).
-    this.listener = new pg.Client({
-      connectionString: this.o.url,
-      application_name: `${WORKER_APP}${this.id}`.slice(0, 63),
-    });
-    this.listener.on('error', () => {});
-    await this.listener.connect();
-    await registerWorker(db, {
-      id: this.id,
-      env: this.o.env,
-      host: hostname(),
-      pid: process.pid,
-      backend: (this.listener as unknown as { processID: number }).processID ?? 0,
-    });
+    await this.connectListener();
     await this.sweep();
     await this.countWorkers();
     await this.reload();
     this.boss = await openBoss(db, { worker: true });
-    await listenForWork(this.listener, this.o.env, (what) => {
-      if (what === APPLIED) {
-        void this.reload().catch(() => {});
-        return;
-      }
-      // New work for a flow (a delivery, a run, a backfill): whatever came back empty-handed may look again.
-      if (what) this.idleUntil.delete(what);
-      this.idleUntil.delete('backfill');
-      this.wake();
-    });
     if (this.o.port !== null) {
       const served = await serve(
         {
@@ -148,7 +124,7 @@ export class RsyncWorker {
           rt: this.rt,
           flow: (a) => this.flows.get(a),
           flowCount: () => this.flows.size,
-          state: () => (this.draining ? 'draining' : this.ready ? 'ready' : 'starting'),
+          state: () => (this.draining ? 'draining' : this.offline ? 'reconnecting' : this.ready ? 'ready' : 'starting'),
           delivered: (flow) => {
             this.idleUntil.delete(flow.address);
             this.wake();
@@ -166,6 +142,86 @@ export class RsyncWorker {
     );
     this.ready = true;
     this.loop = this.run();
+  }
+
+  /**
+   * The LISTEN connection: it lives as long as the worker and carries its id as application_name, so a worker is
+   * alive exactly while that connection is (a killed process's connections close with it). It is also how the
+   * worker learns that PostgreSQL went away (restarted, killed): the connection ends, and the worker reconnects.
+   */
+  private async connectListener(): Promise<void> {
+    const listener = new pg.Client({
+      connectionString: this.o.url,
+      application_name: `${WORKER_APP}${this.id}`.slice(0, 63),
+    });
+    listener.on('error', () => this.lost(listener));
+    listener.on('end', () => this.lost(listener));
+    try {
+      await listener.connect();
+      await upsertWorker(this.o.pool, {
+        id: this.id,
+        env: this.o.env,
+        host: hostname(),
+        pid: process.pid,
+        backend: (listener as unknown as { processID: number }).processID ?? 0,
+      });
+      await listenForWork(listener, this.o.env, (what) => {
+        if (what === APPLIED) {
+          void this.reload().catch(() => {});
+          return;
+        }
+        // New work for a flow (a delivery, a run, a backfill): whatever came back empty-handed may look again.
+        if (what) this.idleUntil.delete(what);
+        this.idleUntil.delete('backfill');
+        this.wake();
+      });
+    } catch (e) {
+      listener.removeAllListeners('end');
+      listener.on('error', () => {});
+      await listener.end().catch(() => {});
+      throw e;
+    }
+    this.listener = listener;
+  }
+
+  /** Whether the worker is without its database (and so takes no work, and is not ready). */
+  private offline = false;
+
+  /** The LISTEN connection ended while the worker was not stopping: PostgreSQL went away. */
+  private lost(listener: pg.Client): void {
+    if (listener !== this.listener || this.draining) return;
+    this.listener = undefined;
+    this.offline = true;
+    this.o.log?.('worker: lost the connection to PostgreSQL; not ready, reconnecting');
+    void this.reconnect();
+  }
+
+  /**
+   * Reconnect with back-off (0.25 s doubling to 10 s, with jitter) until PostgreSQL answers; then wait for the runs
+   * that were in flight to end (their connections died with the server, so each fails at its next query and
+   * commits nothing more), close those the lost connection left 'running', and take work again. What they had not
+   * committed is read again: backfill windows and deliveries from their cursors and marks, by whichever worker
+   * claims them first, and the ledger and the write ids make the repeat harmless.
+   */
+  private async reconnect(): Promise<void> {
+    const since = Date.now();
+    for (let attempt = 1; !this.draining; attempt++) {
+      try {
+        await this.connectListener();
+        await Promise.all([...this.inflight]);
+        const closed = await interruptRunsOf(this.o.pool, this.id, 'the worker lost its connection to PostgreSQL');
+        this.offline = false;
+        this.o.log?.(
+          `worker: reconnected to PostgreSQL after ${((Date.now() - since) / 1000).toFixed(1)} s${closed ? ` (${closed} interrupted run(s) closed; their work resumes)` : ''}`,
+        );
+        void this.reload().catch(() => {});
+        this.wake();
+        return;
+      } catch {
+        const wait = Math.min(250 * 2 ** (attempt - 1), 10_000) * (0.5 + Math.random() / 2);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   private async heartbeat(): Promise<void> {
@@ -252,6 +308,10 @@ export class RsyncWorker {
 
   private async run(): Promise<void> {
     while (!this.draining) {
+      if (this.offline) {
+        await this.sleep(this.o.pollMs ?? 1000);
+        continue;
+      }
       let started = 0;
       try {
         started += await this.startEvents();

@@ -88,6 +88,15 @@ export async function addRunCounts(tx: Queryable, id: number, c: Counts): Promis
 }
 
 /** Runs left 'running' by a worker that is gone (killed, or its machine died) were interrupted: say so. */
+/** Close the runs a live worker left 'running' (its connection died mid-run); how many there were. */
+export async function interruptRunsOf(db: Queryable, worker: string, why: string): Promise<number> {
+  const r = await db.query(
+    `UPDATE rsync.runs SET status = 'interrupted', finished_at = now(), error = $2 WHERE status = 'running' AND worker = $1`,
+    [worker, why],
+  );
+  return r.rowCount ?? 0;
+}
+
 export async function interruptOrphanedRuns(db: Queryable, env: string): Promise<void> {
   await db.query(
     `UPDATE rsync.runs SET status = 'interrupted', finished_at = now(), error = 'the worker running it stopped'

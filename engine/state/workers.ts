@@ -10,17 +10,16 @@ type Queryable = Pick<pg.Pool, 'query'>;
 /** application_name prefix of a worker's LISTEN connection. */
 export const WORKER_APP = 'rsync-worker:';
 
-export async function registerWorker(
+/** Register a worker, or (reconnected after PostgreSQL went away) its new LISTEN connection. */
+export async function upsertWorker(
   db: Queryable,
   w: { id: string; env: string; host: string; pid: number; backend: number },
 ): Promise<void> {
-  await db.query(`INSERT INTO rsync.workers (id, env, host, pid, backend) VALUES ($1, $2, $3, $4, $5)`, [
-    w.id,
-    w.env,
-    w.host,
-    w.pid,
-    w.backend,
-  ]);
+  await db.query(
+    `INSERT INTO rsync.workers (id, env, host, pid, backend) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id) DO UPDATE SET backend = excluded.backend, seen_at = now()`,
+    [w.id, w.env, w.host, w.pid, w.backend],
+  );
 }
 
 export async function workerSeen(db: Queryable, id: string): Promise<void> {
