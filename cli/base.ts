@@ -1,8 +1,9 @@
 /**
  * What every rsync command shares: `--json`, one exit-code table (engine/diagnostics/errors.ts), and errors shown as a message
- * and a hint, never a stack trace (set DEBUG=rsync to see one for a bug report).
+ * and a hint, never a stack trace (set DEBUG=rsync to see one for a bug report), and never a secret (`redact`).
  */
 import { Command, Errors } from '@oclif/core';
+import { redact } from '../engine/connectors/secrets.js';
 import { ExitCode, RsyncError } from '../engine/diagnostics/errors.js';
 
 export abstract class RsyncCommand<T> extends Command {
@@ -16,9 +17,9 @@ export abstract class RsyncCommand<T> extends Command {
     return this.jsonEnabled();
   }
 
-  /** Write to standard error unless --json (progress, notes). */
+  /** Write to standard error unless --json (progress, notes), without any secret this process has resolved. */
   protected note(text: string): void {
-    if (!this.json) process.stderr.write(text + '\n');
+    if (!this.json) process.stderr.write(redact(text) + '\n');
   }
 
   protected async finally(err: Error | undefined): Promise<unknown> {
@@ -44,8 +45,10 @@ export abstract class RsyncCommand<T> extends Command {
       code = ExitCode.INTERNAL;
       message = `internal error: ${err.message}`;
       hint = 'This is a bug in rsync. Run again with DEBUG=rsync for the stack trace and report it.';
-      if (process.env.DEBUG?.includes('rsync')) process.stderr.write(`${err.stack}\n`);
+      if (process.env.DEBUG?.includes('rsync')) process.stderr.write(`${redact(err.stack ?? '')}\n`);
     }
+    // An error may quote what a system answered: never a secret this process resolved, in any encoding.
+    message = redact(message);
     if (this.jsonEnabled()) {
       process.stdout.write(JSON.stringify({ version: 1, error: { exitCode: code, message, hint } }, null, 2) + '\n');
     } else {

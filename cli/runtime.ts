@@ -1,5 +1,6 @@
-/** What the runtime commands share: the environment (from rsync.yaml) and the state database. */
+/** What the runtime commands share: the environment and the secrets folder (from rsync.yaml), and the state database. */
 import { Flags } from '@oclif/core';
+import { configureSecrets } from '../engine/connectors/secrets.js';
 import { resolveEnvironment } from '../engine/workspace/index.js';
 import type { Database } from '../engine/state/db.js';
 import { openDatabase } from './database.js';
@@ -14,6 +15,8 @@ export async function openRuntime(
   quiet: boolean,
 ): Promise<{ db: Database; env: string; root: string }> {
   const target = await resolveEnvironment(flags.path, flags.env);
+  // file: secrets are read inside the folder rsync.yaml declares (RSYNC_SECRETS_DIR, when set, wins).
+  configureSecrets({ folder: target.secretsFolder });
   const db = await openDatabase(target.root, quiet);
   return { db, env: target.env, root: target.root };
 }

@@ -222,7 +222,7 @@ export class ConnectorError extends Error {
   }
 }
 
-/** Resolves a `{ secretRef: "env:NAME" | "file:/path" }` to its value at run time (never stored, never logged). */
+/** Resolves a `{ secretRef: "env:NAME" | "file:NAME" }` to its value at run time (never stored, never logged). */
 export type SecretResolver = (ref: unknown) => string;
 
 /** What a connector's factory receives. */

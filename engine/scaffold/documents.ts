@@ -361,7 +361,8 @@ Add \`--json\` to any of them for machine-readable output.
 ## Secrets
 
 Secrets are never written in these files: connections name them as \`{ secretRef: "env:NAME" }\` (an environment
-variable) or \`{ secretRef: "file:/path" }\`. ${possessive(n.customerDisplay)} connections ${conns} need:
+variable) or \`{ secretRef: "file:NAME" }\` (the file NAME inside the secrets folder that rsync.yaml declares as
+\`spec.secrets.folder\`, e.g. \`/run/secrets/acme\`; nothing outside it is read). ${possessive(n.customerDisplay)} connections ${conns} need:
 
 ${secrets.length ? secrets.map((s) => `- \`${s}\``).join('\n') : '- nothing (the sandbox needs no credentials)'}
 

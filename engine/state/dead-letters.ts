@@ -5,6 +5,7 @@
  * it.
  */
 import type pg from 'pg';
+import { redact, redactValue } from '../connectors/secrets.js';
 import { flowAddress } from '../model/address.js';
 import { appendLog } from './apply-log.js';
 import { withTransaction } from './tx.js';
@@ -96,7 +97,11 @@ export interface NewDeadLetter {
   replay: unknown;
 }
 
-/** Keep a page's dead letters, in the transaction that commits the page. */
+/**
+ * Keep a page's dead letters, in the transaction that commits the page. The error and the shown payload pass
+ * through `redact` once more here, whatever the caller did: no secret is kept (the replay record is sent again as
+ * read, and never shown).
+ */
 export async function addDeadLetters(tx: Queryable, letters: NewDeadLetter[]): Promise<void> {
   for (const l of letters)
     await tx.query(
@@ -110,9 +115,9 @@ export async function addDeadLetters(tx: Queryable, letters: NewDeadLetter[]): P
         l.runId,
         l.key,
         l.stage,
-        l.error,
+        redact(l.error),
         l.attempts,
-        JSON.stringify(l.payload),
+        JSON.stringify(redactValue(l.payload)),
         JSON.stringify(l.replay),
       ],
     );
@@ -147,7 +152,7 @@ export async function failedAgain(
 ): Promise<void> {
   await tx.query(
     `UPDATE rsync.dead_letters SET error = $2, stage = $3, attempts = attempts + 1, revision = $4 WHERE id = $1`,
-    [id, f.error, f.stage, f.revision],
+    [id, redact(f.error), f.stage, f.revision],
   );
 }
 

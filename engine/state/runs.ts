@@ -4,6 +4,7 @@
  * and `rsync run --wait` read it here.
  */
 import type pg from 'pg';
+import { redact, redactValue } from '../connectors/secrets.js';
 import { WORKER_APP } from './workers.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -56,8 +57,9 @@ export async function insertRun(
   return Number(rows[0].id);
 }
 
-/** Close a run; `error` (already without secrets) is kept and logged. */
-export async function closeRun(db: Queryable, id: number, status: RunStatus, error?: string): Promise<void> {
+/** Close a run; `error` is kept and logged (through `redact` once more: no secret is kept, whatever the caller did). */
+export async function closeRun(db: Queryable, id: number, status: RunStatus, reason?: string): Promise<void> {
+  const error = reason === undefined ? undefined : redact(reason);
   const entry = error ? [{ at: new Date().toISOString(), event: 'error', message: error }] : [];
   await db.query(
     `UPDATE rsync.runs SET status = $2, finished_at = now(), error = $3, log = log || $4::jsonb WHERE id = $1`,
@@ -65,7 +67,7 @@ export async function closeRun(db: Queryable, id: number, status: RunStatus, err
   );
 }
 
-/** Append an entry to a run's log; `retry` also counts a retry. */
+/** Append an entry to a run's log (its strings through `redact`); `retry` also counts a retry. */
 export async function appendRunLog(
   db: Queryable,
   id: number,
@@ -74,7 +76,7 @@ export async function appendRunLog(
 ): Promise<void> {
   await db.query(`UPDATE rsync.runs SET log = log || $2::jsonb, retries = retries + $3 WHERE id = $1`, [
     id,
-    JSON.stringify([{ at: new Date().toISOString(), ...entry }]),
+    JSON.stringify([{ at: new Date().toISOString(), ...redactValue(entry) }]),
     retry ? 1 : 0,
   ]);
 }

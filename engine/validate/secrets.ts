@@ -73,3 +73,18 @@ export function findLiteralSecrets(
 function looksLikeReference(v: string): boolean {
   return /^\$\{\{.*\}\}$/.test(v.trim());
 }
+
+/** Every `{ secretRef: "…" }` in plain data, with its path (to the object holding `secretRef`). */
+export function findSecretRefs(
+  value: unknown,
+  at: (string | number)[] = [],
+  out: { path: (string | number)[]; ref: string }[] = [],
+): { path: (string | number)[]; ref: string }[] {
+  if (Array.isArray(value)) value.forEach((v, i) => findSecretRefs(v, [...at, i], out));
+  else if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    if (typeof obj.secretRef === 'string') out.push({ path: at, ref: obj.secretRef });
+    else for (const [k, v] of Object.entries(obj)) findSecretRefs(v, [...at, k], out);
+  }
+  return out;
+}

@@ -42,12 +42,13 @@ import {
   timezoneOf,
   workspaceDefaults,
 } from '../model/resolve.js';
+import { declaredSecretsFolder, parseSecretRef, relativeInside, secretFileProblem } from '../model/secret-ref.js';
 import { addressOf, allResources, type CustomerModel, type Resource, type Workspace } from '../model/workspace.js';
 import { isObject } from '../util/merge.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { checkCron, isValidTimeZone } from './schedule.js';
 import { kindValidator, schemaProblems, validatorForSchema } from './schema.js';
-import { findLiteralSecrets } from './secrets.js';
+import { findLiteralSecrets, findSecretRefs } from './secrets.js';
 
 export interface ValidationResult {
   diagnostics: Diagnostic[];
@@ -97,9 +98,11 @@ export function validateWorkspace(ws: Workspace): ValidationResult {
     rep.push(d, d.range?.file.startsWith('templates/') === true);
   const mappings = compileMappings(ws, rep);
 
+  const secretsFolder = declaredSecretsFolder(ws);
   for (const r of allResources(ws)) {
     checkSchema(r, rep);
     checkSecrets(r, rep);
+    checkSecretFiles(r, secretsFolder, rep);
   }
   checkWorkspaceDefaults(ws, rep);
   for (const c of ws.customers.values()) {
@@ -229,7 +232,42 @@ function checkSecrets(r: Resource, rep: Reporter): void {
       code: 'secret-literal',
       summary: `Literal secret: ${f.what}`,
       detail:
-        'Secrets are referenced, never written: replace the value with `{ secretRef: "env:NAME" }` (or "file:/path"), set NAME where rsync runs, and rotate this credential: it is in Git history now.',
+        'Secrets are referenced, never written: replace the value with `{ secretRef: "env:NAME" }` (or "file:NAME" in the secrets folder), set NAME where rsync runs, and rotate this credential: it is in Git history now.',
+    });
+  }
+}
+
+/**
+ * `file:` references name a file inside the secrets folder rsync.yaml declares, by a relative path that cannot leave
+ * it; with no folder declared there are none. (Where a symbolic link in the folder leads is seen only where the file
+ * is opened, on the worker's machine: engine/connectors/secrets.ts refuses it there.)
+ */
+function checkSecretFiles(r: Resource, folder: string | undefined, rep: Reporter): void {
+  const raw = r.template ? { spec: r.spec } : r.origin.doc.value;
+  for (const { path, ref } of findSecretRefs(raw)) {
+    const parsed = parseSecretRef(ref);
+    if (parsed?.kind !== 'file') continue; // env:NAME is fine; any other form is the schema's to report
+    const at = [...path, 'secretRef'];
+    if (folder === undefined) {
+      rep.at(r, at, {
+        severity: 'error',
+        code: 'secret-file-path',
+        summary: `Secret "${ref}" is a file, but rsync.yaml declares no secrets folder`,
+        detail:
+          'file: references are read only inside a declared folder. Declare where the worker machines keep secret files in rsync.yaml (`spec: { secrets: { folder: /run/secrets/acme } }`) and name the file relative to it (`file:shopify-token`), or use `{ secretRef: "env:NAME" }`.',
+      });
+      continue;
+    }
+    const problem = secretFileProblem(parsed.path);
+    if (problem === undefined) continue;
+    const rel = parsed.path.startsWith('/') ? relativeInside(folder, parsed.path) : undefined;
+    rep.at(r, at, {
+      severity: 'error',
+      code: 'secret-file-path',
+      summary: `Secret "${ref}" ${problem}: it must name a file inside the secrets folder`,
+      detail: rel
+        ? `A file: reference is relative to the secrets folder ${folder} (spec.secrets.folder in rsync.yaml): write \`file:${rel}\`.`
+        : `A file: reference is a path relative to the secrets folder ${folder} (spec.secrets.folder in rsync.yaml), and nothing outside it is read: put the file in that folder and write its relative path, e.g. \`file:northwind/shopify-token\`.`,
     });
   }
 }
@@ -392,7 +430,7 @@ function checkConnection(conn: Resource<'Connection'>, rep: Reporter): void {
       severity: 'error',
       code: 'secret-literal',
       summary: `Literal secret in settings.${name}`,
-      detail: `The ${type} connector marks ${name} as secret: write \`${path[path.length - 1]}: { secretRef: "env:NAME" }\` (or "file:/path") and keep the value outside Git.${named(v) ? ' Rotate this credential: it is in Git history now.' : ''}`,
+      detail: `The ${type} connector marks ${name} as secret: write \`${path[path.length - 1]}: { secretRef: "env:NAME" }\` (or "file:NAME" in the secrets folder) and keep the value outside Git.${named(v) ? ' Rotate this credential: it is in Git history now.' : ''}`,
     });
   }
   const validate = validatorForSchema(spec.settings);

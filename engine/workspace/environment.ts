@@ -2,6 +2,7 @@
 import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { loadFromSource, openSource } from '../load/loader.js';
 import { declaredEnvironments } from '../load/overlays.js';
+import { declaredSecretsFolder } from '../model/secret-ref.js';
 import { WORKSPACE_FILE } from '../load/source.js';
 import { workspaceRoot } from './root.js';
 
@@ -9,7 +10,7 @@ import { workspaceRoot } from './root.js';
 export async function resolveEnvironment(
   path: string | undefined,
   env: string | undefined,
-): Promise<{ root: string; env: string; ref: string | undefined }> {
+): Promise<{ root: string; env: string; ref: string | undefined; secretsFolder: string | undefined }> {
   const root = await workspaceRoot(path);
   // The environments come from the working tree's rsync.yaml (the binding of environments to refs): load that one
   // file, not the whole tree (at 1,000 customers that parsed 20,000 files a second time, for nothing).
@@ -31,5 +32,11 @@ export async function resolveEnvironment(
     );
   }
   const e = (ws.settings!.spec.environments as Record<string, { ref?: string }>)[chosen];
-  return { root, env: chosen, ref: typeof e?.ref === 'string' ? e.ref : undefined };
+  return {
+    root,
+    env: chosen,
+    ref: typeof e?.ref === 'string' ? e.ref : undefined,
+    // Where this workspace's `file:` secrets live (the runtime commands hand it to the secret resolver).
+    secretsFolder: declaredSecretsFolder(ws),
+  };
 }

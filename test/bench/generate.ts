@@ -268,6 +268,7 @@ spec:
   environments:
     staging: { ref: main, description: every merge to main }
     production: { ref: production, requiresApproval: true }
+  secrets: { folder: /run/secrets/acme }
   defaults: { timezone: America/Chicago, policy: standard, sla: silver }
 ---
 # Partner-wide policies. Connection names are roles (storefront, erp, payments, pos, tax) in every customer,
@@ -1212,7 +1213,7 @@ spec: { freshness: 10m, latencyP95: 45s, successRate: "99.95%", supportTier: ent
   const secret = (what: string) =>
     rng.chance(0.8)
       ? `{ secretRef: "env:${c.env}_${what}" }`
-      : `{ secretRef: "file:/run/secrets/${c.name}/${what.toLowerCase().replace(/_/g, '-')}" }`;
+      : `{ secretRef: "file:${c.name}/${what.toLowerCase().replace(/_/g, '-')}" }`;
   if (c.sys.storefront === 'shopify') {
     conns.push([
       'storefront',

@@ -32,15 +32,17 @@ export interface WorkspaceSpec {
   /** Retry settings of the workspace's default policy. */
   retry?: string;
   pii?: string[];
+  /** The secrets folder rsync.yaml declares (`spec.secrets.folder`), for `file:` secrets. */
+  secretsFolder?: string;
 }
 
-const WORKSPACE = (retry: string, pii: string[]) => `apiVersion: rsync/v1
+const WORKSPACE = (retry: string, pii: string[], secretsFolder?: string) => `apiVersion: rsync/v1
 kind: Workspace
 metadata: { name: runtime-test }
 spec:
   partner: { name: Acme Retail Integrations }
   environments:
-    staging: { ref: main }
+    staging: { ref: main }${secretsFolder ? `\n  secrets: { folder: ${JSON.stringify(secretsFolder)} }` : ''}
   defaults: { timezone: America/Chicago, policy: standard, sla: silver }
 ---
 apiVersion: rsync/v1
@@ -65,6 +67,7 @@ export function writeWorkspace(dir: string, spec: WorkspaceSpec): void {
     WORKSPACE(
       spec.retry ?? '{ maxAttempts: 4, backoff: exponential, initial: 1s, max: 5s }',
       spec.pii ?? ['customer.email'],
+      spec.secretsFolder,
     ),
   );
   writeFileSync(

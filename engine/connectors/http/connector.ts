@@ -25,14 +25,14 @@
  * is not a failure of the system but an access token it revoked or expired early.
  *
  * Secrets: every error message is built from the method, the URL path and the status line (plus a short, redacted
- * snippet of the response body), never from headers or the query string, and passes through `redact` and a local
- * scrub of the credentials this connection derived (a basic credential's base64, oauth2 access tokens), which
- * `redact` cannot know because they were never resolved as secrets.
+ * snippet of the response body), never from headers or the query string, and passes through `redact` (which also
+ * knows a basic credential's base64, remembered where it is built) and a local scrub of this connection's oauth2
+ * access tokens, which `redact` cannot know because they were never resolved as secrets; both scrub every encoding.
  */
 import { STATUS_CODES } from 'node:http';
 import { compile, type Expression } from '../../jsonata/index.js';
 import { sha256 } from '../../util/hash.js';
-import { redact } from '../secrets.js';
+import { redact, rememberSecret, SecretSet } from '../secrets.js';
 import { ConnectorError } from '../types.js';
 import type * as io from '../types.js';
 
@@ -115,13 +115,9 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
   const streamSettings = (settings.streams ?? {}) as Record<string, StreamSettings>;
   const entitySettings = (settings.entities ?? {}) as Record<string, EntitySettings>;
 
-  /** Credentials derived here (not resolved by ctx.secret), scrubbed from messages alongside `redact`. */
-  const derived = new Set<string>();
-  const clean = (text: string): string => {
-    let out = text;
-    for (const s of derived) if (out.includes(s)) out = out.split(s).join('***');
-    return redact(out);
-  };
+  /** This connection's oauth2 access tokens (not resolved by ctx.secret), scrubbed from messages alongside `redact`. */
+  const derived = new SecretSet();
+  const clean = (text: string): string => redact(derived.redact(text));
 
   // ---- requests -------------------------------------------------------------------------------------------------
 
@@ -216,7 +212,7 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
         return { headers: { authorization: `Bearer ${ctx.secret(auth.token)}` } };
       case 'basic': {
         const credential = Buffer.from(`${auth.username ?? ''}:${ctx.secret(auth.password)}`).toString('base64');
-        derived.add(credential);
+        rememberSecret(credential);
         return { headers: { authorization: `Basic ${credential}` } };
       }
       case 'apiKey':

@@ -28,7 +28,7 @@ export interface ConnectionSpec {
    */
   connector: string;
   /**
-   * The connector's settings, validated against that connector's settings schema. Secrets by reference only: { secretRef: "env:NAME" } or { secretRef: "file:/path" }.
+   * The connector's settings, validated against that connector's settings schema. Secrets by reference only: { secretRef: "env:NAME" } or { secretRef: "file:NAME" } (NAME inside the secrets folder rsync.yaml declares).
    */
   settings?: {
     [k: string]: unknown;

@@ -55,11 +55,11 @@ export type Duration = string;
 export type Percentage = string;
 
 /**
- * A secret, by reference only: never the value itself. env:NAME reads the environment variable NAME; file:/path reads the file.
+ * A secret, by reference only: never the value itself. env:NAME reads the environment variable NAME; file:NAME reads the file NAME inside the workspace's secrets folder (spec.secrets.folder in rsync.yaml).
  */
 export interface SecretRef {
   /**
-   * Where the secret is: env:NAME (an environment variable) or file:/path (a file, e.g. file:/run/secrets/shopify-token).
+   * Where the secret is: env:NAME (an environment variable) or file:NAME (a file, relative to the secrets folder, e.g. file:northwind/shopify-token).
    */
   secretRef: string;
 }

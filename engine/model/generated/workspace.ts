@@ -19,12 +19,13 @@ export interface Workspace {
   spec: WorkspaceSpec;
 }
 /**
- * The partner, its branding, its environments and defaults.
+ * The partner, its branding, its environments, defaults and where secret files live.
  */
 export interface WorkspaceSpec {
   partner: Partner;
   branding?: Branding;
   environments: Environments;
+  secrets?: SecretsSettings;
   defaults?: WorkspaceDefaults;
 }
 /**
@@ -97,6 +98,15 @@ export interface Environment {
   overrides?: {
     [k: string]: unknown;
   };
+}
+/**
+ * Where secret files live on the machines that run rsync (workers): `{ secretRef: "file:NAME" }` reads NAME inside this folder, and nothing outside it. Never a folder of this repository: secrets stay out of Git.
+ */
+export interface SecretsSettings {
+  /**
+   * An absolute path on the worker's machine (e.g. /run/secrets/acme, where Docker and Kubernetes mount secrets); RSYNC_SECRETS_DIR overrides it on a machine that keeps them elsewhere.
+   */
+  folder: string;
 }
 /**
  * Defaults for every customer and flow that does not set its own.
