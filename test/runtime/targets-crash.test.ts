@@ -44,7 +44,8 @@ import {
 
 const FROM = new Date('2026-10-01T00:00:00Z');
 const TO = new Date('2026-10-07T00:00:00Z');
-const N = 6_000;
+/** Records per flow: 6,000 in CI; the issue's check is RSYNC_TARGETS_CRASH_N=100000 (figures in the session notes). */
+const N = Number(process.env.RSYNC_TARGETS_CRASH_N ?? 6_000);
 const TOKEN = 'idem-test-token-7f3a';
 
 /** The stock API: POST /api/stock/<key>, each accepted request one effect (a stock adjustment posted). */
@@ -92,7 +93,9 @@ async function effectTable(db: pg.Pool, name: string): Promise<void> {
     CREATE TRIGGER ${name}_effect AFTER INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_effect();`);
 }
 
-describe('exactly-once effect on real targets through kill -9 and PostgreSQL restarts', { timeout: 600_000 }, () => {
+describe('exactly-once effect on real targets through kill -9 and PostgreSQL restarts', {
+  timeout: 600_000 * Math.max(1, N / 6_000),
+}, () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'rsync-restart-pg-'));
   const api = idempotentApi();
   let server: string;
@@ -244,7 +247,9 @@ describe('exactly-once effect on real targets through kill -9 and PostgreSQL res
     let restarts = 0;
     const plan: ('kill' | 'fast' | 'postmaster')[] = ['kill', 'fast', 'kill', 'kill', 'postmaster'];
     for (let life = 0; (await progress()).left !== 0; life++) {
-      expect(Date.now() - started, 'the backfills did not finish in 480 s').toBeLessThan(480_000);
+      expect(Date.now() - started, 'the backfills did not finish in time').toBeLessThan(
+        480_000 * Math.max(1, N / 6_000),
+      );
       const step = plan[life] ?? 'kill';
       const w = spawnWorker(dir, stateUrl, '--threads', '1');
       const before = (await progress()).moved;
