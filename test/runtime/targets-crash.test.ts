@@ -218,7 +218,7 @@ describe('exactly-once effect on real targets through kill -9 and PostgreSQL res
     );
 
   /** Restart the server: a fast shutdown (`pg_ctl stop -m fast`), or a kill -9 of the postmaster. */
-  const restart = async (how: 'fast' | 'kill') => {
+  const restart = async (how: 'fast' | 'kill', whileDown: () => Promise<void>) => {
     if (how === 'fast') await stopEmbedded(home);
     else {
       const info = JSON.parse(readFileSync(path.join(home, '.rsync', 'db.json'), 'utf8')) as { dataDir: string };
@@ -227,7 +227,7 @@ describe('exactly-once effect on real targets through kill -9 and PostgreSQL res
       // Its backends notice the postmaster is gone and exit; the next start finds the old shared memory free.
       await new Promise((r) => setTimeout(r, 1500));
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await whileDown();
     for (let attempt = 1; ; attempt++) {
       try {
         await ensureEmbedded(home);
@@ -270,7 +270,12 @@ describe('exactly-once effect on real targets through kill -9 and PostgreSQL res
       // PostgreSQL goes away under a busy worker, which must live through it, say it is not ready, and resume.
       const port = /webhooks on http:\/\/127\.0\.0\.1:(\d+)\//.exec(w.output)?.[1];
       expect(port, w.output).toBeDefined();
-      await restart(step === 'fast' ? 'fast' : 'kill');
+      await restart(step === 'fast' ? 'fast' : 'kill', async () => {
+        // While the server is away the worker says it is not ready (a load balancer stops sending it webhooks).
+        await until('the worker to report not ready', async () => ((await readyz(port!)) === 503 ? true : undefined));
+        const body = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.json());
+        expect(body).toEqual({ status: 'reconnecting' });
+      });
       restarts++;
       expect(w.exitCode, `the worker died with PostgreSQL\n${w.output}`).toBeNull();
       const after = (await progress()).moved;
