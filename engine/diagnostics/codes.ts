@@ -51,4 +51,7 @@ export const CODES: Readonly<Record<string, string>> = {
   'ownership-violation': 'A flow writes an entity or field from a system the policy says does not own it.',
   'pii-forbidden-target': 'A mapping sends PII fields named by the policy to a target the policy forbids.',
   'secret-literal': 'A secret written as a value instead of `{ secretRef: "env:NAME" }`.',
+  // Text
+  'text-unstorable':
+    'A key, a value or a mapping holds a NUL character or half of a surrogate pair, which PostgreSQL cannot store.',
 };
