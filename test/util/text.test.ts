@@ -13,7 +13,7 @@ describe('unstorable text', () => {
   });
 
   it('walks keys and values, in order, with their paths', () => {
-    const value = { ok: 'x', lines: [{ title: 'a\u0000' }], ['k\u0000']: 1, deep: { s: '\uDC00' } };
+    const value = { ok: 'x', lines: [{ title: 'a\u0000' }], 'k\u0000': 1, deep: { s: '\uDC00' } };
     expect([...unstorableTexts(value)].map((t) => [dottedPath(t.path), t.key, t.what])).toEqual([
       ['lines[0].title', false, 'a NUL character (\\u0000)'],
       ['k\\u0000', true, 'a NUL character (\\u0000)'],
