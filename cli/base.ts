@@ -2,9 +2,17 @@
  * What every rsync command shares: `--json`, one exit-code table (engine/diagnostics/errors.ts), and errors shown as a message
  * and a hint, never a stack trace (set DEBUG=rsync to see one for a bug report), and never a secret (`redact`).
  */
-import { Command, Errors } from '@oclif/core';
+import { Command, Errors, type Interfaces } from '@oclif/core';
 import { redact } from '../engine/connectors/secrets.js';
 import { ExitCode, RsyncError } from '../engine/diagnostics/errors.js';
+
+/** oclif's wrapping of an error thrown while parsing a flag: `Parsing --port \n\t<message>\nSee more help with --help`. */
+const FLAG_PARSE = /^Parsing --(\S+) \n\t/;
+const SEE_HELP = /\n\s*See more help with --help$/;
+
+/** oclif's FlagOutput and ArgOutput (not exported by @oclif/core). */
+// biome-ignore lint/suspicious/noExplicitAny: oclif's own constraint on parsed flags and arguments
+type Output = { [name: string]: any };
 
 export abstract class RsyncCommand<T> extends Command {
   static enableJsonFlag = true;
@@ -22,6 +30,27 @@ export abstract class RsyncCommand<T> extends Command {
     if (!this.json) process.stderr.write(redact(text) + '\n');
   }
 
+  /**
+   * Whatever goes wrong while reading the command line is a usage error (exit 64): oclif's own argument parsers
+   * throw plain Errors (`Args.integer` on "abc"), which would otherwise be reported as a bug.
+   */
+  protected async parse<F extends Output, B extends Output, A extends Output>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      return await super.parse(options, argv);
+    } catch (e) {
+      if (e instanceof RsyncError || e instanceof Errors.CLIError || !(e instanceof Error)) throw e;
+      if ((e as { oclif?: { exit?: number } }).oclif?.exit !== undefined) throw e;
+      throw new RsyncError(e.message.replace(SEE_HELP, ''), ExitCode.USAGE, this.helpHint());
+    }
+  }
+
+  private helpHint(): string {
+    return `See \`rsync ${this.id?.replace(/:/g, ' ') ?? ''} --help\`.`;
+  }
+
   protected async finally(err: Error | undefined): Promise<unknown> {
     if (!err) process.exitCode = this.exitCode;
     return super.finally(err);
@@ -33,14 +62,15 @@ export abstract class RsyncCommand<T> extends Command {
     let hint: string | undefined;
     if (err instanceof RsyncError) {
       code = err.exitCode;
-      message = err.message;
+      // One of rsync's flag parsers (cli/flags.ts): its message names the flag and the value already.
+      message = err.message.replace(FLAG_PARSE, '').replace(SEE_HELP, '');
       hint = err.hint;
     } else if (err instanceof Errors.CLIError || err.oclif?.exit !== undefined) {
       // oclif's own parse errors: unknown flags, missing arguments, bad options.
       if (err.oclif?.exit === 0) throw err;
       code = ExitCode.USAGE;
-      message = err.message.replace(/\n\s*See more help with --help$/, '');
-      hint = `See \`rsync ${this.id?.replace(/:/g, ' ') ?? ''} --help\`.`;
+      message = err.message.replace(SEE_HELP, '').replace(FLAG_PARSE, '--$1: ');
+      hint = this.helpHint();
     } else {
       code = ExitCode.INTERNAL;
       message = `internal error: ${err.message}`;

@@ -1,8 +1,11 @@
 /** Flags and arguments shared by the `rsync dlq` commands (the dead letters). */
 import { Args, Flags } from '@oclif/core';
 import type { DeadLetterFilter } from '../engine/state/dead-letters.js';
-import { ExitCode, RsyncError } from '../engine/diagnostics/errors.js';
+import { parseId } from './flags.js';
 import { runtimeFlags } from './runtime.js';
+
+/** How dead letter ids are named in messages, and where to find them. */
+export const DEAD_LETTER: [what: string, listed: string] = ['dead letter', 'rsync dlq list --status all'];
 
 export const deadLetterFlags = {
   ...runtimeFlags,
@@ -14,19 +17,12 @@ export const idsArg = {
   ids: Args.string({ description: 'dead letter ids (comma or space separated); none: all that the filters select' }),
 };
 
+/** Dead letter ids, comma or space separated; one that is not a whole number from 1 to MAX_ID is a usage error. */
 export function parseIds(argv: string[]): number[] {
-  const ids = argv
+  return argv
     .flatMap((a) => a.split(','))
-    .filter(Boolean)
-    .map((s) => Number(s));
-  const bad = ids.find((n) => !Number.isInteger(n) || n <= 0);
-  if (bad !== undefined)
-    throw new RsyncError(
-      `"${bad}" is not a dead letter id`,
-      ExitCode.USAGE,
-      'Ids are the numbers `rsync dlq list` shows.',
-    );
-  return ids;
+    .filter((s) => s.trim() !== '')
+    .map((s) => parseId(s, ...DEAD_LETTER));
 }
 
 export function filterOf(env: string, flags: { flow?: string; customer?: string }, ids: number[]): DeadLetterFilter {

@@ -1,10 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { currentActor } from '../../engine/workspace/index.js';
-import { awaitBackfill, createBackfill } from '../../engine/runtime/backfill.js';
+import { awaitBackfill, backfillWindows, createBackfill } from '../../engine/runtime/backfill.js';
 import { parseDuration } from '../../engine/util/duration.js';
 import { deployedFlow } from '../../engine/runtime/flows.js';
 import { RsyncCommand } from '../base.js';
+import { parseDurationFlag } from '../flags.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface BackfillOutput {
@@ -48,7 +49,10 @@ content are skipped by the ledger. With --wait a counter shows windows done and 
     customer: Flags.string({ char: 'c', description: 'the customer, when the flow is given by name alone' }),
     since: Flags.string({ description: 'from this time (ISO-8601) or age (30d)', required: true }),
     until: Flags.string({ description: 'up to this time (default: now)' }),
-    window: Flags.string({ description: 'the size of a window', default: '1d' }),
+    window: Flags.string({
+      description: 'the size of a window (at least 1s, and at most 10,000 windows in all)',
+      default: '1d',
+    }),
     wait: Flags.boolean({ description: 'wait until every window is done, with progress', default: false }),
   };
 
@@ -57,9 +61,8 @@ content are skipped by the ledger. With --wait a counter shows windows done and 
     const since = time('since', flags.since);
     const until = flags.until ? time('until', flags.until) : new Date();
     if (until <= since) throw new RsyncError('--until must be after --since.', ExitCode.USAGE);
-    const windowMs = parseDuration(flags.window);
-    if (!windowMs)
-      throw new RsyncError(`--window ${flags.window} is not a duration`, ExitCode.USAGE, 'For example 1d, 6h, 30m.');
+    const windowMs = parseDurationFlag('window', flags.window)!;
+    backfillWindows(since, until, windowMs); // before the database: a window too small is refused at once
     const { db, env, root } = await openRuntime(flags, this.json);
     try {
       const flow = await deployedFlow(db.pool, env, args.flow, flags.customer);

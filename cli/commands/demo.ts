@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { applyPlan } from '../../engine/apply/apply.js';
 import { hasErrors } from '../../engine/diagnostics/diagnostic.js';
-import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
+import { ExitCode } from '../../engine/diagnostics/errors.js';
 import { mappingSamples, runMappingTests } from '../../engine/mapping/test-runner.js';
 import { workspaceStats } from '../../engine/model/stats.js';
 import { planEnvironment } from '../../engine/plan/index.js';
@@ -10,11 +10,11 @@ import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
 import { loadFlows, type FlowDef } from '../../engine/runtime/flows.js';
 import { flowStatus, type FlowStatus } from '../../engine/runtime/status.js';
 import { syncSandbox } from '../../engine/runtime/simulate.js';
-import { parseDuration } from '../../engine/util/duration.js';
 import { projectRoot } from '../../engine/util/paths.js';
 import { openAndValidate } from '../../engine/workspace/open.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase } from '../database.js';
+import { countFlag, parseDurationFlag } from '../flags.js';
 import { renderDiagnostic } from '../views/diagnostics.js';
 import { table } from '../runtime.js';
 import { renderStatus } from '../views/status.js';
@@ -46,18 +46,17 @@ POS and ERPs (the sandbox connector) with copies of real vendor payloads, runs a
 new records; re-sent webhooks are refused as duplicates.`;
   static flags = {
     env: Flags.string({ char: 'e', description: 'the environment to apply to', default: 'staging' }),
-    records: Flags.integer({
+    records: countFlag({
       description: 'records per scheduled flow and webhooks per event flow',
       default: 20,
-      min: 1,
+      max: 10_000,
     }),
     for: Flags.string({ description: 'the longest the worker runs', default: '60s' }),
   };
 
   async run(): Promise<DemoResult> {
     const { flags } = await this.parse(Demo);
-    const forMs = parseDuration(flags.for);
-    if (!forMs) throw new RsyncError(`--for ${flags.for} is not a duration`, ExitCode.USAGE, 'For example 30s or 2m.');
+    const forMs = parseDurationFlag('for', flags.for, { min: 1000 })!;
     const root = projectRoot();
     const say = (s: string) => !this.json && this.log(s);
 

@@ -3,6 +3,7 @@ import { ExitCode } from '../../engine/diagnostics/errors.js';
 import { workspaceHistory, type HistoryResult } from '../../engine/history/index.js';
 import { renderHistoryText } from '../../engine/history/render.js';
 import { RsyncCommand } from '../base.js';
+import { countFlag, MAX_LIST } from '../flags.js';
 
 export default class History extends RsyncCommand<HistoryResult> {
   static summary =
@@ -30,7 +31,7 @@ The apply log comes from DATABASE_URL, else from the workspace's embedded databa
       char: 'e',
       description: "only this environment's applies (commits are read with its overlays)",
     }),
-    limit: Flags.integer({ char: 'n', description: 'how many events to show', default: 30, min: 1 }),
+    limit: countFlag({ char: 'n', description: 'how many events to show', default: 30, max: MAX_LIST }),
     ref: Flags.string({ description: 'whose history: a branch, tag or commit (default HEAD)' }),
   };
 

@@ -4,6 +4,7 @@ import { awaitRun, queueRun } from '../../engine/runtime/manual.js';
 import type { RunRow } from '../../engine/state/runs.js';
 import { deployedFlow } from '../../engine/runtime/flows.js';
 import { RsyncCommand } from '../base.js';
+import { countFlag, MAX_WAIT_SECONDS } from '../flags.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface RunOutput {
@@ -31,7 +32,7 @@ flow's cursor and syncs what changed. With --wait the command waits for it and e
     ...runtimeFlags,
     customer: Flags.string({ char: 'c', description: 'the customer, when the flow is given by name alone' }),
     wait: Flags.boolean({ description: 'wait for the run to finish', default: false }),
-    timeout: Flags.integer({ description: 'seconds to wait with --wait', default: 300 }),
+    timeout: countFlag({ description: 'seconds to wait with --wait', default: 300, max: MAX_WAIT_SECONDS }),
   };
 
   async run(): Promise<RunOutput> {

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { flowAddress } from '../../engine/model/address.js';
 import { listRuns, type RunRow } from '../../engine/state/runs.js';
 import { RsyncCommand } from '../base.js';
+import { countFlag, MAX_LIST } from '../flags.js';
 import { ago, openRuntime, runtimeFlags, table } from '../runtime.js';
 
 export interface RunsOutput {
@@ -22,7 +23,7 @@ export default class Runs extends RsyncCommand<RunsOutput> {
     ...runtimeFlags,
     flow: Flags.string({ char: 'f', description: 'only this flow: <customer>/<flow>' }),
     customer: Flags.string({ char: 'c', description: "only this customer's runs" }),
-    limit: Flags.integer({ char: 'n', description: 'how many runs', default: 20, min: 1 }),
+    limit: countFlag({ char: 'n', description: 'how many runs', default: 20, max: MAX_LIST }),
     log: Flags.boolean({ description: "show each run's log", default: false }),
   };
 

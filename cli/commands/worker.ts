@@ -1,8 +1,9 @@
 import { Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
-import { parseDuration } from '../../engine/util/duration.js';
+import { setLongTimeout } from '../../engine/util/duration.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { RsyncCommand } from '../base.js';
+import { countFlag, LONGEST_TIMER_MS, parseDurationFlag, portFlag } from '../flags.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface WorkerResult {
@@ -12,18 +13,6 @@ export interface WorkerResult {
   port: number | null;
   drained: boolean;
   totals: RsyncWorker['totals'];
-}
-
-function duration(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = parseDuration(text);
-  if (ms === undefined)
-    throw new RsyncError(
-      `--${flag} ${text} is not a duration`,
-      ExitCode.USAGE,
-      'Write it as a number and a unit: 500ms, 30s, 10m, 2h.',
-    );
-  return ms;
 }
 
 export default class Worker extends RsyncCommand<WorkerResult> {
@@ -46,29 +35,32 @@ interrupted where they stand (their cursors are committed per page, so the next 
   ];
   static flags = {
     ...runtimeFlags,
-    port: Flags.integer({
+    port: portFlag({
       char: 'p',
-      description: 'port of the webhook and health endpoints (0: any free port)',
-      default: Number(process.env.RSYNC_PORT ?? 8787),
+      description: 'port of the webhook and health endpoints, 0 to 65535 (0: any free port)',
+      default: 8787,
+      env: 'RSYNC_PORT',
     }),
     host: Flags.string({ description: 'address to listen on', default: process.env.RSYNC_HOST ?? '127.0.0.1' }),
     sandbox: Flags.boolean({
       description: 'serve every connection with the sandbox connector',
       default: process.env.RSYNC_SANDBOX === '1',
     }),
-    concurrency: Flags.integer({ description: 'runs in flight at once in this worker', default: 4, min: 1 }),
-    threads: Flags.integer({ description: 'mapping threads (default: one per core)', min: 0 }),
+    concurrency: countFlag({ description: 'runs in flight at once in this worker', default: 4, max: 1000 }),
+    threads: countFlag({ description: 'mapping threads (default: one per core)', min: 0, max: 256 }),
     for: Flags.string({ description: 'stop (and drain) after this long, e.g. 30s — for demos and tests' }),
     'drain-timeout': Flags.string({
-      description: 'how long running jobs may take to finish when stopping',
+      description: 'how long running jobs may take to finish when stopping (at most 24d)',
       default: '30s',
     }),
   };
 
   async run(): Promise<WorkerResult> {
     const { flags } = await this.parse(Worker);
-    const forMs = duration('for', flags.for);
-    const drainMs = duration('drain-timeout', flags['drain-timeout'])!;
+    // --for may be any length (it waits in steps: one Node timer fires at once past 24.8 days); the drain's wait
+    // is one timer in the worker, so it is bounded.
+    const forMs = parseDurationFlag('for', flags.for);
+    const drainMs = parseDurationFlag('drain-timeout', flags['drain-timeout'], { max: LONGEST_TIMER_MS })!;
     const { db, env } = await openRuntime(flags, this.json);
     const worker = new RsyncWorker({
       pool: db.pool,
@@ -92,6 +84,18 @@ interrupted where they stand (their cursors are committed per page, so the next 
           ExitCode.UNAVAILABLE,
           'Pass another --port (0 picks a free one), or stop what listens there.',
         );
+      if (err.code === 'EACCES')
+        throw new RsyncError(
+          `Port ${flags.port} on ${flags.host} needs privileges this process does not have.`,
+          ExitCode.UNAVAILABLE,
+          'Pass a --port above 1023 (0 picks a free one).',
+        );
+      if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
+        throw new RsyncError(
+          `--host ${flags.host} is not an address of this machine.`,
+          ExitCode.USAGE,
+          'Give an address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of its own.',
+        );
       throw e;
     }
     this.note(
@@ -101,7 +105,7 @@ interrupted where they stand (their cursors are committed per page, so the next 
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
-      if (forMs !== undefined) setTimeout(() => resolve(`--for ${flags.for}`), forMs).unref();
+      if (forMs !== undefined) setLongTimeout(() => resolve(`--for ${flags.for}`), forMs).unref();
     });
     const why = await stopped;
     this.note(`stopping (${why}): draining for up to ${flags['drain-timeout']}`);

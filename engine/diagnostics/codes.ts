@@ -53,4 +53,7 @@ export const CODES: Readonly<Record<string, string>> = {
   'secret-literal': 'A secret written as a value instead of `{ secretRef: "env:NAME" }`.',
   'secret-file-path':
     'A `file:` secret reference that is not a relative path inside the secrets folder rsync.yaml declares (`spec.secrets.folder`), or one made when no folder is declared.',
+  // Text
+  'text-unstorable':
+    'A key, a value or a mapping holds a NUL character or half of a surrogate pair, which PostgreSQL cannot store.',
 };

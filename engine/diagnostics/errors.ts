@@ -24,9 +24,12 @@ export const ExitCode = {
   FAILED: 1,
   /** `plan --detailed-exitcode`: the plan has changes; `diff --detailed-exitcode`: the two sides differ. */
   CHANGES: 2,
-  /** Wrong command line: an unknown flag, a missing argument, a bad value. */
+  /** Wrong command line: an unknown flag, a missing argument, a bad value (out of its range: cli/flags.ts). */
   USAGE: 64,
-  /** Input that is not a workspace: no rsync.yaml, an unknown Git ref, an unreadable plan file. */
+  /**
+   * Input that is not a workspace: no rsync.yaml, an unknown Git ref, an unreadable plan file; a file that is a
+   * folder, a device, a FIFO or too large to read (util/files.ts).
+   */
   NO_INPUT: 66,
   /** The database (or another service) could not be reached or started. */
   UNAVAILABLE: 69,

@@ -5,6 +5,7 @@
  * every flow that uses the mapping must give a non-empty string for the case's input.
  */
 import type { SourceRange } from '../diagnostics/diagnostic.js';
+import { RsyncError } from '../diagnostics/errors.js';
 import { locate } from '../load/locate.js';
 import { withParameterDefaults } from '../load/templates.js';
 import type {
@@ -318,7 +319,14 @@ async function readJson(
 ): Promise<{ value: unknown } | { error: string }> {
   const file = resolveRelative(t.dir, rel);
   if (!file) return { error: `fixture path ${rel} leaves the workspace` };
-  const json = await ws.source.read(file);
+  let json: string | undefined;
+  try {
+    json = await ws.source.read(file);
+  } catch (e) {
+    // A folder, a device or a file too large to read (util/files.ts): this case's error, not the whole run's.
+    if (e instanceof RsyncError) return { error: e.message };
+    throw e;
+  }
   if (json === undefined) return { error: `fixture ${file} does not exist (the path is relative to ${t.dir}/)` };
   try {
     return { value: JSON.parse(json) };

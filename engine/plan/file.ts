@@ -3,8 +3,9 @@
  * refuses, with a message that says how to get a good one, a file that cannot be read, is not JSON, is not a
  * plan, or is a plan of another format.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { ExitCode, RsyncError } from '../diagnostics/errors.js';
+import { MAX_PLAN_FILE_BYTES, readTextFile } from '../util/files.js';
 import { PLAN_FORMAT, type Plan } from './types.js';
 
 const REMAKE = 'Make one with `rsync plan --out plan.json`.';
@@ -15,8 +16,12 @@ export function writePlanFile(file: string, plan: Plan): void {
 
 export function readPlanFile(file: string): Plan {
   let plan: Plan;
+  // Bounded: a folder, a device or a file over 256 MiB is refused by name (exit 66), not read.
+  const text = readTextFile(file, { maxBytes: MAX_PLAN_FILE_BYTES, label: `the plan ${file}`, hint: REMAKE });
+  if (text === undefined)
+    throw new RsyncError(`Cannot read the plan ${file}: ENOENT: no such file or directory.`, ExitCode.NO_INPUT, REMAKE);
   try {
-    plan = JSON.parse(readFileSync(file, 'utf8')) as Plan;
+    plan = JSON.parse(text) as Plan;
   } catch (e) {
     throw new RsyncError(`Cannot read the plan ${file}: ${(e as Error).message}`, ExitCode.NO_INPUT, REMAKE);
   }

@@ -5,6 +5,7 @@
  * (slot claims).
  */
 import type pg from 'pg';
+import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { notifyWork } from '../live/notify.js';
 import {
   type BackfillWindow,
@@ -17,9 +18,52 @@ import {
 } from '../state/backfills.js';
 import { releaseClaim, tryClaim } from '../state/locks.js';
 import { withClient, withTransaction } from '../state/tx.js';
+import { formatDuration } from '../util/duration.js';
 import type { FlowDef } from './flows.js';
 import { finish, pageSize, readableSource, runPages, type RuntimeContext } from './page-loop.js';
 import { sleep, startRun } from './pipeline.js';
+
+/** The most windows one backfill is cut into (each is a row, a claim and a run). */
+export const MAX_BACKFILL_WINDOWS = 10_000;
+
+/** The smallest window: 1 s. */
+export const MIN_BACKFILL_WINDOW_MS = 1000;
+
+const UNITS: [string, number][] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
+
+/** The shortest window, in one whole unit (9s, 53m, 4h, 10d), that cuts `spanMs` into at most MAX_BACKFILL_WINDOWS. */
+function smallestWindow(spanMs: number): string {
+  const least = Math.max(MIN_BACKFILL_WINDOW_MS, Math.ceil(spanMs / MAX_BACKFILL_WINDOWS));
+  const [unit, size] = UNITS.find(([, size]) => least >= size) ?? UNITS[UNITS.length - 1];
+  return `${Math.ceil(least / size)}${unit}`;
+}
+
+/**
+ * How many windows of `windowMs` cut [since, until). A window under 1 s, or more than MAX_BACKFILL_WINDOWS of them
+ * (`--window 1ms` over a day is 86,400,000 runs), is a usage error that names the window that fits.
+ */
+export function backfillWindows(since: Date, until: Date, windowMs: number): number {
+  const spanMs = until.getTime() - since.getTime();
+  if (!(windowMs >= MIN_BACKFILL_WINDOW_MS))
+    throw new RsyncError(
+      `A backfill window of ${formatDuration(windowMs)} is too small: the smallest is ${formatDuration(MIN_BACKFILL_WINDOW_MS)}.`,
+      ExitCode.USAGE,
+      `Give --window ${smallestWindow(spanMs)} or more (the default, 1d, suits most backfills).`,
+    );
+  const n = Math.ceil(spanMs / windowMs);
+  if (n > MAX_BACKFILL_WINDOWS)
+    throw new RsyncError(
+      `A backfill window of ${formatDuration(windowMs)} cuts the ${formatDuration(spanMs)} from ${since.toISOString()} to ${until.toISOString()} into ${n.toLocaleString('en-US')} windows; a backfill has at most ${MAX_BACKFILL_WINDOWS.toLocaleString('en-US')}.`,
+      ExitCode.USAGE,
+      `Give --window ${smallestWindow(spanMs)} or more, or a shorter range (--since, --until).`,
+    );
+  return n;
+}
 
 /** Cut [since, until) into windows of `windowMs`, record the backfill, and wake the workers. */
 export async function createBackfill(
@@ -30,6 +74,7 @@ export async function createBackfill(
   windowMs: number,
   actor: string,
 ): Promise<{ id: number; windows: number }> {
+  backfillWindows(since, until, windowMs);
   return withTransaction(db, async (tx) => {
     const out = await insertBackfill(tx, { env: flow.env, address: flow.address, since, until, windowMs, actor });
     await notifyWork(tx, flow.env, flow.address);

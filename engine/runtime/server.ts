@@ -8,6 +8,7 @@ import { redact } from '../connectors/secrets.js';
 import { ConnectorError } from '../connectors/types.js';
 import { recordDelivery } from './events.js';
 import type { FlowDef } from './flows.js';
+import { dottedPath, findUnstorable, type UnstorableText } from '../util/text.js';
 import { connectorFor, type RuntimeContext } from './page-loop.js';
 
 /** What the server asks of its worker. */
@@ -80,7 +81,21 @@ async function handle(w: ServedWorker, req: http.IncomingMessage, res: http.Serv
       headers: req.headers as Record<string, string | string[] | undefined>,
       url: req.url ?? '/',
     });
-    const fresh = await recordDelivery(w.rt.db, flow, got.deliveryId, got.topic, got.records);
+    // A permanent problem of the sender's: a 4xx, which it does not retry (a 503 it retries for ever). PostgreSQL's
+    // jsonb and text cannot hold a NUL (\u0000) or half of a surrogate pair, so such a delivery is refused whole,
+    // before anything is stored.
+    const bad = findUnstorable({ deliveryId: got.deliveryId, topic: got.topic ?? null, records: got.records });
+    if (bad) return send(400, { error: unstorableMessage(bad) });
+    let fresh: boolean;
+    try {
+      fresh = await recordDelivery(w.rt.db, flow, got.deliveryId, got.topic, got.records);
+    } catch (e) {
+      // Any other value PostgreSQL refuses as data (class 22: too long, out of range…) is the delivery's, not ours.
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('22'))
+        return send(400, { error: `the delivery cannot be stored: ${redact((e as Error).message)}` });
+      throw e;
+    }
     if (fresh) w.delivered(flow);
     return send(fresh ? 202 : 200, { accepted: true, duplicate: !fresh, delivery: got.deliveryId });
   } catch (e) {
@@ -91,6 +106,12 @@ async function handle(w: ServedWorker, req: http.IncomingMessage, res: http.Serv
       });
     return send(503, { error: 'the delivery could not be stored; retry' });
   }
+}
+
+/** Why a delivery is refused for text PostgreSQL cannot store, and where it is: `records[0].note`. */
+function unstorableMessage(t: UnstorableText): string {
+  const what = `${t.what[0].toUpperCase()}${t.what.slice(1)}`;
+  return `${what} in ${t.key ? 'the key ' : ''}${dottedPath(t.path)}: rsync cannot store it (PostgreSQL refuses it), so this delivery is refused; send it without`;
 }
 
 function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {

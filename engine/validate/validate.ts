@@ -8,6 +8,7 @@
  *   mappings        JSONata compiles (errors at the line and column inside the file), no $now()/$random()
  *   schedules       cron and time zone; an SLA's freshness the schedule can meet
  *   governance      source-of-truth ownership, PII kept from forbidden targets, no literal secrets
+ *   storable text   no NUL character or lone surrogate, which PostgreSQL cannot store (apply would fail on it)
  *
  * It never throws for a user's mistake and never stops at the first problem.
  */
@@ -46,6 +47,7 @@ import { declaredSecretsFolder, parseSecretRef, relativeInside, secretFileProble
 import { addressOf, allResources, type CustomerModel, type Resource, type Workspace } from '../model/workspace.js';
 import { isObject } from '../util/merge.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
+import { describeUnstorable, dottedPath, unstorableIndex, unstorableTexts } from '../util/text.js';
 import { checkCron, isValidTimeZone } from './schedule.js';
 import { kindValidator, schemaProblems, validatorForSchema } from './schema.js';
 import { findLiteralSecrets, findSecretRefs } from './secrets.js';
@@ -68,6 +70,11 @@ class Reporter {
       { ...d, detail: d.detail + templateNote(r), range: locate(r, path, key), address: addressOf(r, this.env) },
       r.template !== undefined,
     );
+  }
+
+  /** A problem at character `index` of the string at `path` of resource `r` (not produced by a template). */
+  inScalar(r: Resource, path: Path, index: number, d: Omit<Diagnostic, 'range' | 'address'>): void {
+    this.push({ ...d, range: locateInScalar(r, path, index), address: addressOf(r, this.env) });
   }
 
   /**
@@ -103,6 +110,7 @@ export function validateWorkspace(ws: Workspace): ValidationResult {
     checkSchema(r, rep);
     checkSecrets(r, rep);
     checkSecretFiles(r, secretsFolder, rep);
+    checkStorableText(r, rep);
   }
   checkWorkspaceDefaults(ws, rep);
   for (const c of ws.customers.values()) {
@@ -131,6 +139,12 @@ function compileMappings(ws: Workspace, rep: Reporter): Mappings {
   const out: Mappings = { compiled: new Map(), facts: new Map() };
   for (const [file, text] of ws.files) {
     if (!file.endsWith('.jsonata')) continue;
+    const bad = unstorableIndex(text);
+    if (bad >= 0) {
+      // Apply stores the mapping's text: PostgreSQL's text cannot hold it.
+      const d = unstorableDiagnostic(describeUnstorable(text, bad), 'the mapping');
+      rep.push({ ...d, range: { file, start: lineColumn(text, bad) } });
+    }
     const facts = mappingFacts(text, ws.content);
     out.facts.set(file, facts);
     out.compiled.set(file, facts.ok ? compiledOnUse(text) : facts);
@@ -269,6 +283,31 @@ function checkSecretFiles(r: Resource, folder: string | undefined, rep: Reporter
         ? `A file: reference is relative to the secrets folder ${folder} (spec.secrets.folder in rsync.yaml): write \`file:${rel}\`.`
         : `A file: reference is a path relative to the secrets folder ${folder} (spec.secrets.folder in rsync.yaml), and nothing outside it is read: put the file in that folder and write its relative path, e.g. \`file:northwind/shopify-token\`.`,
     });
+  }
+}
+
+/** The diagnostic of a character PostgreSQL cannot store (util/text.ts), found in `where`. */
+function unstorableDiagnostic(what: string, where: string): Omit<Diagnostic, 'range' | 'address'> {
+  return {
+    severity: 'error',
+    code: 'text-unstorable',
+    summary: `${what[0].toUpperCase()}${what.slice(1)} in ${where}`,
+    detail:
+      'PostgreSQL cannot store it, so apply would fail on it. Remove it: in a double-quoted YAML string a NUL is written \\0, \\x00 or \\u0000, and half of a surrogate pair is a \\uD800–\\uDFFF escape without its other half (write the character itself instead).',
+  };
+}
+
+/**
+ * Keys and strings PostgreSQL cannot store (a NUL, half of a surrogate pair): validation reports them, at their
+ * file:line:col, so that apply never fails on them. MappingTests are never stored, so their inputs may hold them.
+ */
+function checkStorableText(r: Resource, rep: Reporter): void {
+  if (r.kind === 'MappingTest') return;
+  const raw = r.template ? { spec: r.spec } : r.origin.doc.value;
+  for (const t of unstorableTexts(raw)) {
+    const d = unstorableDiagnostic(t.what, `${t.key ? 'the key' : 'the value of'} ${dottedPath(t.path)}`);
+    if (r.template || t.key) rep.at(r, t.path, d, t.key);
+    else rep.inScalar(r, t.path, t.index, d);
   }
 }
 

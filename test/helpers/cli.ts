@@ -58,6 +58,8 @@ export interface RunOptions {
   actor: string;
   /** Keep the machine's Git configuration away from the child (a test repository's identity only). */
   isolateGit?: boolean;
+  /** More environment variables for the child. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The built CLI in a child process. */
@@ -67,6 +69,7 @@ export function runCli(args: string[], cwd: string, opts: RunOptions): Promise<R
   delete env.DEBUG;
   if (opts.url) env.DATABASE_URL = opts.url;
   if (opts.isolateGit) Object.assign(env, { GIT_CONFIG_GLOBAL: os.devNull, GIT_CONFIG_NOSYSTEM: '1' });
+  Object.assign(env, opts.env);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

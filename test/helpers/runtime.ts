@@ -131,6 +131,25 @@ export const STOCK_MAPPING = `{
 }`;
 export const STOCK_KEY = "'stock-' & $string(id)";
 
+/** The two sandbox systems most runtime tests sync between: a storefront and an ERP. */
+export const SANDBOX_SYSTEMS: WorkspaceSpec['connections'] = [
+  { name: 'shop', connector: 'sandbox', settings: { system: 'storefront' } },
+  { name: 'erp', connector: 'sandbox', settings: { system: 'erp' } },
+];
+
+/** The stock flow between them: the ERP's stock moves → the storefront's inventory levels (`more` overrides). */
+export function stockFlow(more: Partial<FlowSpec> = {}): FlowSpec {
+  return {
+    name: 'stock',
+    source: { connection: 'erp', stream: 'inventory' },
+    target: { connection: 'shop', entity: 'inventoryLevel' },
+    mapping: STOCK_MAPPING,
+    canonical: 'inventoryLevel',
+    key: STOCK_KEY,
+    ...more,
+  };
+}
+
 export function stockRecords(n: number, from = 0): Record<string, unknown>[] {
   return Array.from({ length: n }, (_, i) => ({
     id: from + i + 1,

@@ -8,24 +8,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMappingTests } from '../../engine/mapping/test-runner.js';
 import { openAndValidate } from '../../engine/workspace/open.js';
-import { runtimeWorkspace, STOCK_MAPPING } from '../helpers/runtime.js';
+import { runtimeWorkspace, SANDBOX_SYSTEMS, stockFlow } from '../helpers/runtime.js';
 
 async function report(key: string) {
   const dir = runtimeWorkspace('rsync-idem-', {
-    connections: [
-      { name: 'shop', connector: 'sandbox', settings: { system: 'storefront' } },
-      { name: 'erp', connector: 'sandbox', settings: { system: 'erp' } },
-    ],
-    flows: [
-      {
-        name: 'stock',
-        source: { connection: 'erp', stream: 'inventory' },
-        target: { connection: 'shop', entity: 'inventoryLevel' },
-        mapping: STOCK_MAPPING,
-        canonical: 'inventoryLevel',
-        key,
-      },
-    ],
+    connections: SANDBOX_SYSTEMS,
+    flows: [stockFlow({ key })],
   });
   writeFileSync(
     path.join(dir, 'integrations', 'acme', 'mappings', 'stock.test.yaml'),

@@ -3,6 +3,7 @@ import { listDeadLetters, type DeadLetter } from '../../../engine/state/dead-let
 import { RsyncCommand } from '../../base.js';
 import { renderDeadLetters } from '../../views/dead-letters.js';
 import { deadLetterFlags, filterOf } from '../../dead-letters.js';
+import { countFlag, MAX_LIST } from '../../flags.js';
 import { openRuntime } from '../../runtime.js';
 
 export default class DlqList extends RsyncCommand<{ version: 1; env: string; letters: DeadLetter[] }> {
@@ -18,7 +19,7 @@ export default class DlqList extends RsyncCommand<{ version: 1; env: string; let
       options: ['open', 'replayed', 'discarded', 'all'],
       default: 'open',
     }),
-    limit: Flags.integer({ char: 'n', description: 'at most this many', default: 100, min: 1 }),
+    limit: countFlag({ char: 'n', description: 'at most this many', default: 100, max: MAX_LIST }),
   };
 
   async run() {

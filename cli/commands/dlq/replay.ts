@@ -4,6 +4,7 @@ import { currentActor } from '../../../engine/workspace/index.js';
 import { replayHere, type ReplayOutcome } from '../../../engine/runtime/replay.js';
 import { RsyncCommand } from '../../base.js';
 import { deadLetterFlags, filterOf, idsArg, parseIds } from '../../dead-letters.js';
+import { countFlag, MAX_REVISION } from '../../flags.js';
 import { openRuntime, table } from '../../runtime.js';
 
 export default class DlqReplay extends RsyncCommand<{ version: 1; env: string; replayed: ReplayOutcome[] }> {
@@ -22,9 +23,9 @@ is an entry of the hash-chained apply log (\`rsync history\`, \`rsync audit veri
   static args = idsArg;
   static flags = {
     ...deadLetterFlags,
-    revision: Flags.integer({
+    revision: countFlag({
       description: "the flow revision to replay on (default: the flow's current one)",
-      min: 1,
+      max: MAX_REVISION,
     }),
     sandbox: Flags.boolean({
       description: 'write to the sandbox systems (as `rsync worker --sandbox` does)',

@@ -1,14 +1,14 @@
-import { Args } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../../engine/diagnostics/errors.js';
 import { listDeadLetters, type DeadLetter } from '../../../engine/state/dead-letters.js';
 import { RsyncCommand } from '../../base.js';
-import { deadLetterFlags } from '../../dead-letters.js';
+import { DEAD_LETTER, deadLetterFlags } from '../../dead-letters.js';
+import { idArg } from '../../flags.js';
 import { openRuntime } from '../../runtime.js';
 
 export default class DlqShow extends RsyncCommand<{ version: 1; letter: DeadLetter }> {
   static summary = 'Show one dead letter: its error, the revision that failed, and the source record (PII masked).';
   static examples = ['<%= config.bin %> dlq show 42 --env staging'];
-  static args = { id: Args.integer({ description: 'the dead letter id', required: true }) };
+  static args = { id: idArg(...DEAD_LETTER) };
   static flags = deadLetterFlags;
 
   async run() {
