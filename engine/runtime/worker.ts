@@ -33,7 +33,7 @@ import type { JobData } from './manual.js';
 import { closeConnectors, type RunResult, type RuntimeContext, workerId } from './page-loop.js';
 import { closeServer, serve } from './server.js';
 import { flowsWithDeliveries } from '../state/deliveries.js';
-import { interruptOrphanedRuns, interruptRunsOf } from '../state/runs.js';
+import { databaseNow, interruptOrphanedRuns, interruptRunsOf } from '../state/runs.js';
 import {
   forgetGoneWorkers,
   liveWorkerCount,
@@ -208,12 +208,18 @@ export class RsyncWorker {
     for (let attempt = 1; !this.draining; attempt++) {
       try {
         await this.connectListener();
-        await Promise.all([...this.inflight]);
-        const closed = await interruptRunsOf(this.o.pool, this.id, 'the worker lost its connection to PostgreSQL');
+        const at = await databaseNow(this.o.pool);
         this.offline = false;
-        this.o.log?.(
-          `worker: reconnected to PostgreSQL after ${((Date.now() - since) / 1000).toFixed(1)} s${closed ? ` (${closed} interrupted run(s) closed; their work resumes)` : ''}`,
-        );
+        this.o.log?.(`worker: reconnected to PostgreSQL after ${((Date.now() - since) / 1000).toFixed(1)} s`);
+        // Work resumes at once; the runs in flight at the loss end by themselves (a retry wait may take a while),
+        // and then those of them whose end could not be recorded are closed.
+        const before = [...this.inflight];
+        void Promise.all(before)
+          .then(() => interruptRunsOf(this.o.pool, this.id, at, 'the worker lost its connection to PostgreSQL'))
+          .then(
+            (closed) => closed && this.o.log?.(`worker: ${closed} run(s) cut off by the loss closed as interrupted`),
+          )
+          .catch(() => {});
         void this.reload().catch(() => {});
         this.wake();
         return;

@@ -90,11 +90,17 @@ export async function addRunCounts(tx: Queryable, id: number, c: Counts): Promis
 }
 
 /** Runs left 'running' by a worker that is gone (killed, or its machine died) were interrupted: say so. */
-/** Close the runs a live worker left 'running' (its connection died mid-run); how many there were. */
-export async function interruptRunsOf(db: Queryable, worker: string, why: string): Promise<number> {
+/** The database's clock (runs' times are its times). */
+export async function databaseNow(db: Queryable): Promise<Date> {
+  return (await db.query<{ now: Date }>('SELECT now()')).rows[0].now;
+}
+
+/** Close the runs a live worker started before `before` and left 'running' (its connection died mid-run). */
+export async function interruptRunsOf(db: Queryable, worker: string, before: Date, why: string): Promise<number> {
   const r = await db.query(
-    `UPDATE rsync.runs SET status = 'interrupted', finished_at = now(), error = $2 WHERE status = 'running' AND worker = $1`,
-    [worker, why],
+    `UPDATE rsync.runs SET status = 'interrupted', finished_at = now(), error = $3
+      WHERE status = 'running' AND worker = $1 AND started_at < $2`,
+    [worker, before, why],
   );
   return r.rowCount ?? 0;
 }
