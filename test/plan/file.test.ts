@@ -17,6 +17,7 @@ const plan = {
   createdAt: '2026-01-01T00:00:00.000Z',
   createdBy: 'test',
   customers: null,
+  workspace: { id: '0123456789abcdef', name: 'acme-integrations', partner: 'Acme Retail Integrations', folder: null },
   basis: { stateHash: 'h', resources: 0 },
   changes: [],
   drift: [],
@@ -74,10 +75,13 @@ describe('the plan file', () => {
     }
   });
 
-  it('refuses a plan of another format', () => {
-    const e = refusal(fileWith('v2.json', JSON.stringify({ ...plan, format: 2 })));
-    expect(e.message).toBe(`This plan has format 2; this rsync applies format ${PLAN_FORMAT}.`);
-    expect(e.exitCode).toBe(ExitCode.NO_INPUT);
-    expect(e.hint).toBe('Make the plan again with this version of rsync.');
+  it('refuses a plan of another format: a newer one, and format 1 (before plans carried their workspace)', () => {
+    for (const format of [PLAN_FORMAT + 1, 1]) {
+      const { workspace: _, ...old } = plan;
+      const e = refusal(fileWith(`v${format}.json`, JSON.stringify({ ...(format === 1 ? old : plan), format })));
+      expect(e.message).toBe(`This plan has format ${format}; this rsync applies format ${PLAN_FORMAT}.`);
+      expect(e.exitCode).toBe(ExitCode.NO_INPUT);
+      expect(e.hint).toBe('Make the plan again with this version of rsync.');
+    }
   });
 });
