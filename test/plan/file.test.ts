@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,22 @@ describe('the plan file', () => {
     expect(e.message).toMatch(/^Cannot read the plan .*missing\.json: ENOENT/);
     expect(e.exitCode).toBe(ExitCode.NO_INPUT);
     expect(e.hint).toBe('Make one with `rsync plan --out plan.json`.');
+  });
+
+  it('refuses a folder or a link to /dev/zero by name, at once, without reading it', () => {
+    mkdirSync(path.join(dir, 'folder.json'));
+    const folder = refusal(path.join(dir, 'folder.json'));
+    expect(folder.message).toBe(
+      `Cannot read the plan ${path.join(dir, 'folder.json')}: it is a folder, not a regular file.`,
+    );
+    expect(folder.exitCode).toBe(ExitCode.NO_INPUT);
+    expect(folder.hint).toBe('Make one with `rsync plan --out plan.json`.');
+    symlinkSync('/dev/zero', path.join(dir, 'zero.json'));
+    const zero = refusal(path.join(dir, 'zero.json'));
+    expect(zero.message).toBe(
+      `Cannot read the plan ${path.join(dir, 'zero.json')}: it is a device, not a regular file.`,
+    );
+    expect(zero.exitCode).toBe(ExitCode.NO_INPUT);
   });
 
   it('refuses a file that is not JSON', () => {
