@@ -6,7 +6,7 @@ import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { planEnvironment } from '../../engine/plan/index.js';
 import { currentActor } from '../../engine/workspace/index.js';
 import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
-import { readPlanFile } from '../../engine/plan/file.js';
+import { openSavedPlan } from '../../engine/plan/origin.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
@@ -24,7 +24,8 @@ export default class Apply extends RsyncCommand<ApplyOutput> {
   static summary = 'Apply a plan: write deployment revisions and create, update or remove queues and schedules.';
   static description = `Without a plan file it plans, shows the plan and asks for confirmation (on a terminal; elsewhere
 --auto-approve is required). With a plan file it applies exactly that plan, and refuses it if the deployed state moved
-since it was made. One apply per environment at a time; a second one is told who holds the lock.`;
+since it was made, or if it was made in another workspace (another rsync.yaml name or partner, another Git
+repository, or for a workspace outside Git another folder). One apply per environment at a time; a second one is told who holds the lock.`;
   static examples = [
     '<%= config.bin %> apply --env staging',
     '<%= config.bin %> apply plan.json',
@@ -43,12 +44,14 @@ since it was made. One apply per environment at a time; a second one is told who
   async run(): Promise<ApplyOutput> {
     const { args, flags } = await this.parse(Apply);
     const root = await workspaceRoot(flags.path);
+    // A saved plan is read and checked first: one from another workspace is refused before any database is opened.
+    const saved = args.plan ? await openSavedPlan(args.plan, root) : undefined;
     const db = await openDatabase(root, this.json);
     const actor = await currentActor(root);
     try {
       let plan: Plan;
-      if (args.plan) {
-        plan = readPlanFile(args.plan);
+      if (saved) {
+        plan = saved;
       } else {
         const outcome = await planEnvironment(db, {
           path: root,

@@ -21,9 +21,11 @@ export interface BackfillOutput {
 function time(flag: string, text: string): Date {
   const rel = parseDuration(text);
   const d = rel !== undefined ? new Date(Date.now() - rel) : new Date(text);
-  if (Number.isNaN(d.getTime()))
+  // Years 1 to 9999, as ISO 8601 writes them: PostgreSQL refuses a timestamp outside its range.
+  const year = d.getUTCFullYear();
+  if (Number.isNaN(d.getTime()) || year < 1 || year > 9999)
     throw new RsyncError(
-      `--${flag} ${text} is not a time`,
+      `--${flag} ${text} is not a time${Number.isNaN(d.getTime()) ? '' : ' from year 1 to 9999'}.`,
       ExitCode.USAGE,
       'Give an ISO-8601 time (2026-01-01, 2026-01-01T00:00:00Z) or an age (7d, 12h).',
     );

@@ -35,6 +35,9 @@ export const ExitCode = {
   UNAVAILABLE: 69,
   /** A bug in rsync: please report it with the output of DEBUG=rsync. */
   INTERNAL: 70,
-  /** Refused: another apply holds the environment's lock, a saved plan is stale, confirmation was declined. */
+  /**
+   * Refused: another apply holds the environment's lock, a saved plan is stale or was made in another workspace,
+   * confirmation was declined.
+   */
   REFUSED: 75,
 } as const;

@@ -5,7 +5,8 @@
  * plan/ has two halves. The pure one — desired.ts (desired state from a workspace), pair.ts (pairing by
  * address, shared with diff/), diff.ts (field and line diffs), plan.ts (makePlan, drift), types.ts (the plan
  * value) — reads nothing and writes nothing. This module and cache.ts (the desired-state cache) are the other:
- * they read Git, the database and .rsync/cache/, then call the pure half; file.ts reads and writes plan.json.
+ * they read Git, the database and .rsync/cache/, then call the pure half; file.ts reads and writes plan.json, and
+ * origin.ts refuses a saved plan made in another workspace.
  * Nothing in plan/ changes the deployed state or pg-boss: that is apply's.
  */
 import { inRepository, resolveCommit } from '../git/index.js';
@@ -18,7 +19,8 @@ import { readLive } from '../live/read.js';
 import { readBlobs, readDeployed, readDeployedSummary, type DeployedRow } from '../state/deployments.js';
 import { readDesiredCache, readDesiredFull, writeDesiredCache } from './cache.js';
 import { isObject } from '../util/merge.js';
-import { brandingOf, openWorkspace, resolveEnvironment } from '../workspace/index.js';
+import { brandingOf, openWorkspace, resolveEnvironment, workspaceIdentity } from '../workspace/index.js';
+import type { WorkspaceIdentity } from '../workspace/identity.js';
 import { validateWorkspace } from '../validate/validate.js';
 import { desiredState, type DesiredState } from './desired.js';
 import { makePlan } from './plan.js';
@@ -61,6 +63,7 @@ async function planFromCache(
   env: string,
   ref: string,
   opts: PlanOptions,
+  workspace: WorkspaceIdentity,
 ): Promise<Plan | undefined> {
   const commit = await resolveCommit(root, ref);
   const cached = commit && readDesiredCache(root, env, commit);
@@ -80,6 +83,7 @@ async function planFromCache(
     live,
     customers: opts.customers,
     branding: cached.branding,
+    workspace,
   };
   if (have.size === wanted.length && wanted.every((r) => have.get(r[0]) === r[4])) {
     // Nothing to change: only drift is left to check, and the specs are not needed.
@@ -120,9 +124,12 @@ async function changedMappingTexts(
 
 export async function planEnvironment(db: Database, opts: PlanOptions): Promise<PlanOutcome> {
   const target = await resolveEnvironment(opts.path, opts.env);
-  const ref = opts.ref ?? ((await inRepository(target.root)) ? target.ref : undefined);
+  const inGit = await inRepository(target.root);
+  const ref = opts.ref ?? (inGit ? target.ref : undefined);
+  // The workspace the plan is made in: a saved plan carries it, and apply refuses it elsewhere (plan/origin.ts).
+  const workspace = await workspaceIdentity(target.root, target.declared, inGit);
   if (ref) {
-    const fast = await planFromCache(db, target.root, target.env, ref, opts);
+    const fast = await planFromCache(db, target.root, target.env, ref, opts, workspace);
     if (fast) return { ok: true, plan: fast };
   }
   const { ws } = await openWorkspace({ path: target.root, ref, env: target.env });
@@ -154,6 +161,7 @@ export async function planEnvironment(db: Database, opts: PlanOptions): Promise<
     live,
     customers: opts.customers,
     branding: brandingOf(ws),
+    workspace,
   });
   return { ok: true, plan, ws };
 }

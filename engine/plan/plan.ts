@@ -10,6 +10,7 @@ import type { DesiredState } from './desired.js';
 import { inScope, pairByAddress } from './pair.js';
 import { fieldChanges, lineDiff } from './diff.js';
 import type { Branding } from '../workspace/branding.js';
+import type { WorkspaceIdentity } from '../workspace/identity.js';
 import {
   identityOf,
   PLAN_FORMAT,
@@ -36,6 +37,8 @@ export interface PlanInput {
   /** Limit the plan to these customers. */
   customers?: string[];
   branding: Branding;
+  /** The workspace the plan is made in (a saved plan is refused in another); absent for a plan never saved. */
+  workspace?: WorkspaceIdentity;
 }
 
 /**
@@ -146,6 +149,7 @@ export function makePlan(input: PlanInput): Plan {
     createdAt: input.now.toISOString(),
     createdBy: input.createdBy,
     customers: scope ? [...scope].sort() : null,
+    workspace: input.workspace ?? null,
     basis: { stateHash: stateHash(input.deployed), resources: input.deployed.length },
     changes,
     drift,

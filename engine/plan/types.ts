@@ -5,8 +5,10 @@
  */
 
 import type { Branding } from '../workspace/branding.js';
+import type { WorkspaceIdentity } from '../workspace/identity.js';
 
-export const PLAN_FORMAT = 1;
+/** 2: plans carry the workspace they were made in (`workspace`); a plan of format 1 is made again. */
+export const PLAN_FORMAT = 2;
 
 export type Action = 'create' | 'update' | 'delete';
 
@@ -98,6 +100,11 @@ export interface Plan {
   createdBy: string;
   /** Customers the plan was limited to (`--customer`), or null for all. */
   customers: string[] | null;
+  /**
+   * The workspace the plan was made in (workspace/identity.ts): `rsync apply plan.json` refuses it in another.
+   * Null only for the plans rsync makes for itself and never saves (promotion's checks).
+   */
+  workspace: WorkspaceIdentity | null;
   /** Fingerprint of the deployed state the plan was made against: apply refuses the plan when it moved. */
   basis: { stateHash: string; resources: number };
   changes: Change[];

@@ -3,25 +3,49 @@ import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { loadFromSource, openSource } from '../load/loader.js';
 import { declaredEnvironments } from '../load/overlays.js';
 import { declaredSecretsFolder } from '../model/secret-ref.js';
+import type { Workspace } from '../model/workspace.js';
 import { WORKSPACE_FILE } from '../load/source.js';
+import { type DeclaredIdentity, declaredIdentity } from './identity.js';
 import { workspaceRoot } from './root.js';
 
-/** The environment to work on: the one asked for, else the first rsync.yaml declares. */
-export async function resolveEnvironment(
-  path: string | undefined,
-  env: string | undefined,
-): Promise<{ root: string; env: string; ref: string | undefined; secretsFolder: string | undefined }> {
-  const root = await workspaceRoot(path);
-  // The environments come from the working tree's rsync.yaml (the binding of environments to refs): load that one
-  // file, not the whole tree (at 1,000 customers that parsed 20,000 files a second time, for nothing).
+/**
+ * The working tree's rsync.yaml alone, loaded: that one file, not the whole tree (at 1,000 customers that parsed
+ * 20,000 files a second time, for nothing).
+ */
+async function loadWorkspaceFile(root: string): Promise<Workspace> {
   const folder = await openSource({ root });
   const text = await folder.read(WORKSPACE_FILE);
-  const ws = await loadFromSource({
+  return loadFromSource({
     label: folder.label,
     root: folder.root,
     files: async () => new Map(text === undefined ? [] : [[WORKSPACE_FILE, text]]),
     read: (rel) => folder.read(rel),
   });
+}
+
+/** The declared identity (identity.ts) of the workspace at or above `path`, from its working tree's rsync.yaml. */
+export async function declaredIdentityAt(path: string | undefined): Promise<DeclaredIdentity & { root: string }> {
+  const root = await workspaceRoot(path);
+  return { ...declaredIdentity(await loadWorkspaceFile(root)), root };
+}
+
+/**
+ * The environment to work on: the one asked for, else the first rsync.yaml declares; with the workspace's declared
+ * identity (identity.ts), read from the same file.
+ */
+export async function resolveEnvironment(
+  path: string | undefined,
+  env: string | undefined,
+): Promise<{
+  root: string;
+  env: string;
+  ref: string | undefined;
+  secretsFolder: string | undefined;
+  declared: DeclaredIdentity;
+}> {
+  const root = await workspaceRoot(path);
+  // The environments come from the working tree's rsync.yaml (the binding of environments to refs).
+  const ws = await loadWorkspaceFile(root);
   const envs = declaredEnvironments(ws);
   const chosen = env ?? envs[0];
   if (!chosen || !envs.includes(chosen)) {
@@ -38,5 +62,6 @@ export async function resolveEnvironment(
     ref: typeof e?.ref === 'string' ? e.ref : undefined,
     // Where this workspace's `file:` secrets live (the runtime commands hand it to the secret resolver).
     secretsFolder: declaredSecretsFolder(ws),
+    declared: declaredIdentity(ws),
   };
 }

@@ -174,6 +174,17 @@ describe('inputs that crashed or hung commands', { timeout: 240_000 }, () => {
       /^A backfill window of 1d cuts the 100000d from .* into 100,000 windows; a backfill has at most 10,000\.$/,
       'Give --window 10d or more, or a shorter range (--since, --until).',
     );
+    refused(
+      await rsync('backfill', 'acme/stock', '--since', '-100000-01-01T00:00:00Z', '--window', '100000000d'),
+      ExitCode.USAGE,
+      '--since -100000-01-01T00:00:00Z is not a time from year 1 to 9999.',
+      'Give an ISO-8601 time (2026-01-01, 2026-01-01T00:00:00Z) or an age (7d, 12h).',
+    );
+    refused(
+      await rsync('backfill', 'acme/stock', '--since', '2026-13-45'),
+      ExitCode.USAGE,
+      '--since 2026-13-45 is not a time.',
+    );
     const ok = await oneDay('9s');
     expect(ok.status, show(ok)).toBe(0);
     expect(ok.stderr).toContain('in 9600 windows');

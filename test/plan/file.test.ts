@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ const plan = {
   createdAt: '2026-01-01T00:00:00.000Z',
   createdBy: 'test',
   customers: null,
+  workspace: { id: '0123456789abcdef', name: 'acme-integrations', partner: 'Acme Retail Integrations', folder: null },
   basis: { stateHash: 'h', resources: 0 },
   changes: [],
   drift: [],
@@ -56,6 +57,22 @@ describe('the plan file', () => {
     expect(e.hint).toBe('Make one with `rsync plan --out plan.json`.');
   });
 
+  it('refuses a folder or a link to /dev/zero by name, at once, without reading it', () => {
+    mkdirSync(path.join(dir, 'folder.json'));
+    const folder = refusal(path.join(dir, 'folder.json'));
+    expect(folder.message).toBe(
+      `Cannot read the plan ${path.join(dir, 'folder.json')}: it is a folder, not a regular file.`,
+    );
+    expect(folder.exitCode).toBe(ExitCode.NO_INPUT);
+    expect(folder.hint).toBe('Make one with `rsync plan --out plan.json`.');
+    symlinkSync('/dev/zero', path.join(dir, 'zero.json'));
+    const zero = refusal(path.join(dir, 'zero.json'));
+    expect(zero.message).toBe(
+      `Cannot read the plan ${path.join(dir, 'zero.json')}: it is a device, not a regular file.`,
+    );
+    expect(zero.exitCode).toBe(ExitCode.NO_INPUT);
+  });
+
   it('refuses a file that is not JSON', () => {
     const e = refusal(fileWith('broken.json', '{ "format": 1,'));
     expect(e.message).toMatch(/^Cannot read the plan .*broken\.json: /);
@@ -74,10 +91,13 @@ describe('the plan file', () => {
     }
   });
 
-  it('refuses a plan of another format', () => {
-    const e = refusal(fileWith('v2.json', JSON.stringify({ ...plan, format: 2 })));
-    expect(e.message).toBe(`This plan has format 2; this rsync applies format ${PLAN_FORMAT}.`);
-    expect(e.exitCode).toBe(ExitCode.NO_INPUT);
-    expect(e.hint).toBe('Make the plan again with this version of rsync.');
+  it('refuses a plan of another format: a newer one, and format 1 (before plans carried their workspace)', () => {
+    for (const format of [PLAN_FORMAT + 1, 1]) {
+      const { workspace: _, ...old } = plan;
+      const e = refusal(fileWith(`v${format}.json`, JSON.stringify({ ...(format === 1 ? old : plan), format })));
+      expect(e.message).toBe(`This plan has format ${format}; this rsync applies format ${PLAN_FORMAT}.`);
+      expect(e.exitCode).toBe(ExitCode.NO_INPUT);
+      expect(e.hint).toBe('Make the plan again with this version of rsync.');
+    }
   });
 });
