@@ -357,6 +357,7 @@ async function start(workspace: string, state: EmbeddedState, who: RunAs, log: L
   if (!state.port || !(await portFree(state.port))) state.port = await freePort();
   writeState(workspace, state);
   const logFile = path.join(state.dataDir, 'postgres.log');
+  await awaitReaped(state);
   const r = await run(
     path.join(state.nativeDir, 'bin', 'pg_ctl'),
     [
@@ -403,8 +404,8 @@ function portFree(port: number): Promise<boolean> {
  */
 function runningFromGoneBinaries(state: EmbeddedState): string | undefined {
   try {
-    const pid = Number(readFileSync(path.join(state.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    const pid = postmasterPid(state);
+    if (pid === undefined) return undefined;
     const exe = readlinkSync(`/proc/${pid}/exe`);
     return exe.endsWith(' (deleted)') ? exe.slice(0, -' (deleted)'.length) : undefined;
   } catch {
@@ -412,8 +413,43 @@ function runningFromGoneBinaries(state: EmbeddedState): string | undefined {
   }
 }
 
+/** The pid in the data folder's postmaster.pid, if there is one. */
+function postmasterPid(state: EmbeddedState): number | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(state.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a process has exited but is not reaped yet (Linux). A server killed with SIGKILL stays a zombie until its
+ * parent reaps it, and the parent of a server started by pg_ctl is PID 1, which in a container may take seconds:
+ * meanwhile kill(pid, 0) succeeds, so `pg_ctl status` calls it running and the postmaster refuses to start on its
+ * lock file. Seen here: a killed server was taken for a running one, and nothing started it again.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** Wait (up to 30 s) for a killed server's zombie to be reaped, so that a new one may take its lock file. */
+async function awaitReaped(state: EmbeddedState): Promise<void> {
+  const pid = postmasterPid(state);
+  const end = Date.now() + 30_000;
+  while (pid !== undefined && isZombie(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+}
+
 async function isRunning(state: EmbeddedState): Promise<boolean> {
   if (!existsSync(path.join(state.dataDir, 'postmaster.pid'))) return false;
+  const pid = postmasterPid(state);
+  if (pid !== undefined && isZombie(pid)) return false;
   const r = await run(
     path.join(state.nativeDir, 'bin', 'pg_ctl'),
     ['status', '-D', state.dataDir],

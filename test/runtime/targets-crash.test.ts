@@ -173,7 +173,16 @@ describe('exactly-once effect on real targets through kill -9 and PostgreSQL res
     await effectTable(other, 'stock_levels');
   });
 
+  /** Every worker started here: one left running by a failure is killed with its server, not left to spin. */
+  const workers: ReturnType<typeof spawnWorker>[] = [];
+  const worker = (...args: string[]) => {
+    const w = spawnWorker(dir, stateUrl, ...args);
+    workers.push(w);
+    return w;
+  };
+
   afterAll(async () => {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
     await state?.end();
     await other?.end();
     await new Promise((r) => api.server.close(r));
@@ -251,7 +260,7 @@ describe('exactly-once effect on real targets through kill -9 and PostgreSQL res
         480_000 * Math.max(1, N / 6_000),
       );
       const step = plan[life] ?? 'kill';
-      const w = spawnWorker(dir, stateUrl, '--threads', '1');
+      const w = worker('--threads', '1');
       const before = (await progress()).moved;
       const moved = await until(
         'the worker to commit a page',
@@ -283,7 +292,9 @@ describe('exactly-once effect on real targets through kill -9 and PostgreSQL res
         'the worker to reconnect and commit again',
         async () => ((await progress()).moved > after || (await progress()).left === 0 ? true : undefined),
         90_000,
-      );
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}\n--- the worker said:\n${w.output}`);
+      });
       expect(w.output).toContain('lost the connection to PostgreSQL');
       await until('the worker to say it reconnected', async () => (/reconnected/.test(w.output) ? true : undefined));
       expect(await readyz(port!)).toBe(200);
@@ -293,7 +304,7 @@ describe('exactly-once effect on real targets through kill -9 and PostgreSQL res
     expect(restarts, 'PostgreSQL was restarted twice during the backfills').toBe(2);
     expect(kills, 'a worker was killed mid-backfill').toBeGreaterThan(0);
     // A last worker sweeps the runs the killed ones left 'running'.
-    const last = spawnWorker(dir, stateUrl, '--for', '2s');
+    const last = worker('--for', '2s');
     expect(await last.exited, last.output).toBe(0);
 
     for (const [name, db] of [

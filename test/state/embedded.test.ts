@@ -187,6 +187,21 @@ describe('the embedded PostgreSQL (no DATABASE_URL)', { timeout: 180_000 }, () =
     expect(postmaster(dataDir)).not.toBe(pid);
   });
 
+  it('a server killed with SIGKILL is started again by the next command, even before its process is reaped', async () => {
+    const before = postmaster(dataDir);
+    process.kill(before, 'SIGKILL');
+    // Until its parent (PID 1, for a server pg_ctl started) reaps it, the dead postmaster is a zombie that
+    // kill(pid, 0) still finds: `pg_ctl status` calls it running. The next command must not believe it.
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await cli('plan', '--detailed-exitcode');
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stderr).toMatch(/embedded PostgreSQL running on 127\.0\.0\.1:\d+/);
+    const s = await status();
+    expect(s).toMatchObject({ running: true, dataDir });
+    expect(postmaster(dataDir)).not.toBe(before);
+    await plpgsqlRuns();
+  });
+
   it("a server left running from binaries that are gone (a deleted worktree, node_modules elsewhere) is restarted with this installation's", async () => {
     // Start the server from a copy of the binaries, as another installation would have, then delete the copy.
     expect((await cli('db', 'stop')).status).toBe(0);
