@@ -224,6 +224,10 @@ export class RsyncWorker {
         this.wake();
         return;
       } catch {
+        // A listener that connected before a later step failed is closed: the next attempt opens a new one.
+        const half = this.listener;
+        this.listener = undefined;
+        await half?.end().catch(() => {});
         const wait = Math.min(250 * 2 ** (attempt - 1), 10_000) * (0.5 + Math.random() / 2);
         await new Promise((r) => setTimeout(r, wait));
       }
