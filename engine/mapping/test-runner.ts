@@ -21,6 +21,7 @@ import { ledgerDecision } from '../state/ledger.js';
 import { hashOf } from '../util/hash.js';
 import { getIn, isObject } from '../util/merge.js';
 import { canonicalValidator, schemaProblems } from '../validate/schema.js';
+import { checkInvariants, invariantIds } from './invariants.js';
 import { deepEqual, plain, structuralDiff } from './diff.js';
 import { type Compiled, compile, compileToJavaScript, syncJsonata } from '../jsonata/index.js';
 
@@ -240,10 +241,17 @@ async function runCase(
     const diff = structuralDiff(plain(expected) ?? null, actual);
     if (diff.length) return done('failed', 'output differs from the expected output', diff);
   }
-  const entity = text(fields<MappingTestExpectation>(c.expect).valid);
-  if (entity) {
-    if (first === undefined || first === null)
-      return done('failed', `the mapping filtered this input; expected a valid canonical ${entity}`);
+  // The canonical entity the output is: the case's expectation, the test's `canonical`, or what the flows using the
+  // mapping declare. Every output that is not filtered is then checked against its schema and its invariants.
+  const expected = text(fields<MappingTestExpectation>(c.expect).valid);
+  const entity =
+    expected ??
+    text(t.spec.canonical) ??
+    [...new Set(keyUsers.map((k) => text(k.flow.spec.canonical)))].filter((e) => e !== undefined).at(0);
+  const filtered = first === undefined || first === null;
+  if (expected && filtered)
+    return done('failed', `the mapping filtered this input; expected a valid canonical ${expected}`);
+  if (entity && !filtered) {
     const records = Array.isArray(first) ? first : [first];
     const validate = canonicalValidator(entity);
     const problems: string[] = [];
@@ -255,6 +263,31 @@ async function runCase(
       }
     });
     if (problems.length) return done('failed', `output is not a valid canonical ${entity}`, problems);
+    const violations = records.flatMap((rec, n) =>
+      checkInvariants(entity, rec).map((v) => ({
+        ...v,
+        text: `${records.length > 1 ? `[${n}] ` : ''}${v.rule} at ${v.path}: ${v.message}`,
+      })),
+    );
+    const want = new Set(items(c.breaks).map(String));
+    const known = invariantIds(entity);
+    const unknown = [...want].filter((r) => !known.has(r));
+    if (unknown.length)
+      return done('error', `breaks: names no canonical ${entity} invariant: ${unknown.join(', ')}`, [
+        `the ${entity} invariants: ${[...known].join(', ')}`,
+      ]);
+    const got = new Set(violations.map((v) => v.rule));
+    const missing = [...want].filter((r) => !got.has(r));
+    const extra = violations.filter((v) => !want.has(v.rule)).map((v) => v.text);
+    if (extra.length)
+      return done('failed', `output breaks the canonical ${entity} invariants`, [
+        ...extra,
+        ...(want.size ? [] : ['(at run time the record is dead-lettered; `breaks:` lists the rules a case expects)']),
+      ]);
+    if (missing.length)
+      return done('failed', `output was expected to break ${missing.join(', ')}, and does not`, [
+        ...violations.map((v) => v.text),
+      ]);
   }
 
   // Idempotency keys of the flows that use this mapping.

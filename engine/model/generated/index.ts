@@ -9,6 +9,7 @@ export type * from "./customer.js";
 export type * from "./defs.js";
 export type * from "./document.js";
 export type * from "./flow.js";
+export type * from "./invariants.js";
 export type * from "./mapping-test.js";
 export type * from "./policy.js";
 export type * from "./sla.js";

@@ -63,6 +63,12 @@ export type MappingTestCase =
        * The exact expected output (any JSON value); null means the mapping filters this record (returns nothing).
        */
       output: unknown;
+      /**
+       * The canonical invariants (schemas/canonical/invariants.json) the output breaks, by rule id (e.g. order.total): the case passes only when it breaks exactly these, because the pipeline dead-letters such a record and never writes it. Without it, an output must break none.
+       *
+       * @minItems 1
+       */
+      breaks?: string[];
     }
   | {
       /**
@@ -79,6 +85,12 @@ export type MappingTestCase =
        * A JSON file holding the exact expected output, relative to this file.
        */
       outputFile: string;
+      /**
+       * The canonical invariants (schemas/canonical/invariants.json) the output breaks, by rule id (e.g. order.total): the case passes only when it breaks exactly these, because the pipeline dead-letters such a record and never writes it. Without it, an output must break none.
+       *
+       * @minItems 1
+       */
+      breaks?: string[];
     }
   | {
       /**
@@ -92,6 +104,12 @@ export type MappingTestCase =
       params?: MappingTestCaseParams;
       input: MappingTestInput;
       expect: MappingTestExpectation;
+      /**
+       * The canonical invariants (schemas/canonical/invariants.json) the output breaks, by rule id (e.g. order.total): the case passes only when it breaks exactly these, because the pipeline dead-letters such a record and never writes it. Without it, an output must break none.
+       *
+       * @minItems 1
+       */
+      breaks?: string[];
     };
 
 /**

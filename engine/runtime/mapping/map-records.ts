@@ -7,6 +7,7 @@
  */
 import jsonata from 'jsonata';
 import { type CompiledExpression, compileToJavaScript, syncJsonata } from '../../jsonata/index.js';
+import { checkInvariants, describeViolations } from '../../mapping/invariants.js';
 import { canonicalValidator, schemaProblems } from '../../validate/schema.js';
 import { canonicalOf, sha256 } from '../../util/hash.js';
 import { memberNames } from '../../connectors/types.js';
@@ -243,6 +244,13 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
         key,
         source,
       });
+      continue;
+    }
+    // The canonical arithmetic (schemas/canonical/invariants.json): a record whose parts do not add up is never
+    // written; the reason names the rule, the fields and the amounts.
+    const broken = checkInvariants(task.canonical, mapped);
+    if (broken.length) {
+      out.push({ kind: 'dead', stage: 'check', error: describeViolations(task.canonical, broken), key, source });
       continue;
     }
     out.push({ kind: 'mapped', key, hash: sha256(text), text, fields: fieldsOf(mapped as Record<string, unknown>) });

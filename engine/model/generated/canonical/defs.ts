@@ -95,3 +95,8 @@ export interface Address {
    */
   phone?: string;
 }
+
+/**
+ * A quantity sold or refunded: a whole number of units, or a decimal string for goods sold by measure ("0.375" kg).
+ */
+export type SaleQuantity = number | string;

@@ -5,10 +5,10 @@
  */
 
 import type {Currency, Money, Timestamp} from "../defs.js";
-import type {Address, Decimal, Email, ExternalId, Quantity, Sku, Tags} from "./defs.js";
+import type {Address, Decimal, Email, ExternalId, SaleQuantity, Sku, Tags} from "./defs.js";
 
 /**
- * Canonical order: a sale on a channel, with its lines, taxes, discounts, shipping and totals. Amounts are decimal strings in the order's currency.
+ * Canonical order: a sale on a channel, with its lines, taxes, discounts, shipping, other charges and totals. Amounts are decimal strings in the order's currency (the shop's); where the buyer paid in another, `presentment` has the amounts in that one. Every discount is allocated to the lines or the shipping it reduced, and the totals add up (schemas/canonical/invariants.json).
  */
 export interface Order {
   /**
@@ -28,9 +28,29 @@ export interface Order {
    */
   createdAt: Timestamp;
   /**
+   * When the order was last changed (an edit, a cancellation, a payment).
+   */
+  updatedAt?: Timestamp;
+  /**
+   * The order's life: open, cancelled (see cancelledAt, cancelReason), or closed (archived). Absent: open.
+   */
+  status?: "open" | "cancelled" | "closed";
+  /**
+   * When the order was cancelled.
+   */
+  cancelledAt?: Timestamp;
+  /**
+   * Why the order was cancelled.
+   */
+  cancelReason?: "customer" | "fraud" | "inventory" | "declined" | "staff" | "other";
+  /**
    * Currency of every amount of the order (ISO 4217).
    */
   currency: Currency;
+  /**
+   * Prices (unit prices, shipping, charges) include tax: the total is then lines + shipping + charges, with taxTotal the tax inside them. Absent: false.
+   */
+  taxesIncluded?: boolean;
   customer?: OrderCustomer;
   /**
    * Billing address.
@@ -59,11 +79,15 @@ export interface Order {
    */
   shipping?: OrderShipping[];
   /**
-   * Sum of the line totals.
+   * Other charges: tips, service charges, fees (not goods, not shipping).
+   */
+  charges?: OrderCharge[];
+  /**
+   * Sum of the line totals (net of their discounts).
    */
   subtotal?: Money;
   /**
-   * Sum of the discounts, a positive amount.
+   * Sum of the discounts allocated to the lines and the shipping, a positive amount (already taken off them).
    */
   discountTotal?: Money;
   /**
@@ -75,9 +99,14 @@ export interface Order {
    */
   shippingTotal?: Money;
   /**
-   * What the buyer pays: subtotal − discounts + shipping + taxes.
+   * Sum of the other charges.
+   */
+  chargesTotal?: Money;
+  /**
+   * What the buyer pays: subtotal + shippingTotal + chargesTotal + taxTotal (taxTotal left out when taxesIncluded).
    */
   total: Money;
+  presentment?: OrderPresentment;
   /**
    * Payment status.
    */
@@ -137,15 +166,15 @@ export interface OrderLine {
    */
   title?: string;
   /**
-   * Units ordered.
+   * Units ordered now (after edits; 0 for a line removed by an edit).
    */
-  quantity: Quantity;
+  quantity: SaleQuantity;
   /**
-   * Price of one unit, before discounts and taxes.
+   * Price of one unit, modifiers included, before discounts; tax included when the order's taxesIncluded is true.
    */
   unitPrice: Money;
   /**
-   * Discount on the line (all units), a positive amount.
+   * The discounts allocated to the line (all units), a positive amount: line-level and its share of order-level ones.
    */
   discount?: Money;
   /**
@@ -153,9 +182,17 @@ export interface OrderLine {
    */
   tax?: Money;
   /**
-   * Line total: quantity × unitPrice − discount (tax excluded).
+   * Line total: quantity × unitPrice (rounded to the currency's minor units) − discount.
    */
   total?: Money;
+  /**
+   * The line sells a gift card: a liability when sold, revenue only when redeemed.
+   */
+  giftCard?: boolean;
+  /**
+   * An order edit removed the line (its quantity is then 0).
+   */
+  removed?: boolean;
 }
 /**
  * A tax line.
@@ -200,11 +237,69 @@ export interface OrderShipping {
    */
   title?: string;
   /**
-   * The charge, before tax.
+   * The charge, before tax, net of its discount.
    */
   amount: Money;
   /**
    * Tax on the charge.
    */
   tax?: Money;
+  /**
+   * The discount allocated to the shipping charge (free-shipping codes), a positive amount.
+   */
+  discount?: Money;
+}
+/**
+ * A charge that is not a line or shipping.
+ */
+export interface OrderCharge {
+  /**
+   * A tip (no tax, not revenue of the goods), a service charge, a fee, or other.
+   */
+  type: "tip" | "service" | "fee" | "other";
+  /**
+   * The charge's name, as shown (e.g. Delivery fee).
+   */
+  title?: string;
+  /**
+   * The charge, before tax (tax included when taxesIncluded).
+   */
+  amount: Money;
+  /**
+   * Tax on the charge.
+   */
+  tax?: Money;
+}
+/**
+ * The order's amounts in the currency the buyer saw and paid in, when it is not the shop's currency.
+ */
+export interface OrderPresentment {
+  /**
+   * The buyer's currency (ISO 4217).
+   */
+  currency: Currency;
+  /**
+   * subtotal in the buyer's currency.
+   */
+  subtotal?: Money;
+  /**
+   * discountTotal in the buyer's currency.
+   */
+  discountTotal?: Money;
+  /**
+   * taxTotal in the buyer's currency.
+   */
+  taxTotal?: Money;
+  /**
+   * shippingTotal in the buyer's currency.
+   */
+  shippingTotal?: Money;
+  /**
+   * chargesTotal in the buyer's currency.
+   */
+  chargesTotal?: Money;
+  /**
+   * total in the buyer's currency.
+   */
+  total: Money;
 }

@@ -35,4 +35,8 @@ export interface Price {
    * When this price takes effect.
    */
   effectiveFrom?: Timestamp;
+  /**
+   * The amount includes tax (VAT-style prices). Absent: false.
+   */
+  taxesIncluded?: boolean;
 }

@@ -5,7 +5,7 @@
  */
 
 import type {Currency, Money, Timestamp} from "../defs.js";
-import type {ExternalId, Quantity, Sku} from "./defs.js";
+import type {ExternalId, SaleQuantity, Sku} from "./defs.js";
 
 /**
  * Canonical refund: money returned on an order, with the returned lines (and whether they are restocked).
@@ -44,7 +44,11 @@ export interface Refund {
    */
   tax?: Money;
   /**
-   * Total refunded, a positive amount.
+   * An amount refunded that is no line, shipping or tax (a goodwill or amount-only refund); negative for an amount kept (a restocking fee).
+   */
+  adjustment?: Money;
+  /**
+   * Total refunded, a positive amount: lines + shipping + tax + adjustment.
    */
   total: Money;
   /**
@@ -67,7 +71,7 @@ export interface RefundLine {
   /**
    * Units refunded.
    */
-  quantity: Quantity;
+  quantity: SaleQuantity;
   /**
    * Amount refunded for the line, tax excluded.
    */
