@@ -112,9 +112,9 @@ const numeric = (v: unknown): Decimal | undefined =>
 /** A term's value in a context (the record, or an item of `each`), or 'skip' when the rule cannot apply. */
 type Value = { value: Decimal; shown: string } | 'skip';
 
-function valueOf(ctx: Obj, term: Term, scale: number, rounding: Rounding): Value {
+function termValue(ctx: Obj, term: Term, scale: number, rounding: Rounding): Value {
   if (typeof term !== 'string') {
-    const [a, b] = term.times.map((t) => valueOf(ctx, t, scale, rounding));
+    const [a, b] = term.times.map((t) => termValue(ctx, t, scale, rounding));
     if (a === 'skip' || b === 'skip') return 'skip';
     const product = round(mul(a.value, b.value), scale, rounding);
     return { value: term.negate ? neg(product) : product, shown: `${a.shown} × ${b.shown} (${format(product)})` };
@@ -178,7 +178,7 @@ function checkRule(
   let targetShown = '0';
   let targetPath = where || '(record)';
   if (rule.equals && rule.equals !== '0') {
-    const t = valueOf(ctx, rule.equals, scale, rounding);
+    const t = termValue(ctx, rule.equals, scale, rounding);
     if (t === 'skip') return;
     target = t.value;
     const r = ref(rule.equals);
@@ -189,7 +189,7 @@ function checkRule(
   let total: Decimal = ZERO;
   const shown: string[] = [];
   for (const term of rule.terms) {
-    const v = valueOf(ctx, term, scale, rounding);
+    const v = termValue(ctx, term, scale, rounding);
     if (v === 'skip') return;
     total = add(total, v.value);
     const negative = typeof term === 'string' ? ref(term).negative : !!term.negate;
