@@ -25,3 +25,43 @@ describe('what each connector that writes guarantees', () => {
       );
   });
 });
+
+describe('the webhook topics of each vendor', () => {
+  it('are topics the vendor documents, each declaring its payload (topics.ts beside each spec, with the sources)', async () => {
+    const { PLUGINS } = await import('./plugins.js');
+    const documented: Record<string, readonly string[]> = {
+      shopify: (await import('./shopify/topics.js')).documentedTopics,
+      woocommerce: (await import('./woocommerce/topics.js')).documentedTopics,
+      square: (await import('./square/topics.js')).documentedTopics,
+      stripe: (await import('./stripe/topics.js')).documentedTopics,
+    };
+    for (const { spec } of PLUGINS) {
+      const topics = Object.keys(spec.events);
+      // A vendor's connector that receives webhooks needs its documented list; generic ones and the sandbox do not.
+      if (topics.length && !spec.dynamic && spec.category !== 'sandbox')
+        expect(Object.keys(documented), `${spec.name} has a documented topic list`).toContain(spec.name);
+      for (const topic of topics) {
+        const ev = spec.events[topic];
+        if (documented[spec.name]) expect(documented[spec.name], `${spec.name} sends ${topic}`).toContain(topic);
+        expect(['record', 'reference'], `${spec.name} ${topic} declares its payload`).toContain(ev.payload);
+        expect(Object.keys(spec.streams), `${spec.name} ${topic} carries one of its streams`).toContain(ev.stream);
+      }
+    }
+  });
+
+  it('include what a retailer needs, and none that the vendor does not send', async () => {
+    const { connectorSpec } = await import('./catalog.js');
+    const events = (name: string) => Object.keys(connectorSpec(name)?.events ?? {});
+    expect(events('shopify')).toEqual(
+      expect.arrayContaining(['orders/updated', 'orders/cancelled', 'orders/edited', 'refunds/create']),
+    );
+    expect(events('shopify')).toEqual(expect.arrayContaining(['inventory_levels/update', 'products/delete']));
+    expect(events('shopify')).not.toContain('orders/deleted'); // Shopify's topic is orders/delete
+    expect(events('woocommerce')).not.toContain('order.refunded'); // WooCommerce has no refund topic
+    expect(events('square')).toEqual(expect.arrayContaining(['refund.updated', 'catalog.version.updated']));
+    expect(events('stripe')).toEqual(expect.arrayContaining(['payout.failed', 'payout.canceled', 'refund.updated']));
+    // Square's order events name the order; Stripe's snapshot events carry the object.
+    expect(connectorSpec('square')?.events['order.updated']).toEqual({ stream: 'orders', payload: 'reference' });
+    expect(connectorSpec('stripe')?.events['charge.refunded']).toEqual({ stream: 'charges', payload: 'record' });
+  });
+});

@@ -6,7 +6,9 @@
  *
  * Vocabulary: a *stream* is something a connector can read (in pages, optionally incrementally by a cursor);
  * an *entity* is something it can write (upsert by key) and the canonical entities it accepts; an *event* is a
- * webhook topic it can receive, whose payload is one record of a stream.
+ * webhook topic it can receive, whose payload is one record of a stream or a reference to one. A vendor's events
+ * are only topics the vendor documents: each vendor folder's `topics.ts` keeps that list with its sources, and
+ * registry.test.ts checks the entry against it.
  *
  * Generic connectors (http, postgres, file, webhook) have no fixed streams or entities: a connection declares its
  * own under `settings.streams` and `settings.entities` (see `dynamic`).
@@ -36,9 +38,21 @@ export interface EntitySpec {
   readonly accepts: readonly CanonicalEntity[];
 }
 
+/**
+ * What a delivery of a webhook topic carries, as the vendor documents its payload:
+ * - `record`: the record itself, the same shape a read of its stream returns (a Shopify `orders/create` body is
+ *   the order; a Stripe event's `data.object` is the object);
+ * - `reference`: only ids, and perhaps a state or a timestamp: the record has to be fetched by them (a Square
+ *   `order.updated` carries `order_updated` — order id, state, version — not the order), or it no longer exists
+ *   (a deletion's body is the deleted record's id).
+ */
+export type EventPayload = 'record' | 'reference';
+
 export interface EventSpec {
-  /** The stream whose record a delivery of this topic carries. */
+  /** The stream whose record a delivery of this topic carries, or refers to. */
   readonly stream: string;
+  /** Whether a delivery carries that record itself or only a reference to it (see `EventPayload`). */
+  readonly payload: EventPayload;
 }
 
 /** A JSON Schema (draft 2020-12) for a connection's `settings`; `x-secret: true` marks a property that must be a secretRef. */

@@ -766,8 +766,9 @@ function candidateFlows(c: Customer, rng: Rng): FlowDef[] {
       name: 'refunds-to-erp',
       domain: 'orders',
       description: `${sfName} refunds become credit memos in ${erpName}.`,
-      source: { connection: 'storefront', stream: 'refunds' },
-      trigger: { event: shop ? 'refunds/create' : 'order.refunded' },
+      // WooCommerce sends no refund webhook: a refund saves its order, whose order.updated carries the refunds.
+      source: { connection: 'storefront', stream: shop ? 'refunds' : 'orders' },
+      trigger: { event: shop ? 'refunds/create' : 'order.updated' },
       mapping: `${sf}-refund.jsonata`,
       canonical: 'refund',
       target: { connection: 'erp', entity: ns ? 'creditMemo' : 'salesCreditMemo' },
@@ -867,7 +868,8 @@ function candidateFlows(c: Customer, rng: Rng): FlowDef[] {
       name: 'stripe-refunds-to-erp',
       domain: 'finance',
       description: `Refunds made in Stripe → ${ns ? 'return authorizations' : 'credit memos'} in ${erpName}.`,
-      source: { connection: 'payments', stream: 'refunds' },
+      // charge.refunded carries the charge (with its refunds), a record of the charges stream.
+      source: { connection: 'payments', stream: 'charges' },
       trigger: { event: 'charge.refunded' },
       mapping: 'stripe-refund.jsonata',
       canonical: 'refund',
@@ -997,8 +999,9 @@ function candidateFlows(c: Customer, rng: Rng): FlowDef[] {
       name: 'refunds-to-tax',
       domain: 'tax',
       description: 'Refunds are recorded in AvaTax as return transactions.',
-      source: { connection: 'storefront', stream: 'refunds' },
-      trigger: { event: shop ? 'refunds/create' : 'order.refunded' },
+      // WooCommerce sends no refund webhook: a refund saves its order, whose order.updated carries the refunds.
+      source: { connection: 'storefront', stream: shop ? 'refunds' : 'orders' },
+      trigger: { event: shop ? 'refunds/create' : 'order.updated' },
       mapping: `${sf}-refund.jsonata`,
       canonical: 'refund',
       target: { connection: 'tax', entity: 'transaction' },

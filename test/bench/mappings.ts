@@ -259,7 +259,7 @@ export function shopifyRefund(t: Tweaks | 'params'): string {
 }
 
 export function woocommerceRefund(t: Tweaks): string {
-  return `/* WooCommerce refund (order.refunded: the order, with its refunds) → canonical refund of the latest refund. */
+  return `/* WooCommerce refund (order.updated: the order, with its refunds) → canonical refund of the latest refund, if any. */
 (
   $r := refunds[-1];
   $r ? {

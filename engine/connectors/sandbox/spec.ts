@@ -35,10 +35,11 @@ export const spec: ConnectorSpec = {
     journalEntry: { accepts: ['journalEntry', 'settlement'] },
     customer: { accepts: ['customer'] },
   },
-  // Shopify's topic names and WooCommerce's alike: a flow written for either storefront runs against the sandbox.
+  // Shopify's topic names and WooCommerce's (orders) or Square's (refunds) alike: a flow written for one of those
+  // runs against the sandbox. Its simulated deliveries carry the record.
   events: {
-    ...all(['orders/create', 'order.created'], { stream: 'orders' }),
-    ...all(['refunds/create', 'refund.created'], { stream: 'refunds' }),
+    ...all(['orders/create', 'order.created'], { stream: 'orders', payload: 'record' as const }),
+    ...all(['refunds/create', 'refund.created'], { stream: 'refunds', payload: 'record' as const }),
   },
   sample: ({ role }) => ({
     settings: { system: role === 'source' ? 'storefront' : 'erp', seed: 1 },

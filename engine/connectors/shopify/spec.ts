@@ -41,17 +41,30 @@ export const spec: ConnectorSpec = {
     customer: { accepts: ['customer'] },
     fulfillment: { accepts: ['fulfillment'] },
   },
+  // Only topics Shopify documents (topics.ts, with the sources). The body is the resource as the Admin API returns
+  // it, except where noted: the sample payloads of https://shopify.dev/docs/api/webhooks?reference=toml.
   events: {
-    'orders/create': { stream: 'orders' },
-    'orders/updated': { stream: 'orders' },
-    'orders/paid': { stream: 'orders' },
-    'refunds/create': { stream: 'refunds' },
-    'products/create': { stream: 'products' },
-    'products/update': { stream: 'products' },
-    'inventory_levels/update': { stream: 'inventoryLevels' },
-    'customers/create': { stream: 'customers' },
-    'customers/update': { stream: 'customers' },
-    'fulfillments/create': { stream: 'fulfillments' },
+    'orders/create': { stream: 'orders', payload: 'record' },
+    'orders/updated': { stream: 'orders', payload: 'record' },
+    'orders/paid': { stream: 'orders', payload: 'record' },
+    'orders/cancelled': { stream: 'orders', payload: 'record' },
+    // The order edit (order_id, the lines added and removed), not the order.
+    'orders/edited': { stream: 'orders', payload: 'reference' },
+    // Only the deleted order's id.
+    'orders/delete': { stream: 'orders', payload: 'reference' },
+    'refunds/create': { stream: 'refunds', payload: 'record' },
+    'products/create': { stream: 'products', payload: 'record' },
+    'products/update': { stream: 'products', payload: 'record' },
+    // Only the deleted product's id.
+    'products/delete': { stream: 'products', payload: 'reference' },
+    // The inventory level itself: inventory_item_id, location_id, available, updated_at (no SKU, as when read).
+    'inventory_levels/update': { stream: 'inventoryLevels', payload: 'record' },
+    'customers/create': { stream: 'customers', payload: 'record' },
+    'customers/update': { stream: 'customers', payload: 'record' },
+    // The deleted customer's id (and empty fields).
+    'customers/delete': { stream: 'customers', payload: 'reference' },
+    'fulfillments/create': { stream: 'fulfillments', payload: 'record' },
+    'fulfillments/update': { stream: 'fulfillments', payload: 'record' },
   },
   sample: ({ customer, who }) => ({
     settings: { shop: `${customer}.myshopify.com`, apiVersion: '2026-07' },

@@ -21,18 +21,30 @@ export const spec: ConnectorSpec = {
     payments: { canonical: ['settlement'], incremental: true },
     inventoryCounts: { canonical: ['inventoryLevel'], incremental: true },
     payouts: { canonical: ['settlement'], incremental: true },
+    catalogItems: { canonical: ['product', 'price'], incremental: true },
+    customers: { canonical: ['customer'], incremental: true },
   },
   entities: {
     inventoryCount: { accepts: ['inventoryLevel'] },
     catalogItem: { accepts: ['product'] },
     itemPrice: { accepts: ['price'] },
   },
+  // Only event types Square documents (topics.ts, with the sources). The record is the one value under
+  // `data.object` (receive.ts); each event's reference page shows what that is.
   events: {
-    'order.created': { stream: 'orders' },
-    'order.updated': { stream: 'orders' },
-    'refund.created': { stream: 'refunds' },
-    'payment.updated': { stream: 'payments' },
-    'inventory.count.updated': { stream: 'inventoryCounts' },
+    // order_created / order_updated: order_id, version, location_id and state, not the order (fetch it by id).
+    'order.created': { stream: 'orders', payload: 'reference' },
+    'order.updated': { stream: 'orders', payload: 'reference' },
+    'payment.updated': { stream: 'payments', payload: 'record' },
+    'refund.created': { stream: 'refunds', payload: 'record' },
+    'refund.updated': { stream: 'refunds', payload: 'record' },
+    // inventory_counts: the InventoryCount records themselves, one per variation and location.
+    'inventory.count.updated': { stream: 'inventoryCounts', payload: 'record' },
+    // catalog_version: only updated_at; what changed is searched for since then.
+    'catalog.version.updated': { stream: 'catalogItems', payload: 'reference' },
+    'customer.created': { stream: 'customers', payload: 'record' },
+    'customer.updated': { stream: 'customers', payload: 'record' },
+    'customer.deleted': { stream: 'customers', payload: 'record' },
   },
   sample: ({ who }) => ({
     settings: { environment: 'production' },

@@ -27,12 +27,18 @@ export const spec: ConnectorSpec = {
     stock: { accepts: ['inventoryLevel'] },
     customer: { accepts: ['customer'] },
   },
+  // Only WooCommerce's core topics (topics.ts, with the sources): the body is the resource as the REST API returns
+  // it, and a deletion's only its id. There is no refund topic: read the refunds stream on a schedule.
   events: {
-    'order.created': { stream: 'orders' },
-    'order.updated': { stream: 'orders' },
-    'order.refunded': { stream: 'refunds' },
-    'product.updated': { stream: 'products' },
-    'customer.created': { stream: 'customers' },
+    'order.created': { stream: 'orders', payload: 'record' },
+    'order.updated': { stream: 'orders', payload: 'record' },
+    'order.deleted': { stream: 'orders', payload: 'reference' },
+    'product.created': { stream: 'products', payload: 'record' },
+    'product.updated': { stream: 'products', payload: 'record' },
+    'product.deleted': { stream: 'products', payload: 'reference' },
+    'customer.created': { stream: 'customers', payload: 'record' },
+    'customer.updated': { stream: 'customers', payload: 'record' },
+    'customer.deleted': { stream: 'customers', payload: 'reference' },
   },
   sample: ({ customer, who }) => ({
     settings: { url: `https://shop.${customer}.example` },
