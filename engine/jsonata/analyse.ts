@@ -112,3 +112,34 @@ function nondeterministicUncached(expr: Expression): string[] {
   walk(expr.ast());
   return [...found].sort();
 }
+
+/**
+ * Whether an expression reads anything of its input: a field name, `$` or `$$`. One that does not (`'order'`,
+ * `$params.prefix & '-1'`) gives every record the same value. A path that starts at a variable other than `$`/`$$`
+ * reads that variable, not the input.
+ */
+export function readsInput(expr: Expression): boolean {
+  const walk = (n: unknown): boolean => {
+    if (Array.isArray(n)) return n.some(walk);
+    if (!n || typeof n !== 'object') return false;
+    const node = n as Ast;
+    if (node.type === 'name' || node.type === 'parent') return true;
+    if (node.type === 'variable' && (node.value === '' || node.value === '$')) return true;
+    if (node.type === 'path' && Array.isArray(node.steps)) {
+      const [head, ...rest] = node.steps;
+      const fromVariable = head?.type === 'variable' && head.value !== '' && head.value !== '$';
+      if (fromVariable) {
+        // $params.x: its names are the variable's; what its predicates or later stages read still counts.
+        const others = { ...head, type: 'skip' };
+        return walk(others) || rest.some((s: Ast) => walk({ ...s, type: s.type === 'name' ? 'skip' : s.type }));
+      }
+    }
+    if (node.type === 'function' || node.type === 'partial') {
+      // The procedure's name ($string) is not input; its arguments may be.
+      return walk(node.arguments);
+    }
+    for (const v of Object.values(node)) if (v && typeof v === 'object' && walk(v)) return true;
+    return false;
+  };
+  return walk(expr.ast());
+}

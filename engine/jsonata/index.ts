@@ -12,7 +12,7 @@
  * package; test/jsonata/no-rsync-imports.test.ts checks it), or know what a mapping, a flow or a record is.
  * Callers import this file, not the modules behind it.
  */
-export { nondeterministicCalls, outputFields } from './analyse.js';
+export { nondeterministicCalls, outputFields, readsInput } from './analyse.js';
 export { type CompiledExpression, type CompiledToJavaScript, compileToJavaScript } from './compile.js';
 export { type Compiled, compile, type Expression, type JsonataProblem, lineColumn } from './expression.js';
 export { type Jsonata, type SyncEngine, syncJsonata } from './sync-engine.js';

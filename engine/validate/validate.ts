@@ -25,6 +25,7 @@ import {
   compile,
   lineColumn,
   nondeterministicCalls,
+  readsInput,
   outputFields,
   type Compiled,
   type JsonataProblem,
@@ -763,6 +764,15 @@ function checkFlow(
         detail: `${k.problem.message} (${k.problem.code}). The key is a JSONata expression over the source record, e.g. "'order-' & id".${templateNote(flow)}`,
         range: locateInScalar(flow, ['spec', 'key'], k.problem.index),
         address: addressOf(flow, ws.env),
+      });
+    } else if (!readsInput(k.expr)) {
+      // A key that is the same for every record makes every record after the first "unchanged" or overwrites the
+      // one before it: nothing but one record would ever reach the target.
+      rep.at(flow, ['spec', 'key'], {
+        severity: 'error',
+        code: 'key-constant',
+        summary: 'The idempotency key is the same for every record',
+        detail: `${JSON.stringify(key)} reads nothing of the source record, so every record would get one key (and overwrite, or be skipped as, the one before). Build it from the record's id, e.g. "'order-' & $string(id)".${templateNote(flow)}`,
       });
     }
   }
