@@ -21,6 +21,7 @@
  *    happen before the page's transaction opens; a transactional target's attempt is a transaction of its own,
  *    rolled back before the wait and written again after it.
  */
+import { setLongTimeout } from '../util/duration.js';
 import type pg from 'pg';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type WriteItem, type WriteResult } from '../connectors/types.js';
@@ -105,12 +106,13 @@ export function backoffMs(flow: FlowDef, attempt: number, retryAfterMs = 0): num
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new Error('aborted'));
-    const t = setTimeout(() => {
+    // A Retry-After past 24.8 days (setTimeout's limit) is waited in steps, not fired at once.
+    const t = setLongTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
-      clearTimeout(t);
+      t.clear();
       reject(new Error('aborted'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -63,3 +63,24 @@ describe('setLongTimeout', () => {
     expect(long).not.toHaveBeenCalled();
   });
 });
+
+describe("the pipeline's retry wait", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('waits out a Retry-After past 24.8 days instead of firing at once, and stops on abort', async () => {
+    vi.useFakeTimers();
+    const { sleep } = await import('../../engine/runtime/pipeline.js');
+    let done = false;
+    const month = 30 * 24 * 3600 * 1000;
+    void sleep(month).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1000);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(month - MAX_TIMER_MS);
+    expect(done).toBe(true);
+
+    const stop = new AbortController();
+    const waiting = sleep(month, stop.signal);
+    stop.abort();
+    await expect(waiting).rejects.toThrow('aborted');
+  });
+});
