@@ -9,6 +9,7 @@ import jsonata from 'jsonata';
 import { type CompiledExpression, compileToJavaScript, syncJsonata } from '../../jsonata/index.js';
 import { canonicalValidator, schemaProblems } from '../../validate/schema.js';
 import { canonicalOf, sha256 } from '../../util/hash.js';
+import { parseJsonLossless } from '../../util/json.js';
 import { memberNames } from '../../connectors/types.js';
 
 export interface MapTask {
@@ -167,7 +168,7 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
     let source: unknown = raw;
     if (task.json || shared) {
       try {
-        source = JSON.parse(raw as string);
+        source = parseJsonLossless(raw as string);
       } catch (e) {
         out.push({
           kind: 'dead',
