@@ -12,6 +12,7 @@
  * its retries succeed once the secret is set.
  */
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { parseJsonLossless } from '../util/json.js';
 import { isObject } from '../util/merge.js';
 import {
   ConnectorError,
@@ -23,42 +24,6 @@ import {
   type SignatureScheme,
   type SignOptions,
 } from './types.js';
-
-/**
- * JSON.parse, except that integers too large for a double are kept as strings: Shopify's 64-bit ids
- * (820982911946154508) would otherwise turn silently into other ids (820982911946154500). Only number tokens
- * outside strings with an unsafe integer value are quoted; everything else parses as JSON.parse would.
- */
-export function parseJsonLossless(text: string): unknown {
-  // The smallest unsafe integer has 16 digits: without such a run of digits there is nothing to protect.
-  if (!/\d{16}/.test(text)) return JSON.parse(text);
-  const number = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-  let out = '';
-  let copied = 0;
-  let i = 0;
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      // A string: skip to its closing quote; a backslash escapes the character after it.
-      i++;
-      while (i < text.length && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
-      i++;
-    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      number.lastIndex = i;
-      const token = number.exec(text)?.[0];
-      if (!token) {
-        i++;
-        continue;
-      }
-      if (/^-?\d+$/.test(token) && !Number.isSafeInteger(Number(token))) {
-        out += `${text.slice(copied, i)}"${token}"`;
-        copied = i + token.length;
-      }
-      i += token.length;
-    } else i++;
-  }
-  return JSON.parse(out + text.slice(copied));
-}
 
 /**
  * A generic sender's delivery (the webhook connector's, and the sandbox's): the scheme's digest of the raw body;

@@ -45,6 +45,7 @@ import {
   zeroCounts,
 } from '../state/runs.js';
 import { withTransaction } from '../state/tx.js';
+import { parseJsonLossless } from '../util/json.js';
 import type { FlowDef } from './flows.js';
 import { fieldNames, type MapOutcome, type MapTask } from './mapping/map-records.js';
 import type { Mapper } from './mapping/mapper.js';
@@ -260,7 +261,8 @@ function deadLetters(
     const f = finals[i];
     if (f.outcome !== 'dead') continue;
     const o = outcomes[i];
-    const source = o.kind === 'dead' ? o.source : page.json ? JSON.parse(page.records[i] as string) : page.records[i];
+    const source =
+      o.kind === 'dead' ? o.source : page.json ? parseJsonLossless(page.records[i] as string) : page.records[i];
     f.error = maskPiiText(redact(f.error), names, source, o.kind === 'mapped' ? item(i).record : undefined);
     out.push({
       env: flow.env,

@@ -15,6 +15,8 @@
  *   crash     a `rsync worker` killed with SIGKILL at random moments during a --records backfill and restarted
  *             each time: every record in the target exactly once, the counts reconciling.
  *   workers   three `rsync worker` processes share a --records backfill: no duplicate, no gap.
+ *   json      parsing a page of 500 Shopify orders (the REST fixture), JSON.parse against parseJsonLossless: with
+ *             ids below 2^53 (its fast path) and with 64-bit ids (every "id" in it): MB/s, in process.
  *
  * Exit code: 0 when the benchmark ran (targets met or not), 1 when it could not run or a correctness check failed.
  */
@@ -23,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { signFor } from '../../engine/connectors/registry.js';
+import { parseJsonLossless } from '../../engine/util/json.js';
 import { SANDBOX_WEBHOOK_SECRET } from '../../engine/connectors/sandbox/receive.js';
 import { createBackfill } from '../../engine/runtime/backfill.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
@@ -52,7 +55,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    only: new Set(['e2e', 'webhook', 'backfill', 'crash', 'workers']),
+    only: new Set(['e2e', 'webhook', 'backfill', 'crash', 'workers', 'json']),
     records: 100_000,
     backfill: 1_000_000,
     rate: 50,
@@ -594,6 +597,49 @@ async function workers(a: Args): Promise<void> {
   }
 }
 
+/** MB/s of `parse` over `texts`: the best of five rounds of about 0.4 s each (this machine's other work varies). */
+function parseRate(parse: (text: string) => unknown, texts: string[]): number {
+  const mb = texts.reduce((n, t) => n + Buffer.byteLength(t), 0) / 1e6;
+  for (let w = 0; w < 20; w++) for (const t of texts) parse(t);
+  let best = 0;
+  for (let round = 0; round < 5; round++) {
+    let pages = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 400) {
+      for (const t of texts) parse(t);
+      pages++;
+    }
+    best = Math.max(best, (pages * mb) / ((performance.now() - t0) / 1000));
+  }
+  return best;
+}
+
+async function json(): Promise<void> {
+  say('json: a page of 500 Shopify orders parsed by JSON.parse and by parseJsonLossless (MB/s, best of 5)');
+  // Every "id" of the order (its own, its line items', its customer's…) as a JSON number: 64-bit ones cannot be
+  // JavaScript numbers, so they are spliced into the text.
+  const text = JSON.stringify(ORDER);
+  const page = (base: bigint) =>
+    Array.from({ length: 500 }, (_, i) => {
+      let k = 0;
+      return text.replace(/"id":\d+/g, () => `"id":${base + BigInt(i * 100 + k++)}`);
+    });
+  const small = page(1_000_000_000n);
+  const big = page(820982911946154508n);
+  const first = parseJsonLossless(big[0]) as { id: unknown };
+  check(first.id === '820982911946154508', 'the 64-bit order id is kept exact');
+  for (const [what, texts] of [
+    ['ids below 2^53 (fast path)', small],
+    ['64-bit ids', big],
+  ] as const) {
+    const plain = parseRate(JSON.parse, texts);
+    const lossless = parseRate(parseJsonLossless, texts);
+    say(
+      `  ${what.padEnd(28)} JSON.parse ${plain.toFixed(0)} MB/s, parseJsonLossless ${lossless.toFixed(0)} MB/s (${((lossless / plain) * 100).toFixed(0)} %)`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const m = machine();
@@ -614,6 +660,7 @@ async function main(): Promise<void> {
     ['backfill', backfill],
     ['crash', crash],
     ['workers', workers],
+    ['json', json],
   ];
   for (const [name, fn] of parts) {
     if (!a.only.has(name)) continue;

@@ -43,6 +43,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { parseJsonLossless } from '../../util/json.js';
 import { ConnectorError, itemText } from '../types.js';
 import type * as io from '../types.js';
 
@@ -505,7 +506,7 @@ function jsonlRecords(text: string, file: string): unknown[] {
     if (raw.trim() === '') continue;
     let value: unknown;
     try {
-      value = JSON.parse(raw);
+      value = parseJsonLossless(raw);
     } catch (e) {
       out.push(errorRecord(`${file}:${k + 1}: ${message(e)}`, raw));
       continue;

@@ -32,6 +32,7 @@
 import { STATUS_CODES } from 'node:http';
 import { compile, type Expression } from '../../jsonata/index.js';
 import { sha256 } from '../../util/hash.js';
+import { parseJsonLossless } from '../../util/json.js';
 import { redact, rememberSecret, SecretSet } from '../secrets.js';
 import { ConnectorError } from '../types.js';
 import type * as io from '../types.js';
@@ -293,7 +294,7 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
   function parseJson(reply: Reply): unknown {
     if (!reply.text.trim()) return undefined;
     try {
-      return JSON.parse(reply.text);
+      return parseJsonLossless(reply.text);
     } catch {
       throw new ConnectorError(
         clean(`${reply.method} ${reply.url.pathname}: HTTP ${reply.status}, but the body is not JSON`),

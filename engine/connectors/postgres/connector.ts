@@ -24,6 +24,7 @@ import { ConnectorError, itemFields, itemsJson } from '../types.js';
 import type * as io from '../types.js';
 import { isObject } from '../../util/merge.js';
 import { sha256 } from '../../util/hash.js';
+import { parseJsonLossless } from '../../util/json.js';
 
 const pools = new Map<string, pg.Pool>();
 
@@ -33,11 +34,39 @@ const pools = new Map<string, pg.Pool>();
  */
 let driver: Promise<typeof pg> | undefined;
 
+/**
+ * The connector's own value parsers (its pools', never pg's global ones, which rsync's state code uses): json and
+ * jsonb losslessly (parseJsonLossless), int8 and numeric as their exact text, everything else as pg parses it.
+ * Records themselves are read as text (`::text`, see read) and parsed in the mapping threads, losslessly too; these
+ * keep any other value the connector selects exact, whatever a global setTypeParser elsewhere in the process says.
+ */
+export function exactTypes(types: typeof pg.types): pg.CustomTypesConfig {
+  const text = (v: string) => v;
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+      if (format !== 'binary') {
+        if (oid === JSON_OID || oid === JSONB_OID) return parseJsonLossless;
+        if (oid === INT8_OID || oid === NUMERIC_OID) return text;
+      }
+      return types.getTypeParser(oid, format);
+    }) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
+const INT8_OID = 20;
+const JSON_OID = 114;
+const NUMERIC_OID = 1700;
+const JSONB_OID = 3802;
+
 async function poolFor(url: string): Promise<pg.Pool> {
-  const { Pool } = await (driver ??= import('pg').then((m) => m.default));
+  const { Pool, types } = await (driver ??= import('pg').then((m) => m.default));
   let p = pools.get(url);
   if (!p) {
-    p = new Pool({ connectionString: url, max: 4, application_name: 'rsync connector postgres' });
+    p = new Pool({
+      connectionString: url,
+      max: 4,
+      application_name: 'rsync connector postgres',
+      types: exactTypes(types),
+    });
     p.on('error', () => {});
     pools.set(url, p);
   }

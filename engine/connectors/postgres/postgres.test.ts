@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closePostgresPools, openPostgres } from './connector.js';
+import { closePostgresPools, exactTypes, openPostgres } from './connector.js';
 import type { WriteItem } from '../types.js';
 import { canonicalJson } from '../../util/hash.js';
 import { testDatabase, type TestDatabase } from '../../../test/helpers/db.js';
@@ -168,5 +168,33 @@ describe('postgres connector: a write repeated after a crash', () => {
       tx.release();
     }
     expect((await pool.query(`SELECT id FROM orders_doc WHERE id > 300`)).rows).toEqual([]);
+  });
+});
+
+describe('postgres connector: values', () => {
+  it('parses json and jsonb losslessly and keeps int8 and numeric as their text, in its own pools only', async () => {
+    const own = new pg.Pool({
+      connectionString: db.url,
+      max: 1,
+      application_name: 'test connector-postgres types',
+      types: exactTypes(pg.types),
+    });
+    const sql = `SELECT '{"id":820982911946154508,"n":[820982911946154509,1.5]}'::json AS j,
+                        '{"id":820982911946154508}'::jsonb AS b, 820982911946154509::int8 AS i, 12.50::numeric AS m,
+                        7::int4 AS small, true AS t`;
+    try {
+      expect((await own.query(sql)).rows[0]).toEqual({
+        j: { id: '820982911946154508', n: ['820982911946154509', 1.5] },
+        b: { id: '820982911946154508' },
+        i: '820982911946154509',
+        m: '12.50',
+        small: 7,
+        t: true,
+      });
+    } finally {
+      await own.end();
+    }
+    // pg's global parsers, which rsync's state code uses, are as they were: JSON.parse.
+    expect((await pool.query(`SELECT '{"id":820982911946154508}'::jsonb AS b`)).rows[0].b.id).toBe(820982911946154500);
   });
 });

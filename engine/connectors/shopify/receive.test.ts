@@ -3,7 +3,7 @@
  * sender's sample delivery, then what is particular to the sender.
  */
 import { describe, expect, it } from 'vitest';
-import { parseJsonLossless } from '../receive.js';
+import { parseJsonLossless } from '../../util/json.js';
 import { signFor } from '../registry.js';
 import {
   SECRET,

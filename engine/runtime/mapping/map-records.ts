@@ -10,6 +10,7 @@ import { type CompiledExpression, compileToJavaScript, syncJsonata } from '../..
 import { checkInvariants, describeViolations } from '../../mapping/invariants.js';
 import { canonicalValidator, schemaProblems } from '../../validate/schema.js';
 import { canonicalOf, sha256 } from '../../util/hash.js';
+import { parseJsonLossless } from '../../util/json.js';
 import { memberNames } from '../../connectors/types.js';
 
 export interface MapTask {
@@ -168,7 +169,7 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
     let source: unknown = raw;
     if (task.json || shared) {
       try {
-        source = JSON.parse(raw as string);
+        source = parseJsonLossless(raw as string);
       } catch (e) {
         out.push({
           kind: 'dead',
