@@ -29,7 +29,7 @@ const refundJson = (source: string, id: string) =>
 const note = (source: string, id: string) => `${source} refund ${id}`;
 
 const MAPPING = `{ "externalId": $string(id), "orderExternalId": $string(order_id), "createdAt": created_at,
-  "currency": currency, "total": amount, "reason": note }`;
+  "currency": currency, "adjustment": amount, "total": amount, "reason": note }`;
 
 const SOURCES = ['sandbox', 'postgres', 'http', 'file'] as const;
 const flow = (source: (typeof SOURCES)[number], connection: string): FlowSpec => ({
