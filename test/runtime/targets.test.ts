@@ -314,7 +314,8 @@ describe('runtime targets: HTTP API and PostgreSQL tables', { timeout: 180_000 }
     // Only what changed since the cursor is read next time; a changed order is updated in place.
     await pool.query(`INSERT INTO shop_orders VALUES ($1, $2, $3)`, order(31, '99.00', '2026-11-05T00:00:00Z'));
     await pool.query(
-      `UPDATE shop_orders SET payload = jsonb_set(payload, '{total_price}', '"70.00"'), updated_at = '2026-11-05T00:00:01Z' WHERE id = 7`,
+      // The order edited: its line and its total (which must still add up, or the record is dead-lettered).
+      `UPDATE shop_orders SET payload = jsonb_set(jsonb_set(payload, '{total_price}', '"70.00"'), '{line_items,0,price}', '"70.00"'), updated_at = '2026-11-05T00:00:01Z' WHERE id = 7`,
     );
     const second = await runNow('orders');
     expect({ read: Number(second.read), written: Number(second.written) }).toEqual({ read: 2, written: 2 });

@@ -8,7 +8,13 @@
  * The arithmetic a canonical record must satisfy (schemas/canonical/invariants.json): sums that must hold, exactly, in the record's currency. A record that breaks one is dead-lettered with the rule, the field paths and the amounts; `rsync test` fails on it.
  */
 export interface CanonicalInvariants {
+  /**
+   * The schema of this file, for editors.
+   */
   $schema?: string;
+  /**
+   * What the file is, for people.
+   */
   description?: string;
   /**
    * How a product (quantity × unit price) is brought to the currency's minor units: the one rule.
@@ -18,17 +24,20 @@ export interface CanonicalInvariants {
    * Canonical entity → its invariants.
    */
   entities: {
-    [k: string]: Entity;
+    [k: string]: EntityInvariants;
   };
 }
 
 /**
  * A field: `total`; `lines[].total` sums a field over an array's items (an absent array sums to 0). A leading `-` subtracts it. A trailing `?` counts an absent field as 0; without it, a rule whose field is absent does not apply to the record.
  */
-export type Path = string;
+export type InvariantPath = string;
 
-export type Term =
-  | Path
+/**
+ * A field (see path), or the product of two fields.
+ */
+export type InvariantTerm =
+  | InvariantPath
   | {
       /**
        * The product of two fields, rounded to the currency's minor units.
@@ -36,14 +45,20 @@ export type Term =
        * @minItems 2
        * @maxItems 2
        */
-      times: Path[];
+      times: InvariantPath[];
       /**
        * Subtract the product.
        */
       negate?: boolean;
     };
 
-export interface Rule {
+/**
+ * One sum that must hold: the terms add up to `equals`.
+ */
+export interface InvariantRule {
+  /**
+   * The rule's id, <entity>.<name> (e.g. order.total): what a dead letter and a test's `breaks:` name.
+   */
   id: string;
   /**
    * What must hold, as a finance team would say it.
@@ -66,18 +81,23 @@ export interface Rule {
   /**
    * The field the terms must add up to, or "0" when they must cancel out.
    */
-  equals?: Path | "0";
+  equals?: InvariantPath | "0";
   /**
+   * What is added up (a `-` before a field subtracts it).
+   *
    * @minItems 1
    */
-  terms: Term[];
+  terms: InvariantTerm[];
   /**
    * The field holding the currency the rule's amounts are in, when not the entity's (a presentment currency).
    */
   currency?: string;
 }
 
-export interface Entity {
+/**
+ * An entity's invariants: its currency field, the amounts that must fit it, and its rules.
+ */
+export interface EntityInvariants {
   /**
    * The field that holds the currency of every amount of the record (ISO 4217).
    */
@@ -91,9 +111,14 @@ export interface Entity {
      */
     currency?: string;
     /**
+     * The amounts (field paths) in that currency.
+     *
      * @minItems 1
      */
-    fields: Path[];
+    fields: InvariantPath[];
   }[];
-  rules?: Rule[];
+  /**
+   * The sums that must hold.
+   */
+  rules?: InvariantRule[];
 }
