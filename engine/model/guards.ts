@@ -31,3 +31,9 @@ export function items(v: unknown): unknown[] {
 export function strings(v: unknown): string[] {
   return items(v).filter((x): x is string => typeof x === 'string');
 }
+
+/** A trigger's webhook topics: `event: orders/create` or `event: [orders/create, orders/updated]`; [] for none. */
+export function triggerEvents(v: unknown): string[] {
+  if (typeof v === 'string') return v === '' ? [] : [v];
+  return Array.isArray(v) ? v.filter((e): e is string => typeof e === 'string' && e !== '') : [];
+}

@@ -3,6 +3,7 @@
  * what decides how it runs — its resolved spec, its mapping (by content hash), its effective policy, SLA, time
  * zone and schedule — so a change to any of them is an update of that flow.
  */
+import { triggerEvents } from '../model/guards.js';
 import { lookupPolicy, lookupSla, policyNameOf, resolveRelative, slaNameOf, timezoneOf } from '../model/resolve.js';
 import { addressOf, type Resource, type Workspace } from '../model/workspace.js';
 import { hashOf, sha256 } from '../util/hash.js';
@@ -121,7 +122,7 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
         retry: { retryLimit: q.retryLimit, retryDelay: q.retryDelay, retryBackoff: q.retryBackoff },
         sla: sla ? addressOf(sla) : null,
         timezone,
-        trigger: typeof trigger.event === 'string' ? 'event' : isObject(trigger.schedule) ? 'schedule' : 'manual',
+        trigger: triggerEvents(trigger.event).length ? 'event' : isObject(trigger.schedule) ? 'schedule' : 'manual',
         ...(isObject(trigger.schedule) && typeof trigger.schedule.cron === 'string'
           ? { schedule: { cron: trigger.schedule.cron, timezone } }
           : {}),

@@ -4,6 +4,7 @@
  * settings, PII fields and SLA. A FlowDef is immutable: a running job keeps the one it started with, and a new
  * apply only changes which FlowDef the next job gets (worker.ts reloads them when the deployed state moves).
  */
+import { triggerEvents } from '../model/guards.js';
 import type pg from 'pg';
 import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { flowAddress } from '../model/address.js';
@@ -33,6 +34,8 @@ export interface FlowDef {
   enabled: boolean;
   trigger: 'event' | 'schedule' | 'manual';
   event?: string;
+  /** Every webhook topic the flow takes (its trigger's event, or its list); a delivery of another is refused. */
+  events: string[];
   schedule?: { cron: string; timezone: string };
   mapping: string;
   mappingSha: string;
@@ -108,7 +111,8 @@ export function flowDef(
     revision: flow.revision,
     enabled: typeof s.enabled === 'boolean' ? s.enabled : DEFAULTS.FlowSpec.enabled,
     trigger: eff.trigger === 'event' || eff.trigger === 'schedule' ? eff.trigger : 'manual',
-    event: typeof trigger.event === 'string' ? trigger.event : undefined,
+    event: triggerEvents(trigger.event)[0],
+    events: triggerEvents(trigger.event),
     schedule:
       sched && typeof sched.cron === 'string'
         ? { cron: sched.cron, timezone: String(sched.timezone ?? DEFAULTS.WorkspaceDefaults.timezone) }

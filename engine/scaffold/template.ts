@@ -23,7 +23,7 @@ import type {
   TemplateFlow,
   TemplateSpec,
 } from '../model/generated/index.js';
-import { fields, items, strings, text } from '../model/guards.js';
+import { fields, items, strings, text, triggerEvents } from '../model/guards.js';
 import type { Unchecked } from '../model/workspace.js';
 import { isObject } from '../util/merge.js';
 import { checkCron } from '../validate/schedule.js';
@@ -174,8 +174,8 @@ export function planTemplate(t: TemplateSource, customer: string, erp: string | 
     const s = use(source.connection);
     s?.streams.push({
       stream: concrete(source.stream),
-      event: concrete(trigger.event),
-      eventParam: paramOf(trigger.event),
+      event: concrete(triggerEvents(trigger.event)[0]),
+      eventParam: paramOf(triggerEvents(trigger.event)[0]),
     });
     const d = use(target.connection);
     d?.entities.push({ entity: concrete(target.entity), entityParam: paramOf(target.entity), canonical });

@@ -32,7 +32,7 @@ import {
 } from '../jsonata/index.js';
 import { DEFAULTS } from '../model/generated/defaults.js';
 import type { FlowSource, FlowTarget, FlowTrigger, PiiPolicy, SecretRef } from '../model/generated/index.js';
-import { fields, named, strings, text } from '../model/guards.js';
+import { fields, named, strings, text, triggerEvents } from '../model/guards.js';
 import {
   lookupPolicy,
   lookupSla,
@@ -631,14 +631,17 @@ function checkFlow(
 
   // Trigger: event, schedule or manual.
   const trigger = fields<FlowTrigger>(spec.trigger);
-  const event = text(trigger.event);
-  if (event !== undefined && src) {
+  const events = triggerEvents(trigger.event);
+  const listed = Array.isArray(trigger.event);
+  for (const [n, event] of events.entries()) {
+    if (!src) break;
+    const at: Path = listed ? ['spec', 'trigger', 'event', n] : ['spec', 'trigger', 'event'];
     const cap = capabilities(src);
     const ev = cap.events[event];
     const carries = text(ev?.stream);
     if (cap.spec && !ev) {
       const names = Object.keys(cap.events);
-      rep.at(flow, ['spec', 'trigger', 'event'], {
+      rep.at(flow, at, {
         severity: 'error',
         code: 'event-unknown',
         summary: `${src.name} (${cap.spec.name}) sends no "${event}" event`,
@@ -647,7 +650,7 @@ function checkFlow(
           : `The ${cap.spec.name} connector receives no webhooks: use a schedule trigger.`,
       });
     } else if (carries !== undefined && stream !== undefined && stream in cap.streams && carries !== stream) {
-      rep.at(flow, ['spec', 'trigger', 'event'], {
+      rep.at(flow, at, {
         severity: 'error',
         code: 'event-stream-mismatch',
         summary: `Event "${event}" carries ${carries}, not ${stream}`,

@@ -92,14 +92,14 @@ export interface FlowTarget {
 }
 
 /**
- * What starts a run, exactly one of: { event: <webhook topic> }, { schedule: { cron, timezone? } }, { manual: true }.
+ * What starts a run, exactly one of: { event: <webhook topic> or [<topics>] }, { schedule: { cron, timezone? } }, { manual: true }.
  */
 export type FlowTrigger =
   | {
       /**
-       * A webhook topic the source connection receives (e.g. orders/create).
+       * The webhook topic the source connection receives (e.g. orders/create), or several topics of one stream (e.g. [orders/create, orders/updated, orders/cancelled]: the order, its edits and its cancellation are successive versions of one record, under one key). A delivery of another topic is refused (400).
        */
-      event: string;
+      event: string | string[];
     }
   | {
       schedule: Schedule;
