@@ -84,6 +84,12 @@ async function handle(w: ServedWorker, req: http.IncomingMessage, res: http.Serv
     // A permanent problem of the sender's: a 4xx, which it does not retry (a 503 it retries for ever). PostgreSQL's
     // jsonb and text cannot hold a NUL (\u0000) or half of a surrogate pair, so such a delivery is refused whole,
     // before anything is stored.
+    // A topic the flow does not take (a webhook subscribed to the wrong address, a topic added at the vendor but not
+    // to the flow) is refused, never mapped as if it were the flow's. A sender without topics is taken as it is.
+    if (got.topic !== undefined && flow.events.length && !flow.events.includes(got.topic))
+      return send(400, {
+        error: `flow ${customer}/${name} takes ${flow.events.join(', ')}, not ${got.topic}: subscribe this topic to the flow that takes it, or add it to this flow's trigger`,
+      });
     const bad = findUnstorable({ deliveryId: got.deliveryId, topic: got.topic ?? null, records: got.records });
     if (bad) return send(400, { error: unstorableMessage(bad) });
     let fresh: boolean;

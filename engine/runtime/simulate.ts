@@ -54,7 +54,7 @@ export async function deliverEvents(
       const body = Buffer.from(JSON.stringify(varySample(s[i % s.length], id, new Date())));
       // The delivery id is the sender's: the same record sent again carries the same id (a sender's retry).
       const headers = signFor('sandbox', SANDBOX_WEBHOOK_SECRET, body, {
-        topic: f.event,
+        topic: f.events[i % f.events.length] ?? f.event,
         deliveryId: `${f.address}#${id}`,
       });
       const res = await fetch(`${baseUrl}/hooks/${encodeURIComponent(f.customer)}/${encodeURIComponent(f.name)}`, {

@@ -35,6 +35,18 @@ describe('webhooks that can never be stored', { timeout: 120_000 }, () => {
           canonical: 'order',
           key: "'order-' & $string(id)",
         },
+        {
+          // An order's life under one key: created, edited, cancelled.
+          name: 'order-life',
+          source: { connection: 'shop', stream: 'orders' },
+          target: { connection: 'erp', entity: 'salesOrder' },
+          trigger: '{ event: [orders/create, orders/updated, orders/cancelled] }',
+          mapping: `{ "externalId": $string(id), "createdAt": created_at, "currency": currency, "total": total_price,
+                      "status": cancelled_at ? "cancelled" : "open", "cancelledAt": cancelled_at ? cancelled_at,
+                      "lines": [line_items.{ "sku": sku, "quantity": quantity, "unitPrice": price, "total": price }] }`,
+          canonical: 'order',
+          key: "'life-' & $string(id)",
+        },
       ],
     });
     await applyWorkspace(dir, db.url);
@@ -50,10 +62,10 @@ describe('webhooks that can never be stored', { timeout: 120_000 }, () => {
   });
 
   /** POST a body (JSON text as the sender wrote it) signed as the sandbox's sender does. */
-  const post = (json: string, deliveryId: string) => {
+  const post = (json: string, deliveryId: string, topic = 'orders/create', flow = 'orders') => {
     const body = Buffer.from(json);
-    const headers = signFor('sandbox', SANDBOX_WEBHOOK_SECRET, body, { deliveryId, topic: 'orders/create' });
-    return fetch(`http://127.0.0.1:${worker.port}/hooks/acme/orders`, { method: 'POST', headers, body });
+    const headers = signFor('sandbox', SANDBOX_WEBHOOK_SECRET, body, { deliveryId, topic });
+    return fetch(`http://127.0.0.1:${worker.port}/hooks/acme/${flow}`, { method: 'POST', headers, body });
   };
   const order = (id: number, note: string) =>
     `{"id":${id},"created_at":"2026-11-20T10:00:00Z","currency":"USD","total_price":"1.00","note":"${note}","line_items":[]}`;
@@ -88,5 +100,47 @@ describe('webhooks that can never be stored', { timeout: 120_000 }, () => {
     const ok = await post(order(4, 'smile \\ud83d\\ude00'), 'd-ok');
     expect(ok.status).toBe(202);
     expect(await stored()).toEqual(['d-ok']);
+  });
+
+  it('refuses a topic the flow does not take (400), and stores nothing of it', async () => {
+    const before = await stored();
+    const r = await post(order(5, 'edited'), 'd-wrong-topic', 'orders/updated');
+    expect(r.status).toBe(400);
+    expect(await errorOf(r)).toBe(
+      "flow acme/orders takes orders/create, not orders/updated: subscribe this topic to the flow that takes it, or add it to this flow's trigger",
+    );
+    const paid = await post(order(5, 'paid'), 'd-paid', 'orders/paid', 'order-life');
+    expect(paid.status).toBe(400);
+    expect(await errorOf(paid)).toContain('takes orders/create, orders/updated, orders/cancelled, not orders/paid');
+    expect(await stored()).toEqual(before);
+  });
+
+  it('a flow of several topics takes an order, its edit and its cancellation as versions of one record', async () => {
+    const life = (total: string, cancelled: string | null) =>
+      `{"id":77,"created_at":"2026-11-20T10:00:00Z","currency":"USD","total_price":"${total}","cancelled_at":${cancelled ? `"${cancelled}"` : 'null'},"line_items":[{"sku":"A","quantity":1,"price":"${total}"}]}`;
+    const versions = async () =>
+      (
+        await pool.query<{ version: number; record: { total: string; status: string } }>(
+          `SELECT version, record FROM rsync_sandbox.writes WHERE key = 'life-77'`,
+        )
+      ).rows;
+    const until = async (check: (v: Awaited<ReturnType<typeof versions>>) => boolean) => {
+      for (let end = Date.now() + 30_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+        const v = await versions();
+        if (check(v)) return v;
+      }
+      throw new Error(`timed out: ${JSON.stringify(await versions())}`);
+    };
+    expect((await post(life('10.00', null), 'life-1', 'orders/create', 'order-life')).status).toBe(202);
+    await until((v) => v[0]?.record.total === '10.00');
+    expect((await post(life('8.00', null), 'life-2', 'orders/updated', 'order-life')).status).toBe(202);
+    await until((v) => v[0]?.record.total === '8.00');
+    expect((await post(life('8.00', '2026-11-21T09:00:00Z'), 'life-3', 'orders/cancelled', 'order-life')).status).toBe(
+      202,
+    );
+    const [last, ...more] = await until((v) => v[0]?.record.status === 'cancelled');
+    expect(more).toEqual([]);
+    expect(last.version).toBe(3);
+    expect(last.record).toMatchObject({ externalId: '77', total: '8.00', status: 'cancelled' });
   });
 });

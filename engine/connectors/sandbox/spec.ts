@@ -35,11 +35,14 @@ export const spec: ConnectorSpec = {
     journalEntry: { accepts: ['journalEntry', 'settlement'] },
     customer: { accepts: ['customer'] },
   },
-  // Shopify's topic names and WooCommerce's (orders) or Square's (refunds) alike: a flow written for one of those
+  // Shopify's topic names and WooCommerce's (orders) or Square's (refunds) alike, with their lifecycle topics: a flow written for one of those
   // runs against the sandbox. Its simulated deliveries carry the record.
   events: {
-    ...all(['orders/create', 'order.created'], { stream: 'orders', payload: 'record' as const }),
-    ...all(['refunds/create', 'refund.created'], { stream: 'refunds', payload: 'record' as const }),
+    ...all(['orders/create', 'orders/updated', 'orders/cancelled', 'order.created', 'order.updated'], {
+      stream: 'orders',
+      payload: 'record' as const,
+    }),
+    ...all(['refunds/create', 'refund.created', 'refund.updated'], { stream: 'refunds', payload: 'record' as const }),
   },
   sample: ({ role }) => ({
     settings: { system: role === 'source' ? 'storefront' : 'erp', seed: 1 },
