@@ -176,6 +176,10 @@ describe('canonical invariants', () => {
     const amountOnly = { ...refund, lines: undefined, shipping: undefined, tax: undefined, total: '10.00' };
     expect(rules('refund', amountOnly)).toEqual(['refund.total']);
     expect(checkInvariants('refund', { ...amountOnly, adjustment: '10.00' })).toEqual([]);
+    // A tax-inclusive shop's refund: the lines include the tax, which is not added again.
+    const inclusive = { ...refund, taxesIncluded: true, total: '24.00' };
+    expect(checkInvariants('refund', inclusive)).toEqual([]);
+    expect(rules('refund', { ...inclusive, total: '25.50' })).toEqual(['refund.total-tax-included']);
   });
 
   it('a journal entry balances: debits = credits', () => {

@@ -28,6 +28,10 @@ export interface Refund {
    */
   currency: Currency;
   /**
+   * The line and shipping amounts include tax (a tax-inclusive shop): the total is then lines + shipping + adjustment, with tax the tax inside them. Absent: false.
+   */
+  taxesIncluded?: boolean;
+  /**
    * Why (as entered, e.g. damaged).
    */
   reason?: string;
@@ -48,7 +52,7 @@ export interface Refund {
    */
   adjustment?: Money;
   /**
-   * Total refunded, a positive amount: lines + shipping + tax + adjustment.
+   * Total refunded, a positive amount: lines + shipping + tax + adjustment (tax left out when taxesIncluded).
    */
   total: Money;
   /**
