@@ -4,6 +4,7 @@
  * canonical entity. Every case is also run twice (a mapping must be deterministic), and the idempotency key of
  * every flow that uses the mapping must give a non-empty string for the case's input.
  */
+import { parseJsonLossless } from '../util/json.js';
 import type { SourceRange } from '../diagnostics/diagnostic.js';
 import { RsyncError } from '../diagnostics/errors.js';
 import { locate } from '../load/locate.js';
@@ -362,7 +363,8 @@ async function readJson(
   }
   if (json === undefined) return { error: `fixture ${file} does not exist (the path is relative to ${t.dir}/)` };
   try {
-    return { value: JSON.parse(json) };
+    // Parsed as the runtime parses source records (util/json.ts): a 64-bit id in a fixture stays exact.
+    return { value: parseJsonLossless(json) };
   } catch (e) {
     return { error: `fixture ${file} is not valid JSON: ${(e as Error).message}` };
   }
