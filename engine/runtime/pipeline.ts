@@ -53,7 +53,7 @@ import { maskPii, maskPiiText, piiNames } from './mask.js';
 
 export type Final =
   | { outcome: 'written'; key: string; targetId: string }
-  | { outcome: 'unchanged'; key: string; why: 'ledger' | 'page' | 'echo' }
+  | { outcome: 'unchanged'; key: string; why: 'ledger' | 'page' | 'echo' | 'stale' }
   | { outcome: 'filtered'; key?: string }
   | { outcome: 'dead'; key?: string; stage: string; error: string; attempts: number };
 
@@ -158,9 +158,16 @@ export async function processPage(
   const outcomes: MapOutcome[] = page.outcomes ?? (await ctx.mapper.map(mapTask(flow, page.records, page.json)));
   const finals: Final[] = new Array(outcomes.length);
 
-  // The last copy of a key in the page wins; earlier copies are superseded (unchanged).
+  // The last copy of a key in the page wins — the newest by updatedAt, when the records have one; the other copies
+  // are superseded (unchanged).
   const lastOf = new Map<string, number>();
-  outcomes.forEach((o, i) => o.kind === 'mapped' && lastOf.set(o.key, i));
+  outcomes.forEach((o, i) => {
+    if (o.kind !== 'mapped') return;
+    const j = lastOf.get(o.key);
+    const before = j === undefined ? undefined : (outcomes[j] as { updatedAt?: string }).updatedAt;
+    if (j !== undefined && before && o.updatedAt && Date.parse(o.updatedAt) < Date.parse(before)) return;
+    lastOf.set(o.key, i);
+  });
   const candidates: number[] = [];
   outcomes.forEach((o, i) => {
     if (o.kind === 'filtered') finals[i] = { outcome: 'filtered', key: o.key };
@@ -191,7 +198,7 @@ export async function processPage(
   const toWrite: number[] = [];
   for (const i of candidates) {
     const m = mapped(i);
-    const d = ledgerDecision(known.get(m.key), m.hash, echoes.has(m.hash));
+    const d = ledgerDecision(known.get(m.key), m.hash, echoes.has(m.hash), m.updatedAt);
     if (d === 'write') toWrite.push(i);
     else finals[i] = { outcome: 'unchanged', key: m.key, why: d };
   }
@@ -218,6 +225,7 @@ export async function processPage(
         key: mapped(i).key,
         targetId: (finals[i] as { targetId: string }).targetId,
         hash: mapped(i).hash,
+        version: mapped(i).updatedAt,
       })),
     );
     const letters = deadLetters(run, page, outcomes, finals, item);

@@ -13,11 +13,14 @@ type Queryable = Pick<pg.Pool, 'query'>;
  * `rsync test` proves each flow's idempotency contract with this same rule (engine/mapping/test-runner.ts).
  */
 export function ledgerDecision(
-  known: { hash: string } | undefined,
+  known: { hash: string; version?: string | null } | undefined,
   hash: string,
   echo: boolean,
-): 'write' | 'ledger' | 'echo' {
+  updatedAt?: string,
+): 'write' | 'ledger' | 'echo' | 'stale' {
   if (known?.hash === hash) return 'ledger';
+  // Older than the version already written for the key (its canonical updatedAt): an out-of-order delivery.
+  if (known?.version && updatedAt !== undefined && Date.parse(updatedAt) < Date.parse(known.version)) return 'stale';
   if (echo) return 'echo';
   return 'write';
 }
@@ -27,6 +30,8 @@ export interface LedgerEntry {
   hash: string;
   targetId: string;
   writes: number;
+  /** The updatedAt of the version last written (ISO), when the record had one. */
+  version: string | null;
 }
 
 /**
@@ -46,15 +51,26 @@ export async function ledgerEntries(
   address: string,
   keys: string[],
 ): Promise<Map<string, LedgerEntry>> {
-  const { rows } = await db.query<{ key: string; content_hash: string; target_id: string; writes: number }>(
+  const { rows } = await db.query<{
+    key: string;
+    content_hash: string;
+    target_id: string;
+    writes: number;
+    version: Date | null;
+  }>(
     // One index probe per key (a LATERAL with LIMIT is never flattened into a join): `key = ANY($3)` let the
     // planner scan the flow's whole ledger whenever its statistics were stale, as they are while a backfill
     // grows it (7 ms a page at 30,000 rows, linear beyond; 2 ms at any size this way).
-    `SELECT l.key, l.content_hash, l.target_id, l.writes FROM unnest($3::text[]) AS u(k)
-       CROSS JOIN LATERAL (SELECT key, content_hash, target_id, writes FROM rsync.ledger WHERE env = $1 AND address = $2 AND key = u.k LIMIT 1) l`,
+    `SELECT l.key, l.content_hash, l.target_id, l.writes, l.version FROM unnest($3::text[]) AS u(k)
+       CROSS JOIN LATERAL (SELECT key, content_hash, target_id, writes, version FROM rsync.ledger WHERE env = $1 AND address = $2 AND key = u.k LIMIT 1) l`,
     [env, address, keys],
   );
-  return new Map(rows.map((r) => [r.key, { hash: r.content_hash, targetId: r.target_id, writes: r.writes }]));
+  return new Map(
+    rows.map((r) => [
+      r.key,
+      { hash: r.content_hash, targetId: r.target_id, writes: r.writes, version: r.version?.toISOString() ?? null },
+    ]),
+  );
 }
 
 /** Echoes: which of these content hashes rsync itself wrote into `system` (read back out of it: no sync loops). */
@@ -73,15 +89,15 @@ export async function echoedHashes(db: Queryable, env: string, system: string, h
 export async function recordWrites(
   tx: Queryable,
   flow: { env: string; address: string; target: string; revision: number },
-  written: { key: string; targetId: string; hash: string }[],
+  written: { key: string; targetId: string; hash: string; version?: string }[],
 ): Promise<void> {
   if (!written.length) return;
   await tx.query(
-    `INSERT INTO rsync.ledger AS l (env, address, key, target, target_id, content_hash, revision)
-     SELECT $1, $2, k, $3, t, h, $4 FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, t, h)
+    `INSERT INTO rsync.ledger AS l (env, address, key, target, target_id, content_hash, revision, version)
+     SELECT $1, $2, k, $3, t, h, $4, v FROM unnest($5::text[], $6::text[], $7::text[], $8::timestamptz[]) AS u(k, t, h, v)
      ON CONFLICT (env, address, key) DO UPDATE
        SET target_id = excluded.target_id, content_hash = excluded.content_hash, revision = excluded.revision,
-           writes = l.writes + 1, updated_at = now()`,
+           writes = l.writes + 1, updated_at = now(), version = coalesce(excluded.version, l.version)`,
     [
       flow.env,
       flow.address,
@@ -90,6 +106,7 @@ export async function recordWrites(
       written.map((w) => w.key),
       written.map((w) => w.targetId),
       written.map((w) => w.hash),
+      written.map((w) => w.version ?? null),
     ],
   );
 }

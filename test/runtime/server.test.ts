@@ -41,8 +41,9 @@ describe('webhooks that can never be stored', { timeout: 120_000 }, () => {
           source: { connection: 'shop', stream: 'orders' },
           target: { connection: 'erp', entity: 'salesOrder' },
           trigger: '{ event: [orders/create, orders/updated, orders/cancelled] }',
-          mapping: `{ "externalId": $string(id), "createdAt": created_at, "currency": currency, "total": total_price,
-                      "status": cancelled_at ? "cancelled" : "open", "cancelledAt": cancelled_at ? cancelled_at,
+          mapping: `{ "externalId": $string(id), "createdAt": created_at, "updatedAt": updated_at, "currency": currency,
+                      "total": total_price, "status": cancelled_at ? "cancelled" : "open",
+                      "cancelledAt": cancelled_at ? cancelled_at,
                       "lines": [line_items.{ "sku": sku, "quantity": quantity, "unitPrice": price, "total": price }] }`,
           canonical: 'order',
           key: "'life-' & $string(id)",
@@ -115,9 +116,9 @@ describe('webhooks that can never be stored', { timeout: 120_000 }, () => {
     expect(await stored()).toEqual(before);
   });
 
-  it('a flow of several topics takes an order, its edit and its cancellation as versions of one record', async () => {
-    const life = (total: string, cancelled: string | null) =>
-      `{"id":77,"created_at":"2026-11-20T10:00:00Z","currency":"USD","total_price":"${total}","cancelled_at":${cancelled ? `"${cancelled}"` : 'null'},"line_items":[{"sku":"A","quantity":1,"price":"${total}"}]}`;
+  it('a flow of several topics takes an order, its edit and its cancellation as versions of one record; an older version delivered late is skipped', async () => {
+    const life = (total: string, cancelled: string | null, updated: string) =>
+      `{"id":77,"created_at":"2026-11-20T10:00:00Z","updated_at":"${updated}","currency":"USD","total_price":"${total}","cancelled_at":${cancelled ? `"${cancelled}"` : 'null'},"line_items":[{"sku":"A","quantity":1,"price":"${total}"}]}`;
     const versions = async () =>
       (
         await pool.query<{ version: number; record: { total: string; status: string } }>(
@@ -131,14 +132,35 @@ describe('webhooks that can never be stored', { timeout: 120_000 }, () => {
       }
       throw new Error(`timed out: ${JSON.stringify(await versions())}`);
     };
-    expect((await post(life('10.00', null), 'life-1', 'orders/create', 'order-life')).status).toBe(202);
+    expect(
+      (await post(life('10.00', null, '2026-11-20T10:00:00Z'), 'life-1', 'orders/create', 'order-life')).status,
+    ).toBe(202);
     await until((v) => v[0]?.record.total === '10.00');
-    expect((await post(life('8.00', null), 'life-2', 'orders/updated', 'order-life')).status).toBe(202);
+    expect(
+      (await post(life('8.00', null, '2026-11-20T12:00:00Z'), 'life-2', 'orders/updated', 'order-life')).status,
+    ).toBe(202);
     await until((v) => v[0]?.record.total === '8.00');
-    expect((await post(life('8.00', '2026-11-21T09:00:00Z'), 'life-3', 'orders/cancelled', 'order-life')).status).toBe(
-      202,
-    );
-    const [last, ...more] = await until((v) => v[0]?.record.status === 'cancelled');
+    expect(
+      (
+        await post(
+          life('8.00', '2026-11-21T09:00:00Z', '2026-11-21T09:00:00Z'),
+          'life-3',
+          'orders/cancelled',
+          'order-life',
+        )
+      ).status,
+    ).toBe(202);
+    await until((v) => v[0]?.record.status === 'cancelled');
+    // An edit of 11:00 that the sender delivered only now (vendors do not promise the order of deliveries): older
+    // than the cancellation written, it is skipped, not written over it.
+    const late = life('9.00', null, '2026-11-20T11:00:00Z');
+    expect((await post(late, 'life-late', 'orders/updated', 'order-life')).status).toBe(202);
+    const done = async () =>
+      (await pool.query(`SELECT done_at FROM rsync.deliveries WHERE delivery_id = 'life-late'`)).rows[0]?.done_at;
+    for (let end = Date.now() + 30_000; !(await done()) && Date.now() < end; )
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await done(), 'the late delivery was worked').toBeTruthy();
+    const [last, ...more] = await versions();
     expect(more).toEqual([]);
     expect(last.version).toBe(3);
     expect(last.record).toMatchObject({ externalId: '77', total: '8.00', status: 'cancelled' });

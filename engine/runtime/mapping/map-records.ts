@@ -73,7 +73,7 @@ export type MapOutcome =
    * JSON array text (fieldNames() reads it). Texts cross from the mapping threads to the main thread far more
    * cheaply than objects do.
    */
-  | { kind: 'mapped'; key: string; hash: string; text: string; fields: string }
+  | { kind: 'mapped'; key: string; hash: string; text: string; fields: string; updatedAt?: string }
   | { kind: 'filtered'; key?: string }
   | { kind: 'dead'; stage: 'parse' | 'map' | 'check' | 'key'; error: string; key?: string; source: unknown };
 
@@ -254,7 +254,16 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
       out.push({ kind: 'dead', stage: 'check', error: describeViolations(task.canonical, broken), key, source });
       continue;
     }
-    out.push({ kind: 'mapped', key, hash: sha256(text), text, fields: fieldsOf(mapped as Record<string, unknown>) });
+    // Its canonical updatedAt (schema-checked as a timestamp): the ledger skips a version older than the one written.
+    const updatedAt = (mapped as { updatedAt?: unknown }).updatedAt;
+    out.push({
+      kind: 'mapped',
+      key,
+      hash: sha256(text),
+      text,
+      fields: fieldsOf(mapped as Record<string, unknown>),
+      ...(typeof updatedAt === 'string' ? { updatedAt } : {}),
+    });
   }
   return out;
 }
