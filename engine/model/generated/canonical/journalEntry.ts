@@ -81,6 +81,10 @@ export interface JournalEntry {
    */
   memo?: string;
   /**
+   * The externalId of the entry this one reverses (its debits and credits swapped): how a payout that failed after it was journaled is undone, never by editing or deleting the posted entry.
+   */
+  reverses?: ExternalId;
+  /**
    * At least two lines; debits and credits balance.
    *
    * @minItems 2

@@ -24,6 +24,14 @@ export interface Refund {
    */
   createdAt: Timestamp;
   /**
+   * When the refund last changed (it completed or failed): a later version replaces an earlier one, never the other way round.
+   */
+  updatedAt?: Timestamp;
+  /**
+   * Where the money is: pending (posted, not yet returned), succeeded, or failed / cancelled (nothing was returned: the credit is to be reversed). Absent: succeeded.
+   */
+  status?: "pending" | "succeeded" | "failed" | "cancelled";
+  /**
    * Currency of every amount (ISO 4217).
    */
   currency: Currency;

@@ -4,7 +4,7 @@
  * by engine/model/gen-types.ts. Do not edit: change the schema and run `npm run gen:types`.
  */
 
-import type {Currency, Money} from "../defs.js";
+import type {Currency, Money, Timestamp} from "../defs.js";
 import type {CalendarDate, ExternalId} from "./defs.js";
 
 /**
@@ -47,6 +47,10 @@ export interface Settlement {
    * The transactions this payout settles.
    */
   transactions?: SettlementTransaction[];
+  /**
+   * When the payout last changed status.
+   */
+  updatedAt?: Timestamp;
 }
 /**
  * A settled transaction.
