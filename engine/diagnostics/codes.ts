@@ -40,6 +40,8 @@ export const CODES: Readonly<Record<string, string>> = {
   'source-cannot-read': 'The source connection cannot read the stream the flow asks for.',
   'target-cannot-write': 'The target connection cannot write the entity, or not from that canonical entity.',
   'event-unknown': 'The source connector sends no webhook of that topic.',
+  'event-reference':
+    'A trigger topic whose delivery carries only a reference to the record (ids, a state), not the record: the mapping would see the summary.',
   'event-stream-mismatch': "The trigger's event carries records of another stream than the flow's source.",
   // Mappings and schedules
   'jsonata-syntax': 'A mapping or idempotency key is not valid JSONata (reported at the line and column inside it).',

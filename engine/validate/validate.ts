@@ -544,7 +544,7 @@ function capabilities(conn: Resource<'Connection'>): {
   spec?: ConnectorSpec;
   streams: Record<string, unknown>;
   entities: Record<string, { accepts?: readonly string[] }>;
-  events: Record<string, { stream?: string }>;
+  events: Record<string, { stream?: string; payload?: string }>;
 } {
   const type = text(conn.spec.connector);
   const spec = type === undefined ? undefined : connectorSpec(type);
@@ -655,6 +655,14 @@ function checkFlow(
         code: 'event-stream-mismatch',
         summary: `Event "${event}" carries ${carries}, not ${stream}`,
         detail: `Set source.stream to ${carries}, or choose an event of the ${stream} stream.`,
+      });
+    } else if (ev?.payload === 'reference') {
+      // The delivery has ids (and perhaps a state), not the record: the mapping would be given a summary.
+      rep.at(flow, at, {
+        severity: 'warning',
+        code: 'event-reference',
+        summary: `Event "${event}" carries only a reference to ${carries ?? 'its record'}, not the record`,
+        detail: `${cap.spec?.name ?? 'The connector'} sends ids (and perhaps a state) with this topic; rsync does not yet fetch the record a reference points to, so the mapping sees the summary. Read the stream on a schedule instead, or trigger on a topic that carries the record.`,
       });
     }
   }
