@@ -46,6 +46,7 @@ import {
 } from '../state/runs.js';
 import { withTransaction } from '../state/tx.js';
 import { parseJsonLossless } from '../util/json.js';
+import { storable } from '../util/text.js';
 import type { FlowDef } from './flows.js';
 import { fieldNames, type MapOutcome, type MapTask } from './mapping/map-records.js';
 import type { Mapper } from './mapping/mapper.js';
@@ -282,8 +283,10 @@ function deadLetters(
       stage: f.stage,
       error: f.error,
       attempts: f.attempts,
-      payload: maskPii(source, names),
-      replay: source,
+      // A record holding a NUL or half a surrogate pair is kept with U+FFFD in their place (jsonb cannot hold
+      // them); its error says where they were.
+      payload: storable(maskPii(source, names)),
+      replay: storable(source),
     });
   }
   return out;

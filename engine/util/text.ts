@@ -71,3 +71,20 @@ export function dottedPath(path: (string | number)[]): string {
     '(the value)'
   );
 }
+
+/**
+ * `value` with every character PostgreSQL cannot store replaced by U+FFFD (�), in keys and strings: how a record
+ * that holds one is still kept (a dead letter's payload), its error saying where the character was. The value
+ * itself when it has none (no copy).
+ */
+export function storable<T>(value: T): T {
+  if (!findUnstorable(value)) return value;
+  const fix = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.replace(new RegExp(UNSTORABLE.source, 'g'), '\uFFFD');
+    if (Array.isArray(v)) return v.map(fix);
+    if (v !== null && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [fix(k) as string, fix(x)]));
+    return v;
+  };
+  return fix(value) as T;
+}

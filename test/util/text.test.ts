@@ -1,6 +1,14 @@
 /** Text PostgreSQL cannot store (engine/util/text.ts): a NUL, half of a surrogate pair; found in keys and values. */
 import { describe, expect, it } from 'vitest';
-import { dottedPath, findUnstorable, printable, unstorableIndex, unstorableTexts } from '../../engine/util/text.js';
+import { mapRecords } from '../../engine/runtime/mapping/map-records.js';
+import {
+  dottedPath,
+  findUnstorable,
+  printable,
+  storable,
+  unstorableIndex,
+  unstorableTexts,
+} from '../../engine/util/text.js';
 
 describe('unstorable text', () => {
   it('finds a NUL and a lone surrogate, not a whole surrogate pair', () => {
@@ -25,5 +33,33 @@ describe('unstorable text', () => {
 
   it('prints control characters and lone surrogates as escapes', () => {
     expect(printable('a\u0000b\n\uD800c😀')).toBe('a\\u0000b\\u000A\\uD800c😀');
+  });
+
+  it('storable: the characters replaced by U+FFFD in keys and values, the value itself when it has none', () => {
+    const ok = { a: ['x', 1, { b: 'emoji 😀' }] };
+    expect(storable(ok)).toBe(ok);
+    expect(storable({ 'k\u0000': 'a\u0000b', n: [1, '\uD800x'] })).toEqual({
+      'k\uFFFD': 'a\uFFFDb',
+      n: [1, '\uFFFDx'],
+    });
+    expect(findUnstorable(storable({ s: '\uDE00\u0000' }))).toBeUndefined();
+  });
+
+  it('a source record that maps to such text is dead-lettered where it is mapped, saying where; the others map', async () => {
+    const out = await mapRecords({
+      mapping: '{ "sku": sku, "locationId": "1", "available": 1 }',
+      key: "'k' & $string(id)",
+      params: {},
+      canonical: 'inventoryLevel',
+      records: ['{"id":1,"sku":"A\\u0000B"}', '{"id":2,"sku":"C\\ud800"}', '{"id":3,"sku":"ok 😀"}'],
+      json: true,
+    });
+    expect(out.map((o) => o.kind)).toEqual(['dead', 'dead', 'mapped']);
+    const [nul, half] = out as { error: string }[];
+    expect(nul.error).toBe(
+      "the mapped record holds a NUL character (\\u0000) in sku, which PostgreSQL cannot store: remove it in the mapping (e.g. $replace(x, /\\u0000/, '')) or at the source",
+    );
+    expect(half.error).toContain('half of a surrogate pair (\\uD800) in sku');
+    expect(findUnstorable(nul.error)).toBeUndefined();
   });
 });

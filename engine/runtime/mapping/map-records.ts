@@ -11,6 +11,7 @@ import { checkInvariants, describeViolations } from '../../mapping/invariants.js
 import { canonicalValidator, schemaProblems } from '../../validate/schema.js';
 import { canonicalOf, sha256 } from '../../util/hash.js';
 import { parseJsonLossless } from '../../util/json.js';
+import { dottedPath, findUnstorable } from '../../util/text.js';
 import { memberNames } from '../../connectors/types.js';
 
 export interface MapTask {
@@ -65,6 +66,9 @@ export function packTexts(texts: string[]): Packed {
   for (let i = 0; i < texts.length; i++) ends[i] = at += texts[i].length;
   return { text: texts.join(''), ends };
 }
+
+/** A JSON text's escape of a NUL or a surrogate (a quick look before the exact one: findUnstorable). */
+const UNSTORABLE_JSON = /\\u0000|\\ud[89a-f]/i;
 
 export type MapOutcome =
   /**
@@ -246,6 +250,21 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
         source,
       });
       continue;
+    }
+    // A NUL or half a surrogate pair from the source (an HTTP API, a file: PostgreSQL sources cannot hold them) is
+    // refused here, with where it is, rather than by the target or the ledger at write time, page after page.
+    if (UNSTORABLE_JSON.test(text)) {
+      const bad = findUnstorable(mapped);
+      if (bad) {
+        out.push({
+          kind: 'dead',
+          stage: 'check',
+          error: `the mapped record holds ${bad.what} in ${bad.key ? 'the key ' : ''}${dottedPath(bad.path)}, which PostgreSQL cannot store: remove it in the mapping (e.g. $replace(x, /\\u0000/, '')) or at the source`,
+          key,
+          source,
+        });
+        continue;
+      }
     }
     // The canonical arithmetic (schemas/canonical/invariants.json): a record whose parts do not add up is never
     // written; the reason names the rule, the fields and the amounts.
