@@ -81,7 +81,7 @@ export interface JournalEntry {
    */
   memo?: string;
   /**
-   * The externalId of the entry this one reverses (its debits and credits swapped): how a payout that failed after it was journaled is undone, never by editing or deleting the posted entry.
+   * The externalId of the entry this one reverses, wholly or in part: the lines it undoes, with their debits and credits swapped (a failed payout's net returns to the bank; Stripe's fees stay expensed). It is how a posted entry is undone — a new entry, never an edit or a deletion of the posted one — and a target posts it as an entry of its own, not with the ERP's full reversal of the original.
    */
   reverses?: ExternalId;
   /**
