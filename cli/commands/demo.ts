@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { applyPlan } from '../../engine/apply/apply.js';
 import { hasErrors } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode } from '../../engine/diagnostics/errors.js';
+import { filterReasonList } from '../../engine/mapping/filter.js';
 import { mappingSamples, runMappingTests } from '../../engine/mapping/test-runner.js';
 import { workspaceStats } from '../../engine/model/stats.js';
 import { planEnvironment } from '../../engine/plan/index.js';
@@ -31,6 +32,8 @@ export interface DemoResult {
     unchanged: number;
     filtered: number;
     dead: number;
+    /** Filtered records by the reason their mapping gave, per flow (address → reason → count). */
+    filteredBy: Record<string, Record<string, number>>;
     duplicatesRefused: number;
   } | null;
   status: FlowStatus[];
@@ -137,6 +140,11 @@ new records; re-sent webhooks are refused as duplicates.`;
         unchanged: sum('unchanged'),
         filtered: sum('filtered'),
         dead: sum('dead'),
+        filteredBy: Object.fromEntries(
+          sync.flows
+            .filter((r) => r.filtered > 0)
+            .map((r) => [r.address, Object.fromEntries(filterReasonList(r.filtered, r.filteredBy))]),
+        ),
         duplicatesRefused: sync.duplicatesRefused,
       };
       say(`   synced in ${(sync.elapsedMs / 1000).toFixed(1)} s:`);
@@ -156,6 +164,25 @@ new records; re-sent webhooks are refused as duplicates.`;
           .map((l) => `   ${l}`)
           .join('\n'),
       );
+      const filtered = sync.flows.filter((r) => r.filtered > 0);
+      if (filtered.length) {
+        say("   filtered, by the mapping's reason (a rule of the mapping, not a loss):");
+        say(
+          table(
+            ['FLOW', 'FILTERED', 'REASON'],
+            filtered.flatMap((r) =>
+              filterReasonList(r.filtered, r.filteredBy).map(([reason, n]) => [
+                r.address.replace('/flow/', '/'),
+                String(n),
+                reason,
+              ]),
+            ),
+          )
+            .split('\n')
+            .map((l) => `   ${l}`)
+            .join('\n'),
+        );
+      }
       result.status = await flowStatus(db.pool, flags.env, flows);
       say(`\n5. Status (rsync status --env ${flags.env})`);
       say(
