@@ -44,9 +44,14 @@ export default class Demo extends RsyncCommand<DemoResult> {
     'Run the example workspace end to end: validate, test, apply to staging, then sync it against sandbox systems.';
   static description = `Uses this installation's example workspace (rsync.yaml, integrations/, templates/) and, with no
 DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder. After the apply it fills simulated storefronts,
-POS and ERPs (the sandbox connector) with copies of real vendor payloads, runs a worker for a bounded time
-(--for), sends it signed webhooks, and prints what was synced and the status table. Every run of the demo adds
-new records; re-sent webhooks are refused as duplicates.`;
+POS and ERPs (the sandbox connector) with copies of real vendor payloads (the mapping tests' fixtures, every id,
+number and e-mail address its own, the amounts as they are), runs a worker for a bounded time (--for), and sends
+it webhooks as each vendor sends them: Shopify's and WooCommerce's bare record with their headers, Square's and
+Stripe's event envelopes, each signed with the vendor's scheme; an open Square sale is completed a minute later,
+and a flow that takes orders/updated and orders/cancelled gets edits and cancellations. A sample its flow would
+filter is one copy in five, one it would dead-letter is left out. It prints what was synced, the filtered records
+by the reason their mapping gave, and the status table. Every run adds new records; re-sent webhooks are refused
+as duplicates. --ref applies another Git ref than the environment's (HEAD: the commit checked out).`;
   static flags = {
     env: Flags.string({ char: 'e', description: 'the environment to apply to', default: 'staging' }),
     records: countFlag({
@@ -55,6 +60,10 @@ new records; re-sent webhooks are refused as duplicates.`;
       max: 10_000,
     }),
     for: Flags.string({ description: 'the longest the worker runs', default: '60s' }),
+    ref: Flags.string({
+      char: 'r',
+      description: "apply this Git ref instead of the environment's (HEAD: the commit checked out)",
+    }),
   };
 
   async run(): Promise<DemoResult> {
@@ -94,7 +103,7 @@ new records; re-sent webhooks are refused as duplicates.`;
     try {
       say(`   database: ${db.describe}`);
       const actor = await currentActor(root);
-      const outcome = await planEnvironment(db, { path: root, env: flags.env, actor });
+      const outcome = await planEnvironment(db, { path: root, env: flags.env, actor, ref: flags.ref });
       if (!outcome.ok) {
         for (const d of outcome.diagnostics) say(renderDiagnostic(d));
         this.exitCode = ExitCode.FAILED;
@@ -127,7 +136,11 @@ new records; re-sent webhooks are refused as duplicates.`;
             say(`   the simulated systems hold ${p.records} new records for each of ${p.flows} scheduled flows`);
           else if (p.step === 'sent')
             say(
-              `   sent ${[...p.statuses.values()].reduce((a, b) => a + b, 0)} signed webhooks to ${p.url}/hooks/<customer>/<flow> (${[...p.statuses].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')})`,
+              `   sent ${[...p.statuses.values()].reduce((a, b) => a + b, 0)} webhooks as their vendors send them (envelope, headers, signature) to ${p.url}/hooks/<customer>/<flow> (${[...p.statuses].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')}):\n${[
+                ...p.topics,
+              ]
+                .map(([t, n]) => `     ${n} × ${t}`)
+                .join('\n')}`,
             );
           else say(`   sent them all again: ${p.duplicates} recognised as duplicates by their delivery id`);
         },

@@ -405,6 +405,7 @@ async function loadInput(
  */
 export async function mappingSamples(ws: Workspace): Promise<Map<string, unknown[]>> {
   const out = new Map<string, unknown[]>();
+  const seen = new Set<string>();
   for (const t of mappingTests(ws)) {
     const mappingFile = mappingFileOf(t);
     if (!mappingFile) continue;
@@ -414,8 +415,13 @@ export async function mappingSamples(ws: Workspace): Promise<Map<string, unknown
       // dead-lettered: traffic is made of the records a flow writes.
       if (items(fields<MappingTestCase>(c).breaks).length) continue;
       const input = await loadInput(ws, t, fields<MappingTestCase>(c));
-      if ('value' in input && isObject(input.value))
-        out.set(mappingFile, [...(out.get(mappingFile) ?? []), input.value]);
+      // Several cases often read one fixture (its output, its validity, a parameter's effect): traffic has it once,
+      // so that a rule's case does not make its records the bulk of the traffic.
+      if (!('value' in input) || !isObject(input.value)) continue;
+      const hash = `${mappingFile} ${hashOf(input.value)}`;
+      if (seen.has(hash)) continue;
+      seen.add(hash);
+      out.set(mappingFile, [...(out.get(mappingFile) ?? []), input.value]);
     }
   }
   return out;
