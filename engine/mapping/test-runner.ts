@@ -230,6 +230,10 @@ async function runCase(
     }
   }
 
+  // A filter marker that is not one is a mistake of the mapping, whatever the case expects.
+  const filter = filterOf(first);
+  if ('malformed' in filter) return done('failed', `the mapping's output is not a filter: ${filter.malformed}`);
+
   // Expected output.
   if ('output' in c || 'outputFile' in c) {
     let expected: unknown = c.output;
@@ -240,9 +244,8 @@ async function runCase(
       expected = loaded.value;
     }
     // A filter marker ({ "$filter": reason }) is filtered: `output: null` matches it; an expected marker checks the reason.
-    const marker = filterOf(first);
     const actual =
-      first === undefined || (marker.filtered && (expected === null || expected === undefined)) ? null : first;
+      first === undefined || (filter.filtered && (expected === null || expected === undefined)) ? null : first;
     const diff = structuralDiff(plain(expected) ?? null, actual);
     if (diff.length) return done('failed', 'output differs from the expected output', diff);
   }
@@ -253,8 +256,6 @@ async function runCase(
     expected ??
     text(t.spec.canonical) ??
     [...new Set(keyUsers.map((k) => text(k.flow.spec.canonical)))].filter((e) => e !== undefined).at(0);
-  const filter = filterOf(first);
-  if ('malformed' in filter) return done('failed', `the mapping's output is not a filter: ${filter.malformed}`);
   const filtered = filter.filtered;
   if (expected && filtered)
     return done('failed', `the mapping filtered this input; expected a valid canonical ${expected}`);
