@@ -156,7 +156,8 @@ function varyEmail(v: string, n: number): string {
 
 /**
  * A copy of `sample` with every identifying field made unique by `n` — its ids, gids, numbers and names (`#1001`),
- * the ids of its lines, customer and other nested objects, its e-mail addresses — and its timestamps set to `at`.
+ * the ids of its lines, customer and other nested objects, its e-mail addresses — and its timestamps set to `at`
+ * (ISO strings, or Unix seconds where the sample has a number).
  * Amounts, quantities and currencies stay as they are, so the copy adds up exactly as the sample does; so do
  * references to other systems' fixed objects (locations, variants, products: `location_id`, `variant_id`).
  */
@@ -166,6 +167,8 @@ export function varySample(sample: unknown, n: number, at: Date): Record<string,
   for (const [k, v] of Object.entries(copy)) {
     if (ID_FIELDS.has(k)) copy[k] = varyId(v, n, k === 'id' || k === 'token' || k === 'checkout_token');
     else if (TIME_FIELDS.test(k) && typeof v === 'string') copy[k] = at.toISOString();
+    // Unix seconds (Stripe's created, arrival_date)
+    else if (TIME_FIELDS.test(k) && typeof v === 'number') copy[k] = Math.floor(at.getTime() / 1000);
     else copy[k] = varyNested(v, n, 1);
   }
   return copy;
