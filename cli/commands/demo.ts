@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { applyPlan } from '../../engine/apply/apply.js';
 import { hasErrors } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode } from '../../engine/diagnostics/errors.js';
+import { filterReasonList } from '../../engine/mapping/filter.js';
 import { mappingSamples, runMappingTests } from '../../engine/mapping/test-runner.js';
 import { workspaceStats } from '../../engine/model/stats.js';
 import { planEnvironment } from '../../engine/plan/index.js';
@@ -31,6 +32,8 @@ export interface DemoResult {
     unchanged: number;
     filtered: number;
     dead: number;
+    /** Filtered records by the reason their mapping gave, per flow (address → reason → count). */
+    filteredBy: Record<string, Record<string, number>>;
     duplicatesRefused: number;
   } | null;
   status: FlowStatus[];
@@ -41,9 +44,14 @@ export default class Demo extends RsyncCommand<DemoResult> {
     'Run the example workspace end to end: validate, test, apply to staging, then sync it against sandbox systems.';
   static description = `Uses this installation's example workspace (rsync.yaml, integrations/, templates/) and, with no
 DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder. After the apply it fills simulated storefronts,
-POS and ERPs (the sandbox connector) with copies of real vendor payloads, runs a worker for a bounded time
-(--for), sends it signed webhooks, and prints what was synced and the status table. Every run of the demo adds
-new records; re-sent webhooks are refused as duplicates.`;
+POS and ERPs (the sandbox connector) with copies of real vendor payloads (the mapping tests' fixtures, every id,
+number and e-mail address its own, the amounts as they are), runs a worker for a bounded time (--for), and sends
+it webhooks as each vendor sends them: Shopify's and WooCommerce's bare record with their headers, Square's and
+Stripe's event envelopes, each signed with the vendor's scheme; an open Square sale is completed a minute later,
+and a flow that takes orders/updated and orders/cancelled gets edits and cancellations. A sample its flow would
+filter is one copy in five, one it would dead-letter is left out. It prints what was synced, the filtered records
+by the reason their mapping gave, and the status table. Every run adds new records; re-sent webhooks are refused
+as duplicates. --ref applies another Git ref than the environment's (HEAD: the commit checked out).`;
   static flags = {
     env: Flags.string({ char: 'e', description: 'the environment to apply to', default: 'staging' }),
     records: countFlag({
@@ -52,6 +60,10 @@ new records; re-sent webhooks are refused as duplicates.`;
       max: 10_000,
     }),
     for: Flags.string({ description: 'the longest the worker runs', default: '60s' }),
+    ref: Flags.string({
+      char: 'r',
+      description: "apply this Git ref instead of the environment's (HEAD: the commit checked out)",
+    }),
   };
 
   async run(): Promise<DemoResult> {
@@ -91,7 +103,7 @@ new records; re-sent webhooks are refused as duplicates.`;
     try {
       say(`   database: ${db.describe}`);
       const actor = await currentActor(root);
-      const outcome = await planEnvironment(db, { path: root, env: flags.env, actor });
+      const outcome = await planEnvironment(db, { path: root, env: flags.env, actor, ref: flags.ref });
       if (!outcome.ok) {
         for (const d of outcome.diagnostics) say(renderDiagnostic(d));
         this.exitCode = ExitCode.FAILED;
@@ -124,7 +136,11 @@ new records; re-sent webhooks are refused as duplicates.`;
             say(`   the simulated systems hold ${p.records} new records for each of ${p.flows} scheduled flows`);
           else if (p.step === 'sent')
             say(
-              `   sent ${[...p.statuses.values()].reduce((a, b) => a + b, 0)} signed webhooks to ${p.url}/hooks/<customer>/<flow> (${[...p.statuses].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')})`,
+              `   sent ${[...p.statuses.values()].reduce((a, b) => a + b, 0)} webhooks as their vendors send them (envelope, headers, signature) to ${p.url}/hooks/<customer>/<flow> (${[...p.statuses].map(([s, n]) => `${n} × HTTP ${s}`).join(', ')}):\n${[
+                ...p.topics,
+              ]
+                .map(([t, n]) => `     ${n} × ${t}`)
+                .join('\n')}`,
             );
           else say(`   sent them all again: ${p.duplicates} recognised as duplicates by their delivery id`);
         },
@@ -137,6 +153,11 @@ new records; re-sent webhooks are refused as duplicates.`;
         unchanged: sum('unchanged'),
         filtered: sum('filtered'),
         dead: sum('dead'),
+        filteredBy: Object.fromEntries(
+          sync.flows
+            .filter((r) => r.filtered > 0)
+            .map((r) => [r.address, Object.fromEntries(filterReasonList(r.filtered, r.filteredBy))]),
+        ),
         duplicatesRefused: sync.duplicatesRefused,
       };
       say(`   synced in ${(sync.elapsedMs / 1000).toFixed(1)} s:`);
@@ -156,6 +177,25 @@ new records; re-sent webhooks are refused as duplicates.`;
           .map((l) => `   ${l}`)
           .join('\n'),
       );
+      const filtered = sync.flows.filter((r) => r.filtered > 0);
+      if (filtered.length) {
+        say("   filtered, by the mapping's reason (a rule of the mapping, not a loss):");
+        say(
+          table(
+            ['FLOW', 'FILTERED', 'REASON'],
+            filtered.flatMap((r) =>
+              filterReasonList(r.filtered, r.filteredBy).map(([reason, n]) => [
+                r.address.replace('/flow/', '/'),
+                String(n),
+                reason,
+              ]),
+            ),
+          )
+            .split('\n')
+            .map((l) => `   ${l}`)
+            .join('\n'),
+        );
+      }
       result.status = await flowStatus(db.pool, flags.env, flows);
       say(`\n5. Status (rsync status --env ${flags.env})`);
       say(

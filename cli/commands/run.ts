@@ -1,3 +1,4 @@
+import { describeFilterReasons } from '../../engine/mapping/filter.js';
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { awaitRun, queueRun } from '../../engine/runtime/manual.js';
@@ -58,7 +59,7 @@ flow's cursor and syncs what changed. With --wait the command waits for it and e
       if (!this.json) {
         this.log(
           r
-            ? `run ${r.id} ${r.status}: read ${r.read}, written ${r.written}, unchanged ${r.unchanged}, filtered ${r.filtered}, dead-lettered ${r.dead}${r.error ? `\n  ${r.error}` : ''}`
+            ? `run ${r.id} ${r.status}: read ${r.read}, written ${r.written}, unchanged ${r.unchanged}, filtered ${r.filtered}${r.filteredBy ? ` (${describeFilterReasons(r.filtered, r.filteredBy)})` : ''}, dead-lettered ${r.dead}${r.error ? `\n  ${r.error}` : ''}`
             : `job ${job} ${out.state} (${JSON.stringify(done.output ?? {})})`,
         );
       }

@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { filterReasonList } from '../../engine/mapping/filter.js';
 import { flowAddress } from '../../engine/model/address.js';
 import { listRuns, type RunRow } from '../../engine/state/runs.js';
 import { RsyncCommand } from '../base.js';
@@ -14,7 +15,8 @@ export interface RunsOutput {
 export default class Runs extends RsyncCommand<RunsOutput> {
   static summary = 'List recent runs with what became of their records (read = written + unchanged + filtered + dead).';
   static description =
-    `Newest first. --log shows each run's log: back-off waits (with Retry-After), give-ups and errors.`;
+    `Newest first. Filtered records are listed by the reason their mapping gave ({ "$filter": "<reason>" });
+--log shows each run's log: back-off waits (with Retry-After), give-ups and errors.`;
   static examples = [
     '<%= config.bin %> runs --env staging',
     '<%= config.bin %> runs --flow northwind/orders-to-erp --log',
@@ -72,6 +74,23 @@ export default class Runs extends RsyncCommand<RunsOutput> {
               ]),
             ),
           );
+          const filtered = runs.filter((r) => r.filtered > 0);
+          if (filtered.length) {
+            this.log("\nFiltered, by the mapping's reason:");
+            this.log(
+              table(
+                ['RUN', 'FLOW', 'FILTERED', 'REASON'],
+                filtered.flatMap((r) =>
+                  filterReasonList(r.filtered, r.filteredBy).map(([reason, n]) => [
+                    String(r.id),
+                    r.address.replace('/flow/', '/'),
+                    String(n),
+                    reason,
+                  ]),
+                ),
+              ),
+            );
+          }
           if (flags.log) {
             for (const r of runs) {
               if (!r.log.length) continue;

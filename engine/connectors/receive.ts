@@ -198,3 +198,9 @@ export function optionalString(v: unknown): string | undefined {
 export function bodyId(body: Buffer): string {
   return `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
+
+/** A UUID (v4 layout) derived from `seed`: an event id that is the same each time one delivery is simulated. */
+export function stableUuid(seed: string): string {
+  const h = createHash('sha256').update(seed).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((Number.parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

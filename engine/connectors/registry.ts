@@ -7,12 +7,13 @@
 import type pg from 'pg';
 import { PLUGINS } from './plugins.js';
 import { openSandbox } from './sandbox/connector.js';
-import { receiver as sandboxReceiver } from './sandbox/receive.js';
+import { receiver as sandboxReceiver, sandboxSigningContext } from './sandbox/receive.js';
 import { resolveSecret } from './secrets.js';
 import {
   ConnectorError,
   type ConnectorContext,
   type ConnectorPlugin,
+  type Envelope,
   type OpenConnector,
   type ReceiveConnector,
   type ReceiverOptions,
@@ -42,8 +43,13 @@ export function openConnector(o: OpenOptions): OpenConnector {
   };
   if (o.sandbox && o.connector !== 'sandbox') {
     const c = openSandbox(ctx, o.connector);
-    // The simulated systems sign their deliveries with the sandbox's secret, not with the connection's settings.
-    const receiver = sandboxReceiver.open({ ...ctx, settings: {} }, {});
+    // The simulated systems sign their deliveries with the sandbox's secret, not with the connection's settings:
+    // as their vendor does (its envelope, headers and signature) when the vendor's receiver describes its envelope,
+    // else as a generic sender.
+    const own = PLUGIN.get(o.connector)?.receiver;
+    const receiver = own?.envelope
+      ? own.open(sandboxSigningContext(ctx), {})
+      : sandboxReceiver.open({ ...ctx, settings: {} }, {});
     return { ...c, receive: receiver.receive.bind(receiver) };
   }
   const plugin = PLUGIN.get(o.connector);
@@ -91,4 +97,16 @@ export function signFor(
   const receiver = PLUGIN.get(connector)?.receiver;
   if (!receiver) throw new TypeError(`signFor: connector ${connector} receives no webhooks`);
   return receiver.sign(secret, body, opts);
+}
+
+/** How a sender of `connector` delivers a record (its envelope and headers); a generic sender's: the bare record. */
+export function envelopeFor(
+  connector: string,
+  record: Record<string, unknown>,
+  e: Envelope,
+): { connector: string; body: unknown; headers: Record<string, string> } {
+  const own = PLUGIN.get(connector)?.receiver;
+  if (!own?.envelope) return { connector: 'sandbox', body: record, headers: {} };
+  const { body, headers } = own.envelope(record, e);
+  return { connector, body, headers: headers ?? {} };
 }

@@ -190,6 +190,20 @@ export interface Receiver {
    * event generator. Header names are lower case, as `Delivery.headers` has them (HTTP ignores their case).
    */
   sign(secret: string, body: Buffer, opts: SignOptions): Record<string, string>;
+  /**
+   * How this sender delivers one record of `topic`, for the sandbox's simulated deliveries: the body (the vendor's
+   * event envelope around the record, or the bare record) and the headers it sends besides the signature's. `id`
+   * names the delivery (the same for a sender's retry), from which event ids are derived. A connector with an
+   * envelope receives in sandbox mode with its own receiver, signed with the sandbox's secret.
+   */
+  envelope?(record: Record<string, unknown>, e: Envelope): { body: unknown; headers?: Record<string, string> };
+}
+
+/** One simulated delivery: its topic, a stable id, and when the sender sent it. */
+export interface Envelope {
+  topic: string;
+  id: string;
+  at: Date;
 }
 
 /** What the index of a connector's folder exports: everything the engine knows of one system. */

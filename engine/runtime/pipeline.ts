@@ -55,7 +55,7 @@ import { maskPii, maskPiiText, piiNames } from './mask.js';
 export type Final =
   | { outcome: 'written'; key: string; targetId: string }
   | { outcome: 'unchanged'; key: string; why: 'ledger' | 'page' | 'echo' | 'stale' }
-  | { outcome: 'filtered'; key?: string }
+  | { outcome: 'filtered'; key?: string; reason?: string }
   | { outcome: 'dead'; key?: string; stage: string; error: string; attempts: number };
 
 export interface RunHandle {
@@ -171,7 +171,7 @@ export async function processPage(
   });
   const candidates: number[] = [];
   outcomes.forEach((o, i) => {
-    if (o.kind === 'filtered') finals[i] = { outcome: 'filtered', key: o.key };
+    if (o.kind === 'filtered') finals[i] = { outcome: 'filtered', key: o.key, reason: o.reason };
     else if (o.kind === 'dead')
       finals[i] = { outcome: 'dead', key: o.key, stage: o.stage, error: o.error, attempts: 1 };
     else if (lastOf.get(o.key) !== i) finals[i] = { outcome: 'unchanged', key: o.key, why: 'page' };
@@ -233,7 +233,13 @@ export async function processPage(
     if (page.deadLetter !== false) await addDeadLetters(tx, letters);
     const counts = zeroCounts();
     counts.read = finals.length;
-    for (const f of finals) counts[f.outcome === 'dead' ? 'dead' : f.outcome]++;
+    for (const f of finals) {
+      counts[f.outcome === 'dead' ? 'dead' : f.outcome]++;
+      if (f.outcome === 'filtered' && f.reason !== undefined) {
+        counts.filteredBy ??= {};
+        counts.filteredBy[f.reason] = (counts.filteredBy[f.reason] ?? 0) + 1;
+      }
+    }
     await addRunCounts(tx, run.id, counts);
     await commit(tx, finals);
     return counts;

@@ -1,16 +1,18 @@
 /**
  * Traffic for the sandbox systems (the demo, tests, benchmarks): records of scheduled flows' sources are added to
- * the simulated systems, and event flows get signed webhook deliveries over real HTTP, each a copy of a real vendor
- * payload (the mapping tests' fixtures) with fresh ids.
+ * the simulated systems, and event flows get webhook deliveries over real HTTP as their vendors send them (envelope,
+ * headers, signature), each a copy of a real vendor payload (the mapping tests' fixtures) with fresh identifiers,
+ * followed by its edits and cancellation where the flow takes those topics.
  */
 import type pg from 'pg';
 import { generate, varySample } from '../connectors/sandbox/connector.js';
-import { signFor } from '../connectors/registry.js';
+import { envelopeFor, signFor } from '../connectors/registry.js';
 import { SANDBOX_WEBHOOK_SECRET } from '../connectors/sandbox/receive.js';
 import { pendingDeliveryTotal } from '../state/deliveries.js';
 import { type Counts, countsSince, lastRunId, runsSince } from '../state/runs.js';
 import type { FlowDef } from './flows.js';
-import { sleep } from './pipeline.js';
+import { mapRecords } from './mapping/map-records.js';
+import { mapTask, sleep } from './pipeline.js';
 import { RsyncWorker } from './worker.js';
 
 /** Add `count` source records for each non-event flow; returns how many went to each flow's source. */
@@ -35,43 +37,156 @@ export async function seedSources(
   return out;
 }
 
-/** POST `count` signed deliveries to each event flow's hook; returns the HTTP statuses seen. */
+/** What a simulated sender sent: the HTTP statuses it got back, and how many deliveries of each vendor's topic. */
+export interface Sent {
+  statuses: Map<number, number>;
+  /** `<connector> <topic>` → deliveries, e.g. `shopify orders/create`. */
+  topics: Map<string, number>;
+}
+
+/** Topics of an order's life after its creation, when a flow takes them: an edit, then a cancellation. */
+const EDIT = /(^|[/.])(updated|update)$/;
+const CANCEL = /(^|[/.])(cancelled|canceled)$/;
+
+/**
+ * One event flow's deliveries for the record copies `records` (created at `at`): each copy's creation (the flow's
+ * first topic), an open sale's completion (state OPEN, then COMPLETED, a minute later); then, when the flow
+ * takes them, an edit of every third copy (a minute later: a note added) and the
+ * cancellation of every fourth (two minutes later: cancelled_at and a reason, Shopify's fields). Amounts are never
+ * touched, so every version still adds up.
+ */
+function lifecycle(
+  f: FlowDef,
+  records: { n: number; record: Record<string, unknown> }[],
+  at: Date,
+): { topic: string; step: string; n: number; record: Record<string, unknown>; at: Date }[] {
+  const first = f.events[0] ?? f.event ?? '';
+  const edit = f.events.find((t) => t !== first && EDIT.test(t));
+  const cancel = f.events.find((t) => t !== first && CANCEL.test(t));
+  const later = (ms: number) => new Date(at.getTime() + ms);
+  const out = records.map((r) => ({ topic: first, step: 'create', n: r.n, record: r.record, at }));
+  records.forEach((r, i) => {
+    // An open sale updated (Square's order.updated while the ticket is open) is completed a minute later: the same
+    // order, its next version, closed.
+    if (r.record.state === 'OPEN' && EDIT.test(first)) {
+      const t = later(60_000).toISOString();
+      const version = typeof r.record.version === 'number' ? r.record.version + 1 : undefined;
+      out.push({
+        topic: first,
+        step: 'complete',
+        n: r.n,
+        at: later(60_000),
+        record: { ...r.record, state: 'COMPLETED', updated_at: t, closed_at: t, ...(version ? { version } : {}) },
+      });
+    }
+    if (edit && i % 3 === 1) {
+      const t = later(60_000).toISOString();
+      out.push({
+        topic: edit,
+        step: 'edit',
+        n: r.n,
+        at: later(60_000),
+        record: { ...r.record, updated_at: t, note: 'Please gift-wrap' },
+      });
+    }
+    if (cancel && i % 4 === 3) {
+      const t = later(120_000).toISOString();
+      out.push({
+        topic: cancel,
+        step: 'cancel',
+        n: r.n,
+        at: later(120_000),
+        record: { ...r.record, updated_at: t, cancelled_at: t, cancel_reason: 'customer' },
+      });
+    }
+  });
+  return out;
+}
+
+/**
+ * POST `count` record copies to each event flow's hook, as the flow's source vendor sends them (its envelope, its
+ * headers, its signature with the sandbox's secret: see Receiver.envelope), with their edits and cancellations
+ * (lifecycle). Delivery and event ids derive from the flow and the copy's number: sent again, each is the same
+ * delivery (a sender's retry).
+ */
 export async function deliverEvents(
   baseUrl: string,
   flows: FlowDef[],
   samples: (f: FlowDef) => unknown[],
   count: number,
   start = Date.now() % 1_000_000_000,
-): Promise<Map<number, number>> {
-  const statuses = new Map<number, number>();
+  at = new Date(Date.now() - 180_000),
+): Promise<Sent> {
+  const sent: Sent = { statuses: new Map(), topics: new Map() };
   let n = start;
   for (const f of flows) {
     if (f.trigger !== 'event') continue;
     const s = samples(f);
     if (!s.length) continue;
-    for (let i = 0; i < count; i++) {
+    const copies = Array.from({ length: count }, (_, i) => {
       const id = n++;
-      const body = Buffer.from(JSON.stringify(varySample(s[i % s.length], id, new Date())));
-      // The delivery id is the sender's: the same record sent again carries the same id (a sender's retry).
-      const headers = signFor('sandbox', SANDBOX_WEBHOOK_SECRET, body, {
-        topic: f.events[i % f.events.length] ?? f.event,
-        deliveryId: `${f.address}#${id}`,
-      });
-      const res = await fetch(`${baseUrl}/hooks/${encodeURIComponent(f.customer)}/${encodeURIComponent(f.name)}`, {
-        method: 'POST',
-        headers,
-        body,
-      });
+      return { n: id, record: varySample(s[i % s.length], id, at) };
+    });
+    const path = `/hooks/${encodeURIComponent(f.customer)}/${encodeURIComponent(f.name)}`;
+    for (const d of lifecycle(f, copies, at)) {
+      const deliveryId = `${f.address}#${d.n}:${d.step}`;
+      const e = envelopeFor(f.source.type, d.record, { topic: d.topic, id: deliveryId, at: d.at });
+      const body = Buffer.from(JSON.stringify(e.body));
+      const headers = {
+        ...e.headers,
+        ...signFor(e.connector, SANDBOX_WEBHOOK_SECRET, body, {
+          topic: d.topic,
+          deliveryId,
+          // Square signs the subscription's URL: the one this request is sent to (by its Host, over https).
+          notificationUrl: `https://${new URL(baseUrl).host}${path}`,
+        }),
+      };
+      const res = await fetch(`${baseUrl}${path}`, { method: 'POST', headers, body });
       await res.arrayBuffer();
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      sent.statuses.set(res.status, (sent.statuses.get(res.status) ?? 0) + 1);
+      const topic = `${e.connector} ${d.topic}`;
+      sent.topics.set(topic, (sent.topics.get(topic) ?? 0) + 1);
     }
   }
-  return statuses;
+  return sent;
+}
+
+/**
+ * The samples of each flow as its traffic: each sample mapped first with the flow's own mapping and parameters. A
+ * sample the flow would dead-letter (a vendor's example that does not add up, under this flow's parameters) is left
+ * out, as mappingSamples leaves out the cases meant to break; the samples the flow filters (a test order, a
+ * cancelled payout) are one copy in five, the rest are samples it writes: a rule's records are the exception in a
+ * shop's traffic, not the bulk that the mapping tests' cases make them.
+ */
+export async function trafficSamples(
+  flows: FlowDef[],
+  samples: (f: FlowDef) => unknown[],
+): Promise<(f: FlowDef) => unknown[]> {
+  const out = new Map<string, unknown[]>();
+  for (const f of flows) {
+    const s = samples(f);
+    if (!s.length) continue;
+    const outcomes = await mapRecords(mapTask(f, s));
+    const written = s.filter((_, i) => outcomes[i].kind === 'mapped');
+    const filtered = s.filter((_, i) => outcomes[i].kind === 'filtered');
+    out.set(f.address, mix(written, filtered));
+  }
+  return (f) => out.get(f.address) ?? [];
+}
+
+/** A sequence of the written samples with one filtered sample after every four, each list in turn. */
+function mix(written: unknown[], filtered: unknown[]): unknown[] {
+  if (!written.length || !filtered.length) return written.length ? written : filtered;
+  const seq: unknown[] = [];
+  const length = 5 * Math.max(filtered.length, Math.ceil(written.length / 4));
+  for (let k = 0, w = 0, x = 0; k < length; k++)
+    seq.push(k % 5 === 4 ? filtered[x++ % filtered.length] : written[w++ % written.length]);
+  return seq;
 }
 
 export type SandboxProgress =
   | { step: 'seeded'; records: number; flows: number }
-  | { step: 'sent'; url: string; statuses: Map<number, number> }
+  | { step: 'sent'; url: string; statuses: Map<number, number>; topics: Map<string, number> }
   | { step: 'resent'; duplicates: number };
 
 export interface SandboxSync {
@@ -94,6 +209,7 @@ export async function syncSandbox(
   samples: (f: FlowDef) => unknown[],
   opts: { records: number; forMs: number; progress?: (p: SandboxProgress) => void },
 ): Promise<SandboxSync> {
+  samples = await trafficSamples(flows, samples);
   const seeded = await seedSources(db.pool, flows, samples, opts.records);
   opts.progress?.({ step: 'seeded', records: opts.records, flows: seeded.size });
   const since = await lastRunId(db.pool);
@@ -105,10 +221,11 @@ export async function syncSandbox(
     for (const f of flows) if (f.trigger !== 'event') await worker.runNow(f);
     const base = `http://127.0.0.1:${worker.port}`;
     const first = Date.now() % 1_000_000_000;
-    const sent = await deliverEvents(base, flows, samples, opts.records, first);
-    opts.progress?.({ step: 'sent', url: base, statuses: sent });
-    const again = await deliverEvents(base, flows, samples, opts.records, first);
-    duplicatesRefused = again.get(200) ?? 0;
+    const at = new Date(Date.now() - 180_000);
+    const sent = await deliverEvents(base, flows, samples, opts.records, first, at);
+    opts.progress?.({ step: 'sent', url: base, statuses: sent.statuses, topics: sent.topics });
+    const again = await deliverEvents(base, flows, samples, opts.records, first, at);
+    duplicatesRefused = again.statuses.get(200) ?? 0;
     opts.progress?.({ step: 'resent', duplicates: duplicatesRefused });
     const scheduled = flows.filter((f) => f.trigger !== 'event').length;
     for (;;) {

@@ -16,6 +16,7 @@
  * Applies are followed live: apply NOTIFYs `<env> *applied*` when it commits (and the deployed state's version is
  * polled every 2 s in case a notification was missed).
  */
+import { describeFilterReasons } from '../mapping/filter.js';
 import type http from 'node:http';
 import { hostname } from 'node:os';
 import cronParser from 'cron-parser';
@@ -438,7 +439,7 @@ export class RsyncWorker {
     if (r.status === 'skipped') return;
     const c = r.counts;
     this.o.log?.(
-      `run ${r.run} ${flow.address}@${flow.revision}: ${r.status} — read ${c.read}, written ${c.written}, unchanged ${c.unchanged}, filtered ${c.filtered}, dead ${c.dead}${r.reason ? ` (${r.reason})` : ''}`,
+      `run ${r.run} ${flow.address}@${flow.revision}: ${r.status} — read ${c.read}, written ${c.written}, unchanged ${c.unchanged}, filtered ${c.filtered}${c.filteredBy ? ` (${describeFilterReasons(c.filtered, c.filteredBy)})` : ''}, dead ${c.dead}${r.reason ? ` (${r.reason})` : ''}`,
     );
   }
 

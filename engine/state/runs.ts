@@ -1,6 +1,6 @@
 /**
  * rsync.runs: one row per run of a flow revision (DESIGN: run), with its counts (read = written + unchanged +
- * filtered + dead), its retries and its log (back-off waits, Retry-After, errors). `rsync runs`, `rsync status`
+ * filtered + dead; the filtered ones also per reason their mapping gave, `filtered_by`, migration 005), its retries and its log (back-off waits, Retry-After, errors). `rsync runs`, `rsync status`
  * and `rsync run --wait` read it here.
  */
 import type pg from 'pg';
@@ -16,6 +16,22 @@ export interface Counts {
   unchanged: number;
   filtered: number;
   dead: number;
+  /**
+   * The filtered records whose mapping said why (`{ "$filter": "<reason>" }`, engine/mapping/filter.ts), by reason;
+   * `filtered` minus their sum gave no reason. Absent when none did.
+   */
+  filteredBy?: Record<string, number>;
+}
+
+/** Reason → count, summed. */
+export function addReasons(
+  a: Record<string, number> | undefined,
+  b: Record<string, number> | undefined,
+): Record<string, number> | undefined {
+  if (!b || !Object.keys(b).length) return a;
+  const out = { ...a };
+  for (const [k, n] of Object.entries(b)) out[k] = (out[k] ?? 0) + n;
+  return out;
 }
 
 export const zeroCounts = (): Counts => ({ read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0 });
@@ -27,8 +43,11 @@ export function addCounts(a: Counts, b: Counts): Counts {
     unchanged: a.unchanged + b.unchanged,
     filtered: a.filtered + b.filtered,
     dead: a.dead + b.dead,
+    ...withReasons(addReasons(a.filteredBy, b.filteredBy)),
   };
 }
+
+const withReasons = (r: Record<string, number> | undefined) => (r && Object.keys(r).length ? { filteredBy: r } : {});
 
 export type RunStatus = 'succeeded' | 'failed' | 'interrupted';
 
@@ -84,8 +103,10 @@ export async function appendRunLog(
 /** Add a page's counts to its run, in the transaction that commits the page. */
 export async function addRunCounts(tx: Queryable, id: number, c: Counts): Promise<void> {
   await tx.query(
-    `UPDATE rsync.runs SET read = read + $2, written = written + $3, unchanged = unchanged + $4, filtered = filtered + $5, dead = dead + $6 WHERE id = $1`,
-    [id, c.read, c.written, c.unchanged, c.filtered, c.dead],
+    `UPDATE rsync.runs SET read = read + $2, written = written + $3, unchanged = unchanged + $4, filtered = filtered + $5, dead = dead + $6,
+            filtered_by = CASE WHEN $7::jsonb = '{}'::jsonb THEN filtered_by ELSE rsync.add_counts(filtered_by, $7::jsonb) END
+      WHERE id = $1`,
+    [id, c.read, c.written, c.unchanged, c.filtered, c.dead, JSON.stringify(c.filteredBy ?? {})],
   );
 }
 
@@ -115,12 +136,18 @@ export async function interruptOrphanedRuns(db: Queryable, env: string): Promise
 }
 
 const RUN_COLUMNS = `id::int, address, revision, trigger, status, worker, started_at AS "startedAt", finished_at AS "finishedAt",
-  read::int, written::int, unchanged::int, filtered::int, dead::int, retries, error, log`;
+  read::int, written::int, unchanged::int, filtered::int, dead::int, filtered_by AS "filteredBy", retries, error, log`;
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d === null || d === undefined ? null : String(d));
 
 function toRun(r: Record<string, unknown>): RunRow {
-  return { ...(r as unknown as RunRow), startedAt: iso(r.startedAt)!, finishedAt: iso(r.finishedAt) };
+  const { filteredBy, ...rest } = r;
+  return {
+    ...(rest as unknown as RunRow),
+    ...withReasons(filteredBy as Record<string, number> | undefined),
+    startedAt: iso(r.startedAt)!,
+    finishedAt: iso(r.finishedAt),
+  };
 }
 
 export async function listRuns(
@@ -214,10 +241,13 @@ export async function countsSince(
   env: string,
   since: number,
 ): Promise<({ address: string } & Counts)[]> {
-  const { rows } = await db.query<{ address: string } & Counts>(
-    `SELECT address, sum(read)::int AS read, sum(written)::int AS written, sum(unchanged)::int AS unchanged, sum(filtered)::int AS filtered, sum(dead)::int AS dead
-       FROM rsync.runs WHERE env = $1 AND id > $2 GROUP BY address ORDER BY address`,
+  const { rows } = await db.query<{ address: string; filteredBy: Record<string, number> | null } & Counts>(
+    `SELECT address, sum(read)::int AS read, sum(written)::int AS written, sum(unchanged)::int AS unchanged, sum(filtered)::int AS filtered, sum(dead)::int AS dead,
+            (SELECT jsonb_object_agg(k, n) FROM (SELECT e.key AS k, sum(e.value::int)::int AS n
+               FROM rsync.runs r2, jsonb_each_text(r2.filtered_by) AS e
+              WHERE r2.env = $1 AND r2.id > $2 AND r2.address = r.address GROUP BY e.key) AS t) AS "filteredBy"
+       FROM rsync.runs r WHERE env = $1 AND id > $2 GROUP BY address ORDER BY address`,
     [env, since],
   );
-  return rows;
+  return rows.map(({ filteredBy, ...c }) => ({ ...c, ...withReasons(filteredBy ?? undefined) }));
 }

@@ -90,7 +90,7 @@ export function openSandbox(ctx: io.ConnectorContext, connector = 'sandbox'): io
 
 // ------------------------------------------------------------------------------------------ generated records
 
-/** Id-like fields that must differ between generated copies of one sample. */
+/** Id-like fields of a record that must differ between generated copies of one sample. */
 const ID_FIELDS = new Set([
   'id',
   'order_id',
@@ -101,21 +101,75 @@ const ID_FIELDS = new Set([
   'externalId',
   'internalId',
   'No',
-  'number',
+  'checkout_id',
+  'checkout_token',
+  'cart_token',
+  'token',
+  'confirmation_number',
+  'reference_id',
+  'receipt_number',
 ]);
+/** Inside a record (its lines, customer, transactions…), the fields that identify their object. */
+// Square's uid is left alone: a line's applied_discounts name the order's discounts by it.
+const NESTED_ID_FIELDS = new Set(['id', 'admin_graphql_api_id']);
 const TIME_FIELDS =
   /^(created_at|updated_at|processed_at|createdAt|updatedAt|date_created|date_modified|lastModifiedDateTime|lastModifiedDate|created|arrival_date|tranDate)$/;
+const EMAIL = /^([^@\s+]+)(?:\+[^@\s]*)?@([^@\s]+)$/;
 
-/** A copy of `sample` with its top-level ids made unique by `n` and its timestamps set to `at`. */
+/** A record's id made unique by n: a number's digits, a string's trailing digits (a gid's too), or a suffix. */
+function varyId(v: unknown, n: number, suffix: boolean): unknown {
+  if (typeof v === 'number') return 1_000_000_000 + n;
+  if (typeof v !== 'string') return v;
+  if (/\d+$/.test(v)) return v.replace(/\d+$/, String(1_000_000_000 + n));
+  return suffix && v !== '' ? `${v}-${n}` : v;
+}
+
+/**
+ * A nested object's id made unique by n and still distinct from its siblings': the copy's number followed by the
+ * id's last six digits (16 digits, a safe integer), else a suffix.
+ */
+function varyNestedId(v: string | number, n: number): string | number {
+  const s = String(v);
+  const m = /\d+$/.exec(s);
+  if (!m) return s === '' ? s : `${s}-${n}`;
+  const id = `${1_000_000_000 + (n % 1_000_000_000)}${m[0].slice(-6).padStart(6, '0')}`;
+  return typeof v === 'number' ? Number(id) : s.slice(0, m.index) + id;
+}
+
+/** The record's nested objects with their ids (and e-mail addresses) made unique by n; amounts are left alone. */
+function varyNested(v: unknown, n: number, depth: number): unknown {
+  if (Array.isArray(v)) return v.map((x) => varyNested(x, n, depth));
+  if (!v || typeof v !== 'object' || depth > 6) return typeof v === 'string' ? varyEmail(v, n) : v;
+  const o = v as Record<string, unknown>;
+  for (const [k, x] of Object.entries(o)) {
+    if (NESTED_ID_FIELDS.has(k) && (typeof x === 'number' || typeof x === 'string')) o[k] = varyNestedId(x, n);
+    else o[k] = varyNested(x, n, depth + 1);
+  }
+  return o;
+}
+
+/** jane@example.com → jane+n@example.com (a plus address: still the same domain, and valid). */
+function varyEmail(v: string, n: number): string {
+  const m = EMAIL.exec(v);
+  return m ? `${m[1]}+${n}@${m[2]}` : v;
+}
+
+/**
+ * A copy of `sample` with every identifying field made unique by `n` — its ids, gids, numbers and names (`#1001`),
+ * the ids of its lines, customer and other nested objects, its e-mail addresses — and its timestamps set to `at`
+ * (ISO strings, or Unix seconds where the sample has a number).
+ * Amounts, quantities and currencies stay as they are, so the copy adds up exactly as the sample does; so do
+ * references to other systems' fixed objects (locations, variants, products: `location_id`, `variant_id`).
+ */
 export function varySample(sample: unknown, n: number, at: Date): Record<string, unknown> {
   const copy = structuredClone(sample) as Record<string, unknown>;
   if (!copy || typeof copy !== 'object' || Array.isArray(copy)) return { value: copy, id: n };
   for (const [k, v] of Object.entries(copy)) {
-    if (ID_FIELDS.has(k)) {
-      if (typeof v === 'number') copy[k] = 1_000_000_000 + n;
-      else if (typeof v === 'string' && /\d+$/.test(v)) copy[k] = v.replace(/\d+$/, String(1_000_000_000 + n));
-      else if (typeof v === 'string' && k === 'id') copy[k] = `${v}-${n}`;
-    } else if (TIME_FIELDS.test(k) && typeof v === 'string') copy[k] = at.toISOString();
+    if (ID_FIELDS.has(k)) copy[k] = varyId(v, n, k === 'id' || k === 'token' || k === 'checkout_token');
+    else if (TIME_FIELDS.test(k) && typeof v === 'string') copy[k] = at.toISOString();
+    // Unix seconds (Stripe's created, arrival_date)
+    else if (TIME_FIELDS.test(k) && typeof v === 'number') copy[k] = Math.floor(at.getTime() / 1000);
+    else copy[k] = varyNested(v, n, 1);
   }
   return copy;
 }

@@ -4,7 +4,7 @@
  * mode every connection receives with this scheme, since the simulated systems sign their deliveries with it.
  */
 import { receiveGeneric, signGeneric, signingSecret } from '../receive.js';
-import type { Receiver, SignatureScheme } from '../types.js';
+import type { ConnectorContext, Receiver, SignatureScheme } from '../types.js';
 
 /** The sandbox's signing secret when its connection names none: public on purpose, the sandbox guards nothing. */
 export const SANDBOX_WEBHOOK_SECRET = 'rsync-sandbox';
@@ -24,3 +24,16 @@ export const receiver: Receiver = {
   }),
   sign: (secret, body, opts) => signGeneric(SCHEME, secret, body, opts),
 };
+
+/**
+ * A connection's context for its own vendor's receiver in sandbox mode: every signing secret it may name
+ * (`webhookSecret`, `webhookSignatureKey`) is the sandbox's, with which the simulated systems sign as that vendor.
+ */
+export function sandboxSigningContext(ctx: ConnectorContext): ConnectorContext {
+  const ref = { secretRef: 'sandbox' };
+  return {
+    ...ctx,
+    settings: { webhookSecret: ref, webhookSignatureKey: ref },
+    secret: () => SANDBOX_WEBHOOK_SECRET,
+  };
+}

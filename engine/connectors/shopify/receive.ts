@@ -4,7 +4,16 @@
  * `X-Shopify-Topic`, and the body is the one record. Its 64-bit ids survive parsing (parseJsonLossless).
  */
 import { randomUUID } from 'node:crypto';
-import { bodyId, digest, header, payloadObject, signingSecret, topicHeader, verifyDigest } from '../receive.js';
+import {
+  bodyId,
+  digest,
+  header,
+  payloadObject,
+  signingSecret,
+  stableUuid,
+  topicHeader,
+  verifyDigest,
+} from '../receive.js';
 import type { Receiver, SignatureScheme } from '../types.js';
 
 const SCHEME: Required<SignatureScheme> = {
@@ -32,5 +41,16 @@ export const receiver: Receiver = {
     'x-shopify-hmac-sha256': digest(SCHEME, secret, [body]),
     'x-shopify-webhook-id': opts.deliveryId ?? randomUUID(),
     ...topicHeader('x-shopify-topic', opts),
+  }),
+  // The bare record, with the headers Shopify sends beside the signature, the webhook id and the topic.
+  envelope: (record, e) => ({
+    body: record,
+    headers: {
+      'x-shopify-shop-domain': 'rsync-sandbox.myshopify.com',
+      'x-shopify-api-version': '2025-01',
+      'x-shopify-triggered-at': e.at.toISOString(),
+      'x-shopify-event-id': stableUuid(`shopify event ${e.id}`),
+      'user-agent': 'Shopify-Captain-Hook',
+    },
   }),
 };

@@ -13,6 +13,7 @@ import {
   payloadObject,
   requiredString,
   signingSecret,
+  stableUuid,
   verifyDigest,
 } from '../receive.js';
 import type { ConnectorContext, Delivery, Receiver, SignatureScheme } from '../types.js';
@@ -43,6 +44,24 @@ export const receiver: Receiver = {
     return {
       'content-type': 'application/json',
       'x-square-hmacsha256-signature': digest(SCHEME, secret, [opts.notificationUrl, body]),
+    };
+  },
+  /**
+   * Square's event: `{ merchant_id, type, event_id, created_at, data: { type, id, object: { <type>: record } } }`.
+   * Square's order.created and order.updated carry only a reference (`order_updated`: id, state, version), which
+   * the sandbox cannot be asked for: its simulated order events carry the order itself, as `data.object.order`.
+   */
+  envelope: (record, e) => {
+    const type = e.topic.split('.')[0];
+    return {
+      body: {
+        merchant_id: 'MLSANDBOX0RSYNC',
+        type: e.topic,
+        event_id: stableUuid(`square event ${e.id}`),
+        created_at: e.at.toISOString(),
+        data: { type, id: record.id, object: { [type]: record } },
+      },
+      headers: { 'user-agent': 'Square Connect v2', 'square-version': '2025-01-23' },
     };
   },
 };

@@ -14,6 +14,7 @@ import {
   requiredString,
   sameDigest,
   signingSecret,
+  stableUuid,
 } from '../receive.js';
 import { ConnectorError, type Delivery, type Receiver } from '../types.js';
 
@@ -54,6 +55,21 @@ export const receiver: Receiver = {
     const v1 = hmac('hmac-sha256', secret, [`${t}.`, body]).toString('hex');
     return { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${v1}` };
   },
+  // A snapshot event: `{ id: evt_…, object: event, type, created, data: { object: record }, … }`.
+  envelope: (record, e) => ({
+    body: {
+      id: `evt_${stableUuid(`stripe event ${e.id}`).replace(/-/g, '').slice(0, 24)}`,
+      object: 'event',
+      api_version: '2024-06-20',
+      created: Math.floor(e.at.getTime() / 1000),
+      data: { object: record },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type: e.topic,
+    },
+    headers: { 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
+  }),
 };
 
 /**

@@ -41,4 +41,15 @@ export const receiver: Receiver = {
     'x-wc-webhook-delivery-id': opts.deliveryId ?? randomUUID(),
     ...topicHeader('x-wc-webhook-topic', opts),
   }),
+  // The bare record, with the headers WooCommerce's Hookshot sends: source, resource, event and webhook id.
+  envelope: (record, e) => ({
+    body: record,
+    headers: {
+      'x-wc-webhook-source': 'https://shop.rsync-sandbox.example/',
+      'x-wc-webhook-resource': e.topic.split('.')[0],
+      'x-wc-webhook-event': e.topic.split('.').slice(1).join('.'),
+      'x-wc-webhook-id': '1',
+      'user-agent': 'WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)',
+    },
+  }),
 };

@@ -3,10 +3,11 @@
  * idempotency key → content hash. Pure of I/O, so it runs the same in a mapping thread (mapper.ts) and inline.
  *
  * Every record comes out as exactly one outcome: mapped (with key and hash), filtered (the mapping returned
- * nothing), or dead (with the stage that failed and why) — promise 3 starts here.
+ * nothing, or the filter marker `{ "$filter": "<reason>" }` with its reason: engine/mapping/filter.ts), or dead (with the stage that failed and why) — promise 3 starts here.
  */
 import jsonata from 'jsonata';
 import { type CompiledExpression, compileToJavaScript, syncJsonata } from '../../jsonata/index.js';
+import { filterOf } from '../../mapping/filter.js';
 import { checkInvariants, describeViolations } from '../../mapping/invariants.js';
 import { canonicalValidator, schemaProblems } from '../../validate/schema.js';
 import { canonicalOf, sha256 } from '../../util/hash.js';
@@ -78,7 +79,7 @@ export type MapOutcome =
    * cheaply than objects do.
    */
   | { kind: 'mapped'; key: string; hash: string; text: string; fields: string; updatedAt?: string }
-  | { kind: 'filtered'; key?: string }
+  | { kind: 'filtered'; key?: string; reason?: string }
   | { kind: 'dead'; stage: 'parse' | 'map' | 'check' | 'key'; error: string; key?: string; source: unknown };
 
 type Expr = ReturnType<typeof jsonata>;
@@ -224,8 +225,21 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
       out.push({ kind: 'dead', stage: 'map', error: `the mapping failed: ${message(e)}`, key, source });
       continue;
     }
-    if (mapped === undefined || mapped === null) {
-      out.push({ kind: 'filtered', key });
+    const filter = filterOf(mapped);
+    if (filter.filtered) {
+      out.push(
+        filter.reason === undefined ? { kind: 'filtered', key } : { kind: 'filtered', key, reason: filter.reason },
+      );
+      continue;
+    }
+    if ('malformed' in filter) {
+      out.push({
+        kind: 'dead',
+        stage: 'check',
+        error: `the mapping's output is not a filter: ${filter.malformed}`,
+        key,
+        source,
+      });
       continue;
     }
     if (typeof mapped !== 'object' || Array.isArray(mapped)) {
