@@ -32,7 +32,9 @@ describe('rsync demo', { timeout: 180_000 }, () => {
     for (const topic of [
       'shopify orders/create',
       'shopify refunds/create',
-      'square order.updated',
+      'square refund.updated',
+      'shopify orders/updated',
+      'shopify orders/cancelled',
       'woocommerce order.created',
     ])
       expect(out).toMatch(new RegExp(`\\d+ × ${topic.replace('.', '\\.')}`));

@@ -87,6 +87,12 @@ beforeAll(async () => {
   await git.addConfig('user.name', 'Ann Example');
   await git.addConfig('user.email', 'ann@acme.example');
   await git.addConfig('commit.gpgsign', 'false');
+  // The example workspace has northwind on @3; this history is told between @1 and @2.
+  await edit(
+    'integrations/northwind/customer.yaml',
+    '- template: shopify-orders-to-erp@3',
+    '- template: shopify-orders-to-erp@2',
+  );
   await edit('integrations/northwind/customer.yaml', BUMP_FROM, BUMP_TO);
   await commit('A', 'The example workspace, northwind on shopify-orders-to-erp@1');
   await edit(

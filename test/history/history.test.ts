@@ -110,6 +110,12 @@ beforeAll(async () => {
   await git.addConfig('user.email', 'ann@acme.example');
   await git.addConfig('commit.gpgsign', 'false');
   await edit('rsync.yaml', '    staging:\n      ref: main', '    staging:\n      ref: trunk');
+  // The example workspace has northwind on @3; this history is told between @1 and @2.
+  await edit(
+    'integrations/northwind/customer.yaml',
+    '- template: shopify-orders-to-erp@3',
+    '- template: shopify-orders-to-erp@2',
+  );
   await edit('integrations/northwind/customer.yaml', BUMP_FROM, BUMP_TO);
 
   const hourAgo = new Date(Math.floor(Date.now() / 1000) * 1000 - 3600_000);
