@@ -243,3 +243,29 @@ export function spawnWorker(
   });
   return child;
 }
+
+/**
+ * Run `fn` while a worker (`rsync worker --threads 1`) is up — registered in rsync.workers, so a queued run is
+ * taken — then stop it with SIGTERM and wait for it to exit, whatever `fn` did. Returns everything the worker
+ * printed, to its exit.
+ */
+export async function withWorker(
+  dir: string,
+  url: string,
+  pool: pg.Pool,
+  fn: (w: ReturnType<typeof spawnWorker>) => Promise<void>,
+): Promise<string> {
+  const w = spawnWorker(dir, url, '--threads', '1');
+  try {
+    await until(
+      'the worker',
+      async () => ((await pool.query(`SELECT 1 FROM rsync.workers`)).rowCount ? true : undefined),
+      30_000,
+    );
+    await fn(w);
+  } finally {
+    w.kill('SIGTERM');
+    await w.exited;
+  }
+  return w.output;
+}

@@ -19,6 +19,7 @@ import {
   STOCK_MAPPING,
   stockRecords,
   until,
+  withWorker,
 } from '../helpers/runtime.js';
 
 const FROM = new Date('2026-10-01T00:00:00Z');
@@ -202,13 +203,7 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
       new Date('2026-11-20T00:00:00Z'),
       new Date('2026-11-20T01:00:00Z'),
     );
-    const w = spawnWorker(dir, db.url, '--threads', '1');
-    try {
-      await until(
-        'the worker',
-        async () => ((await pool.query(`SELECT 1 FROM rsync.workers`)).rowCount ? true : undefined),
-        30_000,
-      );
+    await withWorker(dir, db.url, pool, async (w) => {
       const r = await cli(dir, db.url, 'run', 'acme/stock', '--env', ENV, '--wait', '--json');
       expect(r.status, show(r) + w.output).toBe(0);
       const out = JSON.parse(r.stdout);
@@ -239,9 +234,6 @@ describe('workers in separate processes', { timeout: 300_000 }, () => {
       expect(missing.status).toBe(66);
       expect(missing.stderr).toContain('No flow acme/flow/nope is deployed in staging');
       expect(missing.stderr).not.toMatch(/\n\s+at /);
-    } finally {
-      w.kill('SIGTERM');
-      await w.exited;
-    }
+    });
   });
 });

@@ -16,9 +16,8 @@ import {
   runtimeWorkspace,
   SANDBOX_SYSTEMS,
   seed,
-  spawnWorker,
   stockFlow,
-  until,
+  withWorker,
 } from '../helpers/runtime.js';
 
 /** Stock moves: location 9 is the returns cage (a rule, with its reason), qty "x" a bad marker, no sku no reason. */
@@ -92,25 +91,16 @@ describe('filter reasons at run time', { timeout: 180_000 }, () => {
   });
 
   it('counts and shows each reason', async () => {
-    const w = spawnWorker(dir, db.url, '--threads', '1');
-    let run: { status: number | null; stdout: string };
-    try {
-      await until(
-        'the worker',
-        async () => ((await pool.query(`SELECT 1 FROM rsync.workers`)).rowCount ? true : undefined),
-        30_000,
-      );
+    let run = { status: null as number | null, stdout: '' };
+    const output = await withWorker(dir, db.url, pool, async (w) => {
       run = await cli(dir, db.url, 'run', 'acme/stock', '--env', ENV, '--wait');
       expect(run.status, show(run as never) + w.output).toBe(0);
-    } finally {
-      w.kill('SIGTERM');
-      await w.exited;
-    }
+    });
     // Pages of 3: the reasons of every page are summed into the run.
     expect(run.stdout).toContain(
       'read 8, written 2, unchanged 0, filtered 5 (3 × returns cage, 1 × (no reason given), 1 × location 8 closed), dead-lettered 1',
     );
-    expect(w.output).toContain('filtered 5 (3 × returns cage, 1 × (no reason given), 1 × location 8 closed)');
+    expect(output).toContain('filtered 5 (3 × returns cage, 1 × (no reason given), 1 × location 8 closed)');
 
     const json = await cli(dir, db.url, 'runs', '--env', ENV, '--json');
     expect(json.status, show(json)).toBe(0);

@@ -8,16 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProblem, show } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
-import {
-  applyWorkspace,
-  cli,
-  ENV,
-  runtimeWorkspace,
-  SANDBOX_SYSTEMS,
-  seed,
-  spawnWorker,
-  until,
-} from '../helpers/runtime.js';
+import { applyWorkspace, cli, ENV, runtimeWorkspace, SANDBOX_SYSTEMS, seed, withWorker } from '../helpers/runtime.js';
 
 /** Cents → a decimal string, in the mapping (JSONata): integer arithmetic, then formatted. */
 const MONEY = `$money := function($c) { $formatNumber($c / 100, '0.00') };`;
@@ -104,13 +95,7 @@ describe('canonical invariants at run time', { timeout: 180_000 }, () => {
   });
 
   it('dead-letters what does not add up, with the amounts, and writes the rest', async () => {
-    const w = spawnWorker(dir, db.url, '--threads', '1');
-    try {
-      await until(
-        'the worker',
-        async () => ((await pool.query(`SELECT 1 FROM rsync.workers`)).rowCount ? true : undefined),
-        30_000,
-      );
+    await withWorker(dir, db.url, pool, async (w) => {
       for (const [flow, dead] of [
         ['acme/orders', 1],
         ['acme/payouts', 1],
@@ -120,10 +105,7 @@ describe('canonical invariants at run time', { timeout: 180_000 }, () => {
         const why = (await pool.query(`SELECT key, error FROM rsync.dead_letters`)).rows;
         expect(r.stdout, show(r) + JSON.stringify(why, null, 1)).toContain(`dead-lettered ${dead}`);
       }
-    } finally {
-      w.kill('SIGTERM');
-      await w.exited;
-    }
+    });
 
     const written = await pool.query(`SELECT entity, key FROM rsync_sandbox.writes ORDER BY entity, key`);
     expect(written.rows).toEqual([

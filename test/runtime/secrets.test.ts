@@ -20,11 +20,10 @@ import {
   ENV,
   runtimeWorkspace,
   seed,
-  spawnWorker,
   STOCK_KEY,
   STOCK_MAPPING,
   stockRecords,
-  until,
+  withWorker,
 } from '../helpers/runtime.js';
 
 /** Every character an encoding treats on its own: space, +, /, &, =, a quote, a backslash, non-ASCII. */
@@ -138,23 +137,12 @@ describe('secrets at run time: a file: client secret, echoed back by the token e
   });
 
   it('dead-letters every record with the echo scrubbed, in every place a message is kept or shown', async () => {
-    const w = spawnWorker(dir, db.url, '--threads', '1');
-    let output = '';
-    try {
-      await until(
-        'the worker',
-        async () => ((await pool.query(`SELECT 1 FROM rsync.workers`)).rowCount ? true : undefined),
-        30_000,
-      );
+    const output = await withWorker(dir, db.url, pool, async (w) => {
       const r = await cli(dir, db.url, 'run', 'acme/levels', '--env', ENV, '--wait');
       expect(r.status, show(r) + w.output).toBe(0);
       expect(r.stdout).toContain('dead-lettered 3');
       expect(leaks(r.stdout + r.stderr)).toEqual([]);
-    } finally {
-      w.kill('SIGTERM');
-      await w.exited;
-      output = w.output;
-    }
+    });
 
     // The file was read, and the endpoint did get the secret (and echoed it): the scrubbing is what kept it out.
     expect(api.forms.length).toBeGreaterThanOrEqual(2);
