@@ -63,42 +63,33 @@ function lifecycle(
   const first = f.events[0] ?? f.event ?? '';
   const edit = f.events.find((t) => t !== first && EDIT.test(t));
   const cancel = f.events.find((t) => t !== first && CANCEL.test(t));
-  const later = (ms: number) => new Date(at.getTime() + ms);
   const out = records.map((r) => ({ topic: first, step: 'create', n: r.n, record: r.record, at }));
+  /** The copy's next version, `ms` after its creation: updated_at then, and the step's own changes. */
+  const next = (
+    r: (typeof records)[number],
+    topic: string,
+    step: string,
+    ms: number,
+    changes: (t: string) => Record<string, unknown>,
+  ) => {
+    const when = new Date(at.getTime() + ms);
+    const t = when.toISOString();
+    out.push({ topic, step, n: r.n, at: when, record: { ...r.record, updated_at: t, ...changes(t) } });
+  };
   records.forEach((r, i) => {
     // An open sale updated (Square's order.updated while the ticket is open) is completed a minute later: the same
     // order, its next version, closed.
     if (r.record.state === 'OPEN' && EDIT.test(first)) {
-      const t = later(60_000).toISOString();
       const version = typeof r.record.version === 'number' ? r.record.version + 1 : undefined;
-      out.push({
-        topic: first,
-        step: 'complete',
-        n: r.n,
-        at: later(60_000),
-        record: { ...r.record, state: 'COMPLETED', updated_at: t, closed_at: t, ...(version ? { version } : {}) },
-      });
+      next(r, first, 'complete', 60_000, (t) => ({
+        state: 'COMPLETED',
+        closed_at: t,
+        ...(version ? { version } : {}),
+      }));
     }
-    if (edit && i % 3 === 1) {
-      const t = later(60_000).toISOString();
-      out.push({
-        topic: edit,
-        step: 'edit',
-        n: r.n,
-        at: later(60_000),
-        record: { ...r.record, updated_at: t, note: 'Please gift-wrap' },
-      });
-    }
-    if (cancel && i % 4 === 3) {
-      const t = later(120_000).toISOString();
-      out.push({
-        topic: cancel,
-        step: 'cancel',
-        n: r.n,
-        at: later(120_000),
-        record: { ...r.record, updated_at: t, cancelled_at: t, cancel_reason: 'customer' },
-      });
-    }
+    if (edit && i % 3 === 1) next(r, edit, 'edit', 60_000, () => ({ note: 'Please gift-wrap' }));
+    if (cancel && i % 4 === 3)
+      next(r, cancel, 'cancel', 120_000, (t) => ({ cancelled_at: t, cancel_reason: 'customer' }));
   });
   return out;
 }
