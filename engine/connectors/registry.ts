@@ -31,6 +31,7 @@ export interface OpenOptions {
   state: pg.Pool;
   sandbox?: boolean;
   throttle?: (cost: number) => Promise<void>;
+  limiter?: ConnectorContext['limiter'];
 }
 
 export function openConnector(o: OpenOptions): OpenConnector {
@@ -40,6 +41,7 @@ export function openConnector(o: OpenOptions): OpenConnector {
     system: o.system,
     state: o.state,
     throttle: o.throttle,
+    limiter: o.limiter,
   };
   if (o.sandbox && o.connector !== 'sandbox') {
     const c = openSandbox(ctx, o.connector);

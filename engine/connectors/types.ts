@@ -120,6 +120,30 @@ export interface Received {
 
 export interface SourceConnector {
   read(req: ReadRequest): Promise<Page>;
+  /**
+   * The records a webhook that only notifies names (its event is `payload: reference` in the catalogue: Square's
+   * order.updated, Shopify's orders/delete), fetched from the source: the worker maps these instead of the
+   * notification. An empty list: the record is gone (a connector that can say so returns a delete record instead).
+   */
+  lookup?(stream: string, reference: Record<string, unknown>, signal?: AbortSignal): Promise<unknown[]>;
+  /** What `rsync connection check` reports: authentication, permissions, API version, headroom, one page a stream. */
+  check?(streams: string[], signal?: AbortSignal): Promise<CheckReport>;
+}
+
+/** A connection's health, as `rsync connection check` prints it. Absent parts: the system cannot tell. */
+export interface CheckReport {
+  /** Who the credentials belong to: "Northwind Outdoor (northwind.myshopify.com)". */
+  identity?: string;
+  /** The API version in use and how long it remains supported. */
+  apiVersion?: { version: string; supportedUntil?: string; warning?: string };
+  /** The permissions granted, and those the streams read need but were not granted. */
+  scopes?: { granted: string[]; missing: string[] };
+  /** The rate limit's headroom now. */
+  rateLimit?: { available: number; max: number; unit: string };
+  /** One page read of each stream asked for. */
+  streams: { stream: string; ok: boolean; records?: number; error?: string }[];
+  /** Anything else worth a line (a test-mode key, a sandbox environment). */
+  notes?: string[];
 }
 
 export interface TargetConnector {
@@ -219,20 +243,43 @@ export interface ConnectorPlugin {
   readonly receiver?: Receiver;
 }
 
+/** What kind of failure a call met, which decides what the pipeline does with it. */
+export type FailureKind =
+  /** a timeout, a reset connection, a 5xx: retried with back-off */
+  | 'transient'
+  /** the system asked us to slow down (429, Shopify's THROTTLED): retried after its Retry-After */
+  | 'throttled'
+  /** the credentials were refused or lack a permission (401, 403): not retried; the connection needs fixing */
+  | 'auth'
+  /** anything else the system refused (4xx, bad settings, a bad signature): not retried */
+  | 'permanent';
+
 /**
  * A failed call. `transient` errors (timeouts, connection resets, 5xx, 429) are retried with back-off; the others
- * (4xx, bad settings, a bad signature) are not. `retryAfterMs` carries a 429's or 503's Retry-After.
+ * (4xx, bad settings, a bad signature) are not. `retryAfterMs` carries a 429's or 503's Retry-After; `kind` says
+ * which of the four failures it is (derived from the others when not given).
  * The message never carries a secret: connectors build it from status lines and field names, never from headers.
  */
 export class ConnectorError extends Error {
+  readonly kind: FailureKind;
   constructor(
     message: string,
     readonly transient: boolean,
     readonly retryAfterMs?: number,
     readonly status?: number,
+    kind?: FailureKind,
   ) {
     super(message);
     this.name = 'ConnectorError';
+    this.kind =
+      kind ??
+      (status === 429
+        ? 'throttled'
+        : transient
+          ? 'transient'
+          : status === 401 || status === 403
+            ? 'auth'
+            : 'permanent');
   }
 }
 
@@ -251,6 +298,28 @@ export interface ConnectorContext {
    * backs it with a token bucket in PostgreSQL, so the limit holds across every worker; absent, no limit applies.
    */
   throttle?: (cost: number) => Promise<void>;
+  /**
+   * A rate limiter shared by every worker (a token bucket in PostgreSQL), named `key` within this connection: the
+   * kit's `rateLimiter` uses it when the runtime gives it, and an in-process bucket otherwise.
+   */
+  limiter?: (key: string, o: LimiterOptions) => Limiter;
   /** The rsync state database (the sandbox's simulated systems live in it). */
   state?: import('pg').Pool;
+}
+
+export interface LimiterOptions {
+  /** Tokens restored per second. */
+  perSecond: number;
+  /** The bucket's size (default: one second's worth). */
+  burst?: number;
+}
+
+/** A token bucket, as the kit and the runtime share it (kit/limiter.ts). */
+export interface Limiter {
+  /** Waits until the bucket covers `cost`, then takes it. */
+  take(cost?: number, signal?: AbortSignal): Promise<void>;
+  /** The system reported its own bucket: ours follows it (Shopify's throttleStatus). */
+  observe(state: { available: number; max?: number; perSecond?: number }): Promise<void>;
+  /** The system asked every caller to wait `ms` (Retry-After, THROTTLED): the bucket empties for that long. */
+  pause(ms: number): Promise<void>;
 }

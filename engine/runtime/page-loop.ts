@@ -23,7 +23,7 @@ import type { FlowDef } from './flows.js';
 import type { MapOutcome } from './mapping/map-records.js';
 import type { Mapper } from './mapping/mapper.js';
 import { backoffMs, finishRun, mapTask, type PipelineContext, processPage, type RunHandle, sleep } from './pipeline.js';
-import { throttleFor } from './throttle.js';
+import { limiterFor, throttleFor } from './throttle.js';
 
 export interface RuntimeContext {
   db: pg.Pool;
@@ -65,6 +65,7 @@ export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef[
       state: rt.db,
       sandbox: rt.sandbox,
       throttle: rate && !rt.sandbox ? throttleFor(rt.db, c.system, rate, rt.signal) : undefined,
+      limiter: rt.sandbox ? undefined : limiterFor(rt.db, c.system, rt.signal),
     });
     connectors.set(id, open);
   }

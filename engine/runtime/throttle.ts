@@ -1,9 +1,14 @@
 /**
  * Per-connection rate limits that hold across every worker (the bucket: state/rate-limits.ts): a caller that
  * finds the bucket short waits until its reservation is covered.
+ *
+ * `throttleFor` is the request-per-second limit a connection declares (settings.rateLimit.perSecond, the http
+ * connector); `limiterFor` gives a vendor connector the buckets it names (connectors/kit/limiter.ts: Shopify's
+ * GraphQL points, Stripe's requests), each followed to what the system reports and paused by its Retry-After.
  */
 import type pg from 'pg';
-import { reserveTokens } from '../state/rate-limits.js';
+import type { Limiter, LimiterOptions } from '../connectors/types.js';
+import { observeTokens, pauseTokens, reserveTokens } from '../state/rate-limits.js';
 import { sleep } from './pipeline.js';
 
 export function throttleFor(
@@ -15,5 +20,25 @@ export function throttleFor(
   return async (cost: number) => {
     const tokens = await reserveTokens(db, system, cost, perSecond);
     if (tokens < 0) await sleep(Math.ceil((-tokens / perSecond) * 1000), signal);
+  };
+}
+
+/** The named buckets of one connection, in the state database: `<customer>/<connection>:<key>`. */
+export function limiterFor(
+  db: Pick<pg.Pool, 'query'>,
+  system: string,
+  runSignal?: AbortSignal,
+): (key: string, o: LimiterOptions) => Limiter {
+  return (key, o) => {
+    const name = `${system}:${key}`;
+    const burst = o.burst ?? Math.max(1, o.perSecond);
+    return {
+      async take(cost = 1, signal) {
+        const tokens = await reserveTokens(db, name, cost, o.perSecond, burst);
+        if (tokens < 0) await sleep(Math.ceil((-tokens / o.perSecond) * 1000), signal ?? runSignal);
+      },
+      observe: (s) => observeTokens(db, name, s.available, s.perSecond ?? o.perSecond, s.max ?? burst),
+      pause: (ms) => pauseTokens(db, name, ms, o.perSecond),
+    };
   };
 }

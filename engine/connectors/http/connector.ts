@@ -33,6 +33,7 @@ import { STATUS_CODES } from 'node:http';
 import { compile, type Expression } from '../../jsonata/index.js';
 import { sha256 } from '../../util/hash.js';
 import { parseJsonLossless } from '../../util/json.js';
+import { networkCode, nextLink, parseRetryAfter } from '../kit/index.js';
 import { redact, rememberSecret, SecretSet } from '../secrets.js';
 import { ConnectorError } from '../types.js';
 import type * as io from '../types.js';
@@ -566,31 +567,5 @@ function idAt(body: unknown, path: string): string | undefined {
   return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
 }
 
-/** The short code of a fetch failure (ECONNREFUSED, ECONNRESET, ENOTFOUND…), never its message. */
-function networkCode(e: unknown): string {
-  const cause = (e as { cause?: { code?: unknown } })?.cause;
-  return typeof cause?.code === 'string' ? cause.code : 'connection failed';
-}
-
-/** Retry-After as milliseconds: delta-seconds ("2") or an HTTP date. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** The rel="next" target of an RFC 8288 Link header, resolved against the request URL. */
-export function nextLink(header: string | null, requestUrl: URL): string | null {
-  if (!header) return null;
-  for (const m of header.matchAll(/<([^>]*)>((?:\s*;\s*[^;,]+)*)/g)) {
-    for (const param of m[2].split(';')) {
-      const [name, raw] = param.split('=').map((x) => x?.trim());
-      if (name?.toLowerCase() !== 'rel' || !raw) continue;
-      // rel may list several relation types: rel="next last".
-      if (raw.replace(/^"|"$/g, '').toLowerCase().split(/\s+/).includes('next')) return new URL(m[1], requestUrl).href;
-    }
-  }
-  return null;
-}
+// Shared with every vendor connector (the kit); exported here too, where the http connector's tests find them.
+export { nextLink, parseRetryAfter };

@@ -1,0 +1,103 @@
+/**
+ * Rate limits as a connector names them: a token bucket per key of a connection (Shopify's GraphQL points, a REST
+ * API's requests), with a cap on requests in flight. Run by the worker, the bucket lives in PostgreSQL and holds
+ * across every worker on every machine (runtime/throttle.ts `limiterFor`, given as ctx.limiter); elsewhere — a test,
+ * a one-off `rsync connection check` — it is a bucket in this process with the same arithmetic.
+ *
+ * A connection's `settings.rateLimit.perSecond` (and `burst`) overrides the vendor's default: a partner whose
+ * store has a higher plan, or who shares an app's budget with another integration, says so there.
+ */
+import { isObject } from '../../util/merge.js';
+import type { ConnectorContext, Limiter, LimiterOptions } from '../types.js';
+
+export interface RateLimiter extends Limiter {
+  /** Runs `fn` within the concurrency cap (immediately when there is none). */
+  slot<T>(fn: () => Promise<T>): Promise<T>;
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+export interface RateLimiterOptions extends LimiterOptions {
+  /** At most this many requests in flight from this process (Shopify bulk downloads, Stripe's concurrency limit). */
+  concurrency?: number;
+}
+
+export function rateLimiter(
+  ctx: Pick<ConnectorContext, 'settings' | 'limiter'>,
+  key: string,
+  o: RateLimiterOptions,
+): RateLimiter {
+  const own = isObject(ctx.settings.rateLimit) ? ctx.settings.rateLimit : {};
+  const perSecond = typeof own.perSecond === 'number' && own.perSecond > 0 ? own.perSecond : o.perSecond;
+  const burst = typeof own.burst === 'number' && own.burst > 0 ? own.burst : (o.burst ?? Math.max(1, perSecond));
+  const bucket = ctx.limiter?.(key, { perSecond, burst }) ?? localBucket(perSecond, burst);
+  const slot = o.concurrency ? semaphore(o.concurrency) : <T>(fn: () => Promise<T>) => fn();
+  return {
+    perSecond,
+    burst,
+    take: (cost, signal) => bucket.take(cost, signal),
+    observe: (s) => bucket.observe(s),
+    pause: (ms) => bucket.pause(ms),
+    slot,
+  };
+}
+
+/** A token bucket in this process: the same arithmetic as state/rate-limits.ts. */
+export function localBucket(perSecond: number, burst = Math.max(1, perSecond), now = () => Date.now()): Limiter {
+  let tokens = burst;
+  let at = now();
+  const refill = () => {
+    const t = now();
+    tokens = Math.min(burst, tokens + ((t - at) / 1000) * perSecond);
+    at = t;
+  };
+  return {
+    async take(cost = 1, signal) {
+      refill();
+      tokens -= cost;
+      if (tokens < 0) await wait(Math.ceil((-tokens / perSecond) * 1000), signal);
+    },
+    async observe(s) {
+      refill();
+      tokens = Math.min(tokens, s.available, s.max ?? burst);
+    },
+    async pause(ms) {
+      refill();
+      tokens = Math.min(tokens, -(ms / 1000) * perSecond);
+    },
+  };
+}
+
+function semaphore(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let busy = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    // A finished caller hands its slot straight to the next in line, so none can slip in between.
+    if (busy >= n) await new Promise<void>((r) => queue.push(r));
+    else busy++;
+    try {
+      return await fn();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else busy--;
+    }
+  };
+}
+
+/** Sleeps `ms`, or until `signal` aborts (then rejects with its reason). */
+export function wait(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }, ms);
+    const abort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+  });
+}
