@@ -205,6 +205,8 @@ export async function startFakeStripe(options: StripeFakeOptions = {}): Promise<
   const sorted = new Map<StripeKind | 'event', Stored[]>();
   const events = new Map<string, Stored>();
   const settled = new Map<string, string[]>();
+  /** Deleted customers: retrieving one answers Stripe's deleted object (https://docs.stripe.com/api/customers/delete). */
+  const gone = new Set<string>();
   const saved = new Map<string, SavedAnswer>();
   const failures: Failure[] = [];
   const buckets = { read: { tokens: burst, at: now() } as Bucket, write: { tokens: burst, at: now() } as Bucket };
@@ -277,6 +279,7 @@ export async function startFakeStripe(options: StripeFakeOptions = {}): Promise<
     const s = m.get(id);
     if (!s) return;
     m.delete(id);
+    gone.add(id);
     sorted.delete(kind);
     emit('customer.deleted', s.obj, created);
   }
@@ -612,6 +615,7 @@ export async function startFakeStripe(options: StripeFakeOptions = {}): Promise<
     if (no) return no;
     if (id) {
       const s = store.get(kind)!.get(id);
+      if (!s && kind === 'customer' && gone.has(id)) return ok({ id, object: 'customer', deleted: true });
       if (!s) return { status: 404, body: missing(kind, id, 'id') };
       const e = expanded(structuredClone(s.obj), q.getAll('expand[]'));
       return e ? ok(e) : { status: 400, body: cannotExpand(q.getAll('expand[]')) };
