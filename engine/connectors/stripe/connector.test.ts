@@ -9,7 +9,11 @@
  *   STRIPE_TEST_API_KEY=sk_test_… (or rk_test_… with read access)   [STRIPE_TEST_API_VERSION=2024-06-20]
  * and the last suite reads one page of each stream and checks the connection. A live key is refused.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compile } from '../../jsonata/index.js';
+import { projectRoot } from '../../util/paths.js';
 import { ConnectorError } from '../kit/index.js';
 import { resolveSecret } from '../secrets.js';
 import type { OpenConnector, Page } from '../types.js';
@@ -119,6 +123,39 @@ describe('reads: the list endpoints, then the Events API', () => {
     // A manual payout has none (Stripe refuses the filter on it), and is read all the same.
     expect(by.get(manual.id)!.balance_transactions).toBeUndefined();
     expect(by.get(failed.id)!.failure_balance_transaction).toMatchObject({ id: failTxn.id, type: 'payout_failure' });
+  });
+
+  it("a paid payout's event, read with its balance transactions, makes the payouts-to-erp-journal@2 entry with its fees", async () => {
+    const c = open();
+    const first = await readAll(c, 'payouts');
+    expect(first.records).toEqual([]);
+    const po = fake.sample('payout', Math.floor(clock / 1000), { status: 'in_transit', arrival_date: 1773446400 });
+    fake.seed([po]);
+    const t = (type: string, amount: number, fee: number) =>
+      fake.sample('balance_transaction', T0, { type, amount, fee, net: amount - fee });
+    fake.settle(String(po.id), [
+      t('charge', 1000, 59),
+      t('charge', 200, 36),
+      t('refund', -5, 0),
+      t('payout', -1100, 0),
+    ]);
+    fake.update('payout', String(po.id), { status: 'paid' }, { type: 'payout.paid' });
+    const { records } = await readAll(c, 'payouts', first.cursor);
+    expect(records).toHaveLength(1);
+    const mapping = compile(
+      readFileSync(
+        path.join(projectRoot(), 'templates/payouts-to-erp-journal/2/mappings/stripe-payout.jsonata'),
+        'utf8',
+      ),
+    );
+    if (!mapping.ok) throw new Error(mapping.problem.message);
+    const accounts = { bank: '1010', fees: '6150', clearing: '1205' };
+    const entry = (await mapping.expr.evaluate(records[0], { params: { accounts } })) as { lines: Json[] };
+    expect(entry.lines).toEqual([
+      { account: '1010', debit: '11.00', memo: `Stripe payout ${po.id}: net to bank` },
+      { account: '6150', debit: '0.95', memo: `Stripe payout ${po.id}: processing fees` },
+      { account: '1205', credit: '11.95', memo: `Stripe payout ${po.id}: gross receipts cleared` },
+    ]);
   });
 
   it('after the full sync, what changed comes from the events, oldest first across pages of same-second events', async () => {
@@ -373,8 +410,10 @@ describe('lookup and check', () => {
     const cu = fake.sample('customer', T0);
     fake.seed([po, cu]);
     fake.settle(String(po.id), [fake.sample('balance_transaction', T0 - 5, { fee: 30 })]);
-    const c = open();
+    const c = open({ account: 'acct_1Connected0Store' });
     const [got] = (await c.lookup!('payouts', { id: po.id })) as Json[];
+    // A Connect account's data: every request names it.
+    expect(fake.calls.every((k) => k.account === 'acct_1Connected0Store')).toBe(true);
     expect(got).toMatchObject({ id: po.id, object: 'payout', balance_transactions: { object: 'list' } });
     expect(await c.lookup!('charges', { id: 'ch_unknown' })).toEqual([]);
     fake.remove('customer', String(cu.id));

@@ -43,7 +43,9 @@
  *
  * Rate: 80 % of Stripe's documented 100 requests/s live and 25/s in test mode (https://docs.stripe.com/rate-limits),
  * at most 4 in flight per process (Stripe's concurrency limiter has no documented size); `settings.rateLimit`
- * overrides. Writes: the catalogue declares no entity, so the connector writes nothing (a write would be form-encoded
+ * overrides. Stripe reports no headroom (no bucket headers), so after a rate-limit 429 the connection also paces
+ * itself in this process: half the rate, then back up by a thousandth of the limit per success (AIMD), which keeps
+ * a limit lower than ours (another integration sharing the account) from being hit again and again. Writes: the catalogue declares no entity, so the connector writes nothing (a write would be form-encoded
  * with an Idempotency-Key = the write id: see fake.ts for Stripe's semantics).
  */
 import { isObject } from '../../util/merge.js';
