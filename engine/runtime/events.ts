@@ -3,6 +3,10 @@
  * worked in pages. Several workers share a flow's deliveries: each claims the ones it works (claims in
  * state/locks.ts, held on the connection that commits them), so none is taken twice and no transaction stays open
  * while a page's writes wait to be retried.
+ *
+ * A delivery that only notifies (its event is `payload: reference` in the connector's catalogue entry: Square's
+ * order.updated, Shopify's orders/delete) is looked up first: the source connector fetches the record it names, and
+ * that record is mapped, not the notification. A failed lookup fails the run with the deliveries still pending.
  */
 import type pg from 'pg';
 import { notifyWork } from '../live/notify.js';
@@ -10,8 +14,9 @@ import { insertDelivery, markDelivered, pendingDeliveries, pendingDeliveryIds } 
 import { releaseClaims, tryClaims } from '../state/locks.js';
 import { zeroCounts } from '../state/runs.js';
 import { withClient } from '../state/tx.js';
+import { connectorSpec } from '../connectors/catalog.js';
 import type { FlowDef } from './flows.js';
-import { finish, pipeline, type RunResult, type RuntimeContext } from './page-loop.js';
+import { connectorFor, finish, pipeline, type RunResult, type RuntimeContext } from './page-loop.js';
 import { processPage, type RunHandle, startRun } from './pipeline.js';
 
 /** Record a verified webhook delivery once (by its delivery id) and wake the workers; false when it was a duplicate. */
@@ -46,7 +51,7 @@ export async function runEvents(rt: RuntimeContext, flow: FlowDef): Promise<RunR
           const rows = await pendingDeliveries(client, ids.map(String));
           if (!rows.length) continue;
           run ??= await startRun(rt.db, flow, 'event', rt.worker);
-          const records = rows.flatMap((r) => r.records);
+          const records = (await Promise.all(rows.map((r) => recordsOf(rt, flow, r)))).flat();
           await processPage(ctx, run, client, { records }, (tx) =>
             markDelivered(
               tx,
@@ -66,4 +71,25 @@ export async function runEvents(rt: RuntimeContext, flow: FlowDef): Promise<RunR
       throw e;
     }
   });
+}
+
+/**
+ * The records a delivery stands for: its own, or — for a notification whose source can look records up — the
+ * records it names, fetched now. In sandbox mode the simulated systems send records, so nothing is looked up.
+ */
+async function recordsOf(
+  rt: RuntimeContext,
+  flow: FlowDef,
+  d: { topic: string | null; records: unknown[] },
+): Promise<unknown[]> {
+  const event = d.topic ? connectorSpec(flow.source.type)?.events?.[d.topic] : undefined;
+  if (event?.payload !== 'reference') return d.records;
+  const source = connectorFor(rt, flow.source);
+  if (!source.lookup) return d.records;
+  const found: unknown[] = [];
+  for (const ref of d.records) {
+    if (typeof ref === 'object' && ref !== null)
+      found.push(...(await source.lookup(event.stream, ref as Record<string, unknown>, rt.signal)));
+  }
+  return found;
 }

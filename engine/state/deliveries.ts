@@ -34,9 +34,12 @@ export async function pendingDeliveryIds(
 }
 
 /** The records of those deliveries that are still pending (a claimant re-reads them once it holds their claims). */
-export async function pendingDeliveries(db: Queryable, ids: string[]): Promise<{ id: string; records: unknown[] }[]> {
-  const { rows } = await db.query<{ id: string; records: unknown[] }>(
-    `SELECT id, records FROM rsync.deliveries WHERE id = ANY($1) AND done_at IS NULL ORDER BY id`,
+export async function pendingDeliveries(
+  db: Queryable,
+  ids: string[],
+): Promise<{ id: string; topic: string | null; records: unknown[] }[]> {
+  const { rows } = await db.query<{ id: string; topic: string | null; records: unknown[] }>(
+    `SELECT id, topic, records FROM rsync.deliveries WHERE id = ANY($1) AND done_at IS NULL ORDER BY id`,
     [ids],
   );
   return rows;
