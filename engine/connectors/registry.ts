@@ -28,7 +28,8 @@ export interface OpenOptions {
   /** The connection's connector (its `connector:`). */
   connector: string;
   settings: Record<string, unknown>;
-  state: pg.Pool;
+  /** The state database (the sandbox needs it; a one-off check has none). */
+  state?: pg.Pool;
   sandbox?: boolean;
   throttle?: (cost: number) => Promise<void>;
   limiter?: ConnectorContext['limiter'];
