@@ -71,6 +71,8 @@ const BEGINNING = '2013-01-01T00:00:00Z';
 const PAYOUT_LOOKBACK_MS = 14 * 86_400_000;
 /** Square indexes changes "within seconds" (payments, orders), customers "well under 30 seconds … a minute or longer". */
 const OVERLAP_MS: Record<string, number> = { customers: 120_000 };
+/** How long the list of the seller's locations is kept. */
+const LOCATIONS_TTL_MS = 10 * 60_000;
 /** Back-off after a 429 (Square sends no Retry-After): doubling from this, to at most 30 s. */
 const BACKOFF_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
@@ -196,10 +198,17 @@ export function openSquare(ctx: ConnectorContext, options: SquareOptions = {}): 
 
   // ---- locations ------------------------------------------------------------------------------------------------
 
+  /**
+   * The seller's locations. Asked again at a slice's start once LOCATIONS_TTL_MS have passed (a new store is read
+   * without a restart), never within a slice, whose page token counts groups of this list.
+   */
   let locationsCache: Promise<string[]> | undefined;
-  function locations(signal?: AbortSignal): Promise<string[]> {
+  let locationsAt = 0;
+  function locations(signal?: AbortSignal, sliceStart = false): Promise<string[]> {
     if (Array.isArray(settings.locationIds) && settings.locationIds.length)
       return Promise.resolve(settings.locationIds);
+    if (sliceStart && Date.now() - locationsAt > LOCATIONS_TTL_MS) locationsCache = undefined;
+    if (!locationsCache) locationsAt = Date.now();
     locationsCache ??= call<Obj>('GET', '/v2/locations', { signal })
       .then((r) => (r.locations ?? []).map((l: Obj) => l.id as string))
       .catch((e) => {
@@ -221,7 +230,7 @@ export function openSquare(ctx: ConnectorContext, options: SquareOptions = {}): 
     size: number,
     one: (group: string[], cursor: string | null) => Promise<{ records: Obj[]; cursor?: string }>,
   ): Promise<{ records: Obj[]; next: Token | null }> {
-    const all = groups(await locations(q.signal), size);
+    const all = groups(await locations(q.signal, q.token === null), size);
     const t = (q.token as Token | null) ?? { g: 0, c: null };
     if (t.g >= all.length) return { records: [], next: null };
     const got = await one(all[t.g], t.c);
