@@ -8,7 +8,7 @@
  * minus an overlap window (never before this slice's start): a record that shares its timestamp with the last one
  * read, or that the API indexed a moment late, is read again rather than lost, and the ledger skips what was already
  * delivered (unchanged). A page token the API no longer knows (expired, or invalidated by a change) restarts the
- * slice from its `since`: a re-read, never a failure and never a gap.
+ * slice from the newest time seen less the overlap: a re-read, never a failure and never a gap.
  *
  * Times go to the API as ISO-8601 in UTC (`utc`), whatever offset the records carry; instants are compared, not
  * strings, so "2026-07-01T10:00:00-04:00" is newer than "2026-07-01T13:59:59Z".
@@ -60,7 +60,7 @@ export function sliceCursor(req: Pick<ReadRequest, 'cursor' | 'since'>): SliceCu
 }
 
 export async function readSlices<R>(req: ReadRequest, o: SliceOptions<R>): Promise<Page> {
-  const cur = sliceCursor(req);
+  let cur = sliceCursor(req);
   const overlap = o.overlapMs ?? DEFAULT_OVERLAP_MS;
   const query = (token: unknown): SliceQuery => ({
     since: cur.since,
@@ -76,6 +76,13 @@ export async function readSlices<R>(req: ReadRequest, o: SliceOptions<R>): Promi
   } catch (e) {
     // An expired token restarts the slice; an expired first page is the API's problem, not a token's.
     if (!(e instanceof ExpiredToken) || cur.token === undefined || cur.token === null) throw e;
+    // From the newest time seen less the overlap, not from the slice's start: every record older than that was on
+    // a page already read (the order is by updated time), and a slice whose tokens expire faster than it can be
+    // walked must still move on.
+    if (cur.high) {
+      const restart = Date.parse(cur.high) - overlap;
+      if (!cur.since || restart > Date.parse(cur.since)) cur = { ...cur, since: utc(restart) };
+    }
     got = await o.fetch(query(null));
   }
   let high = cur.high ?? null;

@@ -39,7 +39,8 @@ describeReceiver({
     'stripe-signature': `t=${T},v1=${hmac('sha256', s, Buffer.concat([Buffer.from(`${T}.`), b])).digest('hex')}`,
   }),
   signOptions: { timestamp: T },
-  expected: { deliveryId: 'evt_1PgcA2B7WZ01zgkWq9fJ0sXy', topic: 'payout.paid', records: [payout] },
+  // The payout, versioned by the event's time (`updated`, as the connector's reads have it too).
+  expected: { deliveryId: 'evt_1PgcA2B7WZ01zgkWq9fJ0sXy', topic: 'payout.paid', records: [{ ...payout, updated: T }] },
 });
 
 describe('Stripe specifics', () => {
@@ -64,7 +65,7 @@ describe('Stripe specifics', () => {
     const old = signFor('stripe', SECRET, stripeEvent, { timestamp: Math.floor(Date.now() / 1000) - 3600 });
     expect(refusal(() => receive('stripe', settings, stripeEvent, old, {})).status).toBe(401);
     expect(receive('stripe', settings, stripeEvent, signFor('stripe', SECRET, stripeEvent), {}).records).toEqual([
-      payout,
+      { ...payout, updated: T },
     ]);
   });
 
@@ -101,5 +102,17 @@ describe('Stripe specifics', () => {
     );
     const e = refusal(() => receive('stripe', settings, body, signFor('stripe', SECRET, body, { timestamp: T })));
     expect(e.status).toBe(400);
+  });
+
+  it("carries the event's time as the record's version (updated), and marks a customer.deleted record deleted", () => {
+    const customer = fixture('stripe/customer.json');
+    const event = (type: string, object: unknown, created: number) =>
+      Buffer.from(JSON.stringify({ id: `evt_${type}`, object: 'event', created, data: { object }, type }));
+    const t = Math.floor(Date.now() / 1000);
+    const got = (body: Buffer) => receive('stripe', settings, body, signFor('stripe', SECRET, body), {}).records;
+    expect(got(event('customer.updated', customer, t - 7))).toEqual([{ ...customer, updated: t - 7 }]);
+    expect(got(event('customer.deleted', customer, t))).toEqual([{ ...customer, updated: t, deleted: true }]);
+    // An object with an `updated` of its own keeps it.
+    expect(got(event('customer.updated', { ...customer, updated: 5 }, t))).toEqual([{ ...customer, updated: 5 }]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Stripe webhooks: `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` over `${t}.` and the raw body, keyed
  * with the endpoint's signing secret (`settings.webhookSecret`), within a tolerance of the signing time; the
- * delivery id is the event's `id`, the topic its `type`, and the record its `data.object`.
+ * delivery id is the event's `id`, the topic its `type`, and the record its `data.object` (with the event's time as
+ * `updated`, and `deleted: true` for a deletion: `eventRecord`).
  */
 import { isObject } from '../../util/merge.js';
 import {
@@ -45,7 +46,7 @@ export const receiver: Receiver = {
         return {
           deliveryId: requiredString('stripe', event, 'id'),
           topic: optionalString(event.type),
-          records: [data.object],
+          records: [eventRecord(event, data.object)],
         };
       },
     };
@@ -71,6 +72,22 @@ export const receiver: Receiver = {
     headers: { 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
   }),
 };
+
+/**
+ * The record an event carries, as the connector's reads yield it too (connector.ts), so that one mapping serves both:
+ * the event's `data.object` with
+ * - `updated`: the event's `created` (Unix seconds), the version of the object it shows — Stripe's objects carry no
+ *   last-modified time, and this is what Airbyte's source-stripe calls its `updated` cursor too (a field Stripe's
+ *   charges, payouts, refunds, disputes and customers do not have; an object that has one keeps its own);
+ * - `deleted: true` for a `*.deleted` event, Stripe's own mark of a deleted object (`DELETE /v1/customers/:id`
+ *   answers `{ id, object, deleted: true }`), so that a delete is a record the pipeline can act on.
+ */
+export function eventRecord(event: Record<string, unknown>, object: Record<string, unknown>): Record<string, unknown> {
+  const r: Record<string, unknown> = { ...object };
+  if (r.updated === undefined && typeof event.created === 'number') r.updated = event.created;
+  if (typeof event.type === 'string' && event.type.endsWith('.deleted')) r.deleted = true;
+  return r;
+}
 
 /**
  * Stripe: `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>…]` over `${t}.${body}`. Several v1 values are

@@ -1,0 +1,261 @@
+/**
+ * The connector kit (engine/connectors/kit/): the slice cursor loses nothing when many records share a timestamp
+ * across page boundaries and repeats only within its overlap window; an expired page token restarts its slice; the
+ * HTTP exchange turns each failure into its kind, tells the limiter of a Retry-After and keeps secrets out of its
+ * messages; and the rate limits shared through PostgreSQL follow what a system reports and pause for what it asks.
+ *
+ * A real HTTP server on 127.0.0.1 and a fresh database on real PostgreSQL (test/helpers/db.ts).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, type TestDatabase } from '../../../test/helpers/db.js';
+import { limiterFor } from '../../runtime/throttle.js';
+import { migrate } from '../../state/migrate.js';
+import { rememberSecret } from '../secrets.js';
+import type { Limiter, Page } from '../types.js';
+import { ConnectorError, failure, httpClient, rateLimiter, readSlices, type SliceQuery, utc } from './index.js';
+
+// ---- an API with page tokens over records ordered by (updated time, id) --------------------------------------------
+
+interface Rec {
+  id: number;
+  updated_at: string;
+}
+
+/** `n` records in runs of `run` sharing one second, with offsets other than UTC on some. */
+function records(n: number, run: number, start = Date.parse('2026-07-01T00:00:00Z')): Rec[] {
+  return Array.from({ length: n }, (_, i) => {
+    const at = start + Math.floor(i / run) * 1000;
+    // Every third run is written in New York time: the same instant, a different string.
+    const text =
+      Math.floor(i / run) % 3 === 0 ? new Date(at - 4 * 3600_000).toISOString().replace('Z', '-04:00') : utc(at);
+    return { id: i + 1, updated_at: text };
+  });
+}
+
+/** One page: records at or after `since`, by (updated, id), the token an offset into that list. */
+function api(all: Rec[], o: { expireAfter?: number } = {}) {
+  let pages = 0;
+  const tokens = new Set<string>();
+  return {
+    calls: () => pages,
+    async fetch(q: SliceQuery) {
+      pages++;
+      const since = q.since ? Date.parse(q.since) : Number.NEGATIVE_INFINITY;
+      const list = all
+        .filter((r) => Date.parse(r.updated_at) >= since)
+        .sort((a, b) => Date.parse(a.updated_at) - Date.parse(b.updated_at) || a.id - b.id);
+      let from = 0;
+      if (q.token !== null) {
+        if (!tokens.has(String(q.token))) throw failure.expired('page token expired');
+        from = Number(String(q.token).split(':')[1]);
+      }
+      const page = list.slice(from, from + q.limit);
+      const next = from + q.limit < list.length ? `t${pages}:${from + q.limit}` : null;
+      if (next) tokens.add(next);
+      if (o.expireAfter && pages % o.expireAfter === 0) tokens.clear();
+      return { records: page, next };
+    },
+  };
+}
+
+async function readAll(fetch: (q: SliceQuery) => Promise<{ records: Rec[]; next: unknown }>, cursor: unknown = null) {
+  const seen: number[] = [];
+  let page: Page;
+  do {
+    page = await readSlices<Rec>(
+      { stream: 'orders', cursor, limit: 250 },
+      { fetch, updatedAt: (r) => r.updated_at, overlapMs: 2_000 },
+    );
+    for (const r of page.records as Rec[]) seen.push(r.id);
+    cursor = page.cursor;
+  } while (page.more);
+  return { seen, cursor };
+}
+
+describe('readSlices: the cursor contract', () => {
+  it('reads 20,000 records sharing timestamps across pages with none lost, and re-reads only the overlap', async () => {
+    // Runs of 333 records per second: every page boundary (250) falls inside a run.
+    const all = records(20_000, 333);
+    const first = await readAll(api(all).fetch);
+    expect(first.seen.length).toBe(20_000);
+    expect(new Set(first.seen).size).toBe(20_000);
+    // The next slice starts 2 s before the newest record: the last three seconds' runs are read again, nothing else.
+    const newest = Math.max(...all.map((r) => Date.parse(r.updated_at)));
+    expect(first.cursor).toEqual({ since: utc(newest - 2_000) });
+    const again = await readAll(api(all).fetch, first.cursor);
+    const inWindow = all.filter((r) => Date.parse(r.updated_at) >= newest - 2_000).map((r) => r.id);
+    expect(again.seen.sort((a, b) => a - b)).toEqual(inWindow);
+    expect(inWindow.length).toBeLessThanOrEqual(3 * 333);
+  });
+
+  it('restarts a slice whose page token expired, and still loses nothing', async () => {
+    const all = records(3_000, 100);
+    // Tokens expire every 4 pages: each restart re-reads the slice from its start.
+    const a = api(all, { expireAfter: 4 });
+    const { seen } = await readAll(a.fetch);
+    expect(new Set(seen).size).toBe(3_000);
+    expect(a.calls()).toBeGreaterThan(12);
+  });
+
+  it('keeps the slice and page in the cursor, so a stopped read resumes where it was', async () => {
+    const all = records(1_000, 10);
+    const page = await readSlices<Rec>(
+      { stream: 'orders', cursor: null, limit: 250, since: '2026-07-01T00:00:00Z' },
+      { fetch: api(all).fetch, updatedAt: (r) => r.updated_at },
+    );
+    expect(page.more).toBe(true);
+    expect(page.cursor).toMatchObject({
+      since: '2026-07-01T00:00:00Z',
+      token: expect.any(String),
+      high: utc(Date.parse('2026-07-01T00:00:24Z')),
+    });
+  });
+});
+
+// ---- the HTTP exchange --------------------------------------------------------------------------------------------
+
+describe('httpClient: failures by kind', () => {
+  let server: Server;
+  let base: string;
+  const SECRET = 'shpat_kit_test_0123456789abcdef';
+
+  beforeAll(async () => {
+    rememberSecret(SECRET);
+    server = createServer((req, res) => {
+      const path = req.url ?? '/';
+      if (path.startsWith('/v1/ok')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(`{"id":820982911946154508,"q":${JSON.stringify(path)}}`);
+      } else if (path.startsWith('/v1/busy')) {
+        res.writeHead(429, { 'retry-after': '3' });
+        res.end('{"errors":"Exceeded 2 calls per second"}');
+      } else if (path.startsWith('/v1/down')) {
+        res.writeHead(502);
+        res.end('<html>bad gateway</html>');
+      } else if (path.startsWith('/v1/auth')) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            errors: `[API] Invalid API key or access token (unrecognized login or wrong password) ${SECRET}`,
+          }),
+        );
+      } else if (path.startsWith('/v1/drop')) {
+        req.socket.destroy();
+      } else {
+        res.writeHead(404);
+        res.end('{"errors":"Not Found"}');
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const pauses: number[] = [];
+  const spy: Limiter = { take: async () => {}, observe: async () => {}, pause: async (ms) => void pauses.push(ms) };
+  const client = () =>
+    httpClient(
+      { settings: {} },
+      {
+        name: 'vendor',
+        baseUrl: base,
+        headers: () => ({ 'x-token': SECRET }),
+        limiter: rateLimiter({ settings: {}, limiter: () => spy }, 'rest', { perSecond: 2 }),
+      },
+    );
+  const failed = (p: Promise<unknown>) =>
+    p.then(
+      () => expect.unreachable('the request succeeded'),
+      (e: unknown) => e as ConnectorError,
+    );
+
+  it('resolves paths under the base, drops absent query values and keeps 64-bit ids exact', async () => {
+    const r = await client().request('GET', '/ok', {
+      query: { limit: 250, page_info: undefined, 'ids[]': ['1', '2'] },
+    });
+    expect(r.json()).toEqual({ id: '820982911946154508', q: '/v1/ok?limit=250&ids%5B%5D=1&ids%5B%5D=2' });
+  });
+
+  it('a 429 is throttled with its Retry-After, and every caller of the limiter pauses for it', async () => {
+    const e = await failed(client().request('GET', '/busy'));
+    expect(e).toBeInstanceOf(ConnectorError);
+    expect([e.kind, e.transient, e.retryAfterMs, e.status]).toEqual(['throttled', true, 3000, 429]);
+    expect(pauses).toContain(3000);
+    expect(e.message).toBe(
+      'vendor: GET /v1/busy: HTTP 429 Too Many Requests: {"errors":"Exceeded 2 calls per second"}',
+    );
+  });
+
+  it('a 5xx and a dropped connection are transient; a 404 is permanent unless allowed', async () => {
+    const down = await failed(client().request('GET', '/down'));
+    expect([down.kind, down.transient]).toEqual(['transient', true]);
+    const drop = await failed(client().request('GET', '/drop'));
+    expect([drop.kind, drop.transient]).toEqual(['transient', true]);
+    expect(drop.message).toMatch(/^vendor: GET \/v1\/drop: network error \(\w+\)$/);
+    const gone = await failed(client().request('GET', '/nothing'));
+    expect([gone.kind, gone.transient]).toEqual(['permanent', false]);
+    expect((await client().request('GET', '/nothing', { allow: [404] })).status).toBe(404);
+  });
+
+  it('a refused credential is an auth failure whose message never carries the secret', async () => {
+    const e = await failed(client().request('GET', '/auth'));
+    expect([e.kind, e.transient, e.status]).toEqual(['auth', false, 401]);
+    expect(e.message).toContain('Invalid API key or access token');
+    expect(e.message).not.toContain(SECRET);
+  });
+
+  it('refuses a full URL outside the base origin (credentials stay home)', async () => {
+    const e = await failed(client().request('GET', 'https://elsewhere.example/v1/ok'));
+    expect(e.kind).toBe('permanent');
+    expect(e.message).toContain('refusing a URL outside');
+  });
+});
+
+// ---- the shared buckets -------------------------------------------------------------------------------------------
+
+describe('rate limits shared through PostgreSQL', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  beforeAll(async () => {
+    db = await testDatabase('kit');
+    pool = new pg.Pool({ connectionString: db.url, application_name: 'kit test' });
+    await migrate(pool);
+  });
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+  });
+  const tokens = async (name: string) =>
+    Number((await pool.query('SELECT tokens FROM rsync.rate_limits WHERE system = $1', [name])).rows[0].tokens);
+
+  it('follows the bucket a system reports, downwards only', async () => {
+    const limits = limiterFor(pool, 'northwind/shopify');
+    const a = limits('graphql', { perSecond: 50, burst: 1000 });
+    await a.take(100);
+    expect(await tokens('northwind/shopify:graphql')).toBeCloseTo(900, -1);
+    await a.observe({ available: 400, max: 1000 });
+    expect(await tokens('northwind/shopify:graphql')).toBeCloseTo(400, -1);
+    // A report older than our own reservations does not hand tokens back.
+    await a.observe({ available: 990, max: 1000 });
+    expect(await tokens('northwind/shopify:graphql')).toBeLessThan(500);
+  });
+
+  it('a pause puts every caller of the bucket in debt for that long', async () => {
+    const b = limiterFor(pool, 'contoso/square')('rest', { perSecond: 10, burst: 10 });
+    await b.pause(2_000);
+    // 2 s at 10 tokens a second: a debt of about 20, so the next caller waits about 2 s.
+    expect(await tokens('contoso/square:rest')).toBeLessThan(-19);
+    const other = limiterFor(pool, 'contoso/square')('rest', { perSecond: 10, burst: 10 });
+    const t0 = Date.now();
+    await other.take(1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_900);
+  });
+
+  it('settings.rateLimit overrides the vendor default', () => {
+    const r = rateLimiter({ settings: { rateLimit: { perSecond: 4, burst: 8 } } }, 'rest', { perSecond: 2 });
+    expect([r.perSecond, r.burst]).toEqual([4, 8]);
+  });
+});
