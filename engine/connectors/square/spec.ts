@@ -4,17 +4,60 @@ export const spec: ConnectorSpec = {
   name: 'square',
   title: 'Square (POS, Orders and Inventory APIs)',
   category: 'pos',
+  writes: {
+    effect: 'exactly-once',
+    how: "each request carries an idempotency_key made from its records' write ids (Square answers a repeat with its first response); inventory counts are absolute and stamped with the record's updatedAt (occurred_at), so not even a repeat under another key changes stock",
+  },
   settings: {
     type: 'object',
     required: ['accessToken'],
     properties: {
       environment: { enum: ['sandbox', 'production'], default: 'production' },
+      baseUrl: {
+        type: 'string',
+        pattern: '^https?://',
+        description:
+          "the API's base URL, for a proxy or a test server (default: https://connect.squareup.com, or https://connect.squareupsandbox.com in the sandbox environment)",
+      },
+      apiVersion: {
+        type: 'string',
+        pattern: '^\\d{4}-\\d{2}-\\d{2}$',
+        default: '2026-07-15',
+        description:
+          "the Square-Version sent with every request (default 2026-07-15); pinned here so that a change of the application's version in Square's dashboard cannot change what rsync reads",
+      },
       accessToken: { ...secretRef, description: 'Square access token' },
       webhookSignatureKey: { ...secretRef, description: 'signs webhooks (x-square-hmacsha256-signature)' },
-      locationIds: { type: 'array', items: { type: 'string' }, description: 'the store locations to sync' },
+      notificationUrl: {
+        type: 'string',
+        description:
+          "the webhook subscription's notification URL exactly as Square has it (Square signs it with the body); default: RSYNC_PUBLIC_URL and the path received",
+      },
+      locationIds: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'the store locations to sync (default: every location of the seller)',
+      },
+      stockLocations: {
+        type: 'object',
+        additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+        description:
+          'inventory writes: the Square location id(s) each source location is counted at, e.g. { "DUB-WH": "D7AVYMEAPJ3A3" } (default: a source location that is a Square location id)',
+      },
+      rateLimit: {
+        type: 'object',
+        properties: { perSecond: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'number', minimum: 1 } },
+        description:
+          'requests per second to Square (default 10; Square publishes no limit, and halves this pace itself after a 429)',
+      },
     },
     additionalProperties: false,
   },
+  // What each read is (connector.ts): orders by SearchOrders' updated_at filter across every location (10 a call);
+  // payments and refunds by ListPayments' / ListPaymentRefunds' updated_at range; payouts by creation time (the
+  // only filter ListPayouts has) read back 14 days, so that a payout's later status is seen; catalogItems as ITEMs
+  // with their variations, deleted ones included (is_deleted); inventoryCounts by calculated_at; customers by
+  // SearchCustomers' updated_at filter (a deleted customer is not searchable: customer.deleted is its only trace).
   streams: {
     orders: { canonical: ['order'], incremental: true },
     refunds: { canonical: ['refund'], incremental: true },
