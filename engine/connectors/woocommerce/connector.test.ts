@@ -295,6 +295,12 @@ describe('failures', () => {
     const afterBurst = done.slice(30);
     expect(afterBurst.filter((x) => x.status === 429).length).toBeLessThanOrEqual(afterBurst.length * 0.01);
     expect(throttled).toBeGreaterThan(0);
+    // After each 429 nothing reached the store before its Retry-After (1 s) was out.
+    for (const [n, x] of done.entries()) {
+      if (x.status !== 429) continue;
+      const next = done[n + 1];
+      if (next) expect(next.at - x.at).toBeGreaterThanOrEqual(950);
+    }
   }, 20_000);
 
   it('a wrong secret or an unknown key is an auth failure whose message carries no secret', async () => {
@@ -518,6 +524,18 @@ describe('lookup and check', () => {
     process.env.WOO_TEST_CS3 = 'cs_wrong_0000000000000000000000000000000000';
     const e = await failureOf(open(f, { consumerSecret: { secretRef: 'env:WOO_TEST_CS3' } }).check!(['orders']));
     expect(e.kind).toBe('auth');
+    // Not a WordPress site there: a clear permanent error.
+    const nowhere = await failureOf(open(f, { url: `${f.url}/not-a-shop` }).check!(['orders']));
+    expect([nowhere.kind, nowhere.message]).toEqual([
+      'permanent',
+      expect.stringMatching(/is not a WordPress REST API/),
+    ]);
+    // Nothing listening: transient.
+    const port = new URL(f.url).port;
+    await f.close();
+    fakes = fakes.filter((x) => x !== f);
+    const down = await failureOf(open(f, { url: `http://127.0.0.1:${port}` }).check!(['orders']));
+    expect(down.kind).toBe('transient');
   });
 });
 

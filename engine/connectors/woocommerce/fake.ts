@@ -82,6 +82,8 @@ export interface FakeCall {
   path: string;
   query: Record<string, string>;
   status: number;
+  /** When it arrived (ms since the epoch). */
+  at: number;
   /** Items in a batch request (create + update + delete). */
   items?: number;
 }
@@ -164,7 +166,7 @@ export async function startFakeWoo(o: FakeWooOptions = {}): Promise<FakeWoo> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const u = new URL(req.url ?? '/', url);
     const query = Object.fromEntries(u.searchParams);
-    const call: FakeCall = { method: req.method ?? 'GET', path: u.pathname, query, status: 0 };
+    const call: FakeCall = { method: req.method ?? 'GET', path: u.pathname, query, status: 0, at: Date.now() };
     calls.push(call);
     const body = await readBody(req);
     const reply = (status: number, json: unknown, headers: Record<string, string> = {}) => {
@@ -741,8 +743,18 @@ export function clones(template: Record<string, unknown>, n: number, o: CloneOpt
 /** WooCommerce's date format: `YYYY-MM-DDTHH:MM:SS`, no offset. */
 export const wooTime = (ms: number): string => new Date(ms).toISOString().slice(0, 19);
 
-/** A `_gmt` field as ms (it carries no offset but is UTC). */
-const gmt = (v: unknown): number => (typeof v === 'string' && v ? Date.parse(`${v.slice(0, 19)}Z`) : 0);
+/** A `_gmt` field as ms (it carries no offset but is UTC); the last few thousand parsed are kept. */
+const parsed = new Map<string, number>();
+const gmt = (v: unknown): number => {
+  if (typeof v !== 'string' || !v) return 0;
+  let ms = parsed.get(v);
+  if (ms === undefined) {
+    ms = Date.parse(`${v.slice(0, 19)}Z`);
+    if (parsed.size > 100_000) parsed.clear();
+    parsed.set(v, ms);
+  }
+  return ms;
+};
 
 /**
  * A date filter's value as WP_Date_Query reads it, in ms on the scale of the column compared: a bare time is taken
