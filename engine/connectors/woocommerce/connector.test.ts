@@ -157,13 +157,23 @@ describe('reads', () => {
     expect(f.calls.find((x) => x.path.endsWith('/refunds'))?.query).toMatchObject({ orderby: 'date', order: 'asc' });
   });
 
-  it('says which WooCommerce version a stream needs when the store predates its route', async () => {
+  it('reads refunds order by order before WooCommerce 9.0, and says which version variations need', async () => {
     const f = await fake({ version: '8.9.3' });
+    f.seed('orders', [
+      { ...ORDER, id: 723, currency: 'EUR', refunds: [{ id: 726, reason: '', total: '-10.00' }] },
+      { ...ORDER, id: 724, currency: 'EUR' },
+    ]);
+    f.seed('refunds', [{ ...REFUND, parent_id: 723 }]);
     const c = open(f);
-    const e = await failureOf(slice(c, 'refunds'));
+    const { records } = await slice(c, 'refunds');
+    expect(records).toEqual([expect.objectContaining({ id: 726, order_id: 723, currency: 'EUR', amount: '10.00' })]);
+    expect(f.calls.filter((x) => x.path.includes('/refunds')).map((x) => x.path)).toEqual([
+      '/wp-json/wc/v3/refunds',
+      '/wp-json/wc/v3/orders/723/refunds',
+    ]);
+    const e = await failureOf(slice(c, 'variations'));
     expect(e.kind).toBe('permanent');
-    expect(e.message).toMatch(/WooCommerce 9\.0 or later/);
-    expect((await failureOf(slice(c, 'variations'))).message).toMatch(/10\.3 or later/);
+    expect(e.message).toMatch(/WooCommerce 10\.3 or later/);
   });
 
   it('loses nothing of 20,000 orders sharing timestamps across pages while orders are edited mid-read; repeats only within the overlap window', async () => {

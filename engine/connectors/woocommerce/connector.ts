@@ -33,7 +33,9 @@
  * - variations: `/variations` (WooCommerce 10.3+), each with its `parent_id`. `/products` lists no variations, and a
  *   variation's price and stock are its own, so a catalogue sync needs this stream.
  * - refunds: `/refunds` (WooCommerce 9.0+, all refunds with their `parent_id`), by creation time (a refund is never
- *   edited). A refund names neither its order nor its currency: each record gets `order_id` (the parent) and its
+ *   edited). Before 9.0 (the route answers rest_no_route), order by order: the orders modified in the slice — a
+ *   refund saves its order with a new modified time (wc_create_refund, includes/wc-order-functions.php) — and each
+ *   one's `/orders/<id>/refunds` when its `refunds` summary is not empty. A refund names neither its order nor its currency: each record gets `order_id` (the parent) and its
  *   order's `currency` (one `/orders?include=…&_fields=id,currency` per page, cached), which the refund mapping reads
  *   before the template's `currency` parameter.
  * - customers: `/customers` has no modified filter or order (only id, name, registered_date), so each slice walks
@@ -76,11 +78,11 @@ const OVERLAP_MS = 60_000;
 type Rec = Record<string, unknown>;
 
 /** The routes the streams need, and the version that added them. */
-const ROUTES: Record<string, { path: string; by: 'modified' | 'date'; since?: string }> = {
-  orders: { path: '/wc/v3/orders', by: 'modified' },
-  products: { path: '/wc/v3/products', by: 'modified' },
-  variations: { path: '/wc/v3/variations', by: 'modified', since: '10.3' },
-  refunds: { path: '/wc/v3/refunds', by: 'date', since: '9.0' },
+const ROUTES: Record<string, { stream: string; path: string; by: 'modified' | 'date'; since?: string }> = {
+  orders: { stream: 'orders', path: '/wc/v3/orders', by: 'modified' },
+  products: { stream: 'products', path: '/wc/v3/products', by: 'modified' },
+  variations: { stream: 'variations', path: '/wc/v3/variations', by: 'modified', since: '10.3' },
+  refunds: { stream: 'refunds', path: '/wc/v3/refunds', by: 'date', since: '9.0' },
 };
 const STREAMS = ['orders', 'refunds', 'products', 'variations', 'customers'];
 
@@ -138,10 +140,54 @@ export function openWooCommerce(ctx: ConnectorContext, options: WooOptions = {})
 
   // ---- reads ------------------------------------------------------------------------------------------------------
 
+  /** Set once /refunds answered rest_no_route (WooCommerce before 9.0): refunds are then read order by order. */
+  let perOrder = false;
+
   async function read(req: ReadRequest): Promise<Page> {
     if (req.stream === 'customers') return readCustomers(req);
-    const route = ROUTES[req.stream];
-    if (!route) throw failure.permanent(`woocommerce: no stream ${req.stream} (streams: ${STREAMS.join(', ')})`);
+    if (!ROUTES[req.stream])
+      throw failure.permanent(`woocommerce: no stream ${req.stream} (streams: ${STREAMS.join(', ')})`);
+    if (req.stream !== 'refunds') return readModified(req, ROUTES[req.stream]);
+    if (!perOrder) {
+      try {
+        const page = await readModified(req, ROUTES.refunds);
+        return { ...page, records: await withOrders(page.records as Rec[], req.signal) };
+      } catch (e) {
+        if (!(e instanceof ConnectorError && e.status === 404 && e.message.includes('/wc/v3/refunds'))) throw e;
+        perOrder = true;
+      }
+    }
+    return refundsPerOrder(req);
+  }
+
+  /**
+   * Refunds before WooCommerce 9.0: the orders modified in the slice (a refund saves its order with a new modified
+   * time: wc_create_refund, includes/wc-order-functions.php), and each one's `/orders/<id>/refunds` when it has any.
+   */
+  async function refundsPerOrder(req: ReadRequest): Promise<Page> {
+    const page = await readModified(req, ROUTES.orders, 'id,currency,refunds,date_modified_gmt,date_created_gmt');
+    const out: Rec[] = [];
+    for (const o of page.records as Rec[]) {
+      if (!Array.isArray(o.refunds) || o.refunds.length === 0) continue;
+      for (let p = 1; ; p++) {
+        const { rows, total } = await list(
+          `/wc/v3/orders/${Number(o.id)}/refunds`,
+          { per_page: PER_PAGE, page: p },
+          req.signal,
+        );
+        for (const r of rows)
+          out.push({
+            ...r,
+            order_id: Number(o.id),
+            ...(typeof o.currency === 'string' ? { currency: o.currency } : {}),
+          });
+        if (rows.length < PER_PAGE || (total !== undefined && p * PER_PAGE >= total)) break;
+      }
+    }
+    return { ...page, records: out };
+  }
+
+  function readModified(req: ReadRequest, route: (typeof ROUTES)[string], fields?: string): Promise<Page> {
     const timeOf = (r: Rec) => (route.by === 'date' ? r.date_created_gmt : (r.date_modified_gmt ?? r.date_created_gmt));
     const [after, before] = route.by === 'date' ? ['after', 'before'] : ['modified_after', 'modified_before'];
     return readSlices<Rec>(req, {
@@ -157,12 +203,13 @@ export function openWooCommerce(ctx: ConnectorContext, options: WooOptions = {})
           per_page: per,
           offset: offset || undefined,
           dates_are_gmt: 'true',
+          _fields: fields,
           [after]: from === null ? undefined : wooTime(from - 1000),
           [before]: until ? wooTime(Math.ceil(Date.parse(until) / 1000) * 1000) : undefined,
         });
         // Fewer than a page back, or a page of them would be all there is to read.
         let offset = pos ? Math.max(0, pos.n - Math.min(OVERLAP_ROWS, per - 1)) : 0;
-        let got = await listRoute(req.stream, route, query(offset), signal);
+        let got = await listRoute(route, query(offset), signal);
         if (
           pos &&
           offset > 0 &&
@@ -171,12 +218,12 @@ export function openWooCommerce(ctx: ConnectorContext, options: WooOptions = {})
         ) {
           // Records of that second that were read are no longer where they were (edited since): the offsets moved.
           offset = 0;
-          got = await listRoute(req.stream, route, query(0), signal);
+          got = await listRoute(route, query(0), signal);
         }
         const { rows, total } = got;
         const last = rows[rows.length - 1];
         const fresh = pos ? rows.filter((r) => compare(timeOf(r), r.id, pos) > 0) : rows;
-        const records = req.stream === 'refunds' ? await withOrders(fresh, signal) : fresh;
+        const records = fresh;
         const end = !last || rows.length < per || (total !== undefined && offset + rows.length >= total);
         if (end) return { records, next: null };
         const lt = gmtMs(timeOf(last));
@@ -188,18 +235,13 @@ export function openWooCommerce(ctx: ConnectorContext, options: WooOptions = {})
     });
   }
 
-  async function listRoute(
-    stream: string,
-    route: (typeof ROUTES)[string],
-    query: RequestOptions['query'],
-    signal?: AbortSignal,
-  ) {
+  async function listRoute(route: (typeof ROUTES)[string], query: RequestOptions['query'], signal?: AbortSignal) {
     try {
       return await list(route.path, query, signal);
     } catch (e) {
       if (e instanceof ConnectorError && e.status === 404 && route.since && /rest_no_route/.test(e.message)) {
         throw failure.permanent(
-          `woocommerce: GET ${route.path}: no such route: the ${stream} stream needs WooCommerce ${route.since} or later, which added it; update WooCommerce`,
+          `woocommerce: GET ${route.path}: no such route: the ${route.stream} stream needs WooCommerce ${route.since} or later, which added it; update WooCommerce`,
           404,
         );
       }
@@ -616,7 +658,19 @@ export function openWooCommerce(ctx: ConnectorContext, options: WooOptions = {})
         continue;
       }
       try {
-        const reply = await call('GET', path, { query: { per_page: 1 }, signal });
+        let reply = await call('GET', path, {
+          query: { per_page: 1 },
+          signal,
+          allow: stream === 'refunds' ? [404] : [],
+        });
+        if (reply.status === 404) {
+          // Before WooCommerce 9.0: refunds are read order by order (read, refundsPerOrder).
+          notes.push('refunds are read order by order: this WooCommerce predates /refunds (9.0)');
+          reply = await call('GET', '/wc/v3/orders', { query: { per_page: 1, _fields: 'id' }, signal });
+          report.streams.push({ stream, ok: true });
+          refusedAll = false;
+          continue;
+        }
         const total = Number(reply.headers.get('x-wp-total'));
         report.streams.push({
           stream,
