@@ -210,3 +210,14 @@ export function bodySigned(c: {
     },
   };
 }
+
+/** The ConnectorError a call fails with; the test fails if it succeeds or fails with anything else. */
+export async function failureOf(p: Promise<unknown>): Promise<ConnectorError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConnectorError);
+    return e as ConnectorError;
+  }
+  throw new Error('expected a ConnectorError');
+}

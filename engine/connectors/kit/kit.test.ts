@@ -14,6 +14,7 @@ import { testDatabase, type TestDatabase } from '../../../test/helpers/db.js';
 import { limiterFor } from '../../runtime/throttle.js';
 import { migrate } from '../../state/migrate.js';
 import { rememberSecret } from '../secrets.js';
+import { failureOf } from '../testing.js';
 import type { Limiter, Page } from '../types.js';
 import { ConnectorError, failure, httpClient, rateLimiter, readSlices, type SliceQuery, utc } from './index.js';
 
@@ -166,11 +167,6 @@ describe('httpClient: failures by kind', () => {
         limiter: rateLimiter({ settings: {}, limiter: () => spy }, 'rest', { perSecond: 2 }),
       },
     );
-  const failed = (p: Promise<unknown>) =>
-    p.then(
-      () => expect.unreachable('the request succeeded'),
-      (e: unknown) => e as ConnectorError,
-    );
 
   it('resolves paths under the base, drops absent query values and keeps 64-bit ids exact', async () => {
     const r = await client().request('GET', '/ok', {
@@ -180,7 +176,7 @@ describe('httpClient: failures by kind', () => {
   });
 
   it('a 429 is throttled with its Retry-After, and every caller of the limiter pauses for it', async () => {
-    const e = await failed(client().request('GET', '/busy'));
+    const e = await failureOf(client().request('GET', '/busy'));
     expect(e).toBeInstanceOf(ConnectorError);
     expect([e.kind, e.transient, e.retryAfterMs, e.status]).toEqual(['throttled', true, 3000, 429]);
     expect(pauses).toContain(3000);
@@ -190,25 +186,25 @@ describe('httpClient: failures by kind', () => {
   });
 
   it('a 5xx and a dropped connection are transient; a 404 is permanent unless allowed', async () => {
-    const down = await failed(client().request('GET', '/down'));
+    const down = await failureOf(client().request('GET', '/down'));
     expect([down.kind, down.transient]).toEqual(['transient', true]);
-    const drop = await failed(client().request('GET', '/drop'));
+    const drop = await failureOf(client().request('GET', '/drop'));
     expect([drop.kind, drop.transient]).toEqual(['transient', true]);
     expect(drop.message).toMatch(/^vendor: GET \/v1\/drop: network error \(\w+\)$/);
-    const gone = await failed(client().request('GET', '/nothing'));
+    const gone = await failureOf(client().request('GET', '/nothing'));
     expect([gone.kind, gone.transient]).toEqual(['permanent', false]);
     expect((await client().request('GET', '/nothing', { allow: [404] })).status).toBe(404);
   });
 
   it('a refused credential is an auth failure whose message never carries the secret', async () => {
-    const e = await failed(client().request('GET', '/auth'));
+    const e = await failureOf(client().request('GET', '/auth'));
     expect([e.kind, e.transient, e.status]).toEqual(['auth', false, 401]);
     expect(e.message).toContain('Invalid API key or access token');
     expect(e.message).not.toContain(SECRET);
   });
 
   it('refuses a full URL outside the base origin (credentials stay home)', async () => {
-    const e = await failed(client().request('GET', 'https://elsewhere.example/v1/ok'));
+    const e = await failureOf(client().request('GET', 'https://elsewhere.example/v1/ok'));
     expect(e.kind).toBe('permanent');
     expect(e.message).toContain('refusing a URL outside');
   });

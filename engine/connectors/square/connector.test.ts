@@ -21,6 +21,7 @@ import {
   startFakeSquare,
   variant,
 } from './fake.js';
+import { failureOf } from '../testing.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Square's objects, read field by field
 type Obj = Record<string, any>;
@@ -85,16 +86,6 @@ async function readAll(c: OpenConnector, stream: string, cursor: unknown = null,
     pages++;
     if (!page.more) return { records, cursor, pages };
   }
-}
-
-async function failureOf(p: Promise<unknown>): Promise<ConnectorError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConnectorError);
-    return e as ConnectorError;
-  }
-  throw new Error('expected a ConnectorError');
 }
 
 const searches = (f: FakeSquare, path: string) => f.calls.filter((c) => c.path === path && c.status === 200);

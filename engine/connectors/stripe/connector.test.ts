@@ -20,6 +20,7 @@ import type { OpenConnector, Page } from '../types.js';
 import { EVENTS_KEPT_MS, OVERLAP_MS, openStripe, STREAMS, type StripeExtra, scrubKeys } from './connector.js';
 import { type FakeStripe, PERMISSION, type StripeFakeOptions, startFakeStripe } from './fake.js';
 import { DEFAULT_API_VERSION } from './spec.js';
+import { failureOf } from '../testing.js';
 
 type Json = Record<string, unknown>;
 const ENV = 'RSYNC_TEST_STRIPE_KEY';
@@ -59,16 +60,6 @@ async function readAll(c: OpenConnector, stream: string, cursor: unknown = null,
 
 const ids = (rs: Json[]) => rs.map((r) => String(r.id));
 const extra = (cursor: unknown) => (cursor as { extra?: StripeExtra }).extra;
-
-async function failureOf(p: Promise<unknown>): Promise<ConnectorError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ConnectorError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConnectorError');
-}
 
 afterEach(async () => {
   await fake?.close();

@@ -12,6 +12,7 @@ import { fixture } from '../testing.js';
 import { ConnectorError, type OpenConnector, type Page, type WriteItem } from '../types.js';
 import { openWooCommerce } from './connector.js';
 import { clones, type FakeWoo, type FakeWooOptions, startFakeWoo, wooTime } from './fake.js';
+import { failureOf } from '../testing.js';
 
 const KEY = 'ck_3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f01';
 const SECRET = 'cs_8e2c4a6f0b1d3e5f7a9c1e3b5d7f9a2c4e6b8d03';
@@ -67,16 +68,6 @@ async function slice(c: OpenConnector, stream: string, cursor: unknown = null, l
 }
 
 const ids = (rs: Record<string, unknown>[]) => rs.map((r) => Number(r.id));
-
-async function failureOf(p: Promise<unknown>): Promise<ConnectorError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConnectorError);
-    return e as ConnectorError;
-  }
-  throw new Error('expected a ConnectorError');
-}
 
 const item = (key: string, record: Record<string, unknown>, extra: Partial<WriteItem> = {}): WriteItem => ({
   key,
