@@ -111,6 +111,20 @@ export const secretRef = { 'x-secret': true, $ref: 'https://rsync.dev/schemas/v1
 export const str = (description: string) => ({ type: 'string', minLength: 1, description });
 
 /**
+ * A vendor connection's `rateLimit` setting: what the kit's rateLimiter (kit/limiter.ts) reads over the vendor's
+ * default, a rate and a bucket size. `description` says the default and why.
+ */
+export const rateLimit = (description: string) => ({
+  type: 'object',
+  description,
+  properties: {
+    perSecond: { type: 'number', exclusiveMinimum: 0 },
+    burst: { type: 'number', minimum: 1 },
+  },
+  additionalProperties: false,
+});
+
+/**
  * The master data every ERP connector reads, each stream incrementally (by last-modified): items, their prices,
  * inventory levels and customers. An ERP entry spreads it into its `streams` and adds what is its own.
  */

@@ -1,4 +1,4 @@
-import { type ConnectorSpec, secretRef } from '../spec.js';
+import { type ConnectorSpec, secretRef, rateLimit } from '../spec.js';
 
 export const spec: ConnectorSpec = {
   name: 'square',
@@ -44,12 +44,9 @@ export const spec: ConnectorSpec = {
         description:
           'inventory writes: the Square location id(s) each source location is counted at, e.g. { "DUB-WH": "D7AVYMEAPJ3A3" } (default: a source location that is a Square location id)',
       },
-      rateLimit: {
-        type: 'object',
-        properties: { perSecond: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'number', minimum: 1 } },
-        description:
-          'requests per second to Square (default 10; Square publishes no limit, and halves this pace itself after a 429)',
-      },
+      rateLimit: rateLimit(
+        'requests per second to Square (default 10; Square publishes no limit, and halves this pace itself after a 429)',
+      ),
     },
     additionalProperties: false,
   },

@@ -1,4 +1,4 @@
-import { type ConnectorSpec, secretRef, str } from '../spec.js';
+import { type ConnectorSpec, secretRef, str, rateLimit } from '../spec.js';
 
 /**
  * The Stripe-Version sent when a connection pins none: the version the receiver's envelope and the payout mappings
@@ -32,16 +32,9 @@ export const spec: ConnectorSpec = {
         pattern: '^\\d{4}-\\d{2}-\\d{2}(\\.[a-z]+)?$',
         description: `the Stripe-Version every request pins, so that the objects keep the shape the mappings read (default: ${DEFAULT_API_VERSION})`,
       },
-      rateLimit: {
-        type: 'object',
-        description:
-          'requests per second (default 80 with a live key, 20 with a test key: 80 % of what Stripe allows each mode)',
-        properties: {
-          perSecond: { type: 'number', exclusiveMinimum: 0 },
-          burst: { type: 'number', exclusiveMinimum: 0 },
-        },
-        additionalProperties: false,
-      },
+      rateLimit: rateLimit(
+        'requests per second (default 80 with a live key, 20 with a test key: 80 % of what Stripe allows each mode)',
+      ),
     },
     additionalProperties: false,
   },

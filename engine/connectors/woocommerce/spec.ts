@@ -1,4 +1,4 @@
-import { type ConnectorSpec, secretRef, str } from '../spec.js';
+import { type ConnectorSpec, secretRef, str, rateLimit } from '../spec.js';
 
 export const spec: ConnectorSpec = {
   name: 'woocommerce',
@@ -31,16 +31,9 @@ export const spec: ConnectorSpec = {
       locationId: str(
         'the one location whose stock the store sells (WooCommerce keeps one stock quantity per product): inventory levels of other locations are refused; absent, every level is written',
       ),
-      rateLimit: {
-        type: 'object',
-        description:
-          'requests per second to the store, across every worker (WooCommerce sets no limit; the host may): default 10',
-        properties: {
-          perSecond: { type: 'number', exclusiveMinimum: 0 },
-          burst: { type: 'number', exclusiveMinimum: 0 },
-        },
-        additionalProperties: false,
-      },
+      rateLimit: rateLimit(
+        'requests per second to the store, across every worker (WooCommerce sets no limit; the host may): default 10',
+      ),
     },
     additionalProperties: false,
   },
