@@ -17,10 +17,20 @@ export function throttleFor(
   perSecond: number,
   signal?: AbortSignal,
 ): (cost: number) => Promise<void> {
-  return async (cost: number) => {
-    const tokens = await reserveTokens(db, system, cost, perSecond);
-    if (tokens < 0) await sleep(Math.ceil((-tokens / perSecond) * 1000), signal);
-  };
+  return (cost: number) => take(db, system, cost, perSecond, Math.max(1, perSecond), signal);
+}
+
+/** Reserve `cost` tokens of the bucket `name`, then wait out any debt the reservation left. */
+async function take(
+  db: Pick<pg.Pool, 'query'>,
+  name: string,
+  cost: number,
+  perSecond: number,
+  burst: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const tokens = await reserveTokens(db, name, cost, perSecond, burst);
+  if (tokens < 0) await sleep(Math.ceil((-tokens / perSecond) * 1000), signal);
 }
 
 /** The named buckets of one connection, in the state database: `<customer>/<connection>:<key>`. */
@@ -33,10 +43,7 @@ export function limiterFor(
     const name = `${system}:${key}`;
     const burst = o.burst ?? Math.max(1, o.perSecond);
     return {
-      async take(cost = 1, signal) {
-        const tokens = await reserveTokens(db, name, cost, o.perSecond, burst);
-        if (tokens < 0) await sleep(Math.ceil((-tokens / o.perSecond) * 1000), signal ?? runSignal);
-      },
+      take: (cost = 1, signal) => take(db, name, cost, o.perSecond, burst, signal ?? runSignal),
       observe: (s) => observeTokens(db, name, s.available, s.perSecond ?? o.perSecond, s.max ?? burst),
       pause: (ms) => pauseTokens(db, name, ms, o.perSecond),
     };
