@@ -17,6 +17,10 @@ import {
 import { exampleRepo, runCli } from '../helpers/cli.js';
 
 const CONNECTION = 'integrations/contoso/connections/square.yaml';
+/** Contoso's staging Square location (the connection's locationIds). */
+const LOCATIONS = [
+  { id: 'LSBX0DUBLIN01', name: 'Dublin showroom', status: 'ACTIVE', merchant_id: 'MLFAKE0RSYNC1', currency: 'EUR' },
+];
 
 describe('rsync connection check', { timeout: 120_000 }, () => {
   let repo: string;
@@ -38,15 +42,7 @@ describe('rsync connection check', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     repo = exampleRepo('rsync-connection-check-');
     fake = await startFakeSquare({
-      locations: [
-        {
-          id: 'LSBX0DUBLIN01',
-          name: 'Dublin showroom',
-          status: 'ACTIVE',
-          merchant_id: 'MLFAKE0RSYNC1',
-          currency: 'EUR',
-        },
-      ],
+      locations: LOCATIONS,
     });
     pointAt(fake.url);
   });
@@ -76,15 +72,7 @@ describe('rsync connection check', { timeout: 120_000 }, () => {
     await fake.close();
     fake = await startFakeSquare({
       scopes: ALL_SCOPES.filter((s) => s !== 'ORDERS_READ'),
-      locations: [
-        {
-          id: 'LSBX0DUBLIN01',
-          name: 'Dublin showroom',
-          status: 'ACTIVE',
-          merchant_id: 'MLFAKE0RSYNC1',
-          currency: 'EUR',
-        },
-      ],
+      locations: LOCATIONS,
     });
     pointAt(fake.url);
     const r = await check(FAKE_SQUARE_TOKEN);
