@@ -307,6 +307,27 @@ describe('reading', () => {
     expect(throttled.calls).toBe(state.seen.length);
   });
 
+  it('reads incrementally in slices when since names the updated-time field: the next read asks only what changed', async () => {
+    const sliced = { ...cursorStream, since: { param: 'updated_since', field: 'updated_at' } };
+    const c = open({ auth: { type: 'bearer', token: ref('HTTP_TEST_BEARER') }, streams: { orders: sliced } });
+    const first = await drain(c, 'orders', 3);
+    expect(ids(first.records)).toEqual(['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7']);
+    // Mid-walk the cursor keeps the slice's start, the API's page token and the newest time seen.
+    expect(first.cursors[0]).toEqual({
+      since: null,
+      token: Buffer.from('3').toString('base64url'),
+      high: '2024-01-03T00:00:00.000Z',
+    });
+    // The walk done, the next slice starts a minute (the overlap) before the newest record read.
+    expect(first.last).toEqual({ since: '2024-01-06T23:59:00.000Z' });
+    const next = await c.read!({ stream: 'orders', cursor: first.last, limit: 3 });
+    expect(ids(next.records)).toEqual(['o7']);
+    expect(next.more).toBe(false);
+    const seen = seenAt('/v1/orders');
+    expect(seen[0].query.updated_since).toBeUndefined();
+    expect(seen[seen.length - 1].query.updated_since).toBe('2024-01-06T23:59:00.000Z');
+  });
+
   it('passes a window as the since / until query parameters on every page', async () => {
     const c = open({ auth: { type: 'bearer', token: ref('HTTP_TEST_BEARER') }, streams: { orders: cursorStream } });
     const { records } = await drain(c, 'orders', 2, { since: '2024-01-02T00:00:00Z', until: '2024-01-06T00:00:00Z' });
