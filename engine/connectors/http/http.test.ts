@@ -8,7 +8,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { testDatabase } from '../../../test/helpers/db.js';
+import { limiterFor } from '../../runtime/throttle.js';
+import { migrate } from '../../state/migrate.js';
 import { nextLink, openHttp, parseRetryAfter, type HttpOptions } from './connector.js';
 import { resolveSecret } from '../secrets.js';
 import { ConnectorError, type OpenConnector, type WriteResult } from '../types.js';
@@ -553,6 +557,37 @@ describe('failures by kind, and the rate limit', () => {
     await drain(free, 'orders', 3);
     expect(throttled.calls).toBe(3);
     expect(seenAt('/v1/orders')).toHaveLength(6);
+  });
+});
+
+describe('the rate limit shared through PostgreSQL', () => {
+  it("a 429's Retry-After puts the connection's bucket in debt for every worker", async () => {
+    const db = await testDatabase('http_connector');
+    const pool = new pg.Pool({ connectionString: db.url, application_name: 'http connector test' });
+    try {
+      await migrate(pool);
+      state.scripted.set('/v1/orders', [{ status: 429, headers: { 'retry-after': '3' } }]);
+      const c = openHttp({
+        settings: {
+          baseUrl: `${base}/v1`,
+          rateLimit: { perSecond: 10 },
+          auth: { type: 'bearer', token: ref('HTTP_TEST_BEARER') },
+          streams: { orders: cursorStream },
+        },
+        secret: resolveSecret,
+        system: 'test/shared',
+        limiter: limiterFor(pool, 'test/shared'),
+      });
+      const e = await failureOf(c.read!({ stream: 'orders', cursor: null, limit: 3 }));
+      expect([e.kind, e.retryAfterMs]).toEqual(['throttled', 3000]);
+      const { rows } = await pool.query('SELECT system, tokens FROM rsync.rate_limits');
+      // 3 s at 10 requests a second: a debt of about 30 tokens, which any worker taking from the bucket waits out.
+      expect(rows.map((r) => r.system)).toEqual(['test/shared:requests']);
+      expect(Number(rows[0].tokens)).toBeLessThan(-29);
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
   });
 });
 
