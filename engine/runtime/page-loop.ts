@@ -18,12 +18,11 @@ import { closePostgresPools } from '../connectors/postgres/connector.js';
 import { ConnectorError, type OpenConnector, type Page } from '../connectors/types.js';
 import { appendRunLog, type Counts } from '../state/runs.js';
 import { withTransaction } from '../state/tx.js';
-import { isObject } from '../util/merge.js';
 import type { FlowDef } from './flows.js';
 import type { MapOutcome } from './mapping/map-records.js';
 import type { Mapper } from './mapping/mapper.js';
 import { backoffMs, finishRun, mapTask, type PipelineContext, processPage, type RunHandle, sleep } from './pipeline.js';
-import { limiterFor, throttleFor } from './throttle.js';
+import { limiterFor } from './throttle.js';
 
 export interface RuntimeContext {
   db: pg.Pool;
@@ -54,17 +53,12 @@ export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef[
   const id = `${rt.sandbox ? 'sandbox:' : ''}${c.system}:${c.type}:${JSON.stringify(c.settings)}`;
   let open = connectors.get(id);
   if (!open) {
-    const rate =
-      isObject(c.settings.rateLimit) && typeof c.settings.rateLimit.perSecond === 'number'
-        ? c.settings.rateLimit.perSecond
-        : undefined;
     open = openConnector({
       system: c.system,
       connector: c.type,
       settings: c.settings,
       state: rt.db,
       sandbox: rt.sandbox,
-      throttle: rate && !rt.sandbox ? throttleFor(rt.db, c.system, rate, rt.signal) : undefined,
       limiter: rt.sandbox ? undefined : limiterFor(rt.db, c.system, rt.signal),
     });
     connectors.set(id, open);
