@@ -287,6 +287,31 @@ describe('bulk operations', () => {
     expect(err.message).toMatch(/LineItem\/9 after a parent other than gid:\/\/shopify\/Order\/1/);
   });
 
+  it('children without an id go back under the connection their __typename names', async () => {
+    const rows: Row[] = [
+      { id: 'gid://shopify/Order/1', name: '#1' },
+      { __typename: 'DiscountCodeApplication', index: 0, code: 'SPRING', __parentId: 'gid://shopify/Order/1' },
+      { id: 'gid://shopify/LineItem/9', sku: 'A', __parentId: 'gid://shopify/Order/1' },
+      { id: 'gid://shopify/Order/2', name: '#2' },
+    ];
+    const { gql } = await setUp(0, { rows: () => rows });
+    const reader = bulkReader(gql, undefined, {
+      children: { ...CHILDREN, DiscountCodeApplication: 'discountApplications' },
+      ...FAST,
+    });
+    const first = await reader.read({ query: QUERY, cursor: null, limit: 10 });
+    const { nodes } = await drain(reader.read, first.cursor, 10);
+    expect(nodes).toEqual([
+      {
+        id: 'gid://shopify/Order/1',
+        name: '#1',
+        discountApplications: { nodes: [{ __typename: 'DiscountCodeApplication', index: 0, code: 'SPRING' }] },
+        lineItems: { nodes: [{ id: 'gid://shopify/LineItem/9', sku: 'A' }] },
+      },
+      { id: 'gid://shopify/Order/2', name: '#2' },
+    ]);
+  });
+
   it('an empty result completes with no url and no pages', async () => {
     const { gql } = await setUp(0);
     const reader = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });

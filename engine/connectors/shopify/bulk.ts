@@ -72,7 +72,8 @@ export interface BulkPage {
 }
 
 export interface BulkOptions {
-  /** A child line's gid type → the connection field of its parent it belongs to (`{ LineItem: 'lineItems' }`). */
+  /** A child line's gid type (or its `__typename`, for nodes without an id) → the connection field of its parent it
+   * belongs to (`{ LineItem: 'lineItems', DiscountCodeApplication: 'discountApplications' }`). */
   children?: Record<string, string>;
   /** The first wait between polls (ms, default 1000); it doubles up to `pollMaxMs`. */
   pollMs?: number;
@@ -239,7 +240,8 @@ export function bulkReader(gql: Gql, fetchUrl: FetchUrl = fetchResult, o: BulkOp
   }
 
   function attach(parent: BulkNode, child: BulkNode): boolean {
-    const field = children[gidType(child.id) ?? ''] ?? 'children';
+    const field =
+      children[gidType(child.id) ?? String(child.__typename)] ?? children[String(child.__typename)] ?? 'children';
     const { __parentId: _, ...rest } = child;
     const conn = (parent[field] ??= { nodes: [] }) as { nodes: BulkNode[] };
     conn.nodes.push(rest);
