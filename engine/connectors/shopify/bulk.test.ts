@@ -76,7 +76,7 @@ const FAST = { pollMs: 5, pollMaxMs: 20 };
 describe('bulk operations', () => {
   it('reads a result in pages of whole orders, their line items put back as a connection', async () => {
     const { s, gql } = await setUp(50);
-    const reader = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const reader = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     const first = await reader.read({ query: QUERY, cursor: null, limit: 20 });
     expect(first.nodes).toEqual([]); // the operation's id alone, committed before anything is read
     expect(first.cursor.bulk.id).toMatch(/^gid:\/\/shopify\/BulkOperation\//);
@@ -100,7 +100,7 @@ describe('bulk operations', () => {
     const sizes: number[] = [];
     let c: unknown = first.cursor;
     for (let more = true; more; ) {
-      const p = await bulkReader(gql, undefined, { children: CHILDREN, ...FAST }).read({
+      const p = await bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST }).read({
         query: QUERY,
         cursor: c,
         limit: 20,
@@ -114,12 +114,12 @@ describe('bulk operations', () => {
 
   it('a reader killed mid-file resumes the same operation at the same line: nothing lost, nothing twice', async () => {
     const { s, gql } = await setUp(1000);
-    const a = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const a = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     const start = await a.read({ query: QUERY, cursor: null, limit: 100 });
     const before = await drain(a.read, start.cursor, 100, 4);
     a.close(); // the worker dies here; its last committed cursor is `before.cursor`
     expect(before.nodes).toHaveLength(400);
-    const b = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const b = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     const after = await drain(b.read, before.cursor, 100);
     expect(after.cursor.bulk.id).toBe(start.cursor.bulk.id);
     expect(s.fake.operations.size).toBe(1); // no second operation
@@ -135,13 +135,25 @@ describe('bulk operations', () => {
 
   it('an operation that is still running returns an empty page and is polled again on the next read', async () => {
     const { s, gql } = await setUp(10, { pollsCreated: 3, pollsRunning: 50 });
-    const reader = bulkReader(gql, undefined, { children: CHILDREN, pollMs: 5, pollMaxMs: 5, pollBudgetMs: 60 });
+    const reader = bulkReader(gql, undefined, {
+      groupObjects: true,
+      children: CHILDREN,
+      pollMs: 5,
+      pollMaxMs: 5,
+      pollBudgetMs: 60,
+    });
     const first = await reader.read({ query: QUERY, cursor: null, limit: 5 });
     const second = await reader.read({ query: QUERY, cursor: first.cursor, limit: 5 });
     expect(second).toEqual({ nodes: [], cursor: first.cursor, more: true });
     expect(s.fake.operations.get(first.cursor.bulk.id)!.status).toBe('RUNNING');
     const { nodes } = await drain(
-      bulkReader(gql, undefined, { children: CHILDREN, pollMs: 5, pollMaxMs: 5, pollBudgetMs: 5_000 }).read,
+      bulkReader(gql, undefined, {
+        groupObjects: true,
+        children: CHILDREN,
+        pollMs: 5,
+        pollMaxMs: 5,
+        pollBudgetMs: 5_000,
+      }).read,
       first.cursor,
       5,
     );
@@ -150,7 +162,7 @@ describe('bulk operations', () => {
 
   it('an intermittent failure starts a new operation; access denied is an auth failure; canceled stops', async () => {
     const { s, gql } = await setUp(30);
-    const reader = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const reader = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     s.fake.failNext('INTERNAL_SERVER_ERROR');
     const first = await reader.read({ query: QUERY, cursor: null, limit: 50 });
     const restarted = await reader.read({ query: QUERY, cursor: first.cursor, limit: 50 });
@@ -178,7 +190,7 @@ describe('bulk operations', () => {
 
   it('keeps starting over on repeated failures only up to maxRestarts', async () => {
     const { s, gql } = await setUp(5);
-    const reader = bulkReader(gql, undefined, { children: CHILDREN, ...FAST, maxRestarts: 2 });
+    const reader = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST, maxRestarts: 2 });
     let c: unknown = null;
     let err: ConnectorError | undefined;
     for (let i = 0; i < 10 && !err; i++) {
@@ -196,12 +208,12 @@ describe('bulk operations', () => {
 
   it('an expired URL is asked for again; a result gone is read anew from a new operation', async () => {
     const { s, gql } = await setUp(300);
-    const a = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const a = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     const start = await a.read({ query: QUERY, cursor: null, limit: 100 });
     const part = await drain(a.read, start.cursor, 100, 2);
     a.close();
     s.fake.expireUrls(); // the signed URL the dead reader had is no good now
-    const b = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const b = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     const rest = await drain(b.read, part.cursor, 100);
     expect(b.stats.urlRefreshes).toBe(0); // every poll hands out a fresh URL: the new reader's is good
     expect([...part.nodes, ...rest.nodes].map((n) => n.id)).toEqual([...orders(300)].map((o) => o.id));
@@ -221,7 +233,7 @@ describe('bulk operations', () => {
 
     // The result itself is gone (EXPIRED): a new operation, read from its start; the ledger skips the re-reads.
     s.fake.expire(start.cursor.bulk.id);
-    const d = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const d = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     const renewed = await drain(d.read, part.cursor, 100);
     expect(renewed.cursor.bulk.id).not.toBe(start.cursor.bulk.id);
     expect(renewed.nodes).toHaveLength(300);
@@ -230,7 +242,7 @@ describe('bulk operations', () => {
 
   it('a second bulk query while one runs is refused as Shopify does before 2026-01, and is throttled, not failed', async () => {
     const { gql } = await setUp(5, { apiVersion: '2025-10', pollsRunning: 1000 });
-    const reader = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const reader = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     await reader.read({ query: QUERY, cursor: null, limit: 10 });
     const err = await reader.read({ query: QUERY, cursor: null, limit: 10 }).catch((e) => e);
     expect(err.kind).toBe('throttled');
@@ -240,7 +252,7 @@ describe('bulk operations', () => {
 
   it('five at a time from 2026-01', async () => {
     const { s, gql } = await setUp(5, { apiVersion: '2026-01', pollsRunning: 1000 });
-    const reader = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const reader = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     for (let i = 0; i < 5; i++) await reader.read({ query: QUERY, cursor: null, limit: 10 });
     await expect(reader.read({ query: QUERY, cursor: null, limit: 10 })).rejects.toMatchObject({ kind: 'throttled' });
     expect(s.fake.operations.size).toBe(5);
@@ -249,7 +261,7 @@ describe('bulk operations', () => {
   it('streams a 100,000-order result: generated lazily by the fake, read in pages without holding the file', async () => {
     const counter = { made: 0 };
     const { gql } = await setUp(100_000, {}, counter);
-    const reader = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const reader = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     let c: unknown = (await reader.read({ query: QUERY, cursor: null, limit: 1000 })).cursor;
     let total = 0;
     let largest = 0;
@@ -280,7 +292,7 @@ describe('bulk operations', () => {
       { id: 'gid://shopify/LineItem/9', __parentId: 'gid://shopify/Order/1' },
     ];
     const { gql } = await setUp(0, { rows: () => rows });
-    const reader = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const reader = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     const first = await reader.read({ query: QUERY, cursor: null, limit: 10 });
     const err = await reader.read({ query: QUERY, cursor: first.cursor, limit: 10 }).catch((e) => e);
     expect(err.kind).toBe('permanent');
@@ -296,6 +308,7 @@ describe('bulk operations', () => {
     ];
     const { gql } = await setUp(0, { rows: () => rows });
     const reader = bulkReader(gql, undefined, {
+      groupObjects: true,
       children: { ...CHILDREN, DiscountCodeApplication: 'discountApplications' },
       ...FAST,
     });
@@ -312,9 +325,18 @@ describe('bulk operations', () => {
     ]);
   });
 
+  it('without groupObjects (the default from 2026-01) the children come after every parent: refused, not lost', async () => {
+    const { gql } = await setUp(10);
+    const reader = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const first = await reader.read({ query: QUERY, cursor: null, limit: 100 });
+    const err = await drain(reader.read, first.cursor, 100).catch((e) => e);
+    expect(err.kind).toBe('permanent');
+    expect(err.message).toMatch(/after a parent other than/);
+  });
+
   it('an empty result completes with no url and no pages', async () => {
     const { gql } = await setUp(0);
-    const reader = bulkReader(gql, undefined, { children: CHILDREN, ...FAST });
+    const reader = bulkReader(gql, undefined, { groupObjects: true, children: CHILDREN, ...FAST });
     const first = await reader.read({ query: QUERY, cursor: null, limit: 10 });
     const p = await reader.read({ query: QUERY, cursor: first.cursor, limit: 10 });
     expect(p).toMatchObject({ nodes: [], more: false, cursor: { bulk: { done: true } } });

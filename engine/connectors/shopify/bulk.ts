@@ -10,7 +10,9 @@
  *
  * As Shopify documents it (https://shopify.dev/docs/api/usage/bulk-operations/queries):
  * - The result is JSONL, one object a line; the nodes of a nested connection are lines of their own with
- *   `__parentId`, listed after their parent. Pages here hold whole parents: a parent is emitted when the next
+ *   `__parentId`, listed after their parent — right after it only when the query asks for `groupObjects: true`
+ *   (https://shopify.dev/docs/api/admin-graphql/2026-01/payloads/BulkOperationRunQueryPayload: from 2026-01 the
+ *   default is false, children anywhere later), which this reader does (`groupObjects`). Pages here hold whole parents: a parent is emitted when the next
  *   top-level line shows that its children are all read, with the children put back as `{ nodes: [...] }` under the
  *   connection they came from (`children`: a gid type → field), the shape a paginated read returns.
  * - Statuses (https://shopify.dev/docs/api/admin-graphql/latest/enums/bulkoperationstatus): CREATED, RUNNING,
@@ -80,6 +82,12 @@ export interface BulkOptions {
   pollMaxMs?: number;
   /** How long one read waits for the operation before it returns an empty page to be called again (ms). */
   pollBudgetMs?: number;
+  /**
+   * Ask for the children grouped under their parents (`groupObjects: true`): the argument exists from API version
+   * 2025-10 and defaults to false from 2026-01, when children may come anywhere after their parent — which a reader
+   * that streams cannot put back. Undefined: the argument is not sent (the versions before it always grouped).
+   */
+  groupObjects?: boolean;
   /** New operations started after intermittent failures or an expired result (counted in the cursor) before the
    * failure goes to the pipeline. */
   maxRestarts?: number;
@@ -108,6 +116,9 @@ export class UrlExpired extends Error {
 
 const RUN = `mutation rsyncBulkRun($query: String!) {
   bulkOperationRunQuery(query: $query) { bulkOperation { id status createdAt } userErrors { field message code } }
+}`;
+const RUN_GROUPED = `mutation rsyncBulkRun($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: true) { bulkOperation { id status createdAt } userErrors { field message code } }
 }`;
 const POLL = `query rsyncBulkPoll($id: ID!) {
   node(id: $id) { ... on BulkOperation { id status errorCode objectCount url partialDataUrl createdAt completedAt } }
@@ -179,7 +190,7 @@ export function bulkReader(gql: Gql, fetchUrl: FetchUrl = fetchResult, o: BulkOp
   const live = new Map<string, Live>();
 
   async function start(query: string, signal?: AbortSignal): Promise<Operation> {
-    const data = (await gql(RUN, { query }, signal)) as {
+    const data = (await gql(o.groupObjects ? RUN_GROUPED : RUN, { query }, signal)) as {
       bulkOperationRunQuery?: { bulkOperation?: Operation | null; userErrors?: { message: string; code?: string }[] };
     };
     const r = data?.bulkOperationRunQuery;

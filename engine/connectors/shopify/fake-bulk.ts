@@ -19,7 +19,9 @@
  *   the result is empty; the url expires (seven days; `expireUrls()` here) —
  *   https://shopify.dev/docs/api/admin-graphql/latest/objects/BulkOperation
  * - The JSONL: one object a line; a nested connection's nodes are lines of their own after their parent, with
- *   `__parentId` (`flattenForJsonl`) — https://shopify.dev/docs/api/usage/bulk-operations/queries
+ *   `__parentId` (`flattenForJsonl`) — https://shopify.dev/docs/api/usage/bulk-operations/queries. Right after it
+ *   only with `groupObjects: true`, the default before 2026-01; without, the fake lists every parent first and the
+ *   children after them all — https://shopify.dev/docs/api/admin-graphql/2026-01/payloads/BulkOperationRunQueryPayload
  * - The url is a signed Google Cloud Storage link (`Expires`, `Signature`); past its expiry it answers 400
  *   `<Error><Code>ExpiredToken</Code>…`, a wrong signature 403 —
  *   https://cloud.google.com/storage/docs/access-control/signed-urls
@@ -61,6 +63,8 @@ export interface FakeOperation {
   polls: number;
   /** Downloads of its result, and the first line each started streaming from (a resumed reader skips). */
   downloads: number;
+  /** The children follow their parent (groupObjects). */
+  grouped: boolean;
   /** Set by `failNext`: the operation fails with this code instead of completing. */
   failWith?: string;
 }
@@ -150,7 +154,7 @@ export function createBulkFake(o: BulkFakeOptions) {
     };
   }
 
-  function run(query: unknown): Row {
+  function run(query: unknown, groupObjects: boolean | undefined): Row {
     const refuse = (message: string, code: string) => ({
       bulkOperationRunQuery: { bulkOperation: null, userErrors: [{ field: ['query'], message, code }] },
     });
@@ -173,6 +177,7 @@ export function createBulkFake(o: BulkFakeOptions) {
       polls: 0,
       downloads: 0,
       failWith: failNext ?? undefined,
+      grouped: groupObjects ?? (o.apiVersion ?? '2026-07') < '2026-01',
     };
     failNext = null;
     operations.set(op.id, op);
@@ -183,7 +188,11 @@ export function createBulkFake(o: BulkFakeOptions) {
   function graphqlHook(query: string, variables: Record<string, unknown> = {}): unknown {
     if (/\bbulkOperationRunQuery\b/.test(query)) {
       const inline = /bulkOperationRunQuery\s*\(\s*query\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(query);
-      return run(variables.query ?? (inline ? JSON.parse(`"${inline[1]}"`) : undefined));
+      const group = /groupObjects\s*:\s*(true|false)/.exec(query)?.[1];
+      return run(
+        variables.query ?? (inline ? JSON.parse(`"${inline[1]}"`) : undefined),
+        group ? group === 'true' : undefined,
+      );
     }
     if (/\bbulkOperationCancel\b/.test(query)) {
       const op = operations.get(String(variables.id));
@@ -225,13 +234,17 @@ export function createBulkFake(o: BulkFakeOptions) {
     res.writeHead(200, { 'content-type': 'application/jsonl' });
     const lines = (function* () {
       let chunk = '';
-      for (const r of o.rows(op.query)) {
-        chunk += `${JSON.stringify(r)}\n`;
-        if (chunk.length > 64 * 1024) {
-          yield chunk;
-          chunk = '';
+      // Ungrouped: every parent, then every child (two passes over the generated rows).
+      const passes = op.grouped ? [() => true] : [(r: Row) => !('__parentId' in r), (r: Row) => '__parentId' in r];
+      for (const keep of passes)
+        for (const r of o.rows(op.query)) {
+          if (!keep(r)) continue;
+          chunk += `${JSON.stringify(r)}\n`;
+          if (chunk.length > 64 * 1024) {
+            yield chunk;
+            chunk = '';
+          }
         }
-      }
       if (chunk) yield chunk;
     })();
     pipeline(Readable.from(lines), res).catch(() => res.destroy());
