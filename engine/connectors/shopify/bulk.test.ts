@@ -236,6 +236,48 @@ describe('shopify bulk reader', () => {
     expect(second.stats.lastRestart).toContain('EXPIRED');
   });
 
+  it('a download dropped mid-file is a transient failure, and the stored cursor resumes it with nothing lost', async () => {
+    await start({ count: 20 });
+    served!.fake.dropNextDownloadAfter(37); // 7 orders and 2 lines of the 8th
+    const r = reader();
+    const got: Obj[] = [];
+    let cursor: unknown = null;
+    let dropped: ConnectorError | undefined;
+    for (let n = 0; n < 20 && !dropped; n++) {
+      try {
+        const p = await r.read({ query: QUERY, cursor, limit: 3 });
+        got.push(...p.nodes);
+        cursor = p.cursor;
+      } catch (e) {
+        dropped = e as ConnectorError;
+      }
+    }
+    expect(dropped).toBeInstanceOf(ConnectorError);
+    expect(dropped?.kind).toBe('transient');
+    expect(got.length).toBeLessThan(8);
+    const rest = await readAll(r, cursor, 3);
+    expect([...got, ...rest.nodes].map((n) => n.id)).toEqual([...orders(20)].map((o) => o.id));
+    expect(served!.fake.operations).toHaveLength(1);
+    expect(served!.fake.operations[0].downloads).toBe(2);
+  });
+
+  it('reassembles two levels of nesting (a child of a child) under dotted fields', async () => {
+    const fo = (n: number, k: number): Obj => ({
+      id: `gid://shopify/FulfillmentOrder/${n * 10 + k}`,
+      status: 'OPEN',
+      lineItems: { nodes: [{ id: `gid://shopify/FulfillmentOrderLineItem/${n * 100 + k}`, totalQuantity: 1 }] },
+    });
+    const nested = [0, 1].map((n) => ({ ...order(n, 1), fulfillmentOrders: { nodes: [fo(n, 1), fo(n, 2)] } }));
+    await start({ rows: () => flattenForJsonl(nested, [...FIELDS, 'fulfillmentOrders']) });
+    const children = {
+      ...CHILDREN,
+      FulfillmentOrder: 'fulfillmentOrders',
+      FulfillmentOrderLineItem: 'FulfillmentOrder.lineItems',
+    };
+    const { nodes } = await readAll(reader({ children }), null, 1);
+    expect(nodes).toEqual(nested);
+  });
+
   it('an operation that found nothing (url null) is an empty last page', async () => {
     await start({ rows: () => [] });
     const p = await reader().read({ query: QUERY, cursor: null, limit: 5 });

@@ -315,7 +315,7 @@ export function bulkReader(gql: Gql, fetchUrl: FetchUrl = defaultFetchUrl(), opt
         const body = await fetchUrl(op.url, signal);
         const it = lines(body);
         for (let skip = 0; skip < line; skip++) {
-          const r = await it.next();
+          const r = await pull(it, op.id, skip, signal);
           if (r.done) throw failure.permanent(`${name}: bulk result of ${op.id} has fewer than ${line} lines`);
           stats.lines++;
           stats.skipped++;
@@ -335,9 +335,22 @@ export function bulkReader(gql: Gql, fetchUrl: FetchUrl = defaultFetchUrl(), opt
   const when = (op: Operation) => ({ createdAt: op.createdAt, completedAt: op.completedAt ?? null });
 
   /** The next complete top-level node and the lines it took, or null at the end. */
-  async function next(s: Session): Promise<{ node: Obj; lines: number } | null> {
+  /** The next line; a connection that drops mid-file is a transient failure (the stored cursor resumes it). */
+  async function pull(it: AsyncGenerator<string>, id: string, at: number, signal?: AbortSignal) {
+    try {
+      return await it.next();
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? e;
+      if (e instanceof ConnectorError) throw e;
+      throw failure.transient(
+        `${name}: bulk result of ${id}: download interrupted after line ${at} (${networkCode(e)})`,
+      );
+    }
+  }
+
+  async function next(s: Session, signal?: AbortSignal): Promise<{ node: Obj; lines: number } | null> {
     while (!s.ended) {
-      const r = await s.it.next();
+      const r = await pull(s.it, s.id, s.line + (s.open?.lines ?? 0), signal);
       if (r.done) {
         s.ended = true;
         break;
@@ -435,7 +448,7 @@ export function bulkReader(gql: Gql, fetchUrl: FetchUrl = defaultFetchUrl(), opt
     try {
       while (nodes.length < r.limit) {
         r.signal?.throwIfAborted();
-        const got = await next(s);
+        const got = await next(s, r.signal);
         if (!got) break;
         nodes.push(got.node);
         s.line += got.lines;

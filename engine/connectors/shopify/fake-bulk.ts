@@ -89,6 +89,8 @@ export interface BulkFake {
   expireNextUrls(n: number): void;
   /** The operation's result is gone (status EXPIRED, url null), as after seven days. */
   expireResult(id: string): void;
+  /** The next download drops its connection (socket destroyed) after writing `lines` lines. */
+  dropNextDownloadAfter(lines: number): void;
   /** Which links were refused, by reason. */
   refused: { expired: number; signature: number };
   options: BulkFakeOptions;
@@ -124,6 +126,7 @@ export function createBulkFake(opts: BulkFakeOptions): BulkFake {
   let expiredBefore = 0; // links signed at a sequence ≤ this are expired
   let seq = 0;
   let preExpired = 0;
+  let dropAfter: number | undefined;
   const ttl = opts.urlTtlMs ?? 7 * 86_400_000;
 
   const sign = (path: string, date: number, expires: number, s: number) =>
@@ -296,6 +299,9 @@ export function createBulkFake(opts: BulkFakeOptions): BulkFake {
       return storageError(res, opts.expiredStatus ?? 400, 'ExpiredToken', 'The provided token has expired.');
     }
     op.downloads++;
+    const drop = dropAfter;
+    dropAfter = undefined;
+    let sent = 0;
     res.writeHead(200, { 'content-type': 'application/jsonl' });
     const rows = fileRows(op)[Symbol.iterator]();
     let stopped = false;
@@ -310,7 +316,13 @@ export function createBulkFake(opts: BulkFakeOptions): BulkFake {
           res.end();
           return;
         }
+        if (drop !== undefined && sent >= drop) {
+          stopped = true;
+          res.socket?.destroy();
+          return;
+        }
         op.written++;
+        sent++;
         if (!res.write(`${JSON.stringify(r.value)}\n`)) {
           res.once('drain', pump);
           return;
@@ -329,6 +341,9 @@ export function createBulkFake(opts: BulkFakeOptions): BulkFake {
     options: opts,
     expireUrls: () => {
       expiredBefore = seq;
+    },
+    dropNextDownloadAfter: (lines) => {
+      dropAfter = lines;
     },
     expireNextUrls: (n) => {
       preExpired += n;
