@@ -182,6 +182,22 @@ describe('shopify bulk reader', () => {
     expect(served!.fake.operations).toHaveLength(1);
   });
 
+  it('a stored operation that FAILED for a passing reason is run again when the pipeline retries the read', async () => {
+    await start({ count: 4 });
+    const r = reader({ maxPolls: 0 });
+    const p1 = await r.read({ query: QUERY, cursor: null, limit: 10 });
+    expect(p1.more).toBe(true);
+    served!.fake.options.failWith = 'INTERNAL_SERVER_ERROR';
+    const e = await failureOf(reader().read({ query: QUERY, cursor: p1.cursor, limit: 10 }));
+    expect(e.kind).toBe('transient');
+    served!.fake.options.failWith = undefined;
+    const retry = reader();
+    const { nodes, cursor } = await readAll(retry, p1.cursor, 10);
+    expect(nodes.map((n) => n.name)).toEqual(['#1001', '#1002', '#1003', '#1004']);
+    expect(retry.stats).toMatchObject({ restarted: 1, started: 1 });
+    expect(cursor.bulk.id).toBe(served!.fake.operations[1].id);
+  });
+
   it.each([400, 403] as const)(
     'an expired download link (HTTP %i) is signed afresh from the node: nothing lost',
     async (status) => {

@@ -284,11 +284,14 @@ export function bulkReader(gql: Gql, fetchUrl: FetchUrl = defaultFetchUrl(), opt
     return failure.permanent(msg);
   }
 
-  /** Polls until COMPLETED; null when the poll budget of this read is spent (the caller persists the id). */
-  async function settle(op: Operation, query: string, signal?: AbortSignal): Promise<Operation | null> {
+  /**
+   * Polls until COMPLETED (`done`); not done when the poll budget of this read is spent, and the caller persists the
+   * operation's id. The operation returned may be a new one, when the polled one was canceled or its result expired.
+   */
+  async function settle(op: Operation, query: string, signal?: AbortSignal): Promise<{ op: Operation; done: boolean }> {
     let delay = opts.pollMs ?? 500;
     for (let n = 0; ; n++) {
-      if (op.status === 'COMPLETED') return op;
+      if (op.status === 'COMPLETED') return { op, done: true };
       if (op.status === 'FAILED') throw failed(op);
       if (op.status === 'EXPIRED' || op.status === 'CANCELED' || op.status === 'CANCELING') {
         stats.restarted++;
@@ -296,7 +299,7 @@ export function bulkReader(gql: Gql, fetchUrl: FetchUrl = defaultFetchUrl(), opt
         op = await start(query, signal);
         continue;
       }
-      if (n >= (opts.maxPolls ?? 120)) return null;
+      if (n >= (opts.maxPolls ?? 120)) return { op, done: false };
       await sleep(delay, signal);
       delay = Math.min(delay * 2, opts.pollMaxMs ?? 10_000);
       stats.polls++;
@@ -334,7 +337,6 @@ export function bulkReader(gql: Gql, fetchUrl: FetchUrl = defaultFetchUrl(), opt
 
   const when = (op: Operation) => ({ createdAt: op.createdAt, completedAt: op.completedAt ?? null });
 
-  /** The next complete top-level node and the lines it took, or null at the end. */
   /** The next line; a connection that drops mid-file is a transient failure (the stored cursor resumes it). */
   async function pull(it: AsyncGenerator<string>, id: string, at: number, signal?: AbortSignal) {
     try {
@@ -348,6 +350,7 @@ export function bulkReader(gql: Gql, fetchUrl: FetchUrl = defaultFetchUrl(), opt
     }
   }
 
+  /** The next complete top-level node and the lines it took, or null at the end. */
   async function next(s: Session, signal?: AbortSignal): Promise<{ node: Obj; lines: number } | null> {
     while (!s.ended) {
       const r = await pull(s.it, s.id, s.line + (s.open?.lines ?? 0), signal);
@@ -419,7 +422,10 @@ export function bulkReader(gql: Gql, fetchUrl: FetchUrl = defaultFetchUrl(), opt
       let line = 0;
       if (at) {
         op = await node(at.id, r.signal);
-        if (op && op.status !== 'EXPIRED' && op.status !== 'CANCELED') {
+        // A stored operation that failed for a passing reason (the pipeline retried the read) is run again.
+        const passing =
+          op?.status === 'FAILED' && (op.errorCode === 'INTERNAL_SERVER_ERROR' || op.errorCode === 'TIMEOUT');
+        if (op && op.status !== 'EXPIRED' && op.status !== 'CANCELED' && !passing) {
           line = at.line;
           stats.resumed++;
         } else {
@@ -430,8 +436,11 @@ export function bulkReader(gql: Gql, fetchUrl: FetchUrl = defaultFetchUrl(), opt
       }
       op ??= await start(r.query, r.signal);
       for (;;) {
-        const done = await settle(op, r.query, r.signal);
-        if (!done) return { nodes: [], cursor: { bulk: { id: op.id, line: 0, createdAt: op.createdAt } }, more: true };
+        const settled = await settle(op, r.query, r.signal);
+        const done = settled.op;
+        if (!settled.done) {
+          return { nodes: [], cursor: { bulk: { id: done.id, line: 0, createdAt: done.createdAt } }, more: true };
+        }
         if (done.id !== at?.id) line = 0;
         const opened = await open(done, line, r.signal);
         if ('it' in opened) {
