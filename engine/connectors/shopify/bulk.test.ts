@@ -147,6 +147,22 @@ describe('shopify bulk reader', () => {
     expect(served!.fake.operations[0].downloads).toBe(2);
   });
 
+  it('an aborted read closes its download; the same reader resumes from the stored cursor', async () => {
+    await start({ count: 9 });
+    const r = reader();
+    const p1 = await r.read({ query: QUERY, cursor: null, limit: 4 });
+    const stop = new AbortController();
+    stop.abort(new Error('worker stopping'));
+    await expect(r.read({ query: QUERY, cursor: p1.cursor, limit: 4, signal: stop.signal })).rejects.toThrow(
+      'worker stopping',
+    );
+    const rest = await readAll(r, p1.cursor, 4);
+    expect([...p1.nodes, ...rest.nodes].map((n) => n.name)).toEqual(
+      Array.from({ length: 9 }, (_, n) => `#${1001 + n}`),
+    );
+    expect(r.stats).toMatchObject({ downloads: 2, resumed: 1 });
+  });
+
   it('within one process the download stays open between pages', async () => {
     await start({ count: 20 });
     const r = reader();

@@ -153,20 +153,32 @@ export const gidType = (id: unknown): string => (typeof id === 'string' ? (id.sp
 const sameQuery = (a: string | undefined, b: string) =>
   !!a && a.replace(/\s+/g, ' ').trim() === b.replace(/\s+/g, ' ').trim();
 
-/** The default download: plain fetch (the signed URL is the credential, so nothing is added), errors without the URL. */
+/**
+ * The default download: plain fetch (the signed URL is the credential, so nothing is added), errors without the URL.
+ * The timeout and the caller's signal bound the wait for the response only, not the body: the reader keeps one
+ * download open across pages (while the pipeline writes each page) and closes it itself.
+ */
 export function defaultFetchUrl(name = 'shopify', timeoutMs = 60_000): FetchUrl {
   return async (url, signal) => {
-    const connect = AbortSignal.timeout(timeoutMs);
+    const connecting = new AbortController();
+    const timer = setTimeout(() => connecting.abort(new Error('timeout')), timeoutMs);
+    const onAbort = () => connecting.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
     let res: Response;
     try {
-      res = await fetch(url, { signal: signal ? AbortSignal.any([signal, connect]) : connect });
+      res = await fetch(url, { signal: connecting.signal });
     } catch (e) {
       if (signal?.aborted) throw signal.reason ?? e;
-      throw failure.transient(`${name}: bulk result download: network error (${networkCode(e)})`);
+      const what = connecting.signal.aborted
+        ? `no response within ${Math.round(timeoutMs / 1000)} s`
+        : `network error (${networkCode(e)})`;
+      throw failure.transient(`${name}: bulk result download: ${what}`);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
     if (!res.ok || !res.body) {
       const code = (await res.text().catch(() => '')).match(/<Code>([A-Za-z]+)<\/Code>/)?.[1];
-      await res.body?.cancel().catch(() => {});
       // Never the URL: its query string is the signature.
       const message = `${name}: bulk result download: HTTP ${res.status}${code ? ` ${code}` : ''}`;
       throw new ConnectorError(redact(message), statusKind(res.status) === 'transient', undefined, res.status);
