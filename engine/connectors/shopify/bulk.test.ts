@@ -10,7 +10,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../util/paths.js';
 import { ConnectorError, failure } from '../kit/index.js';
 import { failureOf } from '../testing.js';
-import { type BulkCursor, type BulkPage, bulkReader, type BulkOptions, defaultFetchUrl, type Gql } from './bulk.js';
+import {
+  type BulkCursor,
+  type BulkOptions,
+  type BulkPage,
+  bulkReader,
+  bulkSince,
+  defaultFetchUrl,
+  type Gql,
+} from './bulk.js';
 import { type BulkFakeOptions, createBulkFake, flattenForJsonl, serveBulkFake } from './fake-bulk.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Shopify's nodes, read field by field
@@ -98,6 +106,9 @@ describe('shopify bulk reader', () => {
     expect(cursor.bulk).toMatchObject({ id: served!.fake.operations[0].id, line: 15, done: true });
     expect(cursor.bulk.createdAt).toBe(served!.fake.operations[0].createdAt);
     expect(cursor.bulk.completedAt).toBe(served!.fake.operations[0].completedAt);
+    // The incremental read continues from the operation's creation less the overlap; not before the last page.
+    expect(bulkSince(cursor, 60_000)).toBe(new Date(Date.parse(cursor.bulk.createdAt!) - 60_000).toISOString());
+    expect(bulkSince(pages[0].cursor)).toBeNull();
     const run = served!.calls.find((c) => c.query.includes('bulkOperationRunQuery'));
     expect(run?.variables).toEqual({ query: QUERY, groupObjects: true });
     expect(r.stats).toMatchObject({ started: 1, downloads: 1, lines: 15 });

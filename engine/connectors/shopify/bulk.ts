@@ -44,6 +44,7 @@
 import { redact } from '../secrets.js';
 import { ConnectorError } from '../types.js';
 import { failure, networkCode, statusKind } from '../kit/errors.js';
+import { DEFAULT_OVERLAP_MS, utc } from '../kit/cursor.js';
 import { wait } from '../kit/limiter.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Shopify's nodes, read field by field
@@ -144,6 +145,16 @@ interface Operation {
   createdAt?: string;
   completedAt?: string | null;
   query?: string;
+}
+
+/**
+ * Where an incremental read continues after a finished backfill: the operation's creation time less the overlap
+ * (what changed while it ran is read again, and the ledger skips what was delivered). Null before the last page.
+ */
+export function bulkSince(cursor: unknown, overlapMs = DEFAULT_OVERLAP_MS): string | null {
+  const b = (cursor as BulkCursor | null)?.bulk;
+  if (!b?.done || !b.createdAt) return null;
+  return utc(Date.parse(b.createdAt) - overlapMs);
 }
 
 /** The gid's type: gid://shopify/LineItem/1 → LineItem. */
