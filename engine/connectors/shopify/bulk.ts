@@ -1,377 +1,506 @@
 /**
- * Shopify bulk operations: how a backfill or a first sync reads a whole store without paging through it.
+ * Shopify bulk operations for backfills and first syncs: start a bulk query, poll it, stream its JSONL result in
+ * pages of GraphQL-shaped nodes, and resume after a crash from the operation id and line stored in the cursor.
  *
- * One read of a bulk query goes: start the operation (`bulkOperationRunQuery`), poll it (`node(id:)`) until it
- * completes, then stream its JSONL result in pages. The cursor the pipeline stores after every page is
- * `{ bulk: { id, line, createdAt } }` — the operation and how many of its lines the pages so far hold — so a worker
- * killed anywhere resumes **the same operation** at the same line: it neither starts a second one (the first page
- * after the start carries no records, only the operation's id, so that it is committed before anything else) nor
- * loses or repeats a record.
+ *   const bulk = bulkReader(gql, defaultFetchUrl(), { children: { LineItem: 'lineItems' } });
+ *   const page = await bulk.read({ query: '{ orders { edges { node { id lineItems { edges { node { id } } } } } } }',
+ *                                  cursor, limit: 250, signal });
+ *   // page.cursor = { bulk: { id, line, createdAt, completedAt, done } }: persist it with the page
  *
- * As Shopify documents it (https://shopify.dev/docs/api/usage/bulk-operations/queries):
- * - The result is JSONL, one object a line; the nodes of a nested connection are lines of their own with
- *   `__parentId`, listed after their parent — right after it only when the query asks for `groupObjects: true`
- *   (https://shopify.dev/docs/api/admin-graphql/2026-01/payloads/BulkOperationRunQueryPayload: from 2026-01 the
- *   default is false, children anywhere later), which this reader does (`groupObjects`). Pages here hold whole parents: a parent is emitted when the next
- *   top-level line shows that its children are all read, with the children put back as `{ nodes: [...] }` under the
- *   connection they came from (`children`: a gid type → field), the shape a paginated read returns.
- * - Statuses (https://shopify.dev/docs/api/admin-graphql/latest/enums/bulkoperationstatus): CREATED, RUNNING,
- *   COMPLETED, FAILED, CANCELING, CANCELED, EXPIRED. A FAILED operation's `errorCode`
- *   (https://shopify.dev/docs/api/admin-graphql/latest/enums/bulkoperationerrorcode): ACCESS_DENIED (missing
- *   scopes: an auth failure), INTERNAL_SERVER_ERROR and TIMEOUT (intermittent: a new operation is started, at most
- *   `maxRestarts` times). A canceled one stops the read: somebody meant it.
- * - `url` expires seven days after completion (https://shopify.dev/docs/api/admin-graphql/latest/objects/BulkOperation).
- *   A download refused as expired (a signed storage URL answers 400 ExpiredToken or 403) asks the operation again
- *   for its url; an operation whose result is gone (EXPIRED, or no url) is started anew from line 0 — a re-read,
- *   which the ledger skips, never a gap.
- * - From API version 2026-01 an app may run five bulk queries at a time on a shop, one before. A start refused
- *   because too many run (`userErrors` code OPERATION_IN_PROGRESS) is a throttled failure the pipeline retries later.
+ * What Shopify documents, and what is done about it:
+ * - Start: `bulkOperationRunQuery(query:, groupObjects:)` returns `bulkOperation { id status }` and `userErrors
+ *   { field message code }` (BulkOperationUserErrorCode INVALID, LIMIT_REACHED, OPERATION_IN_PROGRESS) —
+ *   https://shopify.dev/docs/api/admin-graphql/latest/mutations/bulkOperationRunQuery,
+ *   https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationUserErrorCode. `groupObjects: true` is sent:
+ *   since 2025-07 it defaults to false, and only grouped output "places child objects directly below their
+ *   corresponding parent objects" (https://shopify.dev/changelog/posts/bulk-operations-group-objects-default-changed-to-false,
+ *   https://shopify.dev/changelog/posts/optional-groupobjects-argument-in-bulk-operations-mutations-that-offers-faster-and-more-reliable-job-execution),
+ *   which is what lets a parent be emitted as soon as the next top-level line is seen. A child whose parent is not
+ *   the open one (ungrouped output) is a permanent failure, never a silently misplaced child.
+ * - One bulk query at a time per shop before 2026-01, five from 2026-01 —
+ *   https://shopify.dev/docs/api/usage/bulk-operations/queries. Refused with OPERATION_IN_PROGRESS ("A bulk query
+ *   operation for this app and shop is already in progress: gid://shopify/BulkOperation/…", as Airbyte's
+ *   source-shopify matches it), the running operation (the gid in the message, else `currentBulkOperation`) is
+ *   adopted when its `query` is ours — a worker that died before storing its cursor picks its own operation up again
+ *   — and otherwise the read is throttled (retried later), never a second operation fighting the first.
+ * - Poll: `node(id:) { ... on BulkOperation { … } }` with back-off; statuses CREATED, RUNNING, COMPLETED, CANCELING,
+ *   CANCELED, FAILED, EXPIRED (https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationStatus); a
+ *   FAILED one has an errorCode (https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationErrorCode):
+ *   ACCESS_DENIED (missing scopes) → auth; INTERNAL_SERVER_ERROR and TIMEOUT ("might be intermittent") → transient.
+ *   partialDataUrl is not read: a partial backfill would look complete.
+ * - `url` is a signed link that "expires after seven days", and so does the result
+ *   (https://shopify.dev/docs/api/admin-graphql/latest/objects/BulkOperation). A download refused (400/401/403/404,
+ *   as Google Cloud Storage answers an expired signature: 400 ExpiredToken, or a bad one: 403) re-queries the node
+ *   for a fresh url; an operation whose result EXPIRED (or was CANCELED) is started again from line 0 — records
+ *   are re-read, which the ledger makes harmless — and `stats.restarted` says so.
+ * - An operation with no results has `url: null` (nothing to download).
  *
- * The result is read as a stream, line by line; nothing holds more than a page and one pending parent.
+ * The JSONL is streamed line by line (never the whole file in memory); only the open parent and its children are
+ * buffered. Lines with `__parentId` are attached to their parent as `{ nodes: [...] }` under the connection field
+ * `children` names for their gid type, so the nodes come out as a paginated GraphQL read returns them. Within one
+ * process the download stays open between pages; a reader restarted from a cursor downloads again and skips the
+ * lines already consumed (counting newlines, not parsing them).
  */
-import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
-import { failure, networkCode, wait } from '../kit/index.js';
+import { redact } from '../secrets.js';
 import { ConnectorError } from '../types.js';
+import { failure, networkCode, statusKind } from '../kit/errors.js';
+import { DEFAULT_OVERLAP_MS, utc } from '../kit/cursor.js';
+import { wait } from '../kit/limiter.js';
 
-/** The connector's GraphQL call: `data` of the reply, or a ConnectorError of the kit's four kinds. */
-export type Gql = (query: string, variables?: Record<string, unknown>, signal?: AbortSignal) => Promise<unknown>;
+// biome-ignore lint/suspicious/noExplicitAny: Shopify's nodes, read field by field
+type Obj = Record<string, any>;
 
-/** Opens a result URL as bytes; throws `UrlExpired` when the URL is no longer good. */
-export type FetchUrl = (url: string, signal?: AbortSignal) => Promise<AsyncIterable<Uint8Array>>;
-
-export type BulkNode = Record<string, unknown>;
+/** The connector's GraphQL call: the `data` of the response, or a ConnectorError. */
+export type Gql = (query: string, variables?: Record<string, unknown>, signal?: AbortSignal) => Promise<Obj>;
+/** Downloads a result URL; fails with a ConnectorError carrying the HTTP status. */
+export type FetchUrl = (
+  url: string,
+  signal?: AbortSignal,
+) => Promise<ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>>;
 
 export interface BulkPosition {
   /** The operation's gid. */
   id: string;
-  /** JSONL lines the pages so far hold. */
+  /** JSONL lines consumed: those of the nodes already returned. */
   line: number;
-  /** When the operation was created (ISO-8601): a first sync continues incrementally from just before it. */
   createdAt?: string;
-  /** True after the last page. */
+  completedAt?: string | null;
+  /** The last page was returned. */
   done?: boolean;
-  /** Operations started anew in this read (failed intermittently, or their result expired). */
-  restarts?: number;
 }
-
 export interface BulkCursor {
   bulk: BulkPosition;
 }
 
-export interface BulkReadRequest {
-  /** The bulk query: one top-level connection, `edges { node { … } }`, nested connections allowed. */
+export interface BulkOptions {
+  /**
+   * The connection field of each child gid type: `{ LineItem: 'lineItems' }` attaches a LineItem to the top-level
+   * node; `{ RefundLineItem: 'Refund.refundLineItems' }` to a child of type Refund. Every node gets `{ nodes: [] }`
+   * for the fields that can hang under it, as a paginated read returns an empty connection.
+   */
+  children?: Record<string, string>;
+  /** First wait between polls (default 500 ms), doubled up to `pollMaxMs` (default 10 s). */
+  pollMs?: number;
+  pollMaxMs?: number;
+  /** Polls in one read before it returns an empty page holding the operation id (default 120), to be persisted. */
+  maxPolls?: number;
+  /** How a wait is made (tests pass a short one). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  name?: string;
+}
+
+export interface BulkRead {
   query: string;
-  cursor: unknown;
+  cursor?: unknown;
   limit: number;
   signal?: AbortSignal;
 }
-
 export interface BulkPage {
-  nodes: BulkNode[];
+  nodes: Obj[];
   cursor: BulkCursor;
   more: boolean;
 }
 
-export interface BulkOptions {
-  /** A child line's gid type (or its `__typename`, for nodes without an id) → the connection field of its parent it
-   * belongs to (`{ LineItem: 'lineItems', DiscountCodeApplication: 'discountApplications' }`). */
-  children?: Record<string, string>;
-  /** The first wait between polls (ms, default 1000); it doubles up to `pollMaxMs`. */
-  pollMs?: number;
-  pollMaxMs?: number;
-  /** How long one read waits for the operation before it returns an empty page to be called again (ms). */
-  pollBudgetMs?: number;
-  /**
-   * Ask for the children grouped under their parents (`groupObjects: true`): the argument exists from API version
-   * 2025-10 and defaults to false from 2026-01, when children may come anywhere after their parent — which a reader
-   * that streams cannot put back. Undefined: the argument is not sent (the versions before it always grouped).
-   */
-  groupObjects?: boolean;
-  /** New operations started after intermittent failures or an expired result (counted in the cursor) before the
-   * failure goes to the pipeline. */
-  maxRestarts?: number;
-}
-
 export interface BulkStats {
+  /** Operations started by this reader. */
   started: number;
+  /** Running operations of ours adopted after OPERATION_IN_PROGRESS. */
+  adopted: number;
+  /** Operations started again because the stored one's result expired or was canceled. */
+  restarted: number;
+  /** Stored operations resumed (from a cursor, by a reader that had no open download). */
+  resumed: number;
   polls: number;
-  /** Operations started anew: failed intermittently, or their result expired. */
-  restarts: number;
   /** Fresh URLs asked for after a download was refused. */
   urlRefreshes: number;
-  /** Downloads opened (one per operation unless a worker resumed it or its URL was refreshed). */
+  /** Downloads opened. */
   downloads: number;
+  /** JSONL lines read, skipped ones included. */
   lines: number;
-  nodes: number;
+  /** Lines skipped to reach a stored position. */
+  skipped: number;
+  /** The most lines buffered at once for one open parent (memory stays bounded by the largest parent). */
+  maxBuffered: number;
+  /** Why the last operation was restarted, when it was. */
+  lastRestart?: string;
 }
 
-/** A result URL that is no longer good (expired signature, or gone). */
-export class UrlExpired extends Error {
-  constructor(readonly status: number) {
-    super(`the bulk result URL was refused (HTTP ${status})`);
-    this.name = 'UrlExpired';
+const OPERATION_FIELDS =
+  'id status errorCode objectCount rootObjectCount url partialDataUrl createdAt completedAt query';
+export const RUN_QUERY = `mutation bulkRun($query: String!, $groupObjects: Boolean!) {
+  bulkOperationRunQuery(query: $query, groupObjects: $groupObjects) {
+    bulkOperation { id status createdAt }
+    userErrors { field message code }
   }
-}
-
-const RUN = `mutation rsyncBulkRun($query: String!) {
-  bulkOperationRunQuery(query: $query) { bulkOperation { id status createdAt } userErrors { field message code } }
 }`;
-const RUN_GROUPED = `mutation rsyncBulkRun($query: String!) {
-  bulkOperationRunQuery(query: $query, groupObjects: true) { bulkOperation { id status createdAt } userErrors { field message code } }
-}`;
-const POLL = `query rsyncBulkPoll($id: ID!) {
-  node(id: $id) { ... on BulkOperation { id status errorCode objectCount url partialDataUrl createdAt completedAt } }
-}`;
+export const NODE_QUERY = `query bulkNode($id: ID!) { node(id: $id) { ... on BulkOperation { ${OPERATION_FIELDS} } } }`;
+export const CURRENT_QUERY = `query bulkCurrent { currentBulkOperation(type: QUERY) { ${OPERATION_FIELDS} } }`;
 
 interface Operation {
   id: string;
   status: string;
   errorCode?: string | null;
+  objectCount?: string | number;
   url?: string | null;
   createdAt?: string;
-  objectCount?: string | number;
+  completedAt?: string | null;
+  query?: string;
 }
 
-/** The download as a Web fetch: no credentials (the URL is signed), the body streamed. */
-export const fetchResult: FetchUrl = async (url, signal) => {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal, redirect: 'follow' });
-  } catch (e) {
-    if (signal?.aborted) throw e;
-    throw failure.transient(`downloading a Shopify bulk result failed: ${networkCode(e)}`);
-  }
-  if (res.status === 400 || res.status === 403 || res.status === 404 || res.status === 410) {
-    await res.body?.cancel();
-    throw new UrlExpired(res.status);
-  }
-  if (!res.ok || !res.body) {
-    await res.body?.cancel();
-    throw new ConnectorError(
-      `downloading a Shopify bulk result: HTTP ${res.status}`,
-      res.status >= 500,
-      undefined,
-      res.status,
-    );
-  }
-  return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-};
-
-/** The gid's type: "gid://shopify/LineItem/1" → "LineItem". */
-export function gidType(gid: unknown): string | undefined {
-  return typeof gid === 'string' ? /^gid:\/\/shopify\/([^/]+)\//.exec(gid)?.[1] : undefined;
+/**
+ * Where an incremental read continues after a finished backfill: the operation's creation time less the overlap
+ * (what changed while it ran is read again, and the ledger skips what was delivered). Null before the last page.
+ */
+export function bulkSince(cursor: unknown, overlapMs = DEFAULT_OVERLAP_MS): string | null {
+  const b = (cursor as BulkCursor | null)?.bulk;
+  if (!b?.done || !b.createdAt) return null;
+  return utc(Date.parse(b.createdAt) - overlapMs);
 }
 
-export function asBulkCursor(c: unknown): BulkCursor | null {
-  const b = (c as BulkCursor | null)?.bulk;
-  return b && typeof b.id === 'string' && Number.isInteger(b.line) ? { bulk: { ...b } } : null;
-}
+/** The gid's type: gid://shopify/LineItem/1 → LineItem. */
+export const gidType = (id: unknown): string => (typeof id === 'string' ? (id.split('/')[3] ?? '') : '');
 
-/** A download in progress: where it is, so that the next page of the same read goes on from it. */
-interface Live {
-  id: string;
-  url: string;
-  /** Lines consumed into emitted pages. */
-  line: number;
-  lines: AsyncIterator<string>;
-  /** A top-level node read, its children still coming, and how many lines it and they span. */
-  pending: { node: BulkNode; lines: number } | null;
-  close(): void;
-}
+/** Queries compared as Shopify stores them, whitespace aside. */
+const sameQuery = (a: string | undefined, b: string) =>
+  !!a && a.replace(/\s+/g, ' ').trim() === b.replace(/\s+/g, ' ').trim();
 
-export function bulkReader(gql: Gql, fetchUrl: FetchUrl = fetchResult, o: BulkOptions = {}) {
-  const children = o.children ?? {};
-  const pollMs = o.pollMs ?? 1000;
-  const pollMaxMs = o.pollMaxMs ?? 10_000;
-  const budget = o.pollBudgetMs ?? 30_000;
-  const maxRestarts = o.maxRestarts ?? 3;
-  const stats: BulkStats = { started: 0, polls: 0, restarts: 0, urlRefreshes: 0, downloads: 0, lines: 0, nodes: 0 };
-  const live = new Map<string, Live>();
-
-  async function start(query: string, signal?: AbortSignal): Promise<Operation> {
-    const data = (await gql(o.groupObjects ? RUN_GROUPED : RUN, { query }, signal)) as {
-      bulkOperationRunQuery?: { bulkOperation?: Operation | null; userErrors?: { message: string; code?: string }[] };
-    };
-    const r = data?.bulkOperationRunQuery;
-    const errs = r?.userErrors ?? [];
-    if (errs.length || !r?.bulkOperation) {
-      const msg = errs.map((e) => e.message).join('; ') || 'no operation returned';
-      if (errs.some((e) => e.code === 'OPERATION_IN_PROGRESS' || /already in progress/i.test(e.message)))
-        throw failure.throttled(`Shopify is running as many bulk queries as it allows on this shop: ${msg}`, 30_000);
-      throw failure.permanent(`Shopify refused the bulk query: ${msg}`);
+/**
+ * The default download: plain fetch (the signed URL is the credential, so nothing is added), errors without the URL.
+ * The timeout and the caller's signal bound the wait for the response only, not the body: the reader keeps one
+ * download open across pages (while the pipeline writes each page) and closes it itself.
+ */
+export function defaultFetchUrl(name = 'shopify', timeoutMs = 60_000): FetchUrl {
+  return async (url, signal) => {
+    const connecting = new AbortController();
+    const timer = setTimeout(() => connecting.abort(new Error('timeout')), timeoutMs);
+    const onAbort = () => connecting.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: connecting.signal });
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? e;
+      const what = connecting.signal.aborted
+        ? `no response within ${Math.round(timeoutMs / 1000)} s`
+        : `network error (${networkCode(e)})`;
+      throw failure.transient(`${name}: bulk result download: ${what}`);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
-    stats.started++;
-    return r.bulkOperation;
-  }
-
-  async function poll(id: string, signal?: AbortSignal): Promise<Operation> {
-    stats.polls++;
-    const data = (await gql(POLL, { id }, signal)) as { node?: Operation | null };
-    if (!data?.node?.status) throw failure.permanent(`Shopify does not know the bulk operation ${id}`);
-    return data.node;
-  }
-
-  /** Polls until the operation has a result (or the budget is spent: null). */
-  async function settle(op: Operation, signal?: AbortSignal): Promise<Operation | null> {
-    const until = Date.now() + budget;
-    let delay = pollMs;
-    for (;;) {
-      if (op.status === 'COMPLETED' || op.status === 'FAILED' || op.status === 'CANCELED' || op.status === 'EXPIRED')
-        return op;
-      if (Date.now() + delay > until) return null;
-      await wait(delay, signal);
-      delay = Math.min(pollMaxMs, delay * 2);
-      op = await poll(op.id, signal);
+    if (!res.ok || !res.body) {
+      const code = (await res.text().catch(() => '')).match(/<Code>([A-Za-z]+)<\/Code>/)?.[1];
+      // Never the URL: its query string is the signature.
+      const message = `${name}: bulk result download: HTTP ${res.status}${code ? ` ${code}` : ''}`;
+      throw new ConnectorError(redact(message), statusKind(res.status) === 'transient', undefined, res.status);
     }
-  }
-
-  function failed(op: Operation): ConnectorError {
-    const what = `the Shopify bulk operation ${op.id} ${op.status === 'CANCELED' ? 'was canceled' : `failed (${op.errorCode ?? 'no error code'})`}`;
-    if (op.errorCode === 'ACCESS_DENIED')
-      return failure.auth(`${what}: the app lacks a scope the query needs; run the query without bulk to see which`);
-    if (op.status === 'CANCELED') return failure.permanent(`${what}; start the backfill again to read anew`);
-    return failure.transient(what);
-  }
-
-  async function open(id: string, url: string, skip: number, signal?: AbortSignal): Promise<Live> {
-    const bytes = await fetchUrl(url, signal);
-    stats.downloads++;
-    const rl = createInterface({ input: Readable.from(bytes), crlfDelay: Number.POSITIVE_INFINITY });
-    const lines = rl[Symbol.asyncIterator]();
-    for (let i = 0; i < skip; i++) if ((await lines.next()).done) break;
-    return {
-      id,
-      url,
-      line: skip,
-      lines,
-      pending: null,
-      close: () => rl.close(),
-    };
-  }
-
-  function attach(parent: BulkNode, child: BulkNode): boolean {
-    const field =
-      children[gidType(child.id) ?? String(child.__typename)] ?? children[String(child.__typename)] ?? 'children';
-    const { __parentId: _, ...rest } = child;
-    const conn = (parent[field] ??= { nodes: [] }) as { nodes: BulkNode[] };
-    conn.nodes.push(rest);
-    return true;
-  }
-
-  /** Up to `limit` whole parents from the live download. */
-  async function page(l: Live, limit: number): Promise<{ nodes: BulkNode[]; done: boolean }> {
-    const nodes: BulkNode[] = [];
-    for (;;) {
-      const next = await l.lines.next();
-      if (next.done) {
-        if (l.pending) {
-          nodes.push(l.pending.node);
-          l.line += l.pending.lines;
-          l.pending = null;
-        }
-        return { nodes, done: true };
-      }
-      const text = next.value.trim();
-      stats.lines++;
-      if (!text) {
-        if (l.pending) l.pending.lines++;
-        else l.line++;
-        continue;
-      }
-      const obj = JSON.parse(text) as BulkNode;
-      if (typeof obj.__parentId === 'string') {
-        if (!l.pending)
-          throw failure.permanent(
-            `the Shopify bulk result of ${l.id} has a child line (${String(obj.id)}) before any parent, at line ${l.line + 1}`,
-          );
-        if (!attachTo(l.pending.node, obj))
-          throw failure.permanent(
-            `the Shopify bulk result of ${l.id} lists ${String(obj.id)} after a parent other than ${String(obj.__parentId)}: its parent was already emitted`,
-          );
-        l.pending.lines++;
-        continue;
-      }
-      if (l.pending) {
-        nodes.push(l.pending.node);
-        l.line += l.pending.lines;
-      }
-      l.pending = { node: obj, lines: 1 };
-      if (nodes.length >= limit) return { nodes, done: false };
-    }
-  }
-
-  /** Attaches a child to the pending parent, or to one of its own children (a connection nested two deep). */
-  function attachTo(parent: BulkNode, child: BulkNode): boolean {
-    if (parent.id === child.__parentId) return attach(parent, child);
-    for (const v of Object.values(parent)) {
-      const nodes = (v as { nodes?: BulkNode[] } | null)?.nodes;
-      if (!Array.isArray(nodes)) continue;
-      for (let i = nodes.length - 1; i >= 0; i--) if (attachTo(nodes[i], child)) return true;
-    }
-    return false;
-  }
-
-  async function read(q: BulkReadRequest): Promise<BulkPage> {
-    const at = asBulkCursor(q.cursor);
-    if (at?.bulk.done) return { nodes: [], cursor: at, more: false };
-    if (!at) {
-      const op = await start(q.query, q.signal);
-      // The first page holds only the operation's id: committed, it is what a restarted worker resumes.
-      return { nodes: [], cursor: { bulk: { id: op.id, line: 0, createdAt: op.createdAt } }, more: true };
-    }
-    let pos = at.bulk;
-    let l = live.get(pos.id);
-    if (!l || l.line !== pos.line) {
-      l?.close();
-      live.delete(pos.id);
-      l = undefined;
-      for (let refreshed = false; !l; ) {
-        const op = await settle(await poll(pos.id, q.signal), q.signal);
-        if (!op) return { nodes: [], cursor: { bulk: pos }, more: true }; // still running: called again
-        const empty = op.status === 'COMPLETED' && !op.url && Number(op.objectCount ?? 0) === 0;
-        if (empty) return { nodes: [], cursor: { bulk: { ...pos, done: true } }, more: false };
-        const gone = op.status === 'EXPIRED' || (op.status === 'COMPLETED' && !op.url);
-        if (op.status === 'FAILED' || op.status === 'CANCELED' || gone) {
-          const err = gone
-            ? failure.transient(`the result of the Shopify bulk operation ${op.id} expired`)
-            : failed(op);
-          const restarts = pos.restarts ?? 0;
-          if (!err.transient || restarts >= maxRestarts) throw err;
-          stats.restarts++;
-          const fresh = await start(q.query, q.signal);
-          // From line 0 of the new result: what the old one held is read again, and the ledger skips it.
-          pos = { id: fresh.id, line: 0, createdAt: fresh.createdAt, restarts: restarts + 1 };
-          return { nodes: [], cursor: { bulk: pos }, more: true };
-        }
-        try {
-          l = await open(op.id, op.url as string, pos.line, q.signal);
-          live.set(op.id, l);
-        } catch (e) {
-          if (!(e instanceof UrlExpired) || refreshed) throw e instanceof UrlExpired ? failure.transient(e.message) : e;
-          refreshed = true;
-          stats.urlRefreshes++;
-        }
-      }
-    }
-    const { nodes, done } = await page(l, q.limit);
-    stats.nodes += nodes.length;
-    const cursor: BulkCursor = { bulk: { ...pos, line: l.line, ...(done ? { done } : {}) } };
-    if (done) {
-      l.close();
-      live.delete(pos.id);
-    }
-    return { nodes, cursor, more: !done };
-  }
-
-  return {
-    read,
-    stats,
-    close(): void {
-      for (const l of live.values()) l.close();
-      live.clear();
-    },
+    return res.body;
   };
 }
 
-export type BulkReader = ReturnType<typeof bulkReader>;
+/** The lines of a byte stream, one at a time, with only the unfinished last line kept between chunks. */
+async function* lines(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let rest = '';
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    rest += decoder.decode(chunk, { stream: true });
+    let at = rest.indexOf('\n');
+    let from = 0;
+    while (at !== -1) {
+      yield rest.slice(from, at);
+      from = at + 1;
+      at = rest.indexOf('\n', from);
+    }
+    rest = rest.slice(from);
+  }
+  rest += decoder.decode();
+  if (rest) yield rest;
+}
+
+/** An open download: where it is, and the top-level node read ahead (the line that closed the previous node). */
+interface Session {
+  id: string;
+  line: number;
+  it: AsyncGenerator<string>;
+  /** The open parent and the lines it took, or null before the first. */
+  open: { node: Obj; index: Map<string, Obj>; lines: number } | null;
+  ended: boolean;
+  createdAt?: string;
+  completedAt?: string | null;
+}
+
+export function bulkReader(gql: Gql, fetchUrl: FetchUrl = defaultFetchUrl(), opts: BulkOptions = {}) {
+  const name = opts.name ?? 'shopify';
+  const sleep = opts.sleep ?? wait;
+  const children = opts.children ?? {};
+  const stats: BulkStats = {
+    started: 0,
+    adopted: 0,
+    restarted: 0,
+    resumed: 0,
+    polls: 0,
+    urlRefreshes: 0,
+    downloads: 0,
+    lines: 0,
+    skipped: 0,
+    maxBuffered: 0,
+  };
+  let session: Session | null = null;
+
+  /** Parent type ('' for top level) → the connection fields that hang under it. */
+  const fieldsUnder = new Map<string, string[]>();
+  const childField = new Map<string, { under: string; field: string }>();
+  for (const [type, spec] of Object.entries(children)) {
+    const [under, field] = spec.includes('.') ? spec.split('.', 2) : ['', spec];
+    childField.set(type, { under, field });
+    fieldsUnder.set(under, [...(fieldsUnder.get(under) ?? []), field]);
+  }
+  const withEmpty = (node: Obj, under: string): Obj => {
+    for (const f of fieldsUnder.get(under) ?? []) if (node[f] === undefined) node[f] = { nodes: [] };
+    return node;
+  };
+
+  async function node(id: string, signal?: AbortSignal): Promise<Operation | null> {
+    const data = await gql(NODE_QUERY, { id }, signal);
+    const op = data?.node as Operation | null | undefined;
+    return op?.id ? op : null;
+  }
+
+  async function start(query: string, signal?: AbortSignal): Promise<Operation> {
+    const data = await gql(RUN_QUERY, { query, groupObjects: true }, signal);
+    const payload = data?.bulkOperationRunQuery as
+      | { bulkOperation?: Operation | null; userErrors?: { message: string; code?: string | null }[] }
+      | undefined;
+    const errors = payload?.userErrors ?? [];
+    if (payload?.bulkOperation?.id && errors.length === 0) {
+      stats.started++;
+      return payload.bulkOperation;
+    }
+    const busy = errors.find(
+      (e) => e.code === 'OPERATION_IN_PROGRESS' || e.code === 'LIMIT_REACHED' || /already in progress/i.test(e.message),
+    );
+    if (busy) {
+      const gid = busy.message.match(/gid:\/\/shopify\/BulkOperation\/\d+/)?.[0];
+      const running = gid
+        ? await node(gid, signal)
+        : ((await gql(CURRENT_QUERY, {}, signal))?.currentBulkOperation as Operation | null);
+      if (running && sameQuery(running.query, query) && ['CREATED', 'RUNNING', 'COMPLETED'].includes(running.status)) {
+        stats.adopted++;
+        return running;
+      }
+      throw failure.throttled(
+        `${name}: bulk query refused: another bulk query of this app is running on the shop${gid ? ` (${gid})` : ''}; retried later`,
+        30_000,
+      );
+    }
+    const text = errors.map((e) => `${e.code ?? 'ERROR'}: ${e.message}`).join('; ') || 'no operation returned';
+    throw failure.permanent(`${name}: bulkOperationRunQuery refused: ${text}`);
+  }
+
+  function failed(op: Operation): ConnectorError {
+    const msg = `${name}: bulk operation ${op.id} failed: ${op.errorCode ?? 'no errorCode'}`;
+    if (op.errorCode === 'ACCESS_DENIED')
+      return failure.auth(
+        `${msg} (the token lacks a scope the query needs: run the query as a normal request to see which)`,
+      );
+    if (op.errorCode === 'INTERNAL_SERVER_ERROR' || op.errorCode === 'TIMEOUT') return failure.transient(msg);
+    return failure.permanent(msg);
+  }
+
+  /**
+   * Polls until COMPLETED (`done`); not done when the poll budget of this read is spent, and the caller persists the
+   * operation's id. The operation returned may be a new one, when the polled one was canceled or its result expired.
+   */
+  async function settle(op: Operation, query: string, signal?: AbortSignal): Promise<{ op: Operation; done: boolean }> {
+    let delay = opts.pollMs ?? 500;
+    for (let n = 0; ; n++) {
+      if (op.status === 'COMPLETED') return { op, done: true };
+      if (op.status === 'FAILED') throw failed(op);
+      if (op.status === 'EXPIRED' || op.status === 'CANCELED' || op.status === 'CANCELING') {
+        stats.restarted++;
+        stats.lastRestart = `operation ${op.id} was ${op.status}: started again`;
+        op = await start(query, signal);
+        continue;
+      }
+      if (n >= (opts.maxPolls ?? 120)) return { op, done: false };
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, opts.pollMaxMs ?? 10_000);
+      stats.polls++;
+      const next = await node(op.id, signal);
+      if (!next) throw failure.transient(`${name}: bulk operation ${op.id} is not known to the shop`);
+      op = next;
+    }
+  }
+
+  /** A download of `op` positioned at `line`; a refused URL is asked for again once, an expired result restarts. */
+  async function open(op: Operation, line: number, signal?: AbortSignal): Promise<Session | Operation> {
+    for (let attempt = 0; ; attempt++) {
+      if (!op.url) return { id: op.id, line: 0, it: (async function* () {})(), open: null, ended: true, ...when(op) };
+      try {
+        stats.downloads++;
+        const body = await fetchUrl(op.url, signal);
+        const it = lines(body);
+        for (let skip = 0; skip < line; skip++) {
+          const r = await pull(it, op.id, skip, signal);
+          if (r.done) throw failure.permanent(`${name}: bulk result of ${op.id} has fewer than ${line} lines`);
+          stats.lines++;
+          stats.skipped++;
+        }
+        return { id: op.id, line, it, open: null, ended: false, ...when(op) };
+      } catch (e) {
+        const s = e instanceof ConnectorError ? e.status : undefined;
+        if (s === undefined || ![400, 401, 403, 404].includes(s) || attempt >= 2) throw e;
+        stats.urlRefreshes++;
+        const fresh = await node(op.id, signal);
+        if (!fresh || fresh.status === 'EXPIRED' || !fresh.url) return fresh ?? { ...op, status: 'EXPIRED' };
+        op = fresh;
+      }
+    }
+  }
+
+  const when = (op: Operation) => ({ createdAt: op.createdAt, completedAt: op.completedAt ?? null });
+
+  /** The next line; a connection that drops mid-file is a transient failure (the stored cursor resumes it). */
+  async function pull(it: AsyncGenerator<string>, id: string, at: number, signal?: AbortSignal) {
+    try {
+      return await it.next();
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? e;
+      if (e instanceof ConnectorError) throw e;
+      throw failure.transient(
+        `${name}: bulk result of ${id}: download interrupted after line ${at} (${networkCode(e)})`,
+      );
+    }
+  }
+
+  /** The next complete top-level node and the lines it took, or null at the end. */
+  async function next(s: Session, signal?: AbortSignal): Promise<{ node: Obj; lines: number } | null> {
+    while (!s.ended) {
+      const r = await pull(s.it, s.id, s.line + (s.open?.lines ?? 0), signal);
+      if (r.done) {
+        s.ended = true;
+        break;
+      }
+      stats.lines++;
+      if (!r.value.trim()) {
+        if (s.open) s.open.lines++;
+        else s.line++;
+        continue;
+      }
+      let obj: Obj;
+      try {
+        obj = JSON.parse(r.value);
+      } catch {
+        throw failure.permanent(
+          `${name}: bulk result of ${s.id}: line ${s.line + (s.open?.lines ?? 0) + 1} is not JSON`,
+        );
+      }
+      const parentId = obj.__parentId;
+      if (parentId === undefined) {
+        const done = s.open;
+        s.open = { node: withEmpty(obj, ''), index: new Map([[obj.id, obj]]), lines: 1 };
+        if (done) return { node: done.node, lines: done.lines };
+        continue;
+      }
+      const parent = s.open?.index.get(parentId);
+      if (!s.open || !parent) {
+        throw failure.permanent(
+          `${name}: bulk result of ${s.id}: a child of ${parentId} is not below its parent (the query must run with groupObjects: true)`,
+        );
+      }
+      // A node without an id (a discount application) is known by its __typename.
+      const type = gidType(obj.id) || (typeof obj.__typename === 'string' ? obj.__typename : '');
+      const where = childField.get(type);
+      if (!where)
+        throw failure.permanent(
+          `${name}: bulk result of ${s.id}: no connection field for child type ${type || '(no id)'}`,
+        );
+      delete obj.__parentId;
+      const list = (parent[where.field] ??= { nodes: [] });
+      list.nodes.push(withEmpty(obj, type));
+      if (obj.id) s.open.index.set(obj.id, obj);
+      s.open.lines++;
+      stats.maxBuffered = Math.max(stats.maxBuffered, s.open.lines);
+    }
+    const last = s.open;
+    s.open = null;
+    return last ? { node: last.node, lines: last.lines } : null;
+  }
+
+  const position = (s: Session, done: boolean): BulkCursor => ({
+    bulk: { id: s.id, line: s.line, createdAt: s.createdAt, completedAt: s.completedAt, ...(done ? { done } : {}) },
+  });
+
+  function stored(cursor: unknown): BulkPosition | null {
+    const b = (cursor as BulkCursor | null)?.bulk;
+    return b && typeof b.id === 'string' && Number.isInteger(b.line) && b.line >= 0 ? b : null;
+  }
+
+  async function read(r: BulkRead): Promise<BulkPage> {
+    const at = stored(r.cursor);
+    if (at?.done) return { nodes: [], cursor: { bulk: at }, more: false };
+    let s = session && at && session.id === at.id && session.line === at.line ? session : null;
+    if (!s) {
+      await close();
+      let op: Operation | null = null;
+      let line = 0;
+      if (at) {
+        op = await node(at.id, r.signal);
+        // A stored operation that failed for a passing reason (the pipeline retried the read) is run again.
+        const passing =
+          op?.status === 'FAILED' && (op.errorCode === 'INTERNAL_SERVER_ERROR' || op.errorCode === 'TIMEOUT');
+        if (op && op.status !== 'EXPIRED' && op.status !== 'CANCELED' && !passing) {
+          line = at.line;
+          stats.resumed++;
+        } else {
+          stats.restarted++;
+          stats.lastRestart = `operation ${at.id} ${op ? `is ${op.status}` : 'is unknown'}: started again from line 0`;
+          op = null;
+        }
+      }
+      op ??= await start(r.query, r.signal);
+      for (;;) {
+        const settled = await settle(op, r.query, r.signal);
+        const done = settled.op;
+        if (!settled.done) {
+          return { nodes: [], cursor: { bulk: { id: done.id, line: 0, createdAt: done.createdAt } }, more: true };
+        }
+        if (done.id !== at?.id) line = 0;
+        const opened = await open(done, line, r.signal);
+        if ('it' in opened) {
+          s = opened;
+          break;
+        }
+        stats.restarted++;
+        stats.lastRestart = `the result of ${done.id} expired: started again from line 0`;
+        op = await start(r.query, r.signal);
+      }
+      session = s;
+    }
+    const nodes: Obj[] = [];
+    try {
+      while (nodes.length < r.limit) {
+        r.signal?.throwIfAborted();
+        const got = await next(s, r.signal);
+        if (!got) break;
+        nodes.push(got.node);
+        s.line += got.lines;
+      }
+    } catch (e) {
+      await close();
+      throw e;
+    }
+    // More, unless the end was reached with nothing left open.
+    const more = !(s.ended && !s.open);
+    if (!more) await close();
+    return { nodes, cursor: position(s, !more), more };
+  }
+
+  async function close(): Promise<void> {
+    const s = session;
+    session = null;
+    await s?.it.return(undefined).catch(() => {});
+  }
+
+  return { read, stats, close };
+}

@@ -1,253 +1,335 @@
 /**
- * Shopify's bulk query operations, faked for the connector's tests, the demo and the benchmark. It mounts on the
- * fake Admin API through two hooks — `graphqlHook(query, variables)` answers the bulk mutation and the polls,
- * `routeHook(req, res)` serves the result downloads — or stands alone on 127.0.0.1 (`serveBulkFake`).
- * Production code: no test-only imports.
+ * Shopify's bulk query operations, faked for the bulk reader's tests (bulk.test.ts), the connector's fake
+ * (mount `graphqlHook` and `routeHook` on startFakeShopify) and the benchmark. It follows what Shopify documents:
  *
- * What it follows, and where Shopify says so:
- * - `bulkOperationRunQuery(query:)` answers `{ bulkOperation { id status createdAt }, userErrors }`; an app may run
- *   five bulk queries at a time on a shop from API version 2026-01, one before, and a further start is refused with
- *   a user error (code OPERATION_IN_PROGRESS) — https://shopify.dev/docs/api/usage/bulk-operations/queries,
- *   https://shopify.dev/docs/api/admin-graphql/latest/mutations/bulkOperationRunQuery
- * - An operation goes CREATED → RUNNING → COMPLETED (or FAILED with an `errorCode`: ACCESS_DENIED,
- *   INTERNAL_SERVER_ERROR, TIMEOUT; CANCELING → CANCELED after `bulkOperationCancel`; EXPIRED once its result is
- *   gone), and is polled with `node(id:)` or `currentBulkOperation` —
- *   https://shopify.dev/docs/api/admin-graphql/latest/enums/bulkoperationstatus,
- *   https://shopify.dev/docs/api/admin-graphql/latest/enums/bulkoperationerrorcode,
- *   https://shopify.dev/docs/api/admin-graphql/latest/queries/currentBulkOperation
- * - A completed operation has `objectCount` (an UnsignedInt64, as a string), and `url` to its JSONL result, null when
- *   the result is empty; the url expires (seven days; `expireUrls()` here) —
- *   https://shopify.dev/docs/api/admin-graphql/latest/objects/BulkOperation
- * - The JSONL: one object a line; a nested connection's nodes are lines of their own after their parent, with
- *   `__parentId` (`flattenForJsonl`) — https://shopify.dev/docs/api/usage/bulk-operations/queries. Right after it
- *   only with `groupObjects: true`, the default before 2026-01; without, the fake lists every parent first and the
- *   children after them all — https://shopify.dev/docs/api/admin-graphql/2026-01/payloads/BulkOperationRunQueryPayload
- * - The url is a signed Google Cloud Storage link (`Expires`, `Signature`); past its expiry it answers 400
- *   `<Error><Code>ExpiredToken</Code>…`, a wrong signature 403 —
- *   https://cloud.google.com/storage/docs/access-control/signed-urls
+ * - `bulkOperationRunQuery(query:, groupObjects:)` → `{ bulkOperation { id status … }, userErrors { field message
+ *   code } }` — https://shopify.dev/docs/api/admin-graphql/latest/mutations/bulkOperationRunQuery. Results "remain
+ *   available for seven days after completion".
+ * - Concurrency: one bulk query per app and shop before API 2026-01, five from 2026-01 —
+ *   https://shopify.dev/docs/api/usage/bulk-operations/queries. Past it the mutation returns no operation and the
+ *   userError OPERATION_IN_PROGRESS (https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationUserErrorCode)
+ *   with the message "A bulk query operation for this app and shop is already in progress: gid://shopify/BulkOperation/…."
+ *   (the wording Airbyte's source-shopify and other clients match). A CANCELING operation still counts.
+ * - `node(id:)` and `currentBulkOperation(type: QUERY)` ("the current app's most recent BulkOperation") answer the
+ *   BulkOperation: id status errorCode objectCount rootObjectCount fileSize url partialDataUrl createdAt completedAt
+ *   query type — https://shopify.dev/docs/api/admin-graphql/latest/objects/BulkOperation,
+ *   https://shopify.dev/docs/api/admin-graphql/latest/queries/currentBulkOperation. Status goes CREATED → RUNNING →
+ *   COMPLETED (or FAILED with an errorCode ACCESS_DENIED | INTERNAL_SERVER_ERROR | TIMEOUT, or EXPIRED when the result
+ *   is gone) — https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationStatus and
+ *   …/enums/BulkOperationErrorCode. Here each poll of the operation moves it on (`pollsToRun`, `pollsToComplete`).
+ * - The result is JSONL: one object per line; a nested connection's nodes are lines of their own with `__parentId`
+ *   naming their parent, and with groupObjects: true each parent's children come directly below it —
+ *   https://shopify.dev/docs/api/usage/bulk-operations/queries,
+ *   https://shopify.dev/changelog/posts/bulk-operations-group-objects-default-changed-to-false (since 2025-07 the
+ *   default is false: children are not grouped; here they then all come after every parent).
+ * - `url` is a signed storage link (Google Cloud Storage V4 style: X-Goog-Date, X-Goog-Expires, X-Goog-Signature —
+ *   https://cloud.google.com/storage/docs/access-control/signed-urls). A request after its expiry is refused with
+ *   HTTP 400 and `<Code>ExpiredToken</Code>` (as Cloud Storage does: floci-io/floci-gcp#33, fog/fog-google#264:
+ *   "The provided token has expired."), a wrong signature with 403 SignatureDoesNotMatch; `expiredStatus: 403`
+ *   answers an expired link with 403 instead (S3 and R2 style). Every node query signs a fresh link.
  *
- * The rows are generated on the fly for every download (`rows(query)` is an iterable, written with back-pressure):
- * a 100,000-order result is never held in memory.
+ * The JSONL is written lazily: `rows(query)` is iterated as the download is read, with back-pressure, so 100,000
+ * orders are never built in memory. `flattenForJsonl` turns GraphQL-shaped nodes (children as `{ nodes: [...] }`)
+ * into those lines. Production code (the demo may mount it): no test framework here. Only `variables.query` and
+ * `variables.id` are read: the reader sends its arguments as variables.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import http from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
-export type Row = Record<string, unknown>;
+// biome-ignore lint/suspicious/noExplicitAny: Shopify's nodes, read field by field
+type Obj = Record<string, any>;
+
+export type BulkErrorCode = 'ACCESS_DENIED' | 'INTERNAL_SERVER_ERROR' | 'TIMEOUT';
 
 export interface BulkFakeOptions {
-  /** The flat JSONL objects of a bulk query's result (see `flattenForJsonl`), generated afresh each download. */
-  rows(query: string): Iterable<Row>;
-  /** Where routeHook is served (the fake's base URL), or a function giving it once the server listens. */
-  origin: string | (() => string);
-  /** The pinned API version: five concurrent bulk queries from 2026-01, one before (default 2026-07). */
+  /** The flat JSONL objects of a query's result (parents, and children with `__parentId`), generated on demand. */
+  rows(query: string): Iterable<Obj>;
+  /** Where routeHook is mounted (http://127.0.0.1:port): the origin of the signed links. */
+  origin: string;
+  /** The API version the shop is called with (default 2026-07): decides the concurrency limit. */
   apiVersion?: string;
-  /** Polls an operation answers CREATED, then RUNNING, before COMPLETED (default 1 and 1). */
-  pollsCreated?: number;
-  pollsRunning?: number;
-  /** How long a signed URL is good for (ms, default seven days). */
+  /** Polls answered CREATED, then RUNNING, before COMPLETED (defaults 1 and 1). */
+  pollsToRun?: number;
+  pollsToComplete?: number;
+  /** The next operations fail with this errorCode instead of completing. */
+  failWith?: BulkErrorCode;
+  /** objectCount when complete; by default the rows are counted (iterated once more, not kept). */
+  objectCount?: number;
+  /** How long a signed link lives (default 7 days, as the result). */
   urlTtlMs?: number;
+  /** The status of an expired link (default 400, Cloud Storage's ExpiredToken). */
+  expiredStatus?: 400 | 403;
   now?: () => number;
 }
 
-export interface FakeOperation {
+export interface FakeBulkOperation {
   id: string;
   query: string;
-  status: 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELING' | 'CANCELED' | 'EXPIRED';
-  errorCode: string | null;
+  groupObjects: boolean;
+  status: 'CREATED' | 'RUNNING' | 'COMPLETED' | 'CANCELING' | 'CANCELED' | 'FAILED' | 'EXPIRED';
+  errorCode: BulkErrorCode | null;
   createdAt: string;
   completedAt: string | null;
-  objectCount: number;
   polls: number;
-  /** Downloads of its result, and the first line each started streaming from (a resumed reader skips). */
+  objectCount: number;
+  rootObjectCount: number;
+  /** Downloads started, and lines written over all of them. */
   downloads: number;
-  /** The children follow their parent (groupObjects). */
-  grouped: boolean;
-  /** Set by `failNext`: the operation fails with this code instead of completing. */
-  failWith?: string;
+  written: number;
 }
 
-const PATH = '/bulk-results/';
-
-/** GraphQL-shaped nodes (children as `{ nodes }` or `{ edges: [{ node }] }`) as Shopify's flat JSONL lines. */
-export function* flattenForJsonl(nodes: Iterable<Row>, childFields: readonly string[]): Generator<Row> {
-  for (const node of nodes) yield* flattenOne(node, childFields, undefined);
+export interface BulkFake {
+  graphqlHook(query: string, variables?: Obj): unknown | undefined;
+  routeHook(req: IncomingMessage, res: ServerResponse): boolean;
+  operations: FakeBulkOperation[];
+  /** Every link signed so far is expired (new node queries sign fresh ones). */
+  expireUrls(): void;
+  /** The next `n` links are signed already expired. */
+  expireNextUrls(n: number): void;
+  /** The operation's result is gone (status EXPIRED, url null), as after seven days. */
+  expireResult(id: string): void;
+  /** The next download drops its connection (socket destroyed) after writing `lines` lines. */
+  dropNextDownloadAfter(lines: number): void;
+  /** Which links were refused, by reason. */
+  refused: { expired: number; signature: number };
+  options: BulkFakeOptions;
 }
 
-function* flattenOne(node: Row, fields: readonly string[], parent: string | undefined): Generator<Row> {
-  const own: Row = {};
-  const kids: Row[] = [];
-  for (const [k, v] of Object.entries(node)) {
-    const conn = v as { nodes?: Row[]; edges?: { node: Row }[] } | null;
-    if (fields.includes(k) && conn && (Array.isArray(conn.nodes) || Array.isArray(conn.edges)))
-      kids.push(...(conn.nodes ?? conn.edges?.map((e) => e.node) ?? []));
-    else own[k] = v;
-  }
-  yield parent ? { ...own, __parentId: parent } : own;
-  for (const k of kids) yield* flattenOne(k, fields, String(node.id));
-}
+const IN_PROGRESS = ['CREATED', 'RUNNING', 'CANCELING'];
 
-export function createBulkFake(o: BulkFakeOptions) {
-  const now = o.now ?? Date.now;
-  const secret = randomBytes(16).toString('hex');
-  const ttl = o.urlTtlMs ?? 7 * 24 * 3600_000;
-  const maxRunning = (o.apiVersion ?? '2026-07') >= '2026-01' ? 5 : 1;
-  const operations = new Map<string, FakeOperation>();
-  let seq = 7_000_000;
-  let failNext: string | null = null;
-  /** Signed URLs carry the generation they were issued in; those of a generation before `validFrom` are expired. */
-  let generation = 0;
-  let validFrom = 0;
-  const origin = () => (typeof o.origin === 'function' ? o.origin() : o.origin);
-  const sign = (id: string, expires: number, gen: number) =>
-    createHmac('sha256', secret).update(`${id}\n${expires}\n${gen}`).digest('hex');
-
-  function signedUrl(op: FakeOperation): string {
-    const expires = Math.floor((now() + ttl) / 1000);
-    const n = op.id.split('/').pop();
-    return `${origin()}${PATH}${n}.jsonl?Expires=${expires}&Gen=${generation}&Signature=${sign(op.id, expires, generation)}`;
-  }
-
-  function count(query: string): number {
-    let n = 0;
-    for (const r of o.rows(query)) if (!('__parentId' in r)) n++;
-    return n;
-  }
-
-  function advance(op: FakeOperation): void {
-    op.polls++;
-    if (op.status === 'CANCELING') {
-      op.status = 'CANCELED';
-      return;
+/** GraphQL-shaped nodes as Shopify's JSONL lines: each `{ nodes: [...] }` child below its parent, with `__parentId`. */
+export function* flattenForJsonl(nodes: Iterable<Obj>, childFields: readonly string[]): Generator<Obj> {
+  function* walk(node: Obj, parentId?: string): Generator<Obj> {
+    const line: Obj = {};
+    const later: Obj[] = [];
+    for (const [k, v] of Object.entries(node)) {
+      if (childFields.includes(k) && v && Array.isArray(v.nodes)) later.push(...v.nodes);
+      else line[k] = v;
     }
-    if (op.status !== 'CREATED' && op.status !== 'RUNNING') return;
-    const created = o.pollsCreated ?? 1;
-    const running = o.pollsRunning ?? 1;
-    if (op.polls <= created) op.status = 'CREATED';
-    else if (op.polls <= created + running) op.status = 'RUNNING';
-    else if (op.failWith) {
-      op.status = 'FAILED';
-      op.errorCode = op.failWith;
-    } else {
+    if (parentId !== undefined) line.__parentId = parentId;
+    yield line;
+    for (const child of later) yield* walk(child, node.id);
+  }
+  for (const n of nodes) yield* walk(n);
+}
+
+/** API versions are YYYY-MM: five concurrent bulk queries from 2026-01 (or unstable), one before. */
+const concurrencyOf = (v: string) => (v === 'unstable' || v >= '2026-01' ? 5 : 1);
+
+export function createBulkFake(opts: BulkFakeOptions): BulkFake {
+  const now = opts.now ?? Date.now;
+  const key = randomBytes(32);
+  const operations: FakeBulkOperation[] = [];
+  const refused = { expired: 0, signature: 0 };
+  let nextId = 4_046_676_525_245; // the magnitude of real BulkOperation ids
+  let expiredBefore = 0; // links signed at a sequence ≤ this are expired
+  let seq = 0;
+  let preExpired = 0;
+  let dropAfter: number | undefined;
+  const ttl = opts.urlTtlMs ?? 7 * 86_400_000;
+
+  const sign = (path: string, date: number, expires: number, s: number) =>
+    createHmac('sha256', key).update(`${path}\n${date}\n${expires}\n${s}`).digest('hex');
+
+  function link(op: FakeBulkOperation): string {
+    const s = ++seq;
+    const date = now();
+    let expires = Math.ceil(ttl / 1000);
+    if (preExpired > 0) {
+      preExpired--;
+      expires = -1; // already past
+    }
+    const path = `/bulk-results/${op.id.split('/').pop()}.jsonl`;
+    const q = new URLSearchParams({
+      'X-Goog-Algorithm': 'GOOG4-HMAC-SHA256',
+      'X-Goog-Date': String(date),
+      'X-Goog-Expires': String(expires),
+      'X-Goog-Seq': String(s),
+      'X-Goog-Signature': sign(path, date, expires, s),
+    });
+    return `${opts.origin}${path}?${q}`;
+  }
+
+  function count(query: string): { all: number; root: number } {
+    let all = 0;
+    let root = 0;
+    for (const row of opts.rows(query)) {
+      all++;
+      if (row.__parentId === undefined) root++;
+    }
+    return { all, root };
+  }
+
+  function advance(op: FakeBulkOperation): void {
+    if (!IN_PROGRESS.includes(op.status)) return;
+    op.polls++;
+    const run = opts.pollsToRun ?? 1;
+    const complete = run + (opts.pollsToComplete ?? 1);
+    if (op.status === 'CREATED' && op.polls >= run) op.status = 'RUNNING';
+    if (op.status === 'RUNNING' && op.polls >= complete) {
+      if (opts.failWith) {
+        op.status = 'FAILED';
+        op.errorCode = opts.failWith;
+        return;
+      }
+      const c = opts.objectCount !== undefined ? { all: opts.objectCount, root: opts.objectCount } : count(op.query);
+      op.objectCount = c.all;
+      op.rootObjectCount = c.root;
       op.status = 'COMPLETED';
       op.completedAt = new Date(now()).toISOString();
-      op.objectCount = count(op.query);
     }
   }
 
-  function view(op: FakeOperation): Row {
+  function view(op: FakeBulkOperation): Obj {
+    const done = op.status === 'COMPLETED';
     return {
       __typename: 'BulkOperation',
       id: op.id,
       status: op.status,
       errorCode: op.errorCode,
+      type: 'QUERY',
+      query: op.query,
       createdAt: op.createdAt,
       completedAt: op.completedAt,
       objectCount: String(op.objectCount),
-      rootObjectCount: String(op.objectCount),
-      query: op.query,
-      type: 'QUERY',
-      url: op.status === 'COMPLETED' && op.objectCount > 0 ? signedUrl(op) : null,
+      rootObjectCount: String(op.rootObjectCount),
+      fileSize: null,
+      // An operation that found nothing has no file.
+      url: done && op.objectCount > 0 ? link(op) : null,
       partialDataUrl: null,
     };
   }
 
-  function run(query: unknown, groupObjects: boolean | undefined): Row {
-    const refuse = (message: string, code: string) => ({
-      bulkOperationRunQuery: { bulkOperation: null, userErrors: [{ field: ['query'], message, code }] },
-    });
-    if (typeof query !== 'string' || !/\b\w+\s*(\([^)]*\))?\s*\{\s*(edges|nodes)\b/.test(query))
-      return refuse('Bulk queries must contain at least one connection.', 'INVALID');
-    const running = [...operations.values()].filter((x) => x.status === 'CREATED' || x.status === 'RUNNING');
-    if (running.length >= maxRunning)
-      return refuse(
-        `A bulk query operation for this app and shop is already in progress: ${running[0].id}.`,
-        'OPERATION_IN_PROGRESS',
-      );
-    const op: FakeOperation = {
-      id: `gid://shopify/BulkOperation/${++seq}`,
+  function run(variables: Obj): Obj {
+    const query = variables.query;
+    if (typeof query !== 'string' || !/\{/.test(query)) {
+      return {
+        bulkOperationRunQuery: {
+          bulkOperation: null,
+          userErrors: [{ field: ['query'], message: 'Invalid bulk query: the query is empty', code: 'INVALID' }],
+        },
+      };
+    }
+    const running = operations.filter((o) => IN_PROGRESS.includes(o.status));
+    if (running.length >= concurrencyOf(opts.apiVersion ?? '2026-07')) {
+      return {
+        bulkOperationRunQuery: {
+          bulkOperation: null,
+          userErrors: [
+            {
+              field: null,
+              message: `A bulk query operation for this app and shop is already in progress: ${running[0].id}.`,
+              code: 'OPERATION_IN_PROGRESS',
+            },
+          ],
+        },
+      };
+    }
+    const op: FakeBulkOperation = {
+      id: `gid://shopify/BulkOperation/${nextId++}`,
       query,
+      groupObjects: variables.groupObjects === true,
       status: 'CREATED',
       errorCode: null,
       createdAt: new Date(now()).toISOString(),
       completedAt: null,
-      objectCount: 0,
       polls: 0,
+      objectCount: 0,
+      rootObjectCount: 0,
       downloads: 0,
-      failWith: failNext ?? undefined,
-      grouped: groupObjects ?? (o.apiVersion ?? '2026-07') < '2026-01',
+      written: 0,
     };
-    failNext = null;
-    operations.set(op.id, op);
+    operations.push(op);
     return { bulkOperationRunQuery: { bulkOperation: view(op), userErrors: [] } };
   }
 
-  /** The `data` of a bulk operation request, or undefined: not one of ours. */
-  function graphqlHook(query: string, variables: Record<string, unknown> = {}): unknown {
-    if (/\bbulkOperationRunQuery\b/.test(query)) {
-      const inline = /bulkOperationRunQuery\s*\(\s*query\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(query);
-      const group = /groupObjects\s*:\s*(true|false)/.exec(query)?.[1];
-      return run(
-        variables.query ?? (inline ? JSON.parse(`"${inline[1]}"`) : undefined),
-        group ? group === 'true' : undefined,
-      );
-    }
-    if (/\bbulkOperationCancel\b/.test(query)) {
-      const op = operations.get(String(variables.id));
-      if (op && (op.status === 'CREATED' || op.status === 'RUNNING')) op.status = 'CANCELING';
-      return { bulkOperationCancel: { bulkOperation: op ? view(op) : null, userErrors: [] } };
-    }
+  function graphqlHook(query: string, variables: Obj = {}): unknown | undefined {
+    if (/\bbulkOperationRunQuery\b/.test(query)) return run(variables);
     if (/\bcurrentBulkOperation\b/.test(query)) {
-      const op = [...operations.values()].pop();
+      const op = operations.at(-1);
       if (op) advance(op);
       return { currentBulkOperation: op ? view(op) : null };
     }
-    const id = variables.id;
-    if (/\bnode\s*\(/.test(query) && typeof id === 'string' && id.startsWith('gid://shopify/BulkOperation/')) {
-      const op = operations.get(id);
+    if (/\bnode\s*\(/.test(query) && typeof variables.id === 'string' && variables.id.includes('/BulkOperation/')) {
+      const op = operations.find((o) => o.id === variables.id);
       if (op) advance(op);
       return { node: op ? view(op) : null };
     }
     return undefined;
   }
 
-  /** Serves a result download; false: not a bulk result path. */
-  function routeHook(req: http.IncomingMessage, res: http.ServerResponse): boolean {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (req.method !== 'GET' || !url.pathname.startsWith(PATH)) return false;
-    const id = `gid://shopify/BulkOperation/${url.pathname.slice(PATH.length).replace(/\.jsonl$/, '')}`;
-    const op = operations.get(id);
-    const expires = Number(url.searchParams.get('Expires'));
-    const gen = Number(url.searchParams.get('Gen'));
-    const xml = (status: number, code: string, message: string) => {
-      res.writeHead(status, { 'content-type': 'application/xml; charset=UTF-8' });
-      res.end(`<?xml version='1.0' encoding='UTF-8'?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
-      return true;
-    };
-    if (!op || url.searchParams.get('Signature') !== sign(id, expires, gen))
-      return xml(403, 'SignatureDoesNotMatch', 'Access denied.');
-    if (expires * 1000 < now() || gen < validFrom || op.status === 'EXPIRED')
-      return xml(400, 'ExpiredToken', 'Invalid argument.');
+  /** The rows in file order: grouped (children below their parent) or, ungrouped, every parent first. */
+  function* fileRows(op: FakeBulkOperation): Generator<Obj> {
+    if (op.groupObjects) {
+      yield* opts.rows(op.query);
+      return;
+    }
+    for (const r of opts.rows(op.query)) if (r.__parentId === undefined) yield r;
+    for (const r of opts.rows(op.query)) if (r.__parentId !== undefined) yield r;
+  }
+
+  function storageError(res: ServerResponse, status: number, code: string, message: string): true {
+    res.writeHead(status, { 'content-type': 'application/xml; charset=UTF-8' });
+    res.end(`<?xml version='1.0' encoding='UTF-8'?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+    return true;
+  }
+
+  function routeHook(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', opts.origin);
+    const m = url.pathname.match(/^\/bulk-results\/(\d+)\.jsonl$/);
+    if (!m || req.method !== 'GET') return false;
+    const p = url.searchParams;
+    const date = Number(p.get('X-Goog-Date'));
+    const expires = Number(p.get('X-Goog-Expires'));
+    const s = Number(p.get('X-Goog-Seq'));
+    const signature = p.get('X-Goog-Signature') ?? '';
+    if (signature !== sign(url.pathname, date, expires, s)) {
+      refused.signature++;
+      return storageError(
+        res,
+        403,
+        'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided.',
+      );
+    }
+    const op = operations.find((o) => o.id.endsWith(`/${m[1]}`));
+    if (s <= expiredBefore || now() > date + expires * 1000 || !op || op.status === 'EXPIRED') {
+      refused.expired++;
+      return storageError(res, opts.expiredStatus ?? 400, 'ExpiredToken', 'The provided token has expired.');
+    }
     op.downloads++;
+    const drop = dropAfter;
+    dropAfter = undefined;
+    let sent = 0;
     res.writeHead(200, { 'content-type': 'application/jsonl' });
-    const lines = (function* () {
-      let chunk = '';
-      // Ungrouped: every parent, then every child (two passes over the generated rows).
-      const passes = op.grouped ? [() => true] : [(r: Row) => !('__parentId' in r), (r: Row) => '__parentId' in r];
-      for (const keep of passes)
-        for (const r of o.rows(op.query)) {
-          if (!keep(r)) continue;
-          chunk += `${JSON.stringify(r)}\n`;
-          if (chunk.length > 64 * 1024) {
-            yield chunk;
-            chunk = '';
-          }
+    const rows = fileRows(op)[Symbol.iterator]();
+    let stopped = false;
+    res.on('close', () => {
+      stopped = true;
+      rows.return?.(undefined);
+    });
+    const pump = () => {
+      while (!stopped) {
+        const r = rows.next();
+        if (r.done) {
+          res.end();
+          return;
         }
-      if (chunk) yield chunk;
-    })();
-    pipeline(Readable.from(lines), res).catch(() => res.destroy());
+        if (drop !== undefined && sent >= drop) {
+          stopped = true;
+          res.socket?.destroy();
+          return;
+        }
+        op.written++;
+        sent++;
+        if (!res.write(`${JSON.stringify(r.value)}\n`)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
     return true;
   }
 
@@ -255,82 +337,70 @@ export function createBulkFake(o: BulkFakeOptions) {
     graphqlHook,
     routeHook,
     operations,
-    /** The next operation started fails with this error code once it has run. */
-    failNext(code: string): void {
-      failNext = code;
+    refused,
+    options: opts,
+    expireUrls: () => {
+      expiredBefore = seq;
     },
-    /** Every URL handed out so far is expired; a new poll hands out a good one. */
-    expireUrls(): void {
-      validFrom = ++generation;
+    dropNextDownloadAfter: (lines) => {
+      dropAfter = lines;
     },
-    /** The operation's result is gone: status EXPIRED, no url. */
-    expire(id: string): void {
-      const op = operations.get(id);
+    expireNextUrls: (n) => {
+      preExpired += n;
+    },
+    expireResult: (id) => {
+      const op = operations.find((o) => o.id === id);
       if (op) op.status = 'EXPIRED';
     },
   };
 }
 
-export type BulkFake = ReturnType<typeof createBulkFake>;
+export interface ServedBulkFake {
+  url: string;
+  /** GraphQL requests answered. */
+  calls: { query: string; variables: Obj }[];
+  close(): Promise<void>;
+}
 
 /**
- * The bulk fake alone on 127.0.0.1: POST …/graphql.json goes to graphqlHook (with the `X-Shopify-Access-Token` it is
- * given checked), other routes to routeHook. For the bulk reader's own tests; the connector's mount it on the fake
- * Admin API.
+ * A tiny 127.0.0.1 server for the hooks: POST …/graphql.json to `graphqlHook` (`{ data }`, or a GraphQL error for a
+ * query it does not answer), everything else to `routeHook`. The connector's fake mounts the same hooks instead.
+ * The fake's origin is known only once listening: `make(origin)` builds it.
  */
-export async function serveBulkFake(
-  make: (origin: () => string) => BulkFake,
-  token = 'shpat_bulk_fake',
-): Promise<{ url: string; fake: BulkFake; graphqlCalls: number; close(): Promise<void> }> {
-  let base = '';
-  const fake = make(() => base);
-  const state = { graphqlCalls: 0 };
-  const server = http.createServer((req, res) => {
-    if (req.method === 'POST' && /\/admin\/api\/[^/]+\/graphql\.json$/.test(req.url ?? '')) {
-      state.graphqlCalls++;
-      if (req.headers['x-shopify-access-token'] !== token) {
-        res.writeHead(401, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({ errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' }),
-        );
-        return;
-      }
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c) => {
-        body += c;
-      });
+export async function serveBulkFake(make: (origin: string) => BulkFake): Promise<ServedBulkFake & { fake: BulkFake }> {
+  let fake: BulkFake | undefined;
+  const calls: ServedBulkFake['calls'] = [];
+  const server = createServer((req, res) => {
+    if (req.method === 'POST' && /\/graphql\.json$/.test(new URL(req.url ?? '/', 'http://x').pathname)) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const { query, variables } = JSON.parse(body) as { query: string; variables?: Record<string, unknown> };
-        const data = fake.graphqlHook(query, variables ?? {});
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        calls.push({ query: body.query, variables: body.variables ?? {} });
+        const data = fake?.graphqlHook(body.query ?? '', body.variables ?? {});
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(
-          JSON.stringify(
-            data === undefined
-              ? { errors: [{ message: 'not a bulk operation request', extensions: { code: 'BAD_REQUEST' } }] }
-              : { data },
-          ),
+          JSON.stringify(data === undefined ? { errors: [{ message: 'not answered by the bulk fake' }] } : { data }),
         );
       });
       return;
     }
-    if (!fake.routeHook(req, res)) {
-      res.writeHead(404);
-      res.end();
+    if (!fake?.routeHook(req, res)) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"errors":"Not Found"}');
     }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake = make(url);
   return {
-    url: base,
+    url,
     fake,
-    get graphqlCalls() {
-      return state.graphqlCalls;
-    },
+    calls,
     close: () =>
-      new Promise<void>((r) => {
+      new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => r());
+        server.close(() => resolve());
       }),
   };
 }
