@@ -40,6 +40,8 @@ function open(settings: Json = {}): ShopifyConnection {
         accessToken: { secretRef: `env:${ENV}` },
         baseUrl: fake.url,
         rateLimit: { perSecond: 1_000_000_000, burst: 1_000_000_000 },
+        // The paged reads; first syncs through bulk operations are first-sync.test.ts's.
+        bulk: false,
         ...settings,
       },
       secret: resolveSecret,
@@ -506,6 +508,7 @@ describe.skipIf(!SHOP || !TOKEN)('a real Shopify store (SHOPIFY_SHOP, SHOPIFY_AC
         settings: {
           shop: SHOP,
           accessToken: { secretRef: `env:${ENV}` },
+          bulk: false,
           ...(process.env.SHOPIFY_API_VERSION ? { apiVersion: process.env.SHOPIFY_API_VERSION } : {}),
         },
         secret: resolveSecret,

@@ -44,6 +44,8 @@ import { createHash } from 'node:crypto';
 import type { CheckReport, SliceQuery } from '../kit/index.js';
 import { ConnectorError, failure, httpClient, rateLimiter, readSlices, utc, wait } from '../kit/index.js';
 import type { ConnectorContext, OpenConnector, Page, ReadRequest, WriteItem, WriteResult } from '../types.js';
+import { bulkReader, defaultFetchUrl } from './bulk.js';
+import { ALL_CHILDREN, withBulk } from './first-sync.js';
 import {
   CUSTOMER_FIELDS,
   convert,
@@ -104,6 +106,8 @@ interface Settings {
   apiVersion?: string;
   accessToken?: unknown;
   locationId?: string;
+  /** False: first syncs and backfills page through the API like every other read (first-sync.ts). */
+  bulk?: boolean;
 }
 
 export function shopifyGraphql(ctx: ConnectorContext, options: ShopifyOptions = {}): ShopifyGraphql {
@@ -678,7 +682,17 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
     return report;
   }
 
-  return { connector: 'shopify', graphql, read, lookup, write, check };
+  // First syncs and backfills of orders, products and customers go through bulk operations (first-sync.ts).
+  const bulk = bulkReader(gql, defaultFetchUrl(), { children: ALL_CHILDREN });
+  return {
+    connector: 'shopify',
+    graphql,
+    read: settings.bulk === false ? read : withBulk(read, bulk),
+    lookup,
+    write,
+    check,
+    close: () => bulk.close(),
+  };
 }
 
 /**

@@ -36,6 +36,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type FakeShopify, type FakeStore, type ShopifyFakeOptions, startFakeShopify } from './fake.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Shopify's nodes, read field by field
 type Obj = Record<string, any>;
@@ -403,4 +404,52 @@ export async function serveBulkFake(make: (origin: string) => BulkFake): Promise
         server.close(() => resolve());
       }),
   };
+}
+
+/** The nested connections of each root a bulk query may read, as the fake's store holds them. */
+const STORE_CHILDREN: Record<string, readonly string[]> = {
+  orders: ['lineItems', 'shippingLines', 'discountApplications'],
+  products: ['variants'],
+  customers: [],
+};
+
+/**
+ * The rows of a bulk query over the fake Admin API's store: its root connection's nodes whose updatedAt is in the
+ * query's `updated_at:>='…'` / `updated_at:<'…'` window, in (updatedAt, id) order, flattened as Shopify writes them.
+ */
+export function* storeRows(store: FakeStore, query: string): Generator<Obj> {
+  const m = /^\s*(?:query\s*)?\{\s*(\w+)\s*(?:\(((?:[^()"]|"(?:[^"\\]|\\.)*")*)\))?/.exec(query);
+  const root = m?.[1] ?? '';
+  const nodes = (store as unknown as Record<string, Obj[] | undefined>)[root];
+  if (!nodes || !(root in STORE_CHILDREN)) return;
+  const search = /query\s*:\s*("(?:[^"\\]|\\.)*")/.exec(m?.[2] ?? '')?.[1];
+  const text = search ? (JSON.parse(search) as string) : '';
+  const from = /updated_at:>=\s*'([^']+)'/.exec(text)?.[1];
+  const to = /updated_at:<\s*'([^']+)'/.exec(text)?.[1];
+  const lo = from ? Date.parse(from) : Number.NEGATIVE_INFINITY;
+  const hi = to ? Date.parse(to) : Number.POSITIVE_INFINITY;
+  const picked = nodes
+    .map((n) => ({ n, t: Date.parse(n.updatedAt) }))
+    .filter(({ t }) => t >= lo && t < hi)
+    .sort((a, b) => a.t - b.t || (a.n.id < b.n.id ? -1 : a.n.id > b.n.id ? 1 : 0))
+    .map(({ n }) => n);
+  yield* flattenForJsonl(picked, STORE_CHILDREN[root]);
+}
+
+/**
+ * The fake Admin API with the bulk fake mounted on its hooks, answering bulk queries from its store: what a test of
+ * first syncs, the demo and the benchmark start. `rows` replaces the store's (a benchmark's generated orders).
+ */
+export async function startFakeShopifyWithBulk(
+  o: ShopifyFakeOptions = {},
+  b: Partial<Omit<BulkFakeOptions, 'origin'>> = {},
+): Promise<{ shop: FakeShopify; bulk: BulkFake }> {
+  let bulk: BulkFake | undefined;
+  const shop = await startFakeShopify({
+    ...o,
+    graphqlHook: (q, v) => bulk?.graphqlHook(q, v),
+    routeHook: (req, res) => bulk?.routeHook(req, res) ?? false,
+  });
+  bulk = createBulkFake({ rows: (q) => storeRows(shop.store, q), origin: shop.url, ...b });
+  return { shop, bulk };
 }

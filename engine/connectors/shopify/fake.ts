@@ -49,6 +49,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
+import { projectRoot } from '../../util/paths.js';
 import { MAX_FIRST, MAX_QUERY_COST, type Obj, queryCost } from './graphql.js';
 
 export interface ShopifyFakeOptions {
@@ -119,7 +120,8 @@ export const ALL_SCOPES = [
   'read_locations',
 ];
 
-const FIXTURES = path.resolve(import.meta.dirname, '../../../test/fixtures');
+// From the project's root, so that the built fake (.build/…) reads the same files.
+const FIXTURES = path.join(projectRoot(), 'test/fixtures');
 const fixture = (file: string): Obj => JSON.parse(readFileSync(path.join(FIXTURES, file), 'utf8'));
 
 // ---- REST → GraphQL nodes ------------------------------------------------------------------------------------------

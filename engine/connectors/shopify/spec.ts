@@ -30,6 +30,11 @@ export const spec: ConnectorSpec = {
       accessToken: { ...secretRef, description: 'Admin API access token' },
       webhookSecret: { ...secretRef, description: 'the app secret that signs webhooks (X-Shopify-Hmac-Sha256)' },
       locationId: str('default inventory location (gid://shopify/Location/…)'),
+      bulk: {
+        type: 'boolean',
+        description:
+          'read first syncs and backfills of orders, products and customers through bulk operations (default true); false pages through the API instead',
+      },
       rateLimit: rateLimit(
         "GraphQL cost points per second and the bucket's size (default 100 and 2,000, Shopify's standard plan; the bucket follows the throttleStatus Shopify reports with every reply)",
       ),
