@@ -1,3 +1,4 @@
+import { apiVersionWarnings } from './version.js';
 import { type ConnectorSpec, rateLimit, secretRef, str } from '../spec.js';
 
 export const spec: ConnectorSpec = {
@@ -84,6 +85,7 @@ export const spec: ConnectorSpec = {
     'fulfillments/create': { stream: 'fulfillments', payload: 'record' },
     'fulfillments/update': { stream: 'fulfillments', payload: 'record' },
   },
+  warnings: apiVersionWarnings,
   sample: ({ customer, who }) => ({
     settings: { shop: `${customer}.myshopify.com`, apiVersion: '2026-07' },
     staging: { shop: `${customer}-staging.myshopify.com` },
