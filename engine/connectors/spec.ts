@@ -86,6 +86,18 @@ export interface ConnectorSpec {
   readonly writes?: { readonly effect: 'exactly-once' | 'at-least-once'; readonly how: string };
   /** What `rsync init` writes into a new connection of this connector; absent, placeholders from the schema. */
   readonly sample?: (c: SampleFor) => ConnectionSample;
+  /**
+   * Warnings about settings that fit the schema but will not work for long (a pinned API version past its vendor's
+   * support window), reported by `rsync validate` at `settings.<path>`. Only for settings the schema accepted.
+   */
+  readonly warnings?: (settings: Record<string, unknown>, today: Date) => SettingWarning[];
+}
+
+/** A warning of `ConnectorSpec.warnings`: where under `settings`, what, and what to do. */
+export interface SettingWarning {
+  path: string[];
+  summary: string;
+  detail: string;
 }
 
 /** The new connection a sample is for. */

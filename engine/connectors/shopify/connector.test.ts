@@ -379,6 +379,35 @@ describe('writes', () => {
   });
 });
 
+describe('customers', () => {
+  it('are upserted by target id or e-mail (customerUpdate), else created with their addresses; a refused one fails alone', async () => {
+    await start();
+    const c = open();
+    const [byEmail, created, refused] = await c.write!('customer', [
+      { key: 'c1', record: { externalId: 'E1', email: 'bob.norman@hostmail.com', firstName: 'Robert' } },
+      {
+        key: 'c2',
+        record: {
+          externalId: 'E2',
+          email: 'ann@example.com',
+          lastName: 'Lee',
+          addresses: [{ line1: '1 Main St', city: 'Dublin', country: 'IE', postalCode: 'D01' }],
+        },
+      },
+      { key: 'c3', record: { externalId: 'E3', email: 'not-an-email' } },
+    ]);
+    expect(byEmail).toEqual({ ok: true, targetId: 'gid://shopify/Customer/207119551' });
+    expect(fake.store.customers.find((x) => x.email === 'bob.norman@hostmail.com')?.firstName).toBe('Robert');
+    expect(created.ok).toBe(true);
+    expect(fake.store.customers.find((x) => x.email === 'ann@example.com')?.defaultAddress).toMatchObject({
+      address1: '1 Main St',
+      zip: 'D01',
+    });
+    expect(refused).toMatchObject({ ok: false, transient: false });
+    expect(!refused.ok && refused.error).toContain('Email is invalid');
+  });
+});
+
 describe('lookup and deletes', () => {
   it('orders/edited names the order (order_edit.order_id): the order is fetched; a deleted one is a delete record', async () => {
     await start();

@@ -59,8 +59,10 @@ import {
   SELECTIONS,
   VARIANT_FIELDS,
 } from './graphql.js';
+import { apiVersionSupport } from './versions.js';
 
 export { convert, SELECTIONS, queryCost } from './graphql.js';
+export { apiVersionSupport } from './versions.js';
 
 export const DEFAULT_API_VERSION = '2026-07';
 /** Shopify's standard plan: a bucket of 2,000 points restored at 100 a second. */
@@ -634,7 +636,73 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
     return results;
   }
 
+  /** A canonical address as Shopify's MailingAddressInput. */
+  const mailing = (a: Obj) => ({
+    ...(a.firstName ? { firstName: a.firstName } : {}),
+    ...(a.lastName ? { lastName: a.lastName } : {}),
+    ...(a.company ? { company: a.company } : {}),
+    ...(a.line1 ? { address1: a.line1 } : {}),
+    ...(a.line2 ? { address2: a.line2 } : {}),
+    ...(a.city ? { city: a.city } : {}),
+    ...(a.regionCode ? { provinceCode: a.regionCode } : {}),
+    ...(a.postalCode ? { zip: a.postalCode } : {}),
+    ...(a.country ? { countryCode: a.country } : {}),
+    ...(a.phone ? { phone: a.phone } : {}),
+  });
+
+  /** customer → customerUpdate of the one found by target id or e-mail, else customerCreate (with its addresses). */
+  async function writeCustomers(items: WriteItem[], signal?: AbortSignal): Promise<WriteResult[]> {
+    const results: WriteResult[] = [];
+    for (const item of items) {
+      const r = item.record as Obj;
+      try {
+        let id = gidOf('Customer', item.targetId);
+        if (!id && typeof r.email === 'string' && r.email !== '') {
+          const data = await gql(
+            'query ($query: String!) { customers(first: 2, query: $query) { nodes { id email } } }',
+            { query: `email:${JSON.stringify(r.email)}` },
+            signal,
+          );
+          const found = ((data.customers?.nodes ?? []) as Obj[]).filter(
+            (c) => String(c.email).toLowerCase() === r.email.toLowerCase(),
+          );
+          if (found.length > 1) {
+            results.push(bad(`shopify: ${found.length} customers have the e-mail of ${item.key}: merge them first`));
+            continue;
+          }
+          id = found[0]?.id;
+        }
+        const input: Obj = {
+          ...(id ? { id } : {}),
+          ...(r.email !== undefined ? { email: r.email } : {}),
+          ...(r.phone !== undefined ? { phone: r.phone } : {}),
+          ...(r.firstName !== undefined ? { firstName: r.firstName } : {}),
+          ...(r.lastName !== undefined ? { lastName: r.lastName } : {}),
+          // Addresses only on create: an update would replace the ones the shop keeps.
+          ...(!id && Array.isArray(r.addresses) ? { addresses: r.addresses.map(mailing) } : {}),
+        };
+        const name = id ? 'customerUpdate' : 'customerCreate';
+        const data = await gql(
+          `mutation ($input: CustomerInput!) { ${name}(input: $input) { customer { id } userErrors { field message } } }`,
+          { input },
+          signal,
+        );
+        const payload = data[name];
+        const err = userErrors(payload);
+        results.push(
+          err
+            ? bad(`shopify: customer ${item.key}: ${err}`)
+            : { ok: true, targetId: String(payload?.customer?.id ?? id) },
+        );
+      } catch (e) {
+        results.push(failed(e));
+      }
+    }
+    return results;
+  }
+
   const WRITERS: Record<string, (items: WriteItem[], signal?: AbortSignal) => Promise<WriteResult[]>> = {
+    customer: writeCustomers,
     inventoryLevel: writeInventory,
     variantPrice: writePrices,
     product: writeProducts,
@@ -679,34 +747,4 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
   }
 
   return { connector: 'shopify', graphql, read, lookup, write, check };
-}
-
-/**
- * How long an Admin API version is supported: Shopify releases one each quarter (YYYY-01, -04, -07, -10) and supports
- * each stable version for at least 12 months from its release (https://shopify.dev/docs/api/usage/versioning);
- * past that, requests are served by the oldest supported version instead. A warning when it has ended or ends
- * within 90 days.
- */
-export function apiVersionSupport(
-  version: string,
-  today: Date = new Date(),
-): { version: string; supportedUntil?: string; warning?: string } {
-  const m = /^(\d{4})-(01|04|07|10)$/.exec(version);
-  if (!m) return { version, warning: `${version} is not a Shopify API version (YYYY-01, -04, -07 or -10)` };
-  const until = new Date(Date.UTC(Number(m[1]) + 1, Number(m[2]) - 1, 1));
-  const supportedUntil = until.toISOString().slice(0, 10);
-  const left = until.getTime() - today.getTime();
-  if (left <= 0)
-    return {
-      version,
-      supportedUntil,
-      warning: `Admin API ${version} is past its 12 months of support (since ${supportedUntil}): Shopify answers with its oldest supported version instead; raise settings.apiVersion`,
-    };
-  if (left < 90 * 86_400_000)
-    return {
-      version,
-      supportedUntil,
-      warning: `Admin API ${version} is supported until ${supportedUntil}: raise settings.apiVersion before then`,
-    };
-  return { version, supportedUntil };
 }
