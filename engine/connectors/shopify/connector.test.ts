@@ -18,7 +18,14 @@ import { resolveSecret } from '../secrets.js';
 import { failureOf, fixture } from '../testing.js';
 import type { Page } from '../types.js';
 import { apiVersionSupport, openShopify, type ShopifyConnection } from './connector.js';
-import { type FakeShopify, orderNode, type ShopifyFakeOptions, startFakeShopify } from './fake.js';
+import {
+  type FakeShopify,
+  fulfillmentNode,
+  orderNode,
+  type ShopifyFakeOptions,
+  startFakeShopify,
+  transactionNode,
+} from './fake.js';
 import { convert, nodeCost, ORDER_FIELDS, SELECTIONS } from './graphql.js';
 
 type Json = Record<string, unknown>;
@@ -115,6 +122,60 @@ describe('reads', () => {
     expect(refunds).toHaveLength(1);
     expect(refunds[0]).toMatchObject({ order_id: 450789469, admin_graphql_api_id: refund.admin_graphql_api_id });
     expect((refunds[0].refund_line_items as Json[]).length).toBe(refund.refund_line_items.length);
+  });
+
+  it('fulfillments and transactions are the children of the orders updated, in the REST shape', async () => {
+    await start();
+    const order = fake.store.orders[0];
+    order.fulfillments = [
+      fulfillmentNode({
+        id: 255858046,
+        status: 'success',
+        created_at: '2026-06-01T10:00:00Z',
+        updated_at: '2026-06-01T10:00:00Z',
+        tracking_company: 'UPS',
+        tracking_number: '1Z2345',
+        line_items: [{ id: 466157049, quantity: 1, sku: 'IPOD2008GREEN' }],
+      }),
+    ];
+    order.transactions = [
+      transactionNode(
+        {
+          id: 389404469,
+          kind: 'authorization',
+          status: 'success',
+          amount: '409.94',
+          created_at: '2026-06-01T09:00:00Z',
+        },
+        'USD',
+      ),
+    ];
+    fake.touch();
+    const c = open();
+    const [f] = (await readAll(c, 'fulfillments')).records;
+    expect(f).toMatchObject({ id: 255858046, order_id: 450789469, status: 'success', tracking_number: '1Z2345' });
+    expect(f.line_items).toEqual([expect.objectContaining({ id: 466157049, sku: 'IPOD2008GREEN', quantity: 1 })]);
+    const [t] = (await readAll(c, 'transactions')).records;
+    expect(t).toMatchObject({
+      id: 389404469,
+      order_id: 450789469,
+      kind: 'authorization',
+      amount: '409.94',
+      currency: 'USD',
+    });
+  });
+
+  it('order children move on with the orders read, even when the orders have none', async () => {
+    await start();
+    fake.store.orders.length = 0;
+    fake.seedOrders(40, { from: '2026-06-01T00:00:00Z', to: '2026-06-01T01:00:00Z' });
+    const c = open();
+    const first = await readAll(c, 'refunds');
+    expect(first.records).toHaveLength(0);
+    const newest = Math.max(...fake.store.orders.map((o) => Date.parse(o.updatedAt)));
+    fake.calls.length = 0;
+    await readAll(c, 'refunds', first.cursor);
+    expect(fake.calls[0].variables.query).toBe(`updated_at:>='${new Date(newest - 60_000).toISOString()}'`);
   });
 
   it('asks updated_at:>= the slice start (UTC) and < until in a backfill window, sorted by UPDATED_AT', async () => {
@@ -522,6 +583,44 @@ describe('the template order mapping, fed from GraphQL as from REST', () => {
       'refunds',
       'transactions',
     ]);
+  });
+});
+
+describe('the fake, for the bulk-operations fake and the benchmarks', () => {
+  it('graphqlHook answers first (after auth and the bucket, with cost extensions); routeHook serves other routes unauthenticated', async () => {
+    await start({
+      graphqlHook: (query, variables) =>
+        query.includes('bulkOperationRunQuery') ? { bulkOperationRunQuery: { echo: variables.x } } : undefined,
+      routeHook: (req, res) => {
+        if (!req.url?.startsWith('/bulk/')) return false;
+        res.writeHead(200, { 'content-type': 'application/jsonl' });
+        res.end('{"id":"gid://shopify/Order/1"}\n');
+        return true;
+      },
+    });
+    const c = open();
+    expect(
+      await c.graphql.gql('mutation { bulkOperationRunQuery(query: "") { bulkOperation { id } } }', { x: 7 }),
+    ).toEqual({
+      bulkOperationRunQuery: { echo: 7 },
+    });
+    expect(c.graphql.throttleStatus()).toMatchObject({ maximumAvailable: FAST.maximumAvailable });
+    const r = await fetch(`${fake.url}/bulk/result.jsonl`);
+    expect(await r.text()).toBe('{"id":"gid://shopify/Order/1"}\n');
+    process.env[ENV] = 'shpat_wrong0000000000000000000000000';
+    expect(
+      (await failureOf(open().graphql.gql('mutation { bulkOperationRunQuery(query: "") { bulkOperation { id } } }')))
+        .kind,
+    ).toBe('auth');
+  });
+
+  it('seedOrders: distinct ids, several sharing each timestamp, in the shape the order query returns', async () => {
+    await start();
+    const made = fake.seedOrders(9, { from: '2026-06-01T00:00:00Z', to: '2026-06-01T00:00:30Z', perTimestamp: 3 });
+    expect(new Set(made.map((o) => o.id)).size).toBe(9);
+    expect(new Set(made.map((o) => o.updatedAt)).size).toBe(3);
+    expect(new Set(made.flatMap((o) => o.lineItems.nodes.map((l: Json) => l.id))).size).toBe(27);
+    expect(Object.keys(made[0]).sort()).toEqual(Object.keys(fake.store.orders[0]).sort());
   });
 });
 

@@ -42,7 +42,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { CheckReport, SliceQuery } from '../kit/index.js';
-import { ConnectorError, failure, httpClient, rateLimiter, readSlices, utc, wait } from '../kit/index.js';
+import {
+  ConnectorError,
+  DEFAULT_OVERLAP_MS,
+  failure,
+  httpClient,
+  rateLimiter,
+  readSlices,
+  utc,
+  wait,
+} from '../kit/index.js';
 import type { ConnectorContext, OpenConnector, Page, ReadRequest, WriteItem, WriteResult } from '../types.js';
 import {
   CUSTOMER_FIELDS,
@@ -236,6 +245,13 @@ interface Token {
   /** The index of the location (inventoryLevels), or 1 for the deletions after the products. */
   p: number;
   c: string | null;
+  /** The order children's walk: the since it searches the orders by (see `childSince`). */
+  s?: string | null;
+}
+
+/** The order children's own position (SliceCursor.extra): the newest order updated time seen. */
+interface ChildExtra {
+  high?: string;
 }
 
 export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {}): ShopifyConnection {
@@ -288,7 +304,22 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
     return locations;
   }
 
-  async function fetchPage(stream: string, q: SliceQuery): Promise<{ records: Obj[]; next: Token | null }> {
+  /**
+   * The since the order children search the orders by. A refund's record carries its order's updated time (readAt),
+   * but an order page without refunds gives no record to move the slice on; so the newest order seen is kept in the
+   * cursor (extra) and a slice starts there less the overlap, never before its own start.
+   */
+  function childSince(q: SliceQuery): string | null {
+    const high = (q.extra as ChildExtra | undefined)?.high;
+    if (!high) return q.since;
+    const from = Date.parse(high) - DEFAULT_OVERLAP_MS;
+    return q.since && Date.parse(q.since) >= from ? q.since : utc(from);
+  }
+
+  async function fetchPage(
+    stream: string,
+    q: SliceQuery,
+  ): Promise<{ records: Obj[]; next: Token | null; extra?: ChildExtra }> {
     const sel = SELECTIONS[stream];
     if (!sel) throw failure.permanent(`shopify: no stream ${stream} (${Object.keys(SELECTIONS).join(', ')})`);
     const t = (q.token as Token | null) ?? { p: 0, c: null };
@@ -319,18 +350,30 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
       );
       const conn = data.deletionEvents ?? {};
       const records = ((conn.nodes ?? []) as Obj[]).map((e) => deleteRecord(e.subjectId, e.occurredAt));
+      // A deletion never moves the slice on: a product updated after its walk but before a newer deletion would
+      // fall before the next slice's start. Deletions since the slice's start are read again (the ledger skips them).
+      for (const r of records) readAt.set(r, '');
       return { records, next: conn.pageInfo?.hasNextPage ? { p: 1, c: conn.pageInfo.endCursor } : null };
     }
-    const got = await search(sel.root, sel.fields, q, t.c);
+    const children = sel.root === 'orders' && stream !== 'orders';
+    const since = children ? (t.s !== undefined ? t.s : childSince(q)) : q.since;
+    const got = await search(sel.root, sel.fields, { ...q, since }, t.c);
     for (const n of got.nodes) await complete(stream, n, q.signal);
     const records: Obj[] = [];
-    for (const n of got.nodes)
+    let high = (q.extra as ChildExtra | undefined)?.high;
+    for (const n of got.nodes) {
+      if (children && (!high || Date.parse(n.updatedAt) > Date.parse(high))) high = n.updatedAt;
       for (const r of convert(stream, n)) {
-        if (sel.root === 'orders' && stream !== 'orders') readAt.set(r, n.updatedAt);
+        if (children) readAt.set(r, n.updatedAt);
         records.push(r);
       }
-    const next: Token | null = got.next ? { p: 0, c: got.next } : stream === 'products' ? { p: 1, c: null } : null;
-    return { records, next };
+    }
+    const next: Token | null = got.next
+      ? { p: 0, c: got.next, ...(children ? { s: since } : {}) }
+      : stream === 'products'
+        ? { p: 1, c: null }
+        : null;
+    return { records, next, ...(children && high ? { extra: { high } } : {}) };
   }
 
   /** The rest of a node's line items (an order) or variants (a product), when its first page said there are more. */
