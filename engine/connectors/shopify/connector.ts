@@ -344,7 +344,7 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
     if (stream === 'products' && t.p === 1) {
       // The products deleted in the slice's window, after its products.
       const data = await gql(
-        'query ($first: Int!, $after: String, $query: String) { deletionEvents(first: $first, after: $after, query: $query, subjectTypes: [PRODUCT], sortKey: OCCURRED_AT) { nodes { subjectId subjectType occurredAt } pageInfo { hasNextPage endCursor } } }',
+        'query ($first: Int!, $after: String, $query: String) { deletionEvents(first: $first, after: $after, query: $query, subjectTypes: [PRODUCT], sortKey: CREATED_AT) { nodes { subjectId subjectType occurredAt } pageInfo { hasNextPage endCursor } } }',
         { first: Math.min(MAX_FIRST, q.limit), after: t.c, query: searchOf(q, 'occurred_at') },
         q.signal,
       );

@@ -659,6 +659,13 @@ export async function startFakeShopify(o: ShopifyFakeOptions = {}): Promise<Fake
         case 'products':
         case 'customers':
         case 'deletionEvents': {
+          // DeletionEventSortKeys: CREATED_AT, ID (https://shopify.dev/docs/api/admin-graphql/latest/enums/DeletionEventSortKeys).
+          const keys = root === 'deletionEvents' ? ['CREATED_AT', 'ID'] : ['UPDATED_AT', 'ID', 'CREATED_AT'];
+          if (args.sortKey !== undefined && !keys.includes(String(args.sortKey)))
+            throw new GqlError(
+              `Argument 'sortKey' on Field '${root}' has an invalid value (${String(args.sortKey)}).`,
+              'argumentLiteralsIncompatible',
+            );
           const p = page(root, store[root], args);
           return wrap({ ...p, nodes: p.nodes.map((n) => shaped(n, query, variables)) }, p.nodes.length);
         }
