@@ -124,6 +124,24 @@ describe('reads', () => {
     expect((refunds[0].refund_line_items as Json[]).length).toBe(refund.refund_line_items.length);
   });
 
+  it('inventory levels changed while their locations are walked one by one are read by the next slice', async () => {
+    await start();
+    const c = open();
+    const p1 = await c.read!({ stream: 'inventoryLevels', cursor: null, limit: 250 });
+    expect(p1.more).toBe(true); // the first of two locations
+    // A level of the first location changes now; the second location has one changed a minute later still.
+    const [a, b] = [
+      fake.store.inventoryLevels.find((l) => l.location.id === fake.store.locations[0].id)!,
+      fake.store.inventoryLevels.find((l) => l.location.id === fake.store.locations[1].id)!,
+    ];
+    a.updatedAt = new Date().toISOString();
+    b.updatedAt = new Date(Date.now() + 3_600_000).toISOString();
+    fake.touch();
+    const rest = await readAll(c, 'inventoryLevels', p1.cursor);
+    const next = await readAll(c, 'inventoryLevels', rest.cursor);
+    expect(next.records).toContainEqual(expect.objectContaining({ admin_graphql_api_id: a.id }));
+  });
+
   it('fulfillments and transactions are the children of the orders updated, in the REST shape', async () => {
     await start();
     const order = fake.store.orders[0];

@@ -245,7 +245,8 @@ interface Token {
   /** The index of the location (inventoryLevels), or 1 for the deletions after the products. */
   p: number;
   c: string | null;
-  /** The order children's walk: the since it searches the orders by (see `childSince`). */
+  /** The order children's walk: the since it searches the orders by (see `childSince`); the inventory levels' walk:
+   * when it began. */
   s?: string | null;
 }
 
@@ -334,10 +335,15 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
       );
       const conn = data.location?.inventoryLevels ?? {};
       const records = ((conn.nodes ?? []) as Obj[]).flatMap((n) => convert(stream, n));
+      // One location after another: a level of a location already walked that changes before the walk ends must
+      // not fall before the next slice's start, so no record moves the slice past the walk's own start.
+      const began = t.s ?? utc(Date.now());
+      for (const r of records)
+        if (typeof r.updated_at === 'string' && Date.parse(r.updated_at) > Date.parse(began)) readAt.set(r, began);
       const next = conn.pageInfo?.hasNextPage
-        ? { p: t.p, c: conn.pageInfo.endCursor as string }
+        ? { p: t.p, c: conn.pageInfo.endCursor as string, s: began }
         : t.p + 1 < all.length
-          ? { p: t.p + 1, c: null }
+          ? { p: t.p + 1, c: null, s: began }
           : null;
       return { records, next };
     }
