@@ -18,7 +18,14 @@ import { resolveSecret } from '../secrets.js';
 import { failureOf, fixture } from '../testing.js';
 import type { Page } from '../types.js';
 import { apiVersionSupport, openShopify, type ShopifyConnection } from './connector.js';
-import { type FakeShopify, orderNode, type ShopifyFakeOptions, startFakeShopify } from './fake.js';
+import {
+  type FakeShopify,
+  fulfillmentNode,
+  orderNode,
+  type ShopifyFakeOptions,
+  startFakeShopify,
+  transactionNode,
+} from './fake.js';
 import { convert, nodeCost, ORDER_FIELDS, SELECTIONS } from './graphql.js';
 
 type Json = Record<string, unknown>;
@@ -117,6 +124,78 @@ describe('reads', () => {
     expect(refunds).toHaveLength(1);
     expect(refunds[0]).toMatchObject({ order_id: 450789469, admin_graphql_api_id: refund.admin_graphql_api_id });
     expect((refunds[0].refund_line_items as Json[]).length).toBe(refund.refund_line_items.length);
+  });
+
+  it('inventory levels changed while their locations are walked one by one are read by the next slice', async () => {
+    await start();
+    const c = open();
+    const p1 = await c.read!({ stream: 'inventoryLevels', cursor: null, limit: 250 });
+    expect(p1.more).toBe(true); // the first of two locations
+    // A level of the first location changes now; the second location has one changed a minute later still.
+    const [a, b] = [
+      fake.store.inventoryLevels.find((l) => l.location.id === fake.store.locations[0].id)!,
+      fake.store.inventoryLevels.find((l) => l.location.id === fake.store.locations[1].id)!,
+    ];
+    a.updatedAt = new Date().toISOString();
+    b.updatedAt = new Date(Date.now() + 3_600_000).toISOString();
+    fake.touch();
+    const rest = await readAll(c, 'inventoryLevels', p1.cursor);
+    const next = await readAll(c, 'inventoryLevels', rest.cursor);
+    expect(next.records).toContainEqual(expect.objectContaining({ admin_graphql_api_id: a.id }));
+  });
+
+  it('fulfillments and transactions are the children of the orders updated, in the REST shape', async () => {
+    await start();
+    const order = fake.store.orders[0];
+    order.fulfillments = [
+      fulfillmentNode({
+        id: 255858046,
+        status: 'success',
+        created_at: '2026-06-01T10:00:00Z',
+        updated_at: '2026-06-01T10:00:00Z',
+        tracking_company: 'UPS',
+        tracking_number: '1Z2345',
+        line_items: [{ id: 466157049, quantity: 1, sku: 'IPOD2008GREEN' }],
+      }),
+    ];
+    order.transactions = [
+      transactionNode(
+        {
+          id: 389404469,
+          kind: 'authorization',
+          status: 'success',
+          amount: '409.94',
+          created_at: '2026-06-01T09:00:00Z',
+        },
+        'USD',
+      ),
+    ];
+    fake.touch();
+    const c = open();
+    const [f] = (await readAll(c, 'fulfillments')).records;
+    expect(f).toMatchObject({ id: 255858046, order_id: 450789469, status: 'success', tracking_number: '1Z2345' });
+    expect(f.line_items).toEqual([expect.objectContaining({ id: 466157049, sku: 'IPOD2008GREEN', quantity: 1 })]);
+    const [t] = (await readAll(c, 'transactions')).records;
+    expect(t).toMatchObject({
+      id: 389404469,
+      order_id: 450789469,
+      kind: 'authorization',
+      amount: '409.94',
+      currency: 'USD',
+    });
+  });
+
+  it('order children move on with the orders read, even when the orders have none', async () => {
+    await start();
+    fake.store.orders.length = 0;
+    fake.seedOrders(40, { from: '2026-06-01T00:00:00Z', to: '2026-06-01T01:00:00Z' });
+    const c = open();
+    const first = await readAll(c, 'refunds');
+    expect(first.records).toHaveLength(0);
+    const newest = Math.max(...fake.store.orders.map((o) => Date.parse(o.updatedAt)));
+    fake.calls.length = 0;
+    await readAll(c, 'refunds', first.cursor);
+    expect(fake.calls[0].variables.query).toBe(`updated_at:>='${new Date(newest - 60_000).toISOString()}'`);
   });
 
   it('asks updated_at:>= the slice start (UTC) and < until in a backfill window, sorted by UPDATED_AT', async () => {
@@ -381,6 +460,35 @@ describe('writes', () => {
   });
 });
 
+describe('customers', () => {
+  it('are upserted by target id or e-mail (customerUpdate), else created with their addresses; a refused one fails alone', async () => {
+    await start();
+    const c = open();
+    const [byEmail, created, refused] = await c.write!('customer', [
+      { key: 'c1', record: { externalId: 'E1', email: 'bob.norman@hostmail.com', firstName: 'Robert' } },
+      {
+        key: 'c2',
+        record: {
+          externalId: 'E2',
+          email: 'ann@example.com',
+          lastName: 'Lee',
+          addresses: [{ line1: '1 Main St', city: 'Dublin', country: 'IE', postalCode: 'D01' }],
+        },
+      },
+      { key: 'c3', record: { externalId: 'E3', email: 'not-an-email' } },
+    ]);
+    expect(byEmail).toEqual({ ok: true, targetId: 'gid://shopify/Customer/207119551' });
+    expect(fake.store.customers.find((x) => x.email === 'bob.norman@hostmail.com')?.firstName).toBe('Robert');
+    expect(created.ok).toBe(true);
+    expect(fake.store.customers.find((x) => x.email === 'ann@example.com')?.defaultAddress).toMatchObject({
+      address1: '1 Main St',
+      zip: 'D01',
+    });
+    expect(refused).toMatchObject({ ok: false, transient: false });
+    expect(!refused.ok && refused.error).toContain('Email is invalid');
+  });
+});
+
 describe('lookup and deletes', () => {
   it('orders/edited names the order (order_edit.order_id): the order is fetched; a deleted one is a delete record', async () => {
     await start();
@@ -495,6 +603,44 @@ describe('the template order mapping, fed from GraphQL as from REST', () => {
       'refunds',
       'transactions',
     ]);
+  });
+});
+
+describe('the fake, for the bulk-operations fake and the benchmarks', () => {
+  it('graphqlHook answers first (after auth and the bucket, with cost extensions); routeHook serves other routes unauthenticated', async () => {
+    await start({
+      graphqlHook: (query, variables) =>
+        query.includes('bulkOperationRunQuery') ? { bulkOperationRunQuery: { echo: variables.x } } : undefined,
+      routeHook: (req, res) => {
+        if (!req.url?.startsWith('/bulk/')) return false;
+        res.writeHead(200, { 'content-type': 'application/jsonl' });
+        res.end('{"id":"gid://shopify/Order/1"}\n');
+        return true;
+      },
+    });
+    const c = open();
+    expect(
+      await c.graphql.gql('mutation { bulkOperationRunQuery(query: "") { bulkOperation { id } } }', { x: 7 }),
+    ).toEqual({
+      bulkOperationRunQuery: { echo: 7 },
+    });
+    expect(c.graphql.throttleStatus()).toMatchObject({ maximumAvailable: FAST.maximumAvailable });
+    const r = await fetch(`${fake.url}/bulk/result.jsonl`);
+    expect(await r.text()).toBe('{"id":"gid://shopify/Order/1"}\n');
+    process.env[ENV] = 'shpat_wrong0000000000000000000000000';
+    expect(
+      (await failureOf(open().graphql.gql('mutation { bulkOperationRunQuery(query: "") { bulkOperation { id } } }')))
+        .kind,
+    ).toBe('auth');
+  });
+
+  it('seedOrders: distinct ids, several sharing each timestamp, in the shape the order query returns', async () => {
+    await start();
+    const made = fake.seedOrders(9, { from: '2026-06-01T00:00:00Z', to: '2026-06-01T00:00:30Z', perTimestamp: 3 });
+    expect(new Set(made.map((o) => o.id)).size).toBe(9);
+    expect(new Set(made.map((o) => o.updatedAt)).size).toBe(3);
+    expect(new Set(made.flatMap((o) => o.lineItems.nodes.map((l: Json) => l.id))).size).toBe(27);
+    expect(Object.keys(made[0]).sort()).toEqual(Object.keys(fake.store.orders[0]).sort());
   });
 });
 

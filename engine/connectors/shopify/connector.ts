@@ -42,13 +42,19 @@
  */
 import { createHash } from 'node:crypto';
 import type { CheckReport, SliceQuery } from '../kit/index.js';
-import { ConnectorError, failure, httpClient, rateLimiter, readSlices, utc, wait } from '../kit/index.js';
+import {
+  ConnectorError,
+  DEFAULT_OVERLAP_MS,
+  failure,
+  httpClient,
+  rateLimiter,
+  readSlices,
+  utc,
+  wait,
+} from '../kit/index.js';
 import type { ConnectorContext, OpenConnector, Page, ReadRequest, WriteItem, WriteResult } from '../types.js';
 import { bulkReader, defaultFetchUrl } from './bulk.js';
 import { ALL_CHILDREN, withBulk } from './first-sync.js';
-import { apiVersionSupport } from './version.js';
-
-export { apiVersionSupport };
 import {
   CUSTOMER_FIELDS,
   convert,
@@ -64,8 +70,10 @@ import {
   SELECTIONS,
   VARIANT_FIELDS,
 } from './graphql.js';
+import { apiVersionSupport } from './versions.js';
 
 export { convert, SELECTIONS, queryCost } from './graphql.js';
+export { apiVersionSupport } from './versions.js';
 
 export const DEFAULT_API_VERSION = '2026-07';
 /** Shopify's standard plan: a bucket of 2,000 points restored at 100 a second. */
@@ -241,6 +249,14 @@ interface Token {
   /** The index of the location (inventoryLevels), or 1 for the deletions after the products. */
   p: number;
   c: string | null;
+  /** The order children's walk: the since it searches the orders by (see `childSince`); the inventory levels' walk:
+   * when it began. */
+  s?: string | null;
+}
+
+/** The order children's own position (SliceCursor.extra): the newest order updated time seen. */
+interface ChildExtra {
+  high?: string;
 }
 
 export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {}): ShopifyConnection {
@@ -293,7 +309,22 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
     return locations;
   }
 
-  async function fetchPage(stream: string, q: SliceQuery): Promise<{ records: Obj[]; next: Token | null }> {
+  /**
+   * The since the order children search the orders by. A refund's record carries its order's updated time (readAt),
+   * but an order page without refunds gives no record to move the slice on; so the newest order seen is kept in the
+   * cursor (extra) and a slice starts there less the overlap, never before its own start.
+   */
+  function childSince(q: SliceQuery): string | null {
+    const high = (q.extra as ChildExtra | undefined)?.high;
+    if (!high) return q.since;
+    const from = Date.parse(high) - DEFAULT_OVERLAP_MS;
+    return q.since && Date.parse(q.since) >= from ? q.since : utc(from);
+  }
+
+  async function fetchPage(
+    stream: string,
+    q: SliceQuery,
+  ): Promise<{ records: Obj[]; next: Token | null; extra?: ChildExtra }> {
     const sel = SELECTIONS[stream];
     if (!sel) throw failure.permanent(`shopify: no stream ${stream} (${Object.keys(SELECTIONS).join(', ')})`);
     const t = (q.token as Token | null) ?? { p: 0, c: null };
@@ -308,34 +339,51 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
       );
       const conn = data.location?.inventoryLevels ?? {};
       const records = ((conn.nodes ?? []) as Obj[]).flatMap((n) => convert(stream, n));
+      // One location after another: a level of a location already walked that changes before the walk ends must
+      // not fall before the next slice's start, so no record moves the slice past the walk's own start.
+      const began = t.s ?? utc(Date.now());
+      for (const r of records)
+        if (typeof r.updated_at === 'string' && Date.parse(r.updated_at) > Date.parse(began)) readAt.set(r, began);
       const next = conn.pageInfo?.hasNextPage
-        ? { p: t.p, c: conn.pageInfo.endCursor as string }
+        ? { p: t.p, c: conn.pageInfo.endCursor as string, s: began }
         : t.p + 1 < all.length
-          ? { p: t.p + 1, c: null }
+          ? { p: t.p + 1, c: null, s: began }
           : null;
       return { records, next };
     }
     if (stream === 'products' && t.p === 1) {
       // The products deleted in the slice's window, after its products.
       const data = await gql(
-        'query ($first: Int!, $after: String, $query: String) { deletionEvents(first: $first, after: $after, query: $query, subjectTypes: [PRODUCT], sortKey: OCCURRED_AT) { nodes { subjectId subjectType occurredAt } pageInfo { hasNextPage endCursor } } }',
+        'query ($first: Int!, $after: String, $query: String) { deletionEvents(first: $first, after: $after, query: $query, subjectTypes: [PRODUCT], sortKey: CREATED_AT) { nodes { subjectId subjectType occurredAt } pageInfo { hasNextPage endCursor } } }',
         { first: Math.min(MAX_FIRST, q.limit), after: t.c, query: searchOf(q, 'occurred_at') },
         q.signal,
       );
       const conn = data.deletionEvents ?? {};
       const records = ((conn.nodes ?? []) as Obj[]).map((e) => deleteRecord(e.subjectId, e.occurredAt));
+      // A deletion never moves the slice on: a product updated after its walk but before a newer deletion would
+      // fall before the next slice's start. Deletions since the slice's start are read again (the ledger skips them).
+      for (const r of records) readAt.set(r, '');
       return { records, next: conn.pageInfo?.hasNextPage ? { p: 1, c: conn.pageInfo.endCursor } : null };
     }
-    const got = await search(sel.root, sel.fields, q, t.c);
+    const children = sel.root === 'orders' && stream !== 'orders';
+    const since = children ? (t.s !== undefined ? t.s : childSince(q)) : q.since;
+    const got = await search(sel.root, sel.fields, { ...q, since }, t.c);
     for (const n of got.nodes) await complete(stream, n, q.signal);
     const records: Obj[] = [];
-    for (const n of got.nodes)
+    let high = (q.extra as ChildExtra | undefined)?.high;
+    for (const n of got.nodes) {
+      if (children && (!high || Date.parse(n.updatedAt) > Date.parse(high))) high = n.updatedAt;
       for (const r of convert(stream, n)) {
-        if (sel.root === 'orders' && stream !== 'orders') readAt.set(r, n.updatedAt);
+        if (children) readAt.set(r, n.updatedAt);
         records.push(r);
       }
-    const next: Token | null = got.next ? { p: 0, c: got.next } : stream === 'products' ? { p: 1, c: null } : null;
-    return { records, next };
+    }
+    const next: Token | null = got.next
+      ? { p: 0, c: got.next, ...(children ? { s: since } : {}) }
+      : stream === 'products'
+        ? { p: 1, c: null }
+        : null;
+    return { records, next, ...(children && high ? { extra: { high } } : {}) };
   }
 
   /** The rest of a node's line items (an order) or variants (a product), when its first page said there are more. */
@@ -641,7 +689,73 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
     return results;
   }
 
+  /** A canonical address as Shopify's MailingAddressInput. */
+  const mailing = (a: Obj) => ({
+    ...(a.firstName ? { firstName: a.firstName } : {}),
+    ...(a.lastName ? { lastName: a.lastName } : {}),
+    ...(a.company ? { company: a.company } : {}),
+    ...(a.line1 ? { address1: a.line1 } : {}),
+    ...(a.line2 ? { address2: a.line2 } : {}),
+    ...(a.city ? { city: a.city } : {}),
+    ...(a.regionCode ? { provinceCode: a.regionCode } : {}),
+    ...(a.postalCode ? { zip: a.postalCode } : {}),
+    ...(a.country ? { countryCode: a.country } : {}),
+    ...(a.phone ? { phone: a.phone } : {}),
+  });
+
+  /** customer → customerUpdate of the one found by target id or e-mail, else customerCreate (with its addresses). */
+  async function writeCustomers(items: WriteItem[], signal?: AbortSignal): Promise<WriteResult[]> {
+    const results: WriteResult[] = [];
+    for (const item of items) {
+      const r = item.record as Obj;
+      try {
+        let id = gidOf('Customer', item.targetId);
+        if (!id && typeof r.email === 'string' && r.email !== '') {
+          const data = await gql(
+            'query ($query: String!) { customers(first: 2, query: $query) { nodes { id email } } }',
+            { query: `email:${JSON.stringify(r.email)}` },
+            signal,
+          );
+          const found = ((data.customers?.nodes ?? []) as Obj[]).filter(
+            (c) => String(c.email).toLowerCase() === r.email.toLowerCase(),
+          );
+          if (found.length > 1) {
+            results.push(bad(`shopify: ${found.length} customers have the e-mail of ${item.key}: merge them first`));
+            continue;
+          }
+          id = found[0]?.id;
+        }
+        const input: Obj = {
+          ...(id ? { id } : {}),
+          ...(r.email !== undefined ? { email: r.email } : {}),
+          ...(r.phone !== undefined ? { phone: r.phone } : {}),
+          ...(r.firstName !== undefined ? { firstName: r.firstName } : {}),
+          ...(r.lastName !== undefined ? { lastName: r.lastName } : {}),
+          // Addresses only on create: an update would replace the ones the shop keeps.
+          ...(!id && Array.isArray(r.addresses) ? { addresses: r.addresses.map(mailing) } : {}),
+        };
+        const name = id ? 'customerUpdate' : 'customerCreate';
+        const data = await gql(
+          `mutation ($input: CustomerInput!) { ${name}(input: $input) { customer { id } userErrors { field message } } }`,
+          { input },
+          signal,
+        );
+        const payload = data[name];
+        const err = userErrors(payload);
+        results.push(
+          err
+            ? bad(`shopify: customer ${item.key}: ${err}`)
+            : { ok: true, targetId: String(payload?.customer?.id ?? id) },
+        );
+      } catch (e) {
+        results.push(failed(e));
+      }
+    }
+    return results;
+  }
+
   const WRITERS: Record<string, (items: WriteItem[], signal?: AbortSignal) => Promise<WriteResult[]>> = {
+    customer: writeCustomers,
     inventoryLevel: writeInventory,
     variantPrice: writePrices,
     product: writeProducts,

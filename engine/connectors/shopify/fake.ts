@@ -115,6 +115,7 @@ export const ALL_SCOPES = [
   'read_products',
   'write_products',
   'read_customers',
+  'write_customers',
   'read_inventory',
   'write_inventory',
   'read_locations',
@@ -455,6 +456,8 @@ const SCOPE_OF: Record<string, string> = {
   inventorySetQuantities: 'write_inventory',
   productVariantsBulkUpdate: 'write_products',
   productSet: 'write_products',
+  customerCreate: 'write_customers',
+  customerUpdate: 'write_customers',
 };
 
 const key = (n: Obj): [number, bigint] => [
@@ -476,6 +479,7 @@ function parseSearch(q: unknown): { field: string; op: string; value: string }[]
 
 function matches(n: Obj, clauses: { field: string; op: string; value: string }[]): boolean {
   for (const c of clauses) {
+    if (c.field === 'email' && String(n.email ?? '').toLowerCase() !== c.value.toLowerCase()) return false;
     if (c.field !== 'updated_at' && c.field !== 'occurred_at') continue;
     const t = Date.parse(n.updatedAt ?? n.occurredAt);
     const v = Date.parse(c.value);
@@ -657,6 +661,13 @@ export async function startFakeShopify(o: ShopifyFakeOptions = {}): Promise<Fake
         case 'products':
         case 'customers':
         case 'deletionEvents': {
+          // DeletionEventSortKeys: CREATED_AT, ID (https://shopify.dev/docs/api/admin-graphql/latest/enums/DeletionEventSortKeys).
+          const keys = root === 'deletionEvents' ? ['CREATED_AT', 'ID'] : ['UPDATED_AT', 'ID', 'CREATED_AT'];
+          if (args.sortKey !== undefined && !keys.includes(String(args.sortKey)))
+            throw new GqlError(
+              `Argument 'sortKey' on Field '${root}' has an invalid value (${String(args.sortKey)}).`,
+              'argumentLiteralsIncompatible',
+            );
           const p = page(root, store[root], args);
           return wrap({ ...p, nodes: p.nodes.map((n) => shaped(n, query, variables)) }, p.nodes.length);
         }
@@ -900,6 +911,38 @@ export async function startFakeShopify(o: ShopifyFakeOptions = {}): Promise<Fake
         product.updatedAt = t;
         version++;
         return { data: { productSet: { product: { id: product.id }, userErrors: [] } }, returned: 1, first: 1 };
+      }
+      case 'customerCreate':
+      case 'customerUpdate': {
+        const input = (args.input ?? {}) as Obj;
+        const t = dateTime(now());
+        const done = (customer: Obj | null, userErrors: Obj[]) => ({
+          data: { [root]: { customer: customer ? { id: customer.id } : null, userErrors } },
+          returned: 1,
+          first: 1,
+        });
+        if (input.email !== undefined && !/^[^@\s]+@[^@\s]+$/.test(String(input.email)))
+          return done(null, [{ field: ['email'], message: 'Email is invalid' }]);
+        let c = root === 'customerUpdate' ? byId(store.customers, input.id) : null;
+        if (root === 'customerUpdate' && !c) return done(null, [{ field: ['id'], message: 'Customer does not exist' }]);
+        if (!c) {
+          if (input.email && store.customers.some((x) => x.email === input.email))
+            return done(null, [{ field: ['email'], message: 'Email has already been taken' }]);
+          c = customerNode({ id: 6_000_000 + store.customers.length, created_at: t, state: 'disabled' });
+          const a = (input.addresses ?? [])[0];
+          if (a)
+            c.defaultAddress = {
+              id: `gid://shopify/MailingAddress/${6_000_000 + store.customers.length}`,
+              ...a,
+              countryCodeV2: a.countryCode,
+              provinceCode: a.provinceCode ?? null,
+            };
+          store.customers.push(c);
+        }
+        for (const k of ['email', 'phone', 'firstName', 'lastName']) if (input[k] !== undefined) c[k] = input[k];
+        c.updatedAt = t;
+        version++;
+        return done(c, []);
       }
       default:
         throw new GqlError(`Field '${root}' doesn't exist on type 'Mutation'`, 'undefinedField');

@@ -1,5 +1,5 @@
-import { apiVersionWarnings } from './version.js';
 import { type ConnectorSpec, rateLimit, secretRef, str } from '../spec.js';
+import { apiVersionSupport } from './versions.js';
 
 export const spec: ConnectorSpec = {
   name: 'shopify',
@@ -7,7 +7,7 @@ export const spec: ConnectorSpec = {
   category: 'storefront',
   writes: {
     effect: 'exactly-once',
-    how: 'inventory is set absolutely by inventorySetQuantities with an @idempotent key from the write id and the quantity it was read at (changeFromQuantity), so a repeat is answered with its first result and never counts stock twice; products and variant prices are upserts by target id, handle or SKU',
+    how: 'inventory is set absolutely by inventorySetQuantities with an @idempotent key from the write id and the quantity it was read at (changeFromQuantity), so a repeat is answered with its first result and never counts stock twice; products, variant prices and customers are upserts by target id, SKU or e-mail (a repeat sets the same values again)',
   },
   settings: {
     type: 'object',
@@ -59,6 +59,7 @@ export const spec: ConnectorSpec = {
     product: { accepts: ['product'] },
     variantPrice: { accepts: ['price'] },
     inventoryLevel: { accepts: ['inventoryLevel'] },
+    customer: { accepts: ['customer'] },
   },
   // Only topics Shopify documents (topics.ts, with the sources). The body is the resource as the Admin API returns
   // it, except where noted: the sample payloads of https://shopify.dev/docs/api/webhooks?reference=toml.
@@ -85,7 +86,19 @@ export const spec: ConnectorSpec = {
     'fulfillments/create': { stream: 'fulfillments', payload: 'record' },
     'fulfillments/update': { stream: 'fulfillments', payload: 'record' },
   },
-  warnings: apiVersionWarnings,
+  // A pinned version past Shopify's 12 months of support is answered by another version: warn at validate.
+  warnings: (settings, today) => {
+    if (typeof settings.apiVersion !== 'string') return [];
+    const s = apiVersionSupport(settings.apiVersion, today);
+    if (!s.supportedUntil || Date.parse(s.supportedUntil) > today.getTime()) return [];
+    return [
+      {
+        path: ['apiVersion'],
+        summary: `Shopify Admin API ${settings.apiVersion} is no longer supported (since ${s.supportedUntil})`,
+        detail: `${s.warning} (Shopify supports each version 12 months: https://shopify.dev/docs/api/usage/versioning).`,
+      },
+    ];
+  },
   sample: ({ customer, who }) => ({
     settings: { shop: `${customer}.myshopify.com`, apiVersion: '2026-07' },
     staging: { shop: `${customer}-staging.myshopify.com` },
