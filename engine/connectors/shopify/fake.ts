@@ -1046,7 +1046,9 @@ export async function startFakeShopify(o: ShopifyFakeOptions = {}): Promise<Fake
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
 
-  const base = orderNode(fixture('shopify-rest/order.json').order);
+  // Seeded orders are Shopify's orders/create sample made consistent (test/fixtures/shopify-variants, SOURCES.md): their
+  // lines and totals add up, so a run maps them instead of dead-lettering them on the canonical invariants.
+  const base = orderNode(fixture('shopify-variants/orders_create.consistent.json').response);
   return {
     url: `http://127.0.0.1:${port}`,
     accessToken,
