@@ -38,7 +38,13 @@
  * process changed it meanwhile, a transient failure: the retry reads again) and an `@idempotent` key made of the write
  * id and that quantity (https://shopify.dev/docs/api/usage/idempotent-requests), so a repeat of the same write is
  * answered with its first result and an absolute set never counts stock twice. Products by `productSet` (found by
- * target id, else by a variant's SKU, else created), variant prices by `productVariantsBulkUpdate` (by SKU).
+ * target id, else by a variant's SKU, else created), variant prices by `productVariantsBulkUpdate` (by SKU),
+ * customers by `customerUpdate` (found by target id, else by e-mail) or `customerCreate` (with their addresses).
+ *
+ * Position within a slice (the page token): `{ p, c, s }` — p the phase (the location's index for inventory levels;
+ * 1 for the products' deletions after the products), c Shopify's endCursor, s the since the order children search
+ * by, or when the inventory walk began. Neither a deletion nor an inventory level changed during the walk moves the
+ * slice past what was walked; the order children keep the newest order read in the cursor's `extra`.
  */
 import { createHash } from 'node:crypto';
 import type { CheckReport, SliceQuery } from '../kit/index.js';
