@@ -1048,7 +1048,8 @@ export async function startFakeShopify(o: ShopifyFakeOptions = {}): Promise<Fake
 
   // Seeded orders are Shopify's orders/create sample made consistent (test/fixtures/shopify-variants, SOURCES.md): their
   // lines and totals add up, so a run maps them instead of dead-lettering them on the canonical invariants.
-  const base = orderNode(fixture('shopify-variants/orders_create.consistent.json').response);
+  // Out of test mode too: the order mapping filters test orders.
+  const base: Obj = { ...orderNode(fixture('shopify-variants/orders_create.consistent.json').response), test: false };
   return {
     url: `http://127.0.0.1:${port}`,
     accessToken,
