@@ -11,6 +11,7 @@ import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
 import { loadFlows, type FlowDef } from '../../engine/runtime/flows.js';
 import { flowStatus, type FlowStatus } from '../../engine/runtime/status.js';
 import { syncSandbox } from '../../engine/runtime/simulate.js';
+import { closeFakes, fakeableConnections, startFakes } from '../../engine/runtime/fakes.js';
 import { projectRoot } from '../../engine/util/paths.js';
 import { openAndValidate } from '../../engine/workspace/open.js';
 import { RsyncCommand } from '../base.js';
@@ -36,6 +37,18 @@ export interface DemoResult {
     filteredBy: Record<string, Record<string, number>>;
     duplicatesRefused: number;
   } | null;
+  /**
+   * The systems served by their real connector against a vendor fake on 127.0.0.1 (the rest by the sandbox): per
+   * system, the fake's URL, the requests it answered, and the records of the flows reading from or writing to it.
+   */
+  real: {
+    system: string;
+    connector: string;
+    url: string;
+    /** Requests the fake answered with a 2xx. */
+    requests: number;
+    flows: { address: string; role: 'source' | 'target'; trigger: string; read: number; written: number }[];
+  }[];
   status: FlowStatus[];
 }
 
@@ -86,6 +99,7 @@ as duplicates. --ref applies another Git ref than the environment's (HEAD: the c
       applied: null,
       env: flags.env,
       synced: null,
+      real: [],
       status: [],
     };
     if (!result.valid) {
@@ -124,13 +138,17 @@ as duplicates. --ref applies another Git ref than the environment's (HEAD: the c
         );
       } else say(`   ${summaryLine(plan)}`);
 
-      say(`4. Sync against sandbox systems (a worker for at most ${flags.for})`);
       const flows = [...(await loadFlows(db.pool, flags.env)).values()].filter((f) => f.enabled);
+      const fakes = await startFakes(fakeableConnections(flows));
+      say(`4. Sync (a worker for at most ${flags.for})`);
+      for (const f of fakes) say(`   ${f.system}: the ${f.connector} connector, pointed at its fake at ${f.url}`);
+      say('   every other connection: the sandbox connector (simulated systems in the state database)');
       const byFile = await mappingSamples(v.ws);
       const samples = (f: FlowDef) => byFile.get(f.mappingFile) ?? [];
       const sync = await syncSandbox(db, flags.env, flows, samples, {
         records: flags.records,
         forMs,
+        fakes,
         progress: (p) => {
           if (p.step === 'seeded')
             say(`   the simulated systems hold ${p.records} new records for each of ${p.flows} scheduled flows`);
@@ -144,7 +162,7 @@ as duplicates. --ref applies another Git ref than the environment's (HEAD: the c
             );
           else say(`   sent them all again: ${p.duplicates} recognised as duplicates by their delivery id`);
         },
-      });
+      }).finally(() => closeFakes(fakes));
       const sum = (k: 'read' | 'written' | 'unchanged' | 'filtered' | 'dead') =>
         sync.flows.reduce((n, r) => n + r[k], 0);
       result.synced = {
@@ -177,6 +195,36 @@ as duplicates. --ref applies another Git ref than the environment's (HEAD: the c
           .map((l) => `   ${l}`)
           .join('\n'),
       );
+      const counted = new Map(sync.flows.map((r) => [r.address, r]));
+      result.real = sync.fakes.map((f) => ({
+        system: f.system,
+        connector: f.connector,
+        url: f.url,
+        requests: f.requests,
+        flows: flows
+          .filter((fl) => fl.source.system === f.system || fl.target.system === f.system)
+          .map((fl) => ({
+            address: fl.address,
+            role: fl.source.system === f.system ? ('source' as const) : ('target' as const),
+            trigger: fl.trigger,
+            read: counted.get(fl.address)?.read ?? 0,
+            written: counted.get(fl.address)?.written ?? 0,
+          })),
+      }));
+      if (result.real.length) say('   through the real connectors:');
+      for (const r of result.real) {
+        for (const fl of r.flows) {
+          const name = fl.address.replace('/flow/', '/');
+          say(
+            fl.role === 'target'
+              ? `   ${name}: ${fl.written} records written to the fake at ${r.url} by the ${r.connector} connector`
+              : fl.trigger === 'event'
+                ? `   ${name}: ${fl.read} webhooks verified and received by the ${r.connector} connector`
+                : `   ${name}: ${fl.read} records read from the fake at ${r.url} by the ${r.connector} connector`,
+          );
+        }
+        say(`     (${r.system}'s fake answered ${r.requests} requests)`);
+      }
       const filtered = sync.flows.filter((r) => r.filtered > 0);
       if (filtered.length) {
         say("   filtered, by the mapping's reason (a rule of the mapping, not a loss):");
