@@ -54,17 +54,20 @@ export interface DemoResult {
 
 export default class Demo extends RsyncCommand<DemoResult> {
   static summary =
-    'Run the example workspace end to end: validate, test, apply to staging, then sync it against sandbox systems.';
+    'Run the example workspace end to end: validate, test, apply to staging, then sync it: WooCommerce, Square and Stripe through their real connectors against local fakes, the rest against sandbox systems.';
   static description = `Uses this installation's example workspace (rsync.yaml, integrations/, templates/) and, with no
-DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder. After the apply it fills simulated storefronts,
-POS and ERPs (the sandbox connector) with copies of real vendor payloads (the mapping tests' fixtures, every id,
-number and e-mail address its own, the amounts as they are), runs a worker for a bounded time (--for), and sends
+DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder. After the apply it starts a fake of each vendor API
+it has one of (WooCommerce, Square, Stripe: engine/runtime/fakes.ts) on 127.0.0.1, and those connections are
+served by their real connectors, pointed at the fakes at run time (their URL and credentials; integrations/ is
+not changed); every other connection is the sandbox connector's. It fills the fakes and the simulated systems
+with copies of real vendor payloads (the mapping tests' fixtures, every id, number and e-mail address its own,
+the amounts as they are), runs a worker for a bounded time (--for), and sends
 it webhooks as each vendor sends them: Shopify's and WooCommerce's bare record with their headers, Square's and
 Stripe's event envelopes, each signed with the vendor's scheme; an open Square sale is completed a minute later,
 and a flow that takes orders/updated and orders/cancelled gets edits and cancellations. A sample its flow would
 filter is one copy in five, one it would dead-letter is left out. It prints what was synced, the filtered records
-by the reason their mapping gave, and the status table. Every run adds new records; re-sent webhooks are refused
-as duplicates. --ref applies another Git ref than the environment's (HEAD: the commit checked out).`;
+by the reason their mapping gave, what went through each real connector, and the status table. Every run adds new
+records; re-sent webhooks are refused as duplicates. --ref applies another Git ref than the environment's (HEAD: the commit checked out).`;
   static flags = {
     env: Flags.string({ char: 'e', description: 'the environment to apply to', default: 'staging' }),
     records: countFlag({
