@@ -77,9 +77,13 @@ const woocommerce: FakeStarter = async ({ currency }, secret) => {
         stream as Parameters<typeof fake.seed>[0],
         records.map((r) => {
           const out = { ...r };
+          // A copy's times are varied in the local fields (the _gmt ones keep the sample's); a sample with only
+          // _gmt ones is a copy made now.
+          const now = Date.now();
           for (const f of ['date_created', 'date_modified']) {
-            const t = Date.parse(String(r[`${f}_gmt`] ?? r[f] ?? ''));
-            if (!Number.isNaN(t)) out[f] = out[`${f}_gmt`] = wooTime(t);
+            if (f === 'date_modified' && !(f in r) && !(`${f}_gmt` in r)) continue;
+            const t = typeof r[f] === 'string' ? Date.parse(String(r[f])) : now;
+            out[f] = out[`${f}_gmt`] = wooTime(Number.isNaN(t) ? now : t);
           }
           return out;
         }),
@@ -120,10 +124,19 @@ const square: FakeStarter = async (c, secret) => {
         ? { stockLocations: Object.fromEntries(c.stockFrom.map((l) => [l, location])) }
         : {}),
     },
-    // A sale is at one of the connection's locations (Square searches orders by location).
+    // A sale is at one of the connection's locations (Square searches orders by location), and has the created_at
+    // and updated_at Square sets on every object (a mapping test's sample may leave them out).
     seed: (stream, records) =>
       fake.seed({
-        [stream]: records.map((r) => (location && 'location_id' in r ? { ...r, location_id: location } : r)),
+        [stream]: records.map((r) => {
+          const created = typeof r.created_at === 'string' ? r.created_at : new Date().toISOString();
+          return {
+            ...r,
+            created_at: created,
+            updated_at: typeof r.updated_at === 'string' ? r.updated_at : created,
+            ...(location && 'location_id' in r ? { location_id: location } : {}),
+          };
+        }),
       } as FakeSeed),
     catalog: (skus) =>
       fake.seed({
