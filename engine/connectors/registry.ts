@@ -31,7 +31,6 @@ export interface OpenOptions {
   /** The state database (the sandbox needs it; a one-off check has none). */
   state?: pg.Pool;
   sandbox?: boolean;
-  throttle?: (cost: number) => Promise<void>;
   limiter?: ConnectorContext['limiter'];
 }
 
@@ -41,7 +40,6 @@ export function openConnector(o: OpenOptions): OpenConnector {
     secret: resolveSecret,
     system: o.system,
     state: o.state,
-    throttle: o.throttle,
     limiter: o.limiter,
   };
   if (o.sandbox && o.connector !== 'sandbox') {

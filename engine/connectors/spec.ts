@@ -84,8 +84,20 @@ export interface ConnectorSpec {
    * that writes at run time says it (README, "What each target guarantees"; test/connectors/catalog.test.ts).
    */
   readonly writes?: { readonly effect: 'exactly-once' | 'at-least-once'; readonly how: string };
+  /**
+   * Warnings of settings that fit the schema (validate reports them at the setting, code connection-warning): an API
+   * version past its vendor's support window. `now` is the validating machine's clock.
+   */
+  readonly warnings?: (settings: Record<string, unknown>, now: Date) => readonly SettingsWarning[];
   /** What `rsync init` writes into a new connection of this connector; absent, placeholders from the schema. */
   readonly sample?: (c: SampleFor) => ConnectionSample;
+}
+
+export interface SettingsWarning {
+  /** The setting, below `spec.settings` (["apiVersion"]). */
+  readonly path: readonly string[];
+  readonly summary: string;
+  readonly detail: string;
 }
 
 /** The new connection a sample is for. */

@@ -294,11 +294,6 @@ export interface ConnectorContext {
   /** `<customer>/<connection>`: names the system in logs, the sandbox and rate limits. */
   system: string;
   /**
-   * Waits until the connection's rate limit (settings.rateLimit.perSecond) allows `cost` more requests. The runtime
-   * backs it with a token bucket in PostgreSQL, so the limit holds across every worker; absent, no limit applies.
-   */
-  throttle?: (cost: number) => Promise<void>;
-  /**
    * A rate limiter shared by every worker (a token bucket in PostgreSQL), named `key` within this connection: the
    * kit's `rateLimiter` uses it when the runtime gives it, and an in-process bucket otherwise.
    */

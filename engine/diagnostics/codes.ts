@@ -37,6 +37,8 @@ export const CODES: Readonly<Record<string, string>> = {
   // Connectors and capabilities
   'connector-unknown': 'A connection names a connector type rsync does not have.',
   'connection-settings': "A connection's settings do not fit its connector (unknown or missing setting, wrong value).",
+  'connection-warning':
+    "A connection's settings fit, but its connector warns of them (an API version past its vendor's support).",
   'source-cannot-read': 'The source connection cannot read the stream the flow asks for.',
   'target-cannot-write': 'The target connection cannot write the entity, or not from that canonical entity.',
   'event-unknown': 'The source connector sends no webhook of that topic.',

@@ -4,8 +4,8 @@
  * pointed at its fake at run time only (RuntimeContext.settings: the fake's URL, and secret references to
  * environment variables this module sets to the fake's credentials), never in the workspace's YAML.
  *
- * FAKES is the table of connector → fake starter: a connector whose fake is not listed (shopify, whose connector is
- * being built; the ERPs and tax engines; an http connection) stays on the sandbox. Adding one is one line.
+ * FAKES is the table of connector → fake starter: a connector whose fake is not listed (shopify, not yet; the ERPs
+ * and tax engines; an http connection) stays on the sandbox. Adding one is its line in FAKES and its starter.
  */
 import type { FakeSeed } from '../connectors/square/fake.js';
 import type { ConnectionDef, FlowDef } from './flows.js';
@@ -204,7 +204,7 @@ const stripe: FakeStarter = async (_c, secret) => {
   };
 };
 
-/** Connector → its fake. shopify joins with one line once its connector and fake are built. */
+/** Connector → its fake. shopify (engine/connectors/shopify/fake.ts startFakeShopify) joins with one line and a starter. */
 export const FAKES: Readonly<Record<string, FakeStarter>> = { woocommerce, square, stripe };
 
 /** The connections of `flows` (as source or target) that have a fake, each once, with its flows' parameters. */

@@ -18,12 +18,11 @@ import { closePostgresPools } from '../connectors/postgres/connector.js';
 import { ConnectorError, type OpenConnector, type Page } from '../connectors/types.js';
 import { appendRunLog, type Counts } from '../state/runs.js';
 import { withTransaction } from '../state/tx.js';
-import { isObject } from '../util/merge.js';
 import type { FlowDef } from './flows.js';
 import type { MapOutcome } from './mapping/map-records.js';
 import type { Mapper } from './mapping/mapper.js';
 import { backoffMs, finishRun, mapTask, type PipelineContext, processPage, type RunHandle, sleep } from './pipeline.js';
-import { limiterFor, throttleFor } from './throttle.js';
+import { limiterFor } from './throttle.js';
 
 export interface RuntimeContext {
   db: pg.Pool;
@@ -67,17 +66,12 @@ export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef[
   const id = `${sandbox ? 'sandbox:' : ''}${c.system}:${c.type}:${JSON.stringify(settings)}`;
   let open = connectors.get(id);
   if (!open) {
-    const rate =
-      isObject(settings.rateLimit) && typeof settings.rateLimit.perSecond === 'number'
-        ? settings.rateLimit.perSecond
-        : undefined;
     open = openConnector({
       system: c.system,
       connector: c.type,
       settings,
       state: rt.db,
       sandbox,
-      throttle: rate && !sandbox ? throttleFor(rt.db, c.system, rate, rt.signal) : undefined,
       limiter: sandbox ? undefined : limiterFor(rt.db, c.system, rt.signal),
     });
     connectors.set(id, open);

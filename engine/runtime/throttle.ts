@@ -1,24 +1,14 @@
 /**
  * Per-connection rate limits that hold across every worker (the bucket: state/rate-limits.ts): a caller that
  * finds the bucket short waits until its reservation is covered.
- *
- * `throttleFor` is the request-per-second limit a connection declares (settings.rateLimit.perSecond, the http
- * connector); `limiterFor` gives a vendor connector the buckets it names (connectors/kit/limiter.ts: Shopify's
- * GraphQL points, Stripe's requests), each followed to what the system reports and paused by its Retry-After.
+ * `limiterFor` gives a connector the buckets it names (connectors/kit/limiter.ts: Shopify's GraphQL points, Stripe's
+ * requests, the http connector's `settings.rateLimit`), each followed to what the system reports and paused by its
+ * Retry-After.
  */
 import type pg from 'pg';
 import type { Limiter, LimiterOptions } from '../connectors/types.js';
 import { observeTokens, pauseTokens, reserveTokens } from '../state/rate-limits.js';
 import { sleep } from './pipeline.js';
-
-export function throttleFor(
-  db: Pick<pg.Pool, 'query'>,
-  system: string,
-  perSecond: number,
-  signal?: AbortSignal,
-): (cost: number) => Promise<void> {
-  return (cost: number) => take(db, system, cost, perSecond, Math.max(1, perSecond), signal);
-}
 
 /** Reserve `cost` tokens of the bucket `name`, then wait out any debt the reservation left. */
 async function take(

@@ -474,7 +474,17 @@ function checkConnection(conn: Resource<'Connection'>, rep: Reporter): void {
     });
   }
   const validate = validatorForSchema(spec.settings);
-  if (validate(settings)) return;
+  if (validate(settings)) {
+    // What the connector itself says of settings that fit (an API version past its vendor's support).
+    for (const w of spec.warnings?.(settings, new Date()) ?? [])
+      rep.at(conn, ['spec', 'settings', ...w.path], {
+        severity: 'warning',
+        code: 'connection-warning',
+        summary: w.summary,
+        detail: w.detail,
+      });
+    return;
+  }
   for (const p of schemaProblems(validate.errors, ['spec', 'settings'])) {
     // A literal secret is reported above, and a schema message would print it ("It is the string …").
     const under = p.path.slice(2).join('.');

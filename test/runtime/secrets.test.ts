@@ -151,7 +151,7 @@ describe('secrets at run time: a file: client secret, echoed back by the token e
     const letters = (await pool.query(`SELECT error, payload FROM rsync.dead_letters ORDER BY id`)).rows;
     expect(letters).toHaveLength(3);
     for (const l of letters) {
-      expect(l.error).toContain('oauth2 token request /oauth/token: HTTP 400 Bad Request');
+      expect(l.error).toContain('http: oauth2 token request: POST /oauth/token: HTTP 400 Bad Request');
       expect(l.error).toContain('"raw":"***"');
       expect(leaks(JSON.stringify(l)), l.error).toEqual([]);
     }

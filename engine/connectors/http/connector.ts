@@ -9,7 +9,7 @@
  *         path: /orders
  *         records: data                       # JSONata over the response body (default: see `selectRecords`)
  *         pagination: { type: cursor, param: cursor, next: meta.next_cursor }   # or { type: link } / { type: offset }
- *         since: { param: updated_since }
+ *         since: { param: updated_since, field: updated_at }   # field: read incrementally (see `read`)
  *     entities:
  *       order: { path: /orders, method: PUT, keyIn: path, idField: id }   # keyIn: header → no key in the path
  *
@@ -19,31 +19,47 @@
  * ignores them gets an upsert by key again, harmless for a PUT. A batch sends one per item (`idempotencyKey`) and
  * one for the request.
  *
- * Reads throw a `ConnectorError` for a failed call; writes return one result per record. The connector reports
- * 429s and 5xx with their Retry-After and never sleeps or retries itself: the pipeline owns back-off, so that a
- * wait is visible in the run log and bounded by the run's budget. The one retry it makes is an oauth2 401, which
- * is not a failure of the system but an access token it revoked or expired early.
+ * Every request goes through the connector kit (kit/http.ts): its timeouts, no redirects, same-origin Link URLs,
+ * lossless JSON and failures of four kinds — 429 throttled; 408 and 5xx transient; 401 and 403 auth; other 4xx
+ * permanent — each message built from the method, the URL path and the status line (plus a short, redacted snippet
+ * of the body), never from headers or the query string. Reads throw that `ConnectorError`; writes return one result
+ * per record. The connector never sleeps or retries itself: the pipeline owns back-off, so that a wait is visible in
+ * the run log and bounded by the run's budget. The one retry it makes is an oauth2 401, which is not a failure of
+ * the system but an access token it revoked or expired early.
  *
- * Secrets: every error message is built from the method, the URL path and the status line (plus a short, redacted
- * snippet of the response body), never from headers or the query string, and passes through `redact` (which also
- * knows a basic credential's base64, remembered where it is built) and a local scrub of this connection's oauth2
- * access tokens, which `redact` cannot know because they were never resolved as secrets; both scrub every encoding.
+ * `rateLimit: { perSecond, burst? }` is the kit's limiter (bucket `requests`, shared by every worker through the
+ * state database), taken before each request, token requests included; a 429's or 503's Retry-After pauses it, so
+ * every worker of the connection waits it out. Without `rateLimit` no limit applies.
+ *
+ * Secrets: `redact` scrubs what the secrets module resolved (and a basic credential's base64, remembered where it
+ * is built); this connection's oauth2 access tokens, never resolved as secrets, are scrubbed by the client's own
+ * `scrub`. Both scrub every encoding.
  */
 import { STATUS_CODES } from 'node:http';
 import { compile, type Expression } from '../../jsonata/index.js';
 import { sha256 } from '../../util/hash.js';
-import { parseJsonLossless } from '../../util/json.js';
-import { networkCode, nextLink, parseRetryAfter } from '../kit/index.js';
-import { redact, rememberSecret, SecretSet } from '../secrets.js';
-import { ConnectorError } from '../types.js';
+import { isObject } from '../../util/merge.js';
+import {
+  ConnectorError,
+  failure,
+  httpClient,
+  nextLink,
+  parseRetryAfter,
+  rateLimiter,
+  readSlices,
+  type Reply,
+  type RequestOptions,
+  statusKind,
+} from '../kit/index.js';
+import { rememberSecret, SecretSet } from '../secrets.js';
 import type * as io from '../types.js';
 
-/** Per request, including reading the body. */
-const TIMEOUT_MS = 30_000;
 /** An oauth2 token is renewed this long before it expires, so no request leaves with a token about to lapse. */
 const TOKEN_MARGIN_MS = 30_000;
-/** How much of an error response body a message keeps: enough for "sku is required", not a whole HTML page. */
+/** How much of a batch item's error a result keeps. */
 const SNIPPET = 200;
+/** A batch endpoint's 4xx may say which items failed; a 408 or 429 is about the call, and goes to the kit. */
+const VERDICTS = Array.from({ length: 100 }, (_, i) => 400 + i).filter((s) => s !== 408 && s !== 429);
 
 type Method = 'POST' | 'PUT' | 'PATCH';
 
@@ -71,7 +87,8 @@ interface StreamSettings {
   pagination?: Pagination;
   /** The query parameter that carries the page size; false: the API takes none (some reject unknown parameters). */
   limitParam?: string | false;
-  since?: { param: string };
+  /** `field`: the records' updated time (a dotted path), which makes the stream's reads incremental slices. */
+  since?: { param: string; field?: string };
   until?: { param: string };
 }
 
@@ -91,111 +108,42 @@ interface Stream {
   next?: Expression;
 }
 
-/** A response, read to the end while the timeout still guards it. */
-interface Reply {
-  method: string;
-  url: URL;
-  status: number;
-  statusText: string;
-  headers: Headers;
-  text: string;
-}
-
 export interface HttpOptions {
   /** Per-request timeout; 30 s unless a test needs a shorter one. */
   timeoutMs?: number;
 }
 
 export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): io.OpenConnector {
-  const timeoutMs = options.timeoutMs ?? TIMEOUT_MS;
   const settings = ctx.settings;
   if (typeof settings.baseUrl !== 'string' || !/^https?:\/\//.test(settings.baseUrl)) {
-    throw new ConnectorError('http: settings.baseUrl must be an http(s) URL', false);
+    throw failure.permanent('http: settings.baseUrl must be an http(s) URL');
   }
-  const base = new URL(settings.baseUrl);
   const auth = (settings.auth ?? { type: 'none' }) as AuthSettings;
   const streamSettings = (settings.streams ?? {}) as Record<string, StreamSettings>;
   const entitySettings = (settings.entities ?? {}) as Record<string, EntitySettings>;
 
   /** This connection's oauth2 access tokens (not resolved by ctx.secret), scrubbed from messages alongside `redact`. */
   const derived = new SecretSet();
-  const clean = (text: string): string => redact(derived.redact(text));
+  const perSecond = isObject(settings.rateLimit) ? settings.rateLimit.perSecond : undefined;
+  const limiter =
+    typeof perSecond === 'number' && perSecond > 0 ? rateLimiter(ctx, 'requests', { perSecond }) : undefined;
+  const client = (name: string, baseUrl: string) =>
+    httpClient(ctx, { name, baseUrl, limiter, timeoutMs: options.timeoutMs, scrub: (t) => derived.redact(t) });
+  const api = client('http', settings.baseUrl);
 
-  // ---- requests -------------------------------------------------------------------------------------------------
-
-  /** `{baseUrl}{path}`, keeping the base's own path (https://api.example.com/v1 + /orders → …/v1/orders). */
-  const endpoint = (path: string): URL => {
-    const url = new URL(base.href);
-    url.pathname = `${base.pathname.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
-    return url;
-  };
-
-  /**
-   * One exchange with the network, the body read within the same timeout. Network failures and timeouts become
-   * transient `ConnectorError`s; a cancellation by the caller is rethrown as it is (nothing failed).
-   */
-  async function exchange(
-    method: string,
-    url: URL,
-    headers: Record<string, string>,
-    body: string | undefined,
-    signal?: AbortSignal,
-  ): Promise<Reply> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    try {
-      const res = await fetch(url, {
-        method,
-        headers,
-        body,
-        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
-        // Following a redirect would send our auth headers wherever it points (fetch strips Authorization on a
-        // cross-origin hop, but not an API-key header); a 3xx is reported instead, see `failure`.
-        redirect: 'manual',
-      });
-      const text = await res.text();
-      return {
-        method,
-        url,
-        status: res.status,
-        statusText: res.statusText || STATUS_CODES[res.status] || '',
-        headers: res.headers,
-        text,
-      };
-    } catch (e) {
-      if (signal?.aborted) throw signal.reason ?? e;
-      const what = timeout.aborted
-        ? `no response within ${Math.round(timeoutMs / 1000)} s`
-        : `network error (${networkCode(e)})`;
-      throw new ConnectorError(clean(`${method} ${url.pathname}: ${what}`), true);
-    }
-  }
-
-  /** Throttled, authenticated; an oauth2 401 renews the token and tries once more. */
-  async function request(
-    method: string,
-    url: URL,
-    init: { json?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
-  ): Promise<Reply> {
-    // Link pagination hands us URLs from a response header: never send credentials to another origin.
-    if (url.origin !== base.origin) {
-      throw new ConnectorError(
-        clean(`${method} ${url.pathname}: refusing a URL outside ${base.origin} (from a Link header?)`),
-        false,
-      );
-    }
-    const body = init.json === undefined ? undefined : JSON.stringify(init.json);
+  /** Authenticated; an oauth2 401 renews the token and tries once more. */
+  async function request(method: string, path: string | URL, o: RequestOptions = {}): Promise<Reply> {
     for (let attempt = 0; ; attempt++) {
-      await ctx.throttle?.(1);
-      const { headers: authHeaders, token } = await authenticate();
-      const headers: Record<string, string> = { accept: 'application/json', ...authHeaders, ...init.headers };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      const reply = await exchange(method, url, headers, body, init.signal);
-      if (reply.status === 401 && auth.type === 'oauth2' && attempt === 0) {
-        // Drop the token only if no concurrent request has renewed it meanwhile.
-        if (cached?.value === token) cached = undefined;
-        continue;
-      }
-      return reply;
+      const { headers, token } = await authenticate();
+      const renew = auth.type === 'oauth2' && attempt === 0;
+      const reply = await api.request(method, path, {
+        ...o,
+        headers: { ...headers, ...o.headers },
+        allow: renew ? [...(o.allow ?? []), 401] : o.allow,
+      });
+      if (!(renew && reply.status === 401)) return reply;
+      // Drop the token only if no concurrent request has renewed it meanwhile.
+      if (cached?.value === token) cached = undefined;
     }
   }
 
@@ -224,9 +172,8 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
         return { headers: { authorization: `Bearer ${token}` }, token };
       }
       default:
-        throw new ConnectorError(
+        throw failure.permanent(
           `http: auth.type ${String((auth as { type: unknown }).type)} is not none, bearer, basic, apiKey or oauth2`,
-          false,
         );
     }
   }
@@ -239,34 +186,21 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
   }
 
   async function fetchToken(): Promise<string> {
-    if (!auth.tokenUrl || !auth.clientId)
-      throw new ConnectorError('http: oauth2 needs auth.tokenUrl and auth.clientId', false);
+    if (!auth.tokenUrl || !auth.clientId) throw failure.permanent('http: oauth2 needs auth.tokenUrl and auth.clientId');
     const form = new URLSearchParams({
       grant_type: 'client_credentials',
       client_id: auth.clientId,
       client_secret: ctx.secret(auth.clientSecret),
     });
     if (auth.scope) form.set('scope', auth.scope);
-    await ctx.throttle?.(1);
     // Not the caller's signal: the renewal is shared, and one caller giving up must not fail the others.
-    const reply = await exchange(
-      'POST',
-      new URL(auth.tokenUrl),
-      { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      form.toString(),
-    );
-    if (!ok(reply.status)) {
-      const f = failure(reply);
-      throw new ConnectorError(
-        `oauth2 token request ${reply.url.pathname}: ${f.message}`,
-        f.transient,
-        f.retryAfterMs,
-        reply.status,
-      );
-    }
-    const body = parseJson(reply) as { access_token?: unknown; expires_in?: unknown } | undefined;
+    const reply = await client('http: oauth2 token request', auth.tokenUrl).request('POST', auth.tokenUrl, {
+      body: form.toString(),
+      contentType: 'application/x-www-form-urlencoded',
+    });
+    const body = reply.json<{ access_token?: unknown; expires_in?: unknown } | undefined>();
     if (typeof body?.access_token !== 'string' || !body.access_token) {
-      throw new ConnectorError(`oauth2 token request ${reply.url.pathname}: the response has no access_token`, false);
+      throw failure.permanent(`http: oauth2 token request ${reply.url.pathname}: the response has no access_token`);
     }
     derived.add(body.access_token);
     const expiresIn = Number(body.expires_in);
@@ -275,35 +209,6 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
       Number.isFinite(expiresIn) && expiresIn > 0 ? Date.now() + expiresIn * 1000 - TOKEN_MARGIN_MS : Infinity;
     cached = { value: body.access_token, expiresAt };
     return body.access_token;
-  }
-
-  // ---- responses ------------------------------------------------------------------------------------------------
-
-  /** "HTTP 422 Unprocessable Entity: <body snippet>", whether to retry, and a 429's or 503's Retry-After. */
-  function failure(reply: Reply): { message: string; transient: boolean; retryAfterMs?: number } {
-    const s = reply.status;
-    const transient = s === 408 || s === 429 || s >= 500;
-    const retryAfter = s === 429 || s === 503 ? parseRetryAfter(reply.headers.get('retry-after')) : undefined;
-    let message = `HTTP ${s} ${reply.statusText}`.trim();
-    if (s >= 300 && s < 400) message += ' (redirects are not followed: point baseUrl or the path at the final URL)';
-    // Redact before cutting, so that a secret straddling the cut cannot leave half of itself behind.
-    const snippet = clean(reply.text).replace(/\s+/g, ' ').trim().slice(0, SNIPPET);
-    if (snippet) message += `: ${snippet}`;
-    return { message: clean(message), transient, retryAfterMs: retryAfter };
-  }
-
-  function parseJson(reply: Reply): unknown {
-    if (!reply.text.trim()) return undefined;
-    try {
-      return parseJsonLossless(reply.text);
-    } catch {
-      throw new ConnectorError(
-        clean(`${reply.method} ${reply.url.pathname}: HTTP ${reply.status}, but the body is not JSON`),
-        false,
-        undefined,
-        reply.status,
-      );
-    }
   }
 
   // ---- read -----------------------------------------------------------------------------------------------------
@@ -315,26 +220,41 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
     if (s) return s;
     const st = streamSettings[name];
     if (!st || typeof st.path !== 'string')
-      throw new ConnectorError(`http: stream ${name} is not declared under settings.streams (with a path)`, false);
+      throw failure.permanent(`http: stream ${name} is not declared under settings.streams (with a path)`);
     s = { name, settings: st, records: st.records ? selector(st.records, `streams.${name}.records`) : undefined };
     const p = st.pagination;
     if (p && p.type !== 'cursor' && p.type !== 'link' && p.type !== 'offset') {
-      throw new ConnectorError(`http: streams.${name}.pagination.type must be cursor, link or offset`, false);
+      throw failure.permanent(`http: streams.${name}.pagination.type must be cursor, link or offset`);
     }
     if (p?.type === 'cursor') {
       if (typeof p.next !== 'string')
-        throw new ConnectorError(
-          `http: streams.${name}.pagination.next (JSONata giving the next cursor) is required`,
-          false,
-        );
+        throw failure.permanent(`http: streams.${name}.pagination.next (JSONata giving the next cursor) is required`);
       s.next = selector(p.next, `streams.${name}.pagination.next`);
     }
     streams.set(name, s);
     return s;
   }
 
+  /**
+   * A stream whose `since` names its records' updated-time `field` is read in slices (kit/cursor.ts): the cursor is
+   * `{ since, token, high }`, and a finished walk hands the next read the newest time seen less an overlap, so an
+   * incremental run asks only for what changed. Without `field`, each walk ends with a null cursor (below).
+   */
   async function read(req: io.ReadRequest): Promise<io.Page> {
     const s = stream(req.stream);
+    const field = s.settings.since?.field;
+    if (!field) return readPage(s, req);
+    return readSlices(req, {
+      fetch: async (q) => {
+        const since = q.since ?? undefined;
+        const page = await readPage(s, { ...req, since, until: q.until, cursor: q.token as io.Cursor, limit: q.limit });
+        return { records: page.records, next: page.more ? page.cursor : null };
+      },
+      updatedAt: (r) => idAt(r, field),
+    });
+  }
+
+  async function readPage(s: Stream, req: io.ReadRequest): Promise<io.Page> {
     const st = s.settings;
     const p = st.pagination;
     let url: URL;
@@ -342,22 +262,19 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
       // The API's own next-page URL, as given: Shopify rejects any filter beside page_info on it.
       url = new URL(req.cursor);
     } else {
-      url = endpoint(st.path);
       const limitParam = p?.type === 'offset' ? (p.limitParam ?? st.limitParam ?? 'limit') : (st.limitParam ?? 'limit');
-      if (limitParam) url.searchParams.set(limitParam, String(req.limit));
       // A stream without since/until params reads everything in any window; the ledger makes the excess "unchanged".
-      if (req.since && st.since?.param) url.searchParams.set(st.since.param, req.since);
-      if (req.until && st.until?.param) url.searchParams.set(st.until.param, req.until);
-      if (p?.type === 'cursor' && req.cursor != null) url.searchParams.set(p.param ?? 'cursor', String(req.cursor));
-      if (p?.type === 'offset') url.searchParams.set(p.param ?? 'offset', String(offsetOf(req.cursor)));
+      url = api.url(st.path, {
+        ...(limitParam ? { [limitParam]: req.limit } : {}),
+        ...(st.since?.param ? { [st.since.param]: req.since } : {}),
+        ...(st.until?.param ? { [st.until.param]: req.until } : {}),
+        ...(p?.type === 'cursor' ? { [p.param ?? 'cursor']: req.cursor as string | number | null } : {}),
+        ...(p?.type === 'offset' ? { [p.param ?? 'offset']: offsetOf(req.cursor) } : {}),
+      });
     }
 
     const reply = await request('GET', url, { signal: req.signal });
-    if (!ok(reply.status)) {
-      const f = failure(reply);
-      throw new ConnectorError(clean(`GET ${url.pathname}: ${f.message}`), f.transient, f.retryAfterMs, reply.status);
-    }
-    const body = parseJson(reply);
+    const body = reply.json();
     const records = await selectRecords(s, body, url);
 
     // On the last page the cursor is null: the next read starts over (or from `since`), as a generic API gives
@@ -399,11 +316,10 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
         if (Array.isArray(v)) return v;
       }
     }
-    throw new ConnectorError(
-      clean(
-        `GET ${url.pathname}: the response has no array of records (data, items, records, results): set streams.${s.name}.records`,
+    throw failure.permanent(
+      api.clean(
+        `http: GET ${url.pathname}: the response has no array of records (data, items, records, results): set streams.${s.name}.records`,
       ),
-      false,
     );
   }
 
@@ -411,7 +327,7 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
     try {
       return await expr.evaluate(body);
     } catch (e) {
-      throw new ConnectorError(`http: ${where} failed on the response: ${(e as Error).message ?? String(e)}`, false);
+      throw failure.permanent(`http: ${where} failed on the response: ${(e as Error).message ?? String(e)}`);
     }
   }
 
@@ -420,46 +336,41 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
   function entity(name: string): EntitySettings {
     const e = entitySettings[name];
     if (!e || typeof e.path !== 'string')
-      throw new ConnectorError(`http: entity ${name} is not declared under settings.entities (with a path)`, false);
+      throw failure.permanent(`http: entity ${name} is not declared under settings.entities (with a path)`);
     return e;
   }
 
-  /** A thrown call failure as the result of one record; a cancellation still throws. */
+  /** A call failure as the result of one record; a cancellation still throws. */
   const asResult = (e: unknown): io.WriteResult => {
     if (e instanceof ConnectorError)
       return { ok: false, transient: e.transient, error: e.message, retryAfterMs: e.retryAfterMs };
     throw e;
   };
 
-  const rejected = (reply: Reply): io.WriteResult => {
-    const f = failure(reply);
-    return { ok: false, transient: f.transient, error: f.message, retryAfterMs: f.retryAfterMs };
+  /** The body of a write's answer, or nothing: a body we cannot read must not turn a success into a failure. */
+  const bodyOf = (reply: Reply): unknown => {
+    try {
+      return reply.json();
+    } catch {
+      return undefined;
+    }
   };
 
   async function writeOne(e: EntitySettings, item: io.WriteItem, signal?: AbortSignal): Promise<io.WriteResult> {
     const byHeader = e.keyIn === 'header';
-    const url = endpoint(byHeader ? e.path : `${e.path.replace(/\/+$/, '')}/${encodeURIComponent(item.key)}`);
-    let reply: Reply;
+    // The write's id, the same for its retries and its repeat after a crash: an API that keeps idempotency keys
+    // answers the repeat with the first answer instead of applying it again.
+    const id = item.writeId ?? (byHeader ? item.key : undefined);
     try {
-      // The write's id, the same for its retries and its repeat after a crash: an API that keeps idempotency keys
-      // answers the repeat with the first answer instead of applying it again.
-      const id = item.writeId ?? (byHeader ? item.key : undefined);
-      reply = await request(e.method ?? 'PUT', url, {
-        json: item.record,
-        headers: id === undefined ? undefined : { 'idempotency-key': id },
-        signal,
-      });
+      const reply = await request(
+        e.method ?? 'PUT',
+        byHeader ? e.path : `${e.path.replace(/\/+$/, '')}/${encodeURIComponent(item.key)}`,
+        { json: item.record, headers: id === undefined ? undefined : { 'idempotency-key': id }, signal },
+      );
+      return { ok: true, targetId: (e.idField && idAt(bodyOf(reply), e.idField)) || item.key };
     } catch (err) {
       return asResult(err);
     }
-    if (!ok(reply.status)) return rejected(reply);
-    let body: unknown;
-    try {
-      body = parseJson(reply);
-    } catch {
-      body = undefined; // written all the same: a body we cannot read must not turn a success into a failure
-    }
-    return { ok: true, targetId: (e.idField && idAt(body, e.idField)) || item.key };
   }
 
   /**
@@ -474,7 +385,7 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
       // Each item carries its write id, and the request the ids of all: a batch repeated whole is answered from the
       // API's idempotency keys, one re-read in other batches from its items' ids (the API's to honour).
       const ids = items.map((i) => i.writeId);
-      reply = await request(batch.method ?? 'POST', endpoint(batch.path), {
+      reply = await request(batch.method ?? 'POST', batch.path, {
         json: items.map((i) =>
           i.writeId === undefined
             ? { key: i.key, record: i.record }
@@ -484,43 +395,39 @@ export function openHttp(ctx: io.ConnectorContext, options: HttpOptions = {}): i
           ? { 'idempotency-key': sha256(ids.join('\n')).slice(0, 40) }
           : undefined,
         signal,
+        allow: VERDICTS,
       });
     } catch (err) {
       const r = asResult(err);
       return items.map(() => r);
     }
-    let body: unknown;
-    try {
-      body = parseJson(reply);
-    } catch {
-      body = undefined;
-    }
+    const body = bodyOf(reply);
     const perItem =
-      reply.status < 500 &&
       Array.isArray(body) &&
       body.length === items.length &&
       body.every((r) => typeof r === 'object' && r !== null && typeof (r as { ok?: unknown }).ok === 'boolean');
     if (!perItem) {
-      const r: io.WriteResult = ok(reply.status)
-        ? {
-            ok: false,
-            transient: false,
-            error: clean(
-              `${reply.method} ${reply.url.pathname}: HTTP ${reply.status}, but the body is not an array of ${items.length} results { ok, id?, error? }`,
-            ),
-          }
-        : rejected(reply);
+      const r: io.WriteResult =
+        reply.status < 300
+          ? {
+              ok: false,
+              transient: false,
+              error: api.clean(
+                `http: ${reply.method} ${reply.url.pathname}: HTTP ${reply.status}, but the body is not an array of ${items.length} results { ok, id?, error? }`,
+              ),
+            }
+          : asResult(api.failure(reply));
       return items.map(() => r);
     }
     return (body as BatchItemResult[]).map((r, i): io.WriteResult => {
       if (r.ok)
         return { ok: true, targetId: r.id !== undefined && r.id !== null && r.id !== '' ? String(r.id) : items[i].key };
       const status = typeof r.status === 'number' ? r.status : undefined;
-      const transient =
-        r.transient === true || (status !== undefined && (status === 408 || status === 429 || status >= 500));
+      const kind = status === undefined ? 'permanent' : statusKind(status);
+      const transient = r.transient === true || kind === 'transient' || kind === 'throttled';
       const line = status !== undefined ? `HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trim() : 'rejected';
       const detail = typeof r.error === 'string' ? r.error : r.error !== undefined ? JSON.stringify(r.error) : '';
-      const error = clean(detail ? `${line}: ${clean(detail).slice(0, SNIPPET)}` : line);
+      const error = api.clean(detail ? `${line}: ${api.clean(detail).slice(0, SNIPPET)}` : line);
       return { ok: false, transient, error };
     });
   }
@@ -546,11 +453,9 @@ interface BatchItemResult {
   transient?: unknown;
 }
 
-const ok = (status: number): boolean => status >= 200 && status < 300;
-
 function selector(text: string, where: string): Expression {
   const c = compile(text);
-  if (!c.ok) throw new ConnectorError(`http: ${where} is not valid JSONata: ${c.problem.message}`, false);
+  if (!c.ok) throw failure.permanent(`http: ${where} is not valid JSONata: ${c.problem.message}`);
   return c.expr;
 }
 
@@ -559,7 +464,7 @@ function offsetOf(cursor: io.Cursor | null): number {
   return Number.isInteger(n) && n >= 0 ? n : 0;
 }
 
-/** The target id at a dotted path of the response body (`id`, `data.id`), as a string. */
+/** The value at a dotted path (`id`, `data.id`) of a response body or record, as a string. */
 function idAt(body: unknown, path: string): string | undefined {
   let v: unknown = body;
   for (const part of path.split('.'))

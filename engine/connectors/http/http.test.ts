@@ -8,7 +8,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { testDatabase } from '../../../test/helpers/db.js';
+import { limiterFor } from '../../runtime/throttle.js';
+import { migrate } from '../../state/migrate.js';
 import { nextLink, openHttp, parseRetryAfter, type HttpOptions } from './connector.js';
 import { resolveSecret } from '../secrets.js';
 import { ConnectorError, type OpenConnector, type WriteResult } from '../types.js';
@@ -200,15 +204,19 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
 /** Every error message any test saw, checked for secrets at the end. */
 const messages: string[] = [];
 
-const throttled = { calls: 0 };
+const throttled = { calls: 0, pauses: [] as number[] };
 
 function open(settings: Record<string, unknown>, options?: HttpOptions): OpenConnector {
   return openHttp(
     {
-      settings: { baseUrl: `${base}/v1`, ...settings },
+      settings: { baseUrl: `${base}/v1`, rateLimit: { perSecond: 1000 }, ...settings },
       secret: resolveSecret,
       system: 'test/api',
-      throttle: async () => void throttled.calls++,
+      limiter: () => ({
+        take: async () => void throttled.calls++,
+        observe: async () => {},
+        pause: async (ms) => void throttled.pauses.push(ms),
+      }),
     },
     options,
   );
@@ -275,6 +283,7 @@ beforeEach(() => {
   state.tokenForms = [];
   state.linkHost = '';
   throttled.calls = 0;
+  throttled.pauses = [];
 });
 
 const cursorStream = {
@@ -300,6 +309,27 @@ describe('reading', () => {
     expect(seen[1].query.cursor).toBe(Buffer.from('3').toString('base64url'));
     // One throttle call per request, before it.
     expect(throttled.calls).toBe(state.seen.length);
+  });
+
+  it('reads incrementally in slices when since names the updated-time field: the next read asks only what changed', async () => {
+    const sliced = { ...cursorStream, since: { param: 'updated_since', field: 'updated_at' } };
+    const c = open({ auth: { type: 'bearer', token: ref('HTTP_TEST_BEARER') }, streams: { orders: sliced } });
+    const first = await drain(c, 'orders', 3);
+    expect(ids(first.records)).toEqual(['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7']);
+    // Mid-walk the cursor keeps the slice's start, the API's page token and the newest time seen.
+    expect(first.cursors[0]).toEqual({
+      since: null,
+      token: Buffer.from('3').toString('base64url'),
+      high: '2024-01-03T00:00:00.000Z',
+    });
+    // The walk done, the next slice starts a minute (the overlap) before the newest record read.
+    expect(first.last).toEqual({ since: '2024-01-06T23:59:00.000Z' });
+    const next = await c.read!({ stream: 'orders', cursor: first.last, limit: 3 });
+    expect(ids(next.records)).toEqual(['o7']);
+    expect(next.more).toBe(false);
+    const seen = seenAt('/v1/orders');
+    expect(seen[0].query.updated_since).toBeUndefined();
+    expect(seen[seen.length - 1].query.updated_since).toBe('2024-01-06T23:59:00.000Z');
   });
 
   it('passes a window as the since / until query parameters on every page', async () => {
@@ -403,7 +433,7 @@ describe('reading', () => {
     const c = open({ streams: { orders: cursorStream, nothing: { path: '/nothing' } } });
     const e = await failureOf(c.read!({ stream: 'orders', cursor: null, limit: 2 }));
     expect([e.transient, e.status]).toEqual([false, 401]);
-    expect(e.message).toMatch(/^GET \/v1\/orders: HTTP 401 Unauthorized/);
+    expect(e.message).toMatch(/^http: GET \/v1\/orders: HTTP 401 Unauthorized/);
     const missing = await failureOf(c.read!({ stream: 'nothing', cursor: null, limit: 2 }));
     expect([missing.transient, missing.status]).toEqual([false, 404]);
   });
@@ -470,6 +500,94 @@ describe('reading', () => {
       open({ streams: { bad: { path: '/x', records: 'data[' } } }).read!({ stream: 'bad', cursor: null, limit: 1 }),
     );
     expect(bad.message).toContain('not valid JSONata');
+  });
+});
+
+// ---- failure kinds and the rate limit (the connector kit) ---------------------------------------------------------
+
+describe('failures by kind, and the rate limit', () => {
+  const bearer = { type: 'bearer', token: ref('HTTP_TEST_BEARER') };
+
+  it('a 429 with Retry-After is throttled, and pauses the rate limit for every caller of the connection', async () => {
+    state.scripted.set('/v1/orders', [{ status: 429, headers: { 'retry-after': '3' }, body: { error: 'slow down' } }]);
+    state.scripted.set('/v1/items/t1', [{ status: 429, headers: { 'retry-after': '4' } }]);
+    const c = open({ auth: bearer, streams: { orders: cursorStream }, entities: { item: { path: '/items' } } });
+    const e = await failureOf(c.read!({ stream: 'orders', cursor: null, limit: 3 }));
+    expect([e.kind, e.transient, e.retryAfterMs, e.status]).toEqual(['throttled', true, 3000, 429]);
+    const [w] = noteResults(await c.write!('item', [{ key: 't1', record: { sku: 'T' } }]));
+    expect(w).toMatchObject({ ok: false, transient: true, retryAfterMs: 4000 });
+    expect(throttled.pauses).toEqual([3000, 4000]);
+    // A 5xx without Retry-After is transient and pauses nothing.
+    state.scripted.set('/v1/orders', [{ status: 502 }]);
+    const down = await failureOf(c.read!({ stream: 'orders', cursor: null, limit: 3 }));
+    expect([down.kind, down.transient]).toEqual(['transient', true]);
+    expect(throttled.pauses).toEqual([3000, 4000]);
+  });
+
+  it('a 401 or 403 is an auth failure, never retried, whose message never carries the secret', async () => {
+    state.scripted.set('/v1/orders', [
+      { status: 401, body: `invalid token ${SECRETS.HTTP_TEST_BEARER}` },
+      { status: 403, body: { error: 'missing scope orders:read' } },
+    ]);
+    const c = open({ auth: bearer, streams: { orders: cursorStream } });
+    const e = await failureOf(c.read!({ stream: 'orders', cursor: null, limit: 3 }));
+    expect([e.kind, e.transient, e.status]).toEqual(['auth', false, 401]);
+    expect(e.message).toBe('http: GET /v1/orders: HTTP 401 Unauthorized: invalid token ***');
+    expect(seenAt('/v1/orders')).toHaveLength(1);
+    const denied = await failureOf(c.read!({ stream: 'orders', cursor: null, limit: 3 }));
+    expect([denied.kind, denied.transient, denied.status]).toEqual(['auth', false, 403]);
+    expect(denied.message).toContain('missing scope orders:read');
+  });
+
+  it('a rejected record is permanent; an unreadable body is permanent and names the stream', async () => {
+    state.scripted.set('/v1/orders', [{ status: 200, body: 'not json {' }]);
+    const c = open({ auth: bearer, streams: { orders: cursorStream }, entities: { item: { path: '/items' } } });
+    const e = await failureOf(c.read!({ stream: 'orders', cursor: null, limit: 3 }));
+    expect([e.kind, e.transient]).toEqual(['permanent', false]);
+    expect(e.message).toBe('http: GET /v1/orders: HTTP 200, but the body is not JSON');
+    const [r] = noteResults(await c.write!('item', [{ key: 'nosku', record: {} }]));
+    expect(r).toMatchObject({ ok: false, transient: false });
+  });
+
+  it('takes the rate limit before every request only when the connection declares one', async () => {
+    const limited = open({ auth: bearer, streams: { orders: cursorStream } });
+    await drain(limited, 'orders', 3);
+    expect(throttled.calls).toBe(3);
+    const free = open({ auth: bearer, rateLimit: undefined, streams: { orders: cursorStream } });
+    await drain(free, 'orders', 3);
+    expect(throttled.calls).toBe(3);
+    expect(seenAt('/v1/orders')).toHaveLength(6);
+  });
+});
+
+describe('the rate limit shared through PostgreSQL', () => {
+  it("a 429's Retry-After puts the connection's bucket in debt for every worker", async () => {
+    const db = await testDatabase('http_connector');
+    const pool = new pg.Pool({ connectionString: db.url, application_name: 'http connector test' });
+    try {
+      await migrate(pool);
+      state.scripted.set('/v1/orders', [{ status: 429, headers: { 'retry-after': '3' } }]);
+      const c = openHttp({
+        settings: {
+          baseUrl: `${base}/v1`,
+          rateLimit: { perSecond: 10 },
+          auth: { type: 'bearer', token: ref('HTTP_TEST_BEARER') },
+          streams: { orders: cursorStream },
+        },
+        secret: resolveSecret,
+        system: 'test/shared',
+        limiter: limiterFor(pool, 'test/shared'),
+      });
+      const e = await failureOf(c.read!({ stream: 'orders', cursor: null, limit: 3 }));
+      expect([e.kind, e.retryAfterMs]).toEqual(['throttled', 3000]);
+      const { rows } = await pool.query('SELECT system, tokens FROM rsync.rate_limits');
+      // 3 s at 10 requests a second: a debt of about 30 tokens, which any worker taking from the bucket waits out.
+      expect(rows.map((r) => r.system)).toEqual(['test/shared:requests']);
+      expect(Number(rows[0].tokens)).toBeLessThan(-29);
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
   });
 });
 
@@ -544,7 +662,7 @@ describe('oauth2 client credentials', () => {
     const wrong = open({ ...settings(), auth: { ...oauth(), clientId: 'someone-else' } });
     const t = await failureOf(wrong.read!({ stream: 'orders', cursor: null, limit: 10 }));
     expect(t.transient).toBe(false);
-    expect(t.message).toContain('oauth2 token request /oauth/token: HTTP 401 Unauthorized');
+    expect(t.message).toContain('http: oauth2 token request: POST /oauth/token: HTTP 401 Unauthorized');
     expect(seenAt('/v1/oauth/orders')).toHaveLength(2);
   });
 });
@@ -567,7 +685,7 @@ describe('writing', () => {
     expect(results[1]).toEqual({
       ok: false,
       transient: false,
-      error: 'HTTP 422 Unprocessable Entity: {"errors":{"sku":["is required"]}}',
+      error: 'http: PUT /v1/items/b: HTTP 422 Unprocessable Entity: {"errors":{"sku":["is required"]}}',
       retryAfterMs: undefined,
     });
     expect(results[2]).toEqual({ ok: true, targetId: 'T-x/y z' });
@@ -594,7 +712,7 @@ describe('writing', () => {
     expect(results[2]).toEqual({
       ok: false,
       transient: true,
-      error: 'HTTP 500 Internal Server Error: upstream exploded',
+      error: 'http: PUT /v1/items/k3: HTTP 500 Internal Server Error: upstream exploded',
       retryAfterMs: undefined,
     });
     expect(results[3]).toEqual({ ok: true, targetId: 'k4' });
@@ -705,7 +823,9 @@ describe('secrets', () => {
       const [r] = noteResults(await c.write!('item', [{ key: 'echo', record: {} }]));
       expect(r).toMatchObject({ ok: false, transient: false });
       const error = r.ok ? '' : r.error;
-      expect(error).toMatch(/^HTTP 422 Unprocessable Entity: invalid: you sent authorization=/);
+      expect(error).toMatch(
+        /^http: PUT \/v1\/items\/echo: HTTP 422 Unprocessable Entity: invalid: you sent authorization=/,
+      );
       expect(error).toContain('***');
       for (const secret of [...Object.values(SECRETS), BASIC]) expect(error).not.toContain(secret);
     }

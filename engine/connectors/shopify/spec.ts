@@ -1,9 +1,14 @@
-import { type ConnectorSpec, secretRef, str } from '../spec.js';
+import { type ConnectorSpec, rateLimit, secretRef, str } from '../spec.js';
+import { apiVersionSupport } from './versions.js';
 
 export const spec: ConnectorSpec = {
   name: 'shopify',
   title: 'Shopify (Admin API)',
   category: 'storefront',
+  writes: {
+    effect: 'exactly-once',
+    how: 'inventory is set absolutely by inventorySetQuantities with an @idempotent key from the write id and the quantity it was read at (changeFromQuantity), so a repeat is answered with its first result and never counts stock twice; products, variant prices and customers are upserts by target id, SKU or e-mail (a repeat sets the same values again)',
+  },
   settings: {
     type: 'object',
     required: ['shop', 'accessToken'],
@@ -13,6 +18,11 @@ export const spec: ConnectorSpec = {
         pattern: '^[a-z0-9][a-z0-9-]*\\.myshopify\\.com$',
         description: 'the shop domain, <name>.myshopify.com',
       },
+      baseUrl: {
+        type: 'string',
+        pattern: '^https?://',
+        description: "the Admin API's origin, for a proxy or a test server (default: https://<shop>)",
+      },
       apiVersion: {
         type: 'string',
         pattern: '^\\d{4}-(01|04|07|10)$',
@@ -21,9 +31,21 @@ export const spec: ConnectorSpec = {
       accessToken: { ...secretRef, description: 'Admin API access token' },
       webhookSecret: { ...secretRef, description: 'the app secret that signs webhooks (X-Shopify-Hmac-Sha256)' },
       locationId: str('default inventory location (gid://shopify/Location/…)'),
+      bulk: {
+        type: 'boolean',
+        description:
+          'read first syncs and backfills of orders, products and customers through bulk operations (default true); false pages through the API instead',
+      },
+      rateLimit: rateLimit(
+        "GraphQL cost points per second and the bucket's size (default 100 and 2,000, Shopify's standard plan; the bucket follows the throttleStatus Shopify reports with every reply)",
+      ),
     },
     additionalProperties: false,
   },
+  // What each read is (connector.ts): orders, products (with their variants), customers by the search syntax
+  // updated_at:>=, sortKey UPDATED_AT; inventory levels per location by updated_at; refunds, fulfillments and
+  // transactions as the children of the orders updated (Shopify has no top-level query for them). Payouts are not
+  // read: Shopify Payments' payouts carry no updated time to read incrementally by.
   streams: {
     orders: { canonical: ['order'], incremental: true },
     refunds: { canonical: ['refund'], incremental: true },
@@ -31,7 +53,6 @@ export const spec: ConnectorSpec = {
     inventoryLevels: { canonical: ['inventoryLevel'], incremental: true },
     customers: { canonical: ['customer'], incremental: true },
     fulfillments: { canonical: ['fulfillment'], incremental: true },
-    payouts: { canonical: ['settlement'], incremental: true },
     transactions: { canonical: ['settlement'], incremental: true },
   },
   entities: {
@@ -39,7 +60,6 @@ export const spec: ConnectorSpec = {
     variantPrice: { accepts: ['price'] },
     inventoryLevel: { accepts: ['inventoryLevel'] },
     customer: { accepts: ['customer'] },
-    fulfillment: { accepts: ['fulfillment'] },
   },
   // Only topics Shopify documents (topics.ts, with the sources). The body is the resource as the Admin API returns
   // it, except where noted: the sample payloads of https://shopify.dev/docs/api/webhooks?reference=toml.
@@ -65,6 +85,19 @@ export const spec: ConnectorSpec = {
     'customers/delete': { stream: 'customers', payload: 'reference' },
     'fulfillments/create': { stream: 'fulfillments', payload: 'record' },
     'fulfillments/update': { stream: 'fulfillments', payload: 'record' },
+  },
+  // A pinned version past Shopify's 12 months of support is answered by another version: warn at validate.
+  warnings: (settings, today) => {
+    if (typeof settings.apiVersion !== 'string') return [];
+    const s = apiVersionSupport(settings.apiVersion, today);
+    if (!s.supportedUntil || Date.parse(s.supportedUntil) > today.getTime()) return [];
+    return [
+      {
+        path: ['apiVersion'],
+        summary: `Shopify Admin API ${settings.apiVersion} is no longer supported (since ${s.supportedUntil})`,
+        detail: `${s.warning} (Shopify supports each version 12 months: https://shopify.dev/docs/api/usage/versioning).`,
+      },
+    ];
   },
   sample: ({ customer, who }) => ({
     settings: { shop: `${customer}.myshopify.com`, apiVersion: '2026-07' },
