@@ -11,6 +11,7 @@ import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
 import { loadFlows, type FlowDef } from '../../engine/runtime/flows.js';
 import { flowStatus, type FlowStatus } from '../../engine/runtime/status.js';
 import { syncSandbox } from '../../engine/runtime/simulate.js';
+import { closeFakes, fakeableConnections, startFakes } from '../../engine/runtime/fakes.js';
 import { projectRoot } from '../../engine/util/paths.js';
 import { openAndValidate } from '../../engine/workspace/open.js';
 import { RsyncCommand } from '../base.js';
@@ -36,22 +37,37 @@ export interface DemoResult {
     filteredBy: Record<string, Record<string, number>>;
     duplicatesRefused: number;
   } | null;
+  /**
+   * The systems served by their real connector against a vendor fake on 127.0.0.1 (the rest by the sandbox): per
+   * system, the fake's URL, the requests it answered, and the records of the flows reading from or writing to it.
+   */
+  real: {
+    system: string;
+    connector: string;
+    url: string;
+    /** Requests the fake answered with a 2xx. */
+    requests: number;
+    flows: { address: string; role: 'source' | 'target'; trigger: string; read: number; written: number }[];
+  }[];
   status: FlowStatus[];
 }
 
 export default class Demo extends RsyncCommand<DemoResult> {
   static summary =
-    'Run the example workspace end to end: validate, test, apply to staging, then sync it against sandbox systems.';
+    'Run the example workspace end to end: validate, test, apply to staging, then sync it: WooCommerce, Square and Stripe through their real connectors against local fakes, the rest against sandbox systems.';
   static description = `Uses this installation's example workspace (rsync.yaml, integrations/, templates/) and, with no
-DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder. After the apply it fills simulated storefronts,
-POS and ERPs (the sandbox connector) with copies of real vendor payloads (the mapping tests' fixtures, every id,
-number and e-mail address its own, the amounts as they are), runs a worker for a bounded time (--for), and sends
+DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder. After the apply it starts a fake of each vendor API
+it has one of (WooCommerce, Square, Stripe: engine/runtime/fakes.ts) on 127.0.0.1, and those connections are
+served by their real connectors, pointed at the fakes at run time (their URL and credentials; integrations/ is
+not changed); every other connection is the sandbox connector's. It fills the fakes and the simulated systems
+with copies of real vendor payloads (the mapping tests' fixtures, every id, number and e-mail address its own,
+the amounts as they are), runs a worker for a bounded time (--for), and sends
 it webhooks as each vendor sends them: Shopify's and WooCommerce's bare record with their headers, Square's and
 Stripe's event envelopes, each signed with the vendor's scheme; an open Square sale is completed a minute later,
 and a flow that takes orders/updated and orders/cancelled gets edits and cancellations. A sample its flow would
 filter is one copy in five, one it would dead-letter is left out. It prints what was synced, the filtered records
-by the reason their mapping gave, and the status table. Every run adds new records; re-sent webhooks are refused
-as duplicates. --ref applies another Git ref than the environment's (HEAD: the commit checked out).`;
+by the reason their mapping gave, what went through each real connector, and the status table. Every run adds new
+records; re-sent webhooks are refused as duplicates. --ref applies another Git ref than the environment's (HEAD: the commit checked out).`;
   static flags = {
     env: Flags.string({ char: 'e', description: 'the environment to apply to', default: 'staging' }),
     records: countFlag({
@@ -86,6 +102,7 @@ as duplicates. --ref applies another Git ref than the environment's (HEAD: the c
       applied: null,
       env: flags.env,
       synced: null,
+      real: [],
       status: [],
     };
     if (!result.valid) {
@@ -124,13 +141,17 @@ as duplicates. --ref applies another Git ref than the environment's (HEAD: the c
         );
       } else say(`   ${summaryLine(plan)}`);
 
-      say(`4. Sync against sandbox systems (a worker for at most ${flags.for})`);
       const flows = [...(await loadFlows(db.pool, flags.env)).values()].filter((f) => f.enabled);
+      const fakes = await startFakes(fakeableConnections(flows));
+      say(`4. Sync (a worker for at most ${flags.for})`);
+      for (const f of fakes) say(`   ${f.system}: the ${f.connector} connector, pointed at its fake at ${f.url}`);
+      say('   every other connection: the sandbox connector (simulated systems in the state database)');
       const byFile = await mappingSamples(v.ws);
       const samples = (f: FlowDef) => byFile.get(f.mappingFile) ?? [];
       const sync = await syncSandbox(db, flags.env, flows, samples, {
         records: flags.records,
         forMs,
+        fakes,
         progress: (p) => {
           if (p.step === 'seeded')
             say(`   the simulated systems hold ${p.records} new records for each of ${p.flows} scheduled flows`);
@@ -144,7 +165,7 @@ as duplicates. --ref applies another Git ref than the environment's (HEAD: the c
             );
           else say(`   sent them all again: ${p.duplicates} recognised as duplicates by their delivery id`);
         },
-      });
+      }).finally(() => closeFakes(fakes));
       const sum = (k: 'read' | 'written' | 'unchanged' | 'filtered' | 'dead') =>
         sync.flows.reduce((n, r) => n + r[k], 0);
       result.synced = {
@@ -177,6 +198,36 @@ as duplicates. --ref applies another Git ref than the environment's (HEAD: the c
           .map((l) => `   ${l}`)
           .join('\n'),
       );
+      const counted = new Map(sync.flows.map((r) => [r.address, r]));
+      result.real = sync.fakes.map((f) => ({
+        system: f.system,
+        connector: f.connector,
+        url: f.url,
+        requests: f.requests,
+        flows: flows
+          .filter((fl) => fl.source.system === f.system || fl.target.system === f.system)
+          .map((fl) => ({
+            address: fl.address,
+            role: fl.source.system === f.system ? ('source' as const) : ('target' as const),
+            trigger: fl.trigger,
+            read: counted.get(fl.address)?.read ?? 0,
+            written: counted.get(fl.address)?.written ?? 0,
+          })),
+      }));
+      if (result.real.length) say('   through the real connectors:');
+      for (const r of result.real) {
+        for (const fl of r.flows) {
+          const name = fl.address.replace('/flow/', '/');
+          say(
+            fl.role === 'target'
+              ? `   ${name}: ${fl.written} records written to the fake at ${r.url} by the ${r.connector} connector`
+              : fl.trigger === 'event'
+                ? `   ${name}: ${fl.read} webhooks verified and received by the ${r.connector} connector`
+                : `   ${name}: ${fl.read} records read from the fake at ${r.url} by the ${r.connector} connector`,
+          );
+        }
+        say(`     (${r.system}'s fake answered ${r.requests} requests)`);
+      }
       const filtered = sync.flows.filter((r) => r.filtered > 0);
       if (filtered.length) {
         say("   filtered, by the mapping's reason (a rule of the mapping, not a loss):");

@@ -28,7 +28,17 @@ export interface RuntimeContext {
   db: pg.Pool;
   mapper: Mapper;
   worker: string;
-  sandbox: boolean;
+  /**
+   * Which connections the sandbox connector serves (simulated systems in the state database): every one (true,
+   * `rsync worker --sandbox`), none (false), or those whose system (`<customer>/<connection>`) the predicate picks —
+   * the demo serves the systems it runs a vendor fake of by their real connectors, and the rest by the sandbox.
+   */
+  sandbox: boolean | ((system: string) => boolean);
+  /**
+   * Settings laid over a connection's deployed settings at run time, by system (shallow: a key given replaces the
+   * deployed one): the demo points connections at local fakes without touching the workspace or the deployed state.
+   */
+  settings?: ReadonlyMap<string, Record<string, unknown>>;
   signal?: AbortSignal;
   /** True once the worker drains: claim no new windows or deliveries, finish what is claimed. */
   stopping?: () => boolean;
@@ -50,20 +60,28 @@ const connectors = new Map<string, OpenConnector>();
 
 /** The open connector of a flow's source or target connection (shared per worker, by settings). */
 export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef['target']): OpenConnector {
-  const id = `${rt.sandbox ? 'sandbox:' : ''}${c.system}:${c.type}:${JSON.stringify(c.settings)}`;
+  const sandbox = sandboxed(rt, c.system);
+  const overlay = rt.settings?.get(c.system);
+  const settings = overlay ? { ...c.settings, ...overlay } : c.settings;
+  const id = `${sandbox ? 'sandbox:' : ''}${c.system}:${c.type}:${JSON.stringify(settings)}`;
   let open = connectors.get(id);
   if (!open) {
     open = openConnector({
       system: c.system,
       connector: c.type,
-      settings: c.settings,
+      settings,
       state: rt.db,
-      sandbox: rt.sandbox,
-      limiter: rt.sandbox ? undefined : limiterFor(rt.db, c.system, rt.signal),
+      sandbox,
+      limiter: sandbox ? undefined : limiterFor(rt.db, c.system, rt.signal),
     });
     connectors.set(id, open);
   }
   return open;
+}
+
+/** Whether the sandbox serves a system's connection in this runtime (see RuntimeContext.sandbox). */
+export function sandboxed(rt: Pick<RuntimeContext, 'sandbox'>, system: string): boolean {
+  return typeof rt.sandbox === 'function' ? rt.sandbox(system) : rt.sandbox;
 }
 
 /**

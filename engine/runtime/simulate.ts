@@ -14,13 +14,18 @@ import type { FlowDef } from './flows.js';
 import { mapRecords } from './mapping/map-records.js';
 import { mapTask, sleep } from './pipeline.js';
 import { RsyncWorker } from './worker.js';
+import type { RunningFake } from './fakes.js';
 
-/** Add `count` source records for each non-event flow; returns how many went to each flow's source. */
+/**
+ * Add `count` source records for each non-event flow, to the simulated system or, when `fakeOf` gives one, to the
+ * source's vendor fake; returns how many went to each flow's source.
+ */
 export async function seedSources(
   db: pg.Pool,
   flows: FlowDef[],
   samples: (f: FlowDef) => unknown[],
   count: number,
+  fakeOf: (system: string) => RunningFake | undefined = () => undefined,
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const done = new Set<string>();
@@ -31,7 +36,16 @@ export async function seedSources(
     const id = `${f.source.system} ${f.source.stream}`;
     if (done.has(id)) continue; // two flows reading one stream share its records
     done.add(id);
-    await generate(db, { system: f.source.system, stream: f.source.stream, samples: s, count });
+    const fake = fakeOf(f.source.system);
+    if (fake) {
+      // Now: after the cursor a previous demo's run left (the fake is new each time, the cursor is not).
+      const start = Date.now() % 1_000_000_000;
+      const at = new Date();
+      fake.seed(
+        f.source.stream,
+        Array.from({ length: count }, (_, i) => varySample(s[i % s.length], start + i, at)),
+      );
+    } else await generate(db, { system: f.source.system, stream: f.source.stream, samples: s, count });
     out.set(f.address, count);
   }
   return out;
@@ -107,6 +121,7 @@ export async function deliverEvents(
   count: number,
   start = Date.now() % 1_000_000_000,
   at = new Date(Date.now() - 180_000),
+  secretOf: (f: FlowDef) => string = () => SANDBOX_WEBHOOK_SECRET,
 ): Promise<Sent> {
   const sent: Sent = { statuses: new Map(), topics: new Map() };
   let n = start;
@@ -125,7 +140,7 @@ export async function deliverEvents(
       const body = Buffer.from(JSON.stringify(e.body));
       const headers = {
         ...e.headers,
-        ...signFor(e.connector, SANDBOX_WEBHOOK_SECRET, body, {
+        ...signFor(e.connector, secretOf(f), body, {
           topic: d.topic,
           deliveryId,
           // Square signs the subscription's URL: the one this request is sent to (by its Host, over https).
@@ -165,6 +180,17 @@ export async function trafficSamples(
   return (f) => out.get(f.address) ?? [];
 }
 
+/** The SKUs of the records `f`'s mapping makes of `samples` (what a channel must sell for their writes to land). */
+async function mappedSkus(f: FlowDef, samples: unknown[]): Promise<string[]> {
+  const skus = new Set<string>();
+  for (const o of await mapRecords(mapTask(f, samples))) {
+    if (o.kind !== 'mapped') continue;
+    const sku = (JSON.parse(o.text) as { sku?: unknown }).sku;
+    if (typeof sku === 'string' && sku) skus.add(sku);
+  }
+  return [...skus];
+}
+
 /** A sequence of the written samples with one filtered sample after every four, each list in turn. */
 function mix(written: unknown[], filtered: unknown[]): unknown[] {
   if (!written.length || !filtered.length) return written.length ? written : filtered;
@@ -183,28 +209,46 @@ export type SandboxProgress =
 export interface SandboxSync {
   /** The records each flow's runs counted. */
   flows: ({ address: string } & Counts)[];
+  /** Per vendor fake: the requests it answered (2xx), reads and writes. */
+  fakes: { system: string; connector: string; url: string; requests: number }[];
   /** Webhooks sent again that the worker recognised as duplicates. */
   duplicatesRefused: number;
   elapsedMs: number;
 }
 
 /**
- * The demo's sync: seed the sandbox sources of `flows`, run a sandbox worker, start each scheduled flow, send
- * every event flow its webhooks (twice: the second time all are duplicates), and wait until every flow has had
- * its run and every delivery is worked, or `forMs` is up.
+ * The demo's sync: seed the sources of `flows`, run a worker, start each scheduled flow, send every event flow its
+ * webhooks (twice: the second time all are duplicates), and wait until every flow has had its run and every
+ * delivery is worked, or `forMs` is up. The systems of `fakes` are served by their real connectors, pointed at
+ * their fakes (sources seeded there, webhooks signed with the fake connection's secret); the sandbox serves the rest.
  */
 export async function syncSandbox(
   db: { pool: pg.Pool; url: string },
   env: string,
   flows: FlowDef[],
   samples: (f: FlowDef) => unknown[],
-  opts: { records: number; forMs: number; progress?: (p: SandboxProgress) => void },
+  opts: { records: number; forMs: number; fakes?: RunningFake[]; progress?: (p: SandboxProgress) => void },
 ): Promise<SandboxSync> {
+  const fakes = new Map((opts.fakes ?? []).map((f) => [f.system, f]));
+  const fakeOf = (system: string) => fakes.get(system);
   samples = await trafficSamples(flows, samples);
-  const seeded = await seedSources(db.pool, flows, samples, opts.records);
+  const seeded = await seedSources(db.pool, flows, samples, opts.records, fakeOf);
+  for (const f of flows) {
+    const fake = fakeOf(f.target.system);
+    if (fake) fake.catalog(await mappedSkus(f, samples(f)));
+  }
   opts.progress?.({ step: 'seeded', records: opts.records, flows: seeded.size });
   const since = await lastRunId(db.pool);
-  const worker = new RsyncWorker({ pool: db.pool, url: db.url, env, port: 0, sandbox: true, pollMs: 200 });
+  const worker = new RsyncWorker({
+    pool: db.pool,
+    url: db.url,
+    env,
+    port: 0,
+    sandbox: fakes.size ? (system) => !fakes.has(system) : true,
+    settings: new Map([...fakes].map(([system, f]) => [system, f.settings])),
+    pollMs: 200,
+  });
+  const secretOf = (f: FlowDef) => fakeOf(f.source.system)?.webhookSecret ?? SANDBOX_WEBHOOK_SECRET;
   await worker.start();
   const started = Date.now();
   let duplicatesRefused = 0;
@@ -213,9 +257,9 @@ export async function syncSandbox(
     const base = `http://127.0.0.1:${worker.port}`;
     const first = Date.now() % 1_000_000_000;
     const at = new Date(Date.now() - 180_000);
-    const sent = await deliverEvents(base, flows, samples, opts.records, first, at);
+    const sent = await deliverEvents(base, flows, samples, opts.records, first, at, secretOf);
     opts.progress?.({ step: 'sent', url: base, statuses: sent.statuses, topics: sent.topics });
-    const again = await deliverEvents(base, flows, samples, opts.records, first, at);
+    const again = await deliverEvents(base, flows, samples, opts.records, first, at, secretOf);
     duplicatesRefused = again.statuses.get(200) ?? 0;
     opts.progress?.({ step: 'resent', duplicates: duplicatesRefused });
     const scheduled = flows.filter((f) => f.trigger !== 'event').length;
@@ -229,5 +273,15 @@ export async function syncSandbox(
   } finally {
     await worker.stop(10_000);
   }
-  return { flows: await countsSince(db.pool, env, since), duplicatesRefused, elapsedMs: Date.now() - started };
+  return {
+    flows: await countsSince(db.pool, env, since),
+    fakes: [...fakes.values()].map((f) => ({
+      system: f.system,
+      connector: f.connector,
+      url: f.url,
+      requests: f.answered(),
+    })),
+    duplicatesRefused,
+    elapsedMs: Date.now() - started,
+  };
 }

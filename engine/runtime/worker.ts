@@ -55,7 +55,10 @@ export interface WorkerOptions {
   /** Port of the webhook and health endpoint; 0 picks a free one; null serves none. */
   port?: number | null;
   host?: string;
-  sandbox?: boolean;
+  /** Which connections the sandbox serves: all (true), none (false, the default), or the systems picked. */
+  sandbox?: RuntimeContext['sandbox'];
+  /** Settings laid over connections' deployed settings at run time, by system (RuntimeContext.settings). */
+  settings?: RuntimeContext['settings'];
   /** Runs in flight at once in this worker (default 4). */
   concurrency?: number;
   /** Mapping threads (default: one per core). */
@@ -99,7 +102,8 @@ export class RsyncWorker {
       db: o.pool,
       mapper: this.mapper,
       worker: this.id,
-      sandbox: !!o.sandbox,
+      sandbox: typeof o.sandbox === 'function' ? o.sandbox : !!o.sandbox,
+      settings: o.settings,
       signal: this.abort.signal,
       stopping: () => this.draining,
       log: o.log,
