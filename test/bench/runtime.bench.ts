@@ -2,7 +2,7 @@
  * The runtime benchmark (issue "The runtime"): on a fresh PostgreSQL database (DATABASE_URL's server, else the
  * embedded one the tests share), with the built CLI and engine.
  *
- *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants] [--records 100000]
+ *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify] [--records 100000]
  *        [--backfill 1000000] [--rate 50] [--seconds 60]
  *
  *   e2e       postgres table of Shopify orders → the Shopify order mapping (shopify-orders-to-erp@2) → postgres
@@ -15,6 +15,9 @@
  *   crash     a `rsync worker` killed with SIGKILL at random moments during a --records backfill and restarted
  *             each time: every record in the target exactly once, the counts reconciling.
  *   workers   three `rsync worker` processes share a --records backfill: no duplicate, no gap.
+ *   shopify   a bulk backfill of --records orders from the fake Shopify (a process of its own) through the real
+ *             shopify connector (bulk operation started, polled, its JSONL streamed) → the Shopify order mapping →
+ *             postgres upsert: the connector's own CPU per order (read alone), then records/s end to end.
  *   json      parsing a page of 500 Shopify orders (the REST fixture), JSON.parse against parseJsonLossless: with
  *             ids below 2^53 (its fast path) and with 64-bit ids (every "id" in it): MB/s, in process.
  *
@@ -57,7 +60,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    only: new Set(['e2e', 'webhook', 'backfill', 'crash', 'workers', 'json']),
+    only: new Set(['e2e', 'webhook', 'backfill', 'crash', 'workers', 'json', 'shopify']),
     records: 100_000,
     backfill: 1_000_000,
     rate: 50,
@@ -684,6 +687,162 @@ async function json(): Promise<void> {
   }
 }
 
+// ------------------------------------------------------------------------------------------------------ shopify
+
+/** The fake Shopify (shopify-fake.ts) in a process of its own, serving `n` orders to every bulk query. */
+async function shopifyFake(n: number): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./shopify-fake.js', import.meta.url)), String(n)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      buf += c;
+      if (buf.includes('\n')) resolve(buf.split('\n')[0]);
+    });
+    child.on('exit', (code) => reject(new Error(`the fake Shopify exited (${code})`)));
+  });
+  const { url, token } = JSON.parse(line) as { url: string; token: string };
+  return {
+    url,
+    token,
+    stop: () =>
+      new Promise<void>((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function shopify(a: Args): Promise<void> {
+  const n = a.records;
+  say(
+    `shopify: a bulk backfill of ${int(n)} orders from the fake Shopify (its own process) → shopify-order.jsonata (@2) → postgres upsert`,
+  );
+  const fake = await shopifyFake(n);
+  process.env.RSYNC_BENCH_SHOPIFY_TOKEN = fake.token;
+  const settings = {
+    shop: 'bench.myshopify.com',
+    baseUrl: fake.url,
+    accessToken: { secretRef: 'env:RSYNC_BENCH_SHOPIFY_TOKEN' },
+    rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+  };
+  try {
+    // 1. The connector alone: the bulk operation started, polled, its JSONL streamed, parsed, put back together and
+    // converted into the REST records the mapping reads — this process's CPU, the fake's being another process's.
+    const { openShopify } = await import('../../engine/connectors/shopify/connector.js');
+    const { resolveSecret } = await import('../../engine/connectors/secrets.js');
+    const c = openShopify({ settings, secret: resolveSecret, system: 'bench/shopify' });
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let cursor: unknown = null;
+    let read = 0;
+    let tFirst = 0;
+    for (let more = true; more; ) {
+      const p = await c.read!({
+        stream: 'orders',
+        cursor: cursor as never,
+        limit: 500,
+        since: FROM.toISOString(),
+        until: TO.toISOString(),
+      });
+      if (!tFirst && p.records.length) tFirst = performance.now();
+      read += p.records.length;
+      cursor = p.cursor;
+      more = p.more;
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    await c.close?.();
+    check(read === n, `the connector read every order (${int(read)} of ${int(n)})`);
+    const us = (cpu.user + cpu.system) / n;
+    say(
+      `  connector alone: ${int(read)} orders in ${(ms / 1000).toFixed(1)} s (${((tFirst - t0) / 1000).toFixed(1)} s of it the operation running and polled), ${int(read / ((performance.now() - tFirst) / 1000))} orders/s streamed; connector CPU ${us.toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+    );
+
+    // 2. End to end: one rsync worker (this process) works the backfill window through the mapping into PostgreSQL.
+    const { db, pool } = await fresh('bench_shopify');
+    try {
+      process.env.RSYNC_BENCH_DB = db.url;
+      const dir = runtimeWorkspace('rsync-bench-shopify-', {
+        connections: [
+          { name: 'web', connector: 'shopify', settings },
+          {
+            name: 'erpdb',
+            connector: 'postgres',
+            settings: {
+              url: { secretRef: 'env:RSYNC_BENCH_DB' },
+              entities: { salesOrder: { accepts: ['order'], table: 'erp_orders', key: 'key', document: 'body' } },
+            },
+          },
+        ],
+        flows: [
+          {
+            name: 'orders',
+            source: { connection: 'web', stream: 'orders' },
+            target: { connection: 'erpdb', entity: 'salesOrder' },
+            mapping: ORDER_MAPPING,
+            canonical: 'order',
+            key: ORDER_KEY,
+            batchSize: 500,
+            concurrency: 4,
+          },
+        ],
+      });
+      await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY, body jsonb NOT NULL)`);
+      await applyWorkspace(dir, db.url);
+      const w = new RsyncWorker({ pool, url: db.url, env: ENV, port: null, concurrency: 4, pollMs: 100 });
+      await w.start();
+      const flow = (await loadFlows(pool, ENV)).get('acme/flow/orders')!;
+      const threads0 = threadCpu();
+      const pg0 = await backendCpu(pool);
+      const t1 = performance.now();
+      const bf = await createBackfill(pool, flow, FROM, TO, TO.getTime() - FROM.getTime(), 'bench');
+      await until(
+        'the backfill',
+        async () =>
+          Number(
+            (
+              await pool.query(
+                `SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`,
+                [bf.id],
+              )
+            ).rows[0].count,
+          ) === 0
+            ? true
+            : undefined,
+        3_600_000,
+      );
+      const e2eMs = performance.now() - t1;
+      const threads1 = threadCpu();
+      const pg1 = await backendCpu(pool);
+      const mappers = w.rt.mapper.size;
+      await w.stop(5_000);
+      const counts = (
+        await pool.query(
+          `SELECT sum(read)::int AS read, sum(written)::int AS written, sum(filtered)::int AS filtered, sum(dead)::int AS dead FROM rsync.runs`,
+        )
+      ).rows[0];
+      const rows = Number((await pool.query(`SELECT count(*) FROM erp_orders`)).rows[0].count);
+      say(
+        `  end to end: ${int(n)} orders in ${(e2eMs / 1000).toFixed(1)} s: ${int(n / (e2eMs / 1000))} records/s (the bulk operation's run and polls included)`,
+      );
+      say(cpuReport(threads0, threads1, pg0, pg1, n, mappers));
+      say(
+        `  runs: read ${int(counts.read)}, written ${int(counts.written)}, filtered ${int(counts.filtered)}, dead ${int(counts.dead)}; target rows ${int(rows)}`,
+      );
+      check(counts.read === n && rows === n && counts.dead === 0, 'every order read once and upserted');
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  } finally {
+    await fake.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const m = machine();
@@ -706,6 +865,7 @@ async function main(): Promise<void> {
     ['workers', workers],
     ['json', json],
     ['invariants', invariants],
+    ['shopify', shopify],
   ];
   for (const [name, fn] of parts) {
     if (!a.only.has(name)) continue;
