@@ -66,3 +66,26 @@ describe('the webhook topics of each vendor', () => {
     expect(connectorSpec('stripe')?.events['charge.refunded']).toEqual({ stream: 'charges', payload: 'record' });
   });
 });
+
+describe('events that only notify', () => {
+  it('are looked up by a runtime reader wherever a connector says it looks them up', async () => {
+    const { PLUGINS } = await import('./plugins.js');
+    const { ctx: contextOf } = await import('./testing.js');
+    for (const { spec, open } of PLUGINS) {
+      const references = Object.values(spec.events).filter((e) => e.payload === 'reference');
+      if (!spec.lookup) continue;
+      expect(references.length, `${spec.name} declares lookup but has no reference event`).toBeGreaterThan(0);
+      expect(open, `${spec.name} declares lookup but opens no reader`).toBeDefined();
+      // The reader it opens has the lookup (opening makes no request).
+      const settings = Object.fromEntries(
+        (spec.settings.required ?? []).map((k) => [
+          k,
+          k === 'shop' ? 'acme.myshopify.com' : k === 'url' ? 'https://shop.example' : 'x',
+        ]),
+      );
+      const opened = open!(contextOf(settings)) as { lookup?: unknown; close?: () => unknown };
+      expect(typeof opened.lookup, `${spec.name}'s reader has a lookup`).toBe('function');
+      await opened.close?.();
+    }
+  });
+});

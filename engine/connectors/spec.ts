@@ -73,6 +73,11 @@ export interface ConnectorSpec {
   readonly entities: Readonly<Record<string, EntitySpec>>;
   readonly events: Readonly<Record<string, EventSpec>>;
   /**
+   * The connector's reader fetches the record a `payload: reference` event names (OpenConnector.lookup), so the
+   * worker maps that record, not the notification. Absent: a reference event's mapping sees the summary.
+   */
+  readonly lookup?: boolean;
+  /**
    * Generic connectors: streams, entities and events are declared by each connection under
    * `settings.streams.<name>: { canonical?, incremental? }`, `settings.entities.<name>: { accepts: [...] }` and
    * `settings.events.<topic>: { stream }`.

@@ -666,13 +666,13 @@ function checkFlow(
         summary: `Event "${event}" carries ${carries}, not ${stream}`,
         detail: `Set source.stream to ${carries}, or choose an event of the ${stream} stream.`,
       });
-    } else if (ev?.payload === 'reference') {
+    } else if (ev?.payload === 'reference' && !cap.spec?.lookup) {
       // The delivery has ids (and perhaps a state), not the record: the mapping would be given a summary.
       rep.at(flow, at, {
         severity: 'warning',
         code: 'event-reference',
         summary: `Event "${event}" carries only a reference to ${carries ?? 'its record'}, not the record`,
-        detail: `${cap.spec?.name ?? 'The connector'} sends ids (and perhaps a state) with this topic; rsync does not yet fetch the record a reference points to, so the mapping sees the summary. Read the stream on a schedule instead, or trigger on a topic that carries the record.`,
+        detail: `${cap.spec?.name ?? 'The connector'} sends ids (and perhaps a state) with this topic; its connector does not fetch the record a reference points to, so the mapping sees the summary. Read the stream on a schedule instead, or trigger on a topic that carries the record.`,
       });
     }
   }

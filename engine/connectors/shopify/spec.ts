@@ -63,6 +63,8 @@ export const spec: ConnectorSpec = {
   },
   // Only topics Shopify documents (topics.ts, with the sources). The body is the resource as the Admin API returns
   // it, except where noted: the sample payloads of https://shopify.dev/docs/api/webhooks?reference=toml.
+  // Its reference events are looked up (connector.ts lookup): the worker maps the record they name.
+  lookup: true,
   events: {
     'orders/create': { stream: 'orders', payload: 'record' },
     'orders/updated': { stream: 'orders', payload: 'record' },

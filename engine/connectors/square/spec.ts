@@ -71,6 +71,8 @@ export const spec: ConnectorSpec = {
   },
   // Only event types Square documents (topics.ts, with the sources). The record is the one value under
   // `data.object` (receive.ts); each event's reference page shows what that is.
+  // Its reference events are looked up (connector.ts lookup): the worker maps the record they name.
+  lookup: true,
   events: {
     // order_created / order_updated: order_id, version, location_id and state, not the order (fetch it by id).
     'order.created': { stream: 'orders', payload: 'reference' },

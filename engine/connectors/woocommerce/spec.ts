@@ -57,6 +57,8 @@ export const spec: ConnectorSpec = {
   // Only WooCommerce's core topics (topics.ts, with the sources): the body is the resource as the REST API returns
   // it, and a deletion's only its id, which the connector looks up (a trashed record, status "trash"; one deleted
   // for good, nothing). There is no refund topic: read the refunds stream on a schedule.
+  // Its reference events are looked up (connector.ts lookup): the worker maps the record they name.
+  lookup: true,
   events: {
     'order.created': { stream: 'orders', payload: 'record' },
     'order.updated': { stream: 'orders', payload: 'record' },
