@@ -425,6 +425,30 @@ describe('writes', () => {
     expect(level()!.quantities.find((x: Json) => x.name === 'available').quantity).toBe(50);
   });
 
+  it("inventory: an ERP's location id is counted at the connection's location, or where stockLocations maps it", async () => {
+    await start();
+    const at = 'gid://shopify/Location/487838322';
+    const write = (settings: Json, locationId: string, available: number) =>
+      open(settings).write!('inventoryLevel', [
+        {
+          key: `IPOD2008PINK@${locationId}`,
+          writeId: `w-${available}`,
+          record: { sku: 'IPOD2008PINK', locationId, available },
+        },
+      ]);
+    const available = () => level()!.quantities.find((q: Json) => q.name === 'available').quantity;
+    // NetSuite's location "1" is not Shopify's location 1: with a location of its own, the connection counts it there.
+    const [a] = await write({ locationId: at }, '1', 17);
+    expect(a.ok).toBe(true);
+    expect(available()).toBe(17);
+    const [b] = await write({ stockLocations: { 'DUB-WH': '487838322' } }, 'DUB-WH', 23);
+    expect(b.ok).toBe(true);
+    expect(available()).toBe(23);
+    const [c] = await write({}, 'DUB-WH', 29);
+    expect(c).toMatchObject({ ok: false, transient: false });
+    expect(!c.ok && c.error).toContain('settings.stockLocations');
+  });
+
   it('variant prices by SKU (productVariantsBulkUpdate); an unknown SKU and a refused price fail their item only', async () => {
     await start();
     const c = open();

@@ -123,6 +123,8 @@ interface Settings {
   apiVersion?: string;
   accessToken?: unknown;
   locationId?: string;
+  /** A source's location id (an ERP's) → the Shopify location its stock is counted at. */
+  stockLocations?: Record<string, string>;
   /** False: first syncs and backfills page through the API like every other read (first-sync.ts). */
   bulk?: boolean;
 }
@@ -509,6 +511,18 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
   const digest = (s: string) => createHash('sha256').update(s).digest('hex');
   const writeKey = (i: WriteItem) => i.writeId ?? `${i.key}:${digest(i.text ?? JSON.stringify(i.record))}`;
 
+  /**
+   * The Shopify location a record's `locationId` is counted at: the one settings.stockLocations maps it to (an ERP's
+   * location id, as the inventory mappings keep it), a Shopify location gid as it is, else settings.locationId; bare
+   * digits are taken for a Shopify location id only when the connection names no location of its own.
+   */
+  function shopifyLocation(id: unknown): string | undefined {
+    const mapped = settings.stockLocations?.[String(id)];
+    if (mapped !== undefined) return gidOf('Location', mapped);
+    if (typeof id === 'string' && id.startsWith('gid://shopify/Location/')) return id;
+    return gidOf('Location', settings.locationId) ?? gidOf('Location', id);
+  }
+
   async function writeInventory(items: WriteItem[], signal?: AbortSignal): Promise<WriteResult[]> {
     const results: WriteResult[] = new Array(items.length);
     const byLocation = new Map<string, number[]>();
@@ -516,10 +530,10 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
       const r = item.record as Obj;
       if (typeof r.sku !== 'string' || r.sku === '') return (results[index] = bad('an inventory level needs a sku'));
       if (!Number.isInteger(r.available)) return (results[index] = bad(`sku ${r.sku}: available must be an integer`));
-      const location = gidOf('Location', r.locationId) ?? gidOf('Location', settings.locationId);
+      const location = shopifyLocation(r.locationId);
       if (!location)
         return (results[index] = bad(
-          `sku ${r.sku}: location ${String(r.locationId)} is not a Shopify location id, and settings.locationId names none`,
+          `sku ${r.sku}: location ${String(r.locationId)} is not a Shopify location: name it in settings.stockLocations, or set settings.locationId`,
         ));
       byLocation.set(location, [...(byLocation.get(location) ?? []), index]);
     });

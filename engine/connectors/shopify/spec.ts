@@ -31,6 +31,12 @@ export const spec: ConnectorSpec = {
       accessToken: { ...secretRef, description: 'Admin API access token' },
       webhookSecret: { ...secretRef, description: 'the app secret that signs webhooks (X-Shopify-Hmac-Sha256)' },
       locationId: str('default inventory location (gid://shopify/Location/…)'),
+      stockLocations: {
+        type: 'object',
+        additionalProperties: { type: 'string', pattern: '^(gid://shopify/Location/)?\\d+$' },
+        description:
+          'inventory writes: the Shopify location each source location is counted at, e.g. { "1": "gid://shopify/Location/61842190388" } (default: locationId)',
+      },
       bulk: {
         type: 'boolean',
         description:
