@@ -103,6 +103,35 @@ describe('reads', () => {
     expect(fake.calls.filter((c) => c.root === 'order')).toHaveLength(1); // 10 with the order, then 47 (≤ 50)
   });
 
+  it("an order's discount applications and shipping lines past their first page are read too, not cut", async () => {
+    await start();
+    const order = fake.store.orders[0];
+    const app = order.discountApplications.nodes[0] ?? {
+      __typename: 'ManualDiscountApplication',
+      allocationMethod: 'ACROSS',
+      targetSelection: 'ALL',
+      targetType: 'LINE_ITEM',
+      value: { __typename: 'MoneyV2', amount: '1.00', currencyCode: 'USD' },
+      title: 'manual',
+    };
+    order.discountApplications = { nodes: Array.from({ length: 12 }, (_, i) => ({ ...app, index: i })) };
+    const ship = order.shippingLines.nodes[0];
+    order.shippingLines = {
+      nodes: Array.from({ length: 7 }, (_, i) => ({
+        ...ship,
+        id: `gid://shopify/ShippingLine/${i + 1}`,
+        title: `parcel ${i + 1}`,
+      })),
+    };
+    fake.touch();
+    const { records } = await readAll(open(), 'orders');
+    expect((records[0].discount_applications as Json[]).length).toBe(12);
+    expect((records[0].shipping_lines as Json[]).map((l) => l.title)).toEqual(
+      Array.from({ length: 7 }, (_, i) => `parcel ${i + 1}`),
+    );
+    expect(fake.calls.filter((c) => c.root === 'order').length).toBe(2); // one follow-up each
+  });
+
   it('reads products (variants inside), customers, inventory levels per location, and the order children', async () => {
     await start();
     const c = open();

@@ -64,7 +64,9 @@ import { ALL_CHILDREN, withBulk } from './first-sync.js';
 import {
   CUSTOMER_FIELDS,
   convert,
+  DISCOUNT_APPLICATION_FIELDS,
   LINE_ITEM_FIELDS,
+  SHIPPING_LINE_FIELDS,
   legacyId,
   MAX_FIRST,
   MAX_QUERY_COST,
@@ -394,26 +396,34 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
     return { records, next, ...(children && high ? { extra: { high } } : {}) };
   }
 
-  /** The rest of a node's line items (an order) or variants (a product), when its first page said there are more. */
+  /**
+   * The rest of a node's nested connections when their first page said there are more: an order's line items,
+   * discount applications and shipping lines, a product's variants — never a list silently cut at its first page.
+   */
   async function complete(stream: string, node: Obj, signal?: AbortSignal): Promise<void> {
-    const [root, conn, fields, first] =
+    const follow: [root: string, conn: string, args: string, fields: string][] =
       stream === 'orders'
-        ? ['order', 'lineItems', LINE_ITEM_FIELDS, 50]
+        ? [
+            ['order', 'lineItems', 'first: 50', LINE_ITEM_FIELDS],
+            ['order', 'discountApplications', 'first: 50', DISCOUNT_APPLICATION_FIELDS],
+            ['order', 'shippingLines', 'first: 50, includeRemovals: true', SHIPPING_LINE_FIELDS],
+          ]
         : stream === 'products'
-          ? ['product', 'variants', VARIANT_FIELDS, 250]
+          ? [['product', 'variants', 'first: 250', VARIANT_FIELDS]]
           : [];
-    if (!root || !conn) return;
-    let info = node[conn]?.pageInfo;
-    while (info?.hasNextPage) {
-      const data = await gql(
-        `query ($id: ID!, $after: String) { ${root}(id: $id) { ${conn}(first: ${first}, after: $after) { nodes { ${fields} } pageInfo { hasNextPage endCursor } } } }`,
-        { id: node.id, after: info.endCursor },
-        signal,
-      );
-      const more = data[root]?.[conn];
-      if (!more) break;
-      node[conn] = { nodes: [...node[conn].nodes, ...more.nodes], pageInfo: more.pageInfo };
-      info = more.pageInfo;
+    for (const [root, conn, args, fields] of follow) {
+      let info = node[conn]?.pageInfo;
+      while (info?.hasNextPage) {
+        const data = await gql(
+          `query ($id: ID!, $after: String) { ${root}(id: $id) { ${conn}(${args}, after: $after) { nodes { ${fields} } pageInfo { hasNextPage endCursor } } } }`,
+          { id: node.id, after: info.endCursor },
+          signal,
+        );
+        const more = data[root]?.[conn];
+        if (!more) break;
+        node[conn] = { nodes: [...node[conn].nodes, ...more.nodes], pageInfo: more.pageInfo };
+        info = more.pageInfo;
+      }
     }
   }
 

@@ -628,11 +628,12 @@ export async function startFakeShopify(o: ShopifyFakeOptions = {}): Promise<Fake
       pageInfo: { hasNextPage: end < all.length, endCursor: Buffer.from(String(end)).toString('base64url') },
     };
   }
-  /** A node with its lineItems / variants cut to what the query's `first` asks for. */
+  /** A node with its nested connections (lineItems, discountApplications, shippingLines, variants) cut to what the
+   * query's `first` asks for. */
   function shaped(node: Obj | null, query: string, variables: Record<string, unknown>): Obj | null {
     if (!node) return node;
     let out = node;
-    for (const conn of ['lineItems', 'variants']) {
+    for (const conn of ['lineItems', 'discountApplications', 'shippingLines', 'variants']) {
       if (!node[conn]) continue;
       const m = new RegExp(`\\b${conn}\\s*\\(([^)]*)\\)`).exec(query);
       if (!m) continue;

@@ -15,7 +15,7 @@
  * read, unchanged.
  *
  * The bulk query is the paged read's own selection (graphql.ts SELECTIONS), so the converters see the same nodes,
- * but without the `first:` of its nested connections: a bulk operation reads every child, so an order of 60 lines
+ * but without the `first:` (and `pageInfo`) of its nested connections: a bulk operation reads every child, so an order of 60 lines
  * comes whole (the paged read asks for 20 at a time).
  */
 import { DEFAULT_OVERLAP_MS, type SliceCursor, utc } from '../kit/index.js';
@@ -47,7 +47,10 @@ export function bulkQuery(stream: string, since?: string | null, until?: string 
   const search = [since ? `updated_at:>='${utc(since)}'` : null, until ? `updated_at:<'${utc(until)}'` : null]
     .filter(Boolean)
     .join(' AND ');
-  const fields = sel.fields.replace(/\(\s*first:\s*\d+\s*\)/g, '').replace(/\bfirst:\s*\d+\s*,\s*/g, '');
+  const fields = sel.fields
+    .replace(/\(\s*first:\s*\d+\s*\)/g, '')
+    .replace(/\bfirst:\s*\d+\s*,\s*/g, '')
+    .replace(/\s*pageInfo \{ hasNextPage endCursor \}/g, '');
   const args = search ? `(query: ${JSON.stringify(search)}, sortKey: UPDATED_AT)` : '(sortKey: UPDATED_AT)';
   return `{ ${sel.root}${args} { edges { node { ${fields} } } } }`;
 }

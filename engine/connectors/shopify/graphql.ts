@@ -34,6 +34,13 @@ const ALLOCATIONS = `discountAllocations { allocatedAmountSet { ${MONEY} } disco
  */
 export const ORDER_LINES = 10;
 
+/** An order's discount applications and shipping lines: read with it, the rest by follow-up pages (connector.ts). */
+export const DISCOUNT_APPLICATION_FIELDS = `__typename index allocationMethod targetSelection targetType
+  value { __typename ... on MoneyV2 { amount currencyCode } ... on PricingPercentageValue { percentage } }
+  ... on DiscountCodeApplication { code } ... on ManualDiscountApplication { title description }
+  ... on AutomaticDiscountApplication { title } ... on ScriptDiscountApplication { title }`;
+export const SHIPPING_LINE_FIELDS = `id title code source isRemoved originalPriceSet { ${MONEY} } ${TAX_LINES} ${ALLOCATIONS}`;
+
 export const LINE_ITEM_FIELDS = `id name title sku quantity currentQuantity isGiftCard requiresShipping vendor variantTitle
   variant { id } originalUnitPriceSet { ${MONEY} } ${TAX_LINES} ${ALLOCATIONS}`;
 
@@ -48,12 +55,9 @@ discountCodes
 customer { id email phone firstName lastName }
 billingAddress { ${ADDRESS} } shippingAddress { ${ADDRESS} }
 ${TAX_LINES}
-discountApplications(first: 5) { nodes { __typename index allocationMethod targetSelection targetType
-  value { __typename ... on MoneyV2 { amount currencyCode } ... on PricingPercentageValue { percentage } }
-  ... on DiscountCodeApplication { code } ... on ManualDiscountApplication { title description }
-  ... on AutomaticDiscountApplication { title } ... on ScriptDiscountApplication { title } } }
+discountApplications(first: 5) { nodes { ${DISCOUNT_APPLICATION_FIELDS} } pageInfo { hasNextPage endCursor } }
 lineItems(first: ${ORDER_LINES}) { nodes { ${LINE_ITEM_FIELDS} } pageInfo { hasNextPage endCursor } }
-shippingLines(first: 3, includeRemovals: true) { nodes { id title code source isRemoved originalPriceSet { ${MONEY} } ${TAX_LINES} ${ALLOCATIONS} } }
+shippingLines(first: 3, includeRemovals: true) { nodes { ${SHIPPING_LINE_FIELDS} } pageInfo { hasNextPage endCursor } }
 refunds { id }`;
 
 export const REFUND_FIELDS = `id createdAt note totalRefundedSet { ${MONEY} }
