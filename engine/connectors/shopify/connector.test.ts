@@ -132,6 +132,31 @@ describe('reads', () => {
     expect(fake.calls.filter((c) => c.root === 'order').length).toBe(2); // one follow-up each
   });
 
+  it("a refund's lines and transactions past their first page are read too (a credit memo never loses a line)", async () => {
+    await start();
+    const refund = (await import('./fake.js')).refundNode(
+      fixture('shopify-webhooks/refunds_create.json').response,
+      'USD',
+    );
+    const line = refund.refundLineItems.nodes[0];
+    const tx = refund.transactions.nodes[0];
+    refund.refundLineItems = {
+      nodes: Array.from({ length: 23 }, (_, i) => ({ ...line, id: `gid://shopify/RefundLineItem/${i + 1}` })),
+    };
+    refund.transactions = {
+      nodes: Array.from({ length: 4 }, (_, i) => ({ ...tx, id: `gid://shopify/OrderTransaction/${i + 1}` })),
+    };
+    fake.store.orders[0].refunds = [refund];
+    fake.touch();
+    const { records } = await readAll(open(), 'refunds');
+    expect(records).toHaveLength(1);
+    expect((records[0].refund_line_items as Json[]).map((l) => l.id)).toEqual(
+      Array.from({ length: 23 }, (_, i) => i + 1),
+    );
+    expect(records[0].transactions as Json[]).toHaveLength(4);
+    expect(fake.calls.filter((c) => c.root === 'refund')).toHaveLength(2); // one follow-up for each list
+  });
+
   it('reads products (variants inside), customers, inventory levels per location, and the order children', async () => {
     await start();
     const c = open();

@@ -65,6 +65,9 @@ import {
   CUSTOMER_FIELDS,
   convert,
   DISCOUNT_APPLICATION_FIELDS,
+  FULFILLMENT_LINE_FIELDS,
+  REFUND_LINE_FIELDS,
+  REFUND_TRANSACTION_FIELDS,
   LINE_ITEM_FIELDS,
   SHIPPING_LINE_FIELDS,
   legacyId,
@@ -398,7 +401,8 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
 
   /**
    * The rest of a node's nested connections when their first page said there are more: an order's line items,
-   * discount applications and shipping lines, a product's variants — never a list silently cut at its first page.
+   * discount applications and shipping lines, its refunds' lines and transactions, its fulfilments' lines, a product's
+   * variants — never a list silently cut at its first page.
    */
   async function complete(stream: string, node: Obj, signal?: AbortSignal): Promise<void> {
     const follow: [root: string, conn: string, args: string, fields: string][] =
@@ -411,19 +415,35 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
         : stream === 'products'
           ? [['product', 'variants', 'first: 250', VARIANT_FIELDS]]
           : [];
-    for (const [root, conn, args, fields] of follow) {
-      let info = node[conn]?.pageInfo;
-      while (info?.hasNextPage) {
-        const data = await gql(
-          `query ($id: ID!, $after: String) { ${root}(id: $id) { ${conn}(${args}, after: $after) { nodes { ${fields} } pageInfo { hasNextPage endCursor } } } }`,
-          { id: node.id, after: info.endCursor },
-          signal,
-        );
-        const more = data[root]?.[conn];
-        if (!more) break;
-        node[conn] = { nodes: [...node[conn].nodes, ...more.nodes], pageInfo: more.pageInfo };
-        info = more.pageInfo;
-      }
+    // An order's refunds and fulfilments (the children streams): each one's own lists.
+    const kids: [list: string, root: string, conn: string, fields: string][] =
+      stream === 'refunds'
+        ? [
+            ['refunds', 'refund', 'refundLineItems', REFUND_LINE_FIELDS],
+            ['refunds', 'refund', 'transactions', REFUND_TRANSACTION_FIELDS],
+          ]
+        : stream === 'fulfillments'
+          ? [['fulfillments', 'fulfillment', 'fulfillmentLineItems', FULFILLMENT_LINE_FIELDS]]
+          : [];
+    for (const [list, root, conn, fields] of kids)
+      for (const child of Array.isArray(node[list]) ? (node[list] as Obj[]) : [])
+        await more(child, root, conn, 'first: 50', fields, signal);
+    for (const [root, conn, args, fields] of follow) await more(node, root, conn, args, fields, signal);
+  }
+
+  /** Follows `node`'s connection `conn` page by page until its pageInfo says there is no more. */
+  async function more(node: Obj, root: string, conn: string, args: string, fields: string, signal?: AbortSignal) {
+    let info = node[conn]?.pageInfo;
+    while (info?.hasNextPage) {
+      const data = await gql(
+        `query ($id: ID!, $after: String) { ${root}(id: $id) { ${conn}(${args}, after: $after) { nodes { ${fields} } pageInfo { hasNextPage endCursor } } } }`,
+        { id: node.id, after: info.endCursor },
+        signal,
+      );
+      const next = data[root]?.[conn];
+      if (!next) break;
+      node[conn] = { nodes: [...node[conn].nodes, ...next.nodes], pageInfo: next.pageInfo };
+      info = next.pageInfo;
     }
   }
 

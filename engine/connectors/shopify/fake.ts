@@ -633,12 +633,25 @@ export async function startFakeShopify(o: ShopifyFakeOptions = {}): Promise<Fake
   function shaped(node: Obj | null, query: string, variables: Record<string, unknown>): Obj | null {
     if (!node) return node;
     let out = node;
-    for (const conn of ['lineItems', 'discountApplications', 'shippingLines', 'variants']) {
-      if (!node[conn]) continue;
+    for (const conn of [
+      'lineItems',
+      'discountApplications',
+      'shippingLines',
+      'variants',
+      'refundLineItems',
+      'transactions',
+      'fulfillmentLineItems',
+    ]) {
+      // A connection only (an order's `transactions` is a list, a refund's a connection).
+      if (!Array.isArray(node[conn]?.nodes)) continue;
       const m = new RegExp(`\\b${conn}\\s*\\(([^)]*)\\)`).exec(query);
       if (!m) continue;
       out = { ...out, [conn]: nestedPage(node[conn], rootOf(`{ x(${m[1]}) }`, variables).args) };
     }
+    // An order's refunds and fulfilments are lists whose elements hold connections of their own.
+    for (const list of ['refunds', 'fulfillments'])
+      if (Array.isArray(node[list]))
+        out = { ...out, [list]: (node[list] as Obj[]).map((x) => shaped(x, query, variables)) };
     return out;
   }
   const variants = () => store.products.flatMap((p) => p.variants.nodes.map((v: Obj) => ({ v, p })));
@@ -676,6 +689,12 @@ export async function startFakeShopify(o: ShopifyFakeOptions = {}): Promise<Fake
           return wrap(shaped(byId(store.orders, args.id), query, variables) as Obj, 1);
         case 'product':
           return wrap(shaped(byId(store.products, args.id), query, variables) as Obj, 1);
+        case 'refund':
+        case 'fulfillment': {
+          const list = root === 'refund' ? 'refunds' : 'fulfillments';
+          const all = store.orders.flatMap((o) => (Array.isArray(o[list]) ? (o[list] as Obj[]) : []));
+          return wrap(shaped(byId(all, args.id), query, variables) as Obj, 1);
+        }
         case 'customer':
           return wrap(byId(store.customers, args.id) as Obj, 1);
         case 'locations': {

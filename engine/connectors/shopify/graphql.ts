@@ -60,12 +60,17 @@ lineItems(first: ${ORDER_LINES}) { nodes { ${LINE_ITEM_FIELDS} } pageInfo { hasN
 shippingLines(first: 3, includeRemovals: true) { nodes { ${SHIPPING_LINE_FIELDS} } pageInfo { hasNextPage endCursor } }
 refunds { id }`;
 
+/** A refund's and a fulfilment's lists, read with them, the rest by follow-up pages (connector.ts complete). */
+export const REFUND_LINE_FIELDS = `id quantity restockType lineItem { id sku } subtotalSet { ${MONEY} } totalTaxSet { ${MONEY} }`;
+export const REFUND_TRANSACTION_FIELDS = `id kind status gateway processedAt amountSet { ${MONEY} }`;
+export const FULFILLMENT_LINE_FIELDS = 'id quantity lineItem { id sku }';
+
 export const REFUND_FIELDS = `id createdAt note totalRefundedSet { ${MONEY} }
-refundLineItems(first: 10) { nodes { id quantity restockType lineItem { id sku } subtotalSet { ${MONEY} } totalTaxSet { ${MONEY} } } }
-transactions(first: 3) { nodes { id kind status gateway processedAt amountSet { ${MONEY} } } }`;
+refundLineItems(first: 10) { nodes { ${REFUND_LINE_FIELDS} } pageInfo { hasNextPage endCursor } }
+transactions(first: 3) { nodes { ${REFUND_TRANSACTION_FIELDS} } pageInfo { hasNextPage endCursor } }`;
 
 export const FULFILLMENT_FIELDS = `id name status createdAt updatedAt trackingInfo { company number url }
-fulfillmentLineItems(first: 10) { nodes { id quantity lineItem { id sku } } }`;
+fulfillmentLineItems(first: 10) { nodes { ${FULFILLMENT_LINE_FIELDS} } pageInfo { hasNextPage endCursor } }`;
 
 export const TRANSACTION_FIELDS = `id kind status gateway test createdAt processedAt authorizationCode errorCode
 amountSet { ${MONEY} } parentTransaction { id }`;
