@@ -54,10 +54,10 @@ export interface DemoResult {
 
 export default class Demo extends RsyncCommand<DemoResult> {
   static summary =
-    'Run the example workspace end to end: validate, test, apply to staging, then sync it: WooCommerce, Square and Stripe through their real connectors against local fakes, the rest against sandbox systems.';
+    'Run the example workspace end to end: validate, test, apply to staging, then sync it: WooCommerce, Square, Stripe and Shopify through their real connectors against local fakes, the rest against sandbox systems.';
   static description = `Uses this installation's example workspace (rsync.yaml, integrations/, templates/) and, with no
 DATABASE_URL, the embedded PostgreSQL under its .rsync/ folder. After the apply it starts a fake of each vendor API
-it has one of (WooCommerce, Square, Stripe: engine/runtime/fakes.ts) on 127.0.0.1, and those connections are
+it has one of (WooCommerce, Square, Stripe, Shopify: engine/runtime/fakes.ts) on 127.0.0.1, and those connections are
 served by their real connectors, pointed at the fakes at run time (their URL and credentials; integrations/ is
 not changed); every other connection is the sandbox connector's. It fills the fakes and the simulated systems
 with copies of real vendor payloads (the mapping tests' fixtures, every id, number and e-mail address its own,

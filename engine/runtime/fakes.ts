@@ -4,8 +4,8 @@
  * pointed at its fake at run time only (RuntimeContext.settings: the fake's URL, and secret references to
  * environment variables this module sets to the fake's credentials), never in the workspace's YAML.
  *
- * FAKES is the table of connector → fake starter: a connector whose fake is not listed (shopify, not yet; the ERPs
- * and tax engines; an http connection) stays on the sandbox. Adding one is its line in FAKES and its starter.
+ * FAKES is the table of connector → fake starter: a connector whose fake is not listed (the ERPs and tax engines; an
+ * http connection) stays on the sandbox. Adding one is its line in FAKES and its starter.
  */
 import type { FakeSeed } from '../connectors/square/fake.js';
 import type { ConnectionDef, FlowDef } from './flows.js';
@@ -204,8 +204,74 @@ const stripe: FakeStarter = async (_c, secret) => {
   };
 };
 
-/** Connector → its fake. shopify (engine/connectors/shopify/fake.ts startFakeShopify) joins with one line and a starter. */
-export const FAKES: Readonly<Record<string, FakeStarter>> = { woocommerce, square, stripe };
+const shopify: FakeStarter = async (c, secret) => {
+  const { startFakeShopifyWithBulk } = await import('../connectors/shopify/fake-bulk.js');
+  const { customerNode, inventoryLevelNode, orderNode, productNode } = await import('../connectors/shopify/fake.js');
+  const { shop } = await startFakeShopifyWithBulk();
+  // Stock is counted at the connection's own location (an ERP's location ids are not Shopify's).
+  const location = typeof c.settings.locationId === 'string' ? c.settings.locationId : 'gid://shopify/Location/1';
+  const locationNumber = location.split('/').pop();
+  if (!shop.store.locations.some((l) => l.id === location)) shop.store.locations.push({ id: location });
+  let n = 0;
+  const sold = new Set<string>();
+  const nodeOf: Record<string, (r: Obj) => Obj> = { orders: orderNode, products: productNode, customers: customerNode };
+  return {
+    url: shop.url,
+    settings: {
+      baseUrl: shop.url,
+      accessToken: secret('accessToken', shop.accessToken),
+      webhookSecret: secret('webhookSecret', DEMO_WEBHOOK_SECRET),
+    },
+    // Records in the REST / webhook shape, as the Admin API's GraphQL nodes the fake serves.
+    seed: (stream, records) => {
+      const make = nodeOf[stream];
+      const store = shop.store as unknown as Record<string, Obj[]>;
+      if (!make || !store[stream]) return;
+      const now = new Date().toISOString();
+      store[stream].push(...records.map((r) => make({ ...r, updated_at: now })));
+      shop.touch();
+    },
+    // A product with one variant per SKU, stocked (at 0) at the connection's location.
+    catalog: (skus) => {
+      const now = new Date().toISOString();
+      for (const sku of fresh(sold, skus)) {
+        const id = 9_100_000_000 + ++n;
+        shop.store.products.push(
+          productNode({
+            id,
+            title: sku,
+            handle: sku.toLowerCase().replace(/[^a-z0-9]+/g, '-'),
+            status: 'active',
+            created_at: now,
+            updated_at: now,
+            variants: [
+              {
+                id: id + 100_000_000,
+                sku,
+                price: '0.00',
+                inventory_item_id: id + 200_000_000,
+                created_at: now,
+                updated_at: now,
+              },
+            ],
+          }),
+        );
+        shop.store.inventoryLevels.push(
+          inventoryLevelNode(
+            { location_id: locationNumber, inventory_item_id: id + 200_000_000, available: 0, updated_at: now },
+            sku,
+          ),
+        );
+      }
+      shop.touch();
+    },
+    answered: () => ok(shop.calls),
+    close: () => shop.close(),
+  };
+};
+
+/** Connector → its fake. */
+export const FAKES: Readonly<Record<string, FakeStarter>> = { woocommerce, square, stripe, shopify };
 
 /** The connections of `flows` (as source or target) that have a fake, each once, with its flows' parameters. */
 export function fakeableConnections(flows: FlowDef[]): FakedConnection[] {

@@ -235,7 +235,16 @@ export async function syncSandbox(
   const seeded = await seedSources(db.pool, flows, samples, opts.records, fakeOf);
   for (const f of flows) {
     const fake = fakeOf(f.target.system);
-    if (fake) fake.catalog(await mappedSkus(f, samples(f)));
+    // Every record the flow's source stream is seeded with, whichever flow's samples it came from (two flows may read
+    // one ERP stream): a storefront sells what its ERP prices.
+    const shared = flows.filter((g) => g.source.system === f.source.system && g.source.stream === f.source.stream);
+    if (fake)
+      fake.catalog(
+        await mappedSkus(
+          f,
+          shared.flatMap((g) => samples(g)),
+        ),
+      );
   }
   opts.progress?.({ step: 'seeded', records: opts.records, flows: seeded.size });
   const since = await lastRunId(db.pool);

@@ -69,6 +69,8 @@ describe('rsync demo', { timeout: 180_000 }, () => {
       ['contoso/storefront-inventory-levels', 'written to', 'woocommerce'],
       ['contoso/products-to-storefront', 'written to', 'woocommerce'],
       ['contoso/pos-inventory-levels', 'written to', 'square'],
+      ['northwind/prices-to-storefront', 'written to', 'shopify'],
+      ['northwind/products-to-storefront', 'written to', 'shopify'],
     ])
       expect(out, out).toMatch(
         new RegExp(
@@ -76,13 +78,14 @@ describe('rsync demo', { timeout: 180_000 }, () => {
         ),
       );
     expect(out).toMatch(/contoso\/orders-to-erp: [1-9]\d* webhooks verified and received by the woocommerce connector/);
+    expect(out).toMatch(/northwind\/orders-to-erp: [1-9]\d* webhooks verified and received by the shopify connector/);
     expect(out).toMatch(/every other connection: the sandbox connector/);
 
     const pool = new pg.Pool({ connectionString: db.url, max: 1 });
     try {
       // The sources of those flows were the fakes: the sandbox holds no record of these systems.
       const sandbox = await pool.query(`SELECT count(*)::int AS n FROM rsync_sandbox.records WHERE system = ANY($1)`, [
-        ['contoso/woocommerce', 'contoso/square', 'northwind/stripe'],
+        ['contoso/woocommerce', 'contoso/square', 'northwind/stripe', 'northwind/shopify'],
       ]);
       expect(sandbox.rows[0].n).toBe(0);
       // …and their records reached the ERP (a sandbox system) through the ledger.
@@ -106,7 +109,7 @@ describe('rsync demo', { timeout: 180_000 }, () => {
       for (const id of square) expect(id).toMatch(/@LSBX0DUBLIN01$/);
       // Nothing was written to the sandbox in these systems' place.
       const writes = await pool.query(`SELECT count(*)::int AS n FROM rsync_sandbox.writes WHERE system = ANY($1)`, [
-        ['contoso/woocommerce', 'contoso/square', 'northwind/stripe'],
+        ['contoso/woocommerce', 'contoso/square', 'northwind/stripe', 'northwind/shopify'],
       ]);
       expect(writes.rows[0].n).toBe(0);
     } finally {
@@ -133,6 +136,7 @@ describe('rsync demo', { timeout: 180_000 }, () => {
     expect(real.map((r) => `${r.system} ${r.connector}`).sort()).toEqual([
       'contoso/square square',
       'contoso/woocommerce woocommerce',
+      'northwind/shopify shopify',
       'northwind/stripe stripe',
     ]);
     for (const r of real) {

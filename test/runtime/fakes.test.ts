@@ -26,7 +26,8 @@ const woo: ConnectionDef = {
   },
 };
 const erp: ConnectionDef = { name: 'erp', system: 'acme/erp', type: 'business-central', settings: {} };
-const shop: ConnectionDef = { name: 'shopify', system: 'acme/shopify', type: 'shopify', settings: {} };
+// An http connection: no fake, so it stays on the sandbox.
+const pos: ConnectionDef = { name: 'pos', system: 'acme/pos', type: 'http', settings: {} };
 const flow = (source: ConnectionDef, target: ConnectionDef) =>
   ({
     source: { ...source, stream: 'refunds' },
@@ -45,7 +46,7 @@ describe('a runtime with some systems real (against fakes) and the rest on the s
     db = await testDatabase('runtime_fakes');
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
     await migrate(pool);
-    const flows = [flow(woo, erp), flow(shop, erp)];
+    const flows = [flow(woo, erp), flow(pos, erp)];
     fakes = await startFakes(fakeableConnections(flows));
     const faked = new Set(fakes.map((f) => f.system));
     rt = {
@@ -65,7 +66,7 @@ describe('a runtime with some systems real (against fakes) and the rest on the s
   });
 
   it('fakes only the connectors FAKES lists, each once', () => {
-    expect(Object.keys(FAKES).sort()).toEqual(['square', 'stripe', 'woocommerce']);
+    expect(Object.keys(FAKES).sort()).toEqual(['shopify', 'square', 'stripe', 'woocommerce']);
     expect(fakes.map((f) => `${f.system} ${f.connector}`)).toEqual(['acme/woocommerce woocommerce']);
     expect(fakes[0].url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
