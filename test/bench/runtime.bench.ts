@@ -231,6 +231,44 @@ async function fresh(label: string): Promise<{ db: TestDatabase; pool: pg.Pool }
   return { db, pool: new pg.Pool({ connectionString: db.url, max: 10, application_name: 'bench runtime' }) };
 }
 
+/**
+ * Applies `dir`, starts one worker in this process and times it working a backfill of acme/orders over
+ * [FROM, `to`) in windows of `windowMs` into erp_orders: the time, this process's and PostgreSQL's CPU, the runs'
+ * counts and the target's rows.
+ */
+async function timedOrdersBackfill(
+  pool: pg.Pool,
+  url: string,
+  dir: string,
+  to: Date,
+  windowMs: number,
+  records: number,
+) {
+  await applyWorkspace(dir, url);
+  const w = new RsyncWorker({ pool, url, env: ENV, port: null, concurrency: 4, pollMs: 100 });
+  await w.start();
+  const flow = (await loadFlows(pool, ENV)).get('acme/flow/orders')!;
+  const cpu0 = process.cpuUsage();
+  const threads0 = threadCpu();
+  const pg0 = await backendCpu(pool);
+  const t0 = performance.now();
+  const bf = await createBackfill(pool, flow, FROM, to, windowMs, 'bench');
+  await until('the backfill', async () => ((await left(pool, bf.id)) === 0 ? true : undefined), 3_600_000);
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const threads1 = threadCpu();
+  const pg1 = await backendCpu(pool);
+  const mappers = w.rt.mapper.size;
+  await w.stop(5_000);
+  const counts = (
+    await pool.query(
+      `SELECT sum(read)::int AS read, sum(written)::int AS written, sum(filtered)::int AS filtered, sum(dead)::int AS dead FROM rsync.runs`,
+    )
+  ).rows[0];
+  const rows = Number((await pool.query(`SELECT count(*) FROM erp_orders`)).rows[0].count);
+  return { ms, cpu, mappers, counts, rows, cpuLine: cpuReport(threads0, threads1, pg0, pg1, records, mappers) };
+}
+
 // ------------------------------------------------------------------------------------------------------ e2e
 
 async function e2e(a: Args): Promise<void> {
@@ -291,48 +329,15 @@ async function e2eRun(a: Args, n: number): Promise<number> {
     await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY, body jsonb NOT NULL, currency text, total text)`);
     await seedOrders(pool, 'shop_orders', a.records);
     await pool.query('ANALYZE shop_orders');
-    await applyWorkspace(dir, db.url);
-    const w = new RsyncWorker({ pool, url: db.url, env: ENV, port: null, concurrency: 4, pollMs: 100 });
-    await w.start();
-    const flow = (await loadFlows(pool, ENV)).get('acme/flow/orders')!;
-    const cpu0 = process.cpuUsage();
-    const threads0 = threadCpu();
-    const pg0 = await backendCpu(pool);
-    const t0 = performance.now();
-    const bf = await createBackfill(
-      pool,
-      flow,
-      FROM,
-      new Date(TO.getTime() + 1000),
-      (TO.getTime() - FROM.getTime()) / 16,
-      'bench',
-    );
-    await until(
-      'the backfill',
-      async () =>
-        Number(
-          (
-            await pool.query(`SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`, [
-              bf.id,
-            ])
-          ).rows[0].count,
-        ) === 0
-          ? true
-          : undefined,
-      3_600_000,
-    );
-    const ms = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    const threads1 = threadCpu();
-    const pg1 = await backendCpu(pool);
-    const threads = w.rt.mapper.size;
-    await w.stop(5_000);
-    const counts = (
-      await pool.query(
-        `SELECT sum(read)::int AS read, sum(written)::int AS written, sum(filtered)::int AS filtered, sum(dead)::int AS dead FROM rsync.runs`,
-      )
-    ).rows[0];
-    const rows = Number((await pool.query(`SELECT count(*) FROM erp_orders`)).rows[0].count);
+    const to = new Date(TO.getTime() + 1000);
+    const {
+      ms,
+      cpu,
+      mappers: threads,
+      counts,
+      rows,
+      cpuLine,
+    } = await timedOrdersBackfill(pool, db.url, dir, to, (TO.getTime() - FROM.getTime()) / 16, a.records);
     const rate = a.records / (ms / 1000);
     say(`  run ${n}: ${int(a.records)} records in ${(ms / 1000).toFixed(1)} s: ${int(rate)} records/s end to end`);
     const workerUs = (cpu.user + cpu.system) / a.records;
@@ -343,7 +348,7 @@ async function e2eRun(a: Args, n: number): Promise<number> {
     say(
       `  worker alone: ${Math.round(workerUs)} µs of CPU a record, so about ${int((cores * 1e6) / workerUs)} records/s on ${cores} cores of its own with PostgreSQL elsewhere (inferred from CPU time, not measured)`,
     );
-    say(cpuReport(threads0, threads1, pg0, pg1, a.records, threads));
+    say(cpuLine);
     say(
       `  runs: read ${int(counts.read)}, written ${int(counts.written)}, filtered ${int(counts.filtered)}, dead ${int(counts.dead)}; target rows ${int(rows)}`,
     );
@@ -759,7 +764,7 @@ async function shopify(a: Args): Promise<void> {
     check(read === n, `the connector read every order (${int(read)} of ${int(n)})`);
     const us = (cpu.user + cpu.system) / n;
     say(
-      `  connector alone: ${int(read)} orders in ${(ms / 1000).toFixed(1)} s (${((tFirst - t0) / 1000).toFixed(1)} s of it the operation running and polled), ${int(read / ((performance.now() - tFirst) / 1000))} orders/s streamed; connector CPU ${us.toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+      `  connector alone: ${int(read)} orders in ${(ms / 1000).toFixed(1)} s (${((tFirst - t0) / 1000).toFixed(1)} s of it the operation running and polled), ${int(read / ((t0 + ms - tFirst) / 1000))} orders/s streamed; connector CPU ${us.toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
     );
 
     // 2. End to end: one rsync worker (this process) works the backfill window through the mapping into PostgreSQL.
@@ -792,44 +797,16 @@ async function shopify(a: Args): Promise<void> {
         ],
       });
       await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY, body jsonb NOT NULL)`);
-      await applyWorkspace(dir, db.url);
-      const w = new RsyncWorker({ pool, url: db.url, env: ENV, port: null, concurrency: 4, pollMs: 100 });
-      await w.start();
-      const flow = (await loadFlows(pool, ENV)).get('acme/flow/orders')!;
-      const threads0 = threadCpu();
-      const pg0 = await backendCpu(pool);
-      const t1 = performance.now();
-      const bf = await createBackfill(pool, flow, FROM, TO, TO.getTime() - FROM.getTime(), 'bench');
-      await until(
-        'the backfill',
-        async () =>
-          Number(
-            (
-              await pool.query(
-                `SELECT count(*) FROM rsync.backfill_windows WHERE backfill_id = $1 AND done_at IS NULL`,
-                [bf.id],
-              )
-            ).rows[0].count,
-          ) === 0
-            ? true
-            : undefined,
-        3_600_000,
-      );
-      const e2eMs = performance.now() - t1;
-      const threads1 = threadCpu();
-      const pg1 = await backendCpu(pool);
-      const mappers = w.rt.mapper.size;
-      await w.stop(5_000);
-      const counts = (
-        await pool.query(
-          `SELECT sum(read)::int AS read, sum(written)::int AS written, sum(filtered)::int AS filtered, sum(dead)::int AS dead FROM rsync.runs`,
-        )
-      ).rows[0];
-      const rows = Number((await pool.query(`SELECT count(*) FROM erp_orders`)).rows[0].count);
+      const {
+        ms: e2eMs,
+        counts,
+        rows,
+        cpuLine,
+      } = await timedOrdersBackfill(pool, db.url, dir, TO, TO.getTime() - FROM.getTime(), n);
       say(
         `  end to end: ${int(n)} orders in ${(e2eMs / 1000).toFixed(1)} s: ${int(n / (e2eMs / 1000))} records/s (the bulk operation's run and polls included)`,
       );
-      say(cpuReport(threads0, threads1, pg0, pg1, n, mappers));
+      say(cpuLine);
       say(
         `  runs: read ${int(counts.read)}, written ${int(counts.written)}, filtered ${int(counts.filtered)}, dead ${int(counts.dead)}; target rows ${int(rows)}`,
       );
