@@ -11,6 +11,7 @@
  */
 import { flattenForJsonl, startFakeShopifyWithBulk } from '../../engine/connectors/shopify/fake-bulk.js';
 import { orderNode } from '../../engine/connectors/shopify/fake.js';
+import { bulkChildFields } from '../../engine/connectors/shopify/first-sync.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../engine/util/paths.js';
@@ -43,7 +44,7 @@ function* orders(): Generator<Obj> {
 
 const { shop } = await startFakeShopifyWithBulk(
   { maximumAvailable: 1_000_000_000, restoreRate: 1_000_000_000 },
-  { rows: () => flattenForJsonl(orders(), ['lineItems', 'shippingLines', 'discountApplications']), objectCount: n },
+  { rows: () => flattenForJsonl(orders(), bulkChildFields('orders')), objectCount: n },
 );
 process.stdout.write(`${JSON.stringify({ url: shop.url, token: shop.accessToken })}\n`);
 process.on('SIGTERM', () => {

@@ -37,6 +37,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type FakeShopify, type FakeStore, type ShopifyFakeOptions, startFakeShopify } from './fake.js';
+import { BULK_CHILDREN, bulkChildFields } from './first-sync.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Shopify's nodes, read field by field
 type Obj = Record<string, any>;
@@ -406,13 +407,6 @@ export async function serveBulkFake(make: (origin: string) => BulkFake): Promise
   };
 }
 
-/** The nested connections of each root a bulk query may read, as the fake's store holds them. */
-const STORE_CHILDREN: Record<string, readonly string[]> = {
-  orders: ['lineItems', 'shippingLines', 'discountApplications'],
-  products: ['variants'],
-  customers: [],
-};
-
 /**
  * The rows of a bulk query over the fake Admin API's store: its root connection's nodes whose updatedAt is in the
  * query's `updated_at:>='…'` / `updated_at:<'…'` window, in (updatedAt, id) order, flattened as Shopify writes them.
@@ -421,7 +415,7 @@ export function* storeRows(store: FakeStore, query: string): Generator<Obj> {
   const m = /^\s*(?:query\s*)?\{\s*(\w+)\s*(?:\(((?:[^()"]|"(?:[^"\\]|\\.)*")*)\))?/.exec(query);
   const root = m?.[1] ?? '';
   const nodes = (store as unknown as Record<string, Obj[] | undefined>)[root];
-  if (!nodes || !(root in STORE_CHILDREN)) return;
+  if (!nodes || !(root in BULK_CHILDREN)) return;
   const search = /query\s*:\s*("(?:[^"\\]|\\.)*")/.exec(m?.[2] ?? '')?.[1];
   const text = search ? (JSON.parse(search) as string) : '';
   const from = /updated_at:>=\s*'([^']+)'/.exec(text)?.[1];
@@ -433,7 +427,7 @@ export function* storeRows(store: FakeStore, query: string): Generator<Obj> {
     .filter(({ t }) => t >= lo && t < hi)
     .sort((a, b) => a.t - b.t || (a.n.id < b.n.id ? -1 : a.n.id > b.n.id ? 1 : 0))
     .map(({ n }) => n);
-  yield* flattenForJsonl(picked, STORE_CHILDREN[root]);
+  yield* flattenForJsonl(picked, bulkChildFields(root));
 }
 
 /**

@@ -55,6 +55,9 @@ export function bulkQuery(stream: string, since?: string | null, until?: string 
   return `{ ${sel.root}${args} { edges { node { ${fields} } } } }`;
 }
 
+/** The connection fields a bulk stream's nodes nest (`orders`: lineItems, shippingLines, discountApplications). */
+export const bulkChildFields = (stream: string): string[] => [...new Set(Object.values(BULK_CHILDREN[stream] ?? {}))];
+
 /** Every child type of every bulk stream, for the one reader a connection has. */
 export const ALL_CHILDREN: Record<string, string> = Object.assign({}, ...Object.values(BULK_CHILDREN));
 
