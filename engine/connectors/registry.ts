@@ -32,6 +32,7 @@ export interface OpenOptions {
   state?: pg.Pool;
   sandbox?: boolean;
   limiter?: ConnectorContext['limiter'];
+  slots?: ConnectorContext['slots'];
 }
 
 export function openConnector(o: OpenOptions): OpenConnector {
@@ -41,6 +42,7 @@ export function openConnector(o: OpenOptions): OpenConnector {
     system: o.system,
     state: o.state,
     limiter: o.limiter,
+    slots: o.slots,
   };
   if (o.sandbox && o.connector !== 'sandbox') {
     const c = openSandbox(ctx, o.connector);

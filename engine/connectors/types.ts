@@ -97,7 +97,17 @@ export const itemFields = (i: WriteItem): readonly string[] => i.fields ?? membe
 
 /** The outcome of one record of a batch: one bad record never fails its batch. */
 export type WriteResult =
-  | { ok: true; targetId: string }
+  | {
+      ok: true;
+      targetId: string;
+      /**
+       * What the target holds of this record after the write, as the connector's `fetch` would give it back (the
+       * fields rsync set, in the target's terms: `{ "tranId": "SO-1042", "total": "42.00", "item": [...] }`). The
+       * ledger keeps it so that `rsync xref verify` can show, field by field, where the target's record drifted from
+       * what rsync wrote. Absent: the connector cannot read its records back, and verify checks existence only.
+       */
+      view?: Record<string, unknown>;
+    }
   | { ok: false; transient: boolean; error: string; retryAfterMs?: number };
 
 export interface Delivery {
@@ -158,6 +168,12 @@ export interface TargetConnector {
    * transactional when its database is the state database): the pipeline awaits it before a page's first write.
    */
   readonly transactional?: boolean | (() => Promise<boolean>);
+  /**
+   * The target's records of `entity` by target id, for `rsync xref verify`: each projected to the same fields as the
+   * `view` its write returned (so the two compare field by field), or null where the target no longer has it.
+   * Answers in the order of `targetIds`. Absent: the connector cannot read its records back.
+   */
+  fetch?(entity: string, targetIds: string[], signal?: AbortSignal): Promise<(Record<string, unknown> | null)[]>;
 }
 
 export interface ReceiveConnector {
@@ -298,6 +314,12 @@ export interface ConnectorContext {
    * kit's `rateLimiter` uses it when the runtime gives it, and an in-process bucket otherwise.
    */
   limiter?: (key: string, o: LimiterOptions) => Limiter;
+  /**
+   * A cap on calls in flight shared by every worker (leases in PostgreSQL), named `key` within this connection: the
+   * kit's `rateLimiter` uses it for its `concurrency` when the runtime gives it, and a semaphore in this process
+   * otherwise. NetSuite's account concurrency limit and Business Central's concurrent requests are such caps.
+   */
+  slots?: (key: string, limit: number) => SharedSlots;
   /** The rsync state database (the sandbox's simulated systems live in it). */
   state?: import('pg').Pool;
 }
@@ -307,6 +329,12 @@ export interface LimiterOptions {
   perSecond: number;
   /** The bucket's size (default: one second's worth). */
   burst?: number;
+}
+
+/** A concurrency cap across processes (state/slots.ts): at most `limit` holders of the key at once. */
+export interface SharedSlots {
+  /** Waits for a free slot, then holds it (renewing its lease) until the returned release is called. */
+  acquire(signal?: AbortSignal): Promise<() => Promise<void>>;
 }
 
 /** A token bucket, as the kit and the runtime share it (kit/limiter.ts). */

@@ -22,6 +22,7 @@ import type { FlowDef } from './flows.js';
 import type { MapOutcome } from './mapping/map-records.js';
 import type { Mapper } from './mapping/mapper.js';
 import { backoffMs, finishRun, mapTask, type PipelineContext, processPage, type RunHandle, sleep } from './pipeline.js';
+import { slotsFor } from '../state/slots.js';
 import { limiterFor } from './throttle.js';
 
 export interface RuntimeContext {
@@ -73,6 +74,7 @@ export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef[
       state: rt.db,
       sandbox,
       limiter: sandbox ? undefined : limiterFor(rt.db, c.system, rt.signal),
+      slots: sandbox ? undefined : slotsFor(rt.db, c.system, rt.signal),
     });
     connectors.set(id, open);
   }

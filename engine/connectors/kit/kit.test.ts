@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase, type TestDatabase } from '../../../test/helpers/db.js';
 import { limiterFor } from '../../runtime/throttle.js';
 import { migrate } from '../../state/migrate.js';
+import { ensureSlots, slotsFor, takeSlot } from '../../state/slots.js';
 import { rememberSecret } from '../secrets.js';
 import { failureOf } from '../testing.js';
 import type { Limiter, Page } from '../types.js';
@@ -248,6 +249,40 @@ describe('rate limits shared through PostgreSQL', () => {
     const t0 = Date.now();
     await other.take(1);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1_900);
+  });
+
+  it('a concurrency cap holds across processes: never more in flight than the cap, and a dead holder frees its slot', async () => {
+    // Two workers' views of one connection (slotsFor per worker), each running calls through the kit's limiter.
+    const worker = () =>
+      rateLimiter({ settings: {}, slots: slotsFor(pool, 'acme/netsuite') }, 'rest', {
+        perSecond: 1000,
+        concurrency: 3,
+      });
+    const a = worker();
+    const b = worker();
+    let inFlight = 0;
+    let most = 0;
+    const call = async () => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 40));
+      inFlight--;
+    };
+    await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).slot(call)));
+    expect(most).toBe(3);
+    const held = await pool.query(
+      `SELECT count(*)::int AS n FROM rsync.slots WHERE name = 'acme/netsuite:rest' AND holder IS NOT NULL`,
+    );
+    expect(held.rows[0].n).toBe(0);
+
+    // A holder killed mid-call never frees its slot: the slot is taken again once its lease runs out.
+    await ensureSlots(pool, 'acme/dead', 1);
+    expect(await takeSlot(pool, 'acme/dead', 1, 'killed', 300)).toBe(0);
+    expect(await takeSlot(pool, 'acme/dead', 1, 'other', 300)).toBeNull();
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await takeSlot(pool, 'acme/dead', 1, 'other', 300)).toBe(0);
+    // settings.concurrency overrides the vendor's default cap.
+    expect(rateLimiter({ settings: { concurrency: 2 } }, 'rest', { perSecond: 1, concurrency: 5 }).concurrency).toBe(2);
   });
 
   it('settings.rateLimit overrides the vendor default', () => {

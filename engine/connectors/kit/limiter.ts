@@ -15,15 +15,21 @@ export interface RateLimiter extends Limiter {
   slot<T>(fn: () => Promise<T>): Promise<T>;
   readonly perSecond: number;
   readonly burst: number;
+  /** The cap on requests in flight, when there is one. */
+  readonly concurrency?: number;
 }
 
 export interface RateLimiterOptions extends LimiterOptions {
-  /** At most this many requests in flight from this process (Shopify bulk downloads, Stripe's concurrency limit). */
+  /**
+   * At most this many requests in flight (Shopify bulk downloads, Stripe's concurrency limit, NetSuite's account
+   * concurrency). Run by the worker, the cap holds across every worker (ctx.slots, leases in PostgreSQL); elsewhere
+   * in this process. A connection's `settings.concurrency` overrides it.
+   */
   concurrency?: number;
 }
 
 export function rateLimiter(
-  ctx: Pick<ConnectorContext, 'settings' | 'limiter'>,
+  ctx: Pick<ConnectorContext, 'settings' | 'limiter' | 'slots'>,
   key: string,
   o: RateLimiterOptions,
 ): RateLimiter {
@@ -31,7 +37,23 @@ export function rateLimiter(
   const perSecond = typeof own.perSecond === 'number' && own.perSecond > 0 ? own.perSecond : o.perSecond;
   const burst = typeof own.burst === 'number' && own.burst > 0 ? own.burst : (o.burst ?? Math.max(1, perSecond));
   const bucket = ctx.limiter?.(key, { perSecond, burst }) ?? localBucket(perSecond, burst);
-  const slot = o.concurrency ? semaphore(o.concurrency) : <T>(fn: () => Promise<T>) => fn();
+  const cap =
+    typeof ctx.settings.concurrency === 'number' && ctx.settings.concurrency >= 1
+      ? Math.floor(ctx.settings.concurrency)
+      : o.concurrency;
+  const shared = cap ? ctx.slots?.(key, cap) : undefined;
+  const slot = shared
+    ? async <T>(fn: () => Promise<T>): Promise<T> => {
+        const release = await shared.acquire();
+        try {
+          return await fn();
+        } finally {
+          await release();
+        }
+      }
+    : cap
+      ? semaphore(cap)
+      : <T>(fn: () => Promise<T>) => fn();
   return {
     perSecond,
     burst,
@@ -39,6 +61,7 @@ export function rateLimiter(
     observe: (s) => bucket.observe(s),
     pause: (ms) => bucket.pause(ms),
     slot,
+    concurrency: cap,
   };
 }
 
