@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { generate } from '../../engine/connectors/sandbox/connector.js';
+import { awaitBackfill, createBackfill } from '../../engine/runtime/backfill.js';
+import { loadFlows } from '../../engine/runtime/flows.js';
 import { runCli, show, type Run } from './cli.js';
 
 export const ACTOR = 'ops-bot <ops@acme.example>';
@@ -268,4 +270,11 @@ export async function withWorker(
     await w.exited;
   }
   return w.output;
+}
+
+/** A one-window backfill of `acme/flow/<flow>` over [from, to), run by whichever worker is up, awaited. */
+export async function backfillOnce(pool: pg.Pool, flow: string, from: Date, to: Date) {
+  const f = (await loadFlows(pool, ENV)).get(`acme/flow/${flow}`)!;
+  const b = await createBackfill(pool, f, from, to, to.getTime() - from.getTime(), ACTOR);
+  return awaitBackfill(pool, b.id);
 }
