@@ -32,7 +32,7 @@ import { runEvents } from './events.js';
 import { runIncremental } from './incremental.js';
 import type { JobData } from './manual.js';
 import { closeConnectors, type RunResult, type RuntimeContext, workerId } from './page-loop.js';
-import { closeServer, serve } from './server.js';
+import { closeServer, type ServerLimits, type ServerStats, serve } from './server.js';
 import { flowsWithDeliveries } from '../state/deliveries.js';
 import { databaseNow, interruptOrphanedRuns, interruptRunsOf } from '../state/runs.js';
 import {
@@ -65,6 +65,8 @@ export interface WorkerOptions {
   threads?: number;
   /** Poll interval when no NOTIFY arrives (default 1 s). */
   pollMs?: number;
+  /** The webhook server's bounds (server.ts DEFAULT_LIMITS). */
+  limits?: Partial<ServerLimits>;
   log?: (line: string) => void;
 }
 
@@ -95,6 +97,8 @@ export class RsyncWorker {
   /** Totals since start, for the demo and `--json`. */
   readonly totals = { runs: 0, read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0, failed: 0 };
   port: number | null = null;
+  /** What the webhook server accepted and refused, by reason (undefined: it serves none). */
+  webhooks?: ServerStats;
 
   constructor(private o: WorkerOptions) {
     this.mapper = new Mapper(o.threads);
@@ -137,9 +141,11 @@ export class RsyncWorker {
         },
         this.o.port ?? 8787,
         this.o.host ?? '127.0.0.1',
+        this.o.limits,
       );
       this.server = served.server;
       this.port = served.port;
+      this.webhooks = served.stats;
     }
     this.timers.push(
       setInterval(() => void this.heartbeat(), 5_000),

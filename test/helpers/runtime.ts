@@ -139,6 +139,18 @@ export const SANDBOX_SYSTEMS: WorkspaceSpec['connections'] = [
   { name: 'erp', connector: 'sandbox', settings: { system: 'erp' } },
 ];
 
+/** An event flow of the sandbox storefront's order webhooks (orders/create) into the ERP's sales orders. */
+export const HOOK_ORDERS: FlowSpec = {
+  name: 'orders',
+  source: { connection: 'shop', stream: 'orders' },
+  target: { connection: 'erp', entity: 'salesOrder' },
+  trigger: '{ event: orders/create }',
+  mapping: `{ "externalId": $string(id), "createdAt": created_at, "currency": currency, "total": total_price,
+              "lines": [line_items.{ "sku": sku, "quantity": quantity, "unitPrice": price, "total": price }] }`,
+  canonical: 'order',
+  key: "'order-' & $string(id)",
+};
+
 /** The stock flow between them: the ERP's stock moves → the storefront's inventory levels (`more` overrides). */
 export function stockFlow(more: Partial<FlowSpec> = {}): FlowSpec {
   return {
