@@ -39,8 +39,8 @@ import {
 
 const FROM = new Date('2026-10-01T00:00:00Z');
 const TO = new Date('2026-10-07T00:00:00Z');
-/** Records per flow: 6,000 in CI; the issue's check is RSYNC_TARGETS_CRASH_N=100000 (figures in the session notes). */
-const N = Number(process.env.RSYNC_TARGETS_CRASH_N ?? 6_000);
+/** Records per flow: 7,000 in CI (21,000 in all, issue 15's 20,000 through two restarts); issue 22's check is RSYNC_TARGETS_CRASH_N=100000. */
+const N = Number(process.env.RSYNC_TARGETS_CRASH_N ?? 7_000);
 
 /** A target table whose every insert and update is logged by a trigger (the effect a repeat would show in). */
 async function effectTable(db: pg.Pool, name: string): Promise<void> {
