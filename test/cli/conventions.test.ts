@@ -2,7 +2,9 @@
  * The command-line conventions of issue 21, through the built CLI: an unknown command is exit 64 (not oclif's 2,
  * which the exit-code table gives to "the plan has changes") with the nearest commands suggested, in text and
  * under --json; `-h` is help on every command; `rsync help [COMMAND]` exists; and the completion script, run by a
- * real bash, completes commands, subcommands, flags and flag values from this installation's manifest.
+ * real bash, completes commands, subcommands, flags and flag values from this installation's manifest; validate
+ * and plan show their progress on a terminal (a real pseudo-terminal, by script(1)) and not in --json or CI; and
+ * under --json a command writes nothing to stderr, but the worker writes its log there as JSON lines.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +12,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../engine/diagnostics/errors.js';
-import { buildProblem, CLI, runCli, show } from '../helpers/cli.js';
+import { buildProblem, CLI, ROOT, runCli, show } from '../helpers/cli.js';
+import { testDatabase } from '../helpers/db.js';
+import {
+  ACTOR as RUNTIME_ACTOR,
+  applyWorkspace,
+  runtimeWorkspace,
+  SANDBOX_SYSTEMS,
+  stockFlow,
+} from '../helpers/runtime.js';
 
 const ACTOR = 'conventions-test';
 const rsync = (...args: string[]) => runCli(args, os.tmpdir(), { actor: ACTOR });
@@ -140,6 +150,79 @@ describe('CLI conventions', { timeout: 120_000 }, () => {
       expect(r.status).toBe(0);
       expect(r.stdout).toContain('autoload -U +X bashcompinit && bashcompinit');
       expect(r.stdout).toContain('_retail_sync_complete()');
+    });
+  });
+
+  describe('progress and logs', () => {
+    /** The CLI under a pseudo-terminal (script(1)): what a terminal shows, stdout and stderr together. */
+    const onTerminal = (args: string, env: Record<string, string> = {}) =>
+      spawnSync('script', ['-qec', `node ${CLI} ${args}`, '/dev/null'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CI')), NO_COLOR: '1', ...env },
+      });
+
+    it('validate shows its steps on a terminal, then clears the line; nothing in --json or CI', () => {
+      const tty = onTerminal('validate');
+      expect(tty.status, tty.stdout).toBe(0);
+      expect(tty.stdout).toMatch(/\rvalidate \[1\/2\] reading the workspace… \(\d+\.\ds\)/);
+      expect(tty.stdout).toMatch(/\rvalidate \[2\/2\] validating… \(\d+\.\ds\)/);
+      expect(tty.stdout).toMatch(/\r +\r✓ \. is valid/);
+      for (const quiet of [onTerminal('validate --json'), onTerminal('validate', { CI: 'true' })]) {
+        expect(quiet.status).toBe(0);
+        expect(quiet.stdout).not.toContain('[1/2]');
+      }
+    });
+
+    it('plan shows its steps on a terminal; under --json stderr is empty; the worker logs JSON lines', async () => {
+      const db = await testDatabase('conventions');
+      const dir = runtimeWorkspace('rsync-conventions-', { connections: SANDBOX_SYSTEMS, flows: [stockFlow()] });
+      try {
+        const plan = spawnSync('script', ['-qec', `node ${CLI} plan --env staging`, '/dev/null'], {
+          cwd: dir,
+          encoding: 'utf8',
+          env: { ...process.env, CI: '', NO_COLOR: '1', DATABASE_URL: db.url, RSYNC_ACTOR: RUNTIME_ACTOR },
+        });
+        expect(plan.status, plan.stdout).toBe(0);
+        for (const step of [
+          '[1/4] reading the workspace',
+          '[2/4] validating',
+          '[3/4] reading what is deployed',
+          '[4/4] planning',
+        ])
+          expect(plan.stdout).toContain(`plan ${step}…`);
+
+        const json = await runCli(['plan', '--env', 'staging', '--json'], dir, { url: db.url, actor: RUNTIME_ACTOR });
+        expect(json.status, show(json)).toBe(0);
+        expect(json.stderr).toBe('');
+        expect(JSON.parse(json.stdout)).toMatchObject({ version: 2, format: 2, env: 'staging' });
+
+        await applyWorkspace(dir, db.url);
+        const worker = await runCli(
+          ['worker', '--env', 'staging', '--port', '0', '--threads', '1', '--for', '2s', '--json'],
+          dir,
+          {
+            url: db.url,
+            actor: RUNTIME_ACTOR,
+          },
+        );
+        expect(worker.status, show(worker)).toBe(0);
+        const lines = worker.stderr
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        expect(lines.length).toBeGreaterThanOrEqual(3);
+        for (const l of lines) {
+          expect(Object.keys(l)).toEqual(['time', 'level', 'message']);
+          expect(Number.isNaN(Date.parse(l.time))).toBe(false);
+        }
+        expect(lines[0].message).toMatch(/^worker \S+ on staging: database /);
+        expect(lines.at(-1).message).toMatch(/^stopped: \d+ runs/);
+        expect(JSON.parse(worker.stdout)).toMatchObject({ version: 1, env: 'staging', drained: true });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        await db.drop();
+      }
     });
   });
 });
