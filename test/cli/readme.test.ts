@@ -28,7 +28,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProblem, CLI, exampleRepo, ROOT, type Run } from '../helpers/cli.js';
+import { buildProblem, CLI, collect, exampleRepo, ROOT, type Run, show } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -58,19 +58,9 @@ describe('the README as a newcomer runs it, with the Unix rsync on PATH', { time
   let repo: string;
 
   /** A README line in bash, in `cwd`, with the clean environment. */
-  const sh = (line: string, cwd: string, input = ''): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const child = spawn('bash', ['-c', line], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-      child.on('error', reject);
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-      child.stdin.end(input);
-    });
-  const said = (r: Run) =>
-    `exit ${r.status}\n--- stdout\n${r.stdout.slice(-2500)}\n--- stderr\n${r.stderr.slice(-2500)}`;
+  const sh = (line: string, cwd: string): Promise<Run> =>
+    collect(spawn('bash', ['-c', line], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const said = show;
 
   beforeAll(async () => {
     const problem = buildProblem(['cli/commands/doctor.ts', 'cli/commands/validate.ts', 'cli/commands/init.ts']);
@@ -181,26 +171,18 @@ describe('the README as a newcomer runs it, with the Unix rsync on PATH', { time
     const run = async (command: string) => {
       if (command !== 'retail-sync watch') return sh(`DATABASE_URL='${db.url}' ${command}`, repo);
       // Watch runs until stopped: wait for its first round, then Ctrl-C.
-      return new Promise<Run>((resolve) => {
-        const child = spawn('bash', ['-c', `exec ${command}`], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        const timer = setTimeout(() => child.kill('SIGINT'), 120_000);
-        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-        const broken = path.join(repo, 'integrations', 'contoso', 'broken.yaml');
-        child.stdout.setEncoding('utf8').on('data', (c: string) => {
-          stdout += c;
-          // After the first round, a save that breaks the workspace; after the round it starts, Ctrl-C.
-          if (/test cases failing/.test(stdout) && !existsSync(broken))
-            writeFileSync(broken, 'apiVersion: rsync/v1\nkind: Nope\n');
-          if (/broken\.yaml[\s\S]*✗ 1 error/.test(stdout)) child.kill('SIGINT');
-        });
-        child.on('close', (status) => {
-          clearTimeout(timer);
-          rmSync(broken, { force: true });
-          resolve({ status, stdout, stderr });
-        });
+      const child = spawn('bash', ['-c', `exec ${command}`], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const timer = setTimeout(() => child.kill('SIGINT'), 120_000);
+      const broken = path.join(repo, 'integrations', 'contoso', 'broken.yaml');
+      const r = await collect(child, (stdout) => {
+        // After the first round, a save that breaks the workspace; after the round it starts, Ctrl-C.
+        if (/test cases failing/.test(stdout) && !existsSync(broken))
+          writeFileSync(broken, 'apiVersion: rsync/v1\nkind: Nope\n');
+        if (/broken\.yaml[\s\S]*✗ 1 error/.test(stdout)) child.kill('SIGINT');
       });
+      clearTimeout(timer);
+      rmSync(broken, { force: true });
+      return r;
     };
     expectations['retail-sync watch'] = (r) => {
       expect(r.stdout, said(r)).toMatch(/✓ 0 errors, 0 warnings; 0 of \d+ test cases failing/);
