@@ -15,7 +15,7 @@ every rsync command the README and rsync's messages show. Exit 0 when every chec
 
   async run(): Promise<DoctorReport> {
     await this.parse(Doctor);
-    const report = doctor();
+    const report = await doctor();
     if (!this.json)
       for (const c of report.checks) {
         const mark = c.status === 'ok' ? green('✓') : c.status === 'warn' ? yellow('!') : red('✗');

@@ -160,8 +160,9 @@ export async function scaffoldWorkspace(opts: ScaffoldOptions): Promise<Scaffold
   // The schemas the copied files' editor modelines point at (schemas.ts).
   const texts = new Map<string, string>();
   for (const [rel, what] of out) texts.set(rel, 'copy' in what ? await readFile(what.copy, 'utf8') : what.text);
-  for (const [rel, source] of schemaFilesFor(texts)) out.set(rel, { copy: source });
-  out.set('README.md', { text: readme(names, plan, conns.secrets, copied.length > 0) });
+  const schemas = schemaFilesFor(texts);
+  for (const [rel, source] of schemas) out.set(rel, { copy: source });
+  out.set('README.md', { text: readme(names, plan, conns.secrets, copied.length > 0, schemas.size > 0) });
   out.set('.github/workflows/rsync.yml', { text: ciWorkflow() });
 
   const kept: string[] = [];

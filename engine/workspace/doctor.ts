@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { git as runGit } from '../git/index.js';
 import { embeddedPackage } from '../state/embedded.js';
 import { missingNativeLinks } from '../state/native-links.js';
 import { projectRoot } from '../util/paths.js';
@@ -119,17 +120,17 @@ function databaseCheck(): DoctorCheck {
   };
 }
 
-export function doctor(pathVar = process.env.PATH ?? ''): DoctorReport {
+export async function doctor(pathVar = process.env.PATH ?? ''): Promise<DoctorReport> {
   const program = real(path.join(projectRoot(), 'cli', 'bin', 'run.js'));
   const major = Number(process.versions.node.split('.')[0]);
-  const git = spawnSync('git', ['--version'], { encoding: 'utf8', timeout: 5000 });
+  const git = await runGit(process.cwd(), ['--version'], { allowFail: true }).catch(() => ({ code: -1, stdout: '' }));
   const checks: DoctorCheck[] = [
     major >= 20
       ? { name: 'node', status: 'ok', message: `Node.js ${process.versions.node}.` }
       : { name: 'node', status: 'fail', message: `Node.js ${process.versions.node}: rsync needs 20 or newer.` },
     nameCheck('retail-sync', program, pathVar),
     nameCheck('rsync', program, pathVar),
-    git.status === 0
+    git.code === 0
       ? { name: 'git', status: 'ok', message: git.stdout.trim() + '.' }
       : {
           name: 'git',

@@ -66,5 +66,8 @@ describe('rsync init: the schemas its modelines point at', () => {
     expect(result.check).toMatchObject({ valid: true, errors: 0, failed: 0 });
     expect(result.next).toContain('retail-sync validate');
     expect(result.run).toEqual(['retail-sync apply --env staging', 'retail-sync worker --env staging --sandbox']);
+    const readme = readFileSync(path.join(dir, 'README.md'), 'utf8');
+    expect(readme).toContain('`retail-sync worker --env staging --sandbox`');
+    expect(readme).toMatch(/^schemas\/ +the JSON Schemas/m);
   });
 });
