@@ -439,12 +439,12 @@ describe('throttling and failures', () => {
   it('429 with Retry-After: a write gives that record a transient result with the wait, a read a throttled failure', async () => {
     const f = await fake();
     const c = connect(f);
-    f.throttle(1, 2);
+    f.throttle(1, 1);
     const [r] = await c.write!('transaction', [item('tax-order-1', order('1'))]);
     expect(r).toMatchObject({
       ok: false,
       transient: true,
-      retryAfterMs: 3_000,
+      retryAfterMs: 1_000,
       error: expect.stringContaining('HTTP 429'),
     });
     f.throttle(1, 2);
