@@ -50,7 +50,8 @@
  * 429 is throttled with its Retry-After (every caller of the limiter pauses), 5xx transient; other 4xx permanent. In a
  * write, a permanent or transient failure is that record's result (a bad order never fails its batch); an auth
  * failure fails the call. Rate: AvaTax publishes no numeric limit (throttles per account by subscription): 20
- * requests/s and 8 in flight across every worker by default; settings.rateLimit and settings.concurrency override.
+ * requests/s across every worker by default (settings.rateLimit), and no cap on calls in flight unless
+ * settings.concurrency sets one (held across workers); a batch sends at most that many (else 8) at a time.
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
@@ -59,6 +60,7 @@ import {
   failure,
   httpClient,
   parseRetryAfter,
+  type RateLimiter,
   type Reply,
   type RequestOptions,
   rateLimiter,
@@ -86,7 +88,8 @@ export const MAX_TOP = 1000;
 const ANY_DATE = '1900-01-01';
 const OVERLAP_MS = 60_000;
 const DEFAULT_PER_SECOND = 20;
-const DEFAULT_CONCURRENCY = 8;
+/** Calls of one batch in flight in this process, without a cap in settings. */
+const IN_FLIGHT = 8;
 const CLIENT_VERSION = '1.0';
 /** Freight (shipping by common carrier): AvaTax's tax code for shipping charges. */
 const FREIGHT = 'FR020100';
@@ -186,6 +189,20 @@ export interface AvalaraOptions {
   timeoutMs?: number;
 }
 
+/** `fn` of each of `xs`, at most `n` at a time, the answers in the order of `xs`; the first failure fails it all. */
+async function inTurn<X, Y>(xs: readonly X[], n: number, fn: (x: X) => Promise<Y>): Promise<Y[]> {
+  const out: Y[] = new Array(xs.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < xs.length) {
+      const i = next++;
+      out[i] = await fn(xs[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, xs.length) }, lane));
+  return out;
+}
+
 /** A record's own failure: its WriteResult, not the batch's. */
 class RecordError extends Error {}
 
@@ -197,16 +214,26 @@ export function openAvalara(ctx: ConnectorContext, options: AvalaraOptions = {})
   if (!s.companyCode) throw failure.permanent('avalara: settings.companyCode is required');
   const company = s.companyCode;
   const commitMode = s.commit ?? 'inline';
-  const limiter = rateLimiter(ctx, 'api', {
-    perSecond: DEFAULT_PER_SECOND,
-    burst: DEFAULT_PER_SECOND,
-    concurrency: DEFAULT_CONCURRENCY,
-  });
+  // No cap on calls in flight by default (AvaTax documents none): settings.concurrency makes one, across workers.
+  const limiter = rateLimiter(ctx, 'api', { perSecond: DEFAULT_PER_SECOND, burst: DEFAULT_PER_SECOND });
+  // This process's calls of one batch in flight: the cap when there is one, so that no more callers wait on its
+  // shared slots than can hold them (a waiting caller polls, backing off); else IN_FLIGHT.
+  const inFlight = limiter.concurrency ?? IN_FLIGHT;
+  // A batch reserves its calls from the shared bucket at once (one PostgreSQL round trip a batch, not one a call:
+  // with a call a record, the bucket's row was the bottleneck); each call then draws from what was reserved.
+  let reserved = 0;
+  const paced: RateLimiter = {
+    ...limiter,
+    take: async (cost = 1, signal) => {
+      if (reserved >= cost) reserved -= cost;
+      else await limiter.take(cost, signal);
+    },
+  };
   const client = `${s.appName ?? 'rsync'}; ${CLIENT_VERSION}; rsync-avalara; REST v2; ${os.hostname()}`;
   const http = httpClient(ctx, {
     name: 'avalara',
     baseUrl,
-    limiter,
+    limiter: paced,
     timeoutMs: options.timeoutMs,
     headers: () => {
       const key = ctx.secret(s.licenseKey);
@@ -537,29 +564,26 @@ export function openAvalara(ctx: ConnectorContext, options: AvalaraOptions = {})
 
   async function write(entity: string, items: WriteItem[], signal?: AbortSignal): Promise<WriteResult[]> {
     if (entity !== 'transaction') throw failure.permanent(`avalara: no entity ${entity} (transaction)`);
-    // Every record at once: the limiter's slots hold the calls in flight to the cap.
-    return Promise.all(
-      items.map(async (item): Promise<WriteResult> => {
-        try {
-          return await writeOne(item, signal);
-        } catch (e) {
-          if (e instanceof RecordError)
-            return { ok: false, transient: false, error: http.clean(`avalara: ${e.message}`) };
-          if (!(e instanceof ConnectorError) || e.kind === 'auth') throw e;
-          return { ok: false, transient: e.transient, error: e.message, retryAfterMs: e.retryAfterMs };
-        }
-      }),
-    );
+    await limiter.take(items.length, signal);
+    reserved += items.length;
+    return inTurn(items, inFlight, async (item): Promise<WriteResult> => {
+      try {
+        return await writeOne(item, signal);
+      } catch (e) {
+        if (e instanceof RecordError)
+          return { ok: false, transient: false, error: http.clean(`avalara: ${e.message}`) };
+        if (!(e instanceof ConnectorError) || e.kind === 'auth') throw e;
+        return { ok: false, transient: e.transient, error: e.message, retryAfterMs: e.retryAfterMs };
+      }
+    });
   }
 
   async function fetchBack(entity: string, targetIds: string[], signal?: AbortSignal): Promise<(Obj | null)[]> {
     if (entity !== 'transaction') throw failure.permanent(`avalara: no entity ${entity} (transaction)`);
-    return Promise.all(
-      targetIds.map(async (code) => {
-        const t = await maybe('GET', transactionPath(code), { query: INCLUDE, signal });
-        return t ? view(t) : null;
-      }),
-    );
+    return inTurn(targetIds, inFlight, async (code) => {
+      const t = await maybe('GET', transactionPath(code), { query: INCLUDE, signal });
+      return t ? view(t) : null;
+    });
   }
 
   // ---- reads ------------------------------------------------------------------------------------------------------

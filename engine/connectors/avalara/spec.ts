@@ -68,7 +68,12 @@ export const spec: ConnectorSpec = {
       rateLimit: rateLimit(
         'requests per second (default 20: AvaTax publishes no numeric limit, throttles by subscription with 429 and Retry-After)',
       ),
-      concurrency: { type: 'integer', minimum: 1, description: 'requests in flight across every worker (default 8)' },
+      concurrency: {
+        type: 'integer',
+        minimum: 1,
+        description:
+          'at most this many requests in flight across every worker (default: no cap; AvaTax documents none)',
+      },
     },
     additionalProperties: false,
   },
