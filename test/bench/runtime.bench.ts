@@ -136,6 +136,16 @@ function watchRss(pid: number): { peak: () => number; stop: () => void } {
 
 const worker = (dir: string, url: string, ...args: string[]) => spawnWorker(dir, url, ...args);
 
+/** The postgres stream of the Shopify orders seedOrders puts in shop_orders. */
+const SHOP_ORDERS = {
+  canonical: ['order'],
+  incremental: true,
+  table: 'shop_orders',
+  cursor: 'updated_at',
+  key: 'id',
+  document: 'payload',
+};
+
 /** `n` Shopify orders (the REST fixture with fresh ids and times) into a table, generated in SQL. */
 async function seedOrders(pool: pg.Pool, table: string, n: number): Promise<void> {
   await pool.query(
@@ -158,6 +168,52 @@ async function seedStock(pool: pg.Pool, system: string, n: number): Promise<void
       [system, FROM.toISOString(), (TO.getTime() - FROM.getTime()) / 1000, n, from, to],
     );
   }
+}
+
+/**
+ * A workspace whose flow acme/orders maps the Shopify orders of the postgres table shop_orders (created here and
+ * seeded with `n` orders) into `o.target`; `o.shopdb` adds to the postgres connection's settings, `o.connections`
+ * adds connections.
+ */
+async function shopOrdersWorkspace(
+  pool: pg.Pool,
+  prefix: string,
+  n: number,
+  o: {
+    target: { connection: string; entity: string };
+    shopdb?: Record<string, unknown>;
+    connections?: { name: string; connector: string; settings: Record<string, unknown> }[];
+  },
+): Promise<string> {
+  const dir = runtimeWorkspace(prefix, {
+    connections: [
+      {
+        name: 'shopdb',
+        connector: 'postgres',
+        settings: { url: { secretRef: 'env:RSYNC_BENCH_DB' }, streams: { orders: SHOP_ORDERS }, ...o.shopdb },
+      },
+      ...(o.connections ?? []),
+    ],
+    flows: [
+      {
+        name: 'orders',
+        source: { connection: 'shopdb', stream: 'orders' },
+        target: o.target,
+        mapping: ORDER_MAPPING,
+        canonical: 'order',
+        key: ORDER_KEY,
+        batchSize: 500,
+        concurrency: 4,
+      },
+    ],
+  });
+  await pool.query(
+    `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
+  );
+  await pool.query(`CREATE INDEX ON shop_orders (updated_at, id)`);
+  await seedOrders(pool, 'shop_orders', n);
+  await pool.query('ANALYZE shop_orders');
+  return dir;
 }
 
 /** CPU seconds of each thread of this process, by thread id (Linux /proc; empty elsewhere). */
@@ -291,47 +347,11 @@ async function e2eRun(a: Args, n: number): Promise<number> {
   const { db, pool } = await fresh('bench_e2e');
   try {
     process.env.RSYNC_BENCH_DB = db.url;
-    const dir = runtimeWorkspace('rsync-bench-e2e-', {
-      connections: [
-        {
-          name: 'shopdb',
-          connector: 'postgres',
-          settings: {
-            url: { secretRef: 'env:RSYNC_BENCH_DB' },
-            streams: {
-              orders: {
-                canonical: ['order'],
-                incremental: true,
-                table: 'shop_orders',
-                cursor: 'updated_at',
-                key: 'id',
-                document: 'payload',
-              },
-            },
-            entities: { salesOrder: { accepts: ['order'], table: 'erp_orders', key: 'key', document: 'body' } },
-          },
-        },
-      ],
-      flows: [
-        {
-          name: 'orders',
-          source: { connection: 'shopdb', stream: 'orders' },
-          target: { connection: 'shopdb', entity: 'salesOrder' },
-          mapping: ORDER_MAPPING,
-          canonical: 'order',
-          key: ORDER_KEY,
-          batchSize: 500,
-          concurrency: 4,
-        },
-      ],
-    });
-    await pool.query(
-      `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
-    );
-    await pool.query(`CREATE INDEX ON shop_orders (updated_at, id)`);
     await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY, body jsonb NOT NULL, currency text, total text)`);
-    await seedOrders(pool, 'shop_orders', a.records);
-    await pool.query('ANALYZE shop_orders');
+    const dir = await shopOrdersWorkspace(pool, 'rsync-bench-e2e-', a.records, {
+      shopdb: { entities: { salesOrder: { accepts: ['order'], table: 'erp_orders', key: 'key', document: 'body' } } },
+      target: { connection: 'shopdb', entity: 'salesOrder' },
+    });
     const to = new Date(TO.getTime() + 1000);
     const {
       ms,
@@ -856,20 +876,8 @@ async function avalara(a: Args): Promise<void> {
   );
   const fake = await avalaraFake();
   process.env.RSYNC_BENCH_AVALARA_KEY = fake.licenseKey;
-  const settings = {
-    baseUrl: fake.url,
-    accountId: fake.accountId,
-    licenseKey: { secretRef: 'env:RSYNC_BENCH_AVALARA_KEY' },
-    companyCode: 'BENCH',
-    shipFrom: {
-      line1: '100 Ravine Lane NE',
-      city: 'Bainbridge Island',
-      region: 'WA',
-      postalCode: '98110',
-      country: 'US',
-    },
-    rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
-  };
+  const { fakeSettings } = await import('../../engine/connectors/avalara/fake.js');
+  const settings = fakeSettings(fake, 'RSYNC_BENCH_AVALARA_KEY', 'BENCH');
   // Paid orders: the sample is a cancelled one, which the connector would void (there being nothing to void).
   const paid = { ...ORDER, cancelled_at: null, cancel_reason: null };
   try {
@@ -911,46 +919,12 @@ async function avalara(a: Args): Promise<void> {
     const { db, pool } = await fresh('bench_avalara');
     try {
       process.env.RSYNC_BENCH_DB = db.url;
-      const dir = runtimeWorkspace('rsync-bench-avalara-', {
-        connections: [
-          {
-            name: 'shopdb',
-            connector: 'postgres',
-            settings: {
-              url: { secretRef: 'env:RSYNC_BENCH_DB' },
-              streams: {
-                orders: {
-                  canonical: ['order'],
-                  incremental: true,
-                  table: 'shop_orders',
-                  cursor: 'updated_at',
-                  key: 'id',
-                  document: 'payload',
-                },
-              },
-            },
-          },
-          { name: 'tax', connector: 'avalara', settings },
-        ],
-        flows: [
-          {
-            name: 'orders',
-            source: { connection: 'shopdb', stream: 'orders' },
-            target: { connection: 'tax', entity: 'transaction' },
-            mapping: ORDER_MAPPING,
-            canonical: 'order',
-            key: ORDER_KEY,
-            batchSize: 500,
-            concurrency: 4,
-          },
-        ],
-      });
-      await pool.query(
-        `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
-      );
       // timedOrdersBackfill counts the rows of erp_orders: here the target is AvaTax, so it stays empty.
       await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY)`);
-      await seedOrders(pool, 'shop_orders', n);
+      const dir = await shopOrdersWorkspace(pool, 'rsync-bench-avalara-', n, {
+        connections: [{ name: 'tax', connector: 'avalara', settings }],
+        target: { connection: 'tax', entity: 'transaction' },
+      });
       await pool.query(`UPDATE shop_orders SET payload = payload || '{"cancelled_at": null, "cancel_reason": null}'`);
       const {
         ms: e2eMs,

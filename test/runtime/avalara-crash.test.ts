@@ -11,11 +11,11 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { transactionCode } from '../../engine/connectors/avalara/connector.js';
-import { type FakeAvaTax, startFakeAvaTax } from '../../engine/connectors/avalara/fake.js';
+import { type FakeAvaTax, fakeSettings, startFakeAvaTax } from '../../engine/connectors/avalara/fake.js';
 import { parseJsonLossless } from '../../engine/util/json.js';
 import { killWorkersUntilDone } from '../helpers/crash.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
-import { applyWorkspace, cli, ENV, runtimeWorkspace, seed } from '../helpers/runtime.js';
+import { applyWorkspace, queueBackfill, runtimeWorkspace, seed } from '../helpers/runtime.js';
 
 /**
  * Orders: 2,000 by default, so that the suite stays near two minutes on a shared 2-core machine (6 worker lives,
@@ -63,24 +63,7 @@ describe('a worker killed at random moments while recording orders in AvaTax', {
     const dir = runtimeWorkspace('rsync-avalara-crash-', {
       connections: [
         { name: 'web', connector: 'sandbox', settings: { system: 'storefront' } },
-        {
-          name: 'tax',
-          connector: 'avalara',
-          settings: {
-            baseUrl: avatax.url,
-            accountId: avatax.accountId,
-            licenseKey: { secretRef: 'env:RSYNC_CRASH_AVALARA_KEY' },
-            companyCode: 'ACME',
-            shipFrom: {
-              line1: '100 Ravine Lane NE',
-              city: 'Bainbridge Island',
-              region: 'WA',
-              postalCode: '98110',
-              country: 'US',
-            },
-            rateLimit: { perSecond: 100_000, burst: 100_000 },
-          },
-        },
+        { name: 'tax', connector: 'avalara', settings: fakeSettings(avatax, 'RSYNC_CRASH_AVALARA_KEY', 'ACME') },
       ],
       flows: [
         {
@@ -101,21 +84,7 @@ describe('a worker killed at random moments while recording orders in AvaTax', {
       return { ...ORDER, id, admin_graphql_api_id: `gid://shopify/Order/${id}`, name: `#C${i}` };
     });
     await seed(pool, 'acme/web', 'orders', orders, FROM, new Date(TO.getTime() - 1));
-    const bf = await cli(
-      dir,
-      db.url,
-      'backfill',
-      'acme/orders-to-tax',
-      '--env',
-      ENV,
-      '--since',
-      FROM.toISOString(),
-      '--until',
-      TO.toISOString(),
-      '--window',
-      '12h',
-      '--json',
-    );
+    const bf = await queueBackfill(dir, db.url, 'acme/orders-to-tax', FROM, TO, '12h');
     expect(bf.status, bf.stderr).toBe(0);
 
     const t0 = Date.now();

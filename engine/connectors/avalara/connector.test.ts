@@ -14,20 +14,13 @@ import { resolveSecret } from '../secrets.js';
 import { failureOf } from '../testing.js';
 import type { OpenConnector, Page, WriteItem } from '../types.js';
 import { json, MAX_TOP, money, openAvalara, transactionCode } from './connector.js';
-import { type FakeAvaTax, type FakeAvaTaxOptions, startFakeAvaTax } from './fake.js';
+import { type FakeAvaTax, type FakeAvaTaxOptions, fakeSettings, startFakeAvaTax } from './fake.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: records and AvaTax's models, read field by field
 type Obj = Record<string, any>;
 
 const KEY_ENV = 'RSYNC_TEST_AVALARA_KEY';
 const LICENSE = 'F3C9A1B7D2E84A60';
-const SHIP_FROM = {
-  line1: '100 Ravine Lane NE',
-  city: 'Bainbridge Island',
-  region: 'WA',
-  postalCode: '98110',
-  country: 'US',
-};
 
 let fakes: FakeAvaTax[] = [];
 afterEach(async () => {
@@ -44,15 +37,7 @@ async function fake(o: FakeAvaTaxOptions = {}): Promise<FakeAvaTax> {
 function connect(f: FakeAvaTax, settings: Obj = {}, key = LICENSE): OpenConnector {
   process.env[KEY_ENV] = key;
   return openAvalara({
-    settings: {
-      baseUrl: f.url,
-      accountId: f.accountId,
-      licenseKey: { secretRef: `env:${KEY_ENV}` },
-      companyCode: 'ACME',
-      shipFrom: SHIP_FROM,
-      rateLimit: { perSecond: 10_000, burst: 10_000 },
-      ...settings,
-    },
+    settings: fakeSettings(f, KEY_ENV, 'ACME', settings),
     secret: resolveSecret,
     system: 'acme/avalara',
   });

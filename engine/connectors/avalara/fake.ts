@@ -114,6 +114,36 @@ export interface FakeAvaTax {
 
 const HELP = 'http://developer.avalara.com/avatax/errors/';
 
+/** A warehouse on Bainbridge Island, WA: the ship-from of the tests' and benchmarks' connections. */
+export const SHIP_FROM = {
+  line1: '100 Ravine Lane NE',
+  city: 'Bainbridge Island',
+  region: 'WA',
+  postalCode: '98110',
+  country: 'US',
+};
+
+/**
+ * The settings of an avalara connection to a fake at `url` (its account, the license key by `env:<keyEnv>`, the
+ * company, SHIP_FROM), paced far above what a test sends; `more` adds or overrides.
+ */
+export function fakeSettings(
+  fake: { url: string; accountId: string },
+  keyEnv: string,
+  companyCode: string,
+  more: Obj = {},
+): Obj {
+  return {
+    baseUrl: fake.url,
+    accountId: fake.accountId,
+    licenseKey: { secretRef: `env:${keyEnv}` },
+    companyCode,
+    shipFrom: SHIP_FROM,
+    rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+    ...more,
+  };
+}
+
 /** AvaTax's ErrorResult. */
 function errorBody(code: string, number: number, message: string, description: string): Obj {
   return {
