@@ -9,9 +9,11 @@
  * and AVALARA_SANDBOX_COMPANY_CODE. The check and one page of transactions then run against
  * https://sandbox-rest.avatax.com (nothing is written there).
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { mapRecords } from '../../runtime/mapping/map-records.js';
 import { resolveSecret } from '../secrets.js';
-import { failureOf } from '../testing.js';
+import { failureOf, raw } from '../testing.js';
 import type { OpenConnector, Page, WriteItem } from '../types.js';
 import { json, MAX_TOP, money, openAvalara, transactionCode } from './connector.js';
 import { type FakeAvaTax, type FakeAvaTaxOptions, fakeSettings, startFakeAvaTax } from './fake.js';
@@ -243,6 +245,49 @@ describe('orders as SalesInvoices', () => {
       ok: false,
       transient: false,
       error: expect.stringContaining('CannotModifyLockedTransaction'),
+    });
+  });
+});
+
+describe('the orders-to-tax-engine template', () => {
+  it('its WooCommerce mapping’s order is recorded as is: a SalesInvoice shipped to California, taxed at 7.25 %', async () => {
+    const mapping = readFileSync(
+      new URL('../../../templates/orders-to-tax-engine/1/mappings/woocommerce-order-for-tax.jsonata', import.meta.url),
+      'utf8',
+    );
+    const [mapped] = await mapRecords({
+      mapping,
+      key: "$string(id) != '' ? 'tax-order-' & $string(id)",
+      params: {},
+      canonical: 'order',
+      records: [raw('woocommerce/order.retrieve.json').toString('utf8')],
+      json: true,
+    });
+    if (mapped?.kind !== 'mapped') throw new Error(`the template's mapping gave ${JSON.stringify(mapped)}`);
+    const f = await fake();
+    const { targetId, view } = ok(
+      (await connect(f).write!('transaction', [item(mapped.key, JSON.parse(mapped.text))]))[0],
+    );
+    expect(targetId).toBe('tax-order-727');
+    const t = f.get('tax-order-727')!;
+    expect(t.addresses[1]).toMatchObject({ region: 'CA', postalCode: '94103', country: 'US' });
+    // 7.25 % of each line, to the cent, half away from zero (6.00 → 0.435 → 0.44); shipping taxed as freight; a guest
+    // (the mapping sends no customer: no personal data reaches the tax engine).
+    expect(t.lines.map((l: Obj) => l.taxCode)).toEqual(['P0000000', 'P0000000', 'FR020100']);
+    expect(view).toEqual({
+      code: 'tax-order-727',
+      type: 'SalesInvoice',
+      status: 'Committed',
+      date: '2017-03-22',
+      customerCode: 'guest',
+      currencyCode: 'USD',
+      totalAmount: '28.00',
+      totalTax: '2.04',
+      lines: [
+        { lineNumber: '1', itemCode: '', quantity: 2, lineAmount: '6.00', tax: '0.44' },
+        { lineNumber: '2', itemCode: 'Bar3', quantity: 1, lineAmount: '12.00', tax: '0.87' },
+        { lineNumber: '3', itemCode: 'shipping', quantity: 1, lineAmount: '10.00', tax: '0.73' },
+      ],
     });
   });
 });
