@@ -274,21 +274,18 @@ describe('the orders-to-tax-engine template', () => {
     // 7.25 % of each line, to the cent, half away from zero (6.00 → 0.435 → 0.44); shipping taxed as freight; a guest
     // (the mapping sends no customer: no personal data reaches the tax engine).
     expect(t.lines.map((l: Obj) => l.taxCode)).toEqual(['P0000000', 'P0000000', 'FR020100']);
-    expect(view).toEqual({
-      code: 'tax-order-727',
-      type: 'SalesInvoice',
+    const { lines, ...header } = view;
+    expect(header).toMatchObject({
       status: 'Committed',
-      date: '2017-03-22',
       customerCode: 'guest',
-      currencyCode: 'USD',
       totalAmount: '28.00',
       totalTax: '2.04',
-      lines: [
-        { lineNumber: '1', itemCode: '', quantity: 2, lineAmount: '6.00', tax: '0.44' },
-        { lineNumber: '2', itemCode: 'Bar3', quantity: 1, lineAmount: '12.00', tax: '0.87' },
-        { lineNumber: '3', itemCode: 'shipping', quantity: 1, lineAmount: '10.00', tax: '0.73' },
-      ],
     });
+    expect(lines.map((l: Obj) => [l.itemCode, l.quantity, l.lineAmount, l.tax])).toEqual([
+      ['', 2, '6.00', '0.44'],
+      ['Bar3', 1, '12.00', '0.87'],
+      ['shipping', 1, '10.00', '0.73'],
+    ]);
   });
 });
 
