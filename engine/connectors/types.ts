@@ -341,7 +341,7 @@ export interface SharedSlots {
 export interface Limiter {
   /** Waits until the bucket covers `cost`, then takes it. */
   take(cost?: number, signal?: AbortSignal): Promise<void>;
-  /** The system reported its own bucket: ours follows it (Shopify's throttleStatus). */
+  /** The system reported its own bucket: ours follows it, its size and rate too from then on (Shopify's throttleStatus). */
   observe(state: { available: number; max?: number; perSecond?: number }): Promise<void>;
   /** The system asked every caller to wait `ms` (Retry-After, THROTTLED): the bucket empties for that long. */
   pause(ms: number): Promise<void>;

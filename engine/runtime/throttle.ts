@@ -31,11 +31,19 @@ export function limiterFor(
 ): (key: string, o: LimiterOptions) => Limiter {
   return (key, o) => {
     const name = `${system}:${key}`;
-    const burst = o.burst ?? Math.max(1, o.perSecond);
+    // What the system reports of its bucket (Shopify's throttleStatus: its size and restore rate) replaces what the
+    // connector assumed from then on: refilled at an assumed rate higher than the real one, the bucket would grant
+    // calls the system then throttles, between two reports.
+    let perSecond = o.perSecond;
+    let burst = o.burst ?? Math.max(1, o.perSecond);
     return {
-      take: (cost = 1, signal) => take(db, name, cost, o.perSecond, burst, signal ?? runSignal),
-      observe: (s) => observeTokens(db, name, s.available, s.perSecond ?? o.perSecond, s.max ?? burst),
-      pause: (ms) => pauseTokens(db, name, ms, o.perSecond),
+      take: (cost = 1, signal) => take(db, name, cost, perSecond, burst, signal ?? runSignal),
+      observe: (s) => {
+        if (s.perSecond !== undefined && s.perSecond > 0) perSecond = s.perSecond;
+        if (s.max !== undefined && s.max > 0) burst = s.max;
+        return observeTokens(db, name, s.available, perSecond, burst);
+      },
+      pause: (ms) => pauseTokens(db, name, ms, perSecond),
     };
   };
 }

@@ -17,7 +17,16 @@ import { ensureSlots, slotsFor, takeSlot } from '../../state/slots.js';
 import { rememberSecret } from '../secrets.js';
 import { failureOf } from '../testing.js';
 import type { Limiter, Page } from '../types.js';
-import { ConnectorError, failure, httpClient, rateLimiter, readSlices, type SliceQuery, utc } from './index.js';
+import {
+  ConnectorError,
+  failure,
+  httpClient,
+  localBucket,
+  rateLimiter,
+  readSlices,
+  type SliceQuery,
+  utc,
+} from './index.js';
 
 // ---- an API with page tokens over records ordered by (updated time, id) --------------------------------------------
 
@@ -238,6 +247,23 @@ describe('rate limits shared through PostgreSQL', () => {
     // A report older than our own reservations does not hand tokens back.
     await a.observe({ available: 990, max: 1000 });
     expect(await tokens('northwind/shopify:graphql')).toBeLessThan(500);
+  });
+
+  it('takes the size and restore rate a system reports over the ones it assumed, shared and local alike', async () => {
+    // The connector assumed 1,000 a second; the system says its bucket is 100, restored at 100 a second. Refilled at
+    // the assumed rate, 1.2 s later the bucket would cover 150 at once; at the reported one it holds its 100 and
+    // the rest takes 0.5 s.
+    for (const bucket of [
+      limiterFor(pool, 'northwind/shopify')('reported', { perSecond: 1000, burst: 1000 }),
+      localBucket(1000, 1000),
+    ]) {
+      await bucket.observe({ available: 0, max: 100, perSecond: 100 });
+      await new Promise((r) => setTimeout(r, 1_200));
+      const t0 = Date.now();
+      await bucket.take(150);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
+      expect(Date.now() - t0).toBeLessThan(900);
+    }
   });
 
   it('a pause puts every caller of the bucket in debt for that long', async () => {

@@ -65,7 +65,10 @@ export function rateLimiter(
   };
 }
 
-/** A token bucket in this process: the same arithmetic as state/rate-limits.ts. */
+/**
+ * A token bucket in this process: the same arithmetic as state/rate-limits.ts, and like runtime/throttle.ts it takes
+ * the size and rate the system reports (observe) over the ones it was made with.
+ */
 export function localBucket(perSecond: number, burst = Math.max(1, perSecond), now = () => Date.now()): Limiter {
   let tokens = burst;
   let at = now();
@@ -82,7 +85,9 @@ export function localBucket(perSecond: number, burst = Math.max(1, perSecond), n
     },
     async observe(s) {
       refill();
-      tokens = Math.min(tokens, s.available, s.max ?? burst);
+      if (s.perSecond !== undefined && s.perSecond > 0) perSecond = s.perSecond;
+      if (s.max !== undefined && s.max > 0) burst = s.max;
+      tokens = Math.min(tokens, s.available, burst);
     },
     async pause(ms) {
       refill();
