@@ -2,12 +2,12 @@
  * Per-connection rate limits that hold across every worker (the bucket: state/rate-limits.ts): a caller that
  * finds the bucket short waits until its reservation is covered.
  * `limiterFor` gives a connector the buckets it names (connectors/kit/limiter.ts: Shopify's GraphQL points, Stripe's
- * requests, the http connector's `settings.rateLimit`), each followed to what the system reports and paused by its
- * Retry-After.
+ * requests, the http connector's `settings.rateLimit`), each followed to what the system reports, paused by its
+ * Retry-After, and slowed for every worker by a throttle that says nothing more.
  */
 import type pg from 'pg';
 import type { Limiter, LimiterOptions } from '../connectors/types.js';
-import { observeTokens, pauseTokens, reserveTokens } from '../state/rate-limits.js';
+import { observeTokens, pauseTokens, reserveTokens, slowTokens } from '../state/rate-limits.js';
 import { sleep } from './pipeline.js';
 
 /** Reserve `cost` tokens of the bucket `name`, then wait out any debt the reservation left. */
@@ -19,8 +19,8 @@ async function take(
   burst: number,
   signal?: AbortSignal,
 ): Promise<void> {
-  const tokens = await reserveTokens(db, name, cost, perSecond, burst);
-  if (tokens < 0) await sleep(Math.ceil((-tokens / perSecond) * 1000), signal);
+  const { tokens, rate } = await reserveTokens(db, name, cost, perSecond, burst);
+  if (tokens < 0) await sleep(Math.ceil((-tokens / rate) * 1000), signal);
 }
 
 /** The named buckets of one connection, in the state database: `<customer>/<connection>:<key>`. */
@@ -44,6 +44,7 @@ export function limiterFor(
         return observeTokens(db, name, s.available, perSecond, burst);
       },
       pause: (ms) => pauseTokens(db, name, ms, perSecond),
+      slow: () => slowTokens(db, name, perSecond),
     };
   };
 }

@@ -22,6 +22,7 @@ import {
   failure,
   httpClient,
   localBucket,
+  SLOW,
   rateLimiter,
   readSlices,
   type SliceQuery,
@@ -264,6 +265,39 @@ describe('rate limits shared through PostgreSQL', () => {
       expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
       expect(Date.now() - t0).toBeLessThan(900);
     }
+  });
+
+  it('a throttle that says nothing more slows every worker: halved once for one burst, then climbing back', async () => {
+    // Two workers' views of one connection at 20 a second. Worker a meets two 429s of one burst; worker b's calls
+    // are paced at 10 a second from then on, and the rate comes back by itself (SLOW.recoverMs).
+    const a = limiterFor(pool, 'contoso/slow')('api', { perSecond: 20, burst: 1 });
+    const b = limiterFor(pool, 'contoso/slow')('api', { perSecond: 20, burst: 1 });
+    await a.take(1);
+    await a.slow!();
+    await a.slow!(); // the same burst: no second halving
+    const pace = async () =>
+      Number(
+        (await pool.query(`SELECT tokens FROM rsync.rate_limits WHERE system = 'contoso/slow:api~pace'`)).rows[0]
+          .tokens,
+      );
+    expect(await pace()).toBe(10);
+    const t0 = Date.now();
+    for (let n = 0; n < 5; n++) await b.take(1);
+    // 5 tokens at 10 a second, the bucket empty: about 0.5 s (at the full 20 a second it would be 0.25 s).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(420);
+    // A throttle after the guard halves again; the rate climbs back linearly meanwhile (not at once).
+    await new Promise((r) => setTimeout(r, SLOW.guardMs));
+    await b.slow!();
+    expect(await pace()).toBeGreaterThan(5);
+    expect(await pace()).toBeLessThan(5.2);
+    // The bucket in this process does the same.
+    const local = localBucket(20, 1);
+    await local.take(1);
+    await local.slow!();
+    await local.slow!();
+    const t1 = Date.now();
+    for (let n = 0; n < 5; n++) await local.take(1);
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(420);
   });
 
   it('a pause puts every caller of the bucket in debt for that long', async () => {
