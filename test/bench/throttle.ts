@@ -350,7 +350,7 @@ async function runVendor(vendor: Vendor, seconds: number, say: (s?: string) => v
       `    limiter wait per take: p50 ${percentile(sorted, 50)?.toFixed(0)} ms, p99 ${percentile(sorted, 99)?.toFixed(0)} ms (${sorted.length.toLocaleString('en-US')} takes)`,
     );
     say(
-      `    loops: ${sum('ok')} reads and writes done (a write may be two calls), ${sum('throttled')} throttled and ${sum('transient')} transient failures waited out; this process's CPU ${(((cpu.user + cpu.system) / 1000 / ms) * 100).toFixed(0)} % of a core`,
+      `    loops: ${sum('ok').toLocaleString('en-US')} reads and writes done (a write may be two calls), ${sum('throttled')} throttled and ${sum('transient')} transient failures waited out; this process's CPU ${(((cpu.user + cpu.system) / 1000 / ms) * 100).toFixed(0)} % of a core`,
     );
     const checks: [boolean, string][] = [
       [errors.length === 0, `no failure but throttling${errors.length ? ` (${errors.slice(0, 3).join('; ')})` : ''}`],
