@@ -5,7 +5,8 @@
  * avalara/fake.ts, on 127.0.0.1) — while the workers are killed with SIGKILL at random moments after a committed
  * page (test/helpers/crash.ts). Afterwards the fake holds exactly N transactions, none created twice (its create
  * count; a page written again after a kill lands on the same codes as adjustments), and the ledger's target id of
- * every key is the code of the fake's transaction for that key.
+ * every key is the code of the fake's transaction for that key. `rsync xref verify` then reads them all back through
+ * the connector: none drifted; one adjusted behind rsync's back and one gone are reported, the first by its field.
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -15,7 +16,8 @@ import { type FakeAvaTax, fakeSettings, startFakeAvaTax } from '../../engine/con
 import { parseJsonLossless } from '../../engine/util/json.js';
 import { killWorkersUntilDone } from '../helpers/crash.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
-import { applyWorkspace, queueBackfill, runtimeWorkspace, seed } from '../helpers/runtime.js';
+import { show } from '../helpers/cli.js';
+import { applyWorkspace, cli, ENV, queueBackfill, runtimeWorkspace, seed } from '../helpers/runtime.js';
 
 /**
  * Orders: 2,000 by default, so that the suite stays near two minutes on a shared 2-core machine (6 worker lives,
@@ -114,6 +116,30 @@ describe('a worker killed at random moments while recording orders in AvaTax', {
       expect(target_id).toBe(transactionCode(key));
       expect(codes.has(target_id)).toBe(true);
     }
+    // rsync xref verify reads every transaction back through the connector: as written (field by field, from the
+    // views the writes kept), then, after one is adjusted in AvaTax behind rsync's back and another is gone, those two.
+    const verify = () =>
+      cli(dir, db.url, 'xref', 'verify', 'acme/orders-to-tax', '--env', ENV, '--sample', String(N), '--json');
+    const clean = await verify();
+    expect(clean.status, show(clean)).toBe(0);
+    expect(JSON.parse(clean.stdout)).toMatchObject({ ok: true, checked: N, drift: [], compared: ['fields'] });
+    const [changed, gone] = [ledger[0].target_id, ledger[1].target_id];
+    avatax.tamper(changed, { totalTax: 0.01 });
+    avatax.remove(gone);
+    const drifted = await verify();
+    expect(drifted.status, show(drifted)).toBe(1);
+    const drift = JSON.parse(drifted.stdout).drift as {
+      problem: string;
+      object: string;
+      fields?: { path: string[] }[];
+    }[];
+    expect(drift.map((d) => [d.problem, d.object]).sort()).toEqual(
+      [
+        ['changed', `transaction ${changed}`],
+        ['missing', `transaction ${gone}`],
+      ].sort(),
+    );
+    expect(drift.find((d) => d.problem === 'changed')?.fields?.map((f) => f.path)).toEqual(['totalTax']);
     // The figures of this run, for the report: the repeats after kills landed as adjustments.
     process.stdout.write(
       `avalara crash: ${N} orders, ${kills} workers killed, ${seconds.toFixed(1)} s; fake: ${avatax.counts.creates} created, ${avatax.counts.adjustments} adjusted (repeats), ${avatax.counts.requests} requests\n`,
