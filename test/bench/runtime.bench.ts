@@ -18,6 +18,9 @@
  *   shopify   a bulk backfill of --records orders from the fake Shopify (a process of its own) through the real
  *             shopify connector (bulk operation started, polled, its JSONL streamed) → the Shopify order mapping →
  *             postgres upsert: the connector's own CPU per order (read alone), then records/s end to end.
+ *   avalara   --records Shopify orders from a postgres table → the Shopify order mapping → the avalara connector →
+ *             the fake AvaTax (a process of its own): the connector's own CPU per order (writes alone), then
+ *             orders/s recorded as transactions end to end.
  *   throttle  (not run by default: 2 minutes a vendor) each vendor's fake throttling at its limit, 4 loops of reads
  *             and writes through the limiter shared in PostgreSQL for --seconds (default 120 for this part) per
  *             --vendor (default all): calls and throttled calls, utilisation, the limiter's wait (throttle.ts).
@@ -144,6 +147,16 @@ function watchRss(pid: number): { peak: () => number; stop: () => void } {
 
 const worker = (dir: string, url: string, ...args: string[]) => spawnWorker(dir, url, ...args);
 
+/** The postgres stream of the Shopify orders seedOrders puts in shop_orders. */
+const SHOP_ORDERS = {
+  canonical: ['order'],
+  incremental: true,
+  table: 'shop_orders',
+  cursor: 'updated_at',
+  key: 'id',
+  document: 'payload',
+};
+
 /** `n` Shopify orders (the REST fixture with fresh ids and times) into a table, generated in SQL. */
 async function seedOrders(pool: pg.Pool, table: string, n: number): Promise<void> {
   await pool.query(
@@ -166,6 +179,52 @@ async function seedStock(pool: pg.Pool, system: string, n: number): Promise<void
       [system, FROM.toISOString(), (TO.getTime() - FROM.getTime()) / 1000, n, from, to],
     );
   }
+}
+
+/**
+ * A workspace whose flow acme/orders maps the Shopify orders of the postgres table shop_orders (created here and
+ * seeded with `n` orders) into `o.target`; `o.shopdb` adds to the postgres connection's settings, `o.connections`
+ * adds connections.
+ */
+async function shopOrdersWorkspace(
+  pool: pg.Pool,
+  prefix: string,
+  n: number,
+  o: {
+    target: { connection: string; entity: string };
+    shopdb?: Record<string, unknown>;
+    connections?: { name: string; connector: string; settings: Record<string, unknown> }[];
+  },
+): Promise<string> {
+  const dir = runtimeWorkspace(prefix, {
+    connections: [
+      {
+        name: 'shopdb',
+        connector: 'postgres',
+        settings: { url: { secretRef: 'env:RSYNC_BENCH_DB' }, streams: { orders: SHOP_ORDERS }, ...o.shopdb },
+      },
+      ...(o.connections ?? []),
+    ],
+    flows: [
+      {
+        name: 'orders',
+        source: { connection: 'shopdb', stream: 'orders' },
+        target: o.target,
+        mapping: ORDER_MAPPING,
+        canonical: 'order',
+        key: ORDER_KEY,
+        batchSize: 500,
+        concurrency: 4,
+      },
+    ],
+  });
+  await pool.query(
+    `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
+  );
+  await pool.query(`CREATE INDEX ON shop_orders (updated_at, id)`);
+  await seedOrders(pool, 'shop_orders', n);
+  await pool.query('ANALYZE shop_orders');
+  return dir;
 }
 
 /** CPU seconds of each thread of this process, by thread id (Linux /proc; empty elsewhere). */
@@ -299,47 +358,11 @@ async function e2eRun(a: Args, n: number): Promise<number> {
   const { db, pool } = await fresh('bench_e2e');
   try {
     process.env.RSYNC_BENCH_DB = db.url;
-    const dir = runtimeWorkspace('rsync-bench-e2e-', {
-      connections: [
-        {
-          name: 'shopdb',
-          connector: 'postgres',
-          settings: {
-            url: { secretRef: 'env:RSYNC_BENCH_DB' },
-            streams: {
-              orders: {
-                canonical: ['order'],
-                incremental: true,
-                table: 'shop_orders',
-                cursor: 'updated_at',
-                key: 'id',
-                document: 'payload',
-              },
-            },
-            entities: { salesOrder: { accepts: ['order'], table: 'erp_orders', key: 'key', document: 'body' } },
-          },
-        },
-      ],
-      flows: [
-        {
-          name: 'orders',
-          source: { connection: 'shopdb', stream: 'orders' },
-          target: { connection: 'shopdb', entity: 'salesOrder' },
-          mapping: ORDER_MAPPING,
-          canonical: 'order',
-          key: ORDER_KEY,
-          batchSize: 500,
-          concurrency: 4,
-        },
-      ],
-    });
-    await pool.query(
-      `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
-    );
-    await pool.query(`CREATE INDEX ON shop_orders (updated_at, id)`);
     await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY, body jsonb NOT NULL, currency text, total text)`);
-    await seedOrders(pool, 'shop_orders', a.records);
-    await pool.query('ANALYZE shop_orders');
+    const dir = await shopOrdersWorkspace(pool, 'rsync-bench-e2e-', a.records, {
+      shopdb: { entities: { salesOrder: { accepts: ['order'], table: 'erp_orders', key: 'key', document: 'body' } } },
+      target: { connection: 'shopdb', entity: 'salesOrder' },
+    });
     const to = new Date(TO.getTime() + 1000);
     const {
       ms,
@@ -831,6 +854,122 @@ async function shopify(a: Args): Promise<void> {
   }
 }
 
+// ------------------------------------------------------------------------------------------------------ avalara
+
+/** The fake AvaTax (avalara-fake.ts) in a process of its own; `counts()` asks it what it holds. */
+async function avalaraFake() {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./avalara-fake.js', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const info = await new Promise<{ url: string; accountId: string; licenseKey: string }>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').once('data', (c: string) => resolve(JSON.parse(c.split('\n')[0])));
+    child.once('exit', (code) => reject(new Error(`the fake AvaTax exited (${code})`)));
+  });
+  const counts = () =>
+    new Promise<{ creates: number; adjustments: number; held: number; requests: number }>((resolve) => {
+      child.once('message', (m) => resolve(m as never));
+      child.send('counts');
+    });
+  const stop = () =>
+    new Promise<void>((r) => {
+      child.once('exit', () => r());
+      child.kill('SIGTERM');
+    });
+  return { ...info, counts, stop };
+}
+
+async function avalara(a: Args): Promise<void> {
+  const n = a.records;
+  say(
+    `avalara: ${int(n)} Shopify orders from a postgres table → shopify-order.jsonata (@2) → the avalara connector → the fake AvaTax (its own process), one transaction each`,
+  );
+  const fake = await avalaraFake();
+  process.env.RSYNC_BENCH_AVALARA_KEY = fake.licenseKey;
+  const { fakeSettings } = await import('../../engine/connectors/avalara/fake.js');
+  const settings = fakeSettings(fake, 'RSYNC_BENCH_AVALARA_KEY', 'BENCH');
+  // Paid orders: the sample is a cancelled one, which the connector would void (there being nothing to void).
+  const paid = { ...ORDER, cancelled_at: null, cancel_reason: null };
+  try {
+    // 1. The connector alone: canonical orders (mapped once, beforehand) written in batches of 100 — this process's
+    // CPU per record, the fake's being another process's.
+    const [mapped] = await mapRecords({
+      mapping: ORDER_MAPPING,
+      key: ORDER_KEY,
+      params: {},
+      canonical: 'order',
+      records: [JSON.stringify(paid)],
+      json: true,
+    });
+    check(mapped?.kind === 'mapped', 'the order maps');
+    const order = JSON.parse(mapped.kind === 'mapped' ? mapped.text : '{}') as Record<string, unknown>;
+    const { openAvalara } = await import('../../engine/connectors/avalara/connector.js');
+    const { resolveSecret } = await import('../../engine/connectors/secrets.js');
+    const c = openAvalara({ settings, secret: resolveSecret, system: 'bench/avalara' });
+    const alone = Math.min(n, 5_000);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let ok = 0;
+    for (let b = 0; b < alone; b += 100) {
+      const items = Array.from({ length: Math.min(100, alone - b) }, (_, i) => ({
+        key: `alone-order-${b + i}`,
+        record: { ...order, externalId: String(b + i) },
+      }));
+      ok += (await c.write!('transaction', items)).filter((r) => r.ok).length;
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    check(ok === alone, `the connector recorded every order (${int(ok)} of ${int(alone)})`);
+    say(
+      `  connector alone: ${int(alone)} orders in ${(ms / 1000).toFixed(1)} s: ${int(alone / (ms / 1000))} orders/s recorded; connector CPU ${((cpu.user + cpu.system) / alone).toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+    );
+    const before = await fake.counts();
+
+    // 2. End to end: one rsync worker (this process) works the backfill from PostgreSQL through the mapping to AvaTax.
+    const { db, pool } = await fresh('bench_avalara');
+    try {
+      process.env.RSYNC_BENCH_DB = db.url;
+      // timedOrdersBackfill counts the rows of erp_orders: here the target is AvaTax, so it stays empty.
+      await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY)`);
+      const dir = await shopOrdersWorkspace(pool, 'rsync-bench-avalara-', n, {
+        connections: [{ name: 'tax', connector: 'avalara', settings }],
+        target: { connection: 'tax', entity: 'transaction' },
+      });
+      await pool.query(`UPDATE shop_orders SET payload = payload || '{"cancelled_at": null, "cancel_reason": null}'`);
+      const {
+        ms: e2eMs,
+        counts,
+        cpuLine,
+      } = await timedOrdersBackfill(
+        pool,
+        db.url,
+        dir,
+        new Date(TO.getTime() + 1000),
+        (TO.getTime() - FROM.getTime()) / 8,
+        n,
+      );
+      const after = await fake.counts();
+      say(
+        `  end to end: ${int(n)} orders in ${(e2eMs / 1000).toFixed(1)} s: ${int(n / (e2eMs / 1000))} orders/s recorded as transactions`,
+      );
+      say(cpuLine);
+      say(
+        `  runs: read ${int(counts.read)}, written ${int(counts.written)}, dead ${int(counts.dead)}; the fake: ${int(after.creates - before.creates)} transactions created, ${int(after.adjustments - before.adjustments)} adjusted`,
+      );
+      check(
+        counts.read === n && counts.dead === 0 && after.creates - before.creates === n,
+        'every order recorded once',
+      );
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  } finally {
+    await fake.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const m = machine();
@@ -854,6 +993,7 @@ async function main(): Promise<void> {
     ['json', json],
     ['invariants', invariants],
     ['shopify', shopify],
+    ['avalara', avalara],
     [
       'throttle',
       async (x) => {
