@@ -144,6 +144,30 @@ async function seedOrders(pool: pg.Pool, table: string, n: number): Promise<void
   );
 }
 
+/** A postgres connection's source stream of the orders in shop_orders (seedShopOrders), in the bench's database. */
+const SHOP_ORDERS_SOURCE = {
+  url: { secretRef: 'env:RSYNC_BENCH_DB' },
+  streams: {
+    orders: {
+      canonical: ['order'],
+      incremental: true,
+      table: 'shop_orders',
+      cursor: 'updated_at',
+      key: 'id',
+      document: 'payload',
+    },
+  },
+};
+
+/** shop_orders, indexed as the stream reads it, with `n` orders. */
+async function seedShopOrders(pool: pg.Pool, n: number): Promise<void> {
+  await pool.query(
+    `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
+  );
+  await pool.query(`CREATE INDEX ON shop_orders (updated_at, id)`);
+  await seedOrders(pool, 'shop_orders', n);
+}
+
 async function seedStock(pool: pg.Pool, system: string, n: number): Promise<void> {
   for (let from = 1; from <= n; from += 200_000) {
     const to = Math.min(n, from + 199_999);
@@ -294,17 +318,7 @@ async function e2eRun(a: Args, n: number): Promise<number> {
           name: 'shopdb',
           connector: 'postgres',
           settings: {
-            url: { secretRef: 'env:RSYNC_BENCH_DB' },
-            streams: {
-              orders: {
-                canonical: ['order'],
-                incremental: true,
-                table: 'shop_orders',
-                cursor: 'updated_at',
-                key: 'id',
-                document: 'payload',
-              },
-            },
+            ...SHOP_ORDERS_SOURCE,
             entities: { salesOrder: { accepts: ['order'], table: 'erp_orders', key: 'key', document: 'body' } },
           },
         },
@@ -322,12 +336,8 @@ async function e2eRun(a: Args, n: number): Promise<number> {
         },
       ],
     });
-    await pool.query(
-      `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
-    );
-    await pool.query(`CREATE INDEX ON shop_orders (updated_at, id)`);
     await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY, body jsonb NOT NULL, currency text, total text)`);
-    await seedOrders(pool, 'shop_orders', a.records);
+    await seedShopOrders(pool, a.records);
     await pool.query('ANALYZE shop_orders');
     const to = new Date(TO.getTime() + 1000);
     const {
@@ -820,6 +830,160 @@ async function shopify(a: Args): Promise<void> {
   }
 }
 
+// ------------------------------------------------------------------------------------------------------ netsuite
+
+interface NetSuiteFakeStats {
+  creates: number;
+  updates: number;
+  requests: number;
+  maxInFlight: number;
+  rejected: number;
+}
+
+/** The fake NetSuite (netsuite-fake.ts) in a process of its own; stop() gives what it counted. */
+async function netsuiteFake(): Promise<{
+  url: string;
+  accountId: string;
+  tba: { consumerKey: string; consumerSecret: string; tokenId: string; tokenSecret: string };
+  stop: () => Promise<NetSuiteFakeStats>;
+}> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./netsuite-fake.js', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let buf = '';
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (lines.length) {
+          clearInterval(poll);
+          resolve(lines.shift()!);
+        }
+      }, 10);
+      child.once('exit', (code) => {
+        clearInterval(poll);
+        if (lines.length) resolve(lines.shift()!);
+        else reject(new Error(`the fake NetSuite exited (${code})`));
+      });
+    });
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+    buf += c;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  const first = JSON.parse(await next()) as Omit<Awaited<ReturnType<typeof netsuiteFake>>, 'stop'>;
+  return {
+    ...first,
+    stop: async () => {
+      const stats = next();
+      child.kill('SIGTERM');
+      return JSON.parse(await stats) as NetSuiteFakeStats;
+    },
+  };
+}
+
+async function netsuite(a: Args): Promise<void> {
+  const n = a.records;
+  say(
+    `netsuite: ${int(n)} orders → shopify-order.jsonata (@2) → NetSuite sales orders upserted by external id on the fake NetSuite (its own process), token-based authentication`,
+  );
+  const fake = await netsuiteFake();
+  const { fakeSettings } = await import('../../engine/connectors/netsuite/fake.js');
+  const settings = {
+    ...fakeSettings(fake, 'RSYNC_BENCH_NS'),
+    customer: '42',
+    concurrency: 8,
+    rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+  };
+  let stats: NetSuiteFakeStats | undefined;
+  try {
+    // 1. The connector alone: canonical orders (the mapping's output for the sample, one id each) upserted in batches
+    // of 500 — payloads, SKU lookups, signatures, requests — this process's CPU, the fake's being another process's.
+    const { compile } = await import('../../engine/jsonata/index.js');
+    const mapping = compile(ORDER_MAPPING);
+    if (!mapping.ok) throw new Error(mapping.problem.message);
+    const canonical = (await mapping.expr.evaluate(ORDER, { params: {} })) as Record<string, unknown>;
+    const { openNetSuite } = await import('../../engine/connectors/netsuite/connector.js');
+    const { resolveSecret } = await import('../../engine/connectors/secrets.js');
+    const c = openNetSuite({ settings, secret: resolveSecret, system: 'bench/netsuite' });
+    const alone = Math.min(n, 20_000);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let ok = 0;
+    for (let from = 0; from < alone; from += 500) {
+      const batch = Array.from({ length: Math.min(500, alone - from) }, (_, i) => ({
+        key: `bench-order-${from + i}`,
+        record: { ...canonical, externalId: String(from + i) },
+      }));
+      ok += (await c.write!('salesOrder', batch)).filter((r) => r.ok).length;
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    check(ok === alone, `the connector upserted every order (${int(ok)} of ${int(alone)})`);
+    say(
+      `  connector alone: ${int(alone)} orders in ${(ms / 1000).toFixed(1)} s: ${int(alone / (ms / 1000))} orders/s at 8 in flight; connector CPU ${((cpu.user + cpu.system) / alone).toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+    );
+
+    // 2. End to end: one rsync worker (this process) works a backfill of the orders from PostgreSQL through the
+    // mapping into the fake NetSuite; the fake counts what it created.
+    const { db, pool } = await fresh('bench_netsuite');
+    try {
+      process.env.RSYNC_BENCH_DB = db.url;
+      const dir = runtimeWorkspace('rsync-bench-netsuite-', {
+        connections: [
+          { name: 'shopdb', connector: 'postgres', settings: SHOP_ORDERS_SOURCE },
+          { name: 'erp', connector: 'netsuite', settings },
+        ],
+        flows: [
+          {
+            name: 'orders',
+            source: { connection: 'shopdb', stream: 'orders' },
+            target: { connection: 'erp', entity: 'salesOrder' },
+            mapping: ORDER_MAPPING,
+            canonical: 'order',
+            key: ORDER_KEY,
+            batchSize: 500,
+            concurrency: 4,
+          },
+        ],
+      });
+      // timedOrdersBackfill counts erp_orders' rows: here the target is NetSuite, so the table stays empty.
+      await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY)`);
+      await seedShopOrders(pool, n);
+      const {
+        ms: e2eMs,
+        counts,
+        cpuLine,
+      } = await timedOrdersBackfill(
+        pool,
+        db.url,
+        dir,
+        new Date(TO.getTime() + 1000),
+        (TO.getTime() - FROM.getTime()) / 8,
+        n,
+      );
+      say(
+        `  end to end: ${int(n)} orders in ${(e2eMs / 1000).toFixed(1)} s: ${int(n / (e2eMs / 1000))} orders/s posted from PostgreSQL`,
+      );
+      say(cpuLine);
+      stats = await fake.stop();
+      say(
+        `  runs: read ${int(counts.read)}, written ${int(counts.written)}, dead ${int(counts.dead)}; the fake: ${int(stats.creates)} sales orders created, ${int(stats.updates)} updated, ${int(stats.requests)} requests, at most ${stats.maxInFlight} in flight`,
+      );
+      check(counts.written === n && counts.dead === 0 && stats.creates === alone + n, 'every order posted once');
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  } finally {
+    if (!stats) await fake.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const m = machine();
@@ -843,6 +1007,7 @@ async function main(): Promise<void> {
     ['json', json],
     ['invariants', invariants],
     ['shopify', shopify],
+    ['netsuite', netsuite],
   ];
   for (const [name, fn] of parts) {
     if (!a.only.has(name)) continue;

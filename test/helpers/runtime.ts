@@ -122,6 +122,33 @@ export async function applyWorkspace(dir: string, url: string): Promise<void> {
   if (r.status !== 0) throw new Error(`apply failed\n${show(r)}`);
 }
 
+/** Queue a backfill of `flow` over [from, to) in windows of `window` (e.g. "1d"); fails the test if it is refused. */
+export async function backfill(
+  dir: string,
+  url: string,
+  flow: string,
+  from: Date,
+  to: Date,
+  window: string,
+): Promise<void> {
+  const r = await cli(
+    dir,
+    url,
+    'backfill',
+    flow,
+    '--env',
+    ENV,
+    '--since',
+    from.toISOString(),
+    '--until',
+    to.toISOString(),
+    '--window',
+    window,
+    '--json',
+  );
+  if (r.status !== 0) throw new Error(`backfill failed\n${show(r)}`);
+}
+
 /** The simple stock mapping most runtime tests use: a sandbox stock move → canonical inventory level. */
 export const STOCK_MAPPING = `{
   "sku": sku,

@@ -50,6 +50,7 @@ import {
   rateLimiter,
   readSlices,
   type SliceQuery,
+  semaphore,
   utc,
 } from '../kit/index.js';
 import type { ConnectorContext, OpenConnector, Page, ReadRequest, WriteItem, WriteResult } from '../types.js';
@@ -158,6 +159,10 @@ export function openNetSuite(ctx: ConnectorContext, options: NetSuiteOptions = {
     burst: DEFAULT_PER_SECOND,
     concurrency: DEFAULT_CONCURRENCY,
   });
+  // Callers of this process queue here, first come first served, before they ask for one of the connection's
+  // shared slots: the slots (PostgreSQL leases) are polled when all are taken, and a batch of hundreds of records
+  // polling them would take turns by luck and back-off rather than in order.
+  const local = semaphore(limiter.concurrency ?? DEFAULT_CONCURRENCY);
   let accessToken: { value: string; until: number } | undefined;
   const http = httpClient(ctx, {
     name: 'netsuite',
@@ -240,17 +245,19 @@ export function openNetSuite(ctx: ConnectorContext, options: NetSuiteOptions = {
   async function send(method: string, path: string, o: SendOptions = {}, retried = false): Promise<Reply> {
     const url = http.url(path);
     const body = o.json !== undefined ? serialise(o.json) : o.body;
-    const reply = await limiter.slot(async () => {
-      await limiter.take(1, o.signal);
-      const auth = o.authorize === false ? undefined : await authorization(method, url.href, o.signal);
-      return http.request(method, url, {
-        body,
-        contentType: o.json !== undefined ? 'application/json' : o.contentType,
-        headers: { ...(auth ? { authorization: auth } : {}), ...o.headers },
-        signal: o.signal,
-        allow: [400, 401, 403, 404, 405, 409, 429, 500, 502, 503, 504],
-      });
-    });
+    const reply = await local(() =>
+      limiter.slot(async () => {
+        await limiter.take(1, o.signal);
+        const auth = o.authorize === false ? undefined : await authorization(method, url.href, o.signal);
+        return http.request(method, url, {
+          body,
+          contentType: o.json !== undefined ? 'application/json' : o.contentType,
+          headers: { ...(auth ? { authorization: auth } : {}), ...o.headers },
+          signal: o.signal,
+          allow: [400, 401, 403, 404, 405, 409, 429, 500, 502, 503, 504],
+        });
+      }),
+    );
     if (reply.status >= 200 && reply.status < 300) {
       backoff = 0;
       return reply;

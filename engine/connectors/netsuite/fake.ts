@@ -643,3 +643,20 @@ export async function startFakeNetSuite(o: FakeNetSuiteOptions = {}): Promise<Fa
       }),
   };
 }
+
+/**
+ * A connection's settings for a fake (in this process or another: its url, account and TBA credentials), with the
+ * credentials put in environment variables `<prefix>_CONSUMER_KEY`… and referenced from there, as a workspace does.
+ */
+export function fakeSettings(
+  f: Pick<FakeNetSuite, 'url' | 'accountId' | 'tba'>,
+  prefix: string,
+): Record<string, unknown> {
+  const settings: Record<string, unknown> = { accountId: f.accountId, baseUrl: f.url };
+  for (const [k, v] of Object.entries(f.tba)) {
+    const name = `${prefix}_${k.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`;
+    process.env[name] = v;
+    settings[k] = { secretRef: `env:${name}` };
+  }
+  return settings;
+}

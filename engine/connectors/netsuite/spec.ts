@@ -4,6 +4,12 @@
  */
 import { type ConnectorSpec, erpMasterDataStreams, rateLimit, secretRef, str } from '../spec.js';
 
+/** One complete set of credentials: its settings required (their schemas are above, in `properties`). */
+const alternative = (...names: string[]) => ({
+  required: names,
+  properties: Object.fromEntries(names.map((n) => [n, {}])),
+});
+
 const id = (description: string) => ({ type: 'string', pattern: '^[0-9]+$', description });
 
 export const spec: ConnectorSpec = {
@@ -74,6 +80,11 @@ export const spec: ConnectorSpec = {
       rateLimit: rateLimit('requests per second to NetSuite (default 50; NetSuite limits concurrency, not rate)'),
     },
     additionalProperties: false,
+    // Token-based authentication (the default, and what `rsync init` writes), or OAuth 2.0 client credentials.
+    anyOf: [
+      alternative('consumerKey', 'consumerSecret', 'tokenId', 'tokenSecret'),
+      alternative('clientId', 'certificateId', 'privateKey'),
+    ],
   },
   // What each read is (connector.ts STREAMS): SuiteQL by lastmodifieddate in UTC, ordered by it and the key. items and
   // prices read inventory items (the prices from the Base Price level); inventory one row per item and location.
