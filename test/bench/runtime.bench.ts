@@ -2,8 +2,8 @@
  * The runtime benchmark (issue "The runtime"): on a fresh PostgreSQL database (DATABASE_URL's server, else the
  * embedded one the tests share), with the built CLI and engine.
  *
- *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,throttle]
- *        [--records 100000] [--backfill 1000000] [--rate 50] [--seconds 60] [--vendor shopify|woocommerce|square|stripe|all]
+ *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,netsuite,business-central,avalara,throttle]
+ *        [--records 100000] [--erp-records 2000] [--backfill 1000000] [--rate 50] [--seconds 60] [--vendor shopify|woocommerce|square|stripe|all]
  *
  *   e2e       postgres table of Shopify orders → the Shopify order mapping (shopify-orders-to-erp@2) → postgres
  *             upsert, --records records, as a backfill worked by one worker (its mapping threads on every core):
@@ -18,7 +18,10 @@
  *   shopify   a bulk backfill of --records orders from the fake Shopify (a process of its own) through the real
  *             shopify connector (bulk operation started, polled, its JSONL streamed) → the Shopify order mapping →
  *             postgres upsert: the connector's own CPU per order (read alone), then records/s end to end.
- *   avalara   --records Shopify orders from a postgres table → the Shopify order mapping → the avalara connector →
+ *   netsuite  --erp-records (2,000) Shopify orders from a postgres table → the Shopify order mapping → the netsuite
+ *             connector (token-based authentication) → the fake NetSuite (a process of its own): the connector's own
+ *             CPU per order (upserts alone), then orders/s posted as sales orders end to end.
+ *   avalara   --erp-records (2,000) Shopify orders from a postgres table → the Shopify order mapping → the avalara connector →
  *             the fake AvaTax (a process of its own): the connector's own CPU per order (writes alone), then
  *             orders/s recorded as transactions end to end.
  *   throttle  (not run by default: 2 minutes a vendor) each vendor's fake throttling at its limit, 4 loops of reads
@@ -68,12 +71,26 @@ interface Args {
   vendors: Vendor[];
   /** How many times the end-to-end part runs (its figure is the median: this machine's runs vary by ±15 %). */
   runs: number;
+  /** Orders of the ERP and tax parts (netsuite, business-central, avalara): their fakes answer one order a request. */
+  erpRecords: number;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    only: new Set(['e2e', 'webhook', 'backfill', 'crash', 'workers', 'json', 'shopify']),
+    only: new Set([
+      'e2e',
+      'webhook',
+      'backfill',
+      'crash',
+      'workers',
+      'json',
+      'shopify',
+      'netsuite',
+      'business-central',
+      'avalara',
+    ]),
     records: 100_000,
+    erpRecords: 2_000,
     backfill: 1_000_000,
     rate: 50,
     seconds: 60,
@@ -89,6 +106,7 @@ function parseArgs(argv: string[]): Args {
     };
     if (k === '--only') a.only = new Set(argv[++i].split(','));
     else if (k === '--records') a.records = num();
+    else if (k === '--erp-records') a.erpRecords = num();
     else if (k === '--backfill') a.backfill = num();
     else if (k === '--rate') a.rate = num();
     else if (k === '--seconds') a.seconds = a.secondsGiven = num();
@@ -881,7 +899,7 @@ async function avalaraFake() {
 }
 
 async function avalara(a: Args): Promise<void> {
-  const n = a.records;
+  const n = a.erpRecords;
   say(
     `avalara: ${int(n)} Shopify orders from a postgres table → shopify-order.jsonata (@2) → the avalara connector → the fake AvaTax (its own process), one transaction each`,
   );
@@ -970,6 +988,145 @@ async function avalara(a: Args): Promise<void> {
   }
 }
 
+// ------------------------------------------------------------------------------------------------------ netsuite
+
+interface NetSuiteFakeStats {
+  creates: number;
+  updates: number;
+  requests: number;
+  maxInFlight: number;
+  rejected: number;
+}
+
+/** The fake NetSuite (netsuite-fake.ts) in a process of its own; stop() gives what it counted. */
+async function netsuiteFake(): Promise<{
+  url: string;
+  accountId: string;
+  tba: { consumerKey: string; consumerSecret: string; tokenId: string; tokenSecret: string };
+  stop: () => Promise<NetSuiteFakeStats>;
+}> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./netsuite-fake.js', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let buf = '';
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (lines.length) {
+          clearInterval(poll);
+          resolve(lines.shift()!);
+        }
+      }, 10);
+      child.once('exit', (code) => {
+        clearInterval(poll);
+        if (lines.length) resolve(lines.shift()!);
+        else reject(new Error(`the fake NetSuite exited (${code})`));
+      });
+    });
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+    buf += c;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  const first = JSON.parse(await next()) as Omit<Awaited<ReturnType<typeof netsuiteFake>>, 'stop'>;
+  return {
+    ...first,
+    stop: async () => {
+      const stats = next();
+      child.kill('SIGTERM');
+      return JSON.parse(await stats) as NetSuiteFakeStats;
+    },
+  };
+}
+
+async function netsuite(a: Args): Promise<void> {
+  const n = a.erpRecords;
+  say(
+    `netsuite: ${int(n)} orders → shopify-order.jsonata (@2) → NetSuite sales orders upserted by external id on the fake NetSuite (its own process), token-based authentication`,
+  );
+  const fake = await netsuiteFake();
+  const { fakeSettings } = await import('../../engine/connectors/netsuite/fake.js');
+  const settings = {
+    ...fakeSettings(fake, 'RSYNC_BENCH_NS'),
+    customer: '42',
+    concurrency: 8,
+    rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+  };
+  let stats: NetSuiteFakeStats | undefined;
+  try {
+    // 1. The connector alone: canonical orders (the mapping's output for the sample, one id each) upserted in batches
+    // of 500 — payloads, SKU lookups, signatures, requests — this process's CPU, the fake's being another process's.
+    const { compile } = await import('../../engine/jsonata/index.js');
+    const mapping = compile(ORDER_MAPPING);
+    if (!mapping.ok) throw new Error(mapping.problem.message);
+    const canonical = (await mapping.expr.evaluate(ORDER, { params: {} })) as Record<string, unknown>;
+    const { openNetSuite } = await import('../../engine/connectors/netsuite/connector.js');
+    const { resolveSecret } = await import('../../engine/connectors/secrets.js');
+    const c = openNetSuite({ settings, secret: resolveSecret, system: 'bench/netsuite' });
+    const alone = Math.min(n, 20_000);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let ok = 0;
+    for (let from = 0; from < alone; from += 500) {
+      const batch = Array.from({ length: Math.min(500, alone - from) }, (_, i) => ({
+        key: `bench-order-${from + i}`,
+        record: { ...canonical, externalId: String(from + i) },
+      }));
+      ok += (await c.write!('salesOrder', batch)).filter((r) => r.ok).length;
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    check(ok === alone, `the connector upserted every order (${int(ok)} of ${int(alone)})`);
+    say(
+      `  connector alone: ${int(alone)} orders in ${(ms / 1000).toFixed(1)} s: ${int(alone / (ms / 1000))} orders/s at 8 in flight; connector CPU ${((cpu.user + cpu.system) / alone).toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+    );
+
+    // 2. End to end: one rsync worker (this process) works a backfill of the orders from PostgreSQL through the
+    // mapping into the fake NetSuite; the fake counts what it created.
+    const { db, pool } = await fresh('bench_netsuite');
+    try {
+      process.env.RSYNC_BENCH_DB = db.url;
+      const dir = await shopOrdersWorkspace(pool, 'rsync-bench-netsuite-', n, {
+        connections: [{ name: 'erp', connector: 'netsuite', settings }],
+        target: { connection: 'erp', entity: 'salesOrder' },
+      });
+      // timedOrdersBackfill counts erp_orders' rows: here the target is NetSuite, so the table stays empty.
+      await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY)`);
+      const {
+        ms: e2eMs,
+        counts,
+        cpuLine,
+      } = await timedOrdersBackfill(
+        pool,
+        db.url,
+        dir,
+        new Date(TO.getTime() + 1000),
+        (TO.getTime() - FROM.getTime()) / 8,
+        n,
+      );
+      say(
+        `  end to end: ${int(n)} orders in ${(e2eMs / 1000).toFixed(1)} s: ${int(n / (e2eMs / 1000))} orders/s posted from PostgreSQL`,
+      );
+      say(cpuLine);
+      stats = await fake.stop();
+      say(
+        `  runs: read ${int(counts.read)}, written ${int(counts.written)}, dead ${int(counts.dead)}; the fake: ${int(stats.creates)} sales orders created, ${int(stats.updates)} updated, ${int(stats.requests)} requests, at most ${stats.maxInFlight} in flight`,
+      );
+      check(counts.written === n && counts.dead === 0 && stats.creates === alone + n, 'every order posted once');
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  } finally {
+    if (!stats) await fake.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const m = machine();
@@ -994,6 +1151,7 @@ async function main(): Promise<void> {
     ['invariants', invariants],
     ['shopify', shopify],
     ['avalara', avalara],
+    ['netsuite', netsuite],
     [
       'throttle',
       async (x) => {

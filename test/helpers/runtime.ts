@@ -142,6 +142,19 @@ export const queueBackfill = (dir: string, url: string, flow: string, since: Dat
     '--json',
   );
 
+/** Queue a backfill as queueBackfill does; fails the test if it is refused. */
+export async function backfill(
+  dir: string,
+  url: string,
+  flow: string,
+  from: Date,
+  to: Date,
+  window: string,
+): Promise<void> {
+  const r = await queueBackfill(dir, url, flow, from, to, window);
+  if (r.status !== 0) throw new Error(`backfill failed\n${show(r)}`);
+}
+
 /** The simple stock mapping most runtime tests use: a sandbox stock move → canonical inventory level. */
 export const STOCK_MAPPING = `{
   "sku": sku,

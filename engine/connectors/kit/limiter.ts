@@ -117,7 +117,8 @@ export function localBucket(perSecond: number, burst = Math.max(1, perSecond), n
   };
 }
 
-function semaphore(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+/** At most `n` calls of the returned runner at once in this process; the others wait their turn, in order. */
+export function semaphore(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
   let busy = 0;
   const queue: (() => void)[] = [];
   return async <T>(fn: () => Promise<T>): Promise<T> => {
