@@ -2,7 +2,7 @@
  * The runtime benchmark (issue "The runtime"): on a fresh PostgreSQL database (DATABASE_URL's server, else the
  * embedded one the tests share), with the built CLI and engine.
  *
- *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify] [--records 100000]
+ *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,business-central] [--records 100000]
  *        [--backfill 1000000] [--rate 50] [--seconds 60]
  *
  *   e2e       postgres table of Shopify orders → the Shopify order mapping (shopify-orders-to-erp@2) → postgres
@@ -18,6 +18,8 @@
  *   shopify   a bulk backfill of --records orders from the fake Shopify (a process of its own) through the real
  *             shopify connector (bulk operation started, polled, its JSONL streamed) → the Shopify order mapping →
  *             postgres upsert: the connector's own CPU per order (read alone), then records/s end to end.
+ *   business-central  --records orders mapped and posted as sales orders to the fake Business Central (its own
+ *             process) through the real connector: its own CPU per order alone, then orders/s end to end.
  *   json      parsing a page of 500 Shopify orders (the REST fixture), JSON.parse against parseJsonLossless: with
  *             ids below 2^53 (its fast path) and with 64-bit ids (every "id" in it): MB/s, in process.
  *
@@ -284,6 +286,18 @@ async function e2e(a: Args): Promise<void> {
   );
 }
 
+/** The postgres connection's stream of Shopify orders in shop_orders (seedOrders), as the e2e parts read it. */
+const SHOP_ORDERS_STREAMS = {
+  orders: {
+    canonical: ['order'],
+    incremental: true,
+    table: 'shop_orders',
+    cursor: 'updated_at',
+    key: 'id',
+    document: 'payload',
+  },
+};
+
 async function e2eRun(a: Args, n: number): Promise<number> {
   const { db, pool } = await fresh('bench_e2e');
   try {
@@ -295,16 +309,7 @@ async function e2eRun(a: Args, n: number): Promise<number> {
           connector: 'postgres',
           settings: {
             url: { secretRef: 'env:RSYNC_BENCH_DB' },
-            streams: {
-              orders: {
-                canonical: ['order'],
-                incremental: true,
-                table: 'shop_orders',
-                cursor: 'updated_at',
-                key: 'id',
-                document: 'payload',
-              },
-            },
+            streams: SHOP_ORDERS_STREAMS,
             entities: { salesOrder: { accepts: ['order'], table: 'erp_orders', key: 'key', document: 'body' } },
           },
         },
@@ -694,11 +699,11 @@ async function json(): Promise<void> {
 
 // ------------------------------------------------------------------------------------------------------ shopify
 
-/** The fake Shopify (shopify-fake.ts) in a process of its own, serving `n` orders to every bulk query. */
-async function shopifyFake(n: number): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
+/** A vendor fake script of this folder in a process of its own: the JSON of its first line, and how to stop it. */
+async function fakeProcess<T>(script: string, ...args: string[]): Promise<T & { stop: () => Promise<void> }> {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./shopify-fake.js', import.meta.url)), String(n)], {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {
@@ -707,12 +712,10 @@ async function shopifyFake(n: number): Promise<{ url: string; token: string; sto
       buf += c;
       if (buf.includes('\n')) resolve(buf.split('\n')[0]);
     });
-    child.on('exit', (code) => reject(new Error(`the fake Shopify exited (${code})`)));
+    child.on('exit', (code) => reject(new Error(`the fake ${script} exited (${code})`)));
   });
-  const { url, token } = JSON.parse(line) as { url: string; token: string };
   return {
-    url,
-    token,
+    ...(JSON.parse(line) as T),
     stop: () =>
       new Promise<void>((r) => {
         child.once('exit', () => r());
@@ -720,6 +723,9 @@ async function shopifyFake(n: number): Promise<{ url: string; token: string; sto
       }),
   };
 }
+
+/** The fake Shopify (shopify-fake.ts) in a process of its own, serving `n` orders to every bulk query. */
+const shopifyFake = (n: number) => fakeProcess<{ url: string; token: string }>('./shopify-fake.js', String(n));
 
 async function shopify(a: Args): Promise<void> {
   const n = a.records;
@@ -820,6 +826,133 @@ async function shopify(a: Args): Promise<void> {
   }
 }
 
+// ------------------------------------------------------------------------------------------------- business-central
+
+/**
+ * Orders into Business Central: the fake (business-central-fake.ts) in a process of its own, so that what is
+ * measured here is rsync's side. First the connector alone — the Shopify sample mapped once to a canonical order,
+ * then written as sales orders in batches of 100 (key lookups, atomic $batch deep inserts) — for its own CPU per
+ * order; then end to end, a postgres table of Shopify orders through the order mapping and the connector by one
+ * worker (this process).
+ */
+async function businessCentral(a: Args): Promise<void> {
+  const n = a.records;
+  say(
+    `business-central: ${int(n)} Shopify orders → shopify-order.jsonata (@2) → sales orders in the fake Business Central (its own process)`,
+  );
+  const fake = await fakeProcess<{ url: string; stats: string }>('./business-central-fake.js');
+  const bc = await import('../../engine/connectors/business-central/fake.js');
+  process.env.RSYNC_BENCH_BC_SECRET = bc.FAKE_CLIENT_SECRET;
+  const settings = {
+    tenantId: bc.FAKE_TENANT,
+    environment: bc.FAKE_ENVIRONMENT,
+    companyId: bc.FAKE_COMPANY,
+    clientId: bc.FAKE_CLIENT_ID,
+    clientSecret: { secretRef: 'env:RSYNC_BENCH_BC_SECRET' },
+    baseUrl: fake.url,
+    authorityUrl: fake.url,
+    customerNumber: 'WEB',
+    shippingAccount: '6110',
+    chargesAccount: '6120',
+    rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+  };
+  const stats = async () => (await (await fetch(fake.stats)).json()) as { orders: number; twice: number };
+  try {
+    // 1. The connector alone: payloads built, keys looked up, $batch requests sent and their answers read.
+    const { openBusinessCentral } = await import('../../engine/connectors/business-central/connector.js');
+    const { resolveSecret } = await import('../../engine/connectors/secrets.js');
+    const [mapped] = await mapRecords({
+      mapping: ORDER_MAPPING,
+      key: ORDER_KEY,
+      params: {},
+      canonical: 'order',
+      records: [JSON.stringify(ORDER)],
+      json: true,
+    });
+    check(mapped?.kind === 'mapped', 'the sample order maps');
+    const text = mapped.kind === 'mapped' ? mapped.text : '{}';
+    const c = openBusinessCentral({ settings, secret: resolveSecret, system: 'bench/business-central' });
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let ok = 0;
+    for (let i = 0; i < n; i += 100) {
+      const items = Array.from({ length: Math.min(100, n - i) }, (_, j) => ({
+        key: `bench-alone-${i + j}`,
+        record: JSON.parse(text) as Record<string, unknown>,
+        text,
+      }));
+      ok += (await c.write!('salesOrder', items)).filter((r) => r.ok).length;
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    check(ok === n, `the connector wrote every order (${int(ok)} of ${int(n)})`);
+    say(
+      `  connector alone: ${int(n)} orders in ${(ms / 1000).toFixed(1)} s, ${int(n / (ms / 1000))} orders/s; connector CPU ${((cpu.user + cpu.system) / n).toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+    );
+
+    // 2. End to end: one rsync worker (this process) works the backfill from PostgreSQL through the mapping.
+    const { db, pool } = await fresh('bench_business_central');
+    try {
+      process.env.RSYNC_BENCH_DB = db.url;
+      const dir = runtimeWorkspace('rsync-bench-bc-', {
+        connections: [
+          {
+            name: 'shopdb',
+            connector: 'postgres',
+            settings: {
+              url: { secretRef: 'env:RSYNC_BENCH_DB' },
+              streams: SHOP_ORDERS_STREAMS,
+            },
+          },
+          { name: 'erp', connector: 'business-central', settings },
+        ],
+        flows: [
+          {
+            name: 'orders',
+            source: { connection: 'shopdb', stream: 'orders' },
+            target: { connection: 'erp', entity: 'salesOrder' },
+            mapping: ORDER_MAPPING,
+            canonical: 'order',
+            key: ORDER_KEY,
+            batchSize: 100,
+            concurrency: 4,
+          },
+        ],
+      });
+      await pool.query(
+        `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
+      );
+      // timedOrdersBackfill counts erp_orders; the orders go to Business Central, counted by the fake instead.
+      await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY)`);
+      await seedOrders(pool, 'shop_orders', n);
+      const before = (await stats()).orders;
+      const to = new Date(TO.getTime() + 1000);
+      const {
+        ms: e2eMs,
+        counts,
+        cpuLine,
+      } = await timedOrdersBackfill(pool, db.url, dir, to, (to.getTime() - FROM.getTime()) / 4, n);
+      const after = await stats();
+      say(
+        `  end to end: ${int(n)} orders in ${(e2eMs / 1000).toFixed(1)} s: ${int(n / (e2eMs / 1000))} orders/s posted`,
+      );
+      say(cpuLine);
+      say(
+        `  runs: read ${int(counts.read)}, written ${int(counts.written)}, filtered ${int(counts.filtered)}, dead ${int(counts.dead)}; sales orders created ${int(after.orders - before)}, created twice ${after.twice}`,
+      );
+      check(
+        counts.read === n && after.orders - before === n && after.twice === 0 && counts.dead === 0,
+        'every order posted once',
+      );
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  } finally {
+    await fake.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const m = machine();
@@ -843,6 +976,7 @@ async function main(): Promise<void> {
     ['json', json],
     ['invariants', invariants],
     ['shopify', shopify],
+    ['business-central', businessCentral],
   ];
   for (const [name, fn] of parts) {
     if (!a.only.has(name)) continue;
