@@ -120,6 +120,21 @@ export function parseDurationFlag(
   return ms;
 }
 
+// ---------------------------------------------------------------------------------------------------- sizes
+
+const SIZES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024, gb: 1024 * 1024 * 1024 };
+
+/** A size flag's bytes (`512KB`, `5MB`, `1048576`; units of 1024), within [min, max]. */
+export function parseSizeFlag(flag: string, text: string, limits: { min: number; max: number }): number {
+  const m = /^(\d{1,12})\s*(b|kb|mb|gb)?$/i.exec(text.trim());
+  const bytes = m ? Number(m[1]) * SIZES[(m[2] ?? 'b').toLowerCase()] : Number.NaN;
+  if (!Number.isFinite(bytes))
+    usage(`--${flag} ${text} is not a size.`, 'Write it as a whole number and a unit: 512KB, 5MB.');
+  if (bytes < limits.min || bytes > limits.max)
+    usage(`--${flag} ${text} is out of range.`, `Give from ${limits.min} bytes to ${limits.max / (1024 * 1024)} MB.`);
+  return bytes;
+}
+
 /** The longest wait a command makes in one Node timer: 24d, under MAX_TIMER_MS (which a longer one overflows). */
 export const LONGEST_TIMER_MS = 24 * 86_400_000;
 if (LONGEST_TIMER_MS > MAX_TIMER_MS) throw new Error('LONGEST_TIMER_MS must fit in one timer');

@@ -9,6 +9,7 @@ import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
 import { openSavedPlan } from '../../engine/plan/origin.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
+import { anchorLog, openAudit } from '../audit.js';
 import { openDatabase, workspaceRoot } from '../database.js';
 import { renderDiagnostic } from '../views/diagnostics.js';
 import { progress } from '../views/progress.js';
@@ -48,6 +49,7 @@ repository, or for a workspace outside Git another folder). One apply per enviro
     const saved = args.plan ? await openSavedPlan(args.plan, root) : undefined;
     const db = await openDatabase(root, this.json);
     const actor = await currentActor(root);
+    const audit = await openAudit(root);
     try {
       let plan: Plan;
       if (saved) {
@@ -92,6 +94,7 @@ repository, or for a workspace outside Git another folder). One apply per enviro
         onProgress: (d, t) => bar.update(d, t),
       });
       bar.done();
+      const anchored = await anchorLog(db, audit, { env: plan.env, commit: plan.commit });
       if (!this.json) {
         const a = result.applied;
         this.log(
@@ -102,6 +105,7 @@ repository, or for a workspace outside Git another folder). One apply per enviro
             `  waiting: ${w.address} still has ${w.jobs} queued job${w.jobs === 1 ? '' : 's'}; it is removed by a later apply once they drain (or now with --force-prune).`,
           );
         if (args.plan) this.log(summaryLine(plan));
+        if (anchored) this.log(anchored);
       }
       return { version: 1, done: true, ...result, plan: { env: plan.env, summary: plan.summary } };
     } finally {

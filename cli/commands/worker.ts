@@ -3,7 +3,8 @@ import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { setLongTimeout } from '../../engine/util/duration.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { RsyncCommand } from '../base.js';
-import { countFlag, LONGEST_TIMER_MS, parseDurationFlag, portFlag } from '../flags.js';
+import { DEFAULT_LIMITS } from '../../engine/runtime/server.js';
+import { countFlag, LONGEST_TIMER_MS, parseDurationFlag, parseSizeFlag, portFlag } from '../flags.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface WorkerResult {
@@ -49,6 +50,19 @@ interrupted where they stand (their cursors are committed per page, so the next 
     concurrency: countFlag({ description: 'runs in flight at once in this worker', default: 4, max: 1000 }),
     threads: countFlag({ description: 'mapping threads (default: one per core)', min: 0, max: 256 }),
     for: Flags.string({ description: 'stop (and drain) after this long, e.g. 30s — for demos and tests' }),
+    'max-body': Flags.string({
+      description: 'largest webhook body taken (413 beyond it, read no further), 1KB to 64MB',
+      default: '5MB',
+    }),
+    'body-timeout': Flags.string({
+      description: 'a webhook request must arrive whole within this (408 and closed after), 1s to 10m',
+      default: '30s',
+    }),
+    'max-deliveries': countFlag({
+      description: 'deliveries of one flow read and stored at once (429 with Retry-After beyond)',
+      default: DEFAULT_LIMITS.maxDeliveriesPerFlow,
+      max: 10_000,
+    }),
     'drain-timeout': Flags.string({
       description: 'how long running jobs may take to finish when stopping (at most 24d)',
       default: '30s',
@@ -71,6 +85,11 @@ interrupted where they stand (their cursors are committed per page, so the next 
       sandbox: flags.sandbox,
       concurrency: flags.concurrency,
       threads: flags.threads,
+      limits: {
+        maxBodyBytes: parseSizeFlag('max-body', flags['max-body'], { min: 1024, max: 64 * 1024 * 1024 }),
+        bodyTimeoutMs: parseDurationFlag('body-timeout', flags['body-timeout'], { min: 1000, max: 600_000 }),
+        maxDeliveriesPerFlow: flags['max-deliveries'],
+      },
       log: (line) => this.note(line),
     });
     try {

@@ -9,6 +9,7 @@
  */
 export * from './history.js';
 export * from './identity.js';
+export * from './notes.js';
 export * from './plumbing.js';
 export * from './refs.js';
 export * from './run.js';

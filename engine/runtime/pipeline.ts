@@ -53,7 +53,7 @@ import type { Mapper } from './mapping/mapper.js';
 import { maskPii, maskPiiText, piiNames } from './mask.js';
 
 export type Final =
-  | { outcome: 'written'; key: string; targetId: string }
+  | { outcome: 'written'; key: string; targetId: string; view?: Record<string, unknown> }
   | { outcome: 'unchanged'; key: string; why: 'ledger' | 'page' | 'echo' | 'stale' }
   | { outcome: 'filtered'; key?: string; reason?: string }
   | { outcome: 'dead'; key?: string; stage: string; error: string; attempts: number };
@@ -222,12 +222,18 @@ export async function processPage(
     await recordWrites(
       tx,
       { env: flow.env, address: flow.address, target: flow.target.system, revision: flow.revision },
-      written.map((i) => ({
-        key: mapped(i).key,
-        targetId: (finals[i] as { targetId: string }).targetId,
-        hash: mapped(i).hash,
-        version: mapped(i).updatedAt,
-      })),
+      written.map((i) => {
+        const f = finals[i] as Extract<Final, { outcome: 'written' }>;
+        const m = mapped(i);
+        return {
+          key: m.key,
+          targetId: f.targetId,
+          hash: m.hash,
+          version: m.updatedAt,
+          sourceId: m.sourceId,
+          view: f.view,
+        };
+      }),
     );
     const letters = deadLetters(run, page, outcomes, finals, item);
     if (page.deadLetter !== false) await addDeadLetters(tx, letters);
@@ -362,7 +368,7 @@ async function writeOnce(
     }
     batch.forEach((i, n) => {
       const r = results[n] ?? { ok: false, transient: false, error: 'the target gave no result for this record' };
-      if (r.ok) finals[i] = { outcome: 'written', key: item(i).key, targetId: r.targetId };
+      if (r.ok) finals[i] = { outcome: 'written', key: item(i).key, targetId: r.targetId, view: r.view };
       else if (!r.transient)
         finals[i] = { outcome: 'dead', key: item(i).key, stage: 'write', error: r.error, attempts: attempt };
       else {

@@ -2,6 +2,21 @@
  * The worker's HTTP server: webhooks (`POST /hooks/<customer>/<flow>`: verified with the source connector's
  * scheme, stored once by delivery id, then worked by the worker loop), `/healthz` and `/readyz`. It owns no work of
  * its own: what it stores, the loop runs.
+ *
+ * Every input is bounded (issue 15) and no request, however malformed, can stop the worker (issue 21):
+ * - a body over `maxBodyBytes` is refused with 413 — at once when its Content-Length says so, else as soon as the
+ *   bytes read pass the limit — and nothing more of it is read (the connection is closed);
+ * - headers must arrive within `headersTimeoutMs` and the whole request within `bodyTimeoutMs` (Node answers 408
+ *   and closes: a slow sender cannot hold a socket open);
+ * - a body of a media type no sender of webhooks uses (XML, multipart, octet-stream…) is 415; the connector's
+ *   receiver answers 400 for a body it cannot parse or verify;
+ * - at most `maxDeliveriesPerFlow` deliveries of one flow are read and stored at once; more get 429 with
+ *   Retry-After (every vendor's sender retries), so one flow's burst cannot take every socket and database
+ *   connection from the others;
+ * - a path that is not a URL path, or is not valid percent-encoding, is 400; an error nobody foresaw is a 500 for
+ *   that request (logged), never an unhandled rejection.
+ * None of these refusals stores or enqueues anything, and /healthz and /readyz answer throughout. Each is counted in
+ * `stats` (for the operations issue's metrics).
  */
 import http from 'node:http';
 import { redact } from '../connectors/secrets.js';
@@ -24,20 +39,85 @@ export interface ServedWorker {
   delivered(flow: FlowDef): void;
 }
 
+/** The server's bounds (see the header); the worker's flags set them. */
+export interface ServerLimits {
+  maxBodyBytes: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  maxDeliveriesPerFlow: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  // Shopify's largest order webhooks are a few hundred KB; Stripe caps event payloads well under 1 MB.
+  maxBodyBytes: 5 * 1024 * 1024,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  maxDeliveriesPerFlow: 64,
+};
+
+/** What the server refused or failed, by reason, since it started. */
+export interface ServerStats {
+  accepted: number;
+  duplicate: number;
+  tooLarge: number;
+  unsupportedType: number;
+  busy: number;
+  malformed: number;
+  refused: number;
+  failed: number;
+  /** The most bytes read of any one request body. */
+  maxBodyRead: number;
+}
+
+/** Media types a webhook body may have: JSON (every sender), forms (WooCommerce's ping), text, or none given. */
+const BODY_TYPES = /^(application\/(json|[\w.+-]+\+json|x-www-form-urlencoded)|text\/plain)$/;
+
 /** Listen on `port` (0: a free one); resolves once listening, with the port. */
 export async function serve(
   w: ServedWorker,
   port: number,
   host: string,
-): Promise<{ server: http.Server; port: number | null }> {
-  const server = http.createServer((req, res) => void handle(w, req, res));
+  limits: Partial<ServerLimits> = {},
+): Promise<{ server: http.Server; port: number | null; stats: ServerStats }> {
+  const l = { ...DEFAULT_LIMITS, ...limits };
+  const stats: ServerStats = {
+    accepted: 0,
+    duplicate: 0,
+    tooLarge: 0,
+    unsupportedType: 0,
+    busy: 0,
+    malformed: 0,
+    refused: 0,
+    failed: 0,
+    maxBodyRead: 0,
+  };
+  const busy = new Map<string, number>();
+  const server = http.createServer(
+    {
+      headersTimeout: l.headersTimeoutMs,
+      requestTimeout: l.bodyTimeoutMs,
+      // How often Node looks for requests past their timeouts (default 30 s: a slow body would outlive its bound).
+      connectionsCheckingInterval: Math.min(1_000, l.headersTimeoutMs, l.bodyTimeoutMs),
+    },
+    (req, res) =>
+      void handle(w, req, res, l, stats, busy).catch((e: unknown) => {
+        stats.failed++;
+        w.rt.log?.(
+          `webhook server: ${req.method} ${redact(String(req.url)).slice(0, 200)} failed: ${redact((e as Error)?.message ?? String(e))}`,
+        );
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/json', connection: 'close' });
+          res.end(JSON.stringify({ error: 'the request failed in the worker; retry' }));
+        } else res.destroy();
+      }),
+  );
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   const addr = server.address();
-  return { server, port: typeof addr === 'object' && addr ? addr.port : null };
+  return { server, port: typeof addr === 'object' && addr ? addr.port : null, stats };
 }
 
 export async function closeServer(server: http.Server | undefined): Promise<void> {
@@ -45,33 +125,104 @@ export async function closeServer(server: http.Server | undefined): Promise<void
   server?.closeAllConnections?.();
 }
 
-async function handle(w: ServedWorker, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const send = (status: number, body: Record<string, unknown>) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
+async function handle(
+  w: ServedWorker,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  l: ServerLimits,
+  stats: ServerStats,
+  busy: Map<string, number>,
+): Promise<void> {
+  const send = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
   };
-  const url = new URL(req.url ?? '/', 'http://worker');
+  /** Refuse without reading the body: answer, then close the connection (what is still coming is never read). */
+  const refuse = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+    res.on('finish', () => req.destroy());
+    send(status, body, { connection: 'close', ...headers });
+  };
+  // The path as sent, without its query: not parsed as a URL (`//` would be a host, and an invalid one throws).
+  const raw = req.url ?? '/';
+  const pathname = raw.split('?', 1)[0];
   const state = w.state();
-  if (req.method === 'GET' && url.pathname === '/healthz') return send(200, { status: 'ok', worker: w.id });
-  if (req.method === 'GET' && url.pathname === '/readyz') {
+  if (req.method === 'GET' && pathname === '/healthz') return send(200, { status: 'ok', worker: w.id });
+  if (req.method === 'GET' && pathname === '/readyz') {
     return state === 'ready' ? send(200, { status: 'ready', flows: w.flowCount() }) : send(503, { status: state });
   }
-  const m = /^\/hooks\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
+  const m = /^\/hooks\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
   if (!m)
-    return send(404, {
+    return refuse(404, {
       error: 'not found: the endpoints are POST /hooks/<customer>/<flow>, GET /healthz, GET /readyz',
     });
-  if (req.method !== 'POST') return send(405, { error: 'use POST' });
-  if (state === 'draining') return send(503, { error: 'the worker is stopping; the sender will retry' });
-  const [customer, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+  if (req.method !== 'POST') return refuse(405, { error: 'use POST' }, { allow: 'POST' });
+  if (state === 'draining') return refuse(503, { error: 'the worker is stopping; the sender will retry' });
+  let customer: string;
+  let name: string;
+  try {
+    [customer, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+  } catch {
+    stats.malformed++;
+    return refuse(400, { error: 'the path is not valid percent-encoding: POST /hooks/<customer>/<flow>' });
+  }
   const flow = w.flow(`${customer}/flow/${name}`);
   if (flow?.trigger !== 'event')
-    return send(404, { error: `no event flow ${customer}/${name} is deployed in ${w.env}` });
-  let body: Buffer;
+    return refuse(404, { error: `no event flow ${customer}/${name} is deployed in ${w.env}` });
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';', 1)[0]
+    .trim()
+    .toLowerCase();
+  if (type && !BODY_TYPES.test(type)) {
+    stats.unsupportedType++;
+    return refuse(415, { error: `a webhook body is JSON (application/json), not ${type}` });
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > l.maxBodyBytes) {
+    stats.tooLarge++;
+    return refuse(413, { error: `the body is larger than ${describeBytes(l.maxBodyBytes)}` });
+  }
+  const inFlight = busy.get(flow.address) ?? 0;
+  if (inFlight >= l.maxDeliveriesPerFlow) {
+    stats.busy++;
+    return refuse(
+      429,
+      { error: `flow ${customer}/${name} has ${inFlight} deliveries being stored; retry in a second` },
+      { 'retry-after': '1' },
+    );
+  }
+  busy.set(flow.address, inFlight + 1);
   try {
-    body = await readBody(req, 5 * 1024 * 1024);
-  } catch {
-    return send(413, { error: 'the body is larger than 5 MB' });
+    await store(w, req, res, flow, customer, name, l, stats, send, refuse);
+  } finally {
+    const n = (busy.get(flow.address) ?? 1) - 1;
+    if (n > 0) busy.set(flow.address, n);
+    else busy.delete(flow.address);
+  }
+}
+
+type Send = (status: number, body: Record<string, unknown>, headers?: Record<string, string>) => void;
+
+/** Read, verify and store one delivery of `flow`. */
+async function store(
+  w: ServedWorker,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  flow: FlowDef,
+  customer: string,
+  name: string,
+  l: ServerLimits,
+  stats: ServerStats,
+  send: Send,
+  refuse: Send,
+): Promise<void> {
+  const body = await readBody(req, l.maxBodyBytes, stats);
+  if (body === 'too large') {
+    stats.tooLarge++;
+    return refuse(413, { error: `the body is larger than ${describeBytes(l.maxBodyBytes)}` });
+  }
+  if (body === 'aborted') {
+    res.destroy();
+    return;
   }
   try {
     const receive = connectorFor(w.rt, flow.source).receive;
@@ -103,16 +254,28 @@ async function handle(w: ServedWorker, req: http.IncomingMessage, res: http.Serv
       throw e;
     }
     if (fresh) w.delivered(flow);
+    if (fresh) stats.accepted++;
+    else stats.duplicate++;
     return send(fresh ? 202 : 200, { accepted: true, duplicate: !fresh, delivery: got.deliveryId });
   } catch (e) {
     const err = e instanceof ConnectorError ? e : undefined;
-    if (err && !err.transient)
+    if (err && !err.transient) {
+      stats.refused++;
       return send(err.status && err.status >= 400 && err.status < 500 ? err.status : 400, {
         error: redact(err.message),
       });
+    }
+    stats.failed++;
     return send(503, { error: 'the delivery could not be stored; retry' });
   }
 }
+
+const describeBytes = (n: number) =>
+  n >= 1024 * 1024 && n % (1024 * 1024) === 0
+    ? `${n / (1024 * 1024)} MB`
+    : n >= 1024 && n % 1024 === 0
+      ? `${n / 1024} KB`
+      : `${n} bytes`;
 
 /** Why a delivery is refused for text PostgreSQL cannot store, and where it is: `records[0].note`. */
 function unstorableMessage(t: UnstorableText): string {
@@ -120,18 +283,35 @@ function unstorableMessage(t: UnstorableText): string {
   return `${what} in ${t.key ? 'the key ' : ''}${dottedPath(t.path)}: rsync cannot store it (PostgreSQL refuses it), so this delivery is refused; send it without`;
 }
 
-function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+/**
+ * The body, or 'too large' as soon as more than `max` bytes came (reading then stops: the caller answers 413 and
+ * closes), or 'aborted' when the sender went away or Node cut a slow body off.
+ */
+function readBody(
+  req: http.IncomingMessage,
+  max: number,
+  stats: ServerStats,
+): Promise<Buffer | 'too large' | 'aborted'> {
+  return new Promise((resolve) => {
     const parts: Buffer[] = [];
     let size = 0;
+    let done = false;
+    const finish = (v: Buffer | 'too large' | 'aborted') => {
+      if (done) return;
+      done = true;
+      stats.maxBodyRead = Math.max(stats.maxBodyRead, size);
+      resolve(v);
+    };
     req.on('data', (c: Buffer) => {
+      if (done) return;
       size += c.length;
       if (size > max) {
-        reject(new Error('too large'));
-        req.destroy();
+        req.pause();
+        finish('too large');
       } else parts.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(parts)));
-    req.on('error', reject);
+    req.on('end', () => finish(Buffer.concat(parts)));
+    req.on('error', () => finish('aborted'));
+    req.on('close', () => finish('aborted'));
   });
 }

@@ -32,9 +32,10 @@ import { runEvents } from './events.js';
 import { runIncremental } from './incremental.js';
 import type { JobData } from './manual.js';
 import { closeConnectors, type RunResult, type RuntimeContext, workerId } from './page-loop.js';
-import { closeServer, serve } from './server.js';
+import { closeServer, type ServerLimits, type ServerStats, serve } from './server.js';
 import { flowsWithDeliveries } from '../state/deliveries.js';
 import { databaseNow, interruptOrphanedRuns, interruptRunsOf } from '../state/runs.js';
+import { CATCH_UP, claimMinutes } from '../state/ticks.js';
 import {
   forgetGoneWorkers,
   liveWorkerCount,
@@ -65,6 +66,13 @@ export interface WorkerOptions {
   threads?: number;
   /** Poll interval when no NOTIFY arrives (default 1 s). */
   pollMs?: number;
+  /**
+   * False: this worker takes no tick jobs (the minute's schedules are started by other workers, or by a test
+   * calling tick() itself with the times it chooses). Default true.
+   */
+  ticks?: boolean;
+  /** The webhook server's bounds (server.ts DEFAULT_LIMITS). */
+  limits?: Partial<ServerLimits>;
   log?: (line: string) => void;
 }
 
@@ -95,6 +103,8 @@ export class RsyncWorker {
   /** Totals since start, for the demo and `--json`. */
   readonly totals = { runs: 0, read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0, failed: 0 };
   port: number | null = null;
+  /** What the webhook server accepted and refused, by reason (undefined: it serves none). */
+  webhooks?: ServerStats;
 
   constructor(private o: WorkerOptions) {
     this.mapper = new Mapper(o.threads);
@@ -137,9 +147,11 @@ export class RsyncWorker {
         },
         this.o.port ?? 8787,
         this.o.host ?? '127.0.0.1',
+        this.o.limits,
       );
       this.server = served.server;
       this.port = served.port;
+      this.webhooks = served.stats;
     }
     this.timers.push(
       setInterval(() => void this.heartbeat(), 5_000),
@@ -395,7 +407,7 @@ export class RsyncWorker {
   }
 
   private queues(): string[] {
-    const names = new Set<string>([tickQueueName(this.o.env)]);
+    const names = new Set<string>(this.o.ticks === false ? [] : [tickQueueName(this.o.env)]);
     for (const f of this.flows.values()) names.add(f.queue);
     return [...names];
   }
@@ -454,16 +466,26 @@ export class RsyncWorker {
     return id;
   }
 
-  /** The minute's scheduled flows, each started once (singleton key per flow and minute). Public for tests. */
-  async tick(at = new Date()): Promise<void> {
-    const minute = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
-    for (const f of this.flows.values()) {
-      if (!f.enabled || !f.schedule) continue;
-      if (!cronMatches(f.schedule.cron, f.schedule.timezone, minute)) continue;
-      await this.boss!.send(f.queue, { flow: f.address, trigger: 'schedule' } satisfies JobData, {
-        singletonKey: `${f.address}@${minute.toISOString()}`,
-      });
-    }
+  /**
+   * The scheduled flows of every minute not started yet, up to `now` (the database's clock unless a test gives one),
+   * each minute claimed once across all workers (state/ticks.ts): a worker's clock that jumps never starts a minute
+   * twice, and minutes skipped by a jump forward are caught up (an hour at most). Public for tests.
+   */
+  async tick(now?: Date): Promise<void> {
+    const at = now ?? (await databaseNow(this.o.pool));
+    const { minutes, skipped } = await claimMinutes(this.o.pool, this.o.env, at);
+    if (skipped)
+      this.o.log?.(
+        `schedules: ${skipped} minute(s) before ${minutes[0]?.toISOString() ?? at.toISOString()} were not started (more than ${CATCH_UP} behind: the clock jumped, or no worker ran)`,
+      );
+    for (const minute of minutes)
+      for (const f of this.flows.values()) {
+        if (!f.enabled || !f.schedule) continue;
+        if (!cronMatches(f.schedule.cron, f.schedule.timezone, minute)) continue;
+        await this.boss!.send(f.queue, { flow: f.address, trigger: 'schedule' } satisfies JobData, {
+          singletonKey: `${f.address}@${minute.toISOString()}`,
+        });
+      }
     this.wake();
   }
 

@@ -261,6 +261,60 @@ export async function ensureEmbedded(
   workspace: string,
   log: Log = () => {},
 ): Promise<{ url: string; state: EmbeddedState; started: boolean }> {
+  try {
+    return await ensureEmbeddedIn(workspace, log);
+  } catch (e) {
+    throw storageError(e, workspace) ?? e;
+  }
+}
+
+/** Why a file system refused: the words for the errno codes a full, read-only or closed folder gives. */
+const REFUSALS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission is denied',
+  EPERM: 'permission is denied',
+  ENOENT: 'a folder on the way cannot be created (a read-only file system, or a folder removed meanwhile)',
+};
+
+/**
+ * A clear error for a state folder the embedded PostgreSQL cannot write (issue 15: a full disk, a read-only mount):
+ * the folder, why, and what to do — instead of an internal error (a raw ENOENT from mkdir) or initdb's page of log.
+ */
+function storageError(e: unknown, workspace: string): RsyncError | undefined {
+  const hint = `Free some space or make ${path.join(workspace, STATE_DIR)} writable (the embedded PostgreSQL needs about 60 MB), or set DATABASE_URL to a PostgreSQL 13+ server.`;
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.code === 'string' && typeof err.syscall === 'string' && REFUSALS[err.code])
+    return new RsyncError(
+      `The embedded PostgreSQL cannot keep its state in ${err.path ?? path.join(workspace, STATE_DIR)}: ${REFUSALS[err.code]} (${err.code} from ${err.syscall}).`,
+      ExitCode.UNAVAILABLE,
+      hint,
+    );
+  if (e instanceof RsyncError) {
+    const fatal = /^.*(No space left on device|Read-only file system|Disk quota exceeded).*$/m.exec(e.message);
+    if (fatal) {
+      const why = {
+        'No space left on device': 'the disk is full',
+        'Read-only file system': 'the file system is read-only',
+        'Disk quota exceeded': 'the disk quota is used up',
+      }[fatal[1]];
+      const folder =
+        /in (\S+?):?\n/.exec(e.message)?.[1] ?? /\((\S+)\):\n/.exec(e.message)?.[1] ?? path.join(workspace, STATE_DIR);
+      return new RsyncError(
+        `The embedded PostgreSQL cannot keep its state in ${folder}: ${why}.\n  PostgreSQL said: ${fatal[0].trim()}`,
+        ExitCode.UNAVAILABLE,
+        hint,
+      );
+    }
+  }
+  return undefined;
+}
+
+async function ensureEmbeddedIn(
+  workspace: string,
+  log: Log,
+): Promise<{ url: string; state: EmbeddedState; started: boolean }> {
   const existing = readState(workspace);
   if (existing && binariesExist(existing) && !runningFromGoneBinaries(existing) && (await isRunning(existing))) {
     return { url: urlOf(existing), state: existing, started: false };

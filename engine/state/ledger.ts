@@ -89,15 +89,27 @@ export async function echoedHashes(db: Queryable, env: string, system: string, h
 export async function recordWrites(
   tx: Queryable,
   flow: { env: string; address: string; target: string; revision: number },
-  written: { key: string; targetId: string; hash: string; version?: string }[],
+  written: {
+    key: string;
+    targetId: string;
+    hash: string;
+    version?: string;
+    /** The source record's id (canonical externalId…), for `rsync xref`. */
+    sourceId?: string;
+    /** What the target holds of the record after the write (WriteResult.view), for `rsync xref verify`. */
+    view?: Record<string, unknown>;
+  }[],
 ): Promise<void> {
   if (!written.length) return;
+  // Views are rare (the connectors that can read their records back) and sent only when there is one.
+  const views = written.some((w) => w.view !== undefined);
   await tx.query(
-    `INSERT INTO rsync.ledger AS l (env, address, key, target, target_id, content_hash, revision, version)
-     SELECT $1, $2, k, $3, t, h, $4, v FROM unnest($5::text[], $6::text[], $7::text[], $8::timestamptz[]) AS u(k, t, h, v)
+    `INSERT INTO rsync.ledger AS l (env, address, key, target, target_id, content_hash, revision, version, source_id, target_view)
+     SELECT $1, $2, k, $3, t, h, $4, v, s, w FROM unnest($5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::jsonb[]) AS u(k, t, h, v, s, w)
      ON CONFLICT (env, address, key) DO UPDATE
        SET target_id = excluded.target_id, content_hash = excluded.content_hash, revision = excluded.revision,
-           writes = l.writes + 1, updated_at = now(), version = coalesce(excluded.version, l.version)`,
+           writes = l.writes + 1, updated_at = now(), version = coalesce(excluded.version, l.version),
+           source_id = coalesce(excluded.source_id, l.source_id), target_view = excluded.target_view`,
     [
       flow.env,
       flow.address,
@@ -107,6 +119,8 @@ export async function recordWrites(
       written.map((w) => w.targetId),
       written.map((w) => w.hash),
       written.map((w) => w.version ?? null),
+      written.map((w) => w.sourceId ?? null),
+      views ? written.map((w) => (w.view === undefined ? null : JSON.stringify(w.view))) : written.map(() => null),
     ],
   );
 }

@@ -23,6 +23,26 @@ async function loadWorkspaceFile(root: string): Promise<Workspace> {
   });
 }
 
+/** rsync.yaml's spec.audit (the apply log's anchors and key) and the secrets folder its key may be read from. */
+export interface DeclaredAudit {
+  anchorFile?: string;
+  gitNotes: boolean;
+  /** The key's secret reference, unresolved. */
+  key?: unknown;
+  secretsFolder?: string;
+}
+
+export async function declaredAuditAt(root: string): Promise<DeclaredAudit> {
+  const ws = await loadWorkspaceFile(root);
+  const a = (ws.settings?.spec as { audit?: Record<string, unknown> } | undefined)?.audit ?? {};
+  return {
+    anchorFile: typeof a.anchorFile === 'string' ? a.anchorFile : undefined,
+    gitNotes: a.gitNotes !== false,
+    key: a.key,
+    secretsFolder: declaredSecretsFolder(ws),
+  };
+}
+
 /** The declared identity (identity.ts) of the workspace at or above `path`, from its working tree's rsync.yaml. */
 export async function declaredIdentityAt(path: string | undefined): Promise<DeclaredIdentity & { root: string }> {
   const root = await workspaceRoot(path);

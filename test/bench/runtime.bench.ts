@@ -2,8 +2,8 @@
  * The runtime benchmark (issue "The runtime"): on a fresh PostgreSQL database (DATABASE_URL's server, else the
  * embedded one the tests share), with the built CLI and engine.
  *
- *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,business-central] [--records 100000]
- *        [--backfill 1000000] [--rate 50] [--seconds 60]
+ *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,business-central,throttle]
+ *        [--records 100000] [--backfill 1000000] [--rate 50] [--seconds 60] [--vendor shopify|woocommerce|square|stripe|all]
  *
  *   e2e       postgres table of Shopify orders → the Shopify order mapping (shopify-orders-to-erp@2) → postgres
  *             upsert, --records records, as a backfill worked by one worker (its mapping threads on every core):
@@ -18,8 +18,13 @@
  *   shopify   a bulk backfill of --records orders from the fake Shopify (a process of its own) through the real
  *             shopify connector (bulk operation started, polled, its JSONL streamed) → the Shopify order mapping →
  *             postgres upsert: the connector's own CPU per order (read alone), then records/s end to end.
- *   business-central  --records orders mapped and posted as sales orders to the fake Business Central (its own
- *             process) through the real connector: its own CPU per order alone, then orders/s end to end.
+ *   business-central  (not run by default: posting 100,000 orders takes minutes) --records orders mapped and
+ *             posted as sales orders to the fake Business Central (its own process) through the real connector: its
+ *             own CPU per order alone, then orders/s end to end from PostgreSQL.
+ *   throttle  (not run by default: 2 minutes a vendor) each vendor's fake throttling at its limit, 4 loops of reads
+ *             and writes through the limiter shared in PostgreSQL for --seconds (default 120 for this part) per
+ *             --vendor (default all): calls and throttled calls, utilisation, the limiter's wait (throttle.ts).
+ *                                                                                    target < 1 % throttled
  *   json      parsing a page of 500 Shopify orders (the REST fixture), JSON.parse against parseJsonLossless: with
  *             ids below 2^53 (its fast path) and with 64-bit ids (every "id" in it): MB/s, in process.
  *
@@ -48,6 +53,7 @@ import {
   STOCK_MAPPING,
   until,
 } from '../helpers/runtime.js';
+import { percentile, steadyThrottle, VENDORS, type Vendor } from './throttle.js';
 import { machine, projectRoot } from './validate.bench.js';
 
 interface Args {
@@ -56,6 +62,10 @@ interface Args {
   backfill: number;
   rate: number;
   seconds: number;
+  /** --seconds as given (the throttle part's default is 120 s, not the webhook part's 60). */
+  secondsGiven?: number;
+  /** The throttle part's vendors. */
+  vendors: Vendor[];
   /** How many times the end-to-end part runs (its figure is the median: this machine's runs vary by ±15 %). */
   runs: number;
 }
@@ -67,6 +77,7 @@ function parseArgs(argv: string[]): Args {
     backfill: 1_000_000,
     rate: 50,
     seconds: 60,
+    vendors: [...VENDORS],
     runs: 3,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -80,8 +91,13 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--records') a.records = num();
     else if (k === '--backfill') a.backfill = num();
     else if (k === '--rate') a.rate = num();
-    else if (k === '--seconds') a.seconds = num();
-    else if (k === '--runs') a.runs = num();
+    else if (k === '--seconds') a.seconds = a.secondsGiven = num();
+    else if (k === '--vendor') {
+      const v = argv[++i];
+      if (v !== 'all' && !VENDORS.includes(v as Vendor))
+        throw new Error(`--vendor is one of ${VENDORS.join(', ')} or all`);
+      a.vendors = v === 'all' ? [...VENDORS] : [v as Vendor];
+    } else if (k === '--runs') a.runs = num();
     else throw new Error(`unknown argument ${k}`);
   }
   return a;
@@ -113,10 +129,6 @@ let failed = false;
 function check(ok: boolean, what: string): void {
   say(`  check: ${what}: ${ok ? 'ok' : 'FAILED'}`);
   if (!ok) failed = true;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 /** Peak RSS (VmHWM, KiB) of a process, polled until it exits. */
@@ -977,6 +989,12 @@ async function main(): Promise<void> {
     ['invariants', invariants],
     ['shopify', shopify],
     ['business-central', businessCentral],
+    [
+      'throttle',
+      async (x) => {
+        if (!(await steadyThrottle({ seconds: x.secondsGiven ?? 120, vendors: x.vendors }, say))) failed = true;
+      },
+    ],
   ];
   for (const [name, fn] of parts) {
     if (!a.only.has(name)) continue;

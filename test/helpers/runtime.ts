@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { generate } from '../../engine/connectors/sandbox/connector.js';
+import { awaitBackfill, createBackfill } from '../../engine/runtime/backfill.js';
+import { loadFlows } from '../../engine/runtime/flows.js';
 import { runCli, show, type Run } from './cli.js';
 
 export const ACTOR = 'ops-bot <ops@acme.example>';
@@ -136,6 +138,18 @@ export const SANDBOX_SYSTEMS: WorkspaceSpec['connections'] = [
   { name: 'shop', connector: 'sandbox', settings: { system: 'storefront' } },
   { name: 'erp', connector: 'sandbox', settings: { system: 'erp' } },
 ];
+
+/** An event flow of the sandbox storefront's order webhooks (orders/create) into the ERP's sales orders. */
+export const HOOK_ORDERS: FlowSpec = {
+  name: 'orders',
+  source: { connection: 'shop', stream: 'orders' },
+  target: { connection: 'erp', entity: 'salesOrder' },
+  trigger: '{ event: orders/create }',
+  mapping: `{ "externalId": $string(id), "createdAt": created_at, "currency": currency, "total": total_price,
+              "lines": [line_items.{ "sku": sku, "quantity": quantity, "unitPrice": price, "total": price }] }`,
+  canonical: 'order',
+  key: "'order-' & $string(id)",
+};
 
 /** The stock flow between them: the ERP's stock moves → the storefront's inventory levels (`more` overrides). */
 export function stockFlow(more: Partial<FlowSpec> = {}): FlowSpec {
@@ -268,4 +282,11 @@ export async function withWorker(
     await w.exited;
   }
   return w.output;
+}
+
+/** A one-window backfill of `acme/flow/<flow>` over [from, to), run by whichever worker is up, awaited. */
+export async function backfillOnce(pool: pg.Pool, flow: string, from: Date, to: Date) {
+  const f = (await loadFlows(pool, ENV)).get(`acme/flow/${flow}`)!;
+  const b = await createBackfill(pool, f, from, to, to.getTime() - from.getTime(), ACTOR);
+  return awaitBackfill(pool, b.id);
 }

@@ -11,12 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awaitBackfill, createBackfill } from '../../engine/runtime/backfill.js';
-import { loadFlows } from '../../engine/runtime/flows.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { buildProblem } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
-import { ACTOR, applyWorkspace, ENV, runtimeWorkspace, type FlowSpec } from '../helpers/runtime.js';
+import { applyWorkspace, backfillOnce, ENV, runtimeWorkspace, type FlowSpec } from '../helpers/runtime.js';
 
 const IDS = ['820982911946154508', '820982911946154509'];
 const ORDER = '9007199254740993';
@@ -135,16 +133,9 @@ describe('exact ids on every path', { timeout: 180_000 }, () => {
 
   for (const source of SOURCES) {
     it(`a 64-bit id survives a backfill from the ${source} connector, byte for byte`, async () => {
-      const f = (await loadFlows(pool, ENV)).get(`acme/flow/from-${source}`)!;
-      const b = await createBackfill(
-        pool,
-        f,
-        new Date('2026-11-01T00:00:00Z'),
-        new Date('2026-11-02T00:00:00Z'),
-        86_400_000,
-        ACTOR,
-      );
-      expect(await awaitBackfill(pool, b.id)).toMatchObject({ windows: 1, done: 1, read: 2 });
+      const f = { address: `acme/flow/from-${source}` };
+      const day = [new Date('2026-11-01T00:00:00Z'), new Date('2026-11-02T00:00:00Z')] as const;
+      expect(await backfillOnce(pool, `from-${source}`, ...day)).toMatchObject({ windows: 1, done: 1, read: 2 });
       const runs = await pool.query(`SELECT status, read, written, dead FROM rsync.runs WHERE address = $1`, [
         f.address,
       ]);

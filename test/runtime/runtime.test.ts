@@ -111,7 +111,17 @@ describe('rsync worker', { timeout: 240_000 }, () => {
     dir = runtimeWorkspace('rsync-runtime-', SPEC);
     await applyWorkspace(dir, db.url);
     pool = new pg.Pool({ connectionString: db.url, max: 12, application_name: 'test runtime' });
-    worker = new RsyncWorker({ pool, url: db.url, env: ENV, port: 0, sandbox: true, threads: 2, pollMs: 100 });
+    // The test starts the minutes' schedules itself (worker.tick at the times it picks), not the real clock's ticks.
+    worker = new RsyncWorker({
+      pool,
+      url: db.url,
+      env: ENV,
+      port: 0,
+      sandbox: true,
+      threads: 2,
+      pollMs: 100,
+      ticks: false,
+    });
     await worker.start();
   });
 
@@ -354,6 +364,34 @@ describe('rsync worker', { timeout: 240_000 }, () => {
       read: 3,
       written: 3,
     });
+    await new Promise((r) => setTimeout(r, 1000));
+    const runs = await pool.query(
+      `SELECT count(*)::int AS n FROM rsync.runs WHERE address = 'acme/flow/hourly' AND id > $1`,
+      [before],
+    );
+    expect(runs.rows[0].n).toBe(1);
+  });
+
+  it('a clock that jumps neither starts a minute twice nor skips one (within an hour)', async () => {
+    // Ticks at 12:00 and 12:30 were claimed above. The clock jumps forward 70 minutes: the minutes after 12:30 are
+    // caught up, an hour of them (12:41–13:40), and 13:30 (19:00 in Kolkata) is started once.
+    const before = await lastRunId();
+    await worker.tick(new Date('2026-11-26T13:40:20Z'));
+    // It jumps back an hour, then returns: nothing is started twice.
+    await worker.tick(new Date('2026-11-26T12:30:10Z'));
+    await worker.tick(new Date('2026-11-26T13:40:50Z'));
+    const claimed = await pool.query<{ first: Date; last: Date; n: number }>(
+      `SELECT min(minute) AS first, max(minute) AS last, count(*)::int AS n FROM rsync.schedule_ticks
+        WHERE env = $1 AND minute > '2026-11-26T12:30:00Z'`,
+      [ENV],
+    );
+    expect(claimed.rows[0]).toEqual({
+      first: new Date('2026-11-26T12:41:00Z'),
+      last: new Date('2026-11-26T13:40:00Z'),
+      n: 60,
+    });
+    const run = await runOf('acme/flow/hourly', before);
+    expect(run.trigger).toBe('schedule');
     await new Promise((r) => setTimeout(r, 1000));
     const runs = await pool.query(
       `SELECT count(*)::int AS n FROM rsync.runs WHERE address = 'acme/flow/hourly' AND id > $1`,

@@ -11,7 +11,7 @@ import { SANDBOX_WEBHOOK_SECRET } from '../../engine/connectors/sandbox/receive.
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { buildProblem } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
-import { applyWorkspace, ENV, runtimeWorkspace, SANDBOX_SYSTEMS } from '../helpers/runtime.js';
+import { applyWorkspace, ENV, HOOK_ORDERS, runtimeWorkspace, SANDBOX_SYSTEMS } from '../helpers/runtime.js';
 
 describe('webhooks that can never be stored', { timeout: 120_000 }, () => {
   let db: TestDatabase;
@@ -25,16 +25,7 @@ describe('webhooks that can never be stored', { timeout: 120_000 }, () => {
     const dir = runtimeWorkspace('rsync-server-', {
       connections: SANDBOX_SYSTEMS,
       flows: [
-        {
-          name: 'orders',
-          source: { connection: 'shop', stream: 'orders' },
-          target: { connection: 'erp', entity: 'salesOrder' },
-          trigger: '{ event: orders/create }',
-          mapping: `{ "externalId": $string(id), "createdAt": created_at, "currency": currency, "total": total_price,
-                      "lines": [line_items.{ "sku": sku, "quantity": quantity, "unitPrice": price, "total": price }] }`,
-          canonical: 'order',
-          key: "'order-' & $string(id)",
-        },
+        HOOK_ORDERS,
         {
           // An order's life under one key: created, edited, cancelled.
           name: 'order-life',

@@ -13,15 +13,9 @@
  * PostgreSQL here is a server of this file's own (the embedded one, under a temporary folder), whatever
  * DATABASE_URL says: restarting the server other test files share would fail them.
  *
- * The HTTP fake follows the Idempotency-Key draft (draft-ietf-httpapi-idempotency-key-header-07, §2 and §2.7:
- * a repeated request with the same key and payload gets the first response and changes nothing; the same key with
- * another payload is refused with 422) as Stripe's API does ("Idempotent requests": keys kept at least 24 hours,
- * "the same result, including 500 errors" for a repeat; a different payload is an idempotency_error). It requires
- * the bearer token, as the real ones do.
+ * The HTTP fake is test/helpers/idempotent-api.ts (the Idempotency-Key draft, as Stripe's API does).
  */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +23,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureEmbedded, stopEmbedded } from '../../engine/state/embedded.js';
 import { buildProblem, show } from '../helpers/cli.js';
+import { idempotentApi, TOKEN } from '../helpers/idempotent-api.js';
 import {
   applyWorkspace,
   cli,
@@ -44,42 +39,8 @@ import {
 
 const FROM = new Date('2026-10-01T00:00:00Z');
 const TO = new Date('2026-10-07T00:00:00Z');
-/** Records per flow: 6,000 in CI; the issue's check is RSYNC_TARGETS_CRASH_N=100000 (figures in the session notes). */
-const N = Number(process.env.RSYNC_TARGETS_CRASH_N ?? 6_000);
-const TOKEN = 'idem-test-token-7f3a';
-
-/** The stock API: POST /api/stock/<key>, each accepted request one effect (a stock adjustment posted). */
-function idempotentApi() {
-  const effects = new Map<string, number>();
-  const seen = new Map<string, { body: string; status: number; reply: string }>();
-  let repeats = 0;
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      const reply = (status: number, value: unknown) =>
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
-      if (req.headers.authorization !== `Bearer ${TOKEN}`) return reply(401, { error: 'unauthorized' });
-      const m = /^\/api\/stock\/([^/]+)$/.exec(req.url ?? '');
-      if (!m || req.method !== 'POST') return reply(404, { error: 'not found' });
-      const idem = req.headers['idempotency-key'];
-      if (typeof idem !== 'string' || !idem) return reply(400, { error: 'Idempotency-Key is required' });
-      const fingerprint = createHash('sha256').update(`${req.url}\n${body}`).digest('hex');
-      const first = seen.get(idem);
-      if (first) {
-        if (first.body !== fingerprint) return reply(422, { error: 'Idempotency-Key reused with another payload' });
-        repeats++;
-        return res.writeHead(first.status, { 'content-type': 'application/json' }).end(first.reply);
-      }
-      const key = decodeURIComponent(m[1]);
-      effects.set(key, (effects.get(key) ?? 0) + 1);
-      const answer = JSON.stringify({ id: `ADJ-${key}-${effects.get(key)}` });
-      seen.set(idem, { body: fingerprint, status: 201, reply: answer });
-      res.writeHead(201, { 'content-type': 'application/json' }).end(answer);
-    });
-  });
-  return { server, effects, repeats: () => repeats };
-}
+/** Records per flow: 7,000 in CI (21,000 in all, issue 15's 20,000 through two restarts); issue 22's check is RSYNC_TARGETS_CRASH_N=100000. */
+const N = Number(process.env.RSYNC_TARGETS_CRASH_N ?? 7_000);
 
 /** A target table whose every insert and update is logged by a trigger (the effect a repeat would show in). */
 async function effectTable(db: pg.Pool, name: string): Promise<void> {
@@ -97,7 +58,7 @@ describe('exactly-once effect on real targets through kill -9 and PostgreSQL res
   timeout: 600_000 * Math.max(1, N / 6_000),
 }, () => {
   const home = mkdtempSync(path.join(os.tmpdir(), 'rsync-restart-pg-'));
-  const api = idempotentApi();
+  const api = idempotentApi(TOKEN);
   let server: string;
   let stateUrl: string;
   let otherUrl: string;

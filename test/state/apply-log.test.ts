@@ -3,6 +3,8 @@
  * an intact log passes with its entry count and head hash (exit 0); a hand-edited entry, a deleted middle entry
  * and a deleted newest entry each fail with the entry named (exit 1). The table's append-only trigger refuses
  * those edits, so the test disables it around each one, as someone with the table owner's rights could.
+ * Then what the database alone cannot catch: the whole chain rewritten consistently, caught by the anchors written
+ * outside it (an append-only file, Git notes on the applied commits), and a keyed (HMAC) chain.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +13,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { appendLog, type LogEntry } from '../../engine/state/apply-log.js';
+import { readFileSync } from 'node:fs';
+import { appendLog, configureAuditKey, type LogEntry, verifyLog } from '../../engine/state/apply-log.js';
+import { anchorHead, readAnchors } from '../../engine/state/audit-anchors.js';
 import { connect, type Database } from '../../engine/state/db.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -34,11 +38,16 @@ interface VerifyJson {
   database: string;
 }
 
-async function verify(json: boolean): Promise<{ code: number; stdout: string; stderr: string }> {
+const verify = (json: boolean) => verifyWith({}, json);
+
+async function verifyWith(
+  env: Record<string, string>,
+  json = true,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await execFileP('node', [CLI, 'audit', 'verify', ...(json ? ['--json'] : [])], {
       cwd: elsewhere,
-      env: { ...process.env, DATABASE_URL: db.url, NO_COLOR: '1' },
+      env: { ...process.env, DATABASE_URL: db.url, NO_COLOR: '1', ...env },
     });
     return { code: 0, stdout, stderr };
   } catch (e) {
@@ -161,5 +170,89 @@ describe('rsync audit verify', () => {
     expect(out.problems).toEqual([
       { n: 4, problem: expect.stringMatching(/ends at entry 3 but its head records entry 4/) },
     ]);
+  }, 60_000);
+});
+
+/** Rewrite the log from entry `from` on, consistently (each hash recomputed by appendLog), as a forger would. */
+async function rewriteFrom(from: number): Promise<void> {
+  await handEdit('DELETE FROM rsync.apply_log WHERE n >= $1', [from]);
+  await database.pool.query('UPDATE rsync.apply_log_head SET n = $1, entry_hash = $2', [
+    from - 1,
+    entries[from - 2].entryHash,
+  ]);
+  for (let i = from; i <= 4; i++) await append(100 + i);
+}
+
+describe('anchors outside the database, and a keyed chain', () => {
+  it('a chain rewritten consistently passes alone but fails against its anchor file, naming the entry', async () => {
+    const file = path.join(elsewhere, 'anchors', 'audit.jsonl');
+    const written = await anchorHead(database.pool, { file, env: 'staging' });
+    expect(written.anchor).toMatchObject({ n: 4, hash: entries[3].entryHash });
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+    await rewriteFrom(2);
+    // The database alone cannot tell: every link and the head agree.
+    expect((await verify(true)).code).toBe(0);
+    // Against the anchor written before the rewrite, it can.
+    const r = await verifyWith({ RSYNC_AUDIT_ANCHOR: file });
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as VerifyJson & { anchors: number };
+    expect(out.anchors).toBe(1);
+    expect(out.problems).toEqual([
+      {
+        n: 4,
+        problem: expect.stringMatching(
+          /hash differs from the one anchored in file .*audit\.jsonl:1 .*rewritten in the database/,
+        ),
+      },
+    ]);
+    // An anchor that matches passes, and says so.
+    await anchorHead(database.pool, { file: path.join(elsewhere, 'fresh.jsonl') });
+    const fresh = await verifyWith({ RSYNC_AUDIT_ANCHOR: path.join(elsewhere, 'fresh.jsonl') }, false);
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout).toContain('1 anchor(s) outside the database match');
+  }, 60_000);
+
+  it('Git notes on the applied commits anchor the chain in the repository', async () => {
+    const repo = await mkdtemp(path.join(tmpdir(), 'rsync-audit-git-'));
+    const git = (...args: string[]) => execFileP('git', args, { cwd: repo });
+    await git('init', '-q', '-b', 'main');
+    await git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '-m', 'applied');
+    const commit = (await git('rev-parse', 'HEAD')).stdout.trim();
+    const r = await anchorHead(database.pool, { gitFolder: repo, commit, env: 'staging' });
+    expect(r.note).toBe(commit);
+    const { anchors } = await readAnchors({ gitFolder: repo });
+    expect(anchors).toEqual([
+      { n: 4, hash: entries[3].entryHash, at: expect.any(String), source: `git note on ${commit.slice(0, 12)}` },
+    ]);
+    expect((await verifyLog(database.pool, anchors)).ok).toBe(true);
+    await rewriteFrom(3);
+    const after = await verifyLog(database.pool, (await readAnchors({ gitFolder: repo })).anchors);
+    expect(after.ok).toBe(false);
+    expect(after.problems).toEqual([{ n: 4, problem: expect.stringMatching(/anchored in git note on/) }]);
+  }, 60_000);
+
+  it('a key makes new entries HMACs: checked with the key, refused without it or with another, a forged plain entry after them caught', async () => {
+    configureAuditKey('audit-key-3f9a');
+    try {
+      entries.push(await append(5), await append(6));
+      const ok = await verifyLog(database.pool);
+      expect(ok).toMatchObject({ ok: true, entries: 6, keyed: 2 });
+      configureAuditKey('another-key');
+      expect((await verifyLog(database.pool)).problems.map((p) => p.n)).toEqual([5, 6]);
+      configureAuditKey(undefined);
+      const none = await verifyLog(database.pool);
+      expect(none.problems[0].problem).toMatch(/keyed \(HMAC\) and no audit key was given/);
+      // A forger without the key rewrites entry 6 as a plain SHA-256 entry, consistently.
+      await handEdit('DELETE FROM rsync.apply_log WHERE n = 6');
+      await database.pool.query('UPDATE rsync.apply_log_head SET n = 5, entry_hash = $1', [entries[4].entryHash]);
+      await append(66);
+      configureAuditKey('audit-key-3f9a');
+      const forged = await verifyLog(database.pool);
+      expect(forged.problems).toEqual([
+        { n: 6, problem: expect.stringMatching(/not keyed although entry 5 before it is/) },
+      ]);
+    } finally {
+      configureAuditKey(undefined);
+    }
   }, 60_000);
 });

@@ -2,6 +2,8 @@ import { Args } from '@oclif/core';
 import { ExitCode } from '../../../engine/diagnostics/errors.js';
 import { findWorkspaceRoot } from '../../../engine/workspace/index.js';
 import { verifyLog, type VerifyResult } from '../../../engine/state/apply-log.js';
+import { readAnchors } from '../../../engine/state/audit-anchors.js';
+import { openAudit } from '../../audit.js';
 import { RsyncCommand } from '../../base.js';
 import { openDatabase, workspaceRoot } from '../../database.js';
 import { green, red } from '../../views/diagnostics.js';
@@ -18,7 +20,7 @@ export default class AuditVerify extends RsyncCommand<AuditVerifyResult> {
   static description =
     `Recomputes the hash chain of rsync.apply_log: an edited entry no longer matches its hash, a deleted one leaves a gap and a broken link, and deleting the newest entries disagrees with the recorded head. Exit 0 when intact, 1 when not.
 
-Prints OK with the number of entries and the head hash, or each problem. Keep a copy of the head hash elsewhere: someone able to rewrite every row and the head consistently can only be caught by comparing it.
+Prints OK with the number of entries and the head hash, or each problem. Someone able to rewrite every row and the head consistently is caught by the anchors written outside the database: each apply, replay and discard appends the head to rsync.yaml's spec.audit.anchorFile (or RSYNC_AUDIT_ANCHOR) and records it as a Git note (refs/notes/rsync-audit) on the applied commit, and verify checks every anchored entry still has its anchored hash. With spec.audit.key (a secret reference) new entries are HMACs, which nobody without the key can forge.
 
 Uses DATABASE_URL (then no workspace is needed), else the workspace's embedded database.`;
   static examples = [
@@ -35,11 +37,21 @@ Uses DATABASE_URL (then no workspace is needed), else the workspace's embedded d
       : await workspaceRoot(args.path);
     const db = await openDatabase(root, this.json);
     try {
-      const result = await verifyLog(db.pool);
+      const inWorkspace = (await findWorkspaceRoot(root)) !== undefined;
+      const audit = await openAudit(inWorkspace ? root : undefined);
+      const read = await readAnchors(audit.anchors);
+      const checked = await verifyLog(db.pool, read.anchors);
+      const problems = [...checked.problems, ...read.problems.map((problem) => ({ n: null, problem }))];
+      const result = { ...checked, ok: problems.length === 0, problems };
       if (!this.json) {
         if (result.ok) {
           this.log(
             `${green('OK')}: the apply log is intact — ${result.entries} entr${result.entries === 1 ? 'y' : 'ies'}${result.head ? `, head ${result.head}` : ''} (${db.describe}).`,
+          );
+          this.log(
+            result.anchors
+              ? `  ${result.anchors} anchor(s) outside the database match${result.keyed ? `; ${result.keyed} entr${result.keyed === 1 ? 'y is' : 'ies are'} keyed (HMAC)` : ''}.`
+              : '  No anchor outside the database was checked: set spec.audit.anchorFile in rsync.yaml (or RSYNC_AUDIT_ANCHOR), or apply from a Git repository, so that a rewritten chain is caught.',
           );
         } else {
           this.log(

@@ -4,6 +4,7 @@ import { currentActor } from '../../../engine/workspace/index.js';
 import { discardDeadLetters } from '../../../engine/state/dead-letters.js';
 import { RsyncCommand } from '../../base.js';
 import { deadLetterFlags, filterOf, idsArg, parseIds } from '../../dead-letters.js';
+import { anchorLog, openAudit } from '../../audit.js';
 import { openRuntime } from '../../runtime.js';
 
 export default class DlqDiscard extends RsyncCommand<{ version: 1; env: string; discarded: number[] }> {
@@ -31,6 +32,7 @@ export default class DlqDiscard extends RsyncCommand<{ version: 1; env: string; 
       );
     }
     const { db, env, root } = await openRuntime(flags, this.json);
+    const audit = await openAudit(root);
     try {
       const discarded = await discardDeadLetters(
         db.pool,
@@ -38,6 +40,8 @@ export default class DlqDiscard extends RsyncCommand<{ version: 1; env: string; 
         await currentActor(root),
         flags.reason,
       );
+      const anchored = discarded.length ? await anchorLog(db, audit, { env }) : undefined;
+      if (!this.json && anchored) this.note(anchored);
       if (!this.json)
         this.log(
           discarded.length

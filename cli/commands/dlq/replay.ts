@@ -5,6 +5,7 @@ import { replayHere, type ReplayOutcome } from '../../../engine/runtime/replay.j
 import { RsyncCommand } from '../../base.js';
 import { deadLetterFlags, filterOf, idsArg, parseIds } from '../../dead-letters.js';
 import { countFlag, MAX_REVISION } from '../../flags.js';
+import { anchorLog, openAudit } from '../../audit.js';
 import { openRuntime, table } from '../../runtime.js';
 
 export default class DlqReplay extends RsyncCommand<{ version: 1; env: string; replayed: ReplayOutcome[] }> {
@@ -37,13 +38,16 @@ is an entry of the hash-chained apply log (\`rsync history\`, \`rsync audit veri
     const { argv, flags } = await this.parse(DlqReplay);
     const ids = parseIds(argv as string[]);
     const { db, env, root } = await openRuntime(flags, this.json);
+    const audit = await openAudit(root);
     try {
       const out = await replayHere(db.pool, filterOf(env, flags, ids), await currentActor(root), {
         revision: flags.revision,
         sandbox: flags.sandbox,
         log: (l) => this.note(l),
       });
+      const anchored = out.length ? await anchorLog(db, audit, { env }) : undefined;
       if (!this.json) {
+        if (anchored) this.note(anchored);
         this.log(
           out.length
             ? table(

@@ -85,6 +85,16 @@ export function openSandbox(ctx: io.ConnectorContext, connector = 'sandbox'): io
       const ids = new Map(rows.map((r) => [r.key, r.target_id]));
       return items.map((i) => ({ ok: true as const, targetId: ids.get(i.key)! }));
     },
+    // rsync xref verify: the records as the simulated system holds them (the canonical record rsync wrote, unless
+    // someone changed it behind rsync's back), compared by content hash.
+    async fetch(entity: string, targetIds: string[]): Promise<(Record<string, unknown> | null)[]> {
+      const { rows } = await db.query<{ target_id: string; record: Record<string, unknown> }>(
+        `SELECT target_id, record FROM rsync_sandbox.writes WHERE system = $1 AND entity = $2 AND target_id = ANY($3::text[])`,
+        [system, entity, targetIds],
+      );
+      const byId = new Map(rows.map((r) => [r.target_id, r.record]));
+      return targetIds.map((id) => byId.get(id) ?? null);
+    },
   };
 }
 

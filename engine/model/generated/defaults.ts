@@ -6,15 +6,17 @@
 
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, RetryPolicy} from "./policy.js";
-import type {Environment, WorkspaceDefaults} from "./workspace.js";
+import type {AuditSettings, Environment, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
+  AuditSettings: { gitNotes: true },
   Environment: { requiresApproval: false },
   FlowSpec: { batchSize: 200, concurrency: 1, enabled: true },
   PiiPolicy: { mask: true },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
   WorkspaceDefaults: { timezone: "UTC" },
 } as const satisfies {
+  AuditSettings: Partial<AuditSettings>;
   Environment: Partial<Environment>;
   FlowSpec: Partial<FlowSpec>;
   PiiPolicy: Partial<PiiPolicy>;

@@ -4,7 +4,7 @@
  * by engine/model/gen-types.ts. Do not edit: change the schema and run `npm run gen:types`.
  */
 
-import type {ApiVersion, Metadata, ResourceName, TimeZone} from "./defs.js";
+import type {ApiVersion, Metadata, ResourceName, SecretRef, TimeZone} from "./defs.js";
 
 /**
  * rsync.yaml at the root of a partner's repository: the partner, its branding, its environments and the defaults of its customers' flows.
@@ -26,6 +26,7 @@ export interface WorkspaceSpec {
   branding?: Branding;
   environments: Environments;
   secrets?: SecretsSettings;
+  audit?: AuditSettings;
   defaults?: WorkspaceDefaults;
 }
 /**
@@ -107,6 +108,23 @@ export interface SecretsSettings {
    * An absolute path on the worker's machine (e.g. /run/secrets/acme, where Docker and Kubernetes mount secrets); RSYNC_SECRETS_DIR overrides it on a machine that keeps them elsewhere.
    */
   folder: string;
+}
+/**
+ * Where the apply log's chain is anchored outside PostgreSQL, and the key that makes it an HMAC chain. `rsync audit verify` checks the database against every anchor: a chain rewritten consistently in the database no longer matches them.
+ */
+export interface AuditSettings {
+  /**
+   * An append-only file (absolute path on the machine that applies) to which each apply, replay and discard appends the chain's head as a JSON line; RSYNC_AUDIT_ANCHOR overrides it. Keep it where the database's users cannot write (another host, a WORM bucket's sync folder).
+   */
+  anchorFile?: string;
+  /**
+   * Record the head as a Git note (refs/notes/rsync-audit) on each applied commit of the workspace's repository; push the notes ref to keep a copy elsewhere.
+   */
+  gitNotes?: boolean;
+  /**
+   * A secret (by reference) that makes each new entry's hash an HMAC-SHA256: without the key, nobody can forge a consistent chain.
+   */
+  key?: SecretRef;
 }
 /**
  * Defaults for every customer and flow that does not set its own.

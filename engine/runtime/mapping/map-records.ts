@@ -78,7 +78,16 @@ export type MapOutcome =
    * JSON array text (fieldNames() reads it). Texts cross from the mapping threads to the main thread far more
    * cheaply than objects do.
    */
-  | { kind: 'mapped'; key: string; hash: string; text: string; fields: string; updatedAt?: string }
+  | {
+      kind: 'mapped';
+      key: string;
+      hash: string;
+      text: string;
+      fields: string;
+      updatedAt?: string;
+      /** The record's id in the source system (for `rsync xref`): see sourceIdOf. */
+      sourceId?: string;
+    }
   | { kind: 'filtered'; key?: string; reason?: string }
   | { kind: 'dead'; stage: 'parse' | 'map' | 'check' | 'key'; error: string; key?: string; source: unknown };
 
@@ -289,6 +298,7 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
     }
     // Its canonical updatedAt (schema-checked as a timestamp): the ledger skips a version older than the one written.
     const updatedAt = (mapped as { updatedAt?: unknown }).updatedAt;
+    const sourceId = sourceIdOf(mapped as Record<string, unknown>);
     out.push({
       kind: 'mapped',
       key,
@@ -296,7 +306,22 @@ export async function mapRecords(task: MapTask): Promise<MapOutcome[]> {
       text,
       fields: fieldsOf(mapped as Record<string, unknown>),
       ...(typeof updatedAt === 'string' ? { updatedAt } : {}),
+      ...(sourceId === undefined ? {} : { sourceId }),
     });
   }
   return out;
+}
+
+/**
+ * A canonical record's id in its source system, as `rsync xref` shows it: `externalId` (orders, refunds, customers,
+ * fulfilments, journal entries, settlements), a product's `id`, a price's `sku`, a stock level's `sku@locationId`.
+ */
+export function sourceIdOf(r: Record<string, unknown>): string | undefined {
+  const id = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+  const own = id(r.externalId) ?? id(r.id);
+  if (own !== undefined) return own;
+  const sku = id(r.sku);
+  if (sku === undefined) return undefined;
+  const at = id(r.locationId);
+  return at === undefined ? sku : `${sku}@${at}`;
 }
