@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { startFakeBusinessCentral } from '../../engine/connectors/business-central/fake.js';
+import { startFakeBusinessCentral, WEB_CUSTOMER } from '../../engine/connectors/business-central/fake.js';
 import { projectRoot } from '../../engine/util/paths.js';
 
 const sample = JSON.parse(
@@ -22,7 +22,7 @@ const sample = JSON.parse(
 
 const bc = await startFakeBusinessCentral({ window: { requests: 1e9, ms: 1_000 }, processing: 1_000 });
 bc.seed({
-  customers: [{ number: 'WEB', displayName: 'Web customer', type: 'Company' }],
+  customers: [WEB_CUSTOMER],
   items: sample.line_items.map((l) => ({ number: l.sku, displayName: l.title, type: 'Inventory' })),
 });
 const stats = createServer((_req, res) => {

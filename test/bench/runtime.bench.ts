@@ -856,16 +856,7 @@ async function businessCentral(a: Args): Promise<void> {
   const bc = await import('../../engine/connectors/business-central/fake.js');
   process.env.RSYNC_BENCH_BC_SECRET = bc.FAKE_CLIENT_SECRET;
   const settings = {
-    tenantId: bc.FAKE_TENANT,
-    environment: bc.FAKE_ENVIRONMENT,
-    companyId: bc.FAKE_COMPANY,
-    clientId: bc.FAKE_CLIENT_ID,
-    clientSecret: { secretRef: 'env:RSYNC_BENCH_BC_SECRET' },
-    baseUrl: fake.url,
-    authorityUrl: fake.url,
-    customerNumber: 'WEB',
-    shippingAccount: '6110',
-    chargesAccount: '6120',
+    ...bc.fakeSettings(fake.url, 'RSYNC_BENCH_BC_SECRET'),
     rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
   };
   const stats = async () => (await (await fetch(fake.stats)).json()) as { orders: number; twice: number };

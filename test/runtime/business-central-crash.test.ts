@@ -16,13 +16,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  FAKE_CLIENT_ID,
   FAKE_CLIENT_SECRET,
-  FAKE_COMPANY,
-  FAKE_ENVIRONMENT,
-  FAKE_TENANT,
   type FakeBusinessCentral,
+  fakeSettings,
   startFakeBusinessCentral,
+  WEB_CUSTOMER,
 } from '../../engine/connectors/business-central/fake.js';
 import { parseJsonLossless } from '../../engine/util/json.js';
 import { killWorkersUntilDone } from '../helpers/crash.js';
@@ -80,7 +78,7 @@ describe('workers killed while posting orders to Business Central', { timeout: 4
   it(`${N.toLocaleString('en-US')} orders: each created once, the ledger's target ids the fake's`, async () => {
     bc = await startFakeBusinessCentral();
     bc.seed({
-      customers: [{ number: 'WEB', displayName: 'Web customer', type: 'Company' }],
+      customers: [WEB_CUSTOMER],
       items: SAMPLE.line_items.map((l: { sku: string; title: string }) => ({
         number: l.sku,
         displayName: l.title,
@@ -96,18 +94,7 @@ describe('workers killed while posting orders to Business Central', { timeout: 4
         {
           name: 'erp',
           connector: 'business-central',
-          settings: {
-            tenantId: FAKE_TENANT,
-            environment: FAKE_ENVIRONMENT,
-            companyId: FAKE_COMPANY,
-            clientId: FAKE_CLIENT_ID,
-            clientSecret: { secretRef: 'env:BC_CRASH_CLIENT_SECRET' },
-            baseUrl: bc.url,
-            authorityUrl: bc.url,
-            customerNumber: 'WEB',
-            shippingAccount: '6110',
-            chargesAccount: '6120',
-          },
+          settings: fakeSettings(bc.url, 'BC_CRASH_CLIENT_SECRET'),
         },
       ],
       flows: [

@@ -8,13 +8,11 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  FAKE_CLIENT_ID,
   FAKE_CLIENT_SECRET,
-  FAKE_COMPANY,
-  FAKE_ENVIRONMENT,
-  FAKE_TENANT,
   type FakeBusinessCentral,
+  fakeSettings,
   startFakeBusinessCentral,
+  WEB_CUSTOMER,
 } from '../../engine/connectors/business-central/fake.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { show } from '../helpers/cli.js';
@@ -40,7 +38,7 @@ describe('rsync xref verify on Business Central', { timeout: 180_000 }, () => {
   it('finds every order as written, then reports a line changed and an order deleted behind rsync’s back', async () => {
     bc = await startFakeBusinessCentral();
     bc.seed({
-      customers: [{ number: 'WEB', displayName: 'Web customer', type: 'Company' }],
+      customers: [WEB_CUSTOMER],
       items: [{ number: 'CT-1000-OAK', displayName: 'Oak Side Table', type: 'Inventory' }],
     });
     process.env.BC_XREF_CLIENT_SECRET = FAKE_CLIENT_SECRET;
@@ -52,16 +50,7 @@ describe('rsync xref verify on Business Central', { timeout: 180_000 }, () => {
         {
           name: 'erp',
           connector: 'business-central',
-          settings: {
-            tenantId: FAKE_TENANT,
-            environment: FAKE_ENVIRONMENT,
-            companyId: FAKE_COMPANY,
-            clientId: FAKE_CLIENT_ID,
-            clientSecret: { secretRef: 'env:BC_XREF_CLIENT_SECRET' },
-            baseUrl: bc.url,
-            authorityUrl: bc.url,
-            customerNumber: 'WEB',
-          },
+          settings: fakeSettings(bc.url, 'BC_XREF_CLIENT_SECRET'),
         },
       ],
       flows: [

@@ -23,7 +23,9 @@ import {
   FAKE_TENANT,
   type FakeBusinessCentral,
   type FakeBusinessCentralOptions,
+  fakeSettings,
   startFakeBusinessCentral,
+  WEB_CUSTOMER,
 } from './fake.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Business Central's entities, read field by field
@@ -46,7 +48,7 @@ const ITEMS = [
 
 async function fake(o: FakeBusinessCentralOptions = {}, items = ITEMS): Promise<FakeBusinessCentral> {
   const f = await startFakeBusinessCentral(o);
-  f.seed({ items, customers: [{ number: 'WEB', displayName: 'Web customer', type: 'Company' }] });
+  f.seed({ items, customers: [WEB_CUSTOMER] });
   fakes.push(f);
   return f;
 }
@@ -58,19 +60,7 @@ function connect(
 ): OpenConnector {
   process.env[SECRET_ENV] = secret;
   return openBusinessCentral({
-    settings: {
-      tenantId: FAKE_TENANT,
-      environment: FAKE_ENVIRONMENT,
-      companyId: FAKE_COMPANY,
-      clientId: FAKE_CLIENT_ID,
-      clientSecret: { secretRef: `env:${SECRET_ENV}` },
-      baseUrl: f.url,
-      authorityUrl: f.url,
-      customerNumber: 'WEB',
-      shippingAccount: '6110',
-      chargesAccount: '6120',
-      ...settings,
-    },
+    settings: { ...fakeSettings(f.url, SECRET_ENV), ...settings },
     secret: resolveSecret,
     system: 'contoso/business-central',
   });

@@ -69,6 +69,29 @@ const SCOPE = 'https://api.businesscentral.dynamics.com/.default';
 const PAGE_MAX = 20_000;
 const BATCH_MAX = 100;
 
+/** The customer documents are sold to in the tests and the benchmark (settings.customerNumber WEB). */
+export const WEB_CUSTOMER = { number: 'WEB', displayName: 'Web customer', type: 'Company' };
+
+/**
+ * A business-central connection's settings for a fake at `url` (token endpoint and API alike), the client secret a
+ * reference to the environment variable `secretEnv`; documents sold to WEB_CUSTOMER, shipping and charges posted to
+ * accounts of the fake's chart.
+ */
+export function fakeSettings(url: string, secretEnv: string): Record<string, unknown> {
+  return {
+    tenantId: FAKE_TENANT,
+    environment: FAKE_ENVIRONMENT,
+    companyId: FAKE_COMPANY,
+    clientId: FAKE_CLIENT_ID,
+    clientSecret: { secretRef: `env:${secretEnv}` },
+    baseUrl: url,
+    authorityUrl: url,
+    customerNumber: WEB_CUSTOMER.number,
+    shippingAccount: '6110',
+    chargesAccount: '6120',
+  };
+}
+
 export interface FakeBusinessCentralOptions {
   tenantId?: string;
   environment?: string;
