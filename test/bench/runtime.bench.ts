@@ -21,6 +21,9 @@
  *   netsuite  --erp-records (2,000) Shopify orders from a postgres table → the Shopify order mapping → the netsuite
  *             connector (token-based authentication) → the fake NetSuite (a process of its own): the connector's own
  *             CPU per order (upserts alone), then orders/s posted as sales orders end to end.
+ *   business-central  --erp-records (2,000) orders mapped and
+ *             posted as sales orders to the fake Business Central (its own process) through the real connector: its
+ *             own CPU per order alone, then orders/s end to end from PostgreSQL.
  *   avalara   --erp-records (2,000) Shopify orders from a postgres table → the Shopify order mapping → the avalara connector →
  *             the fake AvaTax (a process of its own): the connector's own CPU per order (writes alone), then
  *             orders/s recorded as transactions end to end.
@@ -746,11 +749,11 @@ async function json(): Promise<void> {
 
 // ------------------------------------------------------------------------------------------------------ shopify
 
-/** The fake Shopify (shopify-fake.ts) in a process of its own, serving `n` orders to every bulk query. */
-async function shopifyFake(n: number): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
+/** A vendor fake script of this folder in a process of its own: the JSON of its first line, and how to stop it. */
+async function fakeProcess<T>(script: string, ...args: string[]): Promise<T & { stop: () => Promise<void> }> {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./shopify-fake.js', import.meta.url)), String(n)], {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {
@@ -759,12 +762,10 @@ async function shopifyFake(n: number): Promise<{ url: string; token: string; sto
       buf += c;
       if (buf.includes('\n')) resolve(buf.split('\n')[0]);
     });
-    child.on('exit', (code) => reject(new Error(`the fake Shopify exited (${code})`)));
+    child.on('exit', (code) => reject(new Error(`the fake ${script} exited (${code})`)));
   });
-  const { url, token } = JSON.parse(line) as { url: string; token: string };
   return {
-    url,
-    token,
+    ...(JSON.parse(line) as T),
     stop: () =>
       new Promise<void>((r) => {
         child.once('exit', () => r());
@@ -772,6 +773,9 @@ async function shopifyFake(n: number): Promise<{ url: string; token: string; sto
       }),
   };
 }
+
+/** The fake Shopify (shopify-fake.ts) in a process of its own, serving `n` orders to every bulk query. */
+const shopifyFake = (n: number) => fakeProcess<{ url: string; token: string }>('./shopify-fake.js', String(n));
 
 async function shopify(a: Args): Promise<void> {
   const n = a.records;
@@ -1127,6 +1131,99 @@ async function netsuite(a: Args): Promise<void> {
   }
 }
 
+// ------------------------------------------------------------------------------------------------- business-central
+
+/**
+ * Orders into Business Central: the fake (business-central-fake.ts) in a process of its own, so that what is
+ * measured here is rsync's side. First the connector alone — the Shopify sample mapped once to a canonical order,
+ * then written as sales orders in batches of 100 (key lookups, atomic $batch deep inserts) — for its own CPU per
+ * order; then end to end, a postgres table of Shopify orders through the order mapping and the connector by one
+ * worker (this process).
+ */
+async function businessCentral(a: Args): Promise<void> {
+  const n = a.erpRecords;
+  say(
+    `business-central: ${int(n)} Shopify orders → shopify-order.jsonata (@2) → sales orders in the fake Business Central (its own process)`,
+  );
+  const fake = await fakeProcess<{ url: string; stats: string }>('./business-central-fake.js');
+  const bc = await import('../../engine/connectors/business-central/fake.js');
+  process.env.RSYNC_BENCH_BC_SECRET = bc.FAKE_CLIENT_SECRET;
+  const settings = {
+    ...bc.fakeSettings(fake.url, 'RSYNC_BENCH_BC_SECRET'),
+    rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+  };
+  const stats = async () => (await (await fetch(fake.stats)).json()) as { orders: number; twice: number };
+  try {
+    // 1. The connector alone: payloads built, keys looked up, $batch requests sent and their answers read.
+    const { openBusinessCentral } = await import('../../engine/connectors/business-central/connector.js');
+    const { resolveSecret } = await import('../../engine/connectors/secrets.js');
+    const [mapped] = await mapRecords({
+      mapping: ORDER_MAPPING,
+      key: ORDER_KEY,
+      params: {},
+      canonical: 'order',
+      records: [JSON.stringify(ORDER)],
+      json: true,
+    });
+    check(mapped?.kind === 'mapped', 'the sample order maps');
+    const text = mapped.kind === 'mapped' ? mapped.text : '{}';
+    const c = openBusinessCentral({ settings, secret: resolveSecret, system: 'bench/business-central' });
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let ok = 0;
+    for (let i = 0; i < n; i += 100) {
+      const items = Array.from({ length: Math.min(100, n - i) }, (_, j) => ({
+        key: `bench-alone-${i + j}`,
+        record: JSON.parse(text) as Record<string, unknown>,
+        text,
+      }));
+      ok += (await c.write!('salesOrder', items)).filter((r) => r.ok).length;
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    check(ok === n, `the connector wrote every order (${int(ok)} of ${int(n)})`);
+    say(
+      `  connector alone: ${int(n)} orders in ${(ms / 1000).toFixed(1)} s, ${int(n / (ms / 1000))} orders/s; connector CPU ${((cpu.user + cpu.system) / n).toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+    );
+
+    // 2. End to end: one rsync worker (this process) works the backfill from PostgreSQL through the mapping.
+    const { db, pool } = await fresh('bench_business_central');
+    try {
+      process.env.RSYNC_BENCH_DB = db.url;
+      const dir = await shopOrdersWorkspace(pool, 'rsync-bench-bc-', n, {
+        connections: [{ name: 'erp', connector: 'business-central', settings }],
+        target: { connection: 'erp', entity: 'salesOrder' },
+      });
+      // timedOrdersBackfill counts erp_orders; the orders go to Business Central, counted by the fake instead.
+      await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY)`);
+      const before = (await stats()).orders;
+      const to = new Date(TO.getTime() + 1000);
+      const {
+        ms: e2eMs,
+        counts,
+        cpuLine,
+      } = await timedOrdersBackfill(pool, db.url, dir, to, (to.getTime() - FROM.getTime()) / 4, n);
+      const after = await stats();
+      say(
+        `  end to end: ${int(n)} orders in ${(e2eMs / 1000).toFixed(1)} s: ${int(n / (e2eMs / 1000))} orders/s posted`,
+      );
+      say(cpuLine);
+      say(
+        `  runs: read ${int(counts.read)}, written ${int(counts.written)}, filtered ${int(counts.filtered)}, dead ${int(counts.dead)}; sales orders created ${int(after.orders - before)}, created twice ${after.twice}`,
+      );
+      check(
+        counts.read === n && after.orders - before === n && after.twice === 0 && counts.dead === 0,
+        'every order posted once',
+      );
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  } finally {
+    await fake.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const m = machine();
@@ -1152,6 +1249,7 @@ async function main(): Promise<void> {
     ['shopify', shopify],
     ['avalara', avalara],
     ['netsuite', netsuite],
+    ['business-central', businessCentral],
     [
       'throttle',
       async (x) => {
