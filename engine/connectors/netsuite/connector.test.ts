@@ -300,6 +300,65 @@ describe('upsert by external id', () => {
     ]);
   });
 
+  it('writes customer deposits linked to their sales orders and customer refunds applying their credit memos', async () => {
+    await start();
+    const [bank] = fake.seedAccounts([{ acctnumber: '1010' }]);
+    const c = open({
+      paymentAccount: bank,
+      orderKey: 'shopify-order-{externalId}',
+      refundKey: 'shopify-refund-{externalId}',
+    });
+    const [d] = await c.write!('customerDeposit', [
+      item('deposit-1001', {
+        externalId: '1001',
+        number: '#1001',
+        createdAt: '2026-07-01T10:00:00Z',
+        currency: 'USD',
+        total: '42.5',
+        lines: [],
+      }),
+    ]);
+    if (!d.ok) throw new Error(d.error);
+    const deposit = fake.records.get('customerDeposit')!.values().next().value!;
+    expect(deposit).toMatchObject({
+      salesOrder: { externalId: 'shopify-order-1001' },
+      payment: 42.5,
+      account: { id: bank },
+      tranDate: '2026-07-01',
+    });
+    expect(await c.fetch!('customerDeposit', [d.targetId])).toEqual([d.view]);
+    expect(d.view).toMatchObject({ payment: '42.50', salesOrder: true });
+
+    const [r] = await c.write!('customerRefund', [
+      item('refund-r9', {
+        externalId: 'r9',
+        orderExternalId: '1001',
+        createdAt: '2026-07-03T09:00:00Z',
+        currency: 'USD',
+        total: '10',
+      }),
+    ]);
+    if (!r.ok) throw new Error(r.error);
+    const refund = fake.records.get('customerRefund')!.values().next().value!;
+    expect(refund.apply.items).toEqual([{ doc: { externalId: 'shopify-refund-r9' }, apply: true, amount: 10 }]);
+    expect(await c.fetch!('customerRefund', [r.targetId])).toEqual([r.view]);
+    // Without the bank account a refund is paid from, the record fails alone, saying what to set.
+    const [bad] = await open({}).write!('customerRefund', [
+      item('refund-r10', {
+        externalId: 'r10',
+        orderExternalId: '1',
+        createdAt: '2026-07-03T09:00:00Z',
+        currency: 'USD',
+        total: '1',
+      }),
+    ]);
+    expect(bad).toMatchObject({
+      ok: false,
+      transient: false,
+      error: expect.stringContaining('settings.paymentAccount'),
+    });
+  });
+
   it('amounts go out digit for digit, external ids NetSuite would refuse are digested, money compares normalised', () => {
     expect(serialise({ a: { toJSON: () => '\u0000dec:0.1000000000000000055\u0000' } })).toBe(
       '{"a":0.1000000000000000055}',

@@ -7,7 +7,12 @@
  * 1234567_SB1) or `baseUrl`; the credentials of token-based authentication (consumerKey, consumerSecret, tokenId,
  * tokenSecret) or of OAuth 2.0 client credentials (clientId, certificateId, privateKey; auth.ts); the references
  * NetSuite needs and a canonical record has not (subsidiary, customer, location, items, discountItem, customItem,
- * refundItem, accounts, depositAccount, clearingAccount, feeAccount); `concurrency`; `rateLimit`.
+ * refundItem, accounts, depositAccount, clearingAccount, feeAccount, paymentAccount, orderKey, refundKey);
+ * `concurrency`; `rateLimit`.
+ *
+ * Entities: salesOrder, cashSale and creditMemo (item lines), customer, journalEntry, deposit (a payout into the bank),
+ * customerDeposit (an order paid before it ships, linked to its sales order by orderKey) and customerRefund (money
+ * paid back, applying the refund's credit memo by refundKey), inventoryItem.
  *
  * Writes: every record is `PUT /services/rest/record/v1/<type>/eid:<external id>`, NetSuite's upsert — create when no
  * record of the type has the external id, else update that record in place — answered 204 with the record's URL in
@@ -97,6 +102,8 @@ export const ENTITIES: Record<string, { type: string; sublist?: string }> = {
   customer: { type: 'customer' },
   journalEntry: { type: 'journalEntry', sublist: 'line' },
   deposit: { type: 'deposit', sublist: 'other' },
+  customerDeposit: { type: 'customerDeposit' },
+  customerRefund: { type: 'customerRefund' },
   inventoryItem: { type: 'inventoryItem' },
 };
 
@@ -122,6 +129,12 @@ interface Settings {
   depositAccount?: string;
   clearingAccount?: string;
   feeAccount?: string;
+  /** The bank account customer deposits and refunds go through (absent: undeposited funds). */
+  paymentAccount?: string;
+  /** The key of an order's sales order (`shopify-order-{externalId}`): a deposit is linked to it when set. */
+  orderKey?: string;
+  /** The key of a refund's credit memo (`shopify-refund-{externalId}`): a customer refund applies it when set. */
+  refundKey?: string;
 }
 
 export interface NetSuiteOptions {
@@ -414,6 +427,10 @@ export function openNetSuite(ctx: ConnectorContext, options: NetSuiteOptions = {
         return each(customerPayload);
       case 'deposit':
         return each(depositPayload);
+      case 'customerDeposit':
+        return each(customerDepositPayload);
+      case 'customerRefund':
+        return each(customerRefundPayload);
       case 'inventoryItem':
         return each(itemPayload);
       default:
@@ -560,6 +577,49 @@ export function openNetSuite(ctx: ConnectorContext, options: NetSuiteOptions = {
         ],
       },
       cashBack: fees ? { items: [{ account: { id: settings.feeAccount }, amount: dec(s.fees) }] } : undefined,
+    });
+  }
+
+  /** Another flow's record by its key template (`shopify-order-{externalId}`), as a reference by external id. */
+  function keyed(template: string | undefined, id: unknown): Obj | undefined {
+    return template && id !== undefined && id !== null
+      ? { externalId: externalIdOf(template.replaceAll('{externalId}', String(id))) }
+      : undefined;
+  }
+
+  /** An order paid before it is fulfilled: a customer deposit of its total, linked to its sales order. */
+  function customerDepositPayload(o: Obj): Obj | string {
+    const what = `order ${o.externalId}`;
+    if (!settings.customer)
+      return `${what}: set settings.customer to the internal id of the customer web orders' deposits are taken from`;
+    if (o.total === undefined || Number(o.total) <= 0) return `${what}: a customer deposit needs a total above zero`;
+    return compact({
+      customer: { id: settings.customer },
+      salesOrder: keyed(settings.orderKey, o.externalId),
+      payment: dec(o.total),
+      tranDate: dateOf(o.createdAt),
+      memo: `deposit for order ${o.number ?? o.externalId}`.slice(0, 999),
+      subsidiary: ref(settings.subsidiary),
+      ...(settings.paymentAccount ? { account: { id: settings.paymentAccount } } : { undepFunds: true }),
+    });
+  }
+
+  /** Money paid back to the customer for a refund, applying its credit memo when settings.refundKey names it. */
+  function customerRefundPayload(r: Obj): Obj | string {
+    const what = `refund ${r.externalId}`;
+    if (!settings.customer)
+      return `${what}: set settings.customer to the internal id of the customer web refunds are paid to`;
+    if (!settings.paymentAccount)
+      return `${what}: set settings.paymentAccount to the internal id of the bank account refunds are paid from`;
+    const memo = keyed(settings.refundKey, r.externalId);
+    return compact({
+      customer: { id: settings.customer },
+      account: { id: settings.paymentAccount },
+      tranDate: dateOf(r.createdAt),
+      memo: `refund ${r.externalId} of order ${r.orderExternalId}`.slice(0, 999),
+      subsidiary: ref(settings.subsidiary),
+      total: dec(r.total),
+      apply: memo ? { items: [{ doc: memo, apply: true, amount: dec(r.total) }] } : undefined,
     });
   }
 
@@ -849,6 +909,23 @@ export function project(entity: string, r: Obj): Record<string, unknown> {
         tranDate: txt(r.tranDate),
         other: lines(r.other).map((l) => ({ account: id(l.account), amount: money(l.amount) })),
         cashBack: lines(r.cashBack).map((l) => ({ account: id(l.account), amount: money(l.amount) })),
+      };
+    case 'customerDeposit':
+      return {
+        externalId: txt(r.externalId),
+        customer: id(r.customer),
+        // Sent by external id, read back as { id, refName }: compared as linked or not.
+        salesOrder: Boolean(r.salesOrder),
+        payment: money(r.payment),
+        tranDate: txt(r.tranDate),
+      };
+    case 'customerRefund':
+      return {
+        externalId: txt(r.externalId),
+        customer: id(r.customer),
+        account: id(r.account),
+        total: money(r.total),
+        tranDate: txt(r.tranDate),
       };
     case 'inventoryItem':
       return {

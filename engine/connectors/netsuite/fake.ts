@@ -106,7 +106,17 @@ export interface FakeNetSuite {
 }
 
 const REFS = new Set(['entity', 'subsidiary', 'location', 'item', 'account', 'class', 'currency', 'weightUnit']);
-const TYPES = new Set(['salesOrder', 'cashSale', 'creditMemo', 'customer', 'journalEntry', 'deposit', 'inventoryItem']);
+const TYPES = new Set([
+  'salesOrder',
+  'cashSale',
+  'creditMemo',
+  'customer',
+  'journalEntry',
+  'deposit',
+  'customerDeposit',
+  'customerRefund',
+  'inventoryItem',
+]);
 const SUBLISTS = ['item', 'line', 'other', 'cashBack'];
 
 export async function startFakeNetSuite(o: FakeNetSuiteOptions = {}): Promise<FakeNetSuite> {
@@ -246,11 +256,16 @@ export async function startFakeNetSuite(o: FakeNetSuiteOptions = {}): Promise<Fa
         if (line.item && !items.has(String(line.item.id))) return `Invalid item reference key ${line.item.id}.`;
       }
     }
+    // Customer deposits and refunds name their customer in `customer`, sales transactions in `entity`.
+    if ((type === 'customerDeposit' || type === 'customerRefund') && !body.customer)
+      return 'Please enter value(s) for: Customer';
     if (
       type !== 'customer' &&
       type !== 'inventoryItem' &&
       type !== 'journalEntry' &&
       type !== 'deposit' &&
+      type !== 'customerDeposit' &&
+      type !== 'customerRefund' &&
       !body.entity
     )
       return 'Please enter value(s) for: Customer';

@@ -70,6 +70,21 @@ export const spec: ConnectorSpec = {
       depositAccount: id('deposits: internal id of the bank account payouts arrive in'),
       clearingAccount: id("deposits: internal id of the account the payouts' sales were held in"),
       feeAccount: id('deposits: internal id of the expense account payout fees are posted to'),
+      paymentAccount: id(
+        'customer deposits and refunds: internal id of the bank account they go through (deposits: default undeposited funds)',
+      ),
+      orderKey: {
+        type: 'string',
+        pattern: '\\{externalId\\}',
+        description:
+          "customer deposits: the key of the order's sales order, `{externalId}` standing for the order's id (e.g. shopify-order-{externalId}); the deposit is linked to it",
+      },
+      refundKey: {
+        type: 'string',
+        pattern: '\\{externalId\\}',
+        description:
+          "customer refunds: the key of the refund's credit memo, `{externalId}` standing for the refund's id (e.g. shopify-refund-{externalId}); the refund applies it",
+      },
       concurrency: {
         type: 'integer',
         minimum: 1,
@@ -98,6 +113,8 @@ export const spec: ConnectorSpec = {
     customer: { accepts: ['customer'] },
     journalEntry: { accepts: ['journalEntry'] },
     deposit: { accepts: ['settlement'] },
+    customerDeposit: { accepts: ['order'] },
+    customerRefund: { accepts: ['refund'] },
     inventoryItem: { accepts: ['product'] },
   },
   events: {},
