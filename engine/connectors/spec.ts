@@ -61,6 +61,15 @@ export interface SettingsSchema {
   readonly required?: readonly string[];
   readonly properties: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly additionalProperties?: boolean;
+  /**
+   * Alternative sets of settings, one of which must be complete (NetSuite: token-based authentication's four
+   * secrets, or OAuth 2.0 client credentials'). `rsync init` writes the first alternative's secrets. Each names
+   * its required properties under `properties` too (`{}`: defined above), as Ajv's strict mode asks.
+   */
+  readonly anyOf?: readonly {
+    readonly required: readonly string[];
+    readonly properties: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  }[];
 }
 
 export interface ConnectorSpec {

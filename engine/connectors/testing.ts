@@ -11,7 +11,15 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { receiverFor, signFor } from './registry.js';
 import { resolveSecret } from './secrets.js';
-import { ConnectorError, type ConnectorContext, type Delivery, type Received, type ReceiverOptions } from './types.js';
+import {
+  ConnectorError,
+  type ConnectorContext,
+  type Delivery,
+  type OpenConnector,
+  type Page,
+  type Received,
+  type ReceiverOptions,
+} from './types.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../test/fixtures');
 export const raw = (file: string): Buffer => readFileSync(path.join(FIXTURES, file));
@@ -220,4 +228,25 @@ export async function failureOf(p: Promise<unknown>): Promise<ConnectorError> {
     return e as ConnectorError;
   }
   throw new Error('expected a ConnectorError');
+}
+
+/**
+ * Reads a stream to the end of its slices, as the pipeline would: each page's cursor fed to the next read. The
+ * records, the last cursor and how many pages it took.
+ */
+export async function readStream<R = unknown>(
+  c: Pick<OpenConnector, 'read'>,
+  stream: string,
+  cursor: unknown = null,
+  limit = 1000,
+): Promise<{ records: R[]; cursor: unknown; pages: number }> {
+  const records: R[] = [];
+  let pages = 0;
+  for (;;) {
+    const page: Page = await c.read!({ stream, cursor, limit });
+    records.push(...(page.records as R[]));
+    cursor = page.cursor;
+    pages++;
+    if (!page.more) return { records, cursor, pages };
+  }
 }

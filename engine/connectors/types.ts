@@ -341,8 +341,14 @@ export interface SharedSlots {
 export interface Limiter {
   /** Waits until the bucket covers `cost`, then takes it. */
   take(cost?: number, signal?: AbortSignal): Promise<void>;
-  /** The system reported its own bucket: ours follows it (Shopify's throttleStatus). */
+  /** The system reported its own bucket: ours follows it, its size and rate too from then on (Shopify's throttleStatus). */
   observe(state: { available: number; max?: number; perSecond?: number }): Promise<void>;
   /** The system asked every caller to wait `ms` (Retry-After, THROTTLED): the bucket empties for that long. */
   pause(ms: number): Promise<void>;
+  /**
+   * The system throttled a call and tells neither its limit nor its headroom (Square's 429, Stripe's): the rate
+   * halves for every caller — once for the throttles of one burst — and comes back by itself, linearly, over a few
+   * minutes (kit/limiter.ts SLOW). Optional: without it (a limiter made elsewhere) the rate stays as it is.
+   */
+  slow?(): Promise<void>;
 }

@@ -188,7 +188,9 @@ export function connectionSettings(
   const secretNames = Object.keys(props).filter(
     (k) =>
       props[k]['x-secret'] === true &&
-      ((spec.settings.required ?? []).includes(k) || (c.events && /webhook|signature/i.test(k))),
+      ((spec.settings.required ?? []).includes(k) ||
+        (spec.settings.anyOf?.[0]?.required ?? []).includes(k) ||
+        (c.events && /webhook|signature/i.test(k))),
   );
   const env = (prop: string, staging: boolean) =>
     [n.customer, ...(staging ? ['staging'] : []), c.name, prop.replace(/([a-z0-9])([A-Z])/g, '$1_$2')]

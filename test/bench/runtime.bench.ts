@@ -2,8 +2,8 @@
  * The runtime benchmark (issue "The runtime"): on a fresh PostgreSQL database (DATABASE_URL's server, else the
  * embedded one the tests share), with the built CLI and engine.
  *
- *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify] [--records 100000]
- *        [--backfill 1000000] [--rate 50] [--seconds 60]
+ *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,netsuite,business-central,avalara,throttle]
+ *        [--records 100000] [--erp-records 2000] [--backfill 1000000] [--rate 50] [--seconds 60] [--vendor shopify|woocommerce|square|stripe|all]
  *
  *   e2e       postgres table of Shopify orders → the Shopify order mapping (shopify-orders-to-erp@2) → postgres
  *             upsert, --records records, as a backfill worked by one worker (its mapping threads on every core):
@@ -18,6 +18,19 @@
  *   shopify   a bulk backfill of --records orders from the fake Shopify (a process of its own) through the real
  *             shopify connector (bulk operation started, polled, its JSONL streamed) → the Shopify order mapping →
  *             postgres upsert: the connector's own CPU per order (read alone), then records/s end to end.
+ *   netsuite  --erp-records (2,000) Shopify orders from a postgres table → the Shopify order mapping → the netsuite
+ *             connector (token-based authentication) → the fake NetSuite (a process of its own): the connector's own
+ *             CPU per order (upserts alone), then orders/s posted as sales orders end to end.
+ *   business-central  --erp-records (2,000) orders mapped and
+ *             posted as sales orders to the fake Business Central (its own process) through the real connector: its
+ *             own CPU per order alone, then orders/s end to end from PostgreSQL.
+ *   avalara   --erp-records (2,000) Shopify orders from a postgres table → the Shopify order mapping → the avalara connector →
+ *             the fake AvaTax (a process of its own): the connector's own CPU per order (writes alone), then
+ *             orders/s recorded as transactions end to end.
+ *   throttle  (not run by default: 2 minutes a vendor) each vendor's fake throttling at its limit, 4 loops of reads
+ *             and writes through the limiter shared in PostgreSQL for --seconds (default 120 for this part) per
+ *             --vendor (default all): calls and throttled calls, utilisation, the limiter's wait (throttle.ts).
+ *                                                                                    target < 1 % throttled
  *   json      parsing a page of 500 Shopify orders (the REST fixture), JSON.parse against parseJsonLossless: with
  *             ids below 2^53 (its fast path) and with 64-bit ids (every "id" in it): MB/s, in process.
  *
@@ -46,6 +59,7 @@ import {
   STOCK_MAPPING,
   until,
 } from '../helpers/runtime.js';
+import { percentile, steadyThrottle, VENDORS, type Vendor } from './throttle.js';
 import { machine, projectRoot } from './validate.bench.js';
 
 interface Args {
@@ -54,17 +68,36 @@ interface Args {
   backfill: number;
   rate: number;
   seconds: number;
+  /** --seconds as given (the throttle part's default is 120 s, not the webhook part's 60). */
+  secondsGiven?: number;
+  /** The throttle part's vendors. */
+  vendors: Vendor[];
   /** How many times the end-to-end part runs (its figure is the median: this machine's runs vary by ±15 %). */
   runs: number;
+  /** Orders of the ERP and tax parts (netsuite, business-central, avalara): their fakes answer one order a request. */
+  erpRecords: number;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    only: new Set(['e2e', 'webhook', 'backfill', 'crash', 'workers', 'json', 'shopify']),
+    only: new Set([
+      'e2e',
+      'webhook',
+      'backfill',
+      'crash',
+      'workers',
+      'json',
+      'shopify',
+      'netsuite',
+      'business-central',
+      'avalara',
+    ]),
     records: 100_000,
+    erpRecords: 2_000,
     backfill: 1_000_000,
     rate: 50,
     seconds: 60,
+    vendors: [...VENDORS],
     runs: 3,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -76,10 +109,16 @@ function parseArgs(argv: string[]): Args {
     };
     if (k === '--only') a.only = new Set(argv[++i].split(','));
     else if (k === '--records') a.records = num();
+    else if (k === '--erp-records') a.erpRecords = num();
     else if (k === '--backfill') a.backfill = num();
     else if (k === '--rate') a.rate = num();
-    else if (k === '--seconds') a.seconds = num();
-    else if (k === '--runs') a.runs = num();
+    else if (k === '--seconds') a.seconds = a.secondsGiven = num();
+    else if (k === '--vendor') {
+      const v = argv[++i];
+      if (v !== 'all' && !VENDORS.includes(v as Vendor))
+        throw new Error(`--vendor is one of ${VENDORS.join(', ')} or all`);
+      a.vendors = v === 'all' ? [...VENDORS] : [v as Vendor];
+    } else if (k === '--runs') a.runs = num();
     else throw new Error(`unknown argument ${k}`);
   }
   return a;
@@ -113,10 +152,6 @@ function check(ok: boolean, what: string): void {
   if (!ok) failed = true;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
 /** Peak RSS (VmHWM, KiB) of a process, polled until it exits. */
 function watchRss(pid: number): { peak: () => number; stop: () => void } {
   let peak = 0;
@@ -132,6 +167,16 @@ function watchRss(pid: number): { peak: () => number; stop: () => void } {
 }
 
 const worker = (dir: string, url: string, ...args: string[]) => spawnWorker(dir, url, ...args);
+
+/** The postgres stream of the Shopify orders seedOrders puts in shop_orders. */
+const SHOP_ORDERS = {
+  canonical: ['order'],
+  incremental: true,
+  table: 'shop_orders',
+  cursor: 'updated_at',
+  key: 'id',
+  document: 'payload',
+};
 
 /** `n` Shopify orders (the REST fixture with fresh ids and times) into a table, generated in SQL. */
 async function seedOrders(pool: pg.Pool, table: string, n: number): Promise<void> {
@@ -155,6 +200,52 @@ async function seedStock(pool: pg.Pool, system: string, n: number): Promise<void
       [system, FROM.toISOString(), (TO.getTime() - FROM.getTime()) / 1000, n, from, to],
     );
   }
+}
+
+/**
+ * A workspace whose flow acme/orders maps the Shopify orders of the postgres table shop_orders (created here and
+ * seeded with `n` orders) into `o.target`; `o.shopdb` adds to the postgres connection's settings, `o.connections`
+ * adds connections.
+ */
+async function shopOrdersWorkspace(
+  pool: pg.Pool,
+  prefix: string,
+  n: number,
+  o: {
+    target: { connection: string; entity: string };
+    shopdb?: Record<string, unknown>;
+    connections?: { name: string; connector: string; settings: Record<string, unknown> }[];
+  },
+): Promise<string> {
+  const dir = runtimeWorkspace(prefix, {
+    connections: [
+      {
+        name: 'shopdb',
+        connector: 'postgres',
+        settings: { url: { secretRef: 'env:RSYNC_BENCH_DB' }, streams: { orders: SHOP_ORDERS }, ...o.shopdb },
+      },
+      ...(o.connections ?? []),
+    ],
+    flows: [
+      {
+        name: 'orders',
+        source: { connection: 'shopdb', stream: 'orders' },
+        target: o.target,
+        mapping: ORDER_MAPPING,
+        canonical: 'order',
+        key: ORDER_KEY,
+        batchSize: 500,
+        concurrency: 4,
+      },
+    ],
+  });
+  await pool.query(
+    `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
+  );
+  await pool.query(`CREATE INDEX ON shop_orders (updated_at, id)`);
+  await seedOrders(pool, 'shop_orders', n);
+  await pool.query('ANALYZE shop_orders');
+  return dir;
 }
 
 /** CPU seconds of each thread of this process, by thread id (Linux /proc; empty elsewhere). */
@@ -288,47 +379,11 @@ async function e2eRun(a: Args, n: number): Promise<number> {
   const { db, pool } = await fresh('bench_e2e');
   try {
     process.env.RSYNC_BENCH_DB = db.url;
-    const dir = runtimeWorkspace('rsync-bench-e2e-', {
-      connections: [
-        {
-          name: 'shopdb',
-          connector: 'postgres',
-          settings: {
-            url: { secretRef: 'env:RSYNC_BENCH_DB' },
-            streams: {
-              orders: {
-                canonical: ['order'],
-                incremental: true,
-                table: 'shop_orders',
-                cursor: 'updated_at',
-                key: 'id',
-                document: 'payload',
-              },
-            },
-            entities: { salesOrder: { accepts: ['order'], table: 'erp_orders', key: 'key', document: 'body' } },
-          },
-        },
-      ],
-      flows: [
-        {
-          name: 'orders',
-          source: { connection: 'shopdb', stream: 'orders' },
-          target: { connection: 'shopdb', entity: 'salesOrder' },
-          mapping: ORDER_MAPPING,
-          canonical: 'order',
-          key: ORDER_KEY,
-          batchSize: 500,
-          concurrency: 4,
-        },
-      ],
-    });
-    await pool.query(
-      `CREATE TABLE shop_orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, payload jsonb NOT NULL)`,
-    );
-    await pool.query(`CREATE INDEX ON shop_orders (updated_at, id)`);
     await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY, body jsonb NOT NULL, currency text, total text)`);
-    await seedOrders(pool, 'shop_orders', a.records);
-    await pool.query('ANALYZE shop_orders');
+    const dir = await shopOrdersWorkspace(pool, 'rsync-bench-e2e-', a.records, {
+      shopdb: { entities: { salesOrder: { accepts: ['order'], table: 'erp_orders', key: 'key', document: 'body' } } },
+      target: { connection: 'shopdb', entity: 'salesOrder' },
+    });
     const to = new Date(TO.getTime() + 1000);
     const {
       ms,
@@ -694,11 +749,11 @@ async function json(): Promise<void> {
 
 // ------------------------------------------------------------------------------------------------------ shopify
 
-/** The fake Shopify (shopify-fake.ts) in a process of its own, serving `n` orders to every bulk query. */
-async function shopifyFake(n: number): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
+/** A vendor fake script of this folder in a process of its own: the JSON of its first line, and how to stop it. */
+async function fakeProcess<T>(script: string, ...args: string[]): Promise<T & { stop: () => Promise<void> }> {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./shopify-fake.js', import.meta.url)), String(n)], {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {
@@ -707,12 +762,10 @@ async function shopifyFake(n: number): Promise<{ url: string; token: string; sto
       buf += c;
       if (buf.includes('\n')) resolve(buf.split('\n')[0]);
     });
-    child.on('exit', (code) => reject(new Error(`the fake Shopify exited (${code})`)));
+    child.on('exit', (code) => reject(new Error(`the fake ${script} exited (${code})`)));
   });
-  const { url, token } = JSON.parse(line) as { url: string; token: string };
   return {
-    url,
-    token,
+    ...(JSON.parse(line) as T),
     stop: () =>
       new Promise<void>((r) => {
         child.once('exit', () => r());
@@ -720,6 +773,9 @@ async function shopifyFake(n: number): Promise<{ url: string; token: string; sto
       }),
   };
 }
+
+/** The fake Shopify (shopify-fake.ts) in a process of its own, serving `n` orders to every bulk query. */
+const shopifyFake = (n: number) => fakeProcess<{ url: string; token: string }>('./shopify-fake.js', String(n));
 
 async function shopify(a: Args): Promise<void> {
   const n = a.records;
@@ -820,6 +876,354 @@ async function shopify(a: Args): Promise<void> {
   }
 }
 
+// ------------------------------------------------------------------------------------------------------ avalara
+
+/** The fake AvaTax (avalara-fake.ts) in a process of its own; `counts()` asks it what it holds. */
+async function avalaraFake() {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./avalara-fake.js', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const info = await new Promise<{ url: string; accountId: string; licenseKey: string }>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').once('data', (c: string) => resolve(JSON.parse(c.split('\n')[0])));
+    child.once('exit', (code) => reject(new Error(`the fake AvaTax exited (${code})`)));
+  });
+  const counts = () =>
+    new Promise<{ creates: number; adjustments: number; held: number; requests: number }>((resolve) => {
+      child.once('message', (m) => resolve(m as never));
+      child.send('counts');
+    });
+  const stop = () =>
+    new Promise<void>((r) => {
+      child.once('exit', () => r());
+      child.kill('SIGTERM');
+    });
+  return { ...info, counts, stop };
+}
+
+async function avalara(a: Args): Promise<void> {
+  const n = a.erpRecords;
+  say(
+    `avalara: ${int(n)} Shopify orders from a postgres table → shopify-order.jsonata (@2) → the avalara connector → the fake AvaTax (its own process), one transaction each`,
+  );
+  const fake = await avalaraFake();
+  process.env.RSYNC_BENCH_AVALARA_KEY = fake.licenseKey;
+  const { fakeSettings } = await import('../../engine/connectors/avalara/fake.js');
+  const settings = fakeSettings(fake, 'RSYNC_BENCH_AVALARA_KEY', 'BENCH');
+  // Paid orders: the sample is a cancelled one, which the connector would void (there being nothing to void).
+  const paid = { ...ORDER, cancelled_at: null, cancel_reason: null };
+  try {
+    // 1. The connector alone: canonical orders (mapped once, beforehand) written in batches of 100 — this process's
+    // CPU per record, the fake's being another process's.
+    const [mapped] = await mapRecords({
+      mapping: ORDER_MAPPING,
+      key: ORDER_KEY,
+      params: {},
+      canonical: 'order',
+      records: [JSON.stringify(paid)],
+      json: true,
+    });
+    check(mapped?.kind === 'mapped', 'the order maps');
+    const order = JSON.parse(mapped.kind === 'mapped' ? mapped.text : '{}') as Record<string, unknown>;
+    const { openAvalara } = await import('../../engine/connectors/avalara/connector.js');
+    const { resolveSecret } = await import('../../engine/connectors/secrets.js');
+    const c = openAvalara({ settings, secret: resolveSecret, system: 'bench/avalara' });
+    const alone = Math.min(n, 5_000);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let ok = 0;
+    for (let b = 0; b < alone; b += 100) {
+      const items = Array.from({ length: Math.min(100, alone - b) }, (_, i) => ({
+        key: `alone-order-${b + i}`,
+        record: { ...order, externalId: String(b + i) },
+      }));
+      ok += (await c.write!('transaction', items)).filter((r) => r.ok).length;
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    check(ok === alone, `the connector recorded every order (${int(ok)} of ${int(alone)})`);
+    say(
+      `  connector alone: ${int(alone)} orders in ${(ms / 1000).toFixed(1)} s: ${int(alone / (ms / 1000))} orders/s recorded; connector CPU ${((cpu.user + cpu.system) / alone).toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+    );
+    const before = await fake.counts();
+
+    // 2. End to end: one rsync worker (this process) works the backfill from PostgreSQL through the mapping to AvaTax.
+    const { db, pool } = await fresh('bench_avalara');
+    try {
+      process.env.RSYNC_BENCH_DB = db.url;
+      // timedOrdersBackfill counts the rows of erp_orders: here the target is AvaTax, so it stays empty.
+      await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY)`);
+      const dir = await shopOrdersWorkspace(pool, 'rsync-bench-avalara-', n, {
+        connections: [{ name: 'tax', connector: 'avalara', settings }],
+        target: { connection: 'tax', entity: 'transaction' },
+      });
+      await pool.query(`UPDATE shop_orders SET payload = payload || '{"cancelled_at": null, "cancel_reason": null}'`);
+      const {
+        ms: e2eMs,
+        counts,
+        cpuLine,
+      } = await timedOrdersBackfill(
+        pool,
+        db.url,
+        dir,
+        new Date(TO.getTime() + 1000),
+        (TO.getTime() - FROM.getTime()) / 8,
+        n,
+      );
+      const after = await fake.counts();
+      say(
+        `  end to end: ${int(n)} orders in ${(e2eMs / 1000).toFixed(1)} s: ${int(n / (e2eMs / 1000))} orders/s recorded as transactions`,
+      );
+      say(cpuLine);
+      say(
+        `  runs: read ${int(counts.read)}, written ${int(counts.written)}, dead ${int(counts.dead)}; the fake: ${int(after.creates - before.creates)} transactions created, ${int(after.adjustments - before.adjustments)} adjusted`,
+      );
+      check(
+        counts.read === n && counts.dead === 0 && after.creates - before.creates === n,
+        'every order recorded once',
+      );
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  } finally {
+    await fake.stop();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------------ netsuite
+
+interface NetSuiteFakeStats {
+  creates: number;
+  updates: number;
+  requests: number;
+  maxInFlight: number;
+  rejected: number;
+}
+
+/** The fake NetSuite (netsuite-fake.ts) in a process of its own; stop() gives what it counted. */
+async function netsuiteFake(): Promise<{
+  url: string;
+  accountId: string;
+  tba: { consumerKey: string; consumerSecret: string; tokenId: string; tokenSecret: string };
+  stop: () => Promise<NetSuiteFakeStats>;
+}> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./netsuite-fake.js', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let buf = '';
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (lines.length) {
+          clearInterval(poll);
+          resolve(lines.shift()!);
+        }
+      }, 10);
+      child.once('exit', (code) => {
+        clearInterval(poll);
+        if (lines.length) resolve(lines.shift()!);
+        else reject(new Error(`the fake NetSuite exited (${code})`));
+      });
+    });
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+    buf += c;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  const first = JSON.parse(await next()) as Omit<Awaited<ReturnType<typeof netsuiteFake>>, 'stop'>;
+  return {
+    ...first,
+    stop: async () => {
+      const stats = next();
+      child.kill('SIGTERM');
+      return JSON.parse(await stats) as NetSuiteFakeStats;
+    },
+  };
+}
+
+async function netsuite(a: Args): Promise<void> {
+  const n = a.erpRecords;
+  say(
+    `netsuite: ${int(n)} orders → shopify-order.jsonata (@2) → NetSuite sales orders upserted by external id on the fake NetSuite (its own process), token-based authentication`,
+  );
+  const fake = await netsuiteFake();
+  const { fakeSettings } = await import('../../engine/connectors/netsuite/fake.js');
+  const settings = {
+    ...fakeSettings(fake, 'RSYNC_BENCH_NS'),
+    customer: '42',
+    concurrency: 8,
+    rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+  };
+  let stats: NetSuiteFakeStats | undefined;
+  try {
+    // 1. The connector alone: canonical orders (the mapping's output for the sample, one id each) upserted in batches
+    // of 500 — payloads, SKU lookups, signatures, requests — this process's CPU, the fake's being another process's.
+    const { compile } = await import('../../engine/jsonata/index.js');
+    const mapping = compile(ORDER_MAPPING);
+    if (!mapping.ok) throw new Error(mapping.problem.message);
+    const canonical = (await mapping.expr.evaluate(ORDER, { params: {} })) as Record<string, unknown>;
+    const { openNetSuite } = await import('../../engine/connectors/netsuite/connector.js');
+    const { resolveSecret } = await import('../../engine/connectors/secrets.js');
+    const c = openNetSuite({ settings, secret: resolveSecret, system: 'bench/netsuite' });
+    const alone = Math.min(n, 20_000);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let ok = 0;
+    for (let from = 0; from < alone; from += 500) {
+      const batch = Array.from({ length: Math.min(500, alone - from) }, (_, i) => ({
+        key: `bench-order-${from + i}`,
+        record: { ...canonical, externalId: String(from + i) },
+      }));
+      ok += (await c.write!('salesOrder', batch)).filter((r) => r.ok).length;
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    check(ok === alone, `the connector upserted every order (${int(ok)} of ${int(alone)})`);
+    say(
+      `  connector alone: ${int(alone)} orders in ${(ms / 1000).toFixed(1)} s: ${int(alone / (ms / 1000))} orders/s at 8 in flight; connector CPU ${((cpu.user + cpu.system) / alone).toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+    );
+
+    // 2. End to end: one rsync worker (this process) works a backfill of the orders from PostgreSQL through the
+    // mapping into the fake NetSuite; the fake counts what it created.
+    const { db, pool } = await fresh('bench_netsuite');
+    try {
+      process.env.RSYNC_BENCH_DB = db.url;
+      const dir = await shopOrdersWorkspace(pool, 'rsync-bench-netsuite-', n, {
+        connections: [{ name: 'erp', connector: 'netsuite', settings }],
+        target: { connection: 'erp', entity: 'salesOrder' },
+      });
+      // timedOrdersBackfill counts erp_orders' rows: here the target is NetSuite, so the table stays empty.
+      await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY)`);
+      const {
+        ms: e2eMs,
+        counts,
+        cpuLine,
+      } = await timedOrdersBackfill(
+        pool,
+        db.url,
+        dir,
+        new Date(TO.getTime() + 1000),
+        (TO.getTime() - FROM.getTime()) / 8,
+        n,
+      );
+      say(
+        `  end to end: ${int(n)} orders in ${(e2eMs / 1000).toFixed(1)} s: ${int(n / (e2eMs / 1000))} orders/s posted from PostgreSQL`,
+      );
+      say(cpuLine);
+      stats = await fake.stop();
+      say(
+        `  runs: read ${int(counts.read)}, written ${int(counts.written)}, dead ${int(counts.dead)}; the fake: ${int(stats.creates)} sales orders created, ${int(stats.updates)} updated, ${int(stats.requests)} requests, at most ${stats.maxInFlight} in flight`,
+      );
+      check(counts.written === n && counts.dead === 0 && stats.creates === alone + n, 'every order posted once');
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  } finally {
+    if (!stats) await fake.stop();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------- business-central
+
+/**
+ * Orders into Business Central: the fake (business-central-fake.ts) in a process of its own, so that what is
+ * measured here is rsync's side. First the connector alone — the Shopify sample mapped once to a canonical order,
+ * then written as sales orders in batches of 100 (key lookups, atomic $batch deep inserts) — for its own CPU per
+ * order; then end to end, a postgres table of Shopify orders through the order mapping and the connector by one
+ * worker (this process).
+ */
+async function businessCentral(a: Args): Promise<void> {
+  const n = a.erpRecords;
+  say(
+    `business-central: ${int(n)} Shopify orders → shopify-order.jsonata (@2) → sales orders in the fake Business Central (its own process)`,
+  );
+  const fake = await fakeProcess<{ url: string; stats: string }>('./business-central-fake.js');
+  const bc = await import('../../engine/connectors/business-central/fake.js');
+  process.env.RSYNC_BENCH_BC_SECRET = bc.FAKE_CLIENT_SECRET;
+  const settings = {
+    ...bc.fakeSettings(fake.url, 'RSYNC_BENCH_BC_SECRET'),
+    rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+  };
+  const stats = async () => (await (await fetch(fake.stats)).json()) as { orders: number; twice: number };
+  try {
+    // 1. The connector alone: payloads built, keys looked up, $batch requests sent and their answers read.
+    const { openBusinessCentral } = await import('../../engine/connectors/business-central/connector.js');
+    const { resolveSecret } = await import('../../engine/connectors/secrets.js');
+    const [mapped] = await mapRecords({
+      mapping: ORDER_MAPPING,
+      key: ORDER_KEY,
+      params: {},
+      canonical: 'order',
+      records: [JSON.stringify(ORDER)],
+      json: true,
+    });
+    check(mapped?.kind === 'mapped', 'the sample order maps');
+    const text = mapped.kind === 'mapped' ? mapped.text : '{}';
+    const c = openBusinessCentral({ settings, secret: resolveSecret, system: 'bench/business-central' });
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let ok = 0;
+    for (let i = 0; i < n; i += 100) {
+      const items = Array.from({ length: Math.min(100, n - i) }, (_, j) => ({
+        key: `bench-alone-${i + j}`,
+        record: JSON.parse(text) as Record<string, unknown>,
+        text,
+      }));
+      ok += (await c.write!('salesOrder', items)).filter((r) => r.ok).length;
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    check(ok === n, `the connector wrote every order (${int(ok)} of ${int(n)})`);
+    say(
+      `  connector alone: ${int(n)} orders in ${(ms / 1000).toFixed(1)} s, ${int(n / (ms / 1000))} orders/s; connector CPU ${((cpu.user + cpu.system) / n).toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+    );
+
+    // 2. End to end: one rsync worker (this process) works the backfill from PostgreSQL through the mapping.
+    const { db, pool } = await fresh('bench_business_central');
+    try {
+      process.env.RSYNC_BENCH_DB = db.url;
+      const dir = await shopOrdersWorkspace(pool, 'rsync-bench-bc-', n, {
+        connections: [{ name: 'erp', connector: 'business-central', settings }],
+        target: { connection: 'erp', entity: 'salesOrder' },
+      });
+      // timedOrdersBackfill counts erp_orders; the orders go to Business Central, counted by the fake instead.
+      await pool.query(`CREATE TABLE erp_orders (key text PRIMARY KEY)`);
+      const before = (await stats()).orders;
+      const to = new Date(TO.getTime() + 1000);
+      const {
+        ms: e2eMs,
+        counts,
+        cpuLine,
+      } = await timedOrdersBackfill(pool, db.url, dir, to, (to.getTime() - FROM.getTime()) / 4, n);
+      const after = await stats();
+      say(
+        `  end to end: ${int(n)} orders in ${(e2eMs / 1000).toFixed(1)} s: ${int(n / (e2eMs / 1000))} orders/s posted`,
+      );
+      say(cpuLine);
+      say(
+        `  runs: read ${int(counts.read)}, written ${int(counts.written)}, filtered ${int(counts.filtered)}, dead ${int(counts.dead)}; sales orders created ${int(after.orders - before)}, created twice ${after.twice}`,
+      );
+      check(
+        counts.read === n && after.orders - before === n && after.twice === 0 && counts.dead === 0,
+        'every order posted once',
+      );
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  } finally {
+    await fake.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const m = machine();
@@ -843,6 +1247,15 @@ async function main(): Promise<void> {
     ['json', json],
     ['invariants', invariants],
     ['shopify', shopify],
+    ['avalara', avalara],
+    ['netsuite', netsuite],
+    ['business-central', businessCentral],
+    [
+      'throttle',
+      async (x) => {
+        if (!(await steadyThrottle({ seconds: x.secondsGiven ?? 120, vendors: x.vendors }, say))) failed = true;
+      },
+    ],
   ];
   for (const [name, fn] of parts) {
     if (!a.only.has(name)) continue;

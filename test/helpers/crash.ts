@@ -44,17 +44,20 @@ export async function killWorkersUntilDone(
     if (Date.now() - started > maxMs) throw new Error(`the backfills did not finish in ${maxMs} ms\n${output}`);
     const w = spawnWorker(dir, url, ...(o.args ?? ['--threads', '1']));
     const before = (await progress(pool)).moved;
+    const dead = () => w.exitCode !== null || w.signalCode !== null;
     if (killed >= kills) {
-      // The last life: let it finish the backfills.
-      await until('the backfills', async () => ((await progress(pool)).left === 0 ? true : undefined), maxMs);
+      // The last life: let it finish the backfills (a worker killed from outside meanwhile gets a successor).
+      await until('the backfills', async () => ((await progress(pool)).left === 0 || dead() ? true : undefined), maxMs);
       w.kill('SIGTERM');
       await w.exited;
       output += w.output;
-      break;
+      if ((await progress(pool)).left === 0) break;
+      continue;
     }
     await until(
       'the worker to commit a page',
-      async () => ((await progress(pool)).moved > before || w.exitCode !== null ? true : undefined),
+      // A worker that died meanwhile (exited, or killed by a signal: then its exitCode stays null) ends the wait too.
+      async () => ((await progress(pool)).moved > before || dead() ? true : undefined),
       90_000,
     );
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * (o.jitterMs ?? 400))));

@@ -124,6 +124,37 @@ export async function applyWorkspace(dir: string, url: string): Promise<void> {
   if (r.status !== 0) throw new Error(`apply failed\n${show(r)}`);
 }
 
+/** Queue a backfill of `flow` over [since, until) in windows of `window` (`12h`); returns the CLI's run. */
+export const queueBackfill = (dir: string, url: string, flow: string, since: Date, until: Date, window: string) =>
+  cli(
+    dir,
+    url,
+    'backfill',
+    flow,
+    '--env',
+    ENV,
+    '--since',
+    since.toISOString(),
+    '--until',
+    until.toISOString(),
+    '--window',
+    window,
+    '--json',
+  );
+
+/** Queue a backfill as queueBackfill does; fails the test if it is refused. */
+export async function backfill(
+  dir: string,
+  url: string,
+  flow: string,
+  from: Date,
+  to: Date,
+  window: string,
+): Promise<void> {
+  const r = await queueBackfill(dir, url, flow, from, to, window);
+  if (r.status !== 0) throw new Error(`backfill failed\n${show(r)}`);
+}
+
 /** The simple stock mapping most runtime tests use: a sandbox stock move → canonical inventory level. */
 export const STOCK_MAPPING = `{
   "sku": sku,

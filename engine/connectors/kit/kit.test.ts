@@ -17,7 +17,17 @@ import { ensureSlots, slotsFor, takeSlot } from '../../state/slots.js';
 import { rememberSecret } from '../secrets.js';
 import { failureOf } from '../testing.js';
 import type { Limiter, Page } from '../types.js';
-import { ConnectorError, failure, httpClient, rateLimiter, readSlices, type SliceQuery, utc } from './index.js';
+import {
+  ConnectorError,
+  failure,
+  httpClient,
+  localBucket,
+  SLOW,
+  rateLimiter,
+  readSlices,
+  type SliceQuery,
+  utc,
+} from './index.js';
 
 // ---- an API with page tokens over records ordered by (updated time, id) --------------------------------------------
 
@@ -238,6 +248,56 @@ describe('rate limits shared through PostgreSQL', () => {
     // A report older than our own reservations does not hand tokens back.
     await a.observe({ available: 990, max: 1000 });
     expect(await tokens('northwind/shopify:graphql')).toBeLessThan(500);
+  });
+
+  it('takes the size and restore rate a system reports over the ones it assumed, shared and local alike', async () => {
+    // The connector assumed 1,000 a second; the system says its bucket is 100, restored at 100 a second. Refilled at
+    // the assumed rate, 1.2 s later the bucket would cover 150 at once; at the reported one it holds its 100 and
+    // the rest takes 0.5 s.
+    for (const bucket of [
+      limiterFor(pool, 'northwind/shopify')('reported', { perSecond: 1000, burst: 1000 }),
+      localBucket(1000, 1000),
+    ]) {
+      await bucket.observe({ available: 0, max: 100, perSecond: 100 });
+      await new Promise((r) => setTimeout(r, 1_200));
+      const t0 = Date.now();
+      await bucket.take(150);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
+      expect(Date.now() - t0).toBeLessThan(900);
+    }
+  });
+
+  it('a throttle that says nothing more slows every worker: halved once for one burst, then climbing back', async () => {
+    // Two workers' views of one connection at 20 a second. Worker a meets two 429s of one burst; worker b's calls
+    // are paced at 10 a second from then on, and the rate comes back by itself (SLOW.recoverMs).
+    const a = limiterFor(pool, 'contoso/slow')('api', { perSecond: 20, burst: 1 });
+    const b = limiterFor(pool, 'contoso/slow')('api', { perSecond: 20, burst: 1 });
+    await a.take(1);
+    await a.slow!();
+    await a.slow!(); // the same burst: no second halving
+    const pace = async () =>
+      Number(
+        (await pool.query(`SELECT tokens FROM rsync.rate_limits WHERE system = 'contoso/slow:api~pace'`)).rows[0]
+          .tokens,
+      );
+    expect(await pace()).toBe(10);
+    const t0 = Date.now();
+    for (let n = 0; n < 5; n++) await b.take(1);
+    // 5 tokens at 10 a second, the bucket empty: about 0.5 s (at the full 20 a second it would be 0.25 s).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(420);
+    // A throttle after the guard halves again; the rate climbs back linearly meanwhile (not at once).
+    await new Promise((r) => setTimeout(r, SLOW.guardMs));
+    await b.slow!();
+    expect(await pace()).toBeGreaterThan(5);
+    expect(await pace()).toBeLessThan(5.2);
+    // The bucket in this process does the same.
+    const local = localBucket(20, 1);
+    await local.take(1);
+    await local.slow!();
+    await local.slow!();
+    const t1 = Date.now();
+    for (let n = 0; n < 5; n++) await local.take(1);
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(420);
   });
 
   it('a pause puts every caller of the bucket in debt for that long', async () => {

@@ -10,6 +10,15 @@
 import { isObject } from '../../util/merge.js';
 import type { ConnectorContext, Limiter, LimiterOptions } from '../types.js';
 
+/**
+ * How a bucket slows after a throttle that says nothing more (Limiter.slow), here and in PostgreSQL alike
+ * (state/rate-limits.ts): the rate halves, to no less than a fiftieth; throttles within a second of the last halving
+ * are the same burst's and halve nothing; the rate then climbs back linearly, the whole of it in five minutes (a
+ * halved one in two and a half). Against a limit below the connector's rate that is one throttle every minute or
+ * two, at about three quarters of the limit on average — not a throttle every few seconds at all of it.
+ */
+export const SLOW = { factor: 0.5, floor: 1 / 50, guardMs: 1_000, recoverMs: 300_000 } as const;
+
 export interface RateLimiter extends Limiter {
   /** Runs `fn` within the concurrency cap (immediately when there is none). */
   slot<T>(fn: () => Promise<T>): Promise<T>;
@@ -17,6 +26,7 @@ export interface RateLimiter extends Limiter {
   readonly burst: number;
   /** The cap on requests in flight, when there is one. */
   readonly concurrency?: number;
+  slow(): Promise<void>;
 }
 
 export interface RateLimiterOptions extends LimiterOptions {
@@ -60,38 +70,55 @@ export function rateLimiter(
     take: (cost, signal) => bucket.take(cost, signal),
     observe: (s) => bucket.observe(s),
     pause: (ms) => bucket.pause(ms),
+    slow: () => bucket.slow?.() ?? Promise.resolve(),
     slot,
     concurrency: cap,
   };
 }
 
-/** A token bucket in this process: the same arithmetic as state/rate-limits.ts. */
+/**
+ * A token bucket in this process: the same arithmetic as state/rate-limits.ts, and like runtime/throttle.ts it takes
+ * the size and rate the system reports (observe) over the ones it was made with.
+ */
 export function localBucket(perSecond: number, burst = Math.max(1, perSecond), now = () => Date.now()): Limiter {
   let tokens = burst;
   let at = now();
+  /** The rate a slow() left, and when. */
+  let slowed: { rate: number; at: number } | undefined;
+  const rate = (t = now()) =>
+    slowed ? Math.min(perSecond, slowed.rate + ((t - slowed.at) / SLOW.recoverMs) * perSecond) : perSecond;
   const refill = () => {
     const t = now();
-    tokens = Math.min(burst, tokens + ((t - at) / 1000) * perSecond);
+    tokens = Math.min(burst, tokens + ((t - at) / 1000) * rate(t));
     at = t;
   };
   return {
     async take(cost = 1, signal) {
       refill();
       tokens -= cost;
-      if (tokens < 0) await wait(Math.ceil((-tokens / perSecond) * 1000), signal);
+      if (tokens < 0) await wait(Math.ceil((-tokens / rate()) * 1000), signal);
     },
     async observe(s) {
       refill();
-      tokens = Math.min(tokens, s.available, s.max ?? burst);
+      if (s.perSecond !== undefined && s.perSecond > 0) perSecond = s.perSecond;
+      if (s.max !== undefined && s.max > 0) burst = s.max;
+      tokens = Math.min(tokens, s.available, burst);
     },
     async pause(ms) {
       refill();
-      tokens = Math.min(tokens, -(ms / 1000) * perSecond);
+      tokens = Math.min(tokens, -(ms / 1000) * rate());
+    },
+    async slow() {
+      refill();
+      const t = now();
+      if (slowed && t - slowed.at < SLOW.guardMs) return;
+      slowed = { rate: Math.max(perSecond * SLOW.floor, rate(t) * SLOW.factor), at: t };
     },
   };
 }
 
-function semaphore(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+/** At most `n` calls of the returned runner at once in this process; the others wait their turn, in order. */
+export function semaphore(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
   let busy = 0;
   const queue: (() => void)[] = [];
   return async <T>(fn: () => Promise<T>): Promise<T> => {

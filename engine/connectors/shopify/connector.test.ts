@@ -16,7 +16,7 @@ import { projectRoot } from '../../util/paths.js';
 import { ConnectorError } from '../kit/index.js';
 import { resolveSecret } from '../secrets.js';
 import { failureOf, fixture } from '../testing.js';
-import type { Page } from '../types.js';
+import type { Page, WriteResult } from '../types.js';
 import { apiVersionSupport, openShopify, type ShopifyConnection } from './connector.js';
 import {
   type FakeShopify,
@@ -291,16 +291,21 @@ describe('20,000 orders sharing timestamps across page boundaries', () => {
 });
 
 describe('the cost budget', () => {
-  it('a throttled fake sees the connector slow down: under 1 % of calls throttled once steady', async () => {
-    // A bucket of 1,000 points restored at 500 a second (time-compressed: Shopify's standard is 2,000 at 100), and
-    // customer pages of 25 (requested and actual 52 points): about 10 pages a second once the bucket is spent.
-    await start({ maximumAvailable: 1000, restoreRate: 500 });
-    fake.store.customers = Array.from({ length: 3000 }, (_, i) => ({
+  /** `n` customers (the fixture's first, with its own id and a second apart), for reads that go on. */
+  const manyCustomers = (n: number) => {
+    fake.store.customers = Array.from({ length: n }, (_, i) => ({
       ...fake.store.customers[0],
       id: `gid://shopify/Customer/${1000 + i}`,
       updatedAt: new Date(Date.parse('2026-06-01T00:00:00Z') + i * 1000).toISOString(),
     }));
     fake.touch();
+  };
+
+  it('a throttled fake sees the connector slow down: under 1 % of calls throttled once steady', async () => {
+    // A bucket of 1,000 points restored at 500 a second (time-compressed: Shopify's standard is 2,000 at 100), and
+    // customer pages of 25 (requested and actual 52 points): about 10 pages a second once the bucket is spent.
+    await start({ maximumAvailable: 1000, restoreRate: 500 });
+    manyCustomers(3000);
     const c = open({ rateLimit: { perSecond: 100_000, burst: 100_000 } });
     const startedAt = Date.now();
     let cursor: unknown = null;
@@ -336,6 +341,77 @@ describe('the cost budget', () => {
     expect(e.retryAfterMs).toBeGreaterThanOrEqual(8000);
     expect(e.retryAfterMs).toBeLessThanOrEqual(8100);
     expect(e.message).toContain('THROTTLED');
+  });
+
+  it('an inventory write gets through while steady reads keep the bucket low: its SKU lookup asks only what it needs', async () => {
+    // Shopify runs a query only when its whole requested cost is available. Two readers spend the bucket as fast as
+    // it restores (52-point pages); a lookup that asked for 100 variants (502 points) to find one waited for a
+    // bucket that never filled that far, and was THROTTLED each time it tried (the steady run of the runtime
+    // benchmark's throttle part found writers that never wrote).
+    await start({ maximumAvailable: 1000, restoreRate: 200 });
+    manyCustomers(3000);
+    const readers = [open(), open()];
+    const until = Date.now() + 4_000;
+    const reading = readers.map(async (c) => {
+      let cursor: unknown = null;
+      while (Date.now() < until) {
+        try {
+          cursor = (await c.read!({ stream: 'customers', cursor, limit: 25 })).cursor;
+        } catch (e) {
+          if (!(e instanceof ConnectorError) || e.kind !== 'throttled') throw e;
+          await new Promise((r) => setTimeout(r, e.retryAfterMs));
+        }
+      }
+    });
+    await new Promise((r) => setTimeout(r, 1_500)); // the bucket spent, the readers steady
+    const w = open();
+    let written: WriteResult | undefined;
+    let throttled = 0;
+    while (!written && Date.now() < until) {
+      try {
+        [written] = await w.write!('inventoryLevel', [
+          {
+            key: 'IPOD2008PINK@487838322',
+            writeId: 'w-steady',
+            record: { sku: 'IPOD2008PINK', locationId: '487838322', available: 31 },
+          },
+        ]);
+      } catch (e) {
+        if (!(e instanceof ConnectorError) || e.kind !== 'throttled') throw e;
+        throttled++;
+        await new Promise((r) => setTimeout(r, e.retryAfterMs));
+      }
+    }
+    await Promise.all(reading);
+    expect(written).toMatchObject({ ok: true });
+    expect(throttled).toBeLessThanOrEqual(1);
+    const lookups = fake.calls.filter((k) => k.root === 'productVariants');
+    expect(Math.max(...lookups.map((k) => k.requested))).toBeLessThan(52);
+  }, 20_000);
+
+  it('a SKU on more variants than the lookup asked for cuts no other SKU out: a full page is asked again', async () => {
+    await start();
+    // A product whose four variants share one SKU, stored first: a lookup of two SKUs asks for 4 variants, all its.
+    const dup = structuredClone(fake.store.products[0]);
+    dup.id = 'gid://shopify/Product/999';
+    dup.variants.nodes = dup.variants.nodes.slice(0, 1).flatMap((v: Json) =>
+      [1, 2, 3, 4].map((n) => ({
+        ...v,
+        id: `gid://shopify/ProductVariant/99${n}`,
+        sku: 'DUP-1',
+        inventoryItem: { ...(v.inventoryItem as Json), id: `gid://shopify/InventoryItem/99${n}` },
+      })),
+    );
+    fake.store.products.unshift(dup);
+    fake.touch();
+    const results = await open().write!('inventoryLevel', [
+      { key: 'a', writeId: 'w-a', record: { sku: 'DUP-1', locationId: '487838322', available: 1 } },
+      { key: 'b', writeId: 'w-b', record: { sku: 'IPOD2008PINK', locationId: '487838322', available: 7 } },
+    ]);
+    expect(results[0]).toMatchObject({ ok: false, transient: false });
+    expect(!results[0].ok && results[0].error).toContain('is on 4 Shopify variants');
+    expect(results[1]).toMatchObject({ ok: true });
+    expect(fake.calls.filter((k) => k.root === 'productVariants').map((k) => k.variables.query)).toHaveLength(2);
   });
 });
 

@@ -508,19 +508,28 @@ export function openShopify(ctx: ConnectorContext, options: ShopifyOptions = {})
   async function variantsBySku(skus: string[], location: string | null, signal?: AbortSignal) {
     const found = new Map<string, Obj[]>();
     const unique = [...new Set(skus)];
-    // 50 SKUs a query, 100 variants (a SKU on two variants is refused below): 502 points with the stock, < 1,000.
+    // 50 SKUs a query, two variants a SKU (enough to see one on two variants, which is refused below). Shopify runs
+    // a query only when its whole requested cost is available, so asking for 100 variants to find one (502 points
+    // with the stock, 7 actually spent) waited for a bucket that steady reads never let fill: only a full page,
+    // which may have been cut short by a SKU on many variants, is asked again for 100.
     for (let i = 0; i < unique.length; i += 50) {
       const group = unique.slice(i, i + 50);
       const query = group.map((s) => `sku:${JSON.stringify(s)}`).join(' OR ');
       const level = location
         ? 'inventoryLevel(locationId: $location) { quantities(names: ["available"]) { name quantity } }'
         : '';
-      const data = await gql(
-        `query ($query: String!${location ? ', $location: ID!' : ''}) { productVariants(first: 100, query: $query) { nodes { id sku price product { id } inventoryItem { id ${level} } } } }`,
-        { query, ...(location ? { location } : {}) },
-        signal,
-      );
-      for (const v of data.productVariants?.nodes ?? []) {
+      const page = async (first: number) =>
+        (
+          await gql(
+            `query ($query: String!${location ? ', $location: ID!' : ''}) { productVariants(first: ${first}, query: $query) { nodes { id sku price product { id } inventoryItem { id ${level} } } } }`,
+            { query, ...(location ? { location } : {}) },
+            signal,
+          )
+        ).productVariants?.nodes ?? [];
+      const first = 2 * group.length;
+      let nodes: Obj[] = await page(first);
+      if (nodes.length >= first && first < 100) nodes = await page(100);
+      for (const v of nodes) {
         if (!group.includes(v.sku)) continue;
         const list = found.get(v.sku) ?? [];
         list.push(v);

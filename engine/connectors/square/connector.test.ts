@@ -12,6 +12,7 @@ import { receiverFor, signFor } from '../registry.js';
 import { resolveSecret } from '../secrets.js';
 import { fixture } from '../testing.js';
 import { ConnectorError, type OpenConnector, type Page, type WriteItem } from '../types.js';
+import { localBucket } from '../kit/index.js';
 import { openSquare, STREAM_SCOPES, toMinor } from './connector.js';
 import {
   ALL_SCOPES,
@@ -351,22 +352,27 @@ describe('failures', () => {
     expect((await failureOf(d.read!({ stream: 'orders', cursor: null, limit: 10 }))).retryAfterMs).toBe(1000);
   });
 
+  /** Customers a record a call, again and again until `until`, each throttle waited out as the pipeline does. */
+  async function readCustomersUntil(c: OpenConnector, until: number): Promise<void> {
+    let cursor: unknown = null;
+    while (Date.now() < until) {
+      try {
+        const p = await c.read!({ stream: 'customers', cursor, limit: 1 });
+        cursor = p.more ? p.cursor : null;
+      } catch (e) {
+        if (!(e instanceof ConnectorError) || e.kind !== 'throttled') throw e;
+        await new Promise((r) => setTimeout(r, e.retryAfterMs));
+      }
+    }
+  }
+
   it('a throttled Square sees the connector slow down: under 1 % of calls throttled once steady', async () => {
     const f = await fake({ rate: { perSecond: 40, burst: 10 } });
     f.seed({ customers: Array.from({ length: 400 }, (_, i) => variant(CUSTOMER, { id: `C${i}`, updated_at: at(i) })) });
     // the connection claims 200 requests a second: far more than this Square allows
     const c = connect(f, { rateLimit: { perSecond: 200 } });
     const started = Date.now();
-    let cursor: unknown = null;
-    while (Date.now() - started < 7_000) {
-      try {
-        const p = await c.read!({ stream: 'customers', cursor, limit: 1 });
-        cursor = p.more ? p.cursor : null;
-      } catch (e) {
-        if (!(e instanceof ConnectorError) || e.kind !== 'throttled') throw e;
-        await new Promise((r) => setTimeout(r, e.retryAfterMs)); // as the pipeline does
-      }
-    }
+    await readCustomersUntil(c, started + 7_000);
     // steady: once the pace has come down (three halvings from 200/s, each after a 429 and its back-off)
     const steady = f.calls.filter((x) => x.at - started > 3_500);
     const throttled = steady.filter((x) => x.status === 429).length;
@@ -375,6 +381,31 @@ describe('failures', () => {
     expect(throttled / steady.length).toBeLessThan(0.01);
     const lastSecond = f.calls.filter((x) => x.at > Date.now() - 1000);
     expect(lastSecond.length).toBeLessThanOrEqual(41);
+  }, 20_000);
+
+  it('one worker throttled slows them all: four workers sharing a bucket learn the limit from one 429, not a dozen', async () => {
+    // Four workers (a connector each) share one bucket, as the runtime's limiterFor gives it: the connection claims
+    // 40 a second, Square allows 20. When the pace was each process's own, every worker had to meet 429s of its own
+    // (three halvings each) before together they were under the limit.
+    const f = await fake({ rate: { perSecond: 20, burst: 5 } });
+    f.seed({ customers: Array.from({ length: 400 }, (_, i) => variant(CUSTOMER, { id: `C${i}`, updated_at: at(i) })) });
+    const bucket = localBucket(40, 10);
+    const workers = Array.from({ length: 4 }, () =>
+      openSquare({
+        settings: { baseUrl: f.url, accessToken: { secretRef: `env:${TOKEN_ENV}` }, rateLimit: { perSecond: 40 } },
+        secret: resolveSecret,
+        system: 'acme/square',
+        limiter: () => bucket,
+      }),
+    );
+    process.env[TOKEN_ENV] = FAKE_SQUARE_TOKEN;
+    const started = Date.now();
+    await Promise.all(workers.map((c) => readCustomersUntil(c, started + 6_000)));
+    expect(f.throttled).toBeGreaterThan(0);
+    expect(f.throttled).toBeLessThanOrEqual(4);
+    // and they still use most of what Square allows: at least half of its 20 a second over the last 4 s
+    const late = f.calls.filter((x) => x.at - started > 2_000 && x.status === 200);
+    expect(late.length).toBeGreaterThan(40);
   }, 20_000);
 
   it('a wrong token is auth, and the message carries no secret', async () => {

@@ -22,9 +22,12 @@
  * another write, so that answer means "already applied" and the record is reported written.
  *
  * Errors: Square's body `{ errors: [{ category, code, detail }] }` gives the message. 401 and 403 (UNAUTHORIZED,
- * INSUFFICIENT_SCOPES) are auth; 429 RATE_LIMITED is throttled — Square sends no Retry-After, so the connector
- * backs off exponentially itself (retryAfterMs), pauses the shared limiter, and halves its own pace (raised slowly
- * again while calls succeed); 5xx and dropped connections are transient; other 4xx permanent.
+ * INSUFFICIENT_SCOPES) are auth; 429 RATE_LIMITED is throttled — Square sends no Retry-After and publishes no
+ * limit, so the connector backs off exponentially itself (retryAfterMs), pauses the shared limiter, and slows it
+ * (Limiter.slow: the rate halves for every worker, and climbs back by itself); 5xx and dropped connections are
+ * transient; other 4xx permanent. The pace was once this process's own, halved by its own 429s only: four workers
+ * each had to be throttled two or three times before together they went slowly enough (4.5 % of the calls of a
+ * steady run throttled, against a limit of 8 a second: the runtime benchmark's throttle part).
  */
 import { createHash } from 'node:crypto';
 import { minorUnits } from '../../model/currency.js';
@@ -40,7 +43,6 @@ import {
   readSlices,
   type SliceQuery,
   utc,
-  wait,
 } from '../kit/index.js';
 import type { ConnectorContext, OpenConnector, Page, ReadRequest, WriteItem, WriteResult } from '../types.js';
 
@@ -137,7 +139,6 @@ export function openSquare(ctx: ConnectorContext, options: SquareOptions = {}): 
       'square-version': apiVersion,
     }),
   });
-  const pace = new Pace(limiter.perSecond);
   let backoff = 0;
 
   // ---- one call, Square's errors made kit failures ----------------------------------------------------------------
@@ -145,11 +146,9 @@ export function openSquare(ctx: ConnectorContext, options: SquareOptions = {}): 
   const ALLOW = [400, 401, 403, 404, 409, 422, 429, 500, 502, 503, 504];
 
   async function call<T = Obj>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
-    await pace.ready(o.signal);
     const reply = await http.request(method, path, { ...o, allow: ALLOW });
     if (reply.status >= 200 && reply.status < 300) {
       backoff = 0;
-      pace.ok();
       return (reply.json<T>() ?? {}) as T;
     }
     throw await squareFailure(reply);
@@ -176,7 +175,7 @@ export function openSquare(ctx: ConnectorContext, options: SquareOptions = {}): 
     if (s === 429 || errors.some((e) => e.category === 'RATE_LIMIT_ERROR')) {
       backoff = Math.min(BACKOFF_MAX_MS, backoff ? backoff * 2 : BACKOFF_MS);
       const ms = parseRetryAfter(reply.headers.get('retry-after')) ?? backoff;
-      pace.throttled();
+      await limiter.slow();
       await limiter.pause(ms);
       return new SquareFailure(message, codes, failure.throttled(message, ms, s));
     }
@@ -839,31 +838,6 @@ class SquareFailure extends ConnectorError {
   ) {
     super(message, error.transient, error.retryAfterMs, error.status, error.kind);
     this.name = 'ConnectorError';
-  }
-}
-
-/**
- * The connector's own pace, on top of the shared bucket: Square publishes no limits and sends no Retry-After, so
- * a 429 halves the rate this process sends at, and each success raises it a little (additive increase,
- * multiplicative decrease), up to the configured rate.
- */
-class Pace {
-  private rate: number;
-  private next = 0;
-  constructor(private readonly max: number) {
-    this.rate = max;
-  }
-  async ready(signal?: AbortSignal): Promise<void> {
-    const now = Date.now();
-    const at = Math.max(now, this.next);
-    this.next = at + 1000 / this.rate;
-    await wait(at - now, signal);
-  }
-  ok(): void {
-    this.rate = Math.min(this.max, this.rate + this.max / 5000);
-  }
-  throttled(): void {
-    this.rate = Math.max(0.2, this.rate / 2);
   }
 }
 

@@ -43,9 +43,10 @@
  *
  * Rate: 80 % of Stripe's documented 100 requests/s live and 25/s in test mode (https://docs.stripe.com/rate-limits),
  * at most 4 in flight per process (Stripe's concurrency limiter has no documented size); `settings.rateLimit`
- * overrides. Stripe reports no headroom (no bucket headers), so after a rate-limit 429 the connection also paces
- * itself in this process: half the rate, then back up by a thousandth of the limit per success (AIMD), which keeps
- * a limit lower than ours (another integration sharing the account) from being hit again and again. Writes: the catalogue declares no entity, so the connector writes nothing (a write would be form-encoded
+ * overrides. Stripe reports no headroom (no bucket headers), so a rate-limit 429 also slows the shared limiter
+ * (Limiter.slow: half the rate for every worker, climbing back by itself), which keeps a limit lower than ours
+ * (another integration sharing the account) from being hit again and again — by each worker in turn, when the pace
+ * was each process's own. Writes: the catalogue declares no entity, so the connector writes nothing (a write would be form-encoded
  * with an Idempotency-Key = the write id: see fake.ts for Stripe's semantics).
  */
 import { isObject } from '../../util/merge.js';
@@ -65,7 +66,6 @@ import {
   type SliceCursor,
   sliceCursor,
   utc,
-  wait,
 } from '../kit/index.js';
 import type { ConnectorContext, OpenConnector, Page, ReadRequest } from '../types.js';
 import { eventRecord } from './receive.js';
@@ -223,26 +223,6 @@ export function openStripe(ctx: ConnectorContext, options: StripeOptions = {}): 
   /** Every status comes back to `call`, which makes Stripe's errors into failures of the right kind. */
   const EVERY_STATUS = Array.from({ length: 300 }, (_, i) => i + 300);
 
-  // Stripe tells no headroom, so after a rate-limit 429 this process paces itself (additive increase, multiplicative
-  // decrease: halve on a 429, then add a thousandth of the limit per success until the limiter alone paces again).
-  let paced: number | undefined;
-  let nextAt = 0;
-  async function pace(signal?: AbortSignal): Promise<void> {
-    if (paced === undefined) return;
-    const t = Date.now();
-    const at = Math.max(t, nextAt);
-    nextAt = at + 1000 / paced;
-    if (at > t) await wait(at - t, signal);
-  }
-  const succeeded = () => {
-    if (paced === undefined) return;
-    paced += limit().perSecond / 1000;
-    if (paced >= limit().perSecond) paced = undefined;
-  };
-  const throttledNow = () => {
-    paced = Math.max(0.5, (paced ?? limit().perSecond) / 2);
-  };
-
   async function call(path: string, query: Json, signal?: AbortSignal): Promise<Reply> {
     const reply = await send(path, query, signal);
     if (reply.status >= 200 && reply.status < 300) return reply;
@@ -250,14 +230,7 @@ export function openStripe(ctx: ConnectorContext, options: StripeOptions = {}): 
   }
 
   async function send(path: string, query: Json | undefined, signal?: AbortSignal): Promise<Reply> {
-    await pace(signal);
-    const reply = await http().request('GET', path, {
-      query: query as RequestOptions['query'],
-      signal,
-      allow: EVERY_STATUS,
-    });
-    if (reply.status >= 200 && reply.status < 300) succeeded();
-    return reply;
+    return http().request('GET', path, { query: query as RequestOptions['query'], signal, allow: EVERY_STATUS });
   }
 
   async function stripeFailure(reply: Reply): Promise<ConnectorError> {
@@ -281,7 +254,7 @@ export function openStripe(ctx: ConnectorContext, options: StripeOptions = {}): 
       return failure.expired(message);
     if (status === 429 && err.code !== 'lock_timeout') {
       const ms = parseRetryAfter(reply.headers.get('retry-after')) ?? THROTTLE_PAUSE_MS;
-      throttledNow();
+      await limit().slow();
       await limit().pause(ms);
       return failure.throttled(message, ms, status);
     }
