@@ -25,9 +25,20 @@ export abstract class RsyncCommand<T> extends Command {
     return this.jsonEnabled();
   }
 
-  /** Write to standard error unless --json (progress, notes), without any secret this process has resolved. */
+  /**
+   * Under --json, log lines are not written at all (stdout is one JSON value with everything the command did,
+   * stderr stays empty) — except for a command that runs until stopped (the worker), whose log is its output:
+   * it sets jsonLogs, and writes each line to stderr as one JSON object, `{ "time", "level", "message" }`.
+   */
+  static jsonLogs = false;
+
+  /** Write to standard error (progress, notes), without any secret this process has resolved; see jsonLogs. */
   protected note(text: string): void {
     if (!this.json) process.stderr.write(redact(text) + '\n');
+    else if ((this.constructor as typeof RsyncCommand).jsonLogs)
+      process.stderr.write(
+        JSON.stringify({ time: new Date().toISOString(), level: 'info', message: redact(text).trim() }) + '\n',
+      );
   }
 
   /**

@@ -109,5 +109,10 @@ export default class Init extends RsyncCommand<InitResult> {
     }
     this.log('\nNext:');
     for (const n of r.next) this.log(`  ${n}`);
+    this.log(
+      `\nThen, to run the flows: the connections' settings are placeholders, and a worker that reached the systems they name would dead-letter every record (\`retail-sync runs\` would say so). Until they are real, run the flows against simulated systems (the sandbox, in the state database):`,
+    );
+    for (const n of r.run) this.log(`  ${n}`);
+    this.log(`Without --sandbox once each connection's settings and the secrets above are set.`);
   }
 }

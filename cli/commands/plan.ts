@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode } from '../../engine/diagnostics/errors.js';
-import { planEnvironment } from '../../engine/plan/index.js';
+import { PLAN_STAGES, planEnvironment } from '../../engine/plan/index.js';
 import { currentActor } from '../../engine/workspace/index.js';
 import { renderPlanMarkdown, renderPlanText } from '../../engine/plan/render.js';
 import { writePlanFile } from '../../engine/plan/file.js';
@@ -9,6 +9,7 @@ import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
 import { renderDiagnostic } from '../views/diagnostics.js';
+import { stages } from '../views/progress.js';
 
 export default class PlanCommand extends RsyncCommand<
   Plan | { version: 1; valid: false; diagnostics: Record<string, unknown>[] }
@@ -41,14 +42,17 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
     const root = await workspaceRoot(args.path);
     const quiet = this.json || flags.format === 'json';
     const db = await openDatabase(root, quiet);
+    const bar = stages('plan', PLAN_STAGES, !quiet);
     try {
       const outcome = await planEnvironment(db, {
+        onStage: (s) => bar.stage(s),
         path: root,
         env: flags.env,
         ref: flags.ref,
         customers: flags.customer,
         actor: await currentActor(root),
       });
+      bar.done();
       if (!outcome.ok) {
         const errors = outcome.diagnostics;
         if (!this.json) {
@@ -72,6 +76,7 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
       this.exitCode = flags['detailed-exitcode'] && !plan.empty ? ExitCode.CHANGES : ExitCode.OK;
       return plan;
     } finally {
+      bar.done(); // also when the plan failed: the error starts on a clean line
       await db.close();
     }
   }

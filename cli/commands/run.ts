@@ -2,7 +2,7 @@ import { describeFilterReasons } from '../../engine/mapping/filter.js';
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { awaitRun, queueRun } from '../../engine/runtime/manual.js';
-import type { RunRow } from '../../engine/state/runs.js';
+import { describeOutcome, type RunRow } from '../../engine/state/runs.js';
 import { deployedFlow } from '../../engine/runtime/flows.js';
 import { RsyncCommand } from '../base.js';
 import { countFlag, MAX_WAIT_SECONDS } from '../flags.js';
@@ -59,11 +59,19 @@ flow's cursor and syncs what changed. With --wait the command waits for it and e
       if (!this.json) {
         this.log(
           r
-            ? `run ${r.id} ${r.status}: read ${r.read}, written ${r.written}, unchanged ${r.unchanged}, filtered ${r.filtered}${r.filteredBy ? ` (${describeFilterReasons(r.filtered, r.filteredBy)})` : ''}, dead-lettered ${r.dead}${r.error ? `\n  ${r.error}` : ''}`
+            ? `run ${r.id} ${describeOutcome(r)}: read ${r.read}, written ${r.written}, unchanged ${r.unchanged}, filtered ${r.filtered}${r.filteredBy ? ` (${describeFilterReasons(r.filtered, r.filteredBy)})` : ''}, dead-lettered ${r.dead}${r.error ? `\n  ${r.error}` : ''}`
             : `job ${job} ${out.state} (${JSON.stringify(done.output ?? {})})`,
         );
       }
-      this.exitCode = out.state === 'completed' && r?.status !== 'failed' ? ExitCode.OK : ExitCode.FAILED;
+      // A run whose every record was dead-lettered did nothing a script waited for: exit 1, as a failed one.
+      if (!this.json && r?.outcome === 'all-dead-lettered')
+        this.logToStderr(
+          `  Every record was dead-lettered: \`rsync dlq list --flow ${flow.address.replace('/flow/', '/')}\` shows why.`,
+        );
+      this.exitCode =
+        out.state === 'completed' && r?.status !== 'failed' && r?.outcome !== 'all-dead-lettered'
+          ? ExitCode.OK
+          : ExitCode.FAILED;
       return out;
     } finally {
       await db.close();

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { filterReasonList } from '../../engine/mapping/filter.js';
 import { flowAddress } from '../../engine/model/address.js';
-import { listRuns, type RunRow } from '../../engine/state/runs.js';
+import { describeOutcome, listRuns, type RunRow } from '../../engine/state/runs.js';
 import { RsyncCommand } from '../base.js';
 import { countFlag, MAX_LIST } from '../flags.js';
 import { ago, openRuntime, runtimeFlags, table } from '../runtime.js';
@@ -63,7 +63,7 @@ export default class Runs extends RsyncCommand<RunsOutput> {
                 r.address.replace('/flow/', '/'),
                 String(r.revision),
                 r.trigger,
-                r.status,
+                describeOutcome(r),
                 ago(now - Date.parse(r.startedAt)),
                 String(r.read),
                 String(r.written),

@@ -2,9 +2,10 @@ import { Args, Flags } from '@oclif/core';
 import { countDiagnostics, diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode } from '../../engine/diagnostics/errors.js';
 import { workspaceStats } from '../../engine/model/stats.js';
-import { openAndValidate } from '../../engine/workspace/open.js';
+import { openAndValidate, VALIDATE_STAGES } from '../../engine/workspace/open.js';
 import { RsyncCommand } from '../base.js';
 import { green, plural, red, renderDiagnostic } from '../views/diagnostics.js';
+import { stages } from '../views/progress.js';
 
 export interface ValidateResult {
   version: 1;
@@ -37,7 +38,9 @@ Give a path inside the workspace to see only the problems under it.`;
 
   async run(): Promise<ValidateResult> {
     const { args, flags } = await this.parse(Validate);
-    const v = await openAndValidate({ path: args.path, ref: flags.ref, env: flags.env });
+    const bar = stages('validate', VALIDATE_STAGES, !this.json);
+    const v = await openAndValidate({ path: args.path, ref: flags.ref, env: flags.env, onStage: (s) => bar.stage(s) });
+    bar.done();
     const counts = countDiagnostics(v.shown);
     const stats = workspaceStats(v.ws);
     const result: ValidateResult = {

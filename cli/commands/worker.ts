@@ -17,6 +17,7 @@ export interface WorkerResult {
 }
 
 export default class Worker extends RsyncCommand<WorkerResult> {
+  static jsonLogs = true;
   static summary =
     'Run the applied flows of an environment: schedules, webhooks, manual runs, backfills; follows new applies live.';
   static description =

@@ -1,13 +1,18 @@
 /**
  * Progress for long work: a bar on a terminal, nothing in --json, in CI or when stderr is not a terminal.
+ * `stages` is for work whose steps are known but not their sizes (validate of 20,000 files, plan): the step it is
+ * on, with its number and the time so far, on one line that is cleared when the work ends.
  */
 export interface Progress {
   update(done: number, total: number): void;
   done(): void;
 }
 
+/** Whether progress is shown: asked for, stderr a terminal, and not in CI. */
+const shown = (enabled: boolean) => enabled && Boolean(process.stderr.isTTY) && !process.env.CI;
+
 export function progress(label: string, enabled: boolean): Progress {
-  const on = enabled && Boolean(process.stderr.isTTY) && !process.env.CI;
+  const on = shown(enabled);
   let last = -1;
   let started = 0;
   return {
@@ -23,6 +28,30 @@ export function progress(label: string, enabled: boolean): Progress {
     },
     done() {
       if (on && last >= 0) process.stderr.write(`\r${' '.repeat(label.length + 60)}\r`);
+    },
+  };
+}
+
+export interface Stages {
+  /** The work moved on to this step. */
+  stage(name: string): void;
+  done(): void;
+}
+
+export function stages(label: string, steps: readonly string[], enabled: boolean): Stages {
+  const on = shown(enabled);
+  const started = Date.now();
+  let width = 0;
+  return {
+    stage(name) {
+      if (!on) return;
+      const at = steps.indexOf(name);
+      const line = `${label} [${at + 1}/${steps.length}] ${name}… (${((Date.now() - started) / 1000).toFixed(1)}s)`;
+      process.stderr.write(`\r${line.padEnd(width)}`);
+      width = Math.max(width, line.length);
+    },
+    done() {
+      if (on && width) process.stderr.write(`\r${' '.repeat(width)}\r`);
     },
   };
 }

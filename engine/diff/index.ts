@@ -136,7 +136,7 @@ export async function diffWorkspace(asked: DiffOptions): Promise<WorkspaceDiff> 
   const scope = opts.customers?.length ? new Set(opts.customers) : null;
   const compared = compareSides(sideState(base.ws), sideState(head.ws), { customers: scope });
   return {
-    format: DIFF_FORMAT,
+    version: DIFF_FORMAT,
     workspace: root,
     base: base.side,
     head: head.side,

@@ -1,5 +1,5 @@
 /** Renderings of a workspace diff: text for a terminal, Markdown for a pull-request comment (white-labelled). */
-import { customerSections, customerTable, updateBlock, MAX_LISTED, mdEscape, show, SYMBOL } from '../plan/markdown.js';
+import { customerSections, customerTable, MAX_LISTED, mdEscape, show, SYMBOL, updateBlocks } from '../plan/markdown.js';
 import type { DiffSide, ResourceChange, WorkspaceDiff } from './types.js';
 
 function sideText(s: DiffSide): string {
@@ -170,20 +170,23 @@ export function renderDiffMarkdown(d: WorkspaceDiff): string {
     out.push(...customerTable(d.summary.byCustomer));
   }
   out.push(
-    ...customerSections(byCustomer, (c) => {
-      const used = c.action !== 'create' ? usedByText(c.usedBy) : '';
-      const lines = [
-        `- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}${used ? ` (${mdEscape(used)})` : ''}`,
-      ];
-      const fields = c.fields;
-      if (c.action === 'update' && (fields.length || c.mapping?.diff.length)) {
-        lines.push(...updateBlock(fields, c.mapping && { header: mappingHeader(c.mapping), diff: c.mapping.diff }));
-      }
-      return lines;
-    }),
+    ...customerSections(
+      byCustomer,
+      (c) => {
+        const used = c.action !== 'create' ? usedByText(c.usedBy) : '';
+        return {
+          line: `- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}${used ? ` (${mdEscape(used)})` : ''}`,
+          ...(c.action === 'update'
+            ? updateBlocks(c.fields, c.mapping && { header: mappingHeader(c.mapping), diff: c.mapping.diff })
+            : { block: [], hunk: [] }),
+        };
+      },
+      {
+        used: out.join('\n').length,
+        everything: '`rsync diff --format json` has every change; `--customer` narrows the diff.',
+      },
+    ),
   );
-  if (d.changes.length > MAX_LISTED)
-    out.push('', `… and ${d.changes.length - MAX_LISTED} more changes (\`rsync diff --format json\` lists them all).`);
   if (d.settings.length) {
     out.push('', '#### rsync.yaml', '', 'Workspace settings (not deployed):', '', '```diff');
     for (const f of d.settings) {

@@ -67,7 +67,8 @@ export interface TemplateMove {
 export type DiffSummary = Omit<PlanSummary, 'drift'>;
 
 export interface WorkspaceDiff {
-  format: typeof DIFF_FORMAT;
+  /** The diff's format, named `version` as in every command's --json output (it was `format` before issue 21). */
+  version: typeof DIFF_FORMAT;
   /** The workspace folder. */
   workspace: string;
   base: DiffSide;

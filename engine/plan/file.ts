@@ -34,9 +34,11 @@ export function readPlanFile(file: string): Plan {
 
 /** Refuse a plan of another format (made by another version of rsync): its fields may mean something else. */
 export function assertPlanFormat(plan: Plan): void {
-  if (plan.format !== PLAN_FORMAT) {
+  // A plan file written before `version` joined `format` (issue 21) has only `format`; both must say this format.
+  const format = plan.version ?? plan.format;
+  if (format !== PLAN_FORMAT || (plan.format !== undefined && plan.format !== format)) {
     throw new RsyncError(
-      `This plan has format ${String(plan.format)}; this rsync applies format ${PLAN_FORMAT}.`,
+      `This plan has format ${String(plan.format ?? format)}; this rsync applies format ${PLAN_FORMAT}.`,
       ExitCode.NO_INPUT,
       'Make the plan again with this version of rsync.',
     );

@@ -21,6 +21,7 @@ import { readDesiredCache, readDesiredFull, writeDesiredCache } from './cache.js
 import { isObject } from '../util/merge.js';
 import { brandingOf, openWorkspace, resolveEnvironment, workspaceIdentity } from '../workspace/index.js';
 import type { WorkspaceIdentity } from '../workspace/identity.js';
+import { VALIDATE_STAGES } from '../workspace/open.js';
 import { validateWorkspace } from '../validate/validate.js';
 import { desiredState, type DesiredState } from './desired.js';
 import { makePlan } from './plan.js';
@@ -33,7 +34,12 @@ export interface PlanOptions {
   ref?: string;
   customers?: string[];
   actor: string;
+  /** Told each step as it starts (PLAN_STAGES): the CLI's progress line on a terminal. */
+  onStage?: (stage: string) => void;
 }
+
+/** The steps of a plan, as onStage names them (a plan from the desired-state cache skips the first two). */
+export const PLAN_STAGES = [...VALIDATE_STAGES, 'reading what is deployed', 'planning'] as const;
 
 /** `ws` is absent when the plan came from the desired-state cache (the workspace was not read). */
 export type PlanOutcome =
@@ -132,7 +138,8 @@ export async function planEnvironment(db: Database, opts: PlanOptions): Promise<
     const fast = await planFromCache(db, target.root, target.env, ref, opts, workspace);
     if (fast) return { ok: true, plan: fast };
   }
-  const { ws } = await openWorkspace({ path: target.root, ref, env: target.env });
+  const { ws } = await openWorkspace({ path: target.root, ref, env: target.env, onStage: opts.onStage });
+  opts.onStage?.(PLAN_STAGES[1]);
   const { diagnostics } = validateWorkspace(ws);
   if (hasErrors(diagnostics)) return { ok: false, diagnostics, ws };
   checkCustomers(opts.customers, ws.customers.keys());
@@ -147,8 +154,10 @@ export async function planEnvironment(db: Database, opts: PlanOptions): Promise<
       desired.resources,
       desired.blobs,
     );
+  opts.onStage?.(PLAN_STAGES[2]);
   const [deployed, live] = await Promise.all([readDeployed(db.pool, target.env), readLive(db.pool, target.env)]);
   const deployedBlobs = await changedMappingTexts(db, desired, deployed);
+  opts.onStage?.(PLAN_STAGES[3]);
   const plan = makePlan({
     env: target.env,
     ref: ws.source.ref ?? null,

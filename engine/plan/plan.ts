@@ -142,6 +142,7 @@ export function makePlan(input: PlanInput): Plan {
     : [];
   const summary = summarise(changes, unchanged, drift.length);
   return {
+    version: PLAN_FORMAT,
     format: PLAN_FORMAT,
     env: input.env,
     ref: input.ref,

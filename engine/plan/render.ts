@@ -1,5 +1,5 @@
 /** Renderings of a plan: text for a terminal, Markdown for a pull-request comment (white-labelled). */
-import { customerSections, customerTable, updateBlock, MAX_LISTED, mdEscape, show, SYMBOL } from './markdown.js';
+import { customerSections, customerTable, MAX_LISTED, mdEscape, show, SYMBOL, updateBlocks } from './markdown.js';
 import type { Change, Drift, Plan } from './types.js';
 
 export function summaryLine(plan: Plan): string {
@@ -96,14 +96,21 @@ export function renderPlanMarkdown(plan: Plan): string {
     byCustomer.set(k, [...(byCustomer.get(k) ?? []), c]);
   }
   out.push(
-    ...customerSections(byCustomer, (c) => {
-      const lines = [`- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}`];
-      const fields = c.fields.filter((f) => !f.path.startsWith('mapping.'));
-      if (c.action === 'update' && (fields.length || c.mappingDiff?.length)) {
-        lines.push(...updateBlock(fields, { diff: c.mappingDiff ?? [] }));
-      }
-      return lines;
-    }),
+    ...customerSections(
+      byCustomer,
+      (c) => {
+        const fields = c.fields.filter((f) => !f.path.startsWith('mapping.'));
+        return {
+          line: `- \`${SYMBOL[c.action]}\` **${c.kind}** \`${c.name}\` — ${mdEscape(c.reason)}`,
+          ...(c.action === 'update' ? updateBlocks(fields, { diff: c.mappingDiff ?? [] }) : { block: [], hunk: [] }),
+        };
+      },
+      {
+        used: out.join('\n').length,
+        everything:
+          '`rsync plan --format json` (or `--out plan.json`) has every change; `--customer` narrows the plan.',
+      },
+    ),
   );
   if (plan.drift.length) {
     out.push('', '#### Drift', '', 'Changed outside rsync; applying this plan heals it.', '');

@@ -92,6 +92,9 @@ export interface PlanSummary {
 }
 
 export interface Plan {
+  /** The plan's format: `version`, as in every command's --json output. */
+  version: typeof PLAN_FORMAT;
+  /** The same number under its name before issue 21, kept for plan files and scripts that read it. */
   format: typeof PLAN_FORMAT;
   env: string;
   ref: string | null;

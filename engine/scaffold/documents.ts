@@ -335,7 +335,7 @@ jobs:
 `;
 }
 
-export function readme(n: Names, plan: TemplatePlan, secrets: string[], fixtures: boolean): string {
+export function readme(n: Names, plan: TemplatePlan, secrets: string[], fixtures: boolean, schemas = false): string {
   const _t = plan.template;
   const conns = plan.connections.map((c) => `\`${c.name}\``).join(', ');
   return `# ${n.partner} — integrations
@@ -347,18 +347,25 @@ through a pull request; Git history is the audit trail of what changed, when, by
 ## Layout
 
 \`\`\`
-${layout(n, plan, fixtures)}
+${layout(n, plan, fixtures, schemas)}
 \`\`\`
 
 ## Everyday commands
 
 \`\`\`sh
-rsync validate          # every problem in one run, as file:line:col with a fix; exit 1 on errors
-rsync test              # the mapping tests, with the real JSONata engine
-rsync watch             # both, again on every save, printing only what changed
+retail-sync validate    # every problem in one run, as file:line:col with a fix; exit 1 on errors
+retail-sync test        # the mapping tests, with the real JSONata engine
+retail-sync watch       # both, again on every save, printing only what changed
 \`\`\`
 
-Add \`--json\` to any of them for machine-readable output.
+Add \`--json\` to any of them for machine-readable output. rsync's own messages write \`rsync\` for \`retail-sync\`.
+
+## Running the flows
+
+The connections hold placeholders until you fill in their settings and secrets, and a worker that tried the
+systems they name would dead-letter every record (\`retail-sync runs\` says so). Until then, run the flows against
+simulated systems (the sandbox, in the state database): commit, then \`retail-sync apply --env staging\` and
+\`retail-sync worker --env staging --sandbox\`.
 
 ## Secrets
 
@@ -379,13 +386,13 @@ folder's name, and change its connections. \`rsync validate\` tells you what is 
 
 rsync is not published on a package registry: install it from your copy of its repository
 (\`git clone …\`, then \`npm ci\` and \`npm install --global .\` in the clone), or run it from the clone with
-\`node <clone>/cli/bin/run.js <command>\`. It is installed as \`rsync\` and as \`retail-sync\`; the second name cannot
-be confused with the rsync file-copy tool. The CI workflow reads where to install it from the \`RSYNC_PACKAGE\`
+\`node <clone>/cli/bin/run.js <command>\`. It is installed as \`retail-sync\` only: \`rsync\` is the Unix file-copy tool
+on most machines (\`retail-sync doctor\` says which one PATH finds). The CI workflow reads where to install it from the \`RSYNC_PACKAGE\`
 variable: see the comments in .github/workflows/rsync.yml.
 `;
 }
 
-function layout(n: Names, plan: TemplatePlan, fixtures: boolean): string {
+function layout(n: Names, plan: TemplatePlan, fixtures: boolean, schemas: boolean): string {
   const t = plan.template;
   const rows: [string, string][] = [
     ['rsync.yaml', `the workspace: partner, branding, environments, defaults, Policy "${n.policy}", SLA "${n.sla}"`],
@@ -395,6 +402,9 @@ function layout(n: Names, plan: TemplatePlan, fixtures: boolean): string {
     [`templates/${t.name}/${t.version}/`, 'the template: flows, mappings and their mapping tests'],
     ...(fixtures
       ? [['test/fixtures/', 'sample payloads the mapping tests read (see SOURCES.md there)'] as [string, string]]
+      : []),
+    ...(schemas
+      ? [['schemas/', "the JSON Schemas the files' modelines name, for your editor (from rsync)"] as [string, string]]
       : []),
     ['.github/workflows/rsync.yml', 'validate and run the mapping tests on every pull request'],
   ];

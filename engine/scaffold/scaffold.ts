@@ -7,6 +7,7 @@
  *   templates/<name>/<version>/     the template, copied from the installation's templates/
  *   test/fixtures/…                 the payloads the template's mapping tests read, at the same relative paths,
  *                                   with the attribution lines of the installation's SOURCES.md
+ *   schemas/                        the JSON Schemas the templates' editor modelines point at (schemas.ts)
  *   .gitignore, README.md, .github/workflows/rsync.yml
  *
  * It owns the new folder's first files only: it never loads or changes an existing workspace beyond the files it
@@ -34,6 +35,7 @@ import {
   type Names,
 } from './documents.js';
 import { sourcesFor } from './fixtures.js';
+import { schemaFilesFor } from './schemas.js';
 import { fixtureFiles, planTemplate, readTemplate } from './template.js';
 
 export const DEFAULT_TEMPLATE = 'shopify-orders-to-erp@1';
@@ -92,6 +94,11 @@ export interface ScaffoldResult {
   check?: ScaffoldCheck;
   /** The commands to run next, in order. */
   next: string[];
+  /**
+   * How to run the flows once committed: apply, then a worker on the sandbox's simulated systems, since the
+   * connections' settings are placeholders (without --sandbox every record would be dead-lettered).
+   */
+  run: string[];
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -150,7 +157,12 @@ export async function scaffoldWorkspace(opts: ScaffoldOptions): Promise<Scaffold
       ),
     });
   }
-  out.set('README.md', { text: readme(names, plan, conns.secrets, copied.length > 0) });
+  // The schemas the copied files' editor modelines point at (schemas.ts).
+  const texts = new Map<string, string>();
+  for (const [rel, what] of out) texts.set(rel, 'copy' in what ? await readFile(what.copy, 'utf8') : what.text);
+  const schemas = schemaFilesFor(texts);
+  for (const [rel, source] of schemas) out.set(rel, { copy: source });
+  out.set('README.md', { text: readme(names, plan, conns.secrets, copied.length > 0, schemas.size > 0) });
   out.set('.github/workflows/rsync.yml', { text: ciWorkflow() });
 
   const kept: string[] = [];
@@ -186,11 +198,14 @@ export async function scaffoldWorkspace(opts: ScaffoldOptions): Promise<Scaffold
   const rel = path.relative(process.cwd(), dir).startsWith('..') ? dir : path.relative(process.cwd(), dir) || '.';
   const next = [
     ...(rel !== '.' ? [`cd ${/\s/.test(rel) ? JSON.stringify(rel) : rel}`] : []),
-    'rsync validate',
-    'rsync test',
-    'rsync watch',
+    'retail-sync validate',
+    'retail-sync test',
+    'retail-sync watch',
     ...(git === 'initialized' ? ['git add -A && git commit -m "Start the rsync workspace"'] : []),
   ];
+  // The new connections hold placeholders: a worker that reached the systems they name would dead-letter every
+  // record (issue 21). Until they are real, the flows run against the sandbox's simulated systems.
+  const run = ['retail-sync apply --env staging', 'retail-sync worker --env staging --sandbox'];
   return {
     version: 1,
     workspace: dir,
@@ -204,6 +219,7 @@ export async function scaffoldWorkspace(opts: ScaffoldOptions): Promise<Scaffold
     notes,
     ...(check ? { check } : {}),
     next,
+    run,
   };
 }
 

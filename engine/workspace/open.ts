@@ -18,7 +18,12 @@ export interface OpenOptions {
   path?: string;
   ref?: string;
   env?: string;
+  /** Told each step as it starts (VALIDATE_STAGES): the CLI's progress line on a terminal. */
+  onStage?: (stage: string) => void;
 }
+
+/** The steps of opening and validating a workspace, as onStage names them. */
+export const VALIDATE_STAGES = ['reading the workspace', 'validating'] as const;
 
 export interface OpenedWorkspace {
   ws: Workspace;
@@ -30,6 +35,7 @@ export async function openWorkspace(opts: OpenOptions = {}): Promise<OpenedWorks
   const given = path.resolve(opts.path ?? '.');
   const root = await workspaceRoot(opts.path);
   let ws: Workspace;
+  opts.onStage?.(VALIDATE_STAGES[0]);
   try {
     const source = await openSource({ root, ref: opts.ref, env: opts.env });
     // Commands keep per-file results in the workspace's .rsync/cache/; validateWorkspace writes them back.
@@ -62,6 +68,7 @@ export function inScope(diagnostics: Diagnostic[], scope: string | undefined): D
 
 export async function openAndValidate(opts: OpenOptions = {}): Promise<Validated> {
   const opened = await openWorkspace(opts);
+  opts.onStage?.(VALIDATE_STAGES[1]);
   const result = validateWorkspace(opened.ws);
   return { ...opened, ...result, shown: inScope(result.diagnostics, opened.scope) };
 }

@@ -1,7 +1,7 @@
 /**
  * Running the built CLI and real Git from tests: the helpers the CLI test files share.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,12 +70,19 @@ export function runCli(args: string[], cwd: string, opts: RunOptions): Promise<R
   if (opts.url) env.DATABASE_URL = opts.url;
   if (opts.isolateGit) Object.assign(env, { GIT_CONFIG_GLOBAL: os.devNull, GIT_CONFIG_NOSYSTEM: '1' });
   Object.assign(env, opts.env);
+  return collect(spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** A child's exit status and output; `onStdout` sees the output so far after each chunk (to stop one that runs on). */
+export function collect(child: ChildProcess, onStdout?: (stdout: string) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+      onStdout?.(stdout);
+    });
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });

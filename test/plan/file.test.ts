@@ -10,6 +10,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'rsync-plan-file-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const plan = {
+  version: PLAN_FORMAT,
   format: PLAN_FORMAT,
   env: 'staging',
   ref: 'main',
@@ -99,5 +100,14 @@ describe('the plan file', () => {
       expect(e.exitCode).toBe(ExitCode.NO_INPUT);
       expect(e.hint).toBe('Make the plan again with this version of rsync.');
     }
+  });
+
+  it('reads `version` (issue 21) and a plan file written before it, with `format` alone', () => {
+    const { version: _, ...before } = plan;
+    expect(readPlanFile(fileWith('before.json', JSON.stringify(before))).env).toBe('staging');
+    const { format: __, ...versionOnly } = plan;
+    expect(readPlanFile(fileWith('version.json', JSON.stringify(versionOnly))).env).toBe('staging');
+    const newer = refusal(fileWith('newer.json', JSON.stringify({ ...versionOnly, version: PLAN_FORMAT + 1 })));
+    expect(newer.message).toBe(`This plan has format ${PLAN_FORMAT + 1}; this rsync applies format ${PLAN_FORMAT}.`);
   });
 });

@@ -2,7 +2,9 @@
  * The canonical invariants at run time: a deliberately wrong mapping — an order total that leaves out the tax, a
  * payout journal that forgets the fee line — is caught where records are mapped. The records that break a rule
  * are dead-lettered with the rule, the fields and the amounts in the reason, and never reach the target; the
- * records that add up are written. `rsync dlq show` prints the reason as it is kept.
+ * records that add up are written. `rsync dlq show` prints the reason as it is kept. A run that dead-lettered
+ * some records reads "succeeded with N dead-lettered", and one that dead-lettered every record it read is not a
+ * success at all for `rsync run --wait` (exit 1) — issue 21: such runs showed a plain "succeeded".
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,5 +131,33 @@ describe('canonical invariants at run time', { timeout: 180_000 }, () => {
     const shown = await cli(dir, db.url, 'dlq', 'show', String(letters[1].id), '--env', ENV);
     expect(shown.status, show(shown)).toBe(0);
     expect(shown.stdout).toContain('Σ lines[].debit 97.10 − Σ lines[].credit 100.00 = -2.90, not 0 (off by 2.90 EUR)');
+  });
+
+  it('a run that dead-letters some records says so; one that dead-letters every record exits 1 from run --wait', async () => {
+    await seed(pool, 'acme/shop', 'orders', [
+      { id: 4, updated_at: '2026-11-02T11:00:00Z', tax_cents: 50, lines: [{ sku: 'D', qty: 1, price_cents: 500 }] },
+    ]);
+    await withWorker(dir, db.url, pool, async (w) => {
+      const r = await cli(dir, db.url, 'run', 'acme/orders', '--env', ENV, '--wait');
+      expect(r.status, show(r) + w.output).toBe(1);
+      expect(r.stdout).toMatch(/^run \d+ every record dead-lettered: read 1, written 0, .*dead-lettered 1/);
+      expect(r.stderr).toContain('Every record was dead-lettered: `rsync dlq list --flow acme/orders` shows why.');
+    });
+    const runs = await cli(dir, db.url, 'runs', '--env', ENV, '--json');
+    expect(runs.status, show(runs)).toBe(0);
+    const byFlow = JSON.parse(runs.stdout).runs.map((r: { address: string; status: string; outcome: string }) => [
+      r.address,
+      r.status,
+      r.outcome,
+    ]);
+    // Newest first: the all-dead orders run, then the first test's payouts and orders runs (1 dead each).
+    expect(byFlow).toEqual([
+      ['acme/flow/orders', 'succeeded', 'all-dead-lettered'],
+      ['acme/flow/payouts', 'succeeded', 'succeeded-with-dead-letters'],
+      ['acme/flow/orders', 'succeeded', 'succeeded-with-dead-letters'],
+    ]);
+    const text = await cli(dir, db.url, 'runs', '--env', ENV);
+    expect(text.stdout).toContain('every record dead-lettered');
+    expect(text.stdout).toContain('succeeded with 1 dead-lettered');
   });
 });

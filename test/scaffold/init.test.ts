@@ -362,7 +362,7 @@ describe('rsync init (built CLI)', () => {
     expect(init.code).toBe(0);
     expect(init.stdout).toContain('cli-ws/\n├── .github/\n│   └── workflows/\n│       └── rsync.yml');
     expect(init.stdout).toContain('✓ validate: 0 errors, 0 warnings; test: 2 passed, 0 failed');
-    expect(init.stdout).toMatch(/Next:\n {2}cd cli-ws\n {2}rsync validate\n {2}rsync test\n/);
+    expect(init.stdout).toMatch(/Next:\n {2}cd cli-ws\n {2}retail-sync validate\n {2}retail-sync test\n/);
 
     const ws = path.join(tmp, 'cli-ws');
     const validate = await cli(['validate'], ws);
