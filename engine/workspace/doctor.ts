@@ -2,8 +2,9 @@
  * `rsync doctor`: is this machine ready to run the README's commands as written? The one a newcomer trips on is
  * the name: on most Unix machines `rsync` on PATH is the file-copy tool (/usr/bin/rsync), so `rsync validate`
  * exits 23 and `rsync test` lists a folder and exits 0 — a CI script that "passes" without running a test. The
- * package therefore installs only `retail-sync` (so `npm link` and `npm install --global` cannot clash with
- * /usr/bin/rsync: EEXIST), and doctor says which `rsync` and `retail-sync` PATH finds. It also checks Node, Git and
+ * package installs `rsync` with the alias `retail-sync`; the README links them into a folder of the user's own, last
+ * on PATH (a plain `npm link` where npm's bin folder is /usr/bin fails with EEXIST rather than replace the Unix
+ * rsync), and doctor says which `rsync` and `retail-sync` PATH finds. It also checks Node, Git and
  * the embedded PostgreSQL's binaries (or DATABASE_URL). Each check is ok, warn (works, but not as the README
  * reads) or fail (a command will not work); only a fail makes doctor exit 1.
  */
@@ -85,7 +86,7 @@ function nameCheck(name: 'rsync' | 'retail-sync', program: string, pathVar: stri
       name: check,
       status: 'warn',
       message: 'retail-sync is not on PATH.',
-      hint: `Run \`npm link\` in ${projectRoot()} (it puts retail-sync in npm's global bin folder), or run \`node ${path.join(projectRoot(), 'cli', 'bin', 'run.js')}\`.`,
+      hint: `Run \`npm_config_prefix="$HOME/.retail-sync" npm link\` in ${projectRoot()} and put "$HOME/.retail-sync/bin" last on PATH (the README's quick start), or run \`node ${path.join(projectRoot(), 'cli', 'bin', 'run.js')}\`.`,
     };
   return {
     name: check,

@@ -3,9 +3,10 @@
  * Unix file-copy tool: PATH is only npm's bin folder of a fresh prefix, /usr/bin and /bin, and /usr/bin/rsync
  * exists (the test says so when it does not). Each line must do what its comment in the README says.
  *
- * - `npm link` runs for real, with npm's prefix a fresh folder whose bin/ already holds a copy of the Unix rsync —
- *   where it used to fail with EEXIST — on a package that declares exactly this package.json's bin (its run.js
- *   a link to the real one): the same link npm makes for a clone, without touching the shared node_modules.
+ * - The link line runs for real, into a folder of the user's own (npm's global prefix holds the Unix rsync on many
+ *   machines: a plain `npm link` fails there with EEXIST), on a package that declares exactly this package.json's
+ *   bin — `rsync` and `retail-sync` — (its run.js a link to the real one): the link npm makes for a clone, without
+ *   touching the shared node_modules; the export line puts that folder last on PATH, so `rsync` stays the Unix tool.
  * - `retail-sync doctor` finds retail-sync through that link and warns that rsync is /usr/bin/rsync.
  * - `npm ci`, `npm run demo` and `npm test` are not run here (the network; test/cli/demo.test.ts runs the demo;
  *   the suite is this file's parent): the test holds the scripts they name to package.json.
@@ -15,16 +16,7 @@
  * And every relative link of the README leads to a file of the repository (docs/DESIGN.md among them).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,17 +59,14 @@ describe('the README as a newcomer runs it, with the Unix rsync on PATH', { time
     if (problem) throw new Error(problem);
     expect(existsSync(UNIX_RSYNC), `this test needs the Unix rsync at ${UNIX_RSYNC}`).toBe(true);
     tmp = mkdtempSync(path.join(os.tmpdir(), 'rsync-readme-'));
-    prefix = path.join(tmp, 'npm-prefix');
-    mkdirSync(path.join(prefix, 'bin'), { recursive: true });
     mkdirSync(path.join(tmp, 'home'));
-    // npm's bin folder already holds an rsync, as /usr/bin does where npm's prefix is /usr.
-    copyFileSync(UNIX_RSYNC, path.join(prefix, 'bin', 'rsync'));
+    // Where the README's link line puts the commands.
+    prefix = path.join(tmp, 'home', '.retail-sync');
     env = {
-      PATH: `${path.join(prefix, 'bin')}:/usr/bin:/bin`,
+      PATH: '/usr/bin:/bin',
       HOME: path.join(tmp, 'home'),
       LANG: 'C.UTF-8',
       NO_COLOR: '1',
-      npm_config_prefix: prefix,
       npm_config_offline: 'true',
       npm_config_audit: 'false',
       npm_config_fund: 'false',
@@ -103,7 +92,8 @@ describe('the README as a newcomer runs it, with the Unix rsync on PATH', { time
     const lines = shBlock('## Quick start');
     expect(lines.map((l) => l.command)).toEqual([
       'npm ci',
-      'npm link',
+      'npm_config_prefix="$HOME/.retail-sync" npm link',
+      'export PATH="$PATH:$HOME/.retail-sync/bin"',
       'retail-sync doctor',
       'npm run demo',
       'npm test',
@@ -120,10 +110,19 @@ describe('the README as a newcomer runs it, with the Unix rsync on PATH', { time
       JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', bin: pkg.bin }),
     );
     symlinkSync(CLI, path.join(clone, 'cli', 'bin', 'run.js'));
-    const link = await sh('npm link', clone);
+    const link = await sh(lines[1].command, clone);
     expect(link.status, said(link)).toBe(0);
     expect(link.stderr).not.toContain('EEXIST');
-    expect(readFileSync(path.join(prefix, 'bin', 'rsync'))).toEqual(readFileSync(UNIX_RSYNC)); // left alone
+    expect(['rsync', 'retail-sync'].filter((b) => existsSync(path.join(prefix, 'bin', b)))).toEqual([
+      'rsync',
+      'retail-sync',
+    ]);
+    // The export line, as the shell would carry it to the next lines: the folder last on PATH.
+    const exported = await sh(`${lines[2].command}; printf %s "$PATH"`, clone);
+    env = { ...env, PATH: exported.stdout };
+    expect(env.PATH).toBe(`/usr/bin:/bin:${path.join(prefix, 'bin')}`);
+    const which = await sh('command -v rsync retail-sync', clone);
+    expect(which.stdout.trim().split('\n')).toEqual([UNIX_RSYNC, path.join(prefix, 'bin', 'retail-sync')]);
 
     const doctor = await sh('retail-sync doctor', repo);
     expect(doctor.status, said(doctor)).toBe(0);

@@ -27,5 +27,13 @@ export {
   type Reply,
   type RequestOptions,
 } from './http.js';
-export { localBucket, type RateLimiter, type RateLimiterOptions, rateLimiter, SLOW, semaphore, wait } from './limiter.js';
+export {
+  localBucket,
+  type RateLimiter,
+  type RateLimiterOptions,
+  rateLimiter,
+  SLOW,
+  semaphore,
+  wait,
+} from './limiter.js';
 export { ConnectorError, type CheckReport, type FailureKind } from '../types.js';
