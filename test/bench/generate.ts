@@ -873,7 +873,7 @@ function candidateFlows(c: Customer, rng: Rng): FlowDef[] {
       trigger: { event: 'charge.refunded' },
       mapping: 'stripe-refund.jsonata',
       canonical: 'refund',
-      target: { connection: 'erp', entity: ns ? 'returnAuthorization' : 'salesCreditMemo' },
+      target: { connection: 'erp', entity: ns ? 'creditMemo' : 'salesCreditMemo' },
       key: "'stripe-refund-' & refunds.data[0].id",
     },
     {
@@ -917,15 +917,17 @@ function candidateFlows(c: Customer, rng: Rng): FlowDef[] {
   ];
   if (shop && ns) {
     out.push({
-      name: 'fulfillments-to-erp',
-      domain: 'fulfillment',
-      description: 'Shopify fulfillments → NetSuite item fulfillments.',
-      source: { connection: 'storefront', stream: 'fulfillments' },
-      trigger: { event: 'fulfillments/create' },
-      mapping: 'shopify-fulfillment.jsonata',
-      canonical: 'fulfillment',
-      target: { connection: 'erp', entity: 'itemFulfillment' },
-      key: "'shopify-fulfillment-' & $string(id)",
+      // NetSuite item fulfillments are not written by the netsuite connector (a transform of the sales order):
+      // paid orders become customer deposits against their sales orders instead.
+      name: 'deposits-to-erp',
+      domain: 'finance',
+      description: 'Shopify orders paid → NetSuite customer deposits against their sales orders.',
+      source: { connection: 'storefront', stream: 'orders' },
+      trigger: { event: 'orders/paid' },
+      mapping: 'shopify-order.jsonata',
+      canonical: 'order',
+      target: { connection: 'erp', entity: 'customerDeposit' },
+      key: "'shopify-deposit-' & $string(id)",
     });
   }
   if (pos) {

@@ -534,6 +534,35 @@ describe('business-central xref: views and fetch', () => {
     expect(bad[0]).toMatchObject({ ok: false, error: expect.stringContaining('G/L Account does not exist') });
     expect(f.records('journalLines')).toHaveLength(3); // the entry's good line rolled back with the bad one
   });
+
+  it('a settlement is written as a journal entry: net to the bank, fees to their account, gross out of clearing', async () => {
+    const f = await fake();
+    const payout = {
+      externalId: 'po_7',
+      source: 'stripe',
+      currency: 'EUR',
+      grossAmount: '100.00',
+      fees: '4.90',
+      netAmount: '95.10',
+      arrivalDate: '2026-06-05',
+    };
+    const [missing] = await connect(f).write!('journal', [item('stripe-payout-po_7', payout)]);
+    expect(missing).toMatchObject({
+      ok: false,
+      transient: false,
+      error: expect.stringContaining('settings.bankAccount'),
+    });
+    const c = connect(f, { bankAccount: '10100', clearingAccount: '40100', feeAccount: '8450' });
+    const [r] = await c.write!('journal', [item('stripe-payout-po_7', payout)]);
+    if (!r.ok) throw new Error(r.error);
+    const lines = f.records('journalLines').filter((l) => l.documentNumber === r.targetId);
+    expect(lines.map((l) => [l.accountNumber, l.amount, l.postingDate])).toEqual([
+      ['10100', 95.1, '2026-06-05'],
+      ['8450', 4.9, '2026-06-05'],
+      ['40100', -100, '2026-06-05'],
+    ]);
+    expect(await c.fetch!('journal', [r.targetId])).toEqual([r.view]);
+  });
 });
 
 describe('business-central check', () => {

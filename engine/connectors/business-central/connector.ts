@@ -91,6 +91,10 @@ interface Settings {
   chargesAccount?: string;
   /** Journal lines: the general journal batch (its code) lines are written to. */
   journal?: string;
+  /** Settlements as journal lines: the G/L accounts of the bank, the clearing account the sales were held in, fees. */
+  bankAccount?: string;
+  clearingAccount?: string;
+  feeAccount?: string;
 }
 
 /** A document entity: its entity set, its lines' navigation property, its date field. */
@@ -800,8 +804,33 @@ export function openBusinessCentral(ctx: ConnectorContext, options: BusinessCent
     return journalId;
   }
 
+  /**
+   * A settlement (a payout) as a journal entry: the net amount into the bank, the fees to their account, the gross
+   * out of the clearing account the payout's sales were held in — debits equal credits by the settlement's own
+   * invariant (net + fees = gross).
+   */
+  function settlementEntry(r: Obj): Obj {
+    if (!s.bankAccount || !s.clearingAccount)
+      throw new BadRecord(
+        'a settlement is written as journal lines: set settings.bankAccount and settings.clearingAccount (G/L account numbers)',
+      );
+    const fees = r.fees !== undefined && Number(r.fees) !== 0;
+    if (fees && !s.feeAccount) throw new BadRecord(`the settlement has fees of ${r.fees}: set settings.feeAccount`);
+    const memo = `${r.source ?? 'payout'} ${r.externalId}`;
+    return {
+      date: r.arrivalDate ?? r.date,
+      memo,
+      lines: [
+        { account: s.bankAccount, debit: r.netAmount },
+        ...(fees ? [{ account: s.feeAccount, debit: r.fees }] : []),
+        { account: s.clearingAccount, credit: fees ? (r.grossAmount ?? r.netAmount) : r.netAmount },
+      ],
+    };
+  }
+
   function journalLines(item: WriteItem, doc: string): Obj[] {
-    const r = item.record as Obj;
+    const given = item.record as Obj;
+    const r = Array.isArray(given.lines) || given.netAmount === undefined ? given : settlementEntry(given);
     const date = String(r.date ?? '').slice(0, 10);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new BadRecord(`date ${JSON.stringify(r.date)} is not a date`);
     return (r.lines ?? []).map((l: Obj, n: number) => {

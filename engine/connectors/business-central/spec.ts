@@ -41,6 +41,9 @@ export const spec: ConnectorSpec = {
       shippingAccount: str('the G/L account number shipping lines are posted to'),
       chargesAccount: str('the G/L account number of other charges, lines without a SKU and amount-only refunds'),
       journal: str('journal entries: the general journal batch code their lines are written to (default GENERAL)'),
+      bankAccount: str('settlements as journal lines: the G/L account number of the bank the payouts arrive in'),
+      clearingAccount: str("settlements as journal lines: the G/L account number the payouts' sales were held in"),
+      feeAccount: str('settlements as journal lines: the G/L account number payout fees are posted to'),
       rateLimit: rateLimit(
         'requests per second to Business Central (default 20: 6,000 requests per 5 minutes per user in production)',
       ),
@@ -61,7 +64,7 @@ export const spec: ConnectorSpec = {
     salesCreditMemo: { accepts: ['refund'] },
     customer: { accepts: ['customer'] },
     item: { accepts: ['product'] },
-    journal: { accepts: ['journalEntry'] },
+    journal: { accepts: ['journalEntry', 'settlement'] },
   },
   events: {},
   sample: ({ who }) => ({

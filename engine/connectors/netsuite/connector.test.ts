@@ -359,6 +359,34 @@ describe('upsert by external id', () => {
     });
   });
 
+  it('a settlement into journalEntry is a journal entry: net to the bank, fees, gross out of clearing', async () => {
+    await start();
+    const [bank, clearing, fees] = fake.seedAccounts([
+      { acctnumber: '1010' },
+      { acctnumber: '1205' },
+      { acctnumber: '6150' },
+    ]);
+    const c = open({ depositAccount: bank, clearingAccount: clearing, feeAccount: fees });
+    const payout = {
+      externalId: 'po2',
+      source: 'stripe',
+      currency: 'USD',
+      netAmount: '11.00',
+      grossAmount: '11.95',
+      fees: '0.95',
+      arrivalDate: '2026-07-02',
+    };
+    const [r] = await c.write!('journalEntry', [item('stripe-payout-po2', payout)]);
+    if (!r.ok) throw new Error(r.error);
+    const entry = [...fake.records.get('journalEntry')!.values()].find((e) => e.externalId === 'stripe-payout-po2')!;
+    expect(entry.line.items).toEqual([
+      { account: { id: bank }, debit: 11 },
+      { account: { id: fees }, debit: 0.95 },
+      { account: { id: clearing }, credit: 11.95 },
+    ]);
+    expect(await c.fetch!('journalEntry', [r.targetId])).toEqual([r.view]);
+  });
+
   it('amounts go out digit for digit, external ids NetSuite would refuse are digested, money compares normalised', () => {
     expect(serialise({ a: { toJSON: () => '\u0000dec:0.1000000000000000055\u0000' } })).toBe(
       '{"a":0.1000000000000000055}',

@@ -534,7 +534,32 @@ export function openNetSuite(ctx: ConnectorContext, options: NetSuiteOptions = {
     });
   }
 
+  /** A settlement (a payout) as a journal entry: net into the bank, fees to their account, gross out of clearing. */
+  function settlementJournal(st: Obj): Obj | string {
+    const what = `settlement ${st.externalId}`;
+    if (!settings.depositAccount || !settings.clearingAccount)
+      return `${what}: set settings.depositAccount (the bank account) and settings.clearingAccount (where the payouts' sales were held)`;
+    const fees = st.fees !== undefined && Number(st.fees) !== 0;
+    if (fees && !settings.feeAccount) return `${what} has fees of ${st.fees}: set settings.feeAccount`;
+    return compact({
+      tranDate: dateOf(st.arrivalDate),
+      memo: `${st.source ?? 'payout'} ${st.externalId}`.slice(0, 999),
+      subsidiary: ref(settings.subsidiary),
+      line: {
+        items: [
+          { account: { id: settings.depositAccount }, debit: dec(st.netAmount) },
+          ...(fees ? [{ account: { id: settings.feeAccount }, debit: dec(st.fees) }] : []),
+          {
+            account: { id: settings.clearingAccount },
+            credit: dec(fees ? (st.grossAmount ?? st.netAmount) : st.netAmount),
+          },
+        ],
+      },
+    });
+  }
+
   function journalPayload(j: Obj, accounts: Map<string, string>): Obj | string {
+    if (!Array.isArray(j.lines) && j.netAmount !== undefined) return settlementJournal(j);
     const lines: Obj[] = [];
     for (const [n, l] of (j.lines ?? []).entries()) {
       const account = accounts.get(String(l.account));

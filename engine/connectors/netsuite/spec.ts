@@ -111,7 +111,7 @@ export const spec: ConnectorSpec = {
     cashSale: { accepts: ['order'] },
     creditMemo: { accepts: ['refund'] },
     customer: { accepts: ['customer'] },
-    journalEntry: { accepts: ['journalEntry'] },
+    journalEntry: { accepts: ['journalEntry', 'settlement'] },
     deposit: { accepts: ['settlement'] },
     customerDeposit: { accepts: ['order'] },
     customerRefund: { accepts: ['refund'] },
