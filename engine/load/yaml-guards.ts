@@ -144,7 +144,9 @@ export function depthExceeded(text: string): number | undefined {
       }
       blockParent = -1;
     }
-    if (!blank && quote === 0 && flow === 0) {
+    // Inside a quoted scalar the indentation is counted too: a quote the parser reads as text (a plain scalar's
+    // continuation line may start with one) must not hide the lines after it, and counting more is the safe side.
+    if (!blank && flow === 0) {
       while (indents.length > 0 && indents[indents.length - 1] >= indent) indents.pop();
       indents.push(indent);
       if (indents.length > MAX_DEPTH) return p;
@@ -177,7 +179,8 @@ export function depthExceeded(text: string): number | undefined {
         if (startsNode(text, p, c)) quote = ch;
         continue;
       }
-      if (ch === 91 || ch === 123) {
+      // In block context a bracket opens a flow collection only where a node starts (`a: x[1]` is text).
+      if ((ch === 91 || ch === 123) && (flow > 0 || startsNode(text, p, c))) {
         flow++;
         if (indents.length + compact + flow > MAX_DEPTH) return c;
       } else if ((ch === 93 || ch === 125) && flow > 0) flow--;

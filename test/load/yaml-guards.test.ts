@@ -36,6 +36,12 @@ describe('YAML guards', () => {
     expect(depthExceeded(`key: ${deep}\n`)).toBe('key: '.length + MAX_DEPTH - 1);
   });
 
+  it('a bracket or a quote inside a plain scalar does not hide the nesting after it (fuzz seed 16322)', () => {
+    const deepBlock = Array.from({ length: MAX_DEPTH + 20 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n');
+    expect(depthExceeded(`a: x[1\n${deepBlock} 1\n`)).toBeDefined();
+    expect(depthExceeded(`a: text\n  'more text\n${deepBlock} 1\n`)).toBeDefined();
+  });
+
   it('a quote inside a plain scalar does not hide an alias from the guarded parser', () => {
     const text = "a: &c { k: 1 }\nx: [it's, *c, 'q *c']\n";
     expect(codes(text)).toEqual([]);
