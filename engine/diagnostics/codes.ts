@@ -6,6 +6,15 @@ export const CODES: Readonly<Record<string, string>> = {
   // Files and documents
   'yaml-syntax': 'The file is not valid YAML (indentation, quotes, brackets).',
   'yaml-duplicate-key': 'A key appears twice in one mapping.',
+  'yaml-character':
+    'A control character YAML does not allow (anything but tab, line breaks and NUL, which is text-unstorable) in a file.',
+  'yaml-depth': 'A file nests more than 100 levels (mappings, lists, brackets): none of its documents is read.',
+  'yaml-alias':
+    'An alias before its anchor, inside the node it repeats, or past the bounds of a document (1,000 aliases, 1,000,000 characters repeated: an alias bomb).',
+  'yaml-merge-key':
+    'A merge key (`<<`) given anything but mappings, or `!!merge` used as a value; `<<: *base` merges as in YAML 1.1.',
+  'yaml-tag':
+    "A tag rsync does not read (`!!binary`, `!!timestamp`, `!custom`): only the core schema's tags; the value is read as if untagged.",
   'document-not-object': 'A document is not a mapping with apiVersion, kind, metadata and spec.',
   'kind-unknown': 'A document has no kind, or one rsync does not know.',
   'document-misplaced':

@@ -84,12 +84,16 @@ function errorIndex(text: string, err: JsonataError): number {
   return Math.max(0, Math.min(text.length, position - tokenLength));
 }
 
-/** `text` and an index in it → 1-based line and column. */
+/**
+ * `text` and an index in it → 1-based line and column. CRLF and a lone CR (old Mac files) end a line as LF does, so
+ * that a file gives the same positions whatever its line endings.
+ */
 export function lineColumn(text: string, index: number): { line: number; column: number } {
   let line = 1;
   let last = -1;
   for (let i = 0; i < index && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
       line++;
       last = i;
     }

@@ -22,6 +22,7 @@ import { FolderSource, GitRefSource, WORKSPACE_FILE, type WorkspaceSource } from
 import { instantiateTemplates } from './templates.js';
 import { applyOverlays } from './overlays.js';
 import { fileStart, parseYamlFile, rangeOf, type YamlDoc } from './yaml.js';
+import { UNREADABLE_CODES } from './yaml-guards.js';
 
 export const API_VERSION = 'rsync/v1';
 
@@ -147,7 +148,7 @@ export async function loadFromSource(
 
   for (const c of ws.customers.values()) {
     // A customer.yaml that does not parse is reported as such; "no Customer document" would send the user looking.
-    const unparsable = diags.some((d) => d.code === 'yaml-syntax' && d.range?.file.startsWith(`${c.folder}/`));
+    const unparsable = diags.some((d) => UNREADABLE_CODES.has(d.code) && d.range?.file.startsWith(`${c.folder}/`));
     if (!c.resource && !unparsable) {
       diags.push({
         severity: 'error',

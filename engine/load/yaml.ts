@@ -4,8 +4,11 @@
  *
  * Two parsers, for speed: a clean file's values come from js-yaml (about ten times faster than building the
  * `yaml` package's node tree, and far lighter to keep), and the node tree with positions is built only when a
- * diagnostic needs a position in that file. A file js-yaml rejects, or one with anchors and aliases, goes straight
- * to the `yaml` package, whose errors carry positions and whose alias limit guards against alias bombs.
+ * diagnostic needs a position in that file. A file js-yaml rejects, or one with anchors, aliases or merge keys, goes
+ * straight to the `yaml` package, whose errors carry positions; its node tree is checked (engine/load/yaml-guards.ts:
+ * aliases, merge keys, tags) before any value is built. Both read the same text: line breaks made LF and a leading
+ * BOM dropped, after the text guards (control characters, nesting depth), so no oddity of a file reaches a parser's
+ * stack or an exception, and both paths (and the content cache, which keeps the fast path's values) agree.
  */
 import jsyaml from 'js-yaml';
 import {
@@ -16,12 +19,16 @@ import {
   LineCounter,
   Parser,
   parseAllDocuments,
+  parseDocument,
   type Document,
   type Node,
+  type Pair,
   type YAMLError,
+  type YAMLMap,
 } from 'yaml';
 import type { Diagnostic, Position, SourceRange } from '../diagnostics/diagnostic.js';
 import type { ContentCache } from './content-cache.js';
+import { derefAlias, normaliseText, textProblems, treeProblems, UNREADABLE_CODES } from './yaml-guards.js';
 
 export type Path = readonly (string | number)[];
 
@@ -44,8 +51,11 @@ class FileTree {
     if (!this.parsed) {
       const lines = new LineCounter();
       sourceText.set(lines, this.text);
-      const all = parseAllDocuments(this.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-      const docs = (Array.isArray(all) ? all : [all]).filter((d) => d.contents !== null);
+      const all = parseAllDocuments(this.text, { ...PARSE_OPTIONS, lineCounter: lines });
+      // The documents js-yaml gave a value for (an empty one, or a bare null, gives none).
+      const docs = (Array.isArray(all) ? all : [all]).filter(
+        (d) => d.contents !== null && !(isScalar(d.contents) && d.contents.value === null),
+      );
       this.parsed = { lines, docs };
     }
     return this.parsed;
@@ -61,7 +71,9 @@ class LazyDoc implements YamlDoc {
   ) {}
 
   get doc(): Document.Parsed {
-    return this.tree.get().docs[this.index];
+    // Were the two parsers ever to disagree on the documents of a file, positions fall back to its start rather
+    // than to another document's (the fuzzer's differential check, test/fuzz/, looks for such files).
+    return this.tree.get().docs[this.index] ?? EMPTY_DOC;
   }
 
   get lines(): LineCounter {
@@ -69,17 +81,46 @@ class LazyDoc implements YamlDoc {
   }
 }
 
-/** Anchors (`&name`) and aliases (`*name`) where YAML allows them: such files take the guarded parser. */
-const ANCHOR_OR_ALIAS = /(?:^|[\s[{,:-])[&*][^\s,[\]{}]/m;
+/** How the `yaml` package reads every file: the core schema whatever a `%YAML` directive says, and YAML 1.1 merge keys. */
+const PARSE_OPTIONS = {
+  prettyErrors: false,
+  uniqueKeys: true,
+  merge: true,
+  schema: 'core',
+  // !!binary, !!set, !!timestamp… are not plain data: yaml-guards.ts reports them (js-yaml's core schema rejects them).
+  resolveKnownTags: false,
+} as const;
+
+/** A document with nothing in it: every path in it is at the file's start. */
+const EMPTY_DOC = parseDocument('', PARSE_OPTIONS) as Document.Parsed;
+
+/** Anchors (`&name`), aliases (`*name`) and merge keys (`<<`) where YAML allows them: such files take the guarded parser. */
+const ANCHOR_OR_ALIAS = /(?:^|[\s[{,:?-])[&*][^\s,[\]{}]|<</m;
+/**
+ * A quoted scalar that starts a node, on one line: left out of the test above, so that a JSONata key such as
+ * `"$a &b"` keeps the fast path. A quote inside a plain scalar (`O'Brien`) starts nothing; and the match never ends
+ * after the scalar's real end (an escaped quote ends it early), so an anchor outside quotes is never hidden.
+ */
+const QUOTED = /(^|[\s[{,]|[:?-][ \t])(["'])(?:(?!\2).)*\2/gm;
 
 function fastParse(file: string, text: string): ParsedFile | undefined {
-  if (ANCHOR_OR_ALIAS.test(text.replace(/(["'])(?:(?!\1).)*\1/g, '""'))) return undefined;
+  if (ANCHOR_OR_ALIAS.test(text.includes('"') || text.includes("'") ? text.replace(QUOTED, '$1""') : text))
+    return undefined;
   let values: unknown[];
+  let anchored = false;
   try {
-    values = jsyaml.loadAll(text, undefined, { schema: jsyaml.CORE_SCHEMA, filename: file });
+    values = jsyaml.loadAll(text, undefined, {
+      schema: jsyaml.CORE_SCHEMA,
+      filename: file,
+      // Belt and braces for the test above: an anchor js-yaml saw sends the file to the guarded parser too.
+      listener: (event, state) => {
+        if (event === 'close' && (state as unknown as { anchor?: string | null }).anchor != null) anchored = true;
+      },
+    });
   } catch {
     return undefined; // the `yaml` package reports it, with positions
   }
+  if (anchored) return undefined;
   // An empty document (a trailing `---`, a comment-only file) is left out.
   return fromValues(
     file,
@@ -109,13 +150,21 @@ function pos(lines: LineCounter, offset: number): Position {
  * Parse every document of a YAML file. Documents with syntax errors are reported and left out. With a content cache
  * (engine/load/content-cache.ts), a clean file's values are kept by its text, and the same text is not parsed again.
  */
-export function parseYamlFile(file: string, text: string, cache?: ContentCache): ParsedFile {
-  if (!cache) return fastParse(file, text) ?? fullParse(file, text);
-  const key = cache.key(text);
-  const values = cache.get('yaml', key);
+export function parseYamlFile(file: string, raw: string, cache?: ContentCache): ParsedFile {
+  const text = normaliseText(raw);
+  const key = cache?.key(text);
+  const values = key === undefined ? undefined : cache?.get('yaml', key);
   if (Array.isArray(values)) return fromValues(file, text, values);
+  const found = textProblems(file, text);
+  if (found.some((d) => UNREADABLE_CODES.has(d.code))) return { file, docs: [], diagnostics: found };
+  if (found.length) {
+    // Control characters: reported, and the file read by the guarded parser (js-yaml refuses them).
+    const full = fullParse(file, text);
+    return { ...full, diagnostics: [...found, ...full.diagnostics] };
+  }
   const fast = fastParse(file, text);
   if (!fast) return fullParse(file, text);
+  if (!cache || key === undefined) return fast;
   cache.put(
     'yaml',
     key,
@@ -124,23 +173,34 @@ export function parseYamlFile(file: string, text: string, cache?: ContentCache):
   return fast;
 }
 
+/**
+ * The two parsers by themselves, on a normalised text (yaml-guards.ts normaliseText) that passed the text guards: for
+ * the fuzzer's differential check (test/fuzz/), which asserts that a file the fast path reads, the guarded one reads
+ * alike. Not for the engine: parseYamlFile is the way in.
+ */
+export const parsers = { fast: fastParse, full: fullParse };
+
 function fullParse(file: string, text: string): ParsedFile {
   const lines = new LineCounter();
   const diagnostics: Diagnostic[] = [];
   const docs: YamlDoc[] = [];
   sourceText.set(lines, text);
-  const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const parsed = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter: lines });
   const all = Array.isArray(parsed) ? parsed : [parsed];
   let openers: Opener[] | undefined;
+  let syntaxReports = 0;
   all.forEach((doc, _index) => {
     if (doc.errors.length > 0) {
       const reported = new Set<number>();
       for (const e of doc.errors) {
+        // A huge broken line can give thousands of errors, each from the one before: the first few locate it.
+        if (syntaxReports >= MAX_SYNTAX_REPORTS) break;
         // One diagnostic per place: a second error there (a quote that swallowed a bracket) follows from the first.
         if (reported.has(e.pos[0])) continue;
         const offset = errorOffset(text, e, () => (openers ??= unclosedOpeners(text)));
         if (reported.has(offset)) continue;
         reported.add(e.pos[0]).add(offset);
+        syntaxReports++;
         const message = e.message.split(/ at line \d+, column \d+/)[0].trim();
         const duplicate = e.code === 'DUPLICATE_KEY';
         diagnostics.push({
@@ -158,10 +218,36 @@ function fullParse(file: string, text: string): ParsedFile {
       if (!doc.errors.every((e) => e.code === 'DUPLICATE_KEY')) return;
     }
     if (doc.contents === null) return; // an empty document (a trailing `---`, a comment-only file)
-    docs.push({ file, index: docs.length, doc, lines, value: doc.toJS({ maxAliasCount: 1000 }) });
+    const { unreadable, tags } = treeProblems(file, doc, lines);
+    diagnostics.push(...tags);
+    if (unreadable) {
+      diagnostics.push(unreadable);
+      return;
+    }
+    let value: unknown;
+    try {
+      // treeProblems bounded the aliases (count and expanded size) and checked the merge keys: no limit of the
+      // package's own is needed, and none can disagree with those bounds.
+      value = doc.toJS({ maxAliasCount: -1 });
+    } catch (e) {
+      // Nothing known reaches here; were something to, it is still the file's problem, at its place, not a crash.
+      diagnostics.push({
+        severity: 'error',
+        code: 'yaml-syntax',
+        summary: 'YAML that rsync cannot read',
+        detail: `${e instanceof Error ? e.message.split('\n')[0] : String(e)}. Simplify the YAML of this document (anchors, aliases, tags), and please report the file to rsync's maintainers.`,
+        range: { file, start: pos(lines, doc.range[0]) },
+      });
+      return;
+    }
+    if (value === null || value === undefined) return; // a bare null, as the fast path leaves it out
+    docs.push({ file, index: docs.length, doc, lines, value });
   });
   return { file, docs, diagnostics };
 }
+
+/** Syntax errors reported per file, at most. */
+const MAX_SYNTAX_REPORTS = 10;
 
 /** An opening bracket or quote that is never closed. */
 interface Opener {
@@ -256,8 +342,9 @@ export function findNode(doc: YamlDoc, path: Path, key = false): { node: Node | 
   let keyNode: Node | null = null;
   for (let i = 0; i < path.length; i++) {
     const seg = path[i];
+    node = derefAlias(doc.doc, node); // a value an alias repeats is shown where its anchor wrote it
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      const pair = pairOf(doc.doc, node, String(seg), 0);
       if (!pair) return { node: node as Node, found: false };
       keyNode = pair.key as Node;
       node = pair.value;
@@ -273,6 +360,23 @@ export function findNode(doc: YamlDoc, path: Path, key = false): { node: Node | 
   }
   if (key && keyNode) return { node: keyNode, found: true };
   return { node: (node as Node) ?? null, found: true };
+}
+
+/** The pair of `key` in a mapping: its own, else the first of its merge sources (`<<`) that has it, as YAML 1.1 merges. */
+function pairOf(doc: Document.Parsed, map: YAMLMap, key: string, depth: number): Pair | undefined {
+  const own = map.items.find(
+    (p) => isPair(p) && isScalar(p.key) && typeof p.key.value !== 'symbol' && String(p.key.value) === key,
+  );
+  if (own || depth > 20) return own;
+  for (const p of map.items) {
+    if (!isPair(p) || !isScalar(p.key) || typeof p.key.value !== 'symbol') continue;
+    const v = derefAlias(doc, p.value);
+    for (const source of isSeq(v) ? v.items.map((x) => derefAlias(doc, x)) : [v]) {
+      const hit = isMap(source) ? pairOf(doc, source, key, depth + 1) : undefined;
+      if (hit) return hit;
+    }
+  }
+  return undefined;
 }
 
 /** The source range of `path` in a document (the deepest existing node when the path does not exist). */

@@ -89,7 +89,9 @@ class Reporter {
       if (counted) this.repeats.set(first, (this.repeats.get(first) ?? 1) + 1);
       return;
     }
-    const copy = { ...d }; // finish() edits the detail: never the loader's own diagnostic
+    // finish() edits the detail: never the loader's own diagnostic. A value a message quotes may be megabytes long
+    // (a mistyped kind, a connector name): the message keeps its start and end.
+    const copy = { ...d, summary: clip(d.summary, MAX_SUMMARY), detail: clip(d.detail, MAX_DETAIL) };
     this.seen.set(k, copy);
     this.diags.push(copy);
   }
@@ -98,6 +100,18 @@ class Reporter {
     for (const [d, n] of this.repeats) d.detail += ` (reported for ${n} resources)`;
     return sortDiagnostics(this.diags);
   }
+}
+
+const MAX_SUMMARY = 300;
+const MAX_DETAIL = 2000;
+/** Runs of more than this many characters without a space are a value, not words: they are shortened. */
+const MAX_WORD = 120;
+
+/** A message with any over-long value in it shortened to its start and end, and at most `max` characters. */
+function clip(text: string, max: number): string {
+  if (text.length <= MAX_WORD) return text;
+  const t = text.replace(new RegExp(`\\S{${MAX_WORD + 1},}`, 'g'), (w) => `${w.slice(0, 60)}…${w.slice(-20)}`);
+  return t.length <= max ? t : `${t.slice(0, max - 1)}…`;
 }
 
 export function validateWorkspace(ws: Workspace): ValidationResult {

@@ -180,7 +180,8 @@ class Writer {
 
 // --- deterministic randomness --------------------------------------------------------------------------------------
 
-class Rng {
+/** Also the fuzzer's (test/fuzz/mutate.ts): a seed replays a case. */
+export class Rng {
   private s: number;
   constructor(seed: number) {
     this.s = seed >>> 0 || 0x9e3779b9;

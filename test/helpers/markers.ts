@@ -46,7 +46,8 @@ export function readMarkers(root: string): Marker[] {
   const out: Marker[] = [];
   for (const file of fixtureFiles(root)) {
     if (!/\.(ya?ml|jsonata)$/.test(file)) continue;
-    const lines = readFileSync(path.join(root, file), 'utf8').split('\n');
+    // CRLF and CR end a line too: the line-ending fixtures (yaml-line-endings-*) are numbered as rsync numbers them.
+    const lines = readFileSync(path.join(root, file), 'utf8').split(/\r\n?|\n/);
     lines.forEach((text, i) => {
       for (const m of text.matchAll(MARKER)) {
         out.push({
