@@ -41,6 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { signFor } from '../../engine/connectors/registry.js';
+import type { OpenConnector, WriteItem } from '../../engine/connectors/types.js';
 import { parseJsonLossless } from '../../engine/util/json.js';
 import { checkInvariants } from '../../engine/mapping/invariants.js';
 import { mapRecords } from '../../engine/runtime/mapping/map-records.js';
@@ -876,6 +877,29 @@ async function shopify(a: Args): Promise<void> {
   }
 }
 
+/**
+ * The "connector alone" measure of the ERP and tax parts: `n` write items, made by `item(i)`, written to `entity` in
+ * batches of `batch` — the records written, the wall time and this process's CPU (user + system, µs) it took.
+ */
+async function timedWrites(
+  c: OpenConnector,
+  entity: string,
+  n: number,
+  batch: number,
+  item: (i: number) => WriteItem,
+): Promise<{ ok: number; ms: number; cpuUs: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let ok = 0;
+  for (let from = 0; from < n; from += batch) {
+    const items = Array.from({ length: Math.min(batch, n - from) }, (_, i) => item(from + i));
+    ok += (await c.write!(entity, items)).filter((r) => r.ok).length;
+  }
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { ok, ms, cpuUs: cpu.user + cpu.system };
+}
+
 // ------------------------------------------------------------------------------------------------------ avalara
 
 /** The fake AvaTax (avalara-fake.ts) in a process of its own; `counts()` asks it what it holds. */
@@ -930,21 +954,13 @@ async function avalara(a: Args): Promise<void> {
     const { resolveSecret } = await import('../../engine/connectors/secrets.js');
     const c = openAvalara({ settings, secret: resolveSecret, system: 'bench/avalara' });
     const alone = Math.min(n, 5_000);
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    let ok = 0;
-    for (let b = 0; b < alone; b += 100) {
-      const items = Array.from({ length: Math.min(100, alone - b) }, (_, i) => ({
-        key: `alone-order-${b + i}`,
-        record: { ...order, externalId: String(b + i) },
-      }));
-      ok += (await c.write!('transaction', items)).filter((r) => r.ok).length;
-    }
-    const ms = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
+    const { ok, ms, cpuUs } = await timedWrites(c, 'transaction', alone, 100, (i) => ({
+      key: `alone-order-${i}`,
+      record: { ...order, externalId: String(i) },
+    }));
     check(ok === alone, `the connector recorded every order (${int(ok)} of ${int(alone)})`);
     say(
-      `  connector alone: ${int(alone)} orders in ${(ms / 1000).toFixed(1)} s: ${int(alone / (ms / 1000))} orders/s recorded; connector CPU ${((cpu.user + cpu.system) / alone).toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+      `  connector alone: ${int(alone)} orders in ${(ms / 1000).toFixed(1)} s: ${int(alone / (ms / 1000))} orders/s recorded; connector CPU ${(cpuUs / alone).toFixed(0)} µs per order (${(cpuUs / 1e6).toFixed(1)} CPU s)`,
     );
     const before = await fake.counts();
 
@@ -1073,21 +1089,13 @@ async function netsuite(a: Args): Promise<void> {
     const { resolveSecret } = await import('../../engine/connectors/secrets.js');
     const c = openNetSuite({ settings, secret: resolveSecret, system: 'bench/netsuite' });
     const alone = Math.min(n, 20_000);
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    let ok = 0;
-    for (let from = 0; from < alone; from += 500) {
-      const batch = Array.from({ length: Math.min(500, alone - from) }, (_, i) => ({
-        key: `bench-order-${from + i}`,
-        record: { ...canonical, externalId: String(from + i) },
-      }));
-      ok += (await c.write!('salesOrder', batch)).filter((r) => r.ok).length;
-    }
-    const ms = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
+    const { ok, ms, cpuUs } = await timedWrites(c, 'salesOrder', alone, 500, (i) => ({
+      key: `bench-order-${i}`,
+      record: { ...canonical, externalId: String(i) },
+    }));
     check(ok === alone, `the connector upserted every order (${int(ok)} of ${int(alone)})`);
     say(
-      `  connector alone: ${int(alone)} orders in ${(ms / 1000).toFixed(1)} s: ${int(alone / (ms / 1000))} orders/s at 8 in flight; connector CPU ${((cpu.user + cpu.system) / alone).toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+      `  connector alone: ${int(alone)} orders in ${(ms / 1000).toFixed(1)} s: ${int(alone / (ms / 1000))} orders/s at 8 in flight; connector CPU ${(cpuUs / alone).toFixed(0)} µs per order (${(cpuUs / 1e6).toFixed(1)} CPU s)`,
     );
 
     // 2. End to end: one rsync worker (this process) works a backfill of the orders from PostgreSQL through the
@@ -1168,22 +1176,14 @@ async function businessCentral(a: Args): Promise<void> {
     check(mapped?.kind === 'mapped', 'the sample order maps');
     const text = mapped.kind === 'mapped' ? mapped.text : '{}';
     const c = openBusinessCentral({ settings, secret: resolveSecret, system: 'bench/business-central' });
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    let ok = 0;
-    for (let i = 0; i < n; i += 100) {
-      const items = Array.from({ length: Math.min(100, n - i) }, (_, j) => ({
-        key: `bench-alone-${i + j}`,
-        record: JSON.parse(text) as Record<string, unknown>,
-        text,
-      }));
-      ok += (await c.write!('salesOrder', items)).filter((r) => r.ok).length;
-    }
-    const ms = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
+    const { ok, ms, cpuUs } = await timedWrites(c, 'salesOrder', n, 100, (i) => ({
+      key: `bench-alone-${i}`,
+      record: JSON.parse(text) as Record<string, unknown>,
+      text,
+    }));
     check(ok === n, `the connector wrote every order (${int(ok)} of ${int(n)})`);
     say(
-      `  connector alone: ${int(n)} orders in ${(ms / 1000).toFixed(1)} s, ${int(n / (ms / 1000))} orders/s; connector CPU ${((cpu.user + cpu.system) / n).toFixed(0)} µs per order (${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s)`,
+      `  connector alone: ${int(n)} orders in ${(ms / 1000).toFixed(1)} s, ${int(n / (ms / 1000))} orders/s; connector CPU ${(cpuUs / n).toFixed(0)} µs per order (${(cpuUs / 1e6).toFixed(1)} CPU s)`,
     );
 
     // 2. End to end: one rsync worker (this process) works the backfill from PostgreSQL through the mapping.
