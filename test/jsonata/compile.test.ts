@@ -35,9 +35,14 @@ type Outcome = { value: unknown } | { error: string };
 
 const normal = (v: unknown) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
 
+/** jsonata's parse of each text, made once: evaluate() starts a fresh frame each call, so it can be reused. */
+const parsed = new Map<string, ReturnType<typeof jsonata>>();
+
 async function viaJsonata(text: string, input: unknown, bindings: Record<string, unknown>): Promise<Outcome> {
   try {
-    return { value: normal(await jsonata(text).evaluate(structuredClone(input), bindings)) };
+    let expr = parsed.get(text);
+    if (!expr) parsed.set(text, (expr = jsonata(text)));
+    return { value: normal(await expr.evaluate(structuredClone(input), bindings)) };
   } catch (e) {
     return { error: (e as { code?: string }).code ?? 'no code' };
   }
