@@ -46,6 +46,7 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
     try {
       const outcome = await planEnvironment(db, {
         onStage: (s) => bar.stage(s),
+        onCount: (done, total, unit) => bar.count(done, total, unit),
         path: root,
         env: flags.env,
         ref: flags.ref,

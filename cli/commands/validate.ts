@@ -39,7 +39,13 @@ Give a path inside the workspace to see only the problems under it.`;
   async run(): Promise<ValidateResult> {
     const { args, flags } = await this.parse(Validate);
     const bar = stages('validate', VALIDATE_STAGES, !this.json);
-    const v = await openAndValidate({ path: args.path, ref: flags.ref, env: flags.env, onStage: (s) => bar.stage(s) });
+    const v = await openAndValidate({
+      path: args.path,
+      ref: flags.ref,
+      env: flags.env,
+      onStage: (s) => bar.stage(s),
+      onCount: (done, total, unit) => bar.count(done, total, unit),
+    });
     bar.done();
     const counts = countDiagnostics(v.shown);
     const stats = workspaceStats(v.ws);

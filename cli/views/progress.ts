@@ -35,6 +35,8 @@ export function progress(label: string, enabled: boolean): Progress {
 export interface Stages {
   /** The work moved on to this step. */
   stage(name: string): void;
+  /** How far the current step is: `done` of `total` items (files, customers), shown at most ten times a second. */
+  count(done: number, total: number, unit: string): void;
   done(): void;
 }
 
@@ -42,13 +44,24 @@ export function stages(label: string, steps: readonly string[], enabled: boolean
   const on = shown(enabled);
   const started = Date.now();
   let width = 0;
+  let current = '';
+  let shownAt = 0;
+  const write = (extra: string) => {
+    const at = steps.indexOf(current);
+    const line = `${label} [${at + 1}/${steps.length}] ${current}…${extra} (${((Date.now() - started) / 1000).toFixed(1)}s)`;
+    process.stderr.write(`\r${line.padEnd(width)}`);
+    width = Math.max(width, line.length);
+  };
   return {
     stage(name) {
       if (!on) return;
-      const at = steps.indexOf(name);
-      const line = `${label} [${at + 1}/${steps.length}] ${name}… (${((Date.now() - started) / 1000).toFixed(1)}s)`;
-      process.stderr.write(`\r${line.padEnd(width)}`);
-      width = Math.max(width, line.length);
+      current = name;
+      write('');
+    },
+    count(done, total, unit) {
+      if (!on || (done < total && Date.now() - shownAt < 100)) return;
+      shownAt = Date.now();
+      write(` ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} ${unit}`);
     },
     done() {
       if (on && width) process.stderr.write(`\r${' '.repeat(width)}\r`);

@@ -68,6 +68,8 @@ export async function loadFromSource(
   env?: string,
   cache?: ParseCache,
   content?: ContentCache,
+  /** Told after each YAML file is read: the CLI's counter on a terminal. */
+  onFile?: (done: number, total: number) => void,
 ): Promise<Workspace> {
   const files = await source.files();
   const ws: Workspace = {
@@ -100,8 +102,12 @@ export async function loadFromSource(
     }
   }
 
+  let yamlFiles = 0;
+  let read = 0;
+  if (onFile) for (const file of files.keys()) if (/\.ya?ml$/.test(file)) yamlFiles++;
   for (const [file, text] of files) {
     if (!/\.ya?ml$/.test(file)) continue;
+    onFile?.(++read, yamlFiles);
     const parts = file.split('/');
     const place =
       file === WORKSPACE_FILE

@@ -21,7 +21,7 @@ import { readDesiredCache, readDesiredFull, writeDesiredCache } from './cache.js
 import { isObject } from '../util/merge.js';
 import { brandingOf, openWorkspace, resolveEnvironment, workspaceIdentity } from '../workspace/index.js';
 import type { WorkspaceIdentity } from '../workspace/identity.js';
-import { VALIDATE_STAGES } from '../workspace/open.js';
+import { type OpenOptions, VALIDATE_STAGES } from '../workspace/open.js';
 import { validateWorkspace } from '../validate/validate.js';
 import { desiredState, type DesiredState } from './desired.js';
 import { makePlan } from './plan.js';
@@ -36,6 +36,8 @@ export interface PlanOptions {
   actor: string;
   /** Told each step as it starts (PLAN_STAGES): the CLI's progress line on a terminal. */
   onStage?: (stage: string) => void;
+  /** Told how far reading and validating are (files read, customers checked). */
+  onCount?: OpenOptions['onCount'];
 }
 
 /** The steps of a plan, as onStage names them (a plan from the desired-state cache skips the first two). */
@@ -138,9 +140,16 @@ export async function planEnvironment(db: Database, opts: PlanOptions): Promise<
     const fast = await planFromCache(db, target.root, target.env, ref, opts, workspace);
     if (fast) return { ok: true, plan: fast };
   }
-  const { ws } = await openWorkspace({ path: target.root, ref, env: target.env, onStage: opts.onStage });
+  const { ws } = await openWorkspace({
+    path: target.root,
+    ref,
+    env: target.env,
+    onStage: opts.onStage,
+    onCount: opts.onCount,
+  });
   opts.onStage?.(PLAN_STAGES[1]);
-  const { diagnostics } = validateWorkspace(ws);
+  const onCustomer = opts.onCount && ((done: number, total: number) => opts.onCount?.(done, total, 'customers'));
+  const { diagnostics } = validateWorkspace(ws, onCustomer);
   if (hasErrors(diagnostics)) return { ok: false, diagnostics, ws };
   checkCustomers(opts.customers, ws.customers.keys());
   const desired = desiredState(ws);

@@ -114,7 +114,8 @@ function clip(text: string, max: number): string {
   return t.length <= max ? t : `${t.slice(0, max - 1)}…`;
 }
 
-export function validateWorkspace(ws: Workspace): ValidationResult {
+/** `onCustomer` is told after each customer is checked: the CLI's counter on a terminal. */
+export function validateWorkspace(ws: Workspace, onCustomer?: (done: number, total: number) => void): ValidationResult {
   const rep = new Reporter(ws.env);
   for (const d of [...ws.diagnostics, ...checkOverlayNames(ws)])
     rep.push(d, d.range?.file.startsWith('templates/') === true);
@@ -128,11 +129,13 @@ export function validateWorkspace(ws: Workspace): ValidationResult {
     checkStorableText(r, rep);
   }
   checkWorkspaceDefaults(ws, rep);
+  let checked = 0;
   for (const c of ws.customers.values()) {
     checkCustomer(ws, c, rep);
     for (const conn of c.connections.values()) checkConnection(conn, rep);
     for (const flow of c.flows.values()) checkFlow(ws, c, flow, mappings.facts, rep);
     for (const t of c.mappingTests) checkMappingTest(ws, t, rep);
+    onCustomer?.(++checked, ws.customers.size);
   }
   for (const t of ws.templateTests) checkMappingTest(ws, t, rep);
   ws.content?.save(); // what this validation learnt of new files, for the next command

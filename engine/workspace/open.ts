@@ -20,6 +20,8 @@ export interface OpenOptions {
   env?: string;
   /** Told each step as it starts (VALIDATE_STAGES): the CLI's progress line on a terminal. */
   onStage?: (stage: string) => void;
+  /** Told how far the current step is: files read, then customers checked. */
+  onCount?: (done: number, total: number, unit: 'files' | 'customers') => void;
 }
 
 /** The steps of opening and validating a workspace, as onStage names them. */
@@ -39,7 +41,8 @@ export async function openWorkspace(opts: OpenOptions = {}): Promise<OpenedWorks
   try {
     const source = await openSource({ root, ref: opts.ref, env: opts.env });
     // Commands keep per-file results in the workspace's .rsync/cache/; validateWorkspace writes them back.
-    ws = await loadFromSource(source, opts.env, undefined, ContentCache.open(root));
+    const onFile = opts.onCount && ((done: number, total: number) => opts.onCount?.(done, total, 'files'));
+    ws = await loadFromSource(source, opts.env, undefined, ContentCache.open(root), onFile);
   } catch (e) {
     if (e instanceof GitRefError) throw new RsyncError(e.message, ExitCode.NO_INPUT);
     throw e;
@@ -69,6 +72,7 @@ export function inScope(diagnostics: Diagnostic[], scope: string | undefined): D
 export async function openAndValidate(opts: OpenOptions = {}): Promise<Validated> {
   const opened = await openWorkspace(opts);
   opts.onStage?.(VALIDATE_STAGES[1]);
-  const result = validateWorkspace(opened.ws);
+  const onCustomer = opts.onCount && ((done: number, total: number) => opts.onCount?.(done, total, 'customers'));
+  const result = validateWorkspace(opened.ws, onCustomer);
   return { ...opened, ...result, shown: inScope(result.diagnostics, opened.scope) };
 }

@@ -167,6 +167,12 @@ describe('CLI conventions', { timeout: 120_000 }, () => {
       expect(tty.status, tty.stdout).toBe(0);
       expect(tty.stdout).toMatch(/\rvalidate \[1\/2\] reading the workspace… \(\d+\.\ds\)/);
       expect(tty.stdout).toMatch(/\rvalidate \[2\/2\] validating… \(\d+\.\ds\)/);
+      // Counters: every YAML file read, then every customer checked, the last count always shown.
+      const read = [...tty.stdout.matchAll(/reading the workspace… (\d+)\/(\d+) files/g)];
+      expect(read.length).toBeGreaterThan(0);
+      expect(read.at(-1)?.[1]).toBe(read.at(-1)?.[2]);
+      expect(Number(read.at(-1)?.[2])).toBeGreaterThan(20);
+      expect(tty.stdout).toMatch(/validating… 2\/2 customers \(\d+\.\ds\)/);
       expect(tty.stdout).toMatch(/\r +\r✓ \. is valid/);
       for (const quiet of [onTerminal('validate --json'), onTerminal('validate', { CI: 'true' })]) {
         expect(quiet.status).toBe(0);
