@@ -139,6 +139,17 @@ describe('the README as a newcomer runs it, with the Unix rsync on PATH', { time
     expect(unix.stdout + unix.stderr).not.toContain('is valid');
   });
 
+  it('npx retail-sync runs this CLI inside the clone, offline', () => {
+    expect(README).toContain('`npx retail-sync <command>` runs the same CLI from anywhere inside the clone');
+    const r = spawnSync('npx', ['--offline', 'retail-sync', '--version'], {
+      cwd: path.join(ROOT, 'integrations'),
+      encoding: 'utf8',
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stdout).toContain(`${pkg.name}/${pkg.version}`);
+  });
+
   it('usage: each line of the example workspace block does what its comment says', async () => {
     const lines = shBlock('## The example workspace');
     const expectations: Record<string, (r: Run) => void> = {
