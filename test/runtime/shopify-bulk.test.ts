@@ -15,7 +15,8 @@ import type { FakeShopify } from '../../engine/connectors/shopify/fake.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import { applyWorkspace, cli, ENV, runtimeWorkspace, spawnWorker, until } from '../helpers/runtime.js';
 
-const N = 12_000;
+/** Orders in the backfill (RSYNC_SHOPIFY_BULK_N): 4,000 by default, the worker killed after 1,000 of them. */
+const N = Number(process.env.RSYNC_SHOPIFY_BULK_N ?? 4_000);
 const FROM = '2026-03-01T00:00:00Z';
 const TO = '2026-03-08T00:00:00Z';
 const MAPPING = readFileSync(
