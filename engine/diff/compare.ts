@@ -283,7 +283,17 @@ function templateChanges(before: SideState, after: SideState, changes: ResourceC
         : before.templateFolders.has(folder) && !after.templateFolders.has(folder)
           ? 'delete'
           : 'update';
-    const flows = changes.filter((c) => c.kind === 'flow' && (c.template.before === key || c.template.after === key));
+    // The flows made from this template, and those whose mapping is one of its files (a later version that keeps
+    // an earlier one's mapping: the change reaches them through the file, not the version they name).
+    const inFolder = (file: string | null | undefined) => !!file && file.startsWith(`${folder}/`);
+    const flows = changes.filter(
+      (c) =>
+        c.kind === 'flow' &&
+        (c.template.before === key ||
+          c.template.after === key ||
+          inFolder(c.mapping?.before) ||
+          inFolder(c.mapping?.after)),
+    );
     out.push({
       template: key,
       action,

@@ -132,7 +132,8 @@ function mdSide(s: DiffSide): string {
   return `\`${s.label}\`${s.commit && !s.label.startsWith(s.commit.slice(0, 7)) ? ` at \`${s.commit.slice(0, 7)}\`` : ''}`;
 }
 
-export function renderDiffMarkdown(d: WorkspaceDiff): string {
+/** `limit`: the characters the Markdown may take (a pull request comment's 65,536 by default; less when it shares one). */
+export function renderDiffMarkdown(d: WorkspaceDiff, opts: { limit?: number } = {}): string {
   const b = d.branding;
   const product = b.productName ?? 'rsync';
   const out: string[] = [];
@@ -184,6 +185,7 @@ export function renderDiffMarkdown(d: WorkspaceDiff): string {
       {
         used: out.join('\n').length,
         everything: '`rsync diff --format json` has every change; `--customer` narrows the diff.',
+        limit: opts.limit,
       },
     ),
   );

@@ -136,7 +136,8 @@ export function customerSections<C extends { action: Action; address: string }>(
       rendered.set(c, r);
       if (!r.hunk.length) continue;
       count(r.hunk.join('\n'));
-      count([...r.block, ...r.hunk].join('\n'));
+      // With no fields of its own, the whole diff is the hunk: counted once, or one flow would look like two.
+      if (r.block.length) count([...r.block, ...r.hunk].join('\n'));
     }
   // What each change shares: its whole diff when other changes have the same (a template version bump: the same
   // fields and hunk in every flow), else its mapping hunk when that alone is the same, else nothing.

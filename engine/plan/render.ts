@@ -70,7 +70,8 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): st
   return out.join('\n');
 }
 
-export function renderPlanMarkdown(plan: Plan): string {
+/** `limit`: the characters the Markdown may take (a pull request comment's 65,536 by default; less when it shares one). */
+export function renderPlanMarkdown(plan: Plan, opts: { limit?: number } = {}): string {
   const b = plan.branding;
   const product = b.productName ?? 'rsync';
   const out: string[] = [];
@@ -109,6 +110,7 @@ export function renderPlanMarkdown(plan: Plan): string {
         used: out.join('\n').length,
         everything:
           '`rsync plan --format json` (or `--out plan.json`) has every change; `--customer` narrows the plan.',
+        limit: opts.limit,
       },
     ),
   );
