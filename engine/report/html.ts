@@ -68,7 +68,7 @@ function dailyChart(r: MonthlyReport): string {
     );
     if (latencies.length)
       out.push(
-        `<text x="${W - R + 6}" y="${yl(maxLatency * f) + 4}" class="axis">${esc(formatDuration(Math.round(maxLatency * f)))}</text>`,
+        `<text x="${W - R + 6}" y="${yl(maxLatency * f) + 4}" class="axis">${f === 0 ? '0' : esc(formatDuration(Math.round(maxLatency * f)))}</text>`,
       );
   }
   days.forEach((d, i) => {
@@ -123,7 +123,7 @@ function objectiveRows(r: MonthlyReport): string {
             ? '<span class="ok">met</span>'
             : '<span class="bad">missed</span>';
       const budget = o.budget
-        ? `${o.budget.left < 0 ? `<span class="bad">over by ${esc(n(-o.budget.left))}</span>` : esc(o.budget.leftShare)} <span class="muted">(${esc(n(o.budget.used))} of ${esc(n(o.budget.allowed))} ${esc(o.budget.unit)} used)</span>`
+        ? `${o.budget.left < 0 ? `<span class="bad">over by ${esc(n(-o.budget.left))} ${esc(o.budget.unit)}</span>` : esc(o.budget.leftShare)} <span class="muted">(${esc(n(o.budget.used))} of ${esc(n(o.budget.allowed))} ${esc(o.budget.unit)} used)</span>`
         : '<span class="muted">—</span>';
       rows.push(
         `<tr>${i === 0 ? `<td rowspan="${f.objectives.length}">${esc(f.flow)}<div class="muted">${esc(f.sla ?? '')}</div></td>` : ''}<td>${esc(OBJECTIVE[o.objective])}</td><td>${esc(o.target)}</td><td>${esc(o.attainment ?? '—')}</td><td>${status}</td><td class="num">${esc(n(o.breaches))}${o.breachMs ? ` <span class="muted">(${esc(formatDuration(o.breachMs))})</span>` : ''}</td><td>${budget}</td></tr>`,
@@ -150,7 +150,7 @@ export function reportHtml(r: MonthlyReport): string {
     ? r.breaches
         .map(
           (x) =>
-            `<tr><td>${esc(x.flow)}</td><td>${esc(OBJECTIVE[x.objective])} ${esc(x.target)}</td><td>${esc(when(x.start))}</td><td>${esc(when(x.end))}</td><td class="num">${esc(formatDuration(x.durationMs))}</td><td>${esc(x.worst ?? '')}</td><td>${esc(x.cause ?? '')}</td></tr>`,
+            `<tr><td>${esc(x.flow)}</td><td>${esc(OBJECTIVE[x.objective])} ${esc(x.target)}</td><td class="when">${esc(when(x.start))}</td><td class="when">${esc(when(x.end))}</td><td class="num">${esc(formatDuration(x.durationMs))}</td><td>${esc(x.worst ?? '')}</td><td>${esc(x.cause ?? '')}</td></tr>`,
         )
         .join('\n')
     : '<tr><td colspan="7" class="muted">No breach this month.</td></tr>';
@@ -179,6 +179,7 @@ export function reportHtml(r: MonthlyReport): string {
   th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e2e8f0; vertical-align: top; }
   th { font-size: 11px; text-transform: uppercase; letter-spacing: .05em; color: #475569; background: #f8fafc; }
   tr { break-inside: avoid; }
+  td.when { white-space: nowrap; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
   tfoot td { font-weight: 700; border-top: 2px solid #cbd5e1; }
   .muted { color: #64748b; font-size: 12px; }
