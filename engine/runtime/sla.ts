@@ -37,6 +37,7 @@ import {
 } from '../state/sla-events.js';
 import {
   countsBetween,
+  flowsDeadLetteringSince,
   latencyP95,
   lateDeliveries,
   runningTally,
@@ -157,7 +158,8 @@ export async function evaluateSlas(
     // The first evaluation looks back over the previous month and this one; later ones from where the last got to.
     const since = last && last < at ? last : previousMonth(monthOf(at)).start;
     const open = new Map((await openSlaEvents(tx, env)).map((e) => [`${e.address} ${e.objective}`, e]));
-    const derived = await derive(tx, env, list, since, at);
+    const openRated = new Set([...open.values()].filter((e) => e.objective === 'successRate').map((e) => e.address));
+    const derived = await derive(tx, env, list, since, at, openRated);
     const out: SlaEvaluation = { skipped: false, at, since, opened: [], closed: [] };
     for (const f of list) {
       for (const objective of ['freshness', 'latencyP95', 'successRate'] as const) {
@@ -247,6 +249,8 @@ async function derive(
   flows: FlowDef[],
   since: Date,
   now: Date,
+  /** The flows with an open success-rate breach. */
+  openRated: Set<string>,
 ): Promise<Map<string, { intervals: Interval[]; continuing: boolean }>> {
   const out = new Map<string, { intervals: Interval[]; continuing: boolean }>();
   const put = (f: FlowDef, o: Objective, intervals: Interval[], continuing = false) => {
@@ -343,8 +347,12 @@ async function derive(
     );
   }
 
-  // Success rate: the month's running tally, run by run (each month the window touches).
-  const rated = withObjective.filter((x) => x.o.rate !== undefined);
+  // Success rate: the month's running tally, run by run (each month the window touches) — of the flows that could
+  // have changed: a breach starts only at a run that dead-lettered, and ends only at a run that ended since.
+  const dying = await flowsDeadLetteringSince(db, env, since, now);
+  const rated = withObjective.filter(
+    (x) => x.o.rate !== undefined && (dying.has(x.f.address) || openRated.has(x.f.address)),
+  );
   for (const m of monthsBetween(since, now)) {
     const tally = await runningTally(
       db,

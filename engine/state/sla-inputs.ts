@@ -130,6 +130,22 @@ export async function runningTally(
   return group(rows, (r) => ({ at: r.at, read: Number(r.read), dead: Number(r.dead) }));
 }
 
+/** The flows whose runs that ended in (since, until] dead-lettered records: the only ones a success rate can breach. */
+export async function flowsDeadLetteringSince(
+  db: Queryable,
+  env: string,
+  since: Date,
+  until: Date,
+): Promise<Set<string>> {
+  const { rows } = await db.query<{ address: string }>(
+    `SELECT DISTINCT address FROM rsync.runs WHERE env = $1 AND finished_at > $2 AND finished_at <= $3 AND dead > 0
+     UNION
+     SELECT DISTINCT address FROM rsync.runs WHERE env = $1 AND status = 'running' AND dead > 0`,
+    [env, since, until],
+  );
+  return new Set(rows.map((r) => r.address));
+}
+
 /** Per flow, the counts of the runs started in [from, to). */
 export async function countsBetween(
   db: Queryable,

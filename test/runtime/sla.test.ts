@@ -14,7 +14,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFlows } from '../../engine/runtime/flows.js';
-import { evaluateSlas } from '../../engine/runtime/sla.js';
+import { evaluateSlas, type SlaEvaluation } from '../../engine/runtime/sla.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { buildProblem, show } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
@@ -23,6 +23,7 @@ import {
   applyWorkspace,
   cli,
   ENV,
+  HOOK_ORDERS,
   runtimeWorkspace,
   SANDBOX_SYSTEMS,
   seed,
@@ -33,6 +34,7 @@ import {
 } from '../helpers/runtime.js';
 
 const LEDGER = 'acme/flow/ledger';
+const ORDERS = 'acme/flow/orders';
 const STALL = 'acme/flow/stall';
 const at = (iso: string) => new Date(iso);
 
@@ -75,6 +77,7 @@ describe('SLAs evaluated', { timeout: 120_000 }, () => {
   let pool: pg.Pool;
   let worker: RsyncWorker;
   let dir: string;
+  const handed: SlaEvaluation[] = [];
 
   beforeAll(async () => {
     const problem = buildProblem(['cli/commands/apply.ts', 'cli/commands/sla.ts', 'cli/commands/status.ts']);
@@ -105,6 +108,7 @@ describe('SLAs evaluated', { timeout: 120_000 }, () => {
           canonical: 'inventoryLevel',
           key: STOCK_KEY,
         },
+        HOOK_ORDERS,
         {
           name: 'ledger',
           source: { connection: 'erp', stream: 'inventory' },
@@ -129,11 +133,17 @@ apiVersion: rsync/v1
 kind: SLA
 metadata: { name: monthly }
 spec: { freshness: 1d, successRate: "99%" }
+---
+apiVersion: rsync/v1
+kind: SLA
+metadata: { name: hooks }
+spec: { freshness: 1m, latencyP95: 10s, successRate: "99%" }
 `,
     );
     for (const [flow, sla] of [
       ['stall', 'fast'],
       ['ledger', 'monthly'],
+      ['orders', 'hooks'],
     ]) {
       const f = path.join(dir, 'integrations', 'acme', 'flows', `${flow}.yaml`);
       writeFileSync(f, `${readFileSync(f, 'utf8')}  sla: ${sla}\n`);
@@ -157,7 +167,35 @@ spec: { freshness: 1d, successRate: "99%" }
         ],
       );
     }
-    worker = new RsyncWorker({ pool, url: db.url, env: ENV, port: null, threads: 1, pollMs: 100, slaEveryMs: 0 });
+    // Webhook deliveries of the orders flow: on Nov 10 two waited 3 minutes (past its 1m freshness: one breach from
+    // the first's arrival + 1m to the second's write), one waited exactly 1m (not late); in the last half hour of
+    // November ten took 20 s each (p95 20 s, past its 10 s latency objective).
+    const deliveries: [string, string][] = [
+      ['2026-11-10T12:00:00Z', '2026-11-10T12:03:00Z'],
+      ['2026-11-10T12:01:30Z', '2026-11-10T12:02:30Z'],
+      ['2026-11-10T12:02:00Z', '2026-11-10T12:05:00Z'],
+      ...Array.from({ length: 10 }, (_, i): [string, string] => [
+        new Date(Date.parse('2026-11-30T23:30:00Z') + i * 60_000).toISOString(),
+        new Date(Date.parse('2026-11-30T23:30:20Z') + i * 60_000).toISOString(),
+      ]),
+    ];
+    for (const [i, [received, done]] of deliveries.entries())
+      await pool.query(
+        `INSERT INTO rsync.deliveries (env, address, delivery_id, topic, records, received_at, done_at)
+         VALUES ($1, $2, $3, 'orders/create', '[]', $4, $5)`,
+        [ENV, ORDERS, `d-${i}`, received, done],
+      );
+    // The worker's own evaluator is off (slaEveryMs 0): the test evaluates when it chooses.
+    worker = new RsyncWorker({
+      pool,
+      url: db.url,
+      env: ENV,
+      port: null,
+      threads: 1,
+      pollMs: 100,
+      slaEveryMs: 0,
+      onSla: (e) => void handed.push(e),
+    });
     await worker.start();
   });
 
@@ -197,9 +235,33 @@ spec: { freshness: 1d, successRate: "99%" }
     expect(rows.rows[1].cause).toMatch(/1 run failed/);
     expect(rows.rows[0].cause).toBe('15 of 1200 records this month dead-lettered: more than the 12 the budget allows');
 
+    // The event flow: one freshness breach from its merged late deliveries, and the last hour's latency, open.
+    expect(
+      r.opened
+        .filter((e) => e.address === ORDERS)
+        .map((e) => [e.objective, e.startedAt.toISOString(), e.endedAt?.toISOString() ?? null, e.worst, e.cause]),
+    ).toEqual([
+      [
+        'freshness',
+        '2026-11-10T12:01:00.000Z',
+        '2026-11-10T12:05:00.000Z',
+        '3m',
+        '2 webhook deliveries waited longer than 1m to be written (the longest 3m)',
+      ],
+      [
+        'latencyP95',
+        '2026-11-30T23:30:20.000Z',
+        null,
+        '20s',
+        "the p95 of the last hour's 10 deliveries was 20s, above 10s",
+      ],
+    ]);
+
     // Evaluating again changes nothing: the same breaches are not recorded twice.
     const again = await evaluateSlas(pool, ENV, flows.values(), at('2026-12-01T00:00:30Z'));
     expect(mine(again.opened)).toEqual([]);
+    expect(again.opened.filter((e) => e.address === ORDERS)).toEqual([]); // the latency breach goes on
+    expect(again.closed.filter((e) => e.address === ORDERS)).toEqual([]);
     expect((await pool.query(`SELECT 1 FROM rsync.sla_events WHERE address = $1`, [LEDGER])).rowCount).toBe(2);
 
     const out = await cli(dir, db.url, 'sla', '--env', ENV, '--customer', 'acme', '--month', '2026-11', '--json');
@@ -287,6 +349,10 @@ spec: { freshness: 1d, successRate: "99%" }
       ['freshness', new Date(first.at.getTime() + 2_000).toISOString(), null],
     ]);
     expect(opened[0].cause).toContain('a run is still going');
+    // The hour before this evaluation had no slow delivery: the latency breach of November ends with it.
+    expect(
+      during.closed.filter((e) => e.address === ORDERS).map((e) => [e.objective, e.endedAt?.toISOString()]),
+    ).toEqual([['latencyP95', during.at.toISOString()]]);
     expect(during.closed.filter((e) => e.address === STALL)).toEqual([]);
 
     // The target answers again: the stalled run succeeds, and the breach ends with it.
@@ -304,6 +370,11 @@ spec: { freshness: 1d, successRate: "99%" }
     expect(events.rowCount).toBe(1);
     expect(api.effects.size).toBe(10);
     expect(stalled).toBe(false);
+
+    // The worker's evaluation (what its timer runs) hands its result to onSla, for the alerts.
+    const own = await worker.evaluateSlas();
+    expect(own).toMatchObject({ skipped: false, opened: [], closed: [] });
+    expect(handed).toEqual([own]);
 
     // rsync status shows the month's budget left: the stall flow dead-lettered nothing of its 10 records.
     const st = await cli(dir, db.url, 'status', '--env', ENV, '--json');
