@@ -267,12 +267,20 @@ export class RsyncWorker {
     await this.countWorkers().catch(() => {});
   }
 
-  private evaluating = false;
+  /** The SLA evaluation in progress (stop() waits for it). */
+  private evaluating?: Promise<SlaEvaluation | undefined>;
 
   /** Evaluate the environment's SLAs (unless another worker is at it), and hand the result to onSla. */
-  async evaluateSlas(now?: Date): Promise<SlaEvaluation | undefined> {
-    if (this.evaluating || this.offline || this.draining) return undefined;
-    this.evaluating = true;
+  evaluateSlas(now?: Date): Promise<SlaEvaluation | undefined> {
+    if (this.evaluating || this.offline || this.draining) return Promise.resolve(undefined);
+    const p = this.evaluate(now).finally(() => {
+      this.evaluating = undefined;
+    });
+    this.evaluating = p;
+    return p;
+  }
+
+  private async evaluate(now?: Date): Promise<SlaEvaluation | undefined> {
     try {
       const r = await evaluateSlas(this.o.pool, this.o.env, this.flows.values(), now);
       if (r.skipped) return r;
@@ -287,8 +295,6 @@ export class RsyncWorker {
     } catch (e) {
       this.o.log?.(`sla: evaluation failed: ${redact((e as Error).message)}`);
       return undefined;
-    } finally {
-      this.evaluating = false;
     }
   }
 
@@ -544,6 +550,7 @@ export class RsyncWorker {
       await Promise.race([all, new Promise((r) => setTimeout(r, 5_000))]);
     }
     for (const t of this.timers) clearInterval(t);
+    await this.evaluating;
     await closeServer(this.server);
     await this.boss?.stop({ graceful: false, close: false, wait: true }).catch(() => {});
     await this.listener?.end().catch(() => {});
