@@ -6,6 +6,7 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../engine/diagnostics/errors.js';
 import { formatDuration, MAX_TIMER_MS, parseDuration } from '../engine/util/duration.js';
+import { type Month, parseMonth } from '../engine/runtime/sla.js';
 
 const usage = (message: string, hint: string): never => {
   throw new RsyncError(message, ExitCode.USAGE, hint);
@@ -138,3 +139,13 @@ export function parseSizeFlag(flag: string, text: string, limits: { min: number;
 /** The longest wait a command makes in one Node timer: 24d, under MAX_TIMER_MS (which a longer one overflows). */
 export const LONGEST_TIMER_MS = 24 * 86_400_000;
 if (LONGEST_TIMER_MS > MAX_TIMER_MS) throw new Error('LONGEST_TIMER_MS must fit in one timer');
+
+// ------------------------------------------------------------------------------------------------------- months
+
+/** `--month 2026-11`: a calendar month in UTC; the current one when absent. */
+export const monthFlag = () =>
+  Flags.custom<Month>({
+    description: 'the month, YYYY-MM, in UTC (default: this month)',
+    parse: async (input) =>
+      parseMonth(input) ?? usage(`--month ${input} is not a month.`, 'Write it as YYYY-MM, e.g. 2026-11.'),
+  })();

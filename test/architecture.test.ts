@@ -18,7 +18,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['util', 'diagnostics', 'jsonata'],
   ['model', 'git', 'load'],
   ['workspace', 'validate', 'mapping', 'state', 'live', 'connectors'],
-  ['plan', 'diff', 'apply', 'promote', 'history', 'runtime', 'scaffold', 'watch', 'xref', 'gitops'],
+  ['plan', 'diff', 'apply', 'promote', 'history', 'runtime', 'scaffold', 'watch', 'xref', 'gitops', 'report'],
 ];
 
 const layerOf = new Map(LAYERS.flatMap((names, i) => names.map((n) => [n, i] as const)));

@@ -13,10 +13,12 @@ export interface StatusOutput {
 
 export default class Status extends RsyncCommand<StatusOutput> {
   static summary =
-    'Show every deployed flow: revision, last run, lag against its SLA, records in the last hour, dead letters.';
+    'Show every deployed flow: revision, last run, lag against its SLA, records in the last hour, dead letters, budget left.';
   static description =
     `Health per flow: ok; late (lag beyond its SLA's freshness: since the last successful run, or the oldest
-undelivered webhook for event flows); failing (its last run failed); idle (it never ran). Also lists live workers.`;
+undelivered webhook for event flows); failing (its last run failed); idle (it never ran). BUDGET LEFT is the month's
+error budget left (UTC): the share of the success rate's budget of records, then of freshness minutes
+(\`rsync sla\` has the detail). Also lists live workers.`;
   static examples = ['<%= config.bin %> status --env staging', '<%= config.bin %> status --customer northwind --json'];
   static flags = { ...runtimeFlags, customer: Flags.string({ char: 'c', description: "only this customer's flows" }) };
 

@@ -68,6 +68,10 @@ interrupted where they stand (their cursors are committed per page, so the next 
       description: 'how long running jobs may take to finish when stopping (at most 24d)',
       default: '30s',
     }),
+    'sla-every': Flags.string({
+      description: "how often the environment's SLAs are evaluated (one worker at a time), 1s to 1h; 0 for never",
+      default: '30s',
+    }),
   };
 
   async run(): Promise<WorkerResult> {
@@ -76,8 +80,13 @@ interrupted where they stand (their cursors are committed per page, so the next 
     // is one timer in the worker, so it is bounded.
     const forMs = parseDurationFlag('for', flags.for);
     const drainMs = parseDurationFlag('drain-timeout', flags['drain-timeout'], { max: LONGEST_TIMER_MS })!;
+    const slaEveryMs =
+      flags['sla-every'] === '0'
+        ? 0
+        : parseDurationFlag('sla-every', flags['sla-every'], { min: 1000, max: 3_600_000 });
     const { db, env } = await openRuntime(flags, this.json);
     const worker = new RsyncWorker({
+      slaEveryMs,
       pool: db.pool,
       url: db.url,
       env,

@@ -1,5 +1,6 @@
 /** `rsync status` as text: one line per flow, then the environment's totals (also the demo's last step). */
 import type { FlowStatus } from '../../engine/runtime/status.js';
+import { formatBudget } from '../../engine/runtime/sla.js';
 import { formatDuration } from '../../engine/util/duration.js';
 import { ago, table } from '../runtime.js';
 
@@ -15,12 +16,21 @@ export function renderStatus(env: string, status: FlowStatus[], workers: number)
     s.freshnessMs === null ? '-' : formatDuration(s.freshnessMs),
     String(s.recordsLastHour),
     String(s.deadLetters),
+    budgetCell(s),
     s.health,
   ]);
   const late = status.filter((s) => s.health === 'late' || s.health === 'failing').length;
   return [
-    table(['FLOW', 'REV', 'TRIGGER', 'LAST RUN', 'LAG', 'SLA', 'LAST HOUR', 'DEAD', 'HEALTH'], rows),
+    table(['FLOW', 'REV', 'TRIGGER', 'LAST RUN', 'LAG', 'SLA', 'LAST HOUR', 'DEAD', 'BUDGET LEFT', 'HEALTH'], rows),
     '',
     `${env}: ${status.length} flows, ${workers} live worker${workers === 1 ? '' : 's'}, ${late} late or failing, ${status.reduce((n, s) => n + s.deadLetters, 0)} open dead letters`,
   ].join('\n');
+}
+
+/** The month's error budget left: records (success rate), and the time budget of freshness when there is one. */
+function budgetCell(s: FlowStatus): string {
+  const { records, minutes } = s.budget;
+  if (!records) return '-';
+  const r = records.left < 0 ? `over by ${formatBudget(-records.left)}` : records.leftShare;
+  return minutes ? `${r} / ${minutes.left < 0 ? 'over' : minutes.leftShare} time` : r;
 }

@@ -56,6 +56,28 @@ export interface FlowDef {
   retry: { maxAttempts: number; backoff: 'exponential' | 'fixed'; initialMs: number; maxMs: number };
   pii: string[];
   freshnessMs?: number;
+  /** The flow's effective SLA (flow.sla, else its customer's default, else the workspace's), as declared. */
+  sla?: SlaDef;
+}
+
+/** An SLA's objectives as declared (`5m`, `60s`, `"99.9%"`); runtime/sla.ts evaluates them. */
+export interface SlaDef {
+  name: string;
+  freshness?: string;
+  latencyP95?: string;
+  successRate?: string;
+}
+
+function slaDef(row: Row | undefined): SlaDef | undefined {
+  if (!row || !isObject(row.spec.spec)) return undefined;
+  const s = row.spec.spec;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return {
+    name: row.name,
+    freshness: str(s.freshness),
+    latencyP95: str(s.latencyP95),
+    successRate: str(s.successRate),
+  };
 }
 
 type Row = ResourceRow;
@@ -136,6 +158,7 @@ export function flowDef(
     },
     pii: piiOf(policy),
     freshnessMs: parseDuration(slaSpec.freshness),
+    sla: slaDef(sla),
   };
 }
 

@@ -5,6 +5,7 @@ import { pendingDeliveryCounts } from '../state/deliveries.js';
 import { runSummaries } from '../state/runs.js';
 import { liveWorkers } from '../state/workers.js';
 import { type FlowDef, loadFlows } from './flows.js';
+import { type Budget, budgetSummary, monthlySla, monthOf } from './sla.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -24,6 +25,12 @@ export interface FlowStatus {
   recordsLastHour: number;
   deadLetters: number;
   pendingDeliveries: number;
+  /**
+   * The error budget left this month (runtime/sla.ts): `records` from the SLA's success rate (dead letters against
+   * (1 − successRate) × the month's records), `minutes` of freshness breach against (1 − successRate) × the
+   * month's minutes. Absent when the flow's SLA has no success rate.
+   */
+  budget: { records?: Budget; minutes?: Budget };
 }
 
 export async function flowStatus(
@@ -36,12 +43,15 @@ export async function flowStatus(
     .filter((f) => !customer || f.customer === customer)
     .sort((a, b) => a.address.localeCompare(b.address));
   const addresses = list.map((f) => f.address);
-  const [runs, deadBy, pendingBy] = await Promise.all([
+  const at = new Date();
+  const [runs, deadBy, pendingBy, slas] = await Promise.all([
     runSummaries(db, env, addresses),
     openDeadLetterCounts(db, env, addresses),
     pendingDeliveryCounts(db, env, addresses),
+    monthlySla(db, env, list, monthOf(at), at),
   ]);
-  const now = Date.now();
+  const slaBy = new Map(slas.map((s) => [s.address, s]));
+  const now = at.getTime();
   return list.map((f) => {
     const l = runs.last.get(f.address);
     const p = pendingBy.get(f.address);
@@ -88,6 +98,7 @@ export async function flowStatus(
       recordsLastHour: runs.readLastHour.get(f.address) ?? 0,
       deadLetters: deadBy.get(f.address) ?? 0,
       pendingDeliveries: p?.n ?? 0,
+      budget: budgetSummary(slaBy.get(f.address)),
     };
   });
 }

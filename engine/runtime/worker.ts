@@ -45,6 +45,7 @@ import {
   workerSeen,
 } from '../state/workers.js';
 import { Mapper } from './mapping/mapper.js';
+import { evaluateSlas, type SlaEvaluation } from './sla.js';
 import { tickQueueName } from '../live/layout.js';
 import { APPLIED, listenForWork } from '../live/notify.js';
 
@@ -71,6 +72,13 @@ export interface WorkerOptions {
    * calling tick() itself with the times it chooses). Default true.
    */
   ticks?: boolean;
+  /**
+   * How often the worker evaluates the environment's SLAs (runtime/sla.ts; one worker at a time, the others skip),
+   * in milliseconds; default 30 s; 0 evaluates none.
+   */
+  slaEveryMs?: number;
+  /** Called after each SLA evaluation this worker made, with the breaches it opened and closed (the alerts). */
+  onSla?: (e: SlaEvaluation) => void | Promise<void>;
   /** The webhook server's bounds (server.ts DEFAULT_LIMITS). */
   limits?: Partial<ServerLimits>;
   log?: (line: string) => void;
@@ -157,6 +165,8 @@ export class RsyncWorker {
       setInterval(() => void this.heartbeat(), 5_000),
       setInterval(() => void this.reload().catch(() => {}), 2_000),
     );
+    const slaEvery = this.o.slaEveryMs ?? 30_000;
+    if (slaEvery > 0) this.timers.push(setInterval(() => void this.evaluateSlas(), slaEvery));
     this.ready = true;
     this.loop = this.run();
   }
@@ -255,6 +265,37 @@ export class RsyncWorker {
     await workerSeen(this.o.pool, this.id).catch(() => {});
     await this.sweep().catch(() => {});
     await this.countWorkers().catch(() => {});
+  }
+
+  /** The SLA evaluation in progress (stop() waits for it). */
+  private evaluating?: Promise<SlaEvaluation | undefined>;
+
+  /** Evaluate the environment's SLAs (unless another worker is at it), and hand the result to onSla. */
+  evaluateSlas(now?: Date): Promise<SlaEvaluation | undefined> {
+    if (this.evaluating || this.offline || this.draining) return Promise.resolve(undefined);
+    const p = this.evaluate(now).finally(() => {
+      this.evaluating = undefined;
+    });
+    this.evaluating = p;
+    return p;
+  }
+
+  private async evaluate(now?: Date): Promise<SlaEvaluation | undefined> {
+    try {
+      const r = await evaluateSlas(this.o.pool, this.o.env, this.flows.values(), now);
+      if (r.skipped) return r;
+      for (const e of r.opened)
+        this.o.log?.(
+          `sla: ${e.address} ${e.objective} ${e.target} breached since ${e.startedAt.toISOString()}: ${e.cause ?? ''}`,
+        );
+      for (const e of r.closed)
+        this.o.log?.(`sla: ${e.address} ${e.objective} ${e.target} met again at ${e.endedAt?.toISOString()}`);
+      await this.o.onSla?.(r);
+      return r;
+    } catch (e) {
+      this.o.log?.(`sla: evaluation failed: ${redact((e as Error).message)}`);
+      return undefined;
+    }
   }
 
   /** Live workers of the environment: backfill windows are shared fairly among them (see startBackfills). */
@@ -509,6 +550,7 @@ export class RsyncWorker {
       await Promise.race([all, new Promise((r) => setTimeout(r, 5_000))]);
     }
     for (const t of this.timers) clearInterval(t);
+    await this.evaluating;
     await closeServer(this.server);
     await this.boss?.stop({ graceful: false, close: false, wait: true }).catch(() => {});
     await this.listener?.end().catch(() => {});

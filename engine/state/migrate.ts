@@ -41,11 +41,13 @@ export async function migrate(pool: pg.Pool): Promise<number> {
   const client = await pool.connect();
   try {
     // Fast path: nothing to do (the common case for every command after the first).
+    // By count as well as by the newest: a database migrated by a branch with 012 before 010 and 011 were merged
+    // still has those to apply.
     const have = await client
-      .query<{ max: number | null }>(`SELECT max(id) AS max FROM rsync.migrations`)
-      .then((r) => r.rows[0].max ?? 0)
-      .catch(() => 0);
-    if (have >= files[files.length - 1].id) return 0;
+      .query<{ max: number | null; n: number }>(`SELECT max(id) AS max, count(*)::int AS n FROM rsync.migrations`)
+      .then((r) => r.rows[0])
+      .catch(() => ({ max: 0, n: 0 }));
+    if ((have.max ?? 0) >= files[files.length - 1].id && have.n >= files.length) return 0;
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await client.query(`CREATE SCHEMA IF NOT EXISTS rsync`);

@@ -7,6 +7,7 @@ import type { Workspace } from '../model/workspace.js';
 import { WORKSPACE_FILE } from '../load/source.js';
 import { type DeclaredIdentity, declaredIdentity } from './identity.js';
 import { workspaceRoot } from './root.js';
+import { type Branding, brandingOf } from './branding.js';
 
 /**
  * The working tree's rsync.yaml alone, loaded: that one file, not the whole tree (at 1,000 customers that parsed
@@ -41,6 +42,11 @@ export async function declaredAuditAt(root: string): Promise<DeclaredAudit> {
     key: a.key,
     secretsFolder: declaredSecretsFolder(ws),
   };
+}
+
+/** The partner's branding (branding.ts) from the working tree's rsync.yaml: what the monthly report wears. */
+export async function declaredBrandingAt(root: string): Promise<Branding> {
+  return brandingOf(await loadWorkspaceFile(root));
 }
 
 /** The declared identity (identity.ts) of the workspace at or above `path`, from its working tree's rsync.yaml. */

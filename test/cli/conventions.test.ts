@@ -56,8 +56,9 @@ describe('CLI conventions', { timeout: 120_000 }, () => {
       error: {
         exitCode: 64,
         message: '"plna" is not an rsync command.',
-        hint: 'Did you mean `rsync plan`? Run `rsync help` for the list.',
-        suggestions: ['plan'],
+        // sla is two edits from plna, within the limit (a third of the length, at least 2), after plan's one swap
+        hint: 'Did you mean `rsync plan` or `rsync sla`? Run `rsync help` for the list.',
+        suggestions: ['plan', 'sla'],
       },
     });
   });
@@ -73,7 +74,7 @@ describe('CLI conventions', { timeout: 120_000 }, () => {
     expect(plan.stdout).toContain('--detailed-exitcode');
     const unknown = await rsync('plna', '-h');
     expect(unknown.status).toBe(ExitCode.USAGE);
-    expect(unknown.stderr).toContain('Did you mean `rsync plan`?');
+    expect(unknown.stderr).toContain('Did you mean `rsync plan` or `rsync sla`?');
   });
 
   it('rsync help [COMMAND…] prints the same help as --help', async () => {
