@@ -68,6 +68,10 @@ interrupted where they stand (their cursors are committed per page, so the next 
       description: 'how long running jobs may take to finish when stopping (at most 24d)',
       default: '30s',
     }),
+    'alert-interval': Flags.string({
+      description: 'how often the alerts are evaluated, 1s to 1h (0: never, in this worker)',
+      default: '30s',
+    }),
   };
 
   async run(): Promise<WorkerResult> {
@@ -76,6 +80,10 @@ interrupted where they stand (their cursors are committed per page, so the next 
     // is one timer in the worker, so it is bounded.
     const forMs = parseDurationFlag('for', flags.for);
     const drainMs = parseDurationFlag('drain-timeout', flags['drain-timeout'], { max: LONGEST_TIMER_MS })!;
+    const alertMs =
+      flags['alert-interval'] === '0'
+        ? 0
+        : parseDurationFlag('alert-interval', flags['alert-interval'], { min: 1000, max: 3_600_000 })!;
     const { db, env } = await openRuntime(flags, this.json);
     const worker = new RsyncWorker({
       pool: db.pool,
@@ -91,6 +99,7 @@ interrupted where they stand (their cursors are committed per page, so the next 
         bodyTimeoutMs: parseDurationFlag('body-timeout', flags['body-timeout'], { min: 1000, max: 600_000 }),
         maxDeliveriesPerFlow: flags['max-deliveries'],
       },
+      alertIntervalMs: alertMs,
       log: (line) => this.note(line),
     });
     try {

@@ -47,6 +47,7 @@ import {
 import { Mapper } from './mapping/mapper.js';
 import { tickQueueName } from '../live/layout.js';
 import { APPLIED, listenForWork } from '../live/notify.js';
+import { AlertLoop } from './alerts/index.js';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -73,6 +74,8 @@ export interface WorkerOptions {
   ticks?: boolean;
   /** The webhook server's bounds (server.ts DEFAULT_LIMITS). */
   limits?: Partial<ServerLimits>;
+  /** How often this worker evaluates the alerts (alerts/index.ts; default 30 s); 0: never. */
+  alertIntervalMs?: number;
   log?: (line: string) => void;
 }
 
@@ -99,6 +102,7 @@ export class RsyncWorker {
   private woken = false;
   private loop?: Promise<void>;
   private timers: NodeJS.Timeout[] = [];
+  private alerts?: AlertLoop;
   readonly rt: RuntimeContext;
   /** Totals since start, for the demo and `--json`. */
   readonly totals = { runs: 0, read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0, failed: 0 };
@@ -157,6 +161,10 @@ export class RsyncWorker {
       setInterval(() => void this.heartbeat(), 5_000),
       setInterval(() => void this.reload().catch(() => {}), 2_000),
     );
+    if (this.o.alertIntervalMs !== 0) {
+      this.alerts = new AlertLoop({ pool: db, env: this.o.env, intervalMs: this.o.alertIntervalMs, log: this.o.log });
+      this.alerts.start();
+    }
     this.ready = true;
     this.loop = this.run();
   }
@@ -509,6 +517,7 @@ export class RsyncWorker {
       await Promise.race([all, new Promise((r) => setTimeout(r, 5_000))]);
     }
     for (const t of this.timers) clearInterval(t);
+    await this.alerts?.stop();
     await closeServer(this.server);
     await this.boss?.stop({ graceful: false, close: false, wait: true }).catch(() => {});
     await this.listener?.end().catch(() => {});
