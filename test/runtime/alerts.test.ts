@@ -5,7 +5,9 @@
  * evaluator records them (rsync.sla_events), runs and dead letters as the runtime does; the evaluator takes `now`
  * as a parameter, so an hour of evaluations, one a minute, runs in a second.
  */
+import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveSecret } from '../../engine/connectors/secrets.js';
@@ -15,7 +17,8 @@ import { connect, type Database } from '../../engine/state/db.js';
 import { tryClaim, releaseClaim } from '../../engine/state/locks.js';
 import { EVALUATION_LOCK } from '../../engine/runtime/alerts/evaluate.js';
 import { fakePagerDuty, fakeReceiver, fakeSlack, fakeSmtp, listenLocal, mailText } from '../helpers/alert-fakes.js';
-import { ROOT } from '../helpers/cli.js';
+import { buildProblem, ROOT, runCli, show } from '../helpers/cli.js';
+import { materialise } from '../helpers/broken.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 
 const ROUTING_KEY = '0123456789abcdef0123456789abcdef';
@@ -314,4 +317,68 @@ describe('refusals and failures of the channels', () => {
       other.release();
     }
   });
+});
+
+describe('rsync alert test (the built CLI)', () => {
+  it("sends a sample through each channel of a customer's alert and prints each answer; a refusal exits 1", async () => {
+    const problem = buildProblem(['cli/commands/alert/test.ts']);
+    if (problem) throw new Error(problem);
+    resetFakes();
+    const dir = materialise('_baseline');
+    try {
+      writeFileSync(
+        path.join(dir, 'integrations/northwind/alerts.yaml'),
+        `apiVersion: rsync/v1
+kind: Alert
+metadata: { name: ops }
+spec:
+  when: { runFailed: true }
+  channels:
+    - slack: { url: { secretRef: env:TEST_ALERT_SLACK_URL } }
+    - pagerduty: { routingKey: { secretRef: env:TEST_ALERT_PD_KEY }, url: "${pd.enqueue}" }
+    - email:
+        host: 127.0.0.1
+        port: ${smtp.port}
+        username: ${SMTP_USER}
+        password: { secretRef: env:TEST_ALERT_SMTP_PASSWORD }
+        from: alerts@acme.example
+        to: [ops@acme.example]
+    - webhook: { url: "${hook.url}/rsync", secret: { secretRef: env:TEST_ALERT_HMAC } }
+`,
+      );
+      const env = {
+        TEST_ALERT_SLACK_URL: slack.hook,
+        TEST_ALERT_PD_KEY: ROUTING_KEY,
+        TEST_ALERT_SMTP_PASSWORD: SMTP_PASSWORD,
+        TEST_ALERT_HMAC: HMAC_KEY,
+      };
+      const ok = await runCli(['alert', 'test', 'ops', '--env', 'staging', '--json'], dir, { actor: 'test', env });
+      expect(ok.status, show(ok)).toBe(0);
+      const out = JSON.parse(ok.stdout) as {
+        alert: string;
+        ok: boolean;
+        channels: { type: string; outcome: string; answer: string }[];
+      };
+      expect([out.alert, out.ok]).toEqual(['northwind/alert/ops', true]);
+      expect(out.channels.map((c) => [c.type, c.outcome, c.answer.split(' ')[0]])).toEqual([
+        ['slack', 'sent', '200'],
+        ['pagerduty', 'sent', '202'],
+        ['email', 'sent', '250'],
+        ['webhook', 'sent', '204'],
+      ]);
+      expect(slack.received[0].json?.text).toContain('staging: Test: ops works');
+      expect(hook.received[0].json?.event).toBe('test');
+      expect(smtp.mails).toHaveLength(1);
+
+      const bad = await runCli(['alert', 'test', 'northwind/ops', '--env', 'staging'], dir, {
+        actor: 'test',
+        env: { ...env, TEST_ALERT_SMTP_PASSWORD: 'wrong-password' },
+      });
+      expect(bad.status, show(bad)).toBe(1);
+      expect(bad.stdout).toMatch(/refused\s+email #2\s+535 /);
+      expect(bad.stdout + bad.stderr).not.toContain('wrong-password');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
