@@ -19,6 +19,8 @@ import { EVALUATION_LOCK } from '../../engine/runtime/alerts/evaluate.js';
 import { fakePagerDuty, fakeReceiver, fakeSlack, fakeSmtp, listenLocal, mailText } from '../helpers/alert-fakes.js';
 import { buildProblem, ROOT, runCli, show } from '../helpers/cli.js';
 import { materialise } from '../helpers/broken.js';
+import { applyWorkspace, runtimeWorkspace, SANDBOX_SYSTEMS, stockFlow } from '../helpers/runtime.js';
+import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 
 const ROUTING_KEY = '0123456789abcdef0123456789abcdef';
@@ -278,6 +280,59 @@ describe('a failed run, and a channel that throttles', () => {
   });
 });
 
+describe('dead letters in a window, the error budget, and no worker', () => {
+  const ENV = 'counts';
+
+  it('each starts and ends with what it counts', async () => {
+    resetFakes();
+    await deployEnv(
+      ENV,
+      {
+        when: {
+          deadLetters: { over: 10, window: '1h' },
+          budgetBurn: { rate: 14.4, window: '1h' },
+          noWorker: { for: '2m' },
+        },
+      },
+      [{ webhook: { url: `${hook.url}/rsync`, secret: { secretRef: 'env:TEST_ALERT_HMAC' } } }],
+    );
+    const now = new Date('2026-11-10T12:00:00Z');
+    const before = new Date(now.getTime() - 10 * 60_000);
+    await pool.query(
+      `INSERT INTO rsync.runs (env, address, revision, trigger, status, worker, started_at, finished_at, read, written, dead)
+       VALUES ($1, 'northwind/flow/orders-to-erp', 1, 'schedule', 'succeeded', 'w', $2, $2, 100, 88, 12)`,
+      [ENV, before],
+    );
+    await pool.query(
+      `INSERT INTO rsync.dead_letters (env, address, customer, revision, key, stage, error, payload, created_at)
+       SELECT $1, 'northwind/flow/orders-to-erp', 'northwind', 1, 'k' || n, 'write', 'refused', '{}', $2
+         FROM generate_series(1, 12) n`,
+      [ENV, before],
+    );
+    const first = await evaluateAlerts(pool, { now, envs: [ENV] });
+    expect(first.opened.map((i) => i.summary).sort()).toEqual([
+      'Dead letters: northwind/orders-to-erp dead-lettered 12 records in 1h (more than 10)',
+      'Error budget burning 120.0× its pace: northwind/orders-to-erp',
+      'No worker alive in counts',
+    ]);
+    expect(first.opened.find((i) => i.condition === 'budgetBurn')?.detail).toBe(
+      '12 of 100 records dead-lettered in 1h against a success rate of 99.9% (alerting above 14.4×).',
+    );
+    const later = await evaluateAlerts(pool, { now: new Date(now.getTime() + 2 * 3600_000), envs: [ENV] });
+    expect([later.opened, later.resolved.map((i) => i.condition).sort()]).toEqual([[], ['budgetBurn', 'deadLetters']]);
+    // A resolve waits for its trigger to the same channel: the first pass sends the triggers, the next the resolves.
+    expect((await deliverDue(pool, ENV)).map((d) => d.delivery.action)).toEqual(['trigger', 'trigger', 'trigger']);
+    expect((await deliverDue(pool, ENV)).map((d) => d.delivery.action)).toEqual(['resolve', 'resolve']);
+    expect(hook.received.map((r) => `${r.json?.event} ${r.json?.condition}`).sort()).toEqual([
+      'resolve budgetBurn',
+      'resolve deadLetters',
+      'trigger budgetBurn',
+      'trigger deadLetters',
+      'trigger noWorker',
+    ]);
+  });
+});
+
 describe('refusals and failures of the channels', () => {
   const ENV = 'refused';
 
@@ -381,4 +436,45 @@ spec:
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+});
+
+describe('an applied Alert, in a worker', () => {
+  it('apply deploys it with its branding; the worker evaluates it on its own and the message arrives', async () => {
+    const problem = buildProblem(['cli/commands/apply.ts']);
+    if (problem) throw new Error(problem);
+    resetFakes();
+    const dir = runtimeWorkspace('rsync-alerts-', { connections: SANDBOX_SYSTEMS, flows: [stockFlow()] });
+    let worker: RsyncWorker | undefined;
+    try {
+      writeFileSync(
+        path.join(dir, 'integrations/acme/alerts.yaml'),
+        `apiVersion: rsync/v1
+kind: Alert
+metadata: { name: stock-failing }
+spec:
+  when: { runFailed: true }
+  channels:
+    - webhook: { url: "${hook.url}/rsync", secret: { secretRef: env:TEST_ALERT_HMAC } }
+`,
+      );
+      await applyWorkspace(dir, db.url);
+      const { rows } = await pool.query<{ spec: { effective: unknown } }>(
+        `SELECT spec FROM rsync.resources WHERE env = 'staging' AND address = 'acme/alert/stock-failing'`,
+      );
+      expect(rows[0].spec.effective).toEqual({ branding: { partner: 'Acme Retail Integrations' } });
+      await pool.query(
+        `INSERT INTO rsync.runs (env, address, revision, trigger, status, worker, finished_at, error)
+         VALUES ('staging', 'acme/flow/stock', 1, 'manual', 'failed', 'w', now(), 'erp: 503 Service Unavailable')`,
+      );
+      worker = new RsyncWorker({ pool, url: db.url, env: 'staging', port: null, threads: 1, alertIntervalMs: 200 });
+      await worker.start();
+      const deadline = Date.now() + 10_000;
+      while (!hook.received.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(hook.received.map((r) => r.json?.title)).toEqual(['[rsync] staging: Run failed: acme/stock']);
+      expect(hook.received[0].json?.detail).toMatch(/: erp: 503 Service Unavailable$/);
+    } finally {
+      await worker?.stop(5_000);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -10,11 +10,11 @@
 import type pg from 'pg';
 import { alertEnvironments } from '../../state/alert-signals.js';
 import { endIncident, enqueueDelivery, type IncidentRow, openIncident, openIncidents } from '../../state/alerts.js';
-import { readResourceRows, type ResourceRow } from '../../state/deployments.js';
+import { deployedVersion, readResourceRows, type ResourceRow } from '../../state/deployments.js';
 import { releaseClaim, tryClaim } from '../../state/locks.js';
 import { withTransaction } from '../../state/tx.js';
 import { observe } from './conditions.js';
-import { type AlertDef, alertDef, watchedFlows } from './model.js';
+import { type AlertDef, alertDef, type WatchedFlow, watchedFlows } from './model.js';
 import { messageOf } from './render.js';
 
 export const EVALUATION_LOCK = 'rsync.alerts.evaluate';
@@ -40,7 +40,8 @@ export async function evaluateAlerts(pool: pg.Pool, o: EvaluateOptions = {}): Pr
   try {
     if (!(await tryClaim(client, EVALUATION_LOCK))) return result;
     try {
-      for (const env of o.envs ?? (await alertEnvironments(client))) await evaluateEnv(client, env, now, result);
+      for (const env of o.envs ?? (await alertEnvironments(client)))
+        await evaluateEnv(client, await deployedAlerts(pool, client, env), now, result);
       result.evaluated = true;
     } finally {
       await releaseClaim(client, EVALUATION_LOCK);
@@ -51,10 +52,39 @@ export async function evaluateAlerts(pool: pg.Pool, o: EvaluateOptions = {}): Pr
   return result;
 }
 
-async function evaluateEnv(db: pg.PoolClient, env: string, now: Date, result: EvaluationResult): Promise<void> {
+interface Deployed {
+  env: string;
+  version: string;
+  alerts: AlertDef[];
+  flows: WatchedFlow[];
+}
+
+/** The deployed alerts and flows of each environment, per pool, read again only when an apply moved them. */
+const cache = new WeakMap<pg.Pool, Map<string, Deployed>>();
+
+async function deployedAlerts(pool: pg.Pool, db: pg.PoolClient, env: string): Promise<Deployed> {
+  let byEnv = cache.get(pool);
+  if (!byEnv) cache.set(pool, (byEnv = new Map()));
+  const version = await deployedVersion(db, env);
+  const hit = byEnv.get(env);
+  if (hit?.version === version) return hit;
   const rows = new Map<string, ResourceRow>((await readResourceRows(db, env)).map((r) => [r.address, r]));
-  const alerts = [...rows.values()].filter((r) => r.kind === 'alert').map((r) => alertDef(env, r));
-  const flows = watchedFlows(rows);
+  const d: Deployed = {
+    env,
+    version,
+    alerts: [...rows.values()].filter((r) => r.kind === 'alert').map((r) => alertDef(env, r)),
+    flows: watchedFlows(rows),
+  };
+  byEnv.set(env, d);
+  return d;
+}
+
+async function evaluateEnv(
+  db: pg.PoolClient,
+  { env, alerts, flows }: Deployed,
+  now: Date,
+  result: EvaluationResult,
+): Promise<void> {
   const open = new Map<string, IncidentRow>();
   for (const i of await openIncidents(db, env)) open.set(`${i.alert}\u0000${i.key}`, i);
   const byAddress = new Map(alerts.map((a) => [a.address, a]));
