@@ -361,6 +361,18 @@ describe('refusals and failures of the channels', () => {
     ]);
   });
 
+  it('the fakes refuse what their vendors refuse', async () => {
+    const post = (url: string, body: string) =>
+      fetch(url, { method: 'POST', body }).then(async (r) => `${r.status} ${await r.text()}`);
+    expect(await post(slack.hook, 'not json')).toBe('400 invalid_payload');
+    expect(await post(slack.hook, '{}')).toBe('400 no_text');
+    expect(await post(`${slack.url}/services/T/B/other`, '{"text":"x"}')).toBe('404 no_service');
+    expect(await post(pd.enqueue, JSON.stringify({ routing_key: ROUTING_KEY, event_action: 'trigger' }))).toMatch(
+      /^400 .*payload\.summary/,
+    );
+    expect(await post(`${hook.url}/rsync`, '{}')).toBe('401 bad signature');
+  });
+
   it('one evaluator at a time: a second one skips its turn while the lock is held', async () => {
     const other = await pool.connect();
     try {
@@ -422,6 +434,7 @@ spec:
         ['webhook', 'sent', '204'],
       ]);
       expect(slack.received[0].json?.text).toContain('staging: Test: ops works');
+      expect(pd.received.map((r) => r.json?.event_action)).toEqual(['trigger', 'resolve']);
       expect(hook.received[0].json?.event).toBe('test');
       expect(smtp.mails).toHaveLength(1);
 

@@ -21,8 +21,8 @@ export default class AlertTest extends RsyncCommand<AlertTestOutput> {
   static summary = "Send a sample message through an alert's channels and print what each answered.";
   static description = `Reads the Alert from the workspace (the environment's overlays applied, secrets resolved from
 their references as a worker would), renders a test message with the partner's branding, and sends it once to each
-of its channels: Slack, the webhook, e-mail and PagerDuty (a trigger event; resolve it in PagerDuty). Nothing is
-recorded in the database. Exit code 0 when every channel took the message, 1 when one did not.`;
+of its channels: Slack, the webhook, e-mail and PagerDuty (a trigger, resolved at once by its dedup_key). Nothing
+is recorded in the database. Exit code 0 when every channel took the message, 1 when one did not.`;
   static examples = [
     '<%= config.bin %> alert test orders-down --env production',
     '<%= config.bin %> alert test northwind/orders-down --json',
@@ -62,7 +62,13 @@ recorded in the database. Exit code 0 when every channel took the message, 1 whe
     const message = sampleMessage(def);
     this.note(`sending a test message of ${def.address} (${target.env}) to ${def.channels.length} channels…`);
     const channels = await Promise.all(
-      def.channels.map(async (c, channel) => ({ channel, type: c.type, ...(await send(c, message)) })),
+      def.channels.map(async (c, channel) => {
+        const a = await send(c, message);
+        // PagerDuty opens an incident for the trigger: resolve it at once (same dedup_key), so no one is paged for a test.
+        if (c.type !== 'pagerduty' || a.outcome !== 'sent') return { channel, type: c.type, ...a };
+        const r = await send(c, { ...message, event: 'resolve' });
+        return { channel, type: c.type, ...r, answer: `${a.answer}; resolved: ${r.answer}` };
+      }),
     );
     const out: AlertTestOutput = {
       version: 1,
