@@ -72,6 +72,10 @@ interrupted where they stand (their cursors are committed per page, so the next 
       description: "how often the environment's SLAs are evaluated (one worker at a time), 1s to 1h; 0 for never",
       default: '30s',
     }),
+    'alert-interval': Flags.string({
+      description: 'how often the alerts are evaluated, 1s to 1h (0: never, in this worker)',
+      default: '30s',
+    }),
   };
 
   async run(): Promise<WorkerResult> {
@@ -84,6 +88,10 @@ interrupted where they stand (their cursors are committed per page, so the next 
       flags['sla-every'] === '0'
         ? 0
         : parseDurationFlag('sla-every', flags['sla-every'], { min: 1000, max: 3_600_000 });
+    const alertMs =
+      flags['alert-interval'] === '0'
+        ? 0
+        : parseDurationFlag('alert-interval', flags['alert-interval'], { min: 1000, max: 3_600_000 })!;
     const { db, env } = await openRuntime(flags, this.json);
     const worker = new RsyncWorker({
       slaEveryMs,
@@ -100,6 +108,7 @@ interrupted where they stand (their cursors are committed per page, so the next 
         bodyTimeoutMs: parseDurationFlag('body-timeout', flags['body-timeout'], { min: 1000, max: 600_000 }),
         maxDeliveriesPerFlow: flags['max-deliveries'],
       },
+      alertIntervalMs: alertMs,
       log: (line) => this.note(line),
     });
     try {

@@ -46,13 +46,13 @@ export async function loadWorkspace(opts: LoadOptions): Promise<Workspace> {
 
 /** Where a kind may be declared. */
 const PLACES: Record<'root' | 'customer' | 'template', readonly Kind[]> = {
-  root: ['Workspace', 'Policy', 'SLA'],
-  customer: ['Customer', 'Connection', 'Flow', 'Policy', 'SLA', 'MappingTest'],
+  root: ['Workspace', 'Policy', 'SLA', 'Alert'],
+  customer: ['Customer', 'Connection', 'Flow', 'Policy', 'SLA', 'Alert', 'MappingTest'],
   template: ['Template', 'MappingTest'],
 };
 const PLACE_TEXT = {
-  root: `${WORKSPACE_FILE} (Workspace, and partner-wide Policy and SLA)`,
-  customer: 'integrations/<customer>/ (Customer, Connection, Flow, Policy, SLA, MappingTest)',
+  root: `${WORKSPACE_FILE} (Workspace, and partner-wide Policy, SLA and Alert)`,
+  customer: 'integrations/<customer>/ (Customer, Connection, Flow, Policy, SLA, Alert, MappingTest)',
   template: 'templates/<name>/<version>/ (Template, MappingTest)',
 };
 
@@ -79,6 +79,7 @@ export async function loadFromSource(
     content,
     policies: new Map(),
     slas: new Map(),
+    alerts: new Map(),
     templates: new Map(),
     templateTests: [],
     customers: new Map(),
@@ -179,6 +180,7 @@ function newCustomer(name: string): CustomerModel {
     flows: new Map(),
     policies: new Map(),
     slas: new Map(),
+    alerts: new Map(),
     mappingTests: [],
   };
 }
@@ -250,6 +252,8 @@ function register(ws: Workspace, r: Resource, place: 'root' | 'customer' | 'temp
       if (!dup(ws.policies.get(r.name))) ws.policies.set(r.name, r);
     } else if (r.kind === 'SLA') {
       if (!dup(ws.slas.get(r.name))) ws.slas.set(r.name, r);
+    } else if (r.kind === 'Alert') {
+      if (!dup(ws.alerts.get(r.name))) ws.alerts.set(r.name, r);
     }
     return;
   }
@@ -310,6 +314,9 @@ function register(ws: Workspace, r: Resource, place: 'root' | 'customer' | 'temp
       return;
     case 'SLA':
       if (!dup(c.slas.get(r.name))) c.slas.set(r.name, r);
+      return;
+    case 'Alert':
+      if (!dup(c.alerts.get(r.name))) c.alerts.set(r.name, r);
       return;
     case 'MappingTest':
       c.mappingTests.push(r);

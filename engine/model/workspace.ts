@@ -10,6 +10,7 @@ import type { ContentCache } from '../load/content-cache.js';
 import type { WorkspaceSource } from '../load/source.js';
 import type { Path, YamlDoc } from '../load/yaml.js';
 import type {
+  AlertSpec,
   ConnectionSpec,
   CustomerSpec,
   FlowSpec,
@@ -27,6 +28,7 @@ export const KINDS = [
   'Flow',
   'Policy',
   'SLA',
+  'Alert',
   'Template',
   'MappingTest',
 ] as const;
@@ -60,6 +62,7 @@ export interface SpecOf {
   Flow: FlowSpec;
   Policy: PolicySpec;
   SLA: SLASpec;
+  Alert: AlertSpec;
   Template: TemplateSpec;
   MappingTest: MappingTestSpec;
 }
@@ -104,6 +107,7 @@ export interface CustomerModel {
   flows: Map<string, Resource<'Flow'>>;
   policies: Map<string, Resource<'Policy'>>;
   slas: Map<string, Resource<'SLA'>>;
+  alerts: Map<string, Resource<'Alert'>>;
   mappingTests: Resource<'MappingTest'>[];
 }
 
@@ -116,9 +120,10 @@ export interface Workspace {
   /** Per-file results kept between commands (parsed YAML, JSONata facts), when the command keeps them. */
   content?: ContentCache;
   settings?: Resource<'Workspace'>;
-  /** Partner-wide Policy and SLA documents (in rsync.yaml). */
+  /** Partner-wide Policy, SLA and Alert documents (in rsync.yaml). */
   policies: Map<string, Resource<'Policy'>>;
   slas: Map<string, Resource<'SLA'>>;
+  alerts: Map<string, Resource<'Alert'>>;
   /** Templates by `name@version`. */
   templates: Map<string, Resource<'Template'>>;
   /** Mapping tests that live in templates/. */
@@ -138,7 +143,13 @@ export function addressOf(r: Pick<Resource, 'kind' | 'name' | 'customer'>, env?:
 export function allResources(ws: Workspace): Resource[] {
   const out: Resource[] = [];
   if (ws.settings) out.push(ws.settings);
-  out.push(...ws.policies.values(), ...ws.slas.values(), ...ws.templates.values(), ...ws.templateTests);
+  out.push(
+    ...ws.policies.values(),
+    ...ws.slas.values(),
+    ...ws.alerts.values(),
+    ...ws.templates.values(),
+    ...ws.templateTests,
+  );
   for (const c of ws.customers.values()) {
     if (c.resource) out.push(c.resource);
     out.push(
@@ -146,6 +157,7 @@ export function allResources(ws: Workspace): Resource[] {
       ...c.flows.values(),
       ...c.policies.values(),
       ...c.slas.values(),
+      ...c.alerts.values(),
       ...c.mappingTests,
     );
   }

@@ -9,6 +9,7 @@ import { addressOf, type Resource, type Workspace } from '../model/workspace.js'
 import { hashOf, sha256 } from '../util/hash.js';
 import { queueSettings } from '../live/layout.js';
 import { isObject } from '../util/merge.js';
+import { alertBrandingOf, type AlertBranding } from '../workspace/branding.js';
 import type { DeployableResource } from './types.js';
 
 export interface DesiredState {
@@ -67,6 +68,14 @@ function base(r: Resource): Record<string, unknown> {
   };
 }
 
+/**
+ * An alert carries the branding its messages are rendered with (the worker has no workspace, only what was applied):
+ * a change of product name or support link is an update of each alert.
+ */
+function alertValue(a: Resource, branding: AlertBranding): Record<string, unknown> {
+  return { ...base(a), effective: { branding } };
+}
+
 function deployable(
   ws: Workspace,
   r: Resource,
@@ -92,14 +101,17 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
   const lines = new Map<string, Map<string, number>>();
   const mappingHashes = new Map<string, string>();
   const wanted = (c: string) => !customers || customers.has(c);
+  const branding = alertBrandingOf(ws);
   for (const p of ws.policies.values()) resources.push(deployable(ws, p, base(p), lines));
   for (const s of ws.slas.values()) resources.push(deployable(ws, s, base(s), lines));
+  for (const a of ws.alerts.values()) resources.push(deployable(ws, a, alertValue(a, branding), lines));
   for (const c of ws.customers.values()) {
     if (!wanted(c.name)) continue;
     if (c.resource) resources.push(deployable(ws, c.resource, base(c.resource), lines));
     for (const r of c.connections.values()) resources.push(deployable(ws, r, base(r), lines));
     for (const r of c.policies.values()) resources.push(deployable(ws, r, base(r), lines));
     for (const r of c.slas.values()) resources.push(deployable(ws, r, base(r), lines));
+    for (const a of c.alerts.values()) resources.push(deployable(ws, a, alertValue(a, branding), lines));
     for (const f of c.flows.values()) {
       const value = base(f);
       const file = typeof f.spec.mapping === 'string' ? resolveRelative(f.dir, f.spec.mapping) : undefined;

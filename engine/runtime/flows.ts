@@ -96,7 +96,8 @@ function connection(rows: Map<string, Row>, customer: string, name: string): Con
 /** The schema's longest wait between attempts (Policy spec.retry.max). */
 const DEFAULT_MAX_WAIT_MS = parseDuration(DEFAULTS.RetryPolicy.max)!;
 
-function piiOf(policy: Row | undefined): string[] {
+/** The PII field paths of a deployed policy (none when it masks nothing). */
+export function piiOf(policy: Row | undefined): string[] {
   const p = policy && isObject(policy.spec.spec) ? policy.spec.spec.pii : undefined;
   const list = Array.isArray(p) ? p : isObject(p) && Array.isArray(p.fields) ? p.fields : [];
   if (isObject(p) && !(typeof p.mask === 'boolean' ? p.mask : DEFAULTS.PiiPolicy.mask)) return [];

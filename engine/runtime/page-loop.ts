@@ -216,6 +216,7 @@ export async function finish(rt: RuntimeContext, run: RunHandle, e?: unknown): P
     run,
     aborted ? 'interrupted' : 'failed',
     aborted ? 'the worker stopped before the run ended' : message,
+    e instanceof ConnectorError ? e.kind : undefined,
   ).catch(() => {});
   return { run: run.id, status: aborted ? 'interrupted' : 'failed', counts: run.counts, reason: redact(message) };
 }

@@ -91,8 +91,9 @@ export async function finishRun(
   run: RunHandle,
   status: RunStatus,
   error?: string,
+  kind?: string,
 ): Promise<void> {
-  await closeRun(db, run.id, status, error ? redact(error) : undefined);
+  await closeRun(db, run.id, status, error ? redact(error) : undefined, kind);
 }
 
 // ------------------------------------------------------------------------------------------ back-off

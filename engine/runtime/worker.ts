@@ -48,6 +48,7 @@ import { Mapper } from './mapping/mapper.js';
 import { evaluateSlas, type SlaEvaluation } from './sla.js';
 import { tickQueueName } from '../live/layout.js';
 import { APPLIED, listenForWork } from '../live/notify.js';
+import { AlertLoop } from './alerts/index.js';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -81,6 +82,8 @@ export interface WorkerOptions {
   onSla?: (e: SlaEvaluation) => void | Promise<void>;
   /** The webhook server's bounds (server.ts DEFAULT_LIMITS). */
   limits?: Partial<ServerLimits>;
+  /** How often this worker evaluates the alerts (alerts/index.ts; default 30 s); 0: never. */
+  alertIntervalMs?: number;
   log?: (line: string) => void;
 }
 
@@ -107,6 +110,7 @@ export class RsyncWorker {
   private woken = false;
   private loop?: Promise<void>;
   private timers: NodeJS.Timeout[] = [];
+  private alerts?: AlertLoop;
   readonly rt: RuntimeContext;
   /** Totals since start, for the demo and `--json`. */
   readonly totals = { runs: 0, read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0, failed: 0 };
@@ -167,6 +171,10 @@ export class RsyncWorker {
     );
     const slaEvery = this.o.slaEveryMs ?? 30_000;
     if (slaEvery > 0) this.timers.push(setInterval(() => void this.evaluateSlas(), slaEvery));
+    if (this.o.alertIntervalMs !== 0) {
+      this.alerts = new AlertLoop({ pool: db, env: this.o.env, intervalMs: this.o.alertIntervalMs, log: this.o.log });
+      this.alerts.start();
+    }
     this.ready = true;
     this.loop = this.run();
   }
@@ -551,6 +559,7 @@ export class RsyncWorker {
     }
     for (const t of this.timers) clearInterval(t);
     await this.evaluating;
+    await this.alerts?.stop();
     await closeServer(this.server);
     await this.boss?.stop({ graceful: false, close: false, wait: true }).catch(() => {});
     await this.listener?.end().catch(() => {});

@@ -99,10 +99,21 @@ export async function insertRun(
   return Number(rows[0].id);
 }
 
-/** Close a run; `error` is kept and logged (through `redact` once more: no secret is kept, whatever the caller did). */
-export async function closeRun(db: Queryable, id: number, status: RunStatus, reason?: string): Promise<void> {
+/**
+ * Close a run; `error` is kept and logged (through `redact` once more: no secret is kept, whatever the caller did),
+ * with the connector's kind of failure when it was one (`auth`: the alerts' authFailed condition reads it).
+ */
+export async function closeRun(
+  db: Queryable,
+  id: number,
+  status: RunStatus,
+  reason?: string,
+  kind?: string,
+): Promise<void> {
   const error = reason === undefined ? undefined : redact(reason);
-  const entry = error ? [{ at: new Date().toISOString(), event: 'error', message: error }] : [];
+  const entry = error
+    ? [{ at: new Date().toISOString(), event: 'error', message: error, ...(kind ? { kind } : {}) }]
+    : [];
   await db.query(
     `UPDATE rsync.runs SET status = $2, finished_at = now(), error = $3, log = log || $4::jsonb WHERE id = $1`,
     [id, status, error ?? null, JSON.stringify(entry)],

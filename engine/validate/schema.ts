@@ -21,6 +21,7 @@ const KIND_FILES: Record<Kind, string> = {
   Flow: 'flow.schema.json',
   Policy: 'policy.schema.json',
   SLA: 'sla.schema.json',
+  Alert: 'alert.schema.json',
   Template: 'template.schema.json',
   MappingTest: 'mapping-test.schema.json',
 };

@@ -18,6 +18,10 @@ const TOKENS: TokenPattern[] = [
   { name: 'an AWS access key id', re: /\b(AKIA|ASIA)[0-9A-Z]{16}\b/ },
   { name: 'a private key', re: /-----BEGIN [A-Z ]*PRIVATE KEY-----/ },
   { name: 'a Slack token', re: /\bxox[abprs]-[0-9A-Za-z-]{10,}\b/ },
+  {
+    name: 'a Slack incoming webhook URL',
+    re: /\bhooks\.slack\.com\/(services|workflows|triggers)\/[0-9A-Za-z_/-]{8,}/,
+  },
   { name: 'a GitHub token', re: /\b(ghp|gho|ghs|ghu)_[0-9A-Za-z]{36}\b|\bgithub_pat_[0-9A-Za-z_]{50,}\b/ },
   { name: 'a JSON Web Token', re: /\beyJ[0-9A-Za-z_-]{8,}\.eyJ[0-9A-Za-z_-]{8,}\.[0-9A-Za-z_-]{8,}/ },
   { name: 'a URL with a password', re: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:[^\s@/]+@/ },
@@ -29,7 +33,7 @@ const ANY_TOKEN = new RegExp(TOKENS.map((t) => `(?:${t.re.source})`).join('|'));
 
 /** Field names that hold secrets whatever their value looks like. */
 const SECRET_FIELD =
-  /^(password|passwd|secret|clientSecret|client_secret|apiKey|api_key|apiSecret|accessToken|access_token|refreshToken|token|privateKey|licenseKey|consumerSecret|consumerKey|tokenSecret|webhookSecret|signingSecret|signatureKey|webhookSignatureKey)$/i;
+  /^(password|passwd|secret|clientSecret|client_secret|apiKey|api_key|apiSecret|accessToken|access_token|refreshToken|token|privateKey|licenseKey|consumerSecret|consumerKey|tokenSecret|webhookSecret|signingSecret|signatureKey|webhookSignatureKey|routingKey|routing_key|integrationKey)$/i;
 
 export interface SecretFinding {
   path: (string | number)[];

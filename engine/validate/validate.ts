@@ -129,9 +129,11 @@ export function validateWorkspace(ws: Workspace, onCustomer?: (done: number, tot
     checkStorableText(r, rep);
   }
   checkWorkspaceDefaults(ws, rep);
+  for (const a of ws.alerts.values()) checkAlert(ws, a, undefined, rep);
   let checked = 0;
   for (const c of ws.customers.values()) {
     checkCustomer(ws, c, rep);
+    for (const a of c.alerts.values()) checkAlert(ws, a, c, rep);
     for (const conn of c.connections.values()) checkConnection(conn, rep);
     for (const flow of c.flows.values()) checkFlow(ws, c, flow, mappings.facts, rep);
     for (const t of c.mappingTests) checkMappingTest(ws, t, rep);
@@ -237,8 +239,11 @@ function checkSchema(r: Resource, rep: Reporter): void {
   }
   const validate = kindValidator(r.kind);
   if (validate(value)) return;
+  // A secret written as a value where a reference belongs is reported once, as secret-literal (checkSecrets).
+  const literal = new Set(findLiteralSecrets(raw).map((f) => f.path.join('\u0000')));
   for (const p of schemaProblems(validate.errors)) {
     if (r.kind === 'Connection' && p.path[0] === 'spec' && p.path[1] === 'settings') continue; // the connector's schema decides
+    if ((p.code === 'schema-type' || p.code === 'schema-choice') && literal.has(p.path.join('\u0000'))) continue;
     rep.at(r, p.path, { severity: 'error', code: p.code, summary: p.summary, detail: p.detail }, p.key);
   }
 }
@@ -274,6 +279,55 @@ function checkSecrets(r: Resource, rep: Reporter): void {
  * it; with no folder declared there are none. (Where a symbolic link in the folder leads is seen only where the file
  * is opened, on the worker's machine: engine/connectors/secrets.ts refuses it there.)
  */
+/**
+ * What an Alert watches must exist: a partner-wide alert's `customers`, and the `flows` it names (in its customer, or
+ * in at least one of the customers it watches). A customer's alert watches only that customer: `customers` is refused.
+ */
+function checkAlert(ws: Workspace, a: Resource<'Alert'>, own: CustomerModel | undefined, rep: Reporter): void {
+  const listed = (field: 'customers' | 'flows') => {
+    const v = a.spec[field];
+    return Array.isArray(v) ? v.map((x, i) => ({ name: x, i })).filter((x) => typeof x.name === 'string') : [];
+  };
+  const customers = listed('customers') as { name: string; i: number }[];
+  if (own && customers.length) {
+    rep.at(
+      a,
+      ['spec', 'customers'],
+      {
+        severity: 'error',
+        code: 'schema-invalid',
+        summary: `A customer's alert cannot name customers`,
+        detail: `This alert is ${own.name}'s and watches only its flows. Remove \`customers:\`, or move the alert to rsync.yaml to watch several customers.`,
+      },
+      true,
+    );
+  }
+  for (const { name, i } of own ? [] : customers) {
+    if (ws.customers.has(name)) continue;
+    rep.at(a, ['spec', 'customers', i], {
+      severity: 'error',
+      code: 'ref-unknown',
+      summary: `Unknown customer "${name}"`,
+      detail: `The workspace has the customers ${[...ws.customers.keys()].join(', ') || '(none)'}.${suggest(name, ws.customers.keys())}`,
+    });
+  }
+  const scope = own
+    ? [own]
+    : customers.length
+      ? customers.map((c) => ws.customers.get(c.name)).filter((c): c is CustomerModel => c !== undefined)
+      : [...ws.customers.values()];
+  const flows = new Set(scope.flatMap((c) => [...c.flows.keys()]));
+  for (const { name, i } of listed('flows') as { name: string; i: number }[]) {
+    if (flows.has(name)) continue;
+    rep.at(a, ['spec', 'flows', i], {
+      severity: 'error',
+      code: 'ref-unknown',
+      summary: `Unknown flow "${name}"`,
+      detail: `No customer this alert watches (${scope.map((c) => c.name).join(', ') || 'none'}) has a flow of that name.${suggest(name, flows)}`,
+    });
+  }
+}
+
 function checkSecretFiles(r: Resource, folder: string | undefined, rep: Reporter): void {
   const raw = r.template ? { spec: r.spec } : r.origin.doc.value;
   for (const { path, ref } of findSecretRefs(raw)) {

@@ -383,7 +383,7 @@ describe('the examples of schemas/README.md', () => {
 
   it('cover every kind', () => {
     expect(new Set(examples.map((e) => e.kind))).toEqual(
-      new Set(['Workspace', 'Customer', 'Connection', 'Flow', 'Policy', 'SLA', 'Template', 'MappingTest']),
+      new Set(['Workspace', 'Customer', 'Connection', 'Flow', 'Policy', 'SLA', 'Alert', 'Template', 'MappingTest']),
     );
   });
 
@@ -394,6 +394,7 @@ describe('the examples of schemas/README.md', () => {
     Flow: 'flow',
     Policy: 'policy',
     SLA: 'sla',
+    Alert: 'alert',
     Template: 'template',
     MappingTest: 'mapping-test',
   };

@@ -4,21 +4,34 @@
  * the type that declares the property. Do not edit: change the schemas and run `npm run gen:types`.
  */
 
+import type {AlertSpec, BudgetBurnCondition, DeadLettersCondition, EmailChannel, NoWorkerCondition, PagerDutyChannel} from "./alert.js";
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, RetryPolicy} from "./policy.js";
 import type {AuditSettings, Environment, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
+  AlertSpec: { severity: "error" },
   AuditSettings: { gitNotes: true },
+  BudgetBurnCondition: { window: "1h" },
+  DeadLettersCondition: { window: "1h" },
+  EmailChannel: { port: 587, secure: false },
   Environment: { requiresApproval: false },
   FlowSpec: { batchSize: 200, concurrency: 1, enabled: true },
+  NoWorkerCondition: { for: "1m" },
+  PagerDutyChannel: { url: "https://events.pagerduty.com/v2/enqueue" },
   PiiPolicy: { mask: true },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
   WorkspaceDefaults: { timezone: "UTC" },
 } as const satisfies {
+  AlertSpec: Partial<AlertSpec>;
   AuditSettings: Partial<AuditSettings>;
+  BudgetBurnCondition: Partial<BudgetBurnCondition>;
+  DeadLettersCondition: Partial<DeadLettersCondition>;
+  EmailChannel: Partial<EmailChannel>;
   Environment: Partial<Environment>;
   FlowSpec: Partial<FlowSpec>;
+  NoWorkerCondition: Partial<NoWorkerCondition>;
+  PagerDutyChannel: Partial<PagerDutyChannel>;
   PiiPolicy: Partial<PiiPolicy>;
   RetryPolicy: Partial<RetryPolicy>;
   WorkspaceDefaults: Partial<WorkspaceDefaults>;

@@ -4,6 +4,7 @@
  * by engine/model/gen-types.ts. Do not edit: change the schema and run `npm run gen:types`.
  */
 
+import type {Alert} from "./alert.js";
 import type {Connection} from "./connection.js";
 import type {Customer} from "./customer.js";
 import type {Flow} from "./flow.js";
@@ -16,4 +17,4 @@ import type {Workspace} from "./workspace.js";
 /**
  * Any rsync document: dispatches on kind to the kind's schema. Point your editor here (# yaml-language-server: $schema=<relative path>/schemas/document.schema.json).
  */
-export type RsyncDocument = Workspace | Customer | Connection | Flow | Policy | SLA | Template | MappingTest;
+export type RsyncDocument = Workspace | Customer | Connection | Flow | Policy | SLA | Alert | Template | MappingTest;

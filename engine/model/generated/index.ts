@@ -4,6 +4,7 @@
  * Do not edit: change the schemas and run `npm run gen:types`.
  */
 
+export type * from "./alert.js";
 export type * from "./connection.js";
 export type * from "./customer.js";
 export type * from "./defs.js";
