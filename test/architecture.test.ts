@@ -17,7 +17,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const LAYERS: readonly (readonly string[])[] = [
   ['util', 'diagnostics', 'jsonata'],
   ['model', 'git', 'load'],
-  ['workspace', 'validate', 'mapping', 'state', 'live', 'connectors'],
+  ['workspace', 'validate', 'mapping', 'state', 'live', 'connectors', 'auth'],
   ['plan', 'diff', 'apply', 'promote', 'history', 'runtime', 'scaffold', 'watch', 'xref', 'gitops', 'report'],
 ];
 
