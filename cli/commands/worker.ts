@@ -64,6 +64,11 @@ interrupted where they stand (their cursors are committed per page, so the next 
       default: DEFAULT_LIMITS.maxDeliveriesPerFlow,
       max: 10_000,
     }),
+    'metrics-flows': Flags.string({
+      description: 'label /metrics figures by flow (on), or sum them per customer (off: for thousands of flows)',
+      options: ['on', 'off'],
+      default: process.env.RSYNC_METRICS_FLOWS ?? 'on',
+    }),
     'drain-timeout': Flags.string({
       description: 'how long running jobs may take to finish when stopping (at most 24d)',
       default: '30s',
@@ -91,6 +96,7 @@ interrupted where they stand (their cursors are committed per page, so the next 
         bodyTimeoutMs: parseDurationFlag('body-timeout', flags['body-timeout'], { min: 1000, max: 600_000 }),
         maxDeliveriesPerFlow: flags['max-deliveries'],
       },
+      metricsByFlow: flags['metrics-flows'] !== 'off',
       log: (line) => this.note(line),
     });
     try {

@@ -24,6 +24,7 @@ import type { Mapper } from './mapping/mapper.js';
 import { backoffMs, finishRun, mapTask, type PipelineContext, processPage, type RunHandle, sleep } from './pipeline.js';
 import { slotsFor } from '../state/slots.js';
 import { limiterFor } from './throttle.js';
+import type { RunMetrics } from './metrics.js';
 
 export interface RuntimeContext {
   db: pg.Pool;
@@ -48,6 +49,8 @@ export interface RuntimeContext {
   maxPages?: number;
   /** Called after each committed page (progress). */
   onPage?: (flow: FlowDef, counts: Counts) => void;
+  /** The worker's own figures of its work (`/metrics`: page durations, event latency). */
+  metrics?: RunMetrics;
 }
 
 export interface RunResult {
@@ -127,7 +130,14 @@ async function readPage(rt: RuntimeContext, flow: FlowDef, run: RunHandle, read:
       await appendRunLog(
         rt.db,
         run.id,
-        { event: 'backoff', stage: 'read', attempt, waitMs: wait, reason: redact(err.message) },
+        {
+          event: 'backoff',
+          stage: 'read',
+          attempt,
+          waitMs: wait,
+          retryAfterMs: err.retryAfterMs || undefined,
+          reason: redact(err.message),
+        },
         true,
       );
       rt.log?.(
@@ -192,11 +202,13 @@ export async function runPages(
   for await (const { page, outcomes } of pagesAhead(rt, flow, run, read, cursor)) {
     if (rt.signal?.aborted) throw new Error('aborted');
     const mapped = await outcomes;
-    if (page.records.length)
+    const started = performance.now();
+    if (page.records.length) {
       await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped }, (tx) =>
         commit(tx, page),
       );
-    else await withTransaction(client, (tx) => commit(tx, page));
+      rt.metrics?.page(flow, (performance.now() - started) / 1000);
+    } else await withTransaction(client, (tx) => commit(tx, page));
     await page.commit?.();
     rt.onPage?.(flow, run.counts);
     if (++pages >= maxPages) break;

@@ -45,6 +45,7 @@ import {
   workerSeen,
 } from '../state/workers.js';
 import { Mapper } from './mapping/mapper.js';
+import { WorkerMetrics } from './metrics.js';
 import { tickQueueName } from '../live/layout.js';
 import { APPLIED, listenForWork } from '../live/notify.js';
 
@@ -73,6 +74,8 @@ export interface WorkerOptions {
   ticks?: boolean;
   /** The webhook server's bounds (server.ts DEFAULT_LIMITS). */
   limits?: Partial<ServerLimits>;
+  /** Whether `/metrics` labels figures by flow (default true) or sums them per customer (metrics.ts). */
+  metricsByFlow?: boolean;
   log?: (line: string) => void;
 }
 
@@ -105,10 +108,19 @@ export class RsyncWorker {
   port: number | null = null;
   /** What the webhook server accepted and refused, by reason (undefined: it serves none). */
   webhooks?: ServerStats;
+  /** `GET /metrics`: the fleet's figures from PostgreSQL, this worker's own in memory. */
+  readonly metrics: WorkerMetrics;
 
   constructor(private o: WorkerOptions) {
     this.mapper = new Mapper(o.threads);
+    this.metrics = new WorkerMetrics({
+      db: o.pool,
+      env: o.env,
+      flows: () => this.flows.values(),
+      byFlow: o.metricsByFlow,
+    });
     this.rt = {
+      metrics: this.metrics,
       db: o.pool,
       mapper: this.mapper,
       worker: this.id,
@@ -144,6 +156,8 @@ export class RsyncWorker {
             this.idleUntil.delete(flow.address);
             this.wake();
           },
+          counted: (result, flow) => this.metrics.webhook(result, flow),
+          metrics: () => this.metrics.text(),
         },
         this.o.port ?? 8787,
         this.o.host ?? '127.0.0.1',
