@@ -5,6 +5,7 @@ import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { RsyncCommand } from '../base.js';
 import { DEFAULT_LIMITS } from '../../engine/runtime/server.js';
 import { countFlag, LONGEST_TIMER_MS, parseDurationFlag, parseSizeFlag, portFlag } from '../flags.js';
+import { logFlags } from '../log.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface WorkerResult {
@@ -37,6 +38,7 @@ interrupted where they stand (their cursors are committed per page, so the next 
   ];
   static flags = {
     ...runtimeFlags,
+    ...logFlags,
     port: portFlag({
       char: 'p',
       description: 'port of the webhook and health endpoints, 0 to 65535 (0: any free port)',
@@ -97,8 +99,9 @@ interrupted where they stand (their cursors are committed per page, so the next 
         maxDeliveriesPerFlow: flags['max-deliveries'],
       },
       metricsByFlow: flags['metrics-flows'] !== 'off',
-      log: (line) => this.note(line),
+      log: (line, fields) => this.note(line, fields),
     });
+    this.startLog(flags, { worker: worker.id, env });
     try {
       await worker.start();
     } catch (e) {

@@ -142,6 +142,7 @@ export async function serve(
         w.counted?.('failed');
         w.rt.log?.(
           `webhook server: ${req.method} ${redact(String(req.url)).slice(0, 200)} failed: ${redact((e as Error)?.message ?? String(e))}`,
+          { level: 'error' },
         );
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/json', connection: 'close' });
@@ -331,6 +332,11 @@ async function store(
     if (fresh) w.delivered(flow);
     if (fresh) stats.accepted++;
     else stats.duplicate++;
+    w.rt.log?.(`webhook ${got.deliveryId} of ${flow.address}: ${fresh ? 'stored' : 'a duplicate'}`, {
+      level: 'debug',
+      address: flow.address,
+      delivery: got.deliveryId,
+    });
     w.counted?.(fresh ? 'accepted' : 'duplicate', flow);
     return send(fresh ? 202 : 200, { accepted: true, duplicate: !fresh, delivery: got.deliveryId });
   } catch (e) {

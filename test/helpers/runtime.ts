@@ -264,6 +264,12 @@ export async function startSandboxWorker(
   return worker;
 }
 
+/** Listen on a free port of 127.0.0.1; resolves with the port. */
+export async function listenLocal(server: import('node:http').Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as import('node:net').AddressInfo).port;
+}
+
 /** Poll `check` until it returns a value (not undefined), or fail after `ms`. */
 export async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
