@@ -24,8 +24,8 @@ export default class Worker extends RsyncCommand<WorkerResult> {
   static description =
     `A long-running process. It works the environment's pg-boss queues with its own fetch loop (woken by
 NOTIFY, not bound by a polling interval), starts scheduled flows on their cron in their time zone, serves
-POST /hooks/<customer>/<flow> (signature verified, de-duplicated by delivery id), GET /healthz and GET /readyz,
-and works backfill windows. Start more workers, on more machines, against the same database to scale out.
+POST /hooks/<customer>/<flow> (signature verified, de-duplicated by delivery id), GET /healthz, GET /readyz and
+GET /metrics (Prometheus's text format), and works backfill windows. Start more workers, on more machines, against the same database to scale out.
 
 SIGTERM or SIGINT drains: no new work is taken, running jobs finish until --drain-timeout, then they are
 interrupted where they stand (their cursors are committed per page, so the next worker resumes).

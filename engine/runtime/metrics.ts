@@ -1,16 +1,17 @@
 /**
- * `GET /metrics` on the worker's port: Prometheus's text format, from prom-client's registry.
+ * `GET /metrics` on the worker's port: Prometheus's text format (version 0.0.4), with prom-client's content type.
  *
  * Two kinds of figure, kept apart on purpose:
  *  - the fleet's (records by outcome, runs by result and duration, retries and throttles, lag, dead letters, queue
- *    depth, live workers) are read from PostgreSQL at scrape time, in collect() callbacks that share one snapshot
- *    per scrape (engine/state/metrics.ts: a few aggregate queries, a row per flow at most). Every worker's scrape
+ *    depth, live workers) are read from PostgreSQL at scrape time, one snapshot per scrape (engine/state/metrics.ts:
+ *    a few aggregate queries, a row per flow at most), and written in the text format from it. Every worker's scrape
  *    tells the same truth and a restarted worker loses nothing: sum them over `env`, never over instances;
- *  - this process's own (webhook requests by result, page durations, event latency) are counted in memory, as
- *    Prometheus's clients do: they start at zero with the process, and summing over instances gives the fleet.
+ *  - this process's own (webhook requests by result, page durations, event latency, prom-client's process metrics)
+ *    are prom-client's Counter and Histogram in its registry, counted in memory as Prometheus's clients do: they
+ *    start at zero with the process, and summing over instances gives the fleet.
  *
- * Labels are bounded: env, customer, flow (the flow's name; dropped with `flows: false`, the figures then summed
- * per customer in PostgreSQL), connection (the connection's name), outcome, result, health, state, queue, stage.
+ * Labels are bounded: env, customer, flow (the flow's name; dropped with `byFlow: false`, the figures then summed
+ * per customer in PostgreSQL), connection (the connection's name), outcome, result, health, state, queue.
  * Never a record's key, a run's id or a delivery's id.
  */
 import type pg from 'pg';
