@@ -8,8 +8,10 @@
  * secret (in any encoding) nor the e-mail address may appear in any line. `rsync run` logs the same way.
  */
 import http from 'node:http';
+import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandLog } from '../../cli/log.js';
 import { buildProblem, show } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import {
@@ -164,5 +166,42 @@ describe('structured logs: JSON lines with address, run and trace; no secret, no
     expect(await w.exited, w.output).toBe(0);
     // The start and stop notes are info: none is written.
     expect(w.output).toBe('');
+  });
+
+  it('is one readable line a message on a terminal, and JSON when asked, with credentials redacted either way', () => {
+    const collect = () => {
+      const chunks: string[] = [];
+      const stream = new Writable({
+        write(c, _e, done) {
+          chunks.push(String(c));
+          done();
+        },
+      });
+      return { stream, text: () => chunks.join('') };
+    };
+    const fields = {
+      level: 'warn' as const,
+      address: 'acme/flow/stock',
+      run: 7,
+      trace: 'abcdef0123456789',
+      token: 'x',
+    };
+    const tty = collect();
+    const pretty = commandLog({ level: 'info', format: 'auto', json: false, tty: true, destination: tty.stream });
+    pretty.write('acme/flow/stock: 2 record(s) failed; retry 1/3 in 1.0 s', fields);
+    pretty.write('hidden', { level: 'debug' });
+    // Colours (a terminal's escape sequences) aside.
+    const line = tty.text().replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+    expect(line).toMatch(/^\[\d\d:\d\d:\d\d\] WARN: acme\/flow\/stock: 2 record\(s\) failed; retry 1\/3 in 1\.0 s /);
+    expect(line).toContain('"run":7');
+    expect(line).toContain('"trace":"abcdef0123456789"');
+    expect(line).toContain('"token":"***"');
+    expect(line).not.toContain('hidden');
+    expect(line.trimEnd().split('\n')).toHaveLength(1);
+
+    const piped = collect();
+    const json = commandLog({ level: 'info', format: 'auto', json: true, tty: true, destination: piped.stream });
+    json.write('the same', fields);
+    expect(JSON.parse(piped.text())).toMatchObject({ level: 'warn', run: 7, token: '***', message: 'the same' });
   });
 });

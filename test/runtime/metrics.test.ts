@@ -253,4 +253,26 @@ describe('GET /metrics', { timeout: 120_000 }, () => {
     expect(open.stock).toBe(8); // the second run read the dead ones again
     expect(sample(m, 'rsync_dead_letters_open', acme)).toBe(open.n);
   });
+
+  it('counts retries and throttles by the connection read from or written to', async () => {
+    // A run's back-off waits as the page loop and the pipeline log them: a read's (stage read, the source
+    // connection) that the system asked for (Retry-After), and a write's (no stage, the target connection).
+    await pool.query(
+      `INSERT INTO rsync.runs (env, address, revision, trigger, worker, status, finished_at, retries, log)
+       VALUES ($1, 'acme/flow/stock', 1, 'manual', 'test', 'succeeded', now(), 2, $2)`,
+      [
+        ENV,
+        JSON.stringify([
+          { event: 'backoff', stage: 'read', attempt: 1, waitMs: 2000, retryAfterMs: 2000 },
+          { event: 'backoff', attempt: 1, waitMs: 900 },
+        ]),
+      ],
+    );
+    const m = await scrape();
+    const acme = { env: ENV, customer: 'acme' };
+    expect(sample(m, 'rsync_retries_total', { ...acme, connection: 'erp' })).toBe(1);
+    expect(sample(m, 'rsync_retries_total', { ...acme, connection: 'shop' })).toBe(1);
+    expect(sample(m, 'rsync_throttles_total', { ...acme, connection: 'erp' })).toBe(1);
+    expect(sample(m, 'rsync_throttles_total', { ...acme, connection: 'shop' })).toBe(0);
+  });
 });
