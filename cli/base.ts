@@ -5,6 +5,8 @@
 import { Command, Errors, type Interfaces } from '@oclif/core';
 import { redact } from '../engine/connectors/secrets.js';
 import { ExitCode, RsyncError } from '../engine/diagnostics/errors.js';
+import type { LogFields } from '../engine/runtime/page-loop.js';
+import { type CommandLog, commandLog } from './log.js';
 
 /** oclif's wrapping of an error thrown while parsing a flag: `Parsing --port \n\t<message>\nSee more help with --help`. */
 const FLAG_PARSE = /^Parsing --(\S+) \n\t/;
@@ -32,8 +34,22 @@ export abstract class RsyncCommand<T> extends Command {
    */
   static jsonLogs = false;
 
+  /** The structured log of a long-running command (startLog), else undefined. */
+  protected logger?: CommandLog;
+
+  /**
+   * Log through pino from now on (cli/log.ts): JSON lines, or readable ones on a terminal, at the level asked. A
+   * command that is not jsonLogs stays quiet under --json unless --log-format json asks for the lines.
+   */
+  protected startLog(flags: { 'log-level': string; 'log-format': string }, bindings?: Record<string, unknown>): void {
+    const jsonLogs = (this.constructor as typeof RsyncCommand).jsonLogs;
+    if (this.json && !jsonLogs && flags['log-format'] !== 'json') return;
+    this.logger = commandLog({ level: flags['log-level'], format: flags['log-format'], json: this.json, bindings });
+  }
+
   /** Write to standard error (progress, notes), without any secret this process has resolved; see jsonLogs. */
-  protected note(text: string): void {
+  protected note(text: string, fields?: LogFields): void {
+    if (this.logger) return this.logger.write(text, fields);
     if (!this.json) process.stderr.write(redact(text) + '\n');
     else if ((this.constructor as typeof RsyncCommand).jsonLogs)
       process.stderr.write(

@@ -6,6 +6,7 @@ import { parseDuration } from '../../engine/util/duration.js';
 import { deployedFlow } from '../../engine/runtime/flows.js';
 import { RsyncCommand } from '../base.js';
 import { parseDurationFlag } from '../flags.js';
+import { logFlags } from '../log.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface BackfillOutput {
@@ -48,6 +49,7 @@ content are skipped by the ledger. With --wait a counter shows windows done and 
   };
   static flags = {
     ...runtimeFlags,
+    ...logFlags,
     customer: Flags.string({ char: 'c', description: 'the customer, when the flow is given by name alone' }),
     since: Flags.string({ description: 'from this time (ISO-8601) or age (30d)', required: true }),
     until: Flags.string({ description: 'up to this time (default: now)' }),
@@ -60,6 +62,7 @@ content are skipped by the ledger. With --wait a counter shows windows done and 
 
   async run(): Promise<BackfillOutput> {
     const { args, flags } = await this.parse(Backfill);
+    this.startLog(flags);
     const since = time('since', flags.since);
     const until = flags.until ? time('until', flags.until) : new Date();
     if (until <= since) throw new RsyncError('--until must be after --since.', ExitCode.USAGE);

@@ -6,6 +6,7 @@ import { describeOutcome, type RunRow } from '../../engine/state/runs.js';
 import { deployedFlow } from '../../engine/runtime/flows.js';
 import { RsyncCommand } from '../base.js';
 import { countFlag, MAX_WAIT_SECONDS } from '../flags.js';
+import { logFlags } from '../log.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface RunOutput {
@@ -31,6 +32,7 @@ flow's cursor and syncs what changed. With --wait the command waits for it and e
   };
   static flags = {
     ...runtimeFlags,
+    ...logFlags,
     customer: Flags.string({ char: 'c', description: 'the customer, when the flow is given by name alone' }),
     wait: Flags.boolean({ description: 'wait for the run to finish', default: false }),
     timeout: countFlag({ description: 'seconds to wait with --wait', default: 300, max: MAX_WAIT_SECONDS }),
@@ -38,6 +40,7 @@ flow's cursor and syncs what changed. With --wait the command waits for it and e
 
   async run(): Promise<RunOutput> {
     const { args, flags } = await this.parse(Run);
+    this.startLog(flags);
     const { db, env } = await openRuntime(flags, this.json);
     try {
       const flow = await deployedFlow(db.pool, env, args.flow, flags.customer);

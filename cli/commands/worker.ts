@@ -5,6 +5,7 @@ import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { RsyncCommand } from '../base.js';
 import { DEFAULT_LIMITS } from '../../engine/runtime/server.js';
 import { countFlag, LONGEST_TIMER_MS, parseDurationFlag, parseSizeFlag, portFlag } from '../flags.js';
+import { logFlags } from '../log.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface WorkerResult {
@@ -23,8 +24,8 @@ export default class Worker extends RsyncCommand<WorkerResult> {
   static description =
     `A long-running process. It works the environment's pg-boss queues with its own fetch loop (woken by
 NOTIFY, not bound by a polling interval), starts scheduled flows on their cron in their time zone, serves
-POST /hooks/<customer>/<flow> (signature verified, de-duplicated by delivery id), GET /healthz and GET /readyz,
-and works backfill windows. Start more workers, on more machines, against the same database to scale out.
+POST /hooks/<customer>/<flow> (signature verified, de-duplicated by delivery id), GET /healthz, GET /readyz and
+GET /metrics (Prometheus's text format), and works backfill windows. Start more workers, on more machines, against the same database to scale out.
 
 SIGTERM or SIGINT drains: no new work is taken, running jobs finish until --drain-timeout, then they are
 interrupted where they stand (their cursors are committed per page, so the next worker resumes).
@@ -37,6 +38,7 @@ interrupted where they stand (their cursors are committed per page, so the next 
   ];
   static flags = {
     ...runtimeFlags,
+    ...logFlags,
     port: portFlag({
       char: 'p',
       description: 'port of the webhook and health endpoints, 0 to 65535 (0: any free port)',
@@ -63,6 +65,11 @@ interrupted where they stand (their cursors are committed per page, so the next 
       description: 'deliveries of one flow read and stored at once (429 with Retry-After beyond)',
       default: DEFAULT_LIMITS.maxDeliveriesPerFlow,
       max: 10_000,
+    }),
+    'metrics-flows': Flags.string({
+      description: 'label /metrics figures by flow (on), or sum them per customer (off: for thousands of flows)',
+      options: ['on', 'off'],
+      default: process.env.RSYNC_METRICS_FLOWS ?? 'on',
     }),
     'drain-timeout': Flags.string({
       description: 'how long running jobs may take to finish when stopping (at most 24d)',
@@ -109,8 +116,10 @@ interrupted where they stand (their cursors are committed per page, so the next 
         maxDeliveriesPerFlow: flags['max-deliveries'],
       },
       alertIntervalMs: alertMs,
-      log: (line) => this.note(line),
+      metricsByFlow: flags['metrics-flows'] !== 'off',
+      log: (line, fields) => this.note(line, fields),
     });
+    this.startLog(flags, { worker: worker.id, env });
     try {
       await worker.start();
     } catch (e) {

@@ -25,3 +25,18 @@ export async function readLive(db: Queryable, env: string): Promise<LiveState> {
     : [];
   return { queues, schedules };
 }
+
+/**
+ * The environment's jobs not finished yet, by queue and state (created, retry, active): the queue depth `/metrics`
+ * shows. pg-boss keeps a partition per queue, so this counts a few small tables.
+ */
+export async function queuedJobs(db: Queryable, env: string): Promise<{ queue: string; state: string; n: number }[]> {
+  const exists = await db.query(`SELECT to_regclass('pgboss.job') IS NOT NULL AS j`);
+  if (!exists.rows[0].j) return [];
+  const { rows } = await db.query<{ queue: string; state: string; n: number }>(
+    `SELECT name AS queue, state::text AS state, count(*)::float8 AS n FROM pgboss.job
+      WHERE name LIKE $1 AND state IN ('created', 'retry', 'active') GROUP BY 1, 2`,
+    [`${QUEUE_PREFIX}${env}.%`],
+  );
+  return rows;
+}

@@ -20,7 +20,7 @@ import { releaseClaim, tryClaim } from '../state/locks.js';
 import { withClient, withTransaction } from '../state/tx.js';
 import { formatDuration } from '../util/duration.js';
 import type { FlowDef } from './flows.js';
-import { finish, pageSize, readableSource, runPages, type RuntimeContext } from './page-loop.js';
+import { finish, pageSize, readableSource, runEndFields, runLine, runPages, type RuntimeContext } from './page-loop.js';
 import { sleep, startRun } from './pipeline.js';
 
 /** The most windows one backfill is cut into (each is a row, a claim and a run). */
@@ -150,9 +150,11 @@ async function runWindow(rt: RuntimeContext, client: pg.PoolClient, flow: FlowDe
     await runPages(rt, client, run, read, fresh.cursor, (tx, page) =>
       saveWindowPage(tx, w, { cursor: page.cursor, read: page.records.length, last: !page.more }),
     );
-    await finish(rt, run);
+    const r = await finish(rt, run);
+    rt.log?.(`${runLine(flow, r)} (backfill window ${w.n})`, runEndFields(flow, r));
   } catch (e) {
-    await finish(rt, run, e);
+    const r = await finish(rt, run, e);
+    rt.log?.(`${runLine(flow, r)} (backfill window ${w.n})`, runEndFields(flow, r));
     if (!rt.signal?.aborted) throw e;
   }
 }

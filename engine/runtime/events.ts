@@ -52,12 +52,17 @@ export async function runEvents(rt: RuntimeContext, flow: FlowDef): Promise<RunR
           if (!rows.length) continue;
           run ??= await startRun(rt.db, flow, 'event', rt.worker);
           const records = (await Promise.all(rows.map((r) => recordsOf(rt, flow, r)))).flat();
-          await processPage(ctx, run, client, { records }, (tx) =>
-            markDelivered(
+          const started = performance.now();
+          let latencies: number[] = [];
+          await processPage(ctx, run, client, { records }, async (tx) => {
+            latencies = await markDelivered(
               tx,
               rows.map((r) => r.id),
-            ),
-          );
+            );
+          });
+          // Committed: the target confirmed these deliveries.
+          rt.metrics?.page(flow, (performance.now() - started) / 1000);
+          rt.metrics?.delivered(flow, latencies);
         } finally {
           await releaseClaims(client, claim, ids);
         }

@@ -6,6 +6,8 @@
  * `shippingAddress` every `shipping_address` object, at any depth. Over-masking is the safe side.
  */
 
+import { encodingsOf } from '../connectors/secrets.js';
+
 const norm = (s: string) => s.replace(/[_\-\s]/g, '').toLowerCase();
 
 export function piiNames(paths: readonly string[]): Set<string> {
@@ -58,9 +60,18 @@ export function maskPiiText(text: string, names: Set<string>, ...records: unknow
   return replaceAll(text, longestFirst(values));
 }
 
-/** Longer values first, so that a value containing another is replaced whole. */
+/**
+ * The values and every encoding a system may echo them back in (URL- and form-encoded, JSON- and HTML-escaped,
+ * base64: a key holding an e-mail address comes back in a URL as `dana%40example.com`), longer first, so that a
+ * value containing another is replaced whole.
+ */
 function longestFirst(values: Set<string>): string[] {
-  return [...values].sort((a, b) => b.length - a.length);
+  const all = new Set<string>();
+  for (const v of values) {
+    all.add(v);
+    for (const e of encodingsOf(v)) all.add(e);
+  }
+  return [...all].sort((a, b) => b.length - a.length);
 }
 
 function replaceAll(text: string, values: string[]): string {

@@ -12,6 +12,7 @@
  */
 import type pg from 'pg';
 import { hostname } from 'node:os';
+import { describeFilterReasons } from '../mapping/filter.js';
 import { openConnector } from '../connectors/registry.js';
 import { redact } from '../connectors/secrets.js';
 import { closePostgresPools } from '../connectors/postgres/connector.js';
@@ -21,9 +22,23 @@ import { withTransaction } from '../state/tx.js';
 import type { FlowDef } from './flows.js';
 import type { MapOutcome } from './mapping/map-records.js';
 import type { Mapper } from './mapping/mapper.js';
-import { backoffMs, finishRun, mapTask, type PipelineContext, processPage, type RunHandle, sleep } from './pipeline.js';
+import {
+  backoffMs,
+  finishRun,
+  type LogFields,
+  type LogSink,
+  mapTask,
+  type PipelineContext,
+  processPage,
+  type RunHandle,
+  runFields,
+  sleep,
+} from './pipeline.js';
+
+export type { LogFields, LogSink };
 import { slotsFor } from '../state/slots.js';
 import { limiterFor } from './throttle.js';
+import type { RunMetrics } from './metrics.js';
 
 export interface RuntimeContext {
   db: pg.Pool;
@@ -43,11 +58,14 @@ export interface RuntimeContext {
   signal?: AbortSignal;
   /** True once the worker drains: claim no new windows or deliveries, finish what is claimed. */
   stopping?: () => boolean;
-  log?: (line: string) => void;
+  /** Where the runtime's lines go (the worker's log): a message, and the fields of the line (runFields). */
+  log?: LogSink;
   /** Pages per run before it yields (an incremental run continues on its next trigger). */
   maxPages?: number;
   /** Called after each committed page (progress). */
   onPage?: (flow: FlowDef, counts: Counts) => void;
+  /** The worker's own figures of its work (`/metrics`: page durations, event latency). */
+  metrics?: RunMetrics;
 }
 
 export interface RunResult {
@@ -55,6 +73,31 @@ export interface RunResult {
   status: 'succeeded' | 'failed' | 'interrupted' | 'skipped';
   counts: Counts;
   reason?: string;
+  /** The run's trace (RunHandle.trace). */
+  trace?: string;
+}
+
+/** A finished run's line: its id, flow, revision, result and counts. */
+export function runLine(flow: FlowDef, r: RunResult): string {
+  const c = r.counts;
+  return `run ${r.run} ${flow.address}@${flow.revision}: ${r.status} — read ${c.read}, written ${c.written}, unchanged ${c.unchanged}, filtered ${c.filtered}${c.filteredBy ? ` (${describeFilterReasons(c.filtered, c.filteredBy)})` : ''}, dead ${c.dead}${r.reason ? ` (${r.reason})` : ''}`;
+}
+
+/** The fields of a finished run's line. */
+export function runEndFields(flow: FlowDef, r: RunResult): LogFields {
+  return {
+    level: r.status === 'failed' ? 'warn' : 'info',
+    address: flow.address,
+    run: r.run,
+    trace: r.trace,
+    revision: flow.revision,
+    status: r.status,
+    read: r.counts.read,
+    written: r.counts.written,
+    unchanged: r.counts.unchanged,
+    filtered: r.counts.filtered,
+    dead: r.counts.dead,
+  };
 }
 
 const connectors = new Map<string, OpenConnector>();
@@ -127,11 +170,19 @@ async function readPage(rt: RuntimeContext, flow: FlowDef, run: RunHandle, read:
       await appendRunLog(
         rt.db,
         run.id,
-        { event: 'backoff', stage: 'read', attempt, waitMs: wait, reason: redact(err.message) },
+        {
+          event: 'backoff',
+          stage: 'read',
+          attempt,
+          waitMs: wait,
+          retryAfterMs: err.retryAfterMs || undefined,
+          reason: redact(err.message),
+        },
         true,
       );
       rt.log?.(
         `  ${flow.address}: read failed (${redact(err.message)}); retry ${attempt}/${flow.retry.maxAttempts - 1} in ${(wait / 1000).toFixed(1)} s`,
+        { level: 'warn', ...runFields(run), attempt, waitMs: wait },
       );
       await sleep(wait, rt.signal);
     }
@@ -192,11 +243,13 @@ export async function runPages(
   for await (const { page, outcomes } of pagesAhead(rt, flow, run, read, cursor)) {
     if (rt.signal?.aborted) throw new Error('aborted');
     const mapped = await outcomes;
-    if (page.records.length)
+    const started = performance.now();
+    if (page.records.length) {
       await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped }, (tx) =>
         commit(tx, page),
       );
-    else await withTransaction(client, (tx) => commit(tx, page));
+      rt.metrics?.page(flow, (performance.now() - started) / 1000);
+    } else await withTransaction(client, (tx) => commit(tx, page));
     await page.commit?.();
     rt.onPage?.(flow, run.counts);
     if (++pages >= maxPages) break;
@@ -207,7 +260,7 @@ export async function runPages(
 export async function finish(rt: RuntimeContext, run: RunHandle, e?: unknown): Promise<RunResult> {
   if (e === undefined) {
     await finishRun(rt.db, run, 'succeeded');
-    return { run: run.id, status: 'succeeded', counts: run.counts };
+    return { run: run.id, status: 'succeeded', counts: run.counts, trace: run.trace };
   }
   const aborted = rt.signal?.aborted;
   const message = (e as Error).message ?? String(e);
@@ -218,7 +271,13 @@ export async function finish(rt: RuntimeContext, run: RunHandle, e?: unknown): P
     aborted ? 'the worker stopped before the run ended' : message,
     e instanceof ConnectorError ? e.kind : undefined,
   ).catch(() => {});
-  return { run: run.id, status: aborted ? 'interrupted' : 'failed', counts: run.counts, reason: redact(message) };
+  return {
+    run: run.id,
+    status: aborted ? 'interrupted' : 'failed',
+    counts: run.counts,
+    reason: redact(message),
+    trace: run.trace,
+  };
 }
 
 export function workerId(): string {

@@ -50,6 +50,7 @@ import { storable } from '../util/text.js';
 import type { FlowDef } from './flows.js';
 import { fieldNames, type MapOutcome, type MapTask } from './mapping/map-records.js';
 import type { Mapper } from './mapping/mapper.js';
+import { randomBytes } from 'node:crypto';
 import { maskPii, maskPiiText, piiNames } from './mask.js';
 
 export type Final =
@@ -58,11 +59,29 @@ export type Final =
   | { outcome: 'filtered'; key?: string; reason?: string }
   | { outcome: 'dead'; key?: string; stage: string; error: string; attempts: number };
 
+/** The fields of a log line: its level, and for a line about a run its flow's address, run id and trace. */
+export interface LogFields {
+  level?: 'debug' | 'info' | 'warn' | 'error';
+  address?: string;
+  run?: number | null;
+  trace?: string;
+  [field: string]: unknown;
+}
+
+export type LogSink = (line: string, fields?: LogFields) => void;
+
+/** The fields every line about a run carries. */
+export function runFields(run: Pick<RunHandle, 'id' | 'trace' | 'flow'>): LogFields {
+  return { address: run.flow.address, run: run.id, trace: run.trace };
+}
+
 export interface RunHandle {
   id: number;
   flow: FlowDef;
   counts: Counts;
   retries: number;
+  /** A random id every log line of the run carries (and the run's log in rsync.runs starts with). */
+  trace: string;
 }
 
 export interface PipelineContext {
@@ -70,8 +89,8 @@ export interface PipelineContext {
   mapper: Mapper;
   target: OpenConnector;
   signal?: AbortSignal;
-  /** Progress and back-off lines for a terminal (the run's log in the database has them anyway). */
-  log?: (line: string) => void;
+  /** Progress and back-off lines for the worker's log (the run's log in the database has them anyway). */
+  log?: LogSink;
 }
 
 // ------------------------------------------------------------------------------------------ runs
@@ -82,8 +101,16 @@ export async function startRun(
   trigger: string,
   worker: string,
 ): Promise<RunHandle> {
-  const id = await insertRun(db, { env: flow.env, address: flow.address, revision: flow.revision, trigger, worker });
-  return { id, flow, counts: zeroCounts(), retries: 0 };
+  const trace = randomBytes(8).toString('hex');
+  const id = await insertRun(db, {
+    env: flow.env,
+    address: flow.address,
+    revision: flow.revision,
+    trigger,
+    worker,
+    trace,
+  });
+  return { id, flow, counts: zeroCounts(), retries: 0, trace };
 }
 
 export async function finishRun(
@@ -252,7 +279,9 @@ export async function processPage(
     return counts;
   };
 
-  const writes: Writes = { ctx, run, item, finals };
+  // A record as read (its PII masked out of a retry's reason: a key or a URL may carry it).
+  const source = (i: number): unknown => (page.json ? parseJsonLossless(page.records[i] as string) : page.records[i]);
+  const writes: Writes = { ctx, run, item, source, finals };
   let counts: Counts;
   if (toWrite.length && (await isTransactional(ctx.target)))
     counts = await writeInTransactions(writes, client, toWrite, persist);
@@ -331,6 +360,8 @@ interface Writes {
   ctx: PipelineContext;
   run: RunHandle;
   item: (i: number) => WriteItem;
+  /** The source record of item i, as read. */
+  source: (i: number) => unknown;
   finals: Final[];
 }
 
@@ -343,7 +374,7 @@ interface Failed {
 
 /** One write of `pending` (in batches); settles each record's final outcome unless it failed transiently. */
 async function writeOnce(
-  { ctx, run, item, finals }: Writes,
+  { ctx, run, item, source, finals }: Writes,
   pending: number[],
   attempt: number,
   tx?: pg.PoolClient,
@@ -381,7 +412,11 @@ async function writeOnce(
   }
   if (failed.retry.length)
     // The reason is one record's error: logged without secrets or the batch's PII values.
-    failed.reason = maskPiiText(redact(failed.reason), piiNames(flow.pii), ...failed.retry.map((i) => item(i).record));
+    failed.reason = maskPiiText(
+      redact(failed.reason),
+      piiNames(flow.pii),
+      ...failed.retry.flatMap((i) => [item(i).record, source(i)]),
+    );
   return failed;
 }
 
@@ -426,6 +461,7 @@ async function waitToRetry({ ctx, run }: Writes, db: Pick<pg.Pool, 'query'>, att
   );
   ctx.log?.(
     `  ${flow.address}: ${failed.retry.length} record(s) failed (${failed.reason}); retry ${attempt}/${flow.retry.maxAttempts - 1} in ${(wait / 1000).toFixed(1)} s`,
+    { level: 'warn', ...runFields(run), attempt, waitMs: wait },
   );
   await sleep(wait, ctx.signal).catch(() => {});
 }

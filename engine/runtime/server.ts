@@ -16,9 +16,11 @@
  * - a path that is not a URL path, or is not valid percent-encoding, is 400; an error nobody foresaw is a 500 for
  *   that request (logged), never an unhandled rejection.
  * None of these refusals stores or enqueues anything, and /healthz and /readyz answer throughout. Each is counted in
- * `stats` (for the operations issue's metrics).
+ * `stats`, and by result in `rsync_webhook_deliveries_total` (`GET /metrics`, metrics.ts: the worker's own counters
+ * and the fleet's figures read from PostgreSQL at scrape time).
  */
 import http from 'node:http';
+import type net from 'node:net';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError } from '../connectors/types.js';
 import { recordDelivery } from './events.js';
@@ -37,7 +39,25 @@ export interface ServedWorker {
   state(): 'starting' | 'ready' | 'draining' | 'reconnecting';
   /** A fresh delivery of `flow` was stored: the loop may look for work again. */
   delivered(flow: FlowDef): void;
+  /** What became of one webhook request (for its counter); `flow` when the path named a deployed one. */
+  counted?(result: WebhookResult, flow?: FlowDef): void;
+  /** The body of `GET /metrics` (Prometheus's text format) and its content type; absent: 404. */
+  metrics?(): Promise<{ contentType: string; body: string }>;
 }
+
+/** What became of a webhook request: the values of rsync_webhook_deliveries_total's `result` label. */
+export type WebhookResult =
+  | 'accepted'
+  | 'duplicate'
+  | 'bad_signature'
+  | 'wrong_topic'
+  | 'bad_request'
+  | 'too_large'
+  | 'too_slow'
+  | 'unsupported_media_type'
+  | 'over_concurrency'
+  | 'malformed_path'
+  | 'failed';
 
 /** The server's bounds (see the header); the worker's flags set them. */
 export interface ServerLimits {
@@ -59,6 +79,12 @@ export const DEFAULT_LIMITS: ServerLimits = {
 export interface ServerStats {
   accepted: number;
   duplicate: number;
+  /** Refused for a missing or wrong signature (the receiver's 401). */
+  badSignature: number;
+  /** Refused for a topic the flow does not take. */
+  wrongTopic: number;
+  /** Cut off by Node for headers or a body that did not arrive in time (408). */
+  tooSlow: number;
   tooLarge: number;
   unsupportedType: number;
   busy: number;
@@ -68,6 +94,14 @@ export interface ServerStats {
   /** The most bytes read of any one request body. */
   maxBodyRead: number;
 }
+
+/** Node's answers to the requests it refuses before a handler sees them (node:_http_server's socketOnError). */
+const NODE_REFUSALS: Record<string, { status: string; result: WebhookResult }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: '408 Request Timeout', result: 'too_slow' },
+  HPE_HEADER_OVERFLOW: { status: '431 Request Header Fields Too Large', result: 'too_large' },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: '413 Payload Too Large', result: 'too_large' },
+  default: { status: '400 Bad Request', result: 'bad_request' },
+};
 
 /** Media types a webhook body may have: JSON (every sender), forms (WooCommerce's ping), text, or none given. */
 const BODY_TYPES = /^(application\/(json|[\w.+-]+\+json|x-www-form-urlencoded)|text\/plain)$/;
@@ -83,6 +117,9 @@ export async function serve(
   const stats: ServerStats = {
     accepted: 0,
     duplicate: 0,
+    badSignature: 0,
+    wrongTopic: 0,
+    tooSlow: 0,
     tooLarge: 0,
     unsupportedType: 0,
     busy: 0,
@@ -102,8 +139,10 @@ export async function serve(
     (req, res) =>
       void handle(w, req, res, l, stats, busy).catch((e: unknown) => {
         stats.failed++;
+        w.counted?.('failed');
         w.rt.log?.(
           `webhook server: ${req.method} ${redact(String(req.url)).slice(0, 200)} failed: ${redact((e as Error)?.message ?? String(e))}`,
+          { level: 'error' },
         );
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/json', connection: 'close' });
@@ -112,6 +151,18 @@ export async function serve(
       }),
   );
   server.keepAliveTimeout = 5_000;
+  // Node's own refusals (a request past headersTimeout or requestTimeout, headers too large, a request it cannot
+  // parse): answered as Node answers them without a listener (its socketOnError), and counted.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const refusal = NODE_REFUSALS[err.code ?? ''] ?? NODE_REFUSALS.default;
+    if (err.code !== 'ECONNRESET') {
+      if (refusal.result === 'too_slow') stats.tooSlow++;
+      w.counted?.(refusal.result);
+    }
+    if (socket.writable && (socket as net.Socket).bytesWritten === 0)
+      socket.write(`HTTP/1.1 ${refusal.status}\r\nConnection: close\r\n\r\n`);
+    socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -150,10 +201,22 @@ async function handle(
   if (req.method === 'GET' && pathname === '/readyz') {
     return state === 'ready' ? send(200, { status: 'ready', flows: w.flowCount() }) : send(503, { status: state });
   }
+  if (req.method === 'GET' && pathname === '/metrics' && w.metrics) {
+    let m: { contentType: string; body: string };
+    try {
+      m = await w.metrics();
+    } catch (e) {
+      // The fleet's figures come from PostgreSQL: without it there is no truth to tell (Prometheus marks the scrape down).
+      return send(503, { error: `metrics need the state database: ${redact((e as Error).message ?? String(e))}` });
+    }
+    res.writeHead(200, { 'content-type': m.contentType });
+    res.end(m.body);
+    return;
+  }
   const m = /^\/hooks\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
   if (!m)
     return refuse(404, {
-      error: 'not found: the endpoints are POST /hooks/<customer>/<flow>, GET /healthz, GET /readyz',
+      error: 'not found: the endpoints are POST /hooks/<customer>/<flow>, GET /healthz, GET /readyz, GET /metrics',
     });
   if (req.method !== 'POST') return refuse(405, { error: 'use POST' }, { allow: 'POST' });
   if (state === 'draining') return refuse(503, { error: 'the worker is stopping; the sender will retry' });
@@ -163,6 +226,7 @@ async function handle(
     [customer, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
   } catch {
     stats.malformed++;
+    w.counted?.('malformed_path');
     return refuse(400, { error: 'the path is not valid percent-encoding: POST /hooks/<customer>/<flow>' });
   }
   const flow = w.flow(`${customer}/flow/${name}`);
@@ -174,16 +238,19 @@ async function handle(
     .toLowerCase();
   if (type && !BODY_TYPES.test(type)) {
     stats.unsupportedType++;
+    w.counted?.('unsupported_media_type', flow);
     return refuse(415, { error: `a webhook body is JSON (application/json), not ${type}` });
   }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > l.maxBodyBytes) {
     stats.tooLarge++;
+    w.counted?.('too_large', flow);
     return refuse(413, { error: `the body is larger than ${describeBytes(l.maxBodyBytes)}` });
   }
   const inFlight = busy.get(flow.address) ?? 0;
   if (inFlight >= l.maxDeliveriesPerFlow) {
     stats.busy++;
+    w.counted?.('over_concurrency', flow);
     return refuse(
       429,
       { error: `flow ${customer}/${name} has ${inFlight} deliveries being stored; retry in a second` },
@@ -218,6 +285,7 @@ async function store(
   const body = await readBody(req, l.maxBodyBytes, stats);
   if (body === 'too large') {
     stats.tooLarge++;
+    w.counted?.('too_large', flow);
     return refuse(413, { error: `the body is larger than ${describeBytes(l.maxBodyBytes)}` });
   }
   if (body === 'aborted') {
@@ -237,35 +305,53 @@ async function store(
     // before anything is stored.
     // A topic the flow does not take (a webhook subscribed to the wrong address, a topic added at the vendor but not
     // to the flow) is refused, never mapped as if it were the flow's. A sender without topics is taken as it is.
-    if (got.topic !== undefined && flow.events.length && !flow.events.includes(got.topic))
+    if (got.topic !== undefined && flow.events.length && !flow.events.includes(got.topic)) {
+      stats.wrongTopic++;
+      w.counted?.('wrong_topic', flow);
       return send(400, {
         error: `flow ${customer}/${name} takes ${flow.events.join(', ')}, not ${got.topic}: subscribe this topic to the flow that takes it, or add it to this flow's trigger`,
       });
+    }
     const bad = findUnstorable({ deliveryId: got.deliveryId, topic: got.topic ?? null, records: got.records });
-    if (bad) return send(400, { error: unstorableMessage(bad) });
+    if (bad) {
+      w.counted?.('bad_request', flow);
+      return send(400, { error: unstorableMessage(bad) });
+    }
     let fresh: boolean;
     try {
       fresh = await recordDelivery(w.rt.db, flow, got.deliveryId, got.topic, got.records);
     } catch (e) {
       // Any other value PostgreSQL refuses as data (class 22: too long, out of range…) is the delivery's, not ours.
       const code = (e as { code?: unknown }).code;
-      if (typeof code === 'string' && code.startsWith('22'))
+      if (typeof code === 'string' && code.startsWith('22')) {
+        w.counted?.('bad_request', flow);
         return send(400, { error: `the delivery cannot be stored: ${redact((e as Error).message)}` });
+      }
       throw e;
     }
     if (fresh) w.delivered(flow);
     if (fresh) stats.accepted++;
     else stats.duplicate++;
+    w.rt.log?.(`webhook ${got.deliveryId} of ${flow.address}: ${fresh ? 'stored' : 'a duplicate'}`, {
+      level: 'debug',
+      address: flow.address,
+      delivery: got.deliveryId,
+    });
+    w.counted?.(fresh ? 'accepted' : 'duplicate', flow);
     return send(fresh ? 202 : 200, { accepted: true, duplicate: !fresh, delivery: got.deliveryId });
   } catch (e) {
     const err = e instanceof ConnectorError ? e : undefined;
     if (err && !err.transient) {
-      stats.refused++;
+      const signature = err.status === 401;
+      if (signature) stats.badSignature++;
+      else stats.refused++;
+      w.counted?.(signature ? 'bad_signature' : err.status === 500 ? 'failed' : 'bad_request', flow);
       return send(err.status && err.status >= 400 && err.status < 500 ? err.status : 400, {
         error: redact(err.message),
       });
     }
     stats.failed++;
+    w.counted?.('failed', flow);
     return send(503, { error: 'the delivery could not be stored; retry' });
   }
 }

@@ -55,26 +55,9 @@ export async function flowStatus(
   return list.map((f) => {
     const l = runs.last.get(f.address);
     const p = pendingBy.get(f.address);
-    const okAt = runs.succeededAt.get(f.address);
-    const lagMs =
-      f.trigger === 'event'
-        ? p
-          ? now - new Date(p.oldest).getTime()
-          : l
-            ? 0
-            : null
-        : okAt
-          ? now - new Date(okAt).getTime()
-          : null;
+    const lagMs = lagOf(f, now, { ran: !!l, succeededAt: runs.succeededAt.get(f.address), pendingSince: p?.oldest });
     const freshnessMs = f.freshnessMs ?? null;
-    const health: FlowStatus['health'] =
-      l?.status === 'failed'
-        ? 'failing'
-        : !l
-          ? 'idle'
-          : freshnessMs !== null && lagMs !== null && lagMs > freshnessMs
-            ? 'late'
-            : 'ok';
+    const health = healthOf(l?.status, !!l, lagMs, freshnessMs);
     return {
       address: f.address,
       customer: f.customer,
@@ -101,6 +84,31 @@ export async function flowStatus(
       budget: budgetSummary(slaBy.get(f.address)),
     };
   });
+}
+
+/**
+ * How far a flow's target is behind its source: an event flow by its oldest pending delivery (0 once it ran with
+ * none pending), any other since its last successful run; null when that cannot be told yet.
+ */
+export function lagOf(
+  f: Pick<FlowDef, 'trigger'>,
+  now: number,
+  o: { ran: boolean; succeededAt?: Date | null; pendingSince?: Date | null },
+): number | null {
+  if (f.trigger === 'event') return o.pendingSince ? now - new Date(o.pendingSince).getTime() : o.ran ? 0 : null;
+  return o.succeededAt ? now - new Date(o.succeededAt).getTime() : null;
+}
+
+/** ok, late (lag beyond the SLA's freshness), failing (the last run failed), idle (never ran). */
+export function healthOf(
+  lastStatus: string | null | undefined,
+  ran: boolean,
+  lagMs: number | null,
+  freshnessMs: number | null,
+): FlowStatus['health'] {
+  if (lastStatus === 'failed') return 'failing';
+  if (!ran) return 'idle';
+  return freshnessMs !== null && lagMs !== null && lagMs > freshnessMs ? 'late' : 'ok';
 }
 
 /** `rsync status`: the environment's deployed flows' status and its live workers. */

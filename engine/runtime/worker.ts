@@ -16,7 +16,6 @@
  * Applies are followed live: apply NOTIFYs `<env> *applied*` when it commits (and the deployed state's version is
  * polled every 2 s in case a notification was missed).
  */
-import { describeFilterReasons } from '../mapping/filter.js';
 import type http from 'node:http';
 import { hostname } from 'node:os';
 import cronParser from 'cron-parser';
@@ -31,7 +30,15 @@ import { loadFlows, type FlowDef } from './flows.js';
 import { runEvents } from './events.js';
 import { runIncremental } from './incremental.js';
 import type { JobData } from './manual.js';
-import { closeConnectors, type RunResult, type RuntimeContext, workerId } from './page-loop.js';
+import {
+  closeConnectors,
+  type LogSink,
+  type RunResult,
+  type RuntimeContext,
+  runEndFields,
+  runLine,
+  workerId,
+} from './page-loop.js';
 import { closeServer, type ServerLimits, type ServerStats, serve } from './server.js';
 import { flowsWithDeliveries } from '../state/deliveries.js';
 import { databaseNow, interruptOrphanedRuns, interruptRunsOf } from '../state/runs.js';
@@ -46,6 +53,7 @@ import {
 } from '../state/workers.js';
 import { Mapper } from './mapping/mapper.js';
 import { evaluateSlas, type SlaEvaluation } from './sla.js';
+import { WorkerMetrics } from './metrics.js';
 import { tickQueueName } from '../live/layout.js';
 import { APPLIED, listenForWork } from '../live/notify.js';
 import { AlertLoop } from './alerts/index.js';
@@ -84,7 +92,10 @@ export interface WorkerOptions {
   limits?: Partial<ServerLimits>;
   /** How often this worker evaluates the alerts (alerts/index.ts; default 30 s); 0: never. */
   alertIntervalMs?: number;
-  log?: (line: string) => void;
+  /** Whether `/metrics` labels figures by flow (default true) or sums them per customer (metrics.ts). */
+  metricsByFlow?: boolean;
+  /** The worker's log: each line with its fields (level; a run's address, id and trace: page-loop.ts LogFields). */
+  log?: LogSink;
 }
 
 export class RsyncWorker {
@@ -117,10 +128,19 @@ export class RsyncWorker {
   port: number | null = null;
   /** What the webhook server accepted and refused, by reason (undefined: it serves none). */
   webhooks?: ServerStats;
+  /** `GET /metrics`: the fleet's figures from PostgreSQL, this worker's own in memory. */
+  readonly metrics: WorkerMetrics;
 
   constructor(private o: WorkerOptions) {
     this.mapper = new Mapper(o.threads);
+    this.metrics = new WorkerMetrics({
+      db: o.pool,
+      env: o.env,
+      flows: () => this.flows.values(),
+      byFlow: o.metricsByFlow,
+    });
     this.rt = {
+      metrics: this.metrics,
       db: o.pool,
       mapper: this.mapper,
       worker: this.id,
@@ -156,6 +176,8 @@ export class RsyncWorker {
             this.idleUntil.delete(flow.address);
             this.wake();
           },
+          counted: (result, flow) => this.metrics.webhook(result, flow),
+          metrics: () => this.metrics.text(),
         },
         this.o.port ?? 8787,
         this.o.host ?? '127.0.0.1',
@@ -227,7 +249,7 @@ export class RsyncWorker {
     if (listener !== this.listener || this.draining) return;
     this.listener = undefined;
     this.offline = true;
-    this.o.log?.('worker: lost the connection to PostgreSQL; not ready, reconnecting');
+    this.o.log?.('worker: lost the connection to PostgreSQL; not ready, reconnecting', { level: 'error' });
     void this.reconnect();
   }
 
@@ -252,7 +274,9 @@ export class RsyncWorker {
         void Promise.all(before)
           .then(() => interruptRunsOf(this.o.pool, this.id, at, 'the worker lost its connection to PostgreSQL'))
           .then(
-            (closed) => closed && this.o.log?.(`worker: ${closed} run(s) cut off by the loss closed as interrupted`),
+            (closed) =>
+              closed &&
+              this.o.log?.(`worker: ${closed} run(s) cut off by the loss closed as interrupted`, { level: 'warn' }),
           )
           .catch(() => {});
         void this.reload().catch(() => {});
@@ -369,7 +393,7 @@ export class RsyncWorker {
   private track<T>(p: Promise<T>): void {
     const q = p.then(
       () => {},
-      (e) => this.o.log?.(`worker: ${redact((e as Error).message ?? String(e))}`),
+      (e) => this.o.log?.(`worker: ${redact((e as Error).message ?? String(e))}`, { level: 'error' }),
     );
     this.inflight.add(q);
     void q.finally(() => {
@@ -394,7 +418,7 @@ export class RsyncWorker {
         started += await this.startJobs();
         started += await this.startBackfills();
       } catch (e) {
-        this.o.log?.(`worker: ${redact((e as Error).message)}`);
+        this.o.log?.(`worker: ${redact((e as Error).message)}`, { level: 'error' });
       }
       if (!started || this.free() <= 0) await this.sleep(this.o.pollMs ?? 1000);
     }
@@ -502,10 +526,7 @@ export class RsyncWorker {
   private report(flow: FlowDef, r: RunResult): void {
     this.count(r);
     if (r.status === 'skipped') return;
-    const c = r.counts;
-    this.o.log?.(
-      `run ${r.run} ${flow.address}@${flow.revision}: ${r.status} — read ${c.read}, written ${c.written}, unchanged ${c.unchanged}, filtered ${c.filtered}${c.filteredBy ? ` (${describeFilterReasons(c.filtered, c.filteredBy)})` : ''}, dead ${c.dead}${r.reason ? ` (${r.reason})` : ''}`,
-    );
+    this.o.log?.(runLine(flow, r), runEndFields(flow, r));
   }
 
   /** Queue a manual run of a flow (what `rsync run` does from another process). */
@@ -526,6 +547,7 @@ export class RsyncWorker {
     if (skipped)
       this.o.log?.(
         `schedules: ${skipped} minute(s) before ${minutes[0]?.toISOString() ?? at.toISOString()} were not started (more than ${CATCH_UP} behind: the clock jumped, or no worker ran)`,
+        { level: 'warn' },
       );
     for (const minute of minutes)
       for (const f of this.flows.values()) {

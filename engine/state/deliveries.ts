@@ -45,8 +45,14 @@ export async function pendingDeliveries(
   return rows;
 }
 
-export async function markDelivered(tx: Queryable, ids: string[]): Promise<void> {
-  await tx.query(`UPDATE rsync.deliveries SET done_at = now(), records = '[]' WHERE id = ANY($1)`, [ids]);
+/** Mark deliveries done (their page's transaction); returns each one's seconds from received to done. */
+export async function markDelivered(tx: Queryable, ids: string[]): Promise<number[]> {
+  const { rows } = await tx.query<{ s: number }>(
+    `UPDATE rsync.deliveries SET done_at = clock_timestamp(), records = '[]' WHERE id = ANY($1)
+     RETURNING extract(epoch FROM clock_timestamp() - received_at)::float8 AS s`,
+    [ids],
+  );
+  return rows.map((r) => r.s);
 }
 
 /** The flows of an environment with pending deliveries. */

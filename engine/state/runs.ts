@@ -88,13 +88,15 @@ export interface RunRow extends Counts {
   log: Record<string, unknown>[];
 }
 
+/** Insert a running run; its `trace` (the id its log lines carry) is the first entry of its log. */
 export async function insertRun(
   db: Queryable,
-  r: { env: string; address: string; revision: number; trigger: string; worker: string },
+  r: { env: string; address: string; revision: number; trigger: string; worker: string; trace?: string },
 ): Promise<number> {
+  const log = r.trace ? [{ at: new Date().toISOString(), event: 'start', trace: r.trace }] : [];
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO rsync.runs (env, address, revision, trigger, worker) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-    [r.env, r.address, r.revision, r.trigger, r.worker],
+    `INSERT INTO rsync.runs (env, address, revision, trigger, worker, log) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+    [r.env, r.address, r.revision, r.trigger, r.worker, JSON.stringify(log)],
   );
   return Number(rows[0].id);
 }

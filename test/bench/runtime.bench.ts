@@ -2,8 +2,8 @@
  * The runtime benchmark (issue "The runtime"): on a fresh PostgreSQL database (DATABASE_URL's server, else the
  * embedded one the tests share), with the built CLI and engine.
  *
- *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,netsuite,business-central,avalara,throttle]
- *        [--records 100000] [--erp-records 2000] [--backfill 1000000] [--rate 50] [--seconds 60] [--vendor shopify|woocommerce|square|stripe|all]
+ *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,netsuite,business-central,avalara,metrics,throttle]
+ *        [--records 100000] [--erp-records 2000] [--metrics-customers 1000] [--backfill 1000000] [--rate 50] [--seconds 60] [--vendor shopify|woocommerce|square|stripe|all]
  *
  *   e2e       postgres table of Shopify orders → the Shopify order mapping (shopify-orders-to-erp@2) → postgres
  *             upsert, --records records, as a backfill worked by one worker (its mapping threads on every core):
@@ -31,6 +31,9 @@
  *             and writes through the limiter shared in PostgreSQL for --seconds (default 120 for this part) per
  *             --vendor (default all): calls and throttled calls, utilisation, the limiter's wait (throttle.ts).
  *                                                                                    target < 1 % throttled
+ *   metrics   GET /metrics of a worker with --metrics-customers (1,000) × 10 flows deployed (copied by SQL), 5 runs a
+ *             flow: p50 and max of 20 scrapes and the response's size, with the flow label and without (metrics.ts).
+ *                                                                                    target max < 1 s
  *   json      parsing a page of 500 Shopify orders (the REST fixture), JSON.parse against parseJsonLossless: with
  *             ids below 2^53 (its fast path) and with 64-bit ids (every "id" in it): MB/s, in process.
  *
@@ -60,6 +63,7 @@ import {
   STOCK_MAPPING,
   until,
 } from '../helpers/runtime.js';
+import { metricsScrape } from './metrics.js';
 import { percentile, steadyThrottle, VENDORS, type Vendor } from './throttle.js';
 import { machine, projectRoot } from './validate.bench.js';
 
@@ -77,6 +81,8 @@ interface Args {
   runs: number;
   /** Orders of the ERP and tax parts (netsuite, business-central, avalara): their fakes answer one order a request. */
   erpRecords: number;
+  /** Customers of the metrics part (10 flows each). */
+  metricsCustomers: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -92,6 +98,7 @@ function parseArgs(argv: string[]): Args {
       'netsuite',
       'business-central',
       'avalara',
+      'metrics',
     ]),
     records: 100_000,
     erpRecords: 2_000,
@@ -100,6 +107,7 @@ function parseArgs(argv: string[]): Args {
     seconds: 60,
     vendors: [...VENDORS],
     runs: 3,
+    metricsCustomers: 1000,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -120,6 +128,7 @@ function parseArgs(argv: string[]): Args {
         throw new Error(`--vendor is one of ${VENDORS.join(', ')} or all`);
       a.vendors = v === 'all' ? [...VENDORS] : [v as Vendor];
     } else if (k === '--runs') a.runs = num();
+    else if (k === '--metrics-customers') a.metricsCustomers = num();
     else throw new Error(`unknown argument ${k}`);
   }
   return a;
@@ -1250,6 +1259,12 @@ async function main(): Promise<void> {
     ['avalara', avalara],
     ['netsuite', netsuite],
     ['business-central', businessCentral],
+    [
+      'metrics',
+      async (x) => {
+        if (!(await metricsScrape({ customers: x.metricsCustomers, runs: 5, scrapes: 20 }, say))) failed = true;
+      },
+    ],
     [
       'throttle',
       async (x) => {

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { generate } from '../../engine/connectors/sandbox/connector.js';
 import { awaitBackfill, createBackfill } from '../../engine/runtime/backfill.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
+import { RsyncWorker, type WorkerOptions } from '../../engine/runtime/worker.js';
 import { runCli, show, type Run } from './cli.js';
 
 export const ACTOR = 'ops-bot <ops@acme.example>';
@@ -238,6 +239,36 @@ export async function seed(
 }
 
 export { generate };
+
+/**
+ * An in-process worker of the test environment on sandbox systems (one mapping thread, a 100 ms poll, no clock
+ * ticks, a free port), started; `more` overrides any option.
+ */
+export async function startSandboxWorker(
+  pool: pg.Pool,
+  url: string,
+  more: Partial<WorkerOptions> = {},
+): Promise<RsyncWorker> {
+  const worker = new RsyncWorker({
+    pool,
+    url,
+    env: ENV,
+    port: 0,
+    sandbox: true,
+    threads: 1,
+    pollMs: 100,
+    ticks: false,
+    ...more,
+  });
+  await worker.start();
+  return worker;
+}
+
+/** Listen on a free port of 127.0.0.1; resolves with the port. */
+export async function listenLocal(server: import('node:http').Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as import('node:net').AddressInfo).port;
+}
 
 /** Poll `check` until it returns a value (not undefined), or fail after `ms`. */
 export async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {

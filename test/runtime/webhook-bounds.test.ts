@@ -131,6 +131,7 @@ describe('bounded webhooks', { timeout: 120_000 }, () => {
     // Headers that never end are cut off the same way.
     const stalled = await raw(['POST /hooks/acme/orders HTTP/1.1\r\nHost: x\r\n'], { waitMs: 15_000 });
     expect(stalled.answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(worker.webhooks!.tooSlow).toBe(2); // counted, for rsync_webhook_deliveries_total{result="too_slow"}
 
     const xml = await fetch(`http://127.0.0.1:${worker.port}/hooks/acme/orders`, {
       method: 'POST',
