@@ -37,6 +37,8 @@ export interface ServedWorker {
   state(): 'starting' | 'ready' | 'draining' | 'reconnecting';
   /** A fresh delivery of `flow` was stored: the loop may look for work again. */
   delivered(flow: FlowDef): void;
+  /** Other endpoints served beside the hooks (`rsync worker --sync`: POST /hooks/git); true when it answered. */
+  route?: (req: http.IncomingMessage, res: http.ServerResponse, pathname: string) => Promise<boolean>;
 }
 
 /** The server's bounds (see the header); the worker's flags set them. */
@@ -150,6 +152,7 @@ async function handle(
   if (req.method === 'GET' && pathname === '/readyz') {
     return state === 'ready' ? send(200, { status: 'ready', flows: w.flowCount() }) : send(503, { status: state });
   }
+  if (w.route && (await w.route(req, res, pathname))) return;
   const m = /^\/hooks\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
   if (!m)
     return refuse(404, {

@@ -32,7 +32,7 @@ import { runEvents } from './events.js';
 import { runIncremental } from './incremental.js';
 import type { JobData } from './manual.js';
 import { closeConnectors, type RunResult, type RuntimeContext, workerId } from './page-loop.js';
-import { closeServer, type ServerLimits, type ServerStats, serve } from './server.js';
+import { closeServer, type ServedWorker, type ServerLimits, type ServerStats, serve } from './server.js';
 import { flowsWithDeliveries } from '../state/deliveries.js';
 import { databaseNow, interruptOrphanedRuns, interruptRunsOf } from '../state/runs.js';
 import { CATCH_UP, claimMinutes } from '../state/ticks.js';
@@ -82,6 +82,8 @@ export interface WorkerOptions {
   onSla?: (e: SlaEvaluation) => void | Promise<void>;
   /** The webhook server's bounds (server.ts DEFAULT_LIMITS). */
   limits?: Partial<ServerLimits>;
+  /** Endpoints served beside the webhooks (server.ts ServedWorker.route): `rsync worker --sync`'s POST /hooks/git. */
+  route?: ServedWorker['route'];
   /** How often this worker evaluates the alerts (alerts/index.ts; default 30 s); 0: never. */
   alertIntervalMs?: number;
   log?: (line: string) => void;
@@ -156,6 +158,7 @@ export class RsyncWorker {
             this.idleUntil.delete(flow.address);
             this.wake();
           },
+          route: this.o.route,
         },
         this.o.port ?? 8787,
         this.o.host ?? '127.0.0.1',
