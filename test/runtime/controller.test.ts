@@ -14,7 +14,7 @@ import { closeServer } from '../../engine/runtime/server.js';
 import { connect, type Database } from '../../engine/state/db.js';
 import { buildProblem, git, show } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
-import { cli, SANDBOX_SYSTEMS, stockFlow, until, writeWorkspace } from '../helpers/runtime.js';
+import { cli, SANDBOX_SYSTEMS, spawnWorker, stockFlow, until, writeWorkspace } from '../helpers/runtime.js';
 
 const ENVIRONMENTS = `    staging: { ref: main, autoSync: true, selfHeal: true }
     production: { ref: main, autoSync: true, selfHeal: true, requiresApproval: true }`;
@@ -54,7 +54,7 @@ function controller(o: Partial<ConstructorParameters<typeof Controller>[0]> = {}
 }
 
 beforeAll(async () => {
-  const problem = buildProblem(['status']);
+  const problem = buildProblem(['status', 'controller', 'worker']);
   if (problem) throw new Error(problem);
   tdb = await testDatabase('controller');
   const top = mkdtempSync(path.join(os.tmpdir(), 'rsync-controller-'));
@@ -208,6 +208,101 @@ describe('rsync controller', { timeout: 60_000 }, () => {
     } finally {
       await closeServer(served.server);
       await c.stop();
+    }
+  });
+
+  it('rsync controller syncs from the command line; a webhook secret variable that is not set is a usage error', async () => {
+    const unset = await cli(
+      ws,
+      tdb.url,
+      'controller',
+      '--env',
+      'staging',
+      '--webhook-secret-env',
+      'RSYNC_NO_SUCH_SECRET',
+    );
+    expect(unset.status).toBe(64);
+    expect(unset.stderr).toContain(
+      '--webhook-secret-env RSYNC_NO_SUCH_SECRET: the variable RSYNC_NO_SUCH_SECRET is not set',
+    );
+    setCron('*/30 * * * *');
+    const commit = push('Every half hour');
+    const r = await cli(
+      ws,
+      tdb.url,
+      'controller',
+      '--env',
+      'staging',
+      '--interval',
+      '1s',
+      '--port',
+      '0',
+      '--for',
+      '3s',
+    );
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stderr).toContain(`controller: staging: applied ${commit.slice(0, 12)}`);
+    expect(await applies('staging', commit)).toHaveLength(1);
+  });
+
+  it("rsync worker --sync runs the controller, its push webhook on the worker's port", async () => {
+    process.env.RSYNC_TEST_GIT_SECRET = 'worker-sync-secret';
+    const started = new Date();
+    const w = spawnWorker(
+      ws,
+      tdb.url,
+      '--threads',
+      '1',
+      '--sync',
+      '--interval',
+      '1h',
+      '--webhook-secret-env',
+      'RSYNC_TEST_GIT_SECRET',
+    );
+    try {
+      const port = await until(
+        "the worker's port",
+        async () => /http:\/\/127\.0\.0\.1:(\d+)\/hooks/.exec(w.output)?.[1],
+        30_000,
+      );
+      // Its first round is over (the environment checked since the worker started): what comes next, the webhook woke.
+      await until(
+        'the first round',
+        async () =>
+          (
+            await db.pool.query(
+              `SELECT 1 FROM rsync.sync_state WHERE env = 'staging' AND checked_at > $1 AND controller LIKE 'rsync-controller@%'`,
+              [started],
+            )
+          ).rowCount
+            ? true
+            : undefined,
+        30_000,
+      );
+      setCron('*/45 * * * *');
+      const commit = push('At :00 and :45');
+      const body = JSON.stringify({ ref: 'refs/heads/main' });
+      const bad = await fetch(`http://127.0.0.1:${port}/hooks/git`, {
+        method: 'POST',
+        body,
+        headers: { 'x-hub-signature-256': signGitHook('nope', body) },
+      });
+      expect(bad.status).toBe(401);
+      const ok = await fetch(`http://127.0.0.1:${port}/hooks/git`, {
+        method: 'POST',
+        body,
+        headers: { 'x-hub-signature-256': signGitHook('worker-sync-secret', body) },
+      });
+      expect(ok.status).toBe(202);
+      await until(
+        'the pushed commit applied',
+        async () => ((await applies('staging', commit)).length ? true : undefined),
+        15_000,
+      );
+    } finally {
+      delete process.env.RSYNC_TEST_GIT_SECRET;
+      w.kill('SIGTERM');
+      await w.exited;
     }
   });
 });
