@@ -233,20 +233,25 @@ export class Controller {
       return { env: s.env, branch, commit, result: 'out-of-sync', reason };
     }
     const plan = outcome.plan;
+    const before = await readSyncState(db.pool, s.env);
     if (plan.empty) {
-      const before = await readSyncState(db.pool, s.env);
       await record('synced', undefined, true);
       if (before?.seenCommit !== commit || before.state !== 'synced')
         this.o.log?.(`controller: ${s.env} synced at ${short}`);
       return { env: s.env, branch, commit, result: 'synced' };
     }
-    const heal = plan.changes.length === 0;
-    const blocked = this.blocked(s, plan, heal);
+    // Changes to a commit the controller already applied were made outside it (an apply of another ref by hand):
+    // putting them back is healing, not a new sync, so only selfHeal does it — a commit is synced once.
+    const reapply = plan.changes.length > 0 && before?.appliedCommit === commit;
+    const heal = plan.changes.length === 0 || reapply;
+    const blocked = this.blocked(s, plan, heal, reapply);
     if (blocked) {
       await record('out-of-sync', blocked);
       this.o.log?.(`controller: ${s.env} out of sync (${short} not applied: ${blocked})`);
       return { env: s.env, branch, commit, result: 'out-of-sync', reason: blocked };
     }
+    // The claim may have gone with its connection during the plan: then another controller acts now.
+    if (!this.leading.has(s.env)) return { env: s.env, branch, commit, result: 'not-leader' };
     try {
       const r = await applyPlan(db, plan, { actor: this.actor, url: db.url });
       await record('synced', undefined, true);
@@ -268,13 +273,15 @@ export class Controller {
   }
 
   /** Why the controller may not apply this plan now (undefined: it may). */
-  private blocked(s: SyncSettings, plan: Plan, heal: boolean): string | undefined {
-    const what = heal
-      ? `${plan.drift.length} live object${plan.drift.length === 1 ? '' : 's'} drifted (${plan.drift
-          .slice(0, 3)
-          .map((d) => `${d.type} ${d.object} ${d.problem}`)
-          .join('; ')}${plan.drift.length > 3 ? '; …' : ''})`
-      : `${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'}`;
+  private blocked(s: SyncSettings, plan: Plan, heal: boolean, reapply = false): string | undefined {
+    const what = reapply
+      ? `the deployed state differs from ${plan.commit?.slice(0, 12)}, applied before (${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} made outside the controller)`
+      : heal
+        ? `${plan.drift.length} live object${plan.drift.length === 1 ? '' : 's'} drifted (${plan.drift
+            .slice(0, 3)
+            .map((d) => `${d.type} ${d.object} ${d.problem}`)
+            .join('; ')}${plan.drift.length > 3 ? '; …' : ''})`
+        : `${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'}`;
     if (s.requiresApproval)
       return `${what}; ${s.env} requires approval, so the controller never applies it: review the plan and run rsync apply --env ${s.env}`;
     if (heal && !s.selfHeal) return `${what}; selfHeal is off for ${s.env}`;

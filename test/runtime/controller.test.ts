@@ -17,7 +17,11 @@ import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli, SANDBOX_SYSTEMS, spawnWorker, stockFlow, until, writeWorkspace } from '../helpers/runtime.js';
 
 const ENVIRONMENTS = `    staging: { ref: main, autoSync: true, selfHeal: true }
-    production: { ref: main, autoSync: true, selfHeal: true, requiresApproval: true }`;
+    production: { ref: main, autoSync: true, selfHeal: true, requiresApproval: true }
+    nightly:
+      ref: main
+      autoSync: true
+      syncWindows: [{ schedule: "0 22 * * *", duration: 8h, timezone: UTC }]`;
 
 let tdb: TestDatabase;
 let db: Database;
@@ -304,5 +308,30 @@ describe('rsync controller', { timeout: 60_000 }, () => {
       w.kill('SIGTERM');
       await w.exited;
     }
+  });
+
+  it('applies only inside a sync window, and leaves changes made outside it to selfHeal', async () => {
+    let clock = '';
+    const c = controller({ envs: ['nightly'], now: () => new Date(clock) });
+    const at = (iso: string) => {
+      clock = iso;
+      return c;
+    };
+    const first = git(author, 'rev-list', '--max-parents=0', 'HEAD');
+    const noon = await at('2026-12-03T12:00:00Z').syncAll();
+    expect(noon[0]).toMatchObject({ result: 'out-of-sync' });
+    expect(noon[0].reason).toContain("outside nightly's sync windows (the next opens at 2026-12-03T22:00:00.000Z)");
+    const dawn = await at('2026-12-04T05:59:00Z').syncAll();
+    expect(dawn[0]).toMatchObject({ result: 'applied' });
+    const head = dawn[0].commit!;
+    // Someone applies the first commit by hand: the controller synced head already, and selfHeal is off here.
+    const byHand = await cli(ws, tdb.url, 'apply', '--env', 'nightly', '--ref', first, '--auto-approve');
+    expect(byHand.status, show(byHand)).toBe(0);
+    const later = await at('2026-12-04T05:59:30Z').syncAll();
+    expect(later[0]).toMatchObject({ result: 'out-of-sync' });
+    expect(later[0].reason).toContain(`the deployed state differs from ${head.slice(0, 12)}, applied before`);
+    expect(later[0].reason).toContain('selfHeal is off for nightly');
+    expect(await applies('nightly', head)).toHaveLength(1);
+    await c.stop();
   });
 });
