@@ -3,6 +3,7 @@
  * (the variable's name; its value never appears in a flag, a log or an error), and the controller itself.
  */
 import { Flags } from '@oclif/core';
+import { rememberSecret } from '../engine/connectors/secrets.js';
 import { Controller } from '../engine/gitops/controller.js';
 import type { GitHookTarget } from '../engine/gitops/git-hook.js';
 import { ExitCode, RsyncError } from '../engine/diagnostics/errors.js';
@@ -31,6 +32,7 @@ export function webhookSecret(name: string | undefined): string | undefined {
       ExitCode.USAGE,
       `Set ${name} to the webhook's secret (the one entered at the Git host), or leave the flag out to serve no push webhook.`,
     );
+  rememberSecret(value); // never in a log line or an error, in any encoding
   return value;
 }
 
