@@ -4,6 +4,7 @@ import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { awaitRun, queueRun } from '../../engine/runtime/manual.js';
 import { describeOutcome, type RunRow } from '../../engine/state/runs.js';
 import { deployedFlow } from '../../engine/runtime/flows.js';
+import { isPaused } from '../../engine/state/pauses.js';
 import { RsyncCommand } from '../base.js';
 import { countFlag, MAX_WAIT_SECONDS } from '../flags.js';
 import { logFlags } from '../log.js';
@@ -44,6 +45,13 @@ flow's cursor and syncs what changed. With --wait the command waits for it and e
     const { db, env } = await openRuntime(flags, this.json);
     try {
       const flow = await deployedFlow(db.pool, env, args.flow, flags.customer);
+      const pause = await isPaused(db.pool, env, flow.address);
+      if (pause)
+        throw new RsyncError(
+          `${flow.address.replace('/flow/', '/')} is paused in ${env} (by ${pause.by} since ${pause.since}${pause.reason ? `: ${pause.reason}` : ''}): no run was queued.`,
+          ExitCode.REFUSED,
+          `Resume it first: rsync resume ${flow.address.replace('/flow/', '/')} --env ${env}`,
+        );
       const job = await queueRun(db.pool, flow);
       if (!job) throw new RsyncError(`The run of ${flow.address} was not queued.`, ExitCode.FAILED);
       const out: RunOutput = { version: 1, env, flow: flow.address, job, run: null, state: 'created' };

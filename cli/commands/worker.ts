@@ -7,6 +7,8 @@ import { DEFAULT_LIMITS } from '../../engine/runtime/server.js';
 import { countFlag, LONGEST_TIMER_MS, parseDurationFlag, parseSizeFlag, portFlag } from '../flags.js';
 import { logFlags } from '../log.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
+import { openController, syncFlags } from '../sync.js';
+import { handleGitHook } from '../../engine/gitops/git-hook.js';
 
 export interface WorkerResult {
   version: 1;
@@ -30,7 +32,10 @@ GET /metrics (Prometheus's text format), and works backfill windows. Start more 
 SIGTERM or SIGINT drains: no new work is taken, running jobs finish until --drain-timeout, then they are
 interrupted where they stand (their cursors are committed per page, so the next worker resumes).
 
---sandbox serves every connection with the sandbox connector (simulated systems in the state database).`;
+--sandbox serves every connection with the sandbox connector (simulated systems in the state database).
+
+--sync also runs the controller for the worker's environment (as \`rsync controller --env <env>\` does): each new
+commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git (with --webhook-secret-env) wakes it.`;
   static examples = [
     '<%= config.bin %> worker --env staging',
     '<%= config.bin %> worker --env staging --sandbox --port 8787',
@@ -79,6 +84,12 @@ interrupted where they stand (their cursors are committed per page, so the next 
       description: "how often the environment's SLAs are evaluated (one worker at a time), 1s to 1h; 0 for never",
       default: '30s',
     }),
+    sync: Flags.boolean({
+      description:
+        "also sync the environment from Git (the controller: rsync controller's --interval, --webhook-secret-env)",
+      default: false,
+    }),
+    ...syncFlags,
     'alert-interval': Flags.string({
       description: 'how often the alerts are evaluated, 1s to 1h (0: never, in this worker)',
       default: '30s',
@@ -99,8 +110,10 @@ interrupted where they stand (their cursors are committed per page, so the next 
       flags['alert-interval'] === '0'
         ? 0
         : parseDurationFlag('alert-interval', flags['alert-interval'], { min: 1000, max: 3_600_000 })!;
-    const { db, env } = await openRuntime(flags, this.json);
+    const { db, env, root } = await openRuntime(flags, this.json);
+    const sync = flags.sync ? await openController(db, root, [env], flags, (line) => this.note(line)) : undefined;
     const worker = new RsyncWorker({
+      route: sync && ((req, res, pathname) => handleGitHook(sync.hook, req, res, pathname)),
       slaEveryMs,
       pool: db.pool,
       url: db.url,
@@ -145,6 +158,7 @@ interrupted where they stand (their cursors are committed per page, so the next 
         );
       throw e;
     }
+    sync?.controller.start();
     this.note(
       `worker ${worker.id} on ${env}${flags.sandbox ? ' (sandbox systems)' : ''}: database ${db.describe}` +
         (worker.port !== null ? `; webhooks on http://${flags.host}:${worker.port}/hooks/<customer>/<flow>` : ''),
@@ -156,6 +170,7 @@ interrupted where they stand (their cursors are committed per page, so the next 
     });
     const why = await stopped;
     this.note(`stopping (${why}): draining for up to ${flags['drain-timeout']}`);
+    await sync?.controller.stop();
     const { drained } = await worker.stop(drainMs);
     await db.close();
     const t = worker.totals;

@@ -55,6 +55,8 @@ export interface FlowDef {
    */
   retry: { maxAttempts: number; backoff: 'exponential' | 'fixed'; initialMs: number; maxMs: number };
   pii: string[];
+  /** The policy's missedRuns: a schedule that fired while no worker ran starts once (run-once) or not (skip). */
+  missedRuns: 'run-once' | 'skip';
   freshnessMs?: number;
   /** The flow's effective SLA (flow.sla, else its customer's default, else the workspace's), as declared. */
   sla?: SlaDef;
@@ -158,6 +160,7 @@ export function flowDef(
       maxMs: parseDuration(retrySpec.max) ?? DEFAULT_MAX_WAIT_MS,
     },
     pii: piiOf(policy),
+    missedRuns: policySpec.missedRuns === 'skip' ? 'skip' : 'run-once',
     freshnessMs: parseDuration(slaSpec.freshness),
     sla: slaDef(sla),
   };

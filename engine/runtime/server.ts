@@ -43,6 +43,8 @@ export interface ServedWorker {
   counted?(result: WebhookResult, flow?: FlowDef): void;
   /** The body of `GET /metrics` (Prometheus's text format) and its content type; absent: 404. */
   metrics?(): Promise<{ contentType: string; body: string }>;
+  /** Other endpoints served beside the hooks (`rsync worker --sync`: POST /hooks/git); true when it answered. */
+  route?: (req: http.IncomingMessage, res: http.ServerResponse, pathname: string) => Promise<boolean>;
 }
 
 /** What became of a webhook request: the values of rsync_webhook_deliveries_total's `result` label. */
@@ -213,6 +215,7 @@ async function handle(
     res.end(m.body);
     return;
   }
+  if (w.route && (await w.route(req, res, pathname))) return;
   const m = /^\/hooks\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
   if (!m)
     return refuse(404, {

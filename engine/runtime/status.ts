@@ -3,6 +3,8 @@ import type pg from 'pg';
 import { openDeadLetterCounts } from '../state/dead-letters.js';
 import { pendingDeliveryCounts } from '../state/deliveries.js';
 import { runSummaries } from '../state/runs.js';
+import { type Pause, pausedFlows } from '../state/pauses.js';
+import { readSyncState, type SyncState } from '../state/sync-state.js';
 import { liveWorkers } from '../state/workers.js';
 import { type FlowDef, loadFlows } from './flows.js';
 import { type Budget, budgetSummary, monthlySla, monthOf } from './sla.js';
@@ -31,6 +33,8 @@ export interface FlowStatus {
    * month's minutes. Absent when the flow's SLA has no success rate.
    */
   budget: { records?: Budget; minutes?: Budget };
+  /** Set while the flow is paused (`rsync pause`): it starts no run of any trigger until resumed. */
+  paused: Pause | null;
 }
 
 export async function flowStatus(
@@ -44,11 +48,12 @@ export async function flowStatus(
     .sort((a, b) => a.address.localeCompare(b.address));
   const addresses = list.map((f) => f.address);
   const at = new Date();
-  const [runs, deadBy, pendingBy, slas] = await Promise.all([
+  const [runs, deadBy, pendingBy, slas, paused] = await Promise.all([
     runSummaries(db, env, addresses),
     openDeadLetterCounts(db, env, addresses),
     pendingDeliveryCounts(db, env, addresses),
     monthlySla(db, env, list, monthOf(at), at),
+    pausedFlows(db, env, addresses),
   ]);
   const slaBy = new Map(slas.map((s) => [s.address, s]));
   const now = at.getTime();
@@ -82,6 +87,7 @@ export async function flowStatus(
       deadLetters: deadBy.get(f.address) ?? 0,
       pendingDeliveries: p?.n ?? 0,
       budget: budgetSummary(slaBy.get(f.address)),
+      paused: paused.get(f.address) ?? null,
     };
   });
 }
@@ -111,13 +117,17 @@ export function healthOf(
   return freshnessMs !== null && lagMs !== null && lagMs > freshnessMs ? 'late' : 'ok';
 }
 
-/** `rsync status`: the environment's deployed flows' status and its live workers. */
+/** `rsync status`: the environment's deployed flows' status, its live workers and what the controller says of it. */
 export async function environmentStatus(
   db: Queryable,
   env: string,
   customer?: string,
-): Promise<{ workers: { id: string; host: string; seenAt: string }[]; flows: FlowStatus[] }> {
+): Promise<{ workers: { id: string; host: string; seenAt: string }[]; flows: FlowStatus[]; sync: SyncState | null }> {
   const flows = await loadFlows(db, env);
-  const [status, workers] = await Promise.all([flowStatus(db, env, flows.values(), customer), liveWorkers(db, env)]);
-  return { workers, flows: status };
+  const [status, workers, sync] = await Promise.all([
+    flowStatus(db, env, flows.values(), customer),
+    liveWorkers(db, env),
+    readSyncState(db, env),
+  ]);
+  return { workers, flows: status, sync: sync ?? null };
 }

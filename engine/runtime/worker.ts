@@ -18,7 +18,6 @@
  */
 import type http from 'node:http';
 import { hostname } from 'node:os';
-import cronParser from 'cron-parser';
 import type PgBoss from 'pg-boss';
 import pg from 'pg';
 import { redact } from '../connectors/secrets.js';
@@ -39,10 +38,12 @@ import {
   runLine,
   workerId,
 } from './page-loop.js';
-import { closeServer, type ServerLimits, type ServerStats, serve } from './server.js';
+import { closeServer, type ServedWorker, type ServerLimits, type ServerStats, serve } from './server.js';
 import { flowsWithDeliveries } from '../state/deliveries.js';
 import { databaseNow, interruptOrphanedRuns, interruptRunsOf } from '../state/runs.js';
-import { CATCH_UP, claimMinutes } from '../state/ticks.js';
+import { claimMinutes } from '../state/ticks.js';
+import { isPaused, pausedFlows } from '../state/pauses.js';
+import { scheduledStarts } from './schedule-starts.js';
 import {
   forgetGoneWorkers,
   liveWorkerCount,
@@ -90,6 +91,8 @@ export interface WorkerOptions {
   onSla?: (e: SlaEvaluation) => void | Promise<void>;
   /** The webhook server's bounds (server.ts DEFAULT_LIMITS). */
   limits?: Partial<ServerLimits>;
+  /** Endpoints served beside the webhooks (server.ts ServedWorker.route): `rsync worker --sync`'s POST /hooks/git. */
+  route?: ServedWorker['route'];
   /** How often this worker evaluates the alerts (alerts/index.ts; default 30 s); 0: never. */
   alertIntervalMs?: number;
   /** Whether `/metrics` labels figures by flow (default true) or sums them per customer (metrics.ts). */
@@ -178,6 +181,7 @@ export class RsyncWorker {
           },
           counted: (result, flow) => this.metrics.webhook(result, flow),
           metrics: () => this.metrics.text(),
+          route: this.o.route,
         },
         this.o.port ?? 8787,
         this.o.host ?? '127.0.0.1',
@@ -439,8 +443,12 @@ export class RsyncWorker {
   private async startEvents(): Promise<number> {
     if (this.free() <= 0) return 0;
     let n = 0;
-    for (const address of await flowsWithDeliveries(this.o.pool, this.o.env)) {
+    const pending = await flowsWithDeliveries(this.o.pool, this.o.env);
+    // A paused flow's deliveries stay stored; they run after `rsync resume` (its NOTIFY wakes the loop).
+    const paused = pending.length ? await pausedFlows(this.o.pool, this.o.env, pending) : new Map();
+    for (const address of pending) {
       if (this.free() <= 0) break;
+      if (paused.has(address)) continue;
       if (this.eventRunners.get(address) || (this.idleUntil.get(address) ?? 0) > Date.now()) continue;
       const flow = this.flows.get(address);
       if (!flow?.enabled) continue;
@@ -466,9 +474,10 @@ export class RsyncWorker {
     if (this.free() <= 0 || this.backfillRunners >= share) return 0;
     if ((this.idleUntil.get('backfill') ?? 0) > Date.now()) return 0;
     if (!(await hasOpenWindows(this.o.pool, this.o.env))) return 0;
+    const paused = await pausedFlows(this.o.pool, this.o.env);
     this.backfillRunners++;
     this.track(
-      runBackfills(this.rt, this.o.env, (a) => this.flows.get(a))
+      runBackfills(this.rt, this.o.env, (a) => (paused.has(a) ? undefined : this.flows.get(a)))
         .then((worked) => {
           if (!worked) this.idleUntil.set('backfill', Date.now() + (this.o.pollMs ?? 1000));
         })
@@ -517,6 +526,11 @@ export class RsyncWorker {
       await boss.complete(queue, job.id, { skipped: flow ? 'the flow is disabled' : 'the flow is not deployed' });
       return;
     }
+    const pause = await isPaused(this.o.pool, this.o.env, flow.address);
+    if (pause) {
+      await boss.complete(queue, job.id, { skipped: `the flow is paused (by ${pause.by} since ${pause.since})` });
+      return;
+    }
     const r = await runIncremental(this.rt, flow, data.trigger === 'schedule' ? 'schedule' : 'manual');
     this.report(flow, r);
     if (r.status === 'failed') await boss.fail(queue, job.id, { run: r.run, error: r.reason ?? 'failed' });
@@ -543,20 +557,19 @@ export class RsyncWorker {
    */
   async tick(now?: Date): Promise<void> {
     const at = now ?? (await databaseNow(this.o.pool));
-    const { minutes, skipped } = await claimMinutes(this.o.pool, this.o.env, at);
-    if (skipped)
-      this.o.log?.(
-        `schedules: ${skipped} minute(s) before ${minutes[0]?.toISOString() ?? at.toISOString()} were not started (more than ${CATCH_UP} behind: the clock jumped, or no worker ran)`,
-        { level: 'warn' },
-      );
-    for (const minute of minutes)
-      for (const f of this.flows.values()) {
-        if (!f.enabled || !f.schedule) continue;
-        if (!cronMatches(f.schedule.cron, f.schedule.timezone, minute)) continue;
-        await this.boss!.send(f.queue, { flow: f.address, trigger: 'schedule' } satisfies JobData, {
-          singletonKey: `${f.address}@${minute.toISOString()}`,
-        });
-      }
+    const claimed = await claimMinutes(this.o.pool, this.o.env, at);
+    // A minute is started once; a gap no worker ticked starts each flow that fired in it once (schedule-starts.ts).
+    const { starts, note } = scheduledStarts(
+      this.flows.values(),
+      claimed,
+      at,
+      await pausedFlows(this.o.pool, this.o.env),
+    );
+    if (note) this.o.log?.(note);
+    for (const s of starts)
+      await this.boss!.send(s.flow.queue, { flow: s.flow.address, trigger: 'schedule' } satisfies JobData, {
+        singletonKey: s.key,
+      });
     this.wake();
   }
 
@@ -592,12 +605,4 @@ export class RsyncWorker {
   }
 }
 
-/** Whether a cron expression, in a time zone, fires at `minute` (a whole minute). */
-export function cronMatches(cron: string, timezone: string, minute: Date): boolean {
-  try {
-    const it = cronParser.parseExpression(cron, { currentDate: new Date(minute.getTime() - 1000), tz: timezone });
-    return it.next().getTime() === minute.getTime();
-  } catch {
-    return false;
-  }
-}
+export { cronMatches } from './schedule-starts.js';

@@ -129,6 +129,7 @@ export function validateWorkspace(ws: Workspace, onCustomer?: (done: number, tot
     checkStorableText(r, rep);
   }
   checkWorkspaceDefaults(ws, rep);
+  checkSyncWindows(ws, rep);
   for (const a of ws.alerts.values()) checkAlert(ws, a, undefined, rep);
   let checked = 0;
   for (const c of ws.customers.values()) {
@@ -418,6 +419,36 @@ function checkWorkspaceDefaults(ws: Workspace, rep: Reporter): void {
       code: 'timezone-invalid',
       summary: `Unknown time zone "${timezone}"`,
       detail: 'Use an IANA time zone name such as America/Chicago, Europe/Berlin or UTC.',
+    });
+  }
+}
+
+/** Each environment's sync windows (the controller's): a cron that parses, a known time zone. */
+function checkSyncWindows(ws: Workspace, rep: Reporter): void {
+  const s = ws.settings;
+  const envs = s && isObject(s.spec.environments) ? s.spec.environments : {};
+  for (const [env, e] of Object.entries(envs)) {
+    const windows = isObject(e) && Array.isArray(e.syncWindows) ? e.syncWindows : [];
+    windows.forEach((w: unknown, i: number) => {
+      if (!isObject(w)) return;
+      const at = ['spec', 'environments', env, 'syncWindows', i];
+      const zone = text(w.timezone);
+      if (zone !== undefined && !isValidTimeZone(zone))
+        rep.at(s!, [...at, 'timezone'], {
+          severity: 'error',
+          code: 'timezone-invalid',
+          summary: `Unknown time zone "${zone}"`,
+          detail: 'Use an IANA time zone name such as America/Chicago, Europe/Berlin or UTC.',
+        });
+      const cron = text(w.schedule);
+      const check = cron === undefined ? undefined : checkCron(cron, 'UTC');
+      if (check && !check.ok)
+        rep.at(s!, [...at, 'schedule'], {
+          severity: 'error',
+          code: 'cron-invalid',
+          summary: `Invalid cron expression "${cron}" for a sync window of ${env}`,
+          detail: `${check.message}. Example: "0 22 * * *" opens the window at 22:00 every day.`,
+        });
     });
   }
 }

@@ -13,8 +13,8 @@ import { type Branding, brandingOf } from './branding.js';
  * The working tree's rsync.yaml alone, loaded: that one file, not the whole tree (at 1,000 customers that parsed
  * 20,000 files a second time, for nothing).
  */
-async function loadWorkspaceFile(root: string): Promise<Workspace> {
-  const folder = await openSource({ root });
+async function loadWorkspaceFile(root: string, ref?: string): Promise<Workspace> {
+  const folder = await openSource({ root, ref });
   const text = await folder.read(WORKSPACE_FILE);
   return loadFromSource({
     label: folder.label,
@@ -90,4 +90,50 @@ export async function resolveEnvironment(
     secretsFolder: declaredSecretsFolder(ws),
     declared: declaredIdentity(ws),
   };
+}
+
+/** A sync window (rsync.yaml `environments.<env>.syncWindows[]`): opens on its cron, in its zone, for its duration. */
+export interface SyncWindow {
+  schedule: string;
+  duration: string;
+  timezone: string;
+}
+
+/** What the controller (gitops/controller.ts) may do in an environment, as rsync.yaml says at a commit. */
+export interface SyncSettings {
+  env: string;
+  ref: string | undefined;
+  requiresApproval: boolean;
+  autoSync: boolean;
+  selfHeal: boolean;
+  syncWindows: SyncWindow[];
+}
+
+/**
+ * The sync settings of every environment rsync.yaml declares — in the working tree, or at `ref` (the controller
+ * reads them at the commit it syncs: Git decides what may be applied automatically, too).
+ */
+export async function declaredSyncSettings(root: string, ref?: string): Promise<SyncSettings[]> {
+  const ws = await loadWorkspaceFile(root, ref);
+  const spec = (ws.settings?.spec ?? {}) as {
+    environments?: Record<string, unknown>;
+    defaults?: { timezone?: unknown };
+  };
+  const zone = typeof spec.defaults?.timezone === 'string' ? spec.defaults.timezone : 'UTC';
+  return declaredEnvironments(ws).map((env) => {
+    const e = (spec.environments?.[env] ?? {}) as Record<string, unknown>;
+    const windows = Array.isArray(e.syncWindows) ? (e.syncWindows as Record<string, unknown>[]) : [];
+    return {
+      env,
+      ref: typeof e.ref === 'string' ? e.ref : undefined,
+      requiresApproval: e.requiresApproval === true,
+      autoSync: e.autoSync === true,
+      selfHeal: e.selfHeal === true,
+      syncWindows: windows.map((w) => ({
+        schedule: String(w.schedule),
+        duration: String(w.duration),
+        timezone: typeof w.timezone === 'string' ? w.timezone : zone,
+      })),
+    };
+  });
 }

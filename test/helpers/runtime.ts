@@ -352,3 +352,25 @@ export async function backfillOnce(pool: pg.Pool, flow: string, from: Date, to: 
   const b = await createBackfill(pool, f, from, to, to.getTime() - from.getTime(), ACTOR);
   return awaitBackfill(pool, b.id);
 }
+
+/**
+ * A started worker in this process on sandbox systems, polling every 100 ms, taking no tick jobs (the test ticks
+ * itself), evaluating no SLAs or alerts; `more` overrides. Stop it in afterAll.
+ */
+export async function inProcessWorker(pool: pg.Pool, url: string, more: Partial<WorkerOptions> = {}) {
+  const w = new RsyncWorker({
+    pool,
+    url,
+    env: ENV,
+    port: 0,
+    sandbox: true,
+    threads: 1,
+    pollMs: 100,
+    ticks: false,
+    slaEveryMs: 0,
+    alertIntervalMs: 0,
+    ...more,
+  });
+  await w.start();
+  return w;
+}

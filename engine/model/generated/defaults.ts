@@ -6,7 +6,7 @@
 
 import type {AlertSpec, BudgetBurnCondition, DeadLettersCondition, EmailChannel, NoWorkerCondition, PagerDutyChannel} from "./alert.js";
 import type {FlowSpec} from "./flow.js";
-import type {PiiPolicy, RetryPolicy} from "./policy.js";
+import type {PiiPolicy, PolicySpec, RetryPolicy} from "./policy.js";
 import type {AuditSettings, Environment, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
@@ -15,11 +15,12 @@ export const DEFAULTS = {
   BudgetBurnCondition: { window: "1h" },
   DeadLettersCondition: { window: "1h" },
   EmailChannel: { port: 587, secure: false },
-  Environment: { requiresApproval: false },
+  Environment: { requiresApproval: false, autoSync: false, selfHeal: false },
   FlowSpec: { batchSize: 200, concurrency: 1, enabled: true },
   NoWorkerCondition: { for: "1m" },
   PagerDutyChannel: { url: "https://events.pagerduty.com/v2/enqueue" },
   PiiPolicy: { mask: true },
+  PolicySpec: { missedRuns: "run-once" },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
   WorkspaceDefaults: { timezone: "UTC" },
 } as const satisfies {
@@ -33,6 +34,7 @@ export const DEFAULTS = {
   NoWorkerCondition: Partial<NoWorkerCondition>;
   PagerDutyChannel: Partial<PagerDutyChannel>;
   PiiPolicy: Partial<PiiPolicy>;
+  PolicySpec: Partial<PolicySpec>;
   RetryPolicy: Partial<RetryPolicy>;
   WorkspaceDefaults: Partial<WorkspaceDefaults>;
 };

@@ -25,6 +25,10 @@ export interface Policy {
 export interface PolicySpec {
   ownership?: Ownership;
   retry?: RetryPolicy;
+  /**
+   * A scheduled run missed while no worker ran (its cron fired during the gap): run-once starts the flow once when a worker is back, however many firings were missed; skip starts nothing until the next firing.
+   */
+  missedRuns?: "run-once" | "skip";
   deadLetter?: DeadLetterPolicy;
   pii?: PiiPolicy;
   retention?: RetentionPolicy;

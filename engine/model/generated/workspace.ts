@@ -4,7 +4,7 @@
  * by engine/model/gen-types.ts. Do not edit: change the schema and run `npm run gen:types`.
  */
 
-import type {ApiVersion, Metadata, ResourceName, SecretRef, TimeZone} from "./defs.js";
+import type {ApiVersion, Duration, Metadata, ResourceName, SecretRef, TimeZone} from "./defs.js";
 
 /**
  * rsync.yaml at the root of a partner's repository: the partner, its branding, its environments and the defaults of its customers' flows.
@@ -90,15 +90,44 @@ export interface Environment {
    */
   description?: string;
   /**
-   * True when a plan for this environment must be approved before apply.
+   * True when a plan for this environment must be approved before apply. The controller (rsync controller, rsync worker --sync) never applies such an environment: it reports a new commit as out of sync.
    */
   requiresApproval?: boolean;
+  /**
+   * True: the controller plans each new commit of the environment's branch and applies it (inside a sync window, when any are declared). False: it reports the commit as out of sync.
+   */
+  autoSync?: boolean;
+  /**
+   * True: the controller heals drift it finds on its interval (a pg-boss queue or schedule changed or deleted outside rsync) by applying the commit already deployed, under the same rules as autoSync.
+   */
+  selfHeal?: boolean;
+  /**
+   * When the controller may apply: only inside one of these windows (none declared: at any time). Each opens on its cron schedule and stays open for its duration.
+   */
+  syncWindows?: SyncWindow[];
   /**
    * Environment-wide overrides (free-form; interpreted by the engine, e.g. endpoints and schedules).
    */
   overrides?: {
     [k: string]: unknown;
   };
+}
+/**
+ * A window in which automatic applies are allowed, e.g. { schedule: "0 22 * * *", duration: 8h, timezone: America/Chicago } (22:00 to 06:00).
+ */
+export interface SyncWindow {
+  /**
+   * When the window opens: a cron expression with 5 fields (minute hour day-of-month month day-of-week); checked by rsync validate (cron-invalid).
+   */
+  schedule: string;
+  /**
+   * How long the window stays open once it opened (e.g. 8h).
+   */
+  duration: Duration;
+  /**
+   * IANA time zone of the schedule; defaults to the workspace's default time zone.
+   */
+  timezone?: TimeZone;
 }
 /**
  * Where secret files live on the machines that run rsync (workers): `{ secretRef: "file:NAME" }` reads NAME inside this folder, and nothing outside it. Never a folder of this repository: secrets stay out of Git.
