@@ -168,7 +168,21 @@ export async function awaitBackfill(
   for (;;) {
     const p = await backfillProgress(db, id);
     onProgress?.(p);
-    if (p.done === p.windows) return p;
+    if (p.done === p.windows) {
+      // A window is done with its last page's transaction; its run is closed just after, in another: wait for that,
+      // so that whoever waited reads the runs as finished (rsync backfill --wait, then rsync runs).
+      for (let t = 0; t < 60 && (await runningBackfillRuns(db, id)) > 0; t++) await sleep(250);
+      return p;
+    }
     await sleep(500);
   }
+}
+
+async function runningBackfillRuns(db: Pick<pg.Pool, 'query'>, id: number): Promise<number> {
+  const r = await db.query(
+    `SELECT count(*)::int AS n FROM rsync.runs r JOIN rsync.backfills b ON b.env = r.env AND b.address = r.address
+      WHERE b.id = $1 AND r.trigger = 'backfill' AND r.status = 'running' AND r.started_at >= b.created_at`,
+    [id],
+  );
+  return r.rows[0].n;
 }
