@@ -110,13 +110,14 @@ const QUOTED = /(^|[\s[{,]|[:?-][ \t])(["'])(?:(?!\2).)*\2/gm;
 /**
  * What js-yaml reads differently from `yaml` whatever the schema (test/load/yaml-parsers.test.ts): a null mapping key
  * (`~:`, `null:`, an explicit `? ` key; js-yaml names it "null", `yaml` ""), a nested sequence whose last item is
- * empty (`- -`, which js-yaml runs into the next item), and a quoted scalar over several lines (js-yaml accepts
- * continuation lines that `yaml`, after YAML 1.2, rejects as under-indented). Tested on the text with one-line quoted
- * scalars emptied, so a quote still opening a node there opens one that spans lines. Such files take the guarded
- * parser, so both read them alike.
+ * empty (`- -`, which js-yaml runs into the next item), a quoted scalar over several lines (js-yaml accepts
+ * continuation lines that `yaml`, after YAML 1.2, rejects as under-indented), a tag (`!!str`, an empty `!`: the
+ * guarded parser reports tags, yaml-guards.ts) and a byte order mark past the file's start (`yaml` drops one at a
+ * document's start, js-yaml reads it as text). Tested on the text with one-line quoted scalars emptied, so a quote
+ * still opening a node there opens one that spans lines. Such files take the guarded parser, so both read them alike.
  */
 const READ_DIFFERENTLY =
-  /(?:^|[\s[{,])(?:~|null|Null|NULL)[ \t]*:(?:[ \t]|$)|^[ \t]*\?(?:[ \t]|$)|-[ \t]+-[ \t]*$|(?:^|[\s[{,])(?:"(?!")|'(?!'))/m;
+  /(?:^|[\s[{,])(?:~|null|Null|NULL)[ \t]*:(?:[ \t]|$)|^[ \t]*\?(?:[ \t]|$)|-[ \t]+-[ \t]*$|(?:^|[\s[{,])(?:"(?!")|'(?!')|!)|\uFEFF/m;
 
 function fastParse(file: string, text: string): ParsedFile | undefined {
   const unquoted = text.includes('"') || text.includes("'") ? text.replace(QUOTED, '$1""') : text;

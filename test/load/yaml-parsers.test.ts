@@ -144,6 +144,21 @@ describe('the fast and the guarded YAML parser', () => {
     });
   }
 
+  it('leaves to the guarded parser what js-yaml reads differently whatever the schema (found by the fuzzer)', () => {
+    for (const text of [
+      'a: 1\n\uFEFFb: 2\n', // a byte order mark past the start (seeds 8746, 11669, 19568)
+      '--- !!str\n...\n---\na: 1\n', // a tagged empty document (seed 16251)
+      'currency: !\n', // an empty tag (seed 16936)
+      'x: "two\nlines"\n', // a quoted scalar over lines, under-indented
+      '~: x\n',
+      '- -\n- x\n',
+    ])
+      expect(parsers.fast('a.yaml', text), JSON.stringify(text)).toBeUndefined();
+    // …and plain text with those characters in it keeps the fast path.
+    for (const text of ['note: Hello! world\n', "name: O'Brien\n", 'ref: "a!b"\n'])
+      expect(parsers.fast('a.yaml', text), JSON.stringify(text)).toBeDefined();
+  });
+
   it('reads the scalars as YAML 1.2 says, not as YAML 1.1 or JavaScript would', () => {
     const value = (s: string) => (read(`v: ${s}\n`).fast?.[0] as { v: unknown } | undefined)?.v;
     expect(value('0b1100100')).toBe('0b1100100');
