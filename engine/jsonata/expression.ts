@@ -24,18 +24,25 @@ interface JsonataError {
 
 /**
  * Compiled expressions by text: 10,000 flows share a few dozen key expressions, and customers copy mappings.
- * Bounded, so a long `rsync watch` does not keep every version of a file it has seen.
+ * Bounded in count and in the texts' size (a parsed mapping holds many times its text's size in closures), so a long
+ * `rsync watch`, or the fuzzer's tens of thousands of mutated mappings, does not keep every version it has seen.
  */
 const compiledByText = new Map<string, Compiled>();
 const MAX_CACHED = 20_000;
+const MAX_CACHED_CHARS = 4_000_000;
+let cachedChars = 0;
 
 /** Compile an expression (once per distinct text); a syntax error is returned, not thrown. */
 export function compile(text: string): Compiled {
   let hit = compiledByText.get(text);
   if (!hit) {
-    if (compiledByText.size >= MAX_CACHED) compiledByText.clear();
+    if (compiledByText.size >= MAX_CACHED || cachedChars + text.length > MAX_CACHED_CHARS) {
+      compiledByText.clear();
+      cachedChars = 0;
+    }
     hit = compileUncached(text);
     compiledByText.set(text, hit);
+    cachedChars += text.length;
   }
   return hit;
 }

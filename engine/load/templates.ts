@@ -21,11 +21,21 @@ let paramsAjv: Ajv2020 | undefined;
  * long-running `rsync watch` would compile (tens of ms a template) and retain every template's schema on every save.
  */
 const compiled = new Map<string, ValidateFunction | Error>();
+/**
+ * At most this many schemas are kept: past it the cache and the Ajv instance (which retains every schema it compiled)
+ * start again, so a process that sees ever new parameter schemas (watch over a long edit session, the fuzzer's tens
+ * of thousands of mutated templates) does not grow without end.
+ */
+const MAX_COMPILED = 256;
 
 function parameterValidator(t: Resource<'Template'>): ValidateFunction | Error {
   const key = JSON.stringify(t.spec.parameters ?? null);
   const hit = compiled.get(key);
   if (hit) return hit;
+  if (compiled.size >= MAX_COMPILED) {
+    compiled.clear();
+    paramsAjv = undefined;
+  }
   paramsAjv ??= new Ajv2020({ allErrors: true, strict: false, useDefaults: true });
   let v: ValidateFunction | Error;
   try {

@@ -89,13 +89,17 @@ export function canonicalOf(value: unknown): { text: string; plain: boolean } {
   return { text: s === SORTED ? JSON.stringify(value) : canonicalJson(value), plain: s !== OTHER };
 }
 
-/** Keys repeat (every record of a mapping has the same ones): their JSON text is kept, up to a bound. */
+/**
+ * Keys repeat (every record of a mapping has the same ones): their JSON text is kept, up to a bound — of short keys
+ * only, so that a process fed ever new long keys (the fuzzer's mutated files, where a line can become a key) keeps
+ * kilobytes, not tens of megabytes.
+ */
 const keyTexts = new Map<string, string>();
 function quoted(k: string): string {
   let q = keyTexts.get(k);
   if (q === undefined) {
     q = JSON.stringify(k);
-    if (keyTexts.size < 20_000) keyTexts.set(k, q);
+    if (k.length <= 64 && keyTexts.size < 20_000) keyTexts.set(k, q);
   }
   return q;
 }

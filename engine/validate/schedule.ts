@@ -15,6 +15,7 @@ export function isValidTimeZone(tz: string): boolean {
     } catch {
       ok = false;
     }
+    if (zoneCache.size >= 10_000) zoneCache.clear(); // bounded: a long-running process sees ever new texts
     zoneCache.set(tz, ok);
   }
   return ok;
@@ -67,6 +68,7 @@ export function checkCron(expr: string, tz: string): CronCheck {
       result = { ok: false, message: e instanceof Error ? e.message : String(e) };
     }
   }
+  if (cronCache.size >= 10_000) cronCache.clear(); // bounded, as zoneCache
   cronCache.set(key, result);
   return result;
 }
