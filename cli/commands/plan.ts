@@ -2,11 +2,11 @@ import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode } from '../../engine/diagnostics/errors.js';
 import { PLAN_STAGES, planEnvironment } from '../../engine/plan/index.js';
-import { currentActor } from '../../engine/workspace/index.js';
 import { renderPlanMarkdown, renderPlanText } from '../../engine/plan/render.js';
 import { writePlanFile } from '../../engine/plan/file.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
+import { cliIdentity } from '../identity.js';
 import { openDatabase, workspaceRoot } from '../database.js';
 import { renderDiagnostic } from '../views/diagnostics.js';
 import { stages } from '../views/progress.js';
@@ -51,7 +51,7 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
         env: flags.env,
         ref: flags.ref,
         customers: flags.customer,
-        actor: await currentActor(root),
+        actor: (await cliIdentity(db, root, 'read')).actor,
       });
       bar.done();
       if (!outcome.ok) {

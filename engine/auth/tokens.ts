@@ -60,6 +60,27 @@ export function can(who: Identity, action: Action, customer?: string | null): bo
 /** The audit log's name for an identity. */
 export const actorOf = (who: Identity) => `token:${who.id} ${who.name} (${who.role})`;
 
+const ACTOR = /^token:[a-z0-9]+ (.+) \((?:admin|operator|viewer|customer-viewer)\)$/;
+
+/**
+ * The person an actor is: a token's (or a console session's) name — one person may hold several tokens and sign in
+ * many times — or the local user as named (RSYNC_ACTOR, the Git user). Approvals count one per person, and an
+ * author is told from an approver by it.
+ */
+export const personOf = (actor: string): string => ACTOR.exec(actor)?.[1] ?? actor;
+
+/** The live API tokens whose role may do `action`, by name and role: who can be asked (e.g. to approve). */
+export async function holdersOf(db: Queryable, action: Action): Promise<{ name: string; role: Role }[]> {
+  const roles = ROLES.filter((r) => r !== 'customer-viewer' && ALLOWED[r].includes(action));
+  const r = await db.query(
+    `SELECT DISTINCT name, role FROM rsync.tokens
+      WHERE kind = 'api' AND role = ANY($1) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+      ORDER BY name, role`,
+    [roles],
+  );
+  return r.rows as { name: string; role: Role }[];
+}
+
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
 const TOKEN = /^rsy_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 

@@ -7,7 +7,7 @@
 import type {AlertSpec, BudgetBurnCondition, DeadLettersCondition, EmailChannel, NoWorkerCondition, PagerDutyChannel} from "./alert.js";
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, RetryPolicy} from "./policy.js";
-import type {AuditSettings, Environment, WorkspaceDefaults} from "./workspace.js";
+import type {AuditSettings, Environment, EnvironmentApprovals, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
   AlertSpec: { severity: "error" },
@@ -16,6 +16,7 @@ export const DEFAULTS = {
   DeadLettersCondition: { window: "1h" },
   EmailChannel: { port: 587, secure: false },
   Environment: { requiresApproval: false },
+  EnvironmentApprovals: { required: 1, separateAuthor: false },
   FlowSpec: { batchSize: 200, concurrency: 1, enabled: true },
   NoWorkerCondition: { for: "1m" },
   PagerDutyChannel: { url: "https://events.pagerduty.com/v2/enqueue" },
@@ -29,6 +30,7 @@ export const DEFAULTS = {
   DeadLettersCondition: Partial<DeadLettersCondition>;
   EmailChannel: Partial<EmailChannel>;
   Environment: Partial<Environment>;
+  EnvironmentApprovals: Partial<EnvironmentApprovals>;
   FlowSpec: Partial<FlowSpec>;
   NoWorkerCondition: Partial<NoWorkerCondition>;
   PagerDutyChannel: Partial<PagerDutyChannel>;

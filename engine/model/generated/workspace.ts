@@ -78,7 +78,7 @@ export interface Environments {
   [k: string]: Environment;
 }
 /**
- * An environment: the Git ref it deploys from, and whether apply needs approval.
+ * An environment: the Git ref it deploys from, and whether apply needs approval (and how many).
  */
 export interface Environment {
   /**
@@ -93,12 +93,26 @@ export interface Environment {
    * True when a plan for this environment must be approved before apply.
    */
   requiresApproval?: boolean;
+  approvals?: EnvironmentApprovals;
   /**
    * Environment-wide overrides (free-form; interpreted by the engine, e.g. endpoints and schedules).
    */
   overrides?: {
     [k: string]: unknown;
   };
+}
+/**
+ * With requiresApproval: how many distinct approvers (an admin or operator) must approve a saved plan, by its hash, before `rsync apply` applies it, and whether its author may be one of them. A Policy's `approvals` for this environment may ask more: the strictest one in force for the customers a plan changes counts.
+ */
+export interface EnvironmentApprovals {
+  /**
+   * Approvals needed (distinct people; the same one twice counts once).
+   */
+  required?: number;
+  /**
+   * True when the plan's author (who made it: `createdBy`) may not approve it.
+   */
+  separateAuthor?: boolean;
 }
 /**
  * Where secret files live on the machines that run rsync (workers): `{ secretRef: "file:NAME" }` reads NAME inside this folder, and nothing outside it. Never a folder of this repository: secrets stay out of Git.
