@@ -6,6 +6,7 @@ import { describeOutcome, type RunRow } from '../../engine/state/runs.js';
 import { deployedFlow } from '../../engine/runtime/flows.js';
 import { RsyncCommand } from '../base.js';
 import { countFlag, MAX_WAIT_SECONDS } from '../flags.js';
+import { cliIdentity } from '../identity.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface RunOutput {
@@ -38,8 +39,9 @@ flow's cursor and syncs what changed. With --wait the command waits for it and e
 
   async run(): Promise<RunOutput> {
     const { args, flags } = await this.parse(Run);
-    const { db, env } = await openRuntime(flags, this.json);
+    const { db, env, root } = await openRuntime(flags, this.json);
     try {
+      await cliIdentity(db, root, 'operate');
       const flow = await deployedFlow(db.pool, env, args.flow, flags.customer);
       const job = await queueRun(db.pool, flow);
       if (!job) throw new RsyncError(`The run of ${flow.address} was not queued.`, ExitCode.FAILED);
