@@ -7,7 +7,7 @@
 import type {AlertSpec, BudgetBurnCondition, DeadLettersCondition, EmailChannel, NoWorkerCondition, PagerDutyChannel} from "./alert.js";
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, RetryPolicy} from "./policy.js";
-import type {AuditSettings, Environment, EnvironmentApprovals, WorkspaceDefaults} from "./workspace.js";
+import type {AuditSettings, Environment, EnvironmentApprovals, OidcSettings, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
   AlertSpec: { severity: "error" },
@@ -19,6 +19,7 @@ export const DEFAULTS = {
   EnvironmentApprovals: { required: 1, separateAuthor: false },
   FlowSpec: { batchSize: 200, concurrency: 1, enabled: true },
   NoWorkerCondition: { for: "1m" },
+  OidcSettings: { scopes: ["openid","email","profile"], nameClaim: "email" },
   PagerDutyChannel: { url: "https://events.pagerduty.com/v2/enqueue" },
   PiiPolicy: { mask: true },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
@@ -33,6 +34,7 @@ export const DEFAULTS = {
   EnvironmentApprovals: Partial<EnvironmentApprovals>;
   FlowSpec: Partial<FlowSpec>;
   NoWorkerCondition: Partial<NoWorkerCondition>;
+  OidcSettings: Partial<OidcSettings>;
   PagerDutyChannel: Partial<PagerDutyChannel>;
   PiiPolicy: Partial<PiiPolicy>;
   RetryPolicy: Partial<RetryPolicy>;
