@@ -16,14 +16,15 @@
  *   the plan's `ApprovalStatus`; refuses (exit 75) a role that may not approve, the author under separateAuthor, a
  *   stale plan, an environment that needs no approval (exit 64);
  * - `pendingApprovals(db, rule)`: the environment's plans awaiting approval (not applied, not stale), each with its
- *   approvals, how many it needs and how many more; `submittedPlanJson` (state/approvals.ts) gives one's plan back;
+ *   approvals, how many it needs and how many more; `pendingPlan(db, env, hash)` gives one's plan back, to show,
+ *   approve or apply it;
  * - `approvalStatus(db, plan, rule)`: one plan's;
  * - `refuseUnapproved`, called by applyPlan under the environment's lock, and `closeApprovals` after it applied.
  */
 import type pg from 'pg';
 import { type Action, can, holdersOf, type Identity, personOf } from '../auth/tokens.js';
 import { ExitCode, RsyncError } from '../diagnostics/errors.js';
-import { planHash } from '../plan/file.js';
+import { assertPlanFormat, planHash } from '../plan/file.js';
 import { stateHash } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import { appendLog } from '../state/apply-log.js';
@@ -34,6 +35,7 @@ import {
   recordApproval,
   submitPlan,
   submittedPlan,
+  submittedPlanJson,
 } from '../state/approvals.js';
 import type { Database } from '../state/db.js';
 import { type DeployedRow, readDeployed } from '../state/deployments.js';
@@ -239,6 +241,15 @@ export async function pendingApprovals(db: Database, rule: ApprovalRule): Promis
     });
   }
   return out;
+}
+
+/** A plan kept as awaiting approval, by its hash (undefined: none), checked to be that very plan. */
+export async function pendingPlan(db: Database, env: string, hash: string): Promise<Plan | undefined> {
+  const plan = (await submittedPlanJson(db.pool, env, hash)) as Plan | undefined;
+  if (!plan) return undefined;
+  assertPlanFormat(plan);
+  if (planHash(plan) !== hash) throw new Error(`the plan kept as ${hash} hashes to ${planHash(plan)}`);
+  return plan;
 }
 
 /**

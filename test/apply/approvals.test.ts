@@ -9,7 +9,13 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../../engine/apply/apply.js';
-import { type ApprovalRule, approvalStatus, approvePlan, pendingApprovals } from '../../engine/apply/approvals.js';
+import {
+  type ApprovalRule,
+  approvalStatus,
+  approvePlan,
+  pendingApprovals,
+  pendingPlan,
+} from '../../engine/apply/approvals.js';
 import { actorOf, authenticate, createToken } from '../../engine/auth/tokens.js';
 import { planHash, readPlanFile } from '../../engine/plan/file.js';
 import { planEnvironment } from '../../engine/plan/index.js';
@@ -118,6 +124,8 @@ describe('approvals for production', { timeout: 120_000 }, () => {
       missing: 2,
       approvals: [],
     });
+    // The console gets the plan back by its hash, the very same plan (its JSON kept in PostgreSQL hashes alike).
+    expect(planHash((await pendingPlan(dbh, 'production', planHash(p1)))!)).toBe(planHash(p1));
 
     // A viewer may not approve (the CLI, exit 75); nor the plan's author (the engine the CLI and the console call).
     const viewer = await as('vic', 'approve', file('p1.json'));
