@@ -14,7 +14,7 @@
  * For the console (and the CLI):
  * - `approvePlan(db, plan, { actor, identity, rule, reason })`: records an approval (audited as `approve`), returns
  *   the plan's `ApprovalStatus`; refuses (exit 75) a role that may not approve, the author under separateAuthor, a
- *   stale plan, an environment that needs no approval (exit 64);
+ *   stale plan, an environment that needs no approval;
  * - `pendingApprovals(db, rule)`: the environment's plans awaiting approval (not applied, not stale), each with its
  *   approvals, how many it needs and how many more; `pendingPlan(db, env, hash)` gives one's plan back, to show,
  *   approve or apply it;
@@ -160,7 +160,7 @@ export async function approvePlan(
   if (!opts.rule.requiresApproval)
     throw new RsyncError(
       `${plan.env} needs no approval: rsync.yaml does not set requiresApproval on it.`,
-      ExitCode.USAGE,
+      ExitCode.REFUSED,
       `Apply the plan as it is, or set environments.${plan.env}.requiresApproval: true in rsync.yaml.`,
     );
   if (opts.identity && !can(opts.identity, APPROVE))
@@ -272,7 +272,7 @@ export async function refuseUnapproved(
   const done = new Set(status.approvals.map((a) => a.person));
   const author = personOf(plan.createdBy);
   const may = (await holdersOf(db.pool, APPROVE)).filter(
-    (h) => !done.has(h.name) && !(rule.separateAuthor && h.name === author),
+    (h) => !done.has(personOf(h.name)) && !(rule.separateAuthor && personOf(h.name) === author),
   );
   const has = status.approvals.length
     ? `has ${status.approvals.length} (${status.approvals.map((a) => a.approver).join(', ')})`
