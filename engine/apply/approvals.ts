@@ -170,12 +170,13 @@ export async function approvePlan(
       'An admin or an operator approves; use such a token, or ask someone who has one.',
     );
   const person = personOf(opts.actor);
-  if (opts.rule.separateAuthor && person === personOf(plan.createdBy))
-    throw new RsyncError(
+  const authorRefusal = () =>
+    new RsyncError(
       `${person} made this plan and may not approve it: ${plan.env} asks that its author is not an approver (approvals.separateAuthor).`,
       ExitCode.REFUSED,
       'Ask another admin or operator to approve it.',
     );
+  if (opts.rule.separateAuthor && person === personOf(plan.createdBy)) throw authorRefusal();
   const deployed = await readDeployed(db.pool, plan.env);
   if (stateHash(deployed) !== plan.basis.stateHash)
     throw new RsyncError(
@@ -183,7 +184,18 @@ export async function approvePlan(
       ExitCode.REFUSED,
       'Make a new plan (rsync plan --out …), review it, and have that one approved.',
     );
-  const { status: before } = await statusOf(db.pool, plan, deployed, opts.rule);
+  const { status: before, row } = await statusOf(db.pool, plan, deployed, opts.rule);
+  if (opts.rule.separateAuthor) {
+    // The plan file says who made it, and a file can be edited: the author is also who submitted the plan from the
+    // database's side (rsync plan --out, or the apply that was refused), under their own identity.
+    if (!row)
+      throw new RsyncError(
+        `This plan was never submitted for approval in ${plan.env}: it was not saved by \`rsync plan --out\` against this database, or its file was edited since.`,
+        ExitCode.REFUSED,
+        `${plan.env} asks that a plan's author does not approve it, so rsync must know who made it: make the plan with rsync plan --env ${plan.env} --out plan.json and approve that file.`,
+      );
+    if (personOf(row.submittedBy) === person) throw authorRefusal();
+  }
   return withTransaction(db.pool, async (client) => {
     await submitPlan(client, submission(plan, before.hash, before.required), opts.actor);
     const recorded = await recordApproval(client, {
@@ -241,6 +253,17 @@ export async function pendingApprovals(db: Database, rule: ApprovalRule): Promis
     });
   }
   return out;
+}
+
+/**
+ * Keep a saved plan as awaiting approval, submitted by `actor` (`rsync plan --out` for an environment that requires
+ * approval): the console lists it, and `actor` is known as its author whatever its file says later.
+ */
+export async function submitForApproval(db: Database, plan: Plan, rule: ApprovalRule, actor: string): Promise<void> {
+  if (!rule.requiresApproval) return;
+  const deployed = await readDeployed(db.pool, plan.env);
+  const { required } = requiredApprovals(plan, deployed, rule);
+  await submitPlan(db.pool, submission(plan, planHash(plan), required), actor);
 }
 
 /** A plan kept as awaiting approval, by its hash (undefined: none), checked to be that very plan. */

@@ -15,6 +15,7 @@ import {
   approvePlan,
   pendingApprovals,
   pendingPlan,
+  submitForApproval,
 } from '../../engine/apply/approvals.js';
 import { actorOf, authenticate, createToken } from '../../engine/auth/tokens.js';
 import { planHash, readPlanFile } from '../../engine/plan/file.js';
@@ -135,6 +136,12 @@ describe('approvals for production', { timeout: 120_000 }, () => {
       exitCode: 75,
       message: expect.stringContaining('alice made this plan and may not approve it'),
     });
+    // Nor by naming someone else as its author in the file: that is another plan, which nobody submitted.
+    const disguised = { ...p1, createdBy: `token:${ids.bob} bob (operator)` };
+    await expect(approvePlan(dbh, disguised, await who('alice'))).rejects.toMatchObject({
+      exitCode: 75,
+      message: expect.stringContaining('This plan was never submitted for approval in production'),
+    });
 
     const bob = await as('bob', 'approve', file('p1.json'), '--reason', 'reviewed in PR #42');
     expect(bob.status, show(bob)).toBe(0);
@@ -179,9 +186,12 @@ describe('approvals for production', { timeout: 120_000 }, () => {
   it("a stale plan's approvals do not carry over: it cannot be applied or approved, and a new plan needs new ones", async () => {
     // In process (the engine the CLI and the console call), with the same identities.
     {
+      // As `rsync plan --out` does: the plan, submitted for approval by its author.
       const plan = async () => {
-        const o = await planEnvironment(dbh, { path: repo, env: 'production', actor: (await who('alice')).actor });
+        const { actor } = await who('alice');
+        const o = await planEnvironment(dbh, { path: repo, env: 'production', actor });
         if (!o.ok) throw new Error(JSON.stringify(o.diagnostics));
+        await submitForApproval(dbh, o.plan, rule, actor);
         return o.plan;
       };
 
