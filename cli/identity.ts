@@ -3,6 +3,13 @@
  * role must allow what the command does, and the audit log records it. Without, the local user (currentActor): whoever
  * holds the database's credentials can do anything through it anyway, so the CLI's local use stays unrestricted, and
  * tokens are what a shared console, a CI job or a support desk is given.
+ *
+ * What each command needs (engine/auth/tokens.ts `can`):
+ * - read: plan (its author, createdBy, is the token's identity: an approval rule may keep it from approving);
+ * - operate: run, backfill, dlq replay, dlq discard — and apply and promote: they carry out what Git already says
+ *   (reviewed in a pull request), and production's own gate is its approvals, not a stronger role;
+ * - approve: approve;
+ * - admin: token create, list, revoke.
  */
 import { type Action, actorOf, authenticate, can, type Identity } from '../engine/auth/tokens.js';
 import { ExitCode, RsyncError } from '../engine/diagnostics/errors.js';

@@ -4,13 +4,14 @@ import { applyPlan, type ApplyResult } from '../../engine/apply/apply.js';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { planEnvironment } from '../../engine/plan/index.js';
-import { currentActor } from '../../engine/workspace/index.js';
+import { declaredApprovalsAt } from '../../engine/workspace/index.js';
 import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
 import { openSavedPlan } from '../../engine/plan/origin.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
 import { anchorLog, openAudit } from '../audit.js';
 import { openDatabase, workspaceRoot } from '../database.js';
+import { cliIdentity } from '../identity.js';
 import { renderDiagnostic } from '../views/diagnostics.js';
 import { progress } from '../views/progress.js';
 
@@ -26,7 +27,10 @@ export default class Apply extends RsyncCommand<ApplyOutput> {
   static description = `Without a plan file it plans, shows the plan and asks for confirmation (on a terminal; elsewhere
 --auto-approve is required). With a plan file it applies exactly that plan, and refuses it if the deployed state moved
 since it was made, or if it was made in another workspace (another rsync.yaml name or partner, another Git
-repository, or for a workspace outside Git another folder). One apply per environment at a time; a second one is told who holds the lock.`;
+repository, or for a workspace outside Git another folder). One apply per environment at a time; a second one is told who holds the lock.
+An environment with requiresApproval applies only a saved plan that has its approvals (rsync approve); otherwise it
+refuses (exit 75), saying how many more are needed and who may give them. With RSYNC_TOKEN, the token's role must
+be admin or operator, and the audit log names it.`;
   static examples = [
     '<%= config.bin %> apply --env staging',
     '<%= config.bin %> apply plan.json',
@@ -48,9 +52,9 @@ repository, or for a workspace outside Git another folder). One apply per enviro
     // A saved plan is read and checked first: one from another workspace is refused before any database is opened.
     const saved = args.plan ? await openSavedPlan(args.plan, root) : undefined;
     const db = await openDatabase(root, this.json);
-    const actor = await currentActor(root);
-    const audit = await openAudit(root);
     try {
+      const { actor } = await cliIdentity(db, root, 'operate');
+      const audit = await openAudit(root);
       let plan: Plan;
       if (saved) {
         plan = saved;
@@ -68,11 +72,14 @@ repository, or for a workspace outside Git another folder). One apply per enviro
           return { version: 1, done: false, diagnostics: outcome.diagnostics.map(diagnosticToJSON) };
         }
         plan = outcome.plan;
+        const rule = await declaredApprovalsAt(root, plan.env);
         if (!this.json) this.log(renderPlanText(plan));
         if (plan.empty) {
           return { version: 1, done: false, plan: { env: plan.env, summary: plan.summary } };
         }
-        if (!flags['auto-approve']) {
+        // An environment that requires approval applies only approved plans: applyPlan refuses this new one, naming
+        // who may approve it, without asking first.
+        if (!flags['auto-approve'] && !rule.requiresApproval) {
           if (!process.stdin.isTTY || this.json) {
             throw new RsyncError(
               'Refusing to apply without confirmation: this is not a terminal.',
@@ -90,6 +97,7 @@ repository, or for a workspace outside Git another folder). One apply per enviro
       const result = await applyPlan(db, plan, {
         actor,
         url: db.url,
+        approvals: await declaredApprovalsAt(root, plan.env),
         forcePrune: flags['force-prune'],
         onProgress: (d, t) => bar.update(d, t),
       });

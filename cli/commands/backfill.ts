@@ -1,12 +1,12 @@
 import { Args, Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
-import { currentActor } from '../../engine/workspace/index.js';
 import { awaitBackfill, backfillWindows, createBackfill } from '../../engine/runtime/backfill.js';
 import { parseDuration } from '../../engine/util/duration.js';
 import { deployedFlow } from '../../engine/runtime/flows.js';
 import { RsyncCommand } from '../base.js';
 import { parseDurationFlag } from '../flags.js';
 import { logFlags } from '../log.js';
+import { cliIdentity } from '../identity.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface BackfillOutput {
@@ -70,8 +70,9 @@ content are skipped by the ledger. With --wait a counter shows windows done and 
     backfillWindows(since, until, windowMs); // before the database: a window too small is refused at once
     const { db, env, root } = await openRuntime(flags, this.json);
     try {
+      const { actor } = await cliIdentity(db, root, 'operate');
       const flow = await deployedFlow(db.pool, env, args.flow, flags.customer);
-      const b = await createBackfill(db.pool, flow, since, until, windowMs, await currentActor(root));
+      const b = await createBackfill(db.pool, flow, since, until, windowMs, actor);
       this.note(
         `backfill ${b.id} of ${flow.address}: ${since.toISOString()} → ${until.toISOString()} in ${b.windows} windows`,
       );

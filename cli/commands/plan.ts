@@ -2,11 +2,13 @@ import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode } from '../../engine/diagnostics/errors.js';
 import { PLAN_STAGES, planEnvironment } from '../../engine/plan/index.js';
-import { currentActor } from '../../engine/workspace/index.js';
 import { renderPlanMarkdown, renderPlanText } from '../../engine/plan/render.js';
 import { writePlanFile } from '../../engine/plan/file.js';
+import { submitForApproval } from '../../engine/apply/approvals.js';
+import { declaredApprovalsAt } from '../../engine/workspace/index.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
+import { cliIdentity } from '../identity.js';
 import { openDatabase, workspaceRoot } from '../database.js';
 import { renderDiagnostic } from '../views/diagnostics.js';
 import { stages } from '../views/progress.js';
@@ -18,7 +20,9 @@ export default class PlanCommand extends RsyncCommand<
   static description =
     `Reads the workspace at the environment's Git ref (rsync.yaml binds environments to refs), validates
 it, and pairs it with what PostgreSQL records as deployed. The plan is a versioned JSON value: save it with --out and
-apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no changes, 2 changes, 1 error.`;
+apply exactly it with \`rsync apply plan.json\`. For an environment that requires approval, a plan saved with --out is
+also submitted for approval (rsync approve), with whoever ran this (RSYNC_TOKEN's identity) as its author.
+With --detailed-exitcode: 0 no changes, 2 changes, 1 error.`;
   static examples = [
     '<%= config.bin %> plan --env staging',
     '<%= config.bin %> plan --env production --customer northwind --out plan.json',
@@ -44,6 +48,7 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
     const db = await openDatabase(root, quiet);
     const bar = stages('plan', PLAN_STAGES, !quiet);
     try {
+      const { actor } = await cliIdentity(db, root, 'read');
       const outcome = await planEnvironment(db, {
         onStage: (s) => bar.stage(s),
         onCount: (done, total, unit) => bar.count(done, total, unit),
@@ -51,7 +56,7 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
         env: flags.env,
         ref: flags.ref,
         customers: flags.customer,
-        actor: await currentActor(root),
+        actor,
       });
       bar.done();
       if (!outcome.ok) {
@@ -66,7 +71,11 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
         return { version: 1 as const, valid: false as const, diagnostics: errors.map(diagnosticToJSON) };
       }
       const plan = outcome.plan;
-      if (flags.out) writePlanFile(flags.out, plan);
+      if (flags.out) {
+        writePlanFile(flags.out, plan);
+        // For an environment that requires approval, the saved plan awaits its approvals (the console lists it).
+        await submitForApproval(db, plan, await declaredApprovalsAt(root, plan.env), actor);
+      }
       if (!this.json) {
         if (flags.format === 'json') this.log(JSON.stringify(plan, null, 2));
         else if (flags.format === 'markdown') this.log(renderPlanMarkdown(plan));

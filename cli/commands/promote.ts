@@ -2,7 +2,6 @@ import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
 import { diagnosticToJSON } from '../../engine/diagnostics/diagnostic.js';
 import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
-import { currentActor } from '../../engine/workspace/index.js';
 import {
   completePromotion,
   preparePromotion,
@@ -13,6 +12,7 @@ import {
 import { renderPromotionText, renderRefusalDetails } from '../../engine/promote/render.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
+import { cliIdentity } from '../identity.js';
 import { renderDiagnostic } from '../views/diagnostics.js';
 import { renderCase } from '../views/mapping-tests.js';
 
@@ -62,9 +62,9 @@ It shows the files and how the target environment's resources change before aski
   async run(): Promise<PromoteOutput> {
     const { args, flags } = await this.parse(Promote);
     const root = await workspaceRoot(args.path);
-    const actor = await currentActor(root);
     const db = await openDatabase(root, this.json);
     try {
+      const { actor } = await cliIdentity(db, root, 'operate');
       const outcome = await preparePromotion(db, {
         path: root,
         from: flags.from,

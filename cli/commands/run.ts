@@ -8,6 +8,7 @@ import { isPaused } from '../../engine/state/pauses.js';
 import { RsyncCommand } from '../base.js';
 import { countFlag, MAX_WAIT_SECONDS } from '../flags.js';
 import { logFlags } from '../log.js';
+import { cliIdentity } from '../identity.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
 
 export interface RunOutput {
@@ -42,8 +43,9 @@ flow's cursor and syncs what changed. With --wait the command waits for it and e
   async run(): Promise<RunOutput> {
     const { args, flags } = await this.parse(Run);
     this.startLog(flags);
-    const { db, env } = await openRuntime(flags, this.json);
+    const { db, env, root } = await openRuntime(flags, this.json);
     try {
+      await cliIdentity(db, root, 'operate');
       const flow = await deployedFlow(db.pool, env, args.flow, flags.customer);
       const pause = await isPaused(db.pool, env, flow.address);
       if (pause)

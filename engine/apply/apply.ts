@@ -1,10 +1,12 @@
 /**
  * Apply: carry out exactly a plan. `applyPlan` is the list of its steps:
  *
- *   lock the environment → refuse a stale plan → write revisions and prune what was removed, in batches (each
+ *   lock the environment → refuse a stale plan → refuse an unapproved one (approvals.ts, where the environment
+ *   requires approval) → write revisions and prune what was removed, in batches (each
  *   batch commits: a crash leaves a state from which the next plan shows exactly what is left; a removed flow
  *   goes only once its jobs drained, or with --force-prune) → heal the live pg-boss queues and schedules (make
- *   them match what is deployed, removing the unused ones) → append to the apply log → unlock.
+ *   them match what is deployed, removing the unused ones) → append to the apply log (and close the approvals: this
+ *   plan's are spent, other plans made against the old state are stale) → unlock.
  *
  * Apply reads only the plan and the deployed state; it never re-reads Git.
  */
@@ -23,12 +25,19 @@ import { readDeployed } from '../state/deployments.js';
 import { acquireApplyLock } from '../state/locks.js';
 import { withTransaction } from '../state/tx.js';
 import { assertPlanFormat } from '../plan/file.js';
+import { type ApprovalRule, type ApprovalStatus, closeApprovals, refuseUnapproved } from './approvals.js';
 
 export interface ApplyOptions {
   actor: string;
   /** The connection URL (the lock needs a session of its own). */
   url: string;
   forcePrune?: boolean;
+  /**
+   * The environment's approval rule, from the applying workspace's rsync.yaml (workspace/ declaredApprovalsAt):
+   * with requiresApproval, the plan must have its approvals. The CLI and the console always pass it; without it
+   * (tests, the demo) none is asked.
+   */
+  approvals?: ApprovalRule;
   onProgress?: (done: number, total: number) => void;
   /** Changes per transaction. */
   batchSize?: number;
@@ -59,10 +68,12 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
   let boss: PgBoss | undefined;
   try {
     const deployed = await refuseStale(db, plan);
+    const approved = opts.approvals ? await refuseUnapproved(db, plan, deployed, opts.approvals, opts.actor) : null;
     boss = await openBoss(db.pool);
     const { applied, waiting } = await writeAndPrune(db, plan, deployed, opts);
-    const { live, driftHealed, driftRemaining } = await healLive(db, boss, plan, deployed);
-    const logEntry = await appendToLog(db, plan, opts.actor, { applied, waiting, live, driftHealed, driftRemaining });
+    const { live, driftHealed, driftRemaining, after } = await healLive(db, boss, plan, deployed);
+    const done = { applied, waiting, live, driftHealed, driftRemaining };
+    const logEntry = await appendToLog(db, plan, opts.actor, done, approved, after);
     return { env: plan.env, commit: plan.commit, applied, waiting, live, driftHealed, driftRemaining, logEntry };
   } finally {
     await boss?.stop({ graceful: false, close: false, wait: false }).catch(() => {});
@@ -132,18 +143,33 @@ async function writeAndPrune(db: Database, plan: Plan, deployed: Deployed, opts:
  * Make the live objects match the deployed state now (which also heals drift) — within the plan's scope, so that
  * a plan limited to some customers changes no live object of the others.
  */
-async function healLive(db: Database, boss: PgBoss, plan: Plan, before: Deployed): Promise<Healed> {
+async function healLive(
+  db: Database,
+  boss: PgBoss,
+  plan: Plan,
+  before: Deployed,
+): Promise<Healed & { after: Deployed }> {
   const after = await readDeployed(db.pool, plan.env);
   const scope = plan.customers?.length ? new Set(plan.customers) : null;
   const live = await syncLive(db.pool, boss, plan.env, before, after, scope);
   const inScope = (d: { customer: string | null }) => !scope || d.customer === null || scope.has(d.customer);
   const remaining = findDrift(plan.env, after.filter(inScope), await readLive(db.pool, plan.env), scope === null);
   const driftRemaining = plan.drift.filter((d) => remaining.some((r) => r.object === d.object && r.type === d.type));
-  return { live, driftHealed: plan.drift.length - driftRemaining.length, driftRemaining };
+  return { live, driftHealed: plan.drift.length - driftRemaining.length, driftRemaining, after };
 }
 
-/** The apply log entry (its number), tied to the revisions this apply wrote; workers are told at commit. */
-async function appendToLog(db: Database, plan: Plan, actor: string, done: Written & Healed): Promise<number> {
+/**
+ * The apply log entry (its number), tied to the revisions this apply wrote, with the approvals it had; approvals are
+ * closed (approvals.ts) and workers told, at commit.
+ */
+async function appendToLog(
+  db: Database,
+  plan: Plan,
+  actor: string,
+  done: Written & Healed,
+  approved: ApprovalStatus | null,
+  after: Deployed,
+): Promise<number> {
   return withTransaction(db.pool, async (client) => {
     const entry = await appendLog(client, {
       env: plan.env,
@@ -161,8 +187,16 @@ async function appendToLog(db: Database, plan: Plan, actor: string, done: Writte
         live: done.live,
         changes: plan.changes.map((c) => `${c.action} ${c.address}`).slice(0, 1000),
         changeCount: plan.changes.length,
+        ...(approved
+          ? {
+              planHash: approved.hash,
+              approvedBy: approved.approvals.map((a) => a.approver),
+              required: approved.required,
+            }
+          : {}),
       },
     });
+    await closeApprovals(client, plan.env, approved?.hash ?? null, after);
     // Tie the revisions this apply wrote to its log entry.
     await client.query(
       `UPDATE rsync.revisions SET apply_seq = $1 WHERE env = $2 AND apply_seq IS NULL AND commit IS NOT DISTINCT FROM $3`,

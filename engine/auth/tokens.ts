@@ -60,6 +60,35 @@ export function can(who: Identity, action: Action, customer?: string | null): bo
 /** The audit log's name for an identity. */
 export const actorOf = (who: Identity) => `token:${who.id} ${who.name} (${who.role})`;
 
+const ACTOR = /^token:[a-z0-9]+ (.+) \((?:admin|operator|viewer|customer-viewer)\)$/;
+
+const NAMED_EMAIL = /^[^<>]*<([^<>\s]+@[^<>\s]+)>$/;
+
+/**
+ * The person an actor is: a token's (or a console session's) name — one person may hold several tokens and sign in
+ * many times — or the local user as named (RSYNC_ACTOR, the Git user); a name with an e-mail address, `Jane Doe
+ * <jane@acme.example>`, is that address, and addresses are compared in lower case, so the Git user and a token or
+ * OpenID session named by the same address are one person. Approvals count one per person, and an author is told
+ * from an approver by it.
+ */
+export function personOf(actor: string): string {
+  const name = ACTOR.exec(actor)?.[1] ?? actor;
+  const email = NAMED_EMAIL.exec(name)?.[1] ?? (/^[^\s@<>]+@[^\s@<>]+$/.test(name) ? name : undefined);
+  return email ? email.toLowerCase() : name;
+}
+
+/** The live API tokens whose role may do `action`, by name and role: who can be asked (e.g. to approve). */
+export async function holdersOf(db: Queryable, action: Action): Promise<{ name: string; role: Role }[]> {
+  const roles = ROLES.filter((r) => r !== 'customer-viewer' && ALLOWED[r].includes(action));
+  const r = await db.query(
+    `SELECT DISTINCT name, role FROM rsync.tokens
+      WHERE kind = 'api' AND role = ANY($1) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+      ORDER BY name, role`,
+    [roles],
+  );
+  return r.rows as { name: string; role: Role }[];
+}
+
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
 const TOKEN = /^rsy_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 

@@ -43,6 +43,8 @@ export const CODES: Readonly<Record<string, string>> = {
   'template-parameters-invalid': "A template's spec.parameters is not a valid JSON Schema.",
   'template-patch-unknown': 'A `uses:` entry patches a flow the template does not have.',
   'environment-unknown': 'An environment (in --env or an overlay) that rsync.yaml does not declare.',
+  'approvals-ignored': 'An environment sets approvals but not requiresApproval: true, so they do nothing.',
+  'oidc-insecure': "The console's OpenID Connect issuer or redirect URL is http:// on a machine other than this one.",
   // Connectors and capabilities
   'connector-unknown': 'A connection names a connector type rsync does not have.',
   'connection-settings': "A connection's settings do not fit its connector (unknown or missing setting, wrong value).",

@@ -6,9 +6,16 @@
 import { writeFileSync } from 'node:fs';
 import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { MAX_PLAN_FILE_BYTES, readTextFile } from '../util/files.js';
+import { hashOf } from '../util/hash.js';
 import { PLAN_FORMAT, type Plan } from './types.js';
 
 const REMAKE = 'Make one with `rsync plan --out plan.json`.';
+
+/**
+ * A plan's identity for approvals: sha256 of its canonical JSON (util/hash.ts), the same for the value in memory, its
+ * file and the JSON kept in the database. Any edit of the file makes another plan, which needs its own approvals.
+ */
+export const planHash = (plan: Plan): string => hashOf(plan);
 
 export function writePlanFile(file: string, plan: Plan): void {
   writeFileSync(file, `${JSON.stringify(plan, null, 2)}\n`);

@@ -130,6 +130,8 @@ export function validateWorkspace(ws: Workspace, onCustomer?: (done: number, tot
   }
   checkWorkspaceDefaults(ws, rep);
   checkSyncWindows(ws, rep);
+  checkEnvironments(ws, rep);
+  checkConsole(ws, rep);
   for (const a of ws.alerts.values()) checkAlert(ws, a, undefined, rep);
   let checked = 0;
   for (const c of ws.customers.values()) {
@@ -450,6 +452,54 @@ function checkSyncWindows(ws: Workspace, rep: Reporter): void {
           detail: `${check.message}. Example: "0 22 * * *" opens the window at 22:00 every day.`,
         });
     });
+  }
+}
+
+/** `approvals` on an environment that does not require approval does nothing: say so, rather than let it mislead. */
+function checkEnvironments(ws: Workspace, rep: Reporter): void {
+  const s = ws.settings;
+  const envs = s?.spec.environments as Record<string, unknown> | undefined;
+  if (!s || !envs || typeof envs !== 'object') return;
+  for (const [name, e] of Object.entries(envs)) {
+    if (
+      !e ||
+      typeof e !== 'object' ||
+      !('approvals' in e) ||
+      (e as { requiresApproval?: unknown }).requiresApproval === true
+    )
+      continue;
+    rep.at(s, ['spec', 'environments', name, 'approvals'], {
+      severity: 'warning',
+      code: 'approvals-ignored',
+      summary: `Environment "${name}" sets approvals but does not require approval`,
+      detail: `Without requiresApproval: true, ${name}'s plans apply without approvals and this setting does nothing. Add requiresApproval: true to environments.${name}, or remove approvals.`,
+    });
+  }
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** The console's sign-in sends codes and tokens to its issuer and redirect URL: https, or http on this machine only. */
+function checkConsole(ws: Workspace, rep: Reporter): void {
+  const s = ws.settings;
+  const oidc = (s?.spec as { console?: { oidc?: Record<string, unknown> } } | undefined)?.console?.oidc;
+  if (!s || !oidc || typeof oidc !== 'object') return;
+  for (const field of ['issuer', 'redirectUrl']) {
+    const v = oidc[field];
+    if (typeof v !== 'string') continue;
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      continue; // the schema's pattern reports it
+    }
+    if (u.protocol === 'http:' && !LOOPBACK_HOSTS.has(u.hostname))
+      rep.at(s, ['spec', 'console', 'oidc', field], {
+        severity: 'error',
+        code: 'oidc-insecure',
+        summary: `console.oidc.${field} is http:// on another machine`,
+        detail: `Sign-in sends authorization codes and tokens over it: use https://${v.slice('http://'.length)} (http:// is only for a test provider on 127.0.0.1 or localhost).`,
+      });
   }
 }
 

@@ -137,3 +137,26 @@ export async function declaredSyncSettings(root: string, ref?: string): Promise<
     };
   });
 }
+
+/** What an environment asks of a plan before apply (rsync.yaml: requiresApproval and approvals). */
+export interface ApprovalRule {
+  env: string;
+  requiresApproval: boolean;
+  /** Approvals needed (default 1); a Policy in force may ask more (apply/approvals.ts). */
+  required: number;
+  /** The plan's author may not approve it. */
+  separateAuthor: boolean;
+}
+
+/** The approval rule of `env` from the working tree's rsync.yaml (where apply runs: a plan file cannot lower it). */
+export async function declaredApprovalsAt(root: string, env: string): Promise<ApprovalRule> {
+  const ws = await loadWorkspaceFile(root);
+  const e = (ws.settings?.spec.environments as Record<string, Record<string, unknown>> | undefined)?.[env] ?? {};
+  const a = (e.approvals ?? {}) as { required?: unknown; separateAuthor?: unknown };
+  return {
+    env,
+    requiresApproval: e.requiresApproval === true,
+    required: typeof a.required === 'number' && Number.isInteger(a.required) && a.required >= 1 ? a.required : 1,
+    separateAuthor: a.separateAuthor === true,
+  };
+}

@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, can, createToken, type Identity, revokeToken } from '../../engine/auth/tokens.js';
+import { authenticate, can, createToken, type Identity, personOf, revokeToken } from '../../engine/auth/tokens.js';
 import { migrate } from '../../engine/state/migrate.js';
 import { buildProblem, exampleRepo, runCli, show } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
@@ -40,6 +40,14 @@ describe('tokens', () => {
     const short = await createToken(pool, { name: 'ci', role: 'viewer', createdBy: 'test', expiresInMs: 1 });
     await new Promise((r) => setTimeout(r, 20));
     expect(await authenticate(pool, short.token)).toBeNull();
+  });
+
+  it('one person however named: a token or session by its name, a Git user by their address', () => {
+    expect(personOf('token:abc123def456 Jane@Acme.example (operator)')).toBe('jane@acme.example');
+    expect(personOf('Jane Doe <jane@acme.example>')).toBe('jane@acme.example');
+    expect(personOf('token:abc123def456 ci (admin)')).toBe('ci');
+    expect(personOf('dana@build-host')).toBe('dana@build-host');
+    expect(personOf('Local User')).toBe('Local User');
   });
 
   it('a customer viewer has exactly one customer; the roles allow what the table says', async () => {

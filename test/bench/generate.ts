@@ -268,7 +268,7 @@ spec:
     supportUrl: mailto:support@acme.example
   environments:
     staging: { ref: main, description: every merge to main }
-    production: { ref: production, requiresApproval: true }
+    production: { ref: production }   # no requiresApproval: the bench times plan and apply, not approvals
   secrets: { folder: /run/secrets/acme }
   defaults: { timezone: America/Chicago, policy: standard, sla: silver }
 ---

@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../../engine/diagnostics/errors.js';
-import { currentActor } from '../../../engine/workspace/index.js';
 import { discardDeadLetters } from '../../../engine/state/dead-letters.js';
 import { RsyncCommand } from '../../base.js';
 import { deadLetterFlags, filterOf, idsArg, parseIds } from '../../dead-letters.js';
 import { anchorLog, openAudit } from '../../audit.js';
+import { cliIdentity } from '../../identity.js';
 import { openRuntime } from '../../runtime.js';
 
 export default class DlqDiscard extends RsyncCommand<{ version: 1; env: string; discarded: number[] }> {
@@ -34,12 +34,8 @@ export default class DlqDiscard extends RsyncCommand<{ version: 1; env: string; 
     const { db, env, root } = await openRuntime(flags, this.json);
     const audit = await openAudit(root);
     try {
-      const discarded = await discardDeadLetters(
-        db.pool,
-        filterOf(env, flags, ids),
-        await currentActor(root),
-        flags.reason,
-      );
+      const { actor } = await cliIdentity(db, root, 'operate');
+      const discarded = await discardDeadLetters(db.pool, filterOf(env, flags, ids), actor, flags.reason);
       const anchored = discarded.length ? await anchorLog(db, audit, { env }) : undefined;
       if (!this.json && anchored) this.note(anchored);
       if (!this.json)

@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core';
 import { ExitCode } from '../../../engine/diagnostics/errors.js';
-import { currentActor } from '../../../engine/workspace/index.js';
 import { replayHere, type ReplayOutcome } from '../../../engine/runtime/replay.js';
 import { RsyncCommand } from '../../base.js';
 import { deadLetterFlags, filterOf, idsArg, parseIds } from '../../dead-letters.js';
 import { countFlag, MAX_REVISION } from '../../flags.js';
 import { anchorLog, openAudit } from '../../audit.js';
+import { cliIdentity } from '../../identity.js';
 import { openRuntime, table } from '../../runtime.js';
 
 export default class DlqReplay extends RsyncCommand<{ version: 1; env: string; replayed: ReplayOutcome[] }> {
@@ -40,7 +40,8 @@ is an entry of the hash-chained apply log (\`rsync history\`, \`rsync audit veri
     const { db, env, root } = await openRuntime(flags, this.json);
     const audit = await openAudit(root);
     try {
-      const out = await replayHere(db.pool, filterOf(env, flags, ids), await currentActor(root), {
+      const { actor } = await cliIdentity(db, root, 'operate');
+      const out = await replayHere(db.pool, filterOf(env, flags, ids), actor, {
         revision: flags.revision,
         sandbox: flags.sandbox,
         log: (l) => this.note(l),

@@ -7,7 +7,7 @@
 import type {AlertSpec, BudgetBurnCondition, DeadLettersCondition, EmailChannel, NoWorkerCondition, PagerDutyChannel} from "./alert.js";
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, PolicySpec, RetryPolicy} from "./policy.js";
-import type {AuditSettings, Environment, WorkspaceDefaults} from "./workspace.js";
+import type {AuditSettings, Environment, EnvironmentApprovals, OidcSettings, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
   AlertSpec: { severity: "error" },
@@ -16,8 +16,10 @@ export const DEFAULTS = {
   DeadLettersCondition: { window: "1h" },
   EmailChannel: { port: 587, secure: false },
   Environment: { requiresApproval: false, autoSync: false, selfHeal: false },
+  EnvironmentApprovals: { required: 1, separateAuthor: false },
   FlowSpec: { batchSize: 200, concurrency: 1, enabled: true },
   NoWorkerCondition: { for: "1m" },
+  OidcSettings: { scopes: ["openid","email","profile"], nameClaim: "email" },
   PagerDutyChannel: { url: "https://events.pagerduty.com/v2/enqueue" },
   PiiPolicy: { mask: true },
   PolicySpec: { missedRuns: "run-once" },
@@ -30,8 +32,10 @@ export const DEFAULTS = {
   DeadLettersCondition: Partial<DeadLettersCondition>;
   EmailChannel: Partial<EmailChannel>;
   Environment: Partial<Environment>;
+  EnvironmentApprovals: Partial<EnvironmentApprovals>;
   FlowSpec: Partial<FlowSpec>;
   NoWorkerCondition: Partial<NoWorkerCondition>;
+  OidcSettings: Partial<OidcSettings>;
   PagerDutyChannel: Partial<PagerDutyChannel>;
   PiiPolicy: Partial<PiiPolicy>;
   PolicySpec: Partial<PolicySpec>;

@@ -27,6 +27,7 @@ export interface WorkspaceSpec {
   environments: Environments;
   secrets?: SecretsSettings;
   audit?: AuditSettings;
+  console?: ConsoleSettings;
   defaults?: WorkspaceDefaults;
 }
 /**
@@ -78,7 +79,7 @@ export interface Environments {
   [k: string]: Environment;
 }
 /**
- * An environment: the Git ref it deploys from, and whether apply needs approval.
+ * An environment: the Git ref it deploys from, and whether apply needs approval (and how many).
  */
 export interface Environment {
   /**
@@ -105,6 +106,7 @@ export interface Environment {
    * When the controller may apply: only inside one of these windows (none declared: at any time). Each opens on its cron schedule and stays open for its duration.
    */
   syncWindows?: SyncWindow[];
+  approvals?: EnvironmentApprovals;
   /**
    * Environment-wide overrides (free-form; interpreted by the engine, e.g. endpoints and schedules).
    */
@@ -128,6 +130,19 @@ export interface SyncWindow {
    * IANA time zone of the schedule; defaults to the workspace's default time zone.
    */
   timezone?: TimeZone;
+}
+/**
+ * With requiresApproval: how many distinct approvers (an admin or operator) must approve a saved plan, by its hash, before `rsync apply` applies it, and whether its author may be one of them. A Policy's `approvals` for this environment may ask more: the strictest one in force for the customers a plan changes counts.
+ */
+export interface EnvironmentApprovals {
+  /**
+   * Approvals needed (distinct people; the same one twice counts once).
+   */
+  required?: number;
+  /**
+   * True when the plan's author (who made it: `createdBy`) may not approve it.
+   */
+  separateAuthor?: boolean;
 }
 /**
  * Where secret files live on the machines that run rsync (workers): `{ secretRef: "file:NAME" }` reads NAME inside this folder, and nothing outside it. Never a folder of this repository: secrets stay out of Git.
@@ -154,6 +169,73 @@ export interface AuditSettings {
    * A secret (by reference) that makes each new entry's hash an HMAC-SHA256: without the key, nobody can forge a consistent chain.
    */
   key?: SecretRef;
+}
+/**
+ * The web console (`rsync console`): how the partner's people sign in.
+ */
+export interface ConsoleSettings {
+  oidc?: OidcSettings;
+}
+/**
+ * OpenID Connect sign-in with the partner's identity provider (authorization code with PKCE, state and nonce; the ID token verified). A person's role comes from a claim (e.g. groups) by `roles.map`; a person with none of the mapped values is refused.
+ */
+export interface OidcSettings {
+  /**
+   * The provider's issuer URL (its /.well-known/openid-configuration is read). https://, or http:// on a loopback address (127.0.0.1, localhost) for a local test provider.
+   */
+  issuer: string;
+  /**
+   * The console's client id at the provider.
+   */
+  clientId: string;
+  /**
+   * The client secret, by reference only (e.g. { secretRef: env:RSYNC_OIDC_CLIENT_SECRET }).
+   */
+  clientSecret: SecretRef;
+  /**
+   * The console's callback URL, registered at the provider (e.g. https://console.acme.example/auth/callback).
+   */
+  redirectUrl: string;
+  /**
+   * Scopes asked for (openid is always asked); add the one that releases the role claim if the provider needs it (e.g. groups).
+   */
+  scopes?: string[];
+  /**
+   * The claim that names the person in the audit log and approvals (then preferred_username, then sub).
+   */
+  nameClaim?: string;
+  roles: OidcRoles;
+  customers?: OidcCustomers;
+}
+/**
+ * Which role a person has: the values of `claim` (a string or a list, e.g. the person's groups) mapped to roles; the strongest mapped one wins (admin, operator, viewer).
+ */
+export interface OidcRoles {
+  /**
+   * The claim to read (e.g. groups, roles).
+   */
+  claim: string;
+  /**
+   * Claim value → role (e.g. rsync-admins: admin, support: operator).
+   */
+  map: {
+    [k: string]: "admin" | "operator" | "viewer";
+  };
+}
+/**
+ * Customer viewers: a person with no partner role whose `claim` has a value mapped here is a customer viewer of that one customer (two customers: refused).
+ */
+export interface OidcCustomers {
+  /**
+   * The claim to read (e.g. groups, or an organisation claim).
+   */
+  claim: string;
+  /**
+   * Claim value → customer name (e.g. northwind-it: northwind).
+   */
+  map: {
+    [k: string]: ResourceName;
+  };
 }
 /**
  * Defaults for every customer and flow that does not set its own.
