@@ -7,6 +7,7 @@ import { renderPlanMarkdown, renderPlanText } from '../../engine/plan/render.js'
 import { writePlanFile } from '../../engine/plan/file.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
+import { selectionFlags, selectionOf } from '../flags.js';
 import { openDatabase, workspaceRoot } from '../database.js';
 import { renderDiagnostic } from '../views/diagnostics.js';
 import { stages } from '../views/progress.js';
@@ -18,17 +19,22 @@ export default class PlanCommand extends RsyncCommand<
   static description =
     `Reads the workspace at the environment's Git ref (rsync.yaml binds environments to refs), validates
 it, and pairs it with what PostgreSQL records as deployed. The plan is a versioned JSON value: save it with --out and
-apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no changes, 2 changes, 1 error.`;
+apply exactly it with \`rsync apply plan.json\`. --target (with what the resource depends on: a flow's connections,
+policy and SLA), --selector (customers by label) and --exclude make a partial plan, which says what it left out.
+With --detailed-exitcode: 0 no changes, 2 changes, 1 error.`;
   static examples = [
     '<%= config.bin %> plan --env staging',
     '<%= config.bin %> plan --env production --customer northwind --out plan.json',
     '<%= config.bin %> plan --format markdown > comment.md',
+    '<%= config.bin %> plan --env production --target northwind/flow/orders-to-erp --out plan.json',
+    '<%= config.bin %> plan --selector tier=gold --exclude contoso/flow/inventory-to-shopify',
   ];
   static args = { path: Args.string({ description: 'the workspace (default: the current folder)', default: '.' }) };
   static flags = {
     env: Flags.string({ char: 'e', description: 'the environment (default: the first in rsync.yaml)' }),
     customer: Flags.string({ char: 'c', description: 'limit the plan to this customer (repeatable)', multiple: true }),
     ref: Flags.string({ description: "plan this Git ref instead of the environment's" }),
+    ...selectionFlags,
     out: Flags.string({ char: 'o', description: 'also write the plan as JSON to this file' }),
     format: Flags.string({ description: 'output format', options: ['text', 'markdown', 'json'], default: 'text' }),
     'detailed-exitcode': Flags.boolean({
@@ -51,6 +57,7 @@ apply exactly it with \`rsync apply plan.json\`. With --detailed-exitcode: 0 no 
         env: flags.env,
         ref: flags.ref,
         customers: flags.customer,
+        selection: selectionOf(flags),
         actor: await currentActor(root),
       });
       bar.done();

@@ -135,9 +135,17 @@ async function writeAndPrune(db: Database, plan: Plan, deployed: Deployed, opts:
 async function healLive(db: Database, boss: PgBoss, plan: Plan, before: Deployed): Promise<Healed> {
   const after = await readDeployed(db.pool, plan.env);
   const scope = plan.customers?.length ? new Set(plan.customers) : null;
-  const live = await syncLive(db.pool, boss, plan.env, before, after, scope);
-  const inScope = (d: { customer: string | null }) => !scope || d.customer === null || scope.has(d.customer);
-  const remaining = findDrift(plan.env, after.filter(inScope), await readLive(db.pool, plan.env), scope === null);
+  // A partial plan (--target, --selector) touches only the live objects of what it selected.
+  const selected = plan.selection ? new Set(plan.selection.included) : null;
+  const live = await syncLive(db.pool, boss, plan.env, before, after, scope, selected);
+  const inScope = (d: { address: string; customer: string | null }) =>
+    (!scope || d.customer === null || scope.has(d.customer)) && (!selected || selected.has(d.address));
+  const remaining = findDrift(
+    plan.env,
+    after.filter(inScope),
+    await readLive(db.pool, plan.env),
+    scope === null && selected === null,
+  );
   const driftRemaining = plan.drift.filter((d) => remaining.some((r) => r.object === d.object && r.type === d.type));
   return { live, driftHealed: plan.drift.length - driftRemaining.length, driftRemaining };
 }
@@ -154,6 +162,16 @@ async function appendToLog(db: Database, plan: Plan, actor: string, done: Writte
       detail: {
         planCreatedAt: plan.createdAt,
         customers: plan.customers,
+        ...(plan.selection
+          ? {
+              selection: {
+                targets: plan.selection.targets,
+                excludes: plan.selection.excludes,
+                selector: plan.selection.selector,
+                leftOut: plan.selection.leftOut.count,
+              },
+            }
+          : {}),
         applied: done.applied,
         waiting: done.waiting,
         driftHealed: done.driftHealed,
@@ -247,18 +265,21 @@ async function syncLive(
   before: Awaited<ReturnType<typeof readDeployed>>,
   deployed: Awaited<ReturnType<typeof readDeployed>>,
   scope: Set<string> | null,
+  selected: Set<string> | null,
 ): Promise<ApplyResult['live']> {
   const expected = expectedLive(env, deployed);
   const previously = expectedLive(env, before);
   const customerOf = new Map([...before, ...deployed].map((d) => [d.address, d.customer]));
   const inScope = (address: string) => {
+    if (selected && !selected.has(address)) return false;
     const c = customerOf.get(address);
     return !scope || c === null || c === undefined || scope.has(c);
   };
   // An object the plan's scope may touch: one that serves an address in scope; to remove one, every address it
   // served must be in scope (a plan of the whole environment may remove anything of rsync's).
-  const serves = (addresses: string[]) => !scope || addresses.some(inScope);
-  const removable = (was: { addresses: string[] } | undefined) => !scope || was?.addresses.every(inScope);
+  const partial = scope !== null || selected !== null;
+  const serves = (addresses: string[]) => !partial || addresses.some(inScope);
+  const removable = (was: { addresses: string[] } | undefined) => !partial || was?.addresses.every(inScope);
   const live = await readLive(pool, env);
   const haveQueues = new Map(live.queues.map((q) => [q.name, q]));
   const haveSchedules = new Map(live.schedules.map((s) => [s.name, s]));
