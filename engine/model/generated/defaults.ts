@@ -7,7 +7,7 @@
 import type {AlertSpec, BudgetBurnCondition, DeadLettersCondition, EmailChannel, NoWorkerCondition, PagerDutyChannel} from "./alert.js";
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, RetryPolicy} from "./policy.js";
-import type {AuditSettings, Environment, WorkspaceDefaults} from "./workspace.js";
+import type {AuditSettings, Environment, ValidationSettings, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
   AlertSpec: { severity: "error" },
@@ -21,6 +21,7 @@ export const DEFAULTS = {
   PagerDutyChannel: { url: "https://events.pagerduty.com/v2/enqueue" },
   PiiPolicy: { mask: true },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
+  ValidationSettings: { requireMappingTests: false },
   WorkspaceDefaults: { timezone: "UTC" },
 } as const satisfies {
   AlertSpec: Partial<AlertSpec>;
@@ -34,5 +35,6 @@ export const DEFAULTS = {
   PagerDutyChannel: Partial<PagerDutyChannel>;
   PiiPolicy: Partial<PiiPolicy>;
   RetryPolicy: Partial<RetryPolicy>;
+  ValidationSettings: Partial<ValidationSettings>;
   WorkspaceDefaults: Partial<WorkspaceDefaults>;
 };
