@@ -32,6 +32,8 @@ export interface ApplyOptions {
   onProgress?: (done: number, total: number) => void;
   /** Changes per transaction. */
   batchSize?: number;
+  /** What the apply log calls it: `apply` (default), or `rollback` (engine/rollback), with what it adds to the detail. */
+  logAs?: { action: string; detail: Record<string, unknown> };
 }
 
 export interface ApplyResult {
@@ -62,7 +64,7 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
     boss = await openBoss(db.pool);
     const { applied, waiting } = await writeAndPrune(db, plan, deployed, opts);
     const { live, driftHealed, driftRemaining } = await healLive(db, boss, plan, deployed);
-    const logEntry = await appendToLog(db, plan, opts.actor, { applied, waiting, live, driftHealed, driftRemaining });
+    const logEntry = await appendToLog(db, plan, opts, { applied, waiting, live, driftHealed, driftRemaining });
     return { env: plan.env, commit: plan.commit, applied, waiting, live, driftHealed, driftRemaining, logEntry };
   } finally {
     await boss?.stop({ graceful: false, close: false, wait: false }).catch(() => {});
@@ -151,12 +153,12 @@ async function healLive(db: Database, boss: PgBoss, plan: Plan, before: Deployed
 }
 
 /** The apply log entry (its number), tied to the revisions this apply wrote; workers are told at commit. */
-async function appendToLog(db: Database, plan: Plan, actor: string, done: Written & Healed): Promise<number> {
+async function appendToLog(db: Database, plan: Plan, opts: ApplyOptions, done: Written & Healed): Promise<number> {
   return withTransaction(db.pool, async (client) => {
     const entry = await appendLog(client, {
       env: plan.env,
-      action: 'apply',
-      actor,
+      action: opts.logAs?.action ?? 'apply',
+      actor: opts.actor,
       commit: plan.commit,
       ref: plan.ref,
       detail: {
@@ -179,6 +181,7 @@ async function appendToLog(db: Database, plan: Plan, actor: string, done: Writte
         live: done.live,
         changes: plan.changes.map((c) => `${c.action} ${c.address}`).slice(0, 1000),
         changeCount: plan.changes.length,
+        ...opts.logAs?.detail,
       },
     });
     // Tie the revisions this apply wrote to its log entry.
