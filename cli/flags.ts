@@ -149,3 +149,28 @@ export const monthFlag = () =>
     parse: async (input) =>
       parseMonth(input) ?? usage(`--month ${input} is not a month.`, 'Write it as YYYY-MM, e.g. 2026-11.'),
   })();
+
+// ------------------------------------------------------------------------------------------------- selection
+
+/** `--target`, `--exclude` and `--selector` of plan and apply: a partial plan (engine/plan/select.ts). */
+export const selectionFlags = {
+  target: Flags.string({
+    description: 'plan only this resource and what it depends on (<customer>/<kind>/<name>; repeatable)',
+    multiple: true,
+  }),
+  exclude: Flags.string({
+    description: 'leave this resource out (<customer>/<kind>/<name>; repeatable)',
+    multiple: true,
+  }),
+  selector: Flags.string({
+    description: 'plan only the customers with this label in customer.yaml (key=value; repeatable, all must hold)',
+    multiple: true,
+  }),
+};
+
+/** The selection request of parsed selection flags. */
+export const selectionOf = (flags: { target?: string[]; exclude?: string[]; selector?: string[] }) => ({
+  targets: flags.target,
+  excludes: flags.exclude,
+  selectors: flags.selector,
+});

@@ -9,6 +9,7 @@ import { renderPlanText, summaryLine } from '../../engine/plan/render.js';
 import { openSavedPlan } from '../../engine/plan/origin.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
+import { selectionFlags, selectionOf } from '../flags.js';
 import { anchorLog, openAudit } from '../audit.js';
 import { openDatabase, workspaceRoot } from '../database.js';
 import { cliIdentity } from '../identity.js';
@@ -41,6 +42,7 @@ be admin or operator, and the audit log names it.`;
     env: Flags.string({ char: 'e', description: 'the environment (default: the first in rsync.yaml)' }),
     customer: Flags.string({ char: 'c', description: 'limit to this customer (repeatable)', multiple: true }),
     ref: Flags.string({ description: "apply this Git ref instead of the environment's" }),
+    ...selectionFlags,
     path: Flags.string({ description: 'the workspace (default: the current folder)', default: '.' }),
     'auto-approve': Flags.boolean({ description: 'apply without asking' }),
     'force-prune': Flags.boolean({ description: 'remove deleted flows even if jobs are still queued for them' }),
@@ -50,6 +52,12 @@ be admin or operator, and the audit log names it.`;
     const { args, flags } = await this.parse(Apply);
     const root = await workspaceRoot(flags.path);
     // A saved plan is read and checked first: one from another workspace is refused before any database is opened.
+    if (args.plan && (flags.target || flags.exclude || flags.selector))
+      throw new RsyncError(
+        'A saved plan is applied exactly as it was made: --target, --exclude and --selector do not narrow it.',
+        ExitCode.USAGE,
+        'Give them to `rsync plan --out` instead; a plan made with them applies only what it selected.',
+      );
     const saved = args.plan ? await openSavedPlan(args.plan, root) : undefined;
     const db = await openDatabase(root, this.json);
     try {
@@ -64,6 +72,7 @@ be admin or operator, and the audit log names it.`;
           env: flags.env,
           ref: flags.ref,
           customers: flags.customer,
+          selection: selectionOf(flags),
           actor,
         });
         if (!outcome.ok) {

@@ -9,6 +9,7 @@ import { declaredApprovalsAt } from '../../engine/workspace/index.js';
 import type { Plan } from '../../engine/plan/types.js';
 import { RsyncCommand } from '../base.js';
 import { cliIdentity } from '../identity.js';
+import { selectionFlags, selectionOf } from '../flags.js';
 import { openDatabase, workspaceRoot } from '../database.js';
 import { renderDiagnostic } from '../views/diagnostics.js';
 import { stages } from '../views/progress.js';
@@ -21,18 +22,22 @@ export default class PlanCommand extends RsyncCommand<
     `Reads the workspace at the environment's Git ref (rsync.yaml binds environments to refs), validates
 it, and pairs it with what PostgreSQL records as deployed. The plan is a versioned JSON value: save it with --out and
 apply exactly it with \`rsync apply plan.json\`. For an environment that requires approval, a plan saved with --out is
-also submitted for approval (rsync approve), with whoever ran this (RSYNC_TOKEN's identity) as its author.
+also submitted for approval (rsync approve), with whoever ran this (RSYNC_TOKEN's identity) as its author. --target (with what the resource depends on: a flow's connections,
+policy and SLA), --selector (customers by label) and --exclude make a partial plan, which says what it left out.
 With --detailed-exitcode: 0 no changes, 2 changes, 1 error.`;
   static examples = [
     '<%= config.bin %> plan --env staging',
     '<%= config.bin %> plan --env production --customer northwind --out plan.json',
     '<%= config.bin %> plan --format markdown > comment.md',
+    '<%= config.bin %> plan --env production --target northwind/flow/orders-to-erp --out plan.json',
+    '<%= config.bin %> plan --selector tier=gold --exclude contoso/flow/inventory-to-shopify',
   ];
   static args = { path: Args.string({ description: 'the workspace (default: the current folder)', default: '.' }) };
   static flags = {
     env: Flags.string({ char: 'e', description: 'the environment (default: the first in rsync.yaml)' }),
     customer: Flags.string({ char: 'c', description: 'limit the plan to this customer (repeatable)', multiple: true }),
     ref: Flags.string({ description: "plan this Git ref instead of the environment's" }),
+    ...selectionFlags,
     out: Flags.string({ char: 'o', description: 'also write the plan as JSON to this file' }),
     format: Flags.string({ description: 'output format', options: ['text', 'markdown', 'json'], default: 'text' }),
     'detailed-exitcode': Flags.boolean({
@@ -56,6 +61,7 @@ With --detailed-exitcode: 0 no changes, 2 changes, 1 error.`;
         env: flags.env,
         ref: flags.ref,
         customers: flags.customer,
+        selection: selectionOf(flags),
         actor,
       });
       bar.done();

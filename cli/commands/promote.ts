@@ -10,6 +10,7 @@ import {
   type Refusal,
 } from '../../engine/promote/promote.js';
 import { renderPromotionText, renderRefusalDetails } from '../../engine/promote/render.js';
+import { recordSkippedSoak } from '../../engine/promote/soak.js';
 import { RsyncCommand } from '../base.js';
 import { openDatabase, workspaceRoot } from '../database.js';
 import { cliIdentity } from '../identity.js';
@@ -56,6 +57,9 @@ It shows the files and how the target environment's resources change before aski
     'include-workspace': Flags.boolean({ description: 'also promote the partner-wide rsync.yaml' }),
     yes: Flags.boolean({ char: 'y', description: 'promote without asking' }),
     'dry-run': Flags.boolean({ description: 'show what would be promoted, and stop' }),
+    'skip-soak': Flags.string({
+      description: "promote although the source has not met rsync.yaml's promotion soak; give why (audited)",
+    }),
     verbose: Flags.boolean({ char: 'v', description: 'list every resource change, however many' }),
   };
 
@@ -72,6 +76,7 @@ It shows the files and how the target environment's resources change before aski
         customers: flags.customer,
         includeWorkspace: flags['include-workspace'],
         actor,
+        skipSoak: skipSoakReason(flags['skip-soak']),
       });
       if (!outcome.ok) {
         const r = outcome.refusal;
@@ -114,10 +119,15 @@ It shows the files and how the target environment's resources change before aski
           throw new RsyncError('Promotion cancelled; nothing was promoted.', ExitCode.REFUSED);
       }
       const result = await completePromotion(p);
+      const audited = p.soak?.skipped ? await recordSkippedSoak(db.pool, p, p.soak, result.after) : undefined;
       if (!this.json) {
         this.log(
           `\nPromoted to ${p.to.env}: commit ${result.after.slice(0, 7)} on ${result.branch} (was ${result.before.slice(0, 7)}).`,
         );
+        if (audited)
+          this.log(
+            `  The soak was skipped (${p.soak!.problems.join('; ')}): recorded in the commit and in apply log entry ${audited}.`,
+          );
         if (result.checkedOut)
           this.log(`  Updated the promoted files in ${result.checkedOut}, where ${result.branch} is checked out.`);
         this.log(
@@ -129,4 +139,16 @@ It shows the files and how the target environment's resources change before aski
       await db.close();
     }
   }
+}
+
+/** --skip-soak's reason: it must say why. */
+function skipSoakReason(reason: string | undefined): string | undefined {
+  if (reason === undefined) return undefined;
+  if (!reason.trim())
+    throw new RsyncError(
+      '--skip-soak needs a reason.',
+      ExitCode.USAGE,
+      'Say why the soak is skipped, e.g. --skip-soak "hotfix for INC-1234"; it is kept in the commit and the apply log.',
+    );
+  return reason.trim();
 }

@@ -1,4 +1,8 @@
 import { Flags } from '@oclif/core';
+import { resolveCommit } from '../../engine/git/index.js';
+import { readDesiredCache } from '../../engine/plan/cache.js';
+import { divergedFromGit } from '../../engine/rollback/rollback.js';
+import { resolveEnvironment } from '../../engine/workspace/index.js';
 import { environmentStatus, type FlowStatus } from '../../engine/runtime/status.js';
 import type { SyncState } from '../../engine/state/sync-state.js';
 import { RsyncCommand } from '../base.js';
@@ -12,6 +16,8 @@ export interface StatusOutput {
   flows: FlowStatus[];
   /** What the controller (`rsync controller`) last said of the environment; null when none ever synced it. */
   sync: SyncState | null;
+  /** Resources whose deployed revision came from `rsync rollback`: diverged from Git until the revert lands. */
+  diverged: { address: string; revision: number; entry: number; revert: string[] }[];
 }
 
 export default class Status extends RsyncCommand<StatusOutput> {
@@ -29,13 +35,37 @@ workers, and, when a controller syncs the environment (\`rsync controller\`), a 
 
   async run(): Promise<StatusOutput> {
     const { flags } = await this.parse(Status);
-    const { db, env } = await openRuntime(flags, this.json);
+    const { db, env, root } = await openRuntime(flags, this.json);
     try {
       const { workers, flows: status, sync } = await environmentStatus(db.pool, env, flags.customer);
-      if (!this.json) this.log(renderStatus(env, status, workers.length, sync));
-      return { version: 1, env, workers, flows: status, sync };
+      const diverged = [...(await divergedFromGit(db.pool, env, await gitHashes(root, env)))]
+        .filter(([address]) => !flags.customer || address.startsWith(`${flags.customer}/`))
+        .map(([address, d]) => ({ address, ...d }));
+      if (!this.json) {
+        this.log(renderStatus(env, status, workers.length, sync));
+        if (diverged.length)
+          this.log(
+            [
+              '',
+              'Diverged from Git (rolled back; the next apply from Git undoes it):',
+              ...diverged.map(
+                (d) =>
+                  `  ${d.address}: revision ${d.revision}, rollback in apply log entry ${d.entry}${d.revert.length ? `; git revert ${d.revert.join(' ')}` : ''}`,
+              ),
+            ].join('\n'),
+          );
+      }
+      return { version: 1, env, workers, flows: status, sync, diverged };
     } finally {
       await db.close();
     }
   }
+}
+
+/** What Git says at the environment's ref, by address, when that commit was planned (the plan's desired-state cache). */
+async function gitHashes(root: string, env: string): Promise<Map<string, string> | undefined> {
+  const { ref } = await resolveEnvironment(root, env);
+  const commit = ref ? await resolveCommit(root, ref).catch(() => undefined) : undefined;
+  const cached = commit ? readDesiredCache(root, env, commit) : undefined;
+  return cached && new Map(cached.resources.map((r) => [r[0], r[4]]));
 }

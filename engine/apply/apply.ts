@@ -41,6 +41,8 @@ export interface ApplyOptions {
   onProgress?: (done: number, total: number) => void;
   /** Changes per transaction. */
   batchSize?: number;
+  /** What the apply log calls it: `apply` (default), or `rollback` (engine/rollback), with what it adds to the detail. */
+  logAs?: { action: string; detail: Record<string, unknown> };
 }
 
 export interface ApplyResult {
@@ -73,7 +75,7 @@ export async function applyPlan(db: Database, plan: Plan, opts: ApplyOptions): P
     const { applied, waiting } = await writeAndPrune(db, plan, deployed, opts);
     const { live, driftHealed, driftRemaining, after } = await healLive(db, boss, plan, deployed);
     const done = { applied, waiting, live, driftHealed, driftRemaining };
-    const logEntry = await appendToLog(db, plan, opts.actor, done, approved, after);
+    const logEntry = await appendToLog(db, plan, opts, done, approved, after);
     return { env: plan.env, commit: plan.commit, applied, waiting, live, driftHealed, driftRemaining, logEntry };
   } finally {
     await boss?.stop({ graceful: false, close: false, wait: false }).catch(() => {});
@@ -151,21 +153,29 @@ async function healLive(
 ): Promise<Healed & { after: Deployed }> {
   const after = await readDeployed(db.pool, plan.env);
   const scope = plan.customers?.length ? new Set(plan.customers) : null;
-  const live = await syncLive(db.pool, boss, plan.env, before, after, scope);
-  const inScope = (d: { customer: string | null }) => !scope || d.customer === null || scope.has(d.customer);
-  const remaining = findDrift(plan.env, after.filter(inScope), await readLive(db.pool, plan.env), scope === null);
+  // A partial plan (--target, --selector) touches only the live objects of what it selected.
+  const selected = plan.selection ? new Set(plan.selection.included) : null;
+  const live = await syncLive(db.pool, boss, plan.env, before, after, scope, selected);
+  const inScope = (d: { address: string; customer: string | null }) =>
+    (!scope || d.customer === null || scope.has(d.customer)) && (!selected || selected.has(d.address));
+  const remaining = findDrift(
+    plan.env,
+    after.filter(inScope),
+    await readLive(db.pool, plan.env),
+    scope === null && selected === null,
+  );
   const driftRemaining = plan.drift.filter((d) => remaining.some((r) => r.object === d.object && r.type === d.type));
   return { live, driftHealed: plan.drift.length - driftRemaining.length, driftRemaining, after };
 }
 
 /**
- * The apply log entry (its number), tied to the revisions this apply wrote, with the approvals it had; approvals are
- * closed (approvals.ts) and workers told, at commit.
+ * The apply log entry (its number), tied to the revisions this apply wrote, with the approvals it had (and, for a
+ * rollback, what `logAs` says); approvals are closed (approvals.ts) and workers told, at commit.
  */
 async function appendToLog(
   db: Database,
   plan: Plan,
-  actor: string,
+  opts: ApplyOptions,
   done: Written & Healed,
   approved: ApprovalStatus | null,
   after: Deployed,
@@ -173,13 +183,23 @@ async function appendToLog(
   return withTransaction(db.pool, async (client) => {
     const entry = await appendLog(client, {
       env: plan.env,
-      action: 'apply',
-      actor,
+      action: opts.logAs?.action ?? 'apply',
+      actor: opts.actor,
       commit: plan.commit,
       ref: plan.ref,
       detail: {
         planCreatedAt: plan.createdAt,
         customers: plan.customers,
+        ...(plan.selection
+          ? {
+              selection: {
+                targets: plan.selection.targets,
+                excludes: plan.selection.excludes,
+                selector: plan.selection.selector,
+                leftOut: plan.selection.leftOut.count,
+              },
+            }
+          : {}),
         applied: done.applied,
         waiting: done.waiting,
         driftHealed: done.driftHealed,
@@ -194,6 +214,7 @@ async function appendToLog(
               required: approved.required,
             }
           : {}),
+        ...opts.logAs?.detail,
       },
     });
     await closeApprovals(client, plan.env, approved?.hash ?? null, after);
@@ -281,18 +302,21 @@ async function syncLive(
   before: Awaited<ReturnType<typeof readDeployed>>,
   deployed: Awaited<ReturnType<typeof readDeployed>>,
   scope: Set<string> | null,
+  selected: Set<string> | null,
 ): Promise<ApplyResult['live']> {
   const expected = expectedLive(env, deployed);
   const previously = expectedLive(env, before);
   const customerOf = new Map([...before, ...deployed].map((d) => [d.address, d.customer]));
   const inScope = (address: string) => {
+    if (selected && !selected.has(address)) return false;
     const c = customerOf.get(address);
     return !scope || c === null || c === undefined || scope.has(c);
   };
   // An object the plan's scope may touch: one that serves an address in scope; to remove one, every address it
   // served must be in scope (a plan of the whole environment may remove anything of rsync's).
-  const serves = (addresses: string[]) => !scope || addresses.some(inScope);
-  const removable = (was: { addresses: string[] } | undefined) => !scope || was?.addresses.every(inScope);
+  const partial = scope !== null || selected !== null;
+  const serves = (addresses: string[]) => !partial || addresses.some(inScope);
+  const removable = (was: { addresses: string[] } | undefined) => !partial || was?.addresses.every(inScope);
   const live = await readLive(pool, env);
   const haveQueues = new Map(live.queues.map((q) => [q.name, q]));
   const haveSchedules = new Map(live.schedules.map((s) => [s.name, s]));

@@ -144,8 +144,8 @@ export const rateLimit = (description: string) => ({
   type: 'object',
   description,
   properties: {
-    perSecond: { type: 'number', exclusiveMinimum: 0 },
-    burst: { type: 'number', minimum: 1 },
+    perSecond: { type: 'number', exclusiveMinimum: 0, description: 'requests (or cost points) per second' },
+    burst: { type: 'number', minimum: 1, description: "the bucket's size: how many may go at once" },
   },
   additionalProperties: false,
 });

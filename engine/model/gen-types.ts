@@ -46,6 +46,12 @@ const DROPPED = new Set([
   'else',
 ]);
 
+/**
+ * Schema files that get no types: schemas/connection-settings.schema.json is generated from the connector catalogue
+ * (engine/connectors/settings-schema.ts), whose spec.ts files type the settings; an `allOf` `$ref` to it is dropped.
+ */
+const UNTYPED = new Set(['connection-settings.schema.json']);
+
 interface SchemaFile {
   /** Path relative to schemas/, with forward slashes (e.g. canonical/order.schema.json). */
   readonly rel: string;
@@ -100,6 +106,7 @@ async function loadSchemas(): Promise<SchemaFile[]> {
     const names = (await readdir(dir)).filter((n) => n.endsWith(SCHEMA_SUFFIX)).sort();
     for (const n of names) {
       const rel = group ? `${group}/${n}` : n;
+      if (UNTYPED.has(rel)) continue;
       const schema: unknown = JSON.parse(await readFile(path.join(dir, n), 'utf8'));
       if (!isObject(schema)) fail(`${rel} is not a JSON object`);
       if (typeof schema.$id !== 'string') fail(`${rel} has no $id`);
@@ -225,6 +232,11 @@ function transformObject(node: Schema, unit: Unit): Schema {
   const out: Schema = {};
   for (const [k, v] of Object.entries(node)) {
     if (DROPPED.has(k)) continue;
+    if (k === 'allOf' && Array.isArray(v)) {
+      const typed = v.filter((b) => !(isObject(b) && typeof b.$ref === 'string' && untyped(b.$ref, unit.file)));
+      if (typed.length) out[k] = transform(typed, unit);
+      continue;
+    }
     if (k === 'properties' || k === 'patternProperties') {
       out[k] = Object.fromEntries(Object.entries(v as Schema).map(([p, s]) => [p, transform(s, unit)]));
     } else if (
@@ -236,6 +248,10 @@ function transformObject(node: Schema, unit: Unit): Schema {
     }
   }
   return out;
+}
+
+function untyped(ref: string, from: SchemaFile): boolean {
+  return UNTYPED.has(new URL(ref, from.id).pathname.split('/').pop() ?? '');
 }
 
 /**

@@ -25,6 +25,7 @@ import { type OpenOptions, VALIDATE_STAGES } from '../workspace/open.js';
 import { validateWorkspace } from '../validate/validate.js';
 import { desiredState, type DesiredState } from './desired.js';
 import { makePlan } from './plan.js';
+import { hasSelection, type SelectionRequest } from './select.js';
 import type { DeployableResource, Plan } from './types.js';
 
 export interface PlanOptions {
@@ -33,6 +34,8 @@ export interface PlanOptions {
   /** Plan this Git ref instead of the environment's. */
   ref?: string;
   customers?: string[];
+  /** A partial plan: --target, --exclude, --selector (select.ts). */
+  selection?: SelectionRequest;
   actor: string;
   /** Told each step as it starts (PLAN_STAGES): the CLI's progress line on a terminal. */
   onStage?: (stage: string) => void;
@@ -136,7 +139,8 @@ export async function planEnvironment(db: Database, opts: PlanOptions): Promise<
   const ref = opts.ref ?? (inGit ? target.ref : undefined);
   // The workspace the plan is made in: a saved plan carries it, and apply refuses it elsewhere (plan/origin.ts).
   const workspace = await workspaceIdentity(target.root, target.declared, inGit);
-  if (ref) {
+  // The cache's fast path knows no labels or dependencies: a partial plan is always made in full.
+  if (ref && !hasSelection(opts.selection)) {
     const fast = await planFromCache(db, target.root, target.env, ref, opts, workspace);
     if (fast) return { ok: true, plan: fast };
   }
@@ -180,6 +184,7 @@ export async function planEnvironment(db: Database, opts: PlanOptions): Promise<
     customers: opts.customers,
     branding: brandingOf(ws),
     workspace,
+    selection: opts.selection,
   });
   return { ok: true, plan, ws };
 }

@@ -8,6 +8,7 @@ import { hashOf } from '../util/hash.js';
 import { isObject } from '../util/merge.js';
 import type { DesiredState } from './desired.js';
 import { inScope, pairByAddress } from './pair.js';
+import { hasSelection, selectChanges, type SelectionRequest } from './select.js';
 import { fieldChanges, lineDiff } from './diff.js';
 import type { Branding } from '../workspace/branding.js';
 import type { WorkspaceIdentity } from '../workspace/identity.js';
@@ -39,6 +40,8 @@ export interface PlanInput {
   branding: Branding;
   /** The workspace the plan is made in (a saved plan is refused in another); absent for a plan never saved. */
   workspace?: WorkspaceIdentity;
+  /** Limit the plan to some resources (--target, --exclude, --selector; select.ts). */
+  selection?: SelectionRequest;
 }
 
 /**
@@ -132,15 +135,28 @@ export function makePlan(input: PlanInput): Plan {
   }
   changes.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 
+  // A partial plan: the changes asked for, and a count and list of the others (never hidden).
+  const selected = hasSelection(input.selection)
+    ? selectChanges(input.env, input.selection!, changes, input.desired.resources, input.deployed)
+    : undefined;
+  const included = selected && new Set(selected.selection.included);
+  const kept = selected ? selected.kept : changes;
+  if (included) {
+    const changed = new Set(changes.map((c) => c.address));
+    unchanged = input.desired.resources.filter(
+      (r) => inScope(scope, r.customer) && included.has(r.address) && !changed.has(r.address),
+    ).length;
+  }
+
   const drift = input.live
     ? findDrift(
         input.env,
-        input.deployed.filter((d) => inScope(scope, d.customer)),
+        input.deployed.filter((d) => inScope(scope, d.customer) && (!included || included.has(d.address))),
         input.live,
-        scope === null,
+        scope === null && !included,
       )
     : [];
-  const summary = summarise(changes, unchanged, drift.length);
+  const summary = summarise(kept, unchanged, drift.length);
   return {
     version: PLAN_FORMAT,
     format: PLAN_FORMAT,
@@ -152,13 +168,24 @@ export function makePlan(input: PlanInput): Plan {
     customers: scope ? [...scope].sort() : null,
     workspace: input.workspace ?? null,
     basis: { stateHash: stateHash(input.deployed), resources: input.deployed.length },
-    changes,
+    ...(selected ? { selection: selected.selection } : {}),
+    changes: kept,
     drift,
     summary,
-    blobs,
+    blobs: selected ? blobsOf(kept, blobs) : blobs,
     branding: input.branding,
-    empty: changes.length === 0 && drift.length === 0,
+    empty: kept.length === 0 && drift.length === 0,
   };
+}
+
+/** The mapping texts the kept changes need. */
+function blobsOf(changes: readonly Change[], all: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of changes) {
+    const sha = isObject(c.after?.spec.mapping) ? (c.after!.spec.mapping as { sha256?: string }).sha256 : undefined;
+    if (sha && sha in all) out[sha] = all[sha];
+  }
+  return out;
 }
 
 function summarise(changes: Change[], unchanged: number, drift: number): PlanSummary {

@@ -25,6 +25,25 @@ function perCustomer(plan: Plan): string[] {
     .map(([c, n]) => `${c}: +${n.create} ~${n.update} -${n.delete}`);
 }
 
+/** A partial plan's selection and what it leaves out, as lines (empty for a plan of everything). */
+function selectionLines(plan: Plan, max: number): string[] {
+  const sel = plan.selection;
+  if (!sel) return [];
+  const asked = [
+    ...sel.targets.map((t) => `--target ${t}`),
+    ...Object.entries(sel.selector).map(([k, v]) => `--selector ${k}=${v}`),
+    ...sel.excludes.map((e) => `--exclude ${e}`),
+  ].join(' ');
+  const n = sel.leftOut;
+  if (!n.count) return [`Partial plan (${asked}): nothing else is pending.`];
+  const out = [
+    `Partial plan (${asked}): ${n.count} other change${n.count === 1 ? '' : 's'} left out (${n.create} to create, ${n.update} to update, ${n.delete} to delete), still pending:`,
+  ];
+  for (const a of n.addresses.slice(0, max)) out.push(`  ${a}`);
+  if (n.addresses.length > max) out.push(`  … and ${n.addresses.length - max} more (--format json lists them all)`);
+  return out;
+}
+
 function driftText(d: Drift): string {
   const who = d.addresses.length
     ? ` — serves ${d.addresses.length <= 3 ? d.addresses.join(', ') : `${d.addresses.slice(0, 3).join(', ')} and ${d.addresses.length - 3} more`}`
@@ -67,6 +86,8 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): st
   if (customers.length > 1 && customers.length <= 20) out.push(`  ${customers.join('   ')}`);
   else if (customers.length > 20) out.push(`  ${customers.length} customers affected`);
   for (const b of blastRadius(plan)) out.push(`  ${b}`);
+  const left = selectionLines(plan, opts.verbose ? Number.POSITIVE_INFINITY : 20);
+  if (left.length) out.push('', ...left);
   return out.join('\n');
 }
 
@@ -83,6 +104,12 @@ export function renderPlanMarkdown(plan: Plan, opts: { limit?: number } = {}): s
   );
   out.push('');
   out.push(`**${summaryLine(plan)}**`);
+  const left = selectionLines(plan, 20);
+  if (left.length) {
+    const [head, ...rest] = left;
+    out.push('', `> [!NOTE]`, `> ${mdEscape(head)}`);
+    for (const l of rest) out.push(l.trim().startsWith('…') ? `> ${l.trim()}` : `> - \`${l.trim()}\``);
+  }
   const radius = blastRadius(plan);
   if (radius.length) {
     out.push('');

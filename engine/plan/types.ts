@@ -5,6 +5,7 @@
  */
 
 import type { Branding } from '../workspace/branding.js';
+import type { PlanSelection } from './select.js';
 import type { WorkspaceIdentity } from '../workspace/identity.js';
 
 /** 2: plans carry the workspace they were made in (`workspace`); a plan of format 1 is made again. */
@@ -110,6 +111,11 @@ export interface Plan {
   workspace: WorkspaceIdentity | null;
   /** Fingerprint of the deployed state the plan was made against: apply refuses the plan when it moved. */
   basis: { stateHash: string; resources: number };
+  /**
+   * A partial plan's selection (--target, --exclude, --selector): what it takes and what it leaves out. Absent for a
+   * plan of everything in scope. Apply touches only the live objects of `selection.included`.
+   */
+  selection?: PlanSelection;
   changes: Change[];
   drift: Drift[];
   summary: PlanSummary;

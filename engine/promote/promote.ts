@@ -31,6 +31,7 @@ import type { Change, PlanSummary } from '../plan/types.js';
 import type { Database } from '../state/db.js';
 import { readDeployed } from '../state/deployments.js';
 import { isObject } from '../util/merge.js';
+import { checkSoak, type SoakFinding } from './soak.js';
 import { brandingOf, openAndValidate, resolveEnvironment } from '../workspace/index.js';
 import {
   authorIdent,
@@ -64,6 +65,8 @@ export interface PromoteOptions {
   /** Who promotes (engine/plan currentActor). */
   actor: string;
   now?: Date;
+  /** Promote although the source has not met rsync.yaml's soak (soak.ts): why, kept in the commit and the log. */
+  skipSoak?: string;
 }
 
 export type FileStatus = 'added' | 'modified' | 'deleted';
@@ -119,6 +122,8 @@ export interface Promotion {
   author: string | null;
   /** A worktree that has the target branch checked out: its files are updated with the branch. */
   checkedOut: string | null;
+  /** The soak rsync.yaml asks of the source (spec.promotion), as found; `skipped`: overridden, and why. */
+  soak?: SoakFinding & { skipped?: string };
   /** Where the repository is, and the workspace's folder within it. */
   repository: { top: string; prefix: string };
 }
@@ -128,6 +133,7 @@ export type RefusalReason =
   | 'source-tests-failed'
   | 'conflict'
   | 'not-applied'
+  | 'soak'
   | 'result-invalid'
   | 'result-tests-failed'
   | 'checked-out-dirty';
@@ -142,6 +148,8 @@ export interface Refusal {
   conflicts?: Conflict[];
   /** The changes the source environment has not applied yet. */
   pending?: Change[];
+  /** The soak not met. */
+  soak?: SoakFinding;
   /** Local changes that block updating a checked-out target branch. */
   files?: string[];
 }
@@ -256,7 +264,10 @@ async function compareThreeWay(
 const LETTER: Record<FileStatus, string> = { added: 'A', modified: 'M', deleted: 'D' };
 
 function commitMessage(
-  p: Pick<Promotion, 'from' | 'to' | 'customers' | 'templates' | 'workspace' | 'files'> & { promoter: string },
+  p: Pick<Promotion, 'from' | 'to' | 'customers' | 'templates' | 'workspace' | 'files'> & {
+    promoter: string;
+    skipSoak?: string;
+  },
 ): string {
   const what = p.customers.length
     ? p.customers.length <= 3
@@ -294,6 +305,7 @@ function commitMessage(
   if (p.templates.length) lines.push(`Rsync-Templates: ${p.templates.join(', ')}`);
   lines.push(`Rsync-Workspace: ${p.workspace ? 'yes' : 'no'}`);
   lines.push(`Promoted-By: ${p.promoter}`);
+  if (p.skipSoak) lines.push(`Rsync-Skip-Soak: ${p.skipSoak.replace(/\s+/g, ' ').trim()}`);
   return lines.join('\n') + '\n';
 }
 
@@ -592,10 +604,41 @@ export async function preparePromotion(db: Pick<Database, 'pool'>, opts: Promote
     });
   }
 
+  // 4b. The source has run it for the workspace's soak time, with few enough dead letters (soak.ts).
+  const soakSettings = src.ws.settings?.spec.promotion;
+  const found = await checkSoak(
+    db.pool,
+    source.env,
+    { customers, workspace },
+    isObject(soakSettings) ? soakSettings : undefined,
+    opts.now ?? new Date(),
+  );
+  if (found?.problems.length && !opts.skipSoak) {
+    return refuse({
+      reason: 'soak',
+      message: `${source.env} has not soaked what would be promoted: ${found.problems.join('; ')}; nothing was promoted.`,
+      hint: `Wait, and look at ${source.env}'s runs and dead letters (rsync runs --env ${source.env}, rsync dlq list --env ${source.env}); to promote anyway, give --skip-soak "<why>" (recorded in the commit and the apply log).`,
+      exitCode: ExitCode.REFUSED,
+      soak: found,
+    });
+  }
+  const soak = found
+    ? { ...found, ...(found.problems.length && opts.skipSoak ? { skipped: opts.skipSoak } : {}) }
+    : undefined;
+
   // 5. The new tree and commit object (nothing points at it yet).
   const tree = await treeWithEdits(top, targetCommit, edits);
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const message = commitMessage({ from, to, customers, templates, workspace, files, promoter: opts.actor });
+  const message = commitMessage({
+    from,
+    to,
+    customers,
+    templates,
+    workspace,
+    files,
+    promoter: opts.actor,
+    skipSoak: soak?.skipped,
+  });
   const commit = await commitTree(top, tree, targetCommit, message);
 
   // 6. The result validates (no error the target did not have before), and the mapping tests in the promoted
@@ -704,6 +747,7 @@ export async function preparePromotion(db: Pick<Database, 'pool'>, opts: Promote
       commit,
       message,
       checkedOut,
+      ...(soak ? { soak } : {}),
     },
   };
 }

@@ -273,8 +273,8 @@ export function gitignoreLines(): string[] {
 
 /** The GitHub Actions workflow that checks every pull request. */
 export function ciWorkflow(): string {
-  return `# rsync checks on every pull request: validate the workspace, then run the mapping tests.
-# Created by \`rsync init\`; edit freely.
+  return `# rsync checks on every pull request: validate the workspace, run the mapping tests, then post the diff and the
+# plan as one comment on the pull request (edited on every push). Created by \`rsync init\`; edit freely.
 name: rsync
 
 on:
@@ -297,12 +297,23 @@ env:
 jobs:
   rsync:
     runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      pull-requests: write   # the plan comment
     steps:
       - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0   # the comment's diff needs the pull request's base
 
       - uses: actions/setup-node@v4
         with:
           node-version: 20
+
+      # npm's cache, keyed by where rsync comes from (setup-node's \`cache: npm\` needs a lockfile this repository has not).
+      - uses: actions/cache@v4
+        with:
+          path: ~/.npm
+          key: rsync-npm-\${{ runner.os }}-\${{ env.RSYNC_PACKAGE }}
 
       - name: Install rsync
         run: |
@@ -332,6 +343,15 @@ jobs:
 
       - name: Mapping tests
         run: retail-sync test
+
+      # One comment on the pull request with the diff and, when the RSYNC_DATABASE_URL secret is set, the plan
+      # against what is deployed. It fails the check when the workspace has errors (exit 1).
+      - name: Plan comment
+        if: github.event_name == 'pull_request'
+        run: retail-sync pr comment
+        env:
+          GITHUB_TOKEN: \${{ secrets.GITHUB_TOKEN }}
+          DATABASE_URL: \${{ secrets.RSYNC_DATABASE_URL }}
 `;
 }
 

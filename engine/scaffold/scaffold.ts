@@ -35,7 +35,7 @@ import {
   type Names,
 } from './documents.js';
 import { sourcesFor } from './fixtures.js';
-import { schemaFilesFor } from './schemas.js';
+import { schemaFilesFor, withModelines } from './schemas.js';
 import { fixtureFiles, planTemplate, readTemplate } from './template.js';
 
 export const DEFAULT_TEMPLATE = 'shopify-orders-to-erp@1';
@@ -157,7 +157,9 @@ export async function scaffoldWorkspace(opts: ScaffoldOptions): Promise<Scaffold
       ),
     });
   }
-  // The schemas the copied files' editor modelines point at (schemas.ts).
+  // Every YAML document init writes names its schema for an editor (a template's files carry theirs already).
+  for (const [rel, what] of out) if ('text' in what && rel.endsWith('.yaml')) what.text = withModelines(rel, what.text);
+  // The schemas the files' editor modelines point at (schemas.ts).
   const texts = new Map<string, string>();
   for (const [rel, what] of out) texts.set(rel, 'copy' in what ? await readFile(what.copy, 'utf8') : what.text);
   const schemas = schemaFilesFor(texts);

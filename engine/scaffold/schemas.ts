@@ -45,3 +45,20 @@ export function schemaFilesFor(texts: Map<string, string>): Map<string, string> 
   }
   return out;
 }
+
+/**
+ * A YAML file's text with an editor modeline on each of its documents that has none, naming schemas/document.schema.json
+ * relative to the file (workspace-relative `rel`): yaml-language-server reads a modeline per document, so the
+ * policy and SLA after rsync.yaml's Workspace need their own.
+ */
+export function withModelines(rel: string, text: string): string {
+  const up = path.posix.relative(path.posix.dirname(rel), 'schemas/document.schema.json');
+  const line = `# yaml-language-server: $schema=${up.startsWith('.') ? up : `./${up}`}`;
+  return text
+    .split(/^(?=---$)/m)
+    .map((doc) => {
+      if (MODELINE.test(doc)) return doc;
+      return doc.startsWith('---\n') ? `---\n${line}\n${doc.slice(4)}` : `${line}\n${doc}`;
+    })
+    .join('');
+}

@@ -45,7 +45,14 @@ import {
   workspaceDefaults,
 } from '../model/resolve.js';
 import { declaredSecretsFolder, parseSecretRef, relativeInside, secretFileProblem } from '../model/secret-ref.js';
-import { addressOf, allResources, type CustomerModel, type Resource, type Workspace } from '../model/workspace.js';
+import {
+  addressOf,
+  allResources,
+  type CustomerModel,
+  mappingTests,
+  type Resource,
+  type Workspace,
+} from '../model/workspace.js';
 import { isObject } from '../util/merge.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { describeUnstorable, dottedPath, unstorableIndex, unstorableTexts } from '../util/text.js';
@@ -143,6 +150,7 @@ export function validateWorkspace(ws: Workspace, onCustomer?: (done: number, tot
     onCustomer?.(++checked, ws.customers.size);
   }
   for (const t of ws.templateTests) checkMappingTest(ws, t, rep);
+  checkMappingsTested(ws, rep);
   ws.content?.save(); // what this validation learnt of new files, for the next command
   return { diagnostics: rep.finish(), mappings: mappings.compiled };
 }
@@ -1023,6 +1031,35 @@ function checkGovernance(
 }
 
 // --- mapping tests -----------------------------------------------------------------------------------------------
+
+/**
+ * Every flow's mapping is covered by a MappingTest (the idempotency contract rests on them): a warning, or an error
+ * when rsync.yaml says `validation: { requireMappingTests: true }`. A template's flow is reported once, at the
+ * template, counted per customer that uses it.
+ */
+function checkMappingsTested(ws: Workspace, rep: Reporter): void {
+  const tested = new Set<string>();
+  for (const t of mappingTests(ws)) {
+    const m = text(t.spec.mapping);
+    const file = m === undefined ? undefined : resolveRelative(t.dir, m);
+    if (file) tested.add(file);
+  }
+  const validation = ws.settings?.spec.validation;
+  const required = isObject(validation) && validation.requireMappingTests === true;
+  for (const c of ws.customers.values())
+    for (const f of c.flows.values()) {
+      const m = text(f.spec.mapping);
+      const file = m === undefined ? undefined : resolveRelative(f.dir, m);
+      if (!file || !ws.files.has(file) || tested.has(file)) continue;
+      const test = file.replace(/\.jsonata$/, '.test.yaml');
+      rep.at(f, ['spec', 'mapping'], {
+        severity: required ? 'error' : 'warning',
+        code: 'mapping-untested',
+        summary: `No MappingTest covers the mapping ${file}`,
+        detail: `Add a MappingTest beside it (e.g. ${test}: kind MappingTest, spec.mapping: ${file.split('/').pop()}, cases with an input and the output expected) and run \`rsync test\`.${required ? ' rsync.yaml requires one for every flow (validation.requireMappingTests).' : ''}`,
+      });
+    }
+}
 
 function checkMappingTest(ws: Workspace, t: Resource<'MappingTest'>, rep: Reporter): void {
   const mapping = text(t.spec.mapping);

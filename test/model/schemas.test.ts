@@ -452,15 +452,28 @@ describe('valid documents', () => {
     }
   });
 
-  it('a connection keeps its settings open (the connector validates them)', () => {
+  it("a connection's settings follow its connector's settings schema, and stay open for a connector not in the catalogue", () => {
     const doc = {
       apiVersion: 'rsync/v1',
       kind: 'Connection',
       metadata: { name: 'erp' },
-      spec: { connector: 'netsuite', settings: { anything: { goes: [1, 2] } }, description: 'NetSuite production' },
+      spec: { connector: 'acme-erp', settings: { anything: { goes: [1, 2] } }, description: 'a plugin of its own' },
       environments: { staging: { settings: { accountId: '123_SB1' } } },
     };
     expect(brief(errorsOf('connection.schema.json', doc))).toEqual([]);
+    // connection-settings.schema.json, generated from the catalogue: NetSuite's settings, as an editor checks them
+    const netsuite = { ...doc, spec: { ...doc.spec, connector: 'netsuite' } };
+    expect(brief(errorsOf('connection.schema.json', netsuite))).toContain(
+      "/spec/settings required must have required property 'accountId'",
+    );
+    netsuite.spec.settings = {
+      accountId: '123',
+      consumerKey: { secretRef: 'env:K' },
+      consumerSecret: { secretRef: 'env:S' },
+      tokenId: { secretRef: 'env:T' },
+      tokenSecret: { secretRef: 'env:U' },
+    } as never;
+    expect(brief(errorsOf('connection.schema.json', netsuite))).toEqual([]);
   });
 
   it.each(Object.entries(canonicalExamples))('canonical %s', (entity, record) => {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { validateWorkflow } from '@action-validator/core';
 import { simpleGit } from 'simple-git';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,6 +150,21 @@ describe('scaffoldWorkspace (in-process)', () => {
       'integrations/northwind-traders/connections/shopify.yaml',
       'integrations/northwind-traders/customer.yaml',
       'rsync.yaml',
+      // what the modelines of the files init writes point at (document.schema.json and what it refers to)
+      ...[
+        'alert',
+        'connection-settings',
+        'connection',
+        'customer',
+        'defs',
+        'document',
+        'flow',
+        'mapping-test',
+        'policy',
+        'sla',
+        'template',
+        'workspace',
+      ].map((s) => `schemas/${s}.schema.json`),
       'templates/shopify-orders-to-erp/1/mappings/shopify-order.jsonata',
       'templates/shopify-orders-to-erp/1/mappings/shopify-order.test.yaml',
       'templates/shopify-orders-to-erp/1/template.yaml',
@@ -253,6 +269,38 @@ describe('scaffoldWorkspace (in-process)', () => {
     expect(runs.some((r) => r.includes('npm install --global'))).toBe(true);
     expect(runs).toContain('retail-sync validate');
     expect(runs).toContain('retail-sync test');
+  });
+
+  it("writes a workflow that a workflow linter accepts, with the plan comment's step, permissions and cache", async () => {
+    const text = await readFile(path.join(dir, '.github/workflows/rsync.yml'), 'utf8');
+    expect(validateWorkflow(text).errors).toEqual([]);
+    // The linter is not a rubber stamp: a misspelt key and a bad permission are refused.
+    expect(validateWorkflow(text.replace('runs-on:', 'run-on:')).errors.length).toBeGreaterThan(0);
+    expect(
+      validateWorkflow(text.replace('pull-requests: write', 'pull-requests: maybe')).errors.length,
+    ).toBeGreaterThan(0);
+    const job = parse(text).jobs.rsync;
+    expect(job.permissions).toEqual({ contents: 'read', 'pull-requests': 'write' });
+    const steps: {
+      uses?: string;
+      run?: string;
+      with?: Record<string, unknown>;
+      env?: Record<string, string>;
+      if?: string;
+    }[] = job.steps;
+    expect(steps.find((s) => s.uses?.startsWith('actions/checkout@'))?.with).toEqual({ 'fetch-depth': 0 });
+    expect(steps.find((s) => s.uses?.startsWith('actions/setup-node@'))?.with).toEqual({ 'node-version': 20 });
+    const cache = steps.find((s) => s.uses?.startsWith('actions/cache@'));
+    expect(cache?.with?.path).toBe('~/.npm');
+    expect(cache?.with?.key).toContain('${{ env.RSYNC_PACKAGE }}');
+    const comment = steps.find((s) => s.run === 'retail-sync pr comment');
+    expect(comment?.if).toBe("github.event_name == 'pull_request'");
+    expect(comment?.env).toEqual({
+      GITHUB_TOKEN: '${{ secrets.GITHUB_TOKEN }}',
+      DATABASE_URL: '${{ secrets.RSYNC_DATABASE_URL }}',
+    });
+    // The comment comes after validate and test, so a broken workspace fails the check before it is planned.
+    expect(steps.indexOf(comment as never)).toBeGreaterThan(steps.findIndex((s) => s.run === 'retail-sync test'));
   });
 
   it('initialises a Git repository on main without committing', async () => {

@@ -14,7 +14,7 @@ export const spec: ConnectorSpec = {
     required: ['folder'],
     properties: {
       folder: str('the drop folder'),
-      format: { enum: ['csv', 'jsonl'], default: 'csv' },
+      format: { enum: ['csv', 'jsonl'], default: 'csv', description: 'how the files are written: CSV or JSON lines' },
       ...dynamicSettings,
     },
     additionalProperties: false,

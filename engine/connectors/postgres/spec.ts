@@ -14,7 +14,7 @@ export const spec: ConnectorSpec = {
     required: ['url'],
     properties: {
       url: { ...secretRef, description: 'connection URL (postgres://…); it carries a password, so by reference' },
-      schema: { type: 'string', default: 'public' },
+      schema: { type: 'string', default: 'public', description: 'the schema of the tables read and written' },
       writeIds: {
         description:
           "the table (in `schema`) where each written row's write id is kept, so that a write repeated after a crash is applied once (default rsync_write_ids, created on first write); false: repeats are upserted again. Unused when the connection is the state database: its writes commit with the ledger.",

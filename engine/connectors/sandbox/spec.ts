@@ -14,7 +14,11 @@ export const spec: ConnectorSpec = {
     properties: {
       system: { enum: ['storefront', 'erp', 'pos'], description: 'which kind of system to simulate' },
       seed: { type: 'integer', description: 'seed for generated data' },
-      ordersPerMinute: { type: 'number', minimum: 0 },
+      ordersPerMinute: {
+        type: 'number',
+        minimum: 0,
+        description: 'a rate of generated orders; accepted, not read by the sandbox connector yet',
+      },
     },
     additionalProperties: false,
   },

@@ -12,7 +12,11 @@ export const spec: ConnectorSpec = {
     type: 'object',
     required: ['accessToken'],
     properties: {
-      environment: { enum: ['sandbox', 'production'], default: 'production' },
+      environment: {
+        enum: ['sandbox', 'production'],
+        default: 'production',
+        description: "Square's environment: production, or the sandbox of a developer account",
+      },
       baseUrl: {
         type: 'string',
         pattern: '^https?://',

@@ -10,10 +10,11 @@ export const spec: ConnectorSpec = {
     properties: {
       signature: {
         type: 'object',
+        description: 'how the sender signs its deliveries: an HMAC of the body, in a header',
         properties: {
-          header: { type: 'string' },
-          algorithm: { enum: ['hmac-sha256', 'hmac-sha1'] },
-          encoding: { enum: ['hex', 'base64'] },
+          header: { type: 'string', description: 'the header that carries the signature (default X-Signature)' },
+          algorithm: { enum: ['hmac-sha256', 'hmac-sha1'], description: 'the HMAC (default hmac-sha256)' },
+          encoding: { enum: ['hex', 'base64'], description: "the signature's encoding (default hex)" },
           secret: secretRef,
         },
         additionalProperties: false,

@@ -7,7 +7,7 @@
 import type {AlertSpec, BudgetBurnCondition, DeadLettersCondition, EmailChannel, NoWorkerCondition, PagerDutyChannel} from "./alert.js";
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, PolicySpec, RetryPolicy} from "./policy.js";
-import type {AuditSettings, Environment, EnvironmentApprovals, OidcSettings, WorkspaceDefaults} from "./workspace.js";
+import type {AuditSettings, Environment, EnvironmentApprovals, OidcSettings, ValidationSettings, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
   AlertSpec: { severity: "error" },
@@ -24,6 +24,7 @@ export const DEFAULTS = {
   PiiPolicy: { mask: true },
   PolicySpec: { missedRuns: "run-once" },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
+  ValidationSettings: { requireMappingTests: false },
   WorkspaceDefaults: { timezone: "UTC" },
 } as const satisfies {
   AlertSpec: Partial<AlertSpec>;
@@ -40,5 +41,6 @@ export const DEFAULTS = {
   PiiPolicy: Partial<PiiPolicy>;
   PolicySpec: Partial<PolicySpec>;
   RetryPolicy: Partial<RetryPolicy>;
+  ValidationSettings: Partial<ValidationSettings>;
   WorkspaceDefaults: Partial<WorkspaceDefaults>;
 };

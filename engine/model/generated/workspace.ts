@@ -4,7 +4,7 @@
  * by engine/model/gen-types.ts. Do not edit: change the schema and run `npm run gen:types`.
  */
 
-import type {ApiVersion, Duration, Metadata, ResourceName, SecretRef, TimeZone} from "./defs.js";
+import type {ApiVersion, Duration, Metadata, Percentage, ResourceName, SecretRef, TimeZone} from "./defs.js";
 
 /**
  * rsync.yaml at the root of a partner's repository: the partner, its branding, its environments and the defaults of its customers' flows.
@@ -29,6 +29,8 @@ export interface WorkspaceSpec {
   audit?: AuditSettings;
   console?: ConsoleSettings;
   defaults?: WorkspaceDefaults;
+  validation?: ValidationSettings;
+  promotion?: PromotionSettings;
 }
 /**
  * The integration partner that owns this workspace.
@@ -253,4 +255,26 @@ export interface WorkspaceDefaults {
    * Name of the default SLA.
    */
   sla?: ResourceName;
+}
+/**
+ * How strict `rsync validate` is beyond the rules every workspace follows.
+ */
+export interface ValidationSettings {
+  /**
+   * Make a flow whose mapping no MappingTest covers an error (mapping-untested) instead of a warning, so that every flow's mapping is tested before it is planned.
+   */
+  requireMappingTests?: boolean;
+}
+/**
+ * What `rsync promote` asks of the source environment before it promotes a change: that it ran the change for a soak time without too many dead letters. `--skip-soak --reason …` overrides it, audited.
+ */
+export interface PromotionSettings {
+  /**
+   * How long the source environment must have run the change (since it was applied there), e.g. 1h.
+   */
+  soak?: Duration;
+  /**
+   * The largest share of records dead-lettered in the source environment since the change was applied, e.g. "0.5%".
+   */
+  maxDeadLetterRate?: Percentage;
 }
