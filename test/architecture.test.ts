@@ -18,7 +18,20 @@ const LAYERS: readonly (readonly string[])[] = [
   ['util', 'diagnostics', 'jsonata'],
   ['model', 'git', 'load'],
   ['workspace', 'validate', 'mapping', 'state', 'live', 'connectors', 'auth'],
-  ['plan', 'diff', 'apply', 'promote', 'history', 'runtime', 'scaffold', 'watch', 'xref', 'gitops', 'report'],
+  [
+    'plan',
+    'diff',
+    'apply',
+    'promote',
+    'history',
+    'runtime',
+    'scaffold',
+    'watch',
+    'xref',
+    'gitops',
+    'report',
+    'console',
+  ],
 ];
 
 const layerOf = new Map(LAYERS.flatMap((names, i) => names.map((n) => [n, i] as const)));

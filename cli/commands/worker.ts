@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { setLongTimeout } from '../../engine/util/duration.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
+import { consoleListener } from '../../engine/console/serve.js';
 import { RsyncCommand } from '../base.js';
 import { DEFAULT_LIMITS } from '../../engine/runtime/server.js';
 import { countFlag, LONGEST_TIMER_MS, parseDurationFlag, parseSizeFlag, portFlag } from '../flags.js';
@@ -72,6 +73,10 @@ interrupted where they stand (their cursors are committed per page, so the next 
       description: "how often the environment's SLAs are evaluated (one worker at a time), 1s to 1h; 0 for never",
       default: '30s',
     }),
+    console: Flags.boolean({
+      description: "also serve the web console (pages and /api/) on the worker's port",
+      default: false,
+    }),
     'alert-interval': Flags.string({
       description: 'how often the alerts are evaluated, 1s to 1h (0: never, in this worker)',
       default: '30s',
@@ -92,7 +97,7 @@ interrupted where they stand (their cursors are committed per page, so the next 
       flags['alert-interval'] === '0'
         ? 0
         : parseDurationFlag('alert-interval', flags['alert-interval'], { min: 1000, max: 3_600_000 })!;
-    const { db, env } = await openRuntime(flags, this.json);
+    const { db, env, root } = await openRuntime(flags, this.json);
     const worker = new RsyncWorker({
       slaEveryMs,
       pool: db.pool,
@@ -110,6 +115,9 @@ interrupted where they stand (their cursors are committed per page, so the next 
       },
       alertIntervalMs: alertMs,
       log: (line) => this.note(line),
+      otherPaths: flags.console
+        ? (rt) => consoleListener({ pool: db.pool, env, root, rt, log: (line) => this.note(line) })
+        : undefined,
     });
     try {
       await worker.start();
@@ -138,7 +146,8 @@ interrupted where they stand (their cursors are committed per page, so the next 
     }
     this.note(
       `worker ${worker.id} on ${env}${flags.sandbox ? ' (sandbox systems)' : ''}: database ${db.describe}` +
-        (worker.port !== null ? `; webhooks on http://${flags.host}:${worker.port}/hooks/<customer>/<flow>` : ''),
+        (worker.port !== null ? `; webhooks on http://${flags.host}:${worker.port}/hooks/<customer>/<flow>` : '') +
+        (worker.port !== null && flags.console ? `; console on http://${flags.host}:${worker.port}/` : ''),
     );
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -37,6 +37,8 @@ export interface ServedWorker {
   state(): 'starting' | 'ready' | 'draining' | 'reconnecting';
   /** A fresh delivery of `flow` was stored: the loop may look for work again. */
   delivered(flow: FlowDef): void;
+  /** What answers the paths this server does not own (the console, under `rsync worker --console`). */
+  otherPaths?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
 
 /** The server's bounds (see the header); the worker's flags set them. */
@@ -151,6 +153,7 @@ async function handle(
     return state === 'ready' ? send(200, { status: 'ready', flows: w.flowCount() }) : send(503, { status: state });
   }
   const m = /^\/hooks\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
+  if (!m && w.otherPaths && !pathname.startsWith('/hooks/')) return w.otherPaths(req, res);
   if (!m)
     return refuse(404, {
       error: 'not found: the endpoints are POST /hooks/<customer>/<flow>, GET /healthz, GET /readyz',

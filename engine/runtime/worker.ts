@@ -84,6 +84,8 @@ export interface WorkerOptions {
   limits?: Partial<ServerLimits>;
   /** How often this worker evaluates the alerts (alerts/index.ts; default 30 s); 0: never. */
   alertIntervalMs?: number;
+  /** Serves the paths the webhook server does not own (`--console`): given the worker's runtime context. */
+  otherPaths?: (rt: RuntimeContext) => (req: http.IncomingMessage, res: http.ServerResponse) => void;
   log?: (line: string) => void;
 }
 
@@ -156,6 +158,7 @@ export class RsyncWorker {
             this.idleUntil.delete(flow.address);
             this.wake();
           },
+          otherPaths: this.o.otherPaths?.(this.rt),
         },
         this.o.port ?? 8787,
         this.o.host ?? '127.0.0.1',
