@@ -199,17 +199,31 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
   // ---------------------------------------------------------------------------------------- reads
   app.get('/api/branding', async (c) => c.json(await brand()));
 
+  // Concurrent readers of the same scope (every open overview polls) share one computation while it runs.
+  const computing = new Map<string, ReturnType<typeof overview>>();
+  const shared = (s: Scope) => {
+    const key = `${s.customer ?? ''}`;
+    let p = computing.get(key);
+    if (!p) {
+      p = overview(db, cache, s).finally(() => computing.delete(key));
+      computing.set(key, p);
+    }
+    return p;
+  };
+  /** The overview: totals of the whole scope; its flows filtered (customer, health, search) and at most `limit`. */
   app.get('/api/overview', async (c) => {
-    const v = await overview(db, cache, c.get('scope'));
-    const { customer, health, q } = c.req.query();
+    const v = { ...(await shared(c.get('scope'))) };
+    const { customer, health, q, limit } = c.req.query();
     const needle = q?.toLowerCase();
-    v.flows = v.flows.filter(
+    const flows = v.flows.filter(
       (f) =>
         (!customer || f.customer === customer) &&
         (!health || f.health === health) &&
         (!needle || f.address.toLowerCase().includes(needle)),
     );
-    return c.json(v);
+    const n = limit === undefined ? flows.length : Number(limit);
+    if (!Number.isSafeInteger(n) || n < 0) throw new BadRequest('"limit" must be a whole number of flows');
+    return c.json({ ...v, matched: flows.length, flows: flows.slice(0, n) });
   });
 
   app.get('/api/flows/:customer/:flow', async (c) => {

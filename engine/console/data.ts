@@ -10,7 +10,7 @@ import { getRun, listRuns } from '../state/runs.js';
 import { type FlowDef, loadFlows } from '../runtime/flows.js';
 import { maskPii, piiNames } from '../runtime/mask.js';
 import { type FlowStatus, flowStatus } from '../runtime/status.js';
-import type { ChangeEntry, FlowPageView, JourneyFlow } from './types.js';
+import type { ChangeEntry, FlowPageView, JourneyFlow, Overview, OverviewRow } from './types.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -53,27 +53,37 @@ export class FlowCache {
 
 // ------------------------------------------------------------------------------------------ overview
 
-export interface OverviewRow extends FlowStatus {
-  recordsLastDay: number;
-}
-
-export interface Overview {
-  env: string;
-  at: string;
-  customers: string[];
-  totals: Record<FlowStatus['health'], number> & { flows: number; deadLetters: number };
-  flows: OverviewRow[];
+/** One flow's row of the overview (status.ts's FlowStatus, trimmed to what the page shows: 10,000 rows are sent). */
+function overviewRow(f: FlowStatus, day: number): OverviewRow {
+  const budget = f.budget.records ?? f.budget.minutes;
+  return {
+    address: f.address,
+    customer: f.customer,
+    flow: f.flow,
+    revision: f.revision,
+    trigger: f.trigger,
+    enabled: f.enabled,
+    health: f.health,
+    lastRun: f.lastRun ? { id: f.lastRun.id, status: f.lastRun.status, at: f.lastRun.at } : null,
+    lagMs: f.lagMs,
+    freshnessMs: f.freshnessMs,
+    recordsLastHour: f.recordsLastHour,
+    recordsLastDay: day,
+    deadLetters: f.deadLetters,
+    pendingDeliveries: f.pendingDeliveries,
+    budgetLeft: budget ? budget.leftShare : null,
+  };
 }
 
 export async function overview(db: Queryable, cache: FlowCache, s: Scope): Promise<Overview> {
   const all = [...(await cache.get()).values()].filter((f) => inScope(s, f.customer));
-  const addresses = all.map((f) => f.address);
   const [status, day] = await Promise.all([
     flowStatus(db, cache.env, all),
+    // By the environment (and the customer's prefix): not by a list of 10,000 addresses.
     db.query<{ address: string; n: number }>(
       `SELECT address, sum(read)::int AS n FROM rsync.runs
-        WHERE env = $1 AND address = ANY($2) AND started_at > now() - interval '1 day' GROUP BY address`,
-      [cache.env, addresses],
+        WHERE env = $1 AND started_at > now() - interval '1 day' AND address LIKE $2 GROUP BY address`,
+      [cache.env, s.customer === null ? '%' : `${s.customer.replace(/[\\%_]/g, '\\$&')}/%`],
     ),
   ]);
   const dayBy = new Map(day.rows.map((r) => [r.address, r.n]));
@@ -87,7 +97,7 @@ export async function overview(db: Queryable, cache: FlowCache, s: Scope): Promi
     at: new Date().toISOString(),
     customers: [...new Set(status.map((f) => f.customer))].sort(),
     totals,
-    flows: status.map((f) => ({ ...f, recordsLastDay: dayBy.get(f.address) ?? 0 })),
+    flows: status.map((f) => overviewRow(f, dayBy.get(f.address) ?? 0)),
   };
 }
 
@@ -322,7 +332,7 @@ export async function journey(db: Queryable, cache: FlowCache, s: Scope, q: stri
     e.steps.push({
       at: r.updated_at.toISOString(),
       step: 'written',
-      detail: `mapped and written to ${r.target} as ${r.target_id} (revision ${r.revision}${r.writes > 1 ? `, ${r.writes} writes` : ''})`,
+      detail: `mapped and sent to ${r.target} as ${r.target_id} (revision ${r.revision}${r.writes > 1 ? `, ${r.writes} writes` : ''})`,
     });
   }
   // Every dead letter of the keys found, and the letters found by their own ids.
@@ -341,17 +351,17 @@ export async function journey(db: Queryable, cache: FlowCache, s: Scope, q: stri
     e.steps.push({
       at: l.createdAt,
       step: 'dead-lettered',
-      detail: `dead-lettered at ${l.stage} (revision ${l.revision}, ${l.attempts} attempt${l.attempts === 1 ? '' : 's'}): ${l.error}`,
+      detail: `at ${l.stage} (revision ${l.revision}, ${l.attempts} attempt${l.attempts === 1 ? '' : 's'}): ${l.error}`,
       run: l.runId,
       letter: l.id,
     });
-    if (l.editedAt) e.steps.push({ at: l.editedAt, step: 'edited', detail: `edited by ${l.editedBy}`, letter: l.id });
+    if (l.editedAt) e.steps.push({ at: l.editedAt, step: 'edited', detail: `by ${l.editedBy}`, letter: l.id });
     if (l.resolvedAt) {
       const res = (l.resolution ?? {}) as Record<string, unknown>;
       const step = l.status === 'replayed' ? 'replayed' : l.status === 'discarded' ? 'discarded' : 'resolved';
       const why = typeof res.reason === 'string' ? `: ${res.reason}` : '';
       const outcome = typeof res.outcome === 'string' ? ` (${res.outcome}, run ${res.run})` : '';
-      e.steps.push({ at: l.resolvedAt, step, detail: `${step} by ${l.resolvedBy}${outcome}${why}`, letter: l.id });
+      e.steps.push({ at: l.resolvedAt, step, detail: `by ${l.resolvedBy}${outcome}${why}`, letter: l.id });
     }
   }
   for (const d of deliveries.rows) {
@@ -376,7 +386,7 @@ export async function journey(db: Queryable, cache: FlowCache, s: Scope, q: stri
           e.steps.push({
             at: r.started_at.toISOString(),
             step: 'retried',
-            detail: `run ${r.id} retried ${r.retries} time(s) with back-off`,
+            detail: `run ${r.id} waited and retried ${r.retries} time(s) (back-off)`,
             run: r.id,
           });
   }

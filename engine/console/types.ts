@@ -14,6 +14,38 @@ export interface ConsoleBranding {
 
 export type Health = 'ok' | 'late' | 'failing' | 'idle';
 
+/** A flow's row of the overview: its health against its SLA (runtime/status.ts) and its recent volume. */
+export interface OverviewRow {
+  address: string;
+  customer: string;
+  flow: string;
+  revision: number;
+  trigger: string;
+  enabled: boolean;
+  health: Health;
+  lastRun: { id: number; status: string; at: string } | null;
+  /** How far the target is behind, and the SLA's freshness (ms). */
+  lagMs: number | null;
+  freshnessMs: number | null;
+  recordsLastHour: number;
+  recordsLastDay: number;
+  /** Open dead letters, and webhook deliveries not worked yet. */
+  deadLetters: number;
+  pendingDeliveries: number;
+  /** The month's error budget left ("99.12%"), when its SLA has a success rate. */
+  budgetLeft: string | null;
+}
+
+export interface Overview {
+  env: string;
+  at: string;
+  customers: string[];
+  totals: Record<Health, number> & { flows: number; deadLetters: number };
+  /** How many flows the filters matched (the API sends at most `limit` of them). */
+  matched?: number;
+  flows: OverviewRow[];
+}
+
 /** A run as the flow page lists it (the API sends the whole run row). */
 export interface RunView {
   id: number;

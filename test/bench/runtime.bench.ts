@@ -2,7 +2,7 @@
  * The runtime benchmark (issue "The runtime"): on a fresh PostgreSQL database (DATABASE_URL's server, else the
  * embedded one the tests share), with the built CLI and engine.
  *
- *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,netsuite,business-central,avalara,throttle]
+ *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,netsuite,business-central,avalara,console,throttle]
  *        [--records 100000] [--erp-records 2000] [--backfill 1000000] [--rate 50] [--seconds 60] [--vendor shopify|woocommerce|square|stripe|all]
  *
  *   e2e       postgres table of Shopify orders → the Shopify order mapping (shopify-orders-to-erp@2) → postgres
@@ -31,6 +31,8 @@
  *             and writes through the limiter shared in PostgreSQL for --seconds (default 120 for this part) per
  *             --vendor (default all): calls and throttled calls, utilisation, the limiter's wait (throttle.ts).
  *                                                                                    target < 1 % throttled
+ *   console   the console's overview of 10,000 flows (deployed state, runs and dead letters seeded by SQL), its API
+ *             and its page in headless Chromium (test/bench/console.bench.ts).            target < 1 s
  *   json      parsing a page of 500 Shopify orders (the REST fixture), JSON.parse against parseJsonLossless: with
  *             ids below 2^53 (its fast path) and with 64-bit ids (every "id" in it): MB/s, in process.
  *
@@ -50,6 +52,7 @@ import { createBackfill } from '../../engine/runtime/backfill.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
+import { consoleBench } from './console.bench.js';
 import {
   applyWorkspace,
   cli,
@@ -92,6 +95,7 @@ function parseArgs(argv: string[]): Args {
       'netsuite',
       'business-central',
       'avalara',
+      'console',
     ]),
     records: 100_000,
     erpRecords: 2_000,
@@ -1250,6 +1254,12 @@ async function main(): Promise<void> {
     ['avalara', avalara],
     ['netsuite', netsuite],
     ['business-central', businessCentral],
+    [
+      'console',
+      async () => {
+        if (!(await consoleBench({ flows: 10_000, say }))) failed = true;
+      },
+    ],
     [
       'throttle',
       async (x) => {

@@ -7,6 +7,8 @@ export type {
   ConsoleBranding as Branding,
   FlowPageView,
   JourneyFlow,
+  Overview,
+  OverviewRow,
   RunView,
 } from '../types';
 import type { ConsoleBranding as Branding } from '../types';

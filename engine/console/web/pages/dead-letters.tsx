@@ -7,6 +7,13 @@ type ActionResult = ActionResultView;
 
 const flowName = (a: string) => a.replace('/flow/', ' / ');
 
+/** "(written by run 3 on revision 1): why" from a letter's resolution. */
+function describeResolution(r: unknown): string {
+  const x = (r ?? {}) as { outcome?: string; run?: number; revision?: number; reason?: string | null };
+  const how = x.outcome ? `(${x.outcome} by run ${x.run} on revision ${x.revision})` : x.run ? `(run ${x.run})` : '';
+  return [how, x.reason ? `— ${x.reason}` : ''].filter(Boolean).join(' ');
+}
+
 export function DeadLetters(p: { me: Me }) {
   const params = new URLSearchParams(location.search);
   const [flow, setFlow] = useState(params.get('flow') ?? '');
@@ -55,6 +62,7 @@ export function DeadLetters(p: { me: Me }) {
       <h1>Dead letters</h1>
       <div class="filters">
         <input
+          class="wide"
           placeholder="flow address (customer/flow/name)"
           value={flow}
           onChange={(e) => setFlow((e.target as HTMLInputElement).value)}
@@ -250,7 +258,7 @@ export function DeadLetter(p: { id: string; me: Me }) {
           <>
             <dt>resolved</dt>
             <dd>
-              {ago(l.resolvedAt)} by {l.resolvedBy} <code>{JSON.stringify(l.resolution)}</code>
+              {ago(l.resolvedAt)} by {l.resolvedBy} {describeResolution(l.resolution)}
             </dd>
           </>
         ) : null}

@@ -1,54 +1,33 @@
-import { useMemo, useState } from 'preact/hooks';
-import { ago, duration, enc } from '../api';
+import { useEffect, useState } from 'preact/hooks';
+import { ago, duration, enc, type Overview as Data } from '../api';
 import { Health, Link, Problem, useApi } from '../ui';
-
-interface Row {
-  address: string;
-  customer: string;
-  flow: string;
-  revision: number;
-  trigger: string;
-  health: 'ok' | 'late' | 'failing' | 'idle';
-  lastRun: { id: number; status: string; at: string; read: number; written: number; dead: number } | null;
-  lagMs: number | null;
-  freshnessMs: number | null;
-  recordsLastHour: number;
-  recordsLastDay: number;
-  deadLetters: number;
-  budget: { records?: { leftShare: string }; minutes?: { leftShare: string } };
-}
-
-interface Data {
-  env: string;
-  at: string;
-  customers: string[];
-  totals: { flows: number; ok: number; late: number; failing: number; idle: number; deadLetters: number };
-  flows: Row[];
-}
 
 const SHOWN = 200;
 
-const budgetLeft = (b: Row['budget']) => (b.records ?? b.minutes)?.leftShare ?? '—';
-
 export function Overview() {
-  const [data, error] = useApi<Data>('/api/overview', 5000);
   const [customer, setCustomer] = useState('');
   const [health, setHealth] = useState('');
   const [q, setQ] = useState('');
+  const [search, setSearch] = useState('');
   const [all, setAll] = useState(false);
-  const rows = useMemo(() => {
-    const needle = q.trim().toLowerCase();
-    return (data?.flows ?? []).filter(
-      (f) =>
-        (!customer || f.customer === customer) &&
-        (!health || f.health === health) &&
-        (!needle || f.address.includes(needle)),
-    );
-  }, [data, customer, health, q]);
+  // Filtered and paged on the server: an environment may have 10,000 flows.
+  useEffect(() => {
+    const t = setTimeout(() => setSearch(q.trim().toLowerCase()), 250);
+    return () => clearTimeout(t);
+  }, [q]);
+  const query = new URLSearchParams({
+    ...(customer ? { customer } : {}),
+    ...(health ? { health } : {}),
+    ...(search ? { q: search } : {}),
+    ...(all ? {} : { limit: String(SHOWN) }),
+  }).toString();
+  const [data, error] = useApi<Data>(`/api/overview?${query}`, 5000);
   if (error && !data) return <Problem error={error} />;
   if (!data) return <div class="notice">Loading…</div>;
+  const rows = data.flows;
+  const matched = data.matched ?? rows.length;
   const t = data.totals;
-  const shown = all ? rows : rows.slice(0, SHOWN);
+  const shown = rows;
   return (
     <section>
       <h1>Overview</h1>
@@ -126,14 +105,14 @@ export function Overview() {
               <td class="n">
                 {f.deadLetters ? <Link href={`/dead-letters?flow=${enc(f.address)}`}>{f.deadLetters}</Link> : 0}
               </td>
-              <td class="n">{budgetLeft(f.budget)}</td>
+              <td class="n">{f.budgetLeft ?? '—'}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      {rows.length > shown.length ? (
+      {matched > shown.length ? (
         <button type="button" class="link" onClick={() => setAll(true)}>
-          show all {rows.length} flows ({rows.length - shown.length} more)
+          show all {matched} flows ({matched - shown.length} more)
         </button>
       ) : null}
       {!rows.length ? <div class="notice">No flow matches.</div> : null}
