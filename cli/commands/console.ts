@@ -77,7 +77,7 @@ Replays and retries from the console run in this process (--sandbox: on the sand
     }
     const url = `http://${flags.host}:${served.port}/`;
     this.note(
-      `console of ${env} on ${url} (database ${db.describe}); sign in with a token: rsync token create --role viewer`,
+      `console of ${env} on ${url} (database ${db.describe}); sign in with a token (rsync token create <name> --role viewer)`,
     );
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', () => resolve());

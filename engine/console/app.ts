@@ -23,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type pg from 'pg';
 import { type Action, actorOf, authenticate as byToken, can, type Identity } from '../auth/tokens.js';
@@ -55,6 +56,7 @@ import { csrfOf, SESSION_MS, sessionIdentity, signIn, signOut } from './sessions
 
 export const SESSION_COOKIE = 'rsync_session';
 export const CSRF_HEADER = 'x-csrf-token';
+const MAX_BODY = 1024 * 1024;
 
 export interface ConsoleOptions {
   pool: pg.Pool;
@@ -110,6 +112,19 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
     c.header('x-frame-options', 'DENY');
     if (c.req.path.startsWith('/api/')) c.header('cache-control', 'no-store');
   });
+
+  // A request body is a sign-in, an action or an edited record: 1 MB is plenty, and nothing more is read.
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: MAX_BODY,
+      onError: (c) => {
+        // What is still coming is not read: the connection closes after the answer.
+        c.header('connection', 'close');
+        return c.json({ error: `the request body is larger than ${MAX_BODY / 1024 / 1024} MB` }, 413);
+      },
+    }),
+  );
 
   // ---------------------------------------------------------------------------------------- sign-in
   app.post('/api/session', async (c) => {
@@ -421,13 +436,16 @@ class Pages {
     return c.body(new Uint8Array(body));
   }
 
+  private index?: string;
+
   page(c: Context, b: ConsoleBranding): Response {
     const file = path.join(this.dir, 'index.html');
-    if (!existsSync(file))
+    if (this.index === undefined && existsSync(file)) this.index = readFileSync(file, 'utf8');
+    if (this.index === undefined)
       return c.text('The console’s pages are not built: run `npm run build` (npm ci does) in rsync’s folder.', 503);
     // The branding rides in the page (it is not secret): the sign-in page wears it before anyone signed in.
     const json = JSON.stringify(b).replace(/</g, '\\u003c');
-    const html = readFileSync(file, 'utf8')
+    const html = this.index
       .replace('<!--branding-->', `<script type="application/json" id="branding">${json}</script>`)
       .replace('<title>rsync console</title>', `<title>${escapeHtml(b.productName)}</title>`);
     c.header(

@@ -305,6 +305,15 @@ describe('the console API', { timeout: 60_000 }, () => {
     });
   });
 
+  it('reads no request body over 1 MB (413)', async () => {
+    const r = await fetch(`${w.base}/api/dead-letters/${w.letters.acme.id}/edit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(w.tokens.operator) },
+      body: JSON.stringify({ payload: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(r.status).toBe(413);
+  });
+
   it('limits failed sign-ins per address: the 11th in a minute is 429 with Retry-After, even with a good token', async () => {
     const codes: number[] = [];
     for (let i = 0; i < 10; i++) codes.push((await signIn(`rsy_bbbbbbbbbbbb_${'y'.repeat(43)}`)).status);

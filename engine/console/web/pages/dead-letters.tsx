@@ -203,6 +203,7 @@ export function DeadLetter(p: { id: string; me: Me }) {
   const [text, setText] = useState<string>();
   const [reason, setReason] = useState('');
   const [to, setTo] = useState('');
+  const [revision, setRevision] = useState('');
   const [msg, setMsg] = useState('');
   const [fail, setFail] = useState('');
   if (problem && !l) return <Problem error={problem} />;
@@ -293,7 +294,23 @@ export function DeadLetter(p: { id: string; me: Me }) {
             <input value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
           </label>
           <div class="row">
-            <button type="button" onClick={() => act('replay', { reason }, (r) => `replayed: ${outcome(r)}`)}>
+            <input
+              class="narrow"
+              aria-label="revision"
+              placeholder={`revision (current)`}
+              value={revision}
+              onInput={(e) => setRevision((e.target as HTMLInputElement).value.replace(/\D/g, ''))}
+            />
+            <button
+              type="button"
+              onClick={() =>
+                act(
+                  'replay',
+                  { reason, ...(revision ? { revision: Number(revision) } : {}) },
+                  (r) => `replayed: ${outcome(r)}`,
+                )
+              }
+            >
               Replay
             </button>
             <button
