@@ -268,9 +268,11 @@ export async function journey(db: Queryable, cache: FlowCache, s: Scope, q: stri
       writes: number;
       revision: number;
       updated_at: Date;
+      /** updated_at to the microsecond (a Date keeps milliseconds): to find the delivery worked with the write. */
+      at_text: string;
       target_view: unknown;
     }>(
-      `SELECT address, key, source_id, target, target_id, writes, revision, updated_at, target_view FROM rsync.ledger
+      `SELECT address, key, source_id, target, target_id, writes, revision, updated_at, updated_at::text AS at_text, target_view FROM rsync.ledger
         WHERE env = $1 AND (key = $2 OR source_id = $2 OR target_id = $2) AND $3::jsonb IS NOT NULL${scoped}
         ORDER BY address, key LIMIT 100`,
       params,
@@ -288,14 +290,28 @@ export async function journey(db: Queryable, cache: FlowCache, s: Scope, q: stri
       topic: string | null;
       received_at: Date;
       done_at: Date | null;
+      done_text: string | null;
     }>(
-      `SELECT id::int, address, delivery_id, topic, received_at, done_at FROM rsync.deliveries
+      `SELECT id::int, address, delivery_id, topic, received_at, done_at, done_at::text AS done_text FROM rsync.deliveries
         WHERE env = $1 AND (delivery_id = $2 OR records @> jsonb_build_array(jsonb_build_object('id', $2::text))
                             OR records @> jsonb_build_array(jsonb_build_object('id', $3::jsonb)))${scoped}
         ORDER BY id LIMIT 100`,
       params,
     ),
   ]);
+  // A delivery found by its id (or its record's) that was worked: the records its page wrote, as above, backwards.
+  const worked = deliveries.rows.filter((d) => d.done_text !== null);
+  if (worked.length) {
+    const { rows } = await db.query<(typeof ledger.rows)[number]>(
+      `SELECT l.address, l.key, l.source_id, l.target, l.target_id, l.writes, l.revision, l.updated_at, l.updated_at::text AS at_text, l.target_view
+         FROM unnest($2::text[], $3::timestamptz[]) AS u(a, t)
+         JOIN rsync.ledger l ON l.env = $1 AND l.address = u.a AND l.updated_at = u.t
+        ORDER BY l.address, l.key LIMIT 100`,
+      [env, worked.map((d) => d.address), worked.map((d) => d.done_text)],
+    );
+    const known = new Set(ledger.rows.map((r) => `${r.address}\n${r.key}`));
+    ledger.rows.push(...rows.filter((r) => !known.has(`${r.address}\n${r.key}`)));
+  }
   const flows = await cache.get();
   const byKey = new Map<string, JourneyFlow>();
   const entry = (address: string, key: string | null): JourneyFlow => {
@@ -364,7 +380,22 @@ export async function journey(db: Queryable, cache: FlowCache, s: Scope, q: stri
       e.steps.push({ at: l.resolvedAt, step, detail: `by ${l.resolvedBy}${outcome}${why}`, letter: l.id });
     }
   }
-  for (const d of deliveries.rows) {
+  // The webhook deliveries that brought the records found in the ledger. A worked delivery keeps no records (they
+  // are dropped once worked), but it is marked done in the transaction that writes its page's ledger entries: the
+  // same now(), so the delivery worked when a record was last written is the one of the same flow and instant.
+  const brought = ledger.rows.length
+    ? await db.query<(typeof deliveries.rows)[number]>(
+        `SELECT d.id::int, d.address, d.delivery_id, d.topic, d.received_at, d.done_at, d.done_at::text AS done_text
+           FROM unnest($2::text[], $3::timestamptz[]) AS u(a, t)
+           JOIN rsync.deliveries d ON d.env = $1 AND d.address = u.a AND d.done_at = u.t
+          ORDER BY d.id LIMIT 100`,
+        [env, ledger.rows.map((r) => r.address), ledger.rows.map((r) => r.at_text)],
+      )
+    : { rows: [] };
+  const seen = new Set<number>();
+  for (const d of [...deliveries.rows, ...brought.rows]) {
+    if (seen.has(d.id)) continue;
+    seen.add(d.id);
     // A delivery holds records, not keys: it joins the flow's entries found by the same id, or stands alone.
     const e = [...byKey.values()].find((x) => x.address === d.address) ?? entry(d.address, null);
     e.steps.push({

@@ -12,8 +12,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actorOf, authenticate, createToken, revokeToken } from '../../engine/auth/tokens.js';
 import { consoleApp } from '../../engine/console/app.js';
+import { signFor } from '../../engine/connectors/registry.js';
+import { SANDBOX_WEBHOOK_SECRET } from '../../engine/connectors/sandbox/receive.js';
 import { Mapper } from '../../engine/runtime/mapping/mapper.js';
-import { ENV } from '../helpers/runtime.js';
+import { ENV, until } from '../helpers/runtime.js';
 import { type ConsoleWorld, consoleWorld, PII, runStock } from './setup.js';
 
 let w: ConsoleWorld;
@@ -303,6 +305,60 @@ describe('the console API', { timeout: 60_000 }, () => {
       resolved_by: 'rsync',
       resolution: { reason: 'the same key was written later', run: run.id },
     });
+  });
+
+  it('follows a record by any id through its flows — received, written — and shows a customer viewer only its own', async () => {
+    // The same order id at two customers: each its own webhook, its own flow, its own ERP.
+    for (const c of ['acme', 'globex']) {
+      const order = {
+        id: 4242,
+        created_at: '2026-11-20T10:00:00Z',
+        currency: 'USD',
+        total_price: '9.99',
+        line_items: [{ sku: 'A', quantity: 1, price: '9.99' }],
+      };
+      const body = Buffer.from(JSON.stringify(order));
+      const headers = signFor('sandbox', SANDBOX_WEBHOOK_SECRET, body, {
+        deliveryId: `${c}-d-4242`,
+        topic: 'orders/create',
+      });
+      expect((await fetch(`${w.base}/hooks/${c}/orders`, { method: 'POST', headers, body })).status).toBe(202);
+    }
+    await until('both orders written', async () => {
+      const dead = await w.pool.query(`SELECT error FROM rsync.dead_letters WHERE key = 'order-4242'`);
+      if (dead.rows.length) throw new Error(dead.rows[0].error);
+      const r = await w.pool.query(`SELECT count(*)::int AS n FROM rsync.ledger WHERE key = 'order-4242'`);
+      return r.rows[0].n === 2 ? true : undefined;
+    });
+    const journey = async (t: string, q: string) =>
+      JSON.parse((await call({ method: 'GET', path: `/api/journey?q=${q}` }, bearer(t))).text).flows as {
+        address: string;
+        key: string;
+        targetId: string;
+        steps: { step: string; detail: string }[];
+      }[];
+    for (const q of ['4242', 'order-4242', 'acme-d-4242']) {
+      const all = await journey(w.tokens.viewer, q);
+      const acme = all.find((f) => f.address === 'acme/flow/orders');
+      expect(
+        acme?.steps.map((s) => s.step),
+        q,
+      ).toEqual(['received', 'written']);
+      if (q !== 'acme-d-4242')
+        expect(
+          all.map((f) => f.address),
+          q,
+        ).toEqual(['acme/flow/orders', 'globex/flow/orders']);
+      const mine = await journey(w.tokens.acmeViewer, q);
+      expect(
+        mine.map((f) => f.address),
+        q,
+      ).toEqual(['acme/flow/orders']);
+    }
+    // By the target's id too: the ERP's id of acme's order finds acme's only.
+    const acmeId = (await journey(w.tokens.viewer, 'order-4242'))[0].targetId;
+    expect((await journey(w.tokens.viewer, acmeId)).map((f) => f.address)).toEqual(['acme/flow/orders']);
+    expect(await journey(w.tokens.globexViewer, 'acme-d-4242')).toEqual([]);
   });
 
   it('reads no request body over 1 MB (413)', async () => {
