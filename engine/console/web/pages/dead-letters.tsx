@@ -297,7 +297,8 @@ export function DeadLetter(p: { id: string; me: Me }) {
             <input
               class="narrow"
               aria-label="revision"
-              placeholder={`revision (current)`}
+              placeholder="revision"
+              title="the revision to replay on (default: the current one)"
               value={revision}
               onInput={(e) => setRevision((e.target as HTMLInputElement).value.replace(/\D/g, ''))}
             />
