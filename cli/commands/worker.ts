@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { setLongTimeout } from '../../engine/util/duration.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
+import { consoleListener } from '../../engine/console/serve.js';
 import { RsyncCommand } from '../base.js';
 import { DEFAULT_LIMITS } from '../../engine/runtime/server.js';
 import { countFlag, LONGEST_TIMER_MS, parseDurationFlag, parseSizeFlag, portFlag } from '../flags.js';
@@ -90,6 +91,10 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
       default: false,
     }),
     ...syncFlags,
+    console: Flags.boolean({
+      description: "also serve the web console (pages and /api/) on the worker's port",
+      default: false,
+    }),
     'alert-interval': Flags.string({
       description: 'how often the alerts are evaluated, 1s to 1h (0: never, in this worker)',
       default: '30s',
@@ -131,6 +136,9 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
       alertIntervalMs: alertMs,
       metricsByFlow: flags['metrics-flows'] !== 'off',
       log: (line, fields) => this.note(line, fields),
+      otherPaths: flags.console
+        ? (rt) => consoleListener({ pool: db.pool, env, root, rt, log: (line) => this.note(line) })
+        : undefined,
     });
     this.startLog(flags, { worker: worker.id, env });
     try {
@@ -161,7 +169,8 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
     sync?.controller.start();
     this.note(
       `worker ${worker.id} on ${env}${flags.sandbox ? ' (sandbox systems)' : ''}: database ${db.describe}` +
-        (worker.port !== null ? `; webhooks on http://${flags.host}:${worker.port}/hooks/<customer>/<flow>` : ''),
+        (worker.port !== null ? `; webhooks on http://${flags.host}:${worker.port}/hooks/<customer>/<flow>` : '') +
+        (worker.port !== null && flags.console ? `; console on http://${flags.host}:${worker.port}/` : ''),
     );
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));

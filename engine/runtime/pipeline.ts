@@ -25,7 +25,7 @@ import { setLongTimeout } from '../util/duration.js';
 import type pg from 'pg';
 import { redact } from '../connectors/secrets.js';
 import { ConnectorError, type OpenConnector, type WriteItem, type WriteResult } from '../connectors/types.js';
-import { addDeadLetters, type NewDeadLetter } from '../state/dead-letters.js';
+import { addDeadLetters, type NewDeadLetter, resolveWritten } from '../state/dead-letters.js';
 import {
   echoedHashes,
   type LedgerEntry,
@@ -262,6 +262,13 @@ export async function processPage(
           view: f.view,
         };
       }),
+    );
+    // A key written now resolves its open dead letters (an earlier failure of the same record).
+    await resolveWritten(
+      tx,
+      flow,
+      written.map((i) => mapped(i).key),
+      run.id,
     );
     const letters = deadLetters(run, page, outcomes, finals, item);
     if (page.deadLetter !== false) await addDeadLetters(tx, letters);

@@ -22,12 +22,16 @@ export interface ReplayOutcome {
   error?: string;
 }
 
-/** Replay dead letters (each on `revision`, default the flow's current one); one apply-log entry per flow. */
+/**
+ * Replay dead letters (each on `revision`, default the flow's current one); one apply-log entry per flow, with the
+ * reason when one is given (the console asks for it).
+ */
 export async function replayDeadLetters(
   rt: RuntimeContext,
   f: DeadLetterFilter,
   actor: string,
   revision?: number,
+  reason?: string,
 ): Promise<ReplayOutcome[]> {
   const db = rt.db;
   const letters = await deadLettersToReplay(db, f);
@@ -77,6 +81,7 @@ export async function replayDeadLetters(
                 run: run.id,
                 letters: list.map((l) => l.id),
                 outcomes: mine.map((o) => ({ id: o.id, outcome: o.outcome })),
+                ...(reason ? { reason } : {}),
               },
             });
             out.push(...mine);

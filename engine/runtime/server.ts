@@ -45,6 +45,8 @@ export interface ServedWorker {
   metrics?(): Promise<{ contentType: string; body: string }>;
   /** Other endpoints served beside the hooks (`rsync worker --sync`: POST /hooks/git); true when it answered. */
   route?: (req: http.IncomingMessage, res: http.ServerResponse, pathname: string) => Promise<boolean>;
+  /** What answers the paths this server does not own (the console, under `rsync worker --console`). */
+  otherPaths?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
 
 /** What became of a webhook request: the values of rsync_webhook_deliveries_total's `result` label. */
@@ -217,6 +219,7 @@ async function handle(
   }
   if (w.route && (await w.route(req, res, pathname))) return;
   const m = /^\/hooks\/([^/]+)\/([^/]+)\/?$/.exec(pathname);
+  if (!m && w.otherPaths && !pathname.startsWith('/hooks/')) return w.otherPaths(req, res);
   if (!m)
     return refuse(404, {
       error: 'not found: the endpoints are POST /hooks/<customer>/<flow>, GET /healthz, GET /readyz, GET /metrics',

@@ -99,6 +99,8 @@ export interface WorkerOptions {
   metricsByFlow?: boolean;
   /** The worker's log: each line with its fields (level; a run's address, id and trace: page-loop.ts LogFields). */
   log?: LogSink;
+  /** Serves the paths the webhook server does not own (`--console`): given the worker's runtime context. */
+  otherPaths?: (rt: RuntimeContext) => (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
 
 export class RsyncWorker {
@@ -182,6 +184,7 @@ export class RsyncWorker {
           counted: (result, flow) => this.metrics.webhook(result, flow),
           metrics: () => this.metrics.text(),
           route: this.o.route,
+          otherPaths: this.o.otherPaths?.(this.rt),
         },
         this.o.port ?? 8787,
         this.o.host ?? '127.0.0.1',

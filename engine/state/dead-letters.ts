@@ -24,19 +24,28 @@ export interface DeadLetter {
   error: string;
   attempts: number;
   payload: unknown;
-  status: 'open' | 'replayed' | 'discarded';
+  status: DeadLetterStatus;
   createdAt: string;
   resolvedAt: string | null;
   resolvedBy: string | null;
   resolution: unknown;
+  /** Whom it is assigned to (the console), or null. */
+  assignee: string | null;
+  /** The edited record, PII masked (what is shown), when it was edited; a retry sends the edit, not the original. */
+  edited: unknown;
+  editedAt: string | null;
+  editedBy: string | null;
 }
+
+/** open; replayed (a replay or retry landed it); discarded (by hand); resolved (by hand, or its key was written later). */
+export type DeadLetterStatus = 'open' | 'replayed' | 'discarded' | 'resolved';
 
 export interface DeadLetterFilter {
   env: string;
   flow?: string;
   customer?: string;
   ids?: number[];
-  status?: 'open' | 'replayed' | 'discarded' | 'all';
+  status?: DeadLetterStatus | 'all';
   limit?: number;
 }
 
@@ -63,7 +72,8 @@ function where(f: DeadLetterFilter): { sql: string; params: unknown[] } {
 }
 
 const COLUMNS = `id::int, env, address, customer, revision, run_id::int AS "runId", key, stage, error, attempts, payload, status,
-  created_at AS "createdAt", resolved_at AS "resolvedAt", resolved_by AS "resolvedBy", resolution`;
+  created_at AS "createdAt", resolved_at AS "resolvedAt", resolved_by AS "resolvedBy", resolution, assignee,
+  edited_shown AS edited, edited_at AS "editedAt", edited_by AS "editedBy"`;
 
 export async function listDeadLetters(db: Queryable, f: DeadLetterFilter): Promise<DeadLetter[]> {
   const w = where(f);
@@ -75,6 +85,7 @@ export async function listDeadLetters(db: Queryable, f: DeadLetterFilter): Promi
     ...r,
     createdAt: iso(r.createdAt),
     resolvedAt: r.resolvedAt ? iso(r.resolvedAt) : null,
+    editedAt: r.editedAt ? iso(r.editedAt) : null,
   })) as DeadLetter[];
 }
 
@@ -123,14 +134,14 @@ export async function addDeadLetters(tx: Queryable, letters: NewDeadLetter[]): P
     );
 }
 
-/** The open dead letters a filter selects, with the record each replay sends again. */
+/** The open dead letters a filter selects, with the record each replay sends again (its edit, when it was edited). */
 export async function deadLettersToReplay(
   db: Queryable,
   f: DeadLetterFilter,
 ): Promise<{ id: number; address: string; replay: unknown }[]> {
   const w = where({ ...f, status: 'open' });
   const { rows } = await db.query<{ id: number; address: string; replay: unknown }>(
-    `SELECT id::int, address, replay FROM rsync.dead_letters WHERE ${w.sql} ORDER BY id`,
+    `SELECT id::int, address, coalesce(edited, replay) AS replay FROM rsync.dead_letters WHERE ${w.sql} ORDER BY id`,
     w.params,
   );
   return rows;
@@ -139,8 +150,27 @@ export async function deadLettersToReplay(
 /** A replayed dead letter that landed (written, unchanged or filtered): resolved, its record dropped. */
 export async function resolveReplayed(tx: Queryable, id: number, actor: string, resolution: unknown): Promise<void> {
   await tx.query(
-    `UPDATE rsync.dead_letters SET status = 'replayed', resolved_at = now(), resolved_by = $2, resolution = $3, replay = NULL WHERE id = $1`,
+    `UPDATE rsync.dead_letters SET status = 'replayed', resolved_at = now(), resolved_by = $2, resolution = $3, replay = NULL, edited = NULL WHERE id = $1`,
     [id, actor, JSON.stringify(resolution)],
+  );
+}
+
+/**
+ * The pipeline wrote these keys of a flow (in the page's transaction): their open dead letters are resolved, since
+ * the record they stood for has landed since (a later change of it, a re-read, another delivery).
+ */
+export async function resolveWritten(
+  tx: Queryable,
+  flow: { env: string; address: string },
+  keys: string[],
+  run: number,
+): Promise<void> {
+  if (!keys.length) return;
+  await tx.query(
+    `UPDATE rsync.dead_letters SET status = 'resolved', resolved_at = now(), resolved_by = 'rsync',
+            resolution = jsonb_build_object('reason', 'the same key was written later', 'run', $4::bigint), replay = NULL, edited = NULL
+      WHERE env = $1 AND address = $2 AND status = 'open' AND key = ANY($3::text[])`,
+    [flow.env, flow.address, keys, run],
   );
 }
 
@@ -180,7 +210,7 @@ export async function discardDeadLetters(
   return withTransaction(db, async (client) => {
     const { rows } = await client.query<{ id: number; address: string }>(
       `UPDATE rsync.dead_letters SET status = 'discarded', resolved_at = now(), resolved_by = $${w.params.length + 1},
-                resolution = $${w.params.length + 2}, replay = NULL
+                resolution = $${w.params.length + 2}, replay = NULL, edited = NULL
           WHERE ${w.sql} RETURNING id::int, address`,
       [...w.params, actor, JSON.stringify({ reason: reason ?? null })],
     );

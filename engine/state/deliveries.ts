@@ -45,10 +45,14 @@ export async function pendingDeliveries(
   return rows;
 }
 
-/** Mark deliveries done (their page's transaction); returns each one's seconds from received to done. */
+/**
+ * Mark deliveries done (their page's transaction); returns each one's seconds from received to now (the latency
+ * metric's). done_at is the transaction's time, the same instant as the ledger rows the page wrote (the console's
+ * record journey joins them on it).
+ */
 export async function markDelivered(tx: Queryable, ids: string[]): Promise<number[]> {
   const { rows } = await tx.query<{ s: number }>(
-    `UPDATE rsync.deliveries SET done_at = clock_timestamp(), records = '[]' WHERE id = ANY($1)
+    `UPDATE rsync.deliveries SET done_at = now(), records = '[]' WHERE id = ANY($1)
      RETURNING extract(epoch FROM clock_timestamp() - received_at)::float8 AS s`,
     [ids],
   );

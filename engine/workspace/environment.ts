@@ -7,7 +7,7 @@ import type { Workspace } from '../model/workspace.js';
 import { WORKSPACE_FILE } from '../load/source.js';
 import { type DeclaredIdentity, declaredIdentity } from './identity.js';
 import { workspaceRoot } from './root.js';
-import { type Branding, brandingOf } from './branding.js';
+import { alertBrandingOf, type Branding, brandingOf } from './branding.js';
 
 /**
  * The working tree's rsync.yaml alone, loaded: that one file, not the whole tree (at 1,000 customers that parsed
@@ -47,6 +47,12 @@ export async function declaredAuditAt(root: string): Promise<DeclaredAudit> {
 /** The partner's branding (branding.ts) from the working tree's rsync.yaml: what the monthly report wears. */
 export async function declaredBrandingAt(root: string): Promise<Branding> {
   return brandingOf(await loadWorkspaceFile(root));
+}
+
+/** The branding with its support link (branding.supportUrl, else partner.support): what the console wears. */
+export async function declaredConsoleBrandingAt(root: string): Promise<Branding & { supportUrl?: string }> {
+  const ws = await loadWorkspaceFile(root);
+  return { ...brandingOf(ws), supportUrl: alertBrandingOf(ws).supportUrl };
 }
 
 /** The declared identity (identity.ts) of the workspace at or above `path`, from its working tree's rsync.yaml. */

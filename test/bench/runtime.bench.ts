@@ -2,7 +2,7 @@
  * The runtime benchmark (issue "The runtime"): on a fresh PostgreSQL database (DATABASE_URL's server, else the
  * embedded one the tests share), with the built CLI and engine.
  *
- *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,netsuite,business-central,avalara,metrics,throttle]
+ *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,netsuite,business-central,avalara,metrics,console,throttle]
  *        [--records 100000] [--erp-records 2000] [--metrics-customers 1000] [--backfill 1000000] [--rate 50] [--seconds 60] [--vendor shopify|woocommerce|square|stripe|all]
  *
  *   e2e       postgres table of Shopify orders → the Shopify order mapping (shopify-orders-to-erp@2) → postgres
@@ -34,6 +34,8 @@
  *   metrics   GET /metrics of a worker with --metrics-customers (1,000) × 10 flows deployed (copied by SQL), 5 runs a
  *             flow: p50 and max of 20 scrapes and the response's size, with the flow label and without (metrics.ts).
  *                                                                                    target max < 1 s
+ *   console   the console's overview of 10,000 flows (deployed state, runs and dead letters seeded by SQL), its API
+ *             and its page in headless Chromium (test/bench/console.bench.ts).            target < 1 s
  *   json      parsing a page of 500 Shopify orders (the REST fixture), JSON.parse against parseJsonLossless: with
  *             ids below 2^53 (its fast path) and with 64-bit ids (every "id" in it): MB/s, in process.
  *
@@ -53,6 +55,7 @@ import { createBackfill } from '../../engine/runtime/backfill.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
+import { consoleBench } from './console.bench.js';
 import {
   applyWorkspace,
   cli,
@@ -99,6 +102,7 @@ function parseArgs(argv: string[]): Args {
       'business-central',
       'avalara',
       'metrics',
+      'console',
     ]),
     records: 100_000,
     erpRecords: 2_000,
@@ -1263,6 +1267,12 @@ async function main(): Promise<void> {
       'metrics',
       async (x) => {
         if (!(await metricsScrape({ customers: x.metricsCustomers, runs: 5, scrapes: 20 }, say))) failed = true;
+      },
+    ],
+    [
+      'console',
+      async () => {
+        if (!(await consoleBench({ flows: 10_000, say }))) failed = true;
       },
     ],
     [

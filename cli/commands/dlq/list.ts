@@ -16,7 +16,7 @@ export default class DlqList extends RsyncCommand<{ version: 1; env: string; let
     ...deadLetterFlags,
     status: Flags.string({
       description: 'which letters',
-      options: ['open', 'replayed', 'discarded', 'all'],
+      options: ['open', 'replayed', 'discarded', 'resolved', 'all'],
       default: 'open',
     }),
     limit: countFlag({ char: 'n', description: 'at most this many', default: 100, max: MAX_LIST }),
