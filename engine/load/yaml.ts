@@ -119,9 +119,31 @@ const QUOTED = /(^|[\s[{,]|[:?-][ \t])(["'])(?:(?!\2).)*\2/gm;
 const READ_DIFFERENTLY =
   /(?:^|[\s[{,])(?:~|null|Null|NULL)[ \t]*:(?:[ \t]|$)|^[ \t]*\?(?:[ \t]|$)|-[ \t]+-[ \t]*$|(?:^|[\s[{,])(?:"(?!")|'(?!')|!)|\uFEFF/m;
 
+/**
+ * A flow collection over several lines (`{ a: 1,` then `}` on the next): js-yaml accepts its lines under-indented
+ * where `yaml` (after YAML 1.2) does not. A line with more `{`/`[` than `}`/`]` (quoted scalars emptied, comments
+ * left out) sends the file to the guarded parser; such lines are rare in rsync's files (block scalars of JSONata
+ * among them, which then cost the slower parse, never a different reading).
+ */
+function opensFlowOverLines(unquoted: string): boolean {
+  if (!unquoted.includes('{') && !unquoted.includes('[')) return false;
+  for (const line of unquoted.split('\n')) {
+    let depth = 0;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (c === '#' && (i === 0 || line[i - 1] === ' ' || line[i - 1] === '\t')) break;
+      if (c === '{' || c === '[') depth++;
+      else if (c === '}' || c === ']') depth--;
+    }
+    if (depth > 0) return true;
+  }
+  return false;
+}
+
 function fastParse(file: string, text: string): ParsedFile | undefined {
   const unquoted = text.includes('"') || text.includes("'") ? text.replace(QUOTED, '$1""') : text;
-  if (ANCHOR_OR_ALIAS.test(unquoted) || READ_DIFFERENTLY.test(unquoted)) return undefined;
+  if (ANCHOR_OR_ALIAS.test(unquoted) || READ_DIFFERENTLY.test(unquoted) || opensFlowOverLines(unquoted))
+    return undefined;
   let values: unknown[];
   let anchored = false;
   try {

@@ -152,10 +152,18 @@ describe('the fast and the guarded YAML parser', () => {
       'x: "two\nlines"\n', // a quoted scalar over lines, under-indented
       '~: x\n',
       '- -\n- x\n',
+      'limits:\n  rateLimit: { perSecond: 20\n  }\n', // a flow mapping over lines, under-indented (seed 19620)
+      'list: [a,\n  b]\n',
     ])
       expect(parsers.fast('a.yaml', text), JSON.stringify(text)).toBeUndefined();
     // …and plain text with those characters in it keeps the fast path.
-    for (const text of ['note: Hello! world\n', "name: O'Brien\n", 'ref: "a!b"\n'])
+    for (const text of [
+      'note: Hello! world\n',
+      "name: O'Brien\n",
+      'ref: "a!b"\n',
+      'a: { b: [1, 2] }  # {\n',
+      'q: "{"\n',
+    ])
       expect(parsers.fast('a.yaml', text), JSON.stringify(text)).toBeDefined();
   });
 
