@@ -63,7 +63,7 @@ export const CODES: Readonly<Record<string, string>> = {
   'cron-invalid': 'A schedule is not a valid 5-field cron expression.',
   'timezone-invalid': 'A time zone is not an IANA name (America/Chicago, Europe/Berlin, UTC).',
   'mapping-untested':
-    "A flow's mapping that no MappingTest covers (a warning; an error with `validation: { requireMappingTests: true }` in rsync.yaml).",
+    "A flow's mapping that no MappingTest covers (a warning; an error with `validation: { requireMappingTests: true }` in rsync.yaml, none with `untestedMappings: off`).",
   'sla-unreachable': "The trigger cannot meet the SLA's freshness (a daily schedule for a 15-minute SLA).",
   // Governance
   'ownership-violation': 'A flow writes an entity or field from a system the policy says does not own it.',

@@ -1034,7 +1034,7 @@ function checkGovernance(
 
 /**
  * Every flow's mapping is covered by a MappingTest (the idempotency contract rests on them): a warning, or an error
- * when rsync.yaml says `validation: { requireMappingTests: true }`. A template's flow is reported once, at the
+ * when rsync.yaml says `validation: { requireMappingTests: true }` (or `untestedMappings: error`; `off` silences it). A template's flow is reported once, at the
  * template, counted per customer that uses it.
  */
 function checkMappingsTested(ws: Workspace, rep: Reporter): void {
@@ -1045,7 +1045,13 @@ function checkMappingsTested(ws: Workspace, rep: Reporter): void {
     if (file) tested.add(file);
   }
   const validation = ws.settings?.spec.validation;
-  const required = isObject(validation) && validation.requireMappingTests === true;
+  const mode = !isObject(validation)
+    ? 'warn'
+    : validation.requireMappingTests === true
+      ? 'error'
+      : (text(validation.untestedMappings) ?? 'warn');
+  if (mode === 'off') return;
+  const required = mode === 'error';
   for (const c of ws.customers.values())
     for (const f of c.flows.values()) {
       const m = text(f.spec.mapping);

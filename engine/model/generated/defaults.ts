@@ -24,7 +24,7 @@ export const DEFAULTS = {
   PiiPolicy: { mask: true },
   PolicySpec: { missedRuns: "run-once" },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
-  ValidationSettings: { requireMappingTests: false },
+  ValidationSettings: { requireMappingTests: false, untestedMappings: "warn" },
   WorkspaceDefaults: { timezone: "UTC" },
 } as const satisfies {
   AlertSpec: Partial<AlertSpec>;

@@ -264,6 +264,10 @@ export interface ValidationSettings {
    * Make a flow whose mapping no MappingTest covers an error (mapping-untested) instead of a warning, so that every flow's mapping is tested before it is planned.
    */
   requireMappingTests?: boolean;
+  /**
+   * What a flow whose mapping no MappingTest covers is: a warning (the default), an error (as requireMappingTests: true), or not reported (off: for a workspace whose mappings are tested elsewhere).
+   */
+  untestedMappings?: "warn" | "error" | "off";
 }
 /**
  * What `rsync promote` asks of the source environment before it promotes a change: that it ran the change for a soak time without too many dead letters. `--skip-soak --reason …` overrides it, audited.
