@@ -5,17 +5,20 @@
  * and the session cookie a token sign-in sets; an unmapped one gets a 403 page saying why, and no cookie; the
  * sign-in page links to the provider.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOidc } from '../../engine/auth/oidc.js';
+import { defaultAssets } from '../../engine/console/app.js';
 import { type OidcRoutes, oidcRoutes } from '../../engine/console/oidc.js';
 import { serveConsole } from '../../engine/console/serve.js';
 import { Mapper } from '../../engine/runtime/mapping/mapper.js';
 import { closeServer } from '../../engine/runtime/server.js';
 import { migrate } from '../../engine/state/migrate.js';
+import { chromiumPath } from '../../engine/report/pdf.js';
+import { ROOT } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import { followToCallback, startProvider, type TestProvider } from '../helpers/oidc-provider.js';
 
@@ -27,26 +30,20 @@ describe('OpenID Connect sign-in to the console', { timeout: 30_000 }, () => {
   let idp: TestProvider;
   let served: Awaited<ReturnType<typeof serveConsole>>;
   let base: string;
-  let assets: string;
   const mapper = new Mapper(0);
 
   beforeAll(async () => {
     db = await testDatabase('console_oidc');
     pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'test console oidc' });
     await migrate(pool);
-    // The built pages stand-in: the server injects the branding (and the sign-in link) where the page says.
-    assets = mkdtempSync(path.join(os.tmpdir(), 'rsync-console-oidc-'));
-    writeFileSync(
-      path.join(assets, 'index.html'),
-      '<html><head><title>rsync console</title><!--branding--></head></html>',
-    );
+    if (!existsSync(path.join(defaultAssets(), 'index.html')))
+      throw new Error('The console’s pages are not built: run `npm run build` first.');
     // The console listens first (the provider must know its callback); its routes are set once the provider is up.
     let routes: OidcRoutes | undefined;
     served = await serveConsole(
       {
         pool,
         env: 'staging',
-        assets,
         rt: { db: pool, mapper, worker: 'test', sandbox: true },
         oidc: {
           get label() {
@@ -83,7 +80,6 @@ describe('OpenID Connect sign-in to the console', { timeout: 30_000 }, () => {
     await mapper.close();
     await pool?.end();
     await db?.drop();
-    if (assets) rmSync(assets, { recursive: true, force: true });
   });
 
   /** Login → provider → callback, as `user`: the callback's answer. */
@@ -164,5 +160,26 @@ describe('OpenID Connect sign-in to the console', { timeout: 30_000 }, () => {
       label: `Sign in with ${new URL(idp.issuer).host}`,
       href: '/auth/oidc/login',
     });
+  });
+
+  it('in Chromium: the sign-in page’s link goes to the provider and back, signed in', async () => {
+    if (!existsSync(chromiumPath())) throw new Error(`No Chromium at ${chromiumPath()}: install Debian's chromium.`);
+    const artifacts = path.join(ROOT, 'test', 'artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ['--no-sandbox'] });
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1200, height: 700 } })).newPage();
+      await page.goto(`${base}/`);
+      const link = page.getByRole('link', { name: `Sign in with ${new URL(idp.issuer).host}` });
+      await link.waitFor();
+      await page.screenshot({ path: path.join(artifacts, 'console-sign-in-oidc.png') });
+      idp.user = 'carol';
+      await link.click();
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      // biome-ignore lint/performance/useDomNodeTextContent: the text as rendered is what a reader sees
+      expect(await page.locator('header').innerText()).toContain('carol@acme.example · admin');
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -9,21 +9,14 @@
  *
  * Over real HTTP on 127.0.0.1, against a real worker serving the console (test/console/setup.ts).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitForApproval } from '../../engine/apply/approvals.js';
 import { actorOf, authenticate, createToken, revokeToken } from '../../engine/auth/tokens.js';
 import { consoleApp } from '../../engine/console/app.js';
 import { signFor } from '../../engine/connectors/registry.js';
 import { SANDBOX_WEBHOOK_SECRET } from '../../engine/connectors/sandbox/receive.js';
-import { planHash } from '../../engine/plan/file.js';
-import { planEnvironment } from '../../engine/plan/index.js';
 import { Mapper } from '../../engine/runtime/mapping/mapper.js';
-import { connect } from '../../engine/state/db.js';
-import { declaredApprovalsAt } from '../../engine/workspace/index.js';
 import { ENV, until } from '../helpers/runtime.js';
-import { type ConsoleWorld, consoleWorld, PII, runStock } from './setup.js';
+import { type ConsoleWorld, consoleWorld, PII, planAwaitingApproval, runStock } from './setup.js';
 
 let w: ConsoleWorld;
 
@@ -369,24 +362,8 @@ describe('the console API', { timeout: 60_000 }, () => {
   });
 
   it('approves a plan awaiting approval as the signed-in person: a viewer may not, the same person twice counts once', async () => {
-    const ws = path.join(w.dir, 'rsync.yaml');
-    const before = readFileSync(ws, 'utf8');
-    expect(before).toContain('    staging: { ref: main }');
-    writeFileSync(
-      ws,
-      before.replace(
-        '    staging: { ref: main }',
-        '    staging: { ref: main, requiresApproval: true, approvals: { required: 2 } }',
-      ),
-    );
-    const dbh = await connect(w.dir, { url: w.db.url });
+    const { hash, restore } = await planAwaitingApproval(w);
     try {
-      // As `rsync plan --out` does: the plan, submitted for approval by its author (a local user).
-      const rule = await declaredApprovalsAt(w.dir, ENV);
-      const made = await planEnvironment(dbh, { path: w.dir, env: ENV, actor: 'Pat Author <pat@acme.example>' });
-      if (!made.ok) throw new Error(JSON.stringify(made.diagnostics));
-      await submitForApproval(dbh, made.plan, rule, 'Pat Author <pat@acme.example>');
-      const hash = planHash(made.plan);
       const approve = (headers: Record<string, string>, reason?: string) =>
         call({ method: 'POST', path: `/api/approvals/${hash}/approve` }, headers, { reason });
       const approvals = async () =>
@@ -434,8 +411,7 @@ describe('the console API', { timeout: 60_000 }, () => {
         },
       ]);
     } finally {
-      await dbh.close();
-      writeFileSync(ws, before);
+      await restore();
     }
   });
 
