@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { declaredOidcRoutes } from '../../engine/console/oidc.js';
 import { serveConsole } from '../../engine/console/serve.js';
 import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { Mapper } from '../../engine/runtime/mapping/mapper.js';
@@ -49,6 +50,10 @@ Replays and retries from the console run in this process (--sandbox: on the sand
     const { flags } = await this.parse(Console);
     const forMs = parseDurationFlag('for', flags.for);
     const { db, env, root } = await openRuntime(flags, this.json);
+    const oidc = await declaredOidcRoutes(db.pool, root).catch(async (e) => {
+      await db.close();
+      throw e;
+    });
     const mapper = new Mapper(0);
     let served: Awaited<ReturnType<typeof serveConsole>>;
     try {
@@ -57,6 +62,7 @@ Replays and retries from the console run in this process (--sandbox: on the sand
           pool: db.pool,
           env,
           root,
+          oidc,
           rt: { db: db.pool, mapper, worker: `console:${workerId()}`, sandbox: flags.sandbox },
           log: (line) => this.note(line),
         },
@@ -77,7 +83,7 @@ Replays and retries from the console run in this process (--sandbox: on the sand
     }
     const url = `http://${flags.host}:${served.port}/`;
     this.note(
-      `console of ${env} on ${url} (database ${db.describe}); sign in with a token (rsync token create <name> --role viewer)`,
+      `console of ${env} on ${url} (database ${db.describe}); sign in with a token (rsync token create <name> --role viewer)${oidc ? ` or at /auth/oidc/login (${oidc.label.slice('Sign in with '.length)})` : ''}`,
     );
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', () => resolve());

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { ExitCode, RsyncError } from '../../engine/diagnostics/errors.js';
 import { setLongTimeout } from '../../engine/util/duration.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
+import { declaredOidcRoutes } from '../../engine/console/oidc.js';
 import { consoleListener } from '../../engine/console/serve.js';
 import { RsyncCommand } from '../base.js';
 import { DEFAULT_LIMITS } from '../../engine/runtime/server.js';
@@ -116,6 +117,12 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
         ? 0
         : parseDurationFlag('alert-interval', flags['alert-interval'], { min: 1000, max: 3_600_000 })!;
     const { db, env, root } = await openRuntime(flags, this.json);
+    const oidc = flags.console
+      ? await declaredOidcRoutes(db.pool, root).catch(async (e) => {
+          await db.close();
+          throw e;
+        })
+      : undefined;
     const sync = flags.sync ? await openController(db, root, [env], flags, (line) => this.note(line)) : undefined;
     const worker = new RsyncWorker({
       route: sync && ((req, res, pathname) => handleGitHook(sync.hook, req, res, pathname)),
@@ -137,7 +144,7 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
       metricsByFlow: flags['metrics-flows'] !== 'off',
       log: (line, fields) => this.note(line, fields),
       otherPaths: flags.console
-        ? (rt) => consoleListener({ pool: db.pool, env, root, rt, log: (line) => this.note(line) })
+        ? (rt) => consoleListener({ pool: db.pool, env, root, rt, oidc, log: (line) => this.note(line) })
         : undefined,
     });
     this.startLog(flags, { worker: worker.id, env });

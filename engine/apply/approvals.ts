@@ -124,7 +124,11 @@ async function statusOf(db: Queryable, plan: Plan, deployed: DeployedRow[], rule
 }
 
 /** Where `plan` stands: its approvals and how many more it needs (none counted once it is stale or applied). */
-export async function approvalStatus(db: Database, plan: Plan, rule: ApprovalRule): Promise<ApprovalStatus> {
+export async function approvalStatus(
+  db: Pick<Database, 'pool'>,
+  plan: Plan,
+  rule: ApprovalRule,
+): Promise<ApprovalStatus> {
   return (await statusOf(db.pool, plan, await readDeployed(db.pool, plan.env), rule)).status;
 }
 
@@ -151,7 +155,7 @@ export interface ApproveOptions {
 
 /** Record `opts.actor`'s approval of `plan` (see the header for what is refused), audited in the apply log. */
 export async function approvePlan(
-  db: Database,
+  db: Pick<Database, 'pool'>,
   plan: Plan,
   opts: ApproveOptions,
 ): Promise<ApprovalStatus & { recorded: boolean; logEntry: number | null }> {
@@ -230,7 +234,7 @@ export async function approvePlan(
 }
 
 /** The plans of the rule's environment awaiting approval, oldest first: neither applied nor stale. */
-export async function pendingApprovals(db: Database, rule: ApprovalRule): Promise<PendingApproval[]> {
+export async function pendingApprovals(db: Pick<Database, 'pool'>, rule: ApprovalRule): Promise<PendingApproval[]> {
   const deployed = await readDeployed(db.pool, rule.env);
   const rows = await openPlans(db.pool, rule.env, stateHash(deployed));
   const out: PendingApproval[] = [];
@@ -267,7 +271,7 @@ export async function submitForApproval(db: Database, plan: Plan, rule: Approval
 }
 
 /** A plan kept as awaiting approval, by its hash (undefined: none), checked to be that very plan. */
-export async function pendingPlan(db: Database, env: string, hash: string): Promise<Plan | undefined> {
+export async function pendingPlan(db: Pick<Database, 'pool'>, env: string, hash: string): Promise<Plan | undefined> {
   const plan = (await submittedPlanJson(db.pool, env, hash)) as Plan | undefined;
   if (!plan) return undefined;
   assertPlanFormat(plan);

@@ -1,11 +1,11 @@
 /**
  * OpenID Connect sign-in for the console (issue 17), with openid-client (certified, by the author of jose). The console's
- * server mounts two routes on it:
+ * server mounts two routes on it (engine/console/oidc.ts):
  *
- *   GET /auth/sign-in   → startSignIn(oidc): redirect to `redirectUrl`, and set the cookie STATE_COOKIE.name to
+ *   GET /auth/oidc/login    → startSignIn(oidc): redirect to `redirectUrl`, and set the cookie STATE_COOKIE.name to
  *                          `stateCookie` (stateCookieHeader writes the Set-Cookie line: HttpOnly, SameSite=Lax, Secure
  *                          on https, 10 minutes)
- *   GET /auth/callback  → finishSignIn(oidc, the request's full URL, the cookie's value): the person, or a
+ *   GET /auth/oidc/callback → finishSignIn(oidc, the request's full URL, the cookie's value): the person, or a
  *                          SignInRefused (its `reason` says which: state, provider, no-role…); then clear the cookie
  *                          and open a session for them (tokens.ts createToken, kind 'session')
  *

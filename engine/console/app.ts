@@ -5,7 +5,7 @@
  *
  * It owns: sign-in (a token for a session cookie), per-request authorisation, and the reads and dead-letter actions
  * of the pages. It must not touch: what plan, apply and the runtime decide (it calls them), the OpenID Connect flow
- * (engine/auth/oidc.ts mounts its two routes where `ConsoleOptions.oidc` says).
+ * (engine/auth/oidc.ts; console/oidc.ts makes its two routes, mounted where `ConsoleOptions.oidc` says).
  *
  * Authorisation, on the server, for every request to /api/ but the sign-in:
  * - `Authorization: Bearer <API token>` (scripts), or the session cookie (the pages); neither, or an unknown,
@@ -24,12 +24,14 @@ import { fileURLToPath } from 'node:url';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie } from 'hono/cookie';
 import type pg from 'pg';
+import { type ApprovalRule, approvePlan, pendingPlan } from '../apply/approvals.js';
 import { type Action, actorOf, authenticate as byToken, can, type Identity } from '../auth/tokens.js';
 import { redact } from '../connectors/secrets.js';
 import { RsyncError } from '../diagnostics/errors.js';
 import type { RuntimeContext } from '../runtime/page-loop.js';
+import { declaredApprovalsAt } from '../workspace/environment.js';
 import type { DeadLetterStatus } from '../state/dead-letters.js';
 import {
   actOnLetters,
@@ -52,9 +54,11 @@ import {
   type Scope,
 } from './data.js';
 import { SignInLimiter } from './rate-limit.js';
-import { csrfOf, SESSION_MS, sessionIdentity, signIn, signOut } from './sessions.js';
+import { escapeHtml, isHttps, SESSION_COOKIE, setSessionCookie } from './http.js';
+import type { OidcRoutes } from './oidc.js';
+import { csrfOf, sessionIdentity, signIn, signOut } from './sessions.js';
 
-export const SESSION_COOKIE = 'rsync_session';
+export { SESSION_COOKIE } from './http.js';
 export const CSRF_HEADER = 'x-csrf-token';
 const MAX_BODY = 1024 * 1024;
 
@@ -70,13 +74,11 @@ export interface ConsoleOptions {
   /** Sign-in failures allowed per client address and minute (default 10). */
   signInFailuresPerMinute?: number;
   /**
-   * OpenID Connect sign-in (engine/auth/oidc.ts, built beside this): its two routes, mounted at
-   * GET /auth/oidc/login and GET /auth/oidc/callback, outside /api/ (the browser is sent there unauthenticated).
+   * OpenID Connect sign-in (console/oidc.ts `oidcRoutes`, when rsync.yaml has spec.console.oidc): its two routes,
+   * mounted at GET /auth/oidc/login and GET /auth/oidc/callback, outside /api/ (the browser is sent there
+   * unauthenticated); the sign-in page links to the first.
    */
-  oidc?: {
-    login: (c: Context) => Response | Promise<Response>;
-    callback: (c: Context) => Response | Promise<Response>;
-  };
+  oidc?: OidcRoutes;
   log?: (line: string) => void;
 }
 
@@ -141,13 +143,7 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
       limiter.failed(ip);
       return c.json({ error: 'sign-in refused: the token is unknown, revoked or expired' }, 401);
     }
-    setCookie(c, SESSION_COOKIE, s.token, {
-      httpOnly: true,
-      sameSite: 'Strict',
-      secure: isHttps(c),
-      path: '/',
-      maxAge: Math.floor(Math.min(SESSION_MS, Date.parse(s.expiresAt) - Date.now()) / 1000),
-    });
+    setSessionCookie(c, s);
     return c.json({ identity: publicIdentity(s.identity), csrf: s.csrf, expiresAt: s.expiresAt });
   });
 
@@ -195,7 +191,11 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
       identity: publicIdentity(c.get('who')),
       csrf: c.get('via') === 'cookie' ? csrfOf(getCookie(c, SESSION_COOKIE)!) : null,
       env,
-      may: { operate: can(c.get('who'), 'operate'), payloads: can(c.get('who'), 'payloads') },
+      may: {
+        operate: can(c.get('who'), 'operate'),
+        payloads: can(c.get('who'), 'payloads'),
+        approve: ALLOWED_ROLE(c.get('who'), 'approve'),
+      },
     }),
   );
   app.delete('/api/session', async (c) => {
@@ -205,7 +205,7 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
     return c.json({ signedOut: true });
   });
 
-  // OpenID Connect sign-in (engine/auth/oidc.ts) goes here: GET /auth/oidc/login, GET /auth/oidc/callback.
+  // OpenID Connect sign-in (console/oidc.ts): GET /auth/oidc/login, GET /auth/oidc/callback.
   if (o.oidc) {
     app.get('/auth/oidc/login', (c) => o.oidc!.login(c));
     app.get('/auth/oidc/callback', (c) => o.oidc!.callback(c));
@@ -277,7 +277,31 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
     c.json({ q: c.req.query('q') ?? '', flows: await journey(db, cache, c.get('scope'), c.req.query('q') ?? '') }),
   );
 
-  app.get('/api/changes', async (c) => c.json(await changes(db, env, c.get('scope'))));
+  /** The environment's approval rule: the working tree's rsync.yaml says it (none without a workspace). */
+  const approvalRule = async (): Promise<ApprovalRule> =>
+    o.root ? declaredApprovalsAt(o.root, env) : { env, requiresApproval: false, required: 1, separateAuthor: false };
+
+  app.get('/api/changes', async (c) => c.json(await changes(db, env, c.get('scope'), await approvalRule())));
+
+  // ---------------------------------------------------------------------------------------- approvals
+  /** Approve a plan awaiting approval, as the signed-in person (apply/approvals.ts approvePlan: audited, once each). */
+  app.post('/api/approvals/:hash/approve', async (c) => {
+    const refused = allowed(c, 'approve');
+    if (refused) return refused;
+    const hash = c.req.param('hash');
+    const plan = /^[0-9a-f]{16,128}$/.test(hash) ? await pendingPlan({ pool: db }, env, hash) : undefined;
+    if (!plan) return notFound(c);
+    const body = await readBody(c);
+    const reason = typeof body.reason === 'string' && body.reason.trim() ? body.reason.trim() : undefined;
+    const who = c.get('who');
+    const out = await approvePlan({ pool: db }, plan, {
+      actor: actorOf(who),
+      identity: who,
+      rule: await approvalRule(),
+      reason,
+    });
+    return c.json(out);
+  });
 
   // ---------------------------------------------------------------------------------------- dead-letter actions
   for (const action of LETTER_ACTIONS)
@@ -337,7 +361,12 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
 
   // ---------------------------------------------------------------------------------------- pages
   app.get('/assets/*', (c) => pages.asset(c));
-  app.get('*', async (c) => pages.page(c, await brand()));
+  app.get('*', async (c) =>
+    pages.page(c, {
+      ...(await brand()),
+      signInWith: o.oidc ? { label: o.oidc.label, href: '/auth/oidc/login' } : undefined,
+    }),
+  );
   return app;
 }
 
@@ -377,12 +406,6 @@ async function readBody(c: Context): Promise<Record<string, unknown>> {
     if (v && typeof v === 'object' && !Array.isArray(v)) return v;
   } catch {}
   throw new BadRequest('the request body is not a JSON object', 'Send Content-Type: application/json and an object.');
-}
-
-function isHttps(c: Context): boolean {
-  return (
-    new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0].trim() === 'https'
-  );
 }
 
 function clientAddress(c: Context): string {
@@ -456,6 +479,3 @@ class Pages {
     return c.html(html);
   }
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);

@@ -4,13 +4,14 @@
  * tenant is read at all — not its names, not its counts; an object of another customer is "not found".
  */
 import type pg from 'pg';
+import { type ApprovalRule, type PendingApproval, pendingApprovals } from '../apply/approvals.js';
 import { listDeadLetters, type DeadLetter, type DeadLetterStatus } from '../state/dead-letters.js';
 import { deployedVersion } from '../state/deployments.js';
 import { getRun, listRuns } from '../state/runs.js';
 import { type FlowDef, loadFlows } from '../runtime/flows.js';
 import { maskPii, piiNames } from '../runtime/mask.js';
 import { type FlowStatus, flowStatus } from '../runtime/status.js';
-import type { ChangeEntry, FlowPageView, JourneyFlow, Overview, OverviewRow } from './types.js';
+import type { ApprovalView, ChangeEntry, FlowPageView, JourneyFlow, Overview, OverviewRow } from './types.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -428,8 +429,8 @@ export async function journey(db: Queryable, cache: FlowCache, s: Scope, q: stri
 
 // ------------------------------------------------------------------------------------------ changes
 
-/** The environment's applies and promotions (the apply log), and its pending approvals (when that table exists). */
-export async function changes(db: Queryable, env: string, s: Scope) {
+/** The environment's applies and promotions (the apply log), and the plans awaiting approval (not for a customer viewer). */
+export async function changes(db: pg.Pool, env: string, s: Scope, rule: ApprovalRule) {
   const { rows } = await db.query<{
     n: string;
     at: Date;
@@ -465,13 +466,24 @@ export async function changes(db: Queryable, env: string, s: Scope) {
       changes: list.slice(0, 200),
     });
   }
-  return { entries, approvals: s.customer === null ? await pendingApprovals(db, env) : [] };
+  return {
+    entries,
+    approvals:
+      s.customer === null && rule.requiresApproval
+        ? (await pendingApprovals({ pool: db }, rule)).map(approvalView)
+        : [],
+  };
 }
 
-/** Pending approvals, when the approvals table (another part of issue 17) exists; an empty list until then. */
-async function pendingApprovals(db: Queryable, env: string): Promise<Record<string, unknown>[]> {
-  const { rows } = await db.query<{ t: string | null }>(`SELECT to_regclass('rsync.approvals')::text AS t`);
-  if (!rows[0]?.t) return [];
-  const r = await db.query(`SELECT * FROM rsync.approvals WHERE env = $1 ORDER BY 1 DESC LIMIT 100`, [env]);
-  return r.rows;
-}
+/** A plan awaiting approval as the Changes page shows it: who made it, what it changes, who approved it. */
+const approvalView = (p: PendingApproval): ApprovalView => ({
+  hash: p.hash,
+  author: p.author,
+  commit: p.commit,
+  createdAt: p.createdAt,
+  summary: p.summary,
+  required: p.required,
+  missing: p.missing,
+  separateAuthor: p.separateAuthor,
+  approvals: p.approvals.map((a) => ({ approver: a.approver, at: a.at, reason: a.reason })),
+});

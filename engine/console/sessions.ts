@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import type { SignedIn } from '../auth/oidc.js';
 import { authenticate, createToken, type Identity } from '../auth/tokens.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -44,6 +45,24 @@ export async function signIn(db: Queryable, apiToken: string): Promise<Session |
   await db.query('UPDATE rsync.tokens SET parent = $2 WHERE id = $1', [row.id, who.id]);
   const { createdAt: _c, createdBy: _b, revokedAt: _r, revokedBy: _rb, lastUsedAt: _l, ...identity } = row;
   return { token, identity: { ...identity, id: who.id }, csrf: csrfOf(token), expiresAt: row.expiresAt! };
+}
+
+/**
+ * A session for a person the identity provider signed in (OpenID Connect, engine/auth/oidc.ts): their name, mapped
+ * role and customer, no parent token — it lasts SESSION_MS or until signed out. Who they are at the provider is its
+ * `createdBy`.
+ */
+export async function openPersonSession(db: Queryable, who: SignedIn): Promise<Session> {
+  const { token, row } = await createToken(db, {
+    kind: 'session',
+    name: who.name,
+    role: who.role,
+    customer: who.customer ?? undefined,
+    expiresInMs: SESSION_MS,
+    createdBy: `oidc:${who.issuer}#${who.subject}`,
+  });
+  const { createdAt: _c, createdBy: _b, revokedAt: _r, revokedBy: _rb, lastUsedAt: _l, ...identity } = row;
+  return { token, identity, csrf: csrfOf(token), expiresAt: row.expiresAt! };
 }
 
 /**

@@ -10,6 +10,8 @@ export interface ConsoleBranding {
   primaryColor: string;
   footer?: string;
   supportUrl?: string;
+  /** OpenID Connect sign-in, when configured: the sign-in page's link (only in the page, not /api/branding). */
+  signInWith?: { label: string; href: string };
 }
 
 export type Health = 'ok' | 'late' | 'failing' | 'idle';
@@ -123,6 +125,21 @@ export interface ChangeEntry {
   ref: string | null;
   summary: string;
   changes: string[];
+}
+
+/** A plan awaiting approval (apply/approvals.ts): the Changes page shows it with its approvals and an Approve button. */
+export interface ApprovalView {
+  /** The plan's hash: what is approved, and the API's name for it (POST /api/approvals/<hash>/approve). */
+  hash: string;
+  author: string;
+  commit: string | null;
+  createdAt: string;
+  summary: unknown;
+  required: number;
+  missing: number;
+  separateAuthor: boolean;
+  /** The approvals that count: one per person. */
+  approvals: { approver: string; at: string; reason: string | null }[];
 }
 
 /** What a dead-letter action did, or would do (a dry run). */

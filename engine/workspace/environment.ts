@@ -3,6 +3,7 @@ import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { loadFromSource, openSource } from '../load/loader.js';
 import { declaredEnvironments } from '../load/overlays.js';
 import { declaredSecretsFolder } from '../model/secret-ref.js';
+import type { OidcSettings } from '../model/generated/index.js';
 import type { Workspace } from '../model/workspace.js';
 import { WORKSPACE_FILE } from '../load/source.js';
 import { type DeclaredIdentity, declaredIdentity } from './identity.js';
@@ -53,6 +54,12 @@ export async function declaredBrandingAt(root: string): Promise<Branding> {
 export async function declaredConsoleBrandingAt(root: string): Promise<Branding & { supportUrl?: string }> {
   const ws = await loadWorkspaceFile(root);
   return { ...brandingOf(ws), supportUrl: alertBrandingOf(ws).supportUrl };
+}
+
+/** rsync.yaml's spec.console.oidc (OpenID Connect sign-in to the console; validated by the schema), when set. */
+export async function declaredConsoleOidcAt(root: string): Promise<OidcSettings | undefined> {
+  const ws = await loadWorkspaceFile(root);
+  return (ws.settings?.spec as { console?: { oidc?: OidcSettings } } | undefined)?.console?.oidc;
 }
 
 /** The declared identity (identity.ts) of the workspace at or above `path`, from its working tree's rsync.yaml. */

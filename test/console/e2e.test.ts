@@ -12,7 +12,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath } from '../../engine/report/pdf.js';
 import { ROOT } from '../helpers/cli.js';
-import { type ConsoleWorld, consoleWorld, PII } from './setup.js';
+import { type ConsoleWorld, consoleWorld, PII, planAwaitingApproval } from './setup.js';
 
 const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
 let w: ConsoleWorld;
@@ -177,5 +177,37 @@ describe('the console in Chromium', { timeout: 60_000 }, () => {
     );
     expect(statuses).toEqual([404, 404, 200]);
     await page.context().close();
+  });
+
+  it('shows a plan awaiting approval with n of N approvals, and an Approve button to an operator only', async () => {
+    const { hash, restore } = await planAwaitingApproval(w);
+    try {
+      const viewer = await signedIn(w.tokens.viewer);
+      await viewer.goto(`${w.base}/changes`);
+      await viewer.getByText('0 of 2 approvals').waitFor();
+      expect(await viewer.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+      await viewer.context().close();
+
+      const page = await signedIn(w.tokens.operator);
+      await page.getByRole('link', { name: 'Changes' }).click();
+      await page.getByText('0 of 2 approvals').waitFor();
+      expect(await rendered(page, '.approval')).toContain(hash.slice(0, 12));
+      await page.getByLabel('reason').fill('looks right');
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await page.getByText('1 of 2 approvals').waitFor();
+      expect(await rendered(page, '.approval')).toMatch(/olga \(operator\).*“looks right”/);
+      await shot(page, 'changes-approval');
+      // Again, by the same person: accepted, and still 1 of 2 once the page has reloaded the list.
+      const [again] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/approve')),
+        page.getByRole('button', { name: 'Approve' }).click(),
+      ]);
+      expect(((await again.json()) as { recorded: boolean }).recorded).toBe(false);
+      await page.waitForResponse((r) => r.url().endsWith('/api/changes'));
+      expect(await rendered(page, '.approval')).toContain('1 of 2 approvals');
+      await page.context().close();
+    } finally {
+      await restore();
+    }
   });
 });

@@ -16,7 +16,7 @@ import { signFor } from '../../engine/connectors/registry.js';
 import { SANDBOX_WEBHOOK_SECRET } from '../../engine/connectors/sandbox/receive.js';
 import { Mapper } from '../../engine/runtime/mapping/mapper.js';
 import { ENV, until } from '../helpers/runtime.js';
-import { type ConsoleWorld, consoleWorld, PII, runStock } from './setup.js';
+import { type ConsoleWorld, consoleWorld, PII, planAwaitingApproval, runStock } from './setup.js';
 
 let w: ConsoleWorld;
 
@@ -359,6 +359,60 @@ describe('the console API', { timeout: 60_000 }, () => {
     const acmeId = (await journey(w.tokens.viewer, 'order-4242'))[0].targetId;
     expect((await journey(w.tokens.viewer, acmeId)).map((f) => f.address)).toEqual(['acme/flow/orders']);
     expect(await journey(w.tokens.globexViewer, 'acme-d-4242')).toEqual([]);
+  });
+
+  it('approves a plan awaiting approval as the signed-in person: a viewer may not, the same person twice counts once', async () => {
+    const { hash, restore } = await planAwaitingApproval(w);
+    try {
+      const approve = (headers: Record<string, string>, reason?: string) =>
+        call({ method: 'POST', path: `/api/approvals/${hash}/approve` }, headers, { reason });
+      const approvals = async () =>
+        (await w.pool.query(`SELECT approver, reason FROM rsync.approvals WHERE plan_hash = $1 ORDER BY at`, [hash]))
+          .rows;
+
+      // A viewer and a customer viewer: 403, nothing recorded; an unknown plan is 404.
+      for (const t of [w.tokens.viewer, w.tokens.acmeViewer]) {
+        const r = await approve(bearer(t));
+        expect(r.status, r.text).toBe(403);
+        expect(JSON.parse(r.text).error).toMatch(/role may not approve this/);
+      }
+      expect(await approvals()).toEqual([]);
+      expect(
+        (await call({ method: 'POST', path: `/api/approvals/${'0'.repeat(64)}/approve` }, bearer(w.tokens.operator)))
+          .status,
+      ).toBe(404);
+
+      // The operator, signed in to the console: without the session's CSRF token 403; with it, 1 of 2.
+      const s = await signIn(w.tokens.operator);
+      expect((await approve({ cookie: s.value })).status).toBe(403);
+      const first = await approve({ cookie: s.value, 'x-csrf-token': s.json.csrf! }, 'reviewed in the console');
+      expect(first.status, first.text).toBe(200);
+      expect(JSON.parse(first.text)).toMatchObject({ recorded: true, required: 2, missing: 1 });
+      // The same person again (by a token this time) counts once.
+      const again = await approve(bearer(w.tokens.operator));
+      expect(JSON.parse(again.text)).toMatchObject({ recorded: false, required: 2, missing: 1, logEntry: null });
+
+      // The Changes page's view: n of N, and who.
+      const changes = JSON.parse((await call({ method: 'GET', path: '/api/changes' }, bearer(w.tokens.viewer))).text);
+      const olga = (await authenticate(w.pool, w.tokens.operator))!;
+      expect(changes.approvals).toMatchObject([
+        { hash, required: 2, missing: 1, approvals: [{ approver: actorOf(olga), reason: 'reviewed in the console' }] },
+      ]);
+      // A customer viewer sees no plans.
+      expect(
+        JSON.parse((await call({ method: 'GET', path: '/api/changes' }, bearer(w.tokens.acmeViewer))).text).approvals,
+      ).toEqual([]);
+      // Audited once, as approvePlan does.
+      const log = await w.pool.query(`SELECT actor, detail FROM rsync.apply_log WHERE action = 'approve' ORDER BY n`);
+      expect(log.rows).toMatchObject([
+        {
+          actor: actorOf(olga),
+          detail: { planHash: hash, reason: 'reviewed in the console', approvals: 1, required: 2 },
+        },
+      ]);
+    } finally {
+      await restore();
+    }
   });
 
   it('reads no request body over 1 MB (413)', async () => {

@@ -7,10 +7,15 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { submitForApproval } from '../../engine/apply/approvals.js';
 import { createToken, type Role } from '../../engine/auth/tokens.js';
 import { consoleListener } from '../../engine/console/serve.js';
+import { planHash } from '../../engine/plan/file.js';
+import { planEnvironment } from '../../engine/plan/index.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
 import { RsyncWorker } from '../../engine/runtime/worker.js';
+import { connect } from '../../engine/state/db.js';
+import { declaredApprovalsAt } from '../../engine/workspace/index.js';
 import { buildProblem } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 import {
@@ -52,6 +57,35 @@ export async function runStock(w: Pick<ConsoleWorld, 'pool' | 'worker'>, custome
     );
     return r.rows[0];
   });
+}
+
+/**
+ * Staging made to require 2 approvals (the world's rsync.yaml, which the console reads) and a plan awaiting them,
+ * submitted by a local user as `rsync plan --out` does: its hash; `restore` puts rsync.yaml back.
+ */
+export async function planAwaitingApproval(
+  w: Pick<ConsoleWorld, 'dir' | 'db'>,
+): Promise<{ hash: string; restore(): Promise<void> }> {
+  const ws = path.join(w.dir, 'rsync.yaml');
+  const before = readFileSync(ws, 'utf8');
+  if (!before.includes('    staging: { ref: main }')) throw new Error(`${ws} declares staging otherwise`);
+  writeFileSync(
+    ws,
+    before.replace(
+      '    staging: { ref: main }',
+      '    staging: { ref: main, requiresApproval: true, approvals: { required: 2 } }',
+    ),
+  );
+  const dbh = await connect(w.dir, { url: w.db.url });
+  try {
+    const author = 'Pat Author <pat@acme.example>';
+    const made = await planEnvironment(dbh, { path: w.dir, env: ENV, actor: author });
+    if (!made.ok) throw new Error(JSON.stringify(made.diagnostics));
+    await submitForApproval(dbh, made.plan, await declaredApprovalsAt(w.dir, ENV), author);
+    return { hash: planHash(made.plan), restore: async () => writeFileSync(ws, before) };
+  } finally {
+    await dbh.close();
+  }
 }
 
 export async function consoleWorld(label: string): Promise<ConsoleWorld> {

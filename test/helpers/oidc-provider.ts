@@ -19,7 +19,11 @@ export interface TestProvider {
   close(): Promise<void>;
 }
 
-export async function startProvider(accounts: Record<string, { groups: string[] }>): Promise<TestProvider> {
+export async function startProvider(
+  accounts: Record<string, { groups: string[] }>,
+  /** The client's registered callback (default: one never fetched, for tests that stop at the redirect to it). */
+  redirectUrl = 'http://127.0.0.1:9/auth/callback',
+): Promise<TestProvider> {
   let handler: http.RequestListener = (_req, res) => res.end();
   const server = http.createServer((req, res) => handler(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -28,7 +32,7 @@ export async function startProvider(accounts: Record<string, { groups: string[] 
     issuer,
     clientId: 'rsync-console',
     clientSecret: 'a-client-secret-for-the-test-only-0123456789',
-    redirectUrl: 'http://127.0.0.1:9/auth/callback', // never fetched: the test stops at the redirect to it
+    redirectUrl,
     user: '',
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -2,6 +2,7 @@
 
 export type {
   ActionResultView,
+  ApprovalView,
   ChangeEntry,
   DeadLetterView,
   ConsoleBranding as Branding,
@@ -17,7 +18,7 @@ export interface Me {
   identity: { id: string; name: string; role: string; customer: string | null };
   csrf: string | null;
   env: string;
-  may: { operate: boolean; payloads: boolean };
+  may: { operate: boolean; payloads: boolean; approve: boolean };
 }
 
 let csrf: string | null = null;

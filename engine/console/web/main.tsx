@@ -30,7 +30,7 @@ function Page(p: { path: string; me: Me }) {
   if (parts[0] === 'dead-letters' && parts.length === 2) return <DeadLetter id={parts[1]} me={p.me} />;
   if (parts[0] === 'dead-letters') return <DeadLetters me={p.me} />;
   if (parts[0] === 'journey') return <Journey />;
-  if (parts[0] === 'changes') return <Changes />;
+  if (parts[0] === 'changes') return <Changes me={p.me} />;
   if (parts.length === 0) return <Overview />;
   return <div class="notice">Not found.</div>;
 }

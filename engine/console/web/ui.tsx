@@ -1,4 +1,4 @@
-/** Pieces every page uses: links that navigate in place, the health badge, the loader of one API read. */
+/** Pieces every page uses: links that navigate in place, the health badge, the loader of one API read, a form's submit. */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { type ApiError, api, go } from './api';
@@ -62,4 +62,23 @@ export function Problem(p: { error: ApiError }) {
 
 export function Json(p: { value: unknown }) {
   return <pre class="code">{JSON.stringify(p.value, null, 2)}</pre>;
+}
+
+/** A form's submit: `act` runs once at a time, `busy` meanwhile; what it threw is `error` (the API's message). */
+export function useSubmit(act: () => Promise<void>): { busy: boolean; error: string; onSubmit: (e: Event) => void } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const onSubmit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      await act();
+    } catch (err) {
+      setError((err as ApiError).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, onSubmit: (e) => void onSubmit(e) };
 }

@@ -195,7 +195,7 @@ export interface OidcSettings {
    */
   clientSecret: SecretRef;
   /**
-   * The console's callback URL, registered at the provider (e.g. https://console.acme.example/auth/callback).
+   * The console's callback URL, registered at the provider (the console serves it at /auth/oidc/callback: e.g. https://console.acme.example/auth/oidc/callback).
    */
   redirectUrl: string;
   /**

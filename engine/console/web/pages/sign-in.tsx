@@ -1,28 +1,16 @@
 import { useState } from 'preact/hooks';
-import { type ApiError, api, type Branding } from '../api';
+import { api, type Branding } from '../api';
+import { useSubmit } from '../ui';
 
 export function SignIn(p: { onIn: () => void; brand: Branding }) {
   const [token, setToken] = useState('');
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
+  const { busy, error, onSubmit } = useSubmit(async () => {
+    await api('/api/session', { method: 'POST', body: { token } });
+    setToken('');
+    p.onIn();
+  });
   return (
-    <form
-      class="signin card"
-      onSubmit={async (e) => {
-        e.preventDefault();
-        setBusy(true);
-        setError('');
-        try {
-          await api('/api/session', { method: 'POST', body: { token } });
-          setToken('');
-          p.onIn();
-        } catch (err) {
-          setError((err as ApiError).message);
-        } finally {
-          setBusy(false);
-        }
-      }}
-    >
+    <form class="signin card" onSubmit={onSubmit}>
       <h1>Sign in to {p.brand.productName}</h1>
       <p class="muted">
         Paste the token you were given (rsync token create). It is exchanged for a session of this browser.
@@ -42,6 +30,13 @@ export function SignIn(p: { onIn: () => void; brand: Branding }) {
         Sign in
       </button>
       {error ? <div class="notice error">{error}</div> : null}
+      {p.brand.signInWith ? (
+        <p class="oidc">
+          <a class="button" href={p.brand.signInWith.href}>
+            {p.brand.signInWith.label}
+          </a>
+        </p>
+      ) : null}
     </form>
   );
 }
