@@ -5,6 +5,11 @@
  * customer's rows only. The SQL filters of those queries stay; this is the second wall, there so that a query that
  * forgets its filter, or is given another customer's id, still reads nothing of another tenant.
  *
+ * What it guards against is a query's mistake (a filter forgotten, another tenant's id passed on), not SQL written by
+ * an attacker: the customer is a setting of the transaction, which a statement of its own could change. The queries
+ * through it are rsync's own, parameterised, one statement each (the extended protocol: no second statement rides
+ * along).
+ *
  * Where the role could not be created or granted (a PostgreSQL whose rsync user may not create roles), the scoped
  * queryable runs the queries as they are, on their SQL filters alone, and `tenantIsolation` says why: the console
  * prints it when it starts.
@@ -25,37 +30,59 @@ export interface TenantIsolation {
 
 const known = new WeakMap<pg.Pool, Promise<TenantIsolation>>();
 
-/** Whether this database's customer-scoped queries can run as `rsync_tenant` (asked once per pool). */
+/** The tables a customer's queries may read (each with its row-level security policies, migration 023). */
+const TENANT_TABLES = [
+  'resources',
+  'revisions',
+  'blobs',
+  'runs',
+  'cursors',
+  'ledger',
+  'dead_letters',
+  'deliveries',
+  'backfills',
+  'backfill_windows',
+  'sla_events',
+  'run_totals',
+  'flow_pauses',
+  'apply_log',
+];
+
+/**
+ * Whether this database's customer-scoped queries can run as `rsync_tenant` (asked once per pool). A role created
+ * by an administrator after migration 023 ran (rsync's user could not create it) is given its grants here.
+ */
 export function tenantIsolation(pool: pg.Pool): Promise<TenantIsolation> {
   let p = known.get(pool);
   if (!p) {
-    p = pool
-      .query<{ exists: boolean; member: boolean | null; policies: number }>(
-        `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists,
-                CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
-                     THEN pg_has_role(current_user, $1, 'USAGE') OR pg_has_role(current_user, $1, 'MEMBER') END AS member,
-                (SELECT count(*)::int FROM pg_policy WHERE polname = 'tenant') AS policies`,
-        [TENANT_ROLE],
-      )
-      .then(({ rows: [r] }): TenantIsolation => {
-        if (!r.exists)
-          return {
-            enforced: false,
-            reason: `the role ${TENANT_ROLE} does not exist (the database user that ran rsync's migrations may not create roles: create it with \`CREATE ROLE ${TENANT_ROLE} NOLOGIN\` and \`GRANT ${TENANT_ROLE} TO <rsync's user>\`, then run \`rsync db migrate\`)`,
-          };
-        if (!r.member)
-          return {
-            enforced: false,
-            reason: `the database user may not take the role ${TENANT_ROLE}: \`GRANT ${TENANT_ROLE} TO <rsync's user>\``,
-          };
-        if (!r.policies)
-          return { enforced: false, reason: 'the row-level security policies are missing (migration 023)' };
-        return { enforced: true };
-      })
-      .catch((e: Error) => ({ enforced: false, reason: e.message }));
+    p = check(pool).catch((e: Error) => ({ enforced: false, reason: e.message }));
     known.set(pool, p);
   }
   return p;
+}
+
+async function check(pool: pg.Pool): Promise<TenantIsolation> {
+  const {
+    rows: [r],
+  } = await pool.query<{ exists: boolean; member: boolean | null; granted: boolean | null; policies: number }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists,
+            CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
+                 THEN pg_has_role(current_user, $1, 'MEMBER') END AS member,
+            CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)
+                 THEN has_table_privilege($1, 'rsync.runs', 'SELECT') END AS granted,
+            (SELECT count(*)::int FROM pg_policy WHERE polname = 'tenant') AS policies`,
+    [TENANT_ROLE],
+  );
+  const create = `create it as an administrator: \`CREATE ROLE ${TENANT_ROLE} NOLOGIN; GRANT ${TENANT_ROLE} TO <rsync's user>\``;
+  if (!r.exists) return { enforced: false, reason: `the role ${TENANT_ROLE} does not exist (${create})` };
+  if (!r.member)
+    return { enforced: false, reason: `rsync's database user may not take the role ${TENANT_ROLE} (${create})` };
+  if (!r.policies) return { enforced: false, reason: 'the row-level security policies are missing (migration 023)' };
+  if (!r.granted) {
+    await pool.query(`GRANT USAGE ON SCHEMA rsync TO ${TENANT_ROLE}`);
+    await pool.query(`GRANT SELECT ON ${TENANT_TABLES.map((t) => `rsync.${t}`).join(', ')} TO ${TENANT_ROLE}`);
+  }
+  return { enforced: true };
 }
 
 /**
@@ -85,7 +112,16 @@ export async function asCustomer<T>(
  * own as `customer` (asCustomer). Queries may run concurrently: each takes its own connection.
  */
 export function customerQueryable(pool: pg.Pool, customer: string): Queryable {
+  // The extended protocol, always (pg sends a query without parameters as a simple query, which may hold several
+  // statements): one statement per query, so no text can end the role and go on as rsync's own user.
   const query = (text: unknown, values?: unknown) =>
-    asCustomer(pool, customer, (c) => c.query(text as string, values as unknown[]));
+    asCustomer(pool, customer, (c) =>
+      // queryMode is pg's (8.11+), not yet in its types.
+      c.query({
+        text: text as string,
+        values: (values as unknown[] | undefined) ?? [],
+        queryMode: 'extended',
+      } as pg.QueryConfig),
+    );
   return { query } as unknown as Queryable;
 }
