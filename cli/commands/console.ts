@@ -1,3 +1,4 @@
+import { tenantIsolation } from '../../engine/state/tenancy.js';
 import { Flags } from '@oclif/core';
 import { declaredOidcRoutes } from '../../engine/console/oidc.js';
 import { serveConsole } from '../../engine/console/serve.js';
@@ -82,6 +83,11 @@ Replays and retries from the console run in this process (--sandbox: on the sand
       throw e;
     }
     const url = `http://${flags.host}:${served.port}/`;
+    const isolation = await tenantIsolation(db.pool);
+    if (!isolation.enforced)
+      this.note(
+        `warning: customer viewers' queries run on their SQL filters alone, not under row-level security: ${isolation.reason}`,
+      );
     this.note(
       `console of ${env} on ${url} (database ${db.describe}); sign in with a token (rsync token create <name> --role viewer)${oidc ? ` or at /auth/oidc/login (${oidc.label.slice('Sign in with '.length)})` : ''}`,
     );

@@ -5,6 +5,7 @@ import { htmlToPdf, type MonthlyReport, monthlyReport, reportHtml } from '../../
 import { loadFlows } from '../../engine/runtime/flows.js';
 import { monthOf } from '../../engine/runtime/sla.js';
 import { declaredBrandingAt } from '../../engine/workspace/index.js';
+import { customerQueryable } from '../../engine/state/tenancy.js';
 import { RsyncCommand } from '../base.js';
 import { monthFlag } from '../flags.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
@@ -44,9 +45,11 @@ The month defaults to the last complete one (UTC).`;
     const { db, env, root } = await openRuntime(flags, this.json);
     let report: MonthlyReport;
     try {
-      const flows = await loadFlows(db.pool, env);
+      // The customer's rows only, under row-level security (state/tenancy.ts): a report names no other tenant.
+      const scoped = customerQueryable(db.pool, flags.customer);
+      const flows = await loadFlows(scoped, env);
       const branding = await declaredBrandingAt(root);
-      report = await monthlyReport(db.pool, {
+      report = await monthlyReport(scoped, {
         env,
         customer: flags.customer,
         month,

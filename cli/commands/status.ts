@@ -4,6 +4,7 @@ import { readDesiredCache } from '../../engine/plan/cache.js';
 import { divergedFromGit } from '../../engine/rollback/rollback.js';
 import { resolveEnvironment } from '../../engine/workspace/index.js';
 import { environmentStatus, type FlowStatus } from '../../engine/runtime/status.js';
+import { type RetentionStatus, renderRetention, retentionStatus } from '../../engine/runtime/retention.js';
 import type { SyncState } from '../../engine/state/sync-state.js';
 import { RsyncCommand } from '../base.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
@@ -18,6 +19,8 @@ export interface StatusOutput {
   sync: SyncState | null;
   /** Resources whose deployed revision came from `rsync rollback`: diverged from Git until the revert lands. */
   diverged: { address: string; revision: number; entry: number; revert: string[] }[];
+  /** The oldest row kept per table, and the last retention purge (runtime/retention.ts). */
+  retention: RetentionStatus;
 }
 
 export default class Status extends RsyncCommand<StatusOutput> {
@@ -41,8 +44,10 @@ workers, and, when a controller syncs the environment (\`rsync controller\`), a 
       const diverged = [...(await divergedFromGit(db.pool, env, await gitHashes(root, env)))]
         .filter(([address]) => !flags.customer || address.startsWith(`${flags.customer}/`))
         .map(([address, d]) => ({ address, ...d }));
+      const retention = await retentionStatus(db.pool, env);
       if (!this.json) {
         this.log(renderStatus(env, status, workers.length, sync));
+        this.log(renderRetention(retention));
         if (diverged.length)
           this.log(
             [
@@ -55,7 +60,7 @@ workers, and, when a controller syncs the environment (\`rsync controller\`), a 
             ].join('\n'),
           );
       }
-      return { version: 1, env, workers, flows: status, sync, diverged };
+      return { version: 1, env, workers, flows: status, sync, diverged, retention };
     } finally {
       await db.close();
     }

@@ -100,6 +100,11 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
       description: 'how often the alerts are evaluated, 1s to 1h (0: never, in this worker)',
       default: '30s',
     }),
+    'retention-every': Flags.string({
+      description:
+        "how often what the policies' retention no longer keeps is deleted (one worker at a time), 1m to 7d; 0 for never",
+      default: '1h',
+    }),
   };
 
   async run(): Promise<WorkerResult> {
@@ -116,6 +121,10 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
       flags['alert-interval'] === '0'
         ? 0
         : parseDurationFlag('alert-interval', flags['alert-interval'], { min: 1000, max: 3_600_000 })!;
+    const retentionEveryMs =
+      flags['retention-every'] === '0'
+        ? 0
+        : parseDurationFlag('retention-every', flags['retention-every'], { min: 60_000, max: 7 * 86_400_000 })!;
     const { db, env, root } = await openRuntime(flags, this.json);
     const oidc = flags.console
       ? await declaredOidcRoutes(db.pool, root).catch(async (e) => {
@@ -127,6 +136,7 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
     const worker = new RsyncWorker({
       route: sync && ((req, res, pathname) => handleGitHook(sync.hook, req, res, pathname)),
       slaEveryMs,
+      retentionEveryMs,
       pool: db.pool,
       url: db.url,
       env,

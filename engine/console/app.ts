@@ -33,6 +33,7 @@ import { RsyncError } from '../diagnostics/errors.js';
 import type { RuntimeContext } from '../runtime/page-loop.js';
 import { declaredApprovalsAt } from '../workspace/environment.js';
 import type { DeadLetterStatus } from '../state/dead-letters.js';
+import { customerQueryable } from '../state/tenancy.js';
 import {
   actOnLetters,
   type ActionInput,
@@ -82,7 +83,17 @@ export interface ConsoleOptions {
   log?: (line: string) => void;
 }
 
-type Vars = { who: Identity; scope: Scope; via: 'bearer' | 'cookie' };
+/**
+ * `db` and `cache`: what the request reads through. A customer viewer's go through row-level security
+ * (state/tenancy.ts): each query as the role rsync_tenant for its customer, the deployed flows read the same way.
+ */
+type Vars = {
+  who: Identity;
+  scope: Scope;
+  via: 'bearer' | 'cookie';
+  db: Pick<pg.Pool, 'query'>;
+  cache: FlowCache;
+};
 type C = Context<{ Variables: Vars }>;
 
 const notFound = (c: Context) => c.json({ error: 'not found' }, 404);
@@ -92,6 +103,17 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
   const db = o.pool;
   const env = o.env;
   const cache = new FlowCache(db, env);
+  /** Each customer viewer's customer: its deployed flows, read under row-level security (at most 100 kept). */
+  const tenantCaches = new Map<string, FlowCache>();
+  const tenantCache = (customer: string) => {
+    let t = tenantCaches.get(customer);
+    if (!t) {
+      if (tenantCaches.size >= 100) tenantCaches.delete(tenantCaches.keys().next().value!);
+      t = new FlowCache(customerQueryable(db, customer), env);
+      tenantCaches.set(customer, t);
+    }
+    return t;
+  };
   const limiter = new SignInLimiter(o.signInFailuresPerMinute ?? 10, 60_000);
   const pages = new Pages(o.assets ?? defaultAssets());
   let branding: Promise<ConsoleBranding> | undefined;
@@ -172,7 +194,10 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
       );
     }
     c.set('who', who);
-    c.set('scope', { customer: who.role === 'customer-viewer' ? who.customer : null, payloads: can(who, 'payloads') });
+    const customer = who.role === 'customer-viewer' ? who.customer : null;
+    c.set('scope', { customer, payloads: can(who, 'payloads') });
+    c.set('db', customer === null ? db : customerQueryable(db, customer));
+    c.set('cache', customer === null ? cache : tenantCache(customer));
     return next();
   };
   app.use('/api/*', authenticate);
@@ -220,7 +245,11 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
     const key = `${s.customer ?? ''}`;
     let p = computing.get(key);
     if (!p) {
-      p = overview(db, cache, s).finally(() => computing.delete(key));
+      p = overview(
+        s.customer === null ? db : customerQueryable(db, s.customer),
+        s.customer === null ? cache : tenantCache(s.customer),
+        s,
+      ).finally(() => computing.delete(key));
       computing.set(key, p);
     }
     return p;
@@ -242,12 +271,17 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
   });
 
   app.get('/api/flows/:customer/:flow', async (c) => {
-    const p = await flowPage(db, cache, c.get('scope'), `${c.req.param('customer')}/flow/${c.req.param('flow')}`);
+    const p = await flowPage(
+      c.get('db'),
+      c.get('cache'),
+      c.get('scope'),
+      `${c.req.param('customer')}/flow/${c.req.param('flow')}`,
+    );
     return p ? c.json(p) : notFound(c);
   });
 
   app.get('/api/runs/:id', async (c) => {
-    const r = await runPage(db, env, c.get('scope'), Number(c.req.param('id')));
+    const r = await runPage(c.get('db'), env, c.get('scope'), Number(c.req.param('id')));
     return r ? c.json(r) : notFound(c);
   });
 
@@ -257,7 +291,7 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
     if (status && !['open', 'replayed', 'discarded', 'resolved', 'all'].includes(status))
       throw new BadRequest(`unknown status "${status}"`, 'The statuses are open, replayed, discarded, resolved, all.');
     return c.json(
-      await deadLetterList(db, env, c.get('scope'), {
+      await deadLetterList(c.get('db'), env, c.get('scope'), {
         flow: q.flow,
         error: q.error,
         status,
@@ -269,19 +303,24 @@ export function consoleApp(o: ConsoleOptions): Hono<{ Variables: Vars }> {
   });
 
   app.get('/api/dead-letters/:id', async (c) => {
-    const l = await deadLetter(db, env, c.get('scope'), Number(c.req.param('id')));
+    const l = await deadLetter(c.get('db'), env, c.get('scope'), Number(c.req.param('id')));
     return l ? c.json(l) : notFound(c);
   });
 
   app.get('/api/journey', async (c) =>
-    c.json({ q: c.req.query('q') ?? '', flows: await journey(db, cache, c.get('scope'), c.req.query('q') ?? '') }),
+    c.json({
+      q: c.req.query('q') ?? '',
+      flows: await journey(c.get('db'), c.get('cache'), c.get('scope'), c.req.query('q') ?? ''),
+    }),
   );
 
   /** The environment's approval rule: the working tree's rsync.yaml says it (none without a workspace). */
   const approvalRule = async (): Promise<ApprovalRule> =>
     o.root ? declaredApprovalsAt(o.root, env) : { env, requiresApproval: false, required: 1, separateAuthor: false };
 
-  app.get('/api/changes', async (c) => c.json(await changes(db, env, c.get('scope'), await approvalRule())));
+  app.get('/api/changes', async (c) =>
+    c.json(await changes(c.get('db'), db, env, c.get('scope'), await approvalRule())),
+  );
 
   // ---------------------------------------------------------------------------------------- approvals
   /** Approve a plan awaiting approval, as the signed-in person (apply/approvals.ts approvePlan: audited, once each). */

@@ -430,7 +430,7 @@ export async function journey(db: Queryable, cache: FlowCache, s: Scope, q: stri
 // ------------------------------------------------------------------------------------------ changes
 
 /** The environment's applies and promotions (the apply log), and the plans awaiting approval (not for a customer viewer). */
-export async function changes(db: pg.Pool, env: string, s: Scope, rule: ApprovalRule) {
+export async function changes(db: Queryable, pool: pg.Pool, env: string, s: Scope, rule: ApprovalRule) {
   const { rows } = await db.query<{
     n: string;
     at: Date;
@@ -469,9 +469,7 @@ export async function changes(db: pg.Pool, env: string, s: Scope, rule: Approval
   return {
     entries,
     approvals:
-      s.customer === null && rule.requiresApproval
-        ? (await pendingApprovals({ pool: db }, rule)).map(approvalView)
-        : [],
+      s.customer === null && rule.requiresApproval ? (await pendingApprovals({ pool }, rule)).map(approvalView) : [],
   };
 }
 

@@ -60,6 +60,29 @@ export interface FlowDef {
   freshnessMs?: number;
   /** The flow's effective SLA (flow.sla, else its customer's default, else the workspace's), as declared. */
   sla?: SlaDef;
+  /** The policy's retention in milliseconds (runtime/retention.ts): what is older is deleted; absent, kept. */
+  retention: RetentionDef;
+}
+
+/** How long a flow's rows are kept (Policy spec.retention and spec.deadLetter.retain), in milliseconds. */
+export interface RetentionDef {
+  runsMs?: number;
+  deliveriesMs?: number;
+  deadLettersMs?: number;
+  ledgerMs?: number;
+}
+
+/** A deployed policy's retention. */
+export function retentionOf(policySpec: Record<string, unknown>): RetentionDef {
+  const r = isObject(policySpec.retention) ? policySpec.retention : {};
+  const d = isObject(policySpec.deadLetter) ? policySpec.deadLetter : {};
+  const runsMs = parseDuration(r.runs);
+  return {
+    runsMs,
+    deliveriesMs: parseDuration(r.deliveries) ?? runsMs,
+    deadLettersMs: parseDuration(d.retain),
+    ledgerMs: parseDuration(r.ledger),
+  };
 }
 
 /** An SLA's objectives as declared (`5m`, `60s`, `"99.9%"`); runtime/sla.ts evaluates them. */
@@ -163,6 +186,7 @@ export function flowDef(
     missedRuns: policySpec.missedRuns === 'skip' ? 'skip' : 'run-once',
     freshnessMs: parseDuration(slaSpec.freshness),
     sla: slaDef(sla),
+    retention: retentionOf(policySpec),
   };
 }
 

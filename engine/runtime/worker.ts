@@ -58,6 +58,7 @@ import { WorkerMetrics } from './metrics.js';
 import { tickQueueName } from '../live/layout.js';
 import { APPLIED, listenForWork } from '../live/notify.js';
 import { AlertLoop } from './alerts/index.js';
+import { type PurgeReport, purgeRetention, purgeSummary } from './retention.js';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -89,6 +90,8 @@ export interface WorkerOptions {
   slaEveryMs?: number;
   /** Called after each SLA evaluation this worker made, with the breaches it opened and closed (the alerts). */
   onSla?: (e: SlaEvaluation) => void | Promise<void>;
+  /** How often the worker purges what the policies' retention no longer keeps (runtime/retention.ts), in ms; default 1 h; 0: never. */
+  retentionEveryMs?: number;
   /** The webhook server's bounds (server.ts DEFAULT_LIMITS). */
   limits?: Partial<ServerLimits>;
   /** Endpoints served beside the webhooks (server.ts ServedWorker.route): `rsync worker --sync`'s POST /hooks/git. */
@@ -200,6 +203,8 @@ export class RsyncWorker {
     );
     const slaEvery = this.o.slaEveryMs ?? 30_000;
     if (slaEvery > 0) this.timers.push(setInterval(() => void this.evaluateSlas(), slaEvery));
+    const retentionEvery = this.o.retentionEveryMs ?? 3_600_000;
+    if (retentionEvery > 0) this.timers.push(setInterval(() => void this.purgeRetention(), retentionEvery));
     if (this.o.alertIntervalMs !== 0) {
       this.alerts = new AlertLoop({ pool: db, env: this.o.env, intervalMs: this.o.alertIntervalMs, log: this.o.log });
       this.alerts.start();
@@ -304,6 +309,31 @@ export class RsyncWorker {
     await workerSeen(this.o.pool, this.id).catch(() => {});
     await this.sweep().catch(() => {});
     await this.countWorkers().catch(() => {});
+  }
+
+  /** The retention purge in progress (stop() waits for it; it stops between batches when the worker drains). */
+  private purging?: Promise<PurgeReport | undefined>;
+
+  /** Purge what the deployed flows' retention no longer keeps (unless another worker is at it). */
+  purgeRetention(now?: Date): Promise<PurgeReport | undefined> {
+    if (this.purging || this.offline || this.draining) return Promise.resolve(undefined);
+    this.purging = purgeRetention(this.o.pool, this.o.env, this.flows.values(), {
+      actor: `worker:${this.id}`,
+      now,
+      stopped: () => this.draining,
+    })
+      .then((r) => {
+        if (!r.skipped && Object.values(r.deleted).some((n) => n > 0)) this.o.log?.(purgeSummary(r));
+        return r;
+      })
+      .catch((e) => {
+        this.o.log?.(`retention: purge failed: ${redact((e as Error).message)}`, { level: 'error' });
+        return undefined;
+      })
+      .finally(() => {
+        this.purging = undefined;
+      });
+    return this.purging;
   }
 
   /** The SLA evaluation in progress (stop() waits for it). */
@@ -597,6 +627,7 @@ export class RsyncWorker {
     }
     for (const t of this.timers) clearInterval(t);
     await this.evaluating;
+    await this.purging;
     await this.alerts?.stop();
     await closeServer(this.server);
     await this.boss?.stop({ graceful: false, close: false, wait: true }).catch(() => {});

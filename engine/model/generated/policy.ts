@@ -69,7 +69,7 @@ export interface RetryPolicy {
  */
 export interface DeadLetterPolicy {
   /**
-   * How long dead letters are kept (e.g. 90d).
+   * How long resolved dead letters (replayed or discarded) are kept (e.g. 90d), from when each was resolved. An open dead letter is kept until it is resolved.
    */
   retain?: Duration;
 }
@@ -91,17 +91,21 @@ export interface PiiPolicy {
   mask?: boolean;
 }
 /**
- * How long run records and ledger entries are kept.
+ * How long run records (with their logs), webhook deliveries and ledger entries are kept; the worker deletes what is older (dead letters: deadLetter.retain). Nothing is deleted where no duration is given.
  */
 export interface RetentionPolicy {
   /**
-   * How long run records are kept (e.g. 30d).
+   * How long finished runs and their logs are kept (e.g. 30d), from when each finished.
    */
   runs?: Duration;
   /**
-   * How long ledger entries (idempotency keys and ID cross-references) are kept (e.g. 400d).
+   * How long ledger entries (idempotency keys and ID cross-references) are kept (e.g. 400d), from when each was last written. A key past it is forgotten: the same record read again is written again.
    */
   ledger?: Duration;
+  /**
+   * How long finished webhook deliveries are kept (e.g. 30d); by default as long as runs.
+   */
+  deliveries?: Duration;
 }
 /**
  * Approvals needed per environment before apply (e.g. production: 1).
