@@ -6,45 +6,32 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { redact } from '../secrets.js';
-import { ConnectorError } from '../types.js';
+import { failureOf } from '../testing.js';
 import { openAwsSecretManager, parseAwsSecretName } from './aws.js';
-import { type FakeAwsSecrets, startFakeAwsSecrets } from './aws-fake.js';
-import type { SecretManager } from './types.js';
+import { startFakeAwsSecrets } from './aws-fake.js';
 
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
-let open: { fake: FakeAwsSecrets; managers: SecretManager[] }[] = [];
+/** What each test opened, closed after it (managers before their fake). */
+let closers: (() => Promise<void> | undefined)[] = [];
 afterEach(async () => {
-  for (const o of open) {
-    await Promise.all(o.managers.map((m) => m.close?.()));
-    await o.fake.close();
-  }
-  open = [];
+  for (const close of closers.reverse()) await close();
+  closers = [];
 });
 
 async function setup(settings: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) {
   const fake = await startFakeAwsSecrets({ region: 'eu-west-1', accessKeyId: KEY_ID, secretAccessKey: SECRET_KEY });
-  const managers: SecretManager[] = [];
+  closers.push(() => fake.close());
   const connect = (s: Record<string, unknown> = settings, e: NodeJS.ProcessEnv = env) => {
     const m = openAwsSecretManager(
       { region: 'eu-west-1', endpoint: fake.url, ...s },
       { AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_KEY, ...e },
     );
-    managers.push(m);
+    closers.push(() => m.close?.());
     return m;
   };
-  open.push({ fake, managers });
   return { fake, aws: connect(), connect };
-}
-
-async function failure(p: Promise<unknown>): Promise<ConnectorError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(ConnectorError);
-  return e as ConnectorError;
 }
 
 describe('aws: references', () => {
@@ -79,12 +66,12 @@ describe('aws: GetSecretValue against the fake', () => {
     fake.put('northwind/db', JSON.stringify({ username: 'rsync', password: 'pg-pass-4471-aws', port: 5432 }));
     expect(await aws.fetch('northwind/db#password')).toBe('pg-pass-4471-aws');
     expect(await aws.fetch('northwind/db#port')).toBe('5432');
-    const e = await failure(aws.fetch('northwind/db#passwd'));
+    const e = await failureOf(aws.fetch('northwind/db#passwd'));
     expect(e.transient).toBe(false);
     expect(e.message).toContain('has no key passwd (its keys: username, password, port)');
     expect(e.message).not.toContain('pg-pass-4471-aws');
     fake.put('northwind/plain', 'not-json-value-1234');
-    const plain = await failure(aws.fetch('northwind/plain#password'));
+    const plain = await failureOf(aws.fetch('northwind/plain#password'));
     expect(plain.message).toContain('is not JSON');
     expect(plain.message).not.toContain('not-json-value-1234');
   });
@@ -114,7 +101,7 @@ describe('aws: GetSecretValue against the fake', () => {
 describe('aws: failures', () => {
   it('a secret that does not exist is permanent and names the reference and the fix', async () => {
     const { aws } = await setup();
-    const e = await failure(aws.fetch('northwind/missing#key'));
+    const e = await failureOf(aws.fetch('northwind/missing#key'));
     expect(e.transient).toBe(false);
     expect(e.kind).toBe('permanent');
     expect(e.message).toMatch(
@@ -127,7 +114,7 @@ describe('aws: failures', () => {
     const { fake, aws } = await setup();
     fake.put('contoso/api', 'denied-value-5566');
     fake.deny('contoso/api');
-    const e = await failure(aws.fetch('contoso/api'));
+    const e = await failureOf(aws.fetch('contoso/api'));
     expect(e.transient).toBe(false);
     expect(e.kind).toBe('auth');
     expect(e.message).toContain('grant it secretsmanager:GetSecretValue');
@@ -137,12 +124,12 @@ describe('aws: failures', () => {
     const { fake, connect } = await setup();
     fake.put('contoso/api', 'value-never-served-1');
     const wrong = connect({}, { AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYWRONGKEY00' });
-    const e = await failure(wrong.fetch('contoso/api'));
+    const e = await failureOf(wrong.fetch('contoso/api'));
     expect(e.kind).toBe('auth');
     expect(e.message).toContain('InvalidSignatureException');
     expect(e.message).toContain('check the access key id and secret access key');
     const unknown = connect({}, { AWS_ACCESS_KEY_ID: 'AKIAUNKNOWNKEY000000' });
-    expect((await failure(unknown.fetch('contoso/api'))).message).toContain('UnrecognizedClientException');
+    expect((await failureOf(unknown.fetch('contoso/api'))).message).toContain('UnrecognizedClientException');
     expect(fake.requests).toBe(0);
     expect(fake.refused).toBeGreaterThanOrEqual(2);
   });
@@ -155,7 +142,7 @@ describe('aws: failures', () => {
     expect(fake.refused).toBe(1);
     fake.throttle(5, 2);
     const once = connect({ maxAttempts: 1 });
-    const e = await failure(once.fetch('northwind/token'));
+    const e = await failureOf(once.fetch('northwind/token'));
     expect(e.transient).toBe(true);
     expect(e.kind).toBe('throttled');
     expect(e.retryAfterMs).toBe(2000);
@@ -166,7 +153,7 @@ describe('aws: failures', () => {
     const url = fake.url;
     await fake.close();
     const m = connect({ endpoint: url, maxAttempts: 1 });
-    const e = await failure(m.fetch('northwind/token'));
+    const e = await failureOf(m.fetch('northwind/token'));
     expect(e.transient).toBe(true);
     expect(e.message).toContain('it is retried');
   });
