@@ -20,8 +20,13 @@ afterEach(async () => {
   closers = [];
 });
 
-async function setup(settings: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) {
-  const fake = await startFakeAwsSecrets({ region: 'eu-west-1', accessKeyId: KEY_ID, secretAccessKey: SECRET_KEY });
+async function setup(settings: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}, now?: () => number) {
+  const fake = await startFakeAwsSecrets({
+    region: 'eu-west-1',
+    accessKeyId: KEY_ID,
+    secretAccessKey: SECRET_KEY,
+    now,
+  });
   closers.push(() => fake.close());
   const connect = (s: Record<string, unknown> = settings, e: NodeJS.ProcessEnv = env) => {
     const m = openAwsSecretManager(
@@ -146,6 +151,15 @@ describe('aws: failures', () => {
     expect(e.transient).toBe(true);
     expect(e.kind).toBe('throttled');
     expect(e.retryAfterMs).toBe(2000);
+  });
+
+  it('a signature dated more than 15 minutes off the service clock is refused: permanent auth', async () => {
+    const { fake, aws } = await setup({ maxAttempts: 1 }, {}, () => Date.now() + 20 * 60_000);
+    fake.put('northwind/token', 'never-served-late-1');
+    const e = await failureOf(aws.fetch('northwind/token'));
+    expect(e.kind).toBe('auth');
+    expect(e.message).toContain('InvalidSignatureException');
+    expect(fake.requests).toBe(0);
   });
 
   it('an unreachable service is transient', async () => {
