@@ -53,7 +53,8 @@ export interface FakeAwsSecretsOptions {
 
 interface Version {
   id: string;
-  value: string;
+  /** SecretString, or SecretBinary's bytes. */
+  value: string | Buffer;
   stages: Set<string>;
   created: number;
 }
@@ -71,8 +72,8 @@ export interface FakeAwsSecrets {
   /** GetSecretValue calls answered, and those refused (any error). */
   readonly requests: number;
   readonly refused: number;
-  /** Create (or replace) a secret with one version, staged AWSCURRENT; returns its ARN. */
-  put(name: string, value: string): string;
+  /** Create (or replace) a secret with one version, staged AWSCURRENT (bytes: a SecretBinary); returns its ARN. */
+  put(name: string, value: string | Buffer): string;
   /** A new version of the secret, staged AWSCURRENT; the one that was current becomes AWSPREVIOUS. */
   rotate(name: string, value: string): string;
   /** The worker's identity may no longer read the secret (AccessDeniedException). */
@@ -239,7 +240,7 @@ export async function startFakeAwsSecrets(o: FakeAwsSecretsOptions): Promise<Fak
       ARN: s.arn,
       Name: s.name,
       VersionId: v.id,
-      SecretString: v.value,
+      ...(typeof v.value === 'string' ? { SecretString: v.value } : { SecretBinary: v.value.toString('base64') }),
       VersionStages: [...v.stages],
       CreatedDate: v.created / 1000,
     };
@@ -306,7 +307,7 @@ export async function startFakeAwsSecrets(o: FakeAwsSecretsOptions): Promise<Fak
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  const newVersion = (value: string): Version => ({
+  const newVersion = (value: string | Buffer): Version => ({
     id: randomUUID(),
     value,
     stages: new Set(['AWSCURRENT']),
@@ -355,3 +356,9 @@ export async function startFakeAwsSecrets(o: FakeAwsSecretsOptions): Promise<Fak
       }),
   };
 }
+
+/** The aws backend's settings that reach this fake (the credentials are the environment's: its accessKeyId and key). */
+export const fakeAwsSettings = (fake: FakeAwsSecrets): Record<string, unknown> => ({
+  region: fake.region,
+  endpoint: fake.url,
+});

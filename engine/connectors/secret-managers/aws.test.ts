@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { redact } from '../secrets.js';
 import { failureOf } from '../testing.js';
 import { openAwsSecretManager, parseAwsSecretName } from './aws.js';
-import { startFakeAwsSecrets } from './aws-fake.js';
+import { fakeAwsSettings, startFakeAwsSecrets } from './aws-fake.js';
 
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -30,7 +30,7 @@ async function setup(settings: Record<string, unknown> = {}, env: NodeJS.Process
   closers.push(() => fake.close());
   const connect = (s: Record<string, unknown> = settings, e: NodeJS.ProcessEnv = env) => {
     const m = openAwsSecretManager(
-      { region: 'eu-west-1', endpoint: fake.url, ...s },
+      { ...fakeAwsSettings(fake), ...s },
       { AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET_KEY, ...e },
     );
     closers.push(() => m.close?.());
@@ -151,6 +151,15 @@ describe('aws: failures', () => {
     expect(e.transient).toBe(true);
     expect(e.kind).toBe('throttled');
     expect(e.retryAfterMs).toBe(2000);
+  });
+
+  it('a binary secret (SecretBinary) is refused with the fix, its bytes not shown', async () => {
+    const { fake, aws } = await setup();
+    fake.put('northwind/cert', Buffer.from('binary-secret-bytes-01'));
+    const e = await failureOf(aws.fetch('northwind/cert'));
+    expect(e.transient).toBe(false);
+    expect(e.message).toContain('holds binary data (SecretBinary), not text: store it as a SecretString');
+    expect(e.message).not.toContain('binary-secret-bytes-01');
   });
 
   it('a signature dated more than 15 minutes off the service clock is refused: permanent auth', async () => {

@@ -322,3 +322,10 @@ export function serviceAccountKey(fake: FakeGcpSecrets, email: string, trusted =
     universe_domain: 'googleapis.com',
   };
 }
+
+/** The gcp backend's settings that reach this fake, with the key file at `credentialsRef` (e.g. file:gcp/sa.json). */
+export const fakeGcpSettings = (fake: FakeGcpSecrets, credentialsRef?: string): Record<string, unknown> => ({
+  project: fake.project,
+  endpoint: fake.url,
+  ...(credentialsRef ? { credentialsRef } : {}),
+});

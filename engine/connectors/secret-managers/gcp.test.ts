@@ -13,7 +13,7 @@ import { redact } from '../secrets.js';
 import { failureOf } from '../testing.js';
 import { crc32c } from './crc32c.js';
 import { openGcpSecretManager, parseGcpSecretName } from './gcp.js';
-import { serviceAccountKey, startFakeGcpSecrets } from './gcp-fake.js';
+import { fakeGcpSettings, serviceAccountKey, startFakeGcpSecrets } from './gcp-fake.js';
 
 const EMAIL = 'rsync-worker@acme-prod.iam.gserviceaccount.com';
 let dir: string;
@@ -48,10 +48,7 @@ async function setup(o: { trusted?: boolean; file?: string } = {}) {
   writeFileSync(path.join(dir, 'gcp', file), JSON.stringify(serviceAccountKey(fake, EMAIL, o.trusted ?? true)));
   closers.push(() => fake.close());
   const connect = (settings: Record<string, unknown> = {}) => {
-    const m = openGcpSecretManager(
-      { project: 'acme-prod', endpoint: fake.url, credentialsRef: `file:gcp/${file}`, ...settings },
-      {},
-    );
+    const m = openGcpSecretManager({ ...fakeGcpSettings(fake, `file:gcp/${file}`), ...settings }, {});
     closers.push(() => m.close?.());
     return m;
   };
@@ -198,6 +195,17 @@ describe('gcp: failures', () => {
     expect(e.kind).toBe('throttled');
     expect(e.retryAfterMs).toBe(3000);
     expect(await gcp.fetch('contoso-api')).toBe('throttled-gcp-value-1');
+  });
+
+  it('a Secret Manager that does not answer is transient (the token still from the key file)', async () => {
+    const { fake, connect } = await setup();
+    const gone = await startFakeGcpSecrets();
+    await gone.close();
+    const m = connect({ endpoint: gone.url });
+    const e = await failureOf(m.fetch('contoso-api'));
+    expect(e.transient).toBe(true);
+    expect(e.message).toContain('did not answer (ECONNREFUSED)');
+    expect(fake.tokens).toBe(1);
   });
 
   it('a payload that does not match its dataCrc32c is transient, and the next fetch gets the value', async () => {
