@@ -195,6 +195,11 @@ export interface TargetSchema {
   /** The target as messages name it: `public.erp_orders`, `salesOrder`. */
   name: string;
   fields: TargetField[];
+  /**
+   * The target's fields the connector sets, when they are not the records' own member names (an ERP connector builds
+   * its own payload); absent: the fields the flow's mapping outputs are the fields written.
+   */
+  writes?: string[];
   /** Fields the connector itself fills on every write, whatever the record holds (a key column, a document column). */
   filled?: string[];
   /**

@@ -120,7 +120,7 @@ const fix = (c: SchemaChange): string =>
   c.change === 'dropped'
     ? `add ${c.field} back (${c.before})`
     : c.change === 'required'
-      ? `give ${c.field} a default or let it be null`
+      ? `make ${c.field} optional or give it a default`
       : `change ${c.field} back to ${c.before}`;
 
 /** The one diagnostic of a guard's finding: which flow, which target, which fields, what changed, how to fix. */
@@ -156,7 +156,7 @@ async function check(ctx: GuardContext, run: RunHandle): Promise<void> {
     await appendRunLog(ctx.db, run.id, { event: 'schema-guard', skipped: redact((e as Error).message ?? String(e)) });
     return;
   }
-  const writes = writtenFields(flow.mapping);
+  const writes = target.writes ?? writtenFields(flow.mapping);
   const before = await readSchemaGuard(ctx.db, flow.env, flow.address);
   const changes = compareSchema(writes, target, before?.seen);
   const seen = Object.fromEntries(target.fields.map((f) => [f.name, f.type]));

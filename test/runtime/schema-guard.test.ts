@@ -250,7 +250,7 @@ describe('the schema guard on a postgres target', { timeout: 120_000 }, () => {
     expect((await pause()).paused_by).toBe('rsync schema guard');
     const found = run.log.filter((e: { event: string }) => e.event === 'schema-guard');
     expect(found).toHaveLength(1);
-    expect(found[0].diagnostic.detail).toMatch(/give region a default or let it be null/);
+    expect(found[0].diagnostic.detail).toMatch(/make region optional or give it a default/);
     // Given a default, the flow resumes and writes the two waiting orders.
     await wh.query(`ALTER TABLE erp_orders ALTER COLUMN region SET DEFAULT 'eu'`);
     expect((await cli(dir, db.url, 'resume', 'acme/orders', '--env', ENV)).status).toBe(0);
