@@ -10,11 +10,10 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeNetSuite, fakeSettings, startFakeNetSuite } from '../../engine/connectors/netsuite/fake.js';
-import { loadFlows } from '../../engine/runtime/flows.js';
 import type { RsyncWorker } from '../../engine/runtime/worker.js';
 import { buildProblem, show } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
-import { applyWorkspace, cli, ENV, inProcessWorker, runtimeWorkspace, seed, until } from '../helpers/runtime.js';
+import { applyWorkspace, cli, ENV, inProcessWorker, runToEnd, runtimeWorkspace, seed } from '../helpers/runtime.js';
 
 const MAPPING = readFileSync(
   new URL('../../templates/shopify-orders-to-erp/2/mappings/shopify-order.jsonata', import.meta.url),
@@ -41,21 +40,7 @@ async function addOrders(n: number): Promise<void> {
   await seed(pool, 'acme/shop', 'orders', orders, at, at);
 }
 
-async function runNow() {
-  const flow = (await loadFlows(pool, ENV)).get(FLOW)!;
-  const before = Number((await pool.query(`SELECT coalesce(max(id), 0) AS id FROM rsync.runs`)).rows[0].id);
-  await worker.runNow(flow);
-  return until(
-    'a run of orders',
-    async () =>
-      (
-        await pool.query(`SELECT * FROM rsync.runs WHERE address = $1 AND id > $2 AND status <> 'running'`, [
-          FLOW,
-          before,
-        ])
-      ).rows[0],
-  );
-}
+const runNow = () => runToEnd(pool, worker, FLOW);
 
 beforeAll(async () => {
   const problem = buildProblem(['cli/commands/apply.ts', 'cli/commands/resume.ts', 'cli/commands/status.ts']);

@@ -8,12 +8,11 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFlows } from '../../engine/runtime/flows.js';
 import { compareSchema, writtenFields } from '../../engine/runtime/schema-guard.js';
 import type { RsyncWorker } from '../../engine/runtime/worker.js';
 import { buildProblem, show } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
-import { applyWorkspace, cli, ENV, inProcessWorker, runtimeWorkspace, until } from '../helpers/runtime.js';
+import { applyWorkspace, cli, ENV, inProcessWorker, runToEnd, runtimeWorkspace } from '../helpers/runtime.js';
 
 const MAPPING = `{ "externalId": $string(id), "createdAt": created_at, "currency": currency, "total": total_price,
   "lines": [line_items.{ "sku": sku, "quantity": quantity, "unitPrice": price, "total": price }] }`;
@@ -49,22 +48,7 @@ async function addOrders(n: number): Promise<number[]> {
   return ids;
 }
 
-/** A manual run of the flow through the worker, to its end. */
-async function runNow() {
-  const flow = (await loadFlows(pool, ENV)).get(FLOW)!;
-  const before = Number((await pool.query(`SELECT coalesce(max(id), 0) AS id FROM rsync.runs`)).rows[0].id);
-  await worker.runNow(flow);
-  return until(
-    'a run of orders',
-    async () =>
-      (
-        await pool.query(`SELECT * FROM rsync.runs WHERE address = $1 AND id > $2 AND status <> 'running'`, [
-          FLOW,
-          before,
-        ])
-      ).rows[0],
-  );
-}
+const runNow = () => runToEnd(pool, worker, FLOW);
 
 const count = async (q: pg.Pool, sql: string, params: unknown[] = []) => Number((await q.query(sql, params)).rows[0].n);
 const deadLetters = () => count(pool, `SELECT count(*) AS n FROM rsync.dead_letters WHERE address = $1`, [FLOW]);
