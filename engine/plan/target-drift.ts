@@ -6,12 +6,27 @@
  * own in the plan (`targetDrift`), which leaves `empty` and the controller's self-heal as they were.
  */
 import type { SchemaChange, SchemaGuardRow } from '../state/schema-guards.js';
+import { writtenFields } from '../runtime/schema-guard.js';
 import type { Plan, TargetDrift } from './types.js';
+
+/**
+ * Whether the plan's new mapping for the flow answers every change: it no longer writes a field dropped or changed in
+ * type, and writes each field now required. Only where the fields written are the mapping's (not an ERP connector's).
+ */
+function fixedBy(plan: Pick<Plan, 'changes' | 'blobs'>, row: SchemaGuardRow): boolean {
+  if (!row.finding?.byMapping) return false;
+  const change = plan.changes.find((c) => c.address === row.address && c.action === 'update');
+  const sha = (change?.after?.spec.mapping as { sha256?: string } | undefined)?.sha256;
+  const text = sha === undefined ? undefined : plan.blobs[sha];
+  const writes = text === undefined ? null : writtenFields(text);
+  if (!writes) return false;
+  return row.finding.changes.every((c) => (c.change === 'required') === writes.includes(c.field));
+}
 
 /** The guard's findings within a plan's scope (its customers, its selection), as the plan lists them. */
 export function targetDrift(
   rows: readonly SchemaGuardRow[],
-  plan: Pick<Plan, 'customers' | 'selection'>,
+  plan: Pick<Plan, 'customers' | 'selection' | 'changes' | 'blobs'>,
 ): TargetDrift[] {
   const customers = plan.customers?.length ? new Set(plan.customers) : null;
   const selected = plan.selection ? new Set(plan.selection.included) : null;
@@ -26,6 +41,7 @@ export function targetDrift(
       detail: r.finding!.diagnostic.detail,
       run: r.finding!.run,
       foundAt: r.finding!.at,
+      ...(fixedBy(plan, r) ? { fixedByPlan: true } : {}),
     }));
 }
 
@@ -38,5 +54,6 @@ const what = (c: SchemaChange): string =>
 
 /** One line of a flow's target drift. */
 export function targetDriftText(d: TargetDrift): string {
-  return `${d.address}: target schema changed — ${d.target}: ${d.changes.map(what).join('; ')} (found by run ${d.run}; the flow is paused)`;
+  const fixed = d.fixedByPlan ? '; this plan changes the mapping to fit: apply it, then rsync resume' : '';
+  return `${d.address}: target schema changed — ${d.target}: ${d.changes.map(what).join('; ')} (found by run ${d.run}; the flow is paused${fixed})`;
 }

@@ -93,6 +93,8 @@ export interface TargetDrift {
   /** The run that found it, and when. */
   run: number;
   foundAt: string;
+  /** True when this plan changes the flow's mapping so that it no longer writes what was dropped and writes what is now required. */
+  fixedByPlan?: boolean;
 }
 
 export interface PlanSummary {

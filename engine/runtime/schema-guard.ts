@@ -26,7 +26,8 @@ import { setPaused } from '../state/pauses.js';
 import { appendRunLog } from '../state/runs.js';
 import { readSchemaGuard, type SchemaChange, type SchemaFinding, saveSchemaGuard } from '../state/schema-guards.js';
 import type { FlowDef } from './flows.js';
-import { type PipelineContext, type RunHandle, runFields } from './pipeline.js';
+// Types only: plan/ reads writtenFields, and should not load the pipeline for it.
+import type { PipelineContext, RunHandle } from './pipeline.js';
 
 /** Who the apply log and `rsync status` say paused a flow the guard paused. */
 export const SCHEMA_GUARD_ACTOR = 'rsync schema guard';
@@ -172,7 +173,13 @@ async function check(ctx: GuardContext, run: RunHandle): Promise<void> {
     return;
   }
   const diagnostic = guardDiagnostic(flow, target, changes);
-  const finding: SchemaFinding = { diagnostic, changes, run: run.id, at: new Date().toISOString() };
+  const finding: SchemaFinding = {
+    diagnostic,
+    changes,
+    byMapping: target.writes === undefined,
+    run: run.id,
+    at: new Date().toISOString(),
+  };
   const row = { ...base, revision: flow.revision, writes, seen, finding };
   const paused = await setPaused(
     ctx.db,
@@ -187,7 +194,9 @@ async function check(ctx: GuardContext, run: RunHandle): Promise<void> {
   await appendRunLog(ctx.db, run.id, { event: 'schema-guard', diagnostic });
   ctx.log?.(`  ${diagnostic.summary}\n    ${diagnostic.detail}`, {
     level: 'error',
-    ...runFields(run),
+    address: flow.address,
+    run: run.id,
+    trace: run.trace,
     code: diagnostic.code,
   });
   throw new SchemaGuardStop(diagnostic);

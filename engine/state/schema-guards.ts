@@ -22,6 +22,8 @@ export interface SchemaChange {
 export interface SchemaFinding {
   diagnostic: Diagnostic;
   changes: SchemaChange[];
+  /** True when the fields written are the mapping's output (a change of the mapping can fix it), not the connector's. */
+  byMapping?: boolean;
   /** The run that found it. */
   run: number;
   at: string;
