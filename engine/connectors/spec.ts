@@ -99,6 +99,11 @@ export interface ConnectorSpec {
    */
   readonly writes?: { readonly effect: 'exactly-once' | 'at-least-once'; readonly how: string };
   /**
+   * The connector describes its targets' schemas (TargetConnector.describeTarget): the schema guard checks a flow's
+   * writes against them before a run's first write (README, "What each target guarantees").
+   */
+  readonly describesTarget?: boolean;
+  /**
    * Warnings of settings that fit the schema (validate reports them at the setting, code connection-warning): an API
    * version past its vendor's support window. `now` is the validating machine's clock.
    */

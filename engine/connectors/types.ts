@@ -174,6 +174,39 @@ export interface TargetConnector {
    * Answers in the order of `targetIds`. Absent: the connector cannot read its records back.
    */
   fetch?(entity: string, targetIds: string[], signal?: AbortSignal): Promise<(Record<string, unknown> | null)[]>;
+  /**
+   * The target's schema of `entity` as it is now (the columns of a table, the fields of an ERP record), for the
+   * schema guard (runtime/schema-guard.ts) before a run's first write. Asked once a run, so it must be cheap: one
+   * catalogue query or metadata call. Absent: the connector cannot describe its target, and the guard checks nothing.
+   */
+  describeTarget?(entity: string, signal?: AbortSignal): Promise<TargetSchema>;
+}
+
+/** One field of a target's schema (TargetConnector.describeTarget). */
+export interface TargetField {
+  name: string;
+  /** The target's own type name (`text`, `numeric(12,2)`, `integer`…), compared with the type seen before. */
+  type: string;
+  /** True when a write that leaves it out fails: NOT NULL without a default, a mandatory custom field. */
+  required: boolean;
+}
+
+export interface TargetSchema {
+  /** The target as messages name it: `public.erp_orders`, `salesOrder`. */
+  name: string;
+  fields: TargetField[];
+  /**
+   * The target's fields the connector sets, when they are not the records' own member names (an ERP connector builds
+   * its own payload); absent: the fields the flow's mapping outputs are the fields written.
+   */
+  writes?: string[];
+  /** Fields the connector itself fills on every write, whatever the record holds (a key column, a document column). */
+  filled?: string[];
+  /**
+   * True when a record's members that have no field of their name are kept anyway (a postgres `document` column
+   * holds the whole record): then only a field seen before and gone since is data dropped.
+   */
+  keepsUnknown?: boolean;
 }
 
 export interface ReceiveConnector {

@@ -56,6 +56,8 @@ export const CODES: Readonly<Record<string, string>> = {
   'event-reference':
     'A trigger topic whose delivery carries only a reference to the record (ids, a state), not the record: the mapping would see the summary.',
   'event-stream-mismatch': "The trigger's event carries records of another stream than the flow's source.",
+  'target-schema-changed':
+    "A flow's target no longer fits what it writes (a field it writes dropped, a field it does not write now required, a type changed): the schema guard paused the flow before its first write.",
   // Mappings and schedules
   'jsonata-syntax': 'A mapping or idempotency key is not valid JSONata (reported at the line and column inside it).',
   'key-constant': 'An idempotency key that reads nothing of the source record: every record would get the same key.',

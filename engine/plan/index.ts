@@ -25,6 +25,8 @@ import { type OpenOptions, VALIDATE_STAGES } from '../workspace/open.js';
 import { validateWorkspace } from '../validate/validate.js';
 import { desiredState, type DesiredState } from './desired.js';
 import { makePlan } from './plan.js';
+import { schemaFindings } from '../state/schema-guards.js';
+import { targetDrift } from './target-drift.js';
 import { hasSelection, type SelectionRequest } from './select.js';
 import type { DeployableResource, Plan } from './types.js';
 
@@ -142,7 +144,7 @@ export async function planEnvironment(db: Database, opts: PlanOptions): Promise<
   // The cache's fast path knows no labels or dependencies: a partial plan is always made in full.
   if (ref && !hasSelection(opts.selection)) {
     const fast = await planFromCache(db, target.root, target.env, ref, opts, workspace);
-    if (fast) return { ok: true, plan: fast };
+    if (fast) return { ok: true, plan: await withTargetDrift(db, fast) };
   }
   const { ws } = await openWorkspace({
     path: target.root,
@@ -186,5 +188,11 @@ export async function planEnvironment(db: Database, opts: PlanOptions): Promise<
     workspace,
     selection: opts.selection,
   });
-  return { ok: true, plan, ws };
+  return { ok: true, plan: await withTargetDrift(db, plan), ws };
+}
+
+/** The plan with the schema guard's findings in its scope (plan/target-drift.ts), when there are any. */
+async function withTargetDrift(db: Database, plan: Plan): Promise<Plan> {
+  const found = targetDrift(await schemaFindings(db.pool, plan.env), plan);
+  return found.length ? { ...plan, targetDrift: found } : plan;
 }

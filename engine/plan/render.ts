@@ -1,5 +1,6 @@
 /** Renderings of a plan: text for a terminal, Markdown for a pull-request comment (white-labelled). */
 import { customerSections, customerTable, MAX_LISTED, mdEscape, show, SYMBOL, updateBlocks } from './markdown.js';
+import { targetDriftText } from './target-drift.js';
 import type { Change, Drift, Plan } from './types.js';
 
 export function summaryLine(plan: Plan): string {
@@ -80,6 +81,13 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): st
     out.push('', 'Drift (changed outside rsync; apply heals it):');
     for (const d of plan.drift) out.push(`  ! ${driftText(d)}`);
   }
+  if (plan.targetDrift?.length) {
+    out.push(
+      '',
+      'Target schemas changed (outside rsync; apply does not heal it: alter the target back, or change the mapping and apply, then rsync resume):',
+    );
+    for (const d of plan.targetDrift) out.push(`  ! ${targetDriftText(d)}`);
+  }
   if (plan.changes.length) out.push('');
   out.push(summaryLine(plan));
   const customers = perCustomer(plan);
@@ -144,6 +152,16 @@ export function renderPlanMarkdown(plan: Plan, opts: { limit?: number } = {}): s
   if (plan.drift.length) {
     out.push('', '#### Drift', '', 'Changed outside rsync; applying this plan heals it.', '');
     for (const d of plan.drift) out.push(`- ${mdEscape(driftText(d))}`);
+  }
+  if (plan.targetDrift?.length) {
+    out.push(
+      '',
+      '#### Target schemas changed',
+      '',
+      'Outside rsync; applying does not heal it. The flows are paused.',
+      '',
+    );
+    for (const d of plan.targetDrift) out.push(`- ${mdEscape(targetDriftText(d))}`);
   }
   out.push(
     '',

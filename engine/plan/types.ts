@@ -81,6 +81,22 @@ export interface Drift {
   addresses: string[];
 }
 
+/** A flow whose target's schema no longer fits what it writes, as the schema guard found it (plan/target-drift.ts). */
+export interface TargetDrift {
+  /** The flow. */
+  address: string;
+  /** `<customer>/<connection> <entity>` */
+  target: string;
+  changes: import('../state/schema-guards.js').SchemaChange[];
+  summary: string;
+  detail: string;
+  /** The run that found it, and when. */
+  run: number;
+  foundAt: string;
+  /** True when this plan changes the flow's mapping so that it no longer writes what was dropped and writes what is now required. */
+  fixedByPlan?: boolean;
+}
+
 export interface PlanSummary {
   create: number;
   update: number;
@@ -118,6 +134,8 @@ export interface Plan {
   selection?: PlanSelection;
   changes: Change[];
   drift: Drift[];
+  /** Targets whose schema changed under a flow (the schema guard paused it): apply does not heal these. */
+  targetDrift?: TargetDrift[];
   summary: PlanSummary;
   /** Mapping texts by sha256, for the flows the plan creates or updates (apply stores them). */
   blobs: Record<string, string>;

@@ -52,6 +52,7 @@ import { fieldNames, type MapOutcome, type MapTask } from './mapping/map-records
 import type { Mapper } from './mapping/mapper.js';
 import { randomBytes } from 'node:crypto';
 import { maskPii, maskPiiText, piiNames } from './mask.js';
+import { guardRun } from './schema-guard.js';
 
 export type Final =
   | { outcome: 'written'; key: string; targetId: string; view?: Record<string, unknown> }
@@ -290,6 +291,8 @@ export async function processPage(
   const source = (i: number): unknown => (page.json ? parseJsonLossless(page.records[i] as string) : page.records[i]);
   const writes: Writes = { ctx, run, item, source, finals };
   let counts: Counts;
+  // Before a run's first write, once a run: a target whose schema no longer fits pauses the flow (schema-guard.ts).
+  if (toWrite.length) await guardRun(ctx, run);
   if (toWrite.length && (await isTransactional(ctx.target)))
     counts = await writeInTransactions(writes, client, toWrite, persist);
   else {

@@ -281,6 +281,23 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
   }
 }
 
+/** A manual run of a deployed flow (its address) through `worker`, waited for to its end: its rsync.runs row. */
+export async function runToEnd(pool: pg.Pool, worker: RsyncWorker, address: string) {
+  const flow = (await loadFlows(pool, ENV)).get(address)!;
+  const before = Number((await pool.query(`SELECT coalesce(max(id), 0) AS id FROM rsync.runs`)).rows[0].id);
+  await worker.runNow(flow);
+  return until(
+    `a run of ${address}`,
+    async () =>
+      (
+        await pool.query(`SELECT * FROM rsync.runs WHERE address = $1 AND id > $2 AND status <> 'running'`, [
+          address,
+          before,
+        ])
+      ).rows[0],
+  );
+}
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI } from './cli.js';
 import { track } from './db.js';

@@ -152,6 +152,34 @@ describe('accounts and auth', () => {
   });
 });
 
+describe('describing a record type (the schema guard)', () => {
+  it("reads the metadata catalogue's JSON Schema: fields and types, a mandatory custom field as required", async () => {
+    await start();
+    fake.seedItems([{ itemId: 'NW-LAMP' }]);
+    const c = open();
+    const before = await c.describeTarget!('salesOrder');
+    expect(before).toMatchObject({ name: 'salesOrder', writes: [] });
+    expect(before.fields).toContainEqual({ name: 'tranDate', type: 'string:date', required: false });
+    expect(before.fields.some((f) => f.required)).toBe(false);
+
+    fake.customField('salesOrder', 'custbody_region', { title: 'Region', mandatory: true });
+    const after = await c.describeTarget!('salesOrder');
+    expect(after.fields.filter((f) => f.required)).toEqual([
+      { name: 'custbody_region', type: 'string', required: true },
+    ]);
+    // What the guard saves the writes from: NetSuite refuses the record, permanently, naming the field.
+    const [r] = await c.write!('salesOrder', [item('so-1', order('1'))]);
+    expect(r).toMatchObject({
+      ok: false,
+      transient: false,
+      error: expect.stringMatching(/Please enter value\(s\) for: Region/),
+    });
+    fake.customField('salesOrder', 'custbody_region', { title: 'Region', mandatory: false });
+    expect((await c.write!('salesOrder', [item('so-1', order('1'))]))[0]).toMatchObject({ ok: true });
+    await expect(c.describeTarget!('invoice')).rejects.toThrow(/no entity invoice/);
+  });
+});
+
 describe('upsert by external id', () => {
   it('creates, then updates the same record in place: one create per key, the internal id from Location', async () => {
     await start();

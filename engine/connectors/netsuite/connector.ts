@@ -58,7 +58,15 @@ import {
   semaphore,
   utc,
 } from '../kit/index.js';
-import type { ConnectorContext, OpenConnector, Page, ReadRequest, WriteItem, WriteResult } from '../types.js';
+import type {
+  ConnectorContext,
+  OpenConnector,
+  Page,
+  ReadRequest,
+  TargetSchema,
+  WriteItem,
+  WriteResult,
+} from '../types.js';
 import {
   accountHost,
   clientAssertion,
@@ -747,11 +755,36 @@ export function openNetSuite(ctx: ConnectorContext, options: NetSuiteOptions = {
     return report;
   }
 
+  /**
+   * A record type as the account's metadata catalogue describes it now (GET /record/v1/metadata-catalog/<type>,
+   * JSON Schema): its fields and their types, a mandatory custom field as required (shown `nullable: false`). The
+   * connector sets only standard fields, which no account can remove, so what an administrator's change can break is
+   * a custom field made mandatory: `writes` is empty, and every required field is one the flow does not fill.
+   */
+  async function describeTarget(entity: string, signal?: AbortSignal): Promise<TargetSchema> {
+    const e = ENTITIES[entity];
+    if (!e) throw failure.permanent(`netsuite: no entity ${entity} (entities: ${Object.keys(ENTITIES).join(', ')})`);
+    const reply = await send('GET', `/services/rest/record/v1/metadata-catalog/${e.type}`, {
+      headers: { accept: 'application/schema+json' },
+      signal,
+    });
+    const props = reply.json<Obj>()?.properties;
+    const fields = Object.entries(props && typeof props === 'object' ? (props as Record<string, Obj>) : {}).map(
+      ([name, p]) => ({
+        name,
+        type: [p.type, p.format].filter((t) => typeof t === 'string').join(':') || 'object',
+        required: p['x-ns-custom-field'] === true && p.nullable === false,
+      }),
+    );
+    return { name: e.type, fields, writes: [] };
+  }
+
   return {
     connector: 'netsuite',
     read,
     write,
     fetch: fetchRecords,
+    describeTarget,
     check,
   };
 }

@@ -39,6 +39,14 @@
  *   CONCURRENCY_LIMIT_EXCEEDED (the account's limit, shared by every integration);
  *   https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/subsect_1559222360.html. `throttle(n)` refuses the
  *   next n requests so, with a Retry-After when asked.
+ * - Record metadata: GET /services/rest/record/v1/metadata-catalog/<type> with `Accept: application/schema+json`
+ *   answers the record type's JSON Schema (draft 06 hyper-schema): `{ type: "object", properties: { <field>: { title,
+ *   type, format?, nullable, "x-ns-custom-field"? } } }`, custom fields (`customField`) among the standard ones, as
+ *   https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545129726.html (Working with JSON Schema
+ *   Metadata) and section_1540810174.html (Getting Metadata) show it. Another Accept is 400 (the fake describes no
+ *   OpenAPI). A mandatory custom field is shown `nullable: false` — NetSuite documents `nullable` on each field, not
+ *   how mandatory fields show, so this is the fake's reading — and a record saved without one is refused with 400
+ *   USER_ERROR "Please enter value(s) for: <title>", NetSuite's message for a missing mandatory field.
  * - Errors: `{ type, title, status, "o:errorDetails": [{ detail, "o:errorCode" }] }`,
  *   https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156570709583.html.
  */
@@ -98,6 +106,11 @@ export interface FakeNetSuite {
   tamper(type: string, id: string, patch: Obj): void;
   /** Delete a record behind rsync's back. */
   remove(type: string, id: string): void;
+  /**
+   * An account administrator adds (or changes) a custom field of a record type — `custbody_channel` on salesOrder —
+   * or removes it (null): the metadata catalogue shows it, and a mandatory one must be given on every save.
+   */
+  customField(type: string, id: string, field: { title: string; type?: string; mandatory?: boolean } | null): void;
   /** Refuse the next `n` requests with 429 CONCURRENCY_LIMIT_EXCEEDED (Retry-After seconds when given). */
   throttle(n: number, retryAfterS?: number): void;
   /** Every SuiteQL query received, in order. */
@@ -119,6 +132,24 @@ const TYPES = new Set([
 ]);
 const SUBLISTS = ['item', 'line', 'other', 'cashBack'];
 
+/** The standard fields the metadata catalogue lists for every type here (the fake's own subset of NetSuite's). */
+const STANDARD: Record<string, { title: string; type: string; format?: string }> = {
+  id: { title: 'Internal ID', type: 'string' },
+  externalId: { title: 'External ID', type: 'string' },
+  createdDate: { title: 'Date Created', type: 'string', format: 'date-time' },
+  lastModifiedDate: { title: 'Last Modified', type: 'string', format: 'date-time' },
+  entity: { title: 'Customer', type: 'object' },
+  customer: { title: 'Customer', type: 'object' },
+  tranDate: { title: 'Date', type: 'string', format: 'date' },
+  otherRefNum: { title: 'PO/Check Number', type: 'string' },
+  memo: { title: 'Memo', type: 'string' },
+  subsidiary: { title: 'Subsidiary', type: 'object' },
+  location: { title: 'Location', type: 'object' },
+  currency: { title: 'Currency', type: 'object' },
+  shippingCost: { title: 'Shipping Cost', type: 'number', format: 'double' },
+  ...Object.fromEntries(SUBLISTS.map((l) => [l, { title: l, type: 'object' }])),
+};
+
 export async function startFakeNetSuite(o: FakeNetSuiteOptions = {}): Promise<FakeNetSuite> {
   const accountId = o.accountId ?? '1234567_SB1';
   const now = o.now ?? Date.now;
@@ -137,6 +168,7 @@ export async function startFakeNetSuite(o: FakeNetSuiteOptions = {}): Promise<Fa
   const records = new Map<string, Map<string, Obj>>([...TYPES].map((t) => [t, new Map()]));
   const byEid = new Map<string, string>();
   const creates = new Map<string, number>();
+  const custom = new Map<string, Map<string, { title: string; type: string; mandatory: boolean }>>();
   const updates = new Map<string, number>();
   const inventory: Obj[] = [];
   const accounts = new Map<string, string>();
@@ -292,6 +324,12 @@ export async function startFakeNetSuite(o: FakeNetSuiteOptions = {}): Promise<Fa
         'INVALID_VALUE',
         'The external ID in the request body does not match the URL.',
       );
+    const had = byEid.get(`${type}\n${eid}`);
+    const before = had === undefined ? undefined : records.get(type)?.get(had);
+    const missing = [...(custom.get(type)?.entries() ?? [])].find(
+      ([f, c]) => c.mandatory && (body[f] ?? before?.[f]) == null,
+    );
+    if (missing) return problem(400, 'Bad Request', 'USER_ERROR', `Please enter value(s) for: ${missing[1].title}`);
     const bad = checkRefs(type, body);
     if (bad) return problem(400, 'Bad Request', bad.startsWith('Invalid') ? 'INVALID_KEY_OR_REF' : 'USER_ERROR', bad);
     const m = store(type);
@@ -508,6 +546,26 @@ export async function startFakeNetSuite(o: FakeNetSuiteOptions = {}): Promise<Fa
     };
   }
 
+  /** A record type's JSON Schema, its custom fields among the standard ones. */
+  function metadata(type: string, req: http.IncomingMessage): { status: number; body?: Obj } {
+    if (!TYPES.has(type)) return problem(404, 'Not Found', 'NONEXISTENT_ID', `The record type ${type} does not exist.`);
+    if (!String(req.headers.accept ?? '').includes('application/schema+json'))
+      return problem(
+        400,
+        'Bad Request',
+        'INVALID_HEADER',
+        'This fake describes records as application/schema+json only.',
+      );
+    const properties: Obj = {};
+    for (const [f, d] of Object.entries(STANDARD)) properties[f] = { ...d, nullable: true };
+    for (const [f, c] of custom.get(type) ?? [])
+      properties[f] = { title: c.title, type: c.type, nullable: !c.mandatory, 'x-ns-custom-field': true };
+    return {
+      status: 200,
+      body: { type: 'object', properties, $schema: 'https://json-schema.org/draft-06/hyper-schema#' },
+    };
+  }
+
   // ---- the server ---------------------------------------------------------------------------------------------
 
   async function route(
@@ -531,6 +589,8 @@ export async function startFakeNetSuite(o: FakeNetSuiteOptions = {}): Promise<Fa
       };
     }
     if (req.method === 'POST' && u.pathname === '/services/rest/query/v1/suiteql') return suiteql(u, req, body);
+    const meta = /^\/services\/rest\/record\/v1\/metadata-catalog\/(\w+)$/.exec(u.pathname);
+    if (meta && req.method === 'GET') return metadata(meta[1], req);
     const m = /^\/services\/rest\/record\/v1\/(\w+)\/([^/]+)$/.exec(u.pathname);
     if (!m || !TYPES.has(m[1]))
       return problem(404, 'Not Found', 'NONEXISTENT_ID', `The record type or path ${u.pathname} does not exist.`);
@@ -646,6 +706,12 @@ export async function startFakeNetSuite(o: FakeNetSuiteOptions = {}): Promise<Fa
     },
     remove(type, id) {
       store(type).delete(id);
+    },
+    customField(type, id, field) {
+      let fields = custom.get(type);
+      if (!fields) custom.set(type, (fields = new Map()));
+      if (field) fields.set(id, { title: field.title, type: field.type ?? 'string', mandatory: !!field.mandatory });
+      else fields.delete(id);
     },
     throttle(n, retryAfterS) {
       throttled = n;

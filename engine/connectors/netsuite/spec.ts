@@ -20,6 +20,7 @@ export const spec: ConnectorSpec = {
     effect: 'exactly-once',
     how: 'each record is upserted by an external id made from its idempotency key (PUT /record/v1/<type>/eid:<key>): a repeat after a crash or a timeout updates the record the first attempt created, in place, with the same values — NetSuite keeps one record of a type per external id',
   },
+  describesTarget: true,
   settings: {
     type: 'object',
     required: ['accountId'],

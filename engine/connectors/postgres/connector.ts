@@ -276,6 +276,37 @@ export function openPostgres(ctx: io.ConnectorContext): io.OpenConnector {
         throw classify(e, `reading ${String(st.table)}`);
       }
     },
+    /**
+     * An entity's table as the catalogue says it is now: each column's type, and whether a write must fill it (NOT
+     * NULL with no default, not an identity or generated column). The key and document columns are filled by every
+     * write. It also forgets the columns cached for writes, so a write after it sees the table as it now is.
+     */
+    async describeTarget(entity: string): Promise<io.TargetSchema> {
+      const en = entities[entity];
+      if (!isObject(en)) throw new ConnectorError(`entity ${entity} is not declared under settings.entities`, false);
+      const tableName = String(en.table);
+      ident(en.table, `settings.entities.${entity}.table`);
+      columns.delete(tableName);
+      const schemaName = String(s.schema ?? 'public');
+      try {
+        const { rows } = await (await db()).query<{ name: string; type: string; required: boolean }>(
+          `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+                  (a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = '') AS required
+             FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE n.nspname = $1 AND t.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+          [schemaName, tableName],
+        );
+        const docName = en.document !== undefined ? String(en.document) : null;
+        return {
+          name: `${schemaName}.${tableName}`,
+          fields: rows,
+          filled: [String(en.key ?? 'key'), ...(docName ? [docName] : [])],
+          keepsUnknown: docName !== null,
+        };
+      } catch (e) {
+        throw classify(e, `describing ${tableName}`);
+      }
+    },
     transactional: () =>
       (sameDatabase ??= inStateDatabase().catch((e: unknown) => {
         sameDatabase = undefined; // asked again on the next page: the database may be back

@@ -9,6 +9,7 @@ export const spec: ConnectorSpec = {
     effect: 'exactly-once',
     how: 'in the state database, rows commit with the ledger; in another, each row commits with its write id (settings.writeIds), so a repeat changes nothing',
   },
+  describesTarget: true,
   settings: {
     type: 'object',
     required: ['url'],
