@@ -2,6 +2,7 @@
  * The apply log's anchors and key for the commands that append to it (apply, dlq replay, dlq discard) and for
  * `rsync audit verify`: rsync.yaml's spec.audit, with RSYNC_AUDIT_ANCHOR overriding its anchor file.
  */
+import { prefetchSecrets } from '../engine/connectors/secret-managers/cache.js';
 import { configureSecrets, resolveSecret } from '../engine/connectors/secrets.js';
 import { type AnchorSettings, anchorHead } from '../engine/state/audit-anchors.js';
 import { configureAuditKey } from '../engine/state/apply-log.js';
@@ -17,10 +18,12 @@ export interface Audit {
 export async function openAudit(root: string | undefined): Promise<Audit> {
   const d = root
     ? await declaredAuditAt(root)
-    : { gitNotes: false, key: undefined, anchorFile: undefined, secretsFolder: undefined };
+    : { gitNotes: false, key: undefined, anchorFile: undefined, secretsFolder: undefined, secrets: undefined };
   let key: string | undefined;
   if (d.key !== undefined) {
-    if (d.secretsFolder) configureSecrets({ folder: d.secretsFolder });
+    if (d.secretsFolder || d.secrets) configureSecrets({ folder: d.secretsFolder, settings: d.secrets });
+    // A key in a secret manager is fetched first (the resolver itself reads only what is fetched).
+    await prefetchSecrets(d.key);
     key = resolveSecret(d.key);
   }
   configureAuditKey(key);

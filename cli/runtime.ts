@@ -16,7 +16,7 @@ export async function openRuntime(
 ): Promise<{ db: Database; env: string; root: string }> {
   const target = await resolveEnvironment(flags.path, flags.env);
   // file: secrets are read inside the folder rsync.yaml declares (RSYNC_SECRETS_DIR, when set, wins).
-  configureSecrets({ folder: target.secretsFolder });
+  configureSecrets({ folder: target.secretsFolder, settings: target.secrets });
   const db = await openDatabase(target.root, quiet);
   return { db, env: target.env, root: target.root };
 }

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { PLUGINS } from './plugins.js';
 import { openSandbox } from './sandbox/connector.js';
 import { receiver as sandboxReceiver, sandboxSigningContext } from './sandbox/receive.js';
+import { withSecretsFetched } from './secret-managers/cache.js';
 import { resolveSecret } from './secrets.js';
 import {
   ConnectorError,
@@ -36,6 +37,13 @@ export interface OpenOptions {
 }
 
 export function openConnector(o: OpenOptions): OpenConnector {
+  // A secret manager's values are fetched before each call that may send one (secret-managers/cache.ts); a system
+  // the sandbox stands in for needs none.
+  const open = openWithoutFetching(o);
+  return o.sandbox && o.connector !== 'sandbox' ? open : withSecretsFetched(open, o.settings);
+}
+
+function openWithoutFetching(o: OpenOptions): OpenConnector {
   const ctx: ConnectorContext = {
     settings: o.settings,
     secret: resolveSecret,

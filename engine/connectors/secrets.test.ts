@@ -136,7 +136,11 @@ describe('file: secrets', () => {
     expect(refusal(() => resolveSecret({ secretRef: 'env:RSYNC_SECRETS_TEST_UNSET' })).message).toContain(
       'export RSYNC_SECRETS_TEST_UNSET',
     );
-    expect(refusal(() => resolveSecret({ secretRef: 'vault:x' })).message).toContain('is not env:NAME or file:NAME');
+    expect(refusal(() => resolveSecret({ secretRef: 'hsm:x' })).message).toContain('is not env:NAME, file:NAME');
+    // A secret manager's reference with no such manager in rsync.yaml: refused for good, not retried.
+    expect(refusal(() => resolveSecret({ secretRef: 'vault:x' })).message).toContain(
+      'rsync.yaml configures no vault secret manager',
+    );
   });
 });
 

@@ -4,6 +4,9 @@
  *   { secretRef: "env:NAME" }    the environment variable NAME
  *   { secretRef: "file:NAME" }   the file NAME inside the secrets folder (trailing newline trimmed): RSYNC_SECRETS_DIR
  *                                on this machine, else the `spec.secrets.folder` rsync.yaml declares (configureSecrets)
+ *   { secretRef: "vault:PATH#FIELD" }, "aws:NAME", "gcp:NAME"
+ *                                a secret manager's (secret-managers/): fetched ahead of use and kept for the TTL
+ *                                rsync.yaml declares (secret-managers/cache.ts); this resolver reads that cache
  *
  * A file is read only when its real path (symbolic links followed) lies inside the folder's real path, and only when
  * it is a regular file of at most 64 KB; anything else is refused before a byte of it is read. Validation refuses
@@ -22,6 +25,8 @@ import {
   SECRETS_DIR_ENV,
   secretFileProblem,
 } from '../model/secret-ref.js';
+import type { SecretsSettings } from '../model/generated/index.js';
+import { cachedSecret, configureSecretManagers } from './secret-managers/cache.js';
 import { ConnectorError, type SecretResolver } from './types.js';
 
 export function isSecretRef(v: unknown): v is { secretRef: string } {
@@ -33,9 +38,14 @@ export function isSecretRef(v: unknown): v is { secretRef: string } {
 /** The folder the workspace declares (`spec.secrets.folder`), set by the command that runs flows. */
 let declaredFolder: string | undefined;
 
-/** Tell the resolver where the workspace keeps secret files (rsync.yaml's `spec.secrets.folder`); undefined: nowhere. */
-export function configureSecrets(o: { folder?: string }): void {
+/**
+ * Tell the resolver where the workspace keeps secret files (rsync.yaml's `spec.secrets.folder`; undefined: nowhere)
+ * and, with `settings` (rsync.yaml's whole `spec.secrets`), which secret managers it uses and for how long a fetched
+ * value is kept.
+ */
+export function configureSecrets(o: { folder?: string; settings?: SecretsSettings }): void {
   declaredFolder = o.folder;
+  if ('settings' in o) configureSecretManagers(o.settings);
 }
 
 /** This machine's secrets folder and where that came from: RSYNC_SECRETS_DIR over rsync.yaml. */
@@ -113,7 +123,9 @@ function readSecretFile(ref: string, rel: string): string {
 export const resolveSecret: SecretResolver = (ref: unknown): string => {
   if (typeof ref === 'string') return ref;
   if (!isSecretRef(ref))
-    throw refuse('a secret is missing: expected { secretRef: "env:NAME" } or { secretRef: "file:NAME" }');
+    throw refuse(
+      'a secret is missing: expected { secretRef: "env:NAME" }, "file:NAME" or a secret manager\'s "vault:PATH#FIELD"',
+    );
   const r = ref.secretRef;
   const parsed = parseSecretRef(r);
   let value: string;
@@ -123,7 +135,8 @@ export const resolveSecret: SecretResolver = (ref: unknown): string => {
       throw refuse(`secret ${r} is not set: export ${parsed.name} in the worker's environment`);
     value = v;
   } else if (parsed?.kind === 'file') value = readSecretFile(r, parsed.path);
-  else throw refuse(`secret reference ${r} is not env:NAME or file:NAME`);
+  else if (parsed?.kind === 'remote') value = cachedSecret(r, parsed.scheme, parsed.name);
+  else throw refuse(`secret reference ${r} is not env:NAME, file:NAME, vault:PATH#FIELD, aws:NAME or gcp:NAME`);
   resolved.add(value);
   return value;
 };

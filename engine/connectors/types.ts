@@ -332,7 +332,10 @@ export class ConnectorError extends Error {
   }
 }
 
-/** Resolves a `{ secretRef: "env:NAME" | "file:NAME" }` to its value at run time (never stored, never logged). */
+/**
+ * Resolves a `{ secretRef: "env:NAME" | "file:NAME" | "vault:PATH#FIELD" | … }` to its value at run time (never stored,
+ * never logged); a secret manager's value is read from the cache that openConnector fills before each call.
+ */
 export type SecretResolver = (ref: unknown) => string;
 
 /** What a connector's factory receives. */

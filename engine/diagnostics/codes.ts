@@ -71,6 +71,10 @@ export const CODES: Readonly<Record<string, string>> = {
   'ownership-violation': 'A flow writes an entity or field from a system the policy says does not own it.',
   'pii-forbidden-target': 'A mapping sends PII fields named by the policy to a target the policy forbids.',
   'secret-literal': 'A secret written as a value instead of `{ secretRef: "env:NAME" }`.',
+  'secret-scope':
+    "A secret reference outside its document's scope (rsync.yaml `spec.secrets.scopes`): a customer's naming another customer's secret, or a partner-wide one naming a customer's.",
+  'secret-manager-unconfigured':
+    'A `vault:`, `aws:` or `gcp:` secret reference when rsync.yaml configures no such secret manager (`spec.secrets.<scheme>`).',
   'secret-file-path':
     'A `file:` secret reference that is not a relative path inside the secrets folder rsync.yaml declares (`spec.secrets.folder`), or one made when no folder is declared.',
   // Text

@@ -3,7 +3,8 @@
  * (engine/connectors/secrets.ts): `env:NAME` is an environment variable; `file:NAME` is the file NAME inside the
  * workspace's secrets folder (`spec.secrets.folder` in rsync.yaml, or RSYNC_SECRETS_DIR on a worker's machine).
  * A file reference is a plain relative path: no absolute path, no `..`, nothing that could name a file outside the
- * folder before a symbolic link is even looked at (run time also checks where links lead).
+ * folder before a symbolic link is even looked at (run time also checks where links lead). `vault:`, `aws:` and
+ * `gcp:` name a secret in the manager rsync.yaml configures (`spec.secrets.vault`, …), fetched at run time.
  */
 import path from 'node:path';
 import type { Workspace } from './workspace.js';
@@ -20,13 +21,30 @@ export const MAX_SECRET_FILE_BYTES = 64 * 1024;
 export const DECLARE_SECRETS_FOLDER =
   'declare where the worker machines keep secret files in rsync.yaml (`spec: { secrets: { folder: /run/secrets/acme } }`) or set RSYNC_SECRETS_DIR where rsync runs';
 
-export type ParsedSecretRef = { kind: 'env'; name: string } | { kind: 'file'; path: string };
+/** The schemes of secret managers (engine/connectors/secret-managers): their values are fetched, then cached. */
+export const REMOTE_SCHEMES = ['vault', 'aws', 'gcp'] as const;
 
-/** `env:NAME` or `file:NAME`; undefined for any other form (the schema reports it). */
+export type ParsedSecretRef =
+  | { kind: 'env'; name: string }
+  | { kind: 'file'; path: string }
+  /** `vault:customers/northwind/shopify#token`: scheme `vault`, name `customers/northwind/shopify#token`. */
+  | { kind: 'remote'; scheme: string; name: string };
+
+/** `env:NAME`, `file:NAME` or `<manager>:NAME`; undefined for any other form (the schema reports it). */
 export function parseSecretRef(ref: string): ParsedSecretRef | undefined {
   if (ref.startsWith('env:')) return { kind: 'env', name: ref.slice(4) };
   if (ref.startsWith('file:')) return { kind: 'file', path: ref.slice(5) };
+  const colon = ref.indexOf(':');
+  const scheme = ref.slice(0, colon);
+  if (colon > 0 && colon < ref.length - 1 && (REMOTE_SCHEMES as readonly string[]).includes(scheme))
+    return { kind: 'remote', scheme, name: ref.slice(colon + 1) };
   return undefined;
+}
+
+/** rsync.yaml's `spec.secrets` as written (the schema checks its shape), if any. */
+export function declaredSecretsSettings(ws: Workspace): SecretsSettings | undefined {
+  const s = ws.settings?.spec.secrets;
+  return s && typeof s === 'object' && !Array.isArray(s) ? (s as SecretsSettings) : undefined;
 }
 
 /**

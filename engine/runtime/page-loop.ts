@@ -16,6 +16,7 @@ import { describeFilterReasons } from '../mapping/filter.js';
 import { openConnector } from '../connectors/registry.js';
 import { redact } from '../connectors/secrets.js';
 import { closePostgresPools } from '../connectors/postgres/connector.js';
+import { closeSecretManagers } from '../connectors/secret-managers/cache.js';
 import { ConnectorError, type OpenConnector, type Page } from '../connectors/types.js';
 import { appendRunLog, type Counts } from '../state/runs.js';
 import { withTransaction } from '../state/tx.js';
@@ -139,6 +140,7 @@ export async function closeConnectors(): Promise<void> {
   connectors.clear();
   await Promise.all(all.map((c) => c.close?.().catch(() => {})));
   await closePostgresPools();
+  await closeSecretManagers();
 }
 
 export function pipeline(rt: RuntimeContext, flow: FlowDef): PipelineContext {

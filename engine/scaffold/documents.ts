@@ -73,6 +73,8 @@ export function workspaceFile(n: Names, plan: TemplatePlan): string {
           production: { ref: 'production', requiresApproval: true, description: 'what the customers run on' },
         },
         defaults: { timezone: n.timezone, policy: n.policy, sla: n.sla },
+        // Each customer's connections reference only its own secrets (engine/validate/secret-scope.ts).
+        secrets: { scopes: { customer: { env: '{CUSTOMER}_*', file: '{customer}/' } } },
       },
     },
     `The partner workspace: who you are, your environments and the defaults of every customer's flows.\nReference: the rsync schemas README (workspace.schema.json, policy.schema.json, sla.schema.json).`,

@@ -58,6 +58,7 @@ import { formatDuration, parseDuration } from '../util/duration.js';
 import { describeUnstorable, dottedPath, unstorableIndex, unstorableTexts } from '../util/text.js';
 import { checkCron, isValidTimeZone } from './schedule.js';
 import { kindValidator, schemaProblems, validatorForSchema } from './schema.js';
+import { checkSecretScopes } from './secret-scope.js';
 import { findLiteralSecrets, findSecretRefs } from './secrets.js';
 
 export interface ValidationResult {
@@ -135,6 +136,7 @@ export function validateWorkspace(ws: Workspace, onCustomer?: (done: number, tot
     checkSecretFiles(r, secretsFolder, rep);
     checkStorableText(r, rep);
   }
+  for (const f of checkSecretScopes(ws)) rep.at(f.resource, f.path, f.diagnostic);
   checkWorkspaceDefaults(ws, rep);
   checkSyncWindows(ws, rep);
   checkEnvironments(ws, rep);

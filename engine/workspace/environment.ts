@@ -2,8 +2,8 @@
 import { ExitCode, RsyncError } from '../diagnostics/errors.js';
 import { loadFromSource, openSource } from '../load/loader.js';
 import { declaredEnvironments } from '../load/overlays.js';
-import { declaredSecretsFolder } from '../model/secret-ref.js';
-import type { OidcSettings } from '../model/generated/index.js';
+import { declaredSecretsFolder, declaredSecretsSettings } from '../model/secret-ref.js';
+import type { OidcSettings, SecretsSettings } from '../model/generated/index.js';
 import type { Workspace } from '../model/workspace.js';
 import { WORKSPACE_FILE } from '../load/source.js';
 import { type DeclaredIdentity, declaredIdentity } from './identity.js';
@@ -32,6 +32,8 @@ export interface DeclaredAudit {
   /** The key's secret reference, unresolved. */
   key?: unknown;
   secretsFolder?: string;
+  /** rsync.yaml's spec.secrets (a key in a secret manager is fetched through it). */
+  secrets?: SecretsSettings;
 }
 
 export async function declaredAuditAt(root: string): Promise<DeclaredAudit> {
@@ -42,6 +44,7 @@ export async function declaredAuditAt(root: string): Promise<DeclaredAudit> {
     gitNotes: a.gitNotes !== false,
     key: a.key,
     secretsFolder: declaredSecretsFolder(ws),
+    secrets: declaredSecretsSettings(ws),
   };
 }
 
@@ -80,6 +83,8 @@ export async function resolveEnvironment(
   env: string;
   ref: string | undefined;
   secretsFolder: string | undefined;
+  /** rsync.yaml's spec.secrets: the secret managers and their cache's TTL (the runtime hands it to the resolver). */
+  secrets: SecretsSettings | undefined;
   declared: DeclaredIdentity;
 }> {
   const root = await workspaceRoot(path);
@@ -101,6 +106,7 @@ export async function resolveEnvironment(
     ref: typeof e?.ref === 'string' ? e.ref : undefined,
     // Where this workspace's `file:` secrets live (the runtime commands hand it to the secret resolver).
     secretsFolder: declaredSecretsFolder(ws),
+    secrets: declaredSecretsSettings(ws),
     declared: declaredIdentity(ws),
   };
 }

@@ -37,15 +37,20 @@ export interface WorkspaceSpec {
   pii?: string[];
   /** The secrets folder rsync.yaml declares (`spec.secrets.folder`), for `file:` secrets. */
   secretsFolder?: string;
+  /** More of rsync.yaml's `spec.secrets` (a secret manager's settings, cacheTtl, scopes). */
+  secrets?: Record<string, unknown>;
 }
 
-const WORKSPACE = (retry: string, pii: string[], secretsFolder?: string) => `apiVersion: rsync/v1
+const secretsLine = (folder?: string, more?: Record<string, unknown>) =>
+  folder || more ? `\n  secrets: ${JSON.stringify({ ...(folder ? { folder } : {}), ...more })}` : '';
+
+const WORKSPACE = (retry: string, pii: string[], secrets: string) => `apiVersion: rsync/v1
 kind: Workspace
 metadata: { name: runtime-test }
 spec:
   partner: { name: Acme Retail Integrations }
   environments:
-    staging: { ref: main }${secretsFolder ? `\n  secrets: { folder: ${JSON.stringify(secretsFolder)} }` : ''}
+    staging: { ref: main }${secrets}
   defaults: { timezone: America/Chicago, policy: standard, sla: silver }
 ---
 apiVersion: rsync/v1
@@ -70,7 +75,7 @@ export function writeWorkspace(dir: string, spec: WorkspaceSpec): void {
     WORKSPACE(
       spec.retry ?? '{ maxAttempts: 4, backoff: exponential, initial: 1s, max: 5s }',
       spec.pii ?? ['customer.email'],
-      spec.secretsFolder,
+      secretsLine(spec.secretsFolder, spec.secrets),
     ),
   );
   writeFileSync(
@@ -164,6 +169,38 @@ export const STOCK_MAPPING = `{
   "updatedAt": updated_at
 }`;
 export const STOCK_KEY = "'stock-' & $string(id)";
+
+/**
+ * A sandbox ERP's stock levels (acme/levels, batches of 10) into an http API at `port` (`/api/levels`, PUT) that
+ * authenticates with `auth`: the connections and the flow of the secrets tests.
+ */
+export function stockToHttp(port: number, auth: Record<string, unknown>): Pick<WorkspaceSpec, 'connections' | 'flows'> {
+  return {
+    connections: [
+      { name: 'erp', connector: 'sandbox', settings: { system: 'erp' } },
+      {
+        name: 'stockapi',
+        connector: 'http',
+        settings: {
+          baseUrl: `http://127.0.0.1:${port}/api`,
+          auth,
+          entities: { level: { accepts: ['inventoryLevel'], path: '/levels', method: 'PUT' } },
+        },
+      },
+    ],
+    flows: [
+      {
+        name: 'levels',
+        source: { connection: 'erp', stream: 'inventory' },
+        target: { connection: 'stockapi', entity: 'level' },
+        mapping: STOCK_MAPPING,
+        canonical: 'inventoryLevel',
+        key: STOCK_KEY,
+        batchSize: 10,
+      },
+    ],
+  };
+}
 
 /** The two sandbox systems most runtime tests sync between: a storefront and an ERP. */
 export const SANDBOX_SYSTEMS: WorkspaceSpec['connections'] = [

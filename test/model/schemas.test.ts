@@ -568,7 +568,7 @@ describe('bad documents', () => {
   });
 
   it('a bad secretRef', () => {
-    expectError(errorsOf('defs.schema.json#/$defs/secretRef', { secretRef: 'vault:shopify' }), {
+    expectError(errorsOf('defs.schema.json#/$defs/secretRef', { secretRef: 'hsm:shopify' }), {
       keyword: 'pattern',
       instancePath: '/secretRef',
     });

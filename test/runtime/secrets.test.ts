@@ -20,9 +20,8 @@ import {
   ENV,
   runtimeWorkspace,
   seed,
-  STOCK_KEY,
-  STOCK_MAPPING,
   stockRecords,
+  stockToHttp,
   withWorker,
 } from '../helpers/runtime.js';
 
@@ -97,34 +96,12 @@ describe('secrets at run time: a file: client secret, echoed back by the token e
     dir = runtimeWorkspace('rsync-secrets-', {
       secretsFolder: folder,
       retry: '{ maxAttempts: 3, backoff: exponential, initial: 1s, max: 2s }',
-      connections: [
-        { name: 'erp', connector: 'sandbox', settings: { system: 'erp' } },
-        {
-          name: 'stockapi',
-          connector: 'http',
-          settings: {
-            baseUrl: `http://127.0.0.1:${port}/api`,
-            auth: {
-              type: 'oauth2',
-              tokenUrl: `http://127.0.0.1:${port}/oauth/token`,
-              clientId: CLIENT_ID,
-              clientSecret: { secretRef: 'file:acme/stockapi-client-secret' },
-            },
-            entities: { level: { accepts: ['inventoryLevel'], path: '/levels', method: 'PUT' } },
-          },
-        },
-      ],
-      flows: [
-        {
-          name: 'levels',
-          source: { connection: 'erp', stream: 'inventory' },
-          target: { connection: 'stockapi', entity: 'level' },
-          mapping: STOCK_MAPPING,
-          canonical: 'inventoryLevel',
-          key: STOCK_KEY,
-          batchSize: 10,
-        },
-      ],
+      ...stockToHttp(port, {
+        type: 'oauth2',
+        tokenUrl: `http://127.0.0.1:${port}/oauth/token`,
+        clientId: CLIENT_ID,
+        clientSecret: { secretRef: 'file:acme/stockapi-client-secret' },
+      }),
     });
     await applyWorkspace(dir, db.url);
     await seed(pool, 'acme/erp', 'inventory', stockRecords(3));

@@ -41,7 +41,7 @@ is recorded in the database. Exit code 0 when every channel took the message, 1 
   async run(): Promise<AlertTestOutput> {
     const { args, flags } = await this.parse(AlertTest);
     const target = await resolveEnvironment(flags.path, flags.env);
-    configureSecrets({ folder: target.secretsFolder });
+    configureSecrets({ folder: target.secretsFolder, settings: target.secrets });
     const v = await openAndValidate({ path: flags.path, env: target.env });
     const alert = findAlert(v.ws, args.name);
     const problems = v.diagnostics.filter((d) => d.severity === 'error' && d.address === addressOf(alert, target.env));

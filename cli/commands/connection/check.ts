@@ -45,7 +45,7 @@ refused credential, a missing permission, a stream that cannot be read), 69 when
         'For example: rsync connection check northwind/shopify',
       );
     const target = await resolveEnvironment(flags.path, flags.env);
-    configureSecrets({ folder: target.secretsFolder });
+    configureSecrets({ folder: target.secretsFolder, settings: target.secrets });
     const { ws } = await openWorkspace({ path: flags.path, env: target.env });
     const model = ws.customers.get(customer);
     if (!model)

@@ -28,7 +28,7 @@ export interface ConnectionSpec {
    */
   connector: string;
   /**
-   * The connector's settings, validated against that connector's settings schema. Secrets by reference only: { secretRef: "env:NAME" } or { secretRef: "file:NAME" } (NAME inside the secrets folder rsync.yaml declares).
+   * The connector's settings, validated against that connector's settings schema. Secrets by reference only: { secretRef: "env:NAME" }, { secretRef: "file:NAME" } (NAME inside the secrets folder rsync.yaml declares), or vault:, aws:, gcp: (a secret manager rsync.yaml configures).
    */
   settings?: {
     [k: string]: unknown;
@@ -37,4 +37,8 @@ export interface ConnectionSpec {
    * What this connection is (e.g. the production Shopify store).
    */
   description?: string;
+  /**
+   * Whose secrets it may reference, where rsync.yaml declares spec.secrets.scopes: its customer's (the default), or the partner's own (a system the partner runs for every customer), never another customer's.
+   */
+  secretScope?: "customer" | "partner";
 }

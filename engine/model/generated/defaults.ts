@@ -5,14 +5,16 @@
  */
 
 import type {AlertSpec, BudgetBurnCondition, DeadLettersCondition, EmailChannel, NoWorkerCondition, PagerDutyChannel} from "./alert.js";
+import type {ConnectionSpec} from "./connection.js";
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, PolicySpec, RetryPolicy} from "./policy.js";
-import type {AuditSettings, Environment, EnvironmentApprovals, OidcSettings, ValidationSettings, WorkspaceDefaults} from "./workspace.js";
+import type {AuditSettings, Environment, EnvironmentApprovals, OidcSettings, ValidationSettings, VaultAppRole, VaultSettings, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
   AlertSpec: { severity: "error" },
   AuditSettings: { gitNotes: true },
   BudgetBurnCondition: { window: "1h" },
+  ConnectionSpec: { secretScope: "customer" },
   DeadLettersCondition: { window: "1h" },
   EmailChannel: { port: 587, secure: false },
   Environment: { requiresApproval: false, autoSync: false, selfHeal: false },
@@ -25,11 +27,14 @@ export const DEFAULTS = {
   PolicySpec: { missedRuns: "run-once" },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
   ValidationSettings: { requireMappingTests: false, untestedMappings: "warn" },
+  VaultAppRole: { mount: "approle" },
+  VaultSettings: { mount: "secret" },
   WorkspaceDefaults: { timezone: "UTC" },
 } as const satisfies {
   AlertSpec: Partial<AlertSpec>;
   AuditSettings: Partial<AuditSettings>;
   BudgetBurnCondition: Partial<BudgetBurnCondition>;
+  ConnectionSpec: Partial<ConnectionSpec>;
   DeadLettersCondition: Partial<DeadLettersCondition>;
   EmailChannel: Partial<EmailChannel>;
   Environment: Partial<Environment>;
@@ -42,5 +47,7 @@ export const DEFAULTS = {
   PolicySpec: Partial<PolicySpec>;
   RetryPolicy: Partial<RetryPolicy>;
   ValidationSettings: Partial<ValidationSettings>;
+  VaultAppRole: Partial<VaultAppRole>;
+  VaultSettings: Partial<VaultSettings>;
   WorkspaceDefaults: Partial<WorkspaceDefaults>;
 };

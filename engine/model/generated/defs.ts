@@ -55,11 +55,21 @@ export type Duration = string;
 export type Percentage = string;
 
 /**
- * A secret, by reference only: never the value itself. env:NAME reads the environment variable NAME; file:NAME reads the file NAME inside the workspace's secrets folder (spec.secrets.folder in rsync.yaml).
+ * A secret, by reference only: never the value itself. env:NAME reads the environment variable NAME; file:NAME reads the file NAME inside the workspace's secrets folder (spec.secrets.folder in rsync.yaml); vault:PATH#FIELD, aws:NAME and gcp:NAME fetch it from the secret manager rsync.yaml configures (spec.secrets.vault, .aws, .gcp).
  */
 export interface SecretRef {
   /**
-   * Where the secret is: env:NAME (an environment variable) or file:NAME (a file, relative to the secrets folder, e.g. file:northwind/shopify-token).
+   * Where the secret is: env:NAME (an environment variable), file:NAME (a file, relative to the secrets folder, e.g. file:northwind/shopify-token), vault:PATH#FIELD (a field of a Vault KV v2 secret, e.g. vault:customers/northwind/shopify#token), aws:NAME (AWS Secrets Manager) or gcp:NAME (Google Secret Manager).
+   */
+  secretRef: string;
+}
+
+/**
+ * A secret on the machine itself, by reference: env:NAME or file:NAME. The credentials of a secret manager are these (a manager's token cannot come from a manager).
+ */
+export interface LocalSecretRef {
+  /**
+   * env:NAME (an environment variable, e.g. env:VAULT_TOKEN) or file:NAME (a file, relative to the secrets folder).
    */
   secretRef: string;
 }

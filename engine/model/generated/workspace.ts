@@ -4,7 +4,7 @@
  * by engine/model/gen-types.ts. Do not edit: change the schema and run `npm run gen:types`.
  */
 
-import type {ApiVersion, Duration, Metadata, Percentage, ResourceName, SecretRef, TimeZone} from "./defs.js";
+import type {ApiVersion, Duration, LocalSecretRef, Metadata, Percentage, ResourceName, SecretRef, TimeZone} from "./defs.js";
 
 /**
  * rsync.yaml at the root of a partner's repository: the partner, its branding, its environments and the defaults of its customers' flows.
@@ -147,13 +147,147 @@ export interface EnvironmentApprovals {
   separateAuthor?: boolean;
 }
 /**
- * Where secret files live on the machines that run rsync (workers): `{ secretRef: "file:NAME" }` reads NAME inside this folder, and nothing outside it. Never a folder of this repository: secrets stay out of Git.
+ * Where secrets come from and whose they are: the folder of `file:` secrets on the machines that run rsync, the secret managers behind `vault:`, `aws:` and `gcp:` references, how long a fetched value is kept, and the naming rule that keeps each customer to its own secrets. Never a folder of this repository: secrets stay out of Git.
  */
 export interface SecretsSettings {
   /**
    * An absolute path on the worker's machine (e.g. /run/secrets/acme, where Docker and Kubernetes mount secrets); RSYNC_SECRETS_DIR overrides it on a machine that keeps them elsewhere.
    */
-  folder: string;
+  folder?: string;
+  /**
+   * How long a value fetched from a secret manager is used before it is fetched again (a rotated secret reaches a running worker within this time); default 5m. env: and file: secrets are read at each use.
+   */
+  cacheTtl?: Duration;
+  scopes?: SecretScopes;
+  vault?: VaultSettings;
+  aws?: AwsSecretsSettings;
+  gcp?: GcpSecretsSettings;
+}
+/**
+ * The naming rule per backend that keeps each customer to its own secrets: a customer's documents may reference only secrets that match its `customer` patterns; a partner-wide one (rsync.yaml, or a connection with `secretScope: partner`) only the `partner` patterns, and never a customer's. A backend without a pattern cannot be used where one is needed.
+ */
+export interface SecretScopes {
+  customer: CustomerSecretScope;
+  partner?: PartnerSecretScope;
+}
+/**
+ * The patterns of one customer's secrets, with {CUSTOMER} and {customer} standing for its name.
+ */
+export interface CustomerSecretScope {
+  /**
+   * The environment variables a customer may name, as a pattern: * matches any run of characters, {CUSTOMER} standing for the customer's name in upper snake case (big-box: BIG_BOX) and {customer} for its name as written; e.g. {CUSTOMER}_*.
+   */
+  env?: string;
+  /**
+   * The files a customer may name inside the secrets folder; a pattern ending in / is that folder and everything under it; e.g. {customer}/.
+   */
+  file?: string;
+  /**
+   * The Vault paths (inside the KV mount) a customer may name; e.g. customers/{customer}/.
+   */
+  vault?: string;
+  /**
+   * The AWS Secrets Manager secret names a customer may name; e.g. customers/{customer}/.
+   */
+  aws?: string;
+  /**
+   * The Google Secret Manager secret ids a customer may name; e.g. {customer}-*.
+   */
+  gcp?: string;
+}
+/**
+ * The patterns of the partner's own secrets, for rsync.yaml and for connections with `secretScope: partner`.
+ */
+export interface PartnerSecretScope {
+  /**
+   * The environment variables the partner may name, as a pattern: * matches any run of characters; e.g. ACME_*.
+   */
+  env?: string;
+  /**
+   * The files the partner may name inside the secrets folder; a pattern ending in / is that folder and everything under it; e.g. partner/.
+   */
+  file?: string;
+  /**
+   * The Vault paths (inside the KV mount) the partner may name; e.g. partner/.
+   */
+  vault?: string;
+  /**
+   * The AWS Secrets Manager secret names the partner may name; e.g. partner/.
+   */
+  aws?: string;
+  /**
+   * The Google Secret Manager secret ids the partner may name; e.g. partner-*.
+   */
+  gcp?: string;
+}
+/**
+ * HashiCorp Vault behind `vault:PATH#FIELD` references: a KV version 2 secrets engine, read with a token or by an AppRole login.
+ */
+export interface VaultSettings {
+  /**
+   * Vault's address, e.g. https://vault.acme.internal:8200.
+   */
+  address: string;
+  /**
+   * The path the KV v2 engine is mounted at; default secret.
+   */
+  mount?: string;
+  /**
+   * A Vault Enterprise namespace, sent as X-Vault-Namespace.
+   */
+  namespace?: string;
+  /**
+   * A Vault token, by reference (e.g. env:VAULT_TOKEN); or give appRole.
+   */
+  token?: LocalSecretRef;
+  appRole?: VaultAppRole;
+}
+/**
+ * AppRole login: role_id and secret_id for a client token, logged in again before the token expires.
+ */
+export interface VaultAppRole {
+  /**
+   * The role's role_id, by reference.
+   */
+  roleId: LocalSecretRef;
+  /**
+   * A secret_id of the role, by reference.
+   */
+  secretId: LocalSecretRef;
+  /**
+   * Where the AppRole auth method is mounted; default approle.
+   */
+  mount?: string;
+}
+/**
+ * AWS Secrets Manager behind `aws:NAME` references, with the SDK's default credential chain.
+ */
+export interface AwsSecretsSettings {
+  /**
+   * The region of the secrets, e.g. eu-west-1.
+   */
+  region: string;
+  /**
+   * Another endpoint (a VPC endpoint, or a fake in tests).
+   */
+  endpoint?: string;
+}
+/**
+ * Google Secret Manager behind `gcp:NAME` references.
+ */
+export interface GcpSecretsSettings {
+  /**
+   * The Google Cloud project of the secrets.
+   */
+  project: string;
+  /**
+   * Another endpoint (a fake in tests).
+   */
+  endpoint?: string;
+  /**
+   * A service account key (its JSON), by reference; default: Application Default Credentials.
+   */
+  credentialsRef?: LocalSecretRef;
 }
 /**
  * Where the apply log's chain is anchored outside PostgreSQL, and the key that makes it an HMAC chain. `rsync audit verify` checks the database against every anchor: a chain rewritten consistently in the database no longer matches them.

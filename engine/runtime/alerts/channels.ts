@@ -13,6 +13,7 @@
 import { createHmac } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { networkCode, parseRetryAfter } from '../../connectors/kit/errors.js';
+import { prefetchSecrets } from '../../connectors/secret-managers/cache.js';
 import { isSecretRef, redact, resolveSecret } from '../../connectors/secrets.js';
 import { DEFAULTS } from '../../model/generated/defaults.js';
 import type { Channel } from './model.js';
@@ -39,6 +40,7 @@ export async function send(channel: Channel, m: AlertMessage, o: SendOptions = {
   const secret = o.secret ?? resolveSecret;
   try {
     const t = channel.target;
+    if (!o.secret) await prefetchSecrets(t); // a secret manager's values, fetched before they are resolved
     switch (channel.type) {
       case 'slack':
         return await post(secret(t.url), slackBody(m), {}, o);
