@@ -7,6 +7,7 @@
 import type {AlertSpec, BudgetBurnCondition, DeadLettersCondition, EmailChannel, NoWorkerCondition, PagerDutyChannel} from "./alert.js";
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, PolicySpec, RetryPolicy} from "./policy.js";
+import type {ReconciliationSpec} from "./reconciliation.js";
 import type {AuditSettings, Environment, EnvironmentApprovals, OidcSettings, ValidationSettings, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
@@ -23,6 +24,7 @@ export const DEFAULTS = {
   PagerDutyChannel: { url: "https://events.pagerduty.com/v2/enqueue" },
   PiiPolicy: { mask: true },
   PolicySpec: { missedRuns: "run-once" },
+  ReconciliationSpec: { window: "1d", settle: "0s", every: "1h", maxKeys: 20 },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
   ValidationSettings: { requireMappingTests: false, untestedMappings: "warn" },
   WorkspaceDefaults: { timezone: "UTC" },
@@ -40,6 +42,7 @@ export const DEFAULTS = {
   PagerDutyChannel: Partial<PagerDutyChannel>;
   PiiPolicy: Partial<PiiPolicy>;
   PolicySpec: Partial<PolicySpec>;
+  ReconciliationSpec: Partial<ReconciliationSpec>;
   RetryPolicy: Partial<RetryPolicy>;
   ValidationSettings: Partial<ValidationSettings>;
   WorkspaceDefaults: Partial<WorkspaceDefaults>;
