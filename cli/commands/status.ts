@@ -4,6 +4,8 @@ import { readDesiredCache } from '../../engine/plan/cache.js';
 import { divergedFromGit } from '../../engine/rollback/rollback.js';
 import { resolveEnvironment } from '../../engine/workspace/index.js';
 import { environmentStatus, type FlowStatus } from '../../engine/runtime/status.js';
+import { reconciliationLine } from '../../engine/runtime/reconcile/index.js';
+import { latestReconciliations, type ReconciliationRun } from '../../engine/state/reconciliations.js';
 import type { SyncState } from '../../engine/state/sync-state.js';
 import { RsyncCommand } from '../base.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
@@ -18,6 +20,8 @@ export interface StatusOutput {
   sync: SyncState | null;
   /** Resources whose deployed revision came from `rsync rollback`: diverged from Git until the revert lands. */
   diverged: { address: string; revision: number; entry: number; revert: string[] }[];
+  /** The latest run of each Reconciliation check (`rsync reconcile`, the worker's schedule). */
+  reconciliations: ReconciliationRun[];
 }
 
 export default class Status extends RsyncCommand<StatusOutput> {
@@ -28,7 +32,7 @@ export default class Status extends RsyncCommand<StatusOutput> {
 undelivered webhook for event flows); failing (its last run failed); idle (it never ran). BUDGET LEFT is the month's
 error budget left (UTC): the share of the success rate's budget of records, then of freshness minutes
 (\`rsync sla\` has the detail). A PAUSED flow (\`rsync pause\`) shows who paused it, since when and why. Also lists live
-workers, and, when a controller syncs the environment (\`rsync controller\`), a first line "synced at <commit>" or
+workers, the latest run of each Reconciliation check (\`rsync reconcile\`), and, when a controller syncs the environment (\`rsync controller\`), a first line "synced at <commit>" or
 "out of sync (<commit> not applied: <why>)".`;
   static examples = ['<%= config.bin %> status --env staging', '<%= config.bin %> status --customer northwind --json'];
   static flags = { ...runtimeFlags, customer: Flags.string({ char: 'c', description: "only this customer's flows" }) };
@@ -41,6 +45,7 @@ workers, and, when a controller syncs the environment (\`rsync controller\`), a 
       const diverged = [...(await divergedFromGit(db.pool, env, await gitHashes(root, env)))]
         .filter(([address]) => !flags.customer || address.startsWith(`${flags.customer}/`))
         .map(([address, d]) => ({ address, ...d }));
+      const reconciliations = await latestReconciliations(db.pool, env, flags.customer);
       if (!this.json) {
         this.log(renderStatus(env, status, workers.length, sync));
         if (diverged.length)
@@ -54,8 +59,14 @@ workers, and, when a controller syncs the environment (\`rsync controller\`), a 
               ),
             ].join('\n'),
           );
+        if (reconciliations.length)
+          this.log(
+            ['', 'Reconciliations (latest run):', ...reconciliations.map((r) => `  ${reconciliationLine(r)}`)].join(
+              '\n',
+            ),
+          );
       }
-      return { version: 1, env, workers, flows: status, sync, diverged };
+      return { version: 1, env, workers, flows: status, sync, diverged, reconciliations };
     } finally {
       await db.close();
     }
