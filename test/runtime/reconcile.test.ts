@@ -196,6 +196,13 @@ describe('reconciliation checks', { timeout: 240_000 }, () => {
       expect(text.stdout).toContain(
         `only in acme/erp (entity salesOrder), missing in acme/shop: ${keyOf(fromShop[0])}`,
       );
+      // The head line (README's example): counts and each currency's sums, both sides.
+      const money = ['EUR', 'USD'].map((c) => `${c} ${left.get(c)} ≠ ${right.get(c)}`).join(', ');
+      expect(text.stdout.split('\n')[0]).toMatch(
+        new RegExp(
+          `^MISMATCH: acme/${NAME}: ${fromErp.length + 1} mismatch\\(es\\): ${fromErp.length} only in acme/shop, 1 only in acme/erp, sums differ; ${N - 1} ≠ ${N - fromErp.length} records; ${money} \\(window `,
+        ),
+      );
 
       // rsync status: the latest run in one line; --json carries it whole.
       const status = await cli(dir, db.url, 'status', '--env', ENV);
