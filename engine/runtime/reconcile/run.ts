@@ -99,11 +99,12 @@ export interface RunOptions {
   now?: Date;
   /** Told as each side's records are read. */
   onRead?: (side: 'left' | 'right', read: number) => void;
+  /** Stops the reads (default: the runtime's signal, which a worker aborts when its drain runs out of time). */
   signal?: AbortSignal;
 }
 
 /** The runtime a run reads its systems through: the state database, and which systems the sandbox serves. */
-export type ReconcileRuntime = Pick<RuntimeContext, 'db' | 'sandbox' | 'settings'>;
+export type ReconcileRuntime = Pick<RuntimeContext, 'db' | 'sandbox' | 'settings' | 'signal'>;
 
 /** Run a check now and store its result. */
 export async function runReconciliation(
@@ -126,10 +127,11 @@ export async function runReconciliation(
     startedAt,
   };
   let compared: ReturnType<typeof reconcile>;
+  const signal = o.signal ?? rt.signal;
   try {
     const window = { start: start.getTime(), end: end.getTime() };
-    const left = await readSide(rt, def, def.left, window, (n) => o.onRead?.('left', n), o.signal);
-    const right = await readSide(rt, def, def.right, window, (n) => o.onRead?.('right', n), o.signal);
+    const left = await readSide(rt, def, def.left, window, (n) => o.onRead?.('left', n), signal);
+    const right = await readSide(rt, def, def.right, window, (n) => o.onRead?.('right', n), signal);
     compared = reconcile(left, right, def.maxKeys);
   } catch (e) {
     const error = redact((e as Error).message ?? String(e));
