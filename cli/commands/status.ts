@@ -5,6 +5,8 @@ import { divergedFromGit } from '../../engine/rollback/rollback.js';
 import { resolveEnvironment } from '../../engine/workspace/index.js';
 import { environmentStatus, type FlowStatus } from '../../engine/runtime/status.js';
 import { type RetentionStatus, renderRetention, retentionStatus } from '../../engine/runtime/retention.js';
+import { reconciliationLine } from '../../engine/runtime/reconcile/index.js';
+import { latestReconciliations, type ReconciliationRun } from '../../engine/state/reconciliations.js';
 import type { SyncState } from '../../engine/state/sync-state.js';
 import { RsyncCommand } from '../base.js';
 import { openRuntime, runtimeFlags } from '../runtime.js';
@@ -21,6 +23,8 @@ export interface StatusOutput {
   diverged: { address: string; revision: number; entry: number; revert: string[] }[];
   /** The oldest row kept per table, and the last retention purge (runtime/retention.ts). */
   retention: RetentionStatus;
+  /** The latest run of each Reconciliation check (`rsync reconcile`, the worker's schedule). */
+  reconciliations: ReconciliationRun[];
 }
 
 export default class Status extends RsyncCommand<StatusOutput> {
@@ -31,7 +35,7 @@ export default class Status extends RsyncCommand<StatusOutput> {
 undelivered webhook for event flows); failing (its last run failed); idle (it never ran). BUDGET LEFT is the month's
 error budget left (UTC): the share of the success rate's budget of records, then of freshness minutes
 (\`rsync sla\` has the detail). A PAUSED flow (\`rsync pause\`) shows who paused it, since when and why. Also lists live
-workers, and, when a controller syncs the environment (\`rsync controller\`), a first line "synced at <commit>" or
+workers, the latest run of each Reconciliation check (\`rsync reconcile\`), and, when a controller syncs the environment (\`rsync controller\`), a first line "synced at <commit>" or
 "out of sync (<commit> not applied: <why>)".`;
   static examples = ['<%= config.bin %> status --env staging', '<%= config.bin %> status --customer northwind --json'];
   static flags = { ...runtimeFlags, customer: Flags.string({ char: 'c', description: "only this customer's flows" }) };
@@ -45,6 +49,7 @@ workers, and, when a controller syncs the environment (\`rsync controller\`), a 
         .filter(([address]) => !flags.customer || address.startsWith(`${flags.customer}/`))
         .map(([address, d]) => ({ address, ...d }));
       const retention = await retentionStatus(db.pool, env);
+      const reconciliations = await latestReconciliations(db.pool, env, flags.customer);
       if (!this.json) {
         this.log(renderStatus(env, status, workers.length, sync));
         this.log(renderRetention(retention));
@@ -59,8 +64,14 @@ workers, and, when a controller syncs the environment (\`rsync controller\`), a 
               ),
             ].join('\n'),
           );
+        if (reconciliations.length)
+          this.log(
+            ['', 'Reconciliations (latest run):', ...reconciliations.map((r) => `  ${reconciliationLine(r)}`)].join(
+              '\n',
+            ),
+          );
       }
-      return { version: 1, env, workers, flows: status, sync, diverged, retention };
+      return { version: 1, env, workers, flows: status, sync, diverged, retention, reconciliations };
     } finally {
       await db.close();
     }

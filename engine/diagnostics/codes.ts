@@ -61,6 +61,8 @@ export const CODES: Readonly<Record<string, string>> = {
   // Mappings and schedules
   'jsonata-syntax': 'A mapping or idempotency key is not valid JSONata (reported at the line and column inside it).',
   'key-constant': 'An idempotency key that reads nothing of the source record: every record would get the same key.',
+  'reconciliation-unwritten':
+    "A Reconciliation reads back an entity of a connection that none of its customer's flows writes (it has no target ids to read).",
   'mapping-nondeterministic': 'A mapping calls $now(), $millis() or $random(): re-delivery would write again.',
   'cron-invalid': 'A schedule is not a valid 5-field cron expression.',
   'timezone-invalid': 'A time zone is not an IANA name (America/Chicago, Europe/Berlin, UTC).',

@@ -47,12 +47,12 @@ export async function loadWorkspace(opts: LoadOptions): Promise<Workspace> {
 /** Where a kind may be declared. */
 const PLACES: Record<'root' | 'customer' | 'template', readonly Kind[]> = {
   root: ['Workspace', 'Policy', 'SLA', 'Alert'],
-  customer: ['Customer', 'Connection', 'Flow', 'Policy', 'SLA', 'Alert', 'MappingTest'],
+  customer: ['Customer', 'Connection', 'Flow', 'Policy', 'SLA', 'Alert', 'Reconciliation', 'MappingTest'],
   template: ['Template', 'MappingTest'],
 };
 const PLACE_TEXT = {
   root: `${WORKSPACE_FILE} (Workspace, and partner-wide Policy, SLA and Alert)`,
-  customer: 'integrations/<customer>/ (Customer, Connection, Flow, Policy, SLA, Alert, MappingTest)',
+  customer: 'integrations/<customer>/ (Customer, Connection, Flow, Policy, SLA, Alert, Reconciliation, MappingTest)',
   template: 'templates/<name>/<version>/ (Template, MappingTest)',
 };
 
@@ -181,6 +181,7 @@ function newCustomer(name: string): CustomerModel {
     policies: new Map(),
     slas: new Map(),
     alerts: new Map(),
+    reconciliations: new Map(),
     mappingTests: [],
   };
 }
@@ -317,6 +318,9 @@ function register(ws: Workspace, r: Resource, place: 'root' | 'customer' | 'temp
       return;
     case 'Alert':
       if (!dup(c.alerts.get(r.name))) c.alerts.set(r.name, r);
+      return;
+    case 'Reconciliation':
+      if (!dup(c.reconciliations.get(r.name))) c.reconciliations.set(r.name, r);
       return;
     case 'MappingTest':
       c.mappingTests.push(r);

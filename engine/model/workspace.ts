@@ -11,6 +11,7 @@ import type { WorkspaceSource } from '../load/source.js';
 import type { Path, YamlDoc } from '../load/yaml.js';
 import type {
   AlertSpec,
+  ReconciliationSpec,
   ConnectionSpec,
   CustomerSpec,
   FlowSpec,
@@ -29,6 +30,7 @@ export const KINDS = [
   'Policy',
   'SLA',
   'Alert',
+  'Reconciliation',
   'Template',
   'MappingTest',
 ] as const;
@@ -63,6 +65,7 @@ export interface SpecOf {
   Policy: PolicySpec;
   SLA: SLASpec;
   Alert: AlertSpec;
+  Reconciliation: ReconciliationSpec;
   Template: TemplateSpec;
   MappingTest: MappingTestSpec;
 }
@@ -108,6 +111,7 @@ export interface CustomerModel {
   policies: Map<string, Resource<'Policy'>>;
   slas: Map<string, Resource<'SLA'>>;
   alerts: Map<string, Resource<'Alert'>>;
+  reconciliations: Map<string, Resource<'Reconciliation'>>;
   mappingTests: Resource<'MappingTest'>[];
 }
 
@@ -158,6 +162,7 @@ export function allResources(ws: Workspace): Resource[] {
       ...c.policies.values(),
       ...c.slas.values(),
       ...c.alerts.values(),
+      ...c.reconciliations.values(),
       ...c.mappingTests,
     );
   }

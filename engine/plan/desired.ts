@@ -112,6 +112,7 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
     for (const r of c.policies.values()) resources.push(deployable(ws, r, base(r), lines));
     for (const r of c.slas.values()) resources.push(deployable(ws, r, base(r), lines));
     for (const a of c.alerts.values()) resources.push(deployable(ws, a, alertValue(a, branding), lines));
+    for (const r of c.reconciliations.values()) resources.push(deployable(ws, r, base(r), lines));
     for (const f of c.flows.values()) {
       const value = base(f);
       const file = typeof f.spec.mapping === 'string' ? resolveRelative(f.dir, f.spec.mapping) : undefined;

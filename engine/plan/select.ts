@@ -76,12 +76,12 @@ function normalise(env: string, given: string, known: ReadonlySet<string>, flag:
   );
 }
 
-/** The addresses a resource depends on: a flow's connections, policy and SLA. */
+/** The addresses a resource depends on: a flow's connections, policy and SLA; a reconciliation's connections. */
 export function dependenciesOf(r: Selectable): string[] {
-  if (r.kind !== 'flow' || !r.customer) return [];
+  if ((r.kind !== 'flow' && r.kind !== 'reconciliation') || !r.customer) return [];
   const spec = isObject(r.spec.spec) ? r.spec.spec : {};
   const out: string[] = [];
-  for (const end of ['source', 'target']) {
+  for (const end of r.kind === 'flow' ? ['source', 'target'] : ['left', 'right']) {
     const side = spec[end];
     if (isObject(side) && typeof side.connection === 'string') out.push(`${r.customer}/connection/${side.connection}`);
   }

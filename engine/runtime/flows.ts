@@ -107,7 +107,8 @@ function slaDef(row: Row | undefined): SlaDef | undefined {
 
 type Row = ResourceRow;
 
-function connection(rows: Map<string, Row>, customer: string, name: string): ConnectionDef {
+/** A deployed connection of a customer, by name (type `unknown` when it is not deployed). */
+export function connection(rows: Map<string, Row>, customer: string, name: string): ConnectionDef {
   const r = rows.get(`${customer}/connection/${name}`);
   const spec = r && isObject(r.spec.spec) ? r.spec.spec : {};
   return {

@@ -18,8 +18,10 @@ import type pg from 'pg';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { queuedJobs } from '../live/read.js';
 import { lastRuns, openWork, retryTotals, runDurations, runTotals, type TotalsRow } from '../state/metrics.js';
+import { latestReconciliations } from '../state/reconciliations.js';
 import { liveWorkers } from '../state/workers.js';
 import type { FlowDef } from './flows.js';
+import { RECONCILIATION_METRICS } from './reconcile/metrics.js';
 import type { WebhookResult } from './server.js';
 import { healthOf, lagOf } from './status.js';
 
@@ -59,6 +61,7 @@ interface Snapshot {
   open: Awaited<ReturnType<typeof openWork>>;
   jobs: Awaited<ReturnType<typeof queuedJobs>>;
   workers: number;
+  reconciliations: Awaited<ReturnType<typeof latestReconciliations>>;
   at: number;
   /** Computed from the rest once, for the three metrics that show it. */
   health?: { lag: Series[]; objective: Series[]; flows: Series[] };
@@ -228,6 +231,13 @@ export class WorkerMetrics implements RunMetrics {
     fleet('rsync_workers_live', 'Workers of the environment seen in the last 30 s.', 'gauge', (s) => [
       { labels: L({ env }), value: s.workers },
     ]);
+    for (const m of RECONCILIATION_METRICS)
+      fleet(m.name, m.help, 'gauge', (s) =>
+        s.reconciliations.map((r) => ({
+          labels: L({ env, customer: r.customer, reconciliation: r.name }),
+          value: m.value(r),
+        })),
+      );
   }
 
   /** Per flow: its lag, its freshness objective, and the count of flows by health (computed once a snapshot). */
@@ -278,7 +288,7 @@ export class WorkerMetrics implements RunMetrics {
 
   private async read(): Promise<Snapshot> {
     const { db, env } = this.o;
-    const [totals, retries, durations, last, open, jobs, workers, now] = await Promise.all([
+    const [totals, retries, durations, last, open, jobs, workers, reconciliations, now] = await Promise.all([
       runTotals(db, env, this.byFlow),
       retryTotals(db, env),
       runDurations(db, env),
@@ -286,9 +296,11 @@ export class WorkerMetrics implements RunMetrics {
       openWork(db, env),
       queuedJobs(db, env),
       liveWorkers(db, env),
+      latestReconciliations(db, env),
       db.query<{ now: Date }>('SELECT now()'),
     ]);
-    return { totals, retries, durations, last, open, jobs, workers: workers.length, at: now.rows[0].now.getTime() };
+    const at = now.rows[0].now.getTime();
+    return { totals, retries, durations, last, open, jobs, workers: workers.length, reconciliations, at };
   }
 
   /** Count a webhook request's result. */

@@ -59,6 +59,7 @@ import { tickQueueName } from '../live/layout.js';
 import { APPLIED, listenForWork } from '../live/notify.js';
 import { AlertLoop } from './alerts/index.js';
 import { type PurgeReport, purgeRetention, purgeSummary } from './retention.js';
+import { ReconcileLoop } from './reconcile/loop.js';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -98,6 +99,8 @@ export interface WorkerOptions {
   route?: ServedWorker['route'];
   /** How often this worker evaluates the alerts (alerts/index.ts; default 30 s); 0: never. */
   alertIntervalMs?: number;
+  /** How often this worker looks for due Reconciliation checks (reconcile/loop.ts; default 30 s); 0: never. */
+  reconcileIntervalMs?: number;
   /** Whether `/metrics` labels figures by flow (default true) or sums them per customer (metrics.ts). */
   metricsByFlow?: boolean;
   /** The worker's log: each line with its fields (level; a run's address, id and trace: page-loop.ts LogFields). */
@@ -130,6 +133,7 @@ export class RsyncWorker {
   private loop?: Promise<void>;
   private timers: NodeJS.Timeout[] = [];
   private alerts?: AlertLoop;
+  private reconcile?: ReconcileLoop;
   readonly rt: RuntimeContext;
   /** Totals since start, for the demo and `--json`. */
   readonly totals = { runs: 0, read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0, failed: 0 };
@@ -208,6 +212,11 @@ export class RsyncWorker {
     if (this.o.alertIntervalMs !== 0) {
       this.alerts = new AlertLoop({ pool: db, env: this.o.env, intervalMs: this.o.alertIntervalMs, log: this.o.log });
       this.alerts.start();
+    }
+    if (this.o.reconcileIntervalMs !== 0) {
+      const [env, intervalMs, log] = [this.o.env, this.o.reconcileIntervalMs, this.o.log];
+      this.reconcile = new ReconcileLoop({ rt: this.rt, env, intervalMs, log });
+      this.reconcile.start();
     }
     this.ready = true;
     this.loop = this.run();
@@ -629,6 +638,7 @@ export class RsyncWorker {
     await this.evaluating;
     await this.purging;
     await this.alerts?.stop();
+    await this.reconcile?.stop();
     await closeServer(this.server);
     await this.boss?.stop({ graceful: false, close: false, wait: true }).catch(() => {});
     await this.listener?.end().catch(() => {});

@@ -56,6 +56,7 @@ import {
 import { isObject } from '../util/merge.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { describeUnstorable, dottedPath, unstorableIndex, unstorableTexts } from '../util/text.js';
+import { checkReconciliation } from './reconciliation.js';
 import { checkCron, isValidTimeZone } from './schedule.js';
 import { kindValidator, schemaProblems, validatorForSchema } from './schema.js';
 import { checkSecretScopes } from './secret-scope.js';
@@ -146,6 +147,7 @@ export function validateWorkspace(ws: Workspace, onCustomer?: (done: number, tot
   for (const c of ws.customers.values()) {
     checkCustomer(ws, c, rep);
     for (const a of c.alerts.values()) checkAlert(ws, a, c, rep);
+    for (const r of c.reconciliations.values()) checkReconciliation(c, r, rep);
     for (const conn of c.connections.values()) checkConnection(conn, rep);
     for (const flow of c.flows.values()) checkFlow(ws, c, flow, mappings.facts, rep);
     for (const t of c.mappingTests) checkMappingTest(ws, t, rep);

@@ -8,6 +8,7 @@ import type {AlertSpec, BudgetBurnCondition, DeadLettersCondition, EmailChannel,
 import type {ConnectionSpec} from "./connection.js";
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, PolicySpec, RetryPolicy} from "./policy.js";
+import type {ReconciliationSpec} from "./reconciliation.js";
 import type {AuditSettings, Environment, EnvironmentApprovals, OidcSettings, ValidationSettings, VaultAppRole, VaultSettings, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
@@ -25,6 +26,7 @@ export const DEFAULTS = {
   PagerDutyChannel: { url: "https://events.pagerduty.com/v2/enqueue" },
   PiiPolicy: { mask: true },
   PolicySpec: { missedRuns: "run-once" },
+  ReconciliationSpec: { window: "1d", settle: "0s", every: "1h", maxKeys: 20 },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
   ValidationSettings: { requireMappingTests: false, untestedMappings: "warn" },
   VaultAppRole: { mount: "approle" },
@@ -45,6 +47,7 @@ export const DEFAULTS = {
   PagerDutyChannel: Partial<PagerDutyChannel>;
   PiiPolicy: Partial<PiiPolicy>;
   PolicySpec: Partial<PolicySpec>;
+  ReconciliationSpec: Partial<ReconciliationSpec>;
   RetryPolicy: Partial<RetryPolicy>;
   ValidationSettings: Partial<ValidationSettings>;
   VaultAppRole: Partial<VaultAppRole>;
