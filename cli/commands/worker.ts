@@ -100,6 +100,11 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
       description: 'how often the alerts are evaluated, 1s to 1h (0: never, in this worker)',
       default: '30s',
     }),
+    'rollout-interval': Flags.string({
+      description:
+        "how often the rollouts' gates are judged and the next cohorts applied, 1s to 1h (0: never, in this worker)",
+      default: '10s',
+    }),
   };
 
   async run(): Promise<WorkerResult> {
@@ -141,6 +146,10 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
         maxDeliveriesPerFlow: flags['max-deliveries'],
       },
       alertIntervalMs: alertMs,
+      rolloutIntervalMs:
+        flags['rollout-interval'] === '0'
+          ? 0
+          : parseDurationFlag('rollout-interval', flags['rollout-interval'], { min: 1000, max: 3_600_000 }),
       metricsByFlow: flags['metrics-flows'] !== 'off',
       log: (line, fields) => this.note(line, fields),
       otherPaths: flags.console

@@ -16,6 +16,7 @@ import type {
   FlowSpec,
   MappingTestSpec,
   PolicySpec,
+  RolloutSpec,
   SLASpec,
   TemplateSpec,
   WorkspaceSpec,
@@ -29,6 +30,7 @@ export const KINDS = [
   'Policy',
   'SLA',
   'Alert',
+  'Rollout',
   'Template',
   'MappingTest',
 ] as const;
@@ -63,6 +65,7 @@ export interface SpecOf {
   Policy: PolicySpec;
   SLA: SLASpec;
   Alert: AlertSpec;
+  Rollout: RolloutSpec;
   Template: TemplateSpec;
   MappingTest: MappingTestSpec;
 }
@@ -124,6 +127,8 @@ export interface Workspace {
   policies: Map<string, Resource<'Policy'>>;
   slas: Map<string, Resource<'SLA'>>;
   alerts: Map<string, Resource<'Alert'>>;
+  /** Rollouts (partner-wide: in rsync.yaml or rollouts.yaml), by name. */
+  rollouts: Map<string, Resource<'Rollout'>>;
   /** Templates by `name@version`. */
   templates: Map<string, Resource<'Template'>>;
   /** Mapping tests that live in templates/. */
@@ -147,6 +152,7 @@ export function allResources(ws: Workspace): Resource[] {
     ...ws.policies.values(),
     ...ws.slas.values(),
     ...ws.alerts.values(),
+    ...ws.rollouts.values(),
     ...ws.templates.values(),
     ...ws.templateTests,
   );

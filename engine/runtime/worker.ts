@@ -58,6 +58,7 @@ import { WorkerMetrics } from './metrics.js';
 import { tickQueueName } from '../live/layout.js';
 import { APPLIED, listenForWork } from '../live/notify.js';
 import { AlertLoop } from './alerts/index.js';
+import { RolloutLoop } from '../rollout/loop.js';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -95,6 +96,8 @@ export interface WorkerOptions {
   route?: ServedWorker['route'];
   /** How often this worker evaluates the alerts (alerts/index.ts; default 30 s); 0: never. */
   alertIntervalMs?: number;
+  /** How often this worker advances the environment's rollouts (rollout/loop.ts; default 10 s); 0: never. */
+  rolloutIntervalMs?: number;
   /** Whether `/metrics` labels figures by flow (default true) or sums them per customer (metrics.ts). */
   metricsByFlow?: boolean;
   /** The worker's log: each line with its fields (level; a run's address, id and trace: page-loop.ts LogFields). */
@@ -127,6 +130,7 @@ export class RsyncWorker {
   private loop?: Promise<void>;
   private timers: NodeJS.Timeout[] = [];
   private alerts?: AlertLoop;
+  private rollouts?: RolloutLoop;
   readonly rt: RuntimeContext;
   /** Totals since start, for the demo and `--json`. */
   readonly totals = { runs: 0, read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0, failed: 0 };
@@ -203,6 +207,11 @@ export class RsyncWorker {
     if (this.o.alertIntervalMs !== 0) {
       this.alerts = new AlertLoop({ pool: db, env: this.o.env, intervalMs: this.o.alertIntervalMs, log: this.o.log });
       this.alerts.start();
+    }
+    if (this.o.rolloutIntervalMs !== 0) {
+      const { pool, url, env, rolloutIntervalMs: intervalMs, log } = this.o;
+      this.rollouts = new RolloutLoop({ pool, url, env, intervalMs, log });
+      this.rollouts.start();
     }
     this.ready = true;
     this.loop = this.run();
@@ -598,6 +607,7 @@ export class RsyncWorker {
     for (const t of this.timers) clearInterval(t);
     await this.evaluating;
     await this.alerts?.stop();
+    await this.rollouts?.stop();
     await closeServer(this.server);
     await this.boss?.stop({ graceful: false, close: false, wait: true }).catch(() => {});
     await this.listener?.end().catch(() => {});

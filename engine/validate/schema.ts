@@ -22,6 +22,7 @@ const KIND_FILES: Record<Kind, string> = {
   Policy: 'policy.schema.json',
   SLA: 'sla.schema.json',
   Alert: 'alert.schema.json',
+  Rollout: 'rollout.schema.json',
   Template: 'template.schema.json',
   MappingTest: 'mapping-test.schema.json',
 };

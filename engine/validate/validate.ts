@@ -58,6 +58,7 @@ import { formatDuration, parseDuration } from '../util/duration.js';
 import { describeUnstorable, dottedPath, unstorableIndex, unstorableTexts } from '../util/text.js';
 import { checkCron, isValidTimeZone } from './schedule.js';
 import { kindValidator, schemaProblems, validatorForSchema } from './schema.js';
+import { checkRollout } from './rollout.js';
 import { findLiteralSecrets, findSecretRefs } from './secrets.js';
 
 export interface ValidationResult {
@@ -140,6 +141,7 @@ export function validateWorkspace(ws: Workspace, onCustomer?: (done: number, tot
   checkEnvironments(ws, rep);
   checkConsole(ws, rep);
   for (const a of ws.alerts.values()) checkAlert(ws, a, undefined, rep);
+  for (const r of ws.rollouts.values()) checkRollout(ws, r, (...a) => rep.at(...a));
   let checked = 0;
   for (const c of ws.customers.values()) {
     checkCustomer(ws, c, rep);

@@ -383,7 +383,18 @@ describe('the examples of schemas/README.md', () => {
 
   it('cover every kind', () => {
     expect(new Set(examples.map((e) => e.kind))).toEqual(
-      new Set(['Workspace', 'Customer', 'Connection', 'Flow', 'Policy', 'SLA', 'Alert', 'Template', 'MappingTest']),
+      new Set([
+        'Workspace',
+        'Customer',
+        'Connection',
+        'Flow',
+        'Policy',
+        'SLA',
+        'Alert',
+        'Rollout',
+        'Template',
+        'MappingTest',
+      ]),
     );
   });
 
@@ -395,6 +406,7 @@ describe('the examples of schemas/README.md', () => {
     Policy: 'policy',
     SLA: 'sla',
     Alert: 'alert',
+    Rollout: 'rollout',
     Template: 'template',
     MappingTest: 'mapping-test',
   };

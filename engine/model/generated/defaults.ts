@@ -7,6 +7,7 @@
 import type {AlertSpec, BudgetBurnCondition, DeadLettersCondition, EmailChannel, NoWorkerCondition, PagerDutyChannel} from "./alert.js";
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, PolicySpec, RetryPolicy} from "./policy.js";
+import type {RolloutGate} from "./rollout.js";
 import type {AuditSettings, Environment, EnvironmentApprovals, OidcSettings, ValidationSettings, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
@@ -24,6 +25,7 @@ export const DEFAULTS = {
   PiiPolicy: { mask: true },
   PolicySpec: { missedRuns: "run-once" },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
+  RolloutGate: { minRecords: 1 },
   ValidationSettings: { requireMappingTests: false, untestedMappings: "warn" },
   WorkspaceDefaults: { timezone: "UTC" },
 } as const satisfies {
@@ -41,6 +43,7 @@ export const DEFAULTS = {
   PiiPolicy: Partial<PiiPolicy>;
   PolicySpec: Partial<PolicySpec>;
   RetryPolicy: Partial<RetryPolicy>;
+  RolloutGate: Partial<RolloutGate>;
   ValidationSettings: Partial<ValidationSettings>;
   WorkspaceDefaults: Partial<WorkspaceDefaults>;
 };

@@ -10,6 +10,7 @@ import type {Customer} from "./customer.js";
 import type {Flow} from "./flow.js";
 import type {MappingTest} from "./mapping-test.js";
 import type {Policy} from "./policy.js";
+import type {Rollout} from "./rollout.js";
 import type {SLA} from "./sla.js";
 import type {Template} from "./template.js";
 import type {Workspace} from "./workspace.js";
@@ -17,4 +18,5 @@ import type {Workspace} from "./workspace.js";
 /**
  * Any rsync document: dispatches on kind to the kind's schema. Point your editor here (# yaml-language-server: $schema=<relative path>/schemas/document.schema.json).
  */
-export type RsyncDocument = Workspace | Customer | Connection | Flow | Policy | SLA | Alert | Template | MappingTest;
+export type RsyncDocument =
+  Workspace | Customer | Connection | Flow | Policy | SLA | Alert | Rollout | Template | MappingTest;

@@ -13,6 +13,7 @@ export type * from "./flow.js";
 export type * from "./invariants.js";
 export type * from "./mapping-test.js";
 export type * from "./policy.js";
+export type * from "./rollout.js";
 export type * from "./sla.js";
 export type * from "./template.js";
 export type * from "./workspace.js";
