@@ -79,6 +79,21 @@ export async function rolloutsIn(db: Queryable, env: string, states: RolloutStat
   return withCohorts(db, rows);
 }
 
+/** The halted rollouts of `env`: what the alerts' rolloutHalted condition reads. */
+export async function haltedRollouts(
+  db: Queryable,
+  env: string,
+): Promise<{ name: string; reason: string | null; customers: string[]; since: Date }[]> {
+  const { rows } = await db.query(
+    `SELECT r.name, r.reason, r.updated_at AS since,
+            (SELECT coalesce(array_agg(DISTINCT x), '{}') FROM rsync.rollout_cohorts c, unnest(c.customers) x
+              WHERE c.rollout_id = r.id) AS customers
+       FROM rsync.rollouts r WHERE r.env = $1 AND r.state = 'halted' ORDER BY r.name`,
+    [env],
+  );
+  return rows;
+}
+
 /** The plan a rollout rolls out (kept apart from the row: it may be large). */
 export async function rolloutPlan<P>(db: Queryable, id: number): Promise<P> {
   const { rows } = await db.query<{ plan: P }>(`SELECT plan FROM rsync.rollouts WHERE id = $1`, [id]);

@@ -10,11 +10,12 @@
  * `rollout approve`, a wait gate, and completion. Every step is an apply-log entry.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { advanceRollouts, type RolloutContext } from '../../engine/rollout/rollout.js';
+import { evaluateAlerts } from '../../engine/runtime/alerts/index.js';
 import { awaitBackfill, createBackfill } from '../../engine/runtime/backfill.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
 import type { RsyncWorker } from '../../engine/runtime/worker.js';
@@ -114,6 +115,12 @@ describe('rsync rollout: cohorts, gates, halt and abort', { timeout: 240_000 }, 
       );
     }
     writeFileSync(path.join(dir, 'rollouts.yaml'), ROLLOUTS);
+    // A halted rollout is an incident of an Alert that asks for it (nothing listens on the channel: only the incident
+    // is looked at here).
+    appendFileSync(
+      path.join(dir, 'rsync.yaml'),
+      `---\napiVersion: rsync/v1\nkind: Alert\nmetadata: { name: rollouts }\nspec:\n  when: { rolloutHalted: true }\n  channels:\n    - webhook: { url: "http://127.0.0.1:9/rsync" }\n`,
+    );
     git(dir, 'init', '-q', '-b', 'main');
     git(dir, 'config', 'user.name', 'Ops');
     git(dir, 'config', 'user.email', 'ops@acme.example');
@@ -192,6 +199,12 @@ describe('rsync rollout: cohorts, gates, halt and abort', { timeout: 240_000 }, 
     expect(text.stdout).toContain('rollout stock-v2 in staging: HALTED');
     expect(text.stdout).toContain('halted: the gate of cohort early failed: 4 of 4 records dead-lettered');
     expect(text.stdout).toMatch(/1\. canary\s+PASSED\s+acme; applied/);
+    // The halt is an incident of the Alert that asks for it.
+    const alerts = await evaluateAlerts(pool, { envs: [ENV] });
+    expect(alerts.opened.map((i) => [i.condition, i.subject, i.summary])).toEqual([
+      ['rolloutHalted', 'stock-v2', 'Rollout stock-v2 halted in staging'],
+    ]);
+    expect(alerts.opened[0].detail).toContain('the gate of cohort early failed: 4 of 4 records dead-lettered');
     // Halted is not paused: resume is refused, with what to do instead.
     const resume = await cli(dir, db.url, 'rollout', 'resume', 'stock-v2', '--env', ENV);
     expect(resume.status, show(resume)).toBe(75);
@@ -235,6 +248,9 @@ describe('rsync rollout: cohorts, gates, halt and abort', { timeout: 240_000 }, 
     expect(acme.spec).toEqual(await revisionSpec('acme', 1));
     const s = await status('stock-v2');
     expect(s.cohorts.map((c: { state: string }) => c.state)).toEqual(['reverted', 'reverted', 'pending']);
+    // Aborted, it is no longer an incident.
+    const alerts = await evaluateAlerts(pool, { envs: [ENV] });
+    expect(alerts.resolved.map((i) => [i.condition, i.subject])).toEqual([['rolloutHalted', 'stock-v2']]);
   });
 
   it('every step is in the apply log', async () => {
