@@ -115,6 +115,14 @@ describe('rsync rollout: cohorts, gates, halt and abort', { timeout: 240_000 }, 
       );
     }
     writeFileSync(path.join(dir, 'rollouts.yaml'), ROLLOUTS);
+    const settings = path.join(dir, 'rsync.yaml');
+    writeFileSync(
+      settings,
+      readFileSync(settings, 'utf8').replace(
+        'staging: { ref: main }',
+        'staging: { ref: main }\n    production: { ref: production, requiresApproval: true }',
+      ),
+    );
     // A halted rollout is an incident of an Alert that asks for it (nothing listens on the channel: only the incident
     // is looked at here).
     appendFileSync(
@@ -156,6 +164,12 @@ describe('rsync rollout: cohorts, gates, halt and abort', { timeout: 240_000 }, 
     expect((await deployed('acme')).revision).toBe(2);
     expect((await deployed('beta')).revision).toBe(1);
     expect((await deployed('gamma')).revision).toBe(1);
+    // Where every apply needs an approved plan, a rollout is refused.
+    const approvals = await cli(dir, db.url, 'rollout', 'start', 'stock-v2', '--env', 'production');
+    expect(approvals.status, show(approvals)).toBe(75);
+    expect(approvals.stderr).toContain(
+      'production requires approval of every apply: a rollout cannot be started there',
+    );
     // A second start while it is under way is refused.
     const again = await cli(dir, db.url, 'rollout', 'start', 'stock-v2', '--env', ENV);
     expect(again.status, show(again)).toBe(75);

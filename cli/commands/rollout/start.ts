@@ -1,5 +1,6 @@
 import { diagnosticToJSON } from '../../../engine/diagnostics/diagnostic.js';
-import { ExitCode } from '../../../engine/diagnostics/errors.js';
+import { ExitCode, RsyncError } from '../../../engine/diagnostics/errors.js';
+import { declaredApprovalsAt } from '../../../engine/workspace/index.js';
 import { PLAN_STAGES } from '../../../engine/plan/index.js';
 import { rolloutStatus, startRollout } from '../../../engine/rollout/rollout.js';
 import { RsyncCommand } from '../../base.js';
@@ -23,12 +24,21 @@ worker then judges that cohort's gate and applies the next cohort when it passes
 
   async run(): Promise<StartOutput> {
     const { args, flags } = await this.parse(RolloutStart);
-    const { db, ctx, root } = await openRollout(flags, this.json);
+    const { db, ctx, root, env } = await openRollout(flags, this.json);
+    // A rollout applies without a saved, approved plan: not where the environment requires approvals (yet).
+    if ((await declaredApprovalsAt(root, env)).requiresApproval) {
+      await db.close();
+      throw new RsyncError(
+        `${env} requires approval of every apply: a rollout cannot be started there.`,
+        ExitCode.REFUSED,
+        'Roll the change out by partial plans instead (rsync plan --selector … --out plan.json, approved, then rsync apply plan.json).',
+      );
+    }
     const bar = stages('rollout start', PLAN_STAGES, !this.json);
     try {
       const outcome = await startRollout(ctx, {
         path: root,
-        env: flags.env,
+        env,
         name: args.name,
         onStage: (s) => bar.stage(s),
       });
