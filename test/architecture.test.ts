@@ -31,6 +31,7 @@ const LAYERS: readonly (readonly string[])[] = [
     'gitops',
     'report',
     'rollback',
+    'rollout',
     'console',
   ],
 ];

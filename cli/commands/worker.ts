@@ -105,6 +105,11 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
         "how often what the policies' retention no longer keeps is deleted (one worker at a time), 1m to 7d; 0 for never",
       default: '1h',
     }),
+    'rollout-interval': Flags.string({
+      description:
+        "how often the rollouts' gates are judged and the next cohorts applied, 1s to 1h (0: never, in this worker)",
+      default: '10s',
+    }),
   };
 
   async run(): Promise<WorkerResult> {
@@ -151,6 +156,10 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
         maxDeliveriesPerFlow: flags['max-deliveries'],
       },
       alertIntervalMs: alertMs,
+      rolloutIntervalMs:
+        flags['rollout-interval'] === '0'
+          ? 0
+          : parseDurationFlag('rollout-interval', flags['rollout-interval'], { min: 1000, max: 3_600_000 }),
       metricsByFlow: flags['metrics-flows'] !== 'off',
       log: (line, fields) => this.note(line, fields),
       otherPaths: flags.console

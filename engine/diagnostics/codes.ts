@@ -35,6 +35,8 @@ export const CODES: Readonly<Record<string, string>> = {
   'schema-invalid': 'Any other schema rule.',
   // References
   'ref-unknown': 'A name (connection, policy, SLA, default) that is not declared.',
+  'rollout-cohort':
+    "A Rollout's cohorts do not add up: two of one name, a customer in two cohorts, customers and a selector together, an 'everyone else' cohort before the last, one that takes no customer (a warning).",
   'cross-customer-ref': "A customer's resource refers to another customer's connection, policy, SLA or mapping.",
   'mapping-missing': 'A mapping file that does not exist, or a path that leaves the workspace.',
   'template-unknown': 'A `uses:` entry names a template or a version that does not exist.',

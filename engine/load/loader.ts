@@ -18,7 +18,7 @@ import {
   type Workspace,
 } from '../model/workspace.js';
 import type { ContentCache } from './content-cache.js';
-import { FolderSource, GitRefSource, WORKSPACE_FILE, type WorkspaceSource } from './source.js';
+import { FolderSource, GitRefSource, ROLLOUTS_FILE, WORKSPACE_FILE, type WorkspaceSource } from './source.js';
 import { instantiateTemplates } from './templates.js';
 import { applyOverlays } from './overlays.js';
 import { fileStart, parseYamlFile, rangeOf, type YamlDoc } from './yaml.js';
@@ -45,13 +45,15 @@ export async function loadWorkspace(opts: LoadOptions): Promise<Workspace> {
 }
 
 /** Where a kind may be declared. */
-const PLACES: Record<'root' | 'customer' | 'template', readonly Kind[]> = {
-  root: ['Workspace', 'Policy', 'SLA', 'Alert'],
+const PLACES: Record<'root' | 'rollouts' | 'customer' | 'template', readonly Kind[]> = {
+  root: ['Workspace', 'Policy', 'SLA', 'Alert', 'Rollout'],
+  rollouts: ['Rollout'],
   customer: ['Customer', 'Connection', 'Flow', 'Policy', 'SLA', 'Alert', 'Reconciliation', 'MappingTest'],
   template: ['Template', 'MappingTest'],
 };
 const PLACE_TEXT = {
-  root: `${WORKSPACE_FILE} (Workspace, and partner-wide Policy, SLA and Alert)`,
+  root: `${WORKSPACE_FILE} (Workspace, and partner-wide Policy, SLA, Alert and Rollout; Rollouts also in ${ROLLOUTS_FILE})`,
+  rollouts: `${ROLLOUTS_FILE} (Rollout)`,
   customer: 'integrations/<customer>/ (Customer, Connection, Flow, Policy, SLA, Alert, Reconciliation, MappingTest)',
   template: 'templates/<name>/<version>/ (Template, MappingTest)',
 };
@@ -80,6 +82,7 @@ export async function loadFromSource(
     policies: new Map(),
     slas: new Map(),
     alerts: new Map(),
+    rollouts: new Map(),
     templates: new Map(),
     templateTests: [],
     customers: new Map(),
@@ -113,11 +116,13 @@ export async function loadFromSource(
     const place =
       file === WORKSPACE_FILE
         ? 'root'
-        : parts[0] === 'templates'
-          ? 'template'
-          : parts.length > 2
-            ? 'customer'
-            : undefined;
+        : file === ROLLOUTS_FILE
+          ? 'rollouts'
+          : parts[0] === 'templates'
+            ? 'template'
+            : parts.length > 2
+              ? 'customer'
+              : undefined;
     let hit = cache?.get(file);
     if (!hit || hit.text !== text) {
       hit = { text, parsed: parseYamlFile(file, text, content) };
@@ -143,13 +148,13 @@ export async function loadFromSource(
           severity: 'error',
           code: 'document-misplaced',
           summary: `A ${r.kind} cannot be declared here`,
-          detail: `${r.kind} documents belong in ${PLACE_TEXT[r.kind === 'Workspace' ? 'root' : r.kind === 'Template' ? 'template' : 'customer']}; this file is in ${PLACE_TEXT[place]}. Move the document.`,
+          detail: `${r.kind} documents belong in ${PLACE_TEXT[r.kind === 'Workspace' || r.kind === 'Rollout' ? 'root' : r.kind === 'Template' ? 'template' : 'customer']}; this file is in ${PLACE_TEXT[place]}. Move the document.`,
           range: rangeOf(doc, ['kind']),
         });
         continue;
       }
       if (place === 'customer') r.customer = parts[1];
-      register(ws, r, place);
+      register(ws, r, place === 'rollouts' ? 'root' : place);
     }
   }
 
@@ -255,6 +260,8 @@ function register(ws: Workspace, r: Resource, place: 'root' | 'customer' | 'temp
       if (!dup(ws.slas.get(r.name))) ws.slas.set(r.name, r);
     } else if (r.kind === 'Alert') {
       if (!dup(ws.alerts.get(r.name))) ws.alerts.set(r.name, r);
+    } else if (r.kind === 'Rollout') {
+      if (!dup(ws.rollouts.get(r.name))) ws.rollouts.set(r.name, r);
     }
     return;
   }

@@ -24,13 +24,15 @@ export interface WorkspaceSource {
 }
 
 export const WORKSPACE_FILE = 'rsync.yaml';
+/** Rollouts may also have a file of their own at the workspace's root. */
+export const ROLLOUTS_FILE = 'rollouts.yaml';
 const LOADED = /\.(ya?ml|jsonata)$/;
 const SKIP_DIRS = new Set(['node_modules', '.git', '.rsync', '.build']);
 const TOP = ['integrations', 'templates'];
 
 /** A file the loader reads: rsync.yaml, and YAML and JSONata under integrations/ and templates/. */
 export function wanted(rel: string): boolean {
-  if (rel === WORKSPACE_FILE) return true;
+  if (rel === WORKSPACE_FILE || rel === ROLLOUTS_FILE) return true;
   const top = rel.split('/')[0];
   return TOP.includes(top) && LOADED.test(rel);
 }
@@ -46,6 +48,7 @@ export class FolderSource implements WorkspaceSource {
     const rels: string[] = [];
     const top = path.join(this.root, WORKSPACE_FILE);
     if (await exists(top)) rels.push(WORKSPACE_FILE);
+    if (await exists(path.join(this.root, ROLLOUTS_FILE))) rels.push(ROLLOUTS_FILE);
     for (const dir of TOP) walk(this.root, dir, rels);
     rels.sort();
     const out = new Map<string, string>();
@@ -131,7 +134,7 @@ export class GitRefSource implements WorkspaceSource {
   }
 
   async files(): Promise<Map<string, string>> {
-    this.cache ??= await this.tree.files([WORKSPACE_FILE, ...TOP], wanted);
+    this.cache ??= await this.tree.files([WORKSPACE_FILE, ROLLOUTS_FILE, ...TOP], wanted);
     return this.cache;
   }
 

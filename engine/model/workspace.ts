@@ -17,6 +17,7 @@ import type {
   FlowSpec,
   MappingTestSpec,
   PolicySpec,
+  RolloutSpec,
   SLASpec,
   TemplateSpec,
   WorkspaceSpec,
@@ -31,6 +32,7 @@ export const KINDS = [
   'SLA',
   'Alert',
   'Reconciliation',
+  'Rollout',
   'Template',
   'MappingTest',
 ] as const;
@@ -66,6 +68,7 @@ export interface SpecOf {
   SLA: SLASpec;
   Alert: AlertSpec;
   Reconciliation: ReconciliationSpec;
+  Rollout: RolloutSpec;
   Template: TemplateSpec;
   MappingTest: MappingTestSpec;
 }
@@ -128,6 +131,8 @@ export interface Workspace {
   policies: Map<string, Resource<'Policy'>>;
   slas: Map<string, Resource<'SLA'>>;
   alerts: Map<string, Resource<'Alert'>>;
+  /** Rollouts (partner-wide: in rsync.yaml or rollouts.yaml), by name. */
+  rollouts: Map<string, Resource<'Rollout'>>;
   /** Templates by `name@version`. */
   templates: Map<string, Resource<'Template'>>;
   /** Mapping tests that live in templates/. */
@@ -151,6 +156,7 @@ export function allResources(ws: Workspace): Resource[] {
     ...ws.policies.values(),
     ...ws.slas.values(),
     ...ws.alerts.values(),
+    ...ws.rollouts.values(),
     ...ws.templates.values(),
     ...ws.templateTests,
   );

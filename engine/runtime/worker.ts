@@ -60,6 +60,7 @@ import { APPLIED, listenForWork } from '../live/notify.js';
 import { AlertLoop } from './alerts/index.js';
 import { type PurgeReport, purgeRetention, purgeSummary } from './retention.js';
 import { ReconcileLoop } from './reconcile/loop.js';
+import { RolloutLoop } from '../rollout/loop.js';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -101,6 +102,8 @@ export interface WorkerOptions {
   alertIntervalMs?: number;
   /** How often this worker looks for due Reconciliation checks (reconcile/loop.ts; default 30 s); 0: never. */
   reconcileIntervalMs?: number;
+  /** How often this worker advances the environment's rollouts (rollout/loop.ts; default 10 s); 0: never. */
+  rolloutIntervalMs?: number;
   /** Whether `/metrics` labels figures by flow (default true) or sums them per customer (metrics.ts). */
   metricsByFlow?: boolean;
   /** The worker's log: each line with its fields (level; a run's address, id and trace: page-loop.ts LogFields). */
@@ -134,6 +137,7 @@ export class RsyncWorker {
   private timers: NodeJS.Timeout[] = [];
   private alerts?: AlertLoop;
   private reconcile?: ReconcileLoop;
+  private rollouts?: RolloutLoop;
   readonly rt: RuntimeContext;
   /** Totals since start, for the demo and `--json`. */
   readonly totals = { runs: 0, read: 0, written: 0, unchanged: 0, filtered: 0, dead: 0, failed: 0 };
@@ -217,6 +221,11 @@ export class RsyncWorker {
       const [env, intervalMs, log] = [this.o.env, this.o.reconcileIntervalMs, this.o.log];
       this.reconcile = new ReconcileLoop({ rt: this.rt, env, intervalMs, log });
       this.reconcile.start();
+    }
+    if (this.o.rolloutIntervalMs !== 0) {
+      const { pool, url, env, rolloutIntervalMs: intervalMs, log } = this.o;
+      this.rollouts = new RolloutLoop({ pool, url, env, intervalMs, log });
+      this.rollouts.start();
     }
     this.ready = true;
     this.loop = this.run();
@@ -639,6 +648,7 @@ export class RsyncWorker {
     await this.purging;
     await this.alerts?.stop();
     await this.reconcile?.stop();
+    await this.rollouts?.stop();
     await closeServer(this.server);
     await this.boss?.stop({ graceful: false, close: false, wait: true }).catch(() => {});
     await this.listener?.end().catch(() => {});

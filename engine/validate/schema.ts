@@ -23,6 +23,7 @@ const KIND_FILES: Record<Kind, string> = {
   SLA: 'sla.schema.json',
   Alert: 'alert.schema.json',
   Reconciliation: 'reconciliation.schema.json',
+  Rollout: 'rollout.schema.json',
   Template: 'template.schema.json',
   MappingTest: 'mapping-test.schema.json',
 };

@@ -60,6 +60,7 @@ import { checkReconciliation } from './reconciliation.js';
 import { checkCron, isValidTimeZone } from './schedule.js';
 import { kindValidator, schemaProblems, validatorForSchema } from './schema.js';
 import { checkSecretScopes } from './secret-scope.js';
+import { checkRollout } from './rollout.js';
 import { findLiteralSecrets, findSecretRefs } from './secrets.js';
 
 export interface ValidationResult {
@@ -143,6 +144,7 @@ export function validateWorkspace(ws: Workspace, onCustomer?: (done: number, tot
   checkEnvironments(ws, rep);
   checkConsole(ws, rep);
   for (const a of ws.alerts.values()) checkAlert(ws, a, undefined, rep);
+  for (const r of ws.rollouts.values()) checkRollout(ws, r, (...a) => rep.at(...a));
   let checked = 0;
   for (const c of ws.customers.values()) {
     checkCustomer(ws, c, rep);

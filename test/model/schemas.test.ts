@@ -392,6 +392,7 @@ describe('the examples of schemas/README.md', () => {
         'SLA',
         'Alert',
         'Reconciliation',
+        'Rollout',
         'Template',
         'MappingTest',
       ]),
@@ -407,6 +408,7 @@ describe('the examples of schemas/README.md', () => {
     SLA: 'sla',
     Alert: 'alert',
     Reconciliation: 'reconciliation',
+    Rollout: 'rollout',
     Template: 'template',
     MappingTest: 'mapping-test',
   };

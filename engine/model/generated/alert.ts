@@ -67,6 +67,10 @@ export interface AlertConditions {
   authFailed?: true;
   runStuck?: RunStuckCondition;
   noWorker?: NoWorkerCondition;
+  /**
+   * A rollout (rsync rollout) of customers the alert watches halted: a gate failed or a cohort could not be applied (until it is aborted).
+   */
+  rolloutHalted?: true;
 }
 /**
  * More than `over` records of a flow dead-lettered within the last `window`.

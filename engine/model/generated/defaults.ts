@@ -9,6 +9,7 @@ import type {ConnectionSpec} from "./connection.js";
 import type {FlowSpec} from "./flow.js";
 import type {PiiPolicy, PolicySpec, RetryPolicy} from "./policy.js";
 import type {ReconciliationSpec} from "./reconciliation.js";
+import type {RolloutGate} from "./rollout.js";
 import type {AuditSettings, Environment, EnvironmentApprovals, OidcSettings, ValidationSettings, VaultAppRole, VaultSettings, WorkspaceDefaults} from "./workspace.js";
 
 export const DEFAULTS = {
@@ -28,6 +29,7 @@ export const DEFAULTS = {
   PolicySpec: { missedRuns: "run-once" },
   ReconciliationSpec: { window: "1d", settle: "0s", every: "1h", maxKeys: 20 },
   RetryPolicy: { maxAttempts: 3, backoff: "exponential", initial: "30s", max: "10m" },
+  RolloutGate: { minRecords: 1 },
   ValidationSettings: { requireMappingTests: false, untestedMappings: "warn" },
   VaultAppRole: { mount: "approle" },
   VaultSettings: { mount: "secret" },
@@ -49,6 +51,7 @@ export const DEFAULTS = {
   PolicySpec: Partial<PolicySpec>;
   ReconciliationSpec: Partial<ReconciliationSpec>;
   RetryPolicy: Partial<RetryPolicy>;
+  RolloutGate: Partial<RolloutGate>;
   ValidationSettings: Partial<ValidationSettings>;
   VaultAppRole: Partial<VaultAppRole>;
   VaultSettings: Partial<VaultSettings>;

@@ -11,6 +11,7 @@ import type {Flow} from "./flow.js";
 import type {MappingTest} from "./mapping-test.js";
 import type {Policy} from "./policy.js";
 import type {Reconciliation} from "./reconciliation.js";
+import type {Rollout} from "./rollout.js";
 import type {SLA} from "./sla.js";
 import type {Template} from "./template.js";
 import type {Workspace} from "./workspace.js";
@@ -19,4 +20,4 @@ import type {Workspace} from "./workspace.js";
  * Any rsync document: dispatches on kind to the kind's schema. Point your editor here (# yaml-language-server: $schema=<relative path>/schemas/document.schema.json).
  */
 export type RsyncDocument =
-  Workspace | Customer | Connection | Flow | Policy | SLA | Alert | Reconciliation | Template | MappingTest;
+  Workspace | Customer | Connection | Flow | Policy | SLA | Alert | Reconciliation | Rollout | Template | MappingTest;

@@ -14,6 +14,7 @@ export type * from "./invariants.js";
 export type * from "./mapping-test.js";
 export type * from "./policy.js";
 export type * from "./reconciliation.js";
+export type * from "./rollout.js";
 export type * from "./sla.js";
 export type * from "./template.js";
 export type * from "./workspace.js";

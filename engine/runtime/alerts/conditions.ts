@@ -11,6 +11,7 @@
  *                budget 1 − successRate of the flow's SLA, above `rate` (computed here from the runs' counts)
  *   runStuck     a run of the flow still running, started more than `after` before now
  *   noWorker     no worker of the environment seen within `for` before now (rsync.workers)
+ *   rolloutHalted a rollout with a customer the alert watches is halted (rsync.rollouts); it ends when aborted
  */
 import {
   deadLettersBetween,
@@ -21,6 +22,7 @@ import {
   runsRunningSince,
   slaEventsOpenAt,
 } from '../../state/alert-signals.js';
+import { haltedRollouts } from '../../state/rollouts.js';
 import type pg from 'pg';
 import { DEFAULTS } from '../../model/generated/defaults.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
@@ -161,6 +163,20 @@ export async function observe(db: Queryable, alert: AlertDef, all: WatchedFlow[]
         detail: seen
           ? `The last worker was seen at ${seen.toISOString()}; flows of ${env} are not running. Start one: rsync worker --env ${env}.`
           : `No worker of ${env} has registered; flows of ${env} are not running. Start one: rsync worker --env ${env}.`,
+      });
+    }
+  }
+  if (w.rolloutHalted) {
+    const watched = new Set(flows.map((f) => f.customer));
+    for (const r of await haltedRollouts(db, env)) {
+      if (!r.customers.some((c) => watched.has(c))) continue;
+      out.push({
+        key: `rolloutHalted:${r.name}`,
+        condition: 'rolloutHalted',
+        subject: r.name,
+        customer: null,
+        summary: `Rollout ${r.name} halted in ${env}`,
+        detail: `${r.reason ?? 'halted'}. See it with rsync rollout status ${r.name} --env ${env}; abort it with rsync rollout abort ${r.name}.`,
       });
     }
   }
