@@ -33,6 +33,7 @@ export interface OpenOptions {
   sandbox?: boolean;
   limiter?: ConnectorContext['limiter'];
   slots?: ConnectorContext['slots'];
+  calls?: ConnectorContext['calls'];
 }
 
 export function openConnector(o: OpenOptions): OpenConnector {
@@ -43,6 +44,7 @@ export function openConnector(o: OpenOptions): OpenConnector {
     state: o.state,
     limiter: o.limiter,
     slots: o.slots,
+    calls: o.calls,
   };
   if (o.sandbox && o.connector !== 'sandbox') {
     const c = openSandbox(ctx, o.connector);

@@ -22,6 +22,8 @@ import { liveWorkers } from '../state/workers.js';
 import type { FlowDef } from './flows.js';
 import type { WebhookResult } from './server.js';
 import { healthOf, lagOf } from './status.js';
+import { usageToday } from '../state/quotas.js';
+import { quotaFigures } from './quotas.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -59,6 +61,8 @@ interface Snapshot {
   open: Awaited<ReturnType<typeof openWork>>;
   jobs: Awaited<ReturnType<typeof queuedJobs>>;
   workers: number;
+  /** Today's use of the quotas (runtime/quotas.ts), by scope. */
+  quota: Map<string, number>;
   at: number;
   /** Computed from the rest once, for the three metrics that show it. */
   health?: { lag: Series[]; objective: Series[]; flows: Series[] };
@@ -225,6 +229,31 @@ export class WorkerMetrics implements RunMetrics {
       'gauge',
       (s) => s.jobs.map((j) => ({ labels: L({ env, queue: j.queue, state: j.state }), value: j.n })),
     );
+    // Fair share (fairshare.ts, quotas.ts); runs in flight per customer are rsync_runs_running.
+    const quotas = (pick: 'used' | 'limit') => (s: Snapshot) =>
+      quotaFigures(o.flows(), s.quota).map((q) => ({ labels: L({ env, ...q.labels }), value: q[pick] }));
+    fleet(
+      'rsync_quota_used',
+      "Today's (UTC) use of each daily quota: a customer's source records (quota=records), a connection's API calls (quota=api_calls).",
+      'gauge',
+      quotas('used'),
+    );
+    fleet(
+      'rsync_quota_limit',
+      'The daily quotas as applied (compare with rsync_quota_used).',
+      'gauge',
+      quotas('limit'),
+    );
+    fleet(
+      'rsync_customer_concurrency_limit',
+      'The most runs of a customer in flight at once, across all workers (compare with rsync_runs_running).',
+      'gauge',
+      () => {
+        const seen = new Map<string, number>();
+        for (const f of o.flows()) if (f.limits.concurrency) seen.set(f.customer, f.limits.concurrency);
+        return [...seen].map(([customer, n]) => ({ labels: L({ env, customer }), value: n }));
+      },
+    );
     fleet('rsync_workers_live', 'Workers of the environment seen in the last 30 s.', 'gauge', (s) => [
       { labels: L({ env }), value: s.workers },
     ]);
@@ -278,7 +307,7 @@ export class WorkerMetrics implements RunMetrics {
 
   private async read(): Promise<Snapshot> {
     const { db, env } = this.o;
-    const [totals, retries, durations, last, open, jobs, workers, now] = await Promise.all([
+    const [totals, retries, durations, last, open, jobs, workers, now, quota] = await Promise.all([
       runTotals(db, env, this.byFlow),
       retryTotals(db, env),
       runDurations(db, env),
@@ -287,8 +316,19 @@ export class WorkerMetrics implements RunMetrics {
       queuedJobs(db, env),
       liveWorkers(db, env),
       db.query<{ now: Date }>('SELECT now()'),
+      usageToday(db, env),
     ]);
-    return { totals, retries, durations, last, open, jobs, workers: workers.length, at: now.rows[0].now.getTime() };
+    return {
+      totals,
+      retries,
+      durations,
+      last,
+      open,
+      jobs,
+      workers: workers.length,
+      quota,
+      at: now.rows[0].now.getTime(),
+    };
   }
 
   /** Count a webhook request's result. */

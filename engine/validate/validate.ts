@@ -59,6 +59,7 @@ import { describeUnstorable, dottedPath, unstorableIndex, unstorableTexts } from
 import { checkCron, isValidTimeZone } from './schedule.js';
 import { kindValidator, schemaProblems, validatorForSchema } from './schema.js';
 import { findLiteralSecrets, findSecretRefs } from './secrets.js';
+import { limitProblems } from './limits.js';
 
 export interface ValidationResult {
   diagnostics: Diagnostic[];
@@ -143,6 +144,7 @@ export function validateWorkspace(ws: Workspace, onCustomer?: (done: number, tot
   let checked = 0;
   for (const c of ws.customers.values()) {
     checkCustomer(ws, c, rep);
+    for (const p of limitProblems(ws, c)) rep.at(p.r, p.path, p.d);
     for (const a of c.alerts.values()) checkAlert(ws, a, c, rep);
     for (const conn of c.connections.values()) checkConnection(conn, rep);
     for (const flow of c.flows.values()) checkFlow(ws, c, flow, mappings.facts, rep);
