@@ -51,6 +51,9 @@ export async function fairShareBench(o: FairShareBenchOptions, say: (s?: string)
     ok &&= pass;
   };
   let worker: RsyncWorker | undefined;
+  const most = new Map<string, number>();
+  let sampling = true;
+  let sampler: Promise<void> | undefined;
   try {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rsync-bench-fairshare-'));
     writeFairWorkspace(dir, 100_000_000);
@@ -59,9 +62,7 @@ export async function fairShareBench(o: FairShareBenchOptions, say: (s?: string)
     worker = new RsyncWorker({ pool, url: db.url, env: ENV, port: 0, sandbox: true, concurrency: 4, slaEveryMs: 0 });
     await worker.start();
 
-    const most = new Map<string, number>();
-    let sampling = true;
-    const sampler = (async () => {
+    sampler = (async () => {
       while (sampling) {
         const { rows } = await pool.query<{ customer: string; n: number }>(
           `SELECT split_part(address, '/', 1) AS customer, count(*)::int AS n FROM rsync.runs WHERE status = 'running' GROUP BY 1`,
@@ -115,6 +116,8 @@ export async function fairShareBench(o: FairShareBenchOptions, say: (s?: string)
     check(written.rows[0].n === o.records, `every backfilled record written once (${written.rows[0].n})`);
     check(idle.length === 2 * o.rate * o.seconds && busy.length === idle.length, 'every delivery written once');
   } finally {
+    sampling = false;
+    await sampler?.catch(() => {});
     await worker?.stop(10_000);
     await pool.end();
     await db.drop();

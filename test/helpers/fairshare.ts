@@ -50,7 +50,8 @@ spec:
     writeFileSync(path.join(c, 'mappings', 'stock.jsonata'), STOCK_MAPPING);
     writeFileSync(
       path.join(c, 'mappings', 'orders.jsonata'),
-      `{ "externalId": $string(id), "createdAt": created_at, "currency": currency, "total": total_price, "lines": [] }`,
+      `{ "externalId": $string(id), "createdAt": created_at, "currency": currency, "total": total_price,
+  "lines": [{ "sku": "SKU-" & $string(id), "quantity": 1, "unitPrice": total_price, "total": total_price }] }`,
     );
     const flow = (name: string, trigger: string, source: string, target: string, more = '') =>
       writeFileSync(

@@ -175,6 +175,8 @@ describe('fair share across customers', { timeout: 180_000 }, () => {
     expect(most).toBeLessThanOrEqual(1);
     const done = await pool.query(`SELECT count(*)::int AS n FROM rsync.deliveries WHERE done_at IS NOT NULL`);
     expect(done.rows[0].n).toBe(300);
+    const writes = await pool.query(`SELECT count(*)::int AS n FROM rsync_sandbox.writes WHERE system = 'contoso/erp'`);
+    expect(writes.rows[0].n).toBe(300);
     await stopWorkers();
   });
 
