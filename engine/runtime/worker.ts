@@ -566,7 +566,8 @@ export class RsyncWorker {
     }
     const release = await this.fair.admit(flow);
     if (!release) {
-      // A scheduled run whose quota is reached is skipped (the next tick starts it again); any other waits its turn.
+      // No room after all (another worker took the customer's last slot), or a quota reached since the fetch: a
+      // scheduled run under a quota is skipped (a later tick starts it again), any other is put back to wait.
       const quota = this.fair.quota(flow);
       if (quota && data.trigger === 'schedule') await boss.complete(queue, job.id, { skipped: describeQuota(quota) });
       else await this.fair.putBack(queue, job.id, quota ? 60_000 : (this.o.pollMs ?? 1000));
