@@ -34,7 +34,8 @@ export default class Status extends RsyncCommand<StatusOutput> {
     `Health per flow: ok; late (lag beyond its SLA's freshness: since the last successful run, or the oldest
 undelivered webhook for event flows); failing (its last run failed); idle (it never ran). BUDGET LEFT is the month's
 error budget left (UTC): the share of the success rate's budget of records, then of freshness minutes
-(\`rsync sla\` has the detail). A PAUSED flow (\`rsync pause\`) shows who paused it, since when and why. Also lists live
+(\`rsync sla\` has the detail). A PAUSED flow (\`rsync pause\`) shows who paused it, since when and why. A flow shown as QUOTA has reached a daily
+quota of its customer (records) or of a connection (API calls): a line says which, and when it resets. Also lists live
 workers, the latest run of each Reconciliation check (\`rsync reconcile\`), and, when a controller syncs the environment (\`rsync controller\`), a first line "synced at <commit>" or
 "out of sync (<commit> not applied: <why>)".`;
   static examples = ['<%= config.bin %> status --env staging', '<%= config.bin %> status --customer northwind --json'];

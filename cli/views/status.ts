@@ -19,7 +19,7 @@ export function renderStatus(env: string, status: FlowStatus[], workers: number,
     String(s.recordsLastHour),
     String(s.deadLetters),
     budgetCell(s),
-    s.paused ? 'PAUSED' : s.health,
+    s.paused ? 'PAUSED' : s.quota ? 'QUOTA' : s.health,
   ]);
   const paused = status
     .filter((s) => s.paused)
@@ -27,11 +27,20 @@ export function renderStatus(env: string, status: FlowStatus[], workers: number,
       (s) =>
         `PAUSED ${s.customer}/${s.flow} by ${s.paused!.by} since ${s.paused!.since}${s.paused!.reason ? `: ${s.paused!.reason}` : ''}`,
     );
+  // One line per quota reached (a customer's records, a connection's calls), however many flows it stops.
+  const quotas = [
+    ...new Set(
+      status
+        .filter((s) => s.quota)
+        .map((s) => `QUOTA ${s.quota!.of}: ${s.quota!.text} (${s.quota!.used.toLocaleString('en-US')} used today)`),
+    ),
+  ];
   const late = status.filter((s) => s.health === 'late' || s.health === 'failing').length;
   return [
     ...(head ? [head.trimEnd(), ''] : []),
     table(['FLOW', 'REV', 'TRIGGER', 'LAST RUN', 'LAG', 'SLA', 'LAST HOUR', 'DEAD', 'BUDGET LEFT', 'HEALTH'], rows),
     ...(paused.length ? ['', ...paused] : []),
+    ...(quotas.length ? ['', ...quotas] : []),
     '',
     `${env}: ${status.length} flows, ${workers} live worker${workers === 1 ? '' : 's'}, ${late} late or failing, ${status.reduce((n, s) => n + s.deadLetters, 0)} open dead letters`,
   ].join('\n');

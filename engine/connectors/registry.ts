@@ -34,6 +34,7 @@ export interface OpenOptions {
   sandbox?: boolean;
   limiter?: ConnectorContext['limiter'];
   slots?: ConnectorContext['slots'];
+  calls?: ConnectorContext['calls'];
 }
 
 export function openConnector(o: OpenOptions): OpenConnector {
@@ -51,6 +52,7 @@ function openWithoutFetching(o: OpenOptions): OpenConnector {
     state: o.state,
     limiter: o.limiter,
     slots: o.slots,
+    calls: o.calls,
   };
   if (o.sandbox && o.connector !== 'sandbox') {
     const c = openSandbox(ctx, o.connector);

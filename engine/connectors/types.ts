@@ -356,6 +356,11 @@ export interface ConnectorContext {
    * otherwise. NetSuite's account concurrency limit and Business Central's concurrent requests are such caps.
    */
   slots?: (key: string, limit: number) => SharedSlots;
+  /**
+   * Counts one API request against the connection's daily quota (runtime/quotas.ts), called by the kit's HTTP client
+   * as it sends each request; absent when the connection sets no quota.
+   */
+  calls?: () => Promise<void>;
   /** The rsync state database (the sandbox's simulated systems live in it). */
   state?: import('pg').Pool;
 }

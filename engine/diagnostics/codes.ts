@@ -46,6 +46,8 @@ export const CODES: Readonly<Record<string, string>> = {
   'template-patch-unknown': 'A `uses:` entry patches a flow the template does not have.',
   'environment-unknown': 'An environment (in --env or an overlay) that rsync.yaml does not declare.',
   'approvals-ignored': 'An environment sets approvals but not requiresApproval: true, so they do nothing.',
+  'limits-flow-concurrency':
+    "A flow's concurrency (backfill windows at once) is above its customer's limits.concurrency, which holds instead.",
   'oidc-insecure': "The console's OpenID Connect issuer or redirect URL is http:// on a machine other than this one.",
   // Connectors and capabilities
   'connector-unknown': 'A connection names a connector type rsync does not have.',

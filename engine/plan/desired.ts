@@ -10,6 +10,7 @@ import { hashOf, sha256 } from '../util/hash.js';
 import { queueSettings } from '../live/layout.js';
 import { isObject } from '../util/merge.js';
 import { alertBrandingOf, type AlertBranding } from '../workspace/branding.js';
+import { customerLimitsOf } from '../model/limits.js';
 import type { DeployableResource } from './types.js';
 
 export interface DesiredState {
@@ -113,6 +114,7 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
     for (const r of c.slas.values()) resources.push(deployable(ws, r, base(r), lines));
     for (const a of c.alerts.values()) resources.push(deployable(ws, a, alertValue(a, branding), lines));
     for (const r of c.reconciliations.values()) resources.push(deployable(ws, r, base(r), lines));
+    const limits = customerLimitsOf(ws, c.name);
     for (const f of c.flows.values()) {
       const value = base(f);
       const file = typeof f.spec.mapping === 'string' ? resolveRelative(f.dir, f.spec.mapping) : undefined;
@@ -139,6 +141,7 @@ export function desiredState(ws: Workspace, customers?: Set<string>): DesiredSta
         ...(isObject(trigger.schedule) && typeof trigger.schedule.cron === 'string'
           ? { schedule: { cron: trigger.schedule.cron, timezone } }
           : {}),
+        ...(limits ? { limits } : {}),
       };
       if (f.template)
         value.template = { name: f.template.template, version: f.template.version, with: f.template.params };

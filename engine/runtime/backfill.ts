@@ -87,20 +87,22 @@ export async function runBackfills(
   rt: RuntimeContext,
   env: string,
   flows: (address: string) => FlowDef | undefined,
+  admit: Admit = async () => async () => {},
 ): Promise<number> {
   let worked = 0;
   await withClient(rt.db, async (client) => {
     for (;;) {
       if (rt.signal?.aborted || rt.stopping?.()) break;
-      const claimed = await claimWindow(client, env, flows);
+      const claimed = await claimWindow(client, env, flows, admit);
       if (!claimed) break;
-      const { w, slotName, slot } = claimed;
+      const { w, slotName, slot, release } = claimed;
       try {
         await runWindow(rt, client, flows(w.address)!, w);
         worked++;
       } finally {
         await releaseClaim(client, `window:${w.backfill}`, w.n);
         await releaseClaim(client, slotName, slot);
+        await release();
       }
     }
     await closeFinishedBackfills(client, env);
@@ -108,27 +110,59 @@ export async function runBackfills(
   return worked;
 }
 
-/** Claim a slot of a window's flow, then the window; the first open window of a deployed flow that has both. */
+/**
+ * Whether a window of `flow` may start now (the worker's fair share: its customer's concurrency and quotas,
+ * runtime/fairshare.ts): the release of what it took, or null to pass the window over.
+ */
+export type Admit = (flow: FlowDef) => Promise<(() => Promise<void>) | null>;
+
+/**
+ * Admitted (`admit`), claim a slot of a window's flow, then the window; the first open window of a deployed flow
+ * that has all three.
+ */
 async function claimWindow(
   client: pg.PoolClient,
   env: string,
   flows: (address: string) => FlowDef | undefined,
-): Promise<{ w: BackfillWindow; slotName: string; slot: number } | undefined> {
-  for (const w of await openWindows(client, env)) {
-    const flow = flows(w.address);
-    if (!flow) continue;
-    const slotName = `flow:${env}/${w.address}`;
-    let slot = -1;
-    for (let s = 0; s < flow.concurrency; s++) {
-      if (await tryClaim(client, slotName, s)) {
-        slot = s;
-        break;
-      }
+  admit: Admit,
+): Promise<{ w: BackfillWindow; slotName: string; slot: number; release: () => Promise<void> } | undefined> {
+  const admitted = new Map<string, (() => Promise<void>) | null>();
+  try {
+    for (const w of await openWindows(client, env)) {
+      const flow = flows(w.address);
+      if (!flow) continue;
+      if (!admitted.has(w.address)) admitted.set(w.address, await admit(flow));
+      const release = admitted.get(w.address);
+      if (!release) continue;
+      const got = await claimFlowWindow(client, env, flow, w);
+      if (!got) continue;
+      admitted.delete(w.address);
+      return { ...got, release };
     }
-    if (slot < 0) continue;
-    if (await tryClaim(client, `window:${w.backfill}`, w.n)) return { w, slotName, slot };
-    await releaseClaim(client, slotName, slot);
+    return undefined;
+  } finally {
+    for (const release of admitted.values()) await release?.();
   }
+}
+
+/** A slot of the window's flow (its `concurrency`, across workers), then the window itself. */
+async function claimFlowWindow(
+  client: pg.PoolClient,
+  env: string,
+  flow: FlowDef,
+  w: BackfillWindow,
+): Promise<{ w: BackfillWindow; slotName: string; slot: number } | undefined> {
+  const slotName = `flow:${env}/${w.address}`;
+  let slot = -1;
+  for (let s = 0; s < flow.concurrency; s++) {
+    if (await tryClaim(client, slotName, s)) {
+      slot = s;
+      break;
+    }
+  }
+  if (slot < 0) return undefined;
+  if (await tryClaim(client, `window:${w.backfill}`, w.n)) return { w, slotName, slot };
+  await releaseClaim(client, slotName, slot);
   return undefined;
 }
 

@@ -18,6 +18,7 @@ import { connectorSpec } from '../connectors/catalog.js';
 import type { FlowDef } from './flows.js';
 import { connectorFor, finish, pipeline, type RunResult, type RuntimeContext } from './page-loop.js';
 import { processPage, type RunHandle, startRun } from './pipeline.js';
+import { countRecords, quotaReached } from './quotas.js';
 
 /** Record a verified webhook delivery once (by its delivery id) and wake the workers; false when it was a duplicate. */
 export async function recordDelivery(
@@ -41,6 +42,8 @@ export async function runEvents(rt: RuntimeContext, flow: FlowDef): Promise<RunR
       const ctx = pipeline(rt, flow);
       for (;;) {
         if (rt.signal?.aborted || rt.stopping?.()) break;
+        // A quota reached leaves the rest pending, to run once it resets (or is raised).
+        if (await quotaReached(rt.db, flow)) break;
         // Candidates beyond one page: the first ones may be another worker's.
         const candidates = await pendingDeliveryIds(client, flow.env, flow.address, flow.batchSize * 4);
         if (!candidates.length) break;
@@ -59,6 +62,7 @@ export async function runEvents(rt: RuntimeContext, flow: FlowDef): Promise<RunR
               tx,
               rows.map((r) => r.id),
             );
+            await countRecords(tx, flow, records.length);
           });
           // Committed: the target confirmed these deliveries.
           rt.metrics?.page(flow, (performance.now() - started) / 1000);

@@ -17,11 +17,15 @@ import { DEFAULTS } from '../model/generated/defaults.js';
 type Queryable = Pick<pg.Pool, 'query'>;
 
 export interface ConnectionDef {
+  /** The environment it is deployed in (its quotas are counted there). */
+  env?: string;
   name: string;
   /** `<customer>/<connection>` */
   system: string;
   type: string;
   settings: Record<string, unknown>;
+  /** The connection's `spec.limits.apiCallsPerDay` (runtime/quotas.ts), when it sets one. */
+  apiCallsPerDay?: number;
 }
 
 export interface FlowDef {
@@ -62,6 +66,8 @@ export interface FlowDef {
   sla?: SlaDef;
   /** The policy's retention in milliseconds (runtime/retention.ts): what is older is deleted; absent, kept. */
   retention: RetentionDef;
+  /** Its customer's limits as applied (model/limits.ts: customer.yaml, else rsync.yaml's defaults); runtime/fairshare.ts. */
+  limits: { concurrency?: number; recordsPerDay?: number };
 }
 
 /** How long a flow's rows are kept (Policy spec.retention and spec.deadLetter.retain), in milliseconds. */
@@ -107,15 +113,25 @@ function slaDef(row: Row | undefined): SlaDef | undefined {
 
 type Row = ResourceRow;
 
+function limitsOf(v: unknown): FlowDef['limits'] {
+  const l = isObject(v) ? v : {};
+  const n = (x: unknown) => (typeof x === 'number' && x > 0 ? x : undefined);
+  return { concurrency: n(l.concurrency), recordsPerDay: n(l.recordsPerDay) };
+}
+
 /** A deployed connection of a customer, by name (type `unknown` when it is not deployed). */
-export function connection(rows: Map<string, Row>, customer: string, name: string): ConnectionDef {
+export function connection(rows: Map<string, Row>, customer: string, name: string, env?: string): ConnectionDef {
   const r = rows.get(`${customer}/connection/${name}`);
   const spec = r && isObject(r.spec.spec) ? r.spec.spec : {};
   return {
+    env,
     name,
     system: `${customer}/${name}`,
     type: typeof spec.connector === 'string' ? spec.connector : 'unknown',
     settings: isObject(spec.settings) ? spec.settings : {},
+    ...(isObject(spec.limits) && typeof spec.limits.apiCallsPerDay === 'number'
+      ? { apiCallsPerDay: spec.limits.apiCallsPerDay }
+      : {}),
   };
 }
 
@@ -172,8 +188,8 @@ export function flowDef(
     key: String(s.key),
     params: tmpl && isObject(tmpl.with) ? tmpl.with : {},
     canonical: String(s.canonical),
-    source: { ...connection(rows, customer, String(s.source.connection)), stream: String(s.source.stream) },
-    target: { ...connection(rows, customer, String(s.target.connection)), entity: String(s.target.entity) },
+    source: { ...connection(rows, customer, String(s.source.connection), env), stream: String(s.source.stream) },
+    target: { ...connection(rows, customer, String(s.target.connection), env), entity: String(s.target.entity) },
     batchSize: typeof s.batchSize === 'number' ? s.batchSize : DEFAULTS.FlowSpec.batchSize,
     concurrency: typeof s.concurrency === 'number' ? s.concurrency : DEFAULTS.FlowSpec.concurrency,
     queue: retryQueueName(env, r),
@@ -188,6 +204,7 @@ export function flowDef(
     freshnessMs: parseDuration(slaSpec.freshness),
     sla: slaDef(sla),
     retention: retentionOf(policySpec),
+    limits: limitsOf(eff.limits),
   };
 }
 

@@ -9,6 +9,7 @@ import { withClient } from '../state/tx.js';
 import type { FlowDef } from './flows.js';
 import { finish, pageSize, readableSource, runPages, type RunResult, type RuntimeContext } from './page-loop.js';
 import { startRun } from './pipeline.js';
+import { describeQuota } from './quotas.js';
 
 export async function runIncremental(
   rt: RuntimeContext,
@@ -26,7 +27,7 @@ export async function runIncremental(
         const cursor = await readCursor(rt.db, flow.env, flow.address);
         const read = (c: unknown) =>
           source.read!({ stream: flow.source.stream, cursor: c, limit: pageSize(flow), signal: rt.signal });
-        await runPages(
+        const quota = await runPages(
           rt,
           client,
           run,
@@ -35,7 +36,8 @@ export async function runIncremental(
           (tx, page) => saveCursor(tx, flow.env, flow.address, page.cursor),
           rt.maxPages ?? 1000,
         );
-        return await finish(rt, run);
+        const r = await finish(rt, run);
+        return quota ? { ...r, reason: describeQuota(quota) } : r;
       } catch (e) {
         return await finish(rt, run, e);
       }

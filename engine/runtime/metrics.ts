@@ -24,6 +24,8 @@ import type { FlowDef } from './flows.js';
 import { RECONCILIATION_METRICS } from './reconcile/metrics.js';
 import type { WebhookResult } from './server.js';
 import { healthOf, lagOf } from './status.js';
+import { usageToday } from '../state/quotas.js';
+import { quotaFigures } from './quotas.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -62,6 +64,8 @@ interface Snapshot {
   jobs: Awaited<ReturnType<typeof queuedJobs>>;
   workers: number;
   reconciliations: Awaited<ReturnType<typeof latestReconciliations>>;
+  /** Today's use of the quotas (runtime/quotas.ts), by scope. */
+  quota: Map<string, number>;
   at: number;
   /** Computed from the rest once, for the three metrics that show it. */
   health?: { lag: Series[]; objective: Series[]; flows: Series[] };
@@ -228,6 +232,31 @@ export class WorkerMetrics implements RunMetrics {
       'gauge',
       (s) => s.jobs.map((j) => ({ labels: L({ env, queue: j.queue, state: j.state }), value: j.n })),
     );
+    // Fair share (fairshare.ts, quotas.ts); runs in flight per customer are rsync_runs_running.
+    const quotas = (pick: 'used' | 'limit') => (s: Snapshot) =>
+      quotaFigures(o.flows(), s.quota).map((q) => ({ labels: L({ env, ...q.labels }), value: q[pick] }));
+    fleet(
+      'rsync_quota_used',
+      "Today's (UTC) use of each daily quota: a customer's source records (quota=records), a connection's API calls (quota=api_calls).",
+      'gauge',
+      quotas('used'),
+    );
+    fleet(
+      'rsync_quota_limit',
+      'The daily quotas as applied (compare with rsync_quota_used).',
+      'gauge',
+      quotas('limit'),
+    );
+    fleet(
+      'rsync_customer_concurrency_limit',
+      'The most runs of a customer in flight at once, across all workers (compare with rsync_runs_running).',
+      'gauge',
+      () => {
+        const seen = new Map<string, number>();
+        for (const f of o.flows()) if (f.limits.concurrency) seen.set(f.customer, f.limits.concurrency);
+        return [...seen].map(([customer, n]) => ({ labels: L({ env, customer }), value: n }));
+      },
+    );
     fleet('rsync_workers_live', 'Workers of the environment seen in the last 30 s.', 'gauge', (s) => [
       { labels: L({ env }), value: s.workers },
     ]);
@@ -288,7 +317,7 @@ export class WorkerMetrics implements RunMetrics {
 
   private async read(): Promise<Snapshot> {
     const { db, env } = this.o;
-    const [totals, retries, durations, last, open, jobs, workers, reconciliations, now] = await Promise.all([
+    const [totals, retries, durations, last, open, jobs, workers, reconciliations, now, quota] = await Promise.all([
       runTotals(db, env, this.byFlow),
       retryTotals(db, env),
       runDurations(db, env),
@@ -298,9 +327,20 @@ export class WorkerMetrics implements RunMetrics {
       liveWorkers(db, env),
       latestReconciliations(db, env),
       db.query<{ now: Date }>('SELECT now()'),
+      usageToday(db, env),
     ]);
-    const at = now.rows[0].now.getTime();
-    return { totals, retries, durations, last, open, jobs, workers: workers.length, reconciliations, at };
+    return {
+      totals,
+      retries,
+      durations,
+      last,
+      open,
+      jobs,
+      workers: workers.length,
+      reconciliations,
+      quota,
+      at: now.rows[0].now.getTime(),
+    };
   }
 
   /** Count a webhook request's result. */

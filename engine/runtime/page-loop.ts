@@ -40,6 +40,7 @@ export type { LogFields, LogSink };
 import { slotsFor } from '../state/slots.js';
 import { limiterFor } from './throttle.js';
 import type { RunMetrics } from './metrics.js';
+import { callCounter, countRecords, describeQuota, type QuotaReached, quotaReached } from './quotas.js';
 
 export interface RuntimeContext {
   db: pg.Pool;
@@ -108,7 +109,8 @@ export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef[
   const sandbox = sandboxed(rt, c.system);
   const overlay = rt.settings?.get(c.system);
   const settings = overlay ? { ...c.settings, ...overlay } : c.settings;
-  const id = `${sandbox ? 'sandbox:' : ''}${c.system}:${c.type}:${JSON.stringify(settings)}`;
+  const calls = sandbox ? undefined : callCounter(rt.db, c.env, c);
+  const id = `${sandbox ? 'sandbox:' : ''}${calls ? 'counted:' : ''}${c.system}:${c.type}:${JSON.stringify(settings)}`;
   let open = connectors.get(id);
   if (!open) {
     open = openConnector({
@@ -119,6 +121,7 @@ export function connectorFor(rt: RuntimeContext, c: FlowDef['source'] | FlowDef[
       sandbox,
       limiter: sandbox ? undefined : limiterFor(rt.db, c.system, rt.signal),
       slots: sandbox ? undefined : slotsFor(rt.db, c.system, rt.signal),
+      calls,
     });
     connectors.set(id, open);
   }
@@ -228,7 +231,8 @@ async function* pagesAhead(
 
 /**
  * The page loop: every page of `read` from `cursor` through the pipeline on `client`, each committed with the run
- * kind's `commit` (its cursor), then acknowledged to the source; at most `maxPages` pages.
+ * kind's `commit` (its cursor), then acknowledged to the source; at most `maxPages` pages. It stops before a page
+ * when one of the flow's quotas is reached (runtime/quotas.ts), and says which.
  */
 export async function runPages(
   rt: RuntimeContext,
@@ -238,24 +242,35 @@ export async function runPages(
   cursor: unknown,
   commit: (tx: pg.PoolClient, page: Page) => Promise<void>,
   maxPages = Number.POSITIVE_INFINITY,
-): Promise<void> {
+): Promise<QuotaReached | undefined> {
   const flow = run.flow;
   const ctx = pipeline(rt, flow);
   let pages = 0;
   for await (const { page, outcomes } of pagesAhead(rt, flow, run, read, cursor)) {
     if (rt.signal?.aborted) throw new Error('aborted');
     const mapped = await outcomes;
+    const reached = page.records.length ? await quotaReached(rt.db, flow) : undefined;
+    if (reached) {
+      await appendRunLog(rt.db, run.id, { event: 'quota', reason: describeQuota(reached) });
+      rt.log?.(`  ${flow.address}: stopped before a page: ${describeQuota(reached)}`, {
+        level: 'warn',
+        ...runFields(run),
+      });
+      return reached;
+    }
     const started = performance.now();
     if (page.records.length) {
-      await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped }, (tx) =>
-        commit(tx, page),
-      );
+      await processPage(ctx, run, client, { records: page.records, json: page.json, outcomes: mapped }, async (tx) => {
+        await commit(tx, page);
+        await countRecords(tx, flow, page.records.length);
+      });
       rt.metrics?.page(flow, (performance.now() - started) / 1000);
     } else await withTransaction(client, (tx) => commit(tx, page));
     await page.commit?.();
     rt.onPage?.(flow, run.counts);
     if (++pages >= maxPages) break;
   }
+  return undefined;
 }
 
 /** Close a run: succeeded without `e`; with it, failed — or interrupted, when the worker is stopping. */

@@ -7,6 +7,8 @@ import { type Pause, pausedFlows } from '../state/pauses.js';
 import { readSyncState, type SyncState } from '../state/sync-state.js';
 import { liveWorkers } from '../state/workers.js';
 import { type FlowDef, loadFlows } from './flows.js';
+import { usageToday } from '../state/quotas.js';
+import { describeQuota, reachedOf } from './quotas.js';
 import { type Budget, budgetSummary, monthlySla, monthOf } from './sla.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -35,6 +37,11 @@ export interface FlowStatus {
   budget: { records?: Budget; minutes?: Budget };
   /** Set while the flow is paused (`rsync pause`): it starts no run of any trigger until resumed. */
   paused: Pause | null;
+  /**
+   * Set while one of the flow's daily quotas is reached (runtime/quotas.ts: its customer's records, a connection's
+   * API calls): what it is (`text`: "quota reached: 100,000 records/day, resets at 00:00 UTC"), whose, and the use.
+   */
+  quota: { text: string; of: string; used: number; limit: number } | null;
 }
 
 export async function flowStatus(
@@ -48,12 +55,13 @@ export async function flowStatus(
     .sort((a, b) => a.address.localeCompare(b.address));
   const addresses = list.map((f) => f.address);
   const at = new Date();
-  const [runs, deadBy, pendingBy, slas, paused] = await Promise.all([
+  const [runs, deadBy, pendingBy, slas, paused, used] = await Promise.all([
     runSummaries(db, env, addresses),
     openDeadLetterCounts(db, env, addresses),
     pendingDeliveryCounts(db, env, addresses),
     monthlySla(db, env, list, monthOf(at), at),
     pausedFlows(db, env, addresses),
+    usageToday(db, env),
   ]);
   const slaBy = new Map(slas.map((s) => [s.address, s]));
   const now = at.getTime();
@@ -63,6 +71,7 @@ export async function flowStatus(
     const lagMs = lagOf(f, now, { ran: !!l, succeededAt: runs.succeededAt.get(f.address), pendingSince: p?.oldest });
     const freshnessMs = f.freshnessMs ?? null;
     const health = healthOf(l?.status, !!l, lagMs, freshnessMs);
+    const quota = reachedOf(f, used);
     return {
       address: f.address,
       customer: f.customer,
@@ -88,6 +97,7 @@ export async function flowStatus(
       pendingDeliveries: p?.n ?? 0,
       budget: budgetSummary(slaBy.get(f.address)),
       paused: paused.get(f.address) ?? null,
+      quota: quota ? { text: describeQuota(quota), of: quota.of, used: quota.used, limit: quota.limit } : null,
     };
   });
 }

@@ -61,6 +61,8 @@ import { AlertLoop } from './alerts/index.js';
 import { type PurgeReport, purgeRetention, purgeSummary } from './retention.js';
 import { ReconcileLoop } from './reconcile/loop.js';
 import { RolloutLoop } from '../rollout/loop.js';
+import { FairShare } from './fairshare.js';
+import { describeQuota } from './quotas.js';
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -146,8 +148,11 @@ export class RsyncWorker {
   webhooks?: ServerStats;
   /** `GET /metrics`: the fleet's figures from PostgreSQL, this worker's own in memory. */
   readonly metrics: WorkerMetrics;
+  /** Customers' concurrency, fair order and quotas, across all workers (fairshare.ts). */
+  private fair: FairShare;
 
   constructor(private o: WorkerOptions) {
+    this.fair = new FairShare(o.pool, o.env, this.id);
     this.mapper = new Mapper(o.threads);
     this.metrics = new WorkerMetrics({
       db: o.pool,
@@ -469,7 +474,11 @@ export class RsyncWorker {
       }
       let started = 0;
       try {
-        started += await this.startEvents();
+        const pending = await flowsWithDeliveries(this.o.pool, this.o.env);
+        // A paused flow's deliveries stay stored; they run after `rsync resume` (its NOTIFY wakes the loop).
+        const paused = pending.length ? await pausedFlows(this.o.pool, this.o.env, pending) : new Map();
+        await this.fair.refresh(pending, paused);
+        started += await this.startEvents(pending, paused);
         started += await this.startJobs();
         started += await this.startBackfills();
       } catch (e) {
@@ -491,12 +500,11 @@ export class RsyncWorker {
   }
 
   /** One event runner per flow with pending deliveries (several workers each run one: SKIP LOCKED splits them). */
-  private async startEvents(): Promise<number> {
+  private async startEvents(flowsPending: string[], paused: ReadonlyMap<string, unknown>): Promise<number> {
     if (this.free() <= 0) return 0;
     let n = 0;
-    const pending = await flowsWithDeliveries(this.o.pool, this.o.env);
-    // A paused flow's deliveries stay stored; they run after `rsync resume` (its NOTIFY wakes the loop).
-    const paused = pending.length ? await pausedFlows(this.o.pool, this.o.env, pending) : new Map();
+    // Fairly: the customers with fewest runs in flight first (fairshare.ts).
+    const pending = this.fair.order(flowsPending, (a) => a.split('/')[0]);
     for (const address of pending) {
       if (this.free() <= 0) break;
       if (paused.has(address)) continue;
@@ -504,6 +512,11 @@ export class RsyncWorker {
       const flow = this.flows.get(address);
       if (!flow?.enabled) continue;
       this.eventRunners.set(address, 1);
+      const release = await this.fair.admit(flow);
+      if (!release) {
+        this.eventRunners.delete(address);
+        continue;
+      }
       n++;
       this.track(
         runEvents(this.rt, flow)
@@ -511,7 +524,10 @@ export class RsyncWorker {
             if (r.status === 'skipped') this.idleUntil.set(address, Date.now() + (this.o.pollMs ?? 1000));
             this.report(flow, r);
           })
-          .finally(() => this.eventRunners.delete(address)),
+          .finally(() => {
+            this.eventRunners.delete(address);
+            return release();
+          }),
       );
     }
     return n;
@@ -521,14 +537,24 @@ export class RsyncWorker {
     // Each runner works one window at a time; a worker runs its share of them, so that one worker does not take
     // every concurrency slot of a backfill while the others wait.
     if (Date.now() - this.countedAt > 1000) await this.countWorkers();
-    const share = Math.max(1, Math.ceil((this.concurrency - 1) / this.liveWorkers));
+    // While other customers' event work waits, a worker runs one window at a time (fairshare.ts).
+    const fair = Math.max(1, Math.ceil((this.concurrency - 1) / this.liveWorkers));
+    const share = this.fair.othersWaiting('') ? 1 : fair;
     if (this.free() <= 0 || this.backfillRunners >= share) return 0;
     if ((this.idleUntil.get('backfill') ?? 0) > Date.now()) return 0;
     if (!(await hasOpenWindows(this.o.pool, this.o.env))) return 0;
     const paused = await pausedFlows(this.o.pool, this.o.env);
     this.backfillRunners++;
     this.track(
-      runBackfills(this.rt, this.o.env, (a) => (paused.has(a) ? undefined : this.flows.get(a)))
+      runBackfills(
+        this.rt,
+        this.o.env,
+        (a) => (paused.has(a) ? undefined : this.flows.get(a)),
+        (flow) =>
+          this.fair.othersWaiting(flow.customer) && this.backfillRunners > 1
+            ? Promise.resolve(null)
+            : this.fair.admit(flow),
+      )
         .then((worked) => {
           if (!worked) this.idleUntil.set('backfill', Date.now() + (this.o.pollMs ?? 1000));
         })
@@ -553,7 +579,11 @@ export class RsyncWorker {
       if (room <= 0) break;
       let jobs: PgBoss.Job<Record<string, unknown>>[];
       try {
-        jobs = await boss.fetch<Record<string, unknown>>(queue, { batchSize: room });
+        // The flows' queues are fetched fairly across customers (fairshare.ts); the tick's as pg-boss does.
+        jobs =
+          queue === tickQueueName(this.o.env)
+            ? await boss.fetch<Record<string, unknown>>(queue, { batchSize: room })
+            : ((await this.fair.fetch(queue, room, this.flows.values())) as PgBoss.Job<Record<string, unknown>>[]);
       } catch {
         continue; // the queue does not exist (yet): apply creates it
       }
@@ -582,10 +612,23 @@ export class RsyncWorker {
       await boss.complete(queue, job.id, { skipped: `the flow is paused (by ${pause.by} since ${pause.since})` });
       return;
     }
-    const r = await runIncremental(this.rt, flow, data.trigger === 'schedule' ? 'schedule' : 'manual');
-    this.report(flow, r);
-    if (r.status === 'failed') await boss.fail(queue, job.id, { run: r.run, error: r.reason ?? 'failed' });
-    else await boss.complete(queue, job.id, { run: r.run, status: r.status, ...r.counts });
+    const release = await this.fair.admit(flow);
+    if (!release) {
+      // No room after all (another worker took the customer's last slot), or a quota reached since the fetch: a
+      // scheduled run under a quota is skipped (a later tick starts it again), any other is put back to wait.
+      const quota = this.fair.quota(flow);
+      if (quota && data.trigger === 'schedule') await boss.complete(queue, job.id, { skipped: describeQuota(quota) });
+      else await this.fair.putBack(queue, job.id, quota ? 60_000 : (this.o.pollMs ?? 1000));
+      return;
+    }
+    try {
+      const r = await runIncremental(this.rt, flow, data.trigger === 'schedule' ? 'schedule' : 'manual');
+      this.report(flow, r);
+      if (r.status === 'failed') await boss.fail(queue, job.id, { run: r.run, error: r.reason ?? 'failed' });
+      else await boss.complete(queue, job.id, { run: r.run, status: r.status, ...r.counts });
+    } finally {
+      await release();
+    }
   }
 
   private report(flow: FlowDef, r: RunResult): void {

@@ -67,6 +67,19 @@ async function renewSlot(db: Pick<pg.Pool, 'query'>, name: string, slot: number,
   return (r.rowCount ?? 0) > 0;
 }
 
+/** Hold a slot just taken: its lease renewed until the returned release frees it (once). */
+export function holdSlot(db: Pick<pg.Pool, 'query'>, name: string, slot: number, holder: string): () => Promise<void> {
+  const timer = setInterval(() => void renewSlot(db, name, slot, holder).catch(() => {}), RENEW_MS);
+  timer.unref();
+  let freed = false;
+  return async () => {
+    if (freed) return;
+    freed = true;
+    clearInterval(timer);
+    await freeSlot(db, name, slot, holder).catch(() => {});
+  };
+}
+
 /** The caps of one connection, in the state database: `<customer>/<connection>:<key>`. */
 export function slotsFor(
   db: Pick<pg.Pool, 'query'>,
@@ -90,17 +103,7 @@ export function slotsFor(
         for (;;) {
           signal?.throwIfAborted();
           const slot = await takeSlot(db, name, limit, holder);
-          if (slot !== null) {
-            const timer = setInterval(() => void renewSlot(db, name, slot, holder).catch(() => {}), RENEW_MS);
-            timer.unref();
-            let freed = false;
-            return async () => {
-              if (freed) return;
-              freed = true;
-              clearInterval(timer);
-              await freeSlot(db, name, slot, holder).catch(() => {});
-            };
-          }
+          if (slot !== null) return holdSlot(db, name, slot, holder);
           await new Promise((r) => setTimeout(r, backoff));
           backoff = Math.min(POLL_MAX_MS, backoff * 2);
         }

@@ -62,6 +62,7 @@ import { kindValidator, schemaProblems, validatorForSchema } from './schema.js';
 import { checkSecretScopes } from './secret-scope.js';
 import { checkRollout } from './rollout.js';
 import { findLiteralSecrets, findSecretRefs } from './secrets.js';
+import { limitProblems } from './limits.js';
 
 export interface ValidationResult {
   diagnostics: Diagnostic[];
@@ -148,6 +149,7 @@ export function validateWorkspace(ws: Workspace, onCustomer?: (done: number, tot
   let checked = 0;
   for (const c of ws.customers.values()) {
     checkCustomer(ws, c, rep);
+    for (const p of limitProblems(ws, c)) rep.at(p.r, p.path, p.d);
     for (const a of c.alerts.values()) checkAlert(ws, a, c, rep);
     for (const r of c.reconciliations.values()) checkReconciliation(c, r, rep);
     for (const conn of c.connections.values()) checkConnection(conn, rep);

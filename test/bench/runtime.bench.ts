@@ -2,7 +2,7 @@
  * The runtime benchmark (issue "The runtime"): on a fresh PostgreSQL database (DATABASE_URL's server, else the
  * embedded one the tests share), with the built CLI and engine.
  *
- *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,netsuite,business-central,avalara,metrics,console,throttle]
+ *   node .build/test/bench/runtime.bench.js [--only e2e,webhook,backfill,crash,workers,json,invariants,shopify,netsuite,business-central,avalara,metrics,console,throttle,fairshare]
  *        [--records 100000] [--erp-records 2000] [--metrics-customers 1000] [--backfill 1000000] [--rate 50] [--seconds 60] [--vendor shopify|woocommerce|square|stripe|all]
  *
  *   e2e       postgres table of Shopify orders → the Shopify order mapping (shopify-orders-to-erp@2) → postgres
@@ -36,6 +36,10 @@
  *                                                                                    target max < 1 s
  *   console   the console's overview of 10,000 flows (deployed state, runs and dead letters seeded by SQL), its API
  *             and its page in headless Chromium (test/bench/console.bench.ts).            target < 1 s
+ *   fairshare three customers, northwind backfilling 200,000 sandbox stock moves, contoso's and fabrikam's event
+ *             flows sent webhooks (10/s each for 20 s) idle and beside the backfill: p95 latency of each, their
+ *             ratio, and the most runs in flight per customer against its declared concurrency
+ *             (test/bench/fairshare.bench.ts).                                        target p95 ≤ 2 × idle
  *   json      parsing a page of 500 Shopify orders (the REST fixture), JSON.parse against parseJsonLossless: with
  *             ids below 2^53 (its fast path) and with 64-bit ids (every "id" in it): MB/s, in process.
  *
@@ -67,6 +71,7 @@ import {
   until,
 } from '../helpers/runtime.js';
 import { metricsScrape } from './metrics.js';
+import { fairShareBench } from './fairshare.bench.js';
 import { percentile, steadyThrottle, VENDORS, type Vendor } from './throttle.js';
 import { machine, projectRoot } from './validate.bench.js';
 
@@ -103,6 +108,7 @@ function parseArgs(argv: string[]): Args {
       'avalara',
       'metrics',
       'console',
+      'fairshare',
     ]),
     records: 100_000,
     erpRecords: 2_000,
@@ -1273,6 +1279,12 @@ async function main(): Promise<void> {
       'console',
       async () => {
         if (!(await consoleBench({ flows: 10_000, say }))) failed = true;
+      },
+    ],
+    [
+      'fairshare',
+      async () => {
+        if (!(await fairShareBench({ records: 200_000, rate: 10, seconds: 20 }, say))) failed = true;
       },
     ],
     [

@@ -71,7 +71,7 @@ export interface HttpClient {
   failure(reply: Reply): ConnectorError;
 }
 
-export function httpClient(_ctx: Pick<ConnectorContext, 'settings'>, o: HttpClientOptions): HttpClient {
+export function httpClient(ctx: Pick<ConnectorContext, 'settings' | 'calls'>, o: HttpClientOptions): HttpClient {
   const base = new URL(o.baseUrl);
   const timeoutMs = o.timeoutMs ?? TIMEOUT_MS;
   const clean = (text: string): string => redact(o.scrub ? o.scrub(text) : text);
@@ -170,6 +170,7 @@ export function httpClient(_ctx: Pick<ConnectorContext, 'settings'>, o: HttpClie
     const body = r.json !== undefined ? JSON.stringify(r.json) : r.body;
     const send = async (): Promise<Reply> => {
       await o.limiter?.take(r.cost ?? 1, r.signal);
+      await ctx.calls?.();
       const headers: Record<string, string> = { accept: 'application/json', ...(await o.headers?.()), ...r.headers };
       if (body !== undefined)
         headers['content-type'] = r.contentType ?? (r.json !== undefined ? 'application/json' : 'text/plain');

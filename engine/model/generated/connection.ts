@@ -41,4 +41,14 @@ export interface ConnectionSpec {
    * Whose secrets it may reference, where rsync.yaml declares spec.secrets.scopes: its customer's (the default), or the partner's own (a system the partner runs for every customer), never another customer's.
    */
   secretScope?: "customer" | "partner";
+  limits?: ConnectionLimits;
+}
+/**
+ * Quotas of this connection, counted across every worker.
+ */
+export interface ConnectionLimits {
+  /**
+   * Most API requests rsync sends to this connection per day (00:00 to 00:00 UTC), counted where the connector sends them (the kit's HTTP client). When reached, runs reading or writing it stop between pages and resume at 00:00 UTC, or when an apply raises it.
+   */
+  apiCallsPerDay?: number;
 }

@@ -4,7 +4,7 @@
  * by engine/model/gen-types.ts. Do not edit: change the schema and run `npm run gen:types`.
  */
 
-import type {ApiVersion, Currency, EnvironmentOverlays, Metadata, ResourceName, TimeZone} from "./defs.js";
+import type {ApiVersion, Currency, CustomerLimits, EnvironmentOverlays, Metadata, ResourceName, TimeZone} from "./defs.js";
 
 /**
  * integrations/<customer>/customer.yaml: one retailer (a tenant), its defaults, and the templates it uses. metadata.name is the customer's folder name.
@@ -55,6 +55,10 @@ export interface CustomerSpec {
    * Name of the default SLA of this customer's flows.
    */
   sla?: ResourceName;
+  /**
+   * This customer's concurrency and daily record quota (each one unset here from rsync.yaml's spec.defaults.limits, else no limit).
+   */
+  limits?: CustomerLimits;
   /**
    * People to contact about this customer's integrations.
    */

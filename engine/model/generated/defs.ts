@@ -5,6 +5,20 @@
  */
 
 /**
+ * A customer's share of the engine, enforced across every worker on the database: how many of its runs may be in flight at once, and how many source records its flows may read per day (UTC). Unset: no limit.
+ */
+export interface CustomerLimits {
+  /**
+   * Most runs of this customer's flows in flight at once, across all workers (event, scheduled, manual and backfill runs alike); its other work waits while other customers' goes first.
+   */
+  concurrency?: number;
+  /**
+   * Most source records this customer's flows read per day (00:00 to 00:00 UTC). When reached, its runs stop between pages (the cursor stays at the last committed page) and resume at 00:00 UTC, or when an apply raises the limit.
+   */
+  recordsPerDay?: number;
+}
+
+/**
  * The version of the rsync file format this document is written in.
  */
 export type ApiVersion = "rsync/v1";

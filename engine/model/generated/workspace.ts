@@ -4,7 +4,7 @@
  * by engine/model/gen-types.ts. Do not edit: change the schema and run `npm run gen:types`.
  */
 
-import type {ApiVersion, Duration, LocalSecretRef, Metadata, Percentage, ResourceName, SecretRef, TimeZone} from "./defs.js";
+import type {ApiVersion, CustomerLimits, Duration, LocalSecretRef, Metadata, Percentage, ResourceName, SecretRef, TimeZone} from "./defs.js";
 
 /**
  * rsync.yaml at the root of a partner's repository: the partner, its branding, its environments and the defaults of its customers' flows.
@@ -389,6 +389,10 @@ export interface WorkspaceDefaults {
    * Name of the default SLA.
    */
   sla?: ResourceName;
+  /**
+   * The limits of every customer whose customer.yaml does not set its own (each setting on its own).
+   */
+  limits?: CustomerLimits;
 }
 /**
  * How strict `rsync validate` is beyond the rules every workspace follows.

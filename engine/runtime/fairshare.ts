@@ -1,0 +1,156 @@
+/**
+ * Fair share of the worker pool across customers, enforced on the database so that it holds across every worker:
+ *
+ *  - a customer's concurrency (`limits.concurrency`: customer.yaml, else rsync.yaml's defaults) is a cap of slots
+ *    in rsync.slots named `customer:<env>/<customer>` (state/slots.ts: leased rows taken with SKIP LOCKED, renewed
+ *    while the run lasts, freed when it ends, and back by themselves when a killed worker's lease runs out). Every
+ *    run of the customer's flows — event, scheduled, manual, backfill window — holds one from before its run row is
+ *    written until after it is closed, so its runs in flight (rsync.runs 'running') never exceed the limit;
+ *  - what to start next is chosen fairly: event flows with pending deliveries by their customer's runs in flight
+ *    (least first, then round robin), queued jobs by live/fair-fetch.ts (each customer's oldest first, in turn);
+ *  - a backfill yields to event work: while another customer's deliveries or jobs wait, a worker runs at most one
+ *    backfill window at a time (so a backfill is slowed, never starved), and claims its next window only then;
+ *  - a customer whose quota is reached (runtime/quotas.ts) starts nothing until it resets or is raised.
+ *
+ * One snapshot a turn of the worker's loop (refresh): runs in flight per customer, today's quota use, and who has
+ * event work waiting; one query each.
+ */
+import type pg from 'pg';
+import { type CustomerRoom, fetchFair, unfetch } from '../live/fair-fetch.js';
+import { recordsScope, usageToday } from '../state/quotas.js';
+import { ensureSlots, holdSlot, LEASE_MS, takeSlot } from '../state/slots.js';
+import type { FlowDef } from './flows.js';
+import { type QuotaReached, reachedOf } from './quotas.js';
+
+/** Ends a run's hold on its customer's slot. */
+export type Release = () => Promise<void>;
+
+const none: Release = async () => {};
+
+export class FairShare {
+  private running = new Map<string, number>();
+  private used = new Map<string, number>();
+  private waiting = new Set<string>();
+  private made = new Map<string, Promise<void>>();
+  private holds = 0;
+  /** When this worker last started a run of each customer (a sequence number): ties go to the longest unserved. */
+  private served = new Map<string, number>();
+  private serves = 0;
+
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly env: string,
+    private readonly holder: string,
+  ) {}
+
+  /**
+   * The turn's snapshot: runs in flight per customer, quota use today, and which customers' event work waits:
+   * `pendingFlows` (flows with pending deliveries) less the paused ones, and the customers with runs queued.
+   */
+  async refresh(pendingFlows: readonly string[], paused: ReadonlyMap<string, unknown>): Promise<void> {
+    const [running, used, jobs] = await Promise.all([
+      this.db.query<{ customer: string; n: number }>(
+        `SELECT split_part(address, '/', 1) AS customer, count(*)::int AS n FROM rsync.runs
+          WHERE status = 'running' AND env = $1 GROUP BY 1`,
+        [this.env],
+      ),
+      usageToday(this.db, this.env),
+      this.db
+        .query<{ customer: string }>(
+          `SELECT DISTINCT split_part(data->>'flow', '/', 1) AS customer FROM pgboss.job
+            WHERE name LIKE $1 AND state < 'active' AND start_after < now() AND data ? 'flow'`,
+          [`rsync.${this.env}.r%`],
+        )
+        .catch(() => ({ rows: [] as { customer: string }[] })),
+    ]);
+    this.running = new Map(running.rows.map((r) => [r.customer, r.n]));
+    this.used = used;
+    this.waiting = new Set([
+      ...pendingFlows.filter((a) => !paused.has(a)).map((a) => a.split('/')[0]),
+      ...jobs.rows.map((r) => r.customer),
+    ]);
+  }
+
+  /** Runs of a customer in flight now, on every worker (as of the last refresh). */
+  inFlight(customer: string): number {
+    return this.running.get(customer) ?? 0;
+  }
+
+  /** A quota of the flow reached today (as of the last refresh). */
+  quota(flow: FlowDef): QuotaReached | undefined {
+    return reachedOf(flow, this.used);
+  }
+
+  /** Whether a customer other than `customer` has event work (deliveries, queued runs) waiting. */
+  othersWaiting(customer: string): boolean {
+    for (const c of this.waiting) if (c !== customer) return true;
+    return false;
+  }
+
+  /**
+   * Candidates in fair order: their customer's runs in flight plus their place among its candidates, least first;
+   * ties to the customer this worker served least recently (round robin).
+   */
+  order<T>(items: readonly T[], customerOf: (t: T) => string): T[] {
+    const turn = new Map<string, number>();
+    const keyed = items.map((t, i) => {
+      const c = customerOf(t);
+      const k = (turn.get(c) ?? 0) + 1;
+      turn.set(c, k);
+      return { t, i, rank: this.inFlight(c) + k, served: this.served.get(c) ?? 0 };
+    });
+    return keyed.sort((a, b) => a.rank - b.rank || a.served - b.served || a.i - b.i).map((x) => x.t);
+  }
+
+  /**
+   * Admit a run of `flow`: null when its quota is reached or its customer has no free slot (on any worker); else the
+   * release to call once the run is closed.
+   */
+  async admit(flow: FlowDef): Promise<Release | null> {
+    if (this.quota(flow)) return null;
+    const limit = flow.limits.concurrency;
+    if (!limit) {
+      this.served.set(flow.customer, ++this.serves);
+      return none;
+    }
+    const name = `customer:${this.env}/${flow.customer}`;
+    let ready = this.made.get(`${name}#${limit}`);
+    if (!ready) {
+      ready = ensureSlots(this.db, name, limit);
+      this.made.set(`${name}#${limit}`, ready);
+      ready.catch(() => this.made.delete(`${name}#${limit}`));
+    }
+    await ready;
+    const holder = `${this.holder}#${++this.holds}`;
+    const slot = await takeSlot(this.db, name, limit, holder, LEASE_MS);
+    if (slot === null) return null;
+    this.running.set(flow.customer, this.inFlight(flow.customer) + 1);
+    this.served.set(flow.customer, ++this.serves);
+    return holdSlot(this.db, name, slot, holder);
+  }
+
+  /** Room per customer of the deployed flows for the fair fetch (live/fair-fetch.ts). */
+  rooms(flows: Iterable<FlowDef>): Map<string, CustomerRoom> {
+    const out = new Map<string, CustomerRoom>();
+    for (const f of flows) {
+      if (out.has(f.customer)) continue;
+      const limit = f.limits.concurrency;
+      const inFlight = this.inFlight(f.customer);
+      const records = f.limits.recordsPerDay;
+      const reached = records !== undefined && (this.used.get(recordsScope(f.customer)) ?? 0) >= records;
+      const room = reached ? 0 : limit ? Math.max(0, limit - inFlight) : undefined;
+      out.set(f.customer, { inFlight, room, served: this.served.get(f.customer) ?? 0 });
+    }
+    return out;
+  }
+
+  /** Up to `n` jobs of a flows' queue, fairly (live/fair-fetch.ts). */
+  fetch(queue: string, n: number, flows: Iterable<FlowDef>): ReturnType<typeof fetchFair> {
+    return fetchFair(this.db, queue, n, this.rooms(flows));
+  }
+
+  /** Put back a job whose customer turned out to have no room. */
+  putBack(queue: string, id: string, delayMs: number): Promise<void> {
+    return unfetch(this.db, queue, id, delayMs);
+  }
+}
