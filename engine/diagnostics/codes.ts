@@ -59,6 +59,10 @@ export const CODES: Readonly<Record<string, string>> = {
   // Mappings and schedules
   'jsonata-syntax': 'A mapping or idempotency key is not valid JSONata (reported at the line and column inside it).',
   'key-constant': 'An idempotency key that reads nothing of the source record: every record would get the same key.',
+  'impact-dead-letters':
+    '`plan --impact`: the proposed revision of a flow would dead-letter sampled records that pass today (an error unless acknowledged).',
+  'impact-key-change':
+    '`plan --impact`: sampled records would get another idempotency key, so the target would get duplicates (an error unless acknowledged).',
   'mapping-nondeterministic': 'A mapping calls $now(), $millis() or $random(): re-delivery would write again.',
   'cron-invalid': 'A schedule is not a valid 5-field cron expression.',
   'timezone-invalid': 'A time zone is not an IANA name (America/Chicago, Europe/Berlin, UTC).',

@@ -52,6 +52,7 @@ import { fieldNames, type MapOutcome, type MapTask } from './mapping/map-records
 import type { Mapper } from './mapping/mapper.js';
 import { randomBytes } from 'node:crypto';
 import { maskPii, maskPiiText, piiNames } from './mask.js';
+import { samplePage } from './samples.js';
 
 export type Final =
   | { outcome: 'written'; key: string; targetId: string; view?: Record<string, unknown> }
@@ -283,6 +284,8 @@ export async function processPage(
     }
     await addRunCounts(tx, run.id, counts);
     await commit(tx, finals);
+    // The data-impact plan's samples (runtime/samples.ts); a replay's records are dead letters, not new reads.
+    if (page.deadLetter !== false) await samplePage(tx, flow, page.records, page.json);
     return counts;
   };
 
