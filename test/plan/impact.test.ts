@@ -20,33 +20,15 @@ import { connect, type Database } from '../../engine/state/db.js';
 import { addSamples } from '../../engine/state/samples.js';
 import { canonicalOf } from '../../engine/util/hash.js';
 import { generateWorkspace } from '../bench/generate.js';
+import { IMPACT_MAPPING as MAPPING, shopifyOrderSample } from '../bench/impact.bench.js';
 import { buildProblem, git, runCli, show, type Run } from '../helpers/cli.js';
 import { testDatabase, type TestDatabase } from '../helpers/db.js';
 
 const ENV = 'production';
 const ACTOR = 'ci-bot <ci@acme.example>';
 const TEMPLATE_DIR = 'templates/shopify-orders-to-erp/1';
-const MAPPING = `${TEMPLATE_DIR}/mappings/shopify-order.jsonata`;
 
-/** A Shopify order as the template's mapping reads it; `lower` gives it a name the change upper-cases. */
-function order(customer: number, i: number, lower: boolean, voided = false): Record<string, unknown> {
-  const id = 5_000_000 + customer * 1000 + i;
-  return {
-    id,
-    admin_graphql_api_id: `gid://shopify/Order/${id}`,
-    name: lower ? `#${id}-web` : `#${id}`,
-    created_at: '2026-03-14T09:30:00-05:00',
-    currency: 'USD',
-    source_name: 'web',
-    total_price: '40.00',
-    subtotal_price: '36.00',
-    total_tax: '4.00',
-    total_discounts: '0.00',
-    financial_status: voided ? 'voided' : 'paid',
-    email: `buyer${id}@example.com`,
-    line_items: [{ id: 1, sku: 'TEE-M', title: 'Tee', quantity: 2, price: '18.00' }],
-  };
-}
+const order = shopifyOrderSample;
 
 describe('rsync plan --impact on 100 generated customers', { timeout: 300_000 }, () => {
   let db: TestDatabase;
