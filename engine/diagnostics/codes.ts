@@ -67,6 +67,10 @@ export const CODES: Readonly<Record<string, string>> = {
   'key-constant': 'An idempotency key that reads nothing of the source record: every record would get the same key.',
   'reconciliation-unwritten':
     "A Reconciliation reads back an entity of a connection that none of its customer's flows writes (it has no target ids to read).",
+  'impact-dead-letters':
+    '`plan --impact`: the proposed revision of a flow would dead-letter sampled records that pass today (an error unless acknowledged).',
+  'impact-key-change':
+    '`plan --impact`: sampled records would get another idempotency key, so the target would get duplicates (an error unless acknowledged).',
   'mapping-nondeterministic': 'A mapping calls $now(), $millis() or $random(): re-delivery would write again.',
   'cron-invalid': 'A schedule is not a valid 5-field cron expression.',
   'timezone-invalid': 'A time zone is not an IANA name (America/Chicago, Europe/Berlin, UTC).',

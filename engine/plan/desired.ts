@@ -11,7 +11,7 @@ import { queueSettings } from '../live/layout.js';
 import { isObject } from '../util/merge.js';
 import { alertBrandingOf, type AlertBranding } from '../workspace/branding.js';
 import { customerLimitsOf } from '../model/limits.js';
-import type { DeployableResource } from './types.js';
+import { ACKNOWLEDGE_ANNOTATION, type DeployableResource } from './types.js';
 
 export interface DesiredState {
   resources: DeployableResource[];
@@ -61,10 +61,16 @@ function templateName(r: Resource): string {
 
 function base(r: Resource): Record<string, unknown> {
   const labels = r.metadata.labels;
+  // The one annotation rsync reads (plan/impact.ts): deployed with the resource, so that the next change needs its own.
+  const ack = isObject(r.metadata.annotations) ? r.metadata.annotations[ACKNOWLEDGE_ANNOTATION] : undefined;
   return {
     apiVersion: r.apiVersion,
     kind: r.kind,
-    metadata: { name: r.name, ...(isObject(labels) && Object.keys(labels).length ? { labels } : {}) },
+    metadata: {
+      name: r.name,
+      ...(isObject(labels) && Object.keys(labels).length ? { labels } : {}),
+      ...(typeof ack === 'string' ? { annotations: { [ACKNOWLEDGE_ANNOTATION]: ack } } : {}),
+    },
     spec: r.spec,
   };
 }

@@ -21,12 +21,21 @@ import { readDesiredCache, readDesiredFull, writeDesiredCache } from './cache.js
 import { isObject } from '../util/merge.js';
 import { brandingOf, openWorkspace, resolveEnvironment, workspaceIdentity } from '../workspace/index.js';
 import type { WorkspaceIdentity } from '../workspace/identity.js';
-import { type OpenOptions, VALIDATE_STAGES } from '../workspace/open.js';
+import { VALIDATE_STAGES } from '../workspace/open.js';
 import { validateWorkspace } from '../validate/validate.js';
 import { desiredState, type DesiredState } from './desired.js';
 import { makePlan } from './plan.js';
 import { schemaFindings } from '../state/schema-guards.js';
 import { targetDrift } from './target-drift.js';
+import {
+  DEFAULT_SAMPLE,
+  type FlowImpact,
+  flowImpact,
+  type ImpactOptions,
+  impactCandidates,
+  summariseImpact,
+} from './impact.js';
+import { readSamples } from '../state/samples.js';
 import { hasSelection, type SelectionRequest } from './select.js';
 import type { DeployableResource, Plan } from './types.js';
 
@@ -41,8 +50,10 @@ export interface PlanOptions {
   actor: string;
   /** Told each step as it starts (PLAN_STAGES): the CLI's progress line on a terminal. */
   onStage?: (stage: string) => void;
-  /** Told how far reading and validating are (files read, customers checked). */
-  onCount?: OpenOptions['onCount'];
+  /** Told how far reading and validating are (files read, customers checked), and the impact's flows. */
+  onCount?: (done: number, total: number, unit: 'files' | 'customers' | 'flows') => void;
+  /** `--impact`: run both revisions of each changed flow over its stored samples (impact.ts). */
+  impact?: ImpactOptions;
 }
 
 /** The steps of a plan, as onStage names them (a plan from the desired-state cache skips the first two). */
@@ -77,7 +88,7 @@ async function planFromCache(
   ref: string,
   opts: PlanOptions,
   workspace: WorkspaceIdentity,
-): Promise<Plan | undefined> {
+): Promise<Planned | undefined> {
   const commit = await resolveCommit(root, ref);
   const cached = commit && readDesiredCache(root, env, commit);
   if (!commit || !cached) return undefined;
@@ -110,13 +121,57 @@ async function planFromCache(
       spec: {},
       source: null,
     }));
-    return makePlan({ ...base, desired: { resources, blobs: new Map() }, deployed: summary, deployedBlobs: new Map() });
+    const plan = makePlan({
+      ...base,
+      desired: { resources, blobs: new Map() },
+      deployed: summary,
+      deployedBlobs: new Map(),
+    });
+    return { plan, deployed: summary, blobs: new Map() };
   }
   const full = readDesiredFull(root, env, commit);
   if (!full) return undefined;
   const desired = { resources: full.resources, blobs: new Map(Object.entries(full.blobs)) };
   const deployed = await readDeployed(db.pool, env);
-  return makePlan({ ...base, desired, deployed, deployedBlobs: await changedMappingTexts(db, desired, deployed) });
+  const deployedBlobs = await changedMappingTexts(db, desired, deployed);
+  const plan = makePlan({ ...base, desired, deployed, deployedBlobs });
+  return { plan, deployed, blobs: new Map([...desired.blobs, ...deployedBlobs]) };
+}
+
+/** A plan with what its impact needs: the deployed rows and the mapping texts of both sides. */
+interface Planned {
+  plan: Plan;
+  deployed: DeployedRow[];
+  blobs: Map<string, string>;
+}
+
+/** The stage name of `--impact`'s step (after PLAN_STAGES). */
+export const IMPACT_STAGE = 'running the changed flows over their samples';
+/** Flows whose samples are read at once: the memory of a plan of 1,000 changed flows stays that of 200. */
+const IMPACT_BATCH = 200;
+
+/** The plan with its data impact (impact.ts), from the samples the worker stored (state/samples.ts). */
+async function withImpact(db: Database, planned: Planned, opts: PlanOptions): Promise<Plan> {
+  const { plan } = planned;
+  if (!opts.impact) return plan;
+  opts.onStage?.(IMPACT_STAGE);
+  const candidates = impactCandidates(plan.changes, planned.deployed);
+  const sample = opts.impact.sample ?? DEFAULT_SAMPLE;
+  const flows: FlowImpact[] = [];
+  for (let b = 0; b < candidates.length; b += IMPACT_BATCH) {
+    const batch = candidates.slice(b, b + IMPACT_BATCH);
+    const samples = await readSamples(
+      db.pool,
+      plan.env,
+      batch.map((c) => c.change.address),
+      sample,
+    );
+    for (const c of batch) {
+      flows.push(await flowImpact(plan.env, c, planned.blobs, samples.get(c.change.address), opts.impact));
+      opts.onCount?.(flows.length, candidates.length, 'flows');
+    }
+  }
+  return { ...plan, impact: summariseImpact(plan.env, flows, { ...opts.impact, sample }) };
 }
 
 /** Mapping texts of deployed flows whose mapping the desired state changes (for line diffs). */
@@ -144,7 +199,7 @@ export async function planEnvironment(db: Database, opts: PlanOptions): Promise<
   // The cache's fast path knows no labels or dependencies: a partial plan is always made in full.
   if (ref && !hasSelection(opts.selection)) {
     const fast = await planFromCache(db, target.root, target.env, ref, opts, workspace);
-    if (fast) return { ok: true, plan: await withTargetDrift(db, fast) };
+    if (fast) return { ok: true, plan: await withTargetDrift(db, await withImpact(db, fast, opts)) };
   }
   const { ws } = await openWorkspace({
     path: target.root,
@@ -188,7 +243,8 @@ export async function planEnvironment(db: Database, opts: PlanOptions): Promise<
     workspace,
     selection: opts.selection,
   });
-  return { ok: true, plan: await withTargetDrift(db, plan), ws };
+  const blobs = new Map([...desired.blobs, ...deployedBlobs]);
+  return { ok: true, plan: await withTargetDrift(db, await withImpact(db, { plan, deployed, blobs }, opts)), ws };
 }
 
 /** The plan with the schema guard's findings in its scope (plan/target-drift.ts), when there are any. */

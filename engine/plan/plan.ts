@@ -10,6 +10,7 @@ import type { DesiredState } from './desired.js';
 import { inScope, pairByAddress } from './pair.js';
 import { hasSelection, selectChanges, type SelectionRequest } from './select.js';
 import { fieldChanges, lineDiff } from './diff.js';
+import { blastRadius } from './radius.js';
 import type { Branding } from '../workspace/branding.js';
 import type { WorkspaceIdentity } from '../workspace/identity.js';
 import {
@@ -157,6 +158,7 @@ export function makePlan(input: PlanInput): Plan {
       )
     : [];
   const summary = summarise(kept, unchanged, drift.length);
+  summary.radius = blastRadius(kept, input.desired.resources, input.deployed);
   return {
     version: PLAN_FORMAT,
     format: PLAN_FORMAT,

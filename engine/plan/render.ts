@@ -1,6 +1,8 @@
 /** Renderings of a plan: text for a terminal, Markdown for a pull-request comment (white-labelled). */
 import { customerSections, customerTable, MAX_LISTED, mdEscape, show, SYMBOL, updateBlocks } from './markdown.js';
 import { targetDriftText } from './target-drift.js';
+import { impactMarkdown, impactText } from './impact-render.js';
+import { radiusLines } from './radius.js';
 import type { Change, Drift, Plan } from './types.js';
 
 export function summaryLine(plan: Plan): string {
@@ -12,6 +14,7 @@ export function summaryLine(plan: Plan): string {
 }
 
 function blastRadius(plan: Plan): string[] {
+  if (plan.summary.radius) return radiusLines(plan.summary.radius);
   return Object.entries(plan.summary.byTemplate)
     .sort((a, b) => b[1].flows - a[1].flows)
     .map(
@@ -96,6 +99,7 @@ export function renderPlanText(plan: Plan, opts: { verbose?: boolean } = {}): st
   for (const b of blastRadius(plan)) out.push(`  ${b}`);
   const left = selectionLines(plan, opts.verbose ? Number.POSITIVE_INFINITY : 20);
   if (left.length) out.push('', ...left);
+  out.push(...impactText(plan.impact, opts));
   return out.join('\n');
 }
 
@@ -123,6 +127,7 @@ export function renderPlanMarkdown(plan: Plan, opts: { limit?: number } = {}): s
     out.push('');
     for (const r of radius) out.push(`- ${r}`);
   }
+  out.push(...impactMarkdown(plan.impact));
   if (Object.keys(plan.summary.byCustomer).length) {
     out.push(...customerTable(plan.summary.byCustomer));
   }

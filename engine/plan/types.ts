@@ -5,6 +5,8 @@
  */
 
 import type { Branding } from '../workspace/branding.js';
+import type { PlanImpact } from './impact.js';
+import type { BlastRadius } from './radius.js';
 import type { PlanSelection } from './select.js';
 import type { WorkspaceIdentity } from '../workspace/identity.js';
 
@@ -12,6 +14,9 @@ import type { WorkspaceIdentity } from '../workspace/identity.js';
 export const PLAN_FORMAT = 2;
 
 export type Action = 'create' | 'update' | 'delete';
+
+/** The annotation that acknowledges a flow's data impact (impact.ts), in the change that adds or edits it. */
+export const ACKNOWLEDGE_ANNOTATION = 'rsync/acknowledge-impact';
 
 /** A resource as rsync deploys it: its identity, the resolved value, and that value's content hash. */
 export interface DeployableResource {
@@ -106,6 +111,8 @@ export interface PlanSummary {
   byCustomer: Record<string, { create: number; update: number; delete: number }>;
   /** Template blast radius: `name@version` → how many customers and flows the plan touches through it. */
   byTemplate: Record<string, { customers: number; flows: number }>;
+  /** Which customers, flows and target systems the plan touches, by template version and target type (radius.ts). */
+  radius?: BlastRadius;
 }
 
 export interface Plan {
@@ -142,4 +149,6 @@ export interface Plan {
   branding: Branding;
   /** True when there is nothing to do (no changes, no drift). */
   empty: boolean;
+  /** With `rsync plan --impact`: what the changed flows would do to sampled records (impact.ts). */
+  impact?: PlanImpact;
 }

@@ -53,6 +53,7 @@ import type { Mapper } from './mapping/mapper.js';
 import { randomBytes } from 'node:crypto';
 import { maskPii, maskPiiText, piiNames } from './mask.js';
 import { guardRun } from './schema-guard.js';
+import { samplePage } from './samples.js';
 
 export type Final =
   | { outcome: 'written'; key: string; targetId: string; view?: Record<string, unknown> }
@@ -284,6 +285,8 @@ export async function processPage(
     }
     await addRunCounts(tx, run.id, counts);
     await commit(tx, finals);
+    // The data-impact plan's samples (runtime/samples.ts); a replay's records are dead letters, not new reads.
+    if (page.deadLetter !== false) await samplePage(tx, flow, page.records, page.json);
     return counts;
   };
 

@@ -71,6 +71,11 @@ export async function declaredIdentityAt(path: string | undefined): Promise<Decl
   return { ...declaredIdentity(await loadWorkspaceFile(root)), root };
 }
 
+/** The environments the working tree's rsync.yaml declares, in its order (`rsync plan --all-envs`). */
+export async function environmentNames(path: string | undefined): Promise<string[]> {
+  return declaredEnvironments(await loadWorkspaceFile(await workspaceRoot(path)));
+}
+
 /**
  * The environment to work on: the one asked for, else the first rsync.yaml declares; with the workspace's declared
  * identity (identity.ts), read from the same file.

@@ -76,7 +76,7 @@ function parseArgs(argv: string[]): Args {
 
 // --- running the CLI -------------------------------------------------------------------------------------------------
 
-interface Measured {
+export interface Measured {
   wallMs: number;
   /** Peak RSS of the node process, KiB. */
   maxRssKiB: number;
@@ -87,7 +87,7 @@ interface Measured {
 }
 
 /** `node [nodeArgs] <script> <args>` in `cwd`, in a fresh process: wall time from spawn to exit, and peak RSS. */
-function measure(
+export function measure(
   script: string,
   args: string[],
   cwd: string,
@@ -156,7 +156,7 @@ function measure(
 
 // --- the workspace -------------------------------------------------------------------------------------------------
 
-function git(cwd: string, ...args: string[]): string {
+export function git(cwd: string, ...args: string[]): string {
   const r = spawnSync(
     'git',
     [

@@ -377,4 +377,11 @@ process.once('beforeExit', async () => {
     stdio: 'inherit',
   });
   if (rt.status !== 0) process.exitCode = rt.status ?? 1;
+  // Then the impact-plan benchmark (test/bench/impact.bench.ts, issue 19); RSYNC_BENCH=runtime stops before it.
+  if (process.env.RSYNC_BENCH === 'runtime') return;
+  process.stdout.write('\n');
+  const im = spawnSync(process.execPath, [fileURLToPath(new URL('./impact.bench.js', import.meta.url))], {
+    stdio: 'inherit',
+  });
+  if (im.status !== 0) process.exitCode = im.status ?? 1;
 });

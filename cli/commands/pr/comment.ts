@@ -65,6 +65,9 @@ Exit code 1 when the workspace has errors (the comment says which), so the check
       allowNo: true,
     }),
     'dry-run': Flags.boolean({ description: 'print the comment instead of posting it' }),
+    impact: Flags.boolean({
+      description: "with the plan, its data impact: each changed flow's revisions over the worker's stored samples",
+    }),
   };
 
   async run(): Promise<PrCommentResult> {
@@ -94,7 +97,13 @@ Exit code 1 when the workspace has errors (the comment says which), so the check
     if (withPlan) {
       const db = await openDatabase(root, true);
       try {
-        const outcome = await planEnvironment(db, { path: root, env, ref: 'HEAD', actor: await currentActor(root) });
+        const outcome = await planEnvironment(db, {
+          path: root,
+          env,
+          ref: 'HEAD',
+          actor: await currentActor(root),
+          ...(flags.impact ? { impact: {} } : {}),
+        });
         if (outcome.ok) {
           plan = { markdown: renderPlanMarkdown(outcome.plan, { limit: PLAN_SHARE }) };
           product = outcome.plan.branding.productName ?? product;

@@ -36,7 +36,7 @@ export interface Labels {
 }
 
 /**
- * Free-form key/value notes for tools and people; never interpreted by rsync. Values are strings.
+ * Free-form key/value notes for tools and people; rsync reads only rsync/acknowledge-impact (a flow's data impact acknowledged by the change that adds it: README, Data impact and blast radius). Values are strings.
  */
 export interface Annotations {
   [k: string]: string;
