@@ -104,8 +104,6 @@ const MAX_VIA = 8;
 const MAX_DEPTH = 12;
 /** Nodes evaluated in all before the analysis gives up on the rest as undecided (a pathological expression). */
 const MAX_STEPS = 200_000;
-/** Reads kept per value: past it, a value is the union of too many paths to be worth telling apart. */
-const MAX_READS = 500;
 /** Output objects nested deeper than this are not listed field by field. */
 const MAX_NESTING = 64;
 
@@ -119,7 +117,7 @@ function union(...vals: Val[]): Val {
   for (const v of live) {
     for (const r of v.reads) {
       const k = `${r.path}|${r.start}|${r.exact}|${r.undecided ?? ''}`;
-      if (seen.has(k) || reads.length >= MAX_READS) continue;
+      if (seen.has(k)) continue;
       seen.add(k);
       reads.push(r);
     }
@@ -152,7 +150,7 @@ function derived(v: Val, hop?: string, undecided?: string): Val {
 function collectReads(v: Val, out: Read[], seen: Set<Val>): void {
   if (seen.has(v)) return;
   seen.add(v);
-  for (const r of v.reads) if (out.length < MAX_READS) out.push(r);
+  for (const r of v.reads) out.push(r);
   if (v.fields) for (const s of v.fields.values()) collectReads(s.val, out, seen);
   if (v.fns) for (const f of v.fns) if (f.kind === 'opaque') collectReads(f.carries, out, seen);
 }
@@ -184,6 +182,9 @@ function undecide(v: Val, why: string): Val {
 const join = (a: string, b: string) => (a ? `${a}.${b}` : b);
 
 // --- the built-in functions ---------------------------------------------------------------------------------------
+
+/** Operators whose result is computed from their operands' values; the others (= != < <= > >= and or in) give a boolean. */
+const CARRYING_OPERATORS = new Set(['&', '+', '-', '*', '/', '%', '..']);
 
 /** Built-ins whose result tests, counts or describes their arguments: no value of them flows out. */
 const NO_DATA = new Set([
@@ -454,22 +455,30 @@ class Analysis {
     return { reads };
   }
 
+  /**
+   * An operator. A left-deep chain (`a & b & c …`, thousands of terms in a generated mapping) is walked in a loop,
+   * not by recursion, and its operands are joined once. An operand carries its data only when every operator
+   * between it and the top of the chain does: `(a & b) = c` is a boolean.
+   */
   private binary(node: Ast, ctx: Val, env: Env, depth: number): Val {
-    const op = String(node.value);
-    const lhs = this.eval(node.lhs, ctx, env, depth);
-    const rhs = this.eval(node.rhs, ctx, env, depth);
-    switch (op) {
-      case '&':
-      case '+':
-      case '-':
-      case '*':
-      case '/':
-      case '%':
-      case '..':
-        return union(derived(lhs, op), derived(rhs, op));
-      default: // = != < <= > >= and or in: a boolean
-        return EMPTY;
+    const operands: [Ast, string | undefined][] = [];
+    let carrying = true;
+    let n = node;
+    let op = '';
+    while (n?.type === 'binary') {
+      op = String(n.value);
+      carrying &&= CARRYING_OPERATORS.has(op);
+      operands.push([n.rhs, carrying ? op : undefined]);
+      n = n.lhs;
     }
+    operands.push([n, carrying ? op : undefined]);
+    const parts: Val[] = [];
+    for (let k = operands.length - 1; k >= 0; k--) {
+      const [operand, hop] = operands[k];
+      const v = this.eval(operand, ctx, env, depth); // evaluated even when it carries nothing: it may bind a variable
+      if (hop !== undefined) parts.push(derived(v, hop));
+    }
+    return union(...parts);
   }
 
   private unary(node: Ast, ctx: Val, env: Env, depth: number): Val {
@@ -625,7 +634,14 @@ export function lineage(expr: Expression, text: string): Lineage {
 export function lineageOfAst(ast: Ast, text: string): Lineage {
   const root: Val = { reads: [{ path: '', exact: true, start: -1, end: -1, via: [] }] };
   const a = new Analysis(text, root);
-  const out = a.eval(ast, root, new Env(), 0);
+  let out: Val;
+  try {
+    out = a.eval(ast, root, new Env(), 0);
+  } catch (e) {
+    // Nesting deeper than the stack (jsonata parsed it; following it by recursion did not fit): nothing is guessed.
+    if (!(e instanceof RangeError)) throw e;
+    out = undecide({ reads: [{ ...root.reads[0], start: 0, end: 0 }] }, 'the expression nests too deeply to follow');
+  }
   const lineColumn = lineIndex(text);
   const byField = new Map<string, LineageField>();
   const place = (r: Read): LineageSource => {

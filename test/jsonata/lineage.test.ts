@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile, lineage, type Lineage } from '../../engine/jsonata/index.js';
+import { lineageOfAst } from '../../engine/jsonata/lineage.js';
 
 function lineageOf(text: string): Lineage {
   const c = compile(text);
@@ -150,6 +151,29 @@ describe('lineage: what flows into each output field', () => {
         { "a": email ~> $lowercase() ~> $clean, "b": tags ~> $join(", "), "c": name ~> $uppercase }
       )`),
     ).toEqual({ a: ['email'], b: ['tags'], c: ['name'] });
+  });
+
+  it('an operand under a comparison carries nothing, whatever operators are below it', () => {
+    expect(flows(`{ "a": (email & "x") = other, "b": id & (email = other), "c": -(price) }`)).toEqual({
+      b: ['id'],
+      c: ['price'],
+    });
+  });
+
+  it('a tree nested deeper than the stack is undecided, not a crash', () => {
+    // Deeper than jsonata's own parser goes, so built by hand: 200,000 blocks around a path.
+    let ast: unknown = { type: 'path', steps: [{ type: 'name', value: 'email', position: 5 }] };
+    for (let i = 0; i < 200_000; i++) ast = { type: 'block', expressions: [ast], position: 1 };
+    const l = lineageOfAst(ast, 'email');
+    expect(l.fields).toHaveLength(1);
+    expect(l.fields[0].sources).toMatchObject([{ path: '', undecided: 'the expression nests too deeply to follow' }]);
+  });
+
+  it('a chain of thousands of terms keeps every one of them (none dropped past a bound)', () => {
+    const terms = Array.from({ length: 3000 }, (_, i) => `f${i}`);
+    const f = flows(`{ "a": ${terms.join(' & ')} & customer.email }`);
+    expect(f.a).toHaveLength(3001);
+    expect(f.a).toContain('customer.email');
   });
 
   it('what only counts, tests or compares a value carries none of it', () => {
