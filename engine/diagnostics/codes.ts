@@ -79,7 +79,10 @@ export const CODES: Readonly<Record<string, string>> = {
   'sla-unreachable': "The trigger cannot meet the SLA's freshness (a daily schedule for a 15-minute SLA).",
   // Governance
   'ownership-violation': 'A flow writes an entity or field from a system the policy says does not own it.',
-  'pii-forbidden-target': 'A mapping sends PII fields named by the policy to a target the policy forbids.',
+  'pii-forbidden-target':
+    "A mapping's output field carries data read from a PII path the policy names (through variables, functions, & or conditionals) to a target the policy forbids.",
+  'pii-lineage-undecided':
+    'A mapping reads what may be PII in a way lineage cannot follow ($lookup with a key known at run time, $eval, $spread…), for a target the policy keeps PII from.',
   'secret-literal': 'A secret written as a value instead of `{ secretRef: "env:NAME" }`.',
   'secret-scope':
     "A secret reference outside its document's scope (rsync.yaml `spec.secrets.scopes`): a customer's naming another customer's secret, or a partner-wide one naming a customer's.",

@@ -7,7 +7,8 @@
  *   yaml      the values of a YAML file's documents, for files that parse cleanly on the fast path
  *             (engine/load/yaml.ts); a file with a syntax error, anchors or aliases is parsed every time
  *   jsonata   a mapping's facts: whether it compiles (else the error), the fields it outputs and the
- *             non-deterministic functions it calls (engine/validate/validate.ts)
+ *             non-deterministic functions it calls (engine/validate/validate.ts); under `lineage:<key>`, the
+ *             input paths reaching each output field, for the PII check (engine/validate/pii-lineage.ts)
  *
  * Cross-file checks (references, capabilities, governance, schemas after templates and overlays) are not cached:
  * they run on every validation. The file is tied to this build (engine/util/build.ts): another build starts empty.

@@ -57,6 +57,7 @@ import { isObject } from '../util/merge.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { describeUnstorable, dottedPath, unstorableIndex, unstorableTexts } from '../util/text.js';
 import { checkReconciliation } from './reconciliation.js';
+import { mappingLineage, piiLineageProblems } from './pii-lineage.js';
 import { checkCron, isValidTimeZone } from './schedule.js';
 import { kindValidator, schemaProblems, validatorForSchema } from './schema.js';
 import { checkSecretScopes } from './secret-scope.js';
@@ -910,6 +911,7 @@ function checkFlow(
 
   // Mapping: exists, compiles (reported per file), stays inside the customer or a template.
   let written: string[] | undefined;
+  let mappingFile: string | undefined;
   const mapping = text(spec.mapping);
   if (mapping !== undefined) {
     const file = resolveRelative(flow.dir, mapping);
@@ -937,7 +939,7 @@ function checkFlow(
       });
     } else {
       const m = mappings.get(file);
-      if (m?.ok) written = m.fields ?? undefined;
+      if (m?.ok) [written, mappingFile] = [m.fields ?? undefined, file];
     }
   }
 
@@ -966,7 +968,7 @@ function checkFlow(
     }
   }
 
-  if (policy && src && dst) checkGovernance(ws, c, flow, policy, src, dst, canonical, written, rep);
+  if (policy && src && dst) checkGovernance(ws, c, flow, policy, src, dst, canonical, written, mappingFile, rep);
 }
 
 function mappingNear(ws: Workspace, file: string, customer?: string): string {
@@ -989,6 +991,7 @@ function checkGovernance(
   dst: Resource<'Connection'>,
   canonical: string | undefined,
   written: string[] | undefined,
+  mappingFile: string | undefined,
   rep: Reporter,
 ): void {
   const sourceIs = systemNames(ws, c.name, src.name);
@@ -1020,21 +1023,14 @@ function checkGovernance(
       }
     }
   }
+  // PII: by what flows into each output field, whatever it is called (pii-lineage.ts).
   const pii = fields<PiiPolicy>(policy.spec.pii);
-  const forbid = strings(pii.forbidTargets);
-  const piiFields = strings(pii.fields);
-  if (written && forbid.some((t) => targetIs.includes(t))) {
-    const leaked = piiFields.filter((p) =>
-      written.some((f) => f === p || f.startsWith(`${p}.`) || f.endsWith(`.${p}`) || f.includes(`.${p}.`)),
-    );
-    if (leaked.length) {
-      rep.at(flow, ['spec', 'mapping'], {
-        severity: 'error',
-        code: 'pii-forbidden-target',
-        summary: `Mapping sends PII (${leaked.join(', ')}) to ${dst.name}`,
-        detail: `Policy ${policy.name} forbids its PII fields from reaching ${dst.name}. Remove ${leaked.join(', ')} from the mapping's output.`,
-      });
-    }
+  const source = mappingFile === undefined ? undefined : ws.files.get(mappingFile);
+  if (source !== undefined && strings(pii.forbidTargets).some((t) => targetIs.includes(t))) {
+    const lineage = mappingLineage(ws, mappingFile!);
+    const f = { file: mappingFile!, text: source, flow: flow.name, policy: policy.name, target: dst.name };
+    for (const d of lineage ? piiLineageProblems(lineage, { ...f, pii: strings(pii.fields) }) : [])
+      rep.push({ ...d, address: addressOf(flow, ws.env) }, flow.template !== undefined);
   }
 }
 
