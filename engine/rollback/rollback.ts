@@ -125,6 +125,24 @@ export async function planRollback(db: Database, req: RollbackRequest): Promise<
     const current = have.revision;
     const to = w.to ?? current - 1;
     const target = revs.find((r) => r.revision === to);
+    // Rolling back the apply that created it (an entry, not --to-revision): before that entry it did not exist, so
+    // the rollback deletes it — as the plan of the commit before would have.
+    const created = revs.find((r) => r.revision === (w.from ?? current));
+    if (to === 0 && w.from !== undefined && created?.action === 'create' && current === w.from) {
+      info.resources.push({ address: w.address, fromRevision: current, toRevision: 0, introducedBy: created.commit });
+      if (created.commit && !info.revert.includes(created.commit)) info.revert.push(created.commit);
+      changes.push({
+        ...identityOf(have),
+        action: 'delete',
+        reason: `rollback of apply log entry ${entry}, which created it (revision ${current})`,
+        fromRevision: current,
+        beforeHash: have.hash,
+        afterHash: null,
+        fields: [],
+        template: have.template,
+      });
+      continue;
+    }
     if (!target || target.action === 'delete' || !target.spec || !target.content_hash) {
       const kept = revs.filter((r) => r.action !== 'delete' && r.revision !== current).map((r) => r.revision);
       throw new RsyncError(
@@ -174,10 +192,11 @@ export async function planRollback(db: Database, req: RollbackRequest): Promise<
     const after = sha(c.after?.spec);
     if (before && after && before !== after) c.mappingDiff = lineDiff(texts.get(before) ?? '', texts.get(after) ?? '');
   }
+  const deletes = changes.filter((c) => c.action === 'delete').length;
   const summary = {
     create: 0,
-    update: changes.length,
-    delete: 0,
+    update: changes.length - deletes,
+    delete: deletes,
     unchanged: 0,
     drift: 0,
     byCustomer: {} as Record<string, { create: number; update: number; delete: number }>,
@@ -186,7 +205,7 @@ export async function planRollback(db: Database, req: RollbackRequest): Promise<
   for (const c of changes) {
     const k = c.customer ?? '(partner-wide)';
     summary.byCustomer[k] ??= { create: 0, update: 0, delete: 0 };
-    summary.byCustomer[k].update++;
+    summary.byCustomer[k][c.action === 'delete' ? 'delete' : 'update']++;
   }
   return {
     version: PLAN_FORMAT,

@@ -188,4 +188,32 @@ describe('rsync rollback: back to the previous mapping, and the next run uses it
       await state.close();
     }
   });
+
+  it('rolls back the apply that created a flow by deleting it (it did not exist before that entry)', async () => {
+    const flows = path.join(dir, 'integrations/acme/flows/stock.yaml');
+    const extra = path.join(dir, 'integrations/acme/flows/stock-copy.yaml');
+    writeFileSync(extra, readFileSync(flows, 'utf8').replace('name: stock', 'name: stock-copy'));
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', 'A second stock flow');
+    await applyWorkspace(dir, db.url);
+    const created = await pool.query<{ n: number }>(
+      `SELECT apply_seq::int AS n FROM rsync.revisions WHERE env = $1 AND address = 'acme/flow/stock-copy' AND action = 'create'`,
+      [ENV],
+    );
+    const entry = created.rows[0].n;
+    const r = await cli(dir, db.url, 'rollback', String(entry), '--env', ENV, '--yes', '--json');
+    expect(r.status, show(r)).toBe(0);
+    const left = await pool.query(`SELECT 1 FROM rsync.resources WHERE env = $1 AND address = 'acme/flow/stock-copy'`, [
+      ENV,
+    ]);
+    expect(left.rows).toEqual([]);
+    const deleted = await pool.query<{ action: string }>(
+      `SELECT action FROM rsync.revisions WHERE env = $1 AND address = 'acme/flow/stock-copy' ORDER BY revision`,
+      [ENV],
+    );
+    expect(deleted.rows.map((x) => x.action)).toEqual(['create', 'delete']);
+    // The stock flow itself, which that entry did not touch, is still deployed.
+    const stock = await pool.query(`SELECT 1 FROM rsync.resources WHERE env = $1 AND address = $2`, [ENV, FLOW]);
+    expect(stock.rows.length).toBe(1);
+  });
 });
