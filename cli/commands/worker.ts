@@ -105,6 +105,11 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
         "how often what the policies' retention no longer keeps is deleted (one worker at a time), 1m to 7d; 0 for never",
       default: '1h',
     }),
+    'reconcile-interval': Flags.string({
+      description:
+        'how often due Reconciliation checks are looked for and run (one worker at a time), 1s to 1h (0: never, in this worker)',
+      default: '30s',
+    }),
     'rollout-interval': Flags.string({
       description:
         "how often the rollouts' gates are judged and the next cohorts applied, 1s to 1h (0: never, in this worker)",
@@ -156,6 +161,10 @@ commit of its branch is applied where rsync.yaml allows it, and POST /hooks/git 
         maxDeliveriesPerFlow: flags['max-deliveries'],
       },
       alertIntervalMs: alertMs,
+      reconcileIntervalMs:
+        flags['reconcile-interval'] === '0'
+          ? 0
+          : parseDurationFlag('reconcile-interval', flags['reconcile-interval'], { min: 1000, max: 3_600_000 }),
       rolloutIntervalMs:
         flags['rollout-interval'] === '0'
           ? 0
