@@ -46,6 +46,7 @@ const TENANT_TABLES = [
   'run_totals',
   'flow_pauses',
   'apply_log',
+  'quota_usage',
 ];
 
 /**

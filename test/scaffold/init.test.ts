@@ -161,6 +161,8 @@ describe('scaffoldWorkspace (in-process)', () => {
         'flow',
         'mapping-test',
         'policy',
+        'reconciliation',
+        'rollout',
         'sla',
         'template',
         'workspace',

@@ -38,7 +38,7 @@ BEGIN
   GRANT USAGE ON SCHEMA rsync TO rsync_tenant;
   GRANT SELECT ON rsync.resources, rsync.revisions, rsync.blobs, rsync.runs, rsync.cursors, rsync.ledger,
     rsync.dead_letters, rsync.deliveries, rsync.backfills, rsync.backfill_windows, rsync.sla_events,
-    rsync.run_totals, rsync.flow_pauses, rsync.apply_log TO rsync_tenant;
+    rsync.run_totals, rsync.flow_pauses, rsync.apply_log, rsync.quota_usage TO rsync_tenant;
 END $$;
 
 -- The customer a scoped query is made for ('' or null: none, and so no rows).
@@ -65,6 +65,8 @@ BEGIN
       ('sla_events',  'customer = rsync.scoped_customer()'),
       ('run_totals',  'split_part(address, ''/'', 1) = rsync.scoped_customer()'),
       ('flow_pauses', 'split_part(address, ''/'', 1) = rsync.scoped_customer()'),
+      -- records:<customer> and calls:<customer>/<connection>
+      ('quota_usage', 'split_part(split_part(scope, '':'', 2), ''/'', 1) = rsync.scoped_customer()'),
       -- A mapping's text, when a visible resource names it.
       ('blobs',       'EXISTS (SELECT 1 FROM rsync.resources r WHERE r.spec->''mapping''->>''sha256'' = sha256)
                        OR EXISTS (SELECT 1 FROM rsync.revisions v WHERE v.spec->''mapping''->>''sha256'' = sha256)'),
