@@ -8,10 +8,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Three test files at a time: vitest's default on a 2-core machine is one (cores − 1), and most files wait on
-    // PostgreSQL, child processes, HTTP and timers more than they compute; each file has its own database, temp
-    // folders and free ports, so they do not meet. With 130 files, two at a time took 18 minutes on 2 cores.
+    // Two test files at a time: vitest's default on a 2-core machine is one (cores − 1), and most files wait on
+    // PostgreSQL, child processes and HTTP more than they compute; each file has its own database, temp folders
+    // and free ports, so they do not meet (three at a time was no faster on 2 cores: each file took longer).
     // RSYNC_TEST_WORKERS overrides it.
-    maxWorkers: Number(process.env.RSYNC_TEST_WORKERS ?? 3),
+    maxWorkers: Number(process.env.RSYNC_TEST_WORKERS ?? 2),
   },
 });

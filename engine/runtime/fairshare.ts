@@ -27,10 +27,16 @@ export type Release = () => Promise<void>;
 
 const none: Release = async () => {};
 
+/** How often the customers with queued runs are asked (refresh). */
+const JOBS_EVERY_MS = 1_000;
+
 export class FairShare {
   private running = new Map<string, number>();
   private used = new Map<string, number>();
   private waiting = new Set<string>();
+  /** The customers with runs queued, as last asked (refresh), and when. */
+  private queuedBy: { customer: string }[] = [];
+  private jobsAt = 0;
   private made = new Map<string, Promise<void>>();
   private holds = 0;
   /** When this worker last started a run of each customer (a sequence number): ties go to the longest unserved. */
@@ -48,6 +54,10 @@ export class FairShare {
    * `pendingFlows` (flows with pending deliveries) less the paused ones, and the customers with runs queued.
    */
   async refresh(pendingFlows: readonly string[], paused: ReadonlyMap<string, unknown>): Promise<void> {
+    // The customers with queued runs are asked at most once a second: it reads pgboss.job across every retry
+    // queue, and the loop turns up to ten times a second; a backfill's yield to them may be a second late.
+    const now = Date.now();
+    const askJobs = now - this.jobsAt >= JOBS_EVERY_MS;
     const [running, used, jobs] = await Promise.all([
       this.db.query<{ customer: string; n: number }>(
         `SELECT split_part(address, '/', 1) AS customer, count(*)::int AS n FROM rsync.runs
@@ -55,14 +65,20 @@ export class FairShare {
         [this.env],
       ),
       usageToday(this.db, this.env),
-      this.db
-        .query<{ customer: string }>(
-          `SELECT DISTINCT split_part(data->>'flow', '/', 1) AS customer FROM pgboss.job
-            WHERE name LIKE $1 AND state < 'active' AND start_after < now() AND data ? 'flow'`,
-          [`rsync.${this.env}.r%`],
-        )
-        .catch(() => ({ rows: [] as { customer: string }[] })),
+      askJobs
+        ? this.db
+            .query<{ customer: string }>(
+              `SELECT DISTINCT split_part(data->>'flow', '/', 1) AS customer FROM pgboss.job
+                WHERE name LIKE $1 AND state < 'active' AND start_after < now() AND data ? 'flow'`,
+              [`rsync.${this.env}.r%`],
+            )
+            .catch(() => ({ rows: [] as { customer: string }[] }))
+        : Promise.resolve({ rows: this.queuedBy }),
     ]);
+    if (askJobs) {
+      this.jobsAt = now;
+      this.queuedBy = jobs.rows;
+    }
     this.running = new Map(running.rows.map((r) => [r.customer, r.n]));
     this.used = used;
     this.waiting = new Set([
