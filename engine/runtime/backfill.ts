@@ -172,8 +172,9 @@ async function runWindow(rt: RuntimeContext, client: pg.PoolClient, flow: FlowDe
   const run = await startRun(rt.db, flow, 'backfill', rt.worker);
   try {
     const source = readableSource(rt, flow);
-    const read = (c: unknown) =>
-      source.read!({
+    const read = async (c: unknown) => {
+      await rt.backfillYield?.(flow);
+      return source.read!({
         stream: flow.source.stream,
         cursor: c,
         limit: pageSize(flow),
@@ -181,8 +182,15 @@ async function runWindow(rt: RuntimeContext, client: pg.PoolClient, flow: FlowDe
         until: w.until,
         signal: rt.signal,
       });
-    await runPages(rt, client, run, read, fresh.cursor, (tx, page) =>
-      saveWindowPage(tx, w, { cursor: page.cursor, read: page.records.length, last: !page.more }),
+    };
+    await runPages(
+      rt,
+      client,
+      run,
+      read,
+      fresh.cursor,
+      (tx, page) => saveWindowPage(tx, w, { cursor: page.cursor, read: page.records.length, last: !page.more }),
+      { beforePage: rt.backfillYield && (() => rt.backfillYield!(flow)) },
     );
     const r = await finish(rt, run);
     rt.log?.(`${runLine(flow, r)} (backfill window ${w.n})`, runEndFields(flow, r));

@@ -9,7 +9,10 @@
  *  - what to start next is chosen fairly: event flows with pending deliveries by their customer's runs in flight
  *    (least first, then round robin), queued jobs by live/fair-fetch.ts (each customer's oldest first, in turn);
  *  - a backfill yields to event work: while another customer's deliveries or jobs wait, a worker runs at most one
- *    backfill window at a time (so a backfill is slowed, never starved), and claims its next window only then;
+ *    backfill window at a time (so a backfill is slowed, never starved), and claims its next window only then; and
+ *    while another customer's webhook deliveries wait on this worker or its event runs are in flight here, a window
+ *    reads its next page only once they are done, or after YIELD_MS (yieldToEvents): an event run then has the
+ *    worker's cores and the database to itself, and waits behind one page at most;
  *  - a customer whose quota is reached (runtime/quotas.ts) starts nothing until it resets or is raised.
  *
  * One snapshot a turn of the worker's loop (refresh): runs in flight per customer, today's quota use, and who has
@@ -30,6 +33,15 @@ const none: Release = async () => {};
 /** How often the customers with queued runs are asked (refresh). */
 const JOBS_EVERY_MS = 1_000;
 
+/** The longest a backfill's page waits for other customers' event work (yieldToEvents): slowed, never starved. */
+export const YIELD_MS = 250;
+
+/** Event runs started on this worker this recently count as event work going on (othersWaiting). */
+const RECENT_EVENTS_MS = 2_000;
+
+/** A delivery received on this worker counts as event work waiting for this long at most, unless a run starts. */
+const DELIVERY_WAITS_MS = 1_000;
+
 export class FairShare {
   private running = new Map<string, number>();
   private used = new Map<string, number>();
@@ -42,6 +54,12 @@ export class FairShare {
   /** When this worker last started a run of each customer (a sequence number): ties go to the longest unserved. */
   private served = new Map<string, number>();
   private serves = 0;
+  /** This worker's event work per customer: runs in flight, and when a delivery for it was last received. */
+  private events = new Map<string, number>();
+  private delivered = new Map<string, number>();
+  /** When an event run of each customer last started on this worker. */
+  private lastEvent = new Map<string, number>();
+  private eventsChanged: (() => void)[] = [];
 
   constructor(
     private readonly db: pg.Pool,
@@ -97,10 +115,68 @@ export class FairShare {
     return reachedOf(flow, this.used);
   }
 
-  /** Whether a customer other than `customer` has event work (deliveries, queued runs) waiting. */
+  /** A webhook delivery for a flow of `customer` was received on this worker: its event run is about to start. */
+  deliveryReceived(customer: string): void {
+    this.delivered.set(customer, Date.now());
+  }
+
+  /** An event run of `customer` starts on this worker; the function returned ends it. */
+  eventRun(customer: string): () => void {
+    this.delivered.delete(customer);
+    this.lastEvent.set(customer, Date.now());
+    this.events.set(customer, (this.events.get(customer) ?? 0) + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const n = (this.events.get(customer) ?? 1) - 1;
+      if (n > 0) this.events.set(customer, n);
+      else this.events.delete(customer);
+      for (const wake of this.eventsChanged.splice(0)) wake();
+    };
+  }
+
+  /** Whether event work of a customer other than `customer` is in flight or waiting on this worker. */
+  private othersEventing(customer: string): boolean {
+    for (const c of this.events.keys()) if (c !== customer) return true;
+    const now = Date.now();
+    for (const [c, at] of this.delivered) {
+      if (now - at > DELIVERY_WAITS_MS) this.delivered.delete(c);
+      else if (c !== customer) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Before a backfill window of `customer` reads its next page: wait while another customer's event work is in
+   * flight or waiting on this worker, `maxMs` at most (the backfill goes on after that, slowed but never starved).
+   */
+  async yieldToEvents(customer: string, maxMs = YIELD_MS): Promise<void> {
+    const until = Date.now() + maxMs;
+    while (this.othersEventing(customer)) {
+      const left = until - Date.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, Math.min(left, 50));
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
+        this.eventsChanged.push(done);
+      });
+    }
+  }
+
+  /**
+   * Whether a customer other than `customer` has event work waiting (deliveries, queued runs: the snapshot), in
+   * flight on this worker, or had an event run start here in the last RECENT_EVENTS_MS: webhooks that come one at a
+   * time are seldom caught waiting by a snapshot, yet a backfill's second window beside them takes the cores they need.
+   */
   othersWaiting(customer: string): boolean {
     for (const c of this.waiting) if (c !== customer) return true;
-    return false;
+    const since = Date.now() - RECENT_EVENTS_MS;
+    for (const [c, at] of this.lastEvent) if (c !== customer && at >= since) return true;
+    return this.othersEventing(customer);
   }
 
   /**

@@ -34,7 +34,7 @@ export async function runIncremental(
           read,
           cursor,
           (tx, page) => saveCursor(tx, flow.env, flow.address, page.cursor),
-          rt.maxPages ?? 1000,
+          { maxPages: rt.maxPages ?? 1000 },
         );
         const r = await finish(rt, run);
         return quota ? { ...r, reason: describeQuota(quota) } : r;

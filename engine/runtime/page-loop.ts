@@ -64,6 +64,11 @@ export interface RuntimeContext {
   log?: LogSink;
   /** Pages per run before it yields (an incremental run continues on its next trigger). */
   maxPages?: number;
+  /**
+   * Awaited before a backfill window reads its next page: the worker's fair share holds it there while another
+   * customer's event work is in flight (runtime/fairshare.ts yieldToEvents).
+   */
+  backfillYield?: (flow: FlowDef) => Promise<void>;
   /** Called after each committed page (progress). */
   onPage?: (flow: FlowDef, counts: Counts) => void;
   /** The worker's own figures of its work (`/metrics`: page durations, event latency). */
@@ -232,7 +237,8 @@ async function* pagesAhead(
 /**
  * The page loop: every page of `read` from `cursor` through the pipeline on `client`, each committed with the run
  * kind's `commit` (its cursor), then acknowledged to the source; at most `maxPages` pages. It stops before a page
- * when one of the flow's quotas is reached (runtime/quotas.ts), and says which.
+ * when one of the flow's quotas is reached (runtime/quotas.ts), and says which. `beforePage` holds each page before it
+ * is written (and, through the read, the next page before it is read).
  */
 export async function runPages(
   rt: RuntimeContext,
@@ -241,14 +247,21 @@ export async function runPages(
   read: (cursor: unknown) => Promise<Page>,
   cursor: unknown,
   commit: (tx: pg.PoolClient, page: Page) => Promise<void>,
-  maxPages = Number.POSITIVE_INFINITY,
+  o: {
+    /** At most this many pages. */
+    maxPages?: number;
+    /** Awaited before each page is written (a backfill's yield to other customers' event work). */
+    beforePage?: () => Promise<void>;
+  } = {},
 ): Promise<QuotaReached | undefined> {
+  const maxPages = o.maxPages ?? Number.POSITIVE_INFINITY;
   const flow = run.flow;
   const ctx = pipeline(rt, flow);
   let pages = 0;
   for await (const { page, outcomes } of pagesAhead(rt, flow, run, read, cursor)) {
     if (rt.signal?.aborted) throw new Error('aborted');
     const mapped = await outcomes;
+    await o.beforePage?.();
     const reached = page.records.length ? await quotaReached(rt.db, flow) : undefined;
     if (reached) {
       await appendRunLog(rt.db, run.id, { event: 'quota', reason: describeQuota(reached) });

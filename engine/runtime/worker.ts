@@ -170,6 +170,7 @@ export class RsyncWorker {
       signal: this.abort.signal,
       stopping: () => this.draining,
       log: o.log,
+      backfillYield: (flow) => this.fair.yieldToEvents(flow.customer),
     };
   }
 
@@ -194,6 +195,7 @@ export class RsyncWorker {
           flowCount: () => this.flows.size,
           state: () => (this.draining ? 'draining' : this.offline ? 'reconnecting' : this.ready ? 'ready' : 'starting'),
           delivered: (flow) => {
+            this.fair.deliveryReceived(flow.customer);
             this.idleUntil.delete(flow.address);
             this.wake();
           },
@@ -508,29 +510,44 @@ export class RsyncWorker {
     for (const address of pending) {
       if (this.free() <= 0) break;
       if (paused.has(address)) continue;
-      if (this.eventRunners.get(address) || (this.idleUntil.get(address) ?? 0) > Date.now()) continue;
-      const flow = this.flows.get(address);
-      if (!flow?.enabled) continue;
-      this.eventRunners.set(address, 1);
-      const release = await this.fair.admit(flow);
-      if (!release) {
-        this.eventRunners.delete(address);
-        continue;
-      }
-      n++;
-      this.track(
-        runEvents(this.rt, flow)
-          .then((r) => {
-            if (r.status === 'skipped') this.idleUntil.set(address, Date.now() + (this.o.pollMs ?? 1000));
-            this.report(flow, r);
-          })
-          .finally(() => {
-            this.eventRunners.delete(address);
-            return release();
-          }),
-      );
+      if ((this.idleUntil.get(address) ?? 0) > Date.now()) continue;
+      if (await this.startEventRunner(address)) n++;
     }
     return n;
+  }
+
+  /** Start the event runner of a flow unless one runs or its customer has no room (fairshare.ts); whether it did. */
+  private async startEventRunner(address: string): Promise<boolean> {
+    if (this.free() <= 0 || this.eventRunners.get(address)) return false;
+    const flow = this.flows.get(address);
+    if (!flow?.enabled) return false;
+    this.eventRunners.set(address, 1);
+    let release: Awaited<ReturnType<FairShare['admit']>>;
+    try {
+      release = await this.fair.admit(flow);
+    } catch (e) {
+      this.eventRunners.delete(address);
+      throw e;
+    }
+    if (!release) {
+      this.eventRunners.delete(address);
+      return false;
+    }
+    const ended = this.fair.eventRun(flow.customer);
+    const held = release;
+    this.track(
+      runEvents(this.rt, flow)
+        .then((r) => {
+          if (r.status === 'skipped') this.idleUntil.set(address, Date.now() + (this.o.pollMs ?? 1000));
+          this.report(flow, r);
+        })
+        .finally(() => {
+          ended();
+          this.eventRunners.delete(address);
+          return held();
+        }),
+    );
+    return true;
   }
 
   private async startBackfills(): Promise<number> {

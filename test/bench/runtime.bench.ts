@@ -37,7 +37,7 @@
  *   console   the console's overview of 10,000 flows (deployed state, runs and dead letters seeded by SQL), its API
  *             and its page in headless Chromium (test/bench/console.bench.ts).            target < 1 s
  *   fairshare three customers, northwind backfilling 200,000 sandbox stock moves, contoso's and fabrikam's event
- *             flows sent webhooks (10/s each for 20 s) idle and beside the backfill: p95 latency of each, their
+ *             flows sent webhooks (10/s each: 20 s idle, then while the backfill runs): p95 latency of each, their
  *             ratio, and the most runs in flight per customer against its declared concurrency
  *             (test/bench/fairshare.bench.ts).                                        target p95 ≤ 2 × idle
  *   json      parsing a page of 500 Shopify orders (the REST fixture), JSON.parse against parseJsonLossless: with

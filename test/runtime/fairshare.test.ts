@@ -5,7 +5,8 @@
  *  - two workers never run more of a customer's runs at once than its limit: measured from rsync.runs while they
  *    work three backfills of many windows;
  *  - a customer with 50 queued runs does not starve another's one (the fair fetch, against pg-boss's oldest first);
- *  - a backfill yields to another customer's event work (one window at a time while deliveries wait);
+ *  - a backfill yields to another customer's event work (one window at a time while deliveries wait), and a
+ *    window's next page waits while another customer's event run is in flight on its worker (at most YIELD_MS);
  *  - a quota reached stops the flow between pages, with the state in status and /metrics, and resumes when the day
  *    turns and when an apply raises it, every source record written exactly once.
  */
@@ -17,6 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openBoss } from '../../engine/live/boss.js';
 import { createBackfill } from '../../engine/runtime/backfill.js';
 import { recordDelivery } from '../../engine/runtime/events.js';
+import { FairShare, YIELD_MS } from '../../engine/runtime/fairshare.js';
 import { loadFlows } from '../../engine/runtime/flows.js';
 import type { RsyncWorker } from '../../engine/runtime/worker.js';
 import { buildProblem, show } from '../helpers/cli.js';
@@ -247,5 +249,44 @@ describe('fair share across customers', { timeout: 180_000 }, () => {
     expect(await written()).toBe(4000);
     const after = await cli(dir, db.url, 'status', '--env', ENV);
     expect(after.stdout).not.toContain('QUOTA');
+  });
+});
+
+describe("a backfill's next page yields to another customer's event run on its worker", () => {
+  /** When `p` settles, in milliseconds from now (or undefined if it has not within `ms`). */
+  const settlesIn = async (p: Promise<void>, ms: number): Promise<number | undefined> => {
+    const t0 = performance.now();
+    const at = await Promise.race([
+      p.then(() => performance.now() - t0),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), ms)),
+    ]);
+    return at;
+  };
+
+  it('waits until the event run ends, or YIELD_MS at most; not for its own customer, nor with nothing in flight', async () => {
+    const fair = new FairShare(pool, ENV, 'yield test');
+    expect(await settlesIn(fair.yieldToEvents('northwind'), 1000)).toBeLessThan(20);
+
+    const ended = fair.eventRun('contoso');
+    // Its own customer's event runs do not hold a backfill back (its concurrency does).
+    expect(await settlesIn(fair.yieldToEvents('contoso'), 1000)).toBeLessThan(20);
+    const waiting = fair.yieldToEvents('northwind', 5_000);
+    expect(await settlesIn(waiting, 150)).toBeUndefined();
+    ended();
+    expect(await settlesIn(waiting, 1000)).toBeLessThan(100);
+
+    // Slowed, never starved: an event run that lasts gives the page way after YIELD_MS.
+    const long = fair.eventRun('fabrikam');
+    const capped = await settlesIn(fair.yieldToEvents('northwind'), 5_000);
+    expect(capped).toBeGreaterThanOrEqual(YIELD_MS - 5);
+    expect(capped).toBeLessThan(YIELD_MS + 500);
+    long();
+
+    // A delivery received for another customer counts as its event run about to start.
+    fair.deliveryReceived('fabrikam');
+    const held = fair.yieldToEvents('northwind', 5_000);
+    expect(await settlesIn(held, 150)).toBeUndefined();
+    fair.eventRun('fabrikam')();
+    expect(await settlesIn(held, 1000)).toBeLessThan(100);
   });
 });
