@@ -58,7 +58,8 @@ describe('file: secrets', () => {
   });
 
   afterEach(() => {
-    configureSecrets({});
+    // No folder and no secret manager: what another test file of the same process configured is gone too.
+    configureSecrets({ settings: undefined });
     if (saved === undefined) delete process.env.RSYNC_SECRETS_DIR;
     else process.env.RSYNC_SECRETS_DIR = saved;
   });
@@ -131,6 +132,7 @@ describe('file: secrets', () => {
   });
 
   it('leave env: references as they were', () => {
+    configureSecrets({ settings: undefined });
     process.env.RSYNC_SECRETS_TEST_ENV = 'from-the-environment';
     expect(resolveSecret({ secretRef: 'env:RSYNC_SECRETS_TEST_ENV' })).toBe('from-the-environment');
     expect(refusal(() => resolveSecret({ secretRef: 'env:RSYNC_SECRETS_TEST_UNSET' })).message).toContain(
