@@ -156,13 +156,17 @@ export class FairShare {
     while (this.othersEventing(customer)) {
       const left = until - Date.now();
       if (left <= 0) return;
+      // Woken when an event run ends, or after 50 ms (a received delivery's mark expires, or its run starts).
       await new Promise<void>((resolve) => {
+        const waiters = this.eventsChanged;
         const t = setTimeout(done, Math.min(left, 50));
         function done() {
           clearTimeout(t);
+          const i = waiters.indexOf(done);
+          if (i >= 0) waiters.splice(i, 1);
           resolve();
         }
-        this.eventsChanged.push(done);
+        waiters.push(done);
       });
     }
   }

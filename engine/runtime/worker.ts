@@ -510,44 +510,35 @@ export class RsyncWorker {
     for (const address of pending) {
       if (this.free() <= 0) break;
       if (paused.has(address)) continue;
-      if ((this.idleUntil.get(address) ?? 0) > Date.now()) continue;
-      if (await this.startEventRunner(address)) n++;
+      if (this.eventRunners.get(address) || (this.idleUntil.get(address) ?? 0) > Date.now()) continue;
+      const flow = this.flows.get(address);
+      if (!flow?.enabled) continue;
+      this.eventRunners.set(address, 1);
+      // An admission that fails (the database) must not leave the flow marked as running: no runner would start again.
+      const release = await this.fair.admit(flow).catch((e: unknown) => {
+        this.eventRunners.delete(address);
+        throw e;
+      });
+      if (!release) {
+        this.eventRunners.delete(address);
+        continue;
+      }
+      n++;
+      const ended = this.fair.eventRun(flow.customer);
+      this.track(
+        runEvents(this.rt, flow)
+          .then((r) => {
+            if (r.status === 'skipped') this.idleUntil.set(address, Date.now() + (this.o.pollMs ?? 1000));
+            this.report(flow, r);
+          })
+          .finally(() => {
+            ended();
+            this.eventRunners.delete(address);
+            return release();
+          }),
+      );
     }
     return n;
-  }
-
-  /** Start the event runner of a flow unless one runs or its customer has no room (fairshare.ts); whether it did. */
-  private async startEventRunner(address: string): Promise<boolean> {
-    if (this.free() <= 0 || this.eventRunners.get(address)) return false;
-    const flow = this.flows.get(address);
-    if (!flow?.enabled) return false;
-    this.eventRunners.set(address, 1);
-    let release: Awaited<ReturnType<FairShare['admit']>>;
-    try {
-      release = await this.fair.admit(flow);
-    } catch (e) {
-      this.eventRunners.delete(address);
-      throw e;
-    }
-    if (!release) {
-      this.eventRunners.delete(address);
-      return false;
-    }
-    const ended = this.fair.eventRun(flow.customer);
-    const held = release;
-    this.track(
-      runEvents(this.rt, flow)
-        .then((r) => {
-          if (r.status === 'skipped') this.idleUntil.set(address, Date.now() + (this.o.pollMs ?? 1000));
-          this.report(flow, r);
-        })
-        .finally(() => {
-          ended();
-          this.eventRunners.delete(address);
-          return held();
-        }),
-    );
-    return true;
   }
 
   private async startBackfills(): Promise<number> {
